@@ -1,0 +1,40 @@
+# mailroom - thin wrapper over CMake. See README.md.
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_JOBS ?= $(shell expr $(JOBS) \* 2)
+
+.PHONY: all deps configure build test unit run stop install bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+configure:
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+
+build: deps configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest -j $(TEST_JOBS) --output-on-failure --timeout 900
+
+unit: build
+	cd $(BUILD) && ctest -j $(TEST_JOBS) -L unit --output-on-failure
+
+run: build
+	@./scripts/run-demo start
+
+stop:
+	@./scripts/run-demo stop
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: build
+	@./bench/run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,95 @@
+// result.h - value-or-error returns for every fallible call at a boundary.
+//
+// Summary
+//   Result<T> holds either a T or an Error; Status is Result<void>. Both are
+//   [[nodiscard]] so a caller cannot silently drop a failure. Errors carry a
+//   human-readable message (already naming the file/line or peer when the
+//   producer knows it) and a kind that tells a temporary failure (try again
+//   later) from a permanent one.
+//
+// Description
+//   No exceptions cross a module boundary: parsers, file access, tables and
+//   peers return these. Access to value() on an error, or error() on a value,
+//   is a broken invariant and aborts.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace mailroom {
+
+enum class ErrorKind {
+    kPermanent,  // bad input, bad configuration: retrying will not help
+    kTemporary,  // resource or peer unavailable: try again later
+};
+
+struct Error {
+    std::string message;
+    ErrorKind kind = ErrorKind::kPermanent;
+
+    bool temporary() const { return kind == ErrorKind::kTemporary; }
+};
+
+inline Error make_error(std::string message) { return Error{std::move(message), ErrorKind::kPermanent}; }
+inline Error make_temp_error(std::string message) { return Error{std::move(message), ErrorKind::kTemporary}; }
+
+template <class T>
+class [[nodiscard]] Result {
+public:
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
+
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & {
+        if (!ok()) std::abort();
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        if (!ok()) std::abort();
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        if (!ok()) std::abort();
+        return std::get<0>(std::move(v_));
+    }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+    const Error& error() const {
+        if (ok()) std::abort();
+        return std::get<1>(v_);
+    }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+public:
+    Result() = default;
+    Result(Error error) : ok_(false), error_(std::move(error)) {}
+
+    bool ok() const { return ok_; }
+    explicit operator bool() const { return ok_; }
+    const Error& error() const {
+        if (ok_) std::abort();
+        return error_;
+    }
+
+private:
+    bool ok_ = true;
+    Error error_;
+};
+
+using Status = Result<void>;
+
+inline Status ok_status() { return Status(); }
+
+}  // namespace mailroom

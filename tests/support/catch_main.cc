@@ -1,0 +1,3 @@
+// catch_main.cc - the one Catch2 main every unit-test binary links.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
