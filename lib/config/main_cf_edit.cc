@@ -21,15 +21,13 @@ std::string line_param_name(std::string_view line) {
     return std::string(name);
 }
 
-}  // namespace
-
-std::string edit_main_cf(std::string_view text, const MainCfEdit& edit, std::string_view filename,
-                         std::vector<std::string>* warnings) {
-    std::map<std::string, std::pair<Action, std::string>> actions;
-    for (const auto& n : edit.comment_out) actions[n] = {Action::kComment, ""};
-    for (const auto& n : edit.remove) actions[n] = {Action::kRemove, ""};
-    for (const auto& [n, v] : edit.set) actions[n] = {Action::kSet, v};
-
+// Copies `text`, applying `actions` to every logical entry whose key (from
+// `key_of`, applied to the entry's first physical line) has one; `render`
+// produces the replacement line for a set. Appends the unmatched sets.
+template <class KeyFn, class RenderFn>
+std::string edit_entries(std::string_view text, const std::map<std::string, std::pair<Action, std::string>>& actions,
+                         const std::vector<std::string>& append_order, KeyFn key_of, RenderFn render,
+                         std::string_view filename, std::vector<std::string>* warnings) {
     std::map<std::string, int> found;
     std::string out;
     out.reserve(text.size() + 256);
@@ -44,28 +42,26 @@ std::string edit_main_cf(std::string_view text, const MainCfEdit& edit, std::str
         pos = end;
 
         std::string_view body = util::trim(line);
-        bool ignorable = body.empty() || body.front() == '#';
-        bool continuation = !ignorable && util::is_space(line.front());
-        if (!ignorable && !continuation) {
-            std::string name = line_param_name(line);
-            auto it = actions.find(name);
+        if (body.empty() || body.front() == '#') {
+            // Comments and blank lines, even inside a logical line, are kept.
+            out.append(physical);
+            continue;
+        }
+        if (!util::is_space(line.front())) {
+            std::string key = key_of(line);
+            auto it = actions.find(key);
             current = it == actions.end() ? Action::kKeep : it->second.first;
             if (it != actions.end()) {
-                if (found[name]++ == 1 && warnings) {
+                if (found[key]++ == 1 && warnings) {
                     warnings->push_back(util::format("%.*s: multiple entries for \"%s\"",
                                                      static_cast<int>(filename.size()), filename.data(),
-                                                     name.c_str()));
+                                                     key.c_str()));
                 }
                 if (current == Action::kSet) {
-                    const std::string& v = it->second.second;
-                    out += name + " =" + (v.empty() ? "" : " ") + v + "\n";
+                    out += render(key, it->second.second) + "\n";
                     continue;
                 }
             }
-        } else if (ignorable) {
-            // Comments and blank lines inside a logical line are kept as they are.
-            out.append(physical);
-            continue;
         }
         switch (current) {
             case Action::kKeep:
@@ -81,14 +77,53 @@ std::string edit_main_cf(std::string_view text, const MainCfEdit& edit, std::str
         }
     }
     bool appended_any = false;
-    for (const auto& [n, v] : edit.set) {
-        if (found.count(n)) continue;
+    for (const std::string& key : append_order) {
+        auto it = actions.find(key);
+        if (found.count(key) || it == actions.end() || it->second.first != Action::kSet) continue;
         if (!appended_any && !out.empty() && out.back() != '\n') out += "\n";
         appended_any = true;
-        out += n + " =" + (v.empty() ? "" : " ") + v + "\n";
-        found[n] = 1;
+        out += render(key, it->second.second) + "\n";
+        found[key] = 1;
     }
     return out;
+}
+
+std::string master_entry_key(std::string_view line) {
+    std::vector<std::string> f = util::split(line, " \t\r");
+    if (f.size() < 2) return std::string();
+    return f[0] + "/" + f[1];
+}
+
+}  // namespace
+
+std::string edit_main_cf(std::string_view text, const MainCfEdit& edit, std::string_view filename,
+                         std::vector<std::string>* warnings) {
+    std::map<std::string, std::pair<Action, std::string>> actions;
+    std::vector<std::string> order;
+    for (const auto& n : edit.comment_out) actions[n] = {Action::kComment, ""};
+    for (const auto& n : edit.remove) actions[n] = {Action::kRemove, ""};
+    for (const auto& [n, v] : edit.set) {
+        actions[n] = {Action::kSet, v};
+        order.push_back(n);
+    }
+    auto render = [](const std::string& name, const std::string& v) {
+        return name + " =" + (v.empty() ? "" : " ") + v;
+    };
+    return edit_entries(text, actions, order, line_param_name, render, filename, warnings);
+}
+
+std::string edit_master_cf(std::string_view text, const MasterCfEdit& edit, std::string_view filename,
+                           std::vector<std::string>* warnings) {
+    std::map<std::string, std::pair<Action, std::string>> actions;
+    std::vector<std::string> order;
+    for (const auto& k : edit.comment_out) actions[k] = {Action::kComment, ""};
+    for (const auto& k : edit.remove) actions[k] = {Action::kRemove, ""};
+    for (const auto& [k, v] : edit.set) {
+        actions[k] = {Action::kSet, v};
+        order.push_back(k);
+    }
+    auto render = [](const std::string&, const std::string& v) { return v; };
+    return edit_entries(text, actions, order, master_entry_key, render, filename, warnings);
 }
 
 }  // namespace mailroom::config

@@ -1,4 +1,4 @@
-// main_cf_edit.h - in-place edits of main.cf text, as `postconf -e/-X/-#`.
+// main_cf_edit.h - in-place edits of main.cf and master.cf text, as `postconf -e/-X/-#/-Me/-MX/-M#`.
 //
 // Summary
 //   edit_main_cf() returns new main.cf text in which every logical line that
@@ -29,5 +29,16 @@ struct MainCfEdit {
 
 std::string edit_main_cf(std::string_view text, const MainCfEdit& edit, std::string_view filename,
                          std::vector<std::string>* warnings);
+
+// The same for master.cf entries, keyed by "service/type": a set replaces
+// the whole entry (with its continuation lines) by the given entry text.
+struct MasterCfEdit {
+    std::vector<std::pair<std::string, std::string>> set;  // service/type, entry text
+    std::vector<std::string> remove;                       // -MX
+    std::vector<std::string> comment_out;                  // -M#
+};
+
+std::string edit_master_cf(std::string_view text, const MasterCfEdit& edit, std::string_view filename,
+                           std::vector<std::string>* warnings);
 
 }  // namespace mailroom::config

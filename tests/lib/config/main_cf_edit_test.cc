@@ -80,3 +80,24 @@ TEST_CASE("a name that is a prefix of another is not touched", "[unit]") {
     e.set = {{"mydomain", "x"}};
     CHECK(edit_main_cf("mydomain_extra = 1\nmydomain=2\n", e, "m", nullptr) == "mydomain_extra = 1\nmydomain = x\n");
 }
+
+TEST_CASE("master.cf entries are edited by service and type", "[unit]") {
+    const char* text =
+        "# comment\n"
+        "smtp      inet  n       -       n       -       -       smtpd\n"
+        "smtp      unix  -       -       n       -       -       smtp\n"
+        "maildrop  unix  -       n       n       -       -       pipe\n"
+        "  flags=DRhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n";
+    MasterCfEdit e;
+    e.set = {{"smtp/unix", "smtp unix - - n - 5 smtp"}, {"new/unix", "new unix - - n - - x"}};
+    e.remove = {"maildrop/unix"};
+    CHECK(edit_master_cf(text, e, "master.cf", nullptr) ==
+          "# comment\n"
+          "smtp      inet  n       -       n       -       -       smtpd\n"
+          "smtp unix - - n - 5 smtp\n"
+          "new unix - - n - - x\n");
+    MasterCfEdit c;
+    c.comment_out = {"maildrop/unix"};
+    CHECK(edit_master_cf(text, c, "master.cf", nullptr).find(
+              "#maildrop  unix  -       n       n       -       -       pipe\n#  flags=DRhu") != std::string::npos);
+}
