@@ -14,7 +14,7 @@ using namespace mailroom;
 namespace {
 std::vector<std::string> fragment_files() {
     std::vector<std::string> out;
-    const std::string dir = "data/seed";  // tests run in tests/
+    const std::string dir = MAILROOM_TEST_DATA "/seed";
     DIR* d = ::opendir(dir.c_str());
     REQUIRE(d != nullptr);
     while (struct dirent* e = ::readdir(d)) {
@@ -49,13 +49,13 @@ TEST_CASE("every seed main.cf fragment parses without error", "[unit]") {
 }
 
 TEST_CASE("the seed's identity settings expand as Postfix expands them", "[unit]") {
-    std::string text = util::read_file("data/seed/01-basic.cf").value();
+    std::string text = util::read_file(MAILROOM_TEST_DATA "/seed/01-basic.cf").value();
     auto cfg = config::Config::from_text(text, "/etc/mailroom").value();
     CHECK(cfg.get("mydestination").value() == "mail.magedu.com, localhost.magedu.com, localhost, magedu.com");
     CHECK(cfg.get("myorigin").value() == "magedu.com");
     CHECK(cfg.get_list("mynetworks").value() == std::vector<std::string>{"192.168.1.0/24", "127.0.0.0/8"});
 
-    std::string text2 = util::read_file("data/seed/02-yuliang.cf").value();
+    std::string text2 = util::read_file(MAILROOM_TEST_DATA "/seed/02-yuliang.cf").value();
     auto cfg2 = config::Config::from_text(text2, "/etc/mailroom").value();
     CHECK(cfg2.get("myorigin").value() == "mail.yuliang.com");
     CHECK(cfg2.get("mydestination").value() == "mail.yuliang.com, yuliang.com, localhost, ns.yuliang.com");
