@@ -1,0 +1,109 @@
+// event_loop.h - RAII wrappers over libevent: the loop, fd watchers, timers,
+// signal watchers.
+//
+// Summary
+//   Loop owns one event_base. FdWatcher calls its callback whenever a
+//   descriptor is readable (or writable); Timer calls its callback once after
+//   a delay; SignalWatcher calls its callback (from the loop, not from the
+//   signal handler) when a signal arrives. Each owner frees its event in the
+//   destructor and is move-only; a moved-from owner is empty.
+//
+// Description
+//   Callbacks run on the loop thread. A callback may destroy its own watcher
+//   (the state is freed only after libevent no longer references it: the
+//   event is deleted first). Watchers must not outlive their Loop.
+//   Only one Loop per process may own SignalWatchers (libevent limitation).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+struct event_base;
+struct event;
+
+namespace mailroom::event {
+
+class Loop {
+public:
+    Loop();  // aborts when libevent cannot allocate a base (out of memory)
+    ~Loop();
+    Loop(Loop&&) noexcept = default;
+    Loop& operator=(Loop&&) noexcept = default;
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    // Runs until stop() or until no events remain. Returns 0, or -1 on a
+    // libevent error.
+    int run();
+    // Runs one iteration (blocking until at least one event is active).
+    int run_once();
+    // Makes run() return after the current callbacks.
+    void stop();
+    event_base* base() const { return base_.get(); }
+
+private:
+    struct BaseFree {
+        void operator()(event_base* b) const;
+    };
+    std::unique_ptr<event_base, BaseFree> base_;
+};
+
+enum class Interest { kRead, kWrite };
+
+class FdWatcher {
+public:
+    FdWatcher();
+    // Persistent watcher on `fd` (not owned). Starts disabled.
+    FdWatcher(Loop& loop, int fd, Interest what, std::function<void()> callback);
+    ~FdWatcher();
+    FdWatcher(FdWatcher&&) noexcept;
+    FdWatcher& operator=(FdWatcher&&) noexcept;
+
+    void enable();
+    void disable();
+    bool enabled() const;
+    bool empty() const { return !state_; }
+    int fd() const;
+
+    struct State;
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+class Timer {
+public:
+    Timer();
+    Timer(Loop& loop, std::function<void()> callback);
+    ~Timer();
+    Timer(Timer&&) noexcept;
+    Timer& operator=(Timer&&) noexcept;
+
+    // (Re)arms the timer; a pending expiry is replaced.
+    void start(std::chrono::milliseconds delay);
+    void cancel();
+    bool pending() const;
+    bool empty() const { return !state_; }
+
+    struct State;
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+class SignalWatcher {
+public:
+    SignalWatcher();
+    SignalWatcher(Loop& loop, int signo, std::function<void()> callback);  // active at once
+    ~SignalWatcher();
+    SignalWatcher(SignalWatcher&&) noexcept;
+    SignalWatcher& operator=(SignalWatcher&&) noexcept;
+
+    struct State;
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace mailroom::event

@@ -1,0 +1,41 @@
+// instance_lock.h - the lock and pid file that make one master per instance.
+//
+// Summary
+//   master holds an exclusive fcntl() write lock on
+//   queue_directory/pid/master.pid for its whole life and writes its pid
+//   into the file. Commands find out whether an instance runs by asking who
+//   holds that lock (the pid in the file may be stale; the lock never is).
+//
+// Description
+//   acquire_instance_lock() creates the pid directory when missing, opens
+//   and locks the file, and writes the pid (right-aligned in 10 columns
+//   plus a newline, like Postfix's pid files). It fails with a temporary
+//   error carrying the holder's pid when another process holds the lock.
+//   probe_instance_lock() returns the holder's pid, or 0 when nobody holds
+//   it (or the file does not exist).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::server {
+
+std::string instance_pid_file(const std::string& queue_directory);
+
+struct InstanceLock {
+    util::UniqueFd fd;
+    std::string path;
+    pid_t holder = 0;  // set when acquisition failed because of a holder
+};
+
+// On failure because of another holder, the error is temporary and names the pid.
+Result<InstanceLock> acquire_instance_lock(const std::string& queue_directory);
+// Rewrites the pid (after master forks into the background).
+Status write_instance_pid(const InstanceLock& lock);
+pid_t probe_instance_lock(const std::string& queue_directory);
+
+}  // namespace mailroom::server

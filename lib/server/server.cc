@@ -1,0 +1,383 @@
+// server.cc - the daemon skeletons; see server.h.
+//
+// Description
+//   ServerCore holds everything one daemon process shares between its
+//   listeners and sessions. The three run_* entry points differ only in the
+//   mode (how a readable listener is served) and the concurrency limit.
+#include "lib/server/server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "lib/log/log.h"
+#include "lib/server/master_proto.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::server {
+
+enum class Mode { kMulti, kSingle, kTrigger };
+
+namespace {
+
+struct Listener {
+    int fd = -1;
+    int sock_type = 0;  // SOCK_STREAM, SOCK_DGRAM, or 0 for a fifo
+    event::FdWatcher watcher;
+};
+
+void watchdog_fired(int) {
+    static const char msg[] = "fatal: watchdog timeout\n";
+    ssize_t ignored = ::write(2, msg, sizeof(msg) - 1);
+    (void)ignored;
+    ::_exit(1);
+}
+
+std::string basename_of(const char* path) {
+    std::string p = path ? path : "daemon";
+    auto slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+}  // namespace
+
+class ServerCore {
+public:
+    ServerCore(Mode mode, ServiceSpec spec) : mode_(mode), spec_(std::move(spec)), ctx_(*this) {}
+
+    int run(int argc, char** argv);
+    void session_ended();
+    void exit_when_idle() {
+        exit_requested_ = true;
+        if (sessions_ == 0) finish();
+        else update_watching();
+    }
+
+    config::Config config_;
+    ServerOptions options_;
+    std::string service_name_;
+    std::unique_ptr<event::Loop> loop_;
+    bool exit_requested_ = false;
+
+private:
+    Status setup(int argc, char** argv);
+    Status drop_privileges();
+    void on_readable(Listener& l);
+    void serve_trigger(Listener& l);
+    void report(proto::ChildState state);
+    void went_idle();
+    void update_watching();
+    void finish();
+
+    Mode mode_;
+    ServiceSpec spec_;
+    ServerContext ctx_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    event::Timer idle_timer_;
+    event::Timer watchdog_timer_;
+    std::vector<event::SignalWatcher> signals_;
+    long long max_idle_ = 100;
+    long long max_use_ = 100;
+    long long daemon_timeout_ = 18000;
+    long long ipc_timeout_ = 3600;
+    int sessions_ = 0;
+    unsigned served_ = 0;
+    bool reported_busy_ = false;
+};
+
+// Connection
+
+Connection::Connection(util::UniqueFd fd, ServerCore* core) : fd_(std::move(fd)), core_(core) {}
+Connection::~Connection() { close(); }
+Connection::Connection(Connection&& other) noexcept
+    : fd_(std::move(other.fd_)), core_(std::exchange(other.core_, nullptr)) {}
+Connection& Connection::operator=(Connection&& other) noexcept {
+    if (this != &other) {
+        close();
+        fd_ = std::move(other.fd_);
+        core_ = std::exchange(other.core_, nullptr);
+    }
+    return *this;
+}
+void Connection::close() {
+    fd_.reset();
+    if (auto* core = std::exchange(core_, nullptr)) core->session_ended();
+}
+
+// ServerContext
+
+const config::Config& ServerContext::config() const { return core_.config_; }
+const ServerOptions& ServerContext::options() const { return core_.options_; }
+const std::string& ServerContext::service_name() const { return core_.service_name_; }
+event::Loop& ServerContext::loop() { return *core_.loop_; }
+void ServerContext::request_exit() {
+    core_.exit_when_idle();
+}
+
+// ServerCore
+
+Status ServerCore::setup(int argc, char** argv) {
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+    auto opts = parse_server_options(args);
+    if (!opts) return opts.error();
+    options_ = std::move(*opts);
+    if (!options_.under_master())
+        return make_error("this program is started by the master daemon (missing -s)");
+    service_name_ = options_.service_name.empty() ? spec_.program : options_.service_name;
+
+    auto cfg = config::Config::load(config::resolve_config_directory(options_.config_dir));
+    if (!cfg) return cfg.error();
+    config_ = std::move(*cfg);
+    for (const auto& [n, v] : options_.overrides) config_.set_override(n, v);
+
+    log::Sinks sinks;
+    if (auto v = config_.get("syslog_name"); v) sinks.syslog_name = *v;
+    if (auto v = config_.get("maillog_file"); v) sinks.maillog_file = *v;
+    if (auto v = config_.get("syslog_facility"); v) sinks.syslog_facility = *v;
+    sinks.to_stderr = options_.debug;
+    log::configure(sinks);
+    log::set_verbose(options_.verbose);
+
+    auto get_time = [&](const char* name, long long& out) -> Status {
+        auto v = config_.get_time(name);
+        if (!v) return v.error();
+        out = *v;
+        return ok_status();
+    };
+    if (auto st = get_time("max_idle", max_idle_); !st) return st;
+    if (auto st = get_time("daemon_timeout", daemon_timeout_); !st) return st;
+    if (auto st = get_time("ipc_timeout", ipc_timeout_); !st) return st;
+    auto use = config_.get_int("max_use");
+    if (!use) return use.error();
+    max_use_ = *use;
+
+    // The inherited listeners. A bad descriptor means master and child
+    // disagree about the protocol: fatal.
+    for (int i = 0; i < options_.listen_count; ++i) {
+        int fd = proto::kListenFdStart + i;
+        struct stat st {};
+        if (::fstat(fd, &st) < 0)
+            return make_error(util::format("listener descriptor %d: %s", fd, std::strerror(errno)));
+        auto l = std::make_unique<Listener>();
+        l->fd = fd;
+        if (S_ISSOCK(st.st_mode)) {
+            int type = 0;
+            socklen_t len = sizeof(type);
+            ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+            l->sock_type = type;
+        }
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        listeners_.push_back(std::move(l));
+    }
+    ::fcntl(proto::kStatusFd, F_SETFD, FD_CLOEXEC);
+    return ok_status();
+}
+
+Status ServerCore::drop_privileges() {
+    if (::geteuid() != 0) return ok_status();  // unprivileged instance: nothing to change
+    struct passwd* pw = nullptr;
+    std::string owner;
+    if (options_.unpriv) {
+        auto o = config_.get("mail_owner");
+        if (!o) return o.error();
+        owner = *o;
+        pw = ::getpwnam(owner.c_str());
+        if (!pw) return make_error("unknown mail_owner user: " + owner);
+        if (pw->pw_uid == 0) return make_error("mail_owner must not be the super-user: " + owner);
+    }
+    uid_t uid = pw ? pw->pw_uid : 0;
+    gid_t gid = pw ? pw->pw_gid : 0;
+    if (options_.chroot) {
+        auto q = config_.get("queue_directory");
+        if (!q) return q.error();
+        if (::chroot(q->c_str()) < 0 || ::chdir("/") < 0)
+            return make_error(util::format("chroot %s: %s", q->c_str(), std::strerror(errno)));
+    }
+    if (pw) {
+        if (::setgroups(1, &gid) < 0 || ::setgid(gid) < 0 || ::setuid(uid) < 0)
+            return make_error(util::format("drop privileges to %s: %s", owner.c_str(), std::strerror(errno)));
+        if (::setuid(0) == 0) return make_error("privileges were not dropped: setuid(0) succeeded");
+    }
+    return ok_status();
+}
+
+void ServerCore::report(proto::ChildState state) {
+    proto::StatusMessage msg{static_cast<std::int32_t>(::getpid()), state, served_};
+    auto bytes = encode_status(msg);
+    ssize_t n;
+    do {
+        n = ::write(proto::kStatusFd, bytes.data(), bytes.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EPIPE) {
+        // master is gone: nobody will send us work or collect our status.
+        finish();
+    }
+    reported_busy_ = state == proto::ChildState::kBusy;
+}
+
+void ServerCore::update_watching() {
+    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
+    bool can_take = !exit_requested_ && !limit_reached && (mode_ == Mode::kMulti || sessions_ == 0);
+    for (auto& l : listeners_) {
+        if (can_take)
+            l->watcher.enable();
+        else
+            l->watcher.disable();
+    }
+}
+
+void ServerCore::went_idle() {
+    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
+    if (exit_requested_ || limit_reached) {
+        finish();
+        return;
+    }
+    report(proto::ChildState::kAvailable);
+    if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
+    if (spec_.on_idle) spec_.on_idle(ctx_);
+    update_watching();
+}
+
+void ServerCore::session_ended() {
+    if (sessions_ > 0) --sessions_;
+    if (sessions_ == 0) went_idle();
+    else update_watching();
+}
+
+void ServerCore::finish() {
+    if (spec_.on_exit) spec_.on_exit(ctx_);
+    std::fflush(nullptr);
+    ::_exit(0);
+}
+
+void ServerCore::on_readable(Listener& l) {
+    if (mode_ == Mode::kTrigger) {
+        serve_trigger(l);
+        return;
+    }
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        // Another process took the connection, or it went away: not an error.
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
+            log::warn("accept: %s", std::strerror(errno));
+        return;
+    }
+    idle_timer_.cancel();
+    ++served_;
+    if (sessions_++ == 0) report(proto::ChildState::kBusy);
+    update_watching();
+    if (mode_ == Mode::kSingle) {
+        // One conversation at a time: the service reads with blocking calls.
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    }
+    spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
+}
+
+void ServerCore::serve_trigger(Listener& l) {
+    idle_timer_.cancel();
+    ++sessions_;
+    report(proto::ChildState::kBusy);
+    char buf[1024];
+    ssize_t n = -1;
+    if (l.sock_type == SOCK_STREAM) {
+        util::UniqueFd conn(::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (conn.valid()) {
+            // Read what the client sends until it closes, bounded by ipc_timeout.
+            size_t got = 0;
+            while (got < sizeof(buf)) {
+                pollfd p{conn.get(), POLLIN, 0};
+                int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(ipc_timeout_, 3600) * 1000));
+                if (r <= 0) break;
+                ssize_t k = ::read(conn.get(), buf + got, sizeof(buf) - got);
+                if (k <= 0) break;
+                got += static_cast<size_t>(k);
+            }
+            n = static_cast<ssize_t>(got);
+        }
+    } else {
+        // A fifo (master holds it open for writing, so no EOF) or a datagram.
+        n = ::read(l.fd, buf, sizeof(buf));
+    }
+    if (n > 0) {
+        ++served_;
+        spec_.on_trigger(ctx_, std::string_view(buf, static_cast<size_t>(n)));
+    }
+    session_ended();
+}
+
+int ServerCore::run(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    if (spec_.program.empty()) spec_.program = basename_of(argc > 0 ? argv[0] : nullptr);
+    log::init(spec_.program, true);
+    if (auto st = setup(argc, argv); !st) log::fatal("%s", st.error().message.c_str());
+
+    if (spec_.pre_jail_init) {
+        if (auto st = spec_.pre_jail_init(ctx_); !st) log::fatal("%s", st.error().message.c_str());
+    }
+    if (auto st = drop_privileges(); !st) log::fatal("%s", st.error().message.c_str());
+    // Die with master (the setting is cleared by the uid change, so set it here).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) log::fatal("master is gone");
+    if (spec_.post_jail_init) {
+        if (auto st = spec_.post_jail_init(ctx_); !st) log::fatal("%s", st.error().message.c_str());
+    }
+
+    loop_ = std::make_unique<event::Loop>();
+    for (auto& l : listeners_) {
+        Listener* raw = l.get();
+        l->watcher = event::FdWatcher(*loop_, l->fd, event::Interest::kRead, [this, raw] { on_readable(*raw); });
+    }
+    idle_timer_ = event::Timer(*loop_, [this] {
+        if (sessions_ == 0) finish();
+    });
+    if (daemon_timeout_ > 0) {
+        ::signal(SIGALRM, watchdog_fired);
+        ::alarm(static_cast<unsigned>(daemon_timeout_));
+        // The loop re-arms the alarm while it keeps turning.
+        long long period = std::max<long long>(1, daemon_timeout_ / 4);
+        watchdog_timer_ = event::Timer(*loop_, [this, period] {
+            ::alarm(static_cast<unsigned>(daemon_timeout_));
+            watchdog_timer_.start(std::chrono::seconds(period));
+        });
+        watchdog_timer_.start(std::chrono::seconds(period));
+    }
+    signals_.emplace_back(*loop_, SIGTERM, [this] { finish(); });
+    signals_.emplace_back(*loop_, SIGHUP, [] { log::reopen(); });
+
+    if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
+    update_watching();
+    loop_->run();
+    finish();
+    return 0;
+}
+
+int run_multi_server(int argc, char** argv, ServiceSpec spec) {
+    auto core = std::make_unique<ServerCore>(Mode::kMulti, std::move(spec));
+    return core->run(argc, argv);
+}
+
+int run_single_server(int argc, char** argv, ServiceSpec spec) {
+    auto core = std::make_unique<ServerCore>(Mode::kSingle, std::move(spec));
+    return core->run(argc, argv);
+}
+
+int run_trigger_server(int argc, char** argv, ServiceSpec spec) {
+    auto core = std::make_unique<ServerCore>(Mode::kTrigger, std::move(spec));
+    return core->run(argc, argv);
+}
+
+}  // namespace mailroom::server

@@ -1,0 +1,111 @@
+// server.h - the skeletons every mailroom daemon runs on.
+//
+// Summary
+//   A daemon's main() builds a ServiceSpec (its name and hooks) and returns
+//   run_multi_server(), run_single_server() or run_trigger_server(). The
+//   skeleton does everything a daemon has in common: the generic options
+//   (server_options.h), the effective configuration (main.cf plus -o
+//   overrides), log setup, chroot and privilege drop, the descriptors
+//   inherited from master (master_proto.h), busy/idle reports on the status
+//   pipe, max_idle and max_use, the daemon_timeout watchdog, and signals.
+//
+// Description
+//   Order of events: options, configuration, logging; pre_jail_init (still
+//   root when master runs as root: open privileged files here); chroot to
+//   queue_directory when master.cf says so (-Z) and drop to mail_owner
+//   (-u), both only when running as root; post_jail_init; then the loop. No
+//   untrusted input is read before the privilege drop.
+//
+//   run_multi_server: many sessions per process on one libevent loop.
+//     on_connection receives a Connection; the session lasts as long as the
+//     Connection object lives (keep it in the session state, drop it to end
+//     the session). Reports busy when the first session starts and
+//     available when the last one ends.
+//   run_single_server: one connection at a time; on_connection normally
+//     handles the whole conversation before returning. The listeners are
+//     not watched while a Connection is alive.
+//   run_trigger_server: woken through a fifo, a UNIX stream or datagram
+//     socket (master's `wakeup` timer or a client). on_trigger receives the
+//     bytes read (at most 1024; the wakeup byte is proto::kTriggerWakeup).
+//
+//   A process exits after max_idle seconds without work and after max_use
+//   connections or triggers (both ignored when long_lived is set), on
+//   SIGTERM, or when request_exit() was called and no session remains.
+//   on_exit runs before every normal exit. A hook that returns an error
+//   from init makes the process log "fatal: ..." and exit 1, which master
+//   counts as a failed start and throttles.
+//
+// Diagnostics
+//   Fatal errors (bad options, unreadable main.cf, unknown mail_owner) go to
+//   the log and exit with status 1. The watchdog kills a process whose loop
+//   has not turned for daemon_timeout seconds.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lib/config/config.h"
+#include "lib/event/event_loop.h"
+#include "lib/server/server_options.h"
+#include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::server {
+
+class ServerCore;
+
+// One client connection handed to a service. Move-only; destroying it (or
+// calling close()) closes the socket and ends the session for the
+// skeleton's busy/idle and max_use accounting.
+class Connection {
+public:
+    Connection() = default;
+    Connection(util::UniqueFd fd, ServerCore* core);
+    ~Connection();
+    Connection(Connection&& other) noexcept;
+    Connection& operator=(Connection&& other) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    int fd() const { return fd_.get(); }
+    bool valid() const { return fd_.valid(); }
+    void close();
+
+private:
+    util::UniqueFd fd_;
+    ServerCore* core_ = nullptr;
+};
+
+// What a hook can see and do.
+class ServerContext {
+public:
+    explicit ServerContext(ServerCore& core) : core_(core) {}
+    const config::Config& config() const;
+    const ServerOptions& options() const;
+    const std::string& service_name() const;  // -n, or the program name
+    event::Loop& loop();
+    // Exit once the current sessions are over (and stop taking new ones).
+    void request_exit();
+
+private:
+    ServerCore& core_;
+};
+
+struct ServiceSpec {
+    std::string program;  // log name ("smtpd"); "" = basename of argv[0]
+    std::function<Status(ServerContext&)> pre_jail_init;
+    std::function<Status(ServerContext&)> post_jail_init;
+    std::function<void(ServerContext&, Connection)> on_connection;
+    std::function<void(ServerContext&, std::string_view)> on_trigger;
+    std::function<void(ServerContext&)> on_idle;  // when the process becomes idle
+    std::function<void(ServerContext&)> on_exit;
+    bool long_lived = false;  // ignore max_idle and max_use (qmgr)
+};
+
+int run_multi_server(int argc, char** argv, ServiceSpec spec);
+int run_single_server(int argc, char** argv, ServiceSpec spec);
+int run_trigger_server(int argc, char** argv, ServiceSpec spec);
+
+}  // namespace mailroom::server
