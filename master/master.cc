@@ -434,7 +434,8 @@ void Master::begin_shutdown(int signo) {
         svc->listeners.clear();
     }
     services_.clear();
-    for (auto& [pid, c] : children_) kill_child(c, SIGTERM);
+    // SIGINT (mailroom abort) kills at once; SIGTERM lets children exit cleanly.
+    for (auto& [pid, c] : children_) kill_child(c, signo == SIGINT ? SIGKILL : SIGTERM);
     shutdown_timer_.start(std::chrono::seconds(10));
     maybe_finish_shutdown();
 }
