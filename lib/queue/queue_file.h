@@ -1,0 +1,196 @@
+// queue_file.h - writing, reading and updating queue files.
+//
+// Summary
+//   QueueWriter streams a new queue file into a queue (incoming/ by
+//   default): records are appended as the message arrives, never holding the
+//   whole message in memory. commit() makes it durable and visible:
+//     write E, rewrite the size record in place, fsync the file,
+//     rename the temporary name to the queue ID, fsync the directory.
+//   Only after commit() returns ok may the message be acknowledged.
+//
+//   QueueFile opens an existing queue file and reads it in one strict,
+//   streaming pass (read()): every record is checked by SegmentChecker, the
+//   size record is cross-checked against what was read, content pieces go
+//   to an optional sink. It marks recipients done in place (one byte,
+//   pwrite + fsync) and locks the file against a second deliverer.
+//
+// Description
+//   Temporary files are named "tmp.PID.N" inside the target queue; they are
+//   never valid queue IDs, so list_queue() and qmgr never see a file that
+//   was not committed. A writer destroyed without commit() removes its
+//   temporary file; after a crash, stale temporary files are left for
+//   remove_stale_temp_files().
+//
+//   The queue ID is chosen when the file is created (queue_id.h) and is
+//   final unless, at commit, a file of that name already exists (only
+//   possible for files copied in from elsewhere); then a fresh ID is chosen
+//   and queue_id() returns it.
+//
+// Diagnostics
+//   read() reports corruption as a permanent error whose text starts with
+//   "corrupt queue file" and names the problem and its byte offset; I/O
+//   failures are temporary. save_corrupt_file() moves a corrupt file to
+//   corrupt/ and logs "warning: QUEUEID: ...".
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lib/queue/queue_dirs.h"
+#include "lib/queue/record.h"
+#include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::queue {
+
+struct RecipientSpec {
+    RecipientSpec(std::string address_in, std::string orig = {}, std::string orcpt = {}, std::string notify = {})
+        : address(std::move(address_in)),
+          orig_recipient(std::move(orig)),
+          dsn_orcpt(std::move(orcpt)),
+          dsn_notify(std::move(notify)) {}
+
+    std::string address;
+    std::string orig_recipient;  // "" = none
+    std::string dsn_orcpt;       // "" = none, else "rfc822;addr"
+    std::string dsn_notify;      // "" = none, else "NEVER" or e.g. "SUCCESS,FAILURE"
+};
+
+struct WriterOptions {
+    std::string queue = std::string(kQueueIncoming);
+    mode_t mode = 0600;
+    std::size_t content_chunk = kDefaultContentChunk;  // 1..kMaxPayload
+};
+
+class QueueWriter {
+public:
+    // Creates the temporary file and chooses the queue ID.
+    static Result<QueueWriter> create(const QueueLayout& layout, const WriterOptions& options = {});
+
+    QueueWriter(QueueWriter&&) noexcept = default;
+    QueueWriter& operator=(QueueWriter&&) noexcept = default;
+    ~QueueWriter();
+
+    const std::string& queue_id() const { return queue_id_; }
+    const std::string& temp_path() const { return temp_path_; }
+
+    // Envelope (before begin_content()); any order, T and S exactly once.
+    Status set_arrival_time(std::int64_t seconds, std::int32_t microseconds);
+    Status set_sender(std::string_view sender);
+    Status add_attribute(std::string_view name, std::string_view value);
+    Status set_dsn_ret(std::string_view ret);
+    Status set_dsn_envid(std::string_view envid);
+    // Also allowed in the extracted segment.
+    Status add_recipient(const RecipientSpec& recipient);
+
+    // Content. add_line() takes one whole line without its line ending;
+    // add_piece() takes a piece of a line, `line_end` marking its last
+    // piece, for callers that stream lines of unbounded length. Long input
+    // is split into records of at most content_chunk bytes.
+    Status begin_content();
+    Status add_line(std::string_view line);
+    Status add_piece(std::string_view piece, bool line_end);
+
+    Status begin_extracted();
+
+    // Finishes the file as described above; returns its final path.
+    Result<std::string> commit();
+    // Removes the temporary file; the writer is unusable afterwards.
+    void abort();
+
+    // Bytes written so far (the next record's offset).
+    std::uint64_t offset() const { return offset_ + buffer_.size(); }
+
+private:
+    QueueWriter() = default;
+    Status add_record(RecordType type, std::string_view payload);
+    Status flush();
+    Status fail(Status st);
+
+    QueueLayout layout_;
+    WriterOptions options_;
+    util::UniqueFd fd_;
+    std::string queue_id_;
+    std::string temp_path_;
+    std::string buffer_;
+    std::uint64_t offset_ = 0;  // bytes already written to fd_
+    SegmentChecker checker_{StreamKind::kQueueFile};
+    SizeFields size_;
+    bool line_open_ = false;  // add_piece() inside a line
+    bool failed_ = false;
+    bool done_ = false;
+};
+
+struct QueueRecipient {
+    std::string address;
+    std::string orig_recipient;
+    std::string dsn_orcpt;
+    std::string dsn_notify;
+    bool done = false;
+    bool extracted = false;            // from the extracted segment
+    std::uint64_t status_offset = 0;   // file offset of the status byte
+};
+
+struct QueueEnvelope {
+    SizeFields size;
+    std::int64_t arrival_seconds = 0;
+    std::int32_t arrival_microseconds = 0;
+    std::string sender;
+    std::vector<std::pair<std::string, std::string>> attributes;  // envelope and extracted, in file order
+    std::string dsn_ret;
+    std::string dsn_envid;
+    std::vector<QueueRecipient> recipients;  // all of them, in file order
+
+    // The value of the first attribute with this name, or "".
+    std::string_view attribute(std::string_view name) const;
+    // Recipients still to be delivered (not marked done).
+    std::vector<const QueueRecipient*> pending_recipients() const;
+};
+
+// Receives content in file order: a piece of a line and whether it ends
+// the line. Returning an error stops the read with that error.
+using ContentSink = std::function<Status(std::string_view piece, bool line_end)>;
+
+class QueueFile {
+public:
+    // Opens a queue file; `writable` is needed for mark_done() and locking.
+    static Result<QueueFile> open(const std::string& path, bool writable);
+
+    // One strict pass over the whole file from the start.
+    Result<QueueEnvelope> read(const ContentSink& sink = nullptr);
+
+    // Marks a recipient done: checks the byte at status_offset is a status
+    // byte, writes kRcptDone there and fsyncs. Idempotent.
+    Status mark_done(const QueueRecipient& recipient);
+    Status mark_done_at(std::uint64_t status_offset);
+
+    Status lock(bool wait = false) { return lock_queue_file(fd_.get(), wait); }
+    int fd() const { return fd_.get(); }
+    const std::string& path() const { return path_; }
+
+private:
+    QueueFile() = default;
+    util::UniqueFd fd_;
+    std::string path_;
+};
+
+// True when an error from QueueFile::read() means the file is corrupt (as
+// opposed to an I/O failure that may go away).
+bool is_corruption(const Error& error);
+
+// Moves QUEUE/ID to corrupt/ and logs "warning: ID: corrupt queue file in
+// QUEUE: REASON; moved to corrupt/".
+Status save_corrupt_file(const QueueLayout& layout, std::string_view queue, std::string_view id,
+                         std::string_view reason);
+
+// Removes temporary files ("tmp.*") older than max_age_seconds from a queue.
+// Returns how many were removed.
+Result<int> remove_stale_temp_files(const QueueLayout& layout, std::string_view queue, long max_age_seconds);
+
+}  // namespace mailroom::queue

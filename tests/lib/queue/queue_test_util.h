@@ -1,0 +1,48 @@
+// queue_test_util.h - a temporary queue directory for queue tests.
+#pragma once
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+#include "lib/queue/queue_dirs.h"
+#include "lib/util/fs.h"
+
+namespace mailroom::queue::testing {
+
+// Creates a fresh queue_directory with every queue; removes it at the end.
+class TempQueue {
+public:
+    explicit TempQueue(int hash_depth = 0) {
+        char tmpl[] = "/tmp/mr-queue-test-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        layout.queue_directory = std::string(tmpl) + "/spool";
+        layout.hash_depth = hash_depth;
+        root_ = tmpl;
+        REQUIRE(create_queue_directories(layout).ok());
+    }
+    ~TempQueue() {
+        std::error_code ec;
+        std::filesystem::remove_all(root_, ec);
+    }
+    TempQueue(const TempQueue&) = delete;
+    TempQueue& operator=(const TempQueue&) = delete;
+
+    QueueLayout layout;
+
+private:
+    std::string root_;
+};
+
+inline std::size_t count_entries(const std::string& dir) {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        (void)e;
+        ++n;
+    }
+    return n;
+}
+
+}  // namespace mailroom::queue::testing
