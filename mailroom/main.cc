@@ -141,7 +141,11 @@ int main(int argc, char** argv) {
     std::string config_dir = config::resolve_config_directory(dash_c);
     auto cfg = config::Config::load(config_dir);
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
-    if (auto st = cfg->load_master_cf(); !st) log::fatal("%s", st.error().message.c_str());
+    // stop, abort and status work even when master.cf has become unreadable.
+    bool needs_master_cf = cmd == "check" || cmd == "start" || cmd == "start-fg" || cmd == "reload";
+    if (needs_master_cf) {
+        if (auto st = cfg->load_master_cf(); !st) log::fatal("%s", st.error().message.c_str());
+    }
     // Lines also go to the mail log, like postfix-script's.
     log::Sinks sinks;
     if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;

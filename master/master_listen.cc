@@ -123,9 +123,8 @@ Result<std::vector<util::UniqueFd>> open_inet(const config::Config& cfg, const c
     for (const auto& host : hosts) {
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG;
+        hints.ai_flags = AI_PASSIVE;
         hints.ai_family = fam->ipv4 && fam->ipv6 ? AF_UNSPEC : fam->ipv4 ? AF_INET : AF_INET6;
-        if (host.empty()) hints.ai_flags &= ~AI_ADDRCONFIG;
         addrinfo* res = nullptr;
         int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), ep->port.c_str(), &hints, &res);
         if (rc != 0)
