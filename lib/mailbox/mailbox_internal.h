@@ -1,0 +1,33 @@
+// mailbox_internal.h - helpers shared by the mailbox modules (not public API).
+//
+// Summary
+//   write_all() loops over short writes and EINTR; make_directory() and
+//   after_create() apply CreateOptions (mode, owner, hook) the same way for
+//   Maildir directories, folders, marker files and lock files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "lib/mailbox/maildir.h"
+#include "lib/util/result.h"
+
+namespace mailroom::mailbox::internal {
+
+// Writes all of `data` to `fd`; on failure returns sys_error("write", path).
+Status write_all(int fd, std::string_view data, const std::string& path);
+
+// chown (when the options name an owner) and the on_create hook.
+Status after_create(const std::string& path, const CreateOptions& options);
+
+// mkdir(path, dir_mode) then after_create(); an existing directory is fine,
+// an existing non-directory is ENOTDIR. With `parents`, missing parents are
+// created the same way.
+Status make_directory(const std::string& path, const CreateOptions& options, bool parents);
+
+// Current time as seconds and microseconds.
+void now_timeval(int64_t* seconds, long* usec);
+
+}  // namespace mailroom::mailbox::internal

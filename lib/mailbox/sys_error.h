@@ -1,0 +1,31 @@
+// sys_error.h - errors from system calls, classified temporary or permanent.
+//
+// Summary
+//   sys_error("write", path, errno) builds an Error whose message names the
+//   operation, the path and the errno text ("write /var/mail/u: No space left
+//   on device") and whose kind says whether retrying later can help.
+//
+// Description
+//   Temporary: conditions that go away by themselves or by an operator
+//   freeing resources (ENOSPC, EDQUOT, EAGAIN, EINTR, EBUSY, ENOLCK, EMFILE,
+//   ENFILE, ENOMEM, EIO, ESTALE, ETIMEDOUT, EDEADLK). Everything else
+//   (ENOTDIR, EACCES, EPERM, ELOOP, EISDIR, EFBIG, ...) is permanent: the
+//   mailbox is misconfigured or the message can never fit. Delivery agents
+//   map temporary errors to a deferral and permanent ones to a bounce, as
+//   Postfix's local(8) and virtual(8) do.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lib/util/result.h"
+
+namespace mailroom::mailbox {
+
+// True when `err` (an errno value) describes a condition worth retrying.
+bool errno_is_temporary(int err);
+
+// "<op> <path>: <strerror(err)>", kind from errno_is_temporary().
+Error sys_error(std::string_view op, std::string_view path, int err);
+
+}  // namespace mailroom::mailbox
