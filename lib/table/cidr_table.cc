@@ -41,6 +41,11 @@ struct CidrMatcher {
     IpAddress net;
     int prefix = 0;
 
+    bool applies(std::string_view key) const {
+        std::optional<IpAddress> a = parse_ip_address(key);
+        return a && a->family == net.family;
+    }
+
     bool match(std::string_view key, detail::Captures*) const {
         std::optional<IpAddress> a = parse_ip_address(key);
         if (!a || a->family != net.family) return false;
@@ -102,6 +107,7 @@ public:
         : Table("cidr", std::move(name)), rules_(std::move(rules)), stamp_(std::move(stamp_path)) {}
 
     LookupResult lookup(std::string_view key) override {
+        if (!parse_ip_address(key)) return std::optional<std::string>();
         detail::Captures caps;
         const auto* r = rules_.first(key, &caps);
         if (r == nullptr) return std::optional<std::string>();

@@ -9,7 +9,8 @@
 //
 // Description
 //   The matcher type M supplies `bool match(std::string_view key,
-//   Captures* caps) const`. Captures are the offsets of the matched
+//   Captures* caps) const`, and optionally `bool applies(std::string_view
+//   key) const`: a rule that does not apply is skipped even when negated. Captures are the offsets of the matched
 //   sub-expressions; a negated rule has none. close() reports an "if"
 //   without "endif" and drops it (so its rules apply unconditionally, as
 //   Postfix does after warning).
@@ -79,6 +80,14 @@ public:
                 continue;
             }
             caps->clear();
+            if constexpr (requires { r.matcher.applies(key); }) {
+                // A rule that cannot judge this key (another address
+                // family) neither matches nor, negated, matches.
+                if (!r.matcher.applies(key)) {
+                    i = r.kind == Rule<M>::Kind::kIf ? r.skip_to : i + 1;
+                    continue;
+                }
+            }
             bool hit = r.matcher.match(key, caps) != r.negate;
             if (r.kind == Rule<M>::Kind::kIf) {
                 i = hit ? i + 1 : r.skip_to;

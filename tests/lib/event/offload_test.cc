@@ -1,0 +1,100 @@
+// offload_test.cc - the worker pool posts results back to the event loop.
+#include "lib/event/offload.h"
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+using namespace mailroom;
+
+namespace {
+struct BaseFree {
+    void operator()(event_base* b) const { event_base_free(b); }
+};
+using BasePtr = std::unique_ptr<event_base, BaseFree>;
+
+void run_until(event_base* base, int seconds) {
+    timeval tv{seconds, 0};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+}  // namespace
+
+TEST_CASE("Offload runs work on workers and done on the loop thread", "[unit]") {
+    BasePtr base(event_base_new());
+    auto off = event::Offload::create(base.get(), 2);
+    REQUIRE(off.ok());
+    auto loop_id = std::this_thread::get_id();
+    std::atomic<int> worker_on_loop{0};
+    int done_count = 0;
+    bool done_on_loop = true;
+    std::vector<int> values;
+    for (int i = 0; i < 20; ++i) {
+        (*off)->submit_value<int>(
+            [i, loop_id, &worker_on_loop] {
+                if (std::this_thread::get_id() == loop_id) ++worker_on_loop;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                return i * i;
+            },
+            [&, loop_id](int v) {
+                done_on_loop = done_on_loop && std::this_thread::get_id() == loop_id;
+                values.push_back(v);
+                if (++done_count == 20) event_base_loopbreak(base.get());
+            });
+    }
+    CHECK((*off)->pending() == 20);
+    run_until(base.get(), 5);
+    CHECK(done_count == 20);
+    CHECK(done_on_loop);
+    CHECK(worker_on_loop == 0);
+    std::sort(values.begin(), values.end());
+    for (int i = 0; i < 20; ++i) CHECK(values[i] == i * i);
+    CHECK((*off)->pending() == 0);
+}
+
+TEST_CASE("Offload keeps the loop responsive while work blocks", "[unit]") {
+    BasePtr base(event_base_new());
+    auto off = event::Offload::create(base.get(), 1);
+    REQUIRE(off.ok());
+    auto start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration timer_at{}, done_at{};
+    (*off)->submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); },
+                   [&] {
+                       done_at = std::chrono::steady_clock::now() - start;
+                       event_base_loopbreak(base.get());
+                   });
+    struct Ctx {
+        std::chrono::steady_clock::time_point start;
+        std::chrono::steady_clock::duration* at;
+    } ctx{start, &timer_at};
+    timeval tv{0, 20 * 1000};
+    event_base_once(base.get(), -1, EV_TIMEOUT,
+                    [](evutil_socket_t, short, void* arg) {
+                        auto* c = static_cast<Ctx*>(arg);
+                        *c->at = std::chrono::steady_clock::now() - c->start;
+                    },
+                    &ctx, &tv);
+    run_until(base.get(), 5);
+    CHECK(timer_at > std::chrono::steady_clock::duration::zero());
+    CHECK(timer_at < std::chrono::milliseconds(200));
+    CHECK(done_at >= std::chrono::milliseconds(300));
+}
+
+TEST_CASE("Destroying an Offload drops undelivered results", "[unit]") {
+    BasePtr base(event_base_new());
+    bool called = false;
+    {
+        auto off = event::Offload::create(base.get(), 1);
+        REQUIRE(off.ok());
+        (*off)->submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }, [&] { called = true; });
+        for (int i = 0; i < 5; ++i) (*off)->submit([] {}, [&] { called = true; });
+    }
+    timeval tv{0, 100 * 1000};
+    event_base_loopexit(base.get(), &tv);
+    event_base_dispatch(base.get());
+    CHECK(!called);
+    CHECK(!event::Offload::create(nullptr, 1).ok());
+}
