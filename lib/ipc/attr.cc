@@ -223,7 +223,7 @@ AttrDecoder::Step AttrDecoder::feed(std::string_view bytes, std::size_t* consume
                                          kMaxStringLength));
             }
             if (record_bytes_ + run > kMaxRecordBytes) {
-                record_bytes_ += run;
+                record_bytes_ = kMaxRecordBytes + 1;  // the first byte over the limit
                 *consumed = i;
                 return fail(util::format("record longer than %zu bytes", kMaxRecordBytes));
             }
