@@ -141,6 +141,7 @@ int do_query(const Options& o, const std::vector<TableSpec>& specs) {
         } else {
             std::printf("%s\t%s\n", key.c_str(), v->c_str());
         }
+        std::fflush(stdout);  // answer each key at once when driven through a pipe
     }
     return any ? kExitFound : kExitNotFound;
 }

@@ -50,17 +50,23 @@ mkdir -p "$TMP/data" "$TMP/conf"
     --auth-root-authentication-method=normal --skip-test-db >"$TMP/install.log" 2>&1 || {
     echo "mariadb-install-db failed:"; cat "$TMP/install.log"; exit 1; }
 
-"$MARIADBD" --no-defaults --datadir="$TMP/data" --socket="$SOCK" --skip-networking \
-    --pid-file="$PIDFILE" --log-error="$TMP/mysqld.err" "${USER_OPT[@]}" \
-    --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve &
-SERVER_PID=$!
-
-for _ in $(seq 1 300); do
-    [ -S "$SOCK" ] && "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
-    sleep 0.1
-done
-"$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1 || {
-    echo "mariadbd did not start:"; cat "$TMP/mysqld.err"; exit 1; }
+start_server() {
+    "$MARIADBD" --no-defaults --datadir="$TMP/data" --socket="$SOCK" --skip-networking \
+        --pid-file="$PIDFILE" --log-error="$TMP/mysqld.err" "${USER_OPT[@]}" \
+        --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$TMP/mysqld.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        [ -S "$SOCK" ] && "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "mariadbd did not start:"; cat "$TMP/mysqld.err"; exit 1
+}
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+}
+start_server
 
 # An extmail-style schema (EXTMAIL-SCHEMA.md), trimmed to the columns the maps use.
 "$CLIENT" --no-defaults -S "$SOCK" -uroot <<'SQL' || { echo "schema load failed"; exit 1; }
@@ -169,10 +175,24 @@ out=$(printf 'postmaster@extmail.org\nnobody@extmail.org\nold@extmail.org\n' |
       "$POSTMAP" -c "$TMP/conf" -q - "mysql:$TMP/conf/mysql_virtual_mailbox_limit_maps.cf" 2>&1)
 [ "$out" = "$(printf 'postmaster@extmail.org\t104857600S')" ] || fail "postmap -q - gave '$out'"
 
+# One long-running postmap keeps its connection; when the server restarts
+# underneath it, the next lookup reconnects.
+coproc PM { "$POSTMAP" -c "$TMP/conf" -q - "mysql:$TMP/conf/mysql_virtual_mailbox_limit_maps.cf" 2>"$TMP/pm.err"; }
+echo postmaster@extmail.org >&"${PM[1]}"
+IFS= read -t 20 -r line <&"${PM[0]}"
+[ "$line" = "$(printf 'postmaster@extmail.org\t104857600S')" ] || fail "persistent lookup 1 gave '$line'"
+stop_server
+start_server
+echo postmaster@extmail.org >&"${PM[1]}"
+IFS= read -t 20 -r line <&"${PM[0]}"
+[ "$line" = "$(printf 'postmaster@extmail.org\t104857600S')" ] ||
+    fail "lookup after a server restart gave '$line' ($(cat "$TMP/pm.err"))"
+exec {PM[1]}>&-
+wait "$PM_PID"
+echo "ok: reconnect after a server restart"
+
 # Stop the server: lookups must now fail temporarily (exit 2), never "not found".
-kill "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null
-SERVER_PID=
+stop_server
 for map in mysql_virtual_domains_maps.cf mysql_virtual_alias_maps.cf; do
     out=$("$POSTMAP" -c "$TMP/conf" -q extmail.org "mysql:$TMP/conf/$map" 2>"$TMP/stderr")
     rc=$?
