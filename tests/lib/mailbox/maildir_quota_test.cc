@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -172,6 +174,34 @@ TEST_CASE("maildirsize append adds one line and skips a missing file", "[unit]")
     auto c = parse_maildirsize(slurp(md + "/maildirsize"));
     REQUIRE(c.ok());
     CHECK(c->usage == QuotaUsage{60, 0});
+}
+
+TEST_CASE("maildirsize appends from concurrent processes never interleave", "[unit]") {
+    TempDir t;
+    std::string md = t.sub("Maildir");
+    REQUIRE(ensure_maildir(md).ok());
+    spew(md + "/maildirsize", "100000000S\n0 0\n");
+    std::vector<pid_t> kids;
+    for (int k = 0; k < 4; ++k) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            for (int i = 0; i < 200; ++i) {
+                if (!append_quota_delta(md, 1000 + k, 1).ok()) ::_exit(1);
+            }
+            ::_exit(0);
+        }
+        kids.push_back(pid);
+    }
+    for (pid_t pid : kids) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    auto c = parse_maildirsize(slurp(md + "/maildirsize"));
+    REQUIRE(c.ok());
+    CHECK(c->delta_lines == 801);
+    CHECK(c->usage == QuotaUsage{200 * (1000 + 1001 + 1002 + 1003), 800});
 }
 
 TEST_CASE("maildirsize recalculation counts every folder", "[unit]") {

@@ -87,6 +87,18 @@ TEST_CASE("maildir names are unique under rapid repeated deliveries", "[unit]") 
     for (int i = 0; i < 300; ++i) seen.insert(basename_of(deliver(md, "x\n", test_options())));
     CHECK(seen.size() == 300);
     CHECK(list(md + "/new").size() == 300);
+    // The in-process counter alone separates deliveries made in one
+    // microsecond: every Q value is different.
+    std::set<std::string> counters;
+    std::regex q(R"(P[0-9]+(Q[0-9]+)\.)");
+    for (const std::string& n : seen) {
+        std::smatch m;
+        REQUIRE(std::regex_search(n, m, q));
+        counters.insert(m[1]);
+    }
+    CHECK(counters.size() == 300);
+    uint64_t a = next_delivery_counter();
+    CHECK(next_delivery_counter() == a + 1);
 }
 
 TEST_CASE("maildir vsize and host escaping in the final name", "[unit]") {
@@ -130,6 +142,38 @@ TEST_CASE("maildir writer destroyed without commit leaves nothing", "[unit]") {
     }
     CHECK(list(md + "/new").empty());
     CHECK(list(md + "/tmp").empty());
+}
+
+TEST_CASE("maildir delivery killed mid-write leaves nothing in new", "[unit]") {
+    TempDir t;
+    std::string md = t.sub("Maildir");
+    REQUIRE(ensure_maildir(md).ok());
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(ready[0]);
+        auto w = MaildirWriter::open(md, test_options());
+        if (!w.ok()) ::_exit(2);
+        // More than the writer's buffer, so bytes have reached the file.
+        if (!w->append(std::string(200000, 'x')).ok()) ::_exit(3);
+        (void)!::write(ready[1], "r", 1);
+        for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char c;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    ::close(ready[0]);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(list(md + "/new").empty());
+    auto tmp = list(md + "/tmp");
+    REQUIRE(tmp.size() == 1);
+    struct stat st;
+    REQUIRE(::stat((md + "/tmp/" + tmp[0]).c_str(), &st) == 0);
+    CHECK(st.st_size > 0);  // the crash really happened mid-write
 }
 
 TEST_CASE("maildir delivery killed by SIGKILL never leaves a partial file in new", "[unit]") {
