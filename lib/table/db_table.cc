@@ -5,6 +5,8 @@
 //   through immediately and sync() flushes them. changed() watches NAME.db.
 #include "lib/table/db_table.h"
 
+#include <sys/file.h>
+
 #include "lib/table/backends.h"
 #include "lib/util/strings.h"
 
@@ -45,6 +47,10 @@ class DbTable : public Table {
 public:
     DbTable(std::string type, std::string name, DbFile db, const OpenOptions& options)
         : Table(std::move(type), name), db_(std::move(db)), options_(options), stamp_(db_path_for(name)) {
+        // Writers hold an exclusive lock for as long as the table is open;
+        // readers take a shared lock per lookup, so they never read a
+        // half-written page of an in-place update (postmap -i / -d).
+        if (options.for_update && db_.fd() >= 0) ::flock(db_.fd(), LOCK_EX);
         if (options.null_mode == NullMode::kWithNull) {
             try_with_ = true, try_without_ = false;
         } else if (options.null_mode == NullMode::kNoNull) {
@@ -53,6 +59,15 @@ public:
     }
 
     LookupResult lookup(std::string_view key) override {
+        struct SharedLock {
+            int fd;
+            explicit SharedLock(int f) : fd(f) {
+                if (fd >= 0) ::flock(fd, LOCK_SH);
+            }
+            ~SharedLock() {
+                if (fd >= 0) ::flock(fd, LOCK_UN);
+            }
+        } lock(options_.for_update ? -1 : db_.fd());
         std::string k = options_.fold_case ? util::lowercase(key) : std::string(key);
         if (try_with_) {
             std::string kn = k;
