@@ -23,6 +23,11 @@ using namespace mailroom;
 
 namespace {
 
+mailroom::Status log_start(server::ServerContext& ctx) {
+    log::info("started for service %s", ctx.service_name().c_str());
+    return mailroom::ok_status();
+}
+
 // Returns the reply to one line, or nullopt to end the session.
 std::optional<std::string> answer(const std::string& line) {
     if (line == "QUIT") return std::nullopt;
@@ -70,6 +75,7 @@ void on_echo_readable(int fd) {
 int run_echo(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "testd";
+    spec.post_jail_init = log_start;
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
         int fd = conn.fd();
         auto s = std::make_unique<EchoSession>();
@@ -84,6 +90,7 @@ int run_echo(int argc, char** argv) {
 int run_single(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "testd";
+    spec.post_jail_init = log_start;
     spec.on_connection = [](server::ServerContext&, server::Connection conn) {
         std::string buf;
         char tmp[4096];
@@ -109,6 +116,7 @@ int run_single(int argc, char** argv) {
 int run_trigger(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "testd";
+    spec.post_jail_init = log_start;
     spec.on_trigger = [](server::ServerContext& ctx, std::string_view data) {
         log::info("trigger: %zu bytes from service %s", data.size(), ctx.service_name().c_str());
     };

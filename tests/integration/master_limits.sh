@@ -1,0 +1,63 @@
+#!/bin/bash
+# master_limits.sh - maxproc, max_use, max_idle and -o overrides.
+#
+# A single server with maxproc 1 serves one client at a time; an echo
+# service with "-o max_use=2" replaces its process after two clients; one
+# with "-o max_idle=1s" exits when idle; -o syslog_name reaches the child.
+source "$(dirname "$0")/mr_instance.sh"
+mr_enter_netns "$@"
+mr_setup
+
+PS=$(mr_free_port)
+PU=$(mr_free_port)
+PI=$(mr_free_port)
+cat >"$CONF/master.cf" <<CF
+127.0.0.1:$PS inet n - n - 1 mr-testd single
+127.0.0.1:$PU inet n - n - - mr-testd -o max_use=2 echo
+127.0.0.1:$PI inet n - n - - mr-testd
+  -o max_idle=1s
+  -o syslog_name=mailroom/idle
+  echo
+CF
+"$MR" -c "$CONF" start || mr_fail "start failed"
+
+# maxproc 1: a second client waits while the first holds the only process.
+python3 - "$PS" "$T/holder.ready" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"PID\n")
+s.recv(100)
+open(sys.argv[2], "w").close()
+time.sleep(3)
+s.close()
+PY
+holder=$!
+mr_wait_for "first client served" test -f "$T/holder.ready"
+start=$(date +%s)
+mr_client "$PS" PID QUIT >/dev/null || mr_fail "second client never served"
+end=$(date +%s)
+wait "$holder"
+[ $((end - start)) -ge 1 ] || mr_fail "second client served while maxproc 1 was busy"
+
+# max_use=2: the third client gets a new process.
+a=$(mr_client "$PU" PID QUIT | awk '{print $2}')
+b=$(mr_client "$PU" PID QUIT | awk '{print $2}')
+[ -n "$a" ] && [ "$a" = "$b" ] || mr_fail "max_use=2: first two clients saw pids $a and $b"
+mr_wait_for "process retired after max_use" sh -c "! kill -0 $a 2>/dev/null || grep -q '^State:.*Z' /proc/$a/status"
+c=$(mr_client "$PU" PID QUIT | awk '{print $2}')
+[ -n "$c" ] && [ "$c" != "$a" ] || mr_fail "max_use=2: third client saw pid $c (old $a)"
+
+# max_idle=1s: the process goes away by itself, without warnings.
+i=$(mr_client "$PI" PID QUIT | awk '{print $2}')
+[ -n "$i" ] || mr_fail "idle service did not answer"
+mr_wait_for "idle process exits" sh -c "! kill -0 $i 2>/dev/null || grep -q '^State:.*Z' /proc/$i/status"
+grep -q "pid $i exit status" "$T/maillog" && mr_fail "idle exit logged as a failure"
+grep -q "pid $a exit status" "$T/maillog" && mr_fail "max_use exit logged as a failure"
+mr_client "$PI" PID QUIT >/dev/null || mr_fail "idle service does not answer after its process exited"
+
+# -o syslog_name reached the child (its start-up line carries the new tag).
+grep -q "mailroom/idle/testd\[$i\]: started for service 127.0.0.1:$PI" "$T/maillog" ||
+    mr_fail "-o syslog_name did not reach the child"
+"$MR" -c "$CONF" stop || mr_fail "stop failed"
+[ -z "$(mr_instance_pids)" ] || mr_fail "processes left after stop"
+echo "PASS"
