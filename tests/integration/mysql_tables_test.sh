@@ -28,6 +28,7 @@ PIDFILE=$TMP/mysqld.pid
 FAILS=0
 
 cleanup() {
+    if [ -n "${pm_pid:-}" ]; then kill "$pm_pid" 2>/dev/null; fi
     if [ -f "$PIDFILE" ]; then
         kill "$(cat "$PIDFILE")" 2>/dev/null
         for _ in $(seq 1 50); do [ -f "$PIDFILE" ] || break; sleep 0.1; done
@@ -39,6 +40,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
+trap '' PIPE  # a dead coprocess must fail a check, not kill the script
 
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 
@@ -178,17 +180,21 @@ out=$(printf 'postmaster@extmail.org\nnobody@extmail.org\nold@extmail.org\n' |
 # One long-running postmap keeps its connection; when the server restarts
 # underneath it, the next lookup reconnects.
 coproc PM { "$POSTMAP" -c "$TMP/conf" -q - "mysql:$TMP/conf/mysql_virtual_mailbox_limit_maps.cf" 2>"$TMP/pm.err"; }
-echo postmaster@extmail.org >&"${PM[1]}"
-IFS= read -t 20 -r line <&"${PM[0]}"
+# bash unsets PM and PM_PID when the coprocess exits: keep copies.
+pm_pid=$PM_PID
+pm_in=${PM[1]}
+pm_out=${PM[0]}
+echo postmaster@extmail.org >&"$pm_in"
+IFS= read -t 20 -r line <&"$pm_out"
 [ "$line" = "$(printf 'postmaster@extmail.org\t104857600S')" ] || fail "persistent lookup 1 gave '$line'"
 stop_server
 start_server
-echo postmaster@extmail.org >&"${PM[1]}"
-IFS= read -t 20 -r line <&"${PM[0]}"
+echo postmaster@extmail.org >&"$pm_in"
+IFS= read -t 20 -r line <&"$pm_out"
 [ "$line" = "$(printf 'postmaster@extmail.org\t104857600S')" ] ||
     fail "lookup after a server restart gave '$line' ($(cat "$TMP/pm.err"))"
-exec {PM[1]}>&-
-wait "$PM_PID"
+exec {pm_in}>&-
+wait "$pm_pid" 2>/dev/null
 echo "ok: reconnect after a server restart"
 
 # Stop the server: lookups must now fail temporarily (exit 2), never "not found".
