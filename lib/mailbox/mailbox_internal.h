@@ -17,6 +17,7 @@
 namespace mailroom::mailbox::internal {
 
 // Writes all of `data` to `fd`; on failure returns sys_error("write", path).
+// Honours the test hook of set_write_fault_for_testing().
 Status write_all(int fd, std::string_view data, const std::string& path);
 
 // chown (when the options name an owner) and the on_create hook.

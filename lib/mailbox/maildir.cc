@@ -22,7 +22,17 @@ namespace mailroom::mailbox {
 
 namespace internal {
 
+namespace {
+std::function<int(std::string_view)>& write_fault_hook() {
+    static std::function<int(std::string_view)> hook;
+    return hook;
+}
+}  // namespace
+
 Status write_all(int fd, std::string_view data, const std::string& path) {
+    if (auto& hook = write_fault_hook()) {
+        if (int err = hook(data)) return sys_error("write", path, err);
+    }
     size_t off = 0;
     while (off < data.size()) {
         ssize_t n = ::write(fd, data.data() + off, data.size() - off);
@@ -73,6 +83,10 @@ void now_timeval(int64_t* seconds, long* usec) {
 }
 
 }  // namespace internal
+
+void set_write_fault_for_testing(std::function<int(std::string_view data)> hook) {
+    internal::write_fault_hook() = std::move(hook);
+}
 
 namespace {
 

@@ -22,11 +22,6 @@ constexpr size_t kBufferSize = 64 * 1024;
 constexpr size_t kFeedSlice = 16 * 1024;
 constexpr size_t kMaxFromLine = 1024;
 
-std::function<bool(std::string_view)>& write_fault_hook() {
-    static std::function<bool(std::string_view)> hook;
-    return hook;
-}
-
 const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -130,10 +125,6 @@ std::string mbox_unquote(std::string_view text) {
 
 // ---- MboxWriter ----
 
-void MboxWriter::set_write_fault_for_testing(std::function<bool(std::string_view)> hook) {
-    write_fault_hook() = std::move(hook);
-}
-
 Result<MboxWriter> MboxWriter::open(const std::string& path, std::string_view sender, time_t when,
                                     const MboxOptions& options) {
     MboxWriter w;
@@ -214,8 +205,6 @@ MboxWriter& MboxWriter::operator=(MboxWriter&& other) noexcept {
 MboxWriter::~MboxWriter() { abort(); }
 
 Status MboxWriter::write_out(std::string_view data) {
-    auto& hook = write_fault_hook();
-    if (hook && !hook(data)) return sys_error("write", path_, EIO);
     return internal::write_all(fd_.get(), data, path_);
 }
 

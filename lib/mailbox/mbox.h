@@ -109,10 +109,6 @@ public:
 
     uint64_t original_size() const { return original_size_; }
 
-    // Test hook: called before every write(2) with the bytes about to be
-    // written; returning false makes that write fail with EIO.
-    static void set_write_fault_for_testing(std::function<bool(std::string_view)> hook);
-
 private:
     MboxWriter() = default;
     Status write_out(std::string_view data);

@@ -13,8 +13,11 @@
 //   mailbox is misconfigured or the message can never fit. Delivery agents
 //   map temporary errors to a deferral and permanent ones to a bounce, as
 //   Postfix's local(8) and virtual(8) do.
+//   set_write_fault_for_testing() lets tests make a write fail with a chosen
+//   errno, to check that failed deliveries leave nothing behind.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +30,10 @@ bool errno_is_temporary(int err);
 
 // "<op> <path>: <strerror(err)>", kind from errno_is_temporary().
 Error sys_error(std::string_view op, std::string_view path, int err);
+
+// Test seam: every data write this library makes (Maildir and mbox message
+// data, a rebuilt maildirsize) first calls this hook with the bytes about to be written; a non-zero return is
+// taken as that write's errno (ENOSPC, EDQUOT, EIO, ...). nullptr removes it.
+void set_write_fault_for_testing(std::function<int(std::string_view data)> hook);
 
 }  // namespace mailroom::mailbox

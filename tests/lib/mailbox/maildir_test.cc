@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "lib/mailbox/sys_error.h"
 #include "tests/lib/mailbox/mailbox_test_util.h"
 
 using namespace mailroom::mailbox;
@@ -128,6 +129,39 @@ TEST_CASE("maildir abort leaves nothing behind", "[unit]") {
     }
     CHECK(list(md + "/new").empty());
     CHECK(list(md + "/tmp").empty());
+}
+
+TEST_CASE("maildir write failure is reported and leaves nothing", "[unit]") {
+    struct Case {
+        int err;
+        bool temporary;
+        size_t message_size;  // small: fails at commit's flush; large: in append
+    };
+    const Case cases[] = {
+        {ENOSPC, true, 10},
+        {EDQUOT, true, 10},
+        {ENOSPC, true, 300000},
+        {EFBIG, false, 300000},
+    };
+    for (const Case& c : cases) {
+        TempDir t;
+        std::string md = t.sub("Maildir");
+        auto w = MaildirWriter::open(md, test_options());
+        REQUIRE(w.ok());
+        int err = c.err;
+        set_write_fault_for_testing([err](std::string_view) { return err; });
+        mailroom::Status appended = w->append(std::string(c.message_size, 'x'));
+        auto committed = w->commit();
+        set_write_fault_for_testing(nullptr);
+        INFO(c.err << " " << c.message_size);
+        REQUIRE_FALSE(committed.ok());
+        const mailroom::Error& e = appended.ok() ? committed.error() : appended.error();
+        CHECK(e.temporary() == c.temporary);
+        CHECK(e.message.find(md + "/tmp/") != std::string::npos);
+        CHECK(appended.ok() == (c.message_size < 65536));
+        CHECK(list(md + "/tmp").empty());
+        CHECK(list(md + "/new").empty());
+    }
 }
 
 TEST_CASE("maildir writer destroyed without commit leaves nothing", "[unit]") {
