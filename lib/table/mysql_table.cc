@@ -355,8 +355,13 @@ private:
                 if (!cfg_.option_group.empty()) {
                     mysql_options(m.get(), MYSQL_READ_DEFAULT_GROUP, cfg_.option_group.c_str());
                 }
-                unsigned protocol = h.kind == MysqlHost::Kind::kUnix ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
-                mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
+                // As with Postfix, an inet host named "localhost" lets the
+                // client library pick its default socket (or the socket of
+                // option_file), so Extman's "hosts = localhost" works.
+                if (h.kind == MysqlHost::Kind::kUnix) {
+                    unsigned protocol = MYSQL_PROTOCOL_SOCKET;
+                    mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
+                }
                 const char* host = h.kind == MysqlHost::Kind::kUnix ? "localhost" : h.address.c_str();
                 const char* sock = h.kind == MysqlHost::Kind::kUnix ? h.address.c_str() : nullptr;
                 unsigned port = h.kind == MysqlHost::Kind::kUnix ? 0 : h.port;

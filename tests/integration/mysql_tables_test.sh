@@ -142,6 +142,33 @@ domain = extmail.org
 query = SELECT maildir FROM mailbox WHERE username='%u@%d' AND active = '1'
 result_format = /var/mailbox/%s
 EOF
+# Extman's literal "hosts = localhost", with the socket from option_file.
+cat >"$TMP/conf/my.cnf" <<EOF
+[mailroom]
+socket = $SOCK
+EOF
+cat >"$TMP/conf/optfile.cf" <<EOF
+hosts = localhost
+user = extmail
+password = extmail
+dbname = extmail
+option_file = $TMP/conf/my.cnf
+option_group = mailroom
+table = domain
+select_field = domain
+where_field = domain
+additional_conditions = AND active = '1'
+EOF
+# Several rows: joined with commas, and refused beyond expansion_limit.
+cat >"$TMP/conf/users.cf" <<EOF
+hosts = unix:$SOCK
+user = extmail
+password = extmail
+dbname = extmail
+query = SELECT username FROM mailbox WHERE domain='%s' ORDER BY username
+EOF
+cp "$TMP/conf/users.cf" "$TMP/conf/users-limit.cf"
+echo "expansion_limit = 1" >>"$TMP/conf/users-limit.cf"
 : >"$TMP/conf/main.cf"
 
 # expect KEY MAP EXIT [VALUE]
@@ -171,6 +198,9 @@ expect postmaster@extmail.org mysql_virtual_mailbox_limit_maps.cf 0 104857600S
 expect postmaster@extmail.org modern.cf 0 /var/mailbox/extmail.org/postmaster/Maildir/
 expect postmaster@other.org modern.cf 1
 expect postmaster modern.cf 1
+expect extmail.org optfile.cf 0 extmail.org
+expect extmail.org users.cf 0 "old@extmail.org,postmaster@extmail.org"
+expect extmail.org users-limit.cf 2
 
 # -q - reads keys from standard input.
 out=$(printf 'postmaster@extmail.org\nnobody@extmail.org\nold@extmail.org\n' |
