@@ -87,7 +87,7 @@ int report_problems(const config::Config& cfg) {
 void prepare_start(const config::Config& cfg) {
     auto in = ctl::layout_for(cfg);
     if (!in) {
-        log::error("%s", in.error().message.c_str());
+        log::error("%s (mailroom set-permissions creates missing accounts)", in.error().message.c_str());
         log::fatal("mail system startup failed");
     }
     auto layout = ctl::expected_layout(*in);

@@ -135,8 +135,12 @@ int main(int argc, char** argv) {
 
     master::Master m(config_dir, verbose);
     if (auto st = m.start(); !st) startup_fatal(st.error().message);
+    if (g_ready_fd >= 0) {
+        // Detached: from here on the log is the only output.
+        sinks.to_stderr = false;
+        log::configure(sinks);
+    }
     log::info("daemon started -- version %s, configuration %s", MAILROOM_VERSION, config_dir.c_str());
-
     if (g_ready_fd >= 0) {
         ssize_t w = ::write(g_ready_fd, "ok\n", 3);
         (void)w;
@@ -146,11 +150,7 @@ int main(int argc, char** argv) {
             for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
             if (null > 2) ::close(null);
         }
-        sinks.to_stderr = false;
-        log::configure(sinks);
-    } else if (!debug) {
-        sinks.to_stderr = true;
-        log::configure(sinks);
     }
+    (void)debug;  // -d: stay in the foreground with stderr logging (the default without -w)
     return m.run();
 }
