@@ -83,6 +83,9 @@ struct QuotaOptions {
     CreateOptions create;        // mode/owner of a rebuilt maildirsize
 };
 
+// `maildir` in the calls below is always the main Maildir (the one holding
+// maildirsize), also for deliveries into one of its folders.
+
 // Appends one delta line with a single O_APPEND write. A missing maildirsize
 // is not an error (the next read rebuilds it) and nothing is written.
 Status append_quota_delta(const std::string& maildir, int64_t bytes, int64_t count);
