@@ -119,6 +119,42 @@ TEST_CASE("mboxrd quoting is the same for any chunking", "[unit]") {
     CHECK(out == whole);
 }
 
+TEST_CASE("mboxrd quoting round trips random text in random chunks", "[unit]") {
+    // A fixed-seed generator over the bytes that matter to the filter.
+    const char alphabet[] = {'>', 'F', 'r', 'o', 'm', ' ', '\n', 'x'};
+    uint32_t seed = 12345;
+    auto next = [&seed](uint32_t n) {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) % n;
+    };
+    for (int round = 0; round < 2000; ++round) {
+        std::string text;
+        size_t len = next(60);
+        for (size_t i = 0; i < len; ++i) {
+            // Bias towards "From " so that real From lines occur often.
+            if (next(6) == 0) {
+                text += "From ";
+            } else {
+                text.push_back(alphabet[next(sizeof(alphabet))]);
+            }
+        }
+        std::string quoted;
+        FromFilter q(FromFilter::Mode::kQuote);
+        for (size_t pos = 0; pos < text.size();) {
+            size_t n = 1 + next(9);
+            q.feed(std::string_view(text).substr(pos, n), &quoted);
+            pos += n;
+        }
+        q.finish(&quoted);
+        INFO(text);
+        CHECK(quoted == mbox_quote(text));
+        CHECK(mbox_unquote(quoted) == text);
+        // After quoting, no line starts with "From ": a reader cannot split there.
+        CHECK(quoted.rfind("From ", 0) != 0);
+        CHECK(quoted.find("\nFrom ") == std::string::npos);
+    }
+}
+
 TEST_CASE("mbox delivery writes From line quoted body and blank line", "[unit]") {
     use_utc();
     TempDir t;
