@@ -11,6 +11,7 @@ mr_setup
 PS=$(mr_free_port)
 PU=$(mr_free_port)
 PI=$(mr_free_port)
+PH=$(mr_free_port)
 cat >"$CONF/master.cf" <<CF
 127.0.0.1:$PS inet n - n - 1 mr-testd single
 127.0.0.1:$PU inet n - n - - mr-testd -o max_use=2 echo
@@ -18,6 +19,7 @@ cat >"$CONF/master.cf" <<CF
   -o max_idle=1s
   -o syslog_name=mailroom/idle
   echo
+127.0.0.1:$PH inet n - n - - mr-testd -o daemon_timeout=2s hang
 CF
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -58,6 +60,19 @@ mr_client "$PI" PID QUIT >/dev/null || mr_fail "idle service does not answer aft
 # -o syslog_name reached the child (its start-up line carries the new tag).
 grep -q "mailroom/idle/testd\[$i\]: started for service 127.0.0.1:$PI" "$T/maillog" ||
     mr_fail "-o syslog_name did not reach the child"
+# The watchdog ends a process whose loop is stuck for daemon_timeout.
+python3 - "$PH" <<'PY' >"$T/hang.out" &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+print(s.recv(100).decode().strip(), flush=True)
+s.recv(100)
+PY
+hangclient=$!
+mr_wait_for "watchdog kills the stuck process" grep -q "testd\[[0-9]*\]: fatal: watchdog timeout" "$T/maillog"
+mr_wait_for "master logs the watchdog exit" grep -q "process $MAILROOM_BIN/mr-testd pid [0-9]* exit status 1" "$T/maillog"
+wait "$hangclient"
+grep -q hanging "$T/hang.out" || mr_fail "hang service never answered"
+
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 [ -z "$(mr_instance_pids)" ] || mr_fail "processes left after stop"
 echo "PASS"

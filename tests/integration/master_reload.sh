@@ -24,6 +24,8 @@ cat >"$CONF/master.cf" <<CF
 127.0.0.1:$PKEEP inet n - n - - mr-testd echo
 127.0.0.1:$PNEW inet n - n - - mr-testd echo
 CF
+# The log is reopened on reload (log rotation).
+mv "$T/maillog" "$T/maillog.1"
 "$MR" -c "$CONF" reload || mr_fail "reload failed"
 mr_wait_for "reload logged" grep -q "reload -- version .*, configuration $CONF" "$T/maillog"
 mr_wait_for "new service answers" mr_client "$PNEW" x QUIT

@@ -8,6 +8,8 @@
 //     single    single server with the same commands
 //     trigger   trigger server; logs "trigger: N bytes" for each wakeup
 //     fail      exits with a fatal error at start-up (a broken service)
+//     hang      single server that never returns from a connection (the
+//               daemon_timeout watchdog must end it)
 #include <unistd.h>
 
 #include <cstring>
@@ -123,6 +125,18 @@ int run_trigger(int argc, char** argv) {
     return server::run_trigger_server(argc, argv, std::move(spec));
 }
 
+int run_hang(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "testd";
+    spec.post_jail_init = log_start;
+    spec.on_connection = [](server::ServerContext&, server::Connection conn) {
+        ssize_t w = ::write(conn.fd(), "hanging\n", 8);
+        (void)w;
+        for (;;) ::pause();
+    };
+    return server::run_single_server(argc, argv, std::move(spec));
+}
+
 int run_fail(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "testd";
@@ -147,5 +161,6 @@ int main(int argc, char** argv) {
     if (mode == "single") return run_single(argc, argv);
     if (mode == "trigger") return run_trigger(argc, argv);
     if (mode == "fail") return run_fail(argc, argv);
+    if (mode == "hang") return run_hang(argc, argv);
     return run_echo(argc, argv);
 }
