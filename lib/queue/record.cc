@@ -1,6 +1,7 @@
 // record.cc - see record.h.
 #include "lib/queue/record.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "lib/util/strings.h"
@@ -110,7 +111,8 @@ Status append_record(std::string* out, RecordType type, std::string_view payload
     return ok_status();
 }
 
-DecodeStep decode_record(std::string_view bytes, DecodedRecord* out, std::string* error) {
+DecodeStep decode_record_header(std::string_view bytes, RecordType* type_out, std::size_t* size_out,
+                                std::size_t* header_length, std::string* error) {
     if (bytes.empty()) return DecodeStep::kNeedMore;
     std::uint8_t type = static_cast<std::uint8_t>(bytes[0]);
     if (!is_known_record_type(type)) {
@@ -141,10 +143,22 @@ DecodeStep decode_record(std::string_view bytes, DecodedRecord* out, std::string
                               size, kMaxPayload);
         return DecodeStep::kError;
     }
-    if (bytes.size() - pos < size) return DecodeStep::kNeedMore;
-    out->type = static_cast<RecordType>(type);
-    out->payload = bytes.substr(pos, size);
-    out->length = pos + size;
+    *type_out = static_cast<RecordType>(type);
+    *size_out = size;
+    *header_length = pos;
+    return DecodeStep::kRecord;
+}
+
+DecodeStep decode_record(std::string_view bytes, DecodedRecord* out, std::string* error) {
+    RecordType type;
+    std::size_t size = 0;
+    std::size_t header = 0;
+    DecodeStep step = decode_record_header(bytes, &type, &size, &header, error);
+    if (step != DecodeStep::kRecord) return step;
+    if (bytes.size() - header < size) return DecodeStep::kNeedMore;
+    out->type = type;
+    out->payload = bytes.substr(header, size);
+    out->length = header + size;
     return DecodeStep::kRecord;
 }
 
@@ -312,6 +326,70 @@ Status SegmentChecker::finish(std::uint64_t offset) const {
     if (records_ == 0) return make_error("empty input: no records");
     return make_error(util::format("missing end marker: input ends at offset %llu in the %s segment",
                                    static_cast<unsigned long long>(offset), segment_name(segment_)));
+}
+
+// ---- incremental stream decoder ----
+
+RecordStreamDecoder::Step RecordStreamDecoder::fail(std::string message) {
+    failed_ = true;
+    error_ = make_error(std::move(message));
+    return Step::kError;
+}
+
+RecordStreamDecoder::Step RecordStreamDecoder::feed(std::string_view bytes, std::size_t* consumed) {
+    *consumed = 0;
+    if (failed_) return Step::kError;
+    if (have_header_ && payload_.size() == size_) {
+        // The previous record was handed out; start the next one.
+        have_header_ = false;
+        header_.clear();
+        payload_.clear();
+    }
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        if (!have_header_) {
+            if (complete()) {
+                return fail(util::format("data after the end marker at offset %llu",
+                                         static_cast<unsigned long long>(offset_)));
+            }
+            if (header_.empty()) record_offset_ = offset_;
+            header_.push_back(bytes[i++]);
+            ++offset_;
+            *consumed = i;
+            std::string why;
+            std::size_t header_length = 0;
+            DecodeStep step = decode_record_header(header_, &type_, &size_, &header_length, &why);
+            if (step == DecodeStep::kError) {
+                return fail(util::format("%s at offset %llu", why.c_str(),
+                                         static_cast<unsigned long long>(record_offset_)));
+            }
+            if (step == DecodeStep::kNeedMore) continue;
+            have_header_ = true;
+            payload_.clear();
+            payload_.reserve(size_);
+        } else {
+            std::size_t take = std::min(size_ - payload_.size(), bytes.size() - i);
+            payload_.append(bytes.data() + i, take);
+            i += take;
+            offset_ += take;
+            *consumed = i;
+        }
+        if (have_header_ && payload_.size() == size_) {
+            if (Status st = checker_.check(type_, payload_, record_offset_); !st) return fail(st.error().message);
+            return Step::kRecord;
+        }
+    }
+    *consumed = bytes.size();
+    return Step::kNeedMore;
+}
+
+Status RecordStreamDecoder::finish() const {
+    if (failed_) return error_;
+    if (!header_.empty() && !(have_header_ && payload_.size() == size_)) {
+        return make_error(util::format("truncated record at offset %llu (input ends inside the record)",
+                                       static_cast<unsigned long long>(record_offset_)));
+    }
+    return checker_.finish(offset_);
 }
 
 }  // namespace mailroom::queue

@@ -45,6 +45,12 @@ enum class DecodeStep { kRecord, kNeedMore, kError };
 // ends inside the record (or is empty); kError sets *error.
 DecodeStep decode_record(std::string_view bytes, DecodedRecord* out, std::string* error);
 
+// Decodes only the header (type and size) at the start of `bytes`:
+// kRecord sets *type, *size and *header_length; kNeedMore when the header
+// is incomplete. Same errors as decode_record().
+DecodeStep decode_record_header(std::string_view bytes, RecordType* type, std::size_t* size,
+                                std::size_t* header_length, std::string* error);
+
 // The size record's fields.
 struct SizeFields {
     std::uint64_t content_offset = 0;
@@ -93,6 +99,47 @@ private:
     bool pending_orcpt_ = false;  // o seen
     bool pending_notify_ = false; // n seen
     bool in_long_line_ = false;   // L seen, waiting for N
+};
+
+// Incremental decoder for a record stream arriving over a socket (the
+// smtpd/pickup -> cleanup stream), for event-loop daemons: feed bytes as
+// they arrive; each kRecord hands out one checked record. Records are
+// checked against the segment rules as they come, so a peer that breaks
+// them is stopped at the first bad record. Memory is bounded by one record
+// (kMaxPayload). After kError the decoder stays failed.
+class RecordStreamDecoder {
+public:
+    enum class Step { kNeedMore, kRecord, kError };
+
+    explicit RecordStreamDecoder(StreamKind kind = StreamKind::kCleanupStream) : checker_(kind) {}
+
+    // Consumes bytes up to the end of one record; *consumed says how many.
+    // After kRecord, type() and payload() hold the record until the next feed().
+    Step feed(std::string_view bytes, std::size_t* consumed);
+    RecordType type() const { return type_; }
+    const std::string& payload() const { return payload_; }
+    // Stream offset of the current record (or of the error).
+    std::uint64_t record_offset() const { return record_offset_; }
+    Segment segment() const { return checker_.segment(); }
+    // True once the end marker has been decoded.
+    bool complete() const { return checker_.segment() == Segment::kDone; }
+    // At end of input: ok only if the stream was complete and nothing is pending.
+    Status finish() const;
+    const Error& error() const { return error_; }
+
+private:
+    Step fail(std::string message);
+
+    SegmentChecker checker_;
+    std::string header_;   // header bytes collected so far
+    bool have_header_ = false;
+    std::size_t size_ = 0;
+    RecordType type_ = RecordType::kEnd;
+    std::string payload_;
+    std::uint64_t offset_ = 0;         // bytes consumed so far
+    std::uint64_t record_offset_ = 0;  // where the current record started
+    bool failed_ = false;
+    Error error_;
 };
 
 // Segment name for messages: "envelope", "content", "extracted", "end".

@@ -8,7 +8,52 @@
 
 namespace mailroom::fuzz {
 
+namespace {
+
+// The incremental decoder, fed in chunks of `chunk` bytes: ok or not.
+bool stream_accepts(std::string_view bytes, std::size_t chunk, std::string* broken) {
+    using namespace mailroom::queue;
+    RecordStreamDecoder d(StreamKind::kQueueFile);
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        std::string_view part = bytes.substr(pos, chunk);
+        std::size_t used = 0;
+        RecordStreamDecoder::Step step = d.feed(part, &used);
+        if (used > part.size()) {
+            *broken = "stream decoder consumed more than it was given";
+            return false;
+        }
+        if (step == RecordStreamDecoder::Step::kError) return false;
+        if (step == RecordStreamDecoder::Step::kNeedMore && used != part.size()) {
+            *broken = "stream decoder asked for more without consuming";
+            return false;
+        }
+        pos += used;
+    }
+    return d.finish().ok();
+}
+
+FuzzVerdict whole_pass(std::string_view bytes);
+
+}  // namespace
+
 FuzzVerdict fuzz_queue_records(std::string_view bytes) {
+    FuzzVerdict v = whole_pass(bytes);
+    if (!v.broken.empty()) return v;
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{13}, bytes.size() + 1}) {
+        bool ok = stream_accepts(bytes, chunk, &v.broken);
+        if (!v.broken.empty()) return v;
+        if (ok != v.valid) {
+            v.broken = "whole and incremental decoding disagree";
+            return v;
+        }
+    }
+    return v;
+}
+
+namespace {
+
+FuzzVerdict whole_pass(std::string_view bytes) {
     using namespace mailroom::queue;
     FuzzVerdict v;
     SegmentChecker checker(StreamKind::kQueueFile);
@@ -53,6 +98,7 @@ FuzzVerdict fuzz_queue_records(std::string_view bytes) {
     return v;
 }
 
+}  // namespace
 }  // namespace mailroom::fuzz
 
 #ifdef MAILROOM_LIBFUZZER

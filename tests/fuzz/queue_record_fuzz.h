@@ -3,9 +3,10 @@
 // Summary
 //   fuzz_queue_records() runs bytes through decode_record() and
 //   SegmentChecker as a queue file, and checks invariants that must hold
-//   for every input: decoding never reads past the input, and every decoded
+//   for every input: decoding never reads past the input, every decoded
 //   record re-encodes to exactly the bytes it came from (the size encoding
-//   is canonical). The replay test in tests/lib/queue runs it over
+//   is canonical), and the incremental RecordStreamDecoder, fed in any
+//   chunking, accepts exactly what the whole-buffer pass accepts. The replay test in tests/lib/queue runs it over
 //   tests/fuzz/queue_record_corpus; built with -DMAILROOM_LIBFUZZER it is
 //   also a libFuzzer entry point.
 #pragma once

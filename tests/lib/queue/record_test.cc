@@ -295,3 +295,110 @@ TEST_CASE("a sequence without its end marker is incomplete", "[unit]") {
         if (keep > 0) CHECK_THAT(err, Catch::Contains("missing end marker"));
     }
 }
+
+namespace {
+
+std::vector<Rec> stream_records() {
+    return {{RecordType::kArrivalTime, "1700000000.000001"},
+            {RecordType::kSender, "alice@example.com"},
+            {RecordType::kAttribute, "client_name=mx.example.com"},
+            {RecordType::kDsnNotify, "FAILURE"},
+            {RecordType::kRecipient, "Pbob@example.org"},
+            {RecordType::kContentStart, ""},
+            {RecordType::kNormal, "Subject: x"},
+            {RecordType::kContinued, std::string(300, 'l')},
+            {RecordType::kNormal, ""},
+            {RecordType::kNormal, std::string(20000, 'b')},
+            {RecordType::kExtractedStart, ""},
+            {RecordType::kEnd, ""}};
+}
+
+std::string encode_all(const std::vector<Rec>& recs) {
+    std::string out;
+    for (const Rec& r : recs) REQUIRE(append_record(&out, r.type, r.payload).ok());
+    return out;
+}
+
+// Feeds `bytes` in chunks of `chunk`; returns the records or the error text.
+std::pair<std::vector<Rec>, std::string> feed_stream(std::string_view bytes, std::size_t chunk,
+                                                     StreamKind kind = StreamKind::kCleanupStream) {
+    RecordStreamDecoder d(kind);
+    std::vector<Rec> got;
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        std::string_view part = bytes.substr(pos, chunk);
+        while (!part.empty()) {
+            std::size_t used = 0;
+            RecordStreamDecoder::Step step = d.feed(part, &used);
+            REQUIRE(used <= part.size());
+            part.remove_prefix(used);
+            pos += used;
+            if (step == RecordStreamDecoder::Step::kError) return {got, d.error().message};
+            if (step == RecordStreamDecoder::Step::kRecord) got.push_back({d.type(), d.payload()});
+        }
+    }
+    if (Status st = d.finish(); !st) return {got, st.error().message};
+    return {got, ""};
+}
+
+bool same(const std::vector<Rec>& a, const std::vector<Rec>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].type != b[i].type || a[i].payload != b[i].payload) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("the cleanup stream decodes incrementally in any chunking", "[unit]") {
+    std::vector<Rec> recs = stream_records();
+    std::string bytes = encode_all(recs);
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{4096},
+                              bytes.size()}) {
+        INFO("chunk " << chunk);
+        auto [got, err] = feed_stream(bytes, chunk);
+        CHECK(err == "");
+        CHECK(same(got, recs));
+    }
+    // The queue-file kind takes the same records after a size record.
+    std::string file = encode_all({{RecordType::kSize, format_size_payload({})}}) + bytes;
+    auto [got, err] = feed_stream(file, 5, StreamKind::kQueueFile);
+    CHECK(err == "");
+    CHECK(got.size() == recs.size() + 1);
+}
+
+TEST_CASE("the cleanup stream decoder stops at the first bad record", "[unit]") {
+    std::string good = encode_all(stream_records());
+    struct Case {
+        const char* name;
+        std::string bytes;
+        const char* error;
+    };
+    const std::vector<Case> cases = {
+        {"size record in the stream", encode_all({{RecordType::kSize, format_size_payload({})}}) + good,
+         "size record in a cleanup stream"},
+        {"bad type", "Q\x01x" + good, "bad record type Q at offset 0"},
+        {"non-minimal size", "T\x80\x00"s, "non-minimal size encoding at offset 0"},
+        {"data after the end", good + "N\x01x", "data after the end marker"},
+        {"truncated inside a record", good.substr(0, good.size() - 5), "truncated record"},
+        {"truncated inside a header", good.substr(0, 1), "truncated record at offset 0"},
+        {"stops between records", good.substr(0, 19 + 19), "missing end marker"},
+        {"recipient in the content", [&] {
+             auto r = stream_records();
+             r.insert(r.begin() + 7, {RecordType::kRecipient, "Px@y"});
+             return encode_all(r);
+         }(),
+         "not allowed in the content segment"},
+        {"empty", "", "empty input"},
+    };
+    for (const Case& c : cases) {
+        SECTION(c.name) {
+            for (std::size_t chunk : {std::size_t{1}, std::size_t{64}, c.bytes.size() + 1}) {
+                auto [got, err] = feed_stream(c.bytes, chunk);
+                INFO("chunk " << chunk);
+                CHECK_THAT(err, Catch::Contains(c.error));
+            }
+        }
+    }
+}
