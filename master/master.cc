@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <unistd.h>
 #include <cstring>
 
 #include "lib/log/log.h"
@@ -27,14 +28,57 @@ std::string service_program(const std::string& daemon_directory, const std::stri
     return daemon_directory + "/" + command;
 }
 
+std::vector<std::string> child_environment(const std::vector<std::string>& import_environment,
+                                           const std::vector<std::string>& current, const std::string& config_dir) {
+    std::vector<std::string> out;
+    auto set = [&](const std::string& name, const std::string& entry) {
+        for (auto& e : out) {
+            if (e.compare(0, name.size() + 1, name + "=") == 0) {
+                e = entry;
+                return;
+            }
+        }
+        out.push_back(entry);
+    };
+    for (const auto& item : import_environment) {
+        auto eq = item.find('=');
+        if (eq != std::string::npos) {
+            if (eq > 0) set(item.substr(0, eq), item);
+            continue;
+        }
+        for (const auto& e : current) {
+            if (e.size() > item.size() && e.compare(0, item.size(), item) == 0 && e[item.size()] == '=') {
+                set(item, e);
+                break;
+            }
+        }
+    }
+    set("MAIL_CONFIG", "MAIL_CONFIG=" + config_dir);
+    return out;
+}
+
 namespace {
 
-// What decides whether existing listeners can be kept across a reload.
+std::vector<std::string> current_environment() {
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
+    return out;
+}
+
+Status load_child_environment(const config::Config& cfg, const std::string& config_dir,
+                              std::vector<std::string>& out) {
+    auto list = cfg.get_list("import_environment");
+    if (!list) return list.error();
+    out = child_environment(*list, current_environment(), config_dir);
+    return ok_status();
+}
+
 std::string get_or_empty(const config::Config& cfg, std::string_view name) {
     auto v = cfg.get(name);
     return v ? *v : std::string();
 }
 
+// What decides whether existing listeners can be kept across a reload.
 std::string listen_signature(const config::Config& cfg, const config::MasterService& def) {
     std::string s = def.key() + "|" + (def.is_private() ? "y" : "n");
     s += "|" + get_or_empty(cfg, "queue_directory");
@@ -91,6 +135,7 @@ Status Master::start() {
     auto tt = cfg_.get_time("service_throttle_time");
     if (!tt) return tt.error();
     throttle_time_ = *tt;
+    if (auto st = load_child_environment(cfg_, config_dir_, child_env_); !st) return st;
 
     std::vector<std::shared_ptr<Service>> opened;
     for (const auto& def : cfg_.services()) {
@@ -197,6 +242,10 @@ void Master::spawn(const std::shared_ptr<Service>& svc) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env = child_env_;
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     std::vector<int> src;
     src.push_back(status_write_.get());
     for (auto& fd : svc->listeners) src.push_back(fd.get());
@@ -221,7 +270,7 @@ void Master::spawn(const std::shared_ptr<Service>& svc) {
             ::dup2(tmp[i], server::proto::kListenFdStart + static_cast<int>(i) - 1);
         ::close_range(3, server::proto::kStatusFd - 1, 0);
         ::close_range(server::proto::kListenFdStart + static_cast<unsigned>(tmp.size()) - 1, ~0U, 0);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         log::warn("execv %s: %s", argv[0], std::strerror(errno));
         ::_exit(1);
     }
@@ -354,12 +403,13 @@ void Master::reload() {
     if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
     log::configure(sinks);
     if (auto tt = cfg->get_time("service_throttle_time"); tt) throttle_time_ = *tt;
+    if (auto st = load_child_environment(*cfg, config_dir_, child_env_); !st) log::warn("%s", st.error().message.c_str());
 
     // Children of every old service finish their current work and exit, so
     // that all processes pick up the new main.cf.
     for (auto& [pid, c] : children_) {
         c.retire = true;
-        if (c.available) kill_child(c, SIGTERM);
+        kill_child(c, c.available ? SIGTERM : server::proto::kDrainSignal);
     }
 
     std::vector<const config::MasterService*> defs;

@@ -106,7 +106,14 @@ private:
     std::map<pid_t, Child> children_;
     bool shutting_down_ = false;
     long long throttle_time_ = 60;
+    std::vector<std::string> child_env_;  // from import_environment
 };
+
+// The environment of a child: the import_environment entries ("NAME" copies
+// NAME from master's environment when set, "NAME=VALUE" sets it), plus
+// MAIL_CONFIG naming the configuration directory. Pure.
+std::vector<std::string> child_environment(const std::vector<std::string>& import_environment,
+                                           const std::vector<std::string>& current, const std::string& config_dir);
 
 // The master.cf command resolved against daemon_directory.
 std::string service_program(const std::string& daemon_directory, const std::string& command);

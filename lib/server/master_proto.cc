@@ -1,7 +1,11 @@
 // master_proto.cc - status message encoding; see master_proto.h.
 #include "lib/server/master_proto.h"
 
+#include <signal.h>
+
 #include "lib/util/strings.h"
+
+static_assert(mailroom::server::proto::kDrainSignal == SIGUSR1, "kDrainSignal must be SIGUSR1");
 
 namespace mailroom::server::proto {
 

@@ -35,6 +35,10 @@ inline constexpr int kListenFdStart = 6;
 inline constexpr std::uint32_t kStatusMagic = 0x3153524dU;  // "MRS1" little-endian
 inline constexpr std::size_t kStatusSize = 16;
 
+// master -> child: finish the current work, take no more, then exit
+// (sent to every child on reload). SIGTERM means exit now.
+inline constexpr int kDrainSignal = 10;  // SIGUSR1 on Linux; checked in master_proto.cc
+
 // The byte master writes to a trigger service's fifo or socket on a wakeup.
 inline constexpr char kTriggerWakeup = 'W';
 

@@ -20,11 +20,15 @@ cat >"$CONF/master.cf" <<CF
 CF
 
 "$MR" -c "$CONF" status && mr_fail "status says running before start"
-"$MR" -c "$CONF" start || mr_fail "start failed"
+MR_SECRET=leak "$MR" -c "$CONF" start || mr_fail "start failed"
 # start returns only after every listener is open: no waiting here.
 out=$(mr_client "$P1" hello QUIT) || mr_fail "echo service did not answer right after start"
 [ "$out" = "hello" ] || mr_fail "echo answered '$out'"
 "$MR" -c "$CONF" status || mr_fail "status says not running"
+# Children get import_environment only, plus MAIL_CONFIG.
+[ "$(mr_client "$P1" "ENV MR_SECRET" QUIT)" = "env (unset)" ] || mr_fail "master leaked its environment to a child"
+[ "$(mr_client "$P1" "ENV MAIL_CONFIG" QUIT)" = "env $CONF" ] || mr_fail "child lacks MAIL_CONFIG"
+[ "$(mr_client "$P1" "ENV LANG" QUIT)" = "env C" ] || mr_fail "child lacks LANG=C"
 grep -q "daemon started -- version" "$T/maillog" || mr_fail "no 'daemon started' line"
 
 # A second master on the same instance is refused.

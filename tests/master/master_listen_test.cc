@@ -139,3 +139,11 @@ TEST_CASE("inet listener on a free loopback port, and a clash is an error", "[un
     REQUIRE_FALSE(b.ok());
     CHECK(b.error().message.find("bind 127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
+
+TEST_CASE("child environment follows import_environment", "[unit]") {
+    std::vector<std::string> current = {"PATH=/bin", "TZ=UTC", "MAIL_CONFIG=/old", "LANG=de_DE", "SECRET=x"};
+    auto env = child_environment({"TZ", "LANG=C", "DISPLAY", "MAIL_CONFIG"}, current, "/etc/mailroom");
+    CHECK(env == std::vector<std::string>{"TZ=UTC", "LANG=C", "MAIL_CONFIG=/etc/mailroom"});
+    auto bare = child_environment({}, current, "/c");
+    CHECK(bare == std::vector<std::string>{"MAIL_CONFIG=/c"});
+}

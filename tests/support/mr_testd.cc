@@ -4,7 +4,8 @@
 //   Lets master and the skeletons be tested before the real daemons exist.
 //   The first service argument (after the generic options) picks the mode:
 //     echo      multi server; echoes each line; "PID" and "UID" answer with
-//               the process id / real uid; "QUIT" ends the session
+//               the process id / real uid, "ENV NAME" with an environment
+//               variable; "QUIT" ends the session
 //     single    single server with the same commands
 //     trigger   trigger server; logs "trigger: N bytes" for each wakeup
 //     fail      exits with a fatal error at start-up (a broken service)
@@ -12,7 +13,9 @@
 //               daemon_timeout watchdog must end it)
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +38,10 @@ std::optional<std::string> answer(const std::string& line) {
     if (line == "QUIT") return std::nullopt;
     if (line == "PID") return "pid " + std::to_string(::getpid()) + "\n";
     if (line == "UID") return "uid " + std::to_string(::getuid()) + "\n";
+    if (line.rfind("ENV ", 0) == 0) {
+        const char* v = std::getenv(line.substr(4).c_str());
+        return std::string("env ") + (v ? v : "(unset)") + "\n";
+    }
     return line + "\n";
 }
 
