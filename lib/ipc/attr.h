@@ -17,6 +17,10 @@
 //   AttrSpec rows (name, type, required): a missing required attribute, a
 //   wrong type or a name the table does not know all fail. The get_*()
 //   accessors then fetch values by name with the same error texts.
+//
+// Thread safety
+//   The free functions are pure and thread-safe; an AttrDecoder belongs to
+//   one connection and one thread.
 #pragma once
 
 #include <cstdint>

@@ -15,7 +15,8 @@
 //   its timeout. Bytes that arrive after a record stay buffered for the next
 //   receive(). Timeouts, refused connections and a peer that hangs up are
 //   temporary errors; a malformed record or a wrong announcement is
-//   permanent. SIGPIPE is never raised (MSG_NOSIGNAL).
+//   permanent. SIGPIPE is never raised (MSG_NOSIGNAL). An IpcStream is used
+//   by one thread at a time.
 #pragma once
 
 #include <cstdint>

@@ -230,6 +230,14 @@ Status QueueWriter::add_piece(std::string_view piece, bool line_end) {
 
 Status QueueWriter::begin_extracted() { return add_record(RecordType::kExtractedStart, ""); }
 
+Status QueueWriter::add_stream_record(RecordType type, std::string_view payload) {
+    if (type == RecordType::kSize || type == RecordType::kEnd) {
+        return make_error(util::format("queue file %s: record %s is written by the queue file writer only",
+                                       queue_id_.c_str(), record_type_name(static_cast<std::uint8_t>(type)).c_str()));
+    }
+    return add_record(type, payload);
+}
+
 Result<std::string> QueueWriter::commit() {
     if (checker_.segment() == Segment::kEnvelope) {
         if (Status st = begin_content(); !st) return st.error();

@@ -31,6 +31,10 @@
 //   "corrupt queue file" and names the problem and its byte offset; I/O
 //   failures are temporary. save_corrupt_file() moves a corrupt file to
 //   corrupt/ and logs "warning: QUEUEID: ...".
+//
+// Thread safety
+//   A QueueWriter or QueueFile is used by one thread at a time; separate
+//   objects (even for the same file) are independent.
 #pragma once
 
 #include <sys/types.h>
@@ -98,6 +102,12 @@ public:
     Status add_piece(std::string_view piece, bool line_end);
 
     Status begin_extracted();
+
+    // Appends a record received from the cleanup stream as is (cleanup
+    // copying smtpd's records through), with the same checks as the typed
+    // calls above. The size record and the end marker belong to the writer
+    // and are refused; use commit() to end the file.
+    Status add_stream_record(RecordType type, std::string_view payload);
 
     // Finishes the file as described above; returns its final path.
     Result<std::string> commit();

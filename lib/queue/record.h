@@ -11,6 +11,10 @@
 // Description
 //   Error texts name the problem and the byte offset of the record where it
 //   was found (offsets are relative to what the caller fed in).
+//
+// Thread safety
+//   The free functions are pure and thread-safe; a SegmentChecker or
+//   RecordStreamDecoder belongs to one stream and one thread.
 #pragma once
 
 #include <cstdint>

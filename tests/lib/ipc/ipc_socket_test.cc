@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "lib/ipc/protocol.h"
 
@@ -188,4 +189,31 @@ TEST_CASE("an over-long socket path is a permanent error", "[unit]") {
     REQUIRE_FALSE(r.ok());
     CHECK_FALSE(r.error().temporary());
     CHECK_THAT(r.error().message, Catch::Contains("socket path too long"));
+}
+
+TEST_CASE("connect gives up after its timeout when the backlog stays full", "[unit]") {
+    std::string dir = make_temp_dir();
+    std::string path = dir + "/busy";
+    auto listener = listen_unix(path, 1);
+    REQUIRE(listener.ok());
+    std::vector<util::UniqueFd> held;
+    bool timed_out = false;
+    for (int i = 0; i < 16 && !timed_out; ++i) {
+        struct timespec t0, t1;
+        ::clock_gettime(CLOCK_MONOTONIC, &t0);
+        auto fd = connect_unix(path, 150);
+        ::clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (fd.ok()) {
+            held.push_back(std::move(*fd));
+            continue;
+        }
+        timed_out = true;
+        CHECK(fd.error().temporary());
+        long elapsed_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        CHECK(elapsed_ms >= 140);
+        CHECK(elapsed_ms < 2000);
+    }
+    CHECK(timed_out);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
 }

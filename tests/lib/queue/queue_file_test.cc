@@ -628,3 +628,47 @@ TEST_CASE("a locked queue file cannot be locked again, even by this process", "[
     }  // closing the last descriptor releases the lock
     CHECK(a->lock().ok());
 }
+
+TEST_CASE("cleanup copies stream records into a queue file", "[unit]") {
+    TempQueue q;
+    std::string stream;
+    for (auto [t, p] : std::vector<std::pair<RecordType, std::string>>{{RecordType::kArrivalTime, "5.000001"},
+                                                                        {RecordType::kSender, "s@x"},
+                                                                        {RecordType::kOrigRecipient, "R"},
+                                                                        {RecordType::kRecipient, "Pr@x"},
+                                                                        {RecordType::kContentStart, ""},
+                                                                        {RecordType::kContinued, "ab"},
+                                                                        {RecordType::kNormal, "c"},
+                                                                        {RecordType::kExtractedStart, ""},
+                                                                        {RecordType::kEnd, ""}}) {
+        REQUIRE(append_record(&stream, t, p).ok());
+    }
+    auto w = QueueWriter::create(q.layout);
+    REQUIRE(w.ok());
+    RecordStreamDecoder d;
+    std::string_view rest = stream;
+    while (!rest.empty()) {
+        std::size_t used = 0;
+        auto step = d.feed(rest, &used);
+        REQUIRE(step != RecordStreamDecoder::Step::kError);
+        rest.remove_prefix(used);
+        if (step != RecordStreamDecoder::Step::kRecord) continue;
+        if (d.type() == RecordType::kEnd) {
+            CHECK_THAT(w->add_stream_record(d.type(), d.payload()).error().message,
+                       Catch::Contains("written by the queue file writer only"));
+            continue;
+        }
+        REQUIRE(w->add_stream_record(d.type(), d.payload()).ok());
+    }
+    REQUIRE(d.finish().ok());
+    CHECK_FALSE(w->add_stream_record(RecordType::kSize, format_size_payload({})).ok());
+    auto path = w->commit();
+    REQUIRE(path.ok());
+    std::string content;
+    auto env = read_path(*path, &content);
+    REQUIRE(env.ok());
+    CHECK(env->sender == "s@x");
+    REQUIRE(env->recipients.size() == 1);
+    CHECK(env->recipients[0].orig_recipient == "R");
+    CHECK(content == "abc\n");
+}

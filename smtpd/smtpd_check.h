@@ -1,0 +1,246 @@
+// smtpd_check.h - the SMTP server's access restrictions as pure logic.
+//
+// Summary
+//   Checker evaluates Postfix's restriction lists (smtpd_client_restrictions,
+//   smtpd_helo_restrictions, smtpd_sender_restrictions,
+//   smtpd_relay_restrictions, smtpd_recipient_restrictions,
+//   smtpd_data_restrictions, smtpd_end_of_data_restrictions,
+//   smtpd_etrn_restrictions and the classes of smtpd_restriction_classes)
+//   against a SessionState and returns a CheckResult: permit, dunno or a
+//   reject Reply with Postfix's exact text, e.g.
+//     554 5.7.1 <unknown[192.168.3.87]>: Client host rejected: Access denied
+//   Side effects of access-map actions (HOLD, DISCARD, FILTER, REDIRECT,
+//   BCC, PREPEND) accumulate in SessionState::effects for the session to
+//   hand to cleanup; WARN/INFO/reject lines are logged Postfix-style
+//   ("NOQUEUE: reject: RCPT from ...; from=<...> to=<...> proto=ESMTP
+//   helo=<...>") and also recorded in effects.log for tests.
+//
+// Description
+//   smtpd_delay_reject = yes (the default): check_client(), check_helo()
+//   and check_mail() answer dunno and the client, HELO and sender lists run
+//   at RCPT time (check_rcpt() and check_etrn()), before the relay and
+//   recipient lists; with "no" each list runs at its own command.
+//   The HELO list runs only when the client sent a HELO/EHLO name; the
+//   sender list only after MAIL FROM. RCPT TO:<postmaster> is always
+//   accepted. After the lists, smtpd_reject_unlisted_recipient (and
+//   smtpd_reject_unlisted_sender) validate the address against the
+//   recipient tables of its address class.
+//
+//   Seams: everything outside the session - which domains are local,
+//   virtual or relay, whether a user exists, DNS answers, lookup tables -
+//   comes through CheckHooks and DnsResolver, so tests fake them. Tables
+//   named in restrictions ("check_sender_access hash:/etc/postfix/access")
+//   are opened through lib/table on first use and cached by the Checker.
+//
+// Diagnostics
+//   An unknown restriction name logs `warning: unknown smtpd restriction:
+//   "name"` and rejects with "451 4.3.5 Server configuration error"; a
+//   temporary lookup failure rejects with "451 4.3.0 <name>: Temporary
+//   lookup failure". Neither is ever softened by warn_if_reject.
+//   validate() reports the fatal configuration error Postfix gives when
+//   neither relay nor recipient restrictions can reject relaying.
+//
+// Thread safety
+//   A Checker is used by one thread (one session loop) at a time.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/table/table.h"
+#include "lib/util/result.h"
+#include "smtpd/smtpd_reply.h"
+
+namespace mailroom::smtpd {
+
+// Result of a reverse/forward lookup of the client, as smtpd_peer sets it.
+enum class PeerStatus { kOk, kTempFail, kPermFail };
+
+// Where an address is delivered, as trivial-rewrite would classify its
+// domain: mydestination (and inet_interfaces), virtual_alias_domains,
+// virtual_mailbox_domains, relay_domains, or anything else.
+enum class AddressClass { kLocal, kVirtualAlias, kVirtualMailbox, kRelay, kDefault };
+
+// Does the recipient table of an address class know this address?
+enum class UserLookup { kFound, kNotFound, kTempFail, kNoTable };
+
+enum class DnsStatus { kOk, kNotFound, kTempFail, kNullMx, kMalformed };
+
+struct DnsListAnswer {
+    DnsStatus status = DnsStatus::kNotFound;
+    std::vector<std::string> addresses;  // A records ("127.0.0.2")
+    std::string txt;                     // TXT records joined with " / "
+};
+
+// The DNS questions restrictions ask. Tests supply a fake.
+class DnsResolver {
+public:
+    virtual ~DnsResolver() = default;
+    // A/AAAA/MX exist for a host name (reject_unknown_helo_hostname).
+    virtual DnsStatus lookup_host(std::string_view name) = 0;
+    // MX, else A/AAAA, for a mail domain (reject_unknown_*_domain).
+    virtual DnsStatus lookup_mail_domain(std::string_view domain) = 0;
+    // A (+TXT) of a DNS list query such as "2.0.0.127.zen.example".
+    virtual DnsListAnswer lookup_dnsxl(std::string_view query) = 0;
+};
+
+struct CheckHooks {
+    // Default: every domain is kDefault (nothing is local or relayed).
+    std::function<AddressClass(std::string_view domain)> classify_domain;
+    // Default: kNoTable (no recipient validation).
+    std::function<UserLookup(std::string_view address, AddressClass cls)> lookup_user;
+    // Default: lib/table's open_table().
+    std::function<Result<table::TablePtr>(std::string_view spec)> open_table;
+    // Default: none; DNS restrictions then answer dunno with a warning.
+    DnsResolver* dns = nullptr;
+};
+
+// Side effects of access-map actions, per mail transaction.
+struct CheckEffects {
+    bool hold = false;
+    std::string hold_reason;
+    bool discard = false;
+    std::string filter;     // transport:destination
+    std::string redirect;   // user@domain
+    std::vector<std::string> bcc;
+    std::vector<std::string> prepend;  // header lines
+    std::vector<std::string> log;      // the info lines logged (reject, warn, hold, ...)
+};
+
+struct SessionState {
+    std::string client_name = "unknown";
+    std::string client_addr;
+    PeerStatus client_name_status = PeerStatus::kPermFail;
+    std::string reverse_client_name = "unknown";
+    PeerStatus reverse_client_name_status = PeerStatus::kPermFail;
+    bool client_in_mynetworks = false;  // see Mynetworks (smtpd_mynetworks.h)
+    std::optional<std::string> helo_name;
+    std::optional<std::string> sender;     // "" = the null sender
+    std::optional<std::string> recipient;  // the RCPT being checked
+    std::optional<std::string> etrn_domain;
+    std::string sasl_username;  // non-empty once AUTH succeeded
+    std::string sasl_method;
+    bool tls_active = false;
+    bool smtputf8 = false;
+    bool improper_pipelining = false;  // client sent ahead without PIPELINING
+    std::string protocol = "ESMTP";
+    std::string queue_id;  // "" = NOQUEUE in log lines
+    unsigned rcpt_count = 0;
+    CheckEffects effects;
+
+    std::string namaddr() const { return client_name + "[" + client_addr + "]"; }
+};
+
+struct CheckConfig {
+    std::vector<std::string> client_restrictions;
+    std::vector<std::string> helo_restrictions;
+    std::vector<std::string> sender_restrictions;
+    std::vector<std::string> relay_restrictions = {"permit_mynetworks", "permit_sasl_authenticated",
+                                                   "defer_unauth_destination"};
+    std::vector<std::string> recipient_restrictions;
+    std::vector<std::string> data_restrictions;
+    std::vector<std::string> end_of_data_restrictions;
+    std::vector<std::string> etrn_restrictions;
+    std::map<std::string, std::vector<std::string>, std::less<>> restriction_classes;
+    bool delay_reject = true;                   // smtpd_delay_reject
+    bool relay_before_recipient = true;         // smtpd_relay_before_recipient_restrictions
+    bool reject_unlisted_recipient = true;      // smtpd_reject_unlisted_recipient
+    bool reject_unlisted_sender = false;        // smtpd_reject_unlisted_sender
+    bool access_parent_matches_subdomains = true;  // smtpd_access_maps in parent_domain_matches_subdomains
+    bool show_user_unknown_table_name = true;
+    std::string null_access_lookup_key = "<>";  // smtpd_null_access_lookup_key
+    int reject_code = 554;
+    int defer_code = 450;
+    int access_map_reject_code = 554;
+    int access_map_defer_code = 450;
+    int relay_domains_reject_code = 554;
+    int unknown_client_reject_code = 450;
+    int unknown_hostname_reject_code = 450;
+    int unknown_address_reject_code = 450;
+    int invalid_hostname_reject_code = 501;
+    int non_fqdn_reject_code = 504;
+    int maps_rbl_reject_code = 554;
+    int plaintext_reject_code = 450;
+    int unknown_local_recipient_reject_code = 550;
+    int unknown_virtual_mailbox_reject_code = 550;
+    int unknown_virtual_alias_reject_code = 550;
+    int unknown_relay_recipient_reject_code = 550;
+
+    // Reads every field from main.cf parameters of the same name (classes
+    // from smtpd_restriction_classes and the parameters it names). A class
+    // without a definition is an error ("restriction class `x' needs a
+    // definition"), as in Postfix.
+    static Result<CheckConfig> from_config(const config::Config& config);
+};
+
+enum class Verdict { kDunno, kPermit, kReject };
+
+struct CheckResult {
+    Verdict verdict = Verdict::kDunno;
+    Reply reply;  // meaningful when verdict == kReject
+
+    bool rejected() const { return verdict == Verdict::kReject; }
+};
+
+class Checker {
+public:
+    Checker(CheckConfig config, CheckHooks hooks);
+    ~Checker();
+    Checker(const Checker&) = delete;
+    Checker& operator=(const Checker&) = delete;
+
+    // Postfix refuses to start unless smtpd_relay_restrictions or
+    // smtpd_recipient_restrictions can reject relaying; this is that check.
+    Status validate() const;
+
+    CheckResult check_client(SessionState& state);
+    CheckResult check_helo(SessionState& state);
+    CheckResult check_mail(SessionState& state);
+    CheckResult check_rcpt(SessionState& state);
+    CheckResult check_etrn(SessionState& state);
+    CheckResult check_data(SessionState& state);
+    CheckResult check_end_of_data(SessionState& state);
+
+    const CheckConfig& config() const { return config_; }
+
+private:
+    struct Eval;
+    CheckResult run_stage(SessionState& state, int stage);
+
+    CheckConfig config_;
+    CheckHooks hooks_;
+    std::map<std::string, table::TablePtr, std::less<>> tables_;
+
+    friend struct Eval;
+};
+
+// The domain lists that decide an address class, for the common case
+// where they hold names (elements of the form type:table are skipped).
+// mydestination and the virtual_*_domains match names exactly (".d"
+// matches subdomains of d); relay_domains also matches subdomains when
+// relay_domains is listed in parent_domain_matches_subdomains.
+struct DomainLists {
+    std::vector<std::string> mydestination;
+    std::vector<std::string> virtual_alias_domains;
+    std::vector<std::string> virtual_mailbox_domains;
+    std::vector<std::string> relay_domains;
+    bool relay_parent_matches_subdomains = true;
+
+    static DomainLists from_config(const config::Config& config);
+    AddressClass classify(std::string_view domain) const;
+};
+
+// Host name syntax as Postfix's valid_hostname(): letters, digits, '-' and
+// '_' in dot-separated labels of at most 63 bytes, 255 in all, not all
+// numeric, no label starting or ending in '-'.
+bool valid_hostname(std::string_view name);
+// "1.2.3.4" or an IPv6 address (with or without "IPv6:" prefix).
+bool valid_host_address(std::string_view addr);
+
+}  // namespace mailroom::smtpd
