@@ -114,6 +114,7 @@ public:
         return std::optional<std::string>(r->result);
     }
     bool changed() const override { return stamp_.changed(); }
+    bool is_pattern() const override { return true; }
 
 private:
     detail::RuleList<CidrMatcher> rules_;

@@ -170,6 +170,7 @@ public:
         return std::optional<std::string>(expand_template(r->result, key, caps));
     }
     bool changed() const override { return stamp_.changed(); }
+    bool is_pattern() const override { return true; }
 
 private:
     detail::RuleList<M> rules_;

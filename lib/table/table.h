@@ -89,6 +89,9 @@ public:
     virtual bool changed() const { return false; }
     // True for backends whose lookups can block on the network (mysql).
     virtual bool may_block() const { return false; }
+    // True for pattern tables (regexp, pcre, cidr): address lookups try the
+    // whole address only (addr_find.h).
+    virtual bool is_pattern() const { return false; }
 
     // Writable tables (hash, btree opened for update). Others fail.
     virtual Status update(std::string_view key, std::string_view value);
