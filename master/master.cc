@@ -486,7 +486,7 @@ void Master::begin_shutdown(int signo) {
     services_.clear();
     // SIGINT (mailroom abort) kills at once; SIGTERM lets children exit cleanly.
     for (auto& [pid, c] : children_) kill_child(c, signo == SIGINT ? SIGKILL : SIGTERM);
-    shutdown_timer_.start(std::chrono::seconds(10));
+    if (!shutdown_timer_.pending()) shutdown_timer_.start(std::chrono::seconds(10));
     maybe_finish_shutdown();
 }
 

@@ -97,7 +97,6 @@ private:
     long long ipc_timeout_ = 3600;
     int sessions_ = 0;
     unsigned served_ = 0;
-    bool reported_busy_ = false;
 };
 
 // Connection
@@ -229,7 +228,6 @@ void ServerCore::report(proto::ChildState state) {
         // master is gone: nobody will send us work or collect our status.
         finish();
     }
-    reported_busy_ = state == proto::ChildState::kBusy;
 }
 
 void ServerCore::update_watching() {

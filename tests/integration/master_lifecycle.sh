@@ -70,4 +70,13 @@ left=$(mr_instance_pids)
 mr_client "$P1" PID 2>/dev/null && mr_fail "echo service answers after stop"
 grep -q "terminating on signal 15" "$T/maillog" || mr_fail "no 'terminating on signal 15' line"
 "$MR" -c "$CONF" stop 2>/dev/null && mr_fail "stop of a stopped instance succeeded"
+
+# start-fg: mailroom becomes master in the foreground.
+"$MR" -c "$CONF" start-fg 2>"$T/fg.err" &
+fg=$!
+mr_wait_for "start-fg serves" mr_client "$P1" x QUIT
+[ "$(cat "$Q/pid/master.pid" | tr -d ' ')" = "$fg" ] || mr_fail "start-fg did not exec master in place"
+"$MR" -c "$CONF" stop || mr_fail "stop of start-fg failed"
+wait "$fg" || mr_fail "foreground master exited with status $?"
+[ -z "$(mr_instance_pids)" ] || mr_fail "processes left after stopping start-fg"
 echo "PASS"
