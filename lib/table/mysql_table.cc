@@ -9,8 +9,12 @@
 #include <errmsg.h>
 #include <mysql.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <ctime>
 #include <map>
+#include <random>
 #include <memory>
 #include <mutex>
 
@@ -340,8 +344,9 @@ private:
         std::string errors;
         time_t now = std::time(nullptr);
         // Prefer hosts not known to be down; if all are, try them anyway.
+        std::vector<size_t> order = host_order();
         for (int pass = 0; pass < 2; ++pass) {
-            for (size_t i = 0; i < cfg_.hosts.size(); ++i) {
+            for (size_t i : order) {
                 bool dead = dead_until_[i] > now;
                 if ((pass == 0) == dead) continue;
                 const MysqlHost& h = cfg_.hosts[i];
@@ -383,7 +388,21 @@ private:
         return make_temp_error(format("mysql:%s: no database server available (%s)", name().c_str(), errors.c_str()));
     }
 
+    // Postfix's order: UNIX-socket hosts before TCP hosts, random within
+    // each group, so clients spread over the servers of a cluster.
+    std::vector<size_t> host_order() {
+        std::vector<size_t> unix_hosts, inet_hosts;
+        for (size_t i = 0; i < cfg_.hosts.size(); ++i) {
+            (cfg_.hosts[i].kind == MysqlHost::Kind::kUnix ? unix_hosts : inet_hosts).push_back(i);
+        }
+        std::shuffle(unix_hosts.begin(), unix_hosts.end(), rng_);
+        std::shuffle(inet_hosts.begin(), inet_hosts.end(), rng_);
+        unix_hosts.insert(unix_hosts.end(), inet_hosts.begin(), inet_hosts.end());
+        return unix_hosts;
+    }
+
     MysqlConfig cfg_;
+    std::minstd_rand rng_{static_cast<unsigned>(std::time(nullptr)) ^ static_cast<unsigned>(::getpid())};
     OpenOptions options_;
     std::vector<TablePtr> domain_tables_;
     FileStamp stamp_;

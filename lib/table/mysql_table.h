@@ -8,8 +8,8 @@
 //
 // Description
 //   Parameters: hosts (default localhost; "unix:/path", "inet:host[:port]",
-//   "host[:port]"; tried in order, a failed host is skipped for
-//   retry_interval seconds), user, password, dbname, query, result_format
+//   "host[:port]"; UNIX sockets first, then TCP hosts, in random order
+//   within each group; a failed host is skipped for retry_interval seconds), user, password, dbname, query, result_format
 //   (default "%s"), domain (list of domains or type:table), expansion_limit
 //   (0 = none), option_file, option_group (default client), retry_interval
 //   (default 60), and the legacy keys above.

@@ -134,7 +134,7 @@ write_map mysql_virtual_alias_maps.cf alias goto address
 write_map mysql_virtual_mailbox_limit_maps.cf mailbox quota username
 # A modern-syntax map with result_format and a domain restriction.
 cat >"$TMP/conf/modern.cf" <<EOF
-hosts = inet:127.0.0.1:1, unix:$SOCK
+hosts = inet:127.0.0.1:1, unix:$TMP/no-such.sock, unix:$SOCK
 user = extmail
 password = extmail
 dbname = extmail
