@@ -174,6 +174,12 @@ public:
 
     // One strict pass over the whole file from the start.
     Result<QueueEnvelope> read(const ContentSink& sink = nullptr);
+    // Like read(), but jumps over the content using the size record's
+    // offsets (for qmgr, which needs the envelope and the extracted
+    // recipients, not a large body). Everything outside the content is
+    // checked as strictly, and the record found at extracted_offset must be
+    // the X record; damage inside the content is found only by read().
+    Result<QueueEnvelope> read_envelope();
 
     // Marks a recipient done: checks the byte at status_offset is a status
     // byte, writes kRcptDone there and fsyncs. Idempotent.
@@ -186,6 +192,7 @@ public:
 
 private:
     QueueFile() = default;
+    Result<QueueEnvelope> read_impl(const ContentSink& sink, bool skip_content);
     util::UniqueFd fd_;
     std::string path_;
 };
