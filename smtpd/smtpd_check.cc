@@ -111,9 +111,9 @@ bool is_header_line(std::string_view s) {
     return i > 0 && i < s.size();
 }
 
-bool is_pattern_table(const table::Table& t) {
-    return t.type() == "regexp" || t.type() == "pcre" || t.type() == "cidr";
-}
+// Pattern tables (regexp, pcre, cidr) see whole keys only, never the
+// parent-domain or address-prefix variants.
+bool is_pattern_table(const table::Table& t) { return t.is_pattern(); }
 
 // Matches one octet against "N", "[a..b]", "[a;b;c..d]".
 bool octet_matches(std::string_view pat, int value) {

@@ -444,6 +444,17 @@ bool valid_sasl_mechanism(std::string_view m) {
 
 }  // namespace
 
+Result<ParseOptions> parse_options_from_config(const config::Config& config) {
+    ParseOptions o;
+    Result<bool> strict = config.get_bool("strict_rfc821_envelopes");
+    if (!strict) return strict.error();
+    Result<long long> limit = config.get_int("line_length_limit");
+    if (!limit) return limit.error();
+    o.strict_rfc821_envelopes = *strict;
+    o.line_length_limit = static_cast<size_t>(*limit);
+    return o;
+}
+
 ParseResult parse_command(std::string_view line, const ParseOptions& options) {
     // The bound comes first: nothing else looks at an over-long line.
     if (options.line_length_limit > 0 && line.size() > options.line_length_limit) {

@@ -39,6 +39,9 @@
 #include <string_view>
 #include <variant>
 
+#include "lib/config/config.h"
+#include "lib/util/result.h"
+
 namespace mailroom::smtpd {
 
 enum class Verb {
@@ -134,6 +137,9 @@ struct ParseOptions {
     bool strict_rfc821_envelopes = false;  // strict_rfc821_envelopes
     size_t line_length_limit = 2048;       // line_length_limit
 };
+
+// strict_rfc821_envelopes and line_length_limit from main.cf.
+Result<ParseOptions> parse_options_from_config(const config::Config& config);
 
 ParseResult parse_command(std::string_view line, const ParseOptions& options = {});
 

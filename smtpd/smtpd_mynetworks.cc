@@ -123,6 +123,14 @@ Result<Mynetworks> Mynetworks::parse(const std::vector<std::string>& items, Tabl
     return m;
 }
 
+Result<Mynetworks> Mynetworks::from_config(const config::Config& config, TableOpener opener) {
+    Result<std::string> v = config.get("mynetworks");
+    if (!v) return v.error();
+    Result<Mynetworks> m = parse(util::split_list(*v), std::move(opener));
+    if (!m) return make_error("mynetworks: " + m.error().message);
+    return m;
+}
+
 Result<bool> Mynetworks::match(std::string_view client_name, std::string_view client_addr) const {
     int family = 0;
     unsigned char bytes[16] = {};

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/config.h"
 #include "lib/table/table.h"
 #include "lib/util/result.h"
 
@@ -36,6 +37,8 @@ public:
 
     // Default opener: lib/table's open_table().
     static Result<Mynetworks> parse(const std::vector<std::string>& items, TableOpener opener = {});
+    // The value of the mynetworks parameter (its computed default when unset).
+    static Result<Mynetworks> from_config(const config::Config& config, TableOpener opener = {});
 
     Result<bool> match(std::string_view client_name, std::string_view client_addr) const;
 

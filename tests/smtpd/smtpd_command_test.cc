@@ -298,3 +298,20 @@ TEST_CASE("smtpd_command verb names round-trip", "[unit]") {
         }
     }
 }
+
+TEST_CASE("smtpd_command options from main.cf", "[unit]") {
+    auto defaults = mailroom::config::Config::from_text("", "/tmp");
+    REQUIRE(defaults.ok());
+    auto d = parse_options_from_config(*defaults);
+    REQUIRE(d.ok());
+    CHECK_FALSE(d->strict_rfc821_envelopes);
+    CHECK(d->line_length_limit == 2048u);
+    auto strict = mailroom::config::Config::from_text("strict_rfc821_envelopes = yes\nline_length_limit = 100\n",
+                                                      "/tmp");
+    REQUIRE(strict.ok());
+    auto s = parse_options_from_config(*strict);
+    REQUIRE(s.ok());
+    CHECK(s->strict_rfc821_envelopes);
+    CHECK(s->line_length_limit == 100u);
+    CHECK_FALSE(parse_command("mail from:hadoop", *s).ok());
+}

@@ -79,3 +79,17 @@ TEST_CASE("smtpd_mynetworks table lookup errors are returned", "[unit]") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().temporary());
 }
+
+TEST_CASE("smtpd_mynetworks from main.cf", "[unit]") {
+    auto cfg = config::Config::from_text("mynetworks = 192.168.3.0/25, 127.0.0.0/8\n", "/tmp");
+    REQUIRE(cfg.ok());
+    auto m = Mynetworks::from_config(*cfg);
+    REQUIRE(m.ok());
+    CHECK(*m->match("ns1.yuliang.com", "192.168.3.111"));
+    CHECK_FALSE(*m->match("unknown", "192.168.3.187"));
+    auto bad = config::Config::from_text("mynetworks = 192.168.3.1/24\n", "/tmp");
+    REQUIRE(bad.ok());
+    auto e = Mynetworks::from_config(*bad);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().message.rfind("mynetworks: non-null host address bits", 0) == 0);
+}
