@@ -400,9 +400,9 @@ std::optional<CommandError> parse_rcpt_params(std::string_view rest, RcptParams*
     });
 }
 
-// Splits "FROM:rest" / "TO:rest". Non-strict mode also accepts blanks
-// between the keyword and the colon ("MAIL FROM :<a>" is still rejected,
-// as Postfix does; only blanks after the colon are tolerated).
+// Splits "FROM:rest" / "TO:rest" (case-insensitive). Blanks between the
+// keyword and the colon are a syntax error in both modes; blanks after
+// the colon are the caller's business (tolerated unless strict).
 std::optional<std::string_view> after_keyword(std::string_view arg, std::string_view keyword) {
     if (arg.size() < keyword.size() || !iequals(arg.substr(0, keyword.size()), keyword)) return std::nullopt;
     return arg.substr(keyword.size());
@@ -475,7 +475,7 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
     cmd.verb = lookup_verb(verb_text);
     cmd.verb_text = std::string(verb_text.substr(0, 64));
     if (cmd.verb == Verb::kUnknown) return err(502, "5.5.2", "Error: command not recognized");
-    // Verbs other than HELO/EHLO/AUTH/NOOP/HELP carry no control bytes.
+    // No verb takes control bytes in its argument (tabs are blanks).
     for (char c : arg) {
         unsigned char u = static_cast<unsigned char>(c);
         if ((u < 0x20 && u != '\t') || u == 0x7f) return bad_syntax();
@@ -544,8 +544,8 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
         for (char c : initial) {
             if (is_blank(c)) return syntax;
         }
-        cmd.auth_mechanism = util::lowercase(mech);
-        for (char& c : cmd.auth_mechanism) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+        cmd.auth_mechanism.reserve(mech.size());
+        for (char c : mech) cmd.auth_mechanism.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c));
         if (!initial.empty()) cmd.auth_initial = std::string(initial);
         return cmd;
     }

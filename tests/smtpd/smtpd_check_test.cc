@@ -949,3 +949,51 @@ TEST_CASE("smtpd_check host name syntax", "[unit]") {
     CHECK(valid_host_address("IPv6:2001:db8::1"));
     CHECK_FALSE(valid_host_address("300.1.1.1"));
 }
+
+TEST_CASE("smtpd_check random restriction lists never misbehave", "[corpus]") {
+    // Deterministic pseudo-random lists built from real and bogus tokens:
+    // every outcome must be permit, dunno or a well-formed 4xx/5xx reply.
+    Fixture f;
+    f.dns.domains["qq.com"] = DnsStatus::kOk;
+    const std::string access = f.dir.texthash(
+        "access", "qq.com DISCARD\nyuliang.com HOLD\n203.0.113 WARN w\nexample.org loopclass\n<> 550\n");
+    const std::vector<std::string> tokens = {
+        "permit", "reject", "defer", "warn_if_reject", "permit_mynetworks", "reject_unauth_destination",
+        "defer_unauth_destination", "check_sender_access", access, "check_client_access", "check_recipient_access",
+        "reject_non_fqdn_sender", "reject_unknown_sender_domain", "reject_rbl_client", "zen.example",
+        "loopclass", "nonsense", "reject_unauth_pipelining", "check_helo_access", "reject_invalid_helo_hostname",
+        "defer_if_permit", "defer_if_reject", "reject_unlisted_recipient", "texthash:/nonexistent"};
+    uint32_t seed = 12345;
+    auto next = [&seed]() {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    for (int round = 0; round < 400; ++round) {
+        CheckConfig cfg;
+        cfg.delay_reject = next() % 2 == 0;
+        cfg.restriction_classes["loopclass"] = {"loopclass"};
+        std::vector<std::string>* lists[] = {&cfg.client_restrictions, &cfg.helo_restrictions,
+                                             &cfg.sender_restrictions, &cfg.relay_restrictions,
+                                             &cfg.recipient_restrictions, &cfg.data_restrictions};
+        for (auto* l : lists) {
+            l->clear();
+            int n = next() % 5;
+            for (int i = 0; i < n; ++i) l->push_back(tokens[next() % tokens.size()]);
+        }
+        Checker checker(cfg, f.hooks());
+        SessionState s = session(next() % 2 ? "unknown" : "mx.example.org", "203.0.113.9");
+        if (next() % 2) s.helo_name = "mail.example.org";
+        s.sender = next() % 3 == 0 ? "" : "a@qq.com";
+        s.recipient = next() % 2 ? "openstack@yuliang.com" : "x@example.org";
+        s.improper_pipelining = next() % 2;
+        for (CheckResult r : {checker.check_client(s), checker.check_helo(s), checker.check_mail(s),
+                              checker.check_rcpt(s), checker.check_data(s)}) {
+            if (!r.rejected()) continue;
+            INFO(r.reply.text());
+            CHECK(r.reply.code >= 400);
+            CHECK(r.reply.code < 600);
+            CHECK(r.reply.dsn[0] == static_cast<char>('0' + r.reply.code / 100));
+            CHECK(r.reply.format().size() <= 512);
+        }
+    }
+}
