@@ -7,7 +7,9 @@
 #include "smtpd/smtpd_command.h"
 
 #include <array>
+#include <cctype>
 #include <cstddef>
+#include <cstdint>
 
 #include "lib/util/strings.h"
 
@@ -187,7 +189,7 @@ std::optional<std::string> xtext_decode(std::string_view text) {
 }
 
 std::optional<AddressParse> parse_path(std::string_view text, bool strict) {
-    if (!strict) text = trim_blanks(text);
+    text = trim_blanks(text);
     if (text.empty()) return std::nullopt;
     AddressParse out;
     if (text.front() != '<') {
@@ -280,60 +282,62 @@ CommandError unsupported(std::string_view text) {
     return err(555, "5.5.4", "Unsupported option: " + std::string(text));
 }
 
+bool all_printable(std::string_view s) {
+    for (char c : s) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) return false;
+    }
+    return true;
+}
+
+// MAIL FROM parameters, with Postfix's replies: a repeated RET or ENVID
+// is reported as bad syntax, a repeated SIZE or BODY simply wins, and
+// anything unknown (including BODY=<other> and SMTPUTF8=<value>) is
+// "555 5.5.4 Unsupported option".
 std::optional<CommandError> parse_mail_params(std::string_view rest, MailParams* mp) {
-    bool have_body = false, have_ret = false, have_envid = false, have_auth = false, have_size = false;
+    bool have_ret = false, have_envid = false, have_auth = false;
     return for_each_word(rest, [&](std::string_view word) -> std::optional<CommandError> {
         Param p = split_param(word);
-        if (iequals(p.name, "SIZE")) {
-            if (have_size) return err(501, "5.5.4", "Duplicate SIZE parameter");
-            have_size = true;
-            auto v = p.value ? parse_u64(*p.value) : std::nullopt;
-            if (!v) return err(501, "5.5.4", "Bad message size syntax");
+        if (iequals(p.name, "BODY") && p.value && iequals(*p.value, "8BITMIME")) {
+            mp->body = BodyType::k8BitMime;
+        } else if (iequals(p.name, "BODY") && p.value && iequals(*p.value, "7BIT")) {
+            mp->body = BodyType::k7Bit;
+        } else if (iequals(p.name, "BODY") && p.value && iequals(*p.value, "BINARYMIME")) {
+            mp->body = BodyType::kBinaryMime;
+        } else if (iequals(p.name, "SIZE") && p.value) {
+            if (!all_digits(*p.value)) return err(501, "5.5.4", "Bad message size syntax");
+            auto v = parse_u64(*p.value);
+            if (!v || *v > static_cast<uint64_t>(INT64_MAX)) {
+                return err(552, "5.3.4", "Message size exceeds file system imposed limit");
+            }
             mp->size = *v;
-        } else if (iequals(p.name, "BODY")) {
-            if (have_body) return err(501, "5.5.4", "Duplicate BODY parameter");
-            have_body = true;
-            if (!p.value) return err(501, "5.5.4", "Bad BODY keyword syntax");
-            if (iequals(*p.value, "7BIT")) {
-                mp->body = BodyType::k7Bit;
-            } else if (iequals(*p.value, "8BITMIME")) {
-                mp->body = BodyType::k8BitMime;
-            } else if (iequals(*p.value, "BINARYMIME")) {
-                mp->body = BodyType::kBinaryMime;
-            } else {
-                return err(501, "5.5.4", "Unsupported BODY type");
-            }
-        } else if (iequals(p.name, "SMTPUTF8")) {
-            if (p.value) return err(501, "5.5.4", "Bad SMTPUTF8 parameter syntax");
+        } else if (iequals(p.name, "SMTPUTF8") && !p.value) {
             mp->smtputf8 = true;
-        } else if (iequals(p.name, "RET")) {
-            if (have_ret) return err(501, "5.5.4", "Duplicate RET parameter");
-            have_ret = true;
-            if (p.value && iequals(*p.value, "FULL")) {
-                mp->ret = DsnRet::kFull;
-            } else if (p.value && iequals(*p.value, "HDRS")) {
-                mp->ret = DsnRet::kHdrs;
-            } else {
-                return err(501, "5.5.4", "Bad RET parameter syntax");
-            }
-        } else if (iequals(p.name, "ENVID")) {
-            if (have_envid) return err(501, "5.5.4", "Duplicate ENVID parameter");
-            have_envid = true;
-            auto v = p.value && !p.value->empty() && p.value->size() <= 100 ? xtext_decode(*p.value)
-                                                                            : std::nullopt;
-            if (!v) return err(501, "5.5.4", "Bad ENVID parameter syntax");
-            mp->envid = std::move(*v);
-        } else if (iequals(p.name, "AUTH")) {
-            if (have_auth) return err(501, "5.5.4", "Duplicate AUTH parameter");
+        } else if (iequals(p.name, "AUTH") && p.value) {
+            if (have_auth) return err(503, "5.5.4", "Error: multiple AUTH= options");
             have_auth = true;
-            if (!p.value || p.value->empty()) return err(501, "5.5.4", "Bad AUTH parameter syntax");
             if (*p.value == "<>") {
                 mp->auth = std::string("<>");
             } else {
                 auto v = xtext_decode(*p.value);
-                if (!v) return err(501, "5.5.4", "Bad AUTH parameter syntax");
+                if (!v || v->empty()) return err(501, "5.5.4", "Bad AUTH parameter syntax");
                 mp->auth = std::move(*v);
             }
+        } else if (iequals(p.name, "RET") && p.value) {
+            if (have_ret) return err(501, "5.5.4", "Bad RET parameter syntax");
+            have_ret = true;
+            if (iequals(*p.value, "FULL")) {
+                mp->ret = DsnRet::kFull;
+            } else if (iequals(*p.value, "HDRS")) {
+                mp->ret = DsnRet::kHdrs;
+            } else {
+                return err(501, "5.5.4", "Bad RET parameter syntax");
+            }
+        } else if (iequals(p.name, "ENVID") && p.value) {
+            auto v = have_envid || p.value->size() > 100 ? std::nullopt : xtext_decode(*p.value);
+            if (!v || !all_printable(*v)) return err(501, "5.5.4", "Bad ENVID parameter syntax");
+            have_envid = true;
+            mp->envid = std::move(*v);
         } else {
             return unsupported(p.text);
         }
@@ -366,32 +370,24 @@ std::optional<unsigned> parse_notify(std::string_view v) {
     return bits;
 }
 
+// RCPT TO parameters. A repeated NOTIFY or ORCPT is bad syntax.
 std::optional<CommandError> parse_rcpt_params(std::string_view rest, RcptParams* rp) {
     bool have_notify = false, have_orcpt = false;
     return for_each_word(rest, [&](std::string_view word) -> std::optional<CommandError> {
         Param p = split_param(word);
-        if (iequals(p.name, "NOTIFY")) {
-            if (have_notify) return err(501, "5.5.4", "Error: Duplicate NOTIFY parameter");
-            have_notify = true;
-            auto bits = p.value ? parse_notify(*p.value) : std::nullopt;
+        if (iequals(p.name, "NOTIFY") && p.value) {
+            auto bits = have_notify ? std::nullopt : parse_notify(*p.value);
             if (!bits) return err(501, "5.5.4", "Error: Bad NOTIFY parameter syntax");
+            have_notify = true;
             rp->notify = *bits;
-        } else if (iequals(p.name, "ORCPT")) {
-            if (have_orcpt) return err(501, "5.5.4", "Error: Duplicate ORCPT parameter");
-            have_orcpt = true;
-            if (!p.value) return err(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
+        } else if (iequals(p.name, "ORCPT") && p.value) {
+            CommandError bad = err(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
             size_t semi = p.value->find(';');
-            if (semi == std::string_view::npos || semi == 0 || p.value->size() > 500) {
-                return err(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
-            }
-            std::string_view type = p.value->substr(0, semi);
-            for (char c : type) {
-                bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-                if (!ok) return err(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
-            }
+            if (have_orcpt || semi == std::string_view::npos || semi == 0 || p.value->size() > 500) return bad;
             auto addr = xtext_decode(p.value->substr(semi + 1));
-            if (!addr || addr->empty()) return err(501, "5.5.4", "Error: Bad ORCPT parameter syntax");
-            rp->orcpt_type = util::lowercase(type);
+            if (!addr) return bad;
+            have_orcpt = true;
+            rp->orcpt_type = std::string(p.value->substr(0, semi));
             rp->orcpt_address = std::move(*addr);
         } else {
             return unsupported(p.text);
@@ -402,7 +398,7 @@ std::optional<CommandError> parse_rcpt_params(std::string_view rest, RcptParams*
 
 // Splits "FROM:rest" / "TO:rest" (case-insensitive). Blanks between the
 // keyword and the colon are a syntax error in both modes; blanks after
-// the colon are the caller's business (tolerated unless strict).
+// the colon are skipped by parse_path().
 std::optional<std::string_view> after_keyword(std::string_view arg, std::string_view keyword) {
     if (arg.size() < keyword.size() || !iequals(arg.substr(0, keyword.size()), keyword)) return std::nullopt;
     return arg.substr(keyword.size());
@@ -419,9 +415,6 @@ ParseResult parse_mail_or_rcpt(Command cmd, std::string_view arg, const ParseOpt
     if (!rest) return syntax;
     std::string_view path_text = *rest;
     if (trim_blanks(path_text).empty()) return syntax;
-    if (options.strict_rfc821_envelopes && (path_text.empty() || path_text.front() != '<')) {
-        return syntax;
-    }
     auto path = parse_path(path_text, options.strict_rfc821_envelopes);
     if (!path) return bad_addr;
     if (!is_mail && path->address.empty()) return bad_addr;
@@ -430,6 +423,24 @@ ParseResult parse_mail_or_rcpt(Command cmd, std::string_view arg, const ParseOpt
         is_mail ? parse_mail_params(path->rest, &cmd.mail) : parse_rcpt_params(path->rest, &cmd.rcpt);
     if (perr) return std::move(*perr);
     return cmd;
+}
+
+// Host name syntax for ETRN: dot-separated labels of letters, digits,
+// '-' and '_' (the full check lives in smtpd_check's valid_hostname).
+bool valid_etrn_domain(std::string_view d) {
+    if (d.empty() || d.size() > 255 || d.front() == '.' || d.back() == '.') return false;
+    bool prev_dot = false;
+    for (char c : d) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (c == '.') {
+            if (prev_dot) return false;
+            prev_dot = true;
+            continue;
+        }
+        prev_dot = false;
+        if (!std::isalnum(u) && c != '-' && c != '_') return false;
+    }
+    return true;
 }
 
 bool valid_sasl_mechanism(std::string_view m) {
@@ -516,6 +527,8 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
         return cmd;
     }
     case Verb::kNoop:
+        if (!arg.empty()) return err(501, "5.5.4", "Syntax: NOOP");
+        return cmd;
     case Verb::kQuit:
     case Verb::kHelp:
         cmd.argument = std::string(arg);
@@ -530,10 +543,18 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
         cmd.address = std::move(path->address);
         return cmd;
     }
-    case Verb::kEtrn:
-        if (arg.empty()) return err(500, "5.5.4", "Syntax: ETRN domain");
+    case Verb::kEtrn: {
+        // One argument: a domain, optionally after one non-alphanumeric
+        // character ("@domain", "#queue").
+        if (arg.empty() || arg.find_first_of(" \t") != std::string_view::npos) {
+            return err(500, "", "Syntax: ETRN domain");
+        }
+        std::string_view domain = arg;
+        if (!std::isalnum(static_cast<unsigned char>(domain.front()))) domain.remove_prefix(1);
+        if (!valid_etrn_domain(domain)) return err(501, "", "Error: invalid parameter syntax");
         cmd.argument = std::string(arg);
         return cmd;
+    }
     case Verb::kAuth: {
         CommandError syntax = err(501, "5.5.4", "Syntax: AUTH mechanism");
         size_t e = 0;

@@ -14,10 +14,11 @@
 //   (source routes "<@a,@b:user@d>" are stripped, quoted local parts are
 //   kept as written, "<>" is the null sender) followed by ESMTP parameters:
 //   MAIL: SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH; RCPT: NOTIFY, ORCPT.
-//   xtext values (ENVID, ORCPT, AUTH) are decoded. With
-//   strict_rfc821_envelopes = no (the default), white space after the
-//   colon and an address without angle brackets ("mail from:hadoop") are
-//   accepted, as Postfix does; with yes they are syntax errors.
+//   xtext values (ENVID, ORCPT, AUTH) are decoded. White space after the
+//   colon is accepted ("MAIL FROM: <a@b>"), as Postfix's tokenizer does.
+//   With strict_rfc821_envelopes = no (the default) an address without
+//   angle brackets ("mail from:hadoop", as typed in the seed) is accepted;
+//   with yes it is "501 5.1.7 Bad sender address syntax" (5.1.3 for RCPT).
 //   Whether a command is allowed in the current session state (HELO
 //   first, MAIL before RCPT, ...) is not the parser's business.
 //
@@ -95,7 +96,7 @@ struct RcptParams {
 struct Command {
     Verb verb = Verb::kUnknown;
     std::string verb_text;  // the verb as sent (for logging unknown commands)
-    std::string argument;   // the text after the verb, trimmed (HELO name, VRFY, ETRN, HELP, NOOP)
+    std::string argument;   // the text after the verb, trimmed (HELO name, VRFY, ETRN, HELP, QUIT)
     // MAIL / RCPT
     std::string address;    // without angle brackets and source route; "" = null sender
     MailParams mail;
