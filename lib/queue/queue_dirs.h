@@ -55,7 +55,8 @@ struct QueueLayout {
     std::string queue_path(std::string_view queue) const;
     // The directory that holds ID in QUEUE (QUEUE_DIR/QUEUE[/X[/Y]]).
     std::string file_dir(std::string_view queue, std::string_view id) const;
-    // The file itself.
+    // The file itself. `id` must be a valid queue ID (callers check
+    // untrusted names with is_valid_queue_id() first).
     std::string file_path(std::string_view queue, std::string_view id) const;
 };
 
