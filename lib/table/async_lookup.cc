@@ -28,4 +28,27 @@ void AsyncTable::lookup(std::string key, std::function<void(LookupResult)> done)
         std::move(done));
 }
 
+AsyncMaps::AsyncMaps(std::shared_ptr<Maps> maps, event::Offload* offload)
+    : shared_(std::make_shared<Shared>()), offload_(offload) {
+    shared_->maps = std::move(maps);
+}
+
+void AsyncMaps::lookup(std::string key, std::function<void(LookupResult)> done) {
+    if (!shared_->maps->may_block()) {
+        std::optional<LookupResult> r;
+        {
+            std::lock_guard<std::mutex> lock(shared_->mu);
+            r.emplace(shared_->maps->lookup(key));
+        }
+        done(std::move(*r));
+        return;
+    }
+    offload_->submit_value<LookupResult>(
+        [shared = shared_, key = std::move(key)]() {
+            std::lock_guard<std::mutex> lock(shared->mu);
+            return shared->maps->lookup(key);
+        },
+        std::move(done));
+}
+
 }  // namespace mailroom::table

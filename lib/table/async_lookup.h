@@ -11,7 +11,8 @@
 // Description
 //   Worker threads that share one table take turns (a Table is not
 //   thread-safe); the table stays alive while a lookup is running even if
-//   the AsyncTable is destroyed. `done` gets the LookupResult unchanged: a
+//   the AsyncTable is destroyed. AsyncMaps does the same for a Maps list.
+//   `done` gets the LookupResult unchanged: a
 //   temporary error must become "try again later" for the caller's client.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "lib/event/offload.h"
+#include "lib/table/maps.h"
 #include "lib/table/table.h"
 
 namespace mailroom::table {
@@ -39,6 +41,25 @@ private:
     struct Shared {
         std::mutex mu;
         std::shared_ptr<Table> table;
+    };
+    std::shared_ptr<Shared> shared_;
+    event::Offload* offload_;
+};
+
+// The same for a parameter's list of tables: the whole search runs on a
+// worker when any member may block.
+class AsyncMaps {
+public:
+    AsyncMaps(std::shared_ptr<Maps> maps, event::Offload* offload);
+
+    void lookup(std::string key, std::function<void(LookupResult)> done);
+
+    const Maps& maps() const { return *shared_->maps; }
+
+private:
+    struct Shared {
+        std::mutex mu;
+        std::shared_ptr<Maps> maps;
     };
     std::shared_ptr<Shared> shared_;
     event::Offload* offload_;

@@ -100,3 +100,32 @@ TEST_CASE("AsyncTable answers non-blocking tables at once", "[unit]") {
     at.lookup("a", [&](LookupResult r) { got = r.ok() && r->has_value() ? **r : "?"; });
     CHECK(got == "1");
 }
+
+TEST_CASE("AsyncMaps offloads a list that holds a blocking table", "[unit]") {
+    register_table_type("slowtest", [](const std::string&, const OpenOptions&) -> Result<TablePtr> {
+        return TablePtr(std::make_unique<SlowTable>());
+    });
+    std::unique_ptr<event_base, BaseFree> base(event_base_new());
+    auto offload = event::Offload::create(base.get(), 2);
+    REQUIRE(offload.ok());
+    auto maps = Maps::open("inline:{a=fast}, slowtest:x");
+    REQUIRE(maps.ok());
+    auto shared = std::make_shared<Maps>(std::move(*maps));
+    CHECK(shared->may_block());
+    AsyncMaps am(shared, offload->get());
+    std::vector<std::string> got;
+    bool returned = false;
+    for (const char* k : {"a", "bc"}) {
+        am.lookup(k, [&](LookupResult r) {
+            CHECK(returned);  // never called before lookup() returned
+            got.push_back(r.ok() && r->has_value() ? **r : "?");
+            if (got.size() == 2) event_base_loopbreak(base.get());
+        });
+    }
+    returned = true;
+    timeval limit{5, 0};
+    event_base_loopexit(base.get(), &limit);
+    event_base_dispatch(base.get());
+    std::sort(got.begin(), got.end());
+    CHECK(got == std::vector<std::string>{"cb", "fast"});
+}
