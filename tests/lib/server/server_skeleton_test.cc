@@ -1,0 +1,177 @@
+// server_skeleton_test.cc - the child side of the master protocol, end to end.
+//
+// Plays master for one mr-testd process (tests/support/mr_testd.cc, a multi
+// server on the skeleton): hands it a listening UNIX socket on descriptor 6
+// and the status pipe on descriptor 5, then checks its busy/available
+// reports, max_use and SIGTERM.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/server/master_proto.h"
+#include "lib/util/unique_fd.h"
+
+using namespace mailroom;
+using namespace mailroom::server;
+using util::UniqueFd;
+
+namespace {
+
+struct FakeMaster {
+    std::string dir;
+    std::string sock_path;
+    UniqueFd listener;
+    UniqueFd status_read;
+    pid_t child = -1;
+
+    explicit FakeMaster(const std::vector<std::string>& extra_args) {
+        char tmpl[] = "/tmp/mr-skel-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        dir = tmpl;
+        std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "\nmaillog_file = " << dir
+                                        << "/maillog\n";
+        sock_path = dir + "/echo";
+        listener.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        std::strcpy(sun.sun_path, sock_path.c_str());
+        REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
+        REQUIRE(::listen(listener.get(), 10) == 0);
+        int p[2];
+        REQUIRE(::pipe(p) == 0);
+        status_read.reset(p[0]);
+        UniqueFd status_write(p[1]);
+
+        std::vector<std::string> args = {MR_TESTD_PATH, "-c", dir, "-n", "echo", "-t", "unix", "-s", "1"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        args.insert(args.end(), {"--", "echo"});
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            int s = ::fcntl(status_write.get(), F_DUPFD, 20);
+            int l = ::fcntl(listener.get(), F_DUPFD, 20);
+            ::dup2(s, proto::kStatusFd);
+            ::dup2(l, proto::kListenFdStart);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+    }
+
+    ~FakeMaster() {
+        if (child > 0) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, nullptr, 0);
+        }
+        std::filesystem::remove_all(dir);
+    }
+
+    // Next status message, or nullopt after `ms` milliseconds.
+    std::optional<proto::StatusMessage> next_status(int ms = 10000) {
+        pollfd p{status_read.get(), POLLIN, 0};
+        if (::poll(&p, 1, ms) <= 0) return std::nullopt;
+        std::uint8_t buf[proto::kStatusSize];
+        if (::read(status_read.get(), buf, sizeof(buf)) != static_cast<ssize_t>(sizeof(buf))) return std::nullopt;
+        auto m = proto::decode_status(buf);
+        REQUIRE(m.ok());
+        return *m;
+    }
+
+    UniqueFd connect_client() {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        std::strcpy(sun.sun_path, sock_path.c_str());
+        REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
+        return fd;
+    }
+
+    int wait_exit() {
+        int status = 0;
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        child = -1;
+        return status;
+    }
+};
+
+std::string ask(int fd, const std::string& line) {
+    std::string out = line + "\n";
+    REQUIRE(::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()));
+    std::string reply;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') reply += c;
+    return reply;
+}
+
+}  // namespace
+
+TEST_CASE("a multi server reports busy and available around its sessions", "[unit]") {
+    FakeMaster m({});
+    auto client = m.connect_client();
+    CHECK(ask(client.get(), "hello") == "hello");
+    auto busy = m.next_status();
+    REQUIRE(busy);
+    CHECK(busy->pid == m.child);
+    CHECK(busy->state == proto::ChildState::kBusy);
+    CHECK(busy->served == 1);
+
+    // A second session while the first is open: no new report.
+    auto second = m.connect_client();
+    CHECK(ask(second.get(), "PID") == "pid " + std::to_string(m.child));
+    second.reset();
+    CHECK_FALSE(m.next_status(300));
+
+    client.reset();
+    auto idle = m.next_status();
+    REQUIRE(idle);
+    CHECK(idle->state == proto::ChildState::kAvailable);
+    CHECK(idle->served == 2);
+
+    ::kill(m.child, SIGTERM);
+    int status = m.wait_exit();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("max_use ends the process after its last session", "[unit]") {
+    FakeMaster m({"-o", "max_use=1"});
+    {
+        auto client = m.connect_client();
+        CHECK(ask(client.get(), "x") == "x");
+    }
+    auto busy = m.next_status();
+    REQUIRE(busy);
+    CHECK(busy->state == proto::ChildState::kBusy);
+    int status = m.wait_exit();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_FALSE(m.next_status(100));  // it never said it was available again
+}
+
+TEST_CASE("a child refuses to run without master's -s", "[unit]") {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 2);
+        ::execl(MR_TESTD_PATH, MR_TESTD_PATH, "-c", "/nonexistent", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+}
