@@ -141,6 +141,10 @@ std::string expand_template(std::string_view t, std::string_view key, const deta
         if (braced) {
             ++start;
             end = t.find(c == '{' ? '}' : ')', start);
+            if (end == std::string_view::npos) {  // rejected at load time; be safe
+                out.append(t.substr(i));
+                break;
+            }
         } else {
             while (end < t.size() && end - start < 2 && t[end] >= '0' && t[end] <= '9') ++end;
             if (end == start) {
