@@ -205,5 +205,26 @@ Reply service_unavailable(std::string_view myhostname) {
     return make_reply(421, "4.3.2", std::string(myhostname) + " Service currently unavailable");
 }
 
+Reply etrn_unavailable() { return make_reply(458, "", "Unable to queue messages"); }
+Reply not_implemented() { return make_reply(502, "5.5.1", "Error: command not implemented"); }
+Reply dsn_disabled() { return make_reply(501, "5.7.1", "DSN support is disabled"); }
+Reply smtputf8_required() { return make_reply(553, "5.6.7", "Must declare SMTPUTF8 to send unicode address"); }
+Reply bad_utf8() { return make_reply(500, "5.5.2", "Error: bad UTF-8 syntax"); }
+Reply data_after_bdat() { return make_reply(503, "5.5.1", "Error: DATA after BDAT"); }
+Reply mail_after_bdat() { return make_reply(503, "5.5.1", "Error: MAIL after BDAT"); }
+Reply rcpt_after_bdat() { return make_reply(503, "5.5.1", "Error: RCPT after BDAT"); }
+Reply chunk_too_big() { return make_reply(552, "5.3.4", "Chunk exceeds message size limit"); }
+Reply auth_encryption_required() {
+    return make_reply(504, "5.5.4", "Encryption required for requested authentication mechanism");
+}
+Reply auth_temp_failure(std::string_view detail) {
+    return make_reply(454, "4.7.0", "Temporary authentication failure: " + std::string(detail));
+}
+Reply sasl_response_too_long() { return make_reply(500, "5.5.6", "SASL response limit exceeded"); }
+Reply too_many_connections(std::string_view addr) {
+    return make_reply(421, "4.7.0", "Error: too many connections from " + std::string(addr));
+}
+Reply queue_write_error() { return make_reply(451, "4.3.0", "Error: queue file write error"); }
+
 }  // namespace replies
 }  // namespace mailroom::smtpd

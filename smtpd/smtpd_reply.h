@@ -113,6 +113,20 @@ Reply auth_aborted();                                // 501 5.7.0 Authentication
 Reply auth_challenge(std::string_view base64);       // 334 challenge
 Reply etrn_started();                                // 250 Queuing started
 Reply service_unavailable(std::string_view myhostname);  // 421 4.3.2 host Service currently unavailable
+Reply etrn_unavailable();                            // 458 Unable to queue messages
+Reply not_implemented();                             // 502 5.5.1 Error: command not implemented
+Reply dsn_disabled();                                // 501 5.7.1 DSN support is disabled
+Reply smtputf8_required();                           // 553 5.6.7 Must declare SMTPUTF8 to send unicode address
+Reply bad_utf8();                                    // 500 5.5.2 Error: bad UTF-8 syntax
+Reply data_after_bdat();                             // 503 5.5.1 Error: DATA after BDAT
+Reply mail_after_bdat();                             // 503 5.5.1 Error: MAIL after BDAT
+Reply rcpt_after_bdat();                             // 503 5.5.1 Error: RCPT after BDAT
+Reply chunk_too_big();                               // 552 5.3.4 Chunk exceeds message size limit
+Reply auth_encryption_required();                    // 504 5.5.4 Encryption required for requested authentication mechanism
+Reply auth_temp_failure(std::string_view detail);    // 454 4.7.0 Temporary authentication failure: detail
+Reply sasl_response_too_long();                      // 500 5.5.6 SASL response limit exceeded
+Reply too_many_connections(std::string_view addr);   // 421 4.7.0 host Error: too many connections from addr
+Reply queue_write_error();                           // 451 4.3.0 Error: queue file write error
 
 }  // namespace replies
 }  // namespace mailroom::smtpd
