@@ -25,4 +25,14 @@ python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$Q/public
 mr_wait_for "client trigger" grep -q "trigger: 3 bytes from service tcond" "$T/maillog"
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 [ -z "$(mr_instance_pids)" ] || mr_fail "processes left after stop"
+
+# master killed with SIGKILL: its children follow, and the instance starts
+# again over the stale pid file, sockets and fifo.
+"$MR" -c "$CONF" start || mr_fail "restart failed"
+mr_wait_for "children running" sh -c "[ \$(grep -c 'started for service tfifo' '$T/maillog') -ge 2 ]"
+kill -9 "$(tr -d ' ' <"$Q/pid/master.pid")"
+mr_wait_for "children exit with master" mr_no_instance_pids
+"$MR" -c "$CONF" status && mr_fail "status says running after master was killed"
+"$MR" -c "$CONF" start || mr_fail "start after a killed master failed"
+"$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "PASS"

@@ -116,6 +116,10 @@ mr_instance_pids() {
     done
 }
 
+mr_no_instance_pids() {
+    [ -z "$(mr_instance_pids)" ]
+}
+
 mr_log_count() {
     grep -c -- "$1" "$T/maillog" 2>/dev/null || true
 }
