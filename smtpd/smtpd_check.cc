@@ -745,6 +745,30 @@ struct Checker::Eval {
         return a;
     }
 
+    // permit_dnswl_client / permit_rhswl_client: a listed client is
+    // permitted, but never for a recipient it may not relay to; a DNS
+    // failure turns a later reject into a deferral.
+    St permit_dnswl(const std::string& list_spec, const std::optional<std::string>& prefix,
+                    const std::string& reply_name, const std::string& reply_class) {
+        if (!prefix) return St::kDunno;
+        if (where == "RCPT" && s.recipient && permit_auth_destination(*s.recipient) != St::kOk) return St::kDunno;
+        size_t eq = list_spec.find('=');
+        std::string domain = list_spec.substr(0, eq);
+        if (c.hooks_.dns == nullptr) return St::kDunno;
+        DnsListAnswer a = c.hooks_.dns->lookup_dnsxl(*prefix + domain);
+        if (a.status == DnsStatus::kTempFail) {
+            set_defer_if_reject(450, "4.7.1", rejected(reply_name, reply_class, "Service unavailable"));
+            return St::kDunno;
+        }
+        if (a.status != DnsStatus::kOk) return St::kDunno;
+        if (eq != std::string::npos) {
+            bool any = false;
+            for (const auto& ip : a.addresses) any = any || rbl_address_matches(list_spec.substr(eq + 1), ip);
+            if (!any) return St::kDunno;
+        }
+        return St::kOk;
+    }
+
     St reject_rbl_addr(const std::string& list_spec, const std::string& addr, const char* cls) {
         auto prefix = reverse_query(addr);
         if (!prefix) return St::kDunno;
@@ -888,6 +912,23 @@ struct Checker::Eval {
             auto d = domain_arg(list, i, name);
             if (!d) return St::kDunno;
             return reject_rbl_addr(*d, s.client_addr, kClassClient);
+        }
+        if (is("permit_dnswl_client")) {
+            auto d = domain_arg(list, i, name);
+            if (!d) return St::kDunno;
+            return permit_dnswl(*d, reverse_query(s.client_addr), s.client_addr, kClassClient);
+        }
+        if (is("permit_rhswl_client")) {
+            auto d = domain_arg(list, i, name);
+            if (!d || iequals(s.client_name, "unknown")) return St::kDunno;
+            return permit_dnswl(*d, util::lowercase(s.client_name) + ".", s.client_name, kClassClient);
+        }
+        if (is("check_sasl_access")) {
+            auto t = map();
+            if (!t) return server_error();
+            if (s.sasl_username.empty()) return St::kDunno;
+            return lookup_keys(*t, {s.sasl_username}, s.sasl_username, printable(s.sasl_username),
+                               "SASL login name", def_acl);
         }
         if (is("reject_rhsbl_client")) {
             auto d = domain_arg(list, i, name);

@@ -565,6 +565,28 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
              s.rcpt_count = 1;
          },
          "550 5.5.3 <rcpt@yuliang.com>: Recipient address rejected: Multi-recipient bounce"},
+        {"permit_dnswl_client listed", "permit_dnswl_client list.dnswl.example reject",
+         [](SessionState&, Fixture& f) {
+             f.dns.lists["9.113.0.203.list.dnswl.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.10.0"}, ""};
+         },
+         "permit"},
+        {"permit_dnswl_client never for relaying", "permit_dnswl_client list.dnswl.example reject",
+         [](SessionState& s, Fixture& f) {
+             s.recipient = "x@elsewhere.example";
+             f.dns.lists["9.113.0.203.list.dnswl.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.10.0"}, ""};
+         },
+         "554 5.7.1 <x@elsewhere.example>: Recipient address rejected: Access denied"},
+        {"permit_dnswl_client failure defers a reject", "permit_dnswl_client list.dnswl.example reject",
+         [](SessionState&, Fixture& f) {
+             f.dns.lists["9.113.0.203.list.dnswl.example"] = DnsListAnswer{DnsStatus::kTempFail, {}, ""};
+         },
+         "450 4.7.1 <203.0.113.9>: Client host rejected: Service unavailable"},
+        {"permit_rhswl_client", "permit_rhswl_client wl.example reject",
+         [](SessionState& s, Fixture& f) {
+             s.client_name = "mx.partner.example";
+             f.dns.lists["mx.partner.example.wl.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, ""};
+         },
+         "permit"},
         {"unknown restriction", "reject_everything_please", none, "451 4.3.5 Server configuration error"},
         {"check_recipient_access without table", "check_recipient_access", none,
          "451 4.3.5 Server configuration error"},
@@ -588,6 +610,48 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
             CHECK(outcome(checker.check_rcpt(s)) == c.expected);
         }
     }
+}
+
+TEST_CASE("smtpd_check check_sasl_access", "[unit]") {
+    Fixture f;
+    CheckConfig cfg;
+    cfg.relay_restrictions = {};
+    cfg.recipient_restrictions = {"check_sasl_access", f.dir.texthash("sasl", "spammer REJECT compromised account\n"),
+                                  "permit_sasl_authenticated", "reject_unauth_destination"};
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("unknown", "203.0.113.9");
+    s.sender = "a@yuliang.com";
+    s.recipient = "x@elsewhere.example";
+    s.sasl_username = "spammer";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <spammer>: SASL login name rejected: compromised account");
+    s.sasl_username = "hadoop";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+}
+
+TEST_CASE("smtpd_check seed client access through a hash table", "[unit]") {
+    // The seed's exact form: postmap'd hash:/etc/postfix/access.
+    char tmpl[] = "/tmp/smtpd_check_hash.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string path = dir + "/access";
+    {
+        table::OpenOptions o;
+        o.for_update = true;
+        o.create = true;
+        auto t = table::open_table("hash:" + path, o);
+        REQUIRE(t.ok());
+        REQUIRE((*t)->update("192.168.3.87", "REJECT").ok());
+        REQUIRE((*t)->sync().ok());
+    }
+    Fixture f;
+    CheckConfig cfg;
+    cfg.client_restrictions = util::split_list("check_client_access hash:" + path);
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("unknown", "192.168.3.87");
+    s.sender = "hadoop@yuliang.com";
+    s.recipient = "openstack@yuliang.com";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <unknown[192.168.3.87]>: Client host rejected: Access denied");
+    unlink((path + ".db").c_str());
+    rmdir(dir.c_str());
 }
 
 TEST_CASE("smtpd_check warn_if_reject logs reject_warning", "[unit]") {
