@@ -4,6 +4,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= $(shell expr $(JOBS) \* 2)
+# Paths inside the tree hash relative to it, so every clone shares ccache hits.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps configure build test unit run stop install bench clean
 
