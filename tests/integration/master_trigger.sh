@@ -1,7 +1,7 @@
 #!/bin/bash
 # master_trigger.sh - wakeup timers for trigger services.
 #
-# A fifo service and a UNIX socket service with "wakeup 1" are woken every
+# A fifo, a UNIX socket and a datagram service with "wakeup 1" are woken every
 # second (the trigger daemon logs each wakeup); a "1?" service that was
 # never used is not woken.
 source "$(dirname "$0")/mr_instance.sh"
@@ -12,12 +12,14 @@ cat >"$CONF/master.cf" <<CF
 tfifo  fifo n - n 1  1 mr-testd trigger
 tunix  unix n - n 1  1 mr-testd trigger
 tcond  unix n - n 1? 1 mr-testd trigger
+tdgram unix-dgram n - n 1 1 mr-testd trigger
 CF
 "$MR" -c "$CONF" start || mr_fail "start failed"
 [ -p "$Q/public/tfifo" ] || mr_fail "fifo not created in public/"
 [ -S "$Q/public/tunix" ] || mr_fail "socket not created in public/"
 mr_wait_for "fifo wakeups" sh -c "[ \$(grep -c 'trigger: 1 bytes from service tfifo' '$T/maillog') -ge 2 ]"
 mr_wait_for "unix wakeups" sh -c "[ \$(grep -c 'trigger: 1 bytes from service tunix' '$T/maillog') -ge 2 ]"
+mr_wait_for "datagram wakeups" sh -c "[ \$(grep -c 'trigger: 1 bytes from service tdgram' '$T/maillog') -ge 2 ]"
 grep -q "from service tcond" "$T/maillog" && mr_fail "conditional wakeup woke an unused service"
 
 # A client trigger through the socket is served too.
