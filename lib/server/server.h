@@ -35,6 +35,17 @@
 //   from init makes the process log "fatal: ..." and exit 1, which master
 //   counts as a failed start and throttles.
 //
+// Example (a thin main; tests/support/mr_testd.cc is a complete one)
+//     int main(int argc, char** argv) {
+//         mailroom::server::ServiceSpec spec;
+//         spec.program = "smtpd";
+//         spec.post_jail_init = [](ServerContext& ctx) { return load_tables(ctx.config()); };
+//         spec.on_connection = [](ServerContext& ctx, Connection conn) {
+//             start_session(ctx.loop(), std::move(conn));  // keeps conn until QUIT
+//         };
+//         return mailroom::server::run_multi_server(argc, argv, std::move(spec));
+//     }
+//
 // Diagnostics
 //   Fatal errors (bad options, unreadable main.cf, unknown mail_owner) go to
 //   the log and exit with status 1. The watchdog kills a process whose loop
