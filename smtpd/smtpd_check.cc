@@ -122,7 +122,7 @@ bool octet_matches(std::string_view pat, int value) {
         for (const std::string& item : util::split(body, ";")) {
             size_t dots = item.find("..");
             if (dots == std::string::npos) {
-                if (all_digits(item) && std::stoi(item) == value) return true;
+                if (all_digits(item) && item.size() <= 3 && std::stoi(item) == value) return true;
             } else {
                 std::string lo = item.substr(0, dots), hi = item.substr(dots + 2);
                 if (all_digits(lo) && all_digits(hi) && lo.size() <= 3 && hi.size() <= 3 && value >= std::stoi(lo) &&

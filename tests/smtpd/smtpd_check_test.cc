@@ -538,6 +538,11 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
              f.dns.lists["9.113.0.203.zen.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, ""};
          },
          "554 5.7.1 Service unavailable; Client host [203.0.113.9] blocked using zen.example"},
+        {"reject_rbl_client hostile pattern", "reject_rbl_client zen.example=127.0.0.[99999999999999999999;1..99999999999]",
+         [](SessionState&, Fixture& f) {
+             f.dns.lists["9.113.0.203.zen.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, ""};
+         },
+         "dunno"},
         {"reject_rbl_client temp failure is dunno", "reject_rbl_client zen.example",
          [](SessionState&, Fixture& f) {
              f.dns.lists["9.113.0.203.zen.example"] = DnsListAnswer{DnsStatus::kTempFail, {}, ""};
