@@ -79,13 +79,19 @@ std::string local_listener_path(const config::Config& cfg, const config::MasterS
 namespace {
 
 Result<util::UniqueFd> bind_inet(const addrinfo* ai, const std::string& label) {
+    // A missing address family is reported as a temporary error so that the
+    // caller can skip it for wildcard listeners.
+    auto failed = [&](const char* what) {
+        int err = errno;
+        std::string text = format("%s %s: %s", what, label.c_str(), std::strerror(err));
+        return err == EAFNOSUPPORT || err == EADDRNOTAVAIL ? make_temp_error(text) : make_error(text);
+    };
     util::UniqueFd fd(::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return make_error(format("socket %s: %s", label.c_str(), std::strerror(errno)));
+    if (!fd.valid()) return failed("socket");
     int on = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) < 0)
-        return make_error(format("bind %s: %s", label.c_str(), std::strerror(errno)));
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) < 0) return failed("bind");
     if (::listen(fd.get(), 100) < 0) return make_error(format("listen %s: %s", label.c_str(), std::strerror(errno)));
     return fd;
 }
@@ -140,7 +146,7 @@ Result<std::vector<util::UniqueFd>> open_inet(const config::Config& cfg, const c
             auto fd = bind_inet(ai, label);
             if (!fd) {
                 // A wildcard IPv6 socket on a host without IPv6 is not fatal.
-                if (host.empty() && ai->ai_family == AF_INET6 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+                if (host.empty() && ai->ai_family == AF_INET6 && fd.error().temporary()) {
                     log::warn("%s", fd.error().message.c_str());
                     continue;
                 }

@@ -1,0 +1,74 @@
+// agent_outcome.h - what became of one delivery, and the sysexits table.
+//
+// Summary
+//   Outcome is a delivery agent's verdict for one recipient: sent, deferred
+//   or bounced, an RFC 3463 status ("2.0.0", "4.3.0", "5.1.1") and the text
+//   logged in parentheses after status= ("delivered to mailbox").
+//   sysexits_detail() maps a command's exit status to Postfix's status and
+//   text (EX_TEMPFAIL 75 defers, EX_NOUSER 67 bounces, ...).
+//   combine_outcomes() folds the outcomes of an alias expansion into the
+//   one result reported for the original recipient.
+//
+// Description
+//   Error kinds map the usual way: a temporary Error is a deferral (4.x.x),
+//   a permanent one a bounce (5.x.x); outcome_from_error() does that with a
+//   caller-chosen status.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/util/result.h"
+
+namespace mailroom::agent {
+
+enum class OutcomeKind { kSent, kDeferred, kBounced };
+
+struct Outcome {
+    OutcomeKind kind = OutcomeKind::kDeferred;
+    std::string dsn;   // "2.0.0", "4.3.0", "5.1.1"
+    std::string text;  // "delivered to mailbox"
+
+    bool operator==(const Outcome&) const = default;
+};
+
+inline Outcome sent(std::string text, std::string dsn = "2.0.0") {
+    return {OutcomeKind::kSent, std::move(dsn), std::move(text)};
+}
+inline Outcome deferred(std::string text, std::string dsn = "4.3.0") {
+    return {OutcomeKind::kDeferred, std::move(dsn), std::move(text)};
+}
+inline Outcome bounced(std::string text, std::string dsn = "5.3.0") {
+    return {OutcomeKind::kBounced, std::move(dsn), std::move(text)};
+}
+
+// "sent", "deferred", "bounced".
+const char* outcome_word(OutcomeKind kind);
+
+// Temporary error -> deferred with temp_dsn, else bounced with perm_dsn.
+Outcome outcome_from_error(const Error& error, std::string_view temp_dsn = "4.3.0",
+                           std::string_view perm_dsn = "5.3.0");
+
+// One row of Postfix's sysexits table.
+struct ExitDetail {
+    int code;
+    const char* dsn;   // "4.3.0" soft, "5.x.x" hard
+    const char* text;  // "temporary failure"
+};
+
+// The row for a <sysexits.h> code (64..78), or nullopt for other codes.
+std::optional<ExitDetail> sysexits_detail(int code);
+
+// True when `text` starts with an RFC 3463 status "4.X.X" or "5.X.X"
+// (followed by white space or the end); the status goes to *dsn.
+bool leading_enhanced_status(std::string_view text, std::string* dsn);
+
+// The outcome of an expansion, reported for the original recipient: any
+// deferral defers (the first one's text), else any bounce bounces (the
+// first one's text), else sent (the first one's text). An empty list is a
+// broken invariant of the caller and is reported as a deferral.
+Outcome combine_outcomes(const std::vector<Outcome>& outcomes);
+
+}  // namespace mailroom::agent

@@ -1,0 +1,73 @@
+// agent_server.cc - see agent_server.h.
+#include "lib/agent/agent_server.h"
+
+#include "lib/agent/agent_log.h"
+#include "lib/deliver/deliver_ipc.h"
+#include "lib/log/log.h"
+
+namespace mailroom::agent {
+
+namespace {
+
+deliver::DeliveryStatus wire_status(OutcomeKind kind) {
+    switch (kind) {
+        case OutcomeKind::kSent: return deliver::DeliveryStatus::kSent;
+        case OutcomeKind::kBounced: return deliver::DeliveryStatus::kBounced;
+        case OutcomeKind::kDeferred: break;
+    }
+    return deliver::DeliveryStatus::kDeferred;
+}
+
+// The wire protocol insists that the status digit matches the class.
+Outcome normalise(Outcome o) {
+    char want = o.kind == OutcomeKind::kSent ? '2' : o.kind == OutcomeKind::kDeferred ? '4' : '5';
+    if (o.dsn.empty() || o.dsn[0] != want) o.dsn = std::string(1, want) + (want == '2' ? ".0.0" : ".3.0");
+    return o;
+}
+
+}  // namespace
+
+void serve_agent_connection(int fd, const config::Config& config, const std::string& service_name,
+                            const AgentCore& core) {
+    long long timeout = 3600;
+    if (auto t = config.get_time("ipc_timeout"); t.ok()) timeout = *t;
+    std::string queue_dir = config.get("queue_directory").ok() ? *config.get("queue_directory") : "";
+    auto handler = [&](const deliver::DeliveryRequest& request) {
+        double started = now_seconds();
+        Job job;
+        job.queue_id = request.queue_id;
+        job.queue_name = request.queue_name;
+        job.sender = request.sender;
+        job.nexthop = request.nexthop;
+        job.service = service_name;
+        for (const auto& r : request.recipients) job.recipients.push_back({r.address, r.orig_recipient});
+
+        std::vector<Outcome> outcomes;
+        auto message = MessageCopy::from_queue_file(queue_dir + "/" + request.queue_name + "/" + request.queue_id);
+        if (!message) {
+            log::warn("%s: cannot read queue file: %s", request.queue_id.c_str(),
+                      message.error().message.c_str());
+            outcomes.assign(job.recipients.size(), deferred("cannot read queue file: " + message.error().message));
+        } else {
+            outcomes = core(job, *message);
+            if (outcomes.size() != job.recipients.size()) {
+                log::warn("%s: internal error: %zu results for %zu recipients", request.queue_id.c_str(),
+                          outcomes.size(), job.recipients.size());
+                outcomes.assign(job.recipients.size(), deferred("internal delivery agent error"));
+            }
+        }
+        double arrival = request.arrival_time > 0 ? static_cast<double>(request.arrival_time) : started;
+        double finished = now_seconds();
+        deliver::DeliveryReply reply;
+        for (size_t i = 0; i < outcomes.size(); ++i) {
+            Outcome o = normalise(outcomes[i]);
+            log_delivery(job.queue_id, job.recipients[i], service_name, arrival, started, finished, o);
+            reply.results.push_back({wire_status(o.kind), o.dsn, service_name, o.text});
+        }
+        return reply;
+    };
+    auto st = deliver::serve_delivery(fd, static_cast<int>(timeout * 1000), handler);
+    if (!st) log::warn("%s", st.error().message.c_str());
+}
+
+}  // namespace mailroom::agent

@@ -1,0 +1,33 @@
+// agent_server.h - the part of a delivery agent daemon that talks to qmgr.
+//
+// Summary
+//   serve_agent_connection() handles one connection on the agent's
+//   master.cf socket: it speaks the delivery protocol (lib/deliver),
+//   turns the request into a Job, reads the queue file into a
+//   MessageCopy, calls the agent's core, logs one Postfix line per
+//   recipient and replies with one result per recipient.
+//
+// Description
+//   A queue file that cannot be read defers every recipient (4.3.0) with
+//   the reason; a core that returns the wrong number of outcomes is a
+//   broken invariant and defers everything too. relay= is the service
+//   name, as Postfix's local, virtual and pipe log it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lib/agent/agent_job.h"
+#include "lib/agent/agent_message.h"
+#include "lib/agent/agent_outcome.h"
+#include "lib/config/config.h"
+
+namespace mailroom::agent {
+
+using AgentCore = std::function<std::vector<Outcome>(const Job& job, const MessageCopy& message)>;
+
+void serve_agent_connection(int fd, const config::Config& config, const std::string& service_name,
+                            const AgentCore& core);
+
+}  // namespace mailroom::agent
