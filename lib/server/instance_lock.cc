@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "lib/util/strings.h"
@@ -68,7 +69,13 @@ pid_t probe_instance_lock(const std::string& queue_directory) {
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     if (::fcntl(fd.get(), F_GETLK, &fl) < 0) return 0;
-    return fl.l_type == F_UNLCK ? 0 : fl.l_pid;
+    if (fl.l_type == F_UNLCK) return 0;
+    if (fl.l_pid > 0) return fl.l_pid;
+    // The holder lives in another pid namespace: trust the pid it wrote.
+    char buf[32] = {};
+    ssize_t n = ::pread(fd.get(), buf, sizeof(buf) - 1, 0);
+    long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+    return pid > 0 ? static_cast<pid_t>(pid) : 0;
 }
 
 }  // namespace mailroom::server

@@ -11,8 +11,10 @@
 //   and locks the file, and writes the pid (right-aligned in 10 columns
 //   plus a newline, like Postfix's pid files). It fails with a temporary
 //   error carrying the holder's pid when another process holds the lock.
-//   probe_instance_lock() returns the holder's pid, or 0 when nobody holds
-//   it (or the file does not exist).
+//   probe_instance_lock() returns the holder's pid (always > 0), or 0 when
+//   nobody holds it (or the file does not exist). When the kernel cannot
+//   name the holder (another pid namespace), the pid written in the file is
+//   returned.
 #pragma once
 
 #include <sys/types.h>
