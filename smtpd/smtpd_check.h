@@ -135,6 +135,16 @@ struct SessionState {
     CheckEffects effects;
 
     std::string namaddr() const { return client_name + "[" + client_addr + "]"; }
+    // Ends a mail transaction (RSET, end of DATA, failed MAIL): forgets the
+    // sender, recipient, recipient count and access-map side effects; the
+    // client, HELO, AUTH and TLS facts stay.
+    void reset_transaction() {
+        sender.reset();
+        recipient.reset();
+        rcpt_count = 0;
+        queue_id.clear();
+        effects = CheckEffects{};
+    }
 };
 
 struct CheckConfig {

@@ -617,6 +617,29 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
     }
 }
 
+TEST_CASE("smtpd_check side effects end with the transaction", "[unit]") {
+    Fixture f;
+    CheckConfig cfg;
+    cfg.sender_restrictions = {"check_sender_access", f.dir.texthash("access", "qq.com DISCARD\n")};
+    cfg.recipient_restrictions = {"reject"};
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("unknown", "203.0.113.9");
+    s.helo_name = "mail.example.org";
+    s.sasl_username = "hadoop";
+    s.sender = "a@qq.com";
+    s.recipient = "x@yuliang.com";
+    CHECK_FALSE(checker.check_rcpt(s).rejected());  // DISCARD stops every check
+    CHECK(s.effects.discard);
+    s.reset_transaction();
+    CHECK_FALSE(s.effects.discard);
+    CHECK_FALSE(s.sender.has_value());
+    CHECK(s.helo_name == std::optional<std::string>("mail.example.org"));
+    CHECK(s.sasl_username == "hadoop");
+    s.sender = "a@other.example";
+    s.recipient = "x@yuliang.com";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <x@yuliang.com>: Recipient address rejected: Access denied");
+}
+
 TEST_CASE("smtpd_check check_sasl_access", "[unit]") {
     Fixture f;
     CheckConfig cfg;
