@@ -333,11 +333,13 @@ int ServerCore::run(int argc, char** argv) {
     // Die with master (the setting is cleared by the uid change, so set it here).
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) log::fatal("master is gone");
+    // The loop exists before post_jail_init, so a service can set up its
+    // timers and watchers there (ServerContext::loop()).
+    loop_ = std::make_unique<event::Loop>();
     if (spec_.post_jail_init) {
         if (auto st = spec_.post_jail_init(ctx_); !st) log::fatal("%s", st.error().message.c_str());
     }
 
-    loop_ = std::make_unique<event::Loop>();
     for (auto& l : listeners_) {
         Listener* raw = l.get();
         l->watcher = event::FdWatcher(*loop_, l->fd, event::Interest::kRead, [this, raw] { on_readable(*raw); });

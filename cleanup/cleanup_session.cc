@@ -1,0 +1,238 @@
+// cleanup_session.cc - see cleanup_session.h.
+#include "cleanup/cleanup_session.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "lib/ipc/attr.h"
+#include "lib/ipc/protocol.h"
+#include "lib/log/log.h"
+#include "lib/queue/record.h"
+#include "lib/submit/trigger.h"
+
+namespace mailroom::cleanup {
+
+namespace {
+
+using submit::CleanupStatus;
+
+// Writes a small reply, waiting for room at most timeout_ms.
+bool send_all(int fd, std::string_view bytes, int timeout_ms) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, timeout_ms) <= 0) return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool send_record(int fd, const ipc::AttrList& list, int timeout_ms) {
+    auto bytes = ipc::encode_record(list);
+    return bytes && send_all(fd, *bytes, timeout_ms);
+}
+
+class Session {
+public:
+    Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
+    void start();
+
+private:
+    void on_readable();
+    void process();
+    void reply_and_close(CleanupStatus status);
+    void close();
+
+    server::ServerContext& ctx_;
+    const CleanupConfig& config_;
+    server::Connection conn_;
+    event::FdWatcher watcher_;
+    event::Timer timer_;
+    enum class State { kRequest, kRecords, kDone } state_ = State::kRequest;
+    ipc::AttrDecoder request_;
+    std::string buf_;
+    std::unique_ptr<CleanupMessage> msg_;
+};
+
+std::map<Session*, std::unique_ptr<Session>> g_sessions;
+std::vector<std::unique_ptr<Session>> g_dead;  // closed, freed by g_reaper
+event::Timer g_reaper;
+
+Session::Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn)
+    : ctx_(ctx), config_(config), conn_(std::move(conn)) {}
+
+void Session::start() {
+    ::fcntl(conn_.fd(), F_SETFL, ::fcntl(conn_.fd(), F_GETFL) | O_NONBLOCK);
+    if (!send_record(conn_.fd(), ipc::make_announcement(ipc::kCleanupProtocol), config_.ipc_timeout_ms)) {
+        close();
+        return;
+    }
+    watcher_ = event::FdWatcher(ctx_.loop(), conn_.fd(), event::Interest::kRead, [this] { on_readable(); });
+    watcher_.enable();
+    timer_ = event::Timer(ctx_.loop(), [this] {
+        log::warn("%s: timeout after %d s reading from the client",
+                  msg_ ? msg_->queue_id().c_str() : "cleanup", config_.ipc_timeout_ms / 1000);
+        if (msg_) msg_->fail(CleanupStatus::kTimeout, "timeout");
+        close();
+    });
+    timer_.start(std::chrono::milliseconds(config_.ipc_timeout_ms));
+}
+
+void Session::close() {
+    if (state_ == State::kDone && !conn_.valid()) return;  // already closed
+    if (msg_ && !msg_->failed() && state_ != State::kDone) msg_->fail(CleanupStatus::kBad, "client went away");
+    if (msg_) (void)msg_->finish();
+    msg_.reset();
+    state_ = State::kDone;
+    watcher_ = event::FdWatcher();
+    timer_.cancel();
+    conn_.close();
+    // We may be inside one of our own callbacks: the reaper frees us later.
+    auto it = g_sessions.find(this);
+    if (it != g_sessions.end()) {
+        g_dead.push_back(std::move(it->second));
+        g_sessions.erase(it);
+        if (g_reaper.empty()) g_reaper = event::Timer(ctx_.loop(), [] { g_dead.clear(); });
+        g_reaper.start(std::chrono::milliseconds(0));
+    }
+}
+
+void Session::on_readable() {
+    char tmp[64 * 1024];
+    for (;;) {
+        ssize_t n = ::read(conn_.fd(), tmp, sizeof(tmp));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) {
+            close();
+            return;
+        }
+        if (state_ == State::kDone) return;
+        timer_.start(std::chrono::milliseconds(config_.ipc_timeout_ms));
+        buf_.append(tmp, static_cast<std::size_t>(n));
+        process();
+        if (state_ == State::kDone) return;  // closed; freed by the reaper, members still valid
+        if (buf_.size() > 2 * queue::kMaxPayload) break;  // bounded: let the loop turn
+    }
+}
+
+void Session::process() {
+    std::size_t used = 0;
+    if (state_ == State::kRequest) {
+        std::size_t consumed = 0;
+        auto step = request_.feed(buf_, &consumed);
+        used += consumed;
+        if (step == ipc::AttrDecoder::Step::kError) {
+            log::warn("cleanup request: %s", request_.error().message.c_str());
+            close();
+            return;
+        }
+        if (step == ipc::AttrDecoder::Step::kNeedMore) {
+            buf_.clear();
+            return;
+        }
+        auto msg = CleanupMessage::start(config_.params);
+        if (!msg) {
+            log::warn("cannot create a queue file: %s", msg.error().message.c_str());
+            close();
+            return;
+        }
+        msg_ = std::move(*msg);
+        ipc::AttrList reply;
+        reply.add(std::string(submit::kAttrQueueId), msg_->queue_id());
+        if (!send_record(conn_.fd(), reply, config_.ipc_timeout_ms)) {
+            close();
+            return;
+        }
+        state_ = State::kRecords;
+    }
+    while (state_ == State::kRecords) {
+        queue::DecodedRecord rec;
+        std::string error;
+        auto step = queue::decode_record(std::string_view(buf_).substr(used), &rec, &error);
+        if (step == queue::DecodeStep::kNeedMore) break;
+        if (step == queue::DecodeStep::kError) {
+            msg_->fail(CleanupStatus::kBad, error);
+            reply_and_close(CleanupStatus::kBad);
+            return;
+        }
+        used += rec.length;
+        msg_->feed(rec.type, rec.payload);
+        if (msg_->complete()) {
+            reply_and_close(msg_->finish());
+            return;
+        }
+    }
+    buf_.erase(0, used);
+}
+
+void Session::reply_and_close(CleanupStatus status) {
+    auto text = submit::cleanup_status_text(status);
+    std::string reason = msg_->reason().empty() ? text.text : msg_->reason();
+    if (status != CleanupStatus::kOk) {
+        log::info("%s: reject: %s; from=<%s>", msg_->queue_id().c_str(), log::log_printable(reason).c_str(),
+                  log::log_printable(msg_->sender()).c_str());
+    }
+    ipc::AttrList reply;
+    reply.add_int(std::string(submit::kAttrStatus), static_cast<std::int64_t>(status))
+        .add(std::string(submit::kAttrDsn), text.dsn)
+        .add(std::string(submit::kAttrReason), reason);
+    (void)send_record(conn_.fd(), reply, config_.ipc_timeout_ms);
+    if (status == CleanupStatus::kOk) {
+        // Wake qmgr; if that fails its wakeup timer finds the file.
+        (void)submit::trigger_service(config_.params.layout.queue_directory, ipc::ServiceClass::kPublic, "qmgr",
+                                      std::string(1, submit::kQmgrScanIncoming), 100);
+    }
+    state_ = State::kDone;
+    msg_.reset();
+    close();
+}
+
+}  // namespace
+
+Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
+    CleanupConfig out;
+    auto q = cfg.get("queue_directory");
+    if (!q) return q.error();
+    out.params.layout.queue_directory = *q;
+    auto host = cfg.get("myhostname");
+    if (!host) return host.error();
+    out.params.myhostname = *host;
+    auto origin = cfg.get("myorigin");
+    if (!origin) return origin.error();
+    out.params.myorigin = *origin;
+    auto limit = cfg.get_size("message_size_limit");
+    if (!limit) return limit.error();
+    out.params.message_size_limit = *limit;
+    auto hlimit = cfg.get_size("header_size_limit");
+    if (!hlimit) return hlimit.error();
+    out.params.header_size_limit = *hlimit;
+    auto timeout = cfg.get_time("ipc_timeout");
+    if (!timeout) return timeout.error();
+    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*timeout, 86400) * 1000);
+    return out;
+}
+
+void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn) {
+    auto s = std::make_unique<Session>(ctx, config, std::move(conn));
+    Session* raw = s.get();
+    g_sessions[raw] = std::move(s);
+    raw->start();
+}
+
+}  // namespace mailroom::cleanup

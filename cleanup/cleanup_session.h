@@ -1,0 +1,26 @@
+// cleanup_session.h - one client connection of the cleanup server.
+//
+// Summary
+//   start_session() takes a connection from the multi-server skeleton and
+//   runs the cleanup protocol (lib/submit/cleanup_proto.h) on the event
+//   loop: announcement, request, queue ID, the record stream fed to a
+//   CleanupMessage as it arrives, then the final status. After a commit it
+//   wakes qmgr (public/qmgr). A session that is silent for ipc_timeout, or
+//   whose client hangs up early, is dropped and its file removed.
+#pragma once
+
+#include "cleanup/cleanup_message.h"
+#include "lib/server/server.h"
+
+namespace mailroom::cleanup {
+
+struct CleanupConfig {
+    CleanupParams params;
+    int ipc_timeout_ms = 3600 * 1000;
+};
+
+Result<CleanupConfig> load_cleanup_config(const config::Config& cfg);
+
+void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
+
+}  // namespace mailroom::cleanup

@@ -1,0 +1,37 @@
+// main.cc - cleanup: canonicalise a new message and write its queue file.
+//
+// Summary
+//   A multi server on private/cleanup (public/cleanup for local clients).
+//   Each connection carries one message in the cleanup protocol
+//   (lib/submit/cleanup_proto.h); see cleanup_session.h and
+//   cleanup_message.h for what is done to it. Parameters: myhostname,
+//   myorigin, message_size_limit, header_size_limit, ipc_timeout,
+//   queue_directory.
+//
+// Security
+//   Runs as mail_owner; reads only what clients send, bounded per record
+//   and per header.
+#include "cleanup/cleanup_session.h"
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+
+using namespace mailroom;
+
+namespace {
+cleanup::CleanupConfig g_config;
+}
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "cleanup";
+    spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
+        auto cfg = cleanup::load_cleanup_config(ctx.config());
+        if (!cfg) return cfg.error();
+        g_config = std::move(*cfg);
+        return ok_status();
+    };
+    spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        cleanup::start_session(ctx, g_config, std::move(conn));
+    };
+    return server::run_multi_server(argc, argv, std::move(spec));
+}

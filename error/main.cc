@@ -1,0 +1,33 @@
+// main.cc - error: the delivery agent that always fails.
+//
+// Summary
+//   A single server on private/error (master.cf). For each connection from
+//   qmgr it reads one delivery request (lib/deliver) and reports every
+//   recipient as bounced (5.0.0) with the nexthop text as the reason, as
+//   Postfix's error(8) does.
+#include "error/error_agent.h"
+#include "lib/deliver/deliver_ipc.h"
+#include "lib/deliver/deliver_log.h"
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+
+using namespace mailroom;
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "error";
+    spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        auto timeout = ctx.config().get_time("ipc_timeout");
+        auto handler = [](const deliver::DeliveryRequest& request) {
+            double started = deliver::now_seconds();
+            deliver::DeliveryReply reply = error_agent::error_reply(request);
+            auto times = deliver::request_times(request, started, deliver::now_seconds());
+            for (std::size_t i = 0; i < reply.results.size(); ++i)
+                deliver::log_delivery(request, request.recipients[i], reply.results[i], times);
+            return reply;
+        };
+        auto st = deliver::serve_delivery(conn.fd(), static_cast<int>((timeout ? *timeout : 3600) * 1000), handler);
+        if (!st) log::warn("%s", st.error().message.c_str());
+    };
+    return server::run_single_server(argc, argv, std::move(spec));
+}

@@ -1,0 +1,46 @@
+// deliver_ipc.cc - see deliver_ipc.h.
+#include "lib/deliver/deliver_ipc.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "lib/ipc/ipc_socket.h"
+#include "lib/ipc/protocol.h"
+
+namespace mailroom::deliver {
+
+Result<DeliveryReply> request_delivery(const std::string& queue_directory, const DeliveryRequest& request,
+                                       int timeout_ms, DeliveryTimings* timings) {
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
+    auto fd = ipc::connect_service(queue_directory, ipc::ServiceClass::kPrivate, request.transport, timeout_ms);
+    if (!fd) return make_temp_error(fd.error().message);
+    ipc::IpcStream stream(std::move(*fd), timeout_ms);
+    if (auto st = stream.expect_announcement(ipc::kDeliverProtocol, ipc::kProtocolVersion); !st)
+        return make_temp_error(st.error().message);
+    auto t1 = Clock::now();
+    if (auto st = stream.send(encode_request(request)); !st) return make_temp_error(st.error().message);
+    auto record = stream.receive();
+    if (timings) {
+        timings->connect_seconds = std::chrono::duration<double>(t1 - t0).count();
+        timings->transfer_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+    }
+    if (!record) return make_temp_error(record.error().message);
+    return decode_reply(*record, request.recipients.size());
+}
+
+Status serve_delivery(int fd, int timeout_ms, const DeliveryHandler& handler) {
+    int dup = ::dup(fd);
+    if (dup < 0) return make_temp_error("dup: cannot duplicate the connection");
+    ipc::IpcStream stream(util::UniqueFd(dup), timeout_ms);
+    if (auto st = stream.announce(ipc::kDeliverProtocol, ipc::kProtocolVersion); !st) return st;
+    auto record = stream.receive();
+    if (!record) return record.error();
+    auto request = decode_request(*record);
+    if (!request) return request.error();
+    DeliveryReply reply = handler(*request);
+    return stream.send(encode_reply(reply));
+}
+
+}  // namespace mailroom::deliver

@@ -1,0 +1,90 @@
+// cleanup_proto.h - the protocol that hands a message to cleanup, defined once.
+//
+// Summary
+//   pickup (and later smtpd and bounce) submit a message to the cleanup
+//   service on queue_directory/{public,private}/cleanup:
+//     cleanup -> client  announcement (protocol=cleanup_protocol, version=1)
+//     client  -> cleanup request attributes: flags (integer)
+//     cleanup -> client  queue_id (string): the ID the message will have
+//     client  -> cleanup typed records of the cleanup stream
+//                        (record_format.h, StreamKind::kCleanupStream: no C
+//                        record; envelope, M, content, X, extracted, E)
+//     cleanup -> client  status (integer), dsn (string), reason (string)
+//   Status 0 means the queue file is complete, fsynced and renamed into
+//   incoming/; only then may the client acknowledge or delete its copy.
+//   docs/cleanup-protocol.md is the prose specification.
+//
+//   CleanupClient is the blocking client side used by pickup.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "lib/ipc/ipc_socket.h"
+#include "lib/queue/record_format.h"
+#include "lib/util/result.h"
+
+namespace mailroom::submit {
+
+inline constexpr std::string_view kAttrFlags = "flags";
+inline constexpr std::string_view kAttrQueueId = "queue_id";
+inline constexpr std::string_view kAttrStatus = "status";
+inline constexpr std::string_view kAttrDsn = "dsn";
+inline constexpr std::string_view kAttrReason = "reason";
+
+// Request flags (none defined yet beyond the default).
+inline constexpr std::int64_t kCleanupFlagNone = 0;
+
+// Status values of the final reply, with Postfix's DSN codes and texts
+// (cleanup_status_text()).
+enum class CleanupStatus : std::int64_t {
+    kOk = 0,
+    kWrite = 1,     // 4.3.0 queue file write error
+    kSize = 2,      // 5.3.4 message file too big
+    kRcpt = 3,      // 5.1.0 no recipients specified
+    kBad = 4,       // 5.3.0 malformed message stream
+    kTimeout = 5,   // 4.4.2 timeout while receiving the message
+};
+
+struct CleanupStatusText {
+    const char* dsn;
+    const char* text;
+};
+CleanupStatusText cleanup_status_text(CleanupStatus status);
+
+struct CleanupResult {
+    CleanupStatus status = CleanupStatus::kWrite;
+    std::string queue_id;
+    std::string dsn;
+    std::string reason;
+
+    bool ok() const { return status == CleanupStatus::kOk; }
+    bool temporary() const { return !dsn.empty() && dsn[0] == '4'; }
+};
+
+class CleanupClient {
+public:
+    // Connects, checks the announcement, sends the request and reads the
+    // queue ID. Failures are temporary (cleanup not running, timeouts).
+    static Result<CleanupClient> open(const std::string& queue_directory, ipc::ServiceClass cls,
+                                      std::string_view service, std::int64_t flags, int timeout_ms);
+
+    const std::string& queue_id() const { return queue_id_; }
+
+    // Buffers one record and writes when the buffer is full.
+    Status send(queue::RecordType type, std::string_view payload);
+    // Writes what is buffered and reads the final reply.
+    Result<CleanupResult> finish();
+
+private:
+    CleanupClient(ipc::IpcStream stream, int timeout_ms) : stream_(std::move(stream)), timeout_ms_(timeout_ms) {}
+    Status flush();
+
+    ipc::IpcStream stream_;
+    int timeout_ms_;
+    std::string queue_id_;
+    std::string buffer_;
+};
+
+}  // namespace mailroom::submit

@@ -1,0 +1,31 @@
+// main.cc - pickup: hand locally submitted mail from maildrop/ to cleanup.
+//
+// Summary
+//   A trigger server on public/pickup (master.cf: wakeup 60, maxproc 1).
+//   postdrop wakes it after each new file; master's wakeup catches
+//   anything missed. Every wakeup scans maildrop/ (pickup_core.h).
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+#include "pickup/pickup_core.h"
+
+using namespace mailroom;
+
+namespace {
+pickup::PickupConfig g_config;
+}
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "pickup";
+    spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
+        auto q = ctx.config().get("queue_directory");
+        if (!q) return q.error();
+        g_config.layout.queue_directory = *q;
+        auto t = ctx.config().get_time("ipc_timeout");
+        if (!t) return t.error();
+        g_config.timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+        return ok_status();
+    };
+    spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };
+    return server::run_trigger_server(argc, argv, std::move(spec));
+}

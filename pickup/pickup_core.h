@@ -1,0 +1,37 @@
+// pickup_core.h - feed maildrop/ files to cleanup.
+//
+// Summary
+//   pickup_file() sends one maildrop file to cleanup (lib/submit
+//   CleanupClient) and removes it only after cleanup answered that the new
+//   queue file is committed. pickup_scan() does that for every file in
+//   maildrop/, oldest name first, and stops at the first temporary
+//   failure (cleanup not running): the files wait for the next wakeup.
+//
+// Diagnostics
+//   "QUEUEID: uid=N from=<sender>" for each message handed over (the ID is
+//   the new one cleanup assigned). A corrupt maildrop file is moved to
+//   corrupt/. A message cleanup rejects for good (too big, no recipients)
+//   is removed with a warning: returning it to the sender is the bounce
+//   service's job, which does not exist yet.
+#pragma once
+
+#include <string>
+
+#include "lib/queue/queue_dirs.h"
+#include "lib/util/result.h"
+
+namespace mailroom::pickup {
+
+struct PickupConfig {
+    queue::QueueLayout layout;
+    std::string cleanup_service = "cleanup";
+    int timeout_ms = 3600 * 1000;
+};
+
+enum class PickupOutcome { kDone, kRemoved, kRetry };
+
+PickupOutcome pickup_file(const PickupConfig& config, const std::string& id);
+// Returns how many files were handed over.
+int pickup_scan(const PickupConfig& config);
+
+}  // namespace mailroom::pickup

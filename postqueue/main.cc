@@ -1,0 +1,88 @@
+// main.cc - postqueue: the user's view of the queue.
+//
+// Summary
+//   postqueue [-c dir] -p        list the queue (mailq format)
+//   postqueue [-c dir] -j        list the queue as JSON, one message a line
+//   postqueue [-c dir] -f        flush: deliver all deferred mail now
+//   postqueue [-c dir] -i ID     deliver one deferred message now
+//   The listing reads the queue directly (postqueue_list.h); -f and -i
+//   wake qmgr through public/qmgr.
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "lib/config/config.h"
+#include "lib/log/log.h"
+#include "lib/queue/queue_id.h"
+#include "lib/submit/trigger.h"
+#include "postqueue/postqueue_list.h"
+
+using namespace mailroom;
+
+int main(int argc, char** argv) {
+    log::init("postqueue", true);
+    std::string config_dir;
+    char mode = 0;
+    std::string id;
+    int opt;
+    while ((opt = ::getopt(argc, argv, "c:fi:jps:v")) != -1) {
+        switch (opt) {
+            case 'c': config_dir = optarg; break;
+            case 'f': case 'j': case 'p': mode = static_cast<char>(opt); break;
+            case 'i': mode = 'i'; id = optarg; break;
+            case 's': log::fatal("-s (flush a site) is not supported: use postqueue -f");
+            case 'v': log::set_verbose(log::verbose() + 1); break;
+            default: log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p");
+        }
+    }
+    if (mode == 0) log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p");
+    auto cfg = config::Config::load(config::resolve_config_directory(config_dir));
+    if (!cfg) log::fatal("%s", cfg.error().message.c_str());
+    log::Sinks sinks;
+    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
+    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
+    sinks.to_stderr = true;
+    log::configure(sinks);
+    auto q = cfg->get("queue_directory");
+    if (!q) log::fatal("%s", q.error().message.c_str());
+    queue::QueueLayout layout;
+    layout.queue_directory = *q;
+
+    switch (mode) {
+        case 'p': {
+            std::string text = postqueue::format_mailq(postqueue::collect_queue(layout));
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            return 0;
+        }
+        case 'j': {
+            for (const auto& e : postqueue::collect_queue(layout)) {
+                std::string line = postqueue::format_json_line(e);
+                std::fwrite(line.data(), 1, line.size(), stdout);
+            }
+            return 0;
+        }
+        case 'f':
+            if (auto st = submit::trigger_service(layout.queue_directory, ipc::ServiceClass::kPublic, "qmgr",
+                                                  std::string(1, submit::kQmgrFlush));
+                !st)
+                log::fatal("Cannot flush mail queue - mail system is down: %s", st.error().message.c_str());
+            return 0;
+        case 'i': {
+            if (!queue::is_valid_queue_id(id)) log::fatal("invalid queue ID: %s", id.c_str());
+            // Due now: qmgr's next deferred scan takes it.
+            std::string path = layout.file_path(queue::kQueueDeferred, id);
+            if (::utimes(path.c_str(), nullptr) < 0)
+                log::fatal("%s: not in the deferred queue: %s", id.c_str(), std::strerror(errno));
+            if (auto st = submit::trigger_service(layout.queue_directory, ipc::ServiceClass::kPublic, "qmgr",
+                                                  std::string(1, submit::kQmgrScanDeferred));
+                !st)
+                log::fatal("Cannot flush mail queue - mail system is down: %s", st.error().message.c_str());
+            return 0;
+        }
+    }
+    return 0;
+}

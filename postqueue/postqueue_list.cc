@@ -1,0 +1,103 @@
+// postqueue_list.cc - see postqueue_list.h.
+#include "postqueue/postqueue_list.h"
+
+#include <sys/stat.h>
+
+#include <array>
+
+#include "lib/queue/queue_file.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::postqueue {
+
+std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout) {
+    std::vector<QueueEntry> out;
+    static constexpr std::array<std::string_view, 5> kQueues = {queue::kQueueIncoming, queue::kQueueActive,
+                                                                queue::kQueueDeferred, queue::kQueueHold,
+                                                                queue::kQueueMaildrop};
+    for (auto q : kQueues) {
+        auto ids = queue::list_queue(layout, q);
+        if (!ids) continue;
+        for (const auto& id : *ids) {
+            auto file = queue::QueueFile::open(layout.file_path(q, id), false);
+            if (!file) continue;  // gone meanwhile, or not ours to read
+            auto env = file->read();
+            if (!env) continue;
+            QueueEntry e;
+            e.queue = std::string(q);
+            e.id = id;
+            e.size = env->size.message_size;
+            e.arrival = static_cast<std::time_t>(env->arrival_seconds);
+            e.sender = env->sender;
+            for (const auto* r : env->pending_recipients()) e.recipients.push_back(r->address);
+            if (q == queue::kQueueMaildrop) {
+                struct stat st {};
+                if (::fstat(file->fd(), &st) == 0) e.uid = static_cast<long>(st.st_uid);
+            }
+            out.push_back(std::move(e));
+        }
+    }
+    return out;
+}
+
+std::string format_mailq(const std::vector<QueueEntry>& entries) {
+    if (entries.empty()) return "Mail queue is empty\n";
+    std::string out = util::format("%-11s %7s %-20s %s\n", "-Queue ID-", "--Size--", "----Arrival Time----",
+                                   "-Sender/Recipient-------");
+    std::uint64_t total = 0;
+    for (const auto& e : entries) {
+        total += e.size;
+        char when[64] = "";
+        struct tm tm {};
+        ::localtime_r(&e.arrival, &tm);
+        std::strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);  // ctime() without the newline
+        if (e.queue == queue::kQueueMaildrop) {
+            out += util::format("%-10s%c %7llu %20.20s (maildrop queue, sender UID %ld)\n", e.id.c_str(), ' ',
+                                static_cast<unsigned long long>(e.size), when, e.uid);
+        } else {
+            char status = e.queue == queue::kQueueActive ? '*' : e.queue == queue::kQueueHold ? '!' : ' ';
+            std::string id_field = e.id + status;
+            out += util::format("%-11s %7llu %20.20s %s\n", id_field.c_str(), static_cast<unsigned long long>(e.size),
+                                when, e.sender.empty() ? "MAILER-DAEMON" : e.sender.c_str());
+            for (const auto& r : e.recipients) out += util::format("%41s%s\n", "", r.c_str());
+        }
+        out += "\n";
+    }
+    std::size_t n = entries.size();
+    out += util::format("-- %llu Kbytes in %zu Request%s.\n", static_cast<unsigned long long>((total + 1023) / 1024),
+                        n, n == 1 ? "" : "s");
+    return out;
+}
+
+std::string json_quote(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20 || c == 0x7f) out += util::format("\\u%04x", c);
+                else out.push_back(static_cast<char>(c));
+        }
+    }
+    out += "\"";
+    return out;
+}
+
+std::string format_json_line(const QueueEntry& e) {
+    std::string out = "{\"queue_name\": " + json_quote(e.queue) + ", \"queue_id\": " + json_quote(e.id) +
+                      ", \"arrival_time\": " + std::to_string(static_cast<long long>(e.arrival)) +
+                      ", \"message_size\": " + std::to_string(e.size) + ", \"forced_expire\": false" +
+                      ", \"sender\": " + json_quote(e.sender) + ", \"recipients\": [";
+    for (std::size_t i = 0; i < e.recipients.size(); ++i) {
+        if (i) out += ", ";
+        out += "{\"address\": " + json_quote(e.recipients[i]) + "}";
+    }
+    out += "]}\n";
+    return out;
+}
+
+}  // namespace mailroom::postqueue

@@ -1,0 +1,43 @@
+// postqueue_list.h - the mail queue listing (postqueue -p / -j, mailq).
+//
+// Summary
+//   collect_queue() reads every queue file of incoming, active, deferred,
+//   hold and maildrop (in that order, as Postfix's showq does) into
+//   QueueEntry values; format_mailq() and format_json_line() are the pure
+//   formatters:
+//     -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
+//     D786582E95*     346 Tue Nov 24 05:17:18  hadoop@example.com
+//                                              user@example.com
+//
+//     -- 1 Kbytes in 1 Request.
+//   or "Mail queue is empty". The character after the ID is "*" for the
+//   active queue, "!" for hold, blank otherwise. Only recipients not yet
+//   delivered are listed.
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "lib/queue/queue_dirs.h"
+
+namespace mailroom::postqueue {
+
+struct QueueEntry {
+    std::string queue;  // queue name
+    std::string id;
+    std::uint64_t size = 0;
+    std::time_t arrival = 0;
+    std::string sender;
+    std::vector<std::string> recipients;  // pending ones
+    long uid = -1;                        // maildrop: the submitting user
+};
+
+std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout);
+
+std::string format_mailq(const std::vector<QueueEntry>& entries);
+std::string format_json_line(const QueueEntry& entry);
+// JSON string escaping (RFC 8259), for addresses and IDs.
+std::string json_quote(std::string_view s);
+
+}  // namespace mailroom::postqueue

@@ -1,0 +1,37 @@
+// main.cc - qmgr: the queue manager.
+//
+// Summary
+//   A long-lived trigger server on public/qmgr (master.cf: wakeup 300,
+//   maxproc 1). cleanup wakes it after each new message; postqueue -f and
+//   postsuper wake it too. See qmgr_queue.h for what it does, and
+//   qmgr_transport.h for how recipients are routed. Parameters:
+//   queue_directory, mydestination, relay_domains, local_transport,
+//   relay_transport, default_transport, transport_maps,
+//   minimal_backoff_time, maximal_backoff_time, queue_run_delay,
+//   ipc_timeout.
+#include <memory>
+
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+#include "qmgr/qmgr_queue.h"
+
+using namespace mailroom;
+
+namespace {
+std::unique_ptr<qmgr::QueueManager> g_qmgr;
+}
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "qmgr";
+    spec.long_lived = true;
+    spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
+        auto cfg = qmgr::load_qmgr_config(ctx.config());
+        if (!cfg) return cfg.error();
+        g_qmgr = std::make_unique<qmgr::QueueManager>(ctx.loop(), std::move(*cfg));
+        return g_qmgr->start();
+    };
+    spec.on_trigger = [](server::ServerContext&, std::string_view request) { g_qmgr->on_trigger(request); };
+    spec.on_exit = [](server::ServerContext&) { g_qmgr.reset(); };
+    return server::run_trigger_server(argc, argv, std::move(spec));
+}

@@ -1,0 +1,326 @@
+// qmgr_queue.cc - see qmgr_queue.h.
+#include "qmgr/qmgr_queue.h"
+
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "lib/deliver/deliver_ipc.h"
+#include "lib/log/log.h"
+#include "lib/queue/queue_file.h"
+#include "lib/submit/trigger.h"
+#include "lib/util/fs.h"
+#include "lib/util/strings.h"
+#include "lib/deliver/deliver_log.h"
+#include "qmgr/qmgr_backoff.h"
+
+namespace mailroom::qmgr {
+
+namespace {
+
+// The active queue never holds more than this many messages; the rest wait
+// in incoming/ and deferred/ for the next scan.
+constexpr std::size_t kActiveLimit = 10000;
+
+std::vector<std::string> list_or_empty(const config::Config& cfg, const char* name) {
+    auto v = cfg.get_list(name);
+    return v ? *v : std::vector<std::string>{};
+}
+
+}  // namespace
+
+Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
+    QmgrConfig out;
+    auto q = cfg.get("queue_directory");
+    if (!q) return q.error();
+    out.layout.queue_directory = *q;
+    out.routing.mydestination = list_or_empty(cfg, "mydestination");
+    // relay_domains: empty when unset (Postfix 3's default).
+    out.routing.relay_domains = list_or_empty(cfg, "relay_domains");
+    for (auto [name, field] : {std::pair{"local_transport", &out.routing.local_transport},
+                               std::pair{"relay_transport", &out.routing.relay_transport},
+                               std::pair{"default_transport", &out.routing.default_transport}}) {
+        auto v = cfg.get(name);
+        if (!v) return v.error();
+        *field = *v;
+    }
+    out.transport_maps = list_or_empty(cfg, "transport_maps");
+    for (auto [name, field] : {std::pair{"minimal_backoff_time", &out.minimal_backoff_time},
+                               std::pair{"maximal_backoff_time", &out.maximal_backoff_time},
+                               std::pair{"queue_run_delay", &out.queue_run_delay}}) {
+        auto v = cfg.get_time(name);
+        if (!v) return v.error();
+        *field = *v;
+    }
+    auto t = cfg.get_time("ipc_timeout");
+    if (!t) return t.error();
+    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+    return out;
+}
+
+QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {}
+
+Status QueueManager::start() {
+    for (const auto& spec : config_.transport_maps) {
+        auto t = table::open_table(spec);
+        if (!t) return make_error("transport_maps: " + t.error().message);
+        tables_.push_back(std::move(*t));
+    }
+    work_timer_ = event::Timer(loop_, [this] { work(); });
+    deferred_timer_ = event::Timer(loop_, [this] {
+        want_deferred_ = true;
+        schedule();
+        deferred_timer_.start(std::chrono::seconds(config_.queue_run_delay));
+    });
+    deferred_timer_.start(std::chrono::seconds(config_.queue_run_delay));
+    (void)queue::remove_stale_temp_files(config_.layout, queue::kQueueIncoming, 3600);
+    // Messages a previous qmgr left in active/ are taken up again.
+    auto ids = queue::list_queue(config_.layout, queue::kQueueActive);
+    if (!ids) return ids.error();
+    for (const auto& id : *ids) {
+        if (active_.size() >= kActiveLimit) break;
+        activate(id, queue::kQueueActive);
+    }
+    want_incoming_ = want_deferred_ = true;
+    schedule();
+    return ok_status();
+}
+
+void QueueManager::on_trigger(std::string_view request) {
+    for (char c : request) {
+        switch (c) {
+            case submit::kQmgrScanDeferred: want_deferred_ = true; break;
+            case submit::kQmgrFlush: flush_ = want_deferred_ = want_incoming_ = true; break;
+            case submit::kQmgrScanAll: want_deferred_ = want_incoming_ = true; break;
+            default: want_incoming_ = true; break;  // 'I', the master wakeup 'W', anything else
+        }
+    }
+    schedule();
+}
+
+void QueueManager::schedule() {
+    if (!work_timer_.pending()) work_timer_.start(std::chrono::milliseconds(0));
+}
+
+void QueueManager::work() {
+    // New mail first, as Postfix's qmgr does; then one message.
+    if (want_incoming_) {
+        want_incoming_ = false;
+        scan_incoming();
+    } else if (want_deferred_) {
+        want_deferred_ = false;
+        scan_deferred();
+    } else if (!active_.empty()) {
+        ActiveEntry entry = active_.front();
+        active_.pop_front();
+        deliver_message(entry);
+    }
+    if (want_incoming_ || want_deferred_ || !active_.empty()) schedule();
+}
+
+void QueueManager::scan_incoming() {
+    auto ids = queue::list_queue(config_.layout, queue::kQueueIncoming);
+    if (!ids) {
+        log::warn("scan incoming: %s", ids.error().message.c_str());
+        return;
+    }
+    for (const auto& id : *ids) {
+        if (active_.size() >= kActiveLimit) {
+            want_incoming_ = true;  // the rest after the active queue drains
+            return;
+        }
+        activate(id, queue::kQueueIncoming);
+    }
+}
+
+void QueueManager::scan_deferred() {
+    auto ids = queue::list_queue(config_.layout, queue::kQueueDeferred);
+    if (!ids) {
+        log::warn("scan deferred: %s", ids.error().message.c_str());
+        return;
+    }
+    std::time_t now = std::time(nullptr);
+    for (const auto& id : *ids) {
+        if (active_.size() >= kActiveLimit) break;
+        struct stat st {};
+        if (::stat(config_.layout.file_path(queue::kQueueDeferred, id).c_str(), &st) < 0) continue;
+        if (!flush_ && st.st_mtime > now) continue;  // not due yet
+        activate(id, queue::kQueueDeferred);
+    }
+    flush_ = false;
+}
+
+// Moves a file into active/ (unless it is there already), logs its
+// envelope and queues it for delivery. Returns false when it was skipped.
+bool QueueManager::activate(const std::string& id, std::string_view from_queue) {
+    if (from_queue != queue::kQueueActive) {
+        if (auto st = queue::move_queue_file(config_.layout, id, from_queue, queue::kQueueActive); !st) {
+            log::warn("%s: move to active: %s", id.c_str(), st.error().message.c_str());
+            return false;
+        }
+    }
+    std::string path = config_.layout.file_path(queue::kQueueActive, id);
+    auto file = queue::QueueFile::open(path, false);
+    if (!file) {
+        log::warn("%s: %s", id.c_str(), file.error().message.c_str());
+        return false;
+    }
+    auto env = file->read();
+    if (!env) {
+        if (queue::is_corruption(env.error()))
+            (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
+        else
+            log::warn("%s: %s", id.c_str(), env.error().message.c_str());
+        return false;
+    }
+    log::info("%s: from=<%s>, size=%llu, nrcpt=%llu (queue active)", id.c_str(),
+              log::log_printable(env->sender).c_str(), static_cast<unsigned long long>(env->size.message_size),
+              static_cast<unsigned long long>(env->size.recipient_count));
+    active_.push_back({id, deliver::now_seconds()});
+    return true;
+}
+
+Result<std::optional<std::string>> QueueManager::lookup_transport(std::string_view key) {
+    for (auto& t : tables_) {
+        auto r = t->lookup(key);
+        if (!r) return r.error();
+        if (*r) return r;
+    }
+    return std::optional<std::string>();
+}
+
+void QueueManager::deliver_message(const ActiveEntry& entry) {
+    const std::string& id = entry.id;
+    std::string path = config_.layout.file_path(queue::kQueueActive, id);
+    auto file = queue::QueueFile::open(path, true);
+    if (!file) {
+        // Deleted (postsuper -d) or moved meanwhile: nothing to do.
+        if (util::path_exists(path)) log::warn("%s: %s", id.c_str(), file.error().message.c_str());
+        return;
+    }
+    if (auto st = file->lock(false); !st) {
+        log::warn("%s: queue file is locked by another process; skipped", id.c_str());
+        return;
+    }
+    auto env = file->read();
+    if (!env) {
+        if (queue::is_corruption(env.error()))
+            (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
+        else
+            log::warn("%s: %s", id.c_str(), env.error().message.c_str());
+        return;
+    }
+    double arrival = static_cast<double>(env->arrival_seconds) + env->arrival_microseconds / 1e6;
+    auto to_us = [](double t) { return static_cast<std::int64_t>(t * 1e6); };
+
+    // Group the pending recipients by (transport, nexthop), in file order.
+    struct Group {
+        Route route;
+        std::vector<const queue::QueueRecipient*> rcpts;
+    };
+    std::vector<Group> groups;
+    bool deferred = false;
+    auto resolver_lookup = [this](std::string_view key) { return lookup_transport(key); };
+    // What qmgr logs itself: recipients it could not hand to an agent.
+    auto log_here = [&](const queue::QueueRecipient& r, const deliver::RecipientResult& res, double started) {
+        deliver::DeliveryRequest req;
+        req.queue_id = id;
+        req.arrival_time_us = to_us(arrival);
+        req.active_time_us = to_us(entry.entered);
+        req.handoff_time_us = to_us(started);
+        double now = deliver::now_seconds();
+        deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res,
+                              deliver::request_times(req, now, now));
+    };
+    for (const auto* r : env->pending_recipients()) {
+        auto route = resolve_route(config_.routing, r->address,
+                                   tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
+        if (!route) {
+            log_here(*r,
+                     {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
+                      "address resolver failure: " + route.error().message},
+                     deliver::now_seconds());
+            deferred = true;
+            continue;
+        }
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+            return g.route == *route && g.rcpts.size() < deliver::kMaxRecipientsPerRequest;
+        });
+        if (it == groups.end()) {
+            groups.push_back({*route, {}});
+            it = groups.end() - 1;
+        }
+        it->rcpts.push_back(r);
+    }
+
+    for (const auto& g : groups) {
+        double started = deliver::now_seconds();
+        deliver::DeliveryRequest req;
+        req.queue_name = std::string(queue::kQueueActive);
+        req.queue_id = id;
+        req.sender = env->sender;
+        req.transport = g.route.transport;
+        req.nexthop = g.route.nexthop;
+        req.nexthop_explicit = g.route.nexthop_explicit;
+        req.arrival_time = env->arrival_seconds;
+        req.arrival_time_us = to_us(arrival);
+        req.active_time_us = to_us(entry.entered);
+        req.handoff_time_us = to_us(started);
+        for (const auto* r : g.rcpts)
+            req.recipients.push_back({r->address, r->orig_recipient, r->dsn_orcpt, r->dsn_notify,
+                                      static_cast<std::int64_t>(r->status_offset)});
+        // The agent logs each recipient's result; qmgr records it.
+        auto reply = deliver::request_delivery(config_.layout.queue_directory, req, config_.ipc_timeout_ms);
+        for (std::size_t i = 0; i < g.rcpts.size(); ++i) {
+            const auto* r = g.rcpts[i];
+            if (!reply) {
+                log_here(*r,
+                         {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
+                          "delivery temporarily suspended: " + reply.error().message},
+                         started);
+                deferred = true;
+                continue;
+            }
+            const auto& res = reply->results[i];
+            if (res.status == deliver::DeliveryStatus::kDeferred) {
+                deferred = true;
+                continue;
+            }
+            // Done for good (sent, or bounced: a bounced recipient would now
+            // be reported to the sender by the bounce service, which does
+            // not exist yet). Mark it before anything else can go wrong.
+            if (auto st = file->mark_done(*r); !st) {
+                log::warn("%s: mark done: %s", id.c_str(), st.error().message.c_str());
+                deferred = true;
+            }
+        }
+    }
+
+    if (!deferred) {
+        if (::unlink(path.c_str()) < 0) {
+            log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
+            return;
+        }
+        log::info("%s: removed", id.c_str());
+        return;
+    }
+    // Some recipients are left: wait in deferred/ until the next attempt.
+    long long age = static_cast<long long>(deliver::now_seconds() - arrival);
+    long long backoff = compute_backoff(age, config_.minimal_backoff_time, config_.maximal_backoff_time);
+    struct timeval times[2];
+    ::gettimeofday(&times[0], nullptr);
+    times[1] = times[0];
+    times[1].tv_sec += backoff;
+    if (::utimes(path.c_str(), times) < 0) log::warn("%s: utimes: %s", id.c_str(), std::strerror(errno));
+    if (auto st = queue::ensure_file_dir(config_.layout, queue::kQueueDeferred, id); !st)
+        log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+    if (auto st = queue::move_queue_file(config_.layout, id, queue::kQueueActive, queue::kQueueDeferred); !st)
+        log::warn("%s: move to deferred: %s", id.c_str(), st.error().message.c_str());
+}
+
+}  // namespace mailroom::qmgr

@@ -1,0 +1,89 @@
+// qmgr_transport.cc - see qmgr_transport.h.
+#include "qmgr/qmgr_transport.h"
+
+#include "lib/util/strings.h"
+
+namespace mailroom::qmgr {
+
+TransportValue parse_transport_value(std::string_view value) {
+    value = util::trim(value);
+    TransportValue out;
+    // "[host]:port" has colons of its own: only the first colon splits.
+    auto colon = value.find(':');
+    if (colon == std::string_view::npos) {
+        out.transport = std::string(value);
+        return out;
+    }
+    out.transport = std::string(value.substr(0, colon));
+    out.nexthop = std::string(value.substr(colon + 1));
+    return out;
+}
+
+std::string address_domain(std::string_view address) {
+    auto at = address.rfind('@');
+    if (at == std::string_view::npos) return {};
+    return util::lowercase(address.substr(at + 1));
+}
+
+namespace {
+
+bool in_domain_list(const std::vector<std::string>& list, std::string_view domain, bool match_subdomains) {
+    for (const auto& raw : list) {
+        std::string entry = util::lowercase(raw);
+        if (entry.empty()) continue;
+        if (entry[0] == '.') {
+            // ".example.com" matches subdomains only.
+            if (domain.size() > entry.size() && domain.ends_with(entry)) return true;
+            continue;
+        }
+        if (domain == entry) return true;
+        if (match_subdomains && domain.size() > entry.size() + 1 && domain.ends_with(entry) &&
+            domain[domain.size() - entry.size() - 1] == '.')
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipient, const TransportLookup& lookup) {
+    std::string domain = address_domain(recipient);
+
+    // The address class decides the default transport.
+    std::string class_value;
+    bool local = domain.empty() || in_domain_list(config.mydestination, domain, false);
+    if (local) class_value = config.local_transport;
+    else if (in_domain_list(config.relay_domains, domain, true)) class_value = config.relay_transport;
+    else class_value = config.default_transport;
+    TransportValue chosen = parse_transport_value(class_value);
+
+    if (lookup) {
+        std::vector<std::string> keys;
+        keys.push_back(util::lowercase(recipient));
+        if (!domain.empty()) {
+            keys.push_back(domain);
+            for (auto dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
+                keys.push_back(domain.substr(dot));
+        }
+        keys.push_back("*");
+        for (const auto& key : keys) {
+            auto hit = lookup(key);
+            if (!hit) return hit.error();
+            if (!*hit) continue;
+            TransportValue v = parse_transport_value(**hit);
+            if (!v.transport.empty()) chosen.transport = v.transport;
+            // A table entry without nexthop keeps the class's nexthop only
+            // when it also kept the class's transport.
+            if (!v.nexthop.empty() || !v.transport.empty()) chosen.nexthop = v.nexthop;
+            break;
+        }
+    }
+    if (chosen.transport.empty()) return make_error("empty transport for recipient " + std::string(recipient));
+    Route route;
+    route.transport = chosen.transport;
+    route.nexthop_explicit = !chosen.nexthop.empty();
+    route.nexthop = route.nexthop_explicit ? chosen.nexthop : domain;
+    return route;
+}
+
+}  // namespace mailroom::qmgr

@@ -1,0 +1,209 @@
+// main.cc - sendmail (and mailq): the Sendmail-compatible front end.
+//
+// Summary
+//   sendmail [options] [recipient ...] < message
+//   Runs postdrop from $command_directory and writes the message to it as
+//   a record stream (sendmail_message.h); the exit status is postdrop's:
+//   0 once the message is safely in maildrop/. -bp (or the name mailq)
+//   runs "postqueue -p", -q runs "postqueue -f", -bi runs newaliases.
+//   Options: sendmail_opts.h.
+//
+// Security
+//   Runs with the user's privileges; postdrop is the only set-gid part.
+//   Programs are started with execv (no shell).
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/log/log.h"
+#include "lib/queue/record.h"
+#include "lib/util/strings.h"
+#include "sendmail/sendmail_message.h"
+#include "sendmail/sendmail_opts.h"
+
+using namespace mailroom;
+
+namespace {
+
+constexpr int kExUsage = 64;
+constexpr int kExTempFail = 75;
+
+[[noreturn]] void exec_program(const std::string& path, std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    log::fatal("execute %s: %s", path.c_str(), std::strerror(errno));
+}
+
+// Writes everything or fails (postdrop went away).
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+std::string login_name() {
+    struct passwd* pw = ::getpwuid(::getuid());
+    if (!pw) log::fatal("no login name found for user ID %lu", static_cast<unsigned long>(::getuid()));
+    return pw->pw_name;
+}
+
+int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, const std::string& command_dir) {
+    std::string sender = opts.sender_given ? opts.sender : login_name();
+    if (!opts.extract_recipients && opts.recipients.empty())
+        log::fatal("Recipient addresses must be specified on the command line or via the -t option");
+
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) log::fatal("pipe: %s", std::strerror(errno));
+    pid_t pid = ::fork();
+    if (pid < 0) log::fatal("fork: %s", std::strerror(errno));
+    if (pid == 0) {
+        ::dup2(fds[0], STDIN_FILENO);
+        std::vector<std::string> args = {"postdrop", "-r"};
+        if (!opts.config_dir.empty()) {
+            args.push_back("-c");
+            args.push_back(cfg.config_dir());
+        }
+        exec_program(command_dir + "/postdrop", args);
+    }
+    ::close(fds[0]);
+    int out = fds[1];
+
+    std::string buffer;
+    bool broken = false;
+    auto sink = [&](queue::RecordType type, std::string_view payload) -> Status {
+        if (auto st = queue::append_record(&buffer, type, payload); !st) return st;
+        if (buffer.size() >= 64 * 1024) {
+            if (!write_all(out, buffer)) {
+                broken = true;
+                return make_temp_error("postdrop exited early");
+            }
+            buffer.clear();
+        }
+        return ok_status();
+    };
+    sendmail::MessageWriter writer(opts, sender, sink);
+    struct timeval tv {};
+    ::gettimeofday(&tv, nullptr);
+    Status st = writer.begin(tv.tv_sec, static_cast<std::int32_t>(tv.tv_usec));
+    // Read standard input in pieces of at most one record.
+    char chunk[4096];
+    std::size_t have = 0;
+    bool done = false;
+    while (st && !done) {
+        ssize_t n = ::read(STDIN_FILENO, chunk + have, sizeof(chunk) - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            st = make_error(util::format("read standard input: %s", std::strerror(errno)));
+            break;
+        }
+        if (n == 0) {
+            if (have > 0) {
+                auto r = writer.feed(std::string_view(chunk, have), true);
+                if (!r) st = r.error();
+            }
+            break;
+        }
+        have += static_cast<std::size_t>(n);
+        std::size_t start = 0;
+        for (;;) {
+            const char* nl = static_cast<const char*>(std::memchr(chunk + start, '\n', have - start));
+            if (!nl) break;
+            auto r = writer.feed(std::string_view(chunk + start, static_cast<std::size_t>(nl - (chunk + start))), true);
+            start = static_cast<std::size_t>(nl - chunk) + 1;
+            if (!r) {
+                st = r.error();
+                break;
+            }
+            if (*r) {
+                done = true;
+                break;
+            }
+        }
+        if (!st || done) break;
+        std::memmove(chunk, chunk + start, have - start);
+        have -= start;
+        if (have == sizeof(chunk)) {
+            // A long line: pass this piece on and keep reading the line.
+            auto r = writer.feed(std::string_view(chunk, have), false);
+            if (!r) st = r.error();
+            have = 0;
+        }
+    }
+    if (st) st = writer.finish();
+    if (st && !broken && !write_all(out, buffer)) broken = true;
+    ::close(out);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!st) {
+        log::error("%s", st.error().message.c_str());
+        return kExUsage;
+    }
+    if (broken || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        log::error("message not queued: postdrop failed");
+        return kExTempFail;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> args(argv, argv + argc);
+    auto opts = sendmail::parse_sendmail_args(args);
+    std::string prog = args.empty() ? "sendmail" : args[0].substr(args[0].rfind('/') + 1);
+    log::init(prog == "mailq" ? "mailq" : "sendmail", true);
+    if (!opts) {
+        log::error("%s", opts.error().message.c_str());
+        return kExUsage;
+    }
+    log::set_verbose(opts->verbose);
+    auto cfg = config::Config::load(config::resolve_config_directory(opts->config_dir));
+    if (!cfg) log::fatal("%s", cfg.error().message.c_str());
+    log::Sinks sinks;
+    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
+    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
+    sinks.to_stderr = true;
+    log::configure(sinks);
+    auto command_dir = cfg->get("command_directory");
+    if (!command_dir) log::fatal("%s", command_dir.error().message.c_str());
+    std::vector<std::string> conf_args;
+    if (!opts->config_dir.empty()) conf_args = {"-c", cfg->config_dir()};
+    switch (opts->mode) {
+        case sendmail::Mode::kMailq: {
+            std::vector<std::string> a = {"postqueue"};
+            a.insert(a.end(), conf_args.begin(), conf_args.end());
+            a.push_back("-p");
+            exec_program(*command_dir + "/postqueue", a);
+        }
+        case sendmail::Mode::kFlush: {
+            std::vector<std::string> a = {"postqueue"};
+            a.insert(a.end(), conf_args.begin(), conf_args.end());
+            a.push_back("-f");
+            exec_program(*command_dir + "/postqueue", a);
+        }
+        case sendmail::Mode::kNewaliases: {
+            std::vector<std::string> a = {"newaliases"};
+            a.insert(a.end(), conf_args.begin(), conf_args.end());
+            exec_program(*command_dir + "/newaliases", a);
+        }
+        case sendmail::Mode::kDeliver: break;
+    }
+    return deliver(*opts, *cfg, *command_dir);
+}
