@@ -1,0 +1,209 @@
+// local_deliver.cc - see local_deliver.h.
+#include "local/local_deliver.h"
+
+#include <sys/stat.h>
+
+#include <map>
+
+#include "lib/agent/agent_address.h"
+#include "lib/agent/agent_command.h"
+#include "lib/agent/agent_headers.h"
+#include "lib/agent/agent_identity.h"
+#include "lib/mailbox/maildir.h"
+#include "lib/mailbox/mbox.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::local {
+
+namespace {
+
+Status too_large() { return make_error("error writing message: File too large"); }
+
+Status write_mbox(const std::string& path, const std::string& sender, time_t now, const std::string& prefix,
+                  const agent::MessageCopy& message, const mailbox::MboxOptions& options, std::uint64_t limit) {
+    if (limit > 0) {
+        struct stat sb;
+        std::uint64_t have = ::lstat(path.c_str(), &sb) == 0 ? static_cast<std::uint64_t>(sb.st_size) : 0;
+        if (have + prefix.size() + message.size() + 100 > limit) return too_large();
+    }
+    auto w = mailbox::MboxWriter::open(path, sender.empty() ? "MAILER-DAEMON" : sender, now, options);
+    if (!w) return w.error();
+    if (auto st = w->append(prefix); !st) return st;
+    if (auto st = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !st) return st;
+    return w->commit();
+}
+
+Status write_maildir(const std::string& dir, const std::string& prefix, const agent::MessageCopy& message,
+                     const mailbox::DeliveryOptions& options, std::uint64_t limit) {
+    if (limit > 0 && prefix.size() + message.size() > limit) return too_large();
+    auto w = mailbox::MaildirWriter::open(dir, options);
+    if (!w) return w.error();
+    if (auto st = w->append(prefix); !st) return st;
+    if (auto st = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !st) return st;
+    auto done = w->commit();
+    if (!done) return done.error();
+    return ok_status();
+}
+
+agent::Outcome mailbox_failure(const std::string& what, const Error& e) {
+    std::string dsn = e.temporary() ? "4.2.0" : "5.2.0";
+    if (e.message.find("File too large") != std::string::npos) dsn = "5.2.2";
+    std::string text = what + e.message;
+    return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);
+}
+
+std::vector<std::string> command_env(const DeliverySettings& s, const agent::Identity& who,
+                                     const Destination& d, const agent::JobRecipient& r, const agent::Job& job,
+                                     const agent::MessageCopy& message) {
+    std::vector<std::string> env = s.base_env;
+    auto add = [&](const char* name, std::string_view value) { env.push_back(std::string(name) + "=" + std::string(value)); };
+    if (!who.home.empty()) add("HOME", who.home);
+    if (!who.name.empty()) {
+        add("LOGNAME", who.name);
+        add("USER", who.name);
+    }
+    if (!who.shell.empty()) add("SHELL", who.shell);
+    auto parts = agent::split_address(d.recipient);
+    add("SENDER", d.sender);
+    add("RECIPIENT", d.recipient);
+    add("LOCAL", parts.local);
+    add("DOMAIN", parts.domain);
+    add("EXTENSION", d.extension);
+    add("ORIGINAL_RECIPIENT", r.original());
+    const auto& e = message.envelope();
+    add("CLIENT_ADDRESS", e.attribute("client_address"));
+    add("CLIENT_HOSTNAME", e.attribute("client_name"));
+    add("CLIENT_HELO", e.attribute("helo_name"));
+    add("CLIENT_PROTOCOL", e.attribute("protocol_name"));
+    add("SASL_USERNAME", e.attribute("sasl_username"));
+    add("QUEUE_ID", job.queue_id);
+    return env;
+}
+
+agent::Outcome run_shell_command(const std::string& command, const agent::Identity& who, const Destination& d,
+                                 const agent::JobRecipient& r, const agent::Job& job,
+                                 const agent::MessageCopy& message, const DeliverySettings& s, time_t now) {
+    agent::PrefixFlags pf{true, true, true, true};
+    std::string prefix = agent::delivery_prefix(d.sender, r.original(), d.recipient, pf, now);
+    agent::RenderOptions ro;
+    ro.from_quote = false;
+    auto input = message.render(prefix, ro);
+    if (!input) return agent::outcome_from_error(input.error());
+    agent::CommandSpec spec;
+    spec.argv = {s.command_shell, "-c", command};
+    spec.env = command_env(s, who, d, r, job, message);
+    if (agent::privileged()) spec.identity = who;
+    spec.cwd = who.home;
+    spec.stdin_fd = input->get();
+    spec.time_limit_seconds = s.command_time_limit;
+    auto result = agent::run_command(spec);
+    if (!result) return agent::outcome_from_error(result.error());
+    return agent::command_outcome(*result, command, "delivered to command: " + command);
+}
+
+agent::Identity identity_of(const Privs& p) {
+    auto pw = agent::lookup_uid(p.uid);
+    if (pw.ok() && *pw) {
+        agent::Identity id = **pw;
+        id.gid = p.gid;
+        return id;
+    }
+    return agent::Identity{p.uid, p.gid, p.user, "/", ""};
+}
+
+}  // namespace
+
+agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipient& r, const agent::Job& job,
+                                   const agent::MessageCopy& message, const DeliverySettings& s, time_t now) {
+    agent::PrefixFlags headers{false, true, true, true};
+    std::string prefix = agent::delivery_prefix(d.sender, r.original(), d.recipient, headers, now);
+    mailbox::MboxOptions mbox_opts;
+    mbox_opts.lock = s.lock;
+    switch (d.kind) {
+        case DestKind::kMailbox: {
+            const agent::Identity& u = d.user;
+            if (!s.mailbox_command.empty())
+                return run_shell_command(s.mailbox_command, u, d, r, job, message, s, now);
+            if (!s.home_mailbox.empty()) {
+                std::string path = u.home + "/" + s.home_mailbox;
+                bool maildir = path.back() == '/';
+                auto st = agent::run_as(u, [&]() -> Status {
+                    if (maildir) {
+                        mailbox::DeliveryOptions o;
+                        return write_maildir(path, prefix, message, o, s.mailbox_size_limit);
+                    }
+                    return write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
+                });
+                if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to mailbox");
+                if (maildir) return mailbox_failure("maildir delivery failed: ", st.error());
+                return mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error());
+            }
+            // The spool mailbox: locked and opened as root, created owned by the user.
+            std::string path = s.mail_spool_directory + "/" + u.name;
+            if (agent::privileged()) {
+                mbox_opts.create.uid = u.uid;
+                mbox_opts.create.gid = u.gid;
+            }
+            auto st = write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
+            if (st) return agent::sent("delivered to mailbox");
+            return mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error());
+        }
+        case DestKind::kCommand:
+            return run_shell_command(d.target, identity_of(d.privs), d, r, job, message, s, now);
+        case DestKind::kFile: {
+            agent::Identity who = identity_of(d.privs);
+            bool maildir = d.target.back() == '/';
+            auto st = agent::run_as(who, [&]() -> Status {
+                if (maildir) return write_maildir(d.target, prefix, message, {}, s.mailbox_size_limit);
+                return write_mbox(d.target, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
+            });
+            if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to file: " + d.target);
+            return mailbox_failure("cannot append message to file " + d.target + ": ", st.error());
+        }
+        case DestKind::kForward:
+            break;
+    }
+    return agent::deferred("internal error: forward destination delivered directly");
+}
+
+std::vector<agent::Outcome> local_deliver(const agent::Job& job, const agent::MessageCopy& message,
+                                          const LocalContext& ctx, time_t now) {
+    std::vector<agent::Outcome> out;
+    auto head = message.head();
+    for (const auto& r : job.recipients) {
+        if (!head) {
+            out.push_back(agent::outcome_from_error(head.error()));
+            continue;
+        }
+        if (agent::delivered_to_loop(*head, r.address)) {
+            out.push_back(agent::bounced("mail forwarding loop for " + r.address, "5.4.6"));
+            continue;
+        }
+        Expansion x = expand_local(r.address, job.sender, ctx.expand, ctx.env);
+        std::vector<agent::Outcome> parts = x.failures;
+        std::map<std::string, std::vector<std::string>> forwards;  // sender -> addresses
+        for (const auto& d : x.destinations) {
+            if (d.kind == DestKind::kForward) {
+                forwards[d.sender].push_back(d.target);
+                continue;
+            }
+            if (d.kind == DestKind::kMailbox && d.recipient != r.address &&
+                agent::delivered_to_loop(*head, d.recipient)) {
+                parts.push_back(agent::bounced("mail forwarding loop for " + d.recipient, "5.4.6"));
+                continue;
+            }
+            parts.push_back(deliver_destination(d, r, job, message, ctx.deliver, now));
+        }
+        for (const auto& [sender, addresses] : forwards) {
+            if (!ctx.forward) {
+                parts.push_back(agent::deferred("mail forwarding is not available", "4.3.0"));
+                continue;
+            }
+            parts.push_back(ctx.forward(job, message, sender, r.address, addresses));
+        }
+        out.push_back(agent::combine_outcomes(parts));
+    }
+    return out;
+}
+
+}  // namespace mailroom::local
