@@ -21,6 +21,8 @@ Result<TablePtr> open_pipemap(const std::string& name, const OpenOptions& option
 Result<TablePtr> open_cidr(const std::string& name, const OpenOptions& options);
 Result<TablePtr> open_regexp(const std::string& name, const OpenOptions& options);
 Result<TablePtr> open_pcre(const std::string& name, const OpenOptions& options);
+Result<TablePtr> open_proxy(const std::string& name, const OpenOptions& options);
+Result<TablePtr> open_unix(const std::string& name, const OpenOptions& options);
 Result<TablePtr> open_mysql(const std::string& name, const OpenOptions& options);
 
 }  // namespace mailroom::table::detail

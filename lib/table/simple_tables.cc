@@ -10,7 +10,17 @@
 //   of all tables with commas; pipemap:{t1, t2} feeds each table's result to
 //   the next as its key. A temporary error from a member table stops
 //   unionmap and pipemap and is returned as is.
+//   proxy:TYPE:NAME opens TYPE:NAME in the calling process (there is no
+//   proxymap daemon; the answers are the same). unix:passwd.byname and
+//   unix:group.byname answer with the passwd/group line of a user or group
+//   ("name:x:uid:gid:gecos:home:shell", "name:x:gid:member,member").
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "lib/table/backends.h"
@@ -79,6 +89,46 @@ public:
         if (v == nullptr) return std::optional<std::string>();
         return std::optional<std::string>(std::string(v));
     }
+};
+
+class UnixTable : public Table {
+public:
+    UnixTable(std::string name, bool passwd) : Table("unix", std::move(name)), passwd_(passwd) {}
+
+    LookupResult lookup(std::string_view key) override {
+        std::string k(key);
+        std::vector<char> buf(16384);
+        int rc;
+        if (passwd_) {
+            struct passwd pw;
+            struct passwd* out = nullptr;
+            while ((rc = ::getpwnam_r(k.c_str(), &pw, buf.data(), buf.size(), &out)) == ERANGE && buf.size() < (1u << 20)) {
+                buf.resize(buf.size() * 2);
+            }
+            if (rc != 0) return make_temp_error(format("unix:%s: getpwnam_r: %s", name().c_str(), std::strerror(rc)));
+            if (out == nullptr) return std::optional<std::string>();
+            return std::optional<std::string>(format("%s:%s:%ld:%ld:%s:%s:%s", pw.pw_name, pw.pw_passwd,
+                                                     static_cast<long>(pw.pw_uid), static_cast<long>(pw.pw_gid),
+                                                     pw.pw_gecos, pw.pw_dir, pw.pw_shell));
+        }
+        struct group gr;
+        struct group* out = nullptr;
+        while ((rc = ::getgrnam_r(k.c_str(), &gr, buf.data(), buf.size(), &out)) == ERANGE && buf.size() < (1u << 20)) {
+            buf.resize(buf.size() * 2);
+        }
+        if (rc != 0) return make_temp_error(format("unix:%s: getgrnam_r: %s", name().c_str(), std::strerror(rc)));
+        if (out == nullptr) return std::optional<std::string>();
+        std::string members;
+        for (char** m = gr.gr_mem; m && *m; ++m) {
+            if (!members.empty()) members += ",";
+            members += *m;
+        }
+        return std::optional<std::string>(
+            format("%s:%s:%ld:%s", gr.gr_name, gr.gr_passwd, static_cast<long>(gr.gr_gid), members.c_str()));
+    }
+
+private:
+    bool passwd_;
 };
 
 class CompositeTable : public Table {
@@ -207,6 +257,17 @@ Result<TablePtr> open_environ(const std::string& name, const OpenOptions&) {
 
 Result<TablePtr> open_unionmap(const std::string& name, const OpenOptions& options) {
     return open_composite("unionmap", name, options);
+}
+
+Result<TablePtr> open_proxy(const std::string& name, const OpenOptions& options) {
+    if (name.rfind("proxy:", 0) == 0) return make_error(format("proxy:%s: nested proxy table", name.c_str()));
+    return open_table(name, options);
+}
+
+Result<TablePtr> open_unix(const std::string& name, const OpenOptions&) {
+    if (name == "passwd.byname") return TablePtr(std::make_unique<UnixTable>(name, true));
+    if (name == "group.byname") return TablePtr(std::make_unique<UnixTable>(name, false));
+    return make_error(format("unix:%s: unknown table (use passwd.byname or group.byname)", name.c_str()));
 }
 
 Result<TablePtr> open_pipemap(const std::string& name, const OpenOptions& options) {

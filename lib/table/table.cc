@@ -36,7 +36,8 @@ Registry& registry() {
             {"environ", detail::open_environ},   {"unionmap", detail::open_unionmap},
             {"pipemap", detail::open_pipemap},   {"cidr", detail::open_cidr},
             {"regexp", detail::open_regexp},     {"pcre", detail::open_pcre},
-            {"mysql", detail::open_mysql},
+            {"mysql", detail::open_mysql},       {"proxy", detail::open_proxy},
+            {"unix", detail::open_unix},
         };
     });
     return r;

@@ -13,7 +13,8 @@
 //   the types this build has, sorted, as `postconf -m` prints them.
 //   Types: hash, btree (Berkeley DB files NAME.db written by postmap),
 //   texthash, inline, static, fail, environ, unionmap, pipemap, cidr,
-//   regexp, pcre, mysql.
+//   regexp, pcre, mysql, unix (passwd.byname, group.byname) and proxy
+//   (proxy:TYPE:NAME opens TYPE:NAME in-process).
 //
 //   Case folding follows Postfix: tables with fixed-string keys (hash, btree,
 //   texthash, inline, mysql) fold the lookup key to lower case when

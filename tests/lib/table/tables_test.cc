@@ -39,7 +39,7 @@ TablePtr must_open(const std::string& spec, const OpenOptions& o = {}) {
 }  // namespace
 
 TEST_CASE("table_types lists every built-in type, sorted", "[unit]") {
-    std::vector<std::string> want = {"btree", "cidr", "environ", "fail", "hash", "inline", "mysql",
+    std::vector<std::string> want = {"btree", "cidr", "environ", "fail", "hash", "inline", "mysql", "proxy", "unix",
                                      "pcre", "pipemap", "regexp", "static", "texthash", "unionmap"};
     std::vector<std::string> got = table_types();
     for (const auto& w : want) CHECK(std::find(got.begin(), got.end(), w) != got.end());
@@ -339,4 +339,21 @@ TEST_CASE("file-backed cidr/regexp/pcre tables open by name and notice changes",
     dir.write("r", "/^b/ B\n");
     CHECK(rt->changed());
     CHECK(!open_table("cidr:" + dir.path() + "/none").ok());
+}
+
+TEST_CASE("proxy: and unix: tables", "[unit]") {
+    TablePtr p = must_open("proxy:inline:{a=1}");
+    CHECK(lookup(*p, "a") == "=1");
+    CHECK(lookup(*p, "b") == "-");
+    CHECK(!open_table("proxy:proxy:inline:{a=1}").ok());
+    CHECK(!open_table("proxy:nosuch:x").ok());
+
+    TablePtr pw = must_open("unix:passwd.byname");
+    CHECK(lookup(*pw, "root").rfind("=root:", 0) == 0);
+    CHECK(lookup(*pw, "root").find(":0:0:") != std::string::npos);
+    CHECK(lookup(*pw, "no-such-user-mr") == "-");
+    TablePtr gr = must_open("unix:group.byname");
+    CHECK(lookup(*gr, "root").rfind("=root:", 0) == 0);
+    CHECK(lookup(*gr, "no-such-group-mr") == "-");
+    CHECK(!open_table("unix:shadow.byname").ok());
 }
