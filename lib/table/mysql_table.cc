@@ -175,6 +175,7 @@ Result<MysqlConfig> parse_mysql_config(std::string_view text, const std::string&
     c.option_file = get("option_file", "");
     c.option_group = get("option_group", "client");
     for (const std::string& d : util::split_list(get("domain", ""))) c.domains.push_back(d);
+    c.domain_restricted = !c.domains.empty();
     auto number = [&](const char* name, const char* def, long* out) -> Status {
         std::string s = get(name, def);
         if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
@@ -237,14 +238,15 @@ public:
           options_(options),
           domain_tables_(std::move(domain_tables)),
           stamp_(this->name()),
-          dead_until_(cfg_.hosts.size(), 0) {}
+          dead_until_(cfg_.hosts.size(), 0),
+          restrict_domains_(cfg_.domain_restricted) {}
 
     bool may_block() const override { return true; }
     bool changed() const override { return stamp_.changed(); }
 
     LookupResult lookup(std::string_view raw_key) override {
         std::string key = options_.fold_case ? util::lowercase(raw_key) : std::string(raw_key);
-        if (!cfg_.domains.empty() || !domain_tables_.empty()) {
+        if (restrict_domains_) {
             LookupResult ok = domain_allowed(key);
             if (!ok) return ok.error();
             if (!ok->has_value()) return std::optional<std::string>();
@@ -297,7 +299,6 @@ private:
         if (at == std::string::npos || at == 0 || at + 1 >= key.size()) return std::optional<std::string>();
         std::string domain = key.substr(at + 1);
         for (const std::string& d : cfg_.domains) {
-            if (d.find(':') != std::string::npos && d.front() != '/') continue;  // a table, below
             if (util::iequals(d, domain)) return std::optional<std::string>(domain);
         }
         for (auto& t : domain_tables_) {
@@ -409,6 +410,7 @@ private:
     MysqlPtr conn_;
     size_t current_ = 0;
     std::vector<time_t> dead_until_;
+    bool restrict_domains_;
 };
 
 }  // namespace
@@ -421,14 +423,28 @@ Result<TablePtr> open_mysql(const std::string& name, const OpenOptions& options)
     if (!text) return text.error();
     Result<MysqlConfig> cfg = parse_mysql_config(*text, name);
     if (!cfg) return cfg.error();
+    // The domain list: names, type:table entries, and /file entries whose
+    // contents are more names (comments and blank lines ignored).
     std::vector<TablePtr> domain_tables;
+    std::vector<std::string> names;
     for (const std::string& d : cfg->domains) {
-        if (d.find(':') != std::string::npos && d.front() != '/') {
+        if (d.front() == '/') {
+            Result<std::string> list = util::read_file(d);
+            if (!list) return list.error();
+            for (const std::string& line : util::split(*list, "\n")) {
+                std::string_view l = util::trim(line);
+                if (l.empty() || l.front() == '#') continue;
+                for (const std::string& n : util::split_list(l)) names.push_back(n);
+            }
+        } else if (d.find(':') != std::string::npos) {
             Result<TablePtr> t = open_table(d, options);
             if (!t) return t.error();
             domain_tables.push_back(std::move(*t));
+        } else {
+            names.push_back(d);
         }
     }
+    cfg->domains = std::move(names);
     return TablePtr(std::make_unique<MysqlTable>(name, std::move(*cfg), options, std::move(domain_tables)));
 }
 

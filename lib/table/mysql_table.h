@@ -10,7 +10,8 @@
 //   Parameters: hosts (default localhost; "unix:/path", "inet:host[:port]",
 //   "host[:port]"; UNIX sockets first, then TCP hosts, in random order
 //   within each group; a failed host is skipped for retry_interval seconds), user, password, dbname, query, result_format
-//   (default "%s"), domain (list of domains or type:table), expansion_limit
+//   (default "%s"), domain (domain names, /file/of/names, type:table),
+//   expansion_limit
 //   (0 = none), option_file, option_group (default client), retry_interval
 //   (default 60), and the legacy keys above.
 //   Query template: %% is '%', %s the key, %u its local part (the whole key
@@ -54,7 +55,8 @@ struct MysqlConfig {
     std::string dbname;
     std::string query;          // after the legacy keys were folded in
     std::string result_format = "%s";
-    std::vector<std::string> domains;  // empty = no restriction
+    std::vector<std::string> domains;  // names, /files, type:tables
+    bool domain_restricted = false;    // a domain list was given
     long expansion_limit = 0;
     std::string option_file;
     std::string option_group = "client";

@@ -153,3 +153,24 @@ TEST_CASE("mysql: the domain list suppresses queries for other domains", "[unit]
     CHECK(!(*t)->lookup("user@example.com").ok());
     CHECK(!(*t)->lookup("user@OTHER.org").ok());
 }
+
+TEST_CASE("mysql: domain lists from files; an empty list allows nothing", "[unit]") {
+    TempDir dir;
+    std::string list = dir.write("domains", "# hosted\nexample.com\n\nexample.net, example.org\n");
+    std::string empty = dir.write("none", "# nothing yet\n");
+    std::string base = "hosts = unix:" + dir.path() + "/no.sock\ndbname = d\nquery = SELECT v FROM t WHERE k='%s'\n";
+    auto t = open_table("mysql:" + dir.write("m.cf", base + "domain = " + list + "\n"));
+    REQUIRE(t.ok());
+    CHECK(!(*t)->lookup("u@example.org").ok());  // queried (and the server is absent)
+    CHECK(!(*t)->lookup("u@example.com").ok());
+    auto r = (*t)->lookup("u@example.edu");
+    REQUIRE(r.ok());
+    CHECK(!r->has_value());
+
+    auto e = open_table("mysql:" + dir.write("e.cf", base + "domain = " + empty + "\n"));
+    REQUIRE(e.ok());
+    r = (*e)->lookup("u@example.com");
+    REQUIRE(r.ok());
+    CHECK(!r->has_value());
+    CHECK(!open_table("mysql:" + dir.write("x.cf", base + "domain = " + dir.path() + "/missing\n")).ok());
+}
