@@ -9,9 +9,9 @@
 // Description
 //   Parameters: hosts (default localhost; "unix:/path", "inet:host[:port]",
 //   "host[:port]"; UNIX sockets first, then TCP hosts, in random order
-//   within each group; a failed host is skipped for retry_interval seconds), user, password, dbname, query, result_format
-//   (default "%s"), domain (domain names, /file/of/names, type:table),
-//   expansion_limit
+//   within each group; a failed host is skipped for retry_interval
+//   seconds), user, password, dbname, query, result_format (default "%s"),
+//   domain (domain names, /file/of/names, type:table), expansion_limit
 //   (0 = none), option_file, option_group (default client), retry_interval
 //   (default 60), and the legacy keys above.
 //   Query template: %% is '%', %s the key, %u its local part (the whole key
