@@ -708,6 +708,12 @@ TEST_CASE("smtpd_check unknown restriction is a server configuration error", "[u
     s.recipient = "openstack@yuliang.com";
     CHECK(outcome(checker.check_rcpt(s)) == "451 4.3.5 Server configuration error");
     CHECK(cap.contains("warning: unknown smtpd restriction: \"permit_mynetwork\""));
+    // A Postfix restriction mailroom lacks gets the same reply and says why.
+    CheckConfig policy = cfg;
+    policy.client_restrictions = {"check_policy_service", "unix:private/policy"};
+    Checker checker3(policy, f.hooks());
+    CHECK(outcome(checker3.check_rcpt(s)) == "451 4.3.5 Server configuration error");
+    CHECK(cap.contains("warning: smtpd restriction \"check_policy_service\" is not supported by this mail system"));
     // warn_if_reject cannot soften a configuration error.
     CheckConfig soft = cfg;
     soft.client_restrictions = {"warn_if_reject", "permit_mynetwork"};
