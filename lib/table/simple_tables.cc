@@ -23,6 +23,7 @@
 #include <cstring>
 #include <map>
 
+#include "lib/log/log.h"
 #include "lib/table/backends.h"
 #include "lib/table/table_text.h"
 #include "lib/util/fs.h"
@@ -209,8 +210,8 @@ Result<TablePtr> open_texthash(const std::string& name, const OpenOptions& optio
     Result<std::string> text = util::read_file(name);
     if (!text) return text.error();
     TextParse p = parse_map_source(*text, name);
-    // Postfix's texthash warns like postmap does; the warnings go nowhere
-    // here (the caller logs open errors only), so malformed lines are skipped.
+    // Malformed lines are skipped with the same warnings postmap gives.
+    for (const std::string& w : p.warnings) log::warn("texthash map %s", w.c_str());
     auto t = std::make_unique<MemoryTable>("texthash", name, options.fold_case, name);
     for (TextEntry& e : p.entries) t->add(std::move(e.key), std::move(e.value));
     return TablePtr(std::move(t));
