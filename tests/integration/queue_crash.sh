@@ -1,0 +1,71 @@
+#!/bin/bash
+# queue_crash.sh - kill -9 of qmgr in the middle of a batch loses nothing.
+#
+# 200 messages are submitted while qmgr is not configured, so they pile up
+# in incoming/. Then qmgr is added (reload): it moves the whole batch to
+# active/ and starts delivering. After 20 and again after 100 deliveries it
+# is killed with SIGKILL, leaving most of the batch in active/; a flush
+# (postqueue -f) makes master start a new qmgr, which must take up what
+# the dead one left in active/. Every message that sendmail acknowledged
+# is delivered: the distinct queue IDs with a status=sent line equal the
+# acknowledged messages (a recipient may be delivered twice, never zero
+# times), and the queue ends empty.
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/queue_common.sh"
+mr_enter_netns "$@"
+MR_WAIT=${MR_WAIT:-45}
+QS_NO_QMGR=1 qs_setup
+"$MR" -c "$CONF" start || mr_fail "start failed"
+
+qmgr_pid() {
+    local pid
+    for pid in $(mr_instance_pids); do
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qmgr ]; then echo "$pid"; fi
+    done
+    return 0
+}
+sent_count() {
+    grep -F 'status=sent' "$T/maillog" | sed -n 's/.*\]: \([0-9A-F]*\): to=.*/\1/p' | sort -u | wc -l
+}
+
+N=200
+acked=0
+for i in $(seq 1 $N); do
+    if printf 'Subject: batch %d\n\nmessage %d\n' "$i" "$i" | qs_send -f batch "rcpt$i@remote.test"; then
+        acked=$((acked + 1))
+    fi
+done
+[ "$acked" -eq "$N" ] || mr_fail "only $acked of $N submissions were acknowledged"
+mr_wait_for "batch in incoming" sh -c "[ \$(find '$Q/incoming' -type f | wc -l) -eq $acked ]"
+
+echo "qmgr      unix  n       -       n       300     1       qmgr" >>"$CONF/master.cf"
+"$MR" -c "$CONF" reload || mr_fail "reload failed"
+MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f failed"
+kills=0
+for at in 20 100; do
+    n=0
+    while [ "$(sent_count)" -lt $at ]; do
+        n=$((n + 1))
+        [ $n -lt $((MR_WAIT * 50)) ] || mr_fail "timed out waiting for $at deliveries"
+        sleep 0.01
+    done
+    pid=$(qmgr_pid)
+    [ -n "$pid" ] || mr_fail "no qmgr to kill"
+    kill -9 $pid && kills=$((kills + 1))
+    mr_wait_for "qmgr $pid gone" sh -c "! kill -0 $pid 2>/dev/null"
+    left=$(find "$Q/active" -type f | wc -l)
+    [ "$left" -gt 0 ] || mr_fail "the kill left nothing in active/: the test proves nothing"
+    # The user's flush wakes master, which starts a new qmgr.
+    MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f 2>/dev/null || true
+done
+
+mr_wait_for "all $acked messages delivered" sh -c "[ \$(grep -F 'status=sent' '$T/maillog' | sed -n 's/.*\\]: \\([0-9A-F]*\\): to=.*/\\1/p' | sort -u | wc -l) -ge $acked ]"
+sent=$(sent_count)
+[ "$sent" -eq "$acked" ] || mr_fail "$sent messages delivered, $acked acknowledged"
+for i in 1 20 100 101 150 200; do
+    grep -q "to=<rcpt$i@remote.test>, relay=none, .*status=sent (discarded)" "$T/maillog" || mr_fail "rcpt$i not delivered"
+done
+mr_wait_for "queue empty" sh -c "[ -z \"\$(find '$Q/maildrop' '$Q/incoming' '$Q/active' '$Q/deferred' -type f)\" ]"
+grep -q "qmgr pid [0-9]* killed by signal 9" "$T/maillog" || mr_fail "master did not see qmgr die"
+"$MR" -c "$CONF" stop || mr_fail "stop failed"
+echo "PASS ($acked messages, qmgr killed $kills times)"
