@@ -1,0 +1,126 @@
+// qmgr_transport_test.cc - recipient -> transport:nexthop (qmgr_transport.h).
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "qmgr/qmgr_transport.h"
+
+using namespace mailroom;
+using qmgr::Route;
+
+namespace {
+
+qmgr::RoutingConfig postfix_defaults() {
+    qmgr::RoutingConfig c;
+    c.mydestination = {"mx.example.com", "localhost.example.com", "localhost"};
+    c.relay_domains = {"relayed.org"};
+    c.local_transport = "local:mx.example.com";
+    c.relay_transport = "relay";
+    c.default_transport = "smtp";
+    return c;
+}
+
+qmgr::TransportLookup table(std::map<std::string, std::string> entries, std::vector<std::string>* keys = nullptr) {
+    return [entries, keys](std::string_view key) -> Result<std::optional<std::string>> {
+        if (keys) keys->emplace_back(key);
+        auto it = entries.find(std::string(key));
+        if (it == entries.end()) return std::optional<std::string>();
+        return std::optional<std::string>(it->second);
+    };
+}
+
+}  // namespace
+
+TEST_CASE("address classes choose local relay or default transport", "[unit]") {
+    struct Case {
+        const char* rcpt;
+        Route want;
+    };
+    const Case cases[] = {
+        {"bob@mx.example.com", {"local", "mx.example.com", true}},
+        {"bob@MX.Example.COM", {"local", "mx.example.com", true}},
+        {"bob@localhost", {"local", "mx.example.com", true}},
+        {"bob", {"local", "mx.example.com", true}},
+        {"x@relayed.org", {"relay", "relayed.org", false}},
+        {"x@sub.relayed.org", {"relay", "sub.relayed.org", false}},
+        {"x@notrelayed.org", {"smtp", "notrelayed.org", false}},
+        {"x@elsewhere.net", {"smtp", "elsewhere.net", false}},
+    };
+    auto cfg = postfix_defaults();
+    for (const auto& c : cases) {
+        INFO(c.rcpt);
+        auto r = qmgr::resolve_route(cfg, c.rcpt, nullptr);
+        REQUIRE(r);
+        CHECK(*r == c.want);
+    }
+}
+
+TEST_CASE("discard and error nexthop syntax in the default transports", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.default_transport = "discard";
+    auto r = qmgr::resolve_route(cfg, "a@b.test", nullptr);
+    REQUIRE(r);
+    CHECK(*r == Route{"discard", "b.test", false});
+    cfg.default_transport = "error:mail for remote domains is disabled";
+    r = qmgr::resolve_route(cfg, "a@b.test", nullptr);
+    REQUIRE(r);
+    CHECK(*r == Route{"error", "mail for remote domains is disabled", true});
+    cfg.default_transport = "smtp:[relay.example]:587";
+    r = qmgr::resolve_route(cfg, "a@b.test", nullptr);
+    REQUIRE(r);
+    CHECK(*r == Route{"smtp", "[relay.example]:587", true});
+}
+
+TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {
+    auto cfg = postfix_defaults();
+    struct Case {
+        const char* rcpt;
+        std::map<std::string, std::string> entries;
+        Route want;
+    };
+    const std::vector<Case> cases = {
+        {"u@a.b.test", {{"u@a.b.test", "discard:"}, {"a.b.test", "error:no"}}, {"discard", "a.b.test", false}},
+        {"u@a.b.test", {{"a.b.test", "error:domain gone"}, {".b.test", "smtp"}}, {"error", "domain gone", true}},
+        {"u@a.b.test", {{".b.test", "uucp:gateway"}, {"*", "smtp"}}, {"uucp", "gateway", true}},
+        {"u@a.b.test", {{"*", "discard:all of it"}}, {"discard", "all of it", true}},
+        {"u@a.b.test", {{"b.test", "error:parent only matches as .b.test"}}, {"smtp", "a.b.test", false}},
+        // Empty transport: the class default; empty nexthop: the domain.
+        {"u@relayed.org", {{"relayed.org", ":[10.0.0.1]"}}, {"relay", "[10.0.0.1]", true}},
+        {"u@mx.example.com", {{"mx.example.com", "virtual:"}}, {"virtual", "mx.example.com", false}},
+        {"u@mx.example.com", {}, {"local", "mx.example.com", true}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.rcpt << " -> " << c.want.transport << ":" << c.want.nexthop);
+        auto r = qmgr::resolve_route(cfg, c.rcpt, table(c.entries));
+        REQUIRE(r);
+        CHECK(*r == c.want);
+    }
+}
+
+TEST_CASE("transport_maps keys are tried in order and lower-cased", "[unit]") {
+    std::vector<std::string> keys;
+    auto r = qmgr::resolve_route(postfix_defaults(), "User@A.B.Test", table({}, &keys));
+    REQUIRE(r);
+    CHECK(keys == std::vector<std::string>{"user@a.b.test", "a.b.test", ".b.test", ".test", "*"});
+}
+
+TEST_CASE("a failing transport table defers instead of routing elsewhere", "[unit]") {
+    auto failing = [](std::string_view) -> Result<std::optional<std::string>> {
+        return make_temp_error("database is down");
+    };
+    auto r = qmgr::resolve_route(postfix_defaults(), "a@b.test", failing);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().temporary());
+}
+
+TEST_CASE("parse_transport_value splits at the first colon", "[unit]") {
+    auto v = qmgr::parse_transport_value(" smtp:[h]:25 ");
+    CHECK(v.transport == "smtp");
+    CHECK(v.nexthop == "[h]:25");
+    v = qmgr::parse_transport_value("local");
+    CHECK(v.transport == "local");
+    CHECK(v.nexthop.empty());
+    v = qmgr::parse_transport_value(":x");
+    CHECK(v.transport.empty());
+    CHECK(v.nexthop == "x");
+}
