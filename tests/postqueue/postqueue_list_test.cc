@@ -1,0 +1,101 @@
+// postqueue_list_test.cc - the mailq listing and JSON lines (postqueue_list.h).
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "lib/queue/queue_file.h"
+#include "postqueue/postqueue_list.h"
+
+using namespace mailroom;
+
+namespace {
+
+// Local time as ctime() would print it, so the test holds in any zone.
+std::string when(std::time_t t) {
+    struct tm tm {};
+    ::localtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof(buf), "%a %b %e %H:%M:%S", &tm);
+    return buf;
+}
+
+}  // namespace
+
+TEST_CASE("an empty queue", "[unit]") { CHECK(postqueue::format_mailq({}) == "Mail queue is empty\n"); }
+
+TEST_CASE("mailq format follows Postfix column for column", "[unit]") {
+    std::vector<postqueue::QueueEntry> e(3);
+    e[0] = {"active", "D786582E95", 346, 1795500000, "hadoop@example.com", {"user@example.com", "two@example.com"}};
+    e[1] = {"hold", "ABCDE1", 1500, 1795500000, "", {"x@y"}};
+    e[2] = {"deferred", "12345678901", 20, 1795500000, "s@t", {"r@t"}};
+    std::string w = when(1795500000);
+    std::string expected =
+        "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+        "D786582E95*     346 " + w + "  hadoop@example.com\n"
+        "                                         user@example.com\n"
+        "                                         two@example.com\n"
+        "\n"
+        "ABCDE1!        1500 " + w + "  MAILER-DAEMON\n"
+        "                                         x@y\n"
+        "\n"
+        "12345678901       20 " + w + "  s@t\n"  // a long ID pushes the size over, as in Postfix
+        "                                         r@t\n"
+        "\n"
+        "-- 2 Kbytes in 3 Requests.\n";
+    CHECK(postqueue::format_mailq(e) == expected);
+}
+
+TEST_CASE("one request is singular and sizes round up to Kbytes", "[unit]") {
+    std::vector<postqueue::QueueEntry> e(1);
+    e[0] = {"incoming", "ABCDEF", 1, 1795500000, "a@b", {"c@d"}};
+    std::string out = postqueue::format_mailq(e);
+    CHECK(out.substr(out.rfind("--")) == "-- 1 Kbytes in 1 Request.\n");
+    CHECK(out.find("ABCDEF ") != std::string::npos);  // blank status: neither active nor hold
+}
+
+TEST_CASE("JSON lines quote what needs quoting", "[unit]") {
+    postqueue::QueueEntry e{"deferred", "ABCDEF", 12, 100, "a\"b@c", {"x@y", "z\\w@v"}};
+    CHECK(postqueue::format_json_line(e) ==
+          "{\"queue_name\": \"deferred\", \"queue_id\": \"ABCDEF\", \"arrival_time\": 100, \"message_size\": 12, "
+          "\"forced_expire\": false, \"sender\": \"a\\\"b@c\", \"recipients\": [{\"address\": \"x@y\"}, "
+          "{\"address\": \"z\\\\w@v\"}]}\n");
+    CHECK(postqueue::json_quote("\x01") == "\"\\u0001\"");
+}
+
+TEST_CASE("collect_queue reads queue files and lists pending recipients", "[unit]") {
+    char tmpl[] = "/tmp/mr-postqueue-test-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    queue::QueueLayout layout;
+    layout.queue_directory = dir;
+    REQUIRE(queue::create_queue_directories(layout));
+    queue::WriterOptions opts;
+    opts.queue = "deferred";
+    auto w = queue::QueueWriter::create(layout, opts);
+    REQUIRE(w);
+    REQUIRE(w->set_arrival_time(1795500000, 0));
+    REQUIRE(w->set_sender("alice@x"));
+    REQUIRE(w->add_recipient({"done@x"}));
+    REQUIRE(w->add_recipient({"todo@x"}));
+    REQUIRE(w->begin_content());
+    REQUIRE(w->add_line("Subject: hi"));
+    REQUIRE(w->begin_extracted());
+    std::string id = w->queue_id();
+    auto path = w->commit();
+    REQUIRE(path);
+    {
+        auto f = queue::QueueFile::open(*path, true);
+        REQUIRE(f);
+        auto env = f->read();
+        REQUIRE(env);
+        REQUIRE(f->mark_done(env->recipients[0]));
+    }
+    auto entries = postqueue::collect_queue(layout);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].queue == "deferred");
+    CHECK(entries[0].id == id);
+    CHECK(entries[0].sender == "alice@x");
+    CHECK(entries[0].size == 12);
+    CHECK(entries[0].recipients == std::vector<std::string>{"todo@x"});
+    std::filesystem::remove_all(dir);
+}
