@@ -17,6 +17,7 @@ qs_setup() {
         echo "local_transport = discard"
         echo "minimal_backoff_time = 1s"
         echo "maximal_backoff_time = 2s"
+        echo "queue_run_delay = 1s"
     } >>"$CONF/main.cf"
     {
         echo "pickup    unix  n       -       n       60      1       pickup"

@@ -4,12 +4,13 @@
 #
 # sendmail (with recipients on the command line, and with -t) -> postdrop ->
 # maildrop/ -> pickup -> cleanup -> incoming/ -> qmgr -> discard; an error:
-# transport from transport_maps bounces. The queue is empty afterwards.
+# transport from transport_maps bounces, an error:4.x.x one defers and the
+# message is retried from deferred/. The queue is empty afterwards.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
 qs_setup
-printf 'gone.test error:this domain is gone\n' >"$T/transport"
+printf 'gone.test error:this domain is gone\nlater.test error:4.3.2 try again later\n' >"$T/transport"
 echo "transport_maps = texthash:$T/transport" >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -55,12 +56,26 @@ grep -Eq "mailroom/error\[[0-9]+\]: [0-9A-F]+: to=<user@gone\.test>, relay=none,
     "$T/maillog" || mr_fail "error delivery line"
 mr_wait_for "third message removed" sh -c "[ \$(grep -c ': removed' '$T/maillog') -ge 3 ]"
 
-# 4. Nothing is left in the queue.
+# 4. A deferred message waits in deferred/ and is retried after its
+#    back-off (minimal_backoff_time 1s, queue_run_delay 1s here).
+printf 'Subject: fourth\n\nx\n' | qs_send -f alice user@later.test || mr_fail "sendmail 4 failed"
+mr_wait_for "two delivery attempts" sh -c "[ \$(grep -c 'to=<user@later.test>, .*status=deferred (try again later)' '$T/maillog') -ge 2 ]"
+grep -Eq "mailroom/error\[[0-9]+\]: [0-9A-F]+: to=<user@later\.test>, relay=none, delay=[0-9.]+, delays=[0-9./]+, dsn=4\.3\.2, status=deferred \(try again later\)\$" \
+    "$T/maillog" || mr_fail "deferred delivery line"
+ID4=$(qs_id_of 'to=<user@later.test>')
+mr_wait_for "message in deferred/" test -f "$Q/deferred/$ID4"
+# (It may be in active/ for a moment, being retried: "*" instead of " ".)
+MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p | grep -Eq "^$ID4[* ] +[0-9]+ .* alice@mx\.example\.test\$" ||
+    mr_fail "deferred message not listed by postqueue -p"
+# postsuper skips the file while qmgr holds it for a retry: repeat.
+mr_wait_for "deferred message deleted" sh -c "'$MAILROOM_BIN/postsuper' -c '$CONF' -d $ID4 2>/dev/null; grep -q '$ID4: removed' '$T/maillog'"
+
+# 5. Nothing is left in the queue.
 OUT=$(MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p)
 [ "$OUT" = "Mail queue is empty" ] || mr_fail "queue not empty: $OUT"
 [ -z "$(find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" -type f)" ] || mr_fail "files left in the queue"
 
-# 5. Usage errors are reported, not queued.
+# 6. Usage errors are reported, not queued.
 qs_send -bs </dev/null 2>"$T/err" && mr_fail "-bs should be rejected"
 grep -q 'unsupported option: -bs' "$T/err" || mr_fail "no clear -bs error"
 echo x | qs_send -f alice 2>"$T/err" && mr_fail "no recipients should fail"
