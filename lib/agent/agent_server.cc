@@ -1,8 +1,8 @@
 // agent_server.cc - see agent_server.h.
 #include "lib/agent/agent_server.h"
 
-#include "lib/agent/agent_log.h"
 #include "lib/deliver/deliver_ipc.h"
+#include "lib/deliver/deliver_log.h"
 #include "lib/log/log.h"
 
 namespace mailroom::agent {
@@ -33,7 +33,7 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
     if (auto t = config.get_time("ipc_timeout"); t.ok()) timeout = *t;
     std::string queue_dir = config.get("queue_directory").ok() ? *config.get("queue_directory") : "";
     auto handler = [&](const deliver::DeliveryRequest& request) {
-        double started = now_seconds();
+        double started = deliver::now_seconds();
         Job job;
         job.queue_id = request.queue_id;
         job.queue_name = request.queue_name;
@@ -56,13 +56,12 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
                 outcomes.assign(job.recipients.size(), deferred("internal delivery agent error"));
             }
         }
-        double arrival = request.arrival_time > 0 ? static_cast<double>(request.arrival_time) : started;
-        double finished = now_seconds();
+        auto times = deliver::request_times(request, started, deliver::now_seconds());
         deliver::DeliveryReply reply;
         for (size_t i = 0; i < outcomes.size(); ++i) {
             Outcome o = normalise(outcomes[i]);
-            log_delivery(job.queue_id, job.recipients[i], service_name, arrival, started, finished, o);
             reply.results.push_back({wire_status(o.kind), o.dsn, service_name, o.text});
+            deliver::log_delivery(request, request.recipients[i], reply.results.back(), times);
         }
         return reply;
     };

@@ -1,0 +1,48 @@
+// main.cc - local: delivery to local users.
+//
+// Summary
+//   A single server for the master.cf "local" service (unpriv = n, so it
+//   keeps root to take each recipient's identity). Each connection is one
+//   delivery request from qmgr; local_deliver.h does the work, with the
+//   settings and tables of local_config.h, and forwards non-local alias
+//   and .forward destinations through cleanup (local_forward.h).
+#include "lib/agent/agent_server.h"
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+#include "local/local_config.h"
+#include "local/local_forward.h"
+
+using namespace mailroom;
+
+namespace {
+
+local::LocalRuntime g_runtime;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "local";
+    spec.pre_jail_init = [](server::ServerContext& ctx) -> Status {
+        auto rt = local::load_local_context(ctx.config());
+        if (!rt) return rt.error();
+        g_runtime = std::move(*rt);
+        std::string queue_dir = ctx.config().get("queue_directory").ok() ? *ctx.config().get("queue_directory") : "";
+        long long timeout = ctx.config().get_time("ipc_timeout").ok() ? *ctx.config().get_time("ipc_timeout") : 3600;
+        g_runtime.context.forward = [queue_dir, timeout](const agent::Job& job, const agent::MessageCopy& message,
+                                                         const std::string& sender, const std::string& delivered_to,
+                                                         const std::vector<std::string>& addresses) {
+            return local::forward_via_cleanup(queue_dir, static_cast<int>(timeout * 1000), job, message, sender,
+                                              delivered_to, addresses);
+        };
+        return ok_status();
+    };
+    spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        agent::serve_agent_connection(conn.fd(), ctx.config(), ctx.service_name(),
+                                      [](const agent::Job& job, const agent::MessageCopy& message) {
+                                          return local::local_deliver(job, message, g_runtime.context,
+                                                                      std::time(nullptr));
+                                      });
+    };
+    return server::run_single_server(argc, argv, std::move(spec));
+}

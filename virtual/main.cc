@@ -1,0 +1,38 @@
+// main.cc - virtual: delivery to virtual mailboxes.
+//
+// Summary
+//   A single server for the master.cf "virtual" service (unpriv = n, so it
+//   keeps root to take the mapped uid/gid for each delivery). Each
+//   connection is one delivery request from qmgr; virtual_deliver.h does
+//   the work with the settings and tables of virtual_config.h.
+#include "lib/agent/agent_server.h"
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+#include "virtual/virtual_config.h"
+
+using namespace mailroom;
+
+namespace {
+
+virt::VirtualRuntime g_runtime;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    server::ServiceSpec spec;
+    spec.program = "virtual";
+    spec.pre_jail_init = [](server::ServerContext& ctx) -> Status {
+        auto rt = virt::load_virtual_runtime(ctx.config());
+        if (!rt) return rt.error();
+        g_runtime = std::move(*rt);
+        return ok_status();
+    };
+    spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        agent::serve_agent_connection(conn.fd(), ctx.config(), ctx.service_name(),
+                                      [](const agent::Job& job, const agent::MessageCopy& message) {
+                                          return virt::virtual_deliver(job, message, g_runtime.settings,
+                                                                       g_runtime.maps, std::time(nullptr));
+                                      });
+    };
+    return server::run_single_server(argc, argv, std::move(spec));
+}
