@@ -17,7 +17,8 @@
 //              missing daemon program; exit 1 when anything is wrong.
 //   set-permissions  creates and repairs the directories; as root also
 //              creates mail_owner and setgid_group when missing.
-//   flush      not available until the queue manager exists (exit 1).
+//   flush      postqueue -f: the queue manager retries deferred mail now
+//              (exit 1 when the instance is down or postqueue is missing).
 //
 // Security
 //   Not set-uid. Programs are run with execv() and argv arrays, never
@@ -205,7 +206,14 @@ int main(int argc, char** argv) {
     if (cmd == "abort") return stop_and_wait(*cfg, SIGINT, "aborting the mail system");
     if (cmd == "reload") return signal_master(*cfg, SIGHUP, "refreshing the mail system");
     if (cmd == "flush") {
-        log::fatal("flush is not available yet: this build has no queue manager (qmgr) to flush the deferred queue");
+        // Like Postfix: flush is postqueue -f (qmgr retries the deferred queue now).
+        std::string postqueue = get_or_fatal(*cfg, "command_directory") + "/postqueue";
+        if (::access(postqueue.c_str(), X_OK) != 0)
+            log::fatal("flush is not available: %s is not installed", postqueue.c_str());
+        if (running_pid(*cfg) == 0) log::fatal("the mail system is not running");
+        auto rc = ctl::run_program({postqueue, "-c", cfg->config_dir(), "-f"});
+        if (!rc) log::fatal("%s", rc.error().message.c_str());
+        return *rc;
     }
     usage();
 }

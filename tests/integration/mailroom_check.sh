@@ -32,9 +32,15 @@ echo "127.0.0.1:1 inet n - n - - no-such-daemon" >"$CONF/master.cf"
 "$MR" -c "$CONF" check 2>"$T/check5" && mr_fail "check passed with a missing daemon"
 grep -q "no-such-daemon" "$T/check5" || mr_fail "missing daemon not named"
 
-# flush is not a silent no-op.
-"$MR" -c "$CONF" flush 2>"$T/flush" && mr_fail "flush succeeded"
-grep -q "fatal: flush is not available" "$T/flush" || mr_fail "flush did not say why"
+# flush is not a silent no-op: with the instance down it fails and says why.
+"$MR" -c "$CONF" flush 2>"$T/flush" && mr_fail "flush succeeded with the mail system down"
+grep -q "fatal: the mail system is not running\|fatal: flush is not available" "$T/flush" ||
+    mr_fail "flush did not say why: $(cat "$T/flush")"
+# Without postqueue it says that flush is not available.
+sed -i "s#^command_directory = .*#command_directory = $T/nowhere#" "$CONF/main.cf"
+"$MR" -c "$CONF" flush 2>"$T/flush2" && mr_fail "flush succeeded without postqueue"
+grep -q "fatal: flush is not available: $T/nowhere/postqueue is not installed" "$T/flush2" || mr_fail "flush without postqueue: $(cat "$T/flush2")"
+sed -i "s#^command_directory = .*#command_directory = $MAILROOM_BIN#" "$CONF/main.cf"
 
 # start reports why master could not start: the port is taken.
 P=$(mr_free_port)
