@@ -38,7 +38,7 @@ Status send_content(submit::CleanupClient& client, const agent::MessageCopy& mes
 agent::Outcome forward_via_cleanup(const std::string& queue_directory, int timeout_ms, const agent::Job& job,
                                    const agent::MessageCopy& message, const std::string& sender,
                                    const std::string& delivered_to, const std::vector<std::string>& addresses) {
-    auto client = submit::CleanupClient::open(queue_directory, ipc::ServiceClass::kPrivate, "cleanup",
+    auto client = submit::CleanupClient::open(queue_directory, ipc::ServiceClass::kPublic, "cleanup",
                                               submit::kCleanupFlagNone, timeout_ms);
     if (!client) return agent::deferred("cannot forward: " + client.error().message, "4.3.0");
     const auto& env = message.envelope();
