@@ -1,0 +1,86 @@
+#!/bin/bash
+# delivery_crash.sh - kill -9 of a delivery agent in the middle of a
+# Maildir write leaves no partial message in new/.
+#
+# A large message goes to a virtual Maildir user. As soon as its file shows
+# up in Maildir/tmp (the write is in progress), every virtual process of the
+# instance (the agent and, as root, its per-delivery child) is killed with
+# SIGKILL. new/ must then hold only complete messages; qmgr, which lost its
+# agent, defers the recipient and the retry delivers the whole message.
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/delivery_common.sh"
+mr_enter_netns "$@"
+dl_setup
+if dl_root; then
+    VU=mrk$$
+    dl_user "$VU"
+    VUID=$(id -u "$VU")
+    VGID=$(id -g "$VU")
+else
+    VUID=$(id -u)
+    VGID=$(id -g)
+fi
+VBASE="$T/vmail"
+mkdir -p "$VBASE"
+chown "$VUID:$VGID" "$VBASE"
+echo "big@crash.test crash.test/big/Maildir/" >"$T/vmailbox"
+"$MAILROOM_BIN/postmap" "hash:$T/vmailbox" || mr_fail "postmap"
+echo "crash.test virtual:" >"$T/transport"
+{
+    echo "transport_maps = texthash:$T/transport"
+    echo "virtual_mailbox_base = $VBASE"
+    echo "virtual_mailbox_maps = hash:$T/vmailbox"
+    echo "virtual_uid_maps = static:$VUID"
+    echo "virtual_gid_maps = static:$VGID"
+    echo "virtual_minimum_uid = 1"
+    echo "virtual_mailbox_limit = 0"
+    echo "message_size_limit = 0"
+} >>"$CONF/main.cf"
+"$MR" -c "$CONF" start || mr_fail "start failed"
+MD="$VBASE/crash.test/big/Maildir"
+
+# Every file in new/ must end with the message's last line.
+check_new_complete() {
+    local f
+    for f in $(find "$MD/new" -type f 2>/dev/null); do
+        [ "$(tail -n 1 "$f")" = "END-OF-MESSAGE" ] || mr_fail "partial message in new/: $f ($(stat -c %s "$f") bytes)"
+    done
+}
+
+{
+    echo "Subject: big"
+    echo
+    yes 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' |
+        head -n 600000
+    echo "END-OF-MESSAGE"
+} >"$T/big.msg"
+
+caught=""
+for attempt in 1 2 3; do
+    before=$(find "$MD/new" -type f 2>/dev/null | wc -l)
+    dl_send -f root@example.test big@crash.test <"$T/big.msg" || mr_fail "sendmail"
+    # Wait for the write to start, then kill the agent.
+    for i in $(seq 1 20000); do
+        if [ -n "$(find "$MD/tmp" -type f 2>/dev/null | head -n 1)" ]; then
+            pids=$(pgrep -f -- "$MAILROOM_BIN/virtual" || true)
+            [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+            caught=yes
+            break
+        fi
+        [ "$(find "$MD/new" -type f 2>/dev/null | wc -l)" -gt "$before" ] && break
+        sleep 0.002
+    done
+    check_new_complete
+    [ -n "$caught" ] && break
+done
+[ -n "$caught" ] || mr_fail "the write was never caught in progress"
+echo "killed the virtual agent during the write (attempt $attempt)"
+check_new_complete
+# qmgr lost the agent before its reply: the recipient was deferred.
+dl_wait_log "to=<big@crash\.test>, .*status=deferred"
+# The deferred recipient is retried and delivered whole.
+dl_wait_log "to=<big@crash\.test>, relay=virtual, .*status=sent \(delivered to maildir\)"
+mr_wait_for "queue empty" sh -c "[ -z \"\$(find '$Q/incoming' '$Q/active' '$Q/deferred' -type f)\" ]"
+check_new_complete
+[ "$(find "$MD/new" -type f | wc -l)" -ge "$attempt" ] || mr_fail "message not delivered after the crash"
+echo "delivery_crash: ok"
