@@ -30,7 +30,7 @@ TEST_CASE("client keys: host name and parents, then the address and its prefixes
           Keys{"2001:db8::1", "2001:db8:", "2001:db8", "2001"});
 }
 
-TEST_CASE("match_keys: first hit wins; an error stops the search", "[unit]") {
+TEST_CASE("match_keys: first hit wins and an error stops the search", "[unit]") {
     std::vector<std::string> asked;
     std::map<std::string, std::string> data = {{"example.com", "REJECT"}, {"joe@", "OK"}};
     LookupFn fn = [&](std::string_view k) -> LookupResult {

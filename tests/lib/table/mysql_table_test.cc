@@ -154,7 +154,7 @@ TEST_CASE("mysql: the domain list suppresses queries for other domains", "[unit]
     CHECK(!(*t)->lookup("user@OTHER.org").ok());
 }
 
-TEST_CASE("mysql: domain lists from files; an empty list allows nothing", "[unit]") {
+TEST_CASE("mysql: domain lists from files and an empty list allows nothing", "[unit]") {
     TempDir dir;
     std::string list = dir.write("domains", "# hosted\nexample.com\n\nexample.net, example.org\n");
     std::string empty = dir.write("none", "# nothing yet\n");
