@@ -84,6 +84,7 @@ Result<LocalRuntime> load_local_context(const config::Config& c) {
         if (!p) return Error{"default_privs: " + p.error().message, p.error().kind};
         if (p->uid == 0) return make_error("default_privs must not be the super-user: " + *privs_name);
         x.default_privs = Privs{p->uid, p->gid, p->name};
+        d.default_privs = *p;
     } else {
         x.default_privs = Privs{::getuid(), ::getgid(), *privs_name};
     }

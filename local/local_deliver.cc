@@ -122,12 +122,22 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
     switch (d.kind) {
         case DestKind::kMailbox: {
             const agent::Identity& u = d.user;
-            if (!s.mailbox_command.empty())
-                return run_shell_command(s.mailbox_command, u, d, r, job, message, s, now);
+            if (!s.mailbox_command.empty()) {
+                agent::Identity who = u;
+                if (u.uid == 0 && s.default_privs) {
+                    who.uid = s.default_privs->uid;
+                    who.gid = s.default_privs->gid;
+                }
+                return run_shell_command(s.mailbox_command, who, d, r, job, message, s, now);
+            }
             if (!s.home_mailbox.empty()) {
                 std::string path = u.home + "/" + s.home_mailbox;
                 bool maildir = path.back() == '/';
-                auto st = agent::run_as(u, [&]() -> Status {
+                // root's own home mailbox is written by this (root) process.
+                auto as_user = [&](const std::function<Status()>& step) {
+                    return u.uid == 0 ? step() : agent::run_as(u, step);
+                };
+                auto st = as_user([&]() -> Status {
                     if (maildir) {
                         mailbox::DeliveryOptions o;
                         return write_maildir(path, prefix, message, o, s.mailbox_size_limit);

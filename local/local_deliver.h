@@ -30,9 +30,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lib/agent/agent_identity.h"
 #include "lib/agent/agent_job.h"
 #include "lib/agent/agent_message.h"
 #include "lib/agent/agent_outcome.h"
@@ -50,6 +52,8 @@ struct DeliverySettings {
     long command_time_limit = 1000;
     std::string command_shell = "/bin/sh";
     std::vector<std::string> base_env;  // PATH, TZ, ... for commands
+    // mailbox_command for root runs as default_privs, as in Postfix.
+    std::optional<agent::Identity> default_privs;
 };
 
 // Forwards a message to `addresses` with envelope `sender`; returns the

@@ -224,7 +224,8 @@ private:
                 if (!*text) continue;
                 Frame next = frame;
                 next.source = Source::kForward;
-                next.privs = Privs{(*user)->uid, (*user)->gid, (*user)->name};
+                // root's own commands and files run as default_privs.
+                next.privs = (*user)->uid == 0 ? s_.default_privs : Privs{(*user)->uid, (*user)->gid, (*user)->name};
                 next.path.push_back(full);
                 if (full != ext.user) next.path.push_back(ext.user);
                 auto tokens = parse_alias_list(**text);

@@ -215,3 +215,18 @@ TEST_CASE("forwarded addresses go to the forwarder grouped by sender", "[unit]")
     CHECK(seen_sender == "hadoop@PXE1.localdomain");
     CHECK(fs::exists(fx.dir + "/spool/openstack"));
 }
+
+TEST_CASE("mail for root runs mailbox_command as default_privs", "[unit]") {
+    if (!agent::privileged()) return;
+    Fixture fx;
+    ::chmod(fx.dir.c_str(), 0777);
+    auto nobody = agent::resolve_user("nobody");
+    REQUIRE(nobody.ok());
+    fx.user.uid = 0;
+    fx.user.gid = 0;
+    fx.ctx.deliver.default_privs = *nobody;
+    std::string out_file = fx.dir + "/root.out";
+    fx.ctx.deliver.mailbox_command = fx.script("root.sh", "id -u > " + out_file + "\n");
+    CHECK(fx.deliver("openstack@PXE1.localdomain", "", kMessage)[0].kind == agent::OutcomeKind::kSent);
+    CHECK(slurp(out_file) == std::to_string(nobody->uid) + "\n");
+}
