@@ -180,6 +180,9 @@ std::vector<agent::Outcome> local_deliver(const agent::Job& job, const agent::Me
                                           const LocalContext& ctx, time_t now) {
     std::vector<agent::Outcome> out;
     auto head = message.head();
+    // Destinations already delivered for an earlier recipient of this
+    // request (two aliases of one user): delivered once, as Postfix does.
+    std::map<std::string, agent::Outcome> done;
     for (const auto& r : job.recipients) {
         if (!head) {
             out.push_back(agent::outcome_from_error(head.error()));
@@ -202,7 +205,14 @@ std::vector<agent::Outcome> local_deliver(const agent::Job& job, const agent::Me
                 parts.push_back(agent::bounced("mail forwarding loop for " + d.recipient, "5.4.6"));
                 continue;
             }
-            parts.push_back(deliver_destination(d, r, job, message, ctx.deliver, now));
+            std::string key = std::to_string(static_cast<int>(d.kind)) + ":" + d.target + ":" + d.extension;
+            if (auto it = done.find(key); it != done.end()) {
+                parts.push_back(it->second);
+                continue;
+            }
+            agent::Outcome o = deliver_destination(d, r, job, message, ctx.deliver, now);
+            if (o.kind == agent::OutcomeKind::kSent) done.emplace(key, o);
+            parts.push_back(std::move(o));
         }
         for (const auto& [sender, addresses] : forwards) {
             if (!ctx.forward) {

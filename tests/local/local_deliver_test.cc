@@ -78,6 +78,19 @@ struct Fixture {
     }
     ~Fixture() { fs::remove_all(dir); }
 
+    std::vector<agent::Outcome> deliver_all(const std::vector<agent::JobRecipient>& rcpts, std::string_view content) {
+        queue::QueueEnvelope env;
+        env.sender = "hadoop@PXE1.localdomain";
+        auto m = agent::MessageCopy::from_text(env, content);
+        REQUIRE(m.ok());
+        agent::Job job;
+        job.queue_id = "D786582E95";
+        job.sender = "hadoop@PXE1.localdomain";
+        job.service = "local";
+        job.recipients = rcpts;
+        return local_deliver(job, *m, ctx, 1462453145);
+    }
+
     std::vector<agent::Outcome> deliver(const std::string& rcpt, const std::string& orig, std::string_view content) {
         queue::QueueEnvelope env;
         env.sender = "hadoop@PXE1.localdomain";
@@ -229,4 +242,19 @@ TEST_CASE("mail for root runs mailbox_command as default_privs", "[unit]") {
     fx.ctx.deliver.mailbox_command = fx.script("root.sh", "id -u > " + out_file + "\n");
     CHECK(fx.deliver("openstack@PXE1.localdomain", "", kMessage)[0].kind == agent::OutcomeKind::kSent);
     CHECK(slurp(out_file) == std::to_string(nobody->uid) + "\n");
+}
+
+TEST_CASE("recipients of one request that reach the same mailbox get one copy", "[unit]") {
+    Fixture fx;
+    fx.aliases["tomcat"] = "openstack";
+    fx.aliases["a"] = "openstack";
+    auto out = fx.deliver_all({{"tomcat@PXE1.localdomain", ""}, {"a@PXE1.localdomain", ""},
+                               {"openstack@PXE1.localdomain", ""}},
+                              kMessage);
+    REQUIRE(out.size() == 3);
+    for (const auto& o : out) CHECK(o == agent::sent("delivered to mailbox"));
+    std::string mbox = slurp(fx.dir + "/spool/openstack");
+    size_t copies = 0;
+    for (size_t pos = 0; (pos = mbox.find("\nhow are you?\n", pos)) != std::string::npos; ++pos) ++copies;
+    CHECK(copies == 1);
 }
