@@ -45,8 +45,11 @@ Status write_maildir(const std::string& dir, const std::string& prefix, const ag
     return ok_status();
 }
 
-agent::Outcome mailbox_failure(const std::string& what, const Error& e) {
-    std::string dsn = e.temporary() ? "4.2.0" : "5.2.0";
+// Postfix's choice of status: a full mailbox (EFBIG, the size limit)
+// bounces with 5.2.2; other Maildir trouble defers (a broken directory is
+// the administrator's to fix); other mbox trouble follows the error kind.
+agent::Outcome mailbox_failure(const std::string& what, const Error& e, bool maildir = false) {
+    std::string dsn = e.temporary() || maildir ? "4.2.0" : "5.2.0";
     if (e.message.find("File too large") != std::string::npos) dsn = "5.2.2";
     std::string text = what + e.message;
     return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);
@@ -145,7 +148,7 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
                     return write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
                 });
                 if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to mailbox");
-                if (maildir) return mailbox_failure("maildir delivery failed: ", st.error());
+                if (maildir) return mailbox_failure("maildir delivery failed: ", st.error(), true);
                 return mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error());
             }
             // The spool mailbox: locked and opened as root, created owned by the user.
@@ -168,6 +171,7 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
                 return write_mbox(d.target, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
             });
             if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to file: " + d.target);
+            if (maildir) return mailbox_failure("maildir delivery failed: ", st.error(), true);
             return mailbox_failure("cannot append message to file " + d.target + ": ", st.error());
         }
         case DestKind::kForward:

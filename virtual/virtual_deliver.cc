@@ -128,7 +128,10 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
     });
     if (!st && st.error().message == kOverQuota) return over_quota(s);
     if (!st) {
-        std::string dsn = st.error().temporary() ? "4.2.0" : "5.2.0";
+        // As local: a full mailbox bounces (5.2.2), other Maildir trouble
+        // defers, other mbox trouble follows the error kind.
+        std::string dsn = st.error().temporary() || t.maildir ? "4.2.0" : "5.2.0";
+        if (st.error().message.find("File too large") != std::string::npos) dsn = "5.2.2";
         std::string text = (t.maildir ? "maildir delivery failed: " : "cannot update mailbox " + t.path + ". ") +
                            st.error().message;
         return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);

@@ -225,3 +225,19 @@ TEST_CASE("mbox quota is the file size", "[unit]") {
     CHECK(fx.deliver("mbox@magedu.com", msg).kind == agent::OutcomeKind::kSent);
     CHECK(fx.deliver("mbox@magedu.com", msg).kind == agent::OutcomeKind::kBounced);
 }
+
+TEST_CASE("a broken Maildir defers and a broken mbox bounces", "[unit]") {
+    Fixture fx;
+    std::ofstream(fx.base + "/blocked") << "not a directory";
+    REQUIRE(::chown((fx.base + "/blocked").c_str(), fx.uid, fx.gid) == 0);
+    fx.mailboxes["md@blocked.test"] = "blocked/Maildir/";
+    fx.mailboxes["mb@blocked.test"] = "blocked/mbox";
+    auto md = fx.deliver("md@blocked.test");
+    CHECK(md.kind == agent::OutcomeKind::kDeferred);
+    CHECK(md.dsn == "4.2.0");
+    CHECK(md.text.rfind("maildir delivery failed: ", 0) == 0);
+    auto mb = fx.deliver("mb@blocked.test");
+    CHECK(mb.kind == agent::OutcomeKind::kBounced);
+    CHECK(mb.dsn == "5.2.0");
+    CHECK(mb.text.rfind("cannot update mailbox " + fx.base + "/blocked/mbox. ", 0) == 0);
+}
