@@ -19,7 +19,7 @@ PC() { "$MAILROOM_BIN/postcat" -c "$CONF" "$@"; }
 printf 'To: keep@remote.test\nBcc: hidden@remote.test\nSubject: held one\n\nbody one\n' |
     qs_send -t -f alice -F 'Alice Example' || mr_fail "sendmail 1 failed"
 printf 'Subject: doomed\n\nbody two\n' | qs_send -f alice doomed@remote.test || mr_fail "sendmail 2 failed"
-mr_wait_for "two messages in incoming" sh -c "[ \$(find '$Q/incoming' -type f | wc -l) -eq 2 ]"
+mr_wait_for "two messages in incoming" sh -c "[ \$(find '$Q/incoming' -type f -name '[0-9A-F]*' | wc -l) -eq 2 ]"
 ID1=$(grep -F 'uid=' "$T/maillog" | head -n 1 | sed -n 's/.*\]: \([0-9A-F]*\): .*/\1/p')
 ID2=$(grep -F 'uid=' "$T/maillog" | sed -n '2s/.*\]: \([0-9A-F]*\): .*/\1/p')
 [ -n "$ID1" ] && [ -n "$ID2" ] || mr_fail "no queue IDs"
@@ -62,17 +62,18 @@ grep -q "mailroom/postsuper\[[0-9]*\]: $ID2: removed" "$T/maillog" || mr_fail "d
 
 # postsuper -r: a message goes back through pickup and cleanup (new ID).
 printf 'Subject: again\n\nx\n' | qs_send -f alice later@remote.test || mr_fail "sendmail 3 failed"
-mr_wait_for "third message in incoming" sh -c "[ \$(find '$Q/incoming' -type f | wc -l) -eq 1 ]"
-ID3=$(ls "$Q/incoming")
+mr_wait_for "third message in incoming" sh -c "[ \$(find '$Q/incoming' -type f -name '[0-9A-F]*' | wc -l) -eq 1 ]"
+ID3=$(find "$Q/incoming" -type f -name '[0-9A-F]*' -printf '%f\n')
 PS -r "$ID3" 2>"$T/err" || mr_fail "postsuper -r failed"
 grep -q "postsuper: Requeued: 1 message" "$T/err" || mr_fail "requeue count"
-mr_wait_for "requeued message back in incoming" sh -c "[ \$(grep -c 'uid=' '$T/maillog') -eq 4 ]"
+mr_wait_for "requeued message back in incoming" sh -c "[ \$(grep -c 'uid=' '$T/maillog') -eq 4 ] && [ \$(find '$Q/incoming' -type f -name '[0-9A-F]*' | wc -l) -eq 1 ]"
 [ ! -e "$Q/incoming/$ID3" ] || mr_fail "old copy left after requeue"
 PS -s || mr_fail "postsuper -s failed"
 
 # Add qmgr, release the held message: it is delivered.
 echo "qmgr      unix  n       -       n       300     1       qmgr" >>"$CONF/master.cf"
 "$MR" -c "$CONF" reload || mr_fail "reload failed"
+mr_wait_for "qmgr listener" test -S "$Q/public/qmgr"
 sleep 1
 grep -q "$ID1: to=" "$T/maillog" && mr_fail "held mail was delivered"
 PS -H "$ID1" 2>"$T/err" || mr_fail "postsuper -H failed"

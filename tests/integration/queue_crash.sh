@@ -36,10 +36,11 @@ for i in $(seq 1 $N); do
     fi
 done
 [ "$acked" -eq "$N" ] || mr_fail "only $acked of $N submissions were acknowledged"
-mr_wait_for "batch in incoming" sh -c "[ \$(find '$Q/incoming' -type f | wc -l) -eq $acked ]"
+mr_wait_for "batch in incoming" sh -c "[ \$(find '$Q/incoming' -type f -name '[0-9A-F]*' | wc -l) -eq $acked ]"
 
 echo "qmgr      unix  n       -       n       300     1       qmgr" >>"$CONF/master.cf"
 "$MR" -c "$CONF" reload || mr_fail "reload failed"
+mr_wait_for "qmgr listener" test -S "$Q/public/qmgr"
 MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f failed"
 kills=0
 for at in 20 100; do
