@@ -1,0 +1,1128 @@
+// smtpd_session.cc - see smtpd_session.h.
+#include "smtpd/smtpd_session.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <map>
+
+#include "lib/ipc/ipc_socket.h"
+#include "lib/log/log.h"
+#include "lib/submit/trigger.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::smtpd {
+
+namespace {
+
+using queue::RecordType;
+
+constexpr size_t kMaxReadAhead = 64 * 1024;  // bytes pulled from the socket before processing
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The cleanup service behind the MessageSink seam.
+class CleanupSink : public MessageSink {
+public:
+    explicit CleanupSink(submit::CleanupClient client) : client_(std::move(client)) {}
+    const std::string& queue_id() const override { return client_.queue_id(); }
+    Status send(RecordType type, std::string_view payload) override { return client_.send(type, payload); }
+    Result<submit::CleanupResult> finish() override { return client_.finish(); }
+
+private:
+    submit::CleanupClient client_;
+};
+
+// Commands in the order Postfix lists them on the disconnect line.
+constexpr const char* kCounterNames[] = {"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data",
+                                         "bdat", "rset", "noop", "vrfy", "etrn", "quit", "unknown"};
+int counter_index(Verb verb) {
+    switch (verb) {
+        case Verb::kHelo: return 0;
+        case Verb::kEhlo: return 1;
+        case Verb::kStartTls: return 2;
+        case Verb::kAuth: return 3;
+        case Verb::kMail: return 4;
+        case Verb::kRcpt: return 5;
+        case Verb::kData: return 6;
+        case Verb::kBdat: return 7;
+        case Verb::kRset: return 8;
+        case Verb::kNoop: return 9;
+        case Verb::kVrfy: return 10;
+        case Verb::kEtrn: return 11;
+        case Verb::kQuit: return 12;
+        default: return 13;
+    }
+}
+
+// RFC 2920: commands that must end a pipelined group.
+bool must_end_group(Verb verb) {
+    switch (verb) {
+        case Verb::kHelo: case Verb::kEhlo: case Verb::kData: case Verb::kNoop: case Verb::kVrfy:
+        case Verb::kEtrn: case Verb::kStartTls: case Verb::kAuth: case Verb::kUnknown: case Verb::kHelp:
+            return true;
+        default:
+            return false;
+    }
+}
+
+std::string notify_text(unsigned notify) {
+    if (notify & kNotifyNever) return "NEVER";
+    std::string out;
+    auto add = [&](const char* s) {
+        if (!out.empty()) out += ',';
+        out += s;
+    };
+    if (notify & kNotifySuccess) add("SUCCESS");
+    if (notify & kNotifyFailure) add("FAILURE");
+    if (notify & kNotifyDelay) add("DELAY");
+    return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
+    SmtpdConfig c;
+    auto str = [&](const char* name, std::string* out) -> Status {
+        auto v = cfg.get(name);
+        if (!v) return v.error();
+        *out = *v;
+        return ok_status();
+    };
+    auto num = [&](const char* name, auto* out) -> Status {
+        auto v = cfg.get_int(name);
+        if (!v) return v.error();
+        *out = static_cast<std::remove_pointer_t<decltype(out)>>(*v);
+        return ok_status();
+    };
+    auto tim = [&](const char* name, int* out_s) -> Status {
+        auto v = cfg.get_time(name);
+        if (!v) return v.error();
+        *out_s = static_cast<int>(*v);
+        return ok_status();
+    };
+    auto flag = [&](const char* name, bool* out) -> Status {
+        auto v = cfg.get_bool(name);
+        if (!v) return v.error();
+        *out = *v;
+        return ok_status();
+    };
+    if (auto st = str("myhostname", &c.myhostname); !st) return st.error();
+    if (auto st = str("mail_name", &c.mail_name); !st) return st.error();
+    if (auto st = str("smtpd_banner", &c.smtpd_banner); !st) return st.error();
+    if (auto st = str("queue_directory", &c.queue_directory); !st) return st.error();
+    auto parse = parse_options_from_config(cfg);
+    if (!parse) return parse.error();
+    c.parse = *parse;
+    if (auto st = num("message_size_limit", &c.message_size_limit); !st) return st.error();
+    if (auto st = flag("disable_vrfy_command", &c.disable_vrfy_command); !st) return st.error();
+    if (auto st = flag("smtpd_helo_required", &c.smtpd_helo_required); !st) return st.error();
+    if (auto st = num("smtpd_recipient_limit", &c.smtpd_recipient_limit); !st) return st.error();
+    if (auto st = tim("smtpd_timeout", &c.smtpd_timeout_s); !st) return st.error();
+    if (auto st = num("smtpd_hard_error_limit", &c.smtpd_hard_error_limit); !st) return st.error();
+    if (auto st = num("smtpd_soft_error_limit", &c.smtpd_soft_error_limit); !st) return st.error();
+    int sleep_s = 1;
+    if (auto st = tim("smtpd_error_sleep_time", &sleep_s); !st) return st.error();
+    c.smtpd_error_sleep_time_ms = sleep_s * 1000;
+    if (auto st = num("smtpd_junk_command_limit", &c.smtpd_junk_command_limit); !st) return st.error();
+    std::string bare;
+    if (auto st = str("smtpd_forbid_bare_newline", &bare); !st) return st.error();
+    if (!parse_bare_newline(lower(bare), &c.smtpd_forbid_bare_newline))
+        return make_error("invalid smtpd_forbid_bare_newline value: \"" + bare + "\"");
+    if (auto st = flag("smtpd_forbid_unauth_pipelining", &c.smtpd_forbid_unauth_pipelining); !st) return st.error();
+    int ipc_s = 3600;
+    if (auto st = tim("ipc_timeout", &ipc_s); !st) return st.error();
+    c.ipc_timeout_ms = ipc_s * 1000;
+
+    c.ehlo.myhostname = c.myhostname;
+    c.ehlo.message_size_limit = c.message_size_limit;
+    c.ehlo.vrfy = !c.disable_vrfy_command;
+    auto discard = cfg.get_list("smtpd_discard_ehlo_keywords");
+    if (!discard) return discard.error();
+    c.ehlo.discard = *discard;
+    return c;
+}
+
+SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms) {
+    return [dir = std::move(queue_directory), timeout_ms]() -> Result<std::unique_ptr<MessageSink>> {
+        auto client = submit::CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup",
+                                                  submit::kCleanupFlagNone, timeout_ms);
+        if (!client) return client.error();
+        return std::unique_ptr<MessageSink>(std::make_unique<CleanupSink>(std::move(*client)));
+    };
+}
+
+Peer peer_of(int fd) {
+    Peer peer;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        peer.addr = "unknown";
+        return peer;
+    }
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
+        peer.addr = buf;
+    } else if (ss.ss_family == AF_INET6) {
+        auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+            inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, sizeof(buf));
+        } else {
+            inet_ntop(AF_INET6, &a6->sin6_addr, buf, sizeof(buf));
+        }
+        peer.addr = buf;
+    } else {
+        peer.addr = "unknown";
+    }
+    return peer;
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+class Session {
+public:
+    Session(SmtpdServer& server, server::Connection conn, Peer peer);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void start();
+
+private:
+    enum class State { kCommand, kData, kBdat, kClosing };
+
+    static void read_cb(bufferevent* bev, void* arg);
+    static void write_cb(bufferevent* bev, void* arg);
+    static void event_cb(bufferevent* bev, short what, void* arg);
+
+    void pump();
+    bool process_one();  // false: nothing more can be done now
+    void handle_command(std::string_view line, bool more_input);
+    void handle_data_piece(const LinePiece& piece);
+    void handle_bdat_bytes();
+
+    void reply(const Reply& r);
+    void reply_error(const Reply& r);  // counts an error
+    void send_raw(const std::string& text);
+    void close_after_reply();
+    void finish_session();
+    void count(Verb verb, bool ok);
+    void lost_connection();
+
+    void cmd_helo(const Command& cmd, bool ehlo);
+    void cmd_mail(const Command& cmd);
+    void cmd_rcpt(const Command& cmd);
+    void cmd_data();
+    void cmd_bdat(const Command& cmd);
+    void cmd_rset();
+    void cmd_vrfy(const Command& cmd);
+    void cmd_etrn(const Command& cmd);
+    void junk();
+
+    void run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then);
+    Status open_sink();
+    void abort_message();
+    void reset_transaction();
+    Status send_content_line(std::string_view text, bool continued);
+    Status start_content();
+    void end_of_message();
+    bool in_transaction() const { return s_.sender.has_value(); }
+    std::string namaddr() const { return s_.namaddr(); }
+
+    SmtpdServer& server_;
+    const SmtpdConfig& cfg_;
+    server::Connection conn_;
+    Peer peer_;
+    bufferevent* bev_ = nullptr;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    State state_ = State::kCommand;
+    std::string input_;
+    bool in_pump_ = false;
+    bool busy_ = false;      // waiting for a check
+    bool sleeping_ = false;  // smtpd_error_sleep_time
+    std::string delayed_;    // replies held while sleeping
+    event::Timer sleep_timer_;
+    bool skipping_long_line_ = false;
+    bool finished_ = false;
+    bool reject_bare_lf_ = false;
+
+    SessionState s_;
+    std::optional<Reply> client_reject_;
+    bool ehlo_ = false;
+    int error_count_ = 0;
+    int junk_count_ = 0;
+    std::string last_cmd_ = "CONNECT";
+    unsigned counts_ok_[14] = {};
+    unsigned counts_total_[14] = {};
+
+    // The mail transaction.
+    std::unique_ptr<MessageSink> sink_;
+    std::vector<std::string> recipients_;
+    unsigned rcpt_attempts_ = 0;
+    DataDecoder decoder_;
+    uint64_t message_size_ = 0;
+    bool too_big_ = false;
+    Status sink_status_;
+    bool bdat_used_ = false;
+    bool bdat_failed_ = false;  // a rejected BDAT: discard its chunks until LAST
+    uint64_t bdat_remaining_ = 0;
+    bool bdat_last_ = false;
+    bool bdat_discard_ = false;
+    bool bdat_line_start_ = true;
+    std::string bdat_partial_;
+    Reply pending_bdat_error_;
+    uint64_t bdat_chunk_size_ = 0;
+    MailParams mail_params_;
+    std::time_t arrival_ = 0;
+};
+
+Session::Session(SmtpdServer& server, server::Connection conn, Peer peer)
+    : server_(server), cfg_(server.config()), conn_(std::move(conn)), peer_(std::move(peer)) {
+    s_.client_name = peer_.name;
+    s_.client_addr = peer_.addr;
+    s_.client_in_mynetworks = server_.in_mynetworks(peer_);
+    s_.protocol = "SMTP";  // until EHLO
+    reject_bare_lf_ = cfg_.smtpd_forbid_bare_newline == BareNewline::kReject && !server_.bare_newline_excluded(peer_);
+    decoder_ = DataDecoder(reject_bare_lf_);
+}
+
+Session::~Session() {
+    if (bev_) bufferevent_free(bev_);
+}
+
+void Session::start() {
+    log::info("connect from %s", namaddr().c_str());
+    evutil_make_socket_nonblocking(conn_.fd());
+    bev_ = bufferevent_socket_new(server_.loop().base(), conn_.fd(), 0);
+    if (!bev_) {
+        log::warn("cannot create a buffer event for %s", namaddr().c_str());
+        finish_session();
+        return;
+    }
+    bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
+    timeval tv{cfg_.smtpd_timeout_s, 0};
+    bufferevent_set_timeouts(bev_, &tv, &tv);
+    bufferevent_setwatermark(bev_, EV_READ, 0, kMaxReadAhead);
+    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+    sleep_timer_ = event::Timer(server_.loop(), [this] {
+        sleeping_ = false;
+        std::string out = std::move(delayed_);
+        delayed_.clear();
+        if (bev_ && !out.empty()) bufferevent_write(bev_, out.data(), out.size());
+        if (state_ == State::kClosing) {
+            if (bev_ && evbuffer_get_length(bufferevent_get_output(bev_)) == 0) finish_session();
+            return;
+        }
+        pump();
+    });
+    reply(replies::greeting(cfg_.smtpd_banner));
+    // smtpd_delay_reject = no: the client restrictions answer every command.
+    run_check(&Checker::check_client, [this](CheckResult r) {
+        if (r.rejected()) client_reject_ = r.reply;
+    });
+}
+
+void Session::read_cb(bufferevent*, void* arg) { static_cast<Session*>(arg)->pump(); }
+
+void Session::write_cb(bufferevent* bev, void* arg) {
+    auto* self = static_cast<Session*>(arg);
+    if (self->state_ == State::kClosing && !self->sleeping_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        self->finish_session();
+}
+
+void Session::event_cb(bufferevent*, short what, void* arg) {
+    auto* self = static_cast<Session*>(arg);
+    if (self->finished_) return;
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (self->state_ == State::kClosing) {
+            self->finish_session();
+            return;
+        }
+        log::info("timeout after %s from %s", self->last_cmd_.c_str(), self->namaddr().c_str());
+        self->abort_message();
+        self->send_raw(replies::timeout(self->cfg_.myhostname).format());
+        self->close_after_reply();
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (self->state_ != State::kClosing) self->lost_connection();
+        self->finish_session();
+    }
+}
+
+void Session::lost_connection() {
+    log::info("lost connection after %s from %s", last_cmd_.c_str(), namaddr().c_str());
+    abort_message();
+}
+
+void Session::pump() {
+    if (in_pump_ || finished_) return;
+    in_pump_ = true;
+    while (!finished_ && state_ != State::kClosing && !busy_ && !sleeping_) {
+        evbuffer* in = bufferevent_get_input(bev_);
+        size_t avail = evbuffer_get_length(in);
+        if (avail > 0 && input_.size() < kMaxReadAhead) {
+            size_t n = std::min(avail, kMaxReadAhead - input_.size());
+            size_t old = input_.size();
+            input_.resize(old + n);
+            evbuffer_remove(in, input_.data() + old, n);
+        }
+        if (!process_one()) break;
+    }
+    in_pump_ = false;
+}
+
+bool Session::process_one() {
+    if (state_ == State::kBdat) {
+        if (input_.empty()) return false;
+        handle_bdat_bytes();
+        return true;
+    }
+    size_t limit = cfg_.parse.line_length_limit;
+    LinePiece piece;
+    if (!take_line(input_, limit, &piece)) return false;
+    if (state_ == State::kData) {
+        handle_data_piece(piece);
+        input_.erase(0, piece.consumed);
+        return true;
+    }
+    // Command state.
+    if (skipping_long_line_) {
+        if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
+        input_.erase(0, piece.consumed);
+        return true;
+    }
+    if (piece.end == LineEnd::kNone) {
+        // Longer than line_length_limit: refuse and drop the rest of the line.
+        skipping_long_line_ = true;
+        input_.erase(0, piece.consumed);
+        last_cmd_ = "UNKNOWN";
+        count(Verb::kUnknown, false);
+        reply_error(replies::line_too_long());
+        return true;
+    }
+    if (piece.end == LineEnd::kBareLf && reject_bare_lf_) {
+        log::info("disconnect: bare <LF> received from %s after %s", namaddr().c_str(), last_cmd_.c_str());
+        send_raw(make_reply(521, "5.5.2", cfg_.myhostname + " Error: bare <LF> received").format());
+        close_after_reply();
+        return true;
+    }
+    std::string line(piece.text);
+    input_.erase(0, piece.consumed);
+    bool more = !input_.empty() || evbuffer_get_length(bufferevent_get_input(bev_)) > 0;
+    handle_command(line, more);
+    return true;
+}
+
+void Session::reply(const Reply& r) { send_raw(r.format()); }
+
+void Session::reply_error(const Reply& r) {
+    ++error_count_;
+    reply(r);
+}
+
+void Session::send_raw(const std::string& text) {
+    if (!bev_ || finished_) return;
+    if (sleeping_) {
+        delayed_ += text;
+        return;
+    }
+    // Postfix slows down a client that keeps making errors.
+    if (error_count_ >= cfg_.smtpd_soft_error_limit && cfg_.smtpd_error_sleep_time_ms > 0 &&
+        state_ != State::kClosing) {
+        sleeping_ = true;
+        delayed_ = text;
+        sleep_timer_.start(std::chrono::milliseconds(cfg_.smtpd_error_sleep_time_ms));
+        return;
+    }
+    bufferevent_write(bev_, text.data(), text.size());
+}
+
+void Session::close_after_reply() {
+    state_ = State::kClosing;
+    if (!bev_) return;
+    bufferevent_disable(bev_, EV_READ);
+    if (!sleeping_ && evbuffer_get_length(bufferevent_get_output(bev_)) == 0) finish_session();
+}
+
+void Session::finish_session() {
+    if (finished_) return;
+    finished_ = true;
+    abort_message();
+    std::string line = "disconnect from " + namaddr();
+    unsigned ok_all = 0, total_all = 0;
+    for (size_t i = 0; i < std::size(kCounterNames); ++i) {
+        if (counts_total_[i] == 0) continue;
+        ok_all += counts_ok_[i];
+        total_all += counts_total_[i];
+        line += " " + std::string(kCounterNames[i]) + "=";
+        if (counts_ok_[i] == counts_total_[i]) {
+            line += std::to_string(counts_total_[i]);
+        } else {
+            line += std::to_string(counts_ok_[i]) + "/" + std::to_string(counts_total_[i]);
+        }
+    }
+    line += " commands=";
+    line += ok_all == total_all ? std::to_string(total_all) : std::to_string(ok_all) + "/" + std::to_string(total_all);
+    log::info("%s", line.c_str());
+    if (bev_) {
+        bufferevent_disable(bev_, EV_READ | EV_WRITE);
+        bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+    }
+    sleep_timer_.cancel();
+    server_.session_done(this);
+}
+
+void Session::count(Verb verb, bool ok) {
+    int i = counter_index(verb);
+    ++counts_total_[i];
+    if (ok) ++counts_ok_[i];
+}
+
+void Session::run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then) {
+    auto st = std::make_shared<SessionState>(s_);
+    Checker* checker = &server_.checker();
+    std::weak_ptr<int> alive = alive_;
+    busy_ = true;
+    server_.run_check([checker, st, method] { return (checker->*method)(*st); },
+                      [this, st, alive, then = std::move(then)](CheckResult r) {
+                          if (alive.expired() || finished_) return;
+                          s_ = *st;
+                          busy_ = false;
+                          then(std::move(r));
+                          pump();
+                      });
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+void Session::handle_command(std::string_view line, bool more_input) {
+    ParseResult parsed = parse_command(line, cfg_.parse);
+    Verb verb = parsed.ok() ? parsed.command().verb : Verb::kUnknown;
+    if (!parsed.ok()) {
+        // The verb may still be known ("MAIL FROM:<bad"): count it as such.
+        Command probe;
+        std::string_view word = line.substr(0, line.find(' '));
+        for (Verb v : {Verb::kHelo, Verb::kEhlo, Verb::kMail, Verb::kRcpt, Verb::kData, Verb::kBdat, Verb::kRset,
+                       Verb::kNoop, Verb::kQuit, Verb::kVrfy, Verb::kEtrn, Verb::kStartTls, Verb::kAuth}) {
+            if (util::iequals(word, verb_name(v))) verb = v;
+        }
+    }
+    last_cmd_ = verb == Verb::kUnknown ? "UNKNOWN" : std::string(verb_name(verb));
+
+    // RFC 2920: a command that must end a group, with more input behind it,
+    // or any pipelining by a client that was not offered PIPELINING.
+    if (more_input && verb != Verb::kQuit && verb != Verb::kBdat &&
+        (must_end_group(verb) || !ehlo_) && !s_.improper_pipelining) {
+        s_.improper_pipelining = true;
+        std::string next = input_.substr(0, std::min<size_t>(input_.size(), 100));
+        if (auto eol = next.find_first_of("\r\n"); eol != std::string::npos) next.resize(eol);
+        log::info("improper command pipelining after %s from %s: %s", last_cmd_.c_str(), namaddr().c_str(),
+                  log::log_printable(next).c_str());
+        if (cfg_.smtpd_forbid_unauth_pipelining) {
+            count(verb, false);
+            send_raw(replies::protocol_sync().format());
+            close_after_reply();
+            return;
+        }
+    }
+
+    if (!parsed.ok()) {
+        count(verb, false);
+        reply_error(make_reply(parsed.error().code, parsed.error().dsn, parsed.error().text));
+    } else {
+        const Command& cmd = parsed.command();
+        switch (cmd.verb) {
+            case Verb::kHelo: cmd_helo(cmd, false); break;
+            case Verb::kEhlo: cmd_helo(cmd, true); break;
+            case Verb::kMail: cmd_mail(cmd); break;
+            case Verb::kRcpt: cmd_rcpt(cmd); break;
+            case Verb::kData: cmd_data(); break;
+            case Verb::kBdat: cmd_bdat(cmd); break;
+            case Verb::kRset: cmd_rset(); break;
+            case Verb::kNoop:
+                junk();
+                count(verb, true);
+                reply(replies::ok());
+                break;
+            case Verb::kQuit:
+                count(verb, true);
+                reply(replies::bye());
+                close_after_reply();
+                return;
+            case Verb::kVrfy: cmd_vrfy(cmd); break;
+            case Verb::kEtrn: cmd_etrn(cmd); break;
+            case Verb::kStartTls:
+                count(verb, false);
+                reply_error(replies::not_implemented());
+                break;
+            case Verb::kAuth:
+                count(verb, false);
+                reply_error(replies::auth_not_enabled());
+                break;
+            case Verb::kHelp:
+            case Verb::kUnknown:
+                count(Verb::kUnknown, false);
+                reply_error(replies::not_recognized());
+                break;
+        }
+    }
+    if (state_ == State::kCommand && !busy_ && error_count_ >= cfg_.smtpd_hard_error_limit) {
+        log::info("too many errors after %s from %s", last_cmd_.c_str(), namaddr().c_str());
+        abort_message();
+        send_raw(replies::too_many_errors(cfg_.myhostname).format());
+        close_after_reply();
+    }
+}
+
+void Session::junk() {
+    if (junk_count_++ > cfg_.smtpd_junk_command_limit) ++error_count_;
+}
+
+void Session::cmd_helo(const Command& cmd, bool ehlo) {
+    Verb verb = ehlo ? Verb::kEhlo : Verb::kHelo;
+    if (cmd.argument.empty()) {
+        count(verb, false);
+        reply_error(make_reply(501, "", ehlo ? "Syntax: EHLO hostname" : "Syntax: HELO hostname"));
+        return;
+    }
+    if (client_reject_) {
+        count(verb, false);
+        reply_error(*client_reject_);
+        return;
+    }
+    reset_transaction();
+    s_.helo_name = cmd.argument;
+    s_.protocol = ehlo ? "ESMTP" : "SMTP";
+    ehlo_ = ehlo;
+    std::string arg = cmd.argument;
+    run_check(&Checker::check_helo, [this, verb, ehlo](CheckResult r) {
+        if (r.rejected()) {
+            s_.helo_name.reset();
+            count(verb, false);
+            reply_error(r.reply);
+            return;
+        }
+        count(verb, true);
+        reply(ehlo ? replies::ehlo(cfg_.ehlo) : replies::helo(cfg_.myhostname));
+    });
+}
+
+void Session::cmd_mail(const Command& cmd) {
+    auto fail = [&](const Reply& r) {
+        count(Verb::kMail, false);
+        reply_error(r);
+    };
+    if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(replies::need_helo());
+    if (bdat_used_) return fail(replies::mail_after_bdat());
+    if (in_transaction()) return fail(replies::nested_mail());
+    if (client_reject_) return fail(*client_reject_);
+    if (cmd.mail.size && cfg_.message_size_limit > 0 && *cmd.mail.size > cfg_.message_size_limit)
+        return fail(replies::size_exceeded());
+    if (cmd.mail.smtputf8) s_.smtputf8 = true;
+    s_.sender = cmd.address;
+    auto params = cmd.mail;
+    run_check(&Checker::check_mail, [this, params](CheckResult r) {
+        if (r.rejected()) {
+            s_.reset_transaction();
+            count(Verb::kMail, false);
+            reply_error(r.reply);
+            return;
+        }
+        mail_params_ = params;
+        count(Verb::kMail, true);
+        reply(replies::mail_ok());
+    });
+}
+
+void Session::cmd_rcpt(const Command& cmd) {
+    auto fail = [&](const Reply& r) {
+        count(Verb::kRcpt, false);
+        reply_error(r);
+    };
+    if (!in_transaction()) return fail(replies::need_mail());
+    if (bdat_used_) return fail(replies::rcpt_after_bdat());
+    ++rcpt_attempts_;
+    if (recipients_.size() >= cfg_.smtpd_recipient_limit) return fail(replies::too_many_recipients());
+    s_.recipient = cmd.address;
+    auto params = cmd.rcpt;
+    std::string address = cmd.address;
+    run_check(&Checker::check_rcpt, [this, params, address](CheckResult r) {
+        s_.recipient.reset();
+        if (r.rejected()) {
+            count(Verb::kRcpt, false);
+            reply_error(r.reply);
+            return;
+        }
+        if (!sink_) {
+            if (auto st = open_sink(); !st) {
+                log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
+                          st.error().message.c_str());
+                count(Verb::kRcpt, false);
+                reply_error(replies::queue_write_error());
+                return;
+            }
+        }
+        if (!params.orcpt_type.empty())
+            sink_status_ = sink_->send(RecordType::kDsnOrcpt, params.orcpt_type + ";" + params.orcpt_address);
+        if (sink_status_ && params.notify != kNotifyNone)
+            sink_status_ = sink_->send(RecordType::kDsnNotify, notify_text(params.notify));
+        if (sink_status_)
+            sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
+        recipients_.push_back(address);
+        s_.rcpt_count = static_cast<unsigned>(recipients_.size());
+        count(Verb::kRcpt, true);
+        reply(replies::rcpt_ok());
+    });
+}
+
+Status Session::open_sink() {
+    auto opener = server_.hooks().open_sink;
+    auto sink = opener();
+    if (!sink) return sink.error();
+    sink_ = std::move(*sink);
+    s_.queue_id = sink_->queue_id();
+    log::info("%s: client=%s", s_.queue_id.c_str(), namaddr().c_str());
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+    arrival_ = static_cast<std::time_t>(us / 1000000);
+    char t[64];
+    std::snprintf(t, sizeof(t), "%lld.%06lld", static_cast<long long>(us / 1000000),
+                  static_cast<long long>(us % 1000000));
+    sink_status_ = sink_->send(RecordType::kArrivalTime, t);
+    auto attr = [&](std::string_view name, const std::string& value) {
+        if (sink_status_ && !value.empty()) {
+            std::string a = std::string(name) + "=" + value;
+            if (a.size() > queue::kMaxAttributeLength) a.resize(queue::kMaxAttributeLength);
+            sink_status_ = sink_->send(RecordType::kAttribute, a);
+        }
+    };
+    attr(queue::kAttrClientName, s_.client_name);
+    attr(queue::kAttrClientAddress, s_.client_addr);
+    attr(queue::kAttrHeloName, s_.helo_name.value_or(""));
+    attr(queue::kAttrProtocolName, s_.protocol);
+    if (sink_status_) sink_status_ = sink_->send(RecordType::kSender, s_.sender.value_or(""));
+    if (sink_status_ && mail_params_.ret != DsnRet::kDefault)
+        sink_status_ = sink_->send(RecordType::kDsnRet, mail_params_.ret == DsnRet::kFull ? "FULL" : "HDRS");
+    if (sink_status_ && !mail_params_.envid.empty() && mail_params_.envid.size() <= queue::kMaxEnvidLength)
+        sink_status_ = sink_->send(RecordType::kDsnEnvid, mail_params_.envid);
+    return ok_status();
+}
+
+void Session::abort_message() {
+    // Closing the cleanup connection without the end marker makes cleanup
+    // remove its file.
+    sink_.reset();
+}
+
+void Session::reset_transaction() {
+    abort_message();
+    s_.reset_transaction();
+    recipients_.clear();
+    rcpt_attempts_ = 0;
+    mail_params_ = MailParams{};
+    message_size_ = 0;
+    too_big_ = false;
+    sink_status_ = ok_status();
+    bdat_used_ = false;
+    bdat_failed_ = false;
+    bdat_line_start_ = true;
+    bdat_partial_.clear();
+    decoder_ = DataDecoder(reject_bare_lf_);
+}
+
+Status Session::start_content() {
+    if (!sink_status_) return sink_status_;
+    if (auto st = sink_->send(RecordType::kContentStart, ""); !st) return st;
+    for (const auto& header : s_.effects.prepend) {
+        if (auto st = sink_->send(RecordType::kNormal, header); !st) return st;
+    }
+    ReceivedInfo info;
+    info.helo_name = s_.helo_name.value_or("");
+    info.client_name = s_.client_name;
+    info.client_addr = s_.client_addr;
+    info.myhostname = cfg_.myhostname;
+    info.mail_name = cfg_.mail_name;
+    info.protocol = s_.protocol;
+    info.queue_id = s_.queue_id;
+    info.recipients = recipients_;
+    info.when = arrival_;
+    for (const auto& line : format_received(info)) {
+        if (auto st = sink_->send(RecordType::kNormal, line); !st) return st;
+    }
+    return ok_status();
+}
+
+Status Session::send_content_line(std::string_view text, bool continued) {
+    message_size_ += text.size() + (continued ? 0 : 1);
+    if (cfg_.message_size_limit > 0 && message_size_ > cfg_.message_size_limit) too_big_ = true;
+    if (too_big_ || !sink_status_) return sink_status_;
+    sink_status_ = sink_->send(continued ? RecordType::kContinued : RecordType::kNormal, text);
+    return sink_status_;
+}
+
+void Session::cmd_data() {
+    auto fail = [&](const Reply& r) {
+        count(Verb::kData, false);
+        reply_error(r);
+    };
+    if (!in_transaction()) return fail(replies::need_mail());
+    if (bdat_used_) return fail(replies::data_after_bdat());
+    if (recipients_.empty()) return fail(rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt());
+    run_check(&Checker::check_data, [this](CheckResult r) {
+        if (r.rejected()) {
+            count(Verb::kData, false);
+            reply_error(r.reply);
+            return;
+        }
+        if (auto st = start_content(); !st) {
+            log::warn("%s: cleanup: %s", s_.queue_id.c_str(), st.error().message.c_str());
+            sink_status_ = st;
+        }
+        decoder_ = DataDecoder(reject_bare_lf_);
+        message_size_ = 0;
+        state_ = State::kData;
+        reply(replies::data_go_ahead());
+    });
+}
+
+void Session::handle_data_piece(const LinePiece& piece) {
+    DataDecoder::Output out = decoder_.feed(piece);
+    switch (out.kind) {
+        case DataDecoder::Kind::kBareLf:
+            log::info("disconnect: bare <LF> received from %s after DATA", namaddr().c_str());
+            count(Verb::kData, false);
+            abort_message();
+            send_raw(make_reply(521, "5.5.2", cfg_.myhostname + " Error: bare <LF> received").format());
+            close_after_reply();
+            return;
+        case DataDecoder::Kind::kContent:
+            (void)send_content_line(out.text, out.continued);
+            return;
+        case DataDecoder::Kind::kEnd:
+            state_ = State::kCommand;
+            last_cmd_ = "END-OF-MESSAGE";
+            end_of_message();
+            return;
+    }
+}
+
+void Session::end_of_message() {
+    Verb verb = bdat_used_ ? Verb::kBdat : Verb::kData;
+    auto done = [this, verb](const Reply& r, bool ok) {
+        count(verb, ok);
+        if (ok) {
+            error_count_ = 0;
+            junk_count_ = 0;
+            reply(r);
+        } else {
+            reply_error(r);
+        }
+        reset_transaction();
+    };
+    if (too_big_) {
+        abort_message();
+        return done(replies::size_exceeded(), false);
+    }
+    if (!sink_status_) {
+        log::warn("%s: cleanup: %s", s_.queue_id.c_str(), sink_status_.error().message.c_str());
+        return done(replies::queue_write_error(), false);
+    }
+    run_check(&Checker::check_end_of_data, [this, done](CheckResult r) {
+        if (r.rejected()) return done(r.reply, false);
+        std::string id = s_.queue_id;
+        if (s_.effects.discard) {
+            // DISCARD: claim success, keep nothing.
+            abort_message();
+            return done(replies::queued(id), true);
+        }
+        Status st = sink_->send(RecordType::kExtractedStart, "");
+        if (st) st = sink_->send(RecordType::kEnd, "");
+        if (!st) {
+            log::warn("%s: cleanup: %s", id.c_str(), st.error().message.c_str());
+            return done(replies::queue_write_error(), false);
+        }
+        auto result = sink_->finish();
+        sink_.reset();
+        if (!result) {
+            log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
+            return done(replies::queue_write_error(), false);
+        }
+        switch (result->status) {
+            case submit::CleanupStatus::kOk: return done(replies::queued(id), true);
+            case submit::CleanupStatus::kSize: return done(replies::size_exceeded(), false);
+            case submit::CleanupStatus::kRcpt: return done(replies::no_valid_recipients(), false);
+            default: return done(replies::queue_write_error(), false);
+        }
+    });
+}
+
+void Session::cmd_bdat(const Command& cmd) {
+    bdat_remaining_ = cmd.bdat_size;
+    bdat_chunk_size_ = cmd.bdat_size;
+    bdat_last_ = cmd.bdat_last;
+    bdat_discard_ = false;
+    Reply failure;
+    bool failed = false;
+    if (!in_transaction()) {
+        failure = replies::need_mail();
+        failed = true;
+    } else if (recipients_.empty()) {
+        failure = rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt();
+        failed = true;
+    } else if (bdat_failed_) {
+        failure = replies::size_exceeded();
+        failed = true;
+    }
+    if (failed) {
+        // The chunk is read and thrown away; the error goes out after it.
+        bdat_discard_ = true;
+        count(Verb::kBdat, false);
+        pending_bdat_error_ = failure;
+    } else if (!bdat_used_) {
+        bdat_used_ = true;
+        if (auto st = start_content(); !st) sink_status_ = st;
+    }
+    state_ = State::kBdat;
+    if (bdat_remaining_ == 0) handle_bdat_bytes();
+}
+
+void Session::handle_bdat_bytes() {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(bdat_remaining_, input_.size()));
+    if (!bdat_discard_) {
+        // Content lines: split at LF, dropping the CR before it; no dot rules.
+        std::string_view chunk(input_.data(), n);
+        size_t limit = cfg_.parse.line_length_limit;
+        while (!chunk.empty()) {
+            size_t lf = chunk.find('\n');
+            std::string_view part = lf == std::string_view::npos ? chunk : chunk.substr(0, lf);
+            bdat_partial_.append(part);
+            if (lf == std::string_view::npos) {
+                chunk = {};
+            } else {
+                chunk.remove_prefix(lf + 1);
+                if (!bdat_partial_.empty() && bdat_partial_.back() == '\r') bdat_partial_.pop_back();
+                (void)send_content_line(bdat_partial_, false);
+                bdat_partial_.clear();
+            }
+            while (bdat_partial_.size() > limit) {
+                size_t cut = limit;
+                if (bdat_partial_[cut - 1] == '\r') --cut;
+                (void)send_content_line(std::string_view(bdat_partial_).substr(0, cut), true);
+                bdat_partial_.erase(0, cut);
+            }
+        }
+    }
+    input_.erase(0, n);
+    bdat_remaining_ -= n;
+    if (bdat_remaining_ > 0) return;
+    state_ = State::kCommand;
+    if (bdat_discard_) {
+        bdat_discard_ = false;
+        if (bdat_used_) {
+            bdat_failed_ = !bdat_last_;
+            if (bdat_last_) reset_transaction();
+        }
+        reply_error(pending_bdat_error_);
+        return;
+    }
+    if (too_big_ && !bdat_last_) {
+        // Postfix answers at once and ignores the rest of the message.
+        count(Verb::kBdat, false);
+        abort_message();
+        bdat_failed_ = true;
+        reply_error(replies::size_exceeded());
+        return;
+    }
+    if (!bdat_last_) {
+        count(Verb::kBdat, true);
+        reply(replies::bdat_ok(bdat_chunk_size_));
+        return;
+    }
+    if (!bdat_partial_.empty()) {
+        (void)send_content_line(bdat_partial_, false);
+        bdat_partial_.clear();
+    }
+    last_cmd_ = "END-OF-MESSAGE";
+    end_of_message();
+}
+
+void Session::cmd_rset() {
+    junk();
+    reset_transaction();
+    count(Verb::kRset, true);
+    reply(replies::ok());
+}
+
+void Session::cmd_vrfy(const Command& cmd) {
+    junk();
+    if (cfg_.disable_vrfy_command) {
+        count(Verb::kVrfy, false);
+        reply_error(replies::vrfy_disabled());
+        return;
+    }
+    count(Verb::kVrfy, true);
+    reply(replies::vrfy_ok("<" + cmd.address + ">"));
+}
+
+void Session::cmd_etrn(const Command& cmd) {
+    junk();
+    auto fail = [&](const Reply& r) {
+        count(Verb::kEtrn, false);
+        reply_error(r);
+    };
+    if (!s_.helo_name) return fail(replies::need_helo());
+    if (in_transaction()) return fail(replies::auth_in_transaction());
+    std::string domain = cmd.argument;
+    if (!domain.empty() && !std::isalnum(static_cast<unsigned char>(domain.front()))) domain.erase(0, 1);
+    s_.etrn_domain = domain;
+    run_check(&Checker::check_etrn, [this](CheckResult r) {
+        s_.etrn_domain.reset();
+        if (r.rejected()) {
+            count(Verb::kEtrn, false);
+            reply_error(r.reply);
+            return;
+        }
+        auto trigger = server_.hooks().trigger_qmgr;
+        if (trigger && trigger(submit::kQmgrFlush)) {
+            count(Verb::kEtrn, true);
+            reply(replies::etrn_started());
+        } else {
+            count(Verb::kEtrn, false);
+            reply_error(replies::etrn_unavailable());
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
+Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& cfg, event::Loop& loop, Hooks hooks) {
+    auto server = std::make_unique<SmtpdServer>(Private{}, loop);
+    auto c = SmtpdConfig::from_config(cfg);
+    if (!c) return c.error();
+    server->config_ = std::move(*c);
+    if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(server->config_.queue_directory,
+                                                                  server->config_.ipc_timeout_ms);
+    if (!hooks.trigger_qmgr) {
+        std::string dir = server->config_.queue_directory;
+        hooks.trigger_qmgr = [dir](char request) {
+            return submit::trigger_service(dir, ipc::ServiceClass::kPublic, "qmgr", std::string(1, request));
+        };
+    }
+    if (!hooks.check.classify_domain) {
+        server->domains_ = std::make_shared<DomainLists>(DomainLists::from_config(cfg));
+        auto domains = server->domains_;
+        hooks.check.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
+    }
+    server->hooks_ = std::move(hooks);
+
+    auto cc = CheckConfig::from_config(cfg);
+    if (!cc) return cc.error();
+    // A restriction table that can block (mysql:, proxy:, ...) sends every
+    // check to one worker thread, so the Checker is used by one thread.
+    bool may_block = false;
+    auto scan = [&](const std::vector<std::string>& list) {
+        for (const auto& item : list) {
+            for (const char* type : {"mysql:", "pgsql:", "ldap:", "proxy:", "sqlite:", "memcache:", "tcp:",
+                                     "socketmap:"}) {
+                if (item.find(type) != std::string::npos) may_block = true;
+            }
+        }
+    };
+    for (const auto* list : {&cc->client_restrictions, &cc->helo_restrictions, &cc->sender_restrictions,
+                             &cc->relay_restrictions, &cc->recipient_restrictions, &cc->data_restrictions,
+                             &cc->end_of_data_restrictions, &cc->etrn_restrictions})
+        scan(*list);
+    for (const auto& [name, list] : cc->restriction_classes) scan(list);
+    server->checker_ = std::make_unique<Checker>(std::move(*cc), server->hooks_.check);
+    if (auto st = server->checker_->validate(); !st) return st.error();
+    if (may_block) {
+        auto off = event::Offload::create(loop.base(), 1);
+        if (!off) return off.error();
+        server->offload_ = std::move(*off);
+    }
+
+    auto nets = Mynetworks::from_config(cfg);
+    if (!nets) return nets.error();
+    server->mynetworks_ = std::make_unique<Mynetworks>(std::move(*nets));
+    auto excl = cfg.get_list("smtpd_forbid_bare_newline_exclusions");
+    if (!excl) return excl.error();
+    auto ex = Mynetworks::parse(*excl);
+    if (!ex) return ex.error();
+    server->bare_lf_exclusions_ = std::make_unique<Mynetworks>(std::move(*ex));
+
+    SmtpdServer* raw = server.get();
+    server->reaper_ = event::Timer(loop, [raw] { raw->dead_.clear(); });
+    return server;
+}
+
+SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
+
+SmtpdServer::~SmtpdServer() {
+    offload_.reset();
+    sessions_.clear();
+    dead_.clear();
+}
+
+bool SmtpdServer::in_mynetworks(const Peer& peer) const {
+    auto m = mynetworks_->match(peer.name, peer.addr);
+    if (!m) {
+        log::warn("mynetworks lookup for %s[%s]: %s", peer.name.c_str(), peer.addr.c_str(),
+                  m.error().message.c_str());
+        return false;
+    }
+    return *m;
+}
+
+bool SmtpdServer::bare_newline_excluded(const Peer& peer) const {
+    auto m = bare_lf_exclusions_->match(peer.name, peer.addr);
+    return m && *m;
+}
+
+void SmtpdServer::run_check(std::function<CheckResult()> fn, std::function<void(CheckResult)> done) {
+    if (!offload_) {
+        done(fn());
+        return;
+    }
+    offload_->submit_value<CheckResult>(std::move(fn), std::move(done));
+}
+
+void SmtpdServer::start_session(server::Connection conn, Peer peer) {
+    auto session = std::make_unique<Session>(*this, std::move(conn), std::move(peer));
+    Session* raw = session.get();
+    sessions_.push_back(std::move(session));
+    raw->start();
+}
+
+void SmtpdServer::session_done(Session* session) {
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+        if (it->get() == session) {
+            dead_.push_back(std::move(*it));
+            sessions_.erase(it);
+            break;
+        }
+    }
+    reaper_.start(std::chrono::milliseconds(0));
+}
+
+}  // namespace mailroom::smtpd

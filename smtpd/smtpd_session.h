@@ -1,0 +1,165 @@
+// smtpd_session.h - one SMTP conversation: the RFC 5321 state machine on a
+// non-blocking socket.
+//
+// Summary
+//   SmtpdServer holds what the sessions of one smtpd process share: the
+//   parameters (SmtpdConfig), the restriction Checker, $mynetworks, the
+//   bare-newline exclusions and, when a restriction table can block
+//   (mysql:, proxy:), an event::Offload worker that runs the checks off the
+//   loop. start_session() creates a Session for a connection; the Session
+//   lives until QUIT, a fatal error, a timeout or a lost connection, and
+//   many of them share one libevent loop.
+//
+// Description
+//   Input arrives through a bufferevent into a bounded buffer; each complete
+//   command line goes to parse_command() (smtpd_command.h), then to the
+//   handler for the current state:
+//     kCommand   HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY ETRN
+//                (STARTTLS: 502, AUTH: 503 - TLS and SASL are not offered)
+//     kData      message lines until <CR><LF>.<CR><LF> (smtpd_data.h)
+//     kBdat      exactly the announced number of octets
+//   The message goes to cleanup (lib/submit/cleanup_proto.h) as it arrives:
+//   the cleanup connection opens at the first accepted RCPT (the queue ID is
+//   logged then as "ID: client=name[addr]"), the envelope records follow
+//   each accepted recipient, DATA sends the Received: header and the
+//   content, and "250 2.0.0 Ok: queued as ID" is sent only after cleanup
+//   answers status 0.
+//   Replies and log lines are Postfix's (smtpd_reply.h; "connect from",
+//   "lost connection after CMD from", "timeout after CMD from", "too many
+//   errors after CMD from", "disconnect from ... ehlo=1 mail=1 ... commands=N").
+//   While a reply is delayed (smtpd_error_sleep_time) or a check runs on
+//   the offload worker, the session reads nothing more.
+//
+// Known limits
+//   The client name is always "unknown" (smtpd_peername_lookup is not
+//   implemented); reverse DNS comes with the DNS library. The cleanup
+//   connection is a local UNIX socket written with short blocking writes
+//   bounded by ipc_timeout. HOLD, FILTER, REDIRECT and BCC access-map
+//   actions are not passed to cleanup yet (PREPEND and DISCARD are).
+//
+// Security
+//   All client input is hostile: command lines are bounded by
+//   line_length_limit, message lines are cut into pieces of at most
+//   line_length_limit bytes, the input buffer never holds more than a few
+//   pieces, and the error counters end abusive sessions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/event/event_loop.h"
+#include "lib/event/offload.h"
+#include "lib/queue/record_format.h"
+#include "lib/server/server.h"
+#include "lib/submit/cleanup_proto.h"
+#include "lib/util/result.h"
+#include "smtpd/smtpd_check.h"
+#include "smtpd/smtpd_command.h"
+#include "smtpd/smtpd_data.h"
+#include "smtpd/smtpd_mynetworks.h"
+#include "smtpd/smtpd_reply.h"
+
+namespace mailroom::smtpd {
+
+// The main.cf parameters a session honours (names as in Postfix).
+struct SmtpdConfig {
+    std::string myhostname;
+    std::string mail_name = "mailroom";
+    std::string smtpd_banner;
+    std::string queue_directory;
+    ParseOptions parse;
+    EhloOptions ehlo;
+    uint64_t message_size_limit = 10240000;
+    bool disable_vrfy_command = false;
+    bool smtpd_helo_required = false;
+    unsigned smtpd_recipient_limit = 1000;
+    int smtpd_timeout_s = 300;
+    int smtpd_hard_error_limit = 20;
+    int smtpd_soft_error_limit = 10;
+    int smtpd_error_sleep_time_ms = 1000;
+    int smtpd_junk_command_limit = 100;
+    BareNewline smtpd_forbid_bare_newline = BareNewline::kNormalize;
+    bool smtpd_forbid_unauth_pipelining = true;
+    int ipc_timeout_ms = 3600 * 1000;
+
+    static Result<SmtpdConfig> from_config(const config::Config& config);
+};
+
+// Where a message goes: the cleanup service, or a fake in tests.
+class MessageSink {
+public:
+    virtual ~MessageSink() = default;
+    virtual const std::string& queue_id() const = 0;
+    virtual Status send(queue::RecordType type, std::string_view payload) = 0;
+    // Sends what is buffered and waits for the final status.
+    virtual Result<submit::CleanupResult> finish() = 0;
+};
+using SinkOpener = std::function<Result<std::unique_ptr<MessageSink>>()>;
+
+// The default opener: queue_directory/public/cleanup (master.cf: "cleanup unix n ...").
+SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms);
+
+// Which client a connection comes from.
+struct Peer {
+    std::string name = "unknown";
+    std::string addr;
+};
+// getpeername() of a TCP socket ("127.0.0.1"); "unknown" for others.
+Peer peer_of(int fd);
+
+class Session;
+
+class SmtpdServer {
+public:
+    struct Hooks {
+        SinkOpener open_sink;                       // default: cleanup_sink_opener()
+        std::function<Status(char)> trigger_qmgr;  // ETRN; default: public/qmgr
+        CheckHooks check;                           // classify_domain defaults to DomainLists
+    };
+
+    static Result<std::unique_ptr<SmtpdServer>> create(const config::Config& config, event::Loop& loop,
+                                                       Hooks hooks = {});
+    SmtpdServer(const SmtpdServer&) = delete;
+    SmtpdServer& operator=(const SmtpdServer&) = delete;
+    ~SmtpdServer();
+
+    // Starts a session; it owns `conn` until it ends.
+    void start_session(server::Connection conn, Peer peer);
+    size_t sessions() const { return sessions_.size(); }
+
+    // Internal: used by Session.
+    const SmtpdConfig& config() const { return config_; }
+    Checker& checker() { return *checker_; }
+    event::Loop& loop() { return loop_; }
+    const Hooks& hooks() const { return hooks_; }
+    bool in_mynetworks(const Peer& peer) const;
+    bool bare_newline_excluded(const Peer& peer) const;
+    // Runs fn (a restriction check) and then done on the loop; off the loop
+    // when a table may block.
+    void run_check(std::function<CheckResult()> fn, std::function<void(CheckResult)> done);
+    void session_done(Session* session);
+
+    struct Private {};
+    SmtpdServer(Private, event::Loop& loop);
+
+private:
+    event::Loop& loop_;
+    SmtpdConfig config_;
+    Hooks hooks_;
+    std::shared_ptr<DomainLists> domains_;
+    std::unique_ptr<Checker> checker_;
+    std::unique_ptr<Mynetworks> mynetworks_;
+    std::unique_ptr<Mynetworks> bare_lf_exclusions_;
+    std::unique_ptr<event::Offload> offload_;
+    std::list<std::unique_ptr<Session>> sessions_;
+    std::vector<std::unique_ptr<Session>> dead_;
+    event::Timer reaper_;
+};
+
+}  // namespace mailroom::smtpd

@@ -1,0 +1,446 @@
+// smtpd_session_test.cc - the SMTP session driven over a socketpair, with a
+// fake cleanup (MessageSink) that records what the session hands over.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/event/event_loop.h"
+#include "lib/log/log.h"
+#include "lib/util/unique_fd.h"
+#include "smtpd/smtpd_session.h"
+
+using namespace mailroom;
+using namespace mailroom::smtpd;
+
+namespace {
+
+struct Record {
+    queue::RecordType type;
+    std::string payload;
+};
+
+struct SinkLog {
+    std::vector<std::vector<Record>> messages;  // one per opened sink
+    std::vector<bool> finished;
+    submit::CleanupStatus status = submit::CleanupStatus::kOk;
+    bool fail_open = false;
+    int opened = 0;
+};
+
+class FakeSink : public MessageSink {
+public:
+    FakeSink(std::shared_ptr<SinkLog> log, std::string id) : log_(std::move(log)), id_(std::move(id)) {
+        index_ = log_->messages.size();
+        log_->messages.emplace_back();
+        log_->finished.push_back(false);
+    }
+    const std::string& queue_id() const override { return id_; }
+    Status send(queue::RecordType type, std::string_view payload) override {
+        log_->messages[index_].push_back({type, std::string(payload)});
+        return ok_status();
+    }
+    Result<submit::CleanupResult> finish() override {
+        log_->finished[index_] = true;
+        submit::CleanupResult r;
+        r.status = log_->status;
+        r.queue_id = id_;
+        return r;
+    }
+
+private:
+    std::shared_ptr<SinkLog> log_;
+    std::string id_;
+    size_t index_;
+};
+
+class Harness {
+public:
+    explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1") {
+        ::signal(SIGPIPE, SIG_IGN);
+        log::set_capture([this](log::Level, const std::string& line) { logs.push_back(line); });
+        auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\n"
+                                             "mynetworks = 127.0.0.0/8\nsmtpd_error_sleep_time = 0\n" +
+                                                 main_cf,
+                                             "/nonexistent");
+        REQUIRE(cfg.ok());
+        config = std::move(*cfg);
+        SmtpdServer::Hooks hooks;
+        auto sinks = sink_log;
+        hooks.open_sink = [sinks]() -> Result<std::unique_ptr<MessageSink>> {
+            if (sinks->fail_open) return make_temp_error("cleanup not running");
+            ++sinks->opened;
+            return std::unique_ptr<MessageSink>(
+                std::make_unique<FakeSink>(sinks, "QID" + std::to_string(sinks->opened)));
+        };
+        hooks.trigger_qmgr = [this](char c) {
+            triggers += c;
+            return ok_status();
+        };
+        auto srv = SmtpdServer::create(config, loop, hooks);
+        REQUIRE(srv.ok());
+        server = std::move(*srv);
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+        client = util::UniqueFd(fds[1]);
+        Peer peer;
+        peer.addr = addr;
+        server->start_session(server::Connection(util::UniqueFd(fds[0]), nullptr), peer);
+        watcher = event::FdWatcher(loop, client.get(), event::Interest::kRead, [this] { on_readable(); });
+        watcher.enable();
+        deadline = event::Timer(loop, [this] { loop.stop(); });
+        expect(1);  // the greeting
+    }
+    ~Harness() { log::set_capture(nullptr); }
+
+    // Sends bytes, then runs the loop until `replies` more final reply lines
+    // (or the connection's end) arrived; returns them.
+    std::vector<std::string> send(const std::string& bytes, int replies = 1) {
+        if (!bytes.empty()) REQUIRE(::write(client.get(), bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+        return expect(replies);
+    }
+    std::vector<std::string> expect(int replies) {
+        size_t start = lines.size();
+        want_ = start_finals_() + replies;
+        deadline.start(std::chrono::seconds(5));
+        if (finals_ < want_ && !closed) loop.run();
+        deadline.cancel();
+        return std::vector<std::string>(lines.begin() + start, lines.end());
+    }
+    bool logged(const std::string& text) const {
+        for (const auto& l : logs)
+            if (l.find(text) != std::string::npos) return true;
+        return false;
+    }
+    std::vector<Record> message(size_t i = 0) const { return sink_log->messages.at(i); }
+    std::string content(size_t i = 0) const {
+        std::string out;
+        bool in = false;
+        for (const auto& r : sink_log->messages.at(i)) {
+            if (r.type == queue::RecordType::kContentStart) in = true;
+            else if (r.type == queue::RecordType::kExtractedStart) in = false;
+            else if (in) out += r.payload + (r.type == queue::RecordType::kNormal ? "\n" : "");
+        }
+        return out;
+    }
+
+    event::Loop loop;
+    config::Config config;
+    std::shared_ptr<SinkLog> sink_log = std::make_shared<SinkLog>();
+    std::unique_ptr<SmtpdServer> server;
+    util::UniqueFd client;
+    event::FdWatcher watcher;
+    event::Timer deadline;
+    std::vector<std::string> lines;
+    std::vector<std::string> logs;
+    std::string triggers;
+    bool closed = false;
+
+private:
+    int start_finals_() const { return finals_; }
+    void on_readable() {
+        char buf[4096];
+        ssize_t n = ::read(client.get(), buf, sizeof(buf));
+        if (n <= 0) {
+            closed = true;
+            watcher.disable();
+            loop.stop();
+            return;
+        }
+        partial_.append(buf, size_t(n));
+        size_t pos;
+        while ((pos = partial_.find("\r\n")) != std::string::npos) {
+            std::string line = partial_.substr(0, pos);
+            partial_.erase(0, pos + 2);
+            lines.push_back(line);
+            if (line.size() < 4 || line[3] != '-') ++finals_;
+        }
+        if (finals_ >= want_) loop.stop();
+    }
+    std::string partial_;
+    int finals_ = 0;
+    int want_ = 0;
+};
+
+std::string first(const std::vector<std::string>& v) { return v.empty() ? std::string("<none>") : v.front(); }
+
+}  // namespace
+
+TEST_CASE("session greets and answers the seed's telnet dialogue", "[unit]") {
+    Harness h("smtpd_banner = $myhostname ESMTP Postfix\n");
+    CHECK(h.lines.at(0) == "220 mx.example.test ESMTP Postfix");
+    CHECK(first(h.send("helo\r\n")) == "501 Syntax: HELO hostname");
+    CHECK(first(h.send("mail from:hadoop\r\n")) == "250 2.1.0 Ok");
+    CHECK(first(h.send("rcpt to:openstack\r\n")) == "250 2.1.5 Ok");
+    CHECK(h.logged("QID1: client=unknown[127.0.0.1]"));
+    CHECK(first(h.send("data\r\n")) == "354 End data with <CR><LF>.<CR><LF>");
+    CHECK(first(h.send("how are you?  \r\nyou know what!\r\n.\r\n")) == "250 2.0.0 Ok: queued as QID1");
+    CHECK(first(h.send("quit\r\n")) == "221 2.0.0 Bye");
+    h.expect(1);
+    CHECK(h.closed);
+    CHECK(h.sink_log->finished.at(0));
+    CHECK(h.logged("connect from unknown[127.0.0.1]"));
+    CHECK(h.logged("disconnect from unknown[127.0.0.1] helo=0/1 mail=1 rcpt=1 data=1 quit=1 commands=4/5"));
+}
+
+TEST_CASE("session hands the envelope and the content to cleanup", "[unit]") {
+    Harness h("");
+    h.send("EHLO client.example\r\n");
+    h.send("MAIL FROM:<a@example.org> RET=HDRS ENVID=abc\r\n");
+    h.send("RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@example.test\r\n");
+    h.send("DATA\r\n");
+    CHECK(first(h.send("Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n")) == "250 2.0.0 Ok: queued as QID1");
+    auto m = h.message();
+    std::string types;
+    for (auto& r : m) types += char(r.type);
+    CHECK(types.substr(0, 9) == "TAAAASreo");
+    CHECK(m[1].payload == "client_name=unknown");
+    CHECK(m[2].payload == "client_address=127.0.0.1");
+    CHECK(m[3].payload == "helo_name=client.example");
+    CHECK(m[4].payload == "protocol_name=ESMTP");
+    CHECK(m[5].payload == "a@example.org");
+    CHECK(m[6].payload == "HDRS");
+    CHECK(m[7].payload == "abc");
+    CHECK(m[8].payload == "rfc822;b@example.test");
+    CHECK(m[9].payload == "SUCCESS,FAILURE");
+    CHECK(m[10].payload == "Pb@example.test");
+    CHECK(types.back() == 'E');
+    std::string c = h.content();
+    CHECK(c.rfind("Received: from client.example (unknown [127.0.0.1])\n"
+                  "\tby mx.example.test (mailroom) with ESMTP id QID1\n"
+                  "\tfor <b@example.test>; ",
+                  0) == 0);
+    CHECK(c.find("\nSubject: hi\n\n.dot\nbody\n") != std::string::npos);
+}
+
+TEST_CASE("session EHLO lists Postfix's keywords without STARTTLS or AUTH", "[unit]") {
+    Harness h("message_size_limit = 5000\n");
+    auto r = h.send("EHLO c\r\n");
+    REQUIRE(r.size() >= 2);
+    CHECK(r[0] == "250-mx.example.test");
+    std::string all;
+    for (auto& l : r) all += l.substr(4) + ",";
+    CHECK(all == "mx.example.test,PIPELINING,SIZE 5000,VRFY,ETRN,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING,");
+    CHECK(first(h.send("STARTTLS\r\n")) == "502 5.5.1 Error: command not implemented");
+    CHECK(first(h.send("AUTH PLAIN\r\n")) == "503 5.5.1 Error: authentication not enabled");
+}
+
+TEST_CASE("session enforces the command order", "[unit]") {
+    Harness h("");
+    CHECK(first(h.send("RCPT TO:<a@b>\r\n")) == "503 5.5.1 Error: need MAIL command");
+    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: need MAIL command");
+    h.send("MAIL FROM:<>\r\n");
+    CHECK(first(h.send("MAIL FROM:<>\r\n")) == "503 5.5.1 Error: nested MAIL command");
+    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: need RCPT command");
+    CHECK(first(h.send("RSET\r\n")) == "250 2.0.0 Ok");
+    CHECK(first(h.send("RCPT TO:<a@b>\r\n")) == "503 5.5.1 Error: need MAIL command");
+    CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
+    CHECK(first(h.send("HELP\r\n")) == "502 5.5.2 Error: command not recognized");
+    CHECK(first(h.send("VRFY <x@y>\r\n")) == "252 2.0.0 <x@y>");
+}
+
+TEST_CASE("session requires HELO when smtpd_helo_required is set", "[unit]") {
+    Harness h("smtpd_helo_required = yes\ndisable_vrfy_command = yes\n");
+    CHECK(first(h.send("MAIL FROM:<a@b>\r\n")) == "503 5.5.1 Error: send HELO/EHLO first");
+    CHECK(first(h.send("VRFY x\r\n")) == "502 5.5.1 VRFY command is disabled");
+    CHECK(first(h.send("HELO c\r\n")) == "250 mx.example.test");
+    CHECK(first(h.send("MAIL FROM:<a@b>\r\n")) == "250 2.1.0 Ok");
+}
+
+TEST_CASE("session relays for mynetworks only", "[unit]") {
+    SECTION("inside") {
+        Harness h("");
+        h.send("HELO c\r\n");
+        h.send("MAIL FROM:<abc@abc.com>\r\n");
+        CHECK(first(h.send("RCPT TO:<obama@whitehouse.com>\r\n")) == "250 2.1.5 Ok");
+    }
+    SECTION("outside") {
+        Harness h("", "192.0.2.7");
+        h.send("HELO c\r\n");
+        h.send("MAIL FROM:<abc@abc.com>\r\n");
+        CHECK(first(h.send("RCPT TO:<obama@whitehouse.com>\r\n")) ==
+              "454 4.7.1 <obama@whitehouse.com>: Relay access denied");
+        CHECK(h.logged("NOQUEUE: reject: RCPT from unknown[192.0.2.7]: 454 4.7.1 <obama@whitehouse.com>: "
+                       "Relay access denied; from=<abc@abc.com> to=<obama@whitehouse.com> proto=SMTP helo=<c>"));
+        CHECK(first(h.send("DATA\r\n")) == "554 5.5.1 Error: no valid recipients");
+        CHECK(h.sink_log->opened == 0);
+    }
+}
+
+TEST_CASE("session limits message size and recipients", "[unit]") {
+    Harness h("message_size_limit = 100\nsmtpd_recipient_limit = 2\n");
+    h.send("EHLO c\r\n");
+    CHECK(first(h.send("MAIL FROM:<a@b> SIZE=101\r\n")) == "552 5.3.4 Message size exceeds fixed limit");
+    h.send("MAIL FROM:<a@b> SIZE=50\r\n");
+    h.send("RCPT TO:<x1@example.test>\r\n");
+    h.send("RCPT TO:<x2@example.test>\r\n");
+    CHECK(first(h.send("RCPT TO:<x3@example.test>\r\n")) == "452 4.5.3 Error: too many recipients");
+    h.send("DATA\r\n");
+    std::string big(200, 'x');
+    CHECK(first(h.send(big + "\r\n.\r\n")) == "552 5.3.4 Message size exceeds fixed limit");
+    CHECK_FALSE(h.sink_log->finished.at(0));
+    // The session goes on.
+    CHECK(first(h.send("MAIL FROM:<a@b>\r\n")) == "250 2.1.0 Ok");
+}
+
+TEST_CASE("session does not let a bare LF dot end DATA", "[unit]") {
+    Harness h("");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+    auto r = h.send("Subject: s\r\n\r\none\n.\nMAIL FROM:<evil@x>\r\nRCPT TO:<v@example.test>\r\nDATA\r\nsmuggled\r\n.\r\n");
+    CHECK(first(r) == "250 2.0.0 Ok: queued as QID1");
+    CHECK(h.sink_log->messages.size() == 1);
+    CHECK(h.content().find("MAIL FROM:<evil@x>\n") != std::string::npos);
+    CHECK(first(h.send("QUIT\r\n")) == "221 2.0.0 Bye");
+}
+
+TEST_CASE("session rejects bare LF when smtpd_forbid_bare_newline is yes", "[unit]") {
+    Harness h("smtpd_forbid_bare_newline = yes\nsmtpd_forbid_bare_newline_exclusions =\n");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+    auto r = h.send("Subject: s\r\n\r\none\n.\r\n");
+    CHECK(first(r) == "521 5.5.2 mx.example.test Error: bare <LF> received");
+    h.expect(1);
+    CHECK(h.closed);
+    CHECK_FALSE(h.sink_log->finished.at(0));
+}
+
+TEST_CASE("session exempts smtpd_forbid_bare_newline_exclusions", "[unit]") {
+    Harness h("smtpd_forbid_bare_newline = yes\n");  // exclusions = $mynetworks
+    CHECK(first(h.send("HELO c\n")) == "250 mx.example.test");
+}
+
+TEST_CASE("session disconnects improper pipelining", "[unit]") {
+    SECTION("after HELO") {
+        Harness h("");
+        auto r = h.send("HELO c\r\nMAIL FROM:<a@b>\r\n");
+        CHECK(first(r) == "554 5.5.0 Error: SMTP protocol synchronization");
+        h.expect(1);
+        CHECK(h.closed);
+        CHECK(h.logged("improper command pipelining after HELO from unknown[127.0.0.1]: MAIL FROM:<a@b>"));
+    }
+    SECTION("allowed with PIPELINING") {
+        Harness h("");
+        h.send("EHLO c\r\n");
+        auto r = h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+        REQUIRE(r.size() == 3);
+        CHECK(r[2] == "354 End data with <CR><LF>.<CR><LF>");
+    }
+    SECTION("logged only when smtpd_forbid_unauth_pipelining = no") {
+        Harness h("smtpd_forbid_unauth_pipelining = no\n");
+        auto r = h.send("HELO c\r\nMAIL FROM:<a@b>\r\n", 2);
+        REQUIRE(r.size() == 2);
+        CHECK(r[1] == "250 2.1.0 Ok");
+    }
+}
+
+TEST_CASE("session ends after smtpd_hard_error_limit errors", "[unit]") {
+    Harness h("smtpd_hard_error_limit = 3\n");
+    CHECK(first(h.send("bogus\r\n")) == "502 5.5.2 Error: command not recognized");
+    h.send("bogus\r\n");
+    auto r = h.send("bogus\r\n", 2);
+    REQUIRE(r.size() == 2);
+    CHECK(r[1] == "421 4.7.0 mx.example.test Error: too many errors");
+    h.expect(1);
+    CHECK(h.closed);
+    CHECK(h.logged("too many errors after UNKNOWN from unknown[127.0.0.1]"));
+    CHECK(h.logged("unknown=0/3 commands=0/3"));
+}
+
+TEST_CASE("session counts junk commands as errors past smtpd_junk_command_limit", "[unit]") {
+    Harness h("smtpd_junk_command_limit = 1\nsmtpd_hard_error_limit = 2\n");
+    h.send("NOOP\r\n");
+    h.send("NOOP\r\n");
+    h.send("NOOP\r\n");
+    auto r = h.send("NOOP\r\n", 2);
+    REQUIRE(r.size() == 2);
+    CHECK(r[1] == "421 4.7.0 mx.example.test Error: too many errors");
+}
+
+TEST_CASE("session answers 421 after smtpd_timeout", "[unit]") {
+    Harness h("smtpd_timeout = 1\n");
+    auto r = h.expect(1);
+    CHECK(first(r) == "421 4.4.2 mx.example.test Error: timeout exceeded");
+    CHECK(h.logged("timeout after CONNECT from unknown[127.0.0.1]"));
+}
+
+TEST_CASE("session logs a lost connection", "[unit]") {
+    Harness h("");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+    h.send("partial\r\n", 0);
+    ::shutdown(h.client.get(), SHUT_WR);
+    h.expect(1);
+    CHECK(h.logged("lost connection after DATA from unknown[127.0.0.1]"));
+    CHECK_FALSE(h.sink_log->finished.at(0));
+}
+
+TEST_CASE("session maps cleanup failures to Postfix replies", "[unit]") {
+    SECTION("open fails") {
+        Harness h("");
+        h.sink_log->fail_open = true;
+        h.send("EHLO c\r\n");
+        h.send("MAIL FROM:<a@b>\r\n");
+        CHECK(first(h.send("RCPT TO:<x@example.test>\r\n")) == "451 4.3.0 Error: queue file write error");
+    }
+    SECTION("size at the end") {
+        Harness h("");
+        h.sink_log->status = submit::CleanupStatus::kSize;
+        h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+        CHECK(first(h.send("x\r\n.\r\n")) == "552 5.3.4 Message size exceeds fixed limit");
+    }
+    SECTION("write error") {
+        Harness h("");
+        h.sink_log->status = submit::CleanupStatus::kWrite;
+        h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+        CHECK(first(h.send("x\r\n.\r\n")) == "451 4.3.0 Error: queue file write error");
+    }
+}
+
+TEST_CASE("session receives BDAT chunks", "[unit]") {
+    Harness h("");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\n", 2);
+    CHECK(first(h.send("BDAT 8\r\nSubject:")) == "250 2.0.0 Ok: 8 bytes");
+    CHECK(first(h.send("BDAT 10 LAST\r\n s\r\n\r\n.b\r\n")) == "250 2.0.0 Ok: queued as QID1");
+    CHECK(h.content().find("\nSubject: s\n\n.b\n") != std::string::npos);
+    CHECK(first(h.send("BDAT 3 LAST\r\nabc")) == "503 5.5.1 Error: need MAIL command");
+    CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
+}
+
+TEST_CASE("session answers ETRN through the qmgr trigger", "[unit]") {
+    Harness h("");
+    CHECK(first(h.send("ETRN example.com\r\n")) == "503 5.5.1 Error: send HELO/EHLO first");
+    h.send("EHLO c\r\n");
+    CHECK(first(h.send("ETRN example.com\r\n")) == "250 Queuing started");
+    CHECK(h.triggers == "F");
+}
+
+TEST_CASE("session applies check_client_access with smtpd_delay_reject", "[unit]") {
+    char dir[] = "/tmp/smtpd-sess-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string access = std::string(dir) + "/access";
+    {
+        FILE* f = fopen(access.c_str(), "w");
+        REQUIRE(f);
+        fputs("192.0.2.9 REJECT\nwhitehouse.com REJECT\n", f);
+        fclose(f);
+    }
+    Harness h("smtpd_client_restrictions = check_client_access texthash:" + access +
+                  "\nsmtpd_sender_restrictions = check_sender_access texthash:" + access + "\n",
+              "192.0.2.9");
+    h.send("HELO c\r\n");
+    CHECK(first(h.send("MAIL FROM:<a@example.org>\r\n")) == "250 2.1.0 Ok");
+    CHECK(first(h.send("RCPT TO:<x@example.test>\r\n")) ==
+          "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied");
+    unlink(access.c_str());
+    rmdir(dir);
+}
