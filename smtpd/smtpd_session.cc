@@ -236,6 +236,7 @@ private:
     void cmd_vrfy(const Command& cmd);
     void cmd_etrn(const Command& cmd);
     void junk();
+    void check_error_limit();
 
     void run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then);
     Status open_sink();
@@ -435,8 +436,10 @@ bool Session::process_one() {
 void Session::reply(const Reply& r) { send_raw(r.format()); }
 
 void Session::reply_error(const Reply& r) {
-    ++error_count_;
+    // As Postfix: the count goes up after the reply, so the delay of
+    // smtpd_error_sleep_time starts with the reply after the soft limit.
     reply(r);
+    ++error_count_;
 }
 
 void Session::send_raw(const std::string& text) {
@@ -508,6 +511,7 @@ void Session::run_check(CheckResult (Checker::*method)(SessionState&), std::func
                           s_ = *st;
                           busy_ = false;
                           then(std::move(r));
+                          if (!busy_ && !finished_) check_error_limit();
                           pump();
                       });
 }
@@ -586,12 +590,15 @@ void Session::handle_command(std::string_view line, bool more_input) {
                 break;
         }
     }
-    if (state_ == State::kCommand && !busy_ && error_count_ >= cfg_.smtpd_hard_error_limit) {
-        log::info("too many errors after %s from %s", last_cmd_.c_str(), namaddr().c_str());
-        abort_message();
-        send_raw(replies::too_many_errors(cfg_.myhostname).format());
-        close_after_reply();
-    }
+    if (!busy_) check_error_limit();
+}
+
+void Session::check_error_limit() {
+    if (state_ != State::kCommand || error_count_ < cfg_.smtpd_hard_error_limit) return;
+    log::info("too many errors after %s from %s", last_cmd_.c_str(), namaddr().c_str());
+    abort_message();
+    send_raw(replies::too_many_errors(cfg_.myhostname).format());
+    close_after_reply();
 }
 
 void Session::junk() {
@@ -661,6 +668,7 @@ void Session::cmd_rcpt(const Command& cmd) {
     };
     if (!in_transaction()) return fail(replies::need_mail());
     if (bdat_used_) return fail(replies::rcpt_after_bdat());
+    if (client_reject_) return fail(*client_reject_);
     ++rcpt_attempts_;
     if (recipients_.size() >= cfg_.smtpd_recipient_limit) return fail(replies::too_many_recipients());
     s_.recipient = cmd.address;
@@ -992,6 +1000,7 @@ void Session::cmd_etrn(const Command& cmd) {
     };
     if (!s_.helo_name) return fail(replies::need_helo());
     if (in_transaction()) return fail(replies::auth_in_transaction());
+    if (client_reject_) return fail(*client_reject_);
     std::string domain = cmd.argument;
     if (!domain.empty() && !std::isalnum(static_cast<unsigned char>(domain.front()))) domain.erase(0, 1);
     s_.etrn_domain = domain;

@@ -444,3 +444,54 @@ TEST_CASE("session applies check_client_access with smtpd_delay_reject", "[unit]
     unlink(access.c_str());
     rmdir(dir);
 }
+
+namespace {
+std::string write_table(const std::string& text) {
+    char path[] = "/tmp/smtpd-sess-table-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == ssize_t(text.size()));
+    ::close(fd);
+    return path;
+}
+}  // namespace
+
+TEST_CASE("session runs checks on the offload worker when a table may block", "[unit]") {
+    // proxy: marks the restriction tables as possibly blocking, so every
+    // check goes to the worker and the reply comes back through the loop.
+    std::string access = write_table("192.0.2.9 REJECT\n");
+    Harness h("smtpd_client_restrictions = check_client_access proxy:texthash:" + access + "\n", "192.0.2.9");
+    h.send("EHLO c\r\n");
+    CHECK(first(h.send("MAIL FROM:<a@example.org>\r\n")) == "250 2.1.0 Ok");
+    CHECK(first(h.send("RCPT TO:<x@example.test>\r\n")) ==
+          "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied");
+    // Pipelined commands wait for the pending check and keep their order.
+    auto r = h.send("RSET\r\nMAIL FROM:<b@example.org>\r\nRCPT TO:<y@example.test>\r\n", 3);
+    REQUIRE(r.size() == 3);
+    CHECK(r[0] == "250 2.0.0 Ok");
+    CHECK(r[1] == "250 2.1.0 Ok");
+    CHECK(r[2] == "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied");
+    unlink(access.c_str());
+}
+
+TEST_CASE("session rejects every command after a client reject with smtpd_delay_reject = no", "[unit]") {
+    std::string access = write_table("192.0.2.9 REJECT\n");
+    Harness h("smtpd_delay_reject = no\nsmtpd_client_restrictions = check_client_access texthash:" + access + "\n",
+              "192.0.2.9");
+    std::string text = "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: Access denied";
+    CHECK(first(h.send("EHLO c\r\n")) == text);
+    CHECK(first(h.send("MAIL FROM:<a@example.org>\r\n")) == text);
+    CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
+    unlink(access.c_str());
+}
+
+TEST_CASE("session delays replies after smtpd_soft_error_limit errors", "[unit]") {
+    Harness h("smtpd_soft_error_limit = 1\nsmtpd_error_sleep_time = 1s\n");
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(first(h.send("bogus\r\n")) == "502 5.5.2 Error: command not recognized");
+    auto t1 = std::chrono::steady_clock::now();
+    CHECK(t1 - t0 < std::chrono::milliseconds(900));
+    CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
+    auto t2 = std::chrono::steady_clock::now();
+    CHECK(t2 - t1 >= std::chrono::milliseconds(900));
+}
