@@ -11,6 +11,7 @@ source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
 dl_setup "local2    unix  -       n       n       -       -       local -o home_mailbox=Maildir/"
+echo "local3    unix  -       n       n       -       -       local -o mailbox_command=$T/mda.sh" >>"$CONF/master.cf"
 
 if dl_root; then
     U1=mrh$$
@@ -29,7 +30,12 @@ cat > "$OUT_DIR/cmd.$RECIPIENT"
 echo "uid=$(id -u) recipient=$RECIPIENT sender=$SENDER local=$LOCAL" >> "$OUT_DIR/cmd.$RECIPIENT"
 SH
 sed -i "s|\$OUT_DIR|$T/files|g" "$T/record.sh"
-chmod 755 "$T/record.sh"
+cat >"$T/mda.sh" <<SH
+#!/bin/sh
+cat > "$T/files/mda.\$USER"
+echo "uid=\$(id -u) home=\$HOME recipient=\$RECIPIENT extension=\$EXTENSION" >> "$T/files/mda.\$USER"
+SH
+chmod 755 "$T/record.sh" "$T/mda.sh"
 echo "staff-list-member@remote.test" >"$T/staff.list"
 echo "$U1" >>"$T/staff.list"
 cat >"$T/aliases" <<EOF2
@@ -41,12 +47,13 @@ owner-staff: $U1
 EOF2
 "$MAILROOM_BIN/postalias" "hash:$T/aliases" || mr_fail "postalias"
 {
+    echo "recipient_delimiter = +"
     echo "alias_maps = hash:$T/aliases"
     echo "forward_path = $T/forward/\$user"
     echo "allow_mail_to_commands = alias, forward, include"
     echo "transport_maps = texthash:$T/transport"
 } >>"$CONF/main.cf"
-echo "maildir.example.test local2:" >"$T/transport"
+printf 'maildir.example.test local2:\nmda.example.test local3:\n' >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 # 1. The seed's message: to an unqualified local user, into the spool mbox.
@@ -114,11 +121,21 @@ else
     echo "note: not root; skipping the Maildir-as-another-user part"
 fi
 
-# 7. A message that already went through this mailbox bounces.
+# 7. mailbox_command (local3), as the user, data in the environment.
+printf 'Subject: mda\n\nthrough the mda\n' | dl_send -f alice "$U1+box@mda.example.test" || mr_fail "sendmail mda"
+dl_wait_log "to=<$U1\+box@mda\.example\.test>, relay=local3, .*status=sent \(delivered to command: $T/mda\.sh\)"
+MDA="$T/files/mda.$U1"
+grep -q "^From alice@mx.example.test " "$MDA" || mr_fail "mailbox_command input lacks the From_ line"
+grep -q "^Delivered-To: $U1+box@mda.example.test$" "$MDA" || mr_fail "mailbox_command input headers"
+grep -q "^through the mda$" "$MDA" || mr_fail "mailbox_command body"
+grep -q "^uid=$(id -u "$U1") home=$(getent passwd "$U1" | cut -d: -f6) recipient=$U1+box@mda.example.test extension=box$" "$MDA" ||
+    mr_fail "mailbox_command environment: $(tail -n 1 "$MDA")"
+
+# 8. A message that already went through this mailbox bounces.
 printf 'Delivered-To: %s@mx.example.test\nSubject: loop\n\nx\n' "$U1" | dl_send -f alice "$U1" || mr_fail "sendmail 8"
 dl_wait_log "to=<$U1@mx\.example\.test>, orig_to=<$U1>, relay=local, .*dsn=5\.4\.6, status=bounced \(mail forwarding loop for $U1@mx\.example\.test\)"
 
-# 8. Unknown users bounce.
+# 9. Unknown users bounce.
 printf 'Subject: nobody\n\nx\n' | dl_send -f alice no-such-user-$$ || mr_fail "sendmail 9"
 dl_wait_log "to=<no-such-user-$$@mx\.example\.test>, .*dsn=5\.1\.1, status=bounced \(unknown user: \"no-such-user-$$\"\)"
 

@@ -1,3 +1,4 @@
+// local_deliver_test.cc - local deliveries into temporary spools, homes, commands and files.
 #include "local/local_deliver.h"
 
 #include <sys/stat.h>

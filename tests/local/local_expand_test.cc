@@ -1,3 +1,4 @@
+// local_expand_test.cc - alias, :include: and .forward expansion over fake tables and users.
 #include "local/local_expand.h"
 
 #include <catch2/catch.hpp>

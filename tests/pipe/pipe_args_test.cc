@@ -1,3 +1,4 @@
+// pipe_args_test.cc - master.cf pipe arguments, flags and argv macro expansion.
 #include "pipe/pipe_args.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// pipe_deliver_test.cc - pipe deliveries to a recording script: input, argv, exit statuses, loops.
 #include "pipe/pipe_deliver.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// virtual_deliver_test.cc - virtual Maildir and mbox delivery, uid maps and VDA quotas.
 #include "virtual/virtual_deliver.h"
 
 #include <sys/stat.h>

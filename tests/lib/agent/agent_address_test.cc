@@ -1,3 +1,4 @@
+// agent_address_test.cc - address, extension and local-part quoting helpers.
 #include "lib/agent/agent_address.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// agent_command_test.cc - running commands: status, output, signals, time limits, Postfix's texts.
 #include "lib/agent/agent_command.h"
 
 #include <fcntl.h>

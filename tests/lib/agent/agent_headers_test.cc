@@ -1,3 +1,4 @@
+// agent_headers_test.cc - the prepended delivery headers and the Delivered-To loop check.
 #include "lib/agent/agent_headers.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// agent_identity_test.cc - user lookups and run_as() (files owned by the identity, no way back to root).
 #include "lib/agent/agent_identity.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// agent_message_test.cc - the message copy read from a real queue file and pipe's transformations.
 #include "lib/agent/agent_message.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// agent_outcome_test.cc - Postfix's sysexits table, enhanced status codes and combined outcomes.
 #include "lib/agent/agent_outcome.h"
 
 #include <catch2/catch.hpp>
