@@ -18,6 +18,7 @@
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/submit/trigger.h"
+#include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtpd {
@@ -1025,6 +1026,62 @@ void Session::cmd_etrn(const Command& cmd) {
 // ---------------------------------------------------------------------------
 // Server
 
+// The recipient tables of each address class (smtpd_reject_unlisted_recipient).
+struct SmtpdServer::RecipientMaps {
+    struct Class {
+        bool configured = false;
+        std::optional<table::Maps> maps;  // empty when the tables could not be opened
+    };
+    Class local, virtual_mailbox, relay;
+    bool may_block = false;
+
+    static Class open(const config::Config& cfg, const char* name, bool* may_block) {
+        Class c;
+        auto value = cfg.get(name);
+        if (!value || util::trim(*value).empty()) return c;
+        c.configured = true;
+        auto maps = table::Maps::open(*value);
+        if (!maps) {
+            log::warn("%s: %s", name, maps.error().message.c_str());
+            return c;
+        }
+        if (maps->may_block()) *may_block = true;
+        c.maps = std::move(*maps);
+        return c;
+    }
+
+    // Postfix's search order: the whole address, then the local part for
+    // a local domain, then "@domain".
+    UserLookup lookup(std::string_view address, AddressClass cls) const {
+        const Class* c = nullptr;
+        switch (cls) {
+            case AddressClass::kLocal: c = &local; break;
+            case AddressClass::kVirtualMailbox: c = &virtual_mailbox; break;
+            case AddressClass::kRelay: c = &relay; break;
+            default: return UserLookup::kNoTable;
+        }
+        if (!c->configured) return UserLookup::kNoTable;
+        if (!c->maps) return UserLookup::kTempFail;
+        std::string key = lower(address);
+        std::vector<std::string> keys{key};
+        size_t at = key.rfind('@');
+        if (at != std::string::npos) {
+            if (cls == AddressClass::kLocal) keys.push_back(key.substr(0, at));
+            keys.push_back(key.substr(at));
+        }
+        for (const auto& k : keys) {
+            auto r = c->maps->lookup(k);
+            if (!r) return UserLookup::kTempFail;
+            if (r->has_value()) return UserLookup::kFound;
+        }
+        return UserLookup::kNotFound;
+    }
+};
+
+Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& cfg, event::Loop& loop) {
+    return create(cfg, loop, Hooks{});
+}
+
 Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& cfg, event::Loop& loop, Hooks hooks) {
     auto server = std::make_unique<SmtpdServer>(Private{}, loop);
     auto c = SmtpdConfig::from_config(cfg);
@@ -1043,17 +1100,27 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         auto domains = server->domains_;
         hooks.check.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
     }
+    if (!hooks.check.lookup_user) {
+        auto maps = std::make_shared<RecipientMaps>();
+        maps->local = RecipientMaps::open(cfg, "local_recipient_maps", &maps->may_block);
+        maps->virtual_mailbox = RecipientMaps::open(cfg, "virtual_mailbox_maps", &maps->may_block);
+        maps->relay = RecipientMaps::open(cfg, "relay_recipient_maps", &maps->may_block);
+        server->recipient_maps_ = maps;
+        hooks.check.lookup_user = [maps](std::string_view address, AddressClass cls) {
+            return maps->lookup(address, cls);
+        };
+    }
     server->hooks_ = std::move(hooks);
 
     auto cc = CheckConfig::from_config(cfg);
     if (!cc) return cc.error();
     // A restriction table that can block (mysql:, proxy:, ...) sends every
     // check to one worker thread, so the Checker is used by one thread.
-    bool may_block = false;
+    bool may_block = server->hooks_.offload_checks ||
+                     (server->recipient_maps_ && server->recipient_maps_->may_block);
     auto scan = [&](const std::vector<std::string>& list) {
         for (const auto& item : list) {
-            for (const char* type : {"mysql:", "pgsql:", "ldap:", "proxy:", "sqlite:", "memcache:", "tcp:",
-                                     "socketmap:"}) {
+            for (const char* type : {"mysql:", "pgsql:", "ldap:", "sqlite:", "memcache:", "tcp:", "socketmap:"}) {
                 if (item.find(type) != std::string::npos) may_block = true;
             }
         }

@@ -24,6 +24,11 @@
 //   each accepted recipient, DATA sends the Received: header and the
 //   content, and "250 2.0.0 Ok: queued as ID" is sent only after cleanup
 //   answers status 0.
+//   Recipients are validated (smtpd_reject_unlisted_recipient) against
+//   local_recipient_maps for $mydestination, virtual_mailbox_maps for
+//   virtual mailbox domains and relay_recipient_maps for relay domains; an
+//   empty parameter turns the check off for its class, and a table that
+//   cannot be opened answers "451 4.3.0 Temporary lookup failure".
 //   Replies and log lines are Postfix's (smtpd_reply.h; "connect from",
 //   "lost connection after CMD from", "timeout after CMD from", "too many
 //   errors after CMD from", "disconnect from ... ehlo=1 mail=1 ... commands=N").
@@ -120,11 +125,15 @@ public:
     struct Hooks {
         SinkOpener open_sink;                       // default: cleanup_sink_opener()
         std::function<Status(char)> trigger_qmgr;  // ETRN; default: public/qmgr
-        CheckHooks check;                           // classify_domain defaults to DomainLists
+        CheckHooks check;                           // classify_domain defaults to DomainLists,
+                                                    // lookup_user to the recipient maps below
+        bool offload_checks = false;                // run checks on the worker even when no
+                                                    // table may block (tests)
     };
 
     static Result<std::unique_ptr<SmtpdServer>> create(const config::Config& config, event::Loop& loop,
-                                                       Hooks hooks = {});
+                                                       Hooks hooks);
+    static Result<std::unique_ptr<SmtpdServer>> create(const config::Config& config, event::Loop& loop);
     SmtpdServer(const SmtpdServer&) = delete;
     SmtpdServer& operator=(const SmtpdServer&) = delete;
     ~SmtpdServer();
@@ -157,6 +166,8 @@ private:
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
     std::unique_ptr<event::Offload> offload_;
+    struct RecipientMaps;
+    std::shared_ptr<RecipientMaps> recipient_maps_;
     std::list<std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> dead_;
     event::Timer reaper_;

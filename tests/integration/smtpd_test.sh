@@ -36,6 +36,10 @@ smtpd_banner = $myhostname ESMTP Postfix
 CF
 printf '127.0.0.1 REJECT\nwhitehouse.com REJECT\n' >"$T/access"
 printf 'openstack@ REJECT\n' >"$T/recipient"
+# The seed's hosts had these users; here they are alias keys, which
+# local_recipient_maps (proxy:unix:passwd.byname $alias_maps) consults.
+for u in hadoop openstack b c d e f g r1 r2 r3; do echo "$u root"; done >"$T/aliases"
+echo "alias_maps = texthash:$T/aliases" >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 queued() { find "$Q/incoming" -type f | wc -l; }
@@ -86,6 +90,19 @@ $D "$P1" <<'EOF2' || mr_fail "relay from mynetworks"
 < 250 2.1.0 Ok
 > rcpt to:obama@whitehouse.com
 < 250 2.1.5 Ok
+> quit
+< 221 2.0.0 Bye
+EOF2
+
+# Unknown local users are refused (local_recipient_maps).
+$D "$P1" <<'EOF2' || mr_fail "unknown local recipient"
+< 220 .*
+> helo mail.yuliang.com
+< 250 mail.yuliang.com
+> mail from:abc@abc.com
+< 250 2.1.0 Ok
+> rcpt to:nosuchuser@yuliang.com
+< 550 5.1.1 <nosuchuser@yuliang.com>: Recipient address rejected: User unknown in local recipient table
 > quit
 < 221 2.0.0 Bye
 EOF2

@@ -62,16 +62,17 @@ private:
 
 class Harness {
 public:
-    explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1") {
+    explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1", bool offload = false) {
         ::signal(SIGPIPE, SIG_IGN);
         log::set_capture([this](log::Level, const std::string& line) { logs.push_back(line); });
         auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\n"
-                                             "mynetworks = 127.0.0.0/8\nsmtpd_error_sleep_time = 0\n" +
+                                             "mynetworks = 127.0.0.0/8\nsmtpd_error_sleep_time = 0\nlocal_recipient_maps =\n" +
                                                  main_cf,
                                              "/nonexistent");
         REQUIRE(cfg.ok());
         config = std::move(*cfg);
         SmtpdServer::Hooks hooks;
+        hooks.offload_checks = offload;
         auto sinks = sink_log;
         hooks.open_sink = [sinks]() -> Result<std::unique_ptr<MessageSink>> {
             if (sinks->fail_open) return make_temp_error("cleanup not running");
@@ -457,10 +458,10 @@ std::string write_table(const std::string& text) {
 }  // namespace
 
 TEST_CASE("session runs checks on the offload worker when a table may block", "[unit]") {
-    // proxy: marks the restriction tables as possibly blocking, so every
-    // check goes to the worker and the reply comes back through the loop.
+    // Every check goes to the worker (as with a mysql: table) and the reply
+    // comes back through the loop.
     std::string access = write_table("192.0.2.9 REJECT\n");
-    Harness h("smtpd_client_restrictions = check_client_access proxy:texthash:" + access + "\n", "192.0.2.9");
+    Harness h("smtpd_client_restrictions = check_client_access texthash:" + access + "\n", "192.0.2.9", true);
     h.send("EHLO c\r\n");
     CHECK(first(h.send("MAIL FROM:<a@example.org>\r\n")) == "250 2.1.0 Ok");
     CHECK(first(h.send("RCPT TO:<x@example.test>\r\n")) ==
@@ -494,4 +495,32 @@ TEST_CASE("session delays replies after smtpd_soft_error_limit errors", "[unit]"
     CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
     auto t2 = std::chrono::steady_clock::now();
     CHECK(t2 - t1 >= std::chrono::milliseconds(900));
+}
+
+TEST_CASE("session rejects unknown local and virtual recipients", "[unit]") {
+    std::string users = write_table("alice x\n@catchall.test x\n");
+    std::string mailboxes = write_table("bob@virt.test x\n");
+    Harness h("mydestination = $myhostname, catchall.test, localhost\nlocal_recipient_maps = texthash:" + users +
+              "\nvirtual_mailbox_domains = virt.test\nvirtual_mailbox_maps = texthash:" + mailboxes + "\n");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@example.org>\r\n");
+    CHECK(first(h.send("RCPT TO:<alice@mx.example.test>\r\n")) == "250 2.1.5 Ok");
+    CHECK(first(h.send("RCPT TO:<Alice@MX.example.test>\r\n")) == "250 2.1.5 Ok");
+    CHECK(first(h.send("RCPT TO:<anyone@catchall.test>\r\n")) == "250 2.1.5 Ok");
+    CHECK(first(h.send("RCPT TO:<carol@mx.example.test>\r\n")) ==
+          "550 5.1.1 <carol@mx.example.test>: Recipient address rejected: User unknown in local recipient table");
+    CHECK(first(h.send("RCPT TO:<bob@virt.test>\r\n")) == "250 2.1.5 Ok");
+    CHECK(first(h.send("RCPT TO:<eve@virt.test>\r\n")) ==
+          "550 5.1.1 <eve@virt.test>: Recipient address rejected: User unknown in virtual mailbox table");
+    CHECK(first(h.send("RCPT TO:<postmaster@mx.example.test>\r\n")) == "250 2.1.5 Ok");
+    unlink(users.c_str());
+    unlink(mailboxes.c_str());
+}
+
+TEST_CASE("session defers recipients when a recipient table cannot be opened", "[unit]") {
+    Harness h("local_recipient_maps = hash:/nonexistent/users\n");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@example.org>\r\n");
+    auto r = first(h.send("RCPT TO:<alice@mx.example.test>\r\n"));
+    CHECK(r.rfind("451 4.3.0 ", 0) == 0);
 }
