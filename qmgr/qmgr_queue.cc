@@ -26,6 +26,8 @@ namespace {
 // The active queue never holds more than this many messages; the rest wait
 // in incoming/ and deferred/ for the next scan.
 constexpr std::size_t kActiveLimit = 10000;
+// At most this many messages are open (file descriptor and memory) at once.
+constexpr std::size_t kOpenLimit = 200;
 
 std::vector<std::string> list_or_empty(const config::Config& cfg, const char* name) {
     auto v = cfg.get_list(name);
@@ -60,6 +62,18 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto t = cfg.get_time("ipc_timeout");
     if (!t) return t.error();
     out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+    auto dlimit = cfg.get_int("default_destination_concurrency_limit");
+    if (!dlimit) return dlimit.error();
+    out.destination_concurrency_limit = static_cast<int>(std::max<long long>(1, *dlimit));
+    auto plimit = cfg.get_int("default_process_limit");
+    if (!plimit) return plimit.error();
+    out.default_process_limit = static_cast<int>(*plimit);
+    // Each transport's maxproc from master.cf bounds its deliveries.
+    config::Config copy = cfg;
+    if (copy.load_master_cf()) {
+        for (const auto& svc : copy.services())
+            if (svc.type == "unix") out.transport_limits[svc.name] = svc.maxproc.value_or(out.default_process_limit);
+    }
     return out;
 }
 
@@ -108,19 +122,18 @@ void QueueManager::schedule() {
 }
 
 void QueueManager::work() {
-    // New mail first, as Postfix's qmgr does; then one message.
+    finished_calls_.clear();
+    // New mail first, as Postfix's qmgr does; then open messages and start
+    // as many deliveries as the limits allow.
     if (want_incoming_) {
         want_incoming_ = false;
         scan_incoming();
     } else if (want_deferred_) {
         want_deferred_ = false;
         scan_deferred();
-    } else if (!active_.empty()) {
-        ActiveEntry entry = active_.front();
-        active_.pop_front();
-        deliver_message(entry);
     }
-    if (want_incoming_ || want_deferred_ || !active_.empty()) schedule();
+    dispatch();
+    if (want_incoming_ || want_deferred_) schedule();
 }
 
 void QueueManager::scan_incoming() {
@@ -194,18 +207,37 @@ Result<std::optional<std::string>> QueueManager::lookup_transport(std::string_vi
     return std::optional<std::string>();
 }
 
-void QueueManager::deliver_message(const ActiveEntry& entry) {
+int QueueManager::transport_limit(const std::string& transport) const {
+    auto it = config_.transport_limits.find(transport);
+    int limit = it == config_.transport_limits.end() ? config_.default_process_limit : it->second;
+    return limit <= 0 ? 1 << 30 : limit;
+}
+
+void QueueManager::log_here(const OpenMessage& msg, const queue::QueueRecipient& r,
+                            const deliver::RecipientResult& res, double started) {
+    deliver::DeliveryRequest req;
+    req.queue_id = msg.entry.id;
+    req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
+    req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
+    req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
+    double now = deliver::now_seconds();
+    deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res, deliver::request_times(req, now, now));
+}
+
+// Opens, locks and reads a message and groups its pending recipients by
+// (transport, nexthop). Returns nullptr when there is nothing to do with it.
+std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const ActiveEntry& entry) {
     const std::string& id = entry.id;
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
     auto file = queue::QueueFile::open(path, true);
     if (!file) {
         // Deleted (postsuper -d) or moved meanwhile: nothing to do.
         if (util::path_exists(path)) log::warn("%s: %s", id.c_str(), file.error().message.c_str());
-        return;
+        return nullptr;
     }
     if (auto st = file->lock(false); !st) {
         log::warn("%s: queue file is locked by another process; skipped", id.c_str());
-        return;
+        return nullptr;
     }
     auto env = file->read();
     if (!env) {
@@ -213,104 +245,159 @@ void QueueManager::deliver_message(const ActiveEntry& entry) {
             (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
         else
             log::warn("%s: %s", id.c_str(), env.error().message.c_str());
-        return;
+        return nullptr;
     }
-    double arrival = static_cast<double>(env->arrival_seconds) + env->arrival_microseconds / 1e6;
-    auto to_us = [](double t) { return static_cast<std::int64_t>(t * 1e6); };
-
-    // Group the pending recipients by (transport, nexthop), in file order.
-    struct Group {
-        Route route;
-        std::vector<const queue::QueueRecipient*> rcpts;
-    };
-    std::vector<Group> groups;
-    bool deferred = false;
+    auto msg = std::make_unique<OpenMessage>();
+    msg->entry = entry;
+    msg->file.emplace(std::move(*file));
+    msg->env = std::move(*env);
+    msg->arrival = static_cast<double>(msg->env.arrival_seconds) + msg->env.arrival_microseconds / 1e6;
     auto resolver_lookup = [this](std::string_view key) { return lookup_transport(key); };
-    // What qmgr logs itself: recipients it could not hand to an agent.
-    auto log_here = [&](const queue::QueueRecipient& r, const deliver::RecipientResult& res, double started) {
-        deliver::DeliveryRequest req;
-        req.queue_id = id;
-        req.arrival_time_us = to_us(arrival);
-        req.active_time_us = to_us(entry.entered);
-        req.handoff_time_us = to_us(started);
-        double now = deliver::now_seconds();
-        deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res,
-                              deliver::request_times(req, now, now));
-    };
-    for (const auto* r : env->pending_recipients()) {
+    for (const auto* r : msg->env.pending_recipients()) {
         auto route = resolve_route(config_.routing, r->address,
                                    tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
         if (!route) {
-            log_here(*r,
+            log_here(*msg, *r,
                      {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
                       "address resolver failure: " + route.error().message},
                      deliver::now_seconds());
-            deferred = true;
+            msg->deferred = true;
             continue;
         }
-        auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+        auto it = std::find_if(msg->waiting.begin(), msg->waiting.end(), [&](const Group& g) {
             return g.route == *route && g.rcpts.size() < deliver::kMaxRecipientsPerRequest;
         });
-        if (it == groups.end()) {
-            groups.push_back({*route, {}});
-            it = groups.end() - 1;
+        if (it == msg->waiting.end()) {
+            msg->waiting.push_back({*route, {}});
+            it = msg->waiting.end() - 1;
         }
         it->rcpts.push_back(r);
     }
+    return msg;
+}
 
-    for (const auto& g : groups) {
-        double started = deliver::now_seconds();
-        deliver::DeliveryRequest req;
-        req.queue_name = std::string(queue::kQueueActive);
-        req.queue_id = id;
-        req.sender = env->sender;
-        req.transport = g.route.transport;
-        req.nexthop = g.route.nexthop;
-        req.nexthop_explicit = g.route.nexthop_explicit;
-        req.arrival_time = env->arrival_seconds;
-        req.arrival_time_us = to_us(arrival);
-        req.active_time_us = to_us(entry.entered);
-        req.handoff_time_us = to_us(started);
-        for (const auto* r : g.rcpts)
-            req.recipients.push_back({r->address, r->orig_recipient, r->dsn_orcpt, r->dsn_notify,
-                                      static_cast<std::int64_t>(r->status_offset)});
-        // The agent logs each recipient's result; qmgr records it.
-        auto reply = deliver::request_delivery(config_.layout.queue_directory, req, config_.ipc_timeout_ms);
-        for (std::size_t i = 0; i < g.rcpts.size(); ++i) {
-            const auto* r = g.rcpts[i];
-            if (!reply) {
-                log_here(*r,
-                         {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
-                          "delivery temporarily suspended: " + reply.error().message},
-                         started);
-                deferred = true;
+void QueueManager::dispatch() {
+    // Open more messages while there is room.
+    while (!active_.empty() && open_.size() < kOpenLimit) {
+        ActiveEntry entry = active_.front();
+        active_.pop_front();
+        auto msg = open_message(entry);
+        if (!msg) continue;
+        open_.push_back(std::move(msg));
+    }
+    // Start every group the concurrency limits allow, oldest message first.
+    for (auto it = open_.begin(); it != open_.end();) {
+        OpenMessage& msg = **it;
+        for (auto g = msg.waiting.begin(); g != msg.waiting.end();) {
+            std::string dest = g->route.transport + ":" + g->route.nexthop;
+            if (destination_busy_[dest] >= config_.destination_concurrency_limit ||
+                transport_busy_[g->route.transport] >= transport_limit(g->route.transport)) {
+                ++g;
                 continue;
             }
-            const auto& res = reply->results[i];
-            if (res.status == deliver::DeliveryStatus::kDeferred) {
-                deferred = true;
-                continue;
-            }
-            // Done for good (sent, or bounced: a bounced recipient would now
-            // be reported to the sender by the bounce service, which does
-            // not exist yet). Mark it before anything else can go wrong.
-            if (auto st = file->mark_done(*r); !st) {
-                log::warn("%s: mark done: %s", id.c_str(), st.error().message.c_str());
-                deferred = true;
-            }
+            Group group = std::move(*g);
+            g = msg.waiting.erase(g);
+            (void)start_group(msg, group);
+        }
+        if (msg.waiting.empty() && msg.running == 0) {
+            finalize(msg);
+            it = open_.erase(it);
+        } else {
+            ++it;
         }
     }
+}
 
-    if (!deferred) {
+// Starts one delivery conversation; false when the agent cannot be reached
+// (the group's recipients are then deferred at once).
+bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
+    double started = deliver::now_seconds();
+    deliver::DeliveryRequest req;
+    req.queue_name = std::string(queue::kQueueActive);
+    req.queue_id = msg.entry.id;
+    req.sender = msg.env.sender;
+    req.transport = group.route.transport;
+    req.nexthop = group.route.nexthop;
+    req.nexthop_explicit = group.route.nexthop_explicit;
+    req.arrival_time = msg.env.arrival_seconds;
+    req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
+    req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
+    req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
+    for (const auto* r : group.rcpts)
+        req.recipients.push_back(
+            {r->address, r->orig_recipient, r->dsn_orcpt, r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
+    OpenMessage* raw = &msg;
+    std::string dest = group.route.transport + ":" + group.route.nexthop;
+    auto holder = std::make_shared<DeliveryCall*>(nullptr);
+    auto call = DeliveryCall::start(
+        loop_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
+        [this, raw, group, started, dest, holder](Result<deliver::DeliveryReply> reply) {
+            --destination_busy_[dest];
+            --transport_busy_[group.route.transport];
+            --raw->running;
+            // Park the finished call: we are inside its callback.
+            auto it = calls_.find(*holder);
+            if (it != calls_.end()) {
+                finished_calls_.push_back(std::move(it->second));
+                calls_.erase(it);
+            }
+            group_done(raw, group, reply, started);
+            schedule();
+        });
+    if (!call) {
+        group_done(raw, group, call.error(), started);
+        return false;
+    }
+    *holder = call->get();
+    calls_[call->get()] = std::move(*call);
+    ++destination_busy_[dest];
+    ++transport_busy_[group.route.transport];
+    ++raw->running;
+    return true;
+}
+
+void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result<deliver::DeliveryReply>& reply,
+                              double started) {
+    for (std::size_t i = 0; i < group.rcpts.size(); ++i) {
+        const auto* r = group.rcpts[i];
+        if (!reply) {
+            // The agent logs results; qmgr logs what never reached an agent.
+            log_here(*msg, *r,
+                     {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
+                      "delivery temporarily suspended: " + reply.error().message},
+                     started);
+            msg->deferred = true;
+            continue;
+        }
+        const auto& res = reply->results[i];
+        if (res.status == deliver::DeliveryStatus::kDeferred) {
+            msg->deferred = true;
+            continue;
+        }
+        // Done for good (sent, or bounced: a bounced recipient would now be
+        // reported to the sender by the bounce service, which does not
+        // exist yet). Mark it before anything else can go wrong.
+        if (auto st = msg->file->mark_done(*r); !st) {
+            log::warn("%s: mark done: %s", msg->entry.id.c_str(), st.error().message.c_str());
+            msg->deferred = true;
+        }
+    }
+}
+
+// All groups are over: remove the file, or defer what is left.
+void QueueManager::finalize(OpenMessage& msg) {
+    const std::string& id = msg.entry.id;
+    std::string path = config_.layout.file_path(queue::kQueueActive, id);
+    if (!msg.deferred) {
         if (::unlink(path.c_str()) < 0) {
-            log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
+            if (errno != ENOENT) log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
             return;
         }
         log::info("%s: removed", id.c_str());
         return;
     }
     // Some recipients are left: wait in deferred/ until the next attempt.
-    long long age = static_cast<long long>(deliver::now_seconds() - arrival);
+    long long age = static_cast<long long>(deliver::now_seconds() - msg.arrival);
     long long backoff = compute_backoff(age, config_.minimal_backoff_time, config_.maximal_backoff_time);
     struct timeval times[2];
     ::gettimeofday(&times[0], nullptr);

@@ -11,9 +11,13 @@
 // Description
 //   Scans move incoming/ (and due deferred/) files into active/ and log
 //     QUEUEID: from=<sender>, size=N, nrcpt=N (queue active)
-//   A message is delivered with the file locked: pending recipients are
-//   grouped by (transport, nexthop) and handed to private/<transport> with
-//   the delivery protocol (lib/deliver); the agent logs each recipient's
+//   A message is delivered with the file open and locked: pending
+//   recipients are grouped by (transport, nexthop) and handed to
+//   private/<transport> with the delivery protocol (lib/deliver), many
+//   conversations at once on the loop (qmgr_delivery.h), at most
+//   default_destination_concurrency_limit per destination (transport and
+//   nexthop) and at most the transport's master.cf maxproc
+//   (default_process_limit for "-") per transport. The agent logs each recipient's
 //   to=... status=... line, qmgr only when it cannot reach the agent
 //   ("delivery temporarily suspended"). Sent and bounced recipients are
 //   marked done in the file before the next group; deferred ones stay
@@ -32,7 +36,10 @@
 #pragma once
 
 #include <deque>
+#include <list>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,12 +48,17 @@
 #include "lib/event/event_loop.h"
 #include "lib/queue/queue_dirs.h"
 #include "lib/table/table.h"
+#include "lib/queue/queue_file.h"
+#include "qmgr/qmgr_delivery.h"
 #include "qmgr/qmgr_transport.h"
 
 namespace mailroom::qmgr {
 
 struct QmgrConfig {
     queue::QueueLayout layout;
+    int destination_concurrency_limit = 20;     // default_destination_concurrency_limit
+    int default_process_limit = 100;            // for transports whose maxproc is "-"
+    std::map<std::string, int> transport_limits;  // master.cf maxproc (0 = no limit)
     RoutingConfig routing;
     std::vector<std::string> transport_maps;
     long long minimal_backoff_time = 300;
@@ -70,13 +82,35 @@ private:
         std::string id;
         double entered = 0;  // when it entered the active queue (epoch seconds)
     };
+    struct Group {
+        Route route;
+        std::vector<const queue::QueueRecipient*> rcpts;
+    };
+    // A message whose file is open and locked while its groups are delivered.
+    struct OpenMessage {
+        ActiveEntry entry;
+        std::optional<queue::QueueFile> file;
+        queue::QueueEnvelope env;
+        double arrival = 0;
+        std::deque<Group> waiting;
+        int running = 0;
+        bool deferred = false;
+    };
 
     void schedule();
     void work();
     void scan_incoming();
     void scan_deferred();
     bool activate(const std::string& id, std::string_view from_queue);
-    void deliver_message(const ActiveEntry& entry);
+    std::unique_ptr<OpenMessage> open_message(const ActiveEntry& entry);
+    void dispatch();
+    bool start_group(OpenMessage& msg, const Group& group);
+    void group_done(OpenMessage* msg, const Group& group, const Result<deliver::DeliveryReply>& reply,
+                    double started);
+    void finalize(OpenMessage& msg);
+    void log_here(const OpenMessage& msg, const queue::QueueRecipient& r, const deliver::RecipientResult& res,
+                  double started);
+    int transport_limit(const std::string& transport) const;
     Result<std::optional<std::string>> lookup_transport(std::string_view key);
 
     event::Loop& loop_;
@@ -84,7 +118,12 @@ private:
     std::vector<table::TablePtr> tables_;
     event::Timer work_timer_;
     event::Timer deferred_timer_;
-    std::deque<ActiveEntry> active_;
+    std::deque<ActiveEntry> active_;               // in active/, not opened yet
+    std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
+    std::map<std::string, int> destination_busy_;  // "transport:nexthop" -> calls in flight
+    std::map<std::string, int> transport_busy_;
+    std::map<DeliveryCall*, std::unique_ptr<DeliveryCall>> calls_;
+    std::vector<std::unique_ptr<DeliveryCall>> finished_calls_;  // freed at the next work step
     bool want_incoming_ = true;
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now
