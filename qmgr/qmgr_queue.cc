@@ -10,7 +10,6 @@
 #include <cstring>
 #include <map>
 
-#include "lib/deliver/deliver_ipc.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/trigger.h"

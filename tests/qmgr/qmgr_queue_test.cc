@@ -1,0 +1,242 @@
+// qmgr_queue_test.cc - the queue manager in process, against fake delivery
+// agents on real UNIX sockets (qmgr_queue.h): delivery, recovery of active/,
+// deferral, and the destination concurrency limit.
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "lib/deliver/deliver_proto.h"
+#include "lib/ipc/ipc_socket.h"
+#include "lib/ipc/protocol.h"
+#include "lib/queue/queue_file.h"
+#include "qmgr/qmgr_queue.h"
+
+using namespace mailroom;
+
+namespace {
+
+// A delivery agent on private/<name>: every connection gets its own thread,
+// waits `delay_ms`, then answers every recipient with `status`.
+class FakeAgent {
+public:
+    FakeAgent(const std::string& queue_dir, const std::string& name, deliver::DeliveryStatus status, int delay_ms)
+        : status_(status), delay_ms_(delay_ms) {
+        auto l = ipc::listen_unix(queue_dir + "/private/" + name, 64);
+        REQUIRE(l);
+        listener_ = std::move(*l);
+        acceptor_ = std::thread([this] { accept_loop(); });
+    }
+    ~FakeAgent() {
+        stop_ = true;
+        acceptor_.join();
+        for (auto& t : workers_) t.join();
+    }
+    int max_concurrent() const { return max_; }
+    int served() const { return served_; }
+
+private:
+    void accept_loop() {
+        while (!stop_) {
+            pollfd p{listener_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) continue;
+            auto conn = ipc::accept_unix(listener_.get(), 100);
+            if (!conn) continue;
+            workers_.emplace_back([this, fd = std::make_shared<util::UniqueFd>(std::move(*conn))]() mutable {
+                serve(std::move(*fd));
+            });
+        }
+    }
+    void serve(util::UniqueFd fd) {
+        int now = ++current_;
+        for (int m = max_; now > m && !max_.compare_exchange_weak(m, now);) {
+        }
+        ipc::IpcStream s(std::move(fd), 5000);
+        if (s.announce(ipc::kDeliverProtocol, ipc::kProtocolVersion)) {
+            auto rec = s.receive();
+            if (rec) {
+                auto req = deliver::decode_request(*rec);
+                if (req) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+                    deliver::DeliveryReply reply;
+                    const char* dsn = status_ == deliver::DeliveryStatus::kSent       ? "2.0.0"
+                                      : status_ == deliver::DeliveryStatus::kDeferred ? "4.0.0"
+                                                                                       : "5.0.0";
+                    for (std::size_t i = 0; i < req->recipients.size(); ++i)
+                        reply.results.push_back({status_, dsn, "none", "fake"});
+                    --current_;  // done before the reply reaches qmgr
+                    ++served_;
+                    (void)s.send(deliver::encode_reply(reply));
+                    return;
+                }
+            }
+        }
+        --current_;
+    }
+
+    deliver::DeliveryStatus status_;
+    int delay_ms_;
+    util::UniqueFd listener_;
+    std::thread acceptor_;
+    std::vector<std::thread> workers_;  // only touched by the acceptor until the destructor
+    std::atomic<bool> stop_{false};
+    std::atomic<int> current_{0};
+    std::atomic<int> max_{0};
+    std::atomic<int> served_{0};
+};
+
+struct TempQueue {
+    TempQueue() {
+        char tmpl[] = "/tmp/mr-qmgr-test-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        layout.queue_directory = dir;
+        REQUIRE(queue::create_queue_directories(layout));
+    }
+    ~TempQueue() { std::filesystem::remove_all(dir); }
+
+    std::string add(const char* queue_name, std::vector<std::string> rcpts) {
+        queue::WriterOptions opts;
+        opts.queue = queue_name;
+        auto w = queue::QueueWriter::create(layout, opts);
+        REQUIRE(w);
+        REQUIRE(w->set_arrival_time(time(nullptr), 0));
+        REQUIRE(w->set_sender("alice@x.test"));
+        for (const auto& r : rcpts) REQUIRE(w->add_recipient({r}));
+        REQUIRE(w->begin_content());
+        REQUIRE(w->add_line("Subject: hi"));
+        REQUIRE(w->begin_extracted());
+        std::string id = w->queue_id();
+        REQUIRE(w->commit());
+        return id;
+    }
+    std::size_t count(const char* queue_name) const {
+        auto ids = queue::list_queue(layout, queue_name);
+        return ids ? ids->size() : 0;
+    }
+
+    std::string dir;
+    queue::QueueLayout layout;
+};
+
+qmgr::QmgrConfig config_for(const TempQueue& q) {
+    qmgr::QmgrConfig c;
+    c.layout = q.layout;
+    c.routing.mydestination = {"local.test"};
+    c.routing.local_transport = "discard";
+    c.routing.default_transport = "discard";
+    c.ipc_timeout_ms = 5000;
+    c.queue_run_delay = 3600;
+    return c;
+}
+
+// Runs the loop until `done()` holds (checked every 10 ms), at most 10 s.
+bool run_until(event::Loop& loop, const std::function<bool()>& done) {
+    bool ok = false;
+    auto started = std::chrono::steady_clock::now();
+    event::Timer poll(loop, [] {});
+    std::function<void()> check = [&] {
+        if (done()) {
+            ok = true;
+            loop.stop();
+            return;
+        }
+        if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+            loop.stop();
+            return;
+        }
+        poll.start(std::chrono::milliseconds(10));
+    };
+    poll = event::Timer(loop, [&] { check(); });
+    poll.start(std::chrono::milliseconds(10));
+    loop.run();
+    return ok;
+}
+
+}  // namespace
+
+TEST_CASE("qmgr delivers incoming mail and removes the files", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    for (int i = 0; i < 5; ++i) q.add("incoming", {"a@x.test", "b@y.test"});
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 10);  // two destinations per message
+    CHECK(q.count("deferred") == 0);
+}
+
+TEST_CASE("qmgr takes up what a dead qmgr left in active and skips done recipients", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    std::string id = q.add("active", {"done@x.test", "todo@x.test"});
+    {
+        auto f = queue::QueueFile::open(q.layout.file_path("active", id), true);
+        REQUIRE(f);
+        auto env = f->read();
+        REQUIRE(env);
+        REQUIRE(f->mark_done(env->recipients[0]));
+    }
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("active") == 0; }));
+    CHECK(agent.served() == 1);
+}
+
+TEST_CASE("deferred recipients send the message to deferred with a future retry time", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kDeferred, 0);
+    std::string id = q.add("incoming", {"a@x.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.minimal_backoff_time = 300;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("deferred") == 1; }));
+    struct stat st {};
+    REQUIRE(::stat(q.layout.file_path("deferred", id).c_str(), &st) == 0);
+    CHECK(st.st_mtime >= time(nullptr) + 250);
+}
+
+TEST_CASE("an unreachable transport defers instead of losing mail", "[unit]") {
+    TempQueue q;
+    q.add("incoming", {"a@x.test"});
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("deferred") == 1; }));
+}
+
+TEST_CASE("no more than the destination concurrency limit runs at once", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 50);
+    for (int i = 0; i < 12; ++i) q.add("incoming", {"a@same.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.destination_concurrency_limit = 3;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 12);
+    CHECK(agent.max_concurrent() <= 3);
+    CHECK(agent.max_concurrent() >= 2);  // and it does run in parallel
+}
+
+TEST_CASE("the transport's process limit caps all its destinations together", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 50);
+    for (int i = 0; i < 8; ++i) q.add("incoming", {"a@d" + std::to_string(i) + ".test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.transport_limits["discard"] = 2;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 8);
+    CHECK(agent.max_concurrent() <= 2);
+}
