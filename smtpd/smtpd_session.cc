@@ -240,7 +240,9 @@ private:
     void check_error_limit();
 
     void run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then);
-    Status open_sink();
+    void start_sink(Status* out);
+    void accept_recipient(const RcptParams& params, const std::string& address);
+    void finish_message(std::function<void(const Reply&, bool)> done);
     void abort_message();
     void reset_transaction();
     Status send_content_line(std::string_view text, bool continued);
@@ -276,7 +278,7 @@ private:
     unsigned counts_total_[14] = {};
 
     // The mail transaction.
-    std::unique_ptr<MessageSink> sink_;
+    std::shared_ptr<MessageSink> sink_;
     std::vector<std::string> recipients_;
     unsigned rcpt_attempts_ = 0;
     DataDecoder decoder_;
@@ -682,33 +684,51 @@ void Session::cmd_rcpt(const Command& cmd) {
             reply_error(r.reply);
             return;
         }
-        if (!sink_) {
-            if (auto st = open_sink(); !st) {
-                log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
-                          st.error().message.c_str());
-                count(Verb::kRcpt, false);
-                reply_error(replies::queue_write_error());
-                return;
-            }
+        if (sink_) {
+            accept_recipient(params, address);
+            return;
         }
-        if (!params.orcpt_type.empty())
-            sink_status_ = sink_->send(RecordType::kDsnOrcpt, params.orcpt_type + ";" + params.orcpt_address);
-        if (sink_status_ && params.notify != kNotifyNone)
-            sink_status_ = sink_->send(RecordType::kDsnNotify, notify_text(params.notify));
-        if (sink_status_)
-            sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
-        recipients_.push_back(address);
-        s_.rcpt_count = static_cast<unsigned>(recipients_.size());
-        count(Verb::kRcpt, true);
-        reply(replies::rcpt_ok());
+        // The first recipient: connect to cleanup off the loop (master may
+        // have to start a cleanup process first).
+        busy_ = true;
+        std::weak_ptr<int> alive = alive_;
+        auto opener = server_.hooks().open_sink;
+        server_.run_io<Result<std::unique_ptr<MessageSink>>>(
+            [opener] { return opener(); },
+            [this, alive, params, address](Result<std::unique_ptr<MessageSink>> sink) {
+                if (alive.expired() || finished_) return;
+                busy_ = false;
+                if (!sink) {
+                    log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
+                              sink.error().message.c_str());
+                    count(Verb::kRcpt, false);
+                    reply_error(replies::queue_write_error());
+                } else {
+                    sink_ = std::shared_ptr<MessageSink>(std::move(*sink));
+                    start_sink(&sink_status_);
+                    accept_recipient(params, address);
+                }
+                check_error_limit();
+                pump();
+            });
     });
 }
 
-Status Session::open_sink() {
-    auto opener = server_.hooks().open_sink;
-    auto sink = opener();
-    if (!sink) return sink.error();
-    sink_ = std::move(*sink);
+void Session::accept_recipient(const RcptParams& params, const std::string& address) {
+    if (sink_status_ && !params.orcpt_type.empty())
+        sink_status_ = sink_->send(RecordType::kDsnOrcpt, params.orcpt_type + ";" + params.orcpt_address);
+    if (sink_status_ && params.notify != kNotifyNone)
+        sink_status_ = sink_->send(RecordType::kDsnNotify, notify_text(params.notify));
+    if (sink_status_)
+        sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
+    recipients_.push_back(address);
+    s_.rcpt_count = static_cast<unsigned>(recipients_.size());
+    count(Verb::kRcpt, true);
+    reply(replies::rcpt_ok());
+}
+
+void Session::start_sink(Status* out) {
+    Status& sink_status_ = *out;
     s_.queue_id = sink_->queue_id();
     log::info("%s: client=%s", s_.queue_id.c_str(), namaddr().c_str());
     auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -734,7 +754,6 @@ Status Session::open_sink() {
         sink_status_ = sink_->send(RecordType::kDsnRet, mail_params_.ret == DsnRet::kFull ? "FULL" : "HDRS");
     if (sink_status_ && !mail_params_.envid.empty() && mail_params_.envid.size() <= queue::kMaxEnvidLength)
         sink_status_ = sink_->send(RecordType::kDsnEnvid, mail_params_.envid);
-    return ok_status();
 }
 
 void Session::abort_message() {
@@ -864,25 +883,43 @@ void Session::end_of_message() {
             abort_message();
             return done(replies::queued(id), true);
         }
-        Status st = sink_->send(RecordType::kExtractedStart, "");
-        if (st) st = sink_->send(RecordType::kEnd, "");
-        if (!st) {
-            log::warn("%s: cleanup: %s", id.c_str(), st.error().message.c_str());
-            return done(replies::queue_write_error(), false);
-        }
-        auto result = sink_->finish();
-        sink_.reset();
-        if (!result) {
-            log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
-            return done(replies::queue_write_error(), false);
-        }
-        switch (result->status) {
-            case submit::CleanupStatus::kOk: return done(replies::queued(id), true);
-            case submit::CleanupStatus::kSize: return done(replies::size_exceeded(), false);
-            case submit::CleanupStatus::kRcpt: return done(replies::no_valid_recipients(), false);
-            default: return done(replies::queue_write_error(), false);
-        }
+        finish_message(done);
     });
+}
+
+// Ends the record stream and waits, off the loop, for cleanup to write,
+// fsync and rename the queue file.
+void Session::finish_message(std::function<void(const Reply&, bool)> done) {
+    std::string id = s_.queue_id;
+    Status st = sink_->send(RecordType::kExtractedStart, "");
+    if (st) st = sink_->send(RecordType::kEnd, "");
+    if (!st) {
+        log::warn("%s: cleanup: %s", id.c_str(), st.error().message.c_str());
+        return done(replies::queue_write_error(), false);
+    }
+    std::shared_ptr<MessageSink> sink = std::move(sink_);
+    sink_.reset();
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    server_.run_io<Result<submit::CleanupResult>>(
+        [sink] { return sink->finish(); },
+        [this, alive, id, done](Result<submit::CleanupResult> result) {
+            if (alive.expired() || finished_) return;
+            busy_ = false;
+            if (!result) {
+                log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
+                done(replies::queue_write_error(), false);
+            } else {
+                switch (result->status) {
+                    case submit::CleanupStatus::kOk: done(replies::queued(id), true); break;
+                    case submit::CleanupStatus::kSize: done(replies::size_exceeded(), false); break;
+                    case submit::CleanupStatus::kRcpt: done(replies::no_valid_recipients(), false); break;
+                    default: done(replies::queue_write_error(), false); break;
+                }
+            }
+            check_error_limit();
+            pump();
+        });
 }
 
 void Session::cmd_bdat(const Command& cmd) {
@@ -1138,6 +1175,10 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         server->offload_ = std::move(*off);
     }
 
+    auto io = event::Offload::create(loop.base(), 2);
+    if (!io) return io.error();
+    server->io_offload_ = std::move(*io);
+
     auto nets = Mynetworks::from_config(cfg);
     if (!nets) return nets.error();
     server->mynetworks_ = std::make_unique<Mynetworks>(std::move(*nets));
@@ -1156,6 +1197,7 @@ SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
 
 SmtpdServer::~SmtpdServer() {
     offload_.reset();
+    io_offload_.reset();
     sessions_.clear();
     dead_.clear();
 }
@@ -1181,6 +1223,11 @@ void SmtpdServer::run_check(std::function<CheckResult()> fn, std::function<void(
         return;
     }
     offload_->submit_value<CheckResult>(std::move(fn), std::move(done));
+}
+
+template <class T>
+void SmtpdServer::run_io(std::function<T()> work, std::function<void(T)> done) {
+    io_offload_->submit_value<T>(std::move(work), std::move(done));
 }
 
 void SmtpdServer::start_session(server::Connection conn, Peer peer) {

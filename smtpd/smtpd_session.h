@@ -37,10 +37,12 @@
 //
 // Known limits
 //   The client name is always "unknown" (smtpd_peername_lookup is not
-//   implemented); reverse DNS comes with the DNS library. The cleanup
-//   connection is a local UNIX socket written with short blocking writes
-//   bounded by ipc_timeout. HOLD, FILTER, REDIRECT and BCC access-map
-//   actions are not passed to cleanup yet (PREPEND and DISCARD are).
+//   implemented); reverse DNS comes with the DNS library. Connecting to
+//   cleanup and waiting for its final status (the fsync) run on an I/O
+//   worker thread; the records themselves are written from the loop to the
+//   local socket, 64 KiB at a time, each write bounded by ipc_timeout.
+//   HOLD, FILTER, REDIRECT and BCC access-map actions are not passed to
+//   cleanup yet (PREPEND and DISCARD are).
 //
 // Security
 //   All client input is hostile: command lines are bounded by
@@ -153,6 +155,9 @@ public:
     // when a table may block.
     void run_check(std::function<CheckResult()> fn, std::function<void(CheckResult)> done);
     void session_done(Session* session);
+    // Runs work (talking to cleanup) on an I/O worker, then done on the loop.
+    template <class T>
+    void run_io(std::function<T()> work, std::function<void(T)> done);
 
     struct Private {};
     SmtpdServer(Private, event::Loop& loop);
@@ -166,6 +171,7 @@ private:
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
     std::unique_ptr<event::Offload> offload_;
+    std::unique_ptr<event::Offload> io_offload_;
     struct RecipientMaps;
     std::shared_ptr<RecipientMaps> recipient_maps_;
     std::list<std::unique_ptr<Session>> sessions_;
