@@ -274,7 +274,53 @@ if command -v swaks >/dev/null 2>&1; then
     [ "$(queued)" -eq 5 ] || mr_fail "swaks messages not queued, have $(queued)"
 fi
 
-# 10. Improper pipelining after HELO (no PIPELINING offered) is refused.
+# 10. Many sessions at once (one smtpd process serves several on its loop).
+python3 - "$P1" <<'PY' || mr_fail "concurrent sessions"
+import smtplib, sys, threading
+port = int(sys.argv[1])
+errors = []
+def one(i):
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=20)
+        s.ehlo("client%d.example" % i)
+        s.mail("a@example.org")
+        s.rcpt("b@yuliang.com")
+        code, _ = s.data("Subject: parallel %d\r\n\r\n" % i + "line\r\n" * 500)
+        if code != 250:
+            errors.append(code)
+        s.quit()
+    except Exception as e:
+        errors.append(repr(e))
+threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert not errors, errors
+PY
+if command -v swaks >/dev/null 2>&1; then want=15; else want=13; fi
+[ "$(queued)" -eq "$want" ] || mr_fail "concurrent sessions: expected $want queued, have $(queued)"
+
+# 11. smtpd_timeout and smtpd_hard_error_limit.
+P6=$(mr_free_port)
+echo "127.0.0.1:$P6 inet n - n - - smtpd -o smtpd_timeout=1 -o smtpd_hard_error_limit=2" >>"$CONF/master.cf"
+"$MR" -c "$CONF" reload || mr_fail "reload failed"
+mr_wait_for "reloaded listener" python3 -c "import socket; socket.create_connection(('127.0.0.1', $P6), timeout=1)"
+$D "$P6" <<'EOF2' || mr_fail "timeout"
+< 220 .*
+< 421 4.4.2 mail.yuliang.com Error: timeout exceeded
+closed
+EOF2
+grep -q "timeout after CONNECT from unknown\[127.0.0.1\]" "$T/maillog" || mr_fail "timeout log line"
+$D "$P6" <<'EOF2' || mr_fail "hard error limit"
+< 220 .*
+> bogus
+< 502 5.5.2 Error: command not recognized
+> bogus
+< 502 5.5.2 Error: command not recognized
+< 421 4.7.0 mail.yuliang.com Error: too many errors
+closed
+EOF2
+
+# 12. Improper pipelining after HELO (no PIPELINING offered) is refused.
 $D "$P1" <<'EOF2' || mr_fail "unauthorised pipelining"
 < 220 .*
 >> b"HELO c.example\r\nMAIL FROM:<a@example.org>\r\n"
