@@ -56,6 +56,14 @@ int main(int argc, char** argv) {
         }
         g_service.time_limit_seconds = static_cast<long>(limit);
         if (auto d = config.get("recipient_delimiter"); d.ok()) g_service.recipient_delimiter = *d;
+        std::string limit_name = ctx.service_name() + "_destination_recipient_limit";
+        if (auto own = config.raw(limit_name)) {
+            auto n = config::parse_int_param(limit_name, *own, nullptr);
+            if (!n) return n.error();
+            g_service.recipient_limit = static_cast<std::size_t>(*n);
+        } else if (auto n = config.get_int("default_destination_recipient_limit"); n.ok()) {
+            g_service.recipient_limit = static_cast<std::size_t>(*n);
+        }
         g_service.env = command_environment(config);
         return ok_status();
     };

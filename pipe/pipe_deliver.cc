@@ -89,10 +89,15 @@ std::vector<agent::Outcome> pipe_deliver(const agent::Job& job, const agent::Mes
         }
         head = std::move(*h);
     }
-    bool separate = f.delivered_to || f.original_to;
+    bool separate = f.delivered_to || f.original_to || service.recipient_limit == 1;
     if (!separate) {
-        auto o = run_group(job, message, service, job.recipients, now);
-        for (auto& r : out) r = o;
+        std::size_t step = service.recipient_limit == 0 ? job.recipients.size() : service.recipient_limit;
+        for (std::size_t first = 0; first < job.recipients.size(); first += step) {
+            std::size_t last = std::min(job.recipients.size(), first + step);
+            std::vector<agent::JobRecipient> group(job.recipients.begin() + first, job.recipients.begin() + last);
+            auto o = run_group(job, message, service, group, now);
+            for (std::size_t i = first; i < last; ++i) out[i] = o;
+        }
         return out;
     }
     for (size_t i = 0; i < job.recipients.size(); ++i) {

@@ -3,9 +3,9 @@
 // Summary
 //   pipe_deliver() runs the service's command for the request's
 //   recipients and returns one Outcome per recipient (same order). The
-//   recipients share one command run, except with the D or O flag (each
-//   recipient gets its own copy and run, since the prepended header names
-//   one recipient). Success is "delivered via <service> service"; failures
+//   recipients share one command run (in groups of at most
+//   recipient_limit), except with the D or O flag (each recipient gets its
+//   own copy and run, since the prepended header names one recipient). Success is "delivered via <service> service"; failures
 //   follow the sysexits table (agent_command.h) with the command's output
 //   in the text.
 //
@@ -33,6 +33,9 @@ struct PipeService {
     long time_limit_seconds = 1000;           // <service>_time_limit / command_time_limit
     std::string recipient_delimiter;
     std::vector<std::string> env;             // the command's environment
+    // <service>_destination_recipient_limit: at most this many recipients
+    // share one command run (the seed's maildrop uses 1); 0 = no limit.
+    std::size_t recipient_limit = 0;
 };
 
 // Resolves user=/group= (only when the agent is root).

@@ -186,3 +186,21 @@ TEST_CASE("pipe never runs commands as root", "[unit]") {
     REQUIRE(zero.ok());
     CHECK(!resolve_pipe_identity(*zero).ok());
 }
+
+TEST_CASE("recipient_limit splits the recipients into command runs", "[unit]") {
+    Fixture fx;
+    auto svc = fx.service("R", {"-d", "${recipient}"});
+    auto msg = message("Subject: x\n\nbody\n");
+    svc.recipient_limit = 1;
+    auto out = pipe_deliver(job({{"a@x", ""}, {"b@x", ""}, {"c@x", ""}}), msg, svc, 0);
+    CHECK(out.size() == 3);
+    REQUIRE(fx.runs() == 3);
+    CHECK(fx.args(0) == "-d\na@x\n");
+    CHECK(fx.args(2) == "-d\nc@x\n");
+    svc.recipient_limit = 2;
+    out = pipe_deliver(job({{"a@x", ""}, {"b@x", ""}, {"c@x", ""}}), msg, svc, 0);
+    REQUIRE(fx.runs() == 5);
+    CHECK(fx.args(3) == "-d\na@x\nb@x\n");
+    CHECK(fx.args(4) == "-d\nc@x\n");
+    for (const auto& o : out) CHECK(o.kind == agent::OutcomeKind::kSent);
+}
