@@ -337,6 +337,22 @@ void Session::start() {
         }
         pump();
     });
+    // A client that talks before the greeting is not waiting for replies
+    // (RFC 5321 4.3.1): Postfix's "improper command pipelining after CONNECT".
+    char peek[100];
+    ssize_t early = ::recv(conn_.fd(), peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+    if (early > 0) {
+        std::string next(peek, static_cast<size_t>(early));
+        if (auto eol = next.find_first_of("\r\n"); eol != std::string::npos) next.resize(eol);
+        s_.improper_pipelining = true;
+        log::info("improper command pipelining after CONNECT from %s: %s", namaddr().c_str(),
+                  log::log_printable(next).c_str());
+        if (cfg_.smtpd_forbid_unauth_pipelining) {
+            send_raw(replies::protocol_sync().format());
+            close_after_reply();
+            return;
+        }
+    }
     reply(replies::greeting(cfg_.smtpd_banner));
     // smtpd_delay_reject = no: the client restrictions answer every command.
     run_check(&Checker::check_client, [this](CheckResult r) {

@@ -62,7 +62,8 @@ private:
 
 class Harness {
 public:
-    explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1", bool offload = false) {
+    explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1", bool offload = false,
+                     const std::string& pregreet = "") {
         ::signal(SIGPIPE, SIG_IGN);
         log::set_capture([this](log::Level, const std::string& line) { logs.push_back(line); });
         auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\n"
@@ -90,6 +91,7 @@ public:
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
         client = util::UniqueFd(fds[1]);
+        if (!pregreet.empty()) REQUIRE(::write(fds[1], pregreet.data(), pregreet.size()) == ssize_t(pregreet.size()));
         Peer peer;
         peer.addr = addr;
         server->start_session(server::Connection(util::UniqueFd(fds[0]), nullptr), peer);
@@ -523,4 +525,21 @@ TEST_CASE("session defers recipients when a recipient table cannot be opened", "
     h.send("MAIL FROM:<a@example.org>\r\n");
     auto r = first(h.send("RCPT TO:<alice@mx.example.test>\r\n"));
     CHECK(r.rfind("451 4.3.0 ", 0) == 0);
+}
+
+TEST_CASE("session refuses a client that talks before the greeting", "[unit]") {
+    SECTION("disconnected") {
+        Harness h("", "127.0.0.1", false, "EHLO early\r\n");
+        CHECK(h.lines.at(0) == "554 5.5.0 Error: SMTP protocol synchronization");
+        h.expect(1);
+        CHECK(h.closed);
+        CHECK(h.logged("improper command pipelining after CONNECT from unknown[127.0.0.1]: EHLO early"));
+    }
+    SECTION("only logged") {
+        Harness h("smtpd_forbid_unauth_pipelining = no\n", "127.0.0.1", false, "EHLO early\r\n");
+        CHECK(h.lines.at(0) == "220 mx.example.test ESMTP mailroom");
+        if (h.lines.size() < 2) h.expect(1);
+        REQUIRE(h.lines.size() >= 2);
+        CHECK(h.lines.at(1) == "250-mx.example.test");
+    }
 }
