@@ -1042,8 +1042,56 @@ void Session::cmd_vrfy(const Command& cmd) {
         reply_error(replies::vrfy_disabled());
         return;
     }
-    count(Verb::kVrfy, true);
-    reply(replies::vrfy_ok("<" + cmd.address + ">"));
+    // As Postfix: the address must be a known recipient of its class
+    // (the recipient tables may block, so this runs like a check).
+    std::string address = cmd.address;
+    std::string shown = cmd.argument;
+    const CheckHooks& hooks = server_.hooks().check;
+    auto classify = hooks.classify_domain;
+    auto lookup = hooks.lookup_user;
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    server_.run_check(
+        [address, classify, lookup]() -> CheckResult {
+            CheckResult r;
+            if (!lookup) return r;
+            size_t at = address.rfind('@');
+            AddressClass cls = AddressClass::kLocal;
+            if (at != std::string::npos && classify) cls = classify(std::string_view(address).substr(at + 1));
+            replies::RecipientTable table = replies::RecipientTable::kLocal;
+            switch (cls) {
+                case AddressClass::kVirtualMailbox: table = replies::RecipientTable::kVirtualMailbox; break;
+                case AddressClass::kVirtualAlias: table = replies::RecipientTable::kVirtualAlias; break;
+                case AddressClass::kRelay: table = replies::RecipientTable::kRelay; break;
+                default: break;
+            }
+            switch (lookup(address, cls)) {
+                case UserLookup::kNotFound:
+                    r.verdict = Verdict::kReject;
+                    r.reply = replies::unknown_user(address, table);
+                    break;
+                case UserLookup::kTempFail:
+                    r.verdict = Verdict::kReject;
+                    r.reply = replies::temp_lookup_failure(address);
+                    break;
+                default:
+                    break;
+            }
+            return r;
+        },
+        [this, alive, shown](CheckResult r) {
+            if (alive.expired() || finished_) return;
+            busy_ = false;
+            if (r.rejected()) {
+                count(Verb::kVrfy, false);
+                reply_error(r.reply);
+            } else {
+                count(Verb::kVrfy, true);
+                reply(replies::vrfy_ok(shown));
+            }
+            check_error_limit();
+            pump();
+        });
 }
 
 void Session::cmd_etrn(const Command& cmd) {

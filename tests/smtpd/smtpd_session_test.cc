@@ -246,6 +246,7 @@ TEST_CASE("session enforces the command order", "[unit]") {
     CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
     CHECK(first(h.send("HELP\r\n")) == "502 5.5.2 Error: command not recognized");
     CHECK(first(h.send("VRFY <x@y>\r\n")) == "252 2.0.0 <x@y>");
+    CHECK(first(h.send("VRFY Boris\r\n")) == "252 2.0.0 Boris");
 }
 
 TEST_CASE("session requires HELO when smtpd_helo_required is set", "[unit]") {
@@ -515,6 +516,9 @@ TEST_CASE("session rejects unknown local and virtual recipients", "[unit]") {
     CHECK(first(h.send("RCPT TO:<eve@virt.test>\r\n")) ==
           "550 5.1.1 <eve@virt.test>: Recipient address rejected: User unknown in virtual mailbox table");
     CHECK(first(h.send("RCPT TO:<postmaster@mx.example.test>\r\n")) == "250 2.1.5 Ok");
+    CHECK(first(h.send("VRFY alice\r\n")) == "252 2.0.0 alice");
+    CHECK(first(h.send("VRFY <carol@mx.example.test>\r\n")) ==
+          "550 5.1.1 <carol@mx.example.test>: Recipient address rejected: User unknown in local recipient table");
     unlink(users.c_str());
     unlink(mailboxes.c_str());
 }
