@@ -266,6 +266,7 @@ private:
     event::Timer sleep_timer_;
     bool skipping_long_line_ = false;
     bool finished_ = false;
+    bool eof_ = false;       // the client closed its side
     bool reject_bare_lf_ = false;
 
     SessionState s_;
@@ -382,6 +383,14 @@ void Session::event_cb(bufferevent*, short what, void* arg) {
         self->close_after_reply();
         return;
     }
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && self->state_ != State::kClosing) {
+        // Commands that arrived before the end of input still count
+        // ("QUIT" and a close in one go); pump() ends the session after them.
+        self->eof_ = true;
+        bufferevent_disable(self->bev_, EV_READ);
+        self->pump();
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         if (self->state_ != State::kClosing) self->lost_connection();
         self->finish_session();
@@ -408,6 +417,10 @@ void Session::pump() {
         if (!process_one()) break;
     }
     in_pump_ = false;
+    if (eof_ && !finished_ && !busy_ && !sleeping_ && state_ != State::kClosing) {
+        lost_connection();
+        finish_session();
+    }
 }
 
 bool Session::process_one() {

@@ -547,3 +547,19 @@ TEST_CASE("session refuses a client that talks before the greeting", "[unit]") {
         CHECK(h.lines.at(1) == "250-mx.example.test");
     }
 }
+
+TEST_CASE("session answers commands sent just before the client closes", "[unit]") {
+    Harness h("");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+    REQUIRE(::write(h.client.get(), "x\r\n.\r\nQUIT\r\n", 12) == 12);
+    ::shutdown(h.client.get(), SHUT_WR);
+    auto r = h.expect(2);
+    REQUIRE(r.size() == 2);
+    CHECK(r[0] == "250 2.0.0 Ok: queued as QID1");
+    CHECK(r[1] == "221 2.0.0 Bye");
+    h.expect(1);
+    CHECK(h.closed);
+    CHECK_FALSE(h.logged("lost connection"));
+    CHECK(h.logged("ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"));
+}
