@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "lib/agent/agent_identity.h"
+#include "lib/log/log.h"
 #include "lib/mailbox/mbox_lock.h"
 #include "lib/util/strings.h"
 
@@ -127,11 +128,19 @@ Result<LocalRuntime> load_local_context(const config::Config& c) {
     auto alias_value = get(c, "alias_maps");
     if (!alias_value) return alias_value.error();
     auto maps = table::Maps::open(*alias_value);
-    if (!maps) return maps.error();
-    rt.aliases = std::make_shared<table::Maps>(std::move(*maps));
+    if (!maps) {
+        // As Postfix does: a missing or broken alias database defers local
+        // mail ("alias database unavailable") instead of stopping the agent.
+        log::warn("%s is unavailable. %s", alias_value->c_str(), maps.error().message.c_str());
+        rt.context.env.alias = [](const std::string&) -> Result<std::optional<AliasAnswer>> {
+            return make_temp_error("alias database unavailable");
+        };
+    } else {
+        rt.aliases = std::make_shared<table::Maps>(std::move(*maps));
+    }
     Privs default_privs = x.default_privs;
     auto aliases = rt.aliases;
-    rt.context.env.alias = [aliases, default_privs](const std::string& key) -> Result<std::optional<AliasAnswer>> {
+    if (aliases) rt.context.env.alias = [aliases, default_privs](const std::string& key) -> Result<std::optional<AliasAnswer>> {
         for (const auto& t : aliases->tables()) {
             auto r = t->lookup(key);
             if (!r) return r.error();

@@ -1,6 +1,7 @@
 // virtual_config.cc - see virtual_config.h.
 #include "virtual/virtual_config.h"
 
+#include "lib/log/log.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::virt {
@@ -16,7 +17,13 @@ Result<Lookup> open_maps(const config::Config& c, const char* name, bool require
         return Lookup();
     }
     auto maps = table::Maps::open(*value);
-    if (!maps) return Error{std::string(name) + ": " + maps.error().message, maps.error().kind};
+    if (!maps) {
+        // As Postfix does: an unavailable table defers the mail that needs
+        // it instead of stopping the agent.
+        log::warn("%s is unavailable. %s", value->c_str(), maps.error().message.c_str());
+        std::string what = std::string(name) + ": table lookup problem";
+        return Lookup([what](std::string_view) -> table::LookupResult { return make_temp_error(what); });
+    }
     auto shared = std::make_shared<table::Maps>(std::move(*maps));
     keep->push_back(shared);
     return Lookup([shared](std::string_view key) { return shared->lookup(key); });

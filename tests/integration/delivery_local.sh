@@ -12,6 +12,7 @@ source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
 dl_setup "local2    unix  -       n       n       -       -       local -o home_mailbox=Maildir/"
 echo "local3    unix  -       n       n       -       -       local -o mailbox_command=$T/mda.sh" >>"$CONF/master.cf"
+echo "local4    unix  -       n       n       -       -       local -o alias_maps=hash:$T/no-such-aliases" >>"$CONF/master.cf"
 
 if dl_root; then
     U1=mrh$$
@@ -53,7 +54,7 @@ EOF2
     echo "allow_mail_to_commands = alias, forward, include"
     echo "transport_maps = texthash:$T/transport"
 } >>"$CONF/main.cf"
-printf 'maildir.example.test local2:\nmda.example.test local3:\n' >"$T/transport"
+printf 'maildir.example.test local2:\nmda.example.test local3:\nnoalias.example.test local4:\n' >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 # 1. The seed's message: to an unqualified local user, into the spool mbox.
@@ -138,6 +139,13 @@ dl_wait_log "to=<$U1@mx\.example\.test>, orig_to=<$U1>, relay=local, .*dsn=5\.4\
 # 9. Unknown users bounce.
 printf 'Subject: nobody\n\nx\n' | dl_send -f alice no-such-user-$$ || mr_fail "sendmail 9"
 dl_wait_log "to=<no-such-user-$$@mx\.example\.test>, .*dsn=5\.1\.1, status=bounced \(unknown user: \"no-such-user-$$\"\)"
+
+# 10. A missing alias database defers, as in Postfix.
+printf 'Subject: noalias\n\nx\n' | dl_send -f alice "$U1@noalias.example.test" || mr_fail "sendmail noalias"
+dl_wait_log "to=<$U1@noalias\.example\.test>, relay=local4, .*dsn=4\.3\.0, status=deferred \(alias database unavailable\)"
+grep -q "warning: hash:$T/no-such-aliases is unavailable" "$T/maillog" || mr_fail "no warning about the missing alias database"
+ND=$(grep -F "to=<$U1@noalias.example.test>" "$T/maillog" | sed -n 's/.*\]: \([0-9A-F]*\): to=.*/\1/p' | head -n 1)
+mr_wait_for "deferred message deleted" sh -c "'$MAILROOM_BIN/postsuper' -c '$CONF' -d $ND >/dev/null 2>&1; grep -q '$ND: removed' '$T/maillog'"
 
 mr_wait_for "queue empty" sh -c "[ -z \"\$(find '$Q/incoming' '$Q/active' '$Q/deferred' -type f)\" ]"
 echo "delivery_local: ok"
