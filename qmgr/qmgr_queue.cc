@@ -331,8 +331,8 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     auto call = DeliveryCall::start(
         loop_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
         [this, raw, group, started, dest, holder](Result<deliver::DeliveryReply> reply) {
-            --destination_busy_[dest];
-            --transport_busy_[group.route.transport];
+            if (--destination_busy_[dest] <= 0) destination_busy_.erase(dest);
+            if (--transport_busy_[group.route.transport] <= 0) transport_busy_.erase(group.route.transport);
             --raw->running;
             // Park the finished call: we are inside its callback.
             auto it = calls_.find(*holder);
