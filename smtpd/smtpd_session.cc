@@ -154,6 +154,7 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;
     c.ehlo.vrfy = !c.disable_vrfy_command;
+    if (auto st = flag("smtputf8_enable", &c.ehlo.smtputf8); !st) return st.error();
     auto discard = cfg.get_list("smtpd_discard_ehlo_keywords");
     if (!discard) return discard.error();
     c.ehlo.discard = *discard;

@@ -231,6 +231,11 @@ TEST_CASE("session EHLO lists Postfix's keywords without STARTTLS or AUTH", "[un
     for (auto& l : r) all += l.substr(4) + ",";
     CHECK(all == "mx.example.test,PIPELINING,SIZE 5000,VRFY,ETRN,ENHANCEDSTATUSCODES,8BITMIME,DSN,SMTPUTF8,CHUNKING,");
     CHECK(first(h.send("STARTTLS\r\n")) == "502 5.5.1 Error: command not implemented");
+    Harness no_utf8("smtputf8_enable = no\nsmtpd_discard_ehlo_keywords = etrn, chunking\n");
+    r = no_utf8.send("EHLO c\r\n");
+    all.clear();
+    for (auto& l : r) all += l.substr(4) + ",";
+    CHECK(all == "mx.example.test,PIPELINING,SIZE 10240000,VRFY,ENHANCEDSTATUSCODES,8BITMIME,DSN,");
     CHECK(first(h.send("AUTH PLAIN\r\n")) == "503 5.5.1 Error: authentication not enabled");
 }
 
