@@ -228,6 +228,12 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     return out;
 }
 
+void shutdown_sessions() {
+    g_sessions.clear();
+    g_dead.clear();
+    g_reaper = event::Timer();
+}
+
 void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn) {
     auto s = std::make_unique<Session>(ctx, config, std::move(conn));
     Session* raw = s.get();

@@ -23,4 +23,8 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg);
 
 void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
 
+// Drops every session (their files are removed) and the loop objects the
+// sessions share; called before the loop goes away.
+void shutdown_sessions();
+
 }  // namespace mailroom::cleanup
