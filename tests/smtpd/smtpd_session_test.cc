@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,11 @@ public:
     explicit Harness(const std::string& main_cf, std::string addr = "127.0.0.1", bool offload = false,
                      const std::string& pregreet = "") {
         ::signal(SIGPIPE, SIG_IGN);
-        log::set_capture([this](log::Level, const std::string& line) { logs.push_back(line); });
+        // Checks on the offload worker log from that thread.
+        log::set_capture([this](log::Level, const std::string& line) {
+            std::lock_guard<std::mutex> lock(logs_mu);
+            logs.push_back(line);
+        });
         auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\n"
                                              "mynetworks = 127.0.0.0/8\nsmtpd_error_sleep_time = 0\nlocal_recipient_maps =\n" +
                                                  main_cf,
@@ -116,7 +121,8 @@ public:
         deadline.cancel();
         return std::vector<std::string>(lines.begin() + start, lines.end());
     }
-    bool logged(const std::string& text) const {
+    bool logged(const std::string& text) {
+        std::lock_guard<std::mutex> lock(logs_mu);
         for (const auto& l : logs)
             if (l.find(text) != std::string::npos) return true;
         return false;
@@ -142,6 +148,7 @@ public:
     event::Timer deadline;
     std::vector<std::string> lines;
     std::vector<std::string> logs;
+    std::mutex logs_mu;
     std::string triggers;
     bool closed = false;
 
