@@ -272,7 +272,7 @@ private:
 
     SessionState s_;
     std::optional<Reply> client_reject_;
-    bool ehlo_ = false;
+    bool ehlo_ = false;      // EHLO was accepted and PIPELINING offered
     int error_count_ = 0;
     int junk_count_ = 0;
     std::string last_cmd_ = "CONNECT";
@@ -653,7 +653,12 @@ void Session::cmd_helo(const Command& cmd, bool ehlo) {
     reset_transaction();
     s_.helo_name = cmd.argument;
     s_.protocol = ehlo ? "ESMTP" : "SMTP";
-    ehlo_ = ehlo;
+    ehlo_ = false;
+    if (ehlo) {
+        for (const auto& k : ehlo_keywords(cfg_.ehlo)) {
+            if (util::iequals(k, "PIPELINING")) ehlo_ = true;
+        }
+    }
     std::string arg = cmd.argument;
     run_check(&Checker::check_helo, [this, verb, ehlo](CheckResult r) {
         if (r.rejected()) {

@@ -348,6 +348,12 @@ TEST_CASE("session disconnects improper pipelining", "[unit]") {
         REQUIRE(r.size() == 3);
         CHECK(r[2] == "354 End data with <CR><LF>.<CR><LF>");
     }
+    SECTION("refused when PIPELINING is not offered") {
+        Harness h("smtpd_discard_ehlo_keywords = pipelining\n");
+        h.send("EHLO c\r\n");
+        auto r = h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\n");
+        CHECK(first(r) == "554 5.5.0 Error: SMTP protocol synchronization");
+    }
     SECTION("logged only when smtpd_forbid_unauth_pipelining = no") {
         Harness h("smtpd_forbid_unauth_pipelining = no\n");
         auto r = h.send("HELO c\r\nMAIL FROM:<a@b>\r\n", 2);
