@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <mutex>
 
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
@@ -535,10 +536,9 @@ void Session::count(Verb verb, bool ok) {
 
 void Session::run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then) {
     auto st = std::make_shared<SessionState>(s_);
-    Checker* checker = &server_.checker();
     std::weak_ptr<int> alive = alive_;
     busy_ = true;
-    server_.run_check([checker, st, method] { return (checker->*method)(*st); },
+    server_.run_check([st, method](Checker& checker) { return (checker.*method)(*st); },
                       [this, st, alive, then = std::move(then)](CheckResult r) {
                           if (alive.expired() || finished_) return;
                           s_ = *st;
@@ -1071,7 +1071,7 @@ void Session::cmd_vrfy(const Command& cmd) {
     busy_ = true;
     std::weak_ptr<int> alive = alive_;
     server_.run_check(
-        [address, classify, lookup]() -> CheckResult {
+        [address, classify, lookup](Checker&) -> CheckResult {
             CheckResult r;
             if (!lookup) return r;
             size_t at = address.rfind('@');
@@ -1154,6 +1154,7 @@ struct SmtpdServer::RecipientMaps {
     };
     Class local, virtual_mailbox, relay;
     bool may_block = false;
+    mutable std::mutex mu;  // check workers share the tables
 
     static Class open(const config::Config& cfg, const char* name, bool* may_block) {
         Class c;
@@ -1182,6 +1183,7 @@ struct SmtpdServer::RecipientMaps {
         }
         if (!c->configured) return UserLookup::kNoTable;
         if (!c->maps) return UserLookup::kTempFail;
+        std::lock_guard<std::mutex> lock(mu);
         std::string key = lower(address);
         std::vector<std::string> keys{key};
         size_t at = key.rfind('@');
@@ -1250,13 +1252,16 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
                              &cc->end_of_data_restrictions, &cc->etrn_restrictions})
         scan(*list);
     for (const auto& [name, list] : cc->restriction_classes) scan(list);
+    if (may_block) {
+        for (size_t i = 0; i < kCheckWorkers; ++i) {
+            auto off = event::Offload::create(loop.base(), 1);
+            if (!off) return off.error();
+            server->workers_.push_back(std::move(*off));
+            server->worker_checkers_.push_back(std::make_unique<Checker>(*cc, server->hooks_.check));
+        }
+    }
     server->checker_ = std::make_unique<Checker>(std::move(*cc), server->hooks_.check);
     if (auto st = server->checker_->validate(); !st) return st.error();
-    if (may_block) {
-        auto off = event::Offload::create(loop.base(), 1);
-        if (!off) return off.error();
-        server->offload_ = std::move(*off);
-    }
 
     auto io = event::Offload::create(loop.base(), 2);
     if (!io) return io.error();
@@ -1279,7 +1284,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
 
 SmtpdServer::~SmtpdServer() {
-    offload_.reset();
+    workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();
     sessions_.clear();
     dead_.clear();
@@ -1300,12 +1305,18 @@ bool SmtpdServer::bare_newline_excluded(const Peer& peer) const {
     return m && *m;
 }
 
-void SmtpdServer::run_check(std::function<CheckResult()> fn, std::function<void(CheckResult)> done) {
-    if (!offload_) {
-        done(fn());
+void SmtpdServer::run_check(std::function<CheckResult(Checker&)> fn, std::function<void(CheckResult)> done) {
+    if (workers_.empty()) {
+        done(fn(*checker_));
         return;
     }
-    offload_->submit_value<CheckResult>(std::move(fn), std::move(done));
+    size_t best = 0;
+    for (size_t i = 1; i < workers_.size(); ++i) {
+        if (workers_[i]->pending() < workers_[best]->pending()) best = i;
+    }
+    Checker* checker = worker_checkers_[best].get();
+    workers_[best]->submit_value<CheckResult>([fn = std::move(fn), checker] { return fn(*checker); },
+                                              std::move(done));
 }
 
 template <class T>

@@ -4,8 +4,8 @@
 // Summary
 //   SmtpdServer holds what the sessions of one smtpd process share: the
 //   parameters (SmtpdConfig), the restriction Checker, $mynetworks, the
-//   bare-newline exclusions and, when a restriction table can block
-//   (mysql:, proxy:), an event::Offload worker that runs the checks off the
+//   bare-newline exclusions and, when a restriction or recipient table can
+//   block (mysql:, ...), event::Offload workers that run the checks off the
 //   loop. start_session() creates a Session for a connection; the Session
 //   lives until QUIT, a fatal error, a timeout or a lost connection, and
 //   many of them share one libevent loop.
@@ -152,8 +152,10 @@ public:
     bool in_mynetworks(const Peer& peer) const;
     bool bare_newline_excluded(const Peer& peer) const;
     // Runs fn (a restriction check) and then done on the loop; off the loop
-    // when a table may block.
-    void run_check(std::function<CheckResult()> fn, std::function<void(CheckResult)> done);
+    // when a table may block: then on the least busy of kCheckWorkers
+    // threads, each with its own Checker (its own table connections).
+    void run_check(std::function<CheckResult(Checker&)> fn, std::function<void(CheckResult)> done);
+    static constexpr size_t kCheckWorkers = 4;
     void session_done(Session* session);
     // Runs work (talking to cleanup) on an I/O worker, then done on the loop.
     template <class T>
@@ -170,7 +172,8 @@ private:
     std::unique_ptr<Checker> checker_;
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
-    std::unique_ptr<event::Offload> offload_;
+    std::vector<std::unique_ptr<Checker>> worker_checkers_;
+    std::vector<std::unique_ptr<event::Offload>> workers_;
     std::unique_ptr<event::Offload> io_offload_;
     struct RecipientMaps;
     std::shared_ptr<RecipientMaps> recipient_maps_;
