@@ -160,9 +160,16 @@ Result<LocalRuntime> load_local_context(const config::Config& c) {
         if (!r) return r.error();
         if (!*r) return std::optional<std::string>();
         const struct stat& sb = (*r)->second;
-        if (agent::privileged() && sb.st_uid != who.uid && sb.st_uid != 0)
-            return make_error("file " + path + " has bad owner uid " + std::to_string(sb.st_uid));
-        if (sb.st_mode & (S_IWGRP | S_IWOTH)) return make_error("file " + path + " is group or world writable");
+        // As Postfix: an unsafe .forward is ignored with a warning (the
+        // mail then goes to the next forward_path entry or the mailbox).
+        if (agent::privileged() && sb.st_uid != who.uid && sb.st_uid != 0) {
+            log::warn("file %s has bad owner uid %ld", path.c_str(), static_cast<long>(sb.st_uid));
+            return std::optional<std::string>();
+        }
+        if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+            log::warn("file %s is group or world writable", path.c_str());
+            return std::optional<std::string>();
+        }
         return std::optional<std::string>(std::move((*r)->first));
     };
     rt.context.env.include = [](const std::string& path, const Privs&) -> Result<std::pair<std::string, Privs>> {

@@ -13,8 +13,9 @@
 //
 // Security
 //   .forward and :include: files are opened with O_NOFOLLOW and must be
-//   regular files; a .forward must belong to its user (or root) and not be
-//   group- or world-writable, as Postfix insists. An alias table's owner
+//   regular files; a .forward that does not belong to its user (or root),
+//   or is group- or world-writable, is ignored with a warning, as Postfix
+//   does. An alias table's owner
 //   (the owner of its file; default_privs when that is root) is whose
 //   privileges its commands and files run with.
 #pragma once

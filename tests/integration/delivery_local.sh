@@ -106,6 +106,12 @@ printf 'Subject: fwd\n\nforwarded\n' | dl_send -f alice "$F" || mr_fail "sendmai
 dl_wait_log "to=<$F@mx\.example\.test>, orig_to=<$F>, relay=local, .*status=sent"
 mr_wait_for "forwarded copy" grep -q "^forwarded$" "$T/files/cmd.prog@mx.example.test"
 grep -q '^forwarded$' "$T/spool/$F" || mr_fail "\\user in .forward: the mailbox copy"
+# A group- or world-writable forward file is ignored with a warning.
+chmod 666 "$T/forward/$F"
+printf 'Subject: fwd2\n\nunsafe forward\n' | dl_send -f alice "$F" || mr_fail "sendmail 6b"
+dl_wait_log "warning: file $T/forward/$F is group or world writable"
+mr_wait_for "mailbox copy despite the unsafe .forward" grep -q '^unsafe forward$' "$T/spool/$F"
+grep -q '^unsafe forward$' "$T/files/cmd.prog@mx.example.test" && mr_fail "unsafe .forward was obeyed"
 rm -f "$T/forward/$F"
 
 # 6. Maildir through home_mailbox = Maildir/ (local2), as the user.
