@@ -581,3 +581,40 @@ TEST_CASE("session answers commands sent just before the client closes", "[unit]
     CHECK_FALSE(h.logged("lost connection"));
     CHECK(h.logged("ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"));
 }
+
+TEST_CASE("session replays the seed's SASL chapter dialogue without AUTH", "[unit]") {
+    // 07-sasl.cf as the seed writes it; TLS and SASL are not offered yet, so
+    // EHLO has no AUTH lines and AUTH is refused, the rest is the seed's.
+    FILE* f = fopen((std::string(MAILROOM_TEST_DATA) + "/seed/07-sasl.cf").c_str(), "r");
+    REQUIRE(f);
+    std::string cf;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) cf.append(buf, n);
+    fclose(f);
+    cf += "\nmyhostname = mail.yuliang.com\nmydomain = yuliang.com\n";
+    SECTION("from mynetworks") {
+        Harness h(cf);
+        CHECK(h.lines.at(0) == "220 Welcome to our mail.yuliang.com ESMTP,Warning: Version not Available!");
+        auto r = h.send("ehlo mail.yuliang.com\r\n");
+        REQUIRE(r.size() == 10);
+        CHECK(r[0] == "250-mail.yuliang.com");
+        CHECK(r[7] == "250-DSN");
+        CHECK(r[9] == "250 CHUNKING");
+        CHECK(first(h.send("auth login\r\n")) == "503 5.5.1 Error: authentication not enabled");
+        CHECK(first(h.send("mail from:hadoop@yuliang.com\r\n")) == "250 2.1.0 Ok");
+        CHECK(first(h.send("rcpt to:1062817308@qq.com\r\n")) == "250 2.1.5 Ok");
+        CHECK(first(h.send("data\r\n")) == "354 End data with <CR><LF>.<CR><LF>");
+        CHECK(first(h.send("A trial  \r\nThis is a test for authentication based on cyrus of sasl.\r\n.\r\n")) ==
+              "250 2.0.0 Ok: queued as QID1");
+        CHECK(first(h.send("quit\r\n")) == "221 2.0.0 Bye");
+    }
+    SECTION("from outside without AUTH") {
+        Harness h(cf, "192.168.3.200");
+        h.send("ehlo mail.yuliang.com\r\n");
+        CHECK(first(h.send("mail from:hadoop@yuliang.com\r\n")) == "250 2.1.0 Ok");
+        // smtpd_relay_restrictions (Postfix >= 2.10 default: defer_unauth_destination)
+        // answers before the seed's smtpd_recipient_restrictions, as in the seed's 454.
+        CHECK(first(h.send("rcpt to:1062817308@qq.com\r\n")) == "454 4.7.1 <1062817308@qq.com>: Relay access denied");
+    }
+}
