@@ -289,7 +289,8 @@ private:
     bool too_big_ = false;
     Status sink_status_;
     bool bdat_used_ = false;
-    bool bdat_failed_ = false;  // a rejected BDAT: discard its chunks until LAST
+    std::optional<Reply> bdat_error_;  // answers every chunk until LAST
+    uint64_t bdat_total_ = 0;          // octets of the accepted chunks
     uint64_t bdat_remaining_ = 0;
     bool bdat_last_ = false;
     bool bdat_discard_ = false;
@@ -807,7 +808,8 @@ void Session::reset_transaction() {
     too_big_ = false;
     sink_status_ = ok_status();
     bdat_used_ = false;
-    bdat_failed_ = false;
+    bdat_error_.reset();
+    bdat_total_ = 0;
     bdat_line_start_ = true;
     bdat_partial_.clear();
     decoder_ = DataDecoder(reject_bare_lf_);
@@ -970,10 +972,21 @@ void Session::cmd_bdat(const Command& cmd) {
     } else if (recipients_.empty()) {
         failure = rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt();
         failed = true;
-    } else if (bdat_failed_) {
-        failure = replies::size_exceeded();
+    } else if (bdat_error_) {
+        failure = *bdat_error_;
+        failed = true;
+    } else if (cmd.bdat_size == 0 && !cmd.bdat_last) {
+        failure = make_reply(551, "5.7.1", "Null BDAT request");
+        failed = true;
+    } else if (cfg_.message_size_limit > 0 && bdat_total_ + cmd.bdat_size > cfg_.message_size_limit) {
+        // The rest of this message is read and refused, chunk by chunk.
+        abort_message();
+        bdat_used_ = true;
+        bdat_error_ = replies::chunk_too_big();
+        failure = *bdat_error_;
         failed = true;
     }
+    if (!failed) bdat_total_ += cmd.bdat_size;
     if (failed) {
         // The chunk is read and thrown away; the error goes out after it.
         bdat_discard_ = true;
@@ -1019,10 +1032,7 @@ void Session::handle_bdat_bytes() {
     state_ = State::kCommand;
     if (bdat_discard_) {
         bdat_discard_ = false;
-        if (bdat_used_) {
-            bdat_failed_ = !bdat_last_;
-            if (bdat_last_) reset_transaction();
-        }
+        if (bdat_used_ && bdat_last_) reset_transaction();
         reply_error(pending_bdat_error_);
         return;
     }
@@ -1030,8 +1040,8 @@ void Session::handle_bdat_bytes() {
         // Postfix answers at once and ignores the rest of the message.
         count(Verb::kBdat, false);
         abort_message();
-        bdat_failed_ = true;
-        reply_error(replies::size_exceeded());
+        bdat_error_ = replies::size_exceeded();
+        reply_error(*bdat_error_);
         return;
     }
     if (!bdat_last_) {

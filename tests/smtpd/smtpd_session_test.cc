@@ -618,3 +618,18 @@ TEST_CASE("session replays the seed's SASL chapter dialogue without AUTH", "[uni
         CHECK(first(h.send("rcpt to:1062817308@qq.com\r\n")) == "454 4.7.1 <1062817308@qq.com>: Relay access denied");
     }
 }
+
+TEST_CASE("session refuses null and oversized BDAT chunks", "[unit]") {
+    Harness h("message_size_limit = 20\n");
+    h.send("EHLO c\r\n");
+    h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\n", 2);
+    CHECK(first(h.send("BDAT 0\r\n")) == "551 5.7.1 Null BDAT request");
+    CHECK(first(h.send("BDAT 10\r\n0123456789")) == "250 2.0.0 Ok: 10 bytes");
+    CHECK(first(h.send("BDAT 11\r\n0123456789a")) == "552 5.3.4 Chunk exceeds message size limit");
+    // Every further chunk of this message is read and refused, LAST ends it.
+    CHECK(first(h.send("BDAT 2\r\nab")) == "552 5.3.4 Chunk exceeds message size limit");
+    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: DATA after BDAT");
+    CHECK(first(h.send("BDAT 2 LAST\r\nab")) == "552 5.3.4 Chunk exceeds message size limit");
+    CHECK_FALSE(h.sink_log->finished.at(0));
+    CHECK(first(h.send("MAIL FROM:<a@b>\r\n")) == "250 2.1.0 Ok");
+}
