@@ -2,9 +2,10 @@
 //
 // Summary
 //   postdrop [-v] [-c config_dir] < record-stream
-//   Reads the record stream sendmail writes (postdrop_core.h), creates a
-//   maildrop/ file, commits it and wakes pickup (public/pickup). Exit 0
-//   means the message is safely queued; any other status means it is not.
+//   Creates a maildrop/ file, prints its queue ID on standard output,
+//   reads the record stream sendmail writes (postdrop_core.h), commits the
+//   file and wakes pickup (public/pickup). Exit 0 means the message is
+//   safely queued; any other status means it is not.
 //
 // Security
 //   Installed set-gid setgid_group (only when installed by root) so that
@@ -52,7 +53,12 @@ int main(int argc, char** argv) {
     queue::QueueLayout layout;
     layout.queue_directory = *q;
     ::umask(022);
-    auto id = postdrop::drop_message(layout, STDIN_FILENO);
+    // The queue ID goes to standard output at once (sendmail reads it
+    // before it writes the message).
+    auto id = postdrop::drop_message(layout, STDIN_FILENO, [](const std::string& queue_id) {
+        std::printf("%s\n", queue_id.c_str());
+        std::fflush(stdout);
+    });
     if (!id) log::fatal("%s", id.error().message.c_str());
     log::debug("%s: queued in maildrop", id->c_str());
     (void)submit::trigger_service(layout.queue_directory, ipc::ServiceClass::kPublic, "pickup", "W", 1000);

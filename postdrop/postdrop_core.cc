@@ -13,12 +13,14 @@
 
 namespace mailroom::postdrop {
 
-Result<std::string> drop_message(const queue::QueueLayout& layout, int input_fd) {
+Result<std::string> drop_message(const queue::QueueLayout& layout, int input_fd,
+                                 const std::function<void(const std::string& queue_id)>& on_created) {
     queue::WriterOptions opts;
     opts.queue = std::string(queue::kQueueMaildrop);
     opts.mode = 0444;
     auto writer = queue::QueueWriter::create(layout, opts);
     if (!writer) return writer.error();
+    if (on_created) on_created(writer->queue_id());
     submit::RecordFeeder feeder(&*writer);
     queue::SegmentChecker checker(queue::StreamKind::kCleanupStream);
     std::string buf;

@@ -6,6 +6,9 @@
 //   a new queue file in maildrop/ and commits (fsync + rename) only after
 //   the end marker. Input that stops early or breaks the segment rules
 //   leaves nothing behind. Returns the maildrop file's queue ID.
+//   `on_created`, when given, learns the queue ID as soon as the file
+//   exists, before any input is read (postdrop tells sendmail, which
+//   writes it into the Received: header, as Postfix's postdrop does).
 //
 // Security
 //   postdrop may run set-gid setgid_group: the input is untrusted and
@@ -14,6 +17,7 @@
 //   write.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "lib/queue/queue_dirs.h"
@@ -21,6 +25,7 @@
 
 namespace mailroom::postdrop {
 
-Result<std::string> drop_message(const queue::QueueLayout& layout, int input_fd);
+Result<std::string> drop_message(const queue::QueueLayout& layout, int input_fd,
+                                 const std::function<void(const std::string& queue_id)>& on_created = nullptr);
 
 }  // namespace mailroom::postdrop

@@ -2,8 +2,10 @@
 //
 // Summary
 //   sendmail [options] [recipient ...] < message
-//   Runs postdrop from $command_directory and writes the message to it as
-//   a record stream (sendmail_message.h); the exit status is postdrop's:
+//   Runs postdrop from $command_directory, reads the queue ID it prints,
+//   and writes the message to it as a record stream (sendmail_message.h)
+//   that starts with Postfix's "Received: by $myhostname ($mail_name,
+//   from userid N) id QUEUEID; date" header; the exit status is postdrop's:
 //   0 once the message is safely in maildrop/. -bp (or the name mailq)
 //   runs "postqueue -p", -q runs "postqueue -f", -bi runs newaliases.
 //   Options: sendmail_opts.h.
@@ -68,11 +70,13 @@ int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, co
         log::fatal("Recipient addresses must be specified on the command line or via the -t option");
 
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) log::fatal("pipe: %s", std::strerror(errno));
+    int id_fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0 || ::pipe2(id_fds, O_CLOEXEC) < 0) log::fatal("pipe: %s", std::strerror(errno));
     pid_t pid = ::fork();
     if (pid < 0) log::fatal("fork: %s", std::strerror(errno));
     if (pid == 0) {
         ::dup2(fds[0], STDIN_FILENO);
+        ::dup2(id_fds[1], STDOUT_FILENO);
         std::vector<std::string> args = {"postdrop", "-r"};
         if (!opts.config_dir.empty()) {
             args.push_back("-c");
@@ -81,7 +85,28 @@ int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, co
         exec_program(command_dir + "/postdrop", args);
     }
     ::close(fds[0]);
+    ::close(id_fds[1]);
     int out = fds[1];
+
+    // postdrop first says which queue ID the maildrop file has.
+    std::string queue_id;
+    for (char c; queue_id.size() < 64;) {
+        ssize_t n = ::read(id_fds[0], &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || c == '\n') break;
+        queue_id.push_back(c);
+    }
+    ::close(id_fds[0]);
+    if (queue_id.empty()) {
+        ::close(out);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        log::error("message not queued: postdrop failed");
+        return kExTempFail;
+    }
+    std::string hostname = cfg.get("myhostname").ok() ? *cfg.get("myhostname") : "localhost";
+    std::string mail_name = cfg.get("mail_name").ok() ? *cfg.get("mail_name") : "mailroom";
 
     std::string buffer;
     bool broken = false;
@@ -99,7 +124,9 @@ int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, co
     sendmail::MessageWriter writer(opts, sender, sink);
     struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
-    Status st = writer.begin(tv.tv_sec, static_cast<std::int32_t>(tv.tv_usec));
+    Status st = writer.begin(tv.tv_sec, static_cast<std::int32_t>(tv.tv_usec),
+                             sendmail::received_header(hostname, mail_name, static_cast<long>(::getuid()), queue_id,
+                                                       tv.tv_sec));
     // Read standard input in pieces of at most one record.
     char chunk[4096];
     std::size_t have = 0;

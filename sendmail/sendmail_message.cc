@@ -2,6 +2,7 @@
 #include "sendmail/sendmail_message.h"
 
 #include "lib/submit/address_list.h"
+#include "lib/submit/mail_date.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::sendmail {
@@ -39,7 +40,15 @@ Status MessageWriter::recipient(const std::string& address) {
     return emit(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
 }
 
-Status MessageWriter::begin(std::int64_t seconds, std::int32_t microseconds) {
+std::vector<std::string> received_header(std::string_view hostname, std::string_view mail_name, long uid,
+                                         std::string_view queue_id, std::time_t when) {
+    return {util::format("Received: by %.*s (%.*s, from userid %ld)", static_cast<int>(hostname.size()),
+                         hostname.data(), static_cast<int>(mail_name.size()), mail_name.data(), uid),
+            util::format("\tid %.*s; %s", static_cast<int>(queue_id.size()), queue_id.data(),
+                         submit::mail_date(when).c_str())};
+}
+
+Status MessageWriter::begin(std::int64_t seconds, std::int32_t microseconds, const std::vector<std::string>& prepend) {
     if (auto st = emit(RecordType::kArrivalTime,
                        util::format("%lld.%06d", static_cast<long long>(seconds), static_cast<int>(microseconds)));
         !st)
@@ -49,7 +58,10 @@ Status MessageWriter::begin(std::int64_t seconds, std::int32_t microseconds) {
         if (auto st = emit(RecordType::kDsnEnvid, options_.envid); !st) return st;
     for (const auto& r : options_.recipients)
         if (auto st = recipient(r); !st) return st;
-    return emit(RecordType::kContentStart, "");
+    if (auto st = emit(RecordType::kContentStart, ""); !st) return st;
+    for (const auto& line : prepend)
+        if (auto st = emit(RecordType::kNormal, line); !st) return st;
+    return ok_status();
 }
 
 void MessageWriter::collect_header_text(std::string_view text) {

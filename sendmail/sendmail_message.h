@@ -13,6 +13,9 @@
 //   dropped. Without -i a line holding only "." ends the message. With -t
 //   the Bcc headers are removed. With -F and no From header, a
 //   "From: Full Name <sender>" header is added at the end of the header.
+//   received_header() builds Postfix's header for local submissions:
+//     Received: by HOST (MAIL_NAME, from userid UID)
+//     <TAB>id QUEUEID; DATE
 #pragma once
 
 #include <ctime>
@@ -37,7 +40,8 @@ public:
     MessageWriter(const SendmailOptions& options, std::string sender, RecordSink sink)
         : options_(options), sender_(std::move(sender)), sink_(std::move(sink)) {}
 
-    Status begin(std::int64_t seconds, std::int32_t microseconds);
+    // `prepend` lines go first in the content (the Received: header).
+    Status begin(std::int64_t seconds, std::int32_t microseconds, const std::vector<std::string>& prepend = {});
     // Returns true once the "." terminator line was seen (ignore the rest).
     Result<bool> feed(std::string_view piece, bool line_end);
     // Ends the content and the stream. Fails when no recipient is known.
@@ -64,6 +68,9 @@ private:
     std::size_t piece_offset_skip_ = 0;  // the "Name:" of a new To/Cc/Bcc line
     std::vector<std::string> extracted_;
 };
+
+std::vector<std::string> received_header(std::string_view hostname, std::string_view mail_name, long uid,
+                                         std::string_view queue_id, std::time_t when);
 
 // Quotes a display name when it holds RFC 5322 specials.
 std::string quote_display_name(std::string_view name);

@@ -2,8 +2,9 @@
 # queue_admin.sh - postqueue, postsuper and postcat on a real queue.
 #
 # The instance starts without qmgr, so submitted mail waits in incoming/.
-# postcat -q shows what cleanup wrote (added Message-ID/Date, qualified
-# From with the -F name, no Bcc); postsuper -h puts mail on hold, which
+# postcat -q shows what sendmail and cleanup wrote (Received: with the
+# submitting uid, added Message-ID/Date, qualified From with the -F name,
+# no Bcc); postsuper -h puts mail on hold, which
 # postqueue -p marks with "!"; postsuper -d deletes; after a reload that
 # adds qmgr, postsuper -H releases the held message and it is delivered.
 # postsuper -r sends a message through pickup and cleanup again.
@@ -31,6 +32,8 @@ grep -qx "sender: alice@mx.example.test" "$T/cat1" || mr_fail "postcat sender"
 grep -qx "recipient: keep@remote.test" "$T/cat1" || mr_fail "postcat recipient"
 grep -qx "recipient: hidden@remote.test" "$T/cat1" || mr_fail "postcat Bcc recipient in the envelope"
 grep -qx "Subject: held one" "$T/cat1" || mr_fail "postcat subject"
+grep -Eqx "Received: by mx\.example\.test \(mailroom, from userid $(id -u)\)" "$T/cat1" || mr_fail "Received header"
+grep -Eqx "	id [0-9A-F]+; [A-Z][a-z]{2}, .*" "$T/cat1" || mr_fail "Received header id line"
 grep -qx "From: Alice Example <alice@mx.example.test>" "$T/cat1" || mr_fail "From with full name, qualified"
 grep -Eqx "Message-ID: <[0-9]{14}\.$ID1@mx\.example\.test>" "$T/cat1" || mr_fail "added Message-ID"
 grep -Eqx "Date: [A-Z][a-z]{2}, [0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4} \(.*\)" "$T/cat1" ||

@@ -248,3 +248,23 @@ TEST_CASE("postdrop commits a complete stream and refuses a broken one", "[unit]
     CHECK(files == 1);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the Received header of a local submission", "[unit]") {
+    auto lines = sendmail::received_header("mx.o.test", "mailroom", 1000, "ABCDE123", 1795500000);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "Received: by mx.o.test (mailroom, from userid 1000)");
+    CHECK(lines[1].rfind("\tid ABCDE123; ", 0) == 0);
+    CHECK(lines[1].find(" 2026 ") != std::string::npos);
+
+    auto o = parse_ok({"bob"});
+    Captured c;
+    sendmail::MessageWriter w(o, "alice", c.sink());
+    REQUIRE(w.begin(1795500000, 0, lines));
+    feed_all(w, {"Subject: x", "", "b"});
+    REQUIRE(w.finish());
+    auto content = c.content();
+    REQUIRE(content.size() == 5);
+    CHECK(content[0] == lines[0]);
+    CHECK(content[1] == lines[1]);
+    CHECK(content[2] == "Subject: x");
+}
