@@ -558,7 +558,6 @@ void Session::handle_command(std::string_view line, bool more_input) {
     Verb verb = parsed.ok() ? parsed.command().verb : Verb::kUnknown;
     if (!parsed.ok()) {
         // The verb may still be known ("MAIL FROM:<bad"): count it as such.
-        Command probe;
         std::string_view word = line.substr(0, line.find(' '));
         for (Verb v : {Verb::kHelo, Verb::kEhlo, Verb::kMail, Verb::kRcpt, Verb::kData, Verb::kBdat, Verb::kRset,
                        Verb::kNoop, Verb::kQuit, Verb::kVrfy, Verb::kEtrn, Verb::kStartTls, Verb::kAuth}) {
