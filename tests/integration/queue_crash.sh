@@ -43,6 +43,7 @@ echo "qmgr      unix  n       -       n       300     1       qmgr" >>"$CONF/mas
 mr_wait_for "qmgr listener" test -S "$Q/public/qmgr"
 MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f failed"
 kills=0
+hits=0  # kills that left messages in active/
 for at in 20 100; do
     n=0
     while [ "$(sent_count)" -lt $at ]; do
@@ -55,11 +56,14 @@ for at in 20 100; do
     kill -9 $pid && kills=$((kills + 1))
     mr_wait_for "qmgr $pid gone" sh -c "! kill -0 $pid 2>/dev/null"
     left=$(find "$Q/active" -type f | wc -l)
-    [ "$left" -gt 0 ] || mr_fail "the kill left nothing in active/: the test proves nothing"
+    [ "$left" -gt 0 ] && hits=$((hits + 1))
     # The user's flush wakes master, which starts a new qmgr.
     MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f 2>/dev/null || true
 done
 
+# A fast machine may finish the batch before the second kill; at least one
+# kill must have left work behind, or the test proves nothing.
+[ "$hits" -gt 0 ] || mr_fail "no kill left anything in active/: the test proves nothing"
 mr_wait_for "all $acked messages delivered" sh -c "[ \$(grep -F 'status=sent' '$T/maillog' | sed -n 's/.*\\]: \\([0-9A-F]*\\): to=.*/\\1/p' | sort -u | wc -l) -ge $acked ]"
 sent=$(sent_count)
 [ "$sent" -eq "$acked" ] || mr_fail "$sent messages delivered, $acked acknowledged"
@@ -69,4 +73,4 @@ done
 mr_wait_for "queue empty" sh -c "[ -z \"\$(find '$Q/maildrop' '$Q/incoming' '$Q/active' '$Q/deferred' -type f)\" ]"
 grep -q "qmgr pid [0-9]* killed by signal 9" "$T/maillog" || mr_fail "master did not see qmgr die"
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
-echo "PASS ($acked messages, qmgr killed $kills times)"
+echo "PASS ($acked messages, qmgr killed $kills times, $hits with work in active/)"
