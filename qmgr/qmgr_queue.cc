@@ -43,7 +43,10 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     out.routing.mydestination = list_or_empty(cfg, "mydestination");
     // relay_domains: empty when unset (Postfix 3's default).
     out.routing.relay_domains = list_or_empty(cfg, "relay_domains");
+    out.routing.virtual_alias_domains = list_or_empty(cfg, "virtual_alias_domains");
+    out.routing.virtual_mailbox_domains = list_or_empty(cfg, "virtual_mailbox_domains");
     for (auto [name, field] : {std::pair{"local_transport", &out.routing.local_transport},
+                               std::pair{"virtual_transport", &out.routing.virtual_transport},
                                std::pair{"relay_transport", &out.routing.relay_transport},
                                std::pair{"default_transport", &out.routing.default_transport}}) {
         auto v = cfg.get(name);
@@ -76,7 +79,20 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     return out;
 }
 
-QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {}
+QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {
+    // Domain lists may name tables (virtual_mailbox_domains = mysql:...):
+    // each is opened once, on first use.
+    config_.routing.domain_table = [this](std::string_view spec,
+                                          std::string_view key) -> Result<std::optional<std::string>> {
+        auto it = domain_tables_.find(std::string(spec));
+        if (it == domain_tables_.end()) {
+            auto t = table::open_table(spec);
+            if (!t) return t.error();
+            it = domain_tables_.emplace(std::string(spec), std::move(*t)).first;
+        }
+        return it->second->lookup(key);
+    };
+}
 
 Status QueueManager::start() {
     for (const auto& spec : config_.transport_maps) {

@@ -116,6 +116,7 @@ private:
     event::Loop& loop_;
     QmgrConfig config_;
     std::vector<table::TablePtr> tables_;
+    std::map<std::string, table::TablePtr> domain_tables_;  // type:table elements of domain lists
     event::Timer work_timer_;
     event::Timer deferred_timer_;
     std::deque<ActiveEntry> active_;               // in active/, not opened yet

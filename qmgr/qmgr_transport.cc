@@ -25,36 +25,74 @@ std::string address_domain(std::string_view address) {
     return util::lowercase(address.substr(at + 1));
 }
 
-namespace {
-
-bool in_domain_list(const std::vector<std::string>& list, std::string_view domain, bool match_subdomains) {
+Result<bool> in_domain_list(const RoutingConfig& config, const std::vector<std::string>& list,
+                            std::string_view domain, bool match_subdomains) {
     for (const auto& raw : list) {
-        std::string entry = util::lowercase(raw);
-        if (entry.empty()) continue;
-        if (entry[0] == '.') {
-            // ".example.com" matches subdomains only.
-            if (domain.size() > entry.size() && domain.ends_with(entry)) return true;
-            continue;
+        std::string entry = raw;
+        bool negate = false;
+        while (!entry.empty() && entry[0] == '!') {
+            negate = !negate;
+            entry.erase(0, 1);
         }
-        if (domain == entry) return true;
-        if (match_subdomains && domain.size() > entry.size() + 1 && domain.ends_with(entry) &&
-            domain[domain.size() - entry.size() - 1] == '.')
-            return true;
+        if (entry.empty()) continue;
+        bool hit = false;
+        if (entry.find(':') != std::string::npos) {
+            // type:table: the domain itself, then (when parents match) each
+            // parent domain, as Postfix's domain lists look them up.
+            if (!config.domain_table) return make_error("domain list table without a lookup: " + entry);
+            std::string key(domain);
+            for (;;) {
+                auto r = config.domain_table(entry, key);
+                if (!r) return r.error();
+                if (*r) {
+                    hit = true;
+                    break;
+                }
+                if (!match_subdomains) break;
+                auto dot = key.find('.');
+                if (dot == std::string::npos) break;
+                key = key.substr(dot + 1);
+            }
+        } else {
+            entry = util::lowercase(entry);
+            if (entry[0] == '.') {
+                // ".example.com" matches subdomains only.
+                hit = domain.size() > entry.size() && domain.ends_with(entry);
+            } else {
+                hit = domain == entry ||
+                      (match_subdomains && domain.size() > entry.size() + 1 && domain.ends_with(entry) &&
+                       domain[domain.size() - entry.size() - 1] == '.');
+            }
+        }
+        if (hit) return !negate;
     }
     return false;
 }
-
-}  // namespace
 
 Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipient, const TransportLookup& lookup) {
     std::string domain = address_domain(recipient);
 
     // The address class decides the default transport.
     std::string class_value;
-    bool local = domain.empty() || in_domain_list(config.mydestination, domain, false);
-    if (local) class_value = config.local_transport;
-    else if (in_domain_list(config.relay_domains, domain, true)) class_value = config.relay_transport;
-    else class_value = config.default_transport;
+    auto in = [&](const std::vector<std::string>& list, bool subdomains) {
+        return in_domain_list(config, list, domain, subdomains);
+    };
+    Result<bool> local = domain.empty() ? Result<bool>(true) : in(config.mydestination, false);
+    if (!local) return local.error();
+    if (*local) {
+        class_value = config.local_transport;
+    } else {
+        Result<bool> alias = in(config.virtual_alias_domains, false);
+        if (!alias) return alias.error();
+        Result<bool> mailbox = *alias ? Result<bool>(false) : in(config.virtual_mailbox_domains, false);
+        if (!mailbox) return mailbox.error();
+        Result<bool> relay = (*alias || *mailbox) ? Result<bool>(false) : in(config.relay_domains, true);
+        if (!relay) return relay.error();
+        if (*alias) class_value = "error:5.1.1 User unknown in virtual alias table";
+        else if (*mailbox) class_value = config.virtual_transport;
+        else if (*relay) class_value = config.relay_transport;
+        else class_value = config.default_transport;
+    }
     TransportValue chosen = parse_transport_value(class_value);
 
     if (lookup) {

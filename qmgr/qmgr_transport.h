@@ -4,9 +4,15 @@
 //   resolve_route() maps a recipient address to a Route as Postfix's
 //   trivial-rewrite does for qmgr: transport_maps first (keys: the full
 //   address, the domain, each parent domain as ".parent", then "*"); then
-//   the address class: a domain in $mydestination (or no domain at all)
-//   goes to $local_transport, a domain in $relay_domains (subdomains
-//   included) to $relay_transport, everything else to $default_transport.
+//   the address class, in Postfix's order: a domain in $mydestination (or
+//   no domain at all) goes to $local_transport; a domain in
+//   $virtual_alias_domains to the error transport ("User unknown in
+//   virtual alias table": cleanup rewrote every alias it knew); a domain in
+//   $virtual_mailbox_domains to $virtual_transport; a domain in
+//   $relay_domains (subdomains included) to $relay_transport; everything
+//   else to $default_transport. Domain list elements are names, ".domain"
+//   (subdomains), "!pattern" (excludes) or "type:table" (the domain, and
+//   for relay_domains its parents, looked up through `domain_table`).
 //
 // Description
 //   A transport value is "transport:nexthop" (parse_transport_value()).
@@ -36,16 +42,28 @@ struct Route {
     bool operator==(const Route&) const = default;
 };
 
+// Looks `key` up in the table named by `table_spec` ("type:name").
+using DomainTableLookup =
+    std::function<Result<std::optional<std::string>>(std::string_view table_spec, std::string_view key)>;
+
 struct RoutingConfig {
     std::vector<std::string> mydestination;
+    std::vector<std::string> virtual_alias_domains;
+    std::vector<std::string> virtual_mailbox_domains;
     std::vector<std::string> relay_domains;
     std::string local_transport = "local";
+    std::string virtual_transport = "virtual";
     std::string relay_transport = "relay";
     std::string default_transport = "smtp";
+    DomainTableLookup domain_table;  // for type:table list elements; unset = no tables
 };
 
 // One lookup through every transport_maps table in order (first hit wins).
 using TransportLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
+
+// True when `domain` (lower case) is in the domain list.
+Result<bool> in_domain_list(const RoutingConfig& config, const std::vector<std::string>& list,
+                            std::string_view domain, bool match_subdomains);
 
 struct TransportValue {
     std::string transport;  // "" = not given

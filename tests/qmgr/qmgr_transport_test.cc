@@ -1,6 +1,7 @@
 // qmgr_transport_test.cc - recipient -> transport:nexthop (qmgr_transport.h).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include "qmgr/qmgr_transport.h"
@@ -123,4 +124,53 @@ TEST_CASE("parse_transport_value splits at the first colon", "[unit]") {
     v = qmgr::parse_transport_value(":x");
     CHECK(v.transport.empty());
     CHECK(v.nexthop == "x");
+}
+
+TEST_CASE("virtual alias and virtual mailbox domains come between local and relay", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.virtual_alias_domains = {"alias.test"};
+    cfg.virtual_mailbox_domains = {"mysql:/etc/mailroom/mysql_virtual_domains_maps.cf", "plain.test"};
+    cfg.relay_domains = {"relayed.org", "extmail.org"};
+    std::vector<std::string> looked_up;
+    cfg.domain_table = [&](std::string_view spec, std::string_view key) -> Result<std::optional<std::string>> {
+        looked_up.push_back(std::string(spec) + " " + std::string(key));
+        if (key == "extmail.org") return std::optional<std::string>("extmail.org");
+        if (key == "down.test") return make_temp_error("mysql server down");
+        return std::optional<std::string>();
+    };
+    struct Case {
+        const char* rcpt;
+        Route want;
+    } cases[] = {
+        {"postmaster@extmail.org", {"virtual", "extmail.org", false}},  // virtual wins over relay
+        {"u@plain.test", {"virtual", "plain.test", false}},
+        {"u@alias.test", {"error", "5.1.1 User unknown in virtual alias table", true}},
+        {"u@sub.extmail.org", {"relay", "sub.extmail.org", false}},  // virtual lists match exactly
+        {"u@mx.example.com", {"local", "mx.example.com", true}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.rcpt);
+        auto r = qmgr::resolve_route(cfg, c.rcpt, nullptr);
+        REQUIRE(r);
+        CHECK(*r == c.want);
+    }
+    CHECK(std::find(looked_up.begin(), looked_up.end(),
+                    "mysql:/etc/mailroom/mysql_virtual_domains_maps.cf extmail.org") != looked_up.end());
+    // A table that cannot answer now defers the recipient: no other route is taken.
+    auto down = qmgr::resolve_route(cfg, "u@down.test", nullptr);
+    REQUIRE_FALSE(down);
+    CHECK(down.error().temporary());
+}
+
+TEST_CASE("domain list negation and subdomain forms", "[unit]") {
+    qmgr::RoutingConfig cfg;
+    std::vector<std::string> list = {"!private.example.com", ".example.com", "example.org"};
+    CHECK(qmgr::in_domain_list(cfg, list, "a.example.com", false).value());
+    CHECK_FALSE(qmgr::in_domain_list(cfg, list, "private.example.com", false).value());
+    CHECK_FALSE(qmgr::in_domain_list(cfg, list, "example.com", false).value());
+    CHECK(qmgr::in_domain_list(cfg, list, "example.org", false).value());
+    CHECK_FALSE(qmgr::in_domain_list(cfg, list, "a.example.org", false).value());
+    CHECK(qmgr::in_domain_list(cfg, list, "a.example.org", true).value());
+    // A table element without a lookup function is an error, not a silent miss.
+    CHECK_FALSE(qmgr::in_domain_list(cfg, {"hash:/x"}, "x.test", false).ok());
 }
