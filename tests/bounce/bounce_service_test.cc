@@ -354,3 +354,30 @@ TEST_CASE("the client talks to the service over its socket", "[unit]") {
     REQUIRE_FALSE(down);
     CHECK(down.error().temporary());
 }
+
+TEST_CASE("the bounce parameters have Postfix's defaults", "[unit]") {
+    auto cfg = config::Config::from_text("queue_directory = /q\nmyhostname = mx.example.test\n", "/etc/mailroom");
+    REQUIRE(cfg);
+    auto bc = load_bounce_config(*cfg);
+    REQUIRE(bc);
+    CHECK(bc->layout.queue_directory == "/q");
+    CHECK(bc->myhostname == "mx.example.test");
+    CHECK(bc->myorigin == "mx.example.test");
+    CHECK(bc->bounce_size_limit == 50000);
+    CHECK(bc->notice_recipient == "postmaster");
+    CHECK(bc->double_bounce_sender == "double-bounce");
+    CHECK(bc->maximal_queue_lifetime == 5 * 86400);
+    CHECK(cfg->get_time("bounce_queue_lifetime").value() == 5 * 86400);
+    CHECK(cfg->get_time("delay_warning_time").value() == 0);
+
+    auto set = config::Config::from_text(
+        "queue_directory = /q\nmyhostname = h.test\nbounce_size_limit = 1000\n2bounce_notice_recipient =\n"
+        "maximal_queue_lifetime = 2h\n",
+        "/etc/mailroom");
+    REQUIRE(set);
+    auto bs = load_bounce_config(*set);
+    REQUIRE(bs);
+    CHECK(bs->bounce_size_limit == 1000);
+    CHECK(bs->notice_recipient.empty());
+    CHECK(bs->maximal_queue_lifetime == 7200);
+}
