@@ -21,6 +21,7 @@
 #include "lib/submit/trigger.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
+#include "smtpd/smtpd_dns.h"
 
 namespace mailroom::smtpd {
 
@@ -151,6 +152,7 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     int ipc_s = 3600;
     if (auto st = tim("ipc_timeout", &ipc_s); !st) return st.error();
     c.ipc_timeout_ms = ipc_s * 1000;
+    if (auto st = flag("smtpd_peername_lookup", &c.smtpd_peername_lookup); !st) return st.error();
 
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;
@@ -227,6 +229,10 @@ private:
     void send_raw(const std::string& text);
     void close_after_reply();
     void finish_session();
+    // Peer name lookup (smtpd_peername_lookup), then begin().
+    void on_ptr(dns::Answer answer);
+    void on_forward(const std::string& name, dns::Answer answer);
+    void begin();
     void count(Verb verb, bool ok);
     void lost_connection();
 
@@ -317,6 +323,69 @@ Session::~Session() {
 }
 
 void Session::start() {
+    // The greeting waits for the peer name; the resolver's own timeouts
+    // bound the wait, and the loop serves other sessions meanwhile.
+    dns::Resolver* resolver = server_.resolver();
+    std::string reverse = dns::reverse_name(s_.client_addr);
+    if (resolver == nullptr || reverse.empty()) {
+        begin();
+        return;
+    }
+    resolver->lookup(reverse, dns::Type::kPTR, [this](dns::Answer a) { on_ptr(std::move(a)); });
+}
+
+void Session::on_ptr(dns::Answer answer) {
+    if (!answer.found()) {
+        // No PTR: permanently unknown; a failed lookup: temporarily.
+        PeerStatus st = answer.outcome == dns::Outcome::kTempFail ? PeerStatus::kTempFail : PeerStatus::kPermFail;
+        s_.client_name_status = st;
+        s_.reverse_client_name_status = st;
+        begin();
+        return;
+    }
+    std::string name = util::lowercase(answer.names.front());
+    if (!valid_hostname(name)) {
+        log::warn("%s: malformed domain name in PTR record: %s", s_.client_addr.c_str(),
+                  log::log_printable(name).c_str());
+        s_.client_name_status = PeerStatus::kPermFail;
+        s_.reverse_client_name_status = PeerStatus::kPermFail;
+        begin();
+        return;
+    }
+    s_.reverse_client_name = name;
+    s_.reverse_client_name_status = PeerStatus::kOk;
+    // Forward confirmation: the name must resolve back to the address.
+    dns::Type type = s_.client_addr.find(':') != std::string::npos ? dns::Type::kAAAA : dns::Type::kA;
+    server_.resolver()->lookup(name, type, [this, name](dns::Answer a) { on_forward(name, std::move(a)); });
+}
+
+void Session::on_forward(const std::string& name, dns::Answer answer) {
+    if (answer.outcome == dns::Outcome::kTempFail) {
+        log::warn("hostname %s does not resolve to address %s: temporary failure in name resolution", name.c_str(),
+                  s_.client_addr.c_str());
+        s_.client_name_status = PeerStatus::kTempFail;
+    } else if (std::find(answer.addresses.begin(), answer.addresses.end(), s_.client_addr) ==
+               answer.addresses.end()) {
+        if (answer.found()) {
+            log::warn("hostname %s does not resolve to address %s", name.c_str(), s_.client_addr.c_str());
+        } else {
+            log::warn("hostname %s does not resolve to address %s: Name or service not known", name.c_str(),
+                      s_.client_addr.c_str());
+        }
+        s_.client_name_status = PeerStatus::kPermFail;
+    } else {
+        s_.client_name = name;
+        s_.client_name_status = PeerStatus::kOk;
+        peer_.name = name;
+        s_.client_in_mynetworks = server_.in_mynetworks(peer_);
+        reject_bare_lf_ =
+            cfg_.smtpd_forbid_bare_newline == BareNewline::kReject && !server_.bare_newline_excluded(peer_);
+        decoder_ = DataDecoder(reject_bare_lf_);
+    }
+    begin();
+}
+
+void Session::begin() {
     log::info("connect from %s", namaddr().c_str());
     evutil_make_socket_nonblocking(conn_.fd());
     bev_ = bufferevent_socket_new(server_.loop().base(), conn_.fd(), 0);
@@ -1245,6 +1314,23 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 
     auto cc = CheckConfig::from_config(cfg);
     if (!cc) return cc.error();
+    auto dns_opts = dns_options(cfg);
+    if (!dns_opts) return dns_opts.error();
+    bool own_dns = server->hooks_.check.dns == nullptr;
+    if (own_dns) {
+        server->check_dns_ = std::make_unique<LibDnsResolver>(*dns_opts);
+        server->hooks_.check.dns = server->check_dns_.get();
+    }
+    if (server->config_.smtpd_peername_lookup) {
+        // Peer names are asked on the loop; a lookup waits at most about
+        // 2 x 1.5 s per question before the client is "unknown".
+        dns::Options peer_opts = *dns_opts;
+        peer_opts.timeout = std::chrono::milliseconds(1500);
+        peer_opts.tries = 2;
+        auto r = dns::Resolver::create(loop, peer_opts);
+        if (!r) return r.error();
+        server->resolver_ = std::move(*r);
+    }
     // A restriction table that can block (mysql:, proxy:, ...) sends every
     // check to one worker thread, so the Checker is used by one thread.
     bool may_block = server->hooks_.offload_checks ||
@@ -1253,6 +1339,12 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         for (const auto& item : list) {
             for (const char* type : {"mysql:", "pgsql:", "ldap:", "sqlite:", "memcache:", "tcp:", "socketmap:"}) {
                 if (item.find(type) != std::string::npos) may_block = true;
+            }
+            // Restrictions that ask DNS: blocking lib/dns lookups on the workers.
+            for (const char* r : {"reject_unknown_sender_domain", "reject_unknown_recipient_domain",
+                                  "reject_unknown_helo_hostname", "reject_unknown_hostname", "_rbl_", "rhsbl",
+                                  "dnswl", "rhswl"}) {
+                if (own_dns && item.find(r) != std::string::npos) may_block = true;
             }
         }
     };
@@ -1293,6 +1385,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
 
 SmtpdServer::~SmtpdServer() {
+    resolver_.reset();  // pending peer lookups never call back into sessions
     workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();
     sessions_.clear();

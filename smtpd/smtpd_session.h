@@ -35,9 +35,19 @@
 //   While a reply is delayed (smtpd_error_sleep_time) or a check runs on
 //   the offload worker, the session reads nothing more.
 //
+//   Peer name (smtpd_peername_lookup = yes): before the greeting the
+//   session asks lib/dns, on the loop, for the PTR of the client address
+//   and then for the A (AAAA) records of that name; only when they contain
+//   the address is the client "name[addr]", else "unknown[addr]" with the
+//   temporary or permanent status reject_unknown_client_hostname and
+//   reject_unknown_reverse_client_hostname use. Other sessions go on while
+//   it waits. Restrictions that ask DNS (reject_unknown_*_domain,
+//   reject_unknown_helo_hostname, reject_rbl_client, reject_rhsbl_*, ...)
+//   run on the check workers with blocking lib/dns lookups (smtpd_dns.h).
+//   dns_servers names the DNS servers (default: /etc/resolv.conf).
+//
 // Known limits
-//   The client name is always "unknown" (smtpd_peername_lookup is not
-//   implemented); reverse DNS comes with the DNS library. Connecting to
+//   Connecting to
 //   cleanup and waiting for its final status (the fsync) run on an I/O
 //   worker thread; the records themselves are written from the loop to the
 //   local socket, 64 KiB at a time, each write bounded by ipc_timeout.
@@ -60,6 +70,7 @@
 #include <vector>
 
 #include "lib/config/config.h"
+#include "lib/dns/dns.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
 #include "lib/queue/record_format.h"
@@ -94,6 +105,7 @@ struct SmtpdConfig {
     BareNewline smtpd_forbid_bare_newline = BareNewline::kNormalize;
     bool smtpd_forbid_unauth_pipelining = true;
     int ipc_timeout_ms = 3600 * 1000;
+    bool smtpd_peername_lookup = true;
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -149,6 +161,9 @@ public:
     Checker& checker() { return *checker_; }
     event::Loop& loop() { return loop_; }
     const Hooks& hooks() const { return hooks_; }
+    // The loop's resolver for peer names; nullptr when
+    // smtpd_peername_lookup = no.
+    dns::Resolver* resolver() { return resolver_.get(); }
     bool in_mynetworks(const Peer& peer) const;
     bool bare_newline_excluded(const Peer& peer) const;
     // Runs fn (a restriction check) and then done on the loop; off the loop
@@ -169,7 +184,9 @@ private:
     SmtpdConfig config_;
     Hooks hooks_;
     std::shared_ptr<DomainLists> domains_;
+    std::unique_ptr<DnsResolver> check_dns_;
     std::unique_ptr<Checker> checker_;
+    std::unique_ptr<dns::Resolver> resolver_;
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
     std::vector<std::unique_ptr<Checker>> worker_checkers_;

@@ -76,6 +76,9 @@ mr_setup() {
         echo "service_throttle_time = 1s"
         echo "inet_interfaces = loopback-only"
         echo "inet_protocols = ipv4"
+        # Tests never ask the host's resolver; smtpd_dns.sh turns this on
+        # with its own DNS server.
+        echo "smtpd_peername_lookup = no"
         if [ "$(id -u)" -eq 0 ]; then
             # Accounts every Debian system has; set-permissions tests create their own.
             echo "mail_owner = nobody"

@@ -73,7 +73,7 @@ public:
             std::lock_guard<std::mutex> lock(logs_mu);
             logs.push_back(line);
         });
-        auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\n"
+        auto cfg = config::Config::from_text("myhostname = mx.example.test\nmydomain = example.test\nsmtpd_peername_lookup = no\n"
                                              "mynetworks = 127.0.0.0/8\nsmtpd_error_sleep_time = 0\nlocal_recipient_maps =\n" +
                                                  main_cf,
                                              "/nonexistent");

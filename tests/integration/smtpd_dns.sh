@@ -1,0 +1,117 @@
+#!/bin/bash
+# smtpd_dns.sh - the SMTP server with DNS: the client's name from a
+# forward-confirmed PTR, and reject_unknown_sender_domain, against
+# tests/support/fake_dns.py on loopback (never the host's resolver).
+# Two fake servers: in the first, 127.0.0.1's PTR mail.example.com has an A
+# record 127.0.0.1 (the client is mail.example.com[127.0.0.1]); in the
+# second the A record is another address (the client stays unknown).
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/queue_common.sh"
+mr_enter_netns "$@"
+for prog in smtpd cleanup master mailroom; do
+    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
+done
+D="python3 $HERE/smtpd_dialogue.py"
+FAKE_DNS="$HERE/../support/fake_dns.py"
+P1=$(mr_free_port)
+P2=$(mr_free_port)
+QS_NO_QMGR=1 qs_setup
+DNS_PIDS=""
+stop_dns() {
+    local p
+    for p in $DNS_PIDS; do kill "$p" 2>/dev/null || true; done
+    mr_cleanup
+}
+trap stop_dns EXIT
+start_dns() {  # start_dns PORTFILE RECORD...
+    local pf=$1
+    shift
+    python3 "$FAKE_DNS" --port-file "$pf" "$@" &
+    DNS_PIDS="$DNS_PIDS $!"
+    mr_wait_for "fake DNS server" test -s "$pf"
+}
+COMMON=(
+    "example.com MX 10 mail.example.com"
+    "nomail.test MX 0 ."
+    "broken.test SERVFAIL"
+    "txtonly.test TXT no mail here"
+)
+start_dns "$T/dns1.port" "1.0.0.127.in-addr.arpa PTR mail.example.com." "mail.example.com A 127.0.0.1" "${COMMON[@]}"
+start_dns "$T/dns2.port" "1.0.0.127.in-addr.arpa PTR mail.example.com." "mail.example.com A 127.0.0.9" "${COMMON[@]}"
+DNS1=$(cat "$T/dns1.port")
+DNS2=$(cat "$T/dns2.port")
+R="-o smtpd_peername_lookup=yes -o smtpd_sender_restrictions=reject_unknown_sender_domain"
+{
+    echo "127.0.0.1:$P1 inet n - n - - smtpd $R -o dns_servers=127.0.0.1:$DNS1"
+    echo "127.0.0.1:$P2 inet n - n - - smtpd $R -o dns_servers=127.0.0.1:$DNS2 -o unknown_address_reject_code=550"
+} >>"$CONF/master.cf"
+cat >>"$CONF/main.cf" <<'CF'
+mynetworks = 127.0.0.0/8
+smtpd_banner = $myhostname ESMTP
+CF
+"$MR" -c "$CONF" start || mr_fail "start failed"
+
+# 1. Forward-confirmed name; unknown sender domains deferred (450), a
+#    domain with an MX accepted, a null MX refused.
+$D "$P1" <<'EOF2' || mr_fail "dialogue on the first server"
+< 220 mx\.example\.test ESMTP
+> helo client.example.com
+< 250 mx\.example\.test
+> mail from:<x@nowhere.test>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 450 4\.1\.8 <x@nowhere\.test>: Sender address rejected: Domain not found
+> rset
+< 250 2\.0\.0 Ok
+> mail from:<x@txtonly.test>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 450 4\.1\.8 <x@txtonly\.test>: Sender address rejected: Domain not found
+> rset
+< 250 2\.0\.0 Ok
+> mail from:<x@nomail.test>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 550 5\.7\.27 <x@nomail\.test>: Sender address rejected: Domain nomail\.test does not accept mail \(nullMX\)
+> rset
+< 250 2\.0\.0 Ok
+> mail from:<y@example.com>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 250 2\.1\.5 Ok
+> quit
+< 221 2\.0\.0 Bye
+closed
+EOF2
+mr_wait_for "disconnect line" grep -q "disconnect from mail.example.com\[127.0.0.1\]" "$T/maillog"
+grep -Eq "smtpd\[[0-9]+\]: connect from mail\.example\.com\[127\.0\.0\.1\]\$" "$T/maillog" || mr_fail "connect line with the name"
+grep -Fq "NOQUEUE: reject: RCPT from mail.example.com[127.0.0.1]: 450 4.1.8 <x@nowhere.test>: Sender address rejected: Domain not found" \
+    "$T/maillog" || mr_fail "reject log line"
+grep -Eq "smtpd\[[0-9]+\]: [0-9A-F]+: client=mail\.example\.com\[127\.0\.0\.1\]\$" "$T/maillog" || mr_fail "client= line"
+
+# 2. The PTR name does not resolve back to the address: unknown; with
+#    unknown_address_reject_code = 550 a missing domain is refused, a
+#    temporary DNS failure still deferred.
+$D "$P2" <<'EOF2' || mr_fail "dialogue on the second server"
+< 220 mx\.example\.test ESMTP
+> helo client.example.com
+< 250 mx\.example\.test
+> mail from:<x@nowhere.test>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 550 5\.1\.8 <x@nowhere\.test>: Sender address rejected: Domain not found
+> rset
+< 250 2\.0\.0 Ok
+> mail from:<x@broken.test>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 450 4\.1\.8 <x@broken\.test>: Sender address rejected: Domain not found
+> quit
+< 221 2\.0\.0 Bye
+closed
+EOF2
+mr_wait_for "disconnect line" grep -q "disconnect from unknown\[127.0.0.1\]" "$T/maillog"
+grep -Eq "smtpd\[[0-9]+\]: connect from unknown\[127\.0\.0\.1\]\$" "$T/maillog" || mr_fail "connect line without a name"
+grep -Fq "hostname mail.example.com does not resolve to address 127.0.0.1" "$T/maillog" || mr_fail "forward mismatch warning"
+grep -Fq "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.8 <x@nowhere.test>" "$T/maillog" || mr_fail "550 log line"
+echo "PASS"
