@@ -38,12 +38,21 @@ COMMON=(
 )
 start_dns "$T/dns1.port" "1.0.0.127.in-addr.arpa PTR mail.example.com." "mail.example.com A 127.0.0.1" "${COMMON[@]}"
 start_dns "$T/dns2.port" "1.0.0.127.in-addr.arpa PTR mail.example.com." "mail.example.com A 127.0.0.9" "${COMMON[@]}"
+# The third: 127.0.0.1's PTR lookup fails (SERVFAIL), 127.0.0.2's is never answered.
+start_dns "$T/dns3.port" "1.0.0.127.in-addr.arpa SERVFAIL" "2.0.0.127.in-addr.arpa DROP" "${COMMON[@]}"
 DNS1=$(cat "$T/dns1.port")
 DNS2=$(cat "$T/dns2.port")
+DNS3=$(cat "$T/dns3.port")
+P3=$(mr_free_port)
+P4=$(mr_free_port)
 R="-o smtpd_peername_lookup=yes -o smtpd_sender_restrictions=reject_unknown_sender_domain"
 {
     echo "127.0.0.1:$P1 inet n - n - - smtpd $R -o dns_servers=127.0.0.1:$DNS1"
     echo "127.0.0.1:$P2 inet n - n - - smtpd $R -o dns_servers=127.0.0.1:$DNS2 -o unknown_address_reject_code=550"
+    C="-o smtpd_peername_lookup=yes -o smtpd_client_restrictions=reject_unknown_client_hostname -o unknown_client_reject_code=550"
+    echo "127.0.0.1:$P3 inet n - n - - smtpd $C -o dns_servers=127.0.0.1:$DNS2"
+    # One process only, so both test clients share its event loop.
+    echo "127.0.0.1:$P4 inet n - n - 1 smtpd $C -o dns_servers=127.0.0.1:$DNS3"
 } >>"$CONF/master.cf"
 cat >>"$CONF/main.cf" <<'CF'
 mynetworks = 127.0.0.0/8
@@ -114,4 +123,62 @@ mr_wait_for "disconnect line" grep -q "disconnect from unknown\[127.0.0.1\]" "$T
 grep -Eq "smtpd\[[0-9]+\]: connect from unknown\[127\.0\.0\.1\]\$" "$T/maillog" || mr_fail "connect line without a name"
 grep -Fq "hostname mail.example.com does not resolve to address 127.0.0.1" "$T/maillog" || mr_fail "forward mismatch warning"
 grep -Fq "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.8 <x@nowhere.test>" "$T/maillog" || mr_fail "550 log line"
+
+# 3. reject_unknown_client_hostname: a name that does not resolve back is
+#    unknown_client_reject_code (550); a failed PTR lookup is always 450.
+$D "$P3" <<'EOF2' || mr_fail "dialogue with reject_unknown_client_hostname"
+< 220 mx\.example\.test ESMTP
+> helo client.example.com
+< 250 mx\.example\.test
+> mail from:<y@example.com>
+< 250 2\.1\.0 Ok
+> rcpt to:<a@elsewhere.test>
+< 550 5\.7\.25 Client host rejected: cannot find your hostname, \[127\.0\.0\.1\]
+> quit
+< 221 2\.0\.0 Bye
+closed
+EOF2
+
+# 4. A peer lookup that is never answered holds back only its own greeting:
+#    while the client from 127.0.0.2 waits, a client from 127.0.0.1 of the
+#    same smtpd process gets its greeting and its 450 at once.
+python3 - "$P4" <<'PY' || mr_fail "a slow peer lookup stalled another session"
+import socket, sys, time
+port = int(sys.argv[1])
+slow = socket.socket()
+slow.bind(("127.0.0.2", 0))
+slow.connect(("127.0.0.1", port))
+time.sleep(0.3)
+t0 = time.monotonic()
+fast = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = fast.makefile("rb")
+def reply():
+    while True:
+        line = f.readline().decode()
+        if len(line) < 4 or line[3] != "-":
+            return line.rstrip()
+greeting = reply()
+assert greeting.startswith("220 "), greeting
+for cmd in ["helo client.example.com", "mail from:<y@example.com>"]:
+    fast.sendall(cmd.encode() + b"\r\n")
+    reply()
+fast.sendall(b"rcpt to:<a@elsewhere.test>\r\n")
+r = reply()
+took = time.monotonic() - t0
+assert r == "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.1]", r
+assert took < 1.5, "fast session took %.2f s" % took
+slow.settimeout(0.1)
+try:
+    early = slow.recv(100)
+except socket.timeout:
+    early = b""
+assert early == b"", "slow client greeted before its lookup ended: %r" % early
+# Its own greeting comes after the resolver gives up (about 3 s).
+slow.settimeout(10)
+sf = slow.makefile("rb")
+line = sf.readline().decode()
+assert line.startswith("220 "), line
+print("fast session: %.2f s; slow session greeted after its lookup failed" % took)
+PY
+mr_wait_for "connect line of the slow client" grep -q "connect from unknown\[127.0.0.2\]" "$T/maillog"
 echo "PASS"
