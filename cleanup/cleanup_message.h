@@ -21,7 +21,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "cleanup/cleanup_addr.h"
+#include "cleanup/cleanup_checks.h"
 #include "cleanup/cleanup_header.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/cleanup_proto.h"
@@ -35,6 +38,11 @@ struct CleanupParams {
     std::string myorigin;
     long long message_size_limit = 10240000;  // 0 = no limit
     long long header_size_limit = 102400;
+    RewriteConfig rewrite;  // canonical, masquerade, virtual alias
+    std::shared_ptr<const table::Maps> header_checks;
+    std::shared_ptr<const table::Maps> mime_header_checks;
+    std::shared_ptr<const table::Maps> nested_header_checks;  // no MIME parsing yet: unused
+    std::shared_ptr<const table::Maps> body_checks;
 };
 
 class CleanupMessage {
@@ -70,6 +78,11 @@ private:
     void flush_header();
     void end_of_header();
     void count(std::size_t bytes);
+    void recipient(std::string_view addr);
+    // Looks `text` up in `maps` and acts; false when the text is to be dropped.
+    bool content_check(const std::shared_ptr<const table::Maps>& maps, const char* what, std::string* text,
+                       std::vector<std::string>* prepend);
+    void log_action(const char* word, const char* what, std::string_view text, std::string_view detail);
 
     CleanupParams params_;
     std::optional<queue::QueueWriter> writer_;
@@ -84,6 +97,14 @@ private:
     std::uint64_t recipients_ = 0;
     std::string pending_orig_;
     bool have_orig_ = false;
+    std::string first_rcpt_;   // for the content-check log lines
+    std::string client_name_;
+    std::string client_addr_;
+    bool hold_ = false;
+    bool discard_ = false;
+    std::string redirect_;
+    std::string filter_;
+    bool body_line_start_ = true;
 
     // Content state.
     bool in_header_ = true;

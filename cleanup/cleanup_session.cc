@@ -184,7 +184,7 @@ void Session::process() {
 void Session::reply_and_close(CleanupStatus status) {
     auto text = submit::cleanup_status_text(status);
     std::string reason = msg_->reason().empty() ? text.text : msg_->reason();
-    if (status != CleanupStatus::kOk) {
+    if (status != CleanupStatus::kOk && status != CleanupStatus::kContent) {
         log::info("%s: reject: %s; from=<%s>", msg_->queue_id().c_str(), log::log_printable(reason).c_str(),
                   log::log_printable(msg_->sender()).c_str());
     }
@@ -201,6 +201,79 @@ void Session::reply_and_close(CleanupStatus status) {
     state_ = State::kDone;
     msg_.reset();
     close();
+}
+
+// Opens the tables of a list parameter (null when the list is empty).
+Status open_maps(const config::Config& cfg, const char* name, std::shared_ptr<const table::Maps>* out) {
+    auto value = cfg.get(name);
+    if (!value) return value.error();
+    auto maps = table::Maps::open(*value);
+    if (!maps) return make_error(std::string(name) + ": " + maps.error().message);
+    if (!maps->empty()) *out = std::make_shared<const table::Maps>(std::move(*maps));
+    return ok_status();
+}
+
+Status load_classes(const config::Config& cfg, const char* name, unsigned* out) {
+    auto value = cfg.get(name);
+    if (!value) return value.error();
+    auto mask = parse_address_classes(*value);
+    if (!mask) return make_error(std::string(name) + ": " + mask.error().message);
+    *out = *mask;
+    return ok_status();
+}
+
+Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
+    RewriteConfig& rw = params->rewrite;
+    struct MapsParam {
+        const char* name;
+        std::shared_ptr<const table::Maps>* target;
+    };
+    const MapsParam maps[] = {
+        {"canonical_maps", &rw.canonical},
+        {"sender_canonical_maps", &rw.sender_canonical},
+        {"recipient_canonical_maps", &rw.recipient_canonical},
+        {"virtual_alias_maps", &rw.virtual_alias},
+        {"header_checks", &params->header_checks},
+        {"mime_header_checks", &params->mime_header_checks},
+        {"nested_header_checks", &params->nested_header_checks},
+        {"body_checks", &params->body_checks},
+    };
+    for (const auto& m : maps) {
+        if (auto st = open_maps(cfg, m.name, m.target); !st) return st;
+    }
+    struct ClassParam {
+        const char* name;
+        unsigned* target;
+    };
+    const ClassParam classes[] = {
+        {"canonical_classes", &rw.canonical_classes},
+        {"sender_canonical_classes", &rw.sender_canonical_classes},
+        {"recipient_canonical_classes", &rw.recipient_canonical_classes},
+        {"masquerade_classes", &rw.masquerade_classes},
+    };
+    for (const auto& c : classes) {
+        if (auto st = load_classes(cfg, c.name, c.target); !st) return st;
+    }
+    auto domains = cfg.get_list("masquerade_domains");
+    if (!domains) return domains.error();
+    rw.masquerade.domains = *domains;
+    auto exceptions = cfg.get_list("masquerade_exceptions");
+    if (!exceptions) return exceptions.error();
+    rw.masquerade.exceptions = *exceptions;
+    rw.local.domains = {params->myorigin};
+    auto dest = cfg.get_list("mydestination");
+    if (!dest) return dest.error();
+    for (const auto& d : *dest) {
+        // Table entries (type:name) and paths are not domain names.
+        if (d.find(':') == std::string::npos && d.find('/') == std::string::npos) rw.local.domains.push_back(d);
+    }
+    auto recursion = cfg.get_int("virtual_alias_recursion_limit");
+    if (!recursion) return recursion.error();
+    rw.alias_limits.recursion_limit = static_cast<int>(*recursion);
+    auto expansion = cfg.get_int("virtual_alias_expansion_limit");
+    if (!expansion) return expansion.error();
+    rw.alias_limits.expansion_limit = static_cast<long>(*expansion);
+    return ok_status();
 }
 
 }  // namespace
@@ -222,6 +295,7 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto hlimit = cfg.get_size("header_size_limit");
     if (!hlimit) return hlimit.error();
     out.params.header_size_limit = *hlimit;
+    if (auto st = load_rewrite_config(cfg, &out.params); !st) return st.error();
     auto timeout = cfg.get_time("ipc_timeout");
     if (!timeout) return timeout.error();
     out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*timeout, 86400) * 1000);

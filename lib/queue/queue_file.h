@@ -109,6 +109,9 @@ public:
     // and are refused; use commit() to end the file.
     Status add_stream_record(RecordType type, std::string_view payload);
 
+    // The queue commit() renames the file into (cleanup's HOLD action
+    // chooses hold); WriterOptions::queue until then.
+    void set_final_queue(std::string queue) { options_.queue = std::move(queue); }
     // Finishes the file as described above; returns its final path.
     Result<std::string> commit();
     // Removes the temporary file; the writer is unusable afterwards.

@@ -87,9 +87,12 @@ inline constexpr std::string_view kAttrProtocolName = "protocol_name";
 inline constexpr std::string_view kAttrSaslUsername = "sasl_username";
 inline constexpr std::string_view kAttrLogIdent = "log_ident";
 inline constexpr std::string_view kAttrErrorsTo = "errors_to";
+// Written by cleanup in the extracted segment (header/body_checks actions).
+inline constexpr std::string_view kAttrRedirect = "redirect";  // REDIRECT: deliver to this address instead
+inline constexpr std::string_view kAttrFilter = "filter";      // FILTER: "transport:nexthop" overrides routing
 inline constexpr std::string_view kKnownAttributes[] = {kAttrClientName,   kAttrClientAddress, kAttrHeloName,
                                                        kAttrProtocolName, kAttrSaslUsername,  kAttrLogIdent,
-                                                       kAttrErrorsTo};
+                                                       kAttrErrorsTo,     kAttrRedirect,      kAttrFilter};
 
 inline constexpr std::size_t kMaxAddressLength = 4096;
 inline constexpr std::size_t kMaxAttributeLength = 4096;  // whole "name=value"

@@ -25,6 +25,8 @@ CleanupStatusText cleanup_status_text(CleanupStatus status) {
         case CleanupStatus::kRcpt: return {"5.1.0", "no recipients specified"};
         case CleanupStatus::kBad: return {"5.3.0", "malformed message stream"};
         case CleanupStatus::kTimeout: return {"4.4.2", "timeout while receiving the message"};
+        case CleanupStatus::kContent: return {"5.7.1", "message content rejected"};
+        case CleanupStatus::kDefer: return {"4.3.0", "server configuration error"};
     }
     return {"4.3.0", "queue file write error"};
 }

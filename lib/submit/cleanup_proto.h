@@ -45,6 +45,8 @@ enum class CleanupStatus : std::int64_t {
     kRcpt = 3,      // 5.1.0 no recipients specified
     kBad = 4,       // 5.3.0 malformed message stream
     kTimeout = 5,   // 4.4.2 timeout while receiving the message
+    kContent = 6,   // 5.7.1 message content rejected (header/body checks)
+    kDefer = 7,     // 4.3.0 temporary failure (a table lookup failed)
 };
 
 struct CleanupStatusText {
