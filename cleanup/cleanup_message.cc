@@ -131,6 +131,8 @@ void CleanupMessage::recipient(std::string_view addr) {
     }
     if (first_rcpt_.empty()) first_rcpt_ = orig;
     for (const auto& t : targets) {
+        // A recipient given twice with the same original recipient is queued once.
+        if (!written_rcpts_.insert(util::lowercase(orig) + '\0' + util::lowercase(t)).second) continue;
         // The address as the client gave it is the original recipient.
         if (client_orig || t != orig) write(RecordType::kOrigRecipient, orig);
         ++recipients_;

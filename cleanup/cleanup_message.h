@@ -19,6 +19,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +98,7 @@ private:
     std::uint64_t recipients_ = 0;
     std::string pending_orig_;
     bool have_orig_ = false;
+    std::set<std::string> written_rcpts_;  // "orig\0rcpt", lower case
     std::string first_rcpt_;   // for the content-check log lines
     std::string client_name_;
     std::string client_addr_;

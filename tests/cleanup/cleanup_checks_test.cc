@@ -244,6 +244,24 @@ TEST_CASE("virtual_alias_maps expand envelope recipients, keeping the original r
     }
 }
 
+TEST_CASE("duplicate recipients are queued once per original recipient", "[unit]") {
+    Fixture f;
+    std::string path = f.dir + "/virtual";
+    std::ofstream(path) << "tomcat@o.test hadoop@o.test\nteam@o.test hadoop@o.test, tomcat@o.test\n";
+    auto m = table::Maps::open("texthash:" + path);
+    REQUIRE(m);
+    f.params.rewrite.virtual_alias = std::make_shared<const table::Maps>(std::move(m.value()));
+    std::string id;
+    REQUIRE(f.run({"tomcat@o.test", "TOMCAT@o.test", "hadoop@o.test", "team@o.test", "hadoop@o.test"},
+                  {"Subject: x", "", "body"}, &id) == CleanupStatus::kOk);
+    auto out = f.read_back("incoming", id);
+    std::vector<std::string> got;
+    for (const auto& r : out.env.recipients) got.push_back(r.orig_recipient + ">" + r.address);
+    // Addresses compare without case; hadoop given directly has no original recipient.
+    CHECK(got == std::vector<std::string>{"tomcat@o.test>hadoop@o.test", ">hadoop@o.test",
+                                          "team@o.test>hadoop@o.test"});
+}
+
 TEST_CASE("a table error in alias expansion is a temporary failure, never a lost recipient", "[unit]") {
     Fixture f;
     auto m = table::Maps::open("fail:down");
