@@ -5,8 +5,12 @@
 //   and writes the queue file as they arrive (never the whole message in
 //   memory): unqualified envelope addresses get "@$myorigin", the headers
 //   From/To/Cc are qualified the same way, and Message-ID, Date and From
-//   are added at the end of the header when missing. finish() commits the
-//   file into incoming/ (fsync + rename) and returns the status to report.
+//   are added at the end of the header when missing. Addresses then go
+//   through canonical maps and masquerading, envelope recipients through
+//   virtual_alias_maps (cleanup_addr.h); header_checks and body_checks act
+//   on each logical header and body line (cleanup_checks.h). finish()
+//   commits the file into incoming/ (hold/ after HOLD, nowhere after
+//   DISCARD; fsync + rename) and returns the status to report.
 //
 // Description
 //   Errors latch: after the first one (bad record, message too big, write
