@@ -1019,6 +1019,17 @@ void Session::finish_message(std::function<void(const Reply&, bool)> done) {
                     case submit::CleanupStatus::kOk: done(replies::queued(id), true); break;
                     case submit::CleanupStatus::kSize: done(replies::size_exceeded(), false); break;
                     case submit::CleanupStatus::kRcpt: done(replies::no_valid_recipients(), false); break;
+                    case submit::CleanupStatus::kContent:
+                        // header/body checks REJECT: the rule's text, as Postfix replies.
+                        done(make_reply(550, result->dsn.empty() ? "5.7.1" : result->dsn,
+                                        result->reason.empty() ? "message content rejected" : result->reason),
+                             false);
+                        break;
+                    case submit::CleanupStatus::kDefer:
+                        // The reason names internal tables: log it, never show it to the client.
+                        log::warn("%s: cleanup: temporary failure: %s", id.c_str(), result->reason.c_str());
+                        done(make_reply(451, "4.3.0", "Error: temporary failure"), false);
+                        break;
                     default: done(replies::queue_write_error(), false); break;
                 }
             }

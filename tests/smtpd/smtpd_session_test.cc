@@ -33,6 +33,8 @@ struct SinkLog {
     std::vector<std::vector<Record>> messages;  // one per opened sink
     std::vector<bool> finished;
     submit::CleanupStatus status = submit::CleanupStatus::kOk;
+    std::string dsn;     // the final reply's dsn and reason, as cleanup sends them
+    std::string reason;
     bool fail_open = false;
     int opened = 0;
 };
@@ -54,6 +56,8 @@ public:
         submit::CleanupResult r;
         r.status = log_->status;
         r.queue_id = id_;
+        r.dsn = log_->dsn;
+        r.reason = log_->reason;
         return r;
     }
 
@@ -426,6 +430,22 @@ TEST_CASE("session maps cleanup failures to Postfix replies", "[unit]") {
         h.send("EHLO c\r\n");
     h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
         CHECK(first(h.send("x\r\n.\r\n")) == "451 4.3.0 Error: queue file write error");
+    }
+    SECTION("content rejected by header or body checks") {
+        Harness h("");
+        h.sink_log->status = submit::CleanupStatus::kContent;
+        h.sink_log->dsn = "5.7.1";
+        h.sink_log->reason = "no spam here";
+        h.send("EHLO c\r\n");
+        h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+        CHECK(first(h.send("x\r\n.\r\n")) == "550 5.7.1 no spam here");
+    }
+    SECTION("temporary failure in cleanup") {
+        Harness h("");
+        h.sink_log->status = submit::CleanupStatus::kDefer;
+        h.send("EHLO c\r\n");
+        h.send("MAIL FROM:<a@b>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n", 3);
+        CHECK(first(h.send("x\r\n.\r\n")) == "451 4.3.0 Error: temporary failure");
     }
 }
 
