@@ -2,7 +2,7 @@
 //
 // Summary
 //   parse_check_action() reads the answer of a header_checks, 
-//   mime_header_checks, nested_header_checks or body_checks table:
+//   mime_header_checks or body_checks table:
 //   REJECT [text], DISCARD [text], HOLD [text], WARN [text], IGNORE,
 //   REPLACE text, PREPEND text, REDIRECT addr, FILTER transport:dest,
 //   DUNNO, OK. Action names are case-insensitive; an unknown action is

@@ -46,7 +46,6 @@ struct CleanupParams {
     RewriteConfig rewrite;  // canonical, masquerade, virtual alias
     std::shared_ptr<const table::Maps> header_checks;
     std::shared_ptr<const table::Maps> mime_header_checks;
-    std::shared_ptr<const table::Maps> nested_header_checks;  // no MIME parsing yet: unused
     std::shared_ptr<const table::Maps> body_checks;
 };
 

@@ -235,7 +235,6 @@ Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
         {"virtual_alias_maps", &rw.virtual_alias},
         {"header_checks", &params->header_checks},
         {"mime_header_checks", &params->mime_header_checks},
-        {"nested_header_checks", &params->nested_header_checks},
         {"body_checks", &params->body_checks},
     };
     for (const auto& m : maps) {
