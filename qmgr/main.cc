@@ -8,6 +8,7 @@
 //   queue_directory, mydestination, relay_domains, local_transport,
 //   relay_transport, default_transport, transport_maps,
 //   minimal_backoff_time, maximal_backoff_time, queue_run_delay,
+//   delay_warning_time, maximal_queue_lifetime, bounce_queue_lifetime,
 //   default_destination_concurrency_limit, default_process_limit (and
 //   each transport's maxproc in master.cf), ipc_timeout.
 #include <memory>

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <map>
 
+#include "lib/bounce/bounce_proto.h"
+#include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/trigger.h"
@@ -27,6 +29,9 @@ namespace {
 constexpr std::size_t kActiveLimit = 10000;
 // At most this many messages are open (file descriptor and memory) at once.
 constexpr std::size_t kOpenLimit = 200;
+
+// The longest qmgr waits for one bounce conversation.
+constexpr int kBounceTimeoutMs = 60 * 1000;
 
 std::vector<std::string> list_or_empty(const config::Config& cfg, const char* name) {
     auto v = cfg.get_list(name);
@@ -56,7 +61,10 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     out.transport_maps = list_or_empty(cfg, "transport_maps");
     for (auto [name, field] : {std::pair{"minimal_backoff_time", &out.minimal_backoff_time},
                                std::pair{"maximal_backoff_time", &out.maximal_backoff_time},
-                               std::pair{"queue_run_delay", &out.queue_run_delay}}) {
+                               std::pair{"queue_run_delay", &out.queue_run_delay},
+                               std::pair{"delay_warning_time", &out.delay_warning_time},
+                               std::pair{"maximal_queue_lifetime", &out.maximal_queue_lifetime},
+                               std::pair{"bounce_queue_lifetime", &out.bounce_queue_lifetime}}) {
         auto v = cfg.get_time(name);
         if (!v) return v.error();
         *field = *v;
@@ -192,6 +200,8 @@ bool QueueManager::activate(const std::string& id, std::string_view from_queue) 
             return false;
         }
     }
+    // The defer logfile describes the latest attempt only.
+    (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
     auto file = queue::QueueFile::open(path, false);
     if (!file) {
@@ -211,6 +221,60 @@ bool QueueManager::activate(const std::string& id, std::string_view from_queue) 
               static_cast<unsigned long long>(env->size.recipient_count));
     active_.push_back({id, deliver::now_seconds()});
     return true;
+}
+
+// master creates the socket of every master.cf service; none means the
+// service is not configured (as opposed to temporarily unavailable).
+bool QueueManager::service_configured(std::string_view service) const {
+    return util::path_exists(
+        ipc::service_socket_path(config_.layout.queue_directory, ipc::ServiceClass::kPrivate, service));
+}
+
+int QueueManager::bounce_timeout_ms() const { return std::min(config_.ipc_timeout_ms, kBounceTimeoutMs); }
+
+namespace {
+bounce::BounceRecipient status_record(const queue::QueueRecipient& r, const deliver::RecipientResult& res,
+                                      std::string_view action) {
+    return bounce::BounceRecipient{r.address,  r.orig_recipient,     r.dsn_orcpt, r.dsn_notify,
+                                   res.dsn,    std::string(action), res.reason, static_cast<std::int64_t>(r.status_offset)};
+}
+}  // namespace
+
+void QueueManager::record_deferred(OpenMessage& msg, const queue::QueueRecipient& r,
+                                   const deliver::RecipientResult& res) {
+    msg.deferred = true;
+    msg.deferred_rcpts.emplace_back(&r, res);
+    if (!service_configured(bounce::kServiceDefer)) return;
+    if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceDefer, msg.entry.id,
+                                        status_record(r, res, bounce::kActionDelayed), bounce_timeout_ms());
+        !st)
+        log::warn("%s: %s", msg.entry.id.c_str(), st.error().message.c_str());
+}
+
+// Past its lifetime: every recipient deferred in this attempt bounces as
+// expired. True when none is left.
+bool QueueManager::expire(OpenMessage& msg) {
+    const std::string& id = msg.entry.id;
+    long long age = static_cast<long long>(deliver::now_seconds() - msg.arrival);
+    long long lifetime = msg.env.sender.empty() ? config_.bounce_queue_lifetime : config_.maximal_queue_lifetime;
+    if (age < lifetime || msg.deferred_rcpts.empty() || !service_configured(bounce::kServiceBounce)) return false;
+    if (msg.deferred_rcpts.size() != msg.env.pending_recipients().size()) return false;  // some never tried
+    bool all = true;
+    for (const auto& [r, res] : msg.deferred_rcpts) {
+        deliver::RecipientResult expired{deliver::DeliveryStatus::kBounced, "4.4.7", res.relay,
+                                         "message expired: " + res.reason};
+        auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceBounce, id,
+                                        status_record(*r, expired, bounce::kActionFailed), bounce_timeout_ms());
+        if (st) st = msg.file->mark_done(*r);
+        if (!st) {
+            log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+            all = false;
+        }
+    }
+    if (all)
+        log::info("%s: from=<%s>, status=expired, returned to sender", id.c_str(),
+                  log::log_printable(msg.env.sender).c_str());
+    return all;
 }
 
 Result<std::optional<std::string>> QueueManager::lookup_transport(std::string_view key) {
@@ -272,11 +336,10 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
         auto route = resolve_route(config_.routing, r->address,
                                    tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
         if (!route) {
-            log_here(*msg, *r,
-                     {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
-                      "address resolver failure: " + route.error().message},
-                     deliver::now_seconds());
-            msg->deferred = true;
+            deliver::RecipientResult res{deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
+                                         "address resolver failure: " + route.error().message};
+            log_here(*msg, *r, res, deliver::now_seconds());
+            record_deferred(*msg, *r, res);
             continue;
         }
         auto it = std::find_if(msg->waiting.begin(), msg->waiting.end(), [&](const Group& g) {
@@ -377,21 +440,38 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
         const auto* r = group.rcpts[i];
         if (!reply) {
             // The agent logs results; qmgr logs what never reached an agent.
-            log_here(*msg, *r,
-                     {deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
-                      "delivery temporarily suspended: " + reply.error().message},
-                     started);
-            msg->deferred = true;
+            deliver::RecipientResult res{deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
+                                         "delivery temporarily suspended: " + reply.error().message};
+            log_here(*msg, *r, res, started);
+            record_deferred(*msg, *r, res);
             continue;
         }
         const auto& res = reply->results[i];
         if (res.status == deliver::DeliveryStatus::kDeferred) {
-            msg->deferred = true;
+            record_deferred(*msg, *r, res);
             continue;
         }
-        // Done for good (sent, or bounced: a bounced recipient would now be
-        // reported to the sender by the bounce service, which does not
-        // exist yet). Mark it before anything else can go wrong.
+        // Done for good. A bounced recipient is in the bounce logfile before
+        // it is marked done, or it stays pending; a delivered one that asked
+        // for a success notice goes to trace. Without a bounce service
+        // (none in master.cf) a bounce is only logged.
+        const std::string& id = msg->entry.id;
+        if (res.status == deliver::DeliveryStatus::kBounced && service_configured(bounce::kServiceBounce)) {
+            if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceBounce, id,
+                                                status_record(*r, res, bounce::kActionFailed), bounce_timeout_ms());
+                !st) {
+                log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+                msg->deferred = true;
+                continue;
+            }
+        } else if (res.status == deliver::DeliveryStatus::kSent && bounce::notify_wants(r->dsn_notify, "SUCCESS") &&
+                   service_configured(bounce::kServiceTrace)) {
+            if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceTrace, id,
+                                                status_record(*r, res, bounce::kActionDelivered), bounce_timeout_ms());
+                !st)
+                log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+        }
+        // Mark it before anything else can go wrong.
         if (auto st = msg->file->mark_done(*r); !st) {
             log::warn("%s: mark done: %s", msg->entry.id.c_str(), st.error().message.c_str());
             msg->deferred = true;
@@ -403,16 +483,39 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
 void QueueManager::finalize(OpenMessage& msg) {
     const std::string& id = msg.entry.id;
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
+    if (msg.deferred && expire(msg)) msg.deferred = false;
+    if (!msg.deferred) {
+        // The notifications first: the bounce service reads this file.
+        for (auto service : {bounce::kServiceBounce, bounce::kServiceTrace}) {
+            if (msg.deferred || !util::path_exists(config_.layout.file_path(service, id))) continue;
+            if (auto st = bounce::bounce_flush(config_.layout.queue_directory, service, queue::kQueueActive, id,
+                                               bounce_timeout_ms());
+                !st) {
+                log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+                msg.deferred = true;  // the flush is tried again with the next attempt
+            }
+        }
+    }
     if (!msg.deferred) {
         if (::unlink(path.c_str()) < 0) {
             if (errno != ENOENT) log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
             return;
         }
+        (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
+        warned_.erase(id);
         log::info("%s: removed", id.c_str());
         return;
     }
-    // Some recipients are left: wait in deferred/ until the next attempt.
     long long age = static_cast<long long>(deliver::now_seconds() - msg.arrival);
+    // One delay warning once the message has waited delay_warning_time.
+    if (config_.delay_warning_time > 0 && age >= config_.delay_warning_time && !msg.env.sender.empty() &&
+        !msg.deferred_rcpts.empty() && !warned_.count(id) && service_configured(bounce::kServiceDefer)) {
+        if (auto st = bounce::defer_warn(config_.layout.queue_directory, queue::kQueueActive, id, bounce_timeout_ms()); st)
+            warned_.insert(id);
+        else
+            log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+    }
+    // Some recipients are left: wait in deferred/ until the next attempt.
     long long backoff = compute_backoff(age, config_.minimal_backoff_time, config_.maximal_backoff_time);
     struct timeval times[2];
     ::gettimeofday(&times[0], nullptr);

@@ -29,10 +29,19 @@
 //   taken up again, then incoming/ and deferred/ are scanned. Recipients
 //   already marked done are not delivered again.
 //
-//   Bounces: a bounced recipient is logged with status=bounced and marked
-//   done. Sending the sender a non-delivery notification (DSN) is the
-//   bounce service's job, which does not exist yet; until then nothing
-//   tells the sender.
+//   Bounces (docs/bounce-protocol.md): a bounced recipient is appended to
+//   the bounce service's logfile before it is marked done (if that fails
+//   it stays pending); deferred ones go to the defer service, delivered
+//   ones with NOTIFY=SUCCESS to trace. When no recipient is left qmgr asks
+//   bounce (and trace) to send the notification and removes the file only
+//   once they did. A message older than maximal_queue_lifetime
+//   (bounce_queue_lifetime for mail from <>) gives its deferred recipients
+//   up: they bounce with 4.4.7, "message expired". With delay_warning_time
+//   set, a deferred message that old gets one delay warning (remembered in
+//   memory only). The bounce conversations block the loop briefly
+//   (bounded by ipc_timeout, at most kBounceTimeoutMs). An instance
+//   without the bounce service in master.cf (no private/bounce socket)
+//   only logs bounced recipients, as before.
 #pragma once
 
 #include <deque>
@@ -40,6 +49,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +74,9 @@ struct QmgrConfig {
     long long minimal_backoff_time = 300;
     long long maximal_backoff_time = 4000;
     long long queue_run_delay = 300;
+    long long delay_warning_time = 0;             // 0 = no delay warnings
+    long long maximal_queue_lifetime = 5 * 86400;
+    long long bounce_queue_lifetime = 5 * 86400;  // for mail from <>
     int ipc_timeout_ms = 3600 * 1000;
 };
 
@@ -95,6 +108,8 @@ private:
         std::deque<Group> waiting;
         int running = 0;
         bool deferred = false;
+        // Recipients deferred in this attempt, with why (for expiry).
+        std::vector<std::pair<const queue::QueueRecipient*, deliver::RecipientResult>> deferred_rcpts;
     };
 
     void schedule();
@@ -112,6 +127,10 @@ private:
                   double started);
     int transport_limit(const std::string& transport) const;
     Result<std::optional<std::string>> lookup_transport(std::string_view key);
+    bool service_configured(std::string_view service) const;
+    int bounce_timeout_ms() const;
+    void record_deferred(OpenMessage& msg, const queue::QueueRecipient& r, const deliver::RecipientResult& res);
+    bool expire(OpenMessage& msg);
 
     event::Loop& loop_;
     QmgrConfig config_;
@@ -128,6 +147,7 @@ private:
     bool want_incoming_ = true;
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now
+    std::set<std::string> warned_;  // messages whose sender got a delay warning
 };
 
 }  // namespace mailroom::qmgr
