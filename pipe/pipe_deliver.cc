@@ -67,7 +67,12 @@ agent::Outcome run_group(const agent::Job& job, const agent::MessageCopy& messag
     spec.time_limit_seconds = service.time_limit_seconds;
     auto result = agent::run_command(spec);
     if (!result) return agent::outcome_from_error(result.error());
-    return agent::command_outcome(*result, spec.argv.front(), "delivered via " + job.service + " service");
+    agent::Outcome outcome =
+        agent::command_outcome(*result, spec.argv.front(), "delivered via " + job.service + " service");
+    // Without the X flag the command is not the final destination: success
+    // notices say "relayed", as Postfix's pipe reports them.
+    outcome.relayed = outcome.kind == agent::OutcomeKind::kSent && !f.final_delivery;
+    return outcome;
 }
 
 }  // namespace

@@ -467,7 +467,10 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
         } else if (res.status == deliver::DeliveryStatus::kSent && bounce::notify_wants(r->dsn_notify, "SUCCESS") &&
                    service_configured(bounce::kServiceTrace)) {
             if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceTrace, id,
-                                                status_record(*r, res, bounce::kActionDelivered), bounce_timeout_ms());
+                                                status_record(*r, res,
+                                                              res.relayed ? bounce::kActionRelayed
+                                                                          : bounce::kActionDelivered),
+                                                bounce_timeout_ms());
                 !st)
                 log::warn("%s: %s", id.c_str(), st.error().message.c_str());
         }

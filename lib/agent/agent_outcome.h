@@ -30,6 +30,9 @@ struct Outcome {
     OutcomeKind kind = OutcomeKind::kDeferred;
     std::string dsn;   // "2.0.0", "4.3.0", "5.1.1"
     std::string text;  // "delivered to mailbox"
+    // A success that handed the message to something that is not its final
+    // destination (pipe without the X flag): success DSNs say "relayed".
+    bool relayed = false;
 
     bool operator==(const Outcome&) const = default;
 };

@@ -60,7 +60,7 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
         deliver::DeliveryReply reply;
         for (size_t i = 0; i < outcomes.size(); ++i) {
             Outcome o = normalise(outcomes[i]);
-            reply.results.push_back({wire_status(o.kind), o.dsn, service_name, o.text});
+            reply.results.push_back({wire_status(o.kind), o.dsn, service_name, o.text, o.relayed});
             deliver::log_delivery(request, request.recipients[i], reply.results.back(), times);
         }
         return reply;

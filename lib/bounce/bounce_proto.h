@@ -65,6 +65,7 @@ inline constexpr std::string_view kAttrReplyReason = "reason";
 inline constexpr std::string_view kActionFailed = "failed";
 inline constexpr std::string_view kActionDelayed = "delayed";
 inline constexpr std::string_view kActionDelivered = "delivered";
+inline constexpr std::string_view kActionRelayed = "relayed";
 
 // One recipient's status: the append request's payload and one logfile
 // record.

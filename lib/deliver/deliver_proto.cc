@@ -36,11 +36,12 @@ constexpr std::array<AttrSpec, 5> kRecipientSpec = {{
     {kAttrOffset, AttrType::kInteger},
 }};
 
-constexpr std::array<AttrSpec, 4> kResultSpec = {{
+constexpr std::array<AttrSpec, 5> kResultSpec = {{
     {kAttrStatus, AttrType::kString},
     {kAttrDsn, AttrType::kString},
     {kAttrRelay, AttrType::kString},
     {kAttrReason, AttrType::kString},
+    {kAttrAction, AttrType::kString, false},
 }};
 
 constexpr std::array<AttrSpec, 1> kReplySpec = {{{kAttrResults, AttrType::kList}}};
@@ -154,6 +155,7 @@ AttrList encode_reply(const DeliveryReply& reply) {
             .add(std::string(kAttrDsn), r.dsn)
             .add(std::string(kAttrRelay), r.relay)
             .add(std::string(kAttrReason), r.reason);
+        if (r.relayed) one.add(std::string(kAttrAction), "relayed");
         results.add_list(member_name(i), std::move(one));
     }
     AttrList list;
@@ -185,6 +187,10 @@ Result<DeliveryReply> decode_reply(const AttrList& record, std::size_t expected)
                               status_word(r.status));
         r.relay = *ipc::get_string(one, kAttrRelay);
         r.reason = *ipc::get_string(one, kAttrReason);
+        if (auto action = ipc::get_string(one, kAttrAction)) {
+            if (*action != "relayed") return make_error("delivery reply: unknown action \"" + *action + "\"");
+            r.relayed = r.status == DeliveryStatus::kSent;
+        }
         reply.results.push_back(std::move(r));
     }
     return reply;

@@ -62,6 +62,7 @@ struct RecipientResult {
     std::string dsn;     // "2.0.0", "4.3.0", "5.0.0", ...
     std::string relay;   // "none", "host[addr]:port"
     std::string reason;  // human text, logged in parentheses
+    bool relayed = false;  // sent, but not final delivery: DSN action "relayed"
 };
 
 struct DeliveryReply {
@@ -90,6 +91,7 @@ inline constexpr std::string_view kAttrStatus = "status";
 inline constexpr std::string_view kAttrDsn = "dsn";
 inline constexpr std::string_view kAttrRelay = "relay";
 inline constexpr std::string_view kAttrReason = "reason";
+inline constexpr std::string_view kAttrAction = "action";  // optional: "relayed"
 
 // A request carries at most this many recipients (attr.h's list limit).
 inline constexpr std::size_t kMaxRecipientsPerRequest = 1000;

@@ -105,7 +105,10 @@ TEST_CASE("pipe delivers like the seed's maildrop service", "[unit]") {
     auto msg = message("Subject: hi\n\nFrom here\n.dot\n");
     auto out = pipe_deliver(job({{"Jerry@Magedu.COM", "jerry@magedu.com"}}), msg, svc, 0);
     REQUIRE(out.size() == 1);
-    CHECK(out[0] == agent::sent("delivered via maildrop service"));
+    // Without the X flag maildrop is not the final destination: "relayed".
+    agent::Outcome relayed = agent::sent("delivered via maildrop service");
+    relayed.relayed = true;
+    CHECK(out[0] == relayed);
     REQUIRE(fx.runs() == 1);
     CHECK(fx.args(0) == "-d\njerry@magedu.com\n192.0.2.7\n04B92147CE9\n28\n");
     CHECK(fx.input(0) ==
@@ -116,6 +119,15 @@ TEST_CASE("pipe delivers like the seed's maildrop service", "[unit]") {
         REQUIRE(nobody.ok());
         CHECK(slurp(fx.dir + "/uid.0") == std::to_string(nobody->uid) + "\n");
     }
+}
+
+TEST_CASE("the X flag makes the command the final destination", "[unit]") {
+    Fixture fx;
+    auto svc = fx.service("X", {"${recipient}"});
+    auto out = pipe_deliver(job({{"a@b.test", "a@b.test"}}), message("Subject: x\n\nbody\n"), svc, 0);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == agent::sent("delivered via maildrop service"));
+    CHECK_FALSE(out[0].relayed);
 }
 
 TEST_CASE("pipe flags shape the command's input", "[unit]") {

@@ -74,6 +74,16 @@ TEST_CASE("a delivery reply must match the request", "[unit]") {
     CHECK_FALSE(deliver::decode_reply(deliver::encode_reply(bad), 1));
 }
 
+TEST_CASE("a relayed success survives the delivery reply", "[unit]") {
+    deliver::DeliveryReply reply;
+    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "maildrop", "delivered via maildrop service", true});
+    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "virtual", "delivered to maildir"});
+    auto ok = deliver::decode_reply(deliver::encode_reply(reply), 2);
+    REQUIRE(ok);
+    CHECK(ok->results[0].relayed);
+    CHECK_FALSE(ok->results[1].relayed);
+}
+
 TEST_CASE("dsn_matches_status checks syntax and class", "[unit]") {
     CHECK(deliver::dsn_matches_status("2.0.0", DeliveryStatus::kSent));
     CHECK(deliver::dsn_matches_status("4.4.1", DeliveryStatus::kDeferred));
