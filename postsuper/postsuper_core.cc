@@ -73,6 +73,13 @@ int delete_messages(const queue::QueueLayout& layout, const std::vector<std::str
             log::warn("%s: remove: %s", path.c_str(), std::strerror(errno));
             return false;
         }
+        // The message's status logfiles go with it, so no notice is sent
+        // for a message that no longer exists.
+        for (std::string_view logq : {queue::kQueueBounce, queue::kQueueDefer, queue::kQueueTrace}) {
+            std::string logfile = layout.file_path(logq, id);
+            if (::unlink(logfile.c_str()) < 0 && errno != ENOENT)
+                log::warn("%s: remove: %s", logfile.c_str(), std::strerror(errno));
+        }
         log::info("%s: removed", id.c_str());
         return true;
     });

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <ctime>
 #include <filesystem>
 
@@ -76,6 +77,24 @@ TEST_CASE("delete removes only the named messages in the named queues", "[unit]"
     CHECK(q.in("deferred", b));
     CHECK(postsuper::delete_messages(q.layout, {"ALL"}, postsuper::default_queues('d')) == 1);
     CHECK_FALSE(q.in("deferred", b));
+}
+
+TEST_CASE("delete removes the message's status logfiles too", "[unit]") {
+    TempQueue q;
+    std::string a = q.add("deferred", "a@x");
+    std::string b = q.add("deferred", "b@x");
+    for (const char* logq : {"bounce", "defer", "trace"}) {
+        std::filesystem::create_directories(q.layout.file_dir(logq, a));
+        std::filesystem::create_directories(q.layout.file_dir(logq, b));
+        std::ofstream(q.layout.file_path(logq, a)) << "x";
+        std::ofstream(q.layout.file_path(logq, b)) << "x";
+    }
+    CHECK(postsuper::delete_messages(q.layout, {a}, postsuper::default_queues('d')) == 1);
+    for (const char* logq : {"bounce", "defer", "trace"}) {
+        INFO(logq);
+        CHECK_FALSE(q.in(logq, a));
+        CHECK(q.in(logq, b));
+    }
 }
 
 TEST_CASE("a file being delivered is skipped", "[unit]") {
