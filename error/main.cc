@@ -7,7 +7,6 @@
 //   Postfix's error(8) does.
 #include "error/error_agent.h"
 #include "lib/deliver/deliver_ipc.h"
-#include "lib/deliver/deliver_log.h"
 #include "lib/log/log.h"
 #include "lib/server/server.h"
 
@@ -18,15 +17,8 @@ int main(int argc, char** argv) {
     spec.program = "error";
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
         auto timeout = ctx.config().get_time("ipc_timeout");
-        auto handler = [](const deliver::DeliveryRequest& request) {
-            double started = deliver::now_seconds();
-            deliver::DeliveryReply reply = error_agent::error_reply(request);
-            auto times = deliver::request_times(request, started, deliver::now_seconds());
-            for (std::size_t i = 0; i < reply.results.size(); ++i)
-                deliver::log_delivery(request, request.recipients[i], reply.results[i], times);
-            return reply;
-        };
-        auto st = deliver::serve_delivery(conn.fd(), static_cast<int>((timeout ? *timeout : 3600) * 1000), handler);
+        auto st = deliver::serve_logged_delivery(conn.fd(), static_cast<int>((timeout ? *timeout : 3600) * 1000),
+                                                 error_agent::error_reply);
         if (!st) log::warn("%s", st.error().message.c_str());
     };
     return server::run_single_server(argc, argv, std::move(spec));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "lib/deliver/deliver_log.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"
 
@@ -41,6 +42,17 @@ Status serve_delivery(int fd, int timeout_ms, const DeliveryHandler& handler) {
     if (!request) return request.error();
     DeliveryReply reply = handler(*request);
     return stream.send(encode_reply(reply));
+}
+
+Status serve_logged_delivery(int fd, int timeout_ms, const DeliveryHandler& answer) {
+    return serve_delivery(fd, timeout_ms, [&answer](const DeliveryRequest& request) {
+        double started = now_seconds();
+        DeliveryReply reply = answer(request);
+        auto times = request_times(request, started, now_seconds());
+        for (std::size_t i = 0; i < reply.results.size() && i < request.recipients.size(); ++i)
+            log_delivery(request, request.recipients[i], reply.results[i], times);
+        return reply;
+    });
 }
 
 }  // namespace mailroom::deliver

@@ -33,4 +33,9 @@ Result<DeliveryReply> request_delivery(const std::string& queue_directory, const
 using DeliveryHandler = std::function<DeliveryReply(const DeliveryRequest&)>;
 Status serve_delivery(int fd, int timeout_ms, const DeliveryHandler& handler);
 
+// serve_delivery() for agents whose answer needs no message content
+// (discard, error): logs Postfix's delivery line for every recipient of
+// the reply `answer` gives, with the request's timings.
+Status serve_logged_delivery(int fd, int timeout_ms, const DeliveryHandler& answer);
+
 }  // namespace mailroom::deliver
