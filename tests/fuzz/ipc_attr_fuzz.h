@@ -8,8 +8,8 @@
 //   replay test in tests/lib/ipc runs it over tests/fuzz/ipc_attr_corpus;
 //   built with -DMAILROOM_LIBFUZZER it is also a libFuzzer entry point.
 //
-// Fuzzing (from the source root):
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DMAILROOM_LIBFUZZER \
+// Fuzzing (from the source root; the clang++ command is one line):
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DMAILROOM_LIBFUZZER
 //     -I. -Itests/fuzz tests/fuzz/ipc_attr_fuzz.cc lib/ipc/attr.cc lib/log/log.cc lib/util/strings.cc lib/util/fs.cc -o ipc_attr_fuzz
 //   ./ipc_attr_fuzz -max_len=4096 CORPUS_COPY tests/fuzz/ipc_attr_corpus
 #pragma once

@@ -10,8 +10,8 @@
 //   tests/fuzz/queue_record_corpus; built with -DMAILROOM_LIBFUZZER it is
 //   also a libFuzzer entry point.
 //
-// Fuzzing (from the source root):
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DMAILROOM_LIBFUZZER \
+// Fuzzing (from the source root; the clang++ command is one line):
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DMAILROOM_LIBFUZZER
 //     -I. -Itests/fuzz tests/fuzz/queue_record_fuzz.cc lib/queue/record.cc lib/util/strings.cc -o queue_record_fuzz
 //   ./queue_record_fuzz -max_len=4096 CORPUS_COPY tests/fuzz/queue_record_corpus
 #pragma once

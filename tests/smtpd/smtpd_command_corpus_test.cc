@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "smtpd/smtpd_command.h"
+#include "smtpd_input_fuzz.h"
 
 using namespace mailroom::smtpd;
 
@@ -71,5 +72,35 @@ TEST_CASE("smtpd_command corpus replay never crashes", "[corpus]") {
             check_one(data, *o);
             for (size_t n = 0; n < data.size() && n < 600; ++n) check_one(data.substr(0, n), *o);
         }
+    }
+}
+
+TEST_CASE("smtpd input fuzz target holds its invariants on the corpus", "[corpus]") {
+    auto files = corpus_files();
+    REQUIRE(files.size() >= 40);
+    size_t ended = 0;
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        INFO(f);
+        for (size_t n = 0; n <= data.size() && n < 300; ++n) {
+            auto v = mailroom::fuzz::fuzz_smtpd_input(std::string_view(data).substr(0, n));
+            INFO("prefix " << n);
+            REQUIRE(v.broken == "");
+        }
+        ended += data.find("\r\n.\r\n") != std::string::npos;
+    }
+    CHECK(ended >= 2);  // the corpus has complete DATA sections, not only commands
+}
+
+TEST_CASE("smtpd input fuzz target accepts only a real end of DATA", "[corpus]") {
+    // The target's own check of the DATA end must be able to fail: the
+    // smuggling shapes never end DATA, the real one does.
+    using mailroom::fuzz::fuzz_smtpd_input;
+    for (std::string s : {"x\n.\nMAIL\r\n", "x\r\n.\nMAIL\r\n", "x\n.\r\nMAIL\r\n", "x\r.\r\n",
+                          "x\r\n.\r\n"}) {
+        INFO(s);
+        CHECK(fuzz_smtpd_input(s).broken == "");
+        CHECK(fuzz_smtpd_input(s).valid);
     }
 }
