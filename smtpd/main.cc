@@ -5,6 +5,7 @@
 //   smtp/submission services of master.cf. post_jail_init reads the
 //   parameters and restrictions (smtpd_session.h: SmtpdConfig, Checker);
 //   each connection becomes a Session that hands accepted mail to cleanup.
+//   pre_jail_init loads the TLS certificate and key while still root.
 //
 // Security
 //   Runs as mail_owner, chrooted when master.cf says so; the skeleton drops
@@ -18,13 +19,20 @@ using namespace mailroom;
 
 namespace {
 std::unique_ptr<smtpd::SmtpdServer> g_server;
+smtpd::SmtpdServer::Hooks g_hooks;
 }
 
 int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtpd";
+    spec.pre_jail_init = [](server::ServerContext& ctx) -> Status {
+        // The private key is readable only before the privilege drop.
+        g_hooks.tls_context = smtpd::SmtpdServer::load_tls_context(ctx.config());
+        g_hooks.tls_loaded = true;
+        return ok_status();
+    };
     spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
-        auto srv = smtpd::SmtpdServer::create(ctx.config(), ctx.loop());
+        auto srv = smtpd::SmtpdServer::create(ctx.config(), ctx.loop(), std::move(g_hooks));
         if (!srv) return srv.error();
         g_server = std::move(*srv);
         return ok_status();

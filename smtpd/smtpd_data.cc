@@ -81,14 +81,27 @@ std::string mail_date(std::time_t when) {
     return std::string(date) + zone;
 }
 
+std::string received_protocol(std::string_view protocol, bool tls, bool authenticated) {
+    std::string out(protocol);
+    if (out != "ESMTP") return out;
+    if (tls) out += 'S';
+    if (authenticated) out += 'A';
+    return out;
+}
+
 std::vector<std::string> format_received(const ReceivedInfo& info) {
     std::vector<std::string> lines;
     std::string addr = info.client_addr;
     if (addr.find(':') != std::string::npos && addr.rfind("IPv6:", 0) != 0) addr = "IPv6:" + addr;
     const std::string& helo = info.helo_name.empty() ? info.client_name : info.helo_name;
     lines.push_back("Received: from " + helo + " (" + info.client_name + " [" + addr + "])");
-    std::string by = "\tby " + info.myhostname + " (" + info.mail_name + ") with " + info.protocol + " id " +
-                     info.queue_id;
+    if (!info.tls_clause.empty()) {
+        lines.push_back("\t" + info.tls_clause);
+        lines.push_back("\t(No client certificate requested)");
+    }
+    if (!info.authenticated_sender.empty()) lines.push_back("\t(Authenticated sender: " + info.authenticated_sender + ")");
+    std::string by = "\tby " + info.myhostname + " (" + info.mail_name + ") with " +
+                     received_protocol(info.protocol, info.tls, info.authenticated) + " id " + info.queue_id;
     if (info.recipients.size() == 1) {
         lines.push_back(by);
         lines.push_back("\tfor <" + info.recipients.front() + ">; " + mail_date(info.when));

@@ -86,7 +86,10 @@ private:
 //   Received: from HELO (NAME [ADDR])
 //   \tby MYHOSTNAME (MAIL_NAME) with PROTOCOL id QUEUEID
 //   \tfor <RCPT>; DATE                       (exactly one recipient)
-// or, for several recipients, "...id QUEUEID;" and "\tDATE".
+// or, for several recipients, "...id QUEUEID;" and "\tDATE". With TLS and
+// smtpd_tls_received_header, "\t(using ...)" and "\t(No client certificate
+// requested)" follow the first line; with smtpd_sasl_authenticated_header,
+// "\t(Authenticated sender: NAME)". PROTOCOL follows RFC 3848.
 // HELO defaults to NAME when the client sent none.
 struct ReceivedInfo {
     std::string helo_name;  // "" = none sent
@@ -98,7 +101,13 @@ struct ReceivedInfo {
     std::string queue_id;
     std::vector<std::string> recipients;
     std::time_t when = 0;
+    bool tls = false;                  // the session is encrypted: ESMTPS
+    bool authenticated = false;        // AUTH succeeded: ESMTPA / ESMTPSA
+    std::string tls_clause;            // smtpd_tls_received_header: "(using TLSv1.3 with cipher ...)"
+    std::string authenticated_sender;  // smtpd_sasl_authenticated_header: the SASL login name
 };
+// RFC 3848: "ESMTP" becomes ESMTPS, ESMTPA or ESMTPSA; other names stay.
+std::string received_protocol(std::string_view protocol, bool tls, bool authenticated);
 std::vector<std::string> format_received(const ReceivedInfo& info);
 
 // RFC 5322 date as Postfix's mail_date(): "Tue, 24 Nov 2026 05:50:12 +0000 (UTC)"

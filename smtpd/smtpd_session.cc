@@ -4,15 +4,21 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -153,6 +159,9 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     if (auto st = tim("ipc_timeout", &ipc_s); !st) return st.error();
     c.ipc_timeout_ms = ipc_s * 1000;
     if (auto st = flag("smtpd_peername_lookup", &c.smtpd_peername_lookup); !st) return st.error();
+    auto tls = tls::ServerPolicy::from_config(cfg);
+    if (!tls) return tls.error();
+    c.tls = std::move(*tls);
 
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;
@@ -233,6 +242,13 @@ private:
     void on_ptr(dns::Answer answer);
     void on_forward(const std::string& name, dns::Answer answer);
     void begin();
+    void greet();
+    void setup_bev();
+    // STARTTLS: after the 220 is flushed, the plain bufferevent gives way
+    // to an OpenSSL one; on_tls_established() runs after the handshake.
+    void start_tls();
+    void on_tls_established();
+    bool offer_starttls() const;
     void count(Verb verb, bool ok);
     void lost_connection();
 
@@ -244,6 +260,7 @@ private:
     void cmd_rset();
     void cmd_vrfy(const Command& cmd);
     void cmd_etrn(const Command& cmd);
+    void cmd_starttls();
     void junk();
     void check_error_limit();
 
@@ -276,6 +293,10 @@ private:
     bool finished_ = false;
     bool eof_ = false;       // the client closed its side
     bool reject_bare_lf_ = false;
+    bool starttls_pending_ = false;  // "220 Ready to start TLS" is being flushed
+    bool tls_handshake_ = false;     // the TLS handshake is running
+    bool greeted_ = false;
+    tls::SessionInfo tls_info_;
 
     SessionState s_;
     std::optional<Reply> client_reject_;
@@ -385,20 +406,17 @@ void Session::on_forward(const std::string& name, dns::Answer answer) {
     begin();
 }
 
-void Session::begin() {
-    log::info("connect from %s", namaddr().c_str());
-    evutil_make_socket_nonblocking(conn_.fd());
-    bev_ = bufferevent_socket_new(server_.loop().base(), conn_.fd(), 0);
-    if (!bev_) {
-        log::warn("cannot create a buffer event for %s", namaddr().c_str());
-        finish_session();
-        return;
-    }
+void Session::setup_bev() {
     bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
     timeval tv{cfg_.smtpd_timeout_s, 0};
     bufferevent_set_timeouts(bev_, &tv, &tv);
     bufferevent_setwatermark(bev_, EV_READ, 0, kMaxReadAhead);
     bufferevent_enable(bev_, EV_READ | EV_WRITE);
+}
+
+void Session::begin() {
+    log::info("connect from %s", namaddr().c_str());
+    evutil_make_socket_nonblocking(conn_.fd());
     sleep_timer_ = event::Timer(server_.loop(), [this] {
         sleeping_ = false;
         std::string out = std::move(delayed_);
@@ -410,6 +428,23 @@ void Session::begin() {
         }
         pump();
     });
+    if (cfg_.tls.wrappermode) {
+        // SMTPS: the handshake first, the greeting inside TLS.
+        if (!server_.tls_context()) {
+            log::warn("TLS wrapper mode without a usable TLS context: dropping %s", namaddr().c_str());
+            finish_session();
+            return;
+        }
+        start_tls();
+        return;
+    }
+    bev_ = bufferevent_socket_new(server_.loop().base(), conn_.fd(), 0);
+    if (!bev_) {
+        log::warn("cannot create a buffer event for %s", namaddr().c_str());
+        finish_session();
+        return;
+    }
+    setup_bev();
     // A client that talks before the greeting is not waiting for replies
     // (RFC 5321 4.3.1): Postfix's "improper command pipelining after CONNECT".
     char peek[100];
@@ -426,6 +461,11 @@ void Session::begin() {
             return;
         }
     }
+    greet();
+}
+
+void Session::greet() {
+    greeted_ = true;
     reply(replies::greeting(cfg_.smtpd_banner));
     // smtpd_delay_reject = no: the client restrictions answer every command.
     run_check(&Checker::check_client, [this](CheckResult r) {
@@ -437,13 +477,94 @@ void Session::read_cb(bufferevent*, void* arg) { static_cast<Session*>(arg)->pum
 
 void Session::write_cb(bufferevent* bev, void* arg) {
     auto* self = static_cast<Session*>(arg);
+    if (self->starttls_pending_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        self->starttls_pending_ = false;
+        self->start_tls();
+        return;
+    }
     if (self->state_ == State::kClosing && !self->sleeping_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         self->finish_session();
+}
+
+void Session::start_tls() {
+    // RFC 3207 and CVE-2011-0411: whatever the client sent after STARTTLS
+    // (in the same packet, or read before now) is plaintext that must never
+    // count as a command inside TLS. It is thrown away here; anything still
+    // in the socket goes to OpenSSL as handshake data and fails it.
+    input_.clear();
+    skipping_long_line_ = false;
+    if (bev_) {
+        evbuffer* in = bufferevent_get_input(bev_);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        bufferevent_free(bev_);
+        bev_ = nullptr;
+    }
+    tls_handshake_ = true;
+    busy_ = true;
+    // The OpenSSL bufferevent owns a duplicate of the socket (and the SSL
+    // object); the Connection keeps the original for the skeleton.
+    int fd = ::dup(conn_.fd());
+    SSL* ssl = fd >= 0 ? server_.tls_context()->new_ssl() : nullptr;
+    if (ssl) {
+        bev_ = bufferevent_openssl_socket_new(server_.loop().base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                              BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev_) {
+        log::warn("cannot start TLS for %s: %s", namaddr().c_str(),
+                  fd < 0 ? std::strerror(errno) : "cannot create the TLS buffer event");
+        if (ssl) SSL_free(ssl);
+        if (fd >= 0) ::close(fd);
+        lost_connection();
+        finish_session();
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
+    setup_bev();
+}
+
+void Session::on_tls_established() {
+    tls_handshake_ = false;
+    busy_ = false;
+    s_.tls_active = true;
+    tls_info_ = tls::session_info(bufferevent_openssl_get_ssl(bev_));
+    if (cfg_.tls.loglevel >= 1) log::info("%s", tls::established_log(namaddr(), tls_info_).c_str());
+    if (!greeted_) {
+        greet();
+    } else {
+        // RFC 3207 4.2: forget everything learned from the client before.
+        reset_transaction();
+        s_.helo_name.reset();
+        s_.protocol = "SMTP";
+        ehlo_ = false;
+    }
+    pump();
+}
+
+bool Session::offer_starttls() const {
+    return cfg_.tls.enabled() && !cfg_.tls.wrappermode && !s_.tls_active && server_.tls_context() != nullptr;
 }
 
 void Session::event_cb(bufferevent*, short what, void* arg) {
     auto* self = static_cast<Session*>(arg);
     if (self->finished_) return;
+    if (self->tls_handshake_ && (what & BEV_EVENT_CONNECTED)) {
+        self->on_tls_established();
+        return;
+    }
+    if (self->tls_handshake_ && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+        std::string reason;
+        while (unsigned long e = bufferevent_get_openssl_error(self->bev_)) {
+            char buf[256];
+            ERR_error_string_n(e, buf, sizeof(buf));
+            if (!reason.empty()) reason += ": ";
+            reason += buf;
+        }
+        if (reason.empty()) reason = (what & BEV_EVENT_EOF) ? "lost connection" : std::strerror(errno);
+        log::info("SSL_accept error from %s: %s", self->namaddr().c_str(), reason.c_str());
+        self->lost_connection();
+        self->finish_session();
+        return;
+    }
     if (what & BEV_EVENT_TIMEOUT) {
         if (self->state_ == State::kClosing) {
             self->finish_session();
@@ -652,7 +773,13 @@ void Session::handle_command(std::string_view line, bool more_input) {
         }
     }
 
-    if (!parsed.ok()) {
+    // smtpd_tls_security_level = encrypt: only these before STARTTLS.
+    if (cfg_.tls.required() && !s_.tls_active && verb != Verb::kUnknown && verb != Verb::kHelp &&
+        verb != Verb::kEhlo && verb != Verb::kHelo && verb != Verb::kStartTls && verb != Verb::kNoop &&
+        verb != Verb::kRset && verb != Verb::kQuit) {
+        count(verb, false);
+        reply_error(replies::encryption_required());
+    } else if (!parsed.ok()) {
         count(verb, false);
         reply_error(make_reply(parsed.error().code, parsed.error().dsn, parsed.error().text));
     } else {
@@ -677,10 +804,7 @@ void Session::handle_command(std::string_view line, bool more_input) {
                 return;
             case Verb::kVrfy: cmd_vrfy(cmd); break;
             case Verb::kEtrn: cmd_etrn(cmd); break;
-            case Verb::kStartTls:
-                count(verb, false);
-                reply_error(replies::not_implemented());
-                break;
+            case Verb::kStartTls: cmd_starttls(); break;
             case Verb::kAuth:
                 count(verb, false);
                 reply_error(replies::auth_not_enabled());
@@ -737,7 +861,13 @@ void Session::cmd_helo(const Command& cmd, bool ehlo) {
             return;
         }
         count(verb, true);
-        reply(ehlo ? replies::ehlo(cfg_.ehlo) : replies::helo(cfg_.myhostname));
+        if (!ehlo) {
+            reply(replies::helo(cfg_.myhostname));
+            return;
+        }
+        EhloOptions options = cfg_.ehlo;
+        options.starttls = offer_starttls();
+        reply(replies::ehlo(options));
     });
 }
 
@@ -899,6 +1029,9 @@ Status Session::start_content() {
     info.queue_id = s_.queue_id;
     info.recipients = recipients_;
     info.when = arrival_;
+    info.tls = s_.tls_active;
+    if (s_.tls_active && cfg_.tls.received_header) info.tls_clause = tls::received_clause(tls_info_);
+    info.authenticated = !s_.sasl_username.empty();
     for (const auto& line : format_received(info)) {
         if (auto st = sink_->send(RecordType::kNormal, line); !st) return st;
     }
@@ -1202,6 +1335,32 @@ void Session::cmd_vrfy(const Command& cmd) {
         });
 }
 
+void Session::cmd_starttls() {
+    if (s_.tls_active) {
+        count(Verb::kStartTls, false);
+        reply_error(replies::tls_already_active());
+        return;
+    }
+    if (!cfg_.tls.enabled() || cfg_.tls.wrappermode) {
+        count(Verb::kStartTls, false);
+        reply_error(replies::not_implemented());
+        return;
+    }
+    if (!server_.tls_context()) {
+        count(Verb::kStartTls, false);
+        reply_error(replies::tls_unavailable());
+        return;
+    }
+    count(Verb::kStartTls, true);
+    // Straight to the socket (never held back by smtpd_error_sleep_time):
+    // the 220 must leave in plaintext before the handshake starts.
+    std::string text = replies::starttls_ready().format();
+    bufferevent_write(bev_, text.data(), text.size());
+    bufferevent_disable(bev_, EV_READ);
+    starttls_pending_ = true;
+    busy_ = true;
+}
+
 void Session::cmd_etrn(const Command& cmd) {
     junk();
     auto fail = [&](const Reply& r) {
@@ -1321,6 +1480,10 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
             return maps->lookup(address, cls);
         };
     }
+    if (!hooks.tls_loaded) {
+        hooks.tls_context = load_tls_context(cfg);
+        hooks.tls_loaded = true;
+    }
     server->hooks_ = std::move(hooks);
 
     auto cc = CheckConfig::from_config(cfg);
@@ -1394,6 +1557,17 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 }
 
 SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
+
+std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::Config& cfg) {
+    auto policy = tls::ServerPolicy::from_config(cfg);
+    if (!policy || !policy->enabled()) return nullptr;
+    auto ctx = tls::ServerContext::create(*policy);
+    if (!ctx) {
+        log::warn("%s: disabling TLS support", ctx.error().message.c_str());
+        return nullptr;
+    }
+    return std::move(*ctx);
+}
 
 SmtpdServer::~SmtpdServer() {
     resolver_.reset();  // pending peer lookups never call back into sessions

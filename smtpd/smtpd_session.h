@@ -15,7 +15,7 @@
 //   command line goes to parse_command() (smtpd_command.h), then to the
 //   handler for the current state:
 //     kCommand   HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY ETRN
-//                (STARTTLS: 502, AUTH: 503 - TLS and SASL are not offered)
+//                STARTTLS AUTH
 //     kData      message lines until <CR><LF>.<CR><LF> (smtpd_data.h)
 //     kBdat      exactly the announced number of octets
 //   The message goes to cleanup (lib/submit/cleanup_proto.h) as it arrives:
@@ -45,6 +45,17 @@
 //   reject_unknown_helo_hostname, reject_rbl_client, reject_rhsbl_*, ...)
 //   run on the check workers with blocking lib/dns lookups (smtpd_dns.h).
 //   dns_servers names the DNS servers (default: /etc/resolv.conf).
+//
+//   TLS (smtpd_tls_security_level may/encrypt): EHLO offers STARTTLS until
+//   the session is encrypted; "220 2.0.0 Ready to start TLS" is flushed,
+//   everything the client sent after STARTTLS is thrown away (RFC 3207,
+//   CVE-2011-0411: nothing pipelined in plaintext is ever executed), and
+//   the socket is handed to an OpenSSL bufferevent (libevent_openssl) on a
+//   dup of the descriptor. After the handshake the session forgets the
+//   HELO name, the mail transaction and any SASL state. With
+//   smtpd_tls_wrappermode the handshake comes before the greeting. With
+//   encrypt, commands other than EHLO HELO STARTTLS NOOP RSET QUIT answer
+//   "530 5.7.0 Must issue a STARTTLS command first".
 //
 // Known limits
 //   Connecting to
@@ -76,6 +87,7 @@
 #include "lib/queue/record_format.h"
 #include "lib/server/server.h"
 #include "lib/submit/cleanup_proto.h"
+#include "lib/tls/tls.h"
 #include "lib/util/result.h"
 #include "smtpd/smtpd_check.h"
 #include "smtpd/smtpd_command.h"
@@ -106,6 +118,7 @@ struct SmtpdConfig {
     bool smtpd_forbid_unauth_pipelining = true;
     int ipc_timeout_ms = 3600 * 1000;
     bool smtpd_peername_lookup = true;
+    tls::ServerPolicy tls;  // smtpd_tls_* (lib/tls/tls.h)
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -143,7 +156,17 @@ public:
                                                     // lookup_user to the recipient maps below
         bool offload_checks = false;                // run checks on the worker even when no
                                                     // table may block (tests)
+        // The TLS context, loaded before the privilege drop
+        // (load_tls_context()); when tls_loaded is false, create() loads it.
+        std::shared_ptr<tls::ServerContext> tls_context;
+        bool tls_loaded = false;
     };
+
+    // Reads the certificate and key named by smtpd_tls_cert_file and
+    // smtpd_tls_key_file when TLS is enabled. A missing or bad file logs a
+    // warning naming it and gives nullptr: TLS is then not offered (with
+    // TLS required, STARTTLS answers 454 and mail is refused).
+    static std::shared_ptr<tls::ServerContext> load_tls_context(const config::Config& config);
 
     static Result<std::unique_ptr<SmtpdServer>> create(const config::Config& config, event::Loop& loop,
                                                        Hooks hooks);
@@ -161,6 +184,7 @@ public:
     Checker& checker() { return *checker_; }
     event::Loop& loop() { return loop_; }
     const Hooks& hooks() const { return hooks_; }
+    tls::ServerContext* tls_context() const { return hooks_.tls_context.get(); }
     // The loop's resolver for peer names; nullptr when
     // smtpd_peername_lookup = no.
     dns::Resolver* resolver() { return resolver_.get(); }

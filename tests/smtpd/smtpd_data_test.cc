@@ -158,3 +158,36 @@ TEST_CASE("Received header has Postfix's layout", "[unit]") {
     CHECK(lines[1] == "\tby mx.example.test (mailroom) with SMTP id D786582E95;");
     CHECK(lines[2] == "\tTue, 24 Nov 2026 05:50:12 +0000 (UTC)");
 }
+
+TEST_CASE("Received: names ESMTPS/ESMTPSA (RFC 3848) and carries the TLS and AUTH clauses", "[received]") {
+    setenv("TZ", "UTC", 1);
+    tzset();
+    ReceivedInfo info;
+    info.helo_name = "client.example";
+    info.client_name = "unknown";
+    info.client_addr = "127.0.0.1";
+    info.myhostname = "mx.example.test";
+    info.queue_id = "D786582E95";
+    info.recipients = {"bob@example.org"};
+    info.when = 1795499412;
+    info.tls = true;
+    info.tls_clause = "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))";
+    auto lines = format_received(info);
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[1] == "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
+    CHECK(lines[2] == "\t(No client certificate requested)");
+    CHECK(lines[3] == "\tby mx.example.test (mailroom) with ESMTPS id D786582E95");
+
+    info.tls_clause.clear();
+    info.authenticated = true;
+    info.authenticated_sender = "hadoop";
+    lines = format_received(info);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[1] == "\t(Authenticated sender: hadoop)");
+    CHECK(lines[2] == "\tby mx.example.test (mailroom) with ESMTPSA id D786582E95");
+
+    CHECK(received_protocol("ESMTP", false, false) == "ESMTP");
+    CHECK(received_protocol("ESMTP", false, true) == "ESMTPA");
+    CHECK(received_protocol("ESMTP", true, false) == "ESMTPS");
+    CHECK(received_protocol("SMTP", true, true) == "SMTP");
+}
