@@ -5,7 +5,8 @@
 //   smtp/submission services of master.cf. post_jail_init reads the
 //   parameters and restrictions (smtpd_session.h: SmtpdConfig, Checker);
 //   each connection becomes a Session that hands accepted mail to cleanup.
-//   pre_jail_init loads the TLS certificate and key while still root.
+//   pre_jail_init loads the TLS certificate and key while still root and
+//   initialises Cyrus SASL.
 //
 // Security
 //   Runs as mail_owner, chrooted when master.cf says so; the skeleton drops
@@ -29,6 +30,12 @@ int main(int argc, char** argv) {
         // The private key is readable only before the privilege drop.
         g_hooks.tls_context = smtpd::SmtpdServer::load_tls_context(ctx.config());
         g_hooks.tls_loaded = true;
+        // Cyrus loads its plugins and reads <smtpd_sasl_path>.conf here,
+        // before the chroot and before any client byte.
+        auto sasl = smtpd::SmtpdServer::load_sasl(ctx.config());
+        if (!sasl) return sasl.error();
+        g_hooks.sasl = std::move(*sasl);
+        g_hooks.sasl_loaded = true;
         return ok_status();
     };
     spec.post_jail_init = [](server::ServerContext& ctx) -> Status {

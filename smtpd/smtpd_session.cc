@@ -26,6 +26,7 @@
 #include "lib/log/log.h"
 #include "lib/submit/trigger.h"
 #include "lib/table/maps.h"
+#include "lib/util/base64.h"
 #include "lib/util/strings.h"
 #include "smtpd/smtpd_dns.h"
 
@@ -162,6 +163,9 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     auto tls = tls::ServerPolicy::from_config(cfg);
     if (!tls) return tls.error();
     c.tls = std::move(*tls);
+    auto sasl = SaslConfig::from_config(cfg);
+    if (!sasl) return sasl.error();
+    c.sasl = std::move(*sasl);
 
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;
@@ -221,7 +225,7 @@ public:
     void start();
 
 private:
-    enum class State { kCommand, kData, kBdat, kClosing };
+    enum class State { kCommand, kData, kBdat, kAuth, kClosing };
 
     static void read_cb(bufferevent* bev, void* arg);
     static void write_cb(bufferevent* bev, void* arg);
@@ -261,6 +265,12 @@ private:
     void cmd_vrfy(const Command& cmd);
     void cmd_etrn(const Command& cmd);
     void cmd_starttls();
+    void cmd_auth(const Command& cmd);
+    // AUTH: SMTP AUTH is offered and accepted in this session.
+    bool sasl_active() const;
+    void sasl_result(SaslStep step);
+    void sasl_response(std::string_view line, bool too_long);
+    void sasl_end();
     void junk();
     void check_error_limit();
 
@@ -297,6 +307,9 @@ private:
     bool tls_handshake_ = false;     // the TLS handshake is running
     bool greeted_ = false;
     tls::SessionInfo tls_info_;
+    uint64_t sasl_id_ = 0;     // the running AUTH exchange (0 = none)
+    std::string sasl_mech_;
+    std::string sasl_sender_;  // MAIL FROM's AUTH= value
 
     SessionState s_;
     std::optional<Reply> client_reject_;
@@ -536,6 +549,9 @@ void Session::on_tls_established() {
         s_.helo_name.reset();
         s_.protocol = "SMTP";
         ehlo_ = false;
+        sasl_end();
+        s_.sasl_username.clear();
+        s_.sasl_method.clear();
     }
     pump();
 }
@@ -623,8 +639,22 @@ bool Session::process_one() {
         return true;
     }
     size_t limit = cfg_.parse.line_length_limit;
+    if (state_ == State::kAuth) limit = server_.config().sasl.response_limit + 2;
     LinePiece piece;
     if (!take_line(input_, limit, &piece)) return false;
+    if (state_ == State::kAuth) {
+        if (skipping_long_line_) {
+            if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
+            input_.erase(0, piece.consumed);
+            return true;
+        }
+        std::string line(piece.text);
+        bool too_long = piece.end == LineEnd::kNone;
+        if (too_long) skipping_long_line_ = true;
+        input_.erase(0, piece.consumed);
+        sasl_response(line, too_long);
+        return true;
+    }
     if (state_ == State::kData) {
         handle_data_piece(piece);
         input_.erase(0, piece.consumed);
@@ -695,6 +725,7 @@ void Session::finish_session() {
     if (finished_) return;
     finished_ = true;
     abort_message();
+    sasl_end();
     std::string line = "disconnect from " + namaddr();
     unsigned ok_all = 0, total_all = 0;
     for (size_t i = 0; i < std::size(kCounterNames); ++i) {
@@ -805,10 +836,7 @@ void Session::handle_command(std::string_view line, bool more_input) {
             case Verb::kVrfy: cmd_vrfy(cmd); break;
             case Verb::kEtrn: cmd_etrn(cmd); break;
             case Verb::kStartTls: cmd_starttls(); break;
-            case Verb::kAuth:
-                count(verb, false);
-                reply_error(replies::auth_not_enabled());
-                break;
+            case Verb::kAuth: cmd_auth(cmd); break;
             case Verb::kHelp:
             case Verb::kUnknown:
                 count(Verb::kUnknown, false);
@@ -867,6 +895,10 @@ void Session::cmd_helo(const Command& cmd, bool ehlo) {
         }
         EhloOptions options = cfg_.ehlo;
         options.starttls = offer_starttls();
+        if (sasl_active() && !server_.sasl_exception(peer_)) {
+            options.auth_mechanisms = server_.sasl()->cyrus().mechanisms(s_.tls_active);
+            options.broken_sasl_auth_clients = cfg_.sasl.broken_clients;
+        }
         reply(replies::ehlo(options));
     });
 }
@@ -882,6 +914,11 @@ void Session::cmd_mail(const Command& cmd) {
     if (client_reject_) return fail(*client_reject_);
     if (cmd.mail.size && cfg_.message_size_limit > 0 && *cmd.mail.size > cfg_.message_size_limit)
         return fail(replies::size_exceeded());
+    if (cmd.mail.auth) {
+        // RFC 4954 5: the AUTH= parameter, logged as sasl_sender.
+        if (!sasl_active()) return fail(make_reply(503, "5.7.4", "Error: authentication disabled"));
+        sasl_sender_ = *cmd.mail.auth == "<>" ? "" : *cmd.mail.auth;
+    }
     if (cmd.mail.smtputf8) s_.smtputf8 = true;
     s_.sender = cmd.address;
     auto params = cmd.mail;
@@ -964,7 +1001,11 @@ void Session::accept_recipient(const RcptParams& params, const std::string& addr
 void Session::start_sink(Status* out) {
     Status& sink_status_ = *out;
     s_.queue_id = sink_->queue_id();
-    log::info("%s: client=%s", s_.queue_id.c_str(), namaddr().c_str());
+    std::string sasl;
+    if (!s_.sasl_username.empty())
+        sasl = ", sasl_method=" + s_.sasl_method + ", sasl_username=" + log::log_printable(s_.sasl_username);
+    if (!sasl_sender_.empty()) sasl += ", sasl_sender=" + log::log_printable(sasl_sender_);
+    log::info("%s: client=%s%s", s_.queue_id.c_str(), namaddr().c_str(), sasl.c_str());
     auto now = std::chrono::system_clock::now().time_since_epoch();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
     arrival_ = static_cast<std::time_t>(us / 1000000);
@@ -983,6 +1024,7 @@ void Session::start_sink(Status* out) {
     attr(queue::kAttrClientAddress, s_.client_addr);
     attr(queue::kAttrHeloName, s_.helo_name.value_or(""));
     attr(queue::kAttrProtocolName, s_.protocol);
+    attr(queue::kAttrSaslUsername, s_.sasl_username);
     if (sink_status_) sink_status_ = sink_->send(RecordType::kSender, s_.sender.value_or(""));
     if (sink_status_ && mail_params_.ret != DsnRet::kDefault)
         sink_status_ = sink_->send(RecordType::kDsnRet, mail_params_.ret == DsnRet::kFull ? "FULL" : "HDRS");
@@ -999,6 +1041,7 @@ void Session::abort_message() {
 void Session::reset_transaction() {
     abort_message();
     s_.reset_transaction();
+    sasl_sender_.clear();
     recipients_.clear();
     rcpt_attempts_ = 0;
     mail_params_ = MailParams{};
@@ -1032,6 +1075,7 @@ Status Session::start_content() {
     info.tls = s_.tls_active;
     if (s_.tls_active && cfg_.tls.received_header) info.tls_clause = tls::received_clause(tls_info_);
     info.authenticated = !s_.sasl_username.empty();
+    if (cfg_.sasl.authenticated_header) info.authenticated_sender = s_.sasl_username;
     for (const auto& line : format_received(info)) {
         if (auto st = sink_->send(RecordType::kNormal, line); !st) return st;
     }
@@ -1361,6 +1405,107 @@ void Session::cmd_starttls() {
     busy_ = true;
 }
 
+bool Session::sasl_active() const {
+    return server_.sasl() != nullptr && (!cfg_.tls.auth_only || s_.tls_active);
+}
+
+void Session::cmd_auth(const Command& cmd) {
+    auto fail = [&](const Reply& r) {
+        count(Verb::kAuth, false);
+        reply_error(r);
+    };
+    if (!sasl_active()) return fail(replies::auth_not_enabled());
+    if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(replies::need_helo());
+    if (in_transaction()) return fail(replies::auth_in_transaction());
+    if (!s_.sasl_username.empty()) return fail(replies::auth_already());
+    std::optional<std::string> initial;
+    if (cmd.auth_initial) {
+        if (*cmd.auth_initial == "=") {
+            initial = std::string();
+        } else {
+            initial = util::base64_decode(*cmd.auth_initial);
+            if (!initial) return fail(make_reply(501, "5.5.2", "Invalid base64 data in initial response"));
+        }
+    }
+    sasl_mech_ = cmd.auth_mechanism;
+    SaslServer::Peer peer;
+    peer.remote = s_.client_addr;
+    peer.tls = s_.tls_active;
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    SmtpdServer* server = &server_;
+    auto id = std::make_shared<uint64_t>(0);
+    *id = server_.sasl()->start(peer, sasl_mech_, std::move(initial), [this, alive, server, id](SaslStep step) {
+        if (alive.expired() || finished_) {
+            server->sasl()->end(*id);
+            return;
+        }
+        sasl_result(std::move(step));
+    });
+    sasl_id_ = *id;
+}
+
+void Session::sasl_result(SaslStep step) {
+    busy_ = false;
+    switch (step.kind) {
+        case SaslStep::Kind::kContinue:
+            state_ = State::kAuth;
+            reply(replies::auth_challenge(util::base64_encode(step.challenge)));
+            break;
+        case SaslStep::Kind::kOk:
+            sasl_end();
+            state_ = State::kCommand;
+            s_.sasl_username = step.username;
+            s_.sasl_method = sasl_mech_;
+            count(Verb::kAuth, true);
+            reply(replies::auth_ok());
+            break;
+        case SaslStep::Kind::kFail:
+        case SaslStep::Kind::kTempFail:
+            sasl_end();
+            state_ = State::kCommand;
+            log::warn("%s: SASL %s authentication failed: %s", namaddr().c_str(),
+                      log::log_printable(sasl_mech_).c_str(), step.reason.c_str());
+            count(Verb::kAuth, false);
+            reply_error(step.kind == SaslStep::Kind::kTempFail ? replies::auth_temp_failure(step.reason)
+                                                               : replies::auth_failed(step.reason));
+            break;
+    }
+    check_error_limit();
+    pump();
+}
+
+void Session::sasl_response(std::string_view line, bool too_long) {
+    auto fail = [&](const Reply& r) {
+        sasl_end();
+        state_ = State::kCommand;
+        count(Verb::kAuth, false);
+        reply_error(r);
+        check_error_limit();
+    };
+    if (too_long) return fail(replies::sasl_response_too_long());
+    if (line == "*") return fail(replies::auth_aborted());
+    auto decoded = util::base64_decode(line);
+    if (!decoded) return fail(make_reply(501, "5.5.2", "Invalid base64 data in continued response"));
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    SmtpdServer* server = &server_;
+    uint64_t id = sasl_id_;
+    server_.sasl()->step(id, std::move(*decoded), [this, alive, server, id](SaslStep step) {
+        if (alive.expired() || finished_) {
+            server->sasl()->end(id);
+            return;
+        }
+        sasl_result(std::move(step));
+    });
+}
+
+void Session::sasl_end() {
+    if (sasl_id_ == 0) return;
+    server_.sasl()->end(sasl_id_);
+    sasl_id_ = 0;
+}
+
 void Session::cmd_etrn(const Command& cmd) {
     junk();
     auto fail = [&](const Reply& r) {
@@ -1484,6 +1629,20 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         hooks.tls_context = load_tls_context(cfg);
         hooks.tls_loaded = true;
     }
+    if (!hooks.sasl_loaded) {
+        auto sasl = load_sasl(cfg);
+        if (!sasl) return sasl.error();
+        hooks.sasl = std::move(*sasl);
+        hooks.sasl_loaded = true;
+    }
+    if (hooks.sasl) {
+        auto sasl_server = SaslServer::create(loop.base(), hooks.sasl);
+        if (!sasl_server) return sasl_server.error();
+        server->sasl_ = std::move(*sasl_server);
+        auto ex = Mynetworks::parse(server->config_.sasl.exceptions_networks);
+        if (!ex) return ex.error();
+        server->sasl_exceptions_ = std::make_unique<Mynetworks>(std::move(*ex));
+    }
     server->hooks_ = std::move(hooks);
 
     auto cc = CheckConfig::from_config(cfg);
@@ -1558,6 +1717,21 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 
 SmtpdServer::SmtpdServer(Private, event::Loop& loop) : loop_(loop) {}
 
+Result<std::shared_ptr<CyrusSasl>> SmtpdServer::load_sasl(const config::Config& cfg) {
+    auto c = SaslConfig::from_config(cfg);
+    if (!c) return c.error();
+    if (!c->enabled) return std::shared_ptr<CyrusSasl>();
+    auto myhostname = cfg.get("myhostname");
+    if (!myhostname) return myhostname.error();
+    return CyrusSasl::init(*c, *myhostname);
+}
+
+bool SmtpdServer::sasl_exception(const Peer& peer) const {
+    if (!sasl_exceptions_) return false;
+    auto m = sasl_exceptions_->match(peer.name, peer.addr);
+    return m && *m;
+}
+
 std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::Config& cfg) {
     auto policy = tls::ServerPolicy::from_config(cfg);
     if (!policy || !policy->enabled()) return nullptr;
@@ -1571,6 +1745,7 @@ std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::
 
 SmtpdServer::~SmtpdServer() {
     resolver_.reset();  // pending peer lookups never call back into sessions
+    sasl_.reset();      // joins the SASL worker; pending exchanges never call back
     workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();
     sessions_.clear();

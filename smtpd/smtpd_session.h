@@ -57,6 +57,18 @@
 //   encrypt, commands other than EHLO HELO STARTTLS NOOP RSET QUIT answer
 //   "530 5.7.0 Must issue a STARTTLS command first".
 //
+//   AUTH (smtpd_sasl_auth_enable, Cyrus SASL through smtpd_sasl.h): EHLO
+//   lists Cyrus's mechanisms (not before TLS with smtpd_tls_auth_only, not
+//   to smtpd_sasl_exceptions_networks; broken_sasl_auth_clients adds the
+//   AUTH= line). Each step of an exchange runs on the SASL worker thread
+//   while the session reads nothing more; challenges go out as "334
+//   base64", responses are read as lines of at most
+//   smtpd_sasl_response_limit bytes ("*" aborts). Success sets the SASL
+//   user name permit_sasl_authenticated and the client= log line see;
+//   failure answers "535 5.7.8 Error: authentication failed: reason",
+//   logs "warning: name[addr]: SASL LOGIN authentication failed: reason"
+//   and counts as an error.
+//
 // Known limits
 //   Connecting to
 //   cleanup and waiting for its final status (the fsync) run on an I/O
@@ -94,6 +106,7 @@
 #include "smtpd/smtpd_data.h"
 #include "smtpd/smtpd_mynetworks.h"
 #include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_sasl.h"
 
 namespace mailroom::smtpd {
 
@@ -119,6 +132,7 @@ struct SmtpdConfig {
     int ipc_timeout_ms = 3600 * 1000;
     bool smtpd_peername_lookup = true;
     tls::ServerPolicy tls;  // smtpd_tls_* (lib/tls/tls.h)
+    SaslConfig sasl;        // smtpd_sasl_* (smtpd_sasl.h)
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -160,7 +174,16 @@ public:
         // (load_tls_context()); when tls_loaded is false, create() loads it.
         std::shared_ptr<tls::ServerContext> tls_context;
         bool tls_loaded = false;
+        // Cyrus SASL, initialised before the privilege drop (load_sasl());
+        // when sasl_loaded is false, create() initialises it.
+        std::shared_ptr<CyrusSasl> sasl;
+        bool sasl_loaded = false;
     };
+
+    // With smtpd_sasl_auth_enable = yes: initialises Cyrus SASL (once per
+    // process) with $smtpd_sasl_path; nullptr when AUTH is off. An error for
+    // smtpd_sasl_type other than cyrus or a library that cannot start.
+    static Result<std::shared_ptr<CyrusSasl>> load_sasl(const config::Config& config);
 
     // Reads the certificate and key named by smtpd_tls_cert_file and
     // smtpd_tls_key_file when TLS is enabled. A missing or bad file logs a
@@ -185,6 +208,10 @@ public:
     event::Loop& loop() { return loop_; }
     const Hooks& hooks() const { return hooks_; }
     tls::ServerContext* tls_context() const { return hooks_.tls_context.get(); }
+    // The AUTH exchanges of this process; nullptr when AUTH is off.
+    SaslServer* sasl() const { return sasl_.get(); }
+    // smtpd_sasl_exceptions_networks: EHLO offers no AUTH to these.
+    bool sasl_exception(const Peer& peer) const;
     // The loop's resolver for peer names; nullptr when
     // smtpd_peername_lookup = no.
     dns::Resolver* resolver() { return resolver_.get(); }
@@ -213,6 +240,8 @@ private:
     std::unique_ptr<dns::Resolver> resolver_;
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
+    std::unique_ptr<SaslServer> sasl_;
+    std::unique_ptr<Mynetworks> sasl_exceptions_;
     std::vector<std::unique_ptr<Checker>> worker_checkers_;
     std::vector<std::unique_ptr<event::Offload>> workers_;
     std::unique_ptr<event::Offload> io_offload_;

@@ -604,9 +604,10 @@ TEST_CASE("session answers commands sent just before the client closes", "[unit]
     CHECK(h.logged("ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"));
 }
 
-TEST_CASE("session replays the seed's SASL chapter dialogue without AUTH", "[unit]") {
-    // 07-sasl.cf as the seed writes it; TLS and SASL are not offered yet, so
-    // EHLO has no AUTH lines and AUTH is refused, the rest is the seed's.
+TEST_CASE("session replays the seed's SASL chapter dialogue", "[unit]") {
+    // 07-sasl.cf as the seed writes it, with the seed's smtpd.conf in a
+    // directory named by cyrus_sasl_config_path (its saslauthd is not
+    // running here: tests/integration/smtpd_sasl.sh has the real one).
     FILE* f = fopen((std::string(MAILROOM_TEST_DATA) + "/seed/07-sasl.cf").c_str(), "r");
     REQUIRE(f);
     std::string cf;
@@ -614,16 +615,27 @@ TEST_CASE("session replays the seed's SASL chapter dialogue without AUTH", "[uni
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0) cf.append(buf, n);
     fclose(f);
-    cf += "\nmyhostname = mail.yuliang.com\nmydomain = yuliang.com\n";
+    char dir[] = "/tmp/mr-sasl-conf-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    std::string conf = std::string(dir) + "/smtpd.conf";
+    FILE* c = fopen(conf.c_str(), "w");
+    REQUIRE(c);
+    fprintf(c, "pwcheck_method: saslauthd\nsaslauthd_path: %s/no-such-mux\nmech_list: PLAIN LOGIN\n", dir);
+    fclose(c);
+    cf += "\nmyhostname = mail.yuliang.com\nmydomain = yuliang.com\ncyrus_sasl_config_path = " + std::string(dir) + "\n";
     SECTION("from mynetworks") {
         Harness h(cf);
         CHECK(h.lines.at(0) == "220 Welcome to our mail.yuliang.com ESMTP,Warning: Version not Available!");
         auto r = h.send("ehlo mail.yuliang.com\r\n");
-        REQUIRE(r.size() == 10);
+        REQUIRE(r.size() == 12);
         CHECK(r[0] == "250-mail.yuliang.com");
-        CHECK(r[7] == "250-DSN");
-        CHECK(r[9] == "250 CHUNKING");
-        CHECK(first(h.send("auth login\r\n")) == "503 5.5.1 Error: authentication not enabled");
+        CHECK(r[5] == "250-AUTH PLAIN LOGIN");
+        CHECK(r[6] == "250-AUTH=PLAIN LOGIN");
+        CHECK(r[9] == "250-DSN");
+        CHECK(r[11] == "250 CHUNKING");
+        CHECK(first(h.send("auth login\r\n")) == "334 VXNlcm5hbWU6");
+        CHECK(first(h.send("aGFkb29w\r\n")) == "334 UGFzc3dvcmQ6");
+        CHECK(first(h.send("*\r\n")) == "501 5.7.0 Authentication aborted");
         CHECK(first(h.send("mail from:hadoop@yuliang.com\r\n")) == "250 2.1.0 Ok");
         CHECK(first(h.send("rcpt to:1062817308@qq.com\r\n")) == "250 2.1.5 Ok");
         CHECK(first(h.send("data\r\n")) == "354 End data with <CR><LF>.<CR><LF>");
@@ -639,6 +651,8 @@ TEST_CASE("session replays the seed's SASL chapter dialogue without AUTH", "[uni
         // answers before the seed's smtpd_recipient_restrictions, as in the seed's 454.
         CHECK(first(h.send("rcpt to:1062817308@qq.com\r\n")) == "454 4.7.1 <1062817308@qq.com>: Relay access denied");
     }
+    std::remove(conf.c_str());
+    ::rmdir(dir);
 }
 
 TEST_CASE("session refuses null and oversized BDAT chunks", "[unit]") {

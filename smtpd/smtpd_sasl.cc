@@ -1,0 +1,293 @@
+// smtpd_sasl.cc - see smtpd_sasl.h.
+#include "smtpd/smtpd_sasl.h"
+
+#include <sasl/sasl.h>
+
+#include <cstring>
+
+#include "lib/log/log.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::smtpd {
+
+namespace {
+
+// cyrus_sasl_config_path, for Cyrus's SASL_CB_GETCONFPATH.
+std::string g_config_path;
+
+int get_config_path(void*, const char** path) {
+    *path = g_config_path.c_str();
+    return SASL_OK;
+}
+
+// Cyrus's own diagnostics, worded as Postfix logs them.
+int log_message(void*, int level, const char* message) {
+    switch (level) {
+        case SASL_LOG_ERR:
+        case SASL_LOG_FAIL:
+            log::warn("SASL authentication problem: %s", message);
+            break;
+        case SASL_LOG_WARN:
+            log::warn("SASL authentication failure: %s", message);
+            break;
+        default:
+            break;
+    }
+    return SASL_OK;
+}
+
+using Callback = int (*)();
+sasl_callback_t g_callbacks[] = {
+    {SASL_CB_LOG, reinterpret_cast<Callback>(reinterpret_cast<void (*)()>(&log_message)), nullptr},
+    {SASL_CB_GETCONFPATH, reinterpret_cast<Callback>(reinterpret_cast<void (*)()>(&get_config_path)), nullptr},
+    {SASL_CB_LIST_END, nullptr, nullptr},
+};
+sasl_callback_t g_callbacks_default_path[] = {
+    {SASL_CB_LOG, reinterpret_cast<Callback>(reinterpret_cast<void (*)()>(&log_message)), nullptr},
+    {SASL_CB_LIST_END, nullptr, nullptr},
+};
+
+sasl_callback_t* callbacks() { return g_config_path.empty() ? g_callbacks_default_path : g_callbacks; }
+
+// A Cyrus connection with the security options of a plaintext or TLS session.
+int new_conn(const CyrusSasl& sasl, const char* local, const char* remote, bool tls, sasl_conn_t** out) {
+    const SaslConfig& c = sasl.config();
+    const char* realm = c.local_domain.empty() ? nullptr : c.local_domain.c_str();
+    int st = sasl_server_new(c.service.c_str(), sasl.myhostname().c_str(), realm, local, remote, callbacks(), 0, out);
+    if (st != SASL_OK) return st;
+    sasl_security_properties_t props;
+    std::memset(&props, 0, sizeof(props));
+    props.min_ssf = 0;
+    props.max_ssf = 0;  // no SASL security layer: TLS is the protection
+    props.maxbufsize = 0;
+    props.security_flags = tls ? c.tls_security_flags : c.security_flags;
+    st = sasl_setprop(*out, SASL_SEC_PROPS, &props);
+    if (st != SASL_OK) {
+        sasl_dispose(out);
+        *out = nullptr;
+    }
+    return st;
+}
+
+SaslStep to_step(sasl_conn_t* conn, int status, const char* out, unsigned outlen) {
+    SaslStep s;
+    if (status == SASL_CONTINUE) {
+        s.kind = SaslStep::Kind::kContinue;
+        if (out) s.challenge.assign(out, outlen);
+    } else if (status == SASL_OK) {
+        s.kind = SaslStep::Kind::kOk;
+        const void* user = nullptr;
+        if (sasl_getprop(conn, SASL_USERNAME, &user) == SASL_OK && user)
+            s.username = static_cast<const char*>(user);
+    } else {
+        s.kind = status == SASL_TRYAGAIN || status == SASL_UNAVAIL ? SaslStep::Kind::kTempFail
+                                                                  : SaslStep::Kind::kFail;
+        s.reason = sasl_status_text(status);
+    }
+    return s;
+}
+
+}  // namespace
+
+Result<unsigned> parse_sasl_security_options(std::string_view list) {
+    unsigned flags = 0;
+    for (const auto& word : util::split_list(list)) {
+        std::string w = util::lowercase(word);
+        if (w == "noanonymous") {
+            flags |= SASL_SEC_NOANONYMOUS;
+        } else if (w == "noplaintext") {
+            flags |= SASL_SEC_NOPLAINTEXT;
+        } else if (w == "noactive") {
+            flags |= SASL_SEC_NOACTIVE;
+        } else if (w == "nodictionary") {
+            flags |= SASL_SEC_NODICTIONARY;
+        } else if (w == "mutual_auth") {
+            flags |= SASL_SEC_MUTUAL_AUTH;
+        } else if (w == "forward_secrecy") {
+            flags |= SASL_SEC_FORWARD_SECRECY;
+        } else {
+            return make_error("unknown SASL security option: \"" + word + "\"");
+        }
+    }
+    return flags;
+}
+
+std::string sasl_status_text(int status) {
+    switch (status) {
+        case SASL_CONTINUE: return "another step is needed in authentication";
+        case SASL_OK: return "successful result";
+        case SASL_FAIL: return "generic failure";
+        case SASL_NOMEM: return "no memory available";
+        case SASL_BUFOVER: return "overflowed buffer";
+        case SASL_NOMECH: return "no mechanism available";
+        case SASL_BADPROT: return "bad protocol / cancel";
+        case SASL_NOTDONE: return "can't request info until later in exchange";
+        case SASL_BADPARAM: return "invalid parameter supplied";
+        case SASL_TRYAGAIN: return "transient failure (e.g., weak key)";
+        case SASL_BADMAC: return "integrity check failed";
+        case SASL_NOTINIT: return "SASL library not initialized";
+        case SASL_INTERACT: return "needs user interaction";
+        case SASL_BADSERV: return "server failed mutual authentication step";
+        case SASL_WRONGMECH: return "mechanism doesn't support requested feature";
+        case SASL_BADAUTH: return "authentication failure";
+        case SASL_NOAUTHZ: return "authorization failure";
+        case SASL_TOOWEAK: return "mechanism too weak for this user";
+        case SASL_ENCRYPT: return "encryption needed to use mechanism";
+        case SASL_TRANS: return "One time use of a plaintext password will enable requested mechanism for user";
+        case SASL_EXPIRED: return "passphrase expired, has to be reset";
+        case SASL_DISABLED: return "account disabled";
+        case SASL_NOUSER: return "user not found";
+        case SASL_BADVERS: return "version mismatch with plug-in";
+        case SASL_UNAVAIL: return "remote authentication server unavailable";
+        case SASL_NOVERIFY: return "user exists, but no verifier for user";
+        case SASL_PWLOCK: return "passphrase locked";
+        case SASL_NOCHANGE: return "requested change was not needed";
+        case SASL_WEAKPASS: return "passphrase is too weak for security policy";
+        case SASL_NOUSERPASS: return "user supplied passwords are not permitted";
+        default: return "unknown SASL library error";
+    }
+}
+
+Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
+    SaslConfig c;
+    auto flag = [&](const char* name, bool* out) -> Status {
+        auto v = cfg.get_bool(name);
+        if (!v) return v.error();
+        *out = *v;
+        return ok_status();
+    };
+    auto str = [&](const char* name, std::string* out) -> Status {
+        auto v = cfg.get(name);
+        if (!v) return v.error();
+        *out = std::string(util::trim(*v));
+        return ok_status();
+    };
+    if (auto st = flag("smtpd_sasl_auth_enable", &c.enabled); !st) return st.error();
+    if (auto st = flag("broken_sasl_auth_clients", &c.broken_clients); !st) return st.error();
+    if (auto st = flag("smtpd_sasl_authenticated_header", &c.authenticated_header); !st) return st.error();
+    std::string type;
+    if (auto st = str("smtpd_sasl_type", &type); !st) return st.error();
+    if (c.enabled && util::lowercase(type) != "cyrus") {
+        return make_error("unsupported SASL server implementation: " + type +
+                          " (smtpd_sasl_type; this mail system supports only cyrus, see postconf -a)");
+    }
+    if (auto st = str("smtpd_sasl_path", &c.path); !st) return st.error();
+    if (auto st = str("cyrus_sasl_config_path", &c.config_path); !st) return st.error();
+    if (auto st = str("smtpd_sasl_service", &c.service); !st) return st.error();
+    if (auto st = str("smtpd_sasl_local_domain", &c.local_domain); !st) return st.error();
+    std::string opts;
+    if (auto st = str("smtpd_sasl_security_options", &opts); !st) return st.error();
+    auto f = parse_sasl_security_options(opts);
+    if (!f) return make_error("smtpd_sasl_security_options: " + f.error().message);
+    c.security_flags = *f;
+    if (auto st = str("smtpd_sasl_tls_security_options", &opts); !st) return st.error();
+    f = parse_sasl_security_options(opts);
+    if (!f) return make_error("smtpd_sasl_tls_security_options: " + f.error().message);
+    c.tls_security_flags = *f;
+    auto nets = cfg.get_list("smtpd_sasl_exceptions_networks");
+    if (!nets) return nets.error();
+    c.exceptions_networks = *nets;
+    auto limit = cfg.get_int("smtpd_sasl_response_limit");
+    if (!limit) return limit.error();
+    c.response_limit = static_cast<size_t>(*limit);
+    return c;
+}
+
+Result<std::shared_ptr<CyrusSasl>> CyrusSasl::init(const SaslConfig& config, const std::string& myhostname) {
+    // sasl_server_init() is process-wide: a second call (tests) keeps the
+    // first application name and configuration.
+    auto sasl = std::make_shared<CyrusSasl>(Private{});
+    sasl->config_ = config;
+    sasl->myhostname_ = myhostname;
+    g_config_path = config.config_path;
+    int st = sasl_server_init(callbacks(), config.path.c_str());
+    if (st != SASL_OK) return make_error("SASL per-process initialization failed: " + sasl_status_text(st));
+    for (bool tls : {false, true}) {
+        sasl_conn_t* conn = nullptr;
+        st = new_conn(*sasl, nullptr, nullptr, tls, &conn);
+        if (st != SASL_OK) return make_error("SASL per-connection initialization failed: " + sasl_status_text(st));
+        const char* list = nullptr;
+        unsigned len = 0;
+        int count = 0;
+        st = sasl_listmech(conn, nullptr, "", " ", "", &list, &len, &count);
+        std::vector<std::string> mechs;
+        if (st == SASL_OK && list) mechs = util::split_list(std::string(list, len));
+        sasl_dispose(&conn);
+        if (st != SASL_OK && st != SASL_NOMECH)
+            return make_error("cannot list SASL mechanisms: " + sasl_status_text(st));
+        if (mechs.empty()) log::warn("no SASL authentication mechanisms%s", tls ? " for TLS sessions" : "");
+        (tls ? sasl->tls_mechs_ : sasl->plain_mechs_) = std::move(mechs);
+    }
+    return sasl;
+}
+
+CyrusSasl::~CyrusSasl() = default;
+
+Result<std::unique_ptr<SaslServer>> SaslServer::create(event_base* base, std::shared_ptr<CyrusSasl> sasl) {
+    auto server = std::make_unique<SaslServer>(Private{});
+    server->sasl_ = std::move(sasl);
+    server->conns_ = std::make_shared<std::map<uint64_t, sasl_conn_t*>>();
+    auto worker = event::Offload::create(base, 1);
+    if (!worker) return worker.error();
+    server->worker_ = std::move(*worker);
+    return server;
+}
+
+SaslServer::~SaslServer() {
+    worker_.reset();  // joins the thread: the connections are ours now
+    if (conns_) {
+        for (auto& [id, conn] : *conns_) sasl_dispose(&conn);
+        conns_->clear();
+    }
+}
+
+uint64_t SaslServer::start(const Peer& peer, const std::string& mechanism, std::optional<std::string> initial,
+                           Done done) {
+    uint64_t id = next_id_++;
+    auto conns = conns_;
+    std::shared_ptr<CyrusSasl> sasl = sasl_;
+    worker_->submit_value<SaslStep>(
+        [conns, sasl, id, peer, mechanism, initial]() -> SaslStep {
+            sasl_conn_t* conn = nullptr;
+            int st = new_conn(*sasl, peer.local.empty() ? nullptr : peer.local.c_str(),
+                              peer.remote.empty() ? nullptr : peer.remote.c_str(), peer.tls, &conn);
+            if (st != SASL_OK) return to_step(nullptr, st, nullptr, 0);
+            (*conns)[id] = conn;
+            const char* out = nullptr;
+            unsigned outlen = 0;
+            st = sasl_server_start(conn, mechanism.c_str(), initial ? initial->data() : nullptr,
+                                   initial ? static_cast<unsigned>(initial->size()) : 0, &out, &outlen);
+            return to_step(conn, st, out, outlen);
+        },
+        std::move(done));
+    return id;
+}
+
+void SaslServer::step(uint64_t id, std::string response, Done done) {
+    auto conns = conns_;
+    worker_->submit_value<SaslStep>(
+        [conns, id, response = std::move(response)]() -> SaslStep {
+            auto it = conns->find(id);
+            if (it == conns->end()) return to_step(nullptr, SASL_NOTINIT, nullptr, 0);
+            const char* out = nullptr;
+            unsigned outlen = 0;
+            int st = sasl_server_step(it->second, response.data(), static_cast<unsigned>(response.size()), &out,
+                                      &outlen);
+            return to_step(it->second, st, out, outlen);
+        },
+        std::move(done));
+}
+
+void SaslServer::end(uint64_t id) {
+    auto conns = conns_;
+    worker_->submit(
+        [conns, id] {
+            auto it = conns->find(id);
+            if (it == conns->end()) return;
+            sasl_dispose(&it->second);
+            conns->erase(it);
+        },
+        [] {});
+}
+
+}  // namespace mailroom::smtpd

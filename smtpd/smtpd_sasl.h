@@ -1,0 +1,134 @@
+// smtpd_sasl.h - SMTP AUTH (RFC 4954) for smtpd through Cyrus SASL.
+//
+// Summary
+//   SaslConfig::from_config() reads the smtpd_sasl_* parameters (pure).
+//   CyrusSasl::init() initialises libsasl2 once per process, before the
+//   privilege drop and before any client byte is read: sasl_server_init()
+//   with the application name $smtpd_sasl_path (Cyrus then reads
+//   <path>.conf, e.g. "pwcheck_method: saslauthd" and "mech_list: PLAIN
+//   LOGIN", from $cyrus_sasl_config_path or its built-in directories), and
+//   the mechanism lists for plaintext and TLS sessions. SaslServer runs the
+//   exchanges of the sessions of one process: every libsasl2 call after
+//   init happens on one worker thread (event::Offload), so a password check
+//   that waits for saslauthd never stalls the loop, and the library is
+//   used by one thread at a time.
+//
+// Description
+//   One exchange per AUTH command: start() creates a Cyrus connection
+//   (service $smtpd_sasl_service, realm $smtpd_sasl_local_domain, the
+//   security options of the session: $smtpd_sasl_security_options, or
+//   $smtpd_sasl_tls_security_options with TLS; no SASL security layer),
+//   step() feeds it the client's decoded responses, end() disposes of it.
+//   Results say continue (with the raw challenge), ok (with the user
+//   name), fail or temporary failure (with Cyrus's error text, the words
+//   Postfix shows: "authentication failure", "no mechanism available").
+//
+// Thread safety
+//   SaslServer's methods are called on the loop thread; the done callbacks
+//   run there too.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/config/config.h"
+#include "lib/event/offload.h"
+#include "lib/util/result.h"
+
+struct event_base;
+typedef struct sasl_conn sasl_conn_t;
+
+namespace mailroom::smtpd {
+
+struct SaslConfig {
+    bool enabled = false;              // smtpd_sasl_auth_enable
+    std::string path = "smtpd";        // smtpd_sasl_path: the Cyrus application name
+    std::string config_path;           // cyrus_sasl_config_path ("" = Cyrus's default)
+    std::string service = "smtp";      // smtpd_sasl_service
+    std::string local_domain;          // smtpd_sasl_local_domain (the realm)
+    unsigned security_flags = 0;       // smtpd_sasl_security_options (SASL_SEC_*)
+    unsigned tls_security_flags = 0;   // smtpd_sasl_tls_security_options
+    bool broken_clients = false;       // broken_sasl_auth_clients
+    bool authenticated_header = false; // smtpd_sasl_authenticated_header
+    std::vector<std::string> exceptions_networks;  // smtpd_sasl_exceptions_networks
+    size_t response_limit = 12288;     // smtpd_sasl_response_limit
+
+    // smtpd_sasl_type must be "cyrus": "dovecot" and others are refused.
+    static Result<SaslConfig> from_config(const config::Config& config);
+};
+
+// "noanonymous, noplaintext" -> SASL_SEC_* bits; "" -> 0.
+Result<unsigned> parse_sasl_security_options(std::string_view list);
+
+// The words of a Cyrus status, as Postfix reports them.
+std::string sasl_status_text(int status);
+
+// The process's libsasl2 state (sasl_server_init is process-wide).
+class CyrusSasl {
+public:
+    static Result<std::shared_ptr<CyrusSasl>> init(const SaslConfig& config, const std::string& myhostname);
+    ~CyrusSasl();
+    CyrusSasl(const CyrusSasl&) = delete;
+    CyrusSasl& operator=(const CyrusSasl&) = delete;
+
+    // The mechanisms offered in EHLO ("PLAIN", "LOGIN"), Cyrus's order.
+    const std::vector<std::string>& mechanisms(bool tls) const { return tls ? tls_mechs_ : plain_mechs_; }
+    const SaslConfig& config() const { return config_; }
+    const std::string& myhostname() const { return myhostname_; }
+
+    struct Private {};
+    explicit CyrusSasl(Private) {}
+
+private:
+    SaslConfig config_;
+    std::string myhostname_;
+    std::vector<std::string> plain_mechs_;
+    std::vector<std::string> tls_mechs_;
+};
+
+struct SaslStep {
+    enum class Kind { kContinue, kOk, kFail, kTempFail };
+    Kind kind = Kind::kFail;
+    std::string challenge;  // kContinue: raw bytes (the caller encodes them)
+    std::string username;   // kOk
+    std::string reason;     // kFail/kTempFail: "authentication failure"
+};
+
+class SaslServer {
+public:
+    static Result<std::unique_ptr<SaslServer>> create(event_base* base, std::shared_ptr<CyrusSasl> sasl);
+    ~SaslServer();
+    SaslServer(const SaslServer&) = delete;
+    SaslServer& operator=(const SaslServer&) = delete;
+
+    const CyrusSasl& cyrus() const { return *sasl_; }
+
+    struct Peer {
+        std::string local;   // "127.0.0.1;25"
+        std::string remote;  // "127.0.0.1;40312"
+        bool tls = false;
+    };
+    using Done = std::function<void(SaslStep)>;
+    // A new exchange; `initial` is the decoded initial response, if any.
+    uint64_t start(const Peer& peer, const std::string& mechanism, std::optional<std::string> initial, Done done);
+    void step(uint64_t id, std::string response, Done done);
+    void end(uint64_t id);
+
+    struct Private {};
+    explicit SaslServer(Private) {}
+
+private:
+    std::shared_ptr<CyrusSasl> sasl_;
+    std::unique_ptr<event::Offload> worker_;
+    uint64_t next_id_ = 1;
+    // Touched only on the worker thread (and after it is joined).
+    std::shared_ptr<std::map<uint64_t, sasl_conn_t*>> conns_;
+};
+
+}  // namespace mailroom::smtpd

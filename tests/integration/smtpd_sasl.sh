@@ -1,0 +1,297 @@
+#!/bin/bash
+# smtpd_sasl.sh - SMTP AUTH through the real Cyrus SASL library: the seed's
+# smtpd.conf (pwcheck_method: saslauthd, mech_list: PLAIN LOGIN) against a
+# real saslauthd started here (-a rimap, checking passwords against
+# tests/support/fake_imap.py, so no system account is involved), and an
+# auxprop/sasldb variant made with saslpasswd2. Replays the seed's AUTH
+# LOGIN transcript line by line, PLAIN through smtplib and swaks --auth,
+# CRAM-MD5 through sasldb, wrong passwords, aborts, malformed base64, long
+# responses, relaying denied without AUTH and allowed with it,
+# smtpd_tls_auth_only, smtpd_sasl_exceptions_networks, error counting, and
+# the refusal of smtpd_sasl_type = dovecot.
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/queue_common.sh"
+mr_enter_netns "$@"
+for prog in smtpd cleanup qmgr discard master mailroom postconf; do
+    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
+done
+command -v saslauthd >/dev/null || { echo "skip: saslauthd not installed"; exit 0; }
+SUPPORT="$(cd "$(dirname "$0")/../support" && pwd)"
+P=$(mr_free_port)   # the seed's configuration
+PA=$(mr_free_port)  # smtpd_tls_auth_only = yes
+PX=$(mr_free_port)  # smtpd_sasl_exceptions_networks = 127.0.0.0/8
+PS=$(mr_free_port)  # Cyrus auxprop with a sasldb file (smtpd_sasl_path = smtpd_sasldb)
+PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
+PD=$(mr_free_port)  # smtpd_sasl_type = dovecot
+PI=$(mr_free_port)  # the fake IMAP server saslauthd asks
+qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
+    "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_tls_auth_only=yes" \
+    "127.0.0.1:$PX inet n - n - - smtpd -o smtpd_sasl_exceptions_networks=127.0.0.0/8" \
+    "127.0.0.1:$PS inet n - n - - smtpd -o smtpd_sasl_path=smtpd_sasldb" \
+    "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2" \
+    "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_type=dovecot"
+USER=hadoop
+PASS='<tswcbyy888>'
+
+# saslauthd in the foreground with its own socket directory, asking the fake IMAP server.
+printf '%s %s\n' "$USER" "$PASS" >"$T/imap_users"
+python3 "$SUPPORT/fake_imap.py" "$PI" "$T/imap_users" "$T/imap_ready" &
+IMAP_PID=$!
+mkdir -m 755 "$T/mux"
+# Its own session: on SIGTERM saslauthd signals its whole process group.
+setsid saslauthd -a rimap -O "127.0.0.1/$PI" -d -n 1 -m "$T/mux" >"$T/saslauthd.log" 2>&1 &
+SASLAUTHD_PID=$!
+trap 'kill $SASLAUTHD_PID $IMAP_PID 2>/dev/null; mr_cleanup' EXIT
+mr_wait_for "fake IMAP server" test -e "$T/imap_ready"
+mr_wait_for "saslauthd socket" test -S "$T/mux/mux"
+testsaslauthd -f "$T/mux/mux" -u "$USER" -p "$PASS" | grep -q '^0: OK' || mr_fail "saslauthd does not accept the test user"
+
+# Cyrus configuration: the seed's smtpd.conf, and a sasldb one.
+mkdir -m 755 "$T/sasl"
+{
+    echo "pwcheck_method: saslauthd"
+    echo "saslauthd_path: $T/mux/mux"
+    echo "mech_list: PLAIN LOGIN"
+} >"$T/sasl/smtpd.conf"
+{
+    echo "pwcheck_method: auxprop"
+    echo "auxprop_plugin: sasldb"
+    echo "sasldb_path: $T/sasldb2"
+    echo "mech_list: PLAIN LOGIN CRAM-MD5"
+} >"$T/sasl/smtpd_sasldb.conf"
+echo "sasldb-secret" | saslpasswd2 -p -f "$T/sasldb2" -c -u mx.example.test carol || mr_fail "saslpasswd2"
+chmod 644 "$T/sasldb2" "$T/sasl/"*.conf
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.example.test \
+    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || mr_fail "openssl req"
+# The seed's main.cf lines (with mynetworks that do not hold the test client).
+cat >>"$CONF/main.cf" <<EOF2
+local_recipient_maps =
+mynetworks = 192.0.2.0/24
+cyrus_sasl_config_path = $T/sasl
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $T/cert.pem
+smtpd_tls_key_file = $T/key.pem
+smtpd_sasl_authenticated_header = yes
+header_checks = regexp:$T/header_checks
+############################CYRUS-SASL############################
+broken_sasl_auth_clients = yes
+smtpd_recipient_restrictions=permit_mynetworks,permit_sasl_authenticated,reject_invalid_hostname,reject_non_fqdn_hostname,reject_unknown_sender_domain,reject_non_fqdn_sender,reject_non_fqdn_recipient,reject_unknown_recipient_domain,reject_unauth_pipelining,reject_unauth_destination
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_local_domain = \$myhostname
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_path = smtpd
+smtpd_banner = Welcome to our \$myhostname ESMTP,Warning: Version not Available!
+EOF2
+echo '/^Subject: hold me/ HOLD' >"$T/header_checks"
+
+[ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a)" = "cyrus" ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
+"$MR" -c "$CONF" start || mr_fail "start failed"
+
+python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+import base64, smtplib, socket, ssl, sys
+P, PA, PX, PS, PH = (int(a) for a in sys.argv[1:6])
+USER, PASS = sys.argv[6], sys.argv[7]
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+
+class Telnet:
+    """The seed's telnet session: one line, then its reply."""
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.f = self.sock.makefile("rb")
+    def reply(self):
+        out = []
+        while True:
+            line = self.f.readline()
+            if not line:
+                out.append("<closed>")
+                return out
+            out.append(line.decode().rstrip("\r\n"))
+            if line[3:4] != b"-":
+                return out
+    def say(self, line):
+        self.sock.sendall(line.encode() + b"\r\n")
+        return self.reply()
+    def expect(self, line, want):
+        got = self.say(line)
+        assert got == want, (line, got, want)
+        return got
+
+# The seed's transcript (lines 819-846), with the test's own user and password.
+t = Telnet(P)
+assert t.reply() == ["220 Welcome to our mx.example.test ESMTP,Warning: Version not Available!"]
+ehlo = t.say("ehlo mail.yuliang.com")
+assert ehlo[:7] == ["250-mx.example.test", "250-PIPELINING", "250-SIZE 10240000", "250-VRFY", "250-ETRN",
+                    "250-STARTTLS", "250-AUTH PLAIN LOGIN"], ehlo
+assert ehlo[7:10] == ["250-AUTH=PLAIN LOGIN", "250-ENHANCEDSTATUSCODES", "250-8BITMIME"], ehlo
+t.expect("auth login", ["334 VXNlcm5hbWU6"])
+t.expect(b64(USER), ["334 UGFzc3dvcmQ6"])
+t.expect(b64(PASS), ["235 2.7.0 Authentication successful"])
+t.expect("mail from:hadoop@yuliang.com", ["250 2.1.0 Ok"])
+t.expect("rcpt to:1062817308@qq.com", ["250 2.1.5 Ok"])
+t.expect("data", ["354 End data with <CR><LF>.<CR><LF>"])
+t.sock.sendall(b"A trial  \r\nThis is a test for authentication based on cyrus of sasl.\r\n")
+r = t.say(".")
+assert r[0].startswith("250 2.0.0 Ok: queued as "), r
+print("SEED", r[0].split()[-1])
+t.expect("quit", ["221 2.0.0 Bye"])
+
+# Without AUTH the same relay is refused.
+s = smtplib.SMTP("127.0.0.1", P, timeout=15)
+s.ehlo("client.example")
+s.mail("hadoop@yuliang.com")
+code, text = s.rcpt("1062817308@qq.com")
+assert (code, text) == (454, b"4.7.1 <1062817308@qq.com>: Relay access denied"), (code, text)
+s.quit()
+
+# PLAIN through smtplib; AUTH twice; AUTH in a transaction; AUTH= of MAIL.
+s = smtplib.SMTP("127.0.0.1", P, timeout=15)
+s.ehlo("client.example")
+code, text = s.login(USER, PASS)
+assert (code, text) == (235, b"2.7.0 Authentication successful"), (code, text)
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
+assert (code, text) == (503, b"5.5.1 Error: already authenticated"), (code, text)
+code, text = s.docmd("MAIL", "FROM:<hadoop@yuliang.com> AUTH=hadoop+40yuliang.com")
+assert code == 250, (code, text)
+code, text = s.rcpt("someone@remote.test")
+assert code == 250, (code, text)
+code, text = s.data("Subject: hold me\r\n\r\nauthenticated\r\n")
+assert code == 250, (code, text)
+print("HELD", text.decode().split()[-1])
+s.quit()
+
+s = smtplib.SMTP("127.0.0.1", P, timeout=15)
+s.ehlo("client.example")
+s.mail("hadoop@yuliang.com")
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
+assert (code, text) == (503, b"5.5.1 Error: MAIL transaction in progress"), (code, text)
+s.rset()
+# Failures: wrong password, abort, malformed base64, unknown mechanism, long response.
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0wrong" % USER))
+assert (code, text) == (535, b"5.7.8 Error: authentication failed: authentication failure"), (code, text)
+code, text = s.docmd("AUTH", "LOGIN")
+assert (code, text) == (334, b"VXNlcm5hbWU6"), (code, text)
+code, text = s.docmd("*")
+assert (code, text) == (501, b"5.7.0 Authentication aborted"), (code, text)
+code, text = s.docmd("AUTH", "PLAIN !!!!")
+assert (code, text) == (501, b"5.5.2 Invalid base64 data in initial response"), (code, text)
+code, text = s.docmd("AUTH", "LOGIN")
+code, text = s.docmd("not*base64")
+assert (code, text) == (501, b"5.5.2 Invalid base64 data in continued response"), (code, text)
+code, text = s.docmd("AUTH", "LOGIN")
+code, text = s.docmd("QUFB" * 4000)
+assert (code, text) == (500, b"5.5.6 SASL response limit exceeded"), (code, text)
+code, text = s.docmd("AUTH", "CRAM-MD5")
+assert code == 535 and text.startswith(b"5.7.8 Error: authentication failed: "), (code, text)
+code, text = s.docmd("NOOP")
+assert code == 250, (code, text)
+# Still not authenticated: relaying is refused.
+s.mail("hadoop@yuliang.com")
+code, text = s.rcpt("1062817308@qq.com")
+assert code == 454, (code, text)
+s.quit()
+
+# PLAIN without an initial response: an empty challenge, then the response.
+s = smtplib.SMTP("127.0.0.1", P, timeout=15)
+s.ehlo("client.example")
+code, text = s.docmd("AUTH", "PLAIN")
+assert (code, text) == (334, b""), (code, text)
+code, text = s.docmd(b64("\0%s\0%s" % (USER, PASS)))
+assert (code, text) == (235, b"2.7.0 Authentication successful"), (code, text)
+s.quit()
+
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+# smtpd_tls_auth_only: no AUTH before STARTTLS, AUTH after.
+s = smtplib.SMTP("127.0.0.1", PA, timeout=15)
+code, text = s.ehlo("client.example")
+assert b"AUTH" not in text, text
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
+assert (code, text) == (503, b"5.5.1 Error: authentication not enabled"), (code, text)
+s.starttls(context=ctx)
+code, text = s.ehlo("client.example")
+assert b"AUTH PLAIN LOGIN" in text, text
+code, text = s.login(USER, PASS)
+assert code == 235, (code, text)
+s.mail("hadoop@yuliang.com")
+code, text = s.rcpt("1062817308@qq.com")
+assert code == 250, (code, text)
+code, text = s.data("Subject: hold me\r\n\r\nover tls\r\n")
+assert code == 250, (code, text)
+print("TLSHELD", text.decode().split()[-1])
+s.quit()
+
+# smtpd_sasl_exceptions_networks: AUTH not offered, still accepted.
+s = smtplib.SMTP("127.0.0.1", PX, timeout=15)
+code, text = s.ehlo("client.example")
+assert b"AUTH" not in text, text
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
+assert code == 235, (code, text)
+s.quit()
+
+# sasldb through Cyrus auxprop: CRAM-MD5 (smtplib's first choice), a
+# multi-step exchange, and a wrong password.
+s = smtplib.SMTP("127.0.0.1", PS, timeout=15)
+code, text = s.ehlo("client.example")
+assert b"CRAM-MD5" in text, text
+try:
+    s.login("carol", "wrong")
+    raise AssertionError("wrong sasldb password accepted")
+except smtplib.SMTPAuthenticationError as e:
+    assert e.smtp_code == 535, e
+code, text = s.login("carol", "sasldb-secret")
+assert code == 235, (code, text)
+s.quit()
+
+# A failed AUTH counts as an error: two reach smtpd_hard_error_limit = 2.
+t = Telnet(PH)
+t.reply()
+t.say("EHLO client.example")
+t.expect("AUTH PLAIN " + b64("\0%s\0bad1" % USER), ["535 5.7.8 Error: authentication failed: authentication failure"])
+r = t.say("AUTH PLAIN " + b64("\0%s\0bad2" % USER))
+assert r[0] == "535 5.7.8 Error: authentication failed: authentication failure", r
+assert r == [r[0]] or True
+r = t.reply() if len(r) == 1 else r
+assert r == ["421 4.7.0 mx.example.test Error: too many errors"], r
+PY
+SEED=$(sed -n 's/^SEED \([0-9A-F]*\)$/\1/p' "$T/reply")
+HELD=$(sed -n 's/^HELD \([0-9A-F]*\)$/\1/p' "$T/reply")
+TLSHELD=$(sed -n 's/^TLSHELD \([0-9A-F]*\)$/\1/p' "$T/reply")
+[ -n "$SEED" ] && [ -n "$HELD" ] && [ -n "$TLSHELD" ] || mr_fail "no queue IDs: $(cat "$T/reply")"
+grep -Eq "smtpd\[[0-9]+\]: $SEED: client=unknown\[127\.0\.0\.1\], sasl_method=LOGIN, sasl_username=$USER@mx\.example\.test\$" "$T/maillog" ||
+    mr_fail "client= line of the seed message"
+mr_wait_for "seed message delivered" grep -Eq "discard\[[0-9]+\]: $SEED: to=<1062817308@qq\.com>, .*status=sent" "$T/maillog"
+grep -Eq "smtpd\[[0-9]+\]: $HELD: client=unknown\[127\.0\.0\.1\], sasl_method=PLAIN, sasl_username=$USER@mx\.example\.test, sasl_sender=hadoop@yuliang\.com\$" \
+    "$T/maillog" || mr_fail "client= line with sasl_sender"
+grep -Eq "warning: unknown\[127\.0\.0\.1\]: SASL PLAIN authentication failed: authentication failure\$" "$T/maillog" ||
+    mr_fail "failed authentication warning"
+grep -q "fatal: .*unsupported SASL server implementation: dovecot" "$T/maillog" && mr_fail "dovecot refused too early"
+grep -Eq "disconnect from unknown\[127\.0\.0\.1\] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6\$" "$T/maillog" ||
+    mr_fail "disconnect line of the seed session"
+
+# Received: ESMTPA / ESMTPSA and the authenticated sender.
+"$MAILROOM_BIN/postcat" -c "$CONF" -q "$HELD" >"$T/held" 2>&1 || mr_fail "postcat: $(cat "$T/held")"
+grep -q "^	(Authenticated sender: $USER@mx.example.test)\$" "$T/held" || mr_fail "Authenticated sender: $(cat "$T/held")"
+grep -q "^	by mx.example.test (mailroom) with ESMTPA id $HELD\$" "$T/held" || mr_fail "with ESMTPA: $(cat "$T/held")"
+"$MAILROOM_BIN/postcat" -c "$CONF" -q "$TLSHELD" >"$T/tlsheld" 2>&1 || mr_fail "postcat: $(cat "$T/tlsheld")"
+grep -q "^	by mx.example.test (mailroom) with ESMTPSA id $TLSHELD\$" "$T/tlsheld" || mr_fail "with ESMTPSA: $(cat "$T/tlsheld")"
+
+# swaks --auth PLAIN and LOGIN relay through the seed's configuration.
+for mech in PLAIN LOGIN; do
+    swaks --server 127.0.0.1 --port "$P" --helo swaks.example --from hadoop@yuliang.com --to "swaks-$mech@qq.com" \
+        --auth "$mech" --auth-user "$USER" --auth-password "$PASS" >"$T/swaks" 2>&1 || mr_fail "swaks --auth $mech: $(cat "$T/swaks")"
+    grep -Eq "<[-~] +235 2\.7\.0 Authentication successful" "$T/swaks" || mr_fail "swaks $mech auth: $(cat "$T/swaks")"
+    grep -Eq "<[-~] +250 2\.0\.0 Ok: queued as " "$T/swaks" || mr_fail "swaks $mech: $(cat "$T/swaks")"
+done
+swaks --server 127.0.0.1 --port "$P" --from hadoop@yuliang.com --to x@qq.com --auth PLAIN --auth-user "$USER" \
+    --auth-password wrong >"$T/swaks" 2>&1 && mr_fail "swaks with a wrong password succeeded"
+grep -q "535 5.7.8 Error: authentication failed: authentication failure" "$T/swaks" || mr_fail "swaks wrong password: $(cat "$T/swaks")"
+
+# smtpd_sasl_type = dovecot is refused with a clear error.
+python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),timeout=5); s.recv(100)' "$PD" \
+    >/dev/null 2>&1 || true
+mr_wait_for "dovecot refused" grep -q "fatal: unsupported SASL server implementation: dovecot (smtpd_sasl_type; this mail system supports only cyrus, see postconf -a)" "$T/maillog"
+
+"$MR" -c "$CONF" stop || mr_fail "stop failed"
+echo "smtpd_sasl: ok"

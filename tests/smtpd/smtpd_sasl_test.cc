@@ -1,0 +1,88 @@
+// smtpd_sasl_test.cc - the smtpd_sasl_* parameters: Postfix's defaults,
+// security options, the refusal of SASL types other than cyrus, and
+// Cyrus's error words.
+#include <catch2/catch.hpp>
+#include <sasl/sasl.h>
+
+#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_sasl.h"
+
+using namespace mailroom;
+using namespace mailroom::smtpd;
+
+namespace {
+Result<SaslConfig> sasl_config(const std::string& text) {
+    auto cfg = config::Config::from_text(text, "/nonexistent");
+    REQUIRE(cfg.ok());
+    return SaslConfig::from_config(*cfg);
+}
+}  // namespace
+
+TEST_CASE("SASL parameters have Postfix's defaults", "[sasl]") {
+    auto c = sasl_config("");
+    REQUIRE(c.ok());
+    CHECK_FALSE(c->enabled);
+    CHECK(c->path == "smtpd");
+    CHECK(c->service == "smtp");
+    CHECK(c->config_path.empty());
+    CHECK(c->local_domain.empty());
+    CHECK(c->security_flags == SASL_SEC_NOANONYMOUS);
+    CHECK(c->tls_security_flags == SASL_SEC_NOANONYMOUS);
+    CHECK_FALSE(c->broken_clients);
+    CHECK_FALSE(c->authenticated_header);
+    CHECK(c->response_limit == 12288);
+}
+
+TEST_CASE("The seed's SASL settings", "[sasl]") {
+    auto c = sasl_config(
+        "myhostname = mail.yuliang.com\nbroken_sasl_auth_clients = yes\nsmtpd_sasl_auth_enable = yes\n"
+        "smtpd_sasl_local_domain = $myhostname\nsmtpd_sasl_security_options = noanonymous\n"
+        "smtpd_sasl_path = smtpd\n");
+    REQUIRE(c.ok());
+    CHECK(c->enabled);
+    CHECK(c->broken_clients);
+    CHECK(c->local_domain == "mail.yuliang.com");
+    CHECK(c->security_flags == SASL_SEC_NOANONYMOUS);
+}
+
+TEST_CASE("SASL security options map to Cyrus flags", "[sasl]") {
+    auto f = parse_sasl_security_options("noanonymous, noplaintext noactive,nodictionary mutual_auth forward_secrecy");
+    REQUIRE(f.ok());
+    CHECK(*f == (SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT | SASL_SEC_NOACTIVE | SASL_SEC_NODICTIONARY |
+                 SASL_SEC_MUTUAL_AUTH | SASL_SEC_FORWARD_SECRECY));
+    CHECK(*parse_sasl_security_options("") == 0u);
+    CHECK_FALSE(parse_sasl_security_options("noanonymous, strong").ok());
+    auto c = sasl_config("smtpd_sasl_security_options = noanonymous, noplaintext\n");
+    REQUIRE(c.ok());
+    CHECK(c->tls_security_flags == (SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT));  // follows by default
+    c = sasl_config("smtpd_sasl_security_options = noanonymous, noplaintext\nsmtpd_sasl_tls_security_options = noanonymous\n");
+    REQUIRE(c.ok());
+    CHECK(c->tls_security_flags == SASL_SEC_NOANONYMOUS);
+    CHECK_FALSE(sasl_config("smtpd_sasl_tls_security_options = bogus\n").ok());
+}
+
+TEST_CASE("Only the cyrus SASL type is accepted", "[sasl]") {
+    auto c = sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n");
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().message.find("unsupported SASL server implementation: dovecot") != std::string::npos);
+    CHECK(sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = cyrus\n").ok());
+}
+
+TEST_CASE("Cyrus statuses read as Postfix shows them", "[sasl]") {
+    CHECK(sasl_status_text(SASL_BADAUTH) == "authentication failure");
+    CHECK(sasl_status_text(SASL_NOMECH) == "no mechanism available");
+    CHECK(sasl_status_text(SASL_NOUSER) == "user not found");
+}
+
+TEST_CASE("EHLO lists AUTH, and AUTH= for broken clients", "[sasl]") {
+    EhloOptions o;
+    o.myhostname = "mail.yuliang.com";
+    o.auth_mechanisms = {"PLAIN", "LOGIN"};
+    o.broken_sasl_auth_clients = true;
+    auto k = ehlo_keywords(o);
+    REQUIRE(k.size() >= 6);
+    CHECK(k[4] == "AUTH PLAIN LOGIN");
+    CHECK(k[5] == "AUTH=PLAIN LOGIN");
+    o.discard = {"auth"};
+    for (const auto& kw : ehlo_keywords(o)) CHECK(kw.rfind("AUTH", 0) != 0);
+}
