@@ -17,6 +17,7 @@
 
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
+#include "lib/table/addr_find.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtpd {
@@ -378,6 +379,65 @@ struct Checker::Eval {
             keys = table::access_address_keys(addr, cfg().access_parent_matches_subdomains);
         }
         return lookup_keys(spec, keys, addr, reply_name, reply_class, def_acl);
+    }
+
+    // ---- smtpd_sender_login_maps ---------------------------------------
+
+    // The owners (SASL login names) smtpd_sender_login_maps lists for the
+    // sender, in address-map order (user@domain, user for a local domain,
+    // @domain); nullopt when no table lists it.
+    Result<std::optional<std::string>> sender_owners(const std::string& sender) {
+        table::AddressLookupOptions opts;
+        size_t at = sender.rfind('@');
+        if (at == std::string::npos) {
+            opts.domain_is_local = true;
+        } else if (c.hooks_.classify_domain) {
+            opts.domain_is_local = c.hooks_.classify_domain(std::string_view(sender).substr(at + 1)) ==
+                                   AddressClass::kLocal;
+        }
+        for (const auto& spec : cfg().sender_login_maps) {
+            table::Table* t = get_table(spec);
+            if (t == nullptr) return make_error(spec + ": table unavailable");
+            opts.pattern_table = t->is_pattern();
+            auto r = table::find_address(sender, opts, [t](std::string_view k) { return t->lookup(k); });
+            if (!r) return r.error();
+            if (r->has_value()) return std::optional<std::string>((*r)->value);
+        }
+        return std::optional<std::string>();
+    }
+
+    // The client logged in and does not own the sender address (with
+    // allow_unknown, an address no table lists is anybody's).
+    St reject_auth_sender_login_mismatch(bool allow_unknown) {
+        if (cfg().sender_login_maps.empty() || s.sasl_username.empty()) return St::kDunno;
+        auto owners = sender_owners(*s.sender);
+        if (!owners) {
+            if (owners.error().temporary()) return dict_retry(*s.sender);
+            log::warn("smtpd_sender_login_maps: %s", owners.error().message.c_str());
+            return server_error();
+        }
+        if (!owners->has_value()) {
+            if (allow_unknown) return St::kDunno;
+        } else {
+            for (const auto& name : util::split_list(**owners)) {
+                if (util::iequals(name, s.sasl_username)) return St::kDunno;
+            }
+        }
+        return reject(ErrClass::kPolicy, 553, "5.7.1",
+                      "<" + *s.sender + ">: Sender address rejected: not owned by user " + s.sasl_username);
+    }
+
+    // The client did not log in and the sender address has an owner.
+    St reject_unauth_sender_login_mismatch() {
+        if (cfg().sender_login_maps.empty() || !s.sasl_username.empty()) return St::kDunno;
+        auto owners = sender_owners(*s.sender);
+        if (!owners) {
+            if (owners.error().temporary()) return dict_retry(*s.sender);
+            log::warn("smtpd_sender_login_maps: %s", owners.error().message.c_str());
+            return server_error();
+        }
+        if (!owners->has_value()) return St::kDunno;
+        return reject(ErrClass::kPolicy, 553, "5.7.1", "<" + *s.sender + ">: Sender address rejected: not logged in");
     }
 
     // ---- access-map results (Postfix's check_table_result) -------------
@@ -982,6 +1042,25 @@ struct Checker::Eval {
             return reject_rbl_domain(*d, *s.sender, kClassSender);
         }
         if (is("reject_unlisted_sender")) return check_sender_rcpt_maps();
+        // smtpd_sender_login_maps: who may use a sender address.
+        if (is("reject_sender_login_mismatch")) {
+            if (!s.sender || s.sender->empty()) return St::kDunno;
+            St st = reject_auth_sender_login_mismatch(false);
+            return st == St::kDunno ? reject_unauth_sender_login_mismatch() : st;
+        }
+        if (is("reject_known_sender_login_mismatch")) {
+            if (!s.sender || s.sender->empty()) return St::kDunno;
+            St st = reject_auth_sender_login_mismatch(true);
+            return st == St::kDunno ? reject_unauth_sender_login_mismatch() : st;
+        }
+        if (is("reject_authenticated_sender_login_mismatch")) {
+            if (!s.sender || s.sender->empty()) return St::kDunno;
+            return reject_auth_sender_login_mismatch(false);
+        }
+        if (is("reject_unauthenticated_sender_login_mismatch")) {
+            if (!s.sender || s.sender->empty()) return St::kDunno;
+            return reject_unauth_sender_login_mismatch();
+        }
         // Recipient restrictions.
         if (is(kCheckRecipAcl)) {
             auto t = map();
@@ -1044,8 +1123,6 @@ struct Checker::Eval {
         static const char* const kUnsupported[] = {
             "check_policy_service", "reject_unverified_sender", "reject_unverified_recipient",
             "permit_tls_clientcerts", "permit_tls_all_clientcerts", "check_ccert_access",
-            "reject_sender_login_mismatch", "reject_authenticated_sender_login_mismatch",
-            "reject_known_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch",
             "check_client_mx_access", "check_client_ns_access", "check_client_a_access",
             "check_reverse_client_mx_access", "check_reverse_client_ns_access", "check_reverse_client_a_access",
             "check_helo_mx_access", "check_helo_ns_access", "check_helo_a_access", "check_sender_mx_access",
@@ -1283,6 +1360,7 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
     for (const auto& l : lists) {
         if (Status st = list(l.name, l.field); !st) return st.error();
     }
+    if (Status st = list("smtpd_sender_login_maps", &c.sender_login_maps); !st) return st.error();
     struct FlagParam {
         const char* name;
         bool* field;

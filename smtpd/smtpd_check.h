@@ -158,6 +158,7 @@ struct CheckConfig {
     std::vector<std::string> end_of_data_restrictions;
     std::vector<std::string> etrn_restrictions;
     std::map<std::string, std::vector<std::string>, std::less<>> restriction_classes;
+    std::vector<std::string> sender_login_maps;  // smtpd_sender_login_maps (tables)
     bool delay_reject = true;                   // smtpd_delay_reject
     bool relay_before_recipient = true;         // smtpd_relay_before_recipient_restrictions
     bool reject_unlisted_recipient = true;      // smtpd_reject_unlisted_recipient

@@ -1686,6 +1686,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
                              &cc->end_of_data_restrictions, &cc->etrn_restrictions})
         scan(*list);
     for (const auto& [name, list] : cc->restriction_classes) scan(list);
+    scan(cc->sender_login_maps);
     if (may_block) {
         for (size_t i = 0; i < kCheckWorkers; ++i) {
             auto off = event::Offload::create(loop.base(), 1);

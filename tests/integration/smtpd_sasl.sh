@@ -23,13 +23,15 @@ PX=$(mr_free_port)  # smtpd_sasl_exceptions_networks = 127.0.0.0/8
 PS=$(mr_free_port)  # Cyrus auxprop with a sasldb file (smtpd_sasl_path = smtpd_sasldb)
 PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
 PD=$(mr_free_port)  # smtpd_sasl_type = dovecot
+PL=$(mr_free_port)  # reject_sender_login_mismatch
 PI=$(mr_free_port)  # the fake IMAP server saslauthd asks
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_tls_auth_only=yes" \
     "127.0.0.1:$PX inet n - n - - smtpd -o smtpd_sasl_exceptions_networks=127.0.0.0/8" \
     "127.0.0.1:$PS inet n - n - - smtpd -o smtpd_sasl_path=smtpd_sasldb" \
     "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2" \
-    "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_type=dovecot"
+    "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_type=dovecot" \
+    "127.0.0.1:$PL inet n - n - - smtpd -o smtpd_sender_restrictions=reject_sender_login_mismatch"
 USER=hadoop
 PASS='<tswcbyy888>'
 
@@ -74,6 +76,7 @@ smtpd_tls_cert_file = $T/cert.pem
 smtpd_tls_key_file = $T/key.pem
 smtpd_sasl_authenticated_header = yes
 header_checks = regexp:$T/header_checks
+smtpd_sender_login_maps = texthash:$T/sender_logins
 ############################CYRUS-SASL############################
 broken_sasl_auth_clients = yes
 smtpd_recipient_restrictions=permit_mynetworks,permit_sasl_authenticated,reject_invalid_hostname,reject_non_fqdn_hostname,reject_unknown_sender_domain,reject_non_fqdn_sender,reject_non_fqdn_recipient,reject_unknown_recipient_domain,reject_unauth_pipelining,reject_unauth_destination
@@ -84,14 +87,17 @@ smtpd_sasl_path = smtpd
 smtpd_banner = Welcome to our \$myhostname ESMTP,Warning: Version not Available!
 EOF2
 echo '/^Subject: hold me/ HOLD' >"$T/header_checks"
+# Cyrus names the user with the realm (smtpd_sasl_local_domain = $myhostname).
+echo "hadoop@yuliang.com $USER@mx.example.test" >"$T/sender_logins"
 
 [ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a)" = "cyrus" ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
 import base64, smtplib, socket, ssl, sys
 P, PA, PX, PS, PH = (int(a) for a in sys.argv[1:6])
 USER, PASS = sys.argv[6], sys.argv[7]
+PL = int(sys.argv[8])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
 class Telnet:
@@ -242,6 +248,23 @@ except smtplib.SMTPAuthenticationError as e:
     assert e.smtp_code == 535, e
 code, text = s.login("carol", "sasldb-secret")
 assert code == 235, (code, text)
+s.quit()
+
+# smtpd_sender_login_maps with reject_sender_login_mismatch.
+s = smtplib.SMTP("127.0.0.1", PL, timeout=15)
+s.ehlo("client.example")
+s.mail("hadoop@yuliang.com")
+code, text = s.rcpt("someone@remote.test")
+assert (code, text) == (553, b"5.7.1 <hadoop@yuliang.com>: Sender address rejected: not logged in"), (code, text)
+s.rset()
+s.login(USER, PASS)
+s.mail("hadoop@yuliang.com")
+code, text = s.rcpt("someone@remote.test")
+assert code == 250, (code, text)
+s.rset()
+s.mail("tomcat@yuliang.com")
+code, text = s.rcpt("someone@remote.test")
+assert (code, text) == (553, ("5.7.1 <tomcat@yuliang.com>: Sender address rejected: not owned by user %s@mx.example.test" % USER).encode()), (code, text)
 s.quit()
 
 # A failed AUTH counts as an error: two reach smtpd_hard_error_limit = 2.

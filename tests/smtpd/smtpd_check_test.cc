@@ -656,6 +656,60 @@ TEST_CASE("smtpd_check check_sasl_access", "[unit]") {
     CHECK(outcome(checker.check_rcpt(s)) == "permit");
 }
 
+TEST_CASE("smtpd_check sender login maps", "[unit]") {
+    Fixture f;
+    CheckConfig cfg;
+    cfg.relay_restrictions = {};
+    cfg.sender_login_maps = {f.dir.texthash("logins", "hadoop@yuliang.com hadoop, admin\n@virt.example carol\n")};
+    cfg.recipient_restrictions = {"reject_sender_login_mismatch", "permit"};
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("unknown", "203.0.113.9");
+    s.recipient = "hadoop@yuliang.com";
+    s.sender = "hadoop@yuliang.com";
+    CHECK(outcome(checker.check_rcpt(s)) == "553 5.7.1 <hadoop@yuliang.com>: Sender address rejected: not logged in");
+    s.sasl_username = "hadoop";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+    s.sasl_username = "Admin";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+    s.sasl_username = "mallory";
+    CHECK(outcome(checker.check_rcpt(s)) ==
+          "553 5.7.1 <hadoop@yuliang.com>: Sender address rejected: not owned by user mallory");
+    // An address no table lists belongs to nobody: refused for a logged-in
+    // client, except with reject_known_sender_login_mismatch.
+    s.sender = "someone@elsewhere.example";
+    CHECK(outcome(checker.check_rcpt(s)) ==
+          "553 5.7.1 <someone@elsewhere.example>: Sender address rejected: not owned by user mallory");
+    s.sender = "u@virt.example";
+    s.sasl_username = "carol";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+    s.sender = "";
+    s.sasl_username = "mallory";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+    s.sasl_username.clear();
+    s.sender = "someone@elsewhere.example";
+    CHECK(outcome(checker.check_rcpt(s)) == "permit");
+
+    CheckConfig known = cfg;
+    known.recipient_restrictions = {"reject_known_sender_login_mismatch", "permit"};
+    Checker k(known, f.hooks());
+    s.sasl_username = "mallory";
+    CHECK(outcome(k.check_rcpt(s)) == "permit");
+    s.sender = "hadoop@yuliang.com";
+    CHECK(outcome(k.check_rcpt(s)) ==
+          "553 5.7.1 <hadoop@yuliang.com>: Sender address rejected: not owned by user mallory");
+
+    CheckConfig split = cfg;
+    split.recipient_restrictions = {"reject_authenticated_sender_login_mismatch", "permit"};
+    Checker a(split, f.hooks());
+    s.sasl_username.clear();
+    CHECK(outcome(a.check_rcpt(s)) == "permit");  // not logged in: not this restriction's business
+    split.recipient_restrictions = {"reject_unauthenticated_sender_login_mismatch", "permit"};
+    Checker u(split, f.hooks());
+    CHECK(outcome(u.check_rcpt(s)) == "553 5.7.1 <hadoop@yuliang.com>: Sender address rejected: not logged in");
+    s.sasl_username = "mallory";
+    CHECK(outcome(u.check_rcpt(s)) == "permit");
+}
+
 TEST_CASE("smtpd_check seed client access through a hash table", "[unit]") {
     // The seed's exact form: postmap'd hash:/etc/postfix/access.
     char tmpl[] = "/tmp/smtpd_check_hash.XXXXXX";
