@@ -37,6 +37,9 @@ namespace {
 using queue::RecordType;
 
 constexpr size_t kMaxReadAhead = 64 * 1024;  // bytes pulled from the socket before processing
+// How long one SASL step (a saslauthd round trip) may take before the
+// client gets a temporary failure; a late answer is thrown away.
+constexpr std::chrono::seconds kSaslStepTimeout{30};
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -271,6 +274,7 @@ private:
     void sasl_result(SaslStep step);
     void sasl_response(std::string_view line, bool too_long);
     void sasl_end();
+    void sasl_wait();  // arms the step timeout
     void junk();
     void check_error_limit();
 
@@ -310,6 +314,7 @@ private:
     uint64_t sasl_id_ = 0;     // the running AUTH exchange (0 = none)
     std::string sasl_mech_;
     std::string sasl_sender_;  // MAIL FROM's AUTH= value
+    event::Timer sasl_timer_;  // bounds the wait for one SASL step
 
     SessionState s_;
     std::optional<Reply> client_reject_;
@@ -747,6 +752,7 @@ void Session::finish_session() {
         bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
     }
     sleep_timer_.cancel();
+    sasl_timer_.cancel();
     server_.session_done(this);
 }
 
@@ -1436,17 +1442,38 @@ void Session::cmd_auth(const Command& cmd) {
     SmtpdServer* server = &server_;
     auto id = std::make_shared<uint64_t>(0);
     *id = server_.sasl()->start(peer, sasl_mech_, std::move(initial), [this, alive, server, id](SaslStep step) {
-        if (alive.expired() || finished_) {
-            server->sasl()->end(*id);
+        if (alive.expired() || finished_ || sasl_id_ != *id) {
+            server->sasl()->end(*id);  // the session is gone or gave up waiting
             return;
         }
         sasl_result(std::move(step));
     });
     sasl_id_ = *id;
+    sasl_wait();
+}
+
+void Session::sasl_wait() {
+    if (sasl_timer_.empty()) {
+        sasl_timer_ = event::Timer(server_.loop(), [this] {
+            if (finished_ || sasl_id_ == 0 || !busy_) return;
+            // The step's late answer finds another (or no) exchange and ends it.
+            log::warn("%s: SASL %s authentication timed out", namaddr().c_str(),
+                      log::log_printable(sasl_mech_).c_str());
+            sasl_id_ = 0;
+            busy_ = false;
+            state_ = State::kCommand;
+            count(Verb::kAuth, false);
+            reply_error(replies::auth_temp_failure("authentication server did not answer"));
+            check_error_limit();
+            pump();
+        });
+    }
+    sasl_timer_.start(std::chrono::duration_cast<std::chrono::milliseconds>(kSaslStepTimeout));
 }
 
 void Session::sasl_result(SaslStep step) {
     busy_ = false;
+    sasl_timer_.cancel();
     switch (step.kind) {
         case SaslStep::Kind::kContinue:
             state_ = State::kAuth;
@@ -1492,12 +1519,13 @@ void Session::sasl_response(std::string_view line, bool too_long) {
     SmtpdServer* server = &server_;
     uint64_t id = sasl_id_;
     server_.sasl()->step(id, std::move(*decoded), [this, alive, server, id](SaslStep step) {
-        if (alive.expired() || finished_) {
+        if (alive.expired() || finished_ || sasl_id_ != id) {
             server->sasl()->end(id);
             return;
         }
         sasl_result(std::move(step));
     });
+    sasl_wait();
 }
 
 void Session::sasl_end() {

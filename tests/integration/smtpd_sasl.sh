@@ -24,6 +24,7 @@ PS=$(mr_free_port)  # Cyrus auxprop with a sasldb file (smtpd_sasl_path = smtpd_
 PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
 PD=$(mr_free_port)  # smtpd_sasl_type = dovecot
 PL=$(mr_free_port)  # reject_sender_login_mismatch
+PT=$(mr_free_port)  # one smtpd process (maxproc 1), for the stuck saslauthd case
 PI=$(mr_free_port)  # the fake IMAP server saslauthd asks
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_tls_auth_only=yes" \
@@ -31,12 +32,13 @@ qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PS inet n - n - - smtpd -o smtpd_sasl_path=smtpd_sasldb" \
     "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_type=dovecot" \
-    "127.0.0.1:$PL inet n - n - - smtpd -o smtpd_sender_restrictions=reject_sender_login_mismatch"
+    "127.0.0.1:$PL inet n - n - - smtpd -o smtpd_sender_restrictions=reject_sender_login_mismatch" \
+    "127.0.0.1:$PT inet n - n - 1 smtpd"
 USER=hadoop
 PASS='<tswcbyy888>'
 
 # saslauthd in the foreground with its own socket directory, asking the fake IMAP server.
-printf '%s %s\n' "$USER" "$PASS" >"$T/imap_users"
+printf '%s %s\nslow !hang\n' "$USER" "$PASS" >"$T/imap_users"
 python3 "$SUPPORT/fake_imap.py" "$PI" "$T/imap_users" "$T/imap_ready" &
 IMAP_PID=$!
 mkdir -m 755 "$T/mux"
@@ -315,6 +317,43 @@ grep -q "535 5.7.8 Error: authentication failed: authentication failure" "$T/swa
 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),timeout=5); s.recv(100)' "$PD" \
     >/dev/null 2>&1 || true
 mr_wait_for "dovecot refused" grep -q "fatal: unsupported SASL server implementation: dovecot (smtpd_sasl_type; this mail system supports only cyrus, see postconf -a)" "$T/maillog"
+
+# A password check that never returns (saslauthd waits for its IMAP server
+# forever) holds up neither the other sessions of the process nor, beyond
+# its bound, the client: 454 and the session goes on.
+python3 - "$PT" >"$T/reply" 2>&1 <<'PY' || mr_fail "stuck saslauthd: $(cat "$T/reply")"
+import base64, smtplib, socket, sys
+PT = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", PT), timeout=90)
+fa = a.makefile("rb")
+def reply(f):
+    out = []
+    while True:
+        line = f.readline().decode().rstrip("\r\n")
+        out.append(line)
+        if line[3:4] != "-":
+            return out
+reply(fa)
+a.sendall(b"EHLO client.example\r\n")
+reply(fa)
+a.sendall(b"AUTH PLAIN " + base64.b64encode(b"\0slow\0whatever") + b"\r\n")
+# Meanwhile a whole transaction in another session of the same process.
+s = smtplib.SMTP("127.0.0.1", PT, timeout=20)
+s.ehlo("other.example")
+s.mail("alice@mx.example.test")
+code, text = s.rcpt("bob@mx.example.test")
+assert code == 250, (code, text)
+code, text = s.data("Subject: while AUTH waits\r\n\r\nhello\r\n")
+assert code == 250, (code, text)
+s.quit()
+r = reply(fa)
+assert r == ["454 4.7.0 Temporary authentication failure: authentication server did not answer"], r
+a.sendall(b"NOOP\r\n")
+assert reply(fa) == ["250 2.0.0 Ok"]
+a.close()
+PY
+grep -Eq "smtpd\[[0-9]+\]: warning: unknown\[127\.0\.0\.1\]: SASL PLAIN authentication timed out\$" "$T/maillog" ||
+    mr_fail "timeout warning"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "smtpd_sasl: ok"

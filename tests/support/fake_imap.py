@@ -5,11 +5,13 @@ Usage: fake_imap.py PORT USERS_FILE [READY_FILE]
 
 USERS_FILE holds "user password" lines. The server greets with "* OK",
 answers "TAG LOGIN user password" (atoms or quoted strings) with OK when the
-pair is listed and NO otherwise, and LOGOUT with BYE. It listens on
+pair is listed and NO otherwise, and LOGOUT with BYE. A user whose password
+is "!hang" never gets an answer (a stuck authentication server). It listens on
 127.0.0.1 only and writes READY_FILE once it is listening.
 """
 import socketserver
 import sys
+import time
 
 
 def parse_args(text):
@@ -48,6 +50,8 @@ class Handler(socketserver.StreamRequestHandler):
             tag, cmd = parts[0], parts[1].upper()
             args = parse_args(parts[2]) if len(parts) > 2 else []
             if cmd == "LOGIN" and len(args) == 2:
+                if USERS.get(args[0]) == "!hang":
+                    time.sleep(3600)
                 ok = USERS.get(args[0]) == args[1]
                 self.wfile.write(("%s %s LOGIN\r\n" % (tag, "OK" if ok else "NO")).encode())
             elif cmd == "LOGOUT":
