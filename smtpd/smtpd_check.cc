@@ -14,10 +14,12 @@
 
 #include <cctype>
 #include <cstdio>
+#include <mutex>
 
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
 #include "lib/table/addr_find.h"
+#include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtpd {
@@ -32,7 +34,7 @@ enum class St { kDunno, kOk, kReject };
 // and bounce rejects can be turned into warnings by warn_if_reject.
 enum class ErrClass { kPolicy, kProtocol, kBounce, kSoftware, kResource, kData };
 
-enum Stage { kStageClient, kStageHelo, kStageMail, kStageRcpt, kStageEtrn, kStageData, kStageEod };
+enum Stage { kStageClient, kStageHelo, kStageMail, kStageRcpt, kStageEtrn, kStageData, kStageEod, kStageVrfy };
 
 constexpr const char* kClassClient = "Client host";
 constexpr const char* kClassRevClient = "Unverified Client host";
@@ -715,10 +717,20 @@ struct Checker::Eval {
                       rejected(addr, cls, "Domain not found"));
     }
 
+    // Postfix classifies an address after rewriting it in the local
+    // context: an unqualified address gets @$myorigin.
+    std::string qualify(const std::string& addr) const {
+        if (addr.find('@') != std::string::npos || cfg().myorigin.empty()) return addr;
+        return addr + "@" + cfg().myorigin;
+    }
+
+    AddressClass classify_address(const std::string& qualified) {
+        if (qualified.find('@') == std::string::npos) return AddressClass::kLocal;
+        return classify(domain_of(qualified));
+    }
+
     St permit_auth_destination(const std::string& rcpt) {
-        if (rcpt.find('@') == std::string::npos) return St::kOk;
-        AddressClass cls = classify(domain_of(rcpt));
-        if (cls == AddressClass::kDefault) return St::kDunno;
+        if (classify_address(qualify(rcpt)) == AddressClass::kDefault) return St::kDunno;
         return St::kOk;
     }
 
@@ -729,14 +741,27 @@ struct Checker::Eval {
 
     St check_rcpt_maps(const std::string& addr, const char* cls) {
         bool sender = std::string_view(cls) == kClassSender;
-        AddressClass ac = addr.find('@') == std::string::npos ? AddressClass::kLocal : classify(domain_of(addr));
+        std::string full = qualify(addr);
+        AddressClass ac = classify_address(full);
+        // An address that canonical or virtual alias mapping rewrites is
+        // assumed deliverable, whatever its class.
+        if (c.hooks_.lookup_rewritten) {
+            UserLookup r = c.hooks_.lookup_rewritten(full, ac, sender);
+            if (r == UserLookup::kTempFail) return dict_retry(addr);
+            if (r == UserLookup::kFound) return St::kDunno;
+        }
         if (ac == AddressClass::kDefault) return St::kDunno;
         if (ac == AddressClass::kLocal) {
-            std::string lp = local_part_of(addr);
+            std::string lp = local_part_of(full);
             if (lp == "postmaster" || lp == "mailer-daemon" || lp == "double-bounce") return St::kDunno;
         }
-        if (!c.hooks_.lookup_user) return St::kDunno;
-        UserLookup u = c.hooks_.lookup_user(addr, ac);
+        UserLookup u = UserLookup::kNoTable;
+        if (ac == AddressClass::kVirtualAlias) {
+            // Every address of a virtual alias domain must be an alias.
+            u = UserLookup::kNotFound;
+        } else if (c.hooks_.lookup_user) {
+            u = c.hooks_.lookup_user(full, ac);
+        }
         if (u == UserLookup::kTempFail) return dict_retry(addr);
         if (u != UserLookup::kNotFound) return St::kDunno;
         int code = cfg().unknown_local_recipient_reject_code;
@@ -1194,7 +1219,7 @@ Status Checker::validate() const {
 }
 
 CheckResult Checker::run_stage(SessionState& state, int stage) {
-    static const char* const kWhere[] = {"CONNECT", "HELO", "MAIL", "RCPT", "ETRN", "DATA", "END-OF-MESSAGE"};
+    static const char* const kWhere[] = {"CONNECT", "HELO", "MAIL", "RCPT", "ETRN", "DATA", "END-OF-MESSAGE", "VRFY"};
     Eval ev(*this, state, kWhere[stage]);
     St st = St::kDunno;
 
@@ -1264,6 +1289,9 @@ CheckResult Checker::run_stage(SessionState& state, int stage) {
     case kStageEod:
         if (config_.end_of_data_restrictions.empty()) return {};
         return finish(ev.generic(config_.end_of_data_restrictions, "END-OF-MESSAGE", kClassEod, ""));
+    case kStageVrfy:
+        if (!state.recipient || state.recipient->empty()) return {};
+        return finish(ev.check_recipient_rcpt_maps());
     default:
         break;
     }
@@ -1277,6 +1305,7 @@ CheckResult Checker::check_rcpt(SessionState& state) { return run_stage(state, k
 CheckResult Checker::check_etrn(SessionState& state) { return run_stage(state, kStageEtrn); }
 CheckResult Checker::check_data(SessionState& state) { return run_stage(state, kStageData); }
 CheckResult Checker::check_end_of_data(SessionState& state) { return run_stage(state, kStageEod); }
+CheckResult Checker::check_vrfy(SessionState& state) { return run_stage(state, kStageVrfy); }
 
 namespace {
 
@@ -1403,6 +1432,9 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
     Result<std::string> key = config.get("smtpd_null_access_lookup_key");
     if (!key) return key.error();
     c.null_access_lookup_key = *key;
+    Result<std::string> origin = config.get("myorigin");
+    if (!origin) return origin.error();
+    c.myorigin = util::lowercase(util::trim(*origin));
     Result<std::string> parent = config.get("parent_domain_matches_subdomains");
     if (!parent) return parent.error();
     c.access_parent_matches_subdomains = table::parent_domain_matches_subdomains(*parent, "smtpd_access_maps");
@@ -1416,6 +1448,107 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
         c.restriction_classes[name] = std::move(items);
     }
     return c;
+}
+
+// RecipientTables
+
+struct RecipientTables::Tables {
+    struct Class {
+        bool configured = false;
+        std::optional<table::Maps> maps;  // empty when the tables could not be opened
+    };
+    Class local, virtual_mailbox, relay;
+    Class canonical, recipient_canonical, sender_canonical, virtual_alias;
+    std::string recipient_delimiter;
+    mutable std::mutex mu;  // check workers share the tables
+
+    Class open_class(const config::Config& cfg, const char* name, bool* may_block) {
+        Class c;
+        Result<std::string> value = cfg.get(name);
+        if (!value || util::trim(*value).empty()) return c;
+        c.configured = true;
+        auto maps = table::Maps::open(*value);
+        if (!maps) {
+            log::warn("%s: %s", name, maps.error().message.c_str());
+            return c;
+        }
+        if (maps->may_block()) *may_block = true;
+        c.maps = std::move(*maps);
+        return c;
+    }
+
+    // kFound, kNotFound, kTempFail, or kNoTable for an empty parameter.
+    UserLookup find(const Class& c, std::string_view address, bool local) const {
+        if (!c.configured) return UserLookup::kNoTable;
+        if (!c.maps) return UserLookup::kTempFail;
+        std::string key = util::lowercase(address);
+        for (const auto& t : c.maps->tables()) {
+            table::AddressLookupOptions opts;
+            opts.recipient_delimiter = recipient_delimiter;
+            opts.domain_is_local = local;
+            opts.pattern_table = t->is_pattern();
+            table::Table* raw = t.get();
+            auto r = table::find_address(key, opts, [raw](std::string_view k) { return raw->lookup(k); });
+            if (!r) return UserLookup::kTempFail;
+            if (r->has_value()) return UserLookup::kFound;
+        }
+        return UserLookup::kNotFound;
+    }
+};
+
+std::shared_ptr<RecipientTables> RecipientTables::open(const config::Config& config) {
+    auto out = std::make_shared<RecipientTables>();
+    auto t = std::make_shared<Tables>();
+    bool block = false;
+    t->local = t->open_class(config, "local_recipient_maps", &block);
+    t->virtual_mailbox = t->open_class(config, "virtual_mailbox_maps", &block);
+    t->relay = t->open_class(config, "relay_recipient_maps", &block);
+    t->canonical = t->open_class(config, "canonical_maps", &block);
+    t->recipient_canonical = t->open_class(config, "recipient_canonical_maps", &block);
+    t->sender_canonical = t->open_class(config, "sender_canonical_maps", &block);
+    t->virtual_alias = t->open_class(config, "virtual_alias_maps", &block);
+    if (Result<std::string> d = config.get("recipient_delimiter"); d) t->recipient_delimiter = *d;
+    out->t_ = std::move(t);
+    out->may_block_ = block;
+    return out;
+}
+
+UserLookup RecipientTables::lookup_user(std::string_view address, AddressClass cls) const {
+    const Tables::Class* c = nullptr;
+    switch (cls) {
+    case AddressClass::kLocal: c = &t_->local; break;
+    case AddressClass::kVirtualMailbox: c = &t_->virtual_mailbox; break;
+    case AddressClass::kRelay: c = &t_->relay; break;
+    default: return UserLookup::kNoTable;
+    }
+    std::lock_guard<std::mutex> lock(t_->mu);
+    return t_->find(*c, address, cls == AddressClass::kLocal);
+}
+
+UserLookup RecipientTables::lookup_rewritten(std::string_view address, AddressClass cls, bool sender) const {
+    std::lock_guard<std::mutex> lock(t_->mu);
+    bool local = cls == AddressClass::kLocal;
+    UserLookup result = UserLookup::kNoTable;
+    for (const Tables::Class* c : {sender ? &t_->sender_canonical : &t_->recipient_canonical, &t_->canonical,
+                                   &t_->virtual_alias}) {
+        UserLookup u = t_->find(*c, address, local);
+        if (u == UserLookup::kFound || u == UserLookup::kTempFail) return u;
+        if (u == UserLookup::kNotFound) result = u;
+    }
+    return result;
+}
+
+void RecipientTables::install(const std::shared_ptr<RecipientTables>& tables, CheckHooks& hooks) {
+    if (!hooks.lookup_user) {
+        hooks.lookup_user = [tables](std::string_view address, AddressClass cls) {
+            return tables->lookup_user(address, cls);
+        };
+    }
+    if (!hooks.lookup_rewritten) {
+        hooks.lookup_rewritten = [tables](std::string_view address, AddressClass cls, bool sender) {
+            return tables->lookup_rewritten(address, cls, sender);
+        };
+    }
 }
 
 }  // namespace mailroom::smtpd

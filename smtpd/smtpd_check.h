@@ -23,8 +23,12 @@
 //   The HELO list runs only when the client sent a HELO/EHLO name; the
 //   sender list only after MAIL FROM. RCPT TO:<postmaster> is always
 //   accepted. After the lists, smtpd_reject_unlisted_recipient (and
-//   smtpd_reject_unlisted_sender) validate the address against the
-//   recipient tables of its address class.
+//   smtpd_reject_unlisted_sender) validate the address as Postfix does
+//   after address rewriting: an unqualified address gets @$myorigin, an
+//   address listed in canonical_maps, recipient_canonical_maps or
+//   virtual_alias_maps is accepted whatever its class, an address in a
+//   virtual alias domain must be so listed ("User unknown in virtual alias
+//   table"), and the others must be in the recipient table of their class.
 //
 //   Seams: everything outside the session - which domains are local,
 //   virtual or relay, whether a user exists, DNS answers, lookup tables -
@@ -95,6 +99,11 @@ struct CheckHooks {
     std::function<AddressClass(std::string_view domain)> classify_domain;
     // Default: kNoTable (no recipient validation).
     std::function<UserLookup(std::string_view address, AddressClass cls)> lookup_user;
+    // Is the address a key of a table that rewrites it: canonical_maps,
+    // recipient_canonical_maps (sender_canonical_maps for a sender) or
+    // virtual_alias_maps? Postfix accepts such an address in every address
+    // class. Default: kNoTable (none is).
+    std::function<UserLookup(std::string_view address, AddressClass cls, bool sender)> lookup_rewritten;
     // Default: lib/table's open_table().
     std::function<Result<table::TablePtr>(std::string_view spec)> open_table;
     // Default: none; DNS restrictions then answer dunno with a warning.
@@ -166,6 +175,7 @@ struct CheckConfig {
     bool access_parent_matches_subdomains = true;  // smtpd_access_maps in parent_domain_matches_subdomains
     bool show_user_unknown_table_name = true;
     std::string null_access_lookup_key = "<>";  // smtpd_null_access_lookup_key
+    std::string myorigin;                       // "" = unqualified addresses stay unqualified (local)
     int reject_code = 554;
     int defer_code = 450;
     int access_map_reject_code = 554;
@@ -217,6 +227,9 @@ public:
     CheckResult check_etrn(SessionState& state);
     CheckResult check_data(SessionState& state);
     CheckResult check_end_of_data(SessionState& state);
+    // VRFY: only the recipient table check of state.recipient (Postfix's
+    // smtpd_check_rcptmap), logged as "reject: VRFY from ...".
+    CheckResult check_vrfy(SessionState& state);
 
     const CheckConfig& config() const { return config_; }
 
@@ -245,6 +258,33 @@ struct DomainLists {
 
     static DomainLists from_config(const config::Config& config);
     AddressClass classify(std::string_view domain) const;
+};
+
+// The tables behind CheckHooks::lookup_user (local_recipient_maps,
+// virtual_mailbox_maps, relay_recipient_maps) and lookup_rewritten
+// (canonical_maps, recipient_canonical_maps, sender_canonical_maps,
+// virtual_alias_maps), opened from main.cf. Keys are tried in Postfix's
+// address order (table/addr_find.h, with recipient_delimiter); the local
+// part alone only for a local address. An empty recipient table parameter
+// accepts every address of its class (kNoTable); a table that cannot be
+// opened answers kTempFail. Lookups are serialized, so the check workers
+// may share one instance; may_block() says whether a table can block
+// (mysql:, ...) and the checks must run off the event loop.
+class RecipientTables {
+public:
+    static std::shared_ptr<RecipientTables> open(const config::Config& config);
+    UserLookup lookup_user(std::string_view address, AddressClass cls) const;
+    UserLookup lookup_rewritten(std::string_view address, AddressClass cls, bool sender) const;
+    bool may_block() const { return may_block_; }
+    // Sets hooks.lookup_user and hooks.lookup_rewritten to these tables
+    // (each only when unset); the hooks keep the tables alive.
+    static void install(const std::shared_ptr<RecipientTables>& tables, CheckHooks& hooks);
+
+    struct Tables;
+
+private:
+    std::shared_ptr<Tables> t_;
+    bool may_block_ = false;
 };
 
 // Host name syntax as Postfix's valid_hostname(): letters, digits, '-' and

@@ -1335,54 +1335,18 @@ void Session::cmd_vrfy(const Command& cmd) {
     }
     // As Postfix: the address must be a known recipient of its class
     // (the recipient tables may block, so this runs like a check).
-    std::string address = cmd.address;
     std::string shown = cmd.argument;
-    const CheckHooks& hooks = server_.hooks().check;
-    auto classify = hooks.classify_domain;
-    auto lookup = hooks.lookup_user;
-    busy_ = true;
-    std::weak_ptr<int> alive = alive_;
-    server_.run_check(
-        [address, classify, lookup](Checker&) -> CheckResult {
-            CheckResult r;
-            if (!lookup) return r;
-            size_t at = address.rfind('@');
-            AddressClass cls = AddressClass::kLocal;
-            if (at != std::string::npos && classify) cls = classify(std::string_view(address).substr(at + 1));
-            replies::RecipientTable table = replies::RecipientTable::kLocal;
-            switch (cls) {
-                case AddressClass::kVirtualMailbox: table = replies::RecipientTable::kVirtualMailbox; break;
-                case AddressClass::kVirtualAlias: table = replies::RecipientTable::kVirtualAlias; break;
-                case AddressClass::kRelay: table = replies::RecipientTable::kRelay; break;
-                default: break;
-            }
-            switch (lookup(address, cls)) {
-                case UserLookup::kNotFound:
-                    r.verdict = Verdict::kReject;
-                    r.reply = replies::unknown_user(address, table);
-                    break;
-                case UserLookup::kTempFail:
-                    r.verdict = Verdict::kReject;
-                    r.reply = replies::temp_lookup_failure(address);
-                    break;
-                default:
-                    break;
-            }
-            return r;
-        },
-        [this, alive, shown](CheckResult r) {
-            if (alive.expired() || finished_) return;
-            busy_ = false;
-            if (r.rejected()) {
-                count(Verb::kVrfy, false);
-                reply_error(r.reply);
-            } else {
-                count(Verb::kVrfy, true);
-                reply(replies::vrfy_ok(shown));
-            }
-            check_error_limit();
-            pump();
-        });
+    s_.recipient = cmd.address;
+    run_check(&Checker::check_vrfy, [this, shown](CheckResult r) {
+        s_.recipient.reset();
+        if (r.rejected()) {
+            count(Verb::kVrfy, false);
+            reply_error(r.reply);
+        } else {
+            count(Verb::kVrfy, true);
+            reply(replies::vrfy_ok(shown));
+        }
+    });
 }
 
 void Session::cmd_starttls() {
@@ -1567,60 +1531,6 @@ void Session::cmd_etrn(const Command& cmd) {
 // ---------------------------------------------------------------------------
 // Server
 
-// The recipient tables of each address class (smtpd_reject_unlisted_recipient).
-struct SmtpdServer::RecipientMaps {
-    struct Class {
-        bool configured = false;
-        std::optional<table::Maps> maps;  // empty when the tables could not be opened
-    };
-    Class local, virtual_mailbox, relay;
-    bool may_block = false;
-    mutable std::mutex mu;  // check workers share the tables
-
-    static Class open(const config::Config& cfg, const char* name, bool* may_block) {
-        Class c;
-        auto value = cfg.get(name);
-        if (!value || util::trim(*value).empty()) return c;
-        c.configured = true;
-        auto maps = table::Maps::open(*value);
-        if (!maps) {
-            log::warn("%s: %s", name, maps.error().message.c_str());
-            return c;
-        }
-        if (maps->may_block()) *may_block = true;
-        c.maps = std::move(*maps);
-        return c;
-    }
-
-    // Postfix's search order: the whole address, then the local part for
-    // a local domain, then "@domain".
-    UserLookup lookup(std::string_view address, AddressClass cls) const {
-        const Class* c = nullptr;
-        switch (cls) {
-            case AddressClass::kLocal: c = &local; break;
-            case AddressClass::kVirtualMailbox: c = &virtual_mailbox; break;
-            case AddressClass::kRelay: c = &relay; break;
-            default: return UserLookup::kNoTable;
-        }
-        if (!c->configured) return UserLookup::kNoTable;
-        if (!c->maps) return UserLookup::kTempFail;
-        std::lock_guard<std::mutex> lock(mu);
-        std::string key = lower(address);
-        std::vector<std::string> keys{key};
-        size_t at = key.rfind('@');
-        if (at != std::string::npos) {
-            if (cls == AddressClass::kLocal) keys.push_back(key.substr(0, at));
-            keys.push_back(key.substr(at));
-        }
-        for (const auto& k : keys) {
-            auto r = c->maps->lookup(k);
-            if (!r) return UserLookup::kTempFail;
-            if (r->has_value()) return UserLookup::kFound;
-        }
-        return UserLookup::kNotFound;
-    }
-};
-
 Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& cfg, event::Loop& loop) {
     return create(cfg, loop, Hooks{});
 }
@@ -1643,15 +1553,9 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         auto domains = server->domains_;
         hooks.check.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
     }
-    if (!hooks.check.lookup_user) {
-        auto maps = std::make_shared<RecipientMaps>();
-        maps->local = RecipientMaps::open(cfg, "local_recipient_maps", &maps->may_block);
-        maps->virtual_mailbox = RecipientMaps::open(cfg, "virtual_mailbox_maps", &maps->may_block);
-        maps->relay = RecipientMaps::open(cfg, "relay_recipient_maps", &maps->may_block);
-        server->recipient_maps_ = maps;
-        hooks.check.lookup_user = [maps](std::string_view address, AddressClass cls) {
-            return maps->lookup(address, cls);
-        };
+    if (!hooks.check.lookup_user || !hooks.check.lookup_rewritten) {
+        server->recipient_tables_ = RecipientTables::open(cfg);
+        RecipientTables::install(server->recipient_tables_, hooks.check);
     }
     if (!hooks.tls_loaded) {
         hooks.tls_context = load_tls_context(cfg);
@@ -1695,7 +1599,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     // A restriction table that can block (mysql:, proxy:, ...) sends every
     // check to one worker thread, so the Checker is used by one thread.
     bool may_block = server->hooks_.offload_checks ||
-                     (server->recipient_maps_ && server->recipient_maps_->may_block);
+                     (server->recipient_tables_ && server->recipient_tables_->may_block());
     auto scan = [&](const std::vector<std::string>& list) {
         for (const auto& item : list) {
             for (const char* type : {"mysql:", "pgsql:", "ldap:", "sqlite:", "memcache:", "tcp:", "socketmap:"}) {

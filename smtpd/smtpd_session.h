@@ -246,8 +246,7 @@ private:
     std::vector<std::unique_ptr<Checker>> worker_checkers_;
     std::vector<std::unique_ptr<event::Offload>> workers_;
     std::unique_ptr<event::Offload> io_offload_;
-    struct RecipientMaps;
-    std::shared_ptr<RecipientMaps> recipient_maps_;
+    std::shared_ptr<RecipientTables> recipient_tables_;
     std::list<std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> dead_;
     event::Timer reaper_;

@@ -1,6 +1,8 @@
 #!/bin/bash
 # smtpd_mysql.sh - a slow mysql: lookup in one SMTP session does not stall
-# the other sessions of the same smtpd process.
+# the other sessions of the same smtpd process; and the seed's MySQL
+# virtual_alias_maps (extmail's alias table) validates recipients through
+# the same non-blocking check workers.
 #
 # A MariaDB server on a UNIX socket answers check_sender_access; the query
 # sleeps 3 seconds for one sender. smtpd runs with maxproc 1, so both
@@ -18,7 +20,9 @@ done
 [ -n "$MARIADBD" ] && [ -n "$INSTALL_DB" ] && [ -n "$CLIENT" ] || { echo "skip: no MariaDB server"; exit 0; }
 
 P=$(mr_free_port)
-QS_NO_QMGR=1 qs_setup "127.0.0.1:$P inet n - n - 1 smtpd -o smtpd_sender_restrictions=check_sender_access,mysql:__T__/sender.cf"
+P2=$(mr_free_port)
+QS_NO_QMGR=1 qs_setup "127.0.0.1:$P inet n - n - 1 smtpd -o smtpd_sender_restrictions=check_sender_access,mysql:__T__/sender.cf" \
+    "127.0.0.1:$P2 inet n - n - - smtpd -o virtual_mailbox_domains=extmail.org -o virtual_mailbox_maps=mysql:__T__/mailbox.cf -o virtual_alias_maps=mysql:__T__/alias.cf -o virtual_alias_domains=alias.example"
 sed -i "s|__T__|$T|g" "$CONF/master.cf"
 echo "local_recipient_maps =" >>"$CONF/main.cf"
 
@@ -57,6 +61,26 @@ dbname = access
 query = SELECT IF(SLEEP(IF('%s' = 'slow@example.org', 3, 0)) = 0, (SELECT action FROM sender WHERE addr = '%s'), NULL)
 CF
 chmod 644 "$T/sender.cf"
+# The seed's virtual domain tables (extmail.sql, reduced to the columns used).
+"$CLIENT" --no-defaults -S "$SOCK" -uroot <<'SQL' || mr_fail "extmail schema"
+CREATE DATABASE extmail;
+USE extmail;
+CREATE TABLE domain (domain varchar(255) NOT NULL, active tinyint(1) NOT NULL default '1');
+CREATE TABLE mailbox (username varchar(255) NOT NULL, maildir varchar(255) NOT NULL, active tinyint(1) NOT NULL default '1');
+CREATE TABLE alias (address varchar(255) NOT NULL, goto text NOT NULL, active tinyint(1) NOT NULL default '1');
+INSERT INTO domain VALUES ('extmail.org', 1);
+INSERT INTO mailbox VALUES ('postmaster@extmail.org', 'extmail.org/postmaster/Maildir/', 1);
+INSERT INTO alias VALUES ('all@extmail.org', 'postmaster@extmail.org', 1), ('info@alias.example', 'postmaster@extmail.org', 1),
+  ('old@alias.example', 'postmaster@extmail.org', 0);
+GRANT SELECT ON extmail.* TO 'mail'@'localhost';
+SQL
+write_map() {  # file table select_field where_field
+    printf 'user = mail\npassword = secret\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
+        "$SOCK" "$2" "$3" "$4" >"$T/$1"
+    chmod 644 "$T/$1"
+}
+write_map mailbox.cf mailbox maildir username
+write_map alias.cf alias goto address
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 python3 - "$P" <<'PY' || mr_fail "concurrent sessions with a slow lookup"
@@ -107,5 +131,30 @@ PY
 # Both sessions were served by one smtpd process.
 PIDS=$(sed -n 's/.*mailroom\/smtpd\[\([0-9]*\)\]: connect from.*/\1/p' "$T/maillog" | sort -u | wc -l)
 [ "$PIDS" -eq 1 ] || mr_fail "expected one smtpd process, saw $PIDS"
+
+# Recipient validation with the seed's MySQL maps: an alias is valid in a
+# virtual mailbox domain without a mailbox, and an unlisted address of a
+# virtual alias domain is unknown "in virtual alias table".
+python3 - "$P2" >"$T/py.out" 2>&1 <<'PY' || mr_fail "mysql virtual_alias_maps: $(cat "$T/py.out")"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.ehlo("client.example")
+assert s.mail("someone@example.org")[0] == 250
+expect = {
+    "all@extmail.org": (250, b"2.1.5 Ok"),
+    "postmaster@extmail.org": (250, b"2.1.5 Ok"),
+    "ghost@extmail.org": (550, b"5.1.1 <ghost@extmail.org>: Recipient address rejected: "
+                               b"User unknown in virtual mailbox table"),
+    "info@alias.example": (250, b"2.1.5 Ok"),
+    "old@alias.example": (550, b"5.1.1 <old@alias.example>: Recipient address rejected: "
+                               b"User unknown in virtual alias table"),
+    "nobody@alias.example": (550, b"5.1.1 <nobody@alias.example>: Recipient address rejected: "
+                                  b"User unknown in virtual alias table"),
+}
+for rcpt, want in expect.items():
+    got = s.rcpt(rcpt)
+    assert got == want, (rcpt, got)
+s.quit()
+PY
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "smtpd_mysql: ok"

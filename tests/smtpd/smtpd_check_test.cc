@@ -1149,3 +1149,175 @@ TEST_CASE("smtpd_check random restriction lists never misbehave", "[corpus]") {
         }
     }
 }
+
+TEST_CASE("smtpd_check virtual_alias_maps in recipient validation", "[unit]") {
+    Fixture f;
+    std::vector<std::string> asked;
+    CheckHooks hooks = f.hooks();
+    hooks.lookup_rewritten = [&asked](std::string_view addr, AddressClass, bool) {
+        asked.emplace_back(addr);
+        if (addr.find("aliasdown") != std::string_view::npos) return UserLookup::kTempFail;
+        static const std::vector<std::string> listed = {"info@alias.example", "tomcat@yuliang.com",
+                                                        "fwd@relayed.example", "box@virt.example"};
+        for (const auto& l : listed) {
+            if (util::lowercase(addr) == l) return UserLookup::kFound;
+        }
+        return UserLookup::kNotFound;
+    };
+    struct Case {
+        const char* name;
+        const char* rcpt;
+        const char* expected;
+    };
+    const std::vector<Case> cases = {
+        {"alias in a virtual alias domain", "info@alias.example", "dunno"},
+        {"alias matched without case", "Info@Alias.Example", "dunno"},
+        {"unlisted address of a virtual alias domain", "nobody@alias.example",
+         "550 5.1.1 <nobody@alias.example>: Recipient address rejected: User unknown in virtual alias table"},
+        {"local alias without a local account", "tomcat@yuliang.com", "dunno"},
+        {"relay alias without a relay recipient", "fwd@relayed.example", "dunno"},
+        {"virtual mailbox alias", "box@virt.example", "dunno"},
+        {"local user still known", "openstack@yuliang.com", "dunno"},
+        {"unknown local user", "ghost@yuliang.com",
+         "550 5.1.1 <ghost@yuliang.com>: Recipient address rejected: User unknown in local recipient table"},
+        {"alias table down", "aliasdown@alias.example",
+         "451 4.3.0 <aliasdown@alias.example>: Temporary lookup failure"},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.name) {
+            CheckConfig cfg;
+            cfg.relay_restrictions = {};
+            Checker checker(cfg, hooks);
+            SessionState s = session("unknown", "203.0.113.9");
+            s.sender = "a@qq.com";
+            s.recipient = c.rcpt;
+            CHECK(outcome(checker.check_rcpt(s)) == c.expected);
+        }
+    }
+    SECTION("unknown_virtual_alias_reject_code") {
+        CheckConfig cfg;
+        cfg.relay_restrictions = {};
+        cfg.unknown_virtual_alias_reject_code = 450;
+        Checker checker(cfg, hooks);
+        SessionState s = session("unknown", "203.0.113.9");
+        s.sender = "a@qq.com";
+        s.recipient = "nobody@alias.example";
+        CHECK(outcome(checker.check_rcpt(s)) ==
+              "450 4.1.1 <nobody@alias.example>: Recipient address rejected: User unknown in virtual alias table");
+    }
+    SECTION("without alias tables every address of a virtual alias domain is unknown") {
+        CheckConfig cfg;
+        cfg.relay_restrictions = {};
+        Checker checker(cfg, f.hooks());
+        SessionState s = session("unknown", "203.0.113.9");
+        s.sender = "a@qq.com";
+        s.recipient = "info@alias.example";
+        CHECK(outcome(checker.check_rcpt(s)) ==
+              "550 5.1.1 <info@alias.example>: Recipient address rejected: User unknown in virtual alias table");
+    }
+    SECTION("VRFY asks the same tables and logs the reject") {
+        LogCapture logs;
+        CheckConfig cfg;
+        Checker checker(cfg, hooks);
+        SessionState s = session("localhost", "127.0.0.1");
+        s.recipient = "info@alias.example";
+        CHECK(outcome(checker.check_vrfy(s)) == "dunno");
+        s.recipient = "nobody@alias.example";
+        CHECK(outcome(checker.check_vrfy(s)) ==
+              "550 5.1.1 <nobody@alias.example>: Recipient address rejected: User unknown in virtual alias table");
+        CHECK(logs.contains("NOQUEUE: reject: VRFY from localhost[127.0.0.1]: 550 5.1.1 <nobody@alias.example>"));
+    }
+}
+
+TEST_CASE("smtpd_check unqualified recipients get myorigin before classification", "[unit]") {
+    Fixture f;
+    std::vector<std::string> asked;
+    CheckHooks hooks = f.hooks();
+    hooks.lookup_user = [&](std::string_view addr, AddressClass cls) {
+        asked.emplace_back(addr);
+        CHECK(cls == AddressClass::kLocal);
+        return util::lowercase(addr) == "openstack@mail.yuliang.com" ? UserLookup::kFound : UserLookup::kNotFound;
+    };
+    SECTION("the seed: rcpt to:openstack with myorigin = $myhostname") {
+        CheckConfig cfg;
+        cfg.myorigin = "mail.yuliang.com";
+        cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
+        Checker checker(cfg, hooks);
+        SessionState s = session("localhost", "127.0.0.1");
+        s.sender = "hadoop";
+        s.recipient = "openstack";
+        CHECK(outcome(checker.check_rcpt(s)) == "dunno");
+        REQUIRE(!asked.empty());
+        CHECK(asked.back() == "openstack@mail.yuliang.com");
+        s.recipient = "nobody";
+        CHECK(outcome(checker.check_rcpt(s)) ==
+              "550 5.1.1 <nobody>: Recipient address rejected: User unknown in local recipient table");
+        CHECK(asked.back() == "nobody@mail.yuliang.com");
+    }
+    SECTION("a remote myorigin makes an unqualified recipient remote") {
+        CheckConfig cfg;
+        cfg.myorigin = "elsewhere.example";
+        cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
+        Checker checker(cfg, hooks);
+        SessionState s = session("unknown", "203.0.113.9");
+        s.sender = "a@qq.com";
+        s.recipient = "openstack";
+        CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <openstack>: Relay access denied");
+    }
+    SECTION("myorigin is read from main.cf") {
+        auto cfgfile = config::Config::from_text("myhostname = mail.yuliang.com\n", "/tmp");
+        REQUIRE(cfgfile.ok());
+        auto cc = CheckConfig::from_config(*cfgfile);
+        REQUIRE(cc.ok());
+        CHECK(cc->myorigin == "mail.yuliang.com");
+    }
+}
+
+TEST_CASE("smtpd_check RecipientTables reads the alias and recipient tables of main.cf", "[unit]") {
+    Fixture f;
+    std::string virt = f.dir.texthash("virtual", "tomcat@yuliang.com hadoop@yuliang.com\n"
+                                                 "info@alias.example root\n"
+                                                 "@catchall.example root\n");
+    std::string local = f.dir.texthash("local", "openstack x\n");
+    std::string text = "myhostname = mail.yuliang.com\n"
+                       "mydestination = $myhostname, yuliang.com\n"
+                       "virtual_alias_domains = alias.example\n"
+                       "recipient_delimiter = +\n"
+                       "virtual_alias_maps = " + virt + "\n"
+                       "local_recipient_maps = " + local + "\n";
+    auto cfgfile = config::Config::from_text(text, "/tmp");
+    REQUIRE(cfgfile.ok());
+    auto tables = RecipientTables::open(*cfgfile);
+    CHECK_FALSE(tables->may_block());
+    CHECK(tables->lookup_rewritten("tomcat@yuliang.com", AddressClass::kLocal, false) == UserLookup::kFound);
+    CHECK(tables->lookup_rewritten("tomcat+ext@yuliang.com", AddressClass::kLocal, false) == UserLookup::kFound);
+    CHECK(tables->lookup_rewritten("anyone@catchall.example", AddressClass::kDefault, false) == UserLookup::kFound);
+    CHECK(tables->lookup_rewritten("nobody@alias.example", AddressClass::kVirtualAlias, false) ==
+          UserLookup::kNotFound);
+    CHECK(tables->lookup_user("openstack@yuliang.com", AddressClass::kLocal) == UserLookup::kFound);
+    CHECK(tables->lookup_user("x@relayed.example", AddressClass::kRelay) == UserLookup::kNoTable);
+
+    auto cc = CheckConfig::from_config(*cfgfile);
+    REQUIRE(cc.ok());
+    cc->relay_restrictions = {};
+    CheckHooks hooks;
+    auto domains = std::make_shared<DomainLists>(DomainLists::from_config(*cfgfile));
+    hooks.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
+    RecipientTables::install(tables, hooks);
+    Checker checker(*cc, hooks);
+    SessionState s = session("unknown", "203.0.113.9");
+    s.sender = "a@qq.com";
+    s.recipient = "info@alias.example";
+    CHECK(outcome(checker.check_rcpt(s)) == "dunno");
+    s.recipient = "nobody@alias.example";
+    CHECK(outcome(checker.check_rcpt(s)) ==
+          "550 5.1.1 <nobody@alias.example>: Recipient address rejected: User unknown in virtual alias table");
+    s.recipient = "openstack";
+    CHECK(outcome(checker.check_rcpt(s)) == "dunno");
+    s.recipient = "tomcat";  // tomcat@mail.yuliang.com is no alias
+    CHECK(outcome(checker.check_rcpt(s)) ==
+          "550 5.1.1 <tomcat>: Recipient address rejected: User unknown in local recipient table");
+    s.recipient = "ghost";
+    CHECK(outcome(checker.check_rcpt(s)) ==
+          "550 5.1.1 <ghost>: Recipient address rejected: User unknown in local recipient table");
+}
