@@ -101,6 +101,21 @@ Result<util::UniqueFd> connect_unix(const std::string& path, int timeout_ms) {
     }
 }
 
+SendStep send_pending(int fd, std::string& out, std::string* error) {
+    while (!out.empty()) {
+        ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            out.erase(0, static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return SendStep::kWouldBlock;
+        if (error) *error = n < 0 ? std::strerror(errno) : "nothing written";
+        return SendStep::kError;
+    }
+    return SendStep::kDone;
+}
+
 Result<util::UniqueFd> connect_service(std::string_view queue_directory, ServiceClass cls, std::string_view name,
                                        int timeout_ms) {
     return connect_unix(service_socket_path(queue_directory, cls, name), timeout_ms);

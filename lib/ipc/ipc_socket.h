@@ -46,6 +46,12 @@ Result<util::UniqueFd> listen_unix(const std::string& path, int backlog = 16);
 // Accepts one connection, waiting at most timeout_ms.
 Result<util::UniqueFd> accept_unix(int listen_fd, int timeout_ms);
 
+// Event-loop daemons: writes as much of `out` as a non-blocking socket
+// takes now and erases what went. kDone: all sent; kWouldBlock: the rest
+// waits for the socket to become writable; kError: *error says why.
+enum class SendStep { kDone, kWouldBlock, kError };
+SendStep send_pending(int fd, std::string& out, std::string* error);
+
 class IpcStream {
 public:
     // Takes ownership of a connected stream socket.

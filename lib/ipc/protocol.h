@@ -25,6 +25,7 @@ inline constexpr std::string_view kDeliverProtocol = "deliver_protocol";
 inline constexpr std::string_view kShowqProtocol = "showq_protocol";
 inline constexpr std::string_view kFlushProtocol = "flush_protocol";
 inline constexpr std::string_view kVerifyProtocol = "verify_protocol";
+inline constexpr std::string_view kAnvilProtocol = "anvil_protocol";
 
 // The current version of every protocol above; bump on an incompatible change.
 inline constexpr std::int64_t kProtocolVersion = 1;

@@ -46,6 +46,7 @@ dl_setup() {
         echo "qmgr      unix  n       -       n       300     1       qmgr"
         echo "discard   unix  -       -       n       -       -       discard"
         echo "error     unix  -       -       n       -       -       error"
+        echo "anvil     unix  -       -       n       -       1       anvil"
         echo "local     unix  -       n       n       -       -       local"
         echo "virtual   unix  -       n       n       -       -       virtual"
         for line in "$@"; do echo "$line"; done
