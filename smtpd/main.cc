@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
+        g_hooks.service = ctx.service_name();
         auto srv = smtpd::SmtpdServer::create(ctx.config(), ctx.loop(), std::move(g_hooks));
         if (!srv) return srv.error();
         g_server = std::move(*srv);

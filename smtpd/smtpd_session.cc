@@ -250,6 +250,7 @@ private:
     void on_forward(const std::string& name, dns::Answer answer);
     void begin();
     void greet();
+    bool wait_for_rate(Verb verb, const Command& cmd);
     void setup_bev();
     // STARTTLS: after the 220 is flushed, the plain bufferevent gives way
     // to an OpenSSL one; on_tls_established() runs after the handshake.
@@ -310,6 +311,10 @@ private:
     bool starttls_pending_ = false;  // "220 Ready to start TLS" is being flushed
     bool tls_handshake_ = false;     // the TLS handshake is running
     bool greeted_ = false;
+    bool anvil_asked_ = false;            // the connection was shown to anvil (or exempt)
+    bool limited_ = false;                // anvil limits apply to this client
+    std::uint64_t anvil_generation_ = 0;  // anvil counted this connection
+    bool rate_ok_ = false;                // anvil let the current MAIL/RCPT through
     tls::SessionInfo tls_info_;
     uint64_t sasl_id_ = 0;     // the running AUTH exchange (0 = none)
     std::string sasl_mech_;
@@ -483,6 +488,32 @@ void Session::begin() {
 }
 
 void Session::greet() {
+    // smtpd_client_connection_count/rate_limit: anvil counts the connection
+    // before the greeting; the session reads nothing meanwhile, other
+    // sessions go on.
+    if (!std::exchange(anvil_asked_, true)) {
+        ClientLimits* limits = server_.limits();
+        limited_ = limits->enabled() && !limits->exempt(s_.client_name, s_.client_addr);
+        if (limited_) {
+            busy_ = true;
+            std::weak_ptr<int> alive = alive_;
+            std::string addr = s_.client_addr;
+            limits->connect(s_.client_name, addr,
+                            [this, alive, limits, addr](std::optional<Reply> refusal, std::uint64_t gen) {
+                                if (alive.expired() || finished_) return limits->disconnect(addr, gen);
+                                anvil_generation_ = gen;
+                                busy_ = false;
+                                if (refusal) {
+                                    send_raw(refusal->format());
+                                    close_after_reply();
+                                    return;
+                                }
+                                greet();
+                                pump();
+                            });
+            return;
+        }
+    }
     greeted_ = true;
     reply(replies::greeting(cfg_.smtpd_banner));
     // smtpd_delay_reject = no: the client restrictions answer every command.
@@ -753,6 +784,8 @@ void Session::finish_session() {
     }
     sleep_timer_.cancel();
     sasl_timer_.cancel();
+    if (anvil_generation_ != 0) server_.limits()->disconnect(s_.client_addr, anvil_generation_);
+    anvil_generation_ = 0;
     server_.session_done(this);
 }
 
@@ -917,6 +950,7 @@ void Session::cmd_mail(const Command& cmd) {
     if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(replies::need_helo());
     if (bdat_used_) return fail(replies::mail_after_bdat());
     if (in_transaction()) return fail(replies::nested_mail());
+    if (wait_for_rate(Verb::kMail, cmd)) return;
     if (client_reject_) return fail(*client_reject_);
     if (cmd.mail.size && cfg_.message_size_limit > 0 && *cmd.mail.size > cfg_.message_size_limit)
         return fail(replies::size_exceeded());
@@ -941,12 +975,43 @@ void Session::cmd_mail(const Command& cmd) {
     });
 }
 
+// smtpd_client_message_rate_limit, smtpd_client_recipient_rate_limit:
+// anvil counts the MAIL or RCPT first; the command then runs again, or the
+// client gets the refusal. True while anvil is being asked.
+bool Session::wait_for_rate(Verb verb, const Command& cmd) {
+    if (std::exchange(rate_ok_, false)) return false;
+    ClientLimits* limits = server_.limits();
+    if (!limited_) return false;
+    int limit = verb == Verb::kMail ? limits->config().message_rate_limit : limits->config().recipient_rate_limit;
+    if (limit <= 0) return false;
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    auto then = [this, alive, verb, cmd](std::optional<Reply> refusal) {
+        if (alive.expired() || finished_) return;
+        busy_ = false;
+        if (refusal) {
+            count(verb, false);
+            reply_error(*refusal);
+        } else {
+            rate_ok_ = true;
+            if (verb == Verb::kMail) cmd_mail(cmd);
+            else cmd_rcpt(cmd);
+        }
+        if (!busy_ && !finished_) check_error_limit();
+        pump();
+    };
+    if (verb == Verb::kMail) limits->message(s_.client_name, s_.client_addr, std::move(then));
+    else limits->recipient(s_.client_name, s_.client_addr, std::move(then));
+    return true;
+}
+
 void Session::cmd_rcpt(const Command& cmd) {
     auto fail = [&](const Reply& r) {
         count(Verb::kRcpt, false);
         reply_error(r);
     };
     if (!in_transaction()) return fail(replies::need_mail());
+    if (wait_for_rate(Verb::kRcpt, cmd)) return;
     if (bdat_used_) return fail(replies::rcpt_after_bdat());
     if (client_reject_) return fail(*client_reject_);
     ++rcpt_attempts_;
@@ -1575,6 +1640,9 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         if (!ex) return ex.error();
         server->sasl_exceptions_ = std::make_unique<Mynetworks>(std::move(*ex));
     }
+    auto limits = ClientLimits::create(cfg, loop, hooks.service);
+    if (!limits) return limits.error();
+    server->limits_ = std::move(*limits);
     server->hooks_ = std::move(hooks);
 
     auto cc = CheckConfig::from_config(cfg);
@@ -1677,6 +1745,7 @@ std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::
 }
 
 SmtpdServer::~SmtpdServer() {
+    limits_.reset();  // pending anvil answers never call back into sessions
     resolver_.reset();  // pending peer lookups never call back into sessions
     sasl_.reset();      // joins the SASL worker; pending exchanges never call back
     workers_.clear();  // joins the threads before their Checkers go

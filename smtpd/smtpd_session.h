@@ -102,6 +102,7 @@
 #include "lib/submit/cleanup_proto.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
+#include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
 #include "smtpd/smtpd_command.h"
 #include "smtpd/smtpd_data.h"
@@ -179,6 +180,7 @@ public:
         // when sasl_loaded is false, create() initialises it.
         std::shared_ptr<CyrusSasl> sasl;
         bool sasl_loaded = false;
+        std::string service = "smtp";  // master.cf service name (anvil idents)
     };
 
     // With smtpd_sasl_auth_enable = yes: initialises Cyrus SASL (once per
@@ -218,6 +220,8 @@ public:
     dns::Resolver* resolver() { return resolver_.get(); }
     bool in_mynetworks(const Peer& peer) const;
     bool bare_newline_excluded(const Peer& peer) const;
+    // Connection count and rate limits (anvil); never null after create().
+    ClientLimits* limits() { return limits_.get(); }
     // Runs fn (a restriction check) and then done on the loop; off the loop
     // when a table may block: then on the least busy of kCheckWorkers
     // threads, each with its own Checker (its own table connections).
@@ -247,6 +251,7 @@ private:
     std::vector<std::unique_ptr<event::Offload>> workers_;
     std::unique_ptr<event::Offload> io_offload_;
     std::shared_ptr<RecipientTables> recipient_tables_;
+    std::unique_ptr<ClientLimits> limits_;
     std::list<std::unique_ptr<Session>> sessions_;
     std::vector<std::unique_ptr<Session>> dead_;
     event::Timer reaper_;
