@@ -730,12 +730,16 @@ struct Checker::Eval {
     }
 
     St permit_auth_destination(const std::string& rcpt) {
-        if (classify_address(qualify(rcpt)) == AddressClass::kDefault) return St::kDunno;
+        AddressClass cls = classify_address(qualify(rcpt));
+        if (cls == AddressClass::kTempFail) return dict_retry(rcpt);
+        if (cls == AddressClass::kDefault) return St::kDunno;
         return St::kOk;
     }
 
     St reject_unauth_destination(const std::string& rcpt, int code, const char* dsn) {
-        if (permit_auth_destination(rcpt) == St::kOk) return St::kDunno;
+        St auth = permit_auth_destination(rcpt);
+        if (auth == St::kOk) return St::kDunno;
+        if (auth == St::kReject) return auth;
         return reject(ErrClass::kPolicy, code, dsn, "<" + rcpt + ">: Relay access denied");
     }
 
@@ -743,6 +747,7 @@ struct Checker::Eval {
         bool sender = std::string_view(cls) == kClassSender;
         std::string full = qualify(addr);
         AddressClass ac = classify_address(full);
+        if (ac == AddressClass::kTempFail) return dict_retry(addr);
         // An address that canonical or virtual alias mapping rewrites is
         // assumed deliverable, whatever its class.
         if (c.hooks_.lookup_rewritten) {
@@ -1328,6 +1333,19 @@ bool domain_in_list(const std::vector<std::string>& list, std::string_view domai
 
 }  // namespace
 
+struct DomainLists::Tables {
+    // One entry per list, in classify() order; empty Maps: no tables.
+    table::Maps lists[4];
+    bool failed[4] = {};  // a table of the list could not be opened
+    bool may_block = false;
+    mutable std::mutex mu;
+};
+
+namespace {
+constexpr const char* kDomainListNames[4] = {"mydestination", "virtual_alias_domains", "virtual_mailbox_domains",
+                                             "relay_domains"};
+}
+
 DomainLists DomainLists::from_config(const config::Config& config) {
     DomainLists l;
     auto list = [&](const char* name) {
@@ -1341,14 +1359,54 @@ DomainLists DomainLists::from_config(const config::Config& config) {
     Result<std::string> parent = config.get("parent_domain_matches_subdomains");
     l.relay_parent_matches_subdomains =
         parent ? table::parent_domain_matches_subdomains(*parent, "relay_domains") : true;
+    auto t = std::make_shared<Tables>();
+    const std::vector<std::string>* lists[4] = {&l.mydestination, &l.virtual_alias_domains,
+                                                &l.virtual_mailbox_domains, &l.relay_domains};
+    bool any = false;
+    for (int i = 0; i < 4; ++i) {
+        std::string specs;
+        for (const auto& e : *lists[i]) {
+            if (e.find(':') != std::string::npos && e.front() != '[' && e.front() != '!') specs += e + " ";
+        }
+        if (specs.empty()) continue;
+        any = true;
+        auto maps = table::Maps::open(specs);
+        if (!maps) {
+            log::warn("%s: %s", kDomainListNames[i], maps.error().message.c_str());
+            t->failed[i] = true;
+            continue;
+        }
+        if (maps->may_block()) t->may_block = true;
+        t->lists[i] = std::move(*maps);
+    }
+    if (any) l.tables = std::move(t);
     return l;
 }
 
+bool DomainLists::may_block() const { return tables && tables->may_block; }
+
 AddressClass DomainLists::classify(std::string_view domain) const {
-    if (domain_in_list(mydestination, domain, false)) return AddressClass::kLocal;
-    if (domain_in_list(virtual_alias_domains, domain, false)) return AddressClass::kVirtualAlias;
-    if (domain_in_list(virtual_mailbox_domains, domain, false)) return AddressClass::kVirtualMailbox;
-    if (domain_in_list(relay_domains, domain, relay_parent_matches_subdomains)) return AddressClass::kRelay;
+    static constexpr AddressClass kClasses[4] = {AddressClass::kLocal, AddressClass::kVirtualAlias,
+                                                 AddressClass::kVirtualMailbox, AddressClass::kRelay};
+    const std::vector<std::string>* lists[4] = {&mydestination, &virtual_alias_domains, &virtual_mailbox_domains,
+                                                &relay_domains};
+    std::string d = util::lowercase(drop_trailing_dot(domain));
+    for (int i = 0; i < 4; ++i) {
+        bool parent = i == 3 && relay_parent_matches_subdomains;
+        if (domain_in_list(*lists[i], d, parent)) return kClasses[i];
+        if (!tables) continue;
+        if (tables->failed[i]) return AddressClass::kTempFail;
+        const table::Maps& maps = tables->lists[i];
+        if (maps.empty()) continue;
+        std::lock_guard<std::mutex> lock(tables->mu);
+        auto found = table::match_keys(table::access_domain_keys(d, parent),
+                                       [&maps](std::string_view key) { return maps.lookup(key); });
+        if (!found) {
+            log::warn("%s lookup of %s: %s", kDomainListNames[i], d.c_str(), found.error().message.c_str());
+            return AddressClass::kTempFail;
+        }
+        if (found->has_value()) return kClasses[i];
+    }
     return AddressClass::kDefault;
 }
 

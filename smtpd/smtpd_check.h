@@ -68,8 +68,10 @@ enum class PeerStatus { kOk, kTempFail, kPermFail };
 
 // Where an address is delivered, as trivial-rewrite would classify its
 // domain: mydestination (and inet_interfaces), virtual_alias_domains,
-// virtual_mailbox_domains, relay_domains, or anything else.
-enum class AddressClass { kLocal, kVirtualAlias, kVirtualMailbox, kRelay, kDefault };
+// virtual_mailbox_domains, relay_domains, or anything else; kTempFail when
+// a domain table could not answer (the client is told to try again:
+// "451 4.3.0 <addr>: Temporary lookup failure").
+enum class AddressClass { kLocal, kVirtualAlias, kVirtualMailbox, kRelay, kDefault, kTempFail };
 
 // Does the recipient table of an address class know this address?
 enum class UserLookup { kFound, kNotFound, kTempFail, kNoTable };
@@ -244,20 +246,28 @@ private:
     friend struct Eval;
 };
 
-// The domain lists that decide an address class, for the common case
-// where they hold names (elements of the form type:table are skipped).
-// mydestination and the virtual_*_domains match names exactly (".d"
-// matches subdomains of d); relay_domains also matches subdomains when
-// relay_domains is listed in parent_domain_matches_subdomains.
+// The domain lists that decide an address class. mydestination and the
+// virtual_*_domains match names exactly (".d" matches subdomains of d);
+// relay_domains also matches subdomains when relay_domains is listed in
+// parent_domain_matches_subdomains. A type:table element (the seed's
+// "virtual_mailbox_domains = mysql:/etc/postfix/mysql_virtual_domains_maps.cf",
+// Postfix's default "virtual_alias_domains = $virtual_alias_maps") is
+// opened by from_config() and asked for the domain (and its parents, as
+// access maps are); any answer is a match, a lookup error is kTempFail.
+// Table lookups are serialized (the check workers share one instance);
+// may_block() says whether one can block (mysql:, ...).
 struct DomainLists {
     std::vector<std::string> mydestination;
     std::vector<std::string> virtual_alias_domains;
     std::vector<std::string> virtual_mailbox_domains;
     std::vector<std::string> relay_domains;
     bool relay_parent_matches_subdomains = true;
+    struct Tables;
+    std::shared_ptr<Tables> tables;  // the type:table elements (from_config)
 
     static DomainLists from_config(const config::Config& config);
     AddressClass classify(std::string_view domain) const;
+    bool may_block() const;
 };
 
 // The tables behind CheckHooks::lookup_user (local_recipient_maps,

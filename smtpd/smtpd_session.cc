@@ -1667,7 +1667,8 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     // A restriction table that can block (mysql:, proxy:, ...) sends every
     // check to one worker thread, so the Checker is used by one thread.
     bool may_block = server->hooks_.offload_checks ||
-                     (server->recipient_tables_ && server->recipient_tables_->may_block());
+                     (server->recipient_tables_ && server->recipient_tables_->may_block()) ||
+                     (server->domains_ && server->domains_->may_block());
     auto scan = [&](const std::vector<std::string>& list) {
         for (const auto& item : list) {
             for (const char* type : {"mysql:", "pgsql:", "ldap:", "sqlite:", "memcache:", "tcp:", "socketmap:"}) {

@@ -22,7 +22,7 @@ done
 P=$(mr_free_port)
 P2=$(mr_free_port)
 QS_NO_QMGR=1 qs_setup "127.0.0.1:$P inet n - n - 1 smtpd -o smtpd_sender_restrictions=check_sender_access,mysql:__T__/sender.cf" \
-    "127.0.0.1:$P2 inet n - n - - smtpd -o virtual_mailbox_domains=extmail.org -o virtual_mailbox_maps=mysql:__T__/mailbox.cf -o virtual_alias_maps=mysql:__T__/alias.cf -o virtual_alias_domains=alias.example"
+    "127.0.0.1:$P2 inet n - n - - smtpd -o virtual_mailbox_domains=mysql:__T__/domains.cf -o virtual_mailbox_maps=mysql:__T__/mailbox.cf -o virtual_alias_maps=mysql:__T__/alias.cf -o virtual_alias_domains=alias.example"
 sed -i "s|__T__|$T|g" "$CONF/master.cf"
 echo "local_recipient_maps =" >>"$CONF/main.cf"
 
@@ -79,6 +79,7 @@ write_map() {  # file table select_field where_field
         "$SOCK" "$2" "$3" "$4" >"$T/$1"
     chmod 644 "$T/$1"
 }
+write_map domains.cf domain domain domain
 write_map mailbox.cf mailbox maildir username
 write_map alias.cf alias goto address
 "$MR" -c "$CONF" start || mr_fail "start failed"

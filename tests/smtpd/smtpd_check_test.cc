@@ -1321,3 +1321,48 @@ TEST_CASE("smtpd_check RecipientTables reads the alias and recipient tables of m
     CHECK(outcome(checker.check_rcpt(s)) ==
           "550 5.1.1 <ghost>: Recipient address rejected: User unknown in local recipient table");
 }
+
+TEST_CASE("smtpd_check domain lists with lookup tables", "[unit]") {
+    Fixture f;
+    std::string domains = f.dir.texthash("domains", "extmail.org 1\n");
+    std::string virt = f.dir.texthash("virtual2", "aliased.example anything\ninfo@aliased.example root\n");
+    std::string relay = f.dir.texthash("relay", "relayed.example ok\n");
+    std::string text = "myhostname = mail.yuliang.com\n"
+                       "mydestination = $myhostname\n"
+                       "virtual_mailbox_domains = " + domains + "\n"
+                       "virtual_alias_maps = " + virt + "\n"
+                       "relay_domains = " + relay + "\n";
+    auto cfgfile = config::Config::from_text(text, "/tmp");
+    REQUIRE(cfgfile.ok());
+    DomainLists l = DomainLists::from_config(*cfgfile);
+    CHECK_FALSE(l.may_block());
+    CHECK(l.classify("mail.yuliang.com") == AddressClass::kLocal);
+    CHECK(l.classify("extmail.org") == AddressClass::kVirtualMailbox);
+    CHECK(l.classify("EXTMAIL.ORG.") == AddressClass::kVirtualMailbox);
+    CHECK(l.classify("sub.extmail.org") == AddressClass::kDefault);
+    // Postfix's default virtual_alias_domains = $virtual_alias_maps: a
+    // domain that is itself a key of the alias table.
+    CHECK(l.classify("aliased.example") == AddressClass::kVirtualAlias);
+    CHECK(l.classify("relayed.example") == AddressClass::kRelay);
+    CHECK(l.classify("sub.relayed.example") == AddressClass::kRelay);  // relay_domains matches subdomains
+    CHECK(l.classify("elsewhere.example") == AddressClass::kDefault);
+
+    SECTION("a table that cannot answer defers") {
+        auto broken = config::Config::from_text("myhostname = mail.yuliang.com\nmydestination = $myhostname\n"
+                                                "virtual_mailbox_domains = hash:/nonexistent/domains\n",
+                                                "/tmp");
+        REQUIRE(broken.ok());
+        auto bl = std::make_shared<DomainLists>(DomainLists::from_config(*broken));
+        CHECK(bl->classify("mail.yuliang.com") == AddressClass::kLocal);
+        CHECK(bl->classify("extmail.org") == AddressClass::kTempFail);
+        CheckConfig cfg;
+        cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
+        CheckHooks hooks = f.hooks();
+        hooks.classify_domain = [bl](std::string_view d) { return bl->classify(d); };
+        Checker checker(cfg, hooks);
+        SessionState s = session("unknown", "203.0.113.9");
+        s.sender = "a@qq.com";
+        s.recipient = "user@extmail.org";
+        CHECK(outcome(checker.check_rcpt(s)) == "451 4.3.0 <user@extmail.org>: Temporary lookup failure");
+    }
+}
