@@ -5,7 +5,8 @@
 # smtpd_client_event_limit_exceptions (127.0.0.2) is not limited; a
 # connection rate limit; message and recipient rate limits; anvil's
 # statistics lines; and smtpd going on (with a warning) while anvil is
-# stopped (SIGSTOP: a timeout) and when it is gone from master.cf.
+# stopped (SIGSTOP: a timeout, during which another session of the same
+# smtpd process is served) and when it is gone from master.cf.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
@@ -16,11 +17,13 @@ P1=$(mr_free_port)  # connection count limit 2; 127.0.0.2 is an exception
 P2=$(mr_free_port)  # connection rate limit 3
 P3=$(mr_free_port)  # message rate limit 2
 P4=$(mr_free_port)  # recipient rate limit 3
+P5=$(mr_free_port)  # one smtpd process (maxproc 1), the default limits
 QS_NO_QMGR=1 qs_setup \
     "127.0.0.1:$P1 inet n - n - - smtpd -o smtpd_client_connection_count_limit=2 -o smtpd_client_event_limit_exceptions=127.0.0.2" \
     "127.0.0.1:$P2 inet n - n - - smtpd -o smtpd_client_connection_rate_limit=3 -o smtpd_client_event_limit_exceptions=" \
     "127.0.0.1:$P3 inet n - n - - smtpd -o smtpd_client_message_rate_limit=2 -o smtpd_client_event_limit_exceptions=" \
-    "127.0.0.1:$P4 inet n - n - - smtpd -o smtpd_client_recipient_rate_limit=3 -o smtpd_client_event_limit_exceptions="
+    "127.0.0.1:$P4 inet n - n - - smtpd -o smtpd_client_recipient_rate_limit=3 -o smtpd_client_event_limit_exceptions=" \
+    "127.0.0.1:$P5 inet n - n - 1 smtpd -o smtpd_client_event_limit_exceptions="
 echo "local_recipient_maps =" >>"$CONF/main.cf"
 grep -q "^anvil " "$CONF/master.cf" || mr_fail "qs_setup has no anvil service"
 "$MR" -c "$CONF" start || mr_fail "start failed"
@@ -116,18 +119,28 @@ anvil_pid() {
 A=$(anvil_pid)
 [ -n "$A" ] || mr_fail "no anvil process"
 
-# anvil stopped (SIGSTOP): the session waits for the timeout, logs a
-# warning and goes on without a limit.
-kill -STOP "$A"
-python3 - "$P1" >"$T/py.out" 2>&1 <<'PY' || { kill -CONT "$A"; mr_fail "smtplib with anvil stopped: $(cat "$T/py.out")"; }
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
-s.ehlo("client.example")
-assert s.mail("alice@example.org")[0] == 250
-assert s.rcpt("bob@mx.example.test")[0] == 250
-code, text = s.data(b"Subject: anvil stopped\r\n\r\nhello\r\n")
+# anvil stopped (SIGSTOP): a new session waits for the timeout, logs a
+# warning and goes on without a limit; meanwhile another session of the
+# same smtpd process (maxproc 1) is served as usual.
+python3 - "$P5" "$A" >"$T/py.out" 2>&1 <<'PY' || { kill -CONT "$A"; mr_fail "smtplib with anvil stopped: $(cat "$T/py.out")"; }
+import os, select, signal, smtplib, socket, sys
+port, anvil = int(sys.argv[1]), int(sys.argv[2])
+a = smtplib.SMTP("127.0.0.1", port, timeout=60)  # greeted while anvil runs
+os.kill(anvil, signal.SIGSTOP)
+b = socket.create_connection(("127.0.0.1", port), timeout=60)  # its greeting waits for anvil
+a.ehlo("client.example")
+assert a.mail("alice@example.org")[0] == 250
+assert a.rcpt("bob@mx.example.test")[0] == 250
+code, text = a.data(b"Subject: anvil stopped\r\n\r\nhello\r\n")
 assert code == 250, (code, text)
-s.quit()
+a.quit()
+# Session A is done; B still has no greeting.
+assert select.select([b], [], [], 0)[0] == [], "B was greeted before anvil answered"
+f = b.makefile("rb")
+greeting = f.readline().decode()
+assert greeting.startswith("220 "), greeting
+b.sendall(b"QUIT\r\n")
+assert f.readline().decode().startswith("221 ")
 PY
 kill -CONT "$A"
 grep -Eq "mailroom/smtpd\[[0-9]+\]: warning: problem talking to server private/anvil: timeout\$" "$T/maillog" ||
