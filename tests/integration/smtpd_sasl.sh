@@ -24,6 +24,8 @@ PS=$(mr_free_port)  # Cyrus auxprop with a sasldb file (smtpd_sasl_path = smtpd_
 PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
 PD=$(mr_free_port)  # smtpd_sasl_type = dovecot
 PL=$(mr_free_port)  # reject_sender_login_mismatch
+PP=$(mr_free_port)  # noplaintext, except inside TLS
+PR=$(mr_free_port)  # no realm: smtpd_sasl_local_domain empty
 PT=$(mr_free_port)  # one smtpd process (maxproc 1), for the stuck saslauthd case
 PI=$(mr_free_port)  # the fake IMAP server saslauthd asks
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
@@ -33,7 +35,9 @@ qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_type=dovecot" \
     "127.0.0.1:$PL inet n - n - - smtpd -o smtpd_sender_restrictions=reject_sender_login_mismatch" \
-    "127.0.0.1:$PT inet n - n - 1 smtpd"
+    "127.0.0.1:$PT inet n - n - 1 smtpd" \
+    "127.0.0.1:$PP inet n - n - - smtpd -o smtpd_sasl_security_options=noanonymous,noplaintext -o smtpd_sasl_tls_security_options=noanonymous" \
+    "127.0.0.1:$PR inet n - n - - smtpd -o smtpd_sasl_local_domain="
 USER=hadoop
 PASS='<tswcbyy888>'
 
@@ -95,11 +99,11 @@ echo "hadoop@yuliang.com $USER@mx.example.test" >"$T/sender_logins"
 [ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a)" = "cyrus" ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" "$PP" "$PR" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
 import base64, smtplib, socket, ssl, sys
 P, PA, PX, PS, PH = (int(a) for a in sys.argv[1:6])
 USER, PASS = sys.argv[6], sys.argv[7]
-PL = int(sys.argv[8])
+PL, PP, PR = int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
 class Telnet:
@@ -269,6 +273,32 @@ code, text = s.rcpt("someone@remote.test")
 assert (code, text) == (553, ("5.7.1 <tomcat@yuliang.com>: Sender address rejected: not owned by user %s@mx.example.test" % USER).encode()), (code, text)
 s.quit()
 
+# noplaintext hides PLAIN and LOGIN until TLS (smtpd_sasl_tls_security_options).
+s = smtplib.SMTP("127.0.0.1", PP, timeout=15)
+code, text = s.ehlo("client.example")
+assert b"AUTH" not in text, text
+code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
+assert code == 535, (code, text)
+s.starttls(context=ctx)
+code, text = s.ehlo("client.example")
+assert b"AUTH PLAIN LOGIN" in text, text
+code, text = s.login(USER, PASS)
+assert code == 235, (code, text)
+s.quit()
+
+# Without a realm Cyrus names the user as typed.
+s = smtplib.SMTP("127.0.0.1", PR, timeout=15)
+s.ehlo("client.example")
+s.esmtp_features["auth"] = "LOGIN"
+code, text = s.login(USER, PASS)
+assert code == 235, (code, text)
+s.mail("hadoop@yuliang.com")
+s.rcpt("1062817308@qq.com")
+code, text = s.data("Subject: no realm\r\n\r\nhello\r\n")
+assert code == 250, (code, text)
+print("NOREALM", text.decode().split()[-1])
+s.quit()
+
 # A failed AUTH counts as an error: two reach smtpd_hard_error_limit = 2.
 t = Telnet(PH)
 t.reply()
@@ -283,6 +313,9 @@ PY
 SEED=$(sed -n 's/^SEED \([0-9A-F]*\)$/\1/p' "$T/reply")
 HELD=$(sed -n 's/^HELD \([0-9A-F]*\)$/\1/p' "$T/reply")
 TLSHELD=$(sed -n 's/^TLSHELD \([0-9A-F]*\)$/\1/p' "$T/reply")
+NOREALM=$(sed -n 's/^NOREALM \([0-9A-F]*\)$/\1/p' "$T/reply")
+grep -Eq "smtpd\[[0-9]+\]: $NOREALM: client=unknown\[127\.0\.0\.1\], sasl_method=LOGIN, sasl_username=$USER\$" "$T/maillog" ||
+    mr_fail "client= line without a realm"
 [ -n "$SEED" ] && [ -n "$HELD" ] && [ -n "$TLSHELD" ] || mr_fail "no queue IDs: $(cat "$T/reply")"
 grep -Eq "smtpd\[[0-9]+\]: $SEED: client=unknown\[127\.0\.0\.1\], sasl_method=LOGIN, sasl_username=$USER@mx\.example\.test\$" "$T/maillog" ||
     mr_fail "client= line of the seed message"
