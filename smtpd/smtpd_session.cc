@@ -778,6 +778,11 @@ void Session::finish_session() {
     line += " commands=";
     line += ok_all == total_all ? std::to_string(total_all) : std::to_string(ok_all) + "/" + std::to_string(total_all);
     log::info("%s", line.c_str());
+    if (bev_ && s_.tls_active) {
+        // close_notify, as Postfix's tls_server_stop() sends; no waiting
+        // for the client's.
+        if (SSL* ssl = bufferevent_openssl_get_ssl(bev_)) SSL_shutdown(ssl);
+    }
     if (bev_) {
         bufferevent_disable(bev_, EV_READ | EV_WRITE);
         bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
