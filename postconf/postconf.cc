@@ -97,6 +97,8 @@ void warn_unused(Config& cfg) {
 
 int show_parameters(const Options& o, std::ostream& out) {
     Config cfg = load_config(o, false);
+    // master.cf names the service-defined parameters (maildrop_destination_recipient_limit).
+    if (util::path_exists(cfg.config_dir() + "/master.cf")) (void)cfg.load_master_cf();
     if (!o.defaults) warn_unused(cfg);
 
     // Which names, in which order.
@@ -110,6 +112,7 @@ int show_parameters(const Options& o, std::ostream& out) {
     } else {
         std::set<std::string> set;
         for (const auto& p : config::param_table()) set.insert(p.name);
+        for (const auto& p : cfg.service_parameters()) set.insert(p.name);
         if (!o.defaults) {
             for (const auto& e : cfg.main_cf_entries()) set.insert(e.name);
         }
@@ -117,11 +120,12 @@ int show_parameters(const Options& o, std::ostream& out) {
     }
 
     Config defaults_only = Config::from_text("", o.config_dir).value();
+    defaults_only.set_services(cfg.services());
     for (const std::string& name : names) {
         std::optional<std::string> value;
         if (o.defaults) {
-            const config::ParamSpec* spec = config::find_param(name);
-            if (spec) value = config::default_value(*spec);
+            value = defaults_only.raw(name);
+            if (const config::ParamSpec* spec = config::find_param(name)) value = config::default_value(*spec);
         } else if (o.non_default) {
             value = cfg.main_cf_value(name);
             if (!value && !o.args.empty()) continue;  // named but not set: nothing to show
@@ -148,6 +152,8 @@ int edit_parameters(const Options& o) {
     Result<std::string> text = util::read_file(path);
     if (!text) log::fatal("%s", text.error().message.c_str());
     config::MainCfEdit edit;
+    Config names = Config::from_text("", o.config_dir).value();
+    if (util::path_exists(o.config_dir + "/master.cf")) (void)names.load_master_cf();
     for (const std::string& arg : o.args) {
         if (o.edit) {
             size_t eq = arg.find('=');
@@ -156,7 +162,7 @@ int edit_parameters(const Options& o) {
             std::string value(util::trim(std::string_view(arg).substr(eq + 1)));
             if (!config::valid_param_name(name)) log::fatal("bad parameter name: \"%s\"", name.c_str());
             if (value.find('\n') != std::string::npos) log::fatal("%s: value must not contain a newline", name.c_str());
-            if (!config::find_param(name)) log::warn("%s: unknown parameter", name.c_str());
+            if (!names.known(name)) log::warn("%s: unknown parameter", name.c_str());
             edit.set.emplace_back(std::move(name), std::move(value));
         } else {
             if (!config::valid_param_name(arg)) log::fatal("bad parameter name: \"%s\"", arg.c_str());

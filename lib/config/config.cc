@@ -73,6 +73,8 @@ std::optional<std::string> Config::raw(std::string_view name) const {
     if (auto it = main_.find(name); it != main_.end()) return it->second;
     if (name == "config_directory" && !config_dir_.empty()) return config_dir_;
     if (const ParamSpec* p = find_param(name)) return default_value(*p, &effective_for_default, this);
+    for (const ServiceParam& p : service_parameters())
+        if (p.name == name) return "$" + p.default_param;
     return std::nullopt;
 }
 
@@ -81,22 +83,29 @@ std::optional<std::string> Config::main_cf_value(std::string_view name) const {
     return std::nullopt;
 }
 
-bool Config::known(std::string_view name) const { return find_param(name) != nullptr; }
+bool Config::known(std::string_view name) const { return spec(name) != nullptr; }
+
+const ParamSpec* Config::spec(std::string_view name) const {
+    if (const ParamSpec* p = find_param(name)) return p;
+    for (const ServiceParam& p : service_parameters())
+        if (p.name == name) return find_param(p.default_param);
+    return nullptr;
+}
 
 Result<std::string> Config::get(std::string_view name) const {
     return expand_param(name, [this](std::string_view n) { return raw(n); });
 }
 
 namespace {
-const ParamSpec& spec_or_panic(std::string_view name) {
-    const ParamSpec* p = find_param(name);
+const ParamSpec& spec_or_panic(const Config& config, std::string_view name) {
+    const ParamSpec* p = config.spec(name);
     if (!p) log::panic("unknown parameter requested: %.*s", static_cast<int>(name.size()), name.data());
     return *p;
 }
 }  // namespace
 
 Result<long long> Config::get_int(std::string_view name) const {
-    const ParamSpec& spec = spec_or_panic(name);
+    const ParamSpec& spec = spec_or_panic(*this, name);
     Result<std::string> v = get(name);
     if (!v) return v.error();
     return parse_int_param(name, *v, &spec);
@@ -105,14 +114,14 @@ Result<long long> Config::get_int(std::string_view name) const {
 Result<long long> Config::get_size(std::string_view name) const { return get_int(name); }
 
 Result<bool> Config::get_bool(std::string_view name) const {
-    spec_or_panic(name);
+    spec_or_panic(*this, name);
     Result<std::string> v = get(name);
     if (!v) return v.error();
     return parse_bool_param(name, *v);
 }
 
 Result<long long> Config::get_time(std::string_view name) const {
-    const ParamSpec& spec = spec_or_panic(name);
+    const ParamSpec& spec = spec_or_panic(*this, name);
     Result<std::string> v = get(name);
     if (!v) return v.error();
     return parse_time_param(name, *v, spec.time_unit, &spec);

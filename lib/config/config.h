@@ -24,6 +24,7 @@
 
 #include "lib/config/main_cf.h"
 #include "lib/config/master_cf.h"
+#include "lib/config/params.h"
 #include "lib/util/result.h"
 
 namespace mailroom::config {
@@ -53,7 +54,12 @@ public:
     std::optional<std::string> raw(std::string_view name) const;
     // The value explicitly set in main.cf (no default), if any.
     std::optional<std::string> main_cf_value(std::string_view name) const;
+    // True for a parameter of the table, or a service-defined one of a
+    // master.cf service once master.cf is loaded (params.h).
     bool known(std::string_view name) const;
+    // The table row that types `name`: its own, or for a service-defined
+    // parameter that of the built-in it stands in for; nullptr when unknown.
+    const ParamSpec* spec(std::string_view name) const;
 
     // Expanded values.
     Result<std::string> get(std::string_view name) const;
@@ -70,6 +76,10 @@ public:
     // Services from DIR/master.cf, when it has been read (load_master_cf()).
     Status load_master_cf();
     const std::vector<MasterService>& services() const { return services_; }
+    // Sets the services directly (tests, or a master.cf already parsed).
+    void set_services(std::vector<MasterService> services) { services_ = std::move(services); }
+    // The service-defined parameters of the loaded services.
+    std::vector<ServiceParam> service_parameters() const { return config::service_parameters(services_); }
 
     // "FILE, line N: unused parameter: name=value" for every main.cf name
     // that is neither a known parameter nor a per-transport parameter of a

@@ -228,4 +228,25 @@ Result<long long> parse_time_param(std::string_view name, std::string_view value
     return secs;
 }
 
+std::vector<ServiceParam> service_parameters(const std::vector<MasterService>& services) {
+    static constexpr std::pair<const char*, const char*> kAgentParams[] = {
+        {"_destination_concurrency_limit", "default_destination_concurrency_limit"},
+        {"_destination_recipient_limit", "default_destination_recipient_limit"},
+    };
+    static constexpr const char* kAgents[] = {"local", "virtual", "pipe", "smtp", "lmtp", "error", "discard"};
+    std::vector<ServiceParam> out;
+    for (const MasterService& s : services) {
+        if (std::find(std::begin(kAgents), std::end(kAgents), s.command) == std::end(kAgents)) continue;
+        std::vector<std::pair<const char*, const char*>> params(std::begin(kAgentParams), std::end(kAgentParams));
+        if (s.command == "pipe") params.emplace_back("_time_limit", "command_time_limit");
+        for (auto [suffix, def] : params) {
+            std::string name = s.name + suffix;
+            if (find_param(name)) continue;  // a built-in row with its own default
+            if (std::none_of(out.begin(), out.end(), [&](const ServiceParam& p) { return p.name == name; }))
+                out.push_back({std::move(name), def});
+        }
+    }
+    return out;
+}
+
 }  // namespace mailroom::config

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/master_cf.h"
 #include "lib/util/result.h"
 
 namespace mailroom::config {
@@ -55,6 +56,19 @@ Result<bool> parse_bool_param(std::string_view name, std::string_view value);
 // Returns seconds. `unit` is the default unit when the value has none.
 Result<long long> parse_time_param(std::string_view name, std::string_view value, char unit,
                                    const ParamSpec* spec);
+
+// Service-defined parameters, as Postfix's postconf names them: every
+// master.cf service whose command is a delivery agent (local, virtual,
+// pipe, smtp, lmtp, error, discard) has NAME_destination_concurrency_limit
+// and NAME_destination_recipient_limit, and a pipe service also
+// NAME_time_limit. Each defaults to "$" followed by the built-in parameter
+// it stands in for, whose type and bounds it shares. A built-in row with
+// the same name (local_destination_recipient_limit) keeps its own default.
+struct ServiceParam {
+    std::string name;
+    std::string default_param;  // default_destination_recipient_limit, ...
+};
+std::vector<ServiceParam> service_parameters(const std::vector<MasterService>& services);
 
 // Machine facts used by computed defaults (exposed for tests).
 std::string system_hostname_fqdn();

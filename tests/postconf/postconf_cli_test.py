@@ -95,6 +95,31 @@ class PostconfTest(unittest.TestCase):
                       p.stderr)
         self.assertIn("no_such_thing = 1", p.stdout)
 
+    def test_service_defined_parameters_follow_master_cf(self):
+        # The seed's pipe transport named maildrop has its own limits.
+        self.write("main.cf", "maildrop_destination_recipient_limit = 1\n"
+                              "maildrop_destination_concurrency_limit = 1\n"
+                              "nosuch_destination_recipient_limit = 3\n")
+        self.write("master.cf", MASTER_CF)
+        p = run("-c", self.dir, "-n")
+        self.assertNotIn("maildrop_destination", p.stderr)
+        self.assertIn("unused parameter: nosuch_destination_recipient_limit=3", p.stderr)
+        self.assertIn("maildrop_destination_recipient_limit = 1", p.stdout.splitlines())
+        d = run("-c", self.dir, "-d").stdout.splitlines()
+        self.assertIn("maildrop_destination_recipient_limit = $default_destination_recipient_limit", d)
+        self.assertIn("maildrop_destination_concurrency_limit = $default_destination_concurrency_limit", d)
+        self.assertIn("maildrop_time_limit = $command_time_limit", d)
+        self.assertIn("local_destination_recipient_limit = 1", d)
+        # smtp is an smtpd service here, not a delivery agent.
+        self.assertFalse([l for l in d if l.startswith("smtp_destination")])
+        self.assertEqual(run("-c", self.dir, "-x", "maildrop_time_limit").stdout, "maildrop_time_limit = 1000s\n")
+        self.assertEqual(run("-c", self.dir, "maildrop_destination_recipient_limit").stdout,
+                         "maildrop_destination_recipient_limit = 1\n")
+        e = run("-c", self.dir, "-e", "maildrop_time_limit=20s")
+        self.assertNotIn("unknown parameter", e.stderr)
+        e = run("-c", self.dir, "-e", "nosuch_time_limit=20s")
+        self.assertIn("nosuch_time_limit: unknown parameter", e.stderr)
+
     def test_defaults_list_every_parameter(self):
         self.write("main.cf", "mail_owner = postfix\n")
         p = run("-c", self.dir, "-d")

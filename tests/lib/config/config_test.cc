@@ -52,6 +52,32 @@ TEST_CASE("unused parameters are reported with file and line", "[unit]") {
     CHECK(w[0] == "/etc/mailroom/main.cf, line 3: unused parameter: bogus_param=1");
 }
 
+TEST_CASE("service-defined parameters exist for delivery-agent services of master.cf", "[unit]") {
+    auto cfg = Config::from_text("maildrop_destination_recipient_limit = 1\nnosuch_destination_recipient_limit = 2\n",
+                                 "/etc/mailroom")
+                   .value();
+    CHECK_FALSE(cfg.known("maildrop_destination_recipient_limit"));
+    auto services = config::parse_master_cf(
+        "maildrop unix - n n - - pipe\n  flags=DRhu user=vmail argv=/usr/bin/maildrop -d ${recipient}\n"
+        "relay unix - - n - - smtp\nsmtp inet n - n - - smtpd\n",
+        "master.cf");
+    REQUIRE(services);
+    cfg.set_services(*services);
+    CHECK(cfg.known("maildrop_destination_recipient_limit"));
+    CHECK(cfg.known("maildrop_time_limit"));
+    CHECK(cfg.known("relay_destination_concurrency_limit"));
+    CHECK_FALSE(cfg.known("relay_time_limit"));  // only pipe services have one
+    CHECK_FALSE(cfg.known("smtp_destination_recipient_limit"));  // smtpd is no delivery agent
+    CHECK(cfg.get_int("maildrop_destination_recipient_limit").value() == 1);
+    CHECK(cfg.raw("maildrop_destination_concurrency_limit").value() == "$default_destination_concurrency_limit");
+    CHECK(cfg.get_int("maildrop_destination_concurrency_limit").value() == 20);
+    CHECK(cfg.get_int("relay_destination_recipient_limit").value() == 50);
+    CHECK(cfg.get_time("maildrop_time_limit").value() == 1000);
+    auto w = cfg.unused_parameter_warnings();
+    REQUIRE(w.size() == 1);
+    CHECK(w[0] == "/etc/mailroom/main.cf, line 2: unused parameter: nosuch_destination_recipient_limit=2");
+}
+
 TEST_CASE("load reads DIR/main.cf and resolves -c or MAIL_CONFIG", "[unit]") {
     char tmpl[] = "/tmp/mr-config-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl));
