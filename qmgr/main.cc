@@ -9,8 +9,10 @@
 //   relay_transport, default_transport, transport_maps,
 //   minimal_backoff_time, maximal_backoff_time, queue_run_delay,
 //   delay_warning_time, maximal_queue_lifetime, bounce_queue_lifetime,
-//   default_destination_concurrency_limit, default_process_limit (and
-//   each transport's maxproc in master.cf), ipc_timeout.
+//   default_destination_concurrency_limit, default_destination_recipient_limit
+//   and each transport's TRANSPORT_destination_concurrency_limit and
+//   TRANSPORT_destination_recipient_limit, default_process_limit (and each
+//   transport's maxproc in master.cf), ipc_timeout.
 #include <memory>
 
 #include "lib/log/log.h"

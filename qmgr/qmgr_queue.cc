@@ -59,6 +59,9 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
         *field = *v;
     }
     out.transport_maps = list_or_empty(cfg, "transport_maps");
+    auto delim = cfg.get("recipient_delimiter");
+    if (!delim) return delim.error();
+    out.schedule.recipient_delimiter = *delim;
     for (auto [name, field] : {std::pair{"minimal_backoff_time", &out.minimal_backoff_time},
                                std::pair{"maximal_backoff_time", &out.maximal_backoff_time},
                                std::pair{"queue_run_delay", &out.queue_run_delay},
@@ -72,17 +75,32 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto t = cfg.get_time("ipc_timeout");
     if (!t) return t.error();
     out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
-    auto dlimit = cfg.get_int("default_destination_concurrency_limit");
-    if (!dlimit) return dlimit.error();
-    out.destination_concurrency_limit = static_cast<int>(std::max<long long>(1, *dlimit));
+    // Each transport's limits: TRANSPORT_destination_*_limit (service-defined
+    // parameters, once master.cf is read) and its master.cf maxproc.
+    auto policy = [](const config::Config& c, const std::string& prefix, TransportPolicy* p) -> Status {
+        for (auto [suffix, field] : {std::pair{"_destination_concurrency_limit", &p->destination_concurrency_limit},
+                                     std::pair{"_destination_recipient_limit", &p->destination_recipient_limit}}) {
+            std::string name = prefix + suffix;
+            if (!c.known(name)) continue;
+            auto v = c.get_int(name);
+            if (!v) return v.error();
+            *field = static_cast<int>(*v);
+        }
+        return ok_status();
+    };
+    if (auto st = policy(cfg, "default", &out.schedule.defaults); !st) return st.error();
     auto plimit = cfg.get_int("default_process_limit");
     if (!plimit) return plimit.error();
-    out.default_process_limit = static_cast<int>(*plimit);
-    // Each transport's maxproc from master.cf bounds its deliveries.
+    out.schedule.defaults.process_limit = static_cast<int>(*plimit);
     config::Config copy = cfg;
     if (copy.load_master_cf()) {
-        for (const auto& svc : copy.services())
-            if (svc.type == "unix") out.transport_limits[svc.name] = svc.maxproc.value_or(out.default_process_limit);
+        for (const auto& svc : copy.services()) {
+            if (svc.type != "unix") continue;
+            TransportPolicy p = out.schedule.defaults;
+            if (auto st = policy(copy, svc.name, &p); !st) return st.error();
+            p.process_limit = svc.maxproc.value_or(out.schedule.defaults.process_limit);
+            out.schedule.transports[svc.name] = p;
+        }
     }
     return out;
 }
@@ -286,12 +304,6 @@ Result<std::optional<std::string>> QueueManager::lookup_transport(std::string_vi
     return std::optional<std::string>();
 }
 
-int QueueManager::transport_limit(const std::string& transport) const {
-    auto it = config_.transport_limits.find(transport);
-    int limit = it == config_.transport_limits.end() ? config_.default_process_limit : it->second;
-    return limit <= 0 ? 1 << 30 : limit;
-}
-
 void QueueManager::log_here(const OpenMessage& msg, const queue::QueueRecipient& r,
                             const deliver::RecipientResult& res, double started) {
     deliver::DeliveryRequest req;
@@ -332,9 +344,32 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
     msg->env = std::move(*env);
     msg->arrival = static_cast<double>(msg->env.arrival_seconds) + msg->env.arrival_microseconds / 1e6;
     auto resolver_lookup = [this](std::string_view key) { return lookup_transport(key); };
-    for (const auto* r : msg->env.pending_recipients()) {
-        auto route = resolve_route(config_.routing, r->address,
-                                   tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
+    auto resolve = [&](std::string_view address) {
+        return resolve_route(config_.routing, address,
+                             tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
+    };
+    // FILTER (or content_filter) overrides the routing of every recipient;
+    // REDIRECT sends the message once, to its address, instead.
+    std::string redirect(msg->env.attribute(queue::kAttrRedirect));
+    std::optional<TransportValue> filter;
+    if (auto f = msg->env.attribute(queue::kAttrFilter); !f.empty()) filter = parse_transport_value(f);
+    std::vector<const queue::QueueRecipient*> pending = msg->env.pending_recipients();
+    std::vector<const queue::QueueRecipient*> followers;
+    if (!redirect.empty() && pending.size() > 1) {
+        followers.assign(pending.begin() + 1, pending.end());
+        pending.resize(1);
+    }
+    std::vector<RoutedRecipient> routed;
+    std::vector<const queue::QueueRecipient*> members;
+    for (const auto* r : pending) {
+        std::string address = redirect.empty() ? r->address : redirect;
+        Result<Route> route = Route{};
+        if (filter && !filter->transport.empty()) {
+            route = Route{filter->transport, filter->nexthop.empty() ? address_domain(address) : filter->nexthop,
+                          !filter->nexthop.empty()};
+        } else {
+            route = resolve(address);
+        }
         if (!route) {
             deliver::RecipientResult res{deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
                                          "address resolver failure: " + route.error().message};
@@ -342,15 +377,15 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
             record_deferred(*msg, *r, res);
             continue;
         }
-        auto it = std::find_if(msg->waiting.begin(), msg->waiting.end(), [&](const Group& g) {
-            return g.route == *route && g.rcpts.size() < deliver::kMaxRecipientsPerRequest;
-        });
-        if (it == msg->waiting.end()) {
-            msg->waiting.push_back({*route, {}});
-            it = msg->waiting.end() - 1;
-        }
-        it->rcpts.push_back(r);
+        routed.push_back({*route, address});
+        members.push_back(r);
     }
+    for (auto& batch : make_batches(config_.schedule, routed)) {
+        Group g{batch.route, batch.destination, {}, redirect, {}};
+        for (std::size_t i : batch.members) g.rcpts.push_back(members[i]);
+        msg->waiting.push_back(std::move(g));
+    }
+    if (!msg->waiting.empty()) msg->waiting.front().followers = std::move(followers);
     return msg;
 }
 
@@ -367,9 +402,7 @@ void QueueManager::dispatch() {
     for (auto it = open_.begin(); it != open_.end();) {
         OpenMessage& msg = **it;
         for (auto g = msg.waiting.begin(); g != msg.waiting.end();) {
-            std::string dest = g->route.transport + ":" + g->route.nexthop;
-            if (destination_busy_[dest] >= config_.destination_concurrency_limit ||
-                transport_busy_[g->route.transport] >= transport_limit(g->route.transport)) {
+            if (!busy_.may_start(Batch{g->route, g->destination, {}})) {
                 ++g;
                 continue;
             }
@@ -401,17 +434,19 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
     req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
     req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
-    for (const auto* r : group.rcpts)
-        req.recipients.push_back(
-            {r->address, r->orig_recipient, r->dsn_orcpt, r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
+    for (const auto* r : group.rcpts) {
+        // A redirected recipient keeps what it was as the original recipient (orig_to=).
+        std::string orig = group.redirect.empty() || !r->orig_recipient.empty() ? r->orig_recipient : r->address;
+        req.recipients.push_back({group.redirect.empty() ? r->address : group.redirect, orig, r->dsn_orcpt,
+                                  r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
+    }
     OpenMessage* raw = &msg;
-    std::string dest = group.route.transport + ":" + group.route.nexthop;
+    Batch batch{group.route, group.destination, {}};
     auto holder = std::make_shared<DeliveryCall*>(nullptr);
     auto call = DeliveryCall::start(
         loop_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
-        [this, raw, group, started, dest, holder](Result<deliver::DeliveryReply> reply) {
-            if (--destination_busy_[dest] <= 0) destination_busy_.erase(dest);
-            if (--transport_busy_[group.route.transport] <= 0) transport_busy_.erase(group.route.transport);
+        [this, raw, group, started, batch, holder](Result<deliver::DeliveryReply> reply) {
+            busy_.finished(batch);
             --raw->running;
             // Park the finished call: we are inside its callback.
             auto it = calls_.find(*holder);
@@ -428,8 +463,7 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     }
     *holder = call->get();
     calls_[call->get()] = std::move(*call);
-    ++destination_busy_[dest];
-    ++transport_busy_[group.route.transport];
+    busy_.started(batch);
     ++raw->running;
     return true;
 }
@@ -478,6 +512,16 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
         if (auto st = msg->file->mark_done(*r); !st) {
             log::warn("%s: mark done: %s", msg->entry.id.c_str(), st.error().message.c_str());
             msg->deferred = true;
+            continue;
+        }
+        // REDIRECT: the other recipients are done with the one delivery.
+        if (i == 0) {
+            for (const auto* f : group.followers) {
+                if (auto st = msg->file->mark_done(*f); !st) {
+                    log::warn("%s: mark done: %s", msg->entry.id.c_str(), st.error().message.c_str());
+                    msg->deferred = true;
+                }
+            }
         }
     }
 }

@@ -12,12 +12,20 @@
 //   Scans move incoming/ (and due deferred/) files into active/ and log
 //     QUEUEID: from=<sender>, size=N, nrcpt=N (queue active)
 //   A message is delivered with the file open and locked: pending
-//   recipients are grouped by (transport, nexthop) and handed to
-//   private/<transport> with the delivery protocol (lib/deliver), many
-//   conversations at once on the loop (qmgr_delivery.h), at most
-//   default_destination_concurrency_limit per destination (transport and
-//   nexthop) and at most the transport's master.cf maxproc
-//   (default_process_limit for "-") per transport. The agent logs each recipient's
+//   recipients are grouped by (transport, nexthop), at most the
+//   transport's destination recipient limit per request (qmgr_schedule.h),
+//   and handed to private/<transport> with the delivery protocol
+//   (lib/deliver), many conversations at once on the loop
+//   (qmgr_delivery.h), at most the transport's destination concurrency
+//   limit per destination and at most its master.cf maxproc
+//   (default_process_limit for "-") per transport.
+//
+//   A message with a `filter` attribute (a FILTER action or content_filter)
+//   sends every recipient to that transport:nexthop instead of the normal
+//   routing; one with a `redirect` attribute (a REDIRECT action) is
+//   delivered once, to that address, logged with the first pending
+//   recipient as orig_to; its other recipients are done with it, as
+//   Postfix's qmgr does. The agent logs each recipient's
 //   to=... status=... line, qmgr only when it cannot reach the agent
 //   ("delivery temporarily suspended"). Sent and bounced recipients are
 //   marked done in the file before the next group; deferred ones stay
@@ -60,15 +68,14 @@
 #include "lib/table/table.h"
 #include "lib/queue/queue_file.h"
 #include "qmgr/qmgr_delivery.h"
+#include "qmgr/qmgr_schedule.h"
 #include "qmgr/qmgr_transport.h"
 
 namespace mailroom::qmgr {
 
 struct QmgrConfig {
     queue::QueueLayout layout;
-    int destination_concurrency_limit = 20;     // default_destination_concurrency_limit
-    int default_process_limit = 100;            // for transports whose maxproc is "-"
-    std::map<std::string, int> transport_limits;  // master.cf maxproc (0 = no limit)
+    SchedulePolicy schedule;  // per-transport limits; defaults for transports not in master.cf
     RoutingConfig routing;
     std::vector<std::string> transport_maps;
     long long minimal_backoff_time = 300;
@@ -97,7 +104,11 @@ private:
     };
     struct Group {
         Route route;
+        std::string destination;  // what the concurrency limit counts (qmgr_schedule.h)
         std::vector<const queue::QueueRecipient*> rcpts;
+        std::string redirect;  // REDIRECT: the one address every member is delivered to
+        // REDIRECT: recipients done together with the first one, never delivered.
+        std::vector<const queue::QueueRecipient*> followers;
     };
     // A message whose file is open and locked while its groups are delivered.
     struct OpenMessage {
@@ -125,7 +136,6 @@ private:
     void finalize(OpenMessage& msg);
     void log_here(const OpenMessage& msg, const queue::QueueRecipient& r, const deliver::RecipientResult& res,
                   double started);
-    int transport_limit(const std::string& transport) const;
     Result<std::optional<std::string>> lookup_transport(std::string_view key);
     bool service_configured(std::string_view service) const;
     int bounce_timeout_ms() const;
@@ -140,8 +150,7 @@ private:
     event::Timer deferred_timer_;
     std::deque<ActiveEntry> active_;               // in active/, not opened yet
     std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
-    std::map<std::string, int> destination_busy_;  // "transport:nexthop" -> calls in flight
-    std::map<std::string, int> transport_busy_;
+    ConcurrencyTracker busy_{config_.schedule};
     std::map<DeliveryCall*, std::unique_ptr<DeliveryCall>> calls_;
     std::vector<std::unique_ptr<DeliveryCall>> finished_calls_;  // freed at the next work step
     bool want_incoming_ = true;

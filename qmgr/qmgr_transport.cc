@@ -1,6 +1,7 @@
 // qmgr_transport.cc - see qmgr_transport.h.
 #include "qmgr/qmgr_transport.h"
 
+#include "lib/table/domain_list.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::qmgr {
@@ -27,46 +28,7 @@ std::string address_domain(std::string_view address) {
 
 Result<bool> in_domain_list(const RoutingConfig& config, const std::vector<std::string>& list,
                             std::string_view domain, bool match_subdomains) {
-    for (const auto& raw : list) {
-        std::string entry = raw;
-        bool negate = false;
-        while (!entry.empty() && entry[0] == '!') {
-            negate = !negate;
-            entry.erase(0, 1);
-        }
-        if (entry.empty()) continue;
-        bool hit = false;
-        if (entry.find(':') != std::string::npos) {
-            // type:table: the domain itself, then (when parents match) each
-            // parent domain, as Postfix's domain lists look them up.
-            if (!config.domain_table) return make_error("domain list table without a lookup: " + entry);
-            std::string key(domain);
-            for (;;) {
-                auto r = config.domain_table(entry, key);
-                if (!r) return r.error();
-                if (*r) {
-                    hit = true;
-                    break;
-                }
-                if (!match_subdomains) break;
-                auto dot = key.find('.');
-                if (dot == std::string::npos) break;
-                key = key.substr(dot + 1);
-            }
-        } else {
-            entry = util::lowercase(entry);
-            if (entry[0] == '.') {
-                // ".example.com" matches subdomains only.
-                hit = domain.size() > entry.size() && domain.ends_with(entry);
-            } else {
-                hit = domain == entry ||
-                      (match_subdomains && domain.size() > entry.size() + 1 && domain.ends_with(entry) &&
-                       domain[domain.size() - entry.size() - 1] == '.');
-            }
-        }
-        if (hit) return !negate;
-    }
-    return false;
+    return table::in_domain_list(list, domain, match_subdomains, config.domain_table);
 }
 
 Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipient, const TransportLookup& lookup) {

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/table/domain_list.h"
 #include "lib/util/result.h"
 
 namespace mailroom::qmgr {
@@ -43,8 +44,7 @@ struct Route {
 };
 
 // Looks `key` up in the table named by `table_spec` ("type:name").
-using DomainTableLookup =
-    std::function<Result<std::optional<std::string>>(std::string_view table_spec, std::string_view key)>;
+using DomainTableLookup = table::DomainTableLookup;
 
 struct RoutingConfig {
     std::vector<std::string> mydestination;

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <set>
+#include <mutex>
 #include <thread>
 
 #include "lib/deliver/deliver_proto.h"
@@ -38,6 +40,11 @@ public:
     }
     int max_concurrent() const { return max_; }
     int served() const { return served_; }
+    // Every request served, in the order the agent took them.
+    std::vector<deliver::DeliveryRequest> requests() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return requests_;
+    }
 
 private:
     void accept_loop() {
@@ -61,6 +68,10 @@ private:
             if (rec) {
                 auto req = deliver::decode_request(*rec);
                 if (req) {
+                    {
+                        std::lock_guard<std::mutex> lock(mu_);
+                        requests_.push_back(*req);
+                    }
                     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
                     deliver::DeliveryReply reply;
                     const char* dsn = status_ == deliver::DeliveryStatus::kSent       ? "2.0.0"
@@ -87,6 +98,8 @@ private:
     std::atomic<int> current_{0};
     std::atomic<int> max_{0};
     std::atomic<int> served_{0};
+    mutable std::mutex mu_;
+    std::vector<deliver::DeliveryRequest> requests_;
 };
 
 struct TempQueue {
@@ -98,7 +111,8 @@ struct TempQueue {
     }
     ~TempQueue() { std::filesystem::remove_all(dir); }
 
-    std::string add(const char* queue_name, std::vector<std::string> rcpts) {
+    std::string add(const char* queue_name, std::vector<std::string> rcpts,
+                    std::vector<std::pair<std::string_view, std::string>> extracted = {}) {
         queue::WriterOptions opts;
         opts.queue = queue_name;
         auto w = queue::QueueWriter::create(layout, opts);
@@ -109,6 +123,7 @@ struct TempQueue {
         REQUIRE(w->begin_content());
         REQUIRE(w->add_line("Subject: hi"));
         REQUIRE(w->begin_extracted());
+        for (const auto& [name, value] : extracted) REQUIRE(w->add_attribute(name, value));
         std::string id = w->queue_id();
         REQUIRE(w->commit());
         return id;
@@ -218,7 +233,7 @@ TEST_CASE("no more than the destination concurrency limit runs at once", "[unit]
     for (int i = 0; i < 12; ++i) q.add("incoming", {"a@same.test"});
     event::Loop loop;
     auto cfg = config_for(q);
-    cfg.destination_concurrency_limit = 3;
+    cfg.schedule.defaults.destination_concurrency_limit = 3;
     qmgr::QueueManager mgr(loop, cfg);
     REQUIRE(mgr.start());
     CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
@@ -233,10 +248,66 @@ TEST_CASE("the transport's process limit caps all its destinations together", "[
     for (int i = 0; i < 8; ++i) q.add("incoming", {"a@d" + std::to_string(i) + ".test"});
     event::Loop loop;
     auto cfg = config_for(q);
-    cfg.transport_limits["discard"] = 2;
+    cfg.schedule.transports["discard"].process_limit = 2;
     qmgr::QueueManager mgr(loop, cfg);
     REQUIRE(mgr.start());
     CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
     CHECK(agent.served() == 8);
     CHECK(agent.max_concurrent() <= 2);
+}
+
+TEST_CASE("requests carry at most the transport's recipient limit, per destination", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    q.add("incoming", {"a@x.test", "b@x.test", "c@x.test", "d@y.test", "e@x.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.schedule.transports["discard"] = cfg.schedule.defaults;
+    cfg.schedule.transports["discard"].destination_recipient_limit = 2;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    std::multiset<std::string> got;
+    for (const auto& r : agent.requests()) {
+        std::string rcpts;
+        for (const auto& x : r.recipients) rcpts += x.address + " ";
+        got.insert(r.nexthop + ": " + rcpts);
+    }
+    CHECK(got == std::multiset<std::string>{"x.test: a@x.test b@x.test ", "x.test: c@x.test e@x.test ",
+                                            "y.test: d@y.test "});
+}
+
+TEST_CASE("a filter attribute routes every recipient through transport:nexthop", "[unit]") {
+    TempQueue q;
+    FakeAgent normal(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    FakeAgent filter(q.dir, "scan", deliver::DeliveryStatus::kSent, 0);
+    q.add("incoming", {"a@x.test", "b@local.test"}, {{queue::kAttrFilter, "scan:[127.0.0.1]:10025"}});
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(normal.served() == 0);
+    auto reqs = filter.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].transport == "scan");
+    CHECK(reqs[0].nexthop == "[127.0.0.1]:10025");
+    CHECK(reqs[0].nexthop_explicit);
+    CHECK(reqs[0].recipients.size() == 2);
+}
+
+TEST_CASE("a redirect attribute delivers once, to that address, with the first recipient as orig_to", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    q.add("incoming", {"a@x.test", "b@y.test", "c@z.test"}, {{queue::kAttrRedirect, "boss@w.test"}});
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    auto reqs = agent.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].nexthop == "w.test");
+    REQUIRE(reqs[0].recipients.size() == 1);
+    CHECK(reqs[0].recipients[0].address == "boss@w.test");
+    CHECK(reqs[0].recipients[0].orig_recipient == "a@x.test");
+    CHECK(q.count("deferred") == 0);
 }

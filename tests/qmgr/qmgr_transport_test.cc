@@ -21,7 +21,7 @@ qmgr::RoutingConfig postfix_defaults() {
     return c;
 }
 
-qmgr::TransportLookup table(std::map<std::string, std::string> entries, std::vector<std::string>* keys = nullptr) {
+qmgr::TransportLookup fake_table(std::map<std::string, std::string> entries, std::vector<std::string>* keys = nullptr) {
     return [entries, keys](std::string_view key) -> Result<std::optional<std::string>> {
         if (keys) keys->emplace_back(key);
         auto it = entries.find(std::string(key));
@@ -92,7 +92,7 @@ TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {
     };
     for (const auto& c : cases) {
         INFO(c.rcpt << " -> " << c.want.transport << ":" << c.want.nexthop);
-        auto r = qmgr::resolve_route(cfg, c.rcpt, table(c.entries));
+        auto r = qmgr::resolve_route(cfg, c.rcpt, fake_table(c.entries));
         REQUIRE(r);
         CHECK(*r == c.want);
     }
@@ -100,7 +100,7 @@ TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {
 
 TEST_CASE("transport_maps keys are tried in order and lower-cased", "[unit]") {
     std::vector<std::string> keys;
-    auto r = qmgr::resolve_route(postfix_defaults(), "User@A.B.Test", table({}, &keys));
+    auto r = qmgr::resolve_route(postfix_defaults(), "User@A.B.Test", fake_table({}, &keys));
     REQUIRE(r);
     CHECK(keys == std::vector<std::string>{"user@a.b.test", "a.b.test", ".b.test", ".test", "*"});
 }

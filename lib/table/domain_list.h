@@ -1,0 +1,32 @@
+// domain_list.h - Postfix's domain lists (pure).
+//
+// Summary
+//   in_domain_list() decides whether a domain is in a list such as
+//   mydestination, relay_domains or fast_flush_domains. Elements are
+//   names (exact; with `match_subdomains` also their subdomains),
+//   ".domain" (subdomains only), "!element" (an exclusion: a match ends the
+//   search with false) or "type:table" (the domain, and with
+//   `match_subdomains` each parent domain, looked up through
+//   `domain_table`). The first element that matches decides. A table
+//   lookup failure is returned as an error.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/util/result.h"
+
+namespace mailroom::table {
+
+// Looks `key` up in the table named by `table_spec` ("type:name").
+using DomainTableLookup =
+    std::function<Result<std::optional<std::string>>(std::string_view table_spec, std::string_view key)>;
+
+// `domain` must be lower case. Without `domain_table` a type:table element is an error.
+Result<bool> in_domain_list(const std::vector<std::string>& list, std::string_view domain, bool match_subdomains,
+                            const DomainTableLookup& domain_table);
+
+}  // namespace mailroom::table
