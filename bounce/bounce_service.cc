@@ -7,7 +7,7 @@
 #include <ctime>
 
 #include "bounce/bounce_dsn.h"
-#include "bounce/bounce_log.h"
+#include "lib/bounce/bounce_log.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"

@@ -47,6 +47,11 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
     if (auto st = checker_.check(type, payload, offset_); !st) fail(CleanupStatus::kBad, st.error().message);
     offset_ += queue::encoded_record_length(payload.size());
     if (type == RecordType::kEnd) {
+        // The last FILTER and REDIRECT, whoever asked for them, end the extracted segment.
+        if (!failed() && !redirect_.empty())
+            write(RecordType::kAttribute, std::string(queue::kAttrRedirect) + "=" + redirect_);
+        if (!failed() && !filter_.empty())
+            write(RecordType::kAttribute, std::string(queue::kAttrFilter) + "=" + filter_);
         complete_ = true;
         return;
     }
@@ -75,8 +80,23 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
             std::size_t eq = payload.find('=');
             if (eq != std::string_view::npos) {
                 std::string_view name = payload.substr(0, eq);
-                if (name == queue::kAttrClientName) client_name_ = std::string(payload.substr(eq + 1));
-                if (name == queue::kAttrClientAddress) client_addr_ = std::string(payload.substr(eq + 1));
+                std::string value(payload.substr(eq + 1));
+                if (name == queue::kAttrClientName) client_name_ = value;
+                if (name == queue::kAttrClientAddress) client_addr_ = value;
+                // The client's FILTER (content_filter, an access FILTER),
+                // REDIRECT and HOLD; a later content check may override them.
+                if (name == queue::kAttrFilter) {
+                    if (value.find(':') != std::string::npos) filter_ = value;
+                    return;
+                }
+                if (name == queue::kAttrRedirect) {
+                    if (!value.empty()) redirect_ = value;
+                    return;
+                }
+                if (name == queue::kAttrHold) {
+                    hold_ = true;
+                    return;
+                }
             }
             write(type, payload);
             return;
@@ -96,8 +116,6 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
         case RecordType::kExtractedStart:
             if (in_header_) end_of_header();
             write(type, payload);
-            if (!redirect_.empty()) write(RecordType::kAttribute, std::string(queue::kAttrRedirect) + "=" + redirect_);
-            if (!filter_.empty()) write(RecordType::kAttribute, std::string(queue::kAttrFilter) + "=" + filter_);
             return;
         default:
             write(type, payload);

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
         auto t = ctx.config().get_time("ipc_timeout");
         if (!t) return t.error();
         g_config.timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+        auto f = ctx.config().get("content_filter");
+        if (!f) return f.error();
+        g_config.content_filter = *f;
         return ok_status();
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };

@@ -29,13 +29,20 @@ Status send_recipient(submit::CleanupClient& client, const queue::QueueRecipient
 }
 
 // Sends the whole file; the content comes from a second pass over it.
-Status send_message(submit::CleanupClient& client, queue::QueueFile& file, const queue::QueueEnvelope& env) {
+Status send_message(submit::CleanupClient& client, queue::QueueFile& file, const queue::QueueEnvelope& env,
+                    const std::string& content_filter) {
     std::string t = util::format("%lld.%06d", static_cast<long long>(env.arrival_seconds),
                                  static_cast<int>(env.arrival_microseconds));
     if (auto st = client.send(RecordType::kArrivalTime, t); !st) return st;
     if (auto st = client.send(RecordType::kSender, env.sender); !st) return st;
-    for (const auto& [name, value] : env.attributes)
+    for (const auto& [name, value] : env.attributes) {
+        // Routing and holding are not the submitting user's to choose.
+        if (name == queue::kAttrFilter || name == queue::kAttrRedirect || name == queue::kAttrHold) continue;
         if (auto st = client.send(RecordType::kAttribute, name + "=" + value); !st) return st;
+    }
+    if (!content_filter.empty())
+        if (auto st = client.send(RecordType::kAttribute, std::string(queue::kAttrFilter) + "=" + content_filter); !st)
+            return st;
     if (!env.dsn_ret.empty())
         if (auto st = client.send(RecordType::kDsnRet, env.dsn_ret); !st) return st;
     if (!env.dsn_envid.empty())
@@ -83,7 +90,7 @@ PickupOutcome pickup_file(const PickupConfig& config, const std::string& id) {
     }
     log::info("%s: uid=%ld from=<%s>", client->queue_id().c_str(), static_cast<long>(st.st_uid),
               log::log_printable(env->sender).c_str());
-    if (auto sent = send_message(*client, *file, *env); !sent) {
+    if (auto sent = send_message(*client, *file, *env, config.content_filter); !sent) {
         log::warn("%s: sending to cleanup: %s", client->queue_id().c_str(), sent.error().message.c_str());
         return PickupOutcome::kRetry;
     }

@@ -9,7 +9,9 @@
 //
 // Diagnostics
 //   "QUEUEID: uid=N from=<sender>" for each message handed over (the ID is
-//   the new one cleanup assigned). A corrupt maildrop file is moved to
+//   the new one cleanup assigned). The filter, redirect and hold
+//   attributes of a maildrop file are dropped (a local user may not choose
+//   them); content_filter becomes the message's filter. A corrupt maildrop file is moved to
 //   corrupt/. A message cleanup rejects for good (too big, no recipients)
 //   is removed with a warning: returning it to the sender is the bounce
 //   service's job, which does not exist yet.
@@ -25,6 +27,7 @@ namespace mailroom::pickup {
 struct PickupConfig {
     queue::QueueLayout layout;
     std::string cleanup_service = "cleanup";
+    std::string content_filter;  // transport:nexthop for every message picked up
     int timeout_ms = 3600 * 1000;
 };
 

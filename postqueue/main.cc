@@ -5,6 +5,8 @@
 //   postqueue [-c dir] -j        list the queue as JSON, one message a line
 //   postqueue [-c dir] -f        flush: deliver all deferred mail now
 //   postqueue [-c dir] -i ID     deliver one deferred message now
+//   postqueue [-c dir] -s site   deliver the deferred mail of one site now
+//                                (fast_flush_domains; lib/submit/flush.h)
 //   The listing reads the queue directly (postqueue_list.h); -f and -i
 //   wake qmgr through public/qmgr.
 #include <sys/time.h>
@@ -18,6 +20,7 @@
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_id.h"
+#include "lib/submit/flush.h"
 #include "lib/submit/trigger.h"
 #include "postqueue/postqueue_list.h"
 
@@ -28,18 +31,19 @@ int main(int argc, char** argv) {
     std::string config_dir;
     char mode = 0;
     std::string id;
+    std::string site;
     int opt;
     while ((opt = ::getopt(argc, argv, "c:fi:jps:v")) != -1) {
         switch (opt) {
             case 'c': config_dir = optarg; break;
             case 'f': case 'j': case 'p': mode = static_cast<char>(opt); break;
             case 'i': mode = 'i'; id = optarg; break;
-            case 's': log::fatal("-s (flush a site) is not supported: use postqueue -f");
+            case 's': mode = 's'; site = optarg; break;
             case 'v': log::set_verbose(log::verbose() + 1); break;
-            default: log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p");
+            default: log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p | postqueue -s site");
         }
     }
-    if (mode == 0) log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p");
+    if (mode == 0) log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p | postqueue -s site");
     auto cfg = config::Config::load(config::resolve_config_directory(config_dir));
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
     log::Sinks sinks;
@@ -71,6 +75,20 @@ int main(int argc, char** argv) {
                 !st)
                 log::fatal("Cannot flush mail queue - mail system is down: %s", st.error().message.c_str());
             return 0;
+        case 's': {
+            auto policy = submit::load_flush_policy(*cfg);
+            if (!policy) log::fatal("%s", policy.error().message.c_str());
+            switch (submit::flush_site(*policy, site)) {
+                case submit::FlushStatus::kOk: return 0;
+                case submit::FlushStatus::kBad:
+                    log::fatal("Cannot flush mail queue - invalid destination: \"%.100s%s\"", site.c_str(),
+                               site.size() > 100 ? "..." : "");
+                case submit::FlushStatus::kDeny:
+                    log::fatal("Flush service is not configured for destination \"%s\"", site.c_str());
+                case submit::FlushStatus::kFail: log::fatal("Cannot flush mail queue - mail system is down");
+            }
+            return 0;
+        }
         case 'i': {
             if (!queue::is_valid_queue_id(id)) log::fatal("invalid queue ID: %s", id.c_str());
             // Due now: qmgr's next deferred scan takes it.

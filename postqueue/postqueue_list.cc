@@ -3,8 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
+#include <map>
 
+#include "lib/bounce/bounce_log.h"
 #include "lib/queue/queue_file.h"
 #include "lib/util/strings.h"
 
@@ -29,7 +32,16 @@ std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout) {
             e.size = env->size.message_size;
             e.arrival = static_cast<std::time_t>(env->arrival_seconds);
             e.sender = env->sender;
-            for (const auto* r : env->pending_recipients()) e.recipients.push_back(r->address);
+            // Deferred mail: the reasons of the latest attempt, by recipient.
+            std::map<std::string, std::string> reasons;
+            if (q == queue::kQueueDeferred) {
+                if (auto log = bounce::read_log(layout, queue::kQueueDefer, id); log)
+                    for (const auto& b : log->recipients) reasons[b.recipient] = b.reason;
+            }
+            for (const auto* r : env->pending_recipients()) {
+                auto it = reasons.find(r->address);
+                e.recipients.push_back({r->address, it == reasons.end() ? std::string() : it->second});
+            }
             if (q == queue::kQueueMaildrop) {
                 struct stat st {};
                 if (::fstat(file->fd(), &st) == 0) e.uid = static_cast<long>(st.st_uid);
@@ -59,7 +71,17 @@ std::string format_mailq(const std::vector<QueueEntry>& entries) {
             std::string id_field = e.id + status;
             out += util::format("%-11s %7llu %20.20s %s\n", id_field.c_str(), static_cast<unsigned long long>(e.size),
                                 when, e.sender.empty() ? "MAILER-DAEMON" : e.sender.c_str());
-            for (const auto& r : e.recipients) out += util::format("%41s%s\n", "", r.c_str());
+            // A reason line whenever the reason changes from the previous recipient's.
+            std::string shown;
+            for (const auto& r : e.recipients) {
+                if (r.reason != shown) {
+                    shown = r.reason;
+                    std::string text = shown.empty() ? std::string("reason unavailable") : shown;
+                    int padding = std::max(0, 76 - static_cast<int>(text.size()));
+                    out += util::format("%*s(%s)\n", padding, "", text.c_str());
+                }
+                out += util::format("%41s%s\n", "", r.address.c_str());
+            }
         }
         out += "\n";
     }
@@ -94,7 +116,9 @@ std::string format_json_line(const QueueEntry& e) {
                       ", \"sender\": " + json_quote(e.sender) + ", \"recipients\": [";
     for (std::size_t i = 0; i < e.recipients.size(); ++i) {
         if (i) out += ", ";
-        out += "{\"address\": " + json_quote(e.recipients[i]) + "}";
+        out += "{\"address\": " + json_quote(e.recipients[i].address);
+        if (!e.recipients[i].reason.empty()) out += ", \"delay_reason\": " + json_quote(e.recipients[i].reason);
+        out += "}";
     }
     out += "]}\n";
     return out;

@@ -12,7 +12,11 @@
 //     -- 1 Kbytes in 1 Request.
 //   or "Mail queue is empty". The character after the ID is "*" for the
 //   active queue, "!" for hold, blank otherwise. Only recipients not yet
-//   delivered are listed.
+//   delivered are listed. A recipient of a deferred message whose latest
+//   attempt is in the defer logfile (defer/QUEUEID, written by the bounce
+//   service) has that reason: mailq prints it right-aligned in
+//   parentheses before the recipients it applies to ("(reason
+//   unavailable)" after a recipient with one), -j adds "delay_reason".
 #pragma once
 
 #include <ctime>
@@ -29,7 +33,12 @@ struct QueueEntry {
     std::uint64_t size = 0;
     std::time_t arrival = 0;
     std::string sender;
-    std::vector<std::string> recipients;  // pending ones
+    struct Recipient {
+        std::string address;
+        std::string reason;  // why the latest attempt deferred it; "" = unknown
+        bool operator==(const Recipient&) const = default;
+    };
+    std::vector<Recipient> recipients;  // pending ones
     long uid = -1;                        // maildrop: the submitting user
 };
 

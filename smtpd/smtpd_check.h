@@ -58,6 +58,7 @@
 
 #include "lib/config/config.h"
 #include "lib/table/table.h"
+#include "lib/util/hostname.h"
 #include "lib/util/result.h"
 #include "smtpd/smtpd_reply.h"
 
@@ -297,11 +298,8 @@ private:
     bool may_block_ = false;
 };
 
-// Host name syntax as Postfix's valid_hostname(): letters, digits, '-' and
-// '_' in dot-separated labels of at most 63 bytes, 255 in all, not all
-// numeric, no label starting or ending in '-'.
-bool valid_hostname(std::string_view name);
-// "1.2.3.4" or an IPv6 address (with or without "IPv6:" prefix).
-bool valid_host_address(std::string_view addr);
+// Host name and address syntax (lib/util/hostname.h).
+using util::valid_host_address;
+using util::valid_hostname;
 
 }  // namespace mailroom::smtpd

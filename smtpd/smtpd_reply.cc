@@ -205,6 +205,7 @@ Reply service_unavailable(std::string_view myhostname) {
     return make_reply(421, "4.3.2", std::string(myhostname) + " Service currently unavailable");
 }
 
+Reply etrn_denied(std::string_view site) { return make_reply(459, "", "<" + std::string(site) + ">: service unavailable"); }
 Reply etrn_unavailable() { return make_reply(458, "", "Unable to queue messages"); }
 Reply not_implemented() { return make_reply(502, "5.5.1", "Error: command not implemented"); }
 Reply dsn_disabled() { return make_reply(501, "5.7.1", "DSN support is disabled"); }

@@ -113,6 +113,7 @@ Reply auth_aborted();                                // 501 5.7.0 Authentication
 Reply auth_challenge(std::string_view base64);       // 334 challenge
 Reply etrn_started();                                // 250 Queuing started
 Reply service_unavailable(std::string_view myhostname);  // 421 4.3.2 host Service currently unavailable
+Reply etrn_denied(std::string_view site);           // 459 <site>: service unavailable
 Reply etrn_unavailable();                            // 458 Unable to queue messages
 Reply not_implemented();                             // 502 5.5.1 Error: command not implemented
 Reply dsn_disabled();                                // 501 5.7.1 DSN support is disabled

@@ -140,6 +140,7 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     if (auto st = str("mail_name", &c.mail_name); !st) return st.error();
     if (auto st = str("smtpd_banner", &c.smtpd_banner); !st) return st.error();
     if (auto st = str("queue_directory", &c.queue_directory); !st) return st.error();
+    if (auto st = str("content_filter", &c.content_filter); !st) return st.error();
     auto parse = parse_options_from_config(cfg);
     if (!parse) return parse.error();
     c.parse = *parse;
@@ -287,6 +288,7 @@ private:
     void reset_transaction();
     Status send_content_line(std::string_view text, bool continued);
     Status start_content();
+    Status send_effects();
     void end_of_message();
     bool in_transaction() const { return s_.sender.has_value(); }
     std::string namaddr() const { return s_.namaddr(); }
@@ -338,6 +340,7 @@ private:
     uint64_t message_size_ = 0;
     bool too_big_ = false;
     Status sink_status_;
+    CheckEffects sent_effects_;  // the access-map actions cleanup has been told
     bool bdat_used_ = false;
     std::optional<Reply> bdat_error_;  // answers every chunk until LAST
     uint64_t bdat_total_ = 0;          // octets of the accepted chunks
@@ -1101,6 +1104,7 @@ void Session::start_sink(Status* out) {
     attr(queue::kAttrHeloName, s_.helo_name.value_or(""));
     attr(queue::kAttrProtocolName, s_.protocol);
     attr(queue::kAttrSaslUsername, s_.sasl_username);
+    attr(queue::kAttrFilter, cfg_.content_filter);  // an access FILTER or a header FILTER overrides it
     if (sink_status_) sink_status_ = sink_->send(RecordType::kSender, s_.sender.value_or(""));
     if (sink_status_ && mail_params_.ret != DsnRet::kDefault)
         sink_status_ = sink_->send(RecordType::kDsnRet, mail_params_.ret == DsnRet::kFull ? "FULL" : "HDRS");
@@ -1124,6 +1128,7 @@ void Session::reset_transaction() {
     message_size_ = 0;
     too_big_ = false;
     sink_status_ = ok_status();
+    sent_effects_ = CheckEffects{};
     bdat_used_ = false;
     bdat_error_.reset();
     bdat_total_ = 0;
@@ -1134,6 +1139,7 @@ void Session::reset_transaction() {
 
 Status Session::start_content() {
     if (!sink_status_) return sink_status_;
+    if (auto st = send_effects(); !st) return st;
     if (auto st = sink_->send(RecordType::kContentStart, ""); !st) return st;
     for (const auto& header : s_.effects.prepend) {
         if (auto st = sink_->send(RecordType::kNormal, header); !st) return st;
@@ -1156,6 +1162,25 @@ Status Session::start_content() {
         if (auto st = sink_->send(RecordType::kNormal, line); !st) return st;
     }
     return ok_status();
+}
+
+// Tells cleanup the access-map actions it has not been told yet: FILTER,
+// REDIRECT and HOLD as attributes (the last one wins), BCC as recipients.
+Status Session::send_effects() {
+    const CheckEffects& e = s_.effects;
+    auto attr = [&](std::string_view name, const std::string& value) {
+        std::string a = log::log_printable(std::string(name) + "=" + value);
+        if (a.size() > queue::kMaxAttributeLength) a.resize(queue::kMaxAttributeLength);
+        return sink_->send(RecordType::kAttribute, a);
+    };
+    Status st = ok_status();
+    if (st && !e.filter.empty() && e.filter != sent_effects_.filter) st = attr(queue::kAttrFilter, e.filter);
+    if (st && !e.redirect.empty() && e.redirect != sent_effects_.redirect) st = attr(queue::kAttrRedirect, e.redirect);
+    if (st && e.hold && !sent_effects_.hold) st = attr(queue::kAttrHold, e.hold_reason);
+    for (std::size_t i = sent_effects_.bcc.size(); st && i < e.bcc.size(); ++i)
+        st = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + e.bcc[i]);
+    sent_effects_ = e;
+    return st;
 }
 
 Status Session::send_content_line(std::string_view text, bool continued) {
@@ -1250,6 +1275,7 @@ void Session::end_of_message() {
 void Session::finish_message(std::function<void(const Reply&, bool)> done) {
     std::string id = s_.queue_id;
     Status st = sink_->send(RecordType::kExtractedStart, "");
+    if (st) st = send_effects();  // actions of the end-of-data restrictions
     if (st) st = sink_->send(RecordType::kEnd, "");
     if (!st) {
         log::warn("%s: cleanup: %s", id.c_str(), st.error().message.c_str());
@@ -1580,21 +1606,47 @@ void Session::cmd_etrn(const Command& cmd) {
     std::string domain = cmd.argument;
     if (!domain.empty() && !std::isalnum(static_cast<unsigned char>(domain.front()))) domain.erase(0, 1);
     s_.etrn_domain = domain;
-    run_check(&Checker::check_etrn, [this](CheckResult r) {
+    run_check(&Checker::check_etrn, [this, domain](CheckResult r) {
         s_.etrn_domain.reset();
         if (r.rejected()) {
             count(Verb::kEtrn, false);
             reply_error(r.reply);
             return;
         }
-        auto trigger = server_.hooks().trigger_qmgr;
-        if (trigger && trigger(submit::kQmgrFlush)) {
-            count(Verb::kEtrn, true);
-            reply(replies::etrn_started());
-        } else {
-            count(Verb::kEtrn, false);
-            reply_error(replies::etrn_unavailable());
-        }
+        // The deferred mail of the site (lib/submit/flush.h), off the loop.
+        busy_ = true;
+        std::weak_ptr<int> alive = alive_;
+        auto flush = server_.hooks().flush_site;
+        server_.run_io<submit::FlushStatus>(
+            [flush, domain] { return flush(domain); },
+            [this, alive, domain](submit::FlushStatus st) {
+                if (alive.expired() || finished_) return;
+                busy_ = false;
+                std::string shown = log::log_printable(domain.substr(0, 100));
+                switch (st) {
+                    case submit::FlushStatus::kOk:
+                        count(Verb::kEtrn, true);
+                        reply(replies::etrn_started());
+                        break;
+                    case submit::FlushStatus::kDeny:
+                        log::warn("reject: ETRN %s... from %s", shown.c_str(), namaddr().c_str());
+                        count(Verb::kEtrn, false);
+                        reply_error(replies::etrn_denied(domain));
+                        break;
+                    case submit::FlushStatus::kBad:
+                        log::warn("bad ETRN %s... from %s", shown.c_str(), namaddr().c_str());
+                        count(Verb::kEtrn, false);
+                        reply_error(replies::etrn_unavailable());
+                        break;
+                    case submit::FlushStatus::kFail:
+                        log::warn("unable to talk to fast flush service");
+                        count(Verb::kEtrn, false);
+                        reply_error(replies::etrn_unavailable());
+                        break;
+                }
+                check_error_limit();
+                pump();
+            });
     });
 }
 
@@ -1612,11 +1664,10 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     server->config_ = std::move(*c);
     if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(server->config_.queue_directory,
                                                                   server->config_.ipc_timeout_ms);
-    if (!hooks.trigger_qmgr) {
-        std::string dir = server->config_.queue_directory;
-        hooks.trigger_qmgr = [dir](char request) {
-            return submit::trigger_service(dir, ipc::ServiceClass::kPublic, "qmgr", std::string(1, request));
-        };
+    if (!hooks.flush_site) {
+        auto policy = submit::load_flush_policy(cfg);
+        if (!policy) return policy.error();
+        hooks.flush_site = [p = *policy](const std::string& site) { return submit::flush_site(p, site); };
     }
     if (!hooks.check.classify_domain) {
         server->domains_ = std::make_shared<DomainLists>(DomainLists::from_config(cfg));

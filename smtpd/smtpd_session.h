@@ -102,6 +102,7 @@
 #include "lib/submit/cleanup_proto.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
+#include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
 #include "smtpd/smtpd_command.h"
@@ -118,6 +119,7 @@ struct SmtpdConfig {
     std::string mail_name = "mailroom";
     std::string smtpd_banner;
     std::string queue_directory;
+    std::string content_filter;  // transport:nexthop for every message received
     ParseOptions parse;
     EhloOptions ehlo;
     uint64_t message_size_limit = 10240000;
@@ -167,7 +169,8 @@ class SmtpdServer {
 public:
     struct Hooks {
         SinkOpener open_sink;                       // default: cleanup_sink_opener()
-        std::function<Status(char)> trigger_qmgr;  // ETRN; default: public/qmgr
+        // ETRN site; run off the loop. Default: submit::flush_site() (fast_flush_domains).
+        std::function<submit::FlushStatus(const std::string& site)> flush_site;
         CheckHooks check;                           // classify_domain defaults to DomainLists,
                                                     // lookup_user to the recipient maps below
         bool offload_checks = false;                // run checks on the worker even when no

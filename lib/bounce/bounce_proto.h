@@ -23,7 +23,7 @@
 //   then both sides close. A non-zero status is a temporary failure: the
 //   client keeps the recipient (or the message) and tries again later.
 //
-//   BounceRecipient is also the logfile record (bounce/bounce_log.h): the
+//   BounceRecipient is also the logfile record (lib/bounce/bounce_log.h): the
 //   same attribute names, one attribute record per recipient.
 #pragma once
 

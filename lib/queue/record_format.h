@@ -87,12 +87,16 @@ inline constexpr std::string_view kAttrProtocolName = "protocol_name";
 inline constexpr std::string_view kAttrSaslUsername = "sasl_username";
 inline constexpr std::string_view kAttrLogIdent = "log_ident";
 inline constexpr std::string_view kAttrErrorsTo = "errors_to";
-// Written by cleanup in the extracted segment (header/body_checks actions).
+// Written by cleanup in the extracted segment (header/body_checks and
+// smtpd access actions, content_filter).
 inline constexpr std::string_view kAttrRedirect = "redirect";  // REDIRECT: deliver to this address instead
 inline constexpr std::string_view kAttrFilter = "filter";      // FILTER: "transport:nexthop" overrides routing
+// Cleanup stream only (smtpd's access HOLD action): cleanup commits the file into hold/.
+inline constexpr std::string_view kAttrHold = "hold";
 inline constexpr std::string_view kKnownAttributes[] = {kAttrClientName,   kAttrClientAddress, kAttrHeloName,
                                                        kAttrProtocolName, kAttrSaslUsername,  kAttrLogIdent,
-                                                       kAttrErrorsTo,     kAttrRedirect,      kAttrFilter};
+                                                       kAttrErrorsTo,     kAttrRedirect,      kAttrFilter,
+                                                       kAttrHold};
 
 inline constexpr std::size_t kMaxAddressLength = 4096;
 inline constexpr std::size_t kMaxAttributeLength = 4096;  // whole "name=value"

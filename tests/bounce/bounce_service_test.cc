@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "bounce/bounce_log.h"
+#include "lib/bounce/bounce_log.h"
 #include "bounce/bounce_service.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"

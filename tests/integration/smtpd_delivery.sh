@@ -10,7 +10,7 @@ for prog in smtpd cleanup qmgr discard master mailroom; do
 done
 P=$(mr_free_port)
 qs_setup "127.0.0.1:$P inet n - n - - smtpd"
-echo "local_recipient_maps =" >>"$CONF/main.cf"
+printf "local_recipient_maps =\nfast_flush_domains = remote.test\n" >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 python3 - "$P" >"$T/reply" <<'PY' || mr_fail "smtplib: $(cat "$T/reply")"

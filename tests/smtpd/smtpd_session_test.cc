@@ -92,9 +92,10 @@ public:
             return std::unique_ptr<MessageSink>(
                 std::make_unique<FakeSink>(sinks, "QID" + std::to_string(sinks->opened)));
         };
-        hooks.trigger_qmgr = [this](char c) {
-            triggers += c;
-            return ok_status();
+        hooks.flush_site = [this](const std::string& site) {
+            flushed += site + ";";
+            if (site == "denied.test") return submit::FlushStatus::kDeny;
+            return site == "down.test" ? submit::FlushStatus::kFail : submit::FlushStatus::kOk;
         };
         auto srv = SmtpdServer::create(config, loop, hooks);
         REQUIRE(srv.ok());
@@ -155,7 +156,7 @@ public:
     std::vector<std::string> lines;
     std::vector<std::string> logs;
     std::mutex logs_mu;
-    std::string triggers;
+    std::string flushed;  // the sites ETRN asked for
     bool closed = false;
 
 private:
@@ -460,12 +461,14 @@ TEST_CASE("session receives BDAT chunks", "[unit]") {
     CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
 }
 
-TEST_CASE("session answers ETRN through the qmgr trigger", "[unit]") {
+TEST_CASE("session answers ETRN through the fast flush of the site", "[unit]") {
     Harness h("");
     CHECK(first(h.send("ETRN example.com\r\n")) == "503 5.5.1 Error: send HELO/EHLO first");
     h.send("EHLO c\r\n");
     CHECK(first(h.send("ETRN example.com\r\n")) == "250 Queuing started");
-    CHECK(h.triggers == "F");
+    CHECK(first(h.send("ETRN denied.test\r\n")) == "459 <denied.test>: service unavailable");
+    CHECK(first(h.send("ETRN down.test\r\n")) == "458 Unable to queue messages");
+    CHECK(h.flushed == "example.com;denied.test;down.test;");
 }
 
 TEST_CASE("session applies check_client_access with smtpd_delay_reject", "[unit]") {

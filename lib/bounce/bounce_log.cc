@@ -1,5 +1,5 @@
 // bounce_log.cc - see bounce_log.h.
-#include "bounce/bounce_log.h"
+#include "lib/bounce/bounce_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
