@@ -121,10 +121,31 @@ QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), 
 }
 
 Status QueueManager::start() {
+    bool may_block = false;
     for (const auto& spec : config_.transport_maps) {
         auto t = table::open_table(spec);
         if (!t) return make_error("transport_maps: " + t.error().message);
+        may_block = may_block || (*t)->may_block();
         tables_.push_back(std::move(*t));
+    }
+    // The tables of the domain lists, opened now to learn whether they may block.
+    for (const auto* list : {&config_.routing.mydestination, &config_.routing.virtual_alias_domains,
+                             &config_.routing.virtual_mailbox_domains, &config_.routing.relay_domains}) {
+        for (std::string entry : *list) {
+            entry.erase(0, entry.find_first_not_of('!'));
+            if (entry.find(':') == std::string::npos || domain_tables_.count(entry)) continue;
+            auto t = table::open_table(entry);
+            if (!t) continue;  // reported as a resolver failure when it is used
+            may_block = may_block || (*t)->may_block();
+            domain_tables_.emplace(entry, std::move(*t));
+        }
+    }
+    // Lookups that may block run on one worker thread, one message at a
+    // time: only that thread touches the tables from then on.
+    if (may_block) {
+        auto off = event::Offload::create(loop_.base(), 1);
+        if (!off) return off.error();
+        offload_ = std::move(*off);
     }
     work_timer_ = event::Timer(loop_, [this] { work(); });
     deferred_timer_ = event::Timer(loop_, [this] {
@@ -315,8 +336,8 @@ void QueueManager::log_here(const OpenMessage& msg, const queue::QueueRecipient&
     deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res, deliver::request_times(req, now, now));
 }
 
-// Opens, locks and reads a message and groups its pending recipients by
-// (transport, nexthop). Returns nullptr when there is nothing to do with it.
+// Opens, locks and reads a message. Returns nullptr when there is nothing
+// to do with it.
 std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const ActiveEntry& entry) {
     const std::string& id = entry.id;
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
@@ -343,60 +364,96 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
     msg->file.emplace(std::move(*file));
     msg->env = std::move(*env);
     msg->arrival = static_cast<double>(msg->env.arrival_seconds) + msg->env.arrival_microseconds / 1e6;
-    auto resolver_lookup = [this](std::string_view key) { return lookup_transport(key); };
-    auto resolve = [&](std::string_view address) {
-        return resolve_route(config_.routing, address,
-                             tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup));
-    };
-    // FILTER (or content_filter) overrides the routing of every recipient;
     // REDIRECT sends the message once, to its address, instead.
-    std::string redirect(msg->env.attribute(queue::kAttrRedirect));
-    std::optional<TransportValue> filter;
-    if (auto f = msg->env.attribute(queue::kAttrFilter); !f.empty()) filter = parse_transport_value(f);
-    std::vector<const queue::QueueRecipient*> pending = msg->env.pending_recipients();
-    std::vector<const queue::QueueRecipient*> followers;
-    if (!redirect.empty() && pending.size() > 1) {
-        followers.assign(pending.begin() + 1, pending.end());
-        pending.resize(1);
+    msg->redirect = std::string(msg->env.attribute(queue::kAttrRedirect));
+    msg->pending = msg->env.pending_recipients();
+    if (!msg->redirect.empty() && msg->pending.size() > 1) {
+        msg->followers.assign(msg->pending.begin() + 1, msg->pending.end());
+        msg->pending.resize(1);
     }
+    return msg;
+}
+
+// The route of each address: FILTER (or content_filter) overrides the
+// routing of every recipient. Runs on the offload worker when a table may
+// block, so it touches nothing but the tables and the configuration.
+std::vector<Result<Route>> QueueManager::resolve_all(const std::vector<std::string>& addresses,
+                                                      const std::string& filter_value) {
+    std::optional<TransportValue> filter;
+    if (!filter_value.empty()) filter = parse_transport_value(filter_value);
+    auto resolver_lookup = [this](std::string_view key) { return lookup_transport(key); };
+    std::vector<Result<Route>> out;
+    for (const auto& address : addresses) {
+        if (filter && !filter->transport.empty()) {
+            out.push_back(Route{filter->transport, filter->nexthop.empty() ? address_domain(address) : filter->nexthop,
+                                !filter->nexthop.empty()});
+        } else {
+            out.push_back(resolve_route(config_.routing, address,
+                                        tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup)));
+        }
+    }
+    return out;
+}
+
+// Routes the message's recipients, then makes it ready for delivery: at
+// once, or when the offload worker has the routes (transport_maps or a
+// domain list that may block, such as mysql:, never stalls the loop).
+void QueueManager::route_message(std::unique_ptr<OpenMessage> msg) {
+    std::vector<std::string> addresses;
+    for (const auto* r : msg->pending) addresses.push_back(msg->redirect.empty() ? r->address : msg->redirect);
+    std::string filter(msg->env.attribute(queue::kAttrFilter));
+    if (!offload_) {
+        assign_groups(*msg, resolve_all(addresses, filter));
+        open_.push_back(std::move(msg));
+        return;
+    }
+    OpenMessage* raw = msg.get();
+    routing_.push_back(std::move(msg));
+    offload_->submit_value<std::vector<Result<Route>>>(
+        [this, addresses, filter] { return resolve_all(addresses, filter); },
+        [this, raw](std::vector<Result<Route>> routes) {
+            auto it = std::find_if(routing_.begin(), routing_.end(), [raw](const auto& m) { return m.get() == raw; });
+            if (it == routing_.end()) return;
+            assign_groups(*raw, routes);
+            open_.push_back(std::move(*it));
+            routing_.erase(it);
+            schedule();
+        });
+}
+
+// Groups the routed recipients into delivery requests (qmgr_schedule.h);
+// a recipient without a route is deferred.
+void QueueManager::assign_groups(OpenMessage& msg, const std::vector<Result<Route>>& routes) {
     std::vector<RoutedRecipient> routed;
     std::vector<const queue::QueueRecipient*> members;
-    for (const auto* r : pending) {
-        std::string address = redirect.empty() ? r->address : redirect;
-        Result<Route> route = Route{};
-        if (filter && !filter->transport.empty()) {
-            route = Route{filter->transport, filter->nexthop.empty() ? address_domain(address) : filter->nexthop,
-                          !filter->nexthop.empty()};
-        } else {
-            route = resolve(address);
-        }
-        if (!route) {
+    for (std::size_t i = 0; i < msg.pending.size(); ++i) {
+        const auto* r = msg.pending[i];
+        if (!routes[i]) {
             deliver::RecipientResult res{deliver::DeliveryStatus::kDeferred, "4.3.0", "none",
-                                         "address resolver failure: " + route.error().message};
-            log_here(*msg, *r, res, deliver::now_seconds());
-            record_deferred(*msg, *r, res);
+                                         "address resolver failure: " + routes[i].error().message};
+            log_here(msg, *r, res, deliver::now_seconds());
+            record_deferred(msg, *r, res);
             continue;
         }
-        routed.push_back({*route, address});
+        routed.push_back({*routes[i], msg.redirect.empty() ? r->address : msg.redirect});
         members.push_back(r);
     }
     for (auto& batch : make_batches(config_.schedule, routed)) {
-        Group g{batch.route, batch.destination, {}, redirect, {}};
+        Group g{batch.route, batch.destination, {}, msg.redirect, {}};
         for (std::size_t i : batch.members) g.rcpts.push_back(members[i]);
-        msg->waiting.push_back(std::move(g));
+        msg.waiting.push_back(std::move(g));
     }
-    if (!msg->waiting.empty()) msg->waiting.front().followers = std::move(followers);
-    return msg;
+    if (!msg.waiting.empty()) msg.waiting.front().followers = msg.followers;
 }
 
 void QueueManager::dispatch() {
     // Open more messages while there is room.
-    while (!active_.empty() && open_.size() < kOpenLimit) {
+    while (!active_.empty() && open_.size() + routing_.size() < kOpenLimit) {
         ActiveEntry entry = active_.front();
         active_.pop_front();
         auto msg = open_message(entry);
         if (!msg) continue;
-        open_.push_back(std::move(msg));
+        route_message(std::move(msg));
     }
     // Start every group the concurrency limits allow, oldest message first.
     for (auto it = open_.begin(); it != open_.end();) {

@@ -50,6 +50,12 @@
 //   (bounded by ipc_timeout, at most kBounceTimeoutMs). An instance
 //   without the bounce service in master.cf (no private/bounce socket)
 //   only logs bounced recipients, as before.
+//
+//   Routing: when a transport_maps table or a table in a domain list may
+//   block (mysql:), a message's recipients are routed on an offload worker
+//   (one thread, one message at a time) and the message joins the others
+//   when the routes are back, so the loop keeps serving triggers and
+//   replies meanwhile.
 #pragma once
 
 #include <deque>
@@ -64,6 +70,7 @@
 #include "lib/config/config.h"
 #include "lib/deliver/deliver_proto.h"
 #include "lib/event/event_loop.h"
+#include "lib/event/offload.h"
 #include "lib/queue/queue_dirs.h"
 #include "lib/table/table.h"
 #include "lib/queue/queue_file.h"
@@ -121,6 +128,9 @@ private:
         bool deferred = false;
         // Recipients deferred in this attempt, with why (for expiry).
         std::vector<std::pair<const queue::QueueRecipient*, deliver::RecipientResult>> deferred_rcpts;
+        std::string redirect;                                 // the redirect attribute
+        std::vector<const queue::QueueRecipient*> pending;    // to be routed and delivered
+        std::vector<const queue::QueueRecipient*> followers;  // REDIRECT: done with pending[0]
     };
 
     void schedule();
@@ -129,6 +139,9 @@ private:
     void scan_deferred();
     bool activate(const std::string& id, std::string_view from_queue);
     std::unique_ptr<OpenMessage> open_message(const ActiveEntry& entry);
+    std::vector<Result<Route>> resolve_all(const std::vector<std::string>& addresses, const std::string& filter);
+    void route_message(std::unique_ptr<OpenMessage> msg);
+    void assign_groups(OpenMessage& msg, const std::vector<Result<Route>>& routes);
     void dispatch();
     bool start_group(OpenMessage& msg, const Group& group);
     void group_done(OpenMessage* msg, const Group& group, const Result<deliver::DeliveryReply>& reply,
@@ -157,6 +170,10 @@ private:
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now
     std::set<std::string> warned_;  // messages whose sender got a delay warning
+    std::list<std::unique_ptr<OpenMessage>> routing_;  // waiting for the offload worker's routes
+    // Set when a transport_maps or domain-list table may block (mysql:):
+    // routing then runs on its one worker. Last, so it stops first.
+    std::unique_ptr<event::Offload> offload_;
 };
 
 }  // namespace mailroom::qmgr

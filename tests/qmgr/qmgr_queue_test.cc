@@ -311,3 +311,43 @@ TEST_CASE("a redirect attribute delivers once, to that address, with the first r
     CHECK(reqs[0].recipients[0].orig_recipient == "a@x.test");
     CHECK(q.count("deferred") == 0);
 }
+
+namespace {
+
+// A transport table that says it may block and records the threads its
+// lookups ran on.
+struct ThreadTable : table::Table {
+    ThreadTable() : table::Table("threadtest", "x") {}
+    table::LookupResult lookup(std::string_view key) override {
+        std::lock_guard<std::mutex> lock(mu);
+        threads.insert(std::this_thread::get_id());
+        if (key == "far.test") return std::optional<std::string>("discard:far-away");
+        return std::optional<std::string>();
+    }
+    bool may_block() const override { return true; }
+    static inline std::mutex mu;
+    static inline std::set<std::thread::id> threads;
+};
+
+}  // namespace
+
+TEST_CASE("transport_maps that may block are searched off the loop", "[unit]") {
+    table::register_table_type("threadtest", [](const std::string&, const table::OpenOptions&) -> Result<table::TablePtr> {
+        return table::TablePtr(std::make_unique<ThreadTable>());
+    });
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    q.add("incoming", {"a@far.test", "b@near.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.transport_maps = {"threadtest:x"};
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    std::multiset<std::string> got;
+    for (const auto& r : agent.requests()) got.insert(r.nexthop + " " + r.recipients.at(0).address);
+    CHECK(got == std::multiset<std::string>{"far-away a@far.test", "near.test b@near.test"});
+    std::lock_guard<std::mutex> lock(ThreadTable::mu);
+    REQUIRE_FALSE(ThreadTable::threads.empty());
+    CHECK_FALSE(ThreadTable::threads.count(std::this_thread::get_id()));  // never on the loop's thread
+}
