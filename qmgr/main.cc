@@ -11,7 +11,8 @@
 //   delay_warning_time, maximal_queue_lifetime, bounce_queue_lifetime,
 //   default_destination_concurrency_limit, default_destination_recipient_limit
 //   and each transport's TRANSPORT_destination_concurrency_limit and
-//   TRANSPORT_destination_recipient_limit, default_process_limit (and each
+//   TRANSPORT_destination_recipient_limit, default_destination_rate_delay and
+//   TRANSPORT_destination_rate_delay, default_process_limit (and each
 //   transport's maxproc in master.cf), ipc_timeout.
 #include <memory>
 

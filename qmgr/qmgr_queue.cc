@@ -86,6 +86,11 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
             if (!v) return v.error();
             *field = static_cast<int>(*v);
         }
+        if (std::string name = prefix + "_destination_rate_delay"; c.known(name)) {
+            auto v = c.get_time(name);
+            if (!v) return v.error();
+            p->destination_rate_delay = *v;
+        }
         return ok_status();
     };
     if (auto st = policy(cfg, "default", &out.schedule.defaults); !st) return st.error();
@@ -148,6 +153,7 @@ Status QueueManager::start() {
         offload_ = std::move(*off);
     }
     work_timer_ = event::Timer(loop_, [this] { work(); });
+    rate_timer_ = event::Timer(loop_, [this] { schedule(); });
     deferred_timer_ = event::Timer(loop_, [this] {
         want_deferred_ = true;
         schedule();
@@ -456,10 +462,14 @@ void QueueManager::dispatch() {
         route_message(std::move(msg));
     }
     // Start every group the concurrency limits allow, oldest message first.
+    double now = deliver::now_seconds();
+    double wake = 0;  // the earliest end of a rate delay that holds a group back
     for (auto it = open_.begin(); it != open_.end();) {
         OpenMessage& msg = **it;
         for (auto g = msg.waiting.begin(); g != msg.waiting.end();) {
-            if (!busy_.may_start(Batch{g->route, g->destination, {}})) {
+            Batch b{g->route, g->destination, {}};
+            if (!busy_.may_start(b, now)) {
+                if (double at = busy_.ready_at(b); at > now && (wake == 0 || at < wake)) wake = at;
                 ++g;
                 continue;
             }
@@ -474,6 +484,7 @@ void QueueManager::dispatch() {
             ++it;
         }
     }
+    if (wake > 0) rate_timer_.start(std::chrono::milliseconds(static_cast<long long>((wake - now) * 1000) + 1));
 }
 
 // Starts one delivery conversation; false when the agent cannot be reached
@@ -503,7 +514,7 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     auto call = DeliveryCall::start(
         loop_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
         [this, raw, group, started, batch, holder](Result<deliver::DeliveryReply> reply) {
-            busy_.finished(batch);
+            busy_.finished(batch, deliver::now_seconds());
             --raw->running;
             // Park the finished call: we are inside its callback.
             auto it = calls_.find(*holder);

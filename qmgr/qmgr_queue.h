@@ -161,6 +161,7 @@ private:
     std::map<std::string, table::TablePtr> domain_tables_;  // type:table elements of domain lists
     event::Timer work_timer_;
     event::Timer deferred_timer_;
+    event::Timer rate_timer_;  // a destination's rate delay is over
     std::deque<ActiveEntry> active_;               // in active/, not opened yet
     std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
     ConcurrencyTracker busy_{config_.schedule};

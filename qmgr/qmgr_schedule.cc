@@ -51,8 +51,15 @@ std::vector<Batch> make_batches(const SchedulePolicy& policy, const std::vector<
     return out;
 }
 
-bool ConcurrencyTracker::may_start(const Batch& batch) const {
+bool ConcurrencyTracker::may_start(const Batch& batch, double now) const {
     const TransportPolicy& p = policy_->of(batch.route.transport);
+    if (p.destination_rate_delay > 0) {
+        // One at a time, and not before the pause after the previous one.
+        if (destination_busy(batch.destination) > 0) return false;
+        auto it = last_finished_.find(batch.destination);
+        if (it != last_finished_.end() && now < it->second + static_cast<double>(p.destination_rate_delay))
+            return false;
+    }
     if (p.destination_concurrency_limit > 0 && destination_busy(batch.destination) >= p.destination_concurrency_limit)
         return false;
     if (p.process_limit > 0 && transport_busy(batch.route.transport) >= p.process_limit) return false;
@@ -64,7 +71,15 @@ void ConcurrencyTracker::started(const Batch& batch) {
     ++transports_[batch.route.transport];
 }
 
-void ConcurrencyTracker::finished(const Batch& batch) {
+double ConcurrencyTracker::ready_at(const Batch& batch) const {
+    const TransportPolicy& p = policy_->of(batch.route.transport);
+    auto it = last_finished_.find(batch.destination);
+    if (p.destination_rate_delay <= 0 || it == last_finished_.end()) return 0;
+    return it->second + static_cast<double>(p.destination_rate_delay);
+}
+
+void ConcurrencyTracker::finished(const Batch& batch, double now) {
+    if (policy_->of(batch.route.transport).destination_rate_delay > 0) last_finished_[batch.destination] = now;
     if (--destinations_[batch.destination] <= 0) destinations_.erase(batch.destination);
     if (--transports_[batch.route.transport] <= 0) transports_.erase(batch.route.transport);
 }

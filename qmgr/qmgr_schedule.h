@@ -18,8 +18,12 @@
 //   and "localpart@nexthop", the local part without its address extension
 //   (recipient_delimiter), lower case, so that the concurrency limit then
 //   counts deliveries to the same recipient (Postfix's meaning: different
-//   recipients of a domain are delivered in parallel, up to maxproc). A limit of 0 means no limit; every request
-//   also carries at most deliver::kMaxRecipientsPerRequest recipients.
+//   recipients of a domain are delivered in parallel, up to maxproc). A
+//   limit of 0 means no limit; every request also carries at most
+//   deliver::kMaxRecipientsPerRequest recipients.
+//   TRANSPORT_destination_rate_delay (default $default_destination_rate_delay)
+//   makes a destination take one delivery at a time, each starting at least
+//   that long after the previous one ended, as Postfix's qmgr does.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +40,7 @@ struct TransportPolicy {
     int destination_concurrency_limit = 20;  // 0 = no limit
     int destination_recipient_limit = 50;    // 0 = no limit
     int process_limit = 100;                 // master.cf maxproc; 0 = no limit
+    long long destination_rate_delay = 0;    // seconds between deliveries to one destination
 };
 
 struct SchedulePolicy {
@@ -71,10 +76,14 @@ class ConcurrencyTracker {
 public:
     explicit ConcurrencyTracker(const SchedulePolicy& policy) : policy_(&policy) {}
 
-    // True when one more request for `batch` stays within both limits.
-    bool may_start(const Batch& batch) const;
+    // True when one more request for `batch` stays within both limits and
+    // the destination's rate delay has passed at `now` (seconds, any epoch).
+    bool may_start(const Batch& batch, double now = 0) const;
     void started(const Batch& batch);
-    void finished(const Batch& batch);
+    void finished(const Batch& batch, double now = 0);
+    // When a destination held back only by its rate delay may start again;
+    // 0 when nothing waits for a rate delay.
+    double ready_at(const Batch& batch) const;
     int destination_busy(const std::string& destination) const;
     int transport_busy(const std::string& transport) const;
 
@@ -82,6 +91,7 @@ private:
     const SchedulePolicy* policy_;
     std::map<std::string, int> destinations_;
     std::map<std::string, int> transports_;
+    std::map<std::string, double> last_finished_;  // destinations with a rate delay
 };
 
 }  // namespace mailroom::qmgr

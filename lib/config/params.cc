@@ -232,6 +232,7 @@ std::vector<ServiceParam> service_parameters(const std::vector<MasterService>& s
     static constexpr std::pair<const char*, const char*> kAgentParams[] = {
         {"_destination_concurrency_limit", "default_destination_concurrency_limit"},
         {"_destination_recipient_limit", "default_destination_recipient_limit"},
+        {"_destination_rate_delay", "default_destination_rate_delay"},
     };
     static constexpr const char* kAgents[] = {"local", "virtual", "pipe", "smtp", "lmtp", "error", "discard"};
     std::vector<ServiceParam> out;

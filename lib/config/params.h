@@ -60,7 +60,8 @@ Result<long long> parse_time_param(std::string_view name, std::string_view value
 // Service-defined parameters, as Postfix's postconf names them: every
 // master.cf service whose command is a delivery agent (local, virtual,
 // pipe, smtp, lmtp, error, discard) has NAME_destination_concurrency_limit
-// and NAME_destination_recipient_limit, and a pipe service also
+// NAME_destination_recipient_limit and NAME_destination_rate_delay, and a
+// pipe service also
 // NAME_time_limit. Each defaults to "$" followed by the built-in parameter
 // it stands in for, whose type and bounds it shares. A built-in row with
 // the same name (local_destination_recipient_limit) keeps its own default.

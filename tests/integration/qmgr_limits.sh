@@ -8,13 +8,15 @@
 # two:   two_destination_recipient_limit = 2: 3 recipients -> 2 + 1.
 # dflt:  the default (50): one command with every recipient as arguments.
 # serial: recipient limit 2, concurrency 1: deliveries to one domain never overlap.
+# paced:  paced_destination_rate_delay = 1s: one delivery at a time, the
+#         next one starting at least a second after the previous one ended.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
 if dl_root; then PUSER=nobody; else PUSER=$(id -un); fi
 dl_setup
 OUTD="$T/out"
-for t in one two dflt serial; do
+for t in one two dflt serial paced; do
     echo "$t  unix  -       n       n       -       -       pipe user=$PUSER argv=$T/record.sh $t \${recipient}"
 done >>"$CONF/master.cf"
 mkdir -p "$OUTD"
@@ -26,13 +28,15 @@ cat >"$T/record.sh" <<SH
 #!/bin/sh
 t=\$1; shift
 key=""
-case "\$t" in one) key="one-\$1" ;; serial) key=serial ;; esac
+case "\$t" in one) key="one-\$1" ;; serial|paced) key=\$t ;; esac
+[ "\$t" = paced ] && date +%s.%N >> "$OUTD/paced.start"
 if [ -n "\$key" ] && ! mkdir "$OUTD/busy.\$key" 2>/dev/null; then echo "\$key" >> "$OUTD/overlap"; fi
 n=\$(mktemp "$OUTD/args.\$t.XXXXXX")
 for a in "\$@"; do printf '%s\n' "\$a"; done > "\$n"
 cat > "\$n.input"
 case "\$t" in one|serial) sleep 1 ;; esac
 [ -z "\$key" ] || rmdir "$OUTD/busy.\$key"
+[ "\$t" = paced ] && date +%s.%N >> "$OUTD/paced.end"
 exit 0
 SH
 chmod 755 "$T/record.sh"
@@ -42,9 +46,10 @@ chmod 755 "$T/record.sh"
     echo "two_destination_recipient_limit = 2"
     echo "serial_destination_recipient_limit = 2"
     echo "serial_destination_concurrency_limit = 1"
+    echo "paced_destination_rate_delay = 1s"
     echo "transport_maps = texthash:$T/transport"
 } >>"$CONF/main.cf"
-printf 'one.test one:\ntwo.test two:\ndflt.test dflt:\nserial.test serial:\n' >"$T/transport"
+printf 'one.test one:\ntwo.test two:\ndflt.test dflt:\nserial.test serial:\npaced.test paced:\n' >"$T/transport"
 # No "unused parameter" warning for the per-transport names of master.cf services.
 W=$(MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postconf" -n 2>&1 >/dev/null)
 echo "$W" | grep -q "unused parameter" && mr_fail "postconf warns: $W"
@@ -81,4 +86,19 @@ done
 mr_wait_for "3 deliveries to same@one.test" log_count_is 'to=<same@one\.test>, relay=one, .*status=sent' 3
 mr_wait_for "3 deliveries to x@serial.test" log_count_is 'to=<x@serial\.test>, relay=serial, .*status=sent' 3
 [ ! -e "$OUTD/overlap" ] || mr_fail "concurrency limit 1 not honoured: $(cat "$OUTD/overlap")"
+
+# Rate delay: two messages for paced.test, the second run starts at least
+# the delay after the first one ended.
+for i in 1 2; do
+    printf 'Subject: p%s\n\nbody p\n' "$i" | dl_send -f s@example.test x@paced.test || mr_fail "sendmail paced $i"
+done
+mr_wait_for "2 deliveries to x@paced.test" log_count_is 'to=<x@paced\.test>, relay=paced, .*status=sent' 2
+[ ! -e "$OUTD/overlap" ] || mr_fail "rate delay: deliveries overlap: $(cat "$OUTD/overlap")"
+python3 - "$OUTD/paced.start" "$OUTD/paced.end" <<'PY' || mr_fail "rate delay not honoured: $(cat "$OUTD"/paced.*)"
+import sys
+starts = sorted(float(x) for x in open(sys.argv[1]))
+ends = sorted(float(x) for x in open(sys.argv[2]))
+assert len(starts) == 2 and len(ends) == 2, (starts, ends)
+assert starts[1] - ends[0] >= 0.99, (starts, ends)
+PY
 echo "qmgr_limits: ok"

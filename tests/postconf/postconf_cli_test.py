@@ -109,6 +109,7 @@ class PostconfTest(unittest.TestCase):
         self.assertIn("maildrop_destination_recipient_limit = $default_destination_recipient_limit", d)
         self.assertIn("maildrop_destination_concurrency_limit = $default_destination_concurrency_limit", d)
         self.assertIn("maildrop_time_limit = $command_time_limit", d)
+        self.assertIn("maildrop_destination_rate_delay = $default_destination_rate_delay", d)
         self.assertIn("local_destination_recipient_limit = 1", d)
         # smtp is an smtpd service here, not a delivery agent.
         self.assertFalse([l for l in d if l.startswith("smtp_destination")])

@@ -105,3 +105,25 @@ TEST_CASE("the process limit caps a transport over all destinations; 0 means no 
     CHECK(t.may_start(c));
     CHECK(t.transport_busy("pipe") == 1);
 }
+
+TEST_CASE("a destination rate delay allows one delivery at a time, each a delay after the last", "[unit]") {
+    SchedulePolicy p;
+    p.transports["slow"].destination_rate_delay = 10;
+    ConcurrencyTracker t(p);
+    Batch a{Route{"slow", "x.test", false}, "slow:x.test", {0}};
+    Batch other{Route{"slow", "y.test", false}, "slow:y.test", {0}};
+    Batch fast{Route{"smtp", "x.test", false}, "smtp:x.test", {0}};
+    CHECK(t.may_start(a, 100));  // nothing delivered yet
+    t.started(a);
+    CHECK_FALSE(t.may_start(a, 100));  // one at a time
+    CHECK(t.may_start(other, 100));    // per destination
+    t.finished(a, 105);
+    CHECK(t.ready_at(a) == 115);
+    CHECK_FALSE(t.may_start(a, 114.5));
+    CHECK(t.may_start(a, 115));
+    CHECK(t.ready_at(other) == 0);
+    t.started(fast);
+    t.finished(fast, 105);
+    CHECK(t.may_start(fast, 105));  // no delay configured
+    CHECK(t.ready_at(fast) == 0);
+}
