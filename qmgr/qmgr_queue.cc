@@ -278,10 +278,14 @@ bool QueueManager::service_configured(std::string_view service) const {
 int QueueManager::bounce_timeout_ms() const { return std::min(config_.ipc_timeout_ms, kBounceTimeoutMs); }
 
 namespace {
+// A redirected recipient is reported as delivered to: the redirect
+// address, with what it was as the original recipient.
 bounce::BounceRecipient status_record(const queue::QueueRecipient& r, const deliver::RecipientResult& res,
-                                      std::string_view action) {
-    return bounce::BounceRecipient{r.address,  r.orig_recipient,     r.dsn_orcpt, r.dsn_notify,
-                                   res.dsn,    std::string(action), res.reason, static_cast<std::int64_t>(r.status_offset)};
+                                      std::string_view action, const std::string& redirect) {
+    std::string address = redirect.empty() ? r.address : redirect;
+    std::string orig = redirect.empty() || !r.orig_recipient.empty() ? r.orig_recipient : r.address;
+    return bounce::BounceRecipient{address, orig,   r.dsn_orcpt, r.dsn_notify, res.dsn, std::string(action),
+                                   res.reason, static_cast<std::int64_t>(r.status_offset)};
 }
 }  // namespace
 
@@ -291,7 +295,7 @@ void QueueManager::record_deferred(OpenMessage& msg, const queue::QueueRecipient
     msg.deferred_rcpts.emplace_back(&r, res);
     if (!service_configured(bounce::kServiceDefer)) return;
     if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceDefer, msg.entry.id,
-                                        status_record(r, res, bounce::kActionDelayed), bounce_timeout_ms());
+                                        status_record(r, res, bounce::kActionDelayed, msg.redirect), bounce_timeout_ms());
         !st)
         log::warn("%s: %s", msg.entry.id.c_str(), st.error().message.c_str());
 }
@@ -303,15 +307,23 @@ bool QueueManager::expire(OpenMessage& msg) {
     long long age = static_cast<long long>(deliver::now_seconds() - msg.arrival);
     long long lifetime = msg.env.sender.empty() ? config_.bounce_queue_lifetime : config_.maximal_queue_lifetime;
     if (age < lifetime || msg.deferred_rcpts.empty() || !service_configured(bounce::kServiceBounce)) return false;
-    if (msg.deferred_rcpts.size() != msg.env.pending_recipients().size()) return false;  // some never tried
+    if (msg.deferred_rcpts.size() != msg.pending.size()) return false;  // some never tried
     bool all = true;
     for (const auto& [r, res] : msg.deferred_rcpts) {
         deliver::RecipientResult expired{deliver::DeliveryStatus::kBounced, "4.4.7", res.relay,
                                          "message expired: " + res.reason};
         auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceBounce, id,
-                                        status_record(*r, expired, bounce::kActionFailed), bounce_timeout_ms());
+                                        status_record(*r, expired, bounce::kActionFailed, msg.redirect), bounce_timeout_ms());
         if (st) st = msg.file->mark_done(*r);
         if (!st) {
+            log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+            all = false;
+        }
+    }
+    // REDIRECT: the other recipients share the fate of the one delivery.
+    for (const auto* f : msg.followers) {
+        if (!all) break;
+        if (auto st = msg.file->mark_done(*f); !st) {
             log::warn("%s: %s", id.c_str(), st.error().message.c_str());
             all = false;
         }
@@ -560,7 +572,7 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
         const std::string& id = msg->entry.id;
         if (res.status == deliver::DeliveryStatus::kBounced && service_configured(bounce::kServiceBounce)) {
             if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceBounce, id,
-                                                status_record(*r, res, bounce::kActionFailed), bounce_timeout_ms());
+                                                status_record(*r, res, bounce::kActionFailed, msg->redirect), bounce_timeout_ms());
                 !st) {
                 log::warn("%s: %s", id.c_str(), st.error().message.c_str());
                 msg->deferred = true;
@@ -571,7 +583,8 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
             if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceTrace, id,
                                                 status_record(*r, res,
                                                               res.relayed ? bounce::kActionRelayed
-                                                                          : bounce::kActionDelivered),
+                                                                          : bounce::kActionDelivered,
+                                                              msg->redirect),
                                                 bounce_timeout_ms());
                 !st)
                 log::warn("%s: %s", id.c_str(), st.error().message.c_str());

@@ -117,7 +117,8 @@ struct TempQueue {
     }
     ~TempQueue() { std::filesystem::remove_all(dir); }
 
-    std::string add(std::vector<std::string> rcpts, long age = 0, const std::string& notify = "") {
+    std::string add(std::vector<std::string> rcpts, long age = 0, const std::string& notify = "",
+                    const std::string& redirect = "") {
         queue::WriterOptions opts;
         opts.queue = "incoming";
         auto w = queue::QueueWriter::create(layout, opts);
@@ -128,6 +129,7 @@ struct TempQueue {
         REQUIRE(w->begin_content());
         REQUIRE(w->add_line("Subject: hi"));
         REQUIRE(w->begin_extracted());
+        if (!redirect.empty()) REQUIRE(w->add_attribute(queue::kAttrRedirect, redirect));
         std::string id = w->queue_id();
         REQUIRE(w->commit());
         return id;
@@ -274,6 +276,27 @@ TEST_CASE("past maximal_queue_lifetime deferred recipients bounce as expired", "
     CHECK(appends[0].rcpt.reason == "message expired: fake");
     REQUIRE(bl.of("flush").size() == 1);
     CHECK(bl.of("flush")[0].queue_id == old);
+}
+
+TEST_CASE("an expired redirected message is done with its one delivery", "[unit]") {
+    TempQueue q;
+    BounceLog bl, dl;
+    FakeService error(q.dir, "error", agent(deliver::DeliveryStatus::kDeferred, "4.3.2"));
+    FakeService bounce(q.dir, "bounce", bounce_service(q.dir, "bounce", &bl));
+    FakeService defer(q.dir, "defer", bounce_service(q.dir, "defer", &dl));
+    std::string old = q.add({"a@later.test", "b@later.test", "c@later.test"}, 7200, "", "boss@later.test");
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.maximal_queue_lifetime = 3600;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") + q.count("deferred") == 0; }));
+    auto appends = bl.of("append");
+    REQUIRE(appends.size() == 1);
+    CHECK(appends[0].queue_id == old);
+    CHECK(appends[0].rcpt.recipient == "boss@later.test");
+    CHECK(appends[0].rcpt.orig_rcpt == "a@later.test");
+    CHECK(appends[0].rcpt.status == "4.4.7");
 }
 
 TEST_CASE("a message deferred past delay_warning_time warns its sender once", "[unit]") {
