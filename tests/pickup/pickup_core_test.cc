@@ -133,6 +133,33 @@ TEST_CASE("pickup sends the whole file and removes it once cleanup accepted it",
     CHECK(got.records[10].second == "Pcarol@x");
 }
 
+TEST_CASE("pickup drops filter, redirect and hold of a maildrop file and sends content_filter", "[unit]") {
+    Fixture f;
+    f.config.content_filter = "scan:[127.0.0.1]:10025";
+    queue::WriterOptions opts;
+    opts.queue = "maildrop";
+    auto w = queue::QueueWriter::create(f.config.layout, opts);
+    REQUIRE(w);
+    REQUIRE(w->set_arrival_time(1795500000, 7));
+    REQUIRE(w->set_sender("alice"));
+    REQUIRE(w->add_attribute(queue::kAttrFilter, "evil:[192.0.2.1]"));
+    REQUIRE(w->add_attribute(queue::kAttrRedirect, "thief@example.net"));
+    REQUIRE(w->add_attribute(queue::kAttrHold, ""));
+    REQUIRE(w->add_recipient({"bob"}));
+    REQUIRE(w->begin_content());
+    REQUIRE(w->begin_extracted());
+    std::string id = w->queue_id();
+    REQUIRE(w->commit());
+    Received got;
+    std::thread server(fake_cleanup, f.listener.get(), submit::CleanupStatus::kOk, &got);
+    CHECK(pickup::pickup_file(f.config, id) == pickup::PickupOutcome::kDone);
+    server.join();
+    std::vector<std::string> attrs;
+    for (const auto& [type, payload] : got.records)
+        if (type == RecordType::kAttribute) attrs.push_back(payload);
+    CHECK(attrs == std::vector<std::string>{"filter=scan:[127.0.0.1]:10025"});
+}
+
 TEST_CASE("pickup keeps the file when cleanup fails temporarily", "[unit]") {
     Fixture f;
     std::string id = f.drop();

@@ -90,7 +90,7 @@ TEST_CASE("the destination concurrency limit of a transport overrides the defaul
     CHECK(t.destination_busy("maildrop:x.test") == 0);
 }
 
-TEST_CASE("the process limit caps a transport over all destinations; 0 means no limit", "[unit]") {
+TEST_CASE("the process limit caps a transport over all destinations, and 0 means no limit", "[unit]") {
     SchedulePolicy p;
     p.transports["pipe"].process_limit = 2;
     p.transports["pipe"].destination_concurrency_limit = 0;
