@@ -6,7 +6,9 @@
 //   connects, disconnects, messages and recipients per client; anvil
 //   answers with the current count and rates (anvil_server.h,
 //   docs/anvil-protocol.md). One process holds all the state, so it is
-//   long-lived: no max_idle or max_use exit while it may still hold rates.
+//   long-lived: no max_idle or max_use exit while it may still hold rates;
+//   after a reload (master's drain signal) it exits at once and its clients
+//   reconnect to the new process.
 //   Parameters: anvil_rate_time_unit, anvil_status_update_time.
 //
 // Security
@@ -29,6 +31,8 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "anvil";
     spec.long_lived = true;
+    // After a reload the smtpd processes reconnect to a fresh anvil.
+    spec.exit_on_drain = true;
     spec.post_jail_init = [](server::ServerContext& ctx) -> Status {
         auto cfg = anvil::AnvilConfig::from_config(ctx.config());
         if (!cfg) return cfg.error();

@@ -361,7 +361,10 @@ int ServerCore::run(int argc, char** argv) {
     signals_.emplace_back(*loop_, SIGTERM, [this] { finish(); });
     signals_.emplace_back(*loop_, SIGHUP, [] { log::reopen(); });
     // master reloaded: stop taking work, exit once the current work is done.
-    signals_.emplace_back(*loop_, proto::kDrainSignal, [this] { exit_when_idle(); });
+    signals_.emplace_back(*loop_, proto::kDrainSignal, [this] {
+        if (spec_.exit_on_drain) finish();
+        exit_when_idle();
+    });
 
     if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
     update_watching();

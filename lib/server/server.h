@@ -30,6 +30,8 @@
 //
 //   A process exits after max_idle seconds without work and after max_use
 //   connections or triggers (both ignored when long_lived is set), on
+//   master's drain signal (after a reload) once no session remains, or at
+//   once when exit_on_drain is set, on
 //   SIGTERM, or when request_exit() was called and no session remains.
 //   on_exit runs before every normal exit. A hook that returns an error
 //   from init makes the process log "fatal: ..." and exit 1, which master
@@ -113,6 +115,11 @@ struct ServiceSpec {
     std::function<void(ServerContext&)> on_idle;  // when the process becomes idle
     std::function<void(ServerContext&)> on_exit;
     bool long_lived = false;  // ignore max_idle and max_use (qmgr)
+    // On master's drain signal exit at once instead of after the last
+    // session: for a service whose clients keep their connection for
+    // long and reconnect by themselves (anvil), so that the new process
+    // master starts after a reload is not kept waiting.
+    bool exit_on_drain = false;
 };
 
 int run_multi_server(int argc, char** argv, ServiceSpec spec);

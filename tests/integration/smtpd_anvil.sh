@@ -146,6 +146,39 @@ kill -CONT "$A"
 grep -Eq "mailroom/smtpd\[[0-9]+\]: warning: problem talking to server private/anvil: timeout\$" "$T/maillog" ||
     mr_fail "timeout warning"
 
+# A reload replaces anvil at once, even while an old smtpd process still
+# holds a session (and its connection to anvil); the new anvil counts the
+# sessions of the new smtpd processes.
+python3 - "$P1" "$A" "$MR" "$CONF" >"$T/py.out" 2>&1 <<'PY' || mr_fail "reload: $(cat "$T/py.out")"
+import smtplib, subprocess, sys, time
+port, anvil, mr, conf = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+held = smtplib.SMTP("127.0.0.1", port, timeout=30)
+assert held.noop()[0] == 250
+subprocess.run([mr, "-c", conf, "reload"], check=True)
+for _ in range(200):
+    try:
+        with open("/proc/%s/comm" % anvil) as f:
+            if f.read().strip() != "anvil":
+                break
+    except OSError:
+        break
+    time.sleep(0.1)
+else:
+    raise SystemExit("the old anvil is still running")
+new = [smtplib.SMTP("127.0.0.1", port, timeout=30) for _ in range(2)]
+try:
+    smtplib.SMTP("127.0.0.1", port, timeout=30)
+    raise SystemExit("the third new session was not refused")
+except smtplib.SMTPConnectError as e:
+    assert e.smtp_code == 421, e
+for s in new + [held]:
+    s.quit()
+PY
+[ "$(mr_log_count 'warning: Connection concurrency limit exceeded: 3 from unknown\[127.0.0.1\]')" -eq 2 ] ||
+    mr_fail "the new anvil did not count the new sessions"
+A=$(anvil_pid)
+[ -n "$A" ] || mr_fail "no anvil process after the reload"
+
 # anvil gone from master.cf: smtpd cannot connect, says so, and goes on.
 sed -i '/^anvil /d' "$CONF/master.cf"
 "$MR" -c "$CONF" reload || mr_fail "reload failed"
