@@ -146,7 +146,20 @@ void Session::process() {
             buf_.clear();
             return;
         }
-        auto msg = CleanupMessage::start(config_.params);
+        // The client's receive_override_options turn off parts of cleanup.
+        CleanupParams params = config_.params;
+        const ipc::AttrList req = request_.take();
+        if (const ipc::Attr* f = req.find(submit::kAttrFlags); f && f->type() == ipc::AttrType::kInteger) {
+            std::int64_t flags = std::get<std::int64_t>(f->value);
+            if (flags & submit::kCleanupFlagNoAddressMappings) {
+                params.rewrite.canonical = params.rewrite.sender_canonical = nullptr;
+                params.rewrite.recipient_canonical = params.rewrite.virtual_alias = nullptr;
+                params.rewrite.masquerade_classes = 0;
+            }
+            if (flags & submit::kCleanupFlagNoHeaderBodyChecks)
+                params.header_checks = params.mime_header_checks = params.body_checks = nullptr;
+        }
+        auto msg = CleanupMessage::start(params);
         if (!msg) {
             log::warn("cannot create a queue file: %s", msg.error().message.c_str());
             close();

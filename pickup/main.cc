@@ -5,6 +5,7 @@
 //   postdrop wakes it after each new file; master's wakeup catches
 //   anything missed. Every wakeup scans maildrop/ (pickup_core.h).
 #include "lib/log/log.h"
+#include "lib/submit/cleanup_proto.h"
 #include "lib/server/server.h"
 #include "pickup/pickup_core.h"
 
@@ -27,6 +28,11 @@ int main(int argc, char** argv) {
         auto f = ctx.config().get("content_filter");
         if (!f) return f.error();
         g_config.content_filter = *f;
+        auto ro_text = ctx.config().get("receive_override_options");
+        if (!ro_text) return ro_text.error();
+        auto ro = submit::parse_receive_override_options(*ro_text);
+        if (!ro) return ro.error();
+        g_config.cleanup_flags = ro->cleanup_flags;
         return ok_status();
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };

@@ -83,7 +83,7 @@ PickupOutcome pickup_file(const PickupConfig& config, const std::string& id) {
         return PickupOutcome::kRetry;
     }
     auto client = submit::CleanupClient::open(config.layout.queue_directory, ipc::ServiceClass::kPublic,
-                                              config.cleanup_service, submit::kCleanupFlagNone, config.timeout_ms);
+                                              config.cleanup_service, config.cleanup_flags, config.timeout_ms);
     if (!client) {
         log::warn("connect to cleanup: %s", client.error().message.c_str());
         return PickupOutcome::kRetry;

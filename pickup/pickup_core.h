@@ -28,6 +28,7 @@ struct PickupConfig {
     queue::QueueLayout layout;
     std::string cleanup_service = "cleanup";
     std::string content_filter;  // transport:nexthop for every message picked up
+    std::int64_t cleanup_flags = 0;  // receive_override_options for cleanup
     int timeout_ms = 3600 * 1000;
 };
 

@@ -757,6 +757,8 @@ struct Checker::Eval {
     }
 
     St check_recipient_rcpt_maps() {
+        // receive_override_options = no_unknown_recipient_checks (after a content filter).
+        if (cfg().no_unknown_recipient_checks) return St::kDunno;
         if (rcpt_maps_checked || !s.recipient || s.recipient->empty()) return St::kDunno;
         if (warn_if_reject == 0) rcpt_maps_checked = true;
         return check_rcpt_maps(*s.recipient, kClassRecipient);

@@ -174,6 +174,7 @@ struct CheckConfig {
     bool delay_reject = true;                   // smtpd_delay_reject
     bool relay_before_recipient = true;         // smtpd_relay_before_recipient_restrictions
     bool reject_unlisted_recipient = true;      // smtpd_reject_unlisted_recipient
+    bool no_unknown_recipient_checks = false;   // receive_override_options (set by the session)
     bool reject_unlisted_sender = false;        // smtpd_reject_unlisted_sender
     bool access_parent_matches_subdomains = true;  // smtpd_access_maps in parent_domain_matches_subdomains
     bool show_user_unknown_table_name = true;

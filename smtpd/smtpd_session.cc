@@ -141,6 +141,12 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     if (auto st = str("smtpd_banner", &c.smtpd_banner); !st) return st.error();
     if (auto st = str("queue_directory", &c.queue_directory); !st) return st.error();
     if (auto st = str("content_filter", &c.content_filter); !st) return st.error();
+    std::string overrides;
+    if (auto st = str("receive_override_options", &overrides); !st) return st.error();
+    auto ro = submit::parse_receive_override_options(overrides);
+    if (!ro) return ro.error();
+    c.cleanup_flags = ro->cleanup_flags;
+    c.no_unknown_recipient_checks = ro->no_unknown_recipient_checks;
     auto parse = parse_options_from_config(cfg);
     if (!parse) return parse.error();
     c.parse = *parse;
@@ -181,10 +187,9 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     return c;
 }
 
-SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms) {
-    return [dir = std::move(queue_directory), timeout_ms]() -> Result<std::unique_ptr<MessageSink>> {
-        auto client = submit::CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup",
-                                                  submit::kCleanupFlagNone, timeout_ms);
+SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms, std::int64_t flags) {
+    return [dir = std::move(queue_directory), timeout_ms, flags]() -> Result<std::unique_ptr<MessageSink>> {
+        auto client = submit::CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", flags, timeout_ms);
         if (!client) return client.error();
         return std::unique_ptr<MessageSink>(std::make_unique<CleanupSink>(std::move(*client)));
     };
@@ -1663,7 +1668,8 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     if (!c) return c.error();
     server->config_ = std::move(*c);
     if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(server->config_.queue_directory,
-                                                                  server->config_.ipc_timeout_ms);
+                                                                  server->config_.ipc_timeout_ms,
+                                                                  server->config_.cleanup_flags);
     if (!hooks.flush_site) {
         auto policy = submit::load_flush_policy(cfg);
         if (!policy) return policy.error();
@@ -1703,6 +1709,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
 
     auto cc = CheckConfig::from_config(cfg);
     if (!cc) return cc.error();
+    cc->no_unknown_recipient_checks = server->config_.no_unknown_recipient_checks;
     auto dns_opts = dns_options(cfg);
     if (!dns_opts) return dns_opts.error();
     bool own_dns = server->hooks_.check.dns == nullptr;

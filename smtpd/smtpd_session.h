@@ -120,6 +120,8 @@ struct SmtpdConfig {
     std::string smtpd_banner;
     std::string queue_directory;
     std::string content_filter;  // transport:nexthop for every message received
+    std::int64_t cleanup_flags = 0;  // receive_override_options for cleanup
+    bool no_unknown_recipient_checks = false;  // receive_override_options for the checks
     ParseOptions parse;
     EhloOptions ehlo;
     uint64_t message_size_limit = 10240000;
@@ -153,7 +155,8 @@ public:
 using SinkOpener = std::function<Result<std::unique_ptr<MessageSink>>()>;
 
 // The default opener: queue_directory/public/cleanup (master.cf: "cleanup unix n ...").
-SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms);
+SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms,
+                               std::int64_t flags = submit::kCleanupFlagNone);
 
 // Which client a connection comes from.
 struct Peer {

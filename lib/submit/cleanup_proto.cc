@@ -91,4 +91,20 @@ Result<CleanupResult> CleanupClient::finish() {
     return result;
 }
 
+Result<ReceiveOverrides> parse_receive_override_options(std::string_view value) {
+    ReceiveOverrides out;
+    for (const auto& word : util::split_list(value)) {
+        if (word == "no_address_mappings") {
+            out.cleanup_flags |= kCleanupFlagNoAddressMappings;
+        } else if (word == "no_header_body_checks") {
+            out.cleanup_flags |= kCleanupFlagNoHeaderBodyChecks;
+        } else if (word == "no_unknown_recipient_checks") {
+            out.no_unknown_recipient_checks = true;
+        } else if (word != "no_milters") {
+            return make_error("invalid receive_override_options value: " + word);
+        }
+    }
+    return out;
+}
+
 }  // namespace mailroom::submit

@@ -33,8 +33,19 @@ inline constexpr std::string_view kAttrStatus = "status";
 inline constexpr std::string_view kAttrDsn = "dsn";
 inline constexpr std::string_view kAttrReason = "reason";
 
-// Request flags (none defined yet beyond the default).
+// Request flags: the client's receive_override_options (cleanup_flags()).
 inline constexpr std::int64_t kCleanupFlagNone = 0;
+inline constexpr std::int64_t kCleanupFlagNoAddressMappings = 1;    // no canonical, masquerade, virtual alias
+inline constexpr std::int64_t kCleanupFlagNoHeaderBodyChecks = 2;   // no header_checks, body_checks
+
+// receive_override_options as Postfix names its words: no_address_mappings,
+// no_header_body_checks, no_unknown_recipient_checks (smtpd's own) and
+// no_milters (no milters exist). An unknown word is an error.
+struct ReceiveOverrides {
+    std::int64_t cleanup_flags = kCleanupFlagNone;
+    bool no_unknown_recipient_checks = false;
+};
+Result<ReceiveOverrides> parse_receive_override_options(std::string_view value);
 
 // Status values of the final reply, with Postfix's DSN codes and texts
 // (cleanup_status_text()).

@@ -3,15 +3,19 @@
 # access-map actions (check_recipient_access, check_sender_access),
 # header_checks REDIRECT and FILTER, and content_filter on an smtpd service
 # (-o), through cleanup's queue file to qmgr. The filter transport is a pipe
-# whose command records its nexthop and recipients.
+# whose command records its nexthop and recipients. A third smtpd service
+# with receive_override_options (as after a content filter) skips address
+# mappings, header checks and unknown-recipient checks.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
 if [ "$(id -u)" -eq 0 ]; then PUSER=nobody; else PUSER=$(id -un); fi
 P=$(mr_free_port)
 P2=$(mr_free_port)
+P3=$(mr_free_port)
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
-    "127.0.0.1:$P2 inet n - n - - smtpd -o content_filter=filt:cfhop"
+    "127.0.0.1:$P2 inet n - n - - smtpd -o content_filter=filt:cfhop" \
+    "127.0.0.1:$P3 inet n - n - - smtpd -o receive_override_options=no_unknown_recipient_checks,no_address_mappings,no_header_body_checks"
 echo "filt      unix  -       n       n       -       -       pipe user=$PUSER argv=$T/record.sh \${nexthop} \${recipient}" \
     >>"$CONF/master.cf"
 OUTD="$T/out"
@@ -31,8 +35,11 @@ printf '%s\n' \
     "bcc@a.test BCC archive@b.test" >"$T/rcpt_access"
 printf 'held@s.test HOLD\n' >"$T/sender_access"
 printf '%s\n' "/^Subject: redirect-me/ REDIRECT hdr@b.test" "/^Subject: filter-me/ FILTER filt:hdrhop" >"$T/header_checks"
+printf 'known@mx.example.test x\n' >"$T/local_rcpts"
+printf 'alias@c.test target@c.test\n' >"$T/virtual"
 {
-    echo "local_recipient_maps ="
+    echo "local_recipient_maps = texthash:$T/local_rcpts"
+    echo "virtual_alias_maps = texthash:$T/virtual"
     echo "smtpd_recipient_restrictions = check_sender_access texthash:$T/sender_access," \
         "check_recipient_access texthash:$T/rcpt_access, permit_mynetworks, reject_unauth_destination"
     echo "header_checks = regexp:$T/header_checks"
@@ -108,5 +115,23 @@ mr_wait_for "header filter run" has_run 'hdrhop y@c.test'
 ID=$(send "$P2" s@example.org plain z@c.test) || mr_fail "send content_filter"
 mr_wait_for "content_filter run" has_run 'cfhop z@c.test'
 mr_wait_for "$ID delivered through filt" grep -Eq "$ID: to=<z@c\.test>, relay=filt, .*status=sent" "$T/maillog"
+# 8. receive_override_options: the same message on the normal service is
+# aliased and redirected, on the third it is left alone; an unknown local
+# recipient is refused by the first and accepted by the third.
+ID=$(send "$P" s@example.org redirect-me alias@c.test) || mr_fail "send mapped"
+mr_wait_for "$ID mapped" grep -Eq "$ID: to=<hdr@b\.test>, orig_to=<alias@c\.test>, relay=none, .*status=sent" "$T/maillog"
+ID=$(send "$P3" s@example.org redirect-me alias@c.test unknown@mx.example.test) || mr_fail "send with overrides"
+mr_wait_for "$ID removed" grep -q "$ID: removed" "$T/maillog"
+grep -Eq "$ID: to=<alias@c\.test>, relay=none, .*status=sent" "$T/maillog" || mr_fail "overrides: alias or redirect applied"
+grep -Eq "$ID: to=<unknown@mx\.example\.test>, relay=none, .*status=sent" "$T/maillog" || mr_fail "overrides: unknown recipient"
+python3 - "$P" <<'PY' || mr_fail "unknown recipient accepted without overrides"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.ehlo("client.example")
+s.mail("s@example.org")
+code, text = s.rcpt("unknown@mx.example.test")
+assert code == 550 and b"User unknown in local recipient table" in text, (code, text)
+s.quit()
+PY
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "qmgr_actions: ok"
