@@ -97,7 +97,7 @@ Result<QueueWriter> QueueWriter::create(const QueueLayout& layout, const WriterO
     for (int attempt = 0;; ++attempt) {
         w.temp_path_ = util::format("%s/%.*s%ld.%u", dir.c_str(), static_cast<int>(kTempPrefix.size()),
                                     kTempPrefix.data(), static_cast<long>(::getpid()), counter++);
-        w.fd_.reset(::open(w.temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
+        w.fd_.reset(::open(w.temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
         if (w.fd_.valid()) break;
         if (errno != EEXIST || attempt > 100) {
             Error e = io_error("create", w.temp_path_);
@@ -134,6 +134,36 @@ Status QueueWriter::flush() {
     if (Status st = write_all(fd_.get(), buffer_, temp_path_); !st) return fail(st);
     offset_ += buffer_.size();
     buffer_.clear();
+    return ok_status();
+}
+
+Status QueueWriter::mark_done(std::uint64_t status_offset) {
+    if (done_ || failed_ || !fd_.valid())
+        return make_error(util::format("queue file %s: mark done after %s", queue_id_.c_str(),
+                                       done_ ? "commit" : "an earlier failure"));
+    char* at = nullptr;
+    char c = 0;
+    if (status_offset >= offset_ && status_offset < offset()) {
+        at = &buffer_[status_offset - offset_];
+        c = *at;
+    } else if (status_offset < offset_) {
+        ssize_t n;
+        do {
+            n = ::pread(fd_.get(), &c, 1, static_cast<off_t>(status_offset));
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return fail(io_error("read", temp_path_));
+    }
+    if (c != kRcptPending && c != kRcptDone) {
+        return make_error(util::format("queue file %s: no recipient status byte at offset %llu", queue_id_.c_str(),
+                                       static_cast<unsigned long long>(status_offset)));
+    }
+    if (at) {
+        *at = kRcptDone;
+        return ok_status();
+    }
+    if (Status st = pwrite_all(fd_.get(), std::string_view(&kRcptDone, 1), static_cast<off_t>(status_offset), temp_path_);
+        !st)
+        return fail(st);
     return ok_status();
 }
 

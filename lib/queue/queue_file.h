@@ -109,6 +109,12 @@ public:
     // and are refused; use commit() to end the file.
     Status add_stream_record(RecordType type, std::string_view payload);
 
+    // Marks a recipient already written done (its status byte at
+    // `status_offset`), for a file committed with recipients that are
+    // finished before delivery (cleanup bouncing a rejected local
+    // submission). commit() makes the change durable with the rest.
+    Status mark_done(std::uint64_t status_offset);
+
     // The queue commit() renames the file into (cleanup's HOLD action
     // chooses hold); WriterOptions::queue until then.
     void set_final_queue(std::string queue) { options_.queue = std::move(queue); }

@@ -292,6 +292,34 @@ TEST_CASE("done marks are written in place and survive a reopen", "[unit]") {
     CHECK_FALSE(ro->mark_done(env->recipients[0]).ok());  // read-only descriptor
 }
 
+TEST_CASE("a writer marks recipients done before the commit, buffered or already written", "[unit]") {
+    TempQueue q;
+    auto w = QueueWriter::create(q.layout);
+    REQUIRE(w.ok());
+    REQUIRE(w->set_arrival_time(1, 0).ok());
+    REQUIRE(w->set_sender("a@b").ok());
+    REQUIRE(w->add_recipient({"x@y"}).ok());
+    std::uint64_t first = w->offset() - std::string("Px@y").size();
+    REQUIRE(w->begin_content().ok());
+    // A long body pushes the first recipient out of the buffer onto disk.
+    std::string line(4000, 'z');
+    for (int i = 0; i < 40; ++i) REQUIRE(w->add_line(line).ok());
+    REQUIRE(w->begin_extracted().ok());
+    REQUIRE(w->add_recipient({"u@v"}).ok());
+    std::uint64_t second = w->offset() - std::string("Pu@v").size();
+    CHECK_FALSE(w->mark_done(first + 1).ok());  // not a status byte
+    REQUIRE(w->mark_done(first).ok());
+    REQUIRE(w->mark_done(second).ok());
+    auto path = w->commit();
+    REQUIRE(path.ok());
+    auto env = read_path(*path);
+    REQUIRE(env.ok());
+    REQUIRE(env->recipients.size() == 2);
+    CHECK(env->recipients[0].done);
+    CHECK(env->recipients[1].done);
+    CHECK(env->pending_recipients().empty());
+}
+
 TEST_CASE("truncation at every offset is detected as corruption", "[unit]") {
     TempQueue q;
     WriterOptions opts;
