@@ -55,7 +55,7 @@ Result<OriginalMessage> read_original(const std::string& path, std::uint64_t lim
 Result<std::string> submit_notice(const BounceConfig& config, const NoticePlan& plan, const DsnSettings& base,
                                   const OriginalMessage& original, const std::vector<BounceRecipient>& rcpts) {
     auto client = submit::CleanupClient::open(config.layout.queue_directory, ipc::ServiceClass::kPublic,
-                                              config.cleanup_service, submit::kCleanupFlagNone,
+                                              config.cleanup_service, submit::kCleanupFlagNoHeaderBodyChecks,
                                               config.ipc_timeout_ms);
     if (!client) return client.error();
     DsnSettings settings = base;

@@ -9,16 +9,6 @@
 
 namespace mailroom::cleanup {
 
-std::string_view header_name(std::string_view line) {
-    // RFC 5322 field-name: printable ASCII except ':' and space.
-    std::size_t i = 0;
-    while (i < line.size() && line[i] > ' ' && line[i] < 127 && line[i] != ':') ++i;
-    if (i == 0) return {};
-    std::size_t name_end = i;
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;  // "Subject :" (obsolete syntax)
-    if (i >= line.size() || line[i] != ':') return {};
-    return line.substr(0, name_end);
-}
 
 void note_header(std::string_view name, HeaderFlags* flags) {
     if (util::iequals(name, "Message-ID")) flags->message_id = true;

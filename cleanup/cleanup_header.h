@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/mime/mime_parser.h"
+
 namespace mailroom::cleanup {
 
 struct HeaderFlags {
@@ -23,8 +25,9 @@ struct HeaderFlags {
     bool from = false;
 };
 
-// The field name of a header line, or "" when `line` is not "name:".
-std::string_view header_name(std::string_view line);
+// The field name of a header line, or "" when `line` is not "name:"
+// (lib/mime's, which the MIME parser uses too).
+using mime::header_name;
 // Records a header in `flags`.
 void note_header(std::string_view name, HeaderFlags* flags);
 

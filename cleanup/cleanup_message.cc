@@ -1,6 +1,8 @@
 // cleanup_message.cc - see cleanup_message.h.
 #include "cleanup/cleanup_message.h"
 
+#include "lib/bounce/bounce_proto.h"
+#include "lib/deliver/deliver_log.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_dirs.h"
 #include "lib/queue/record.h"
@@ -12,14 +14,45 @@ namespace mailroom::cleanup {
 using queue::RecordType;
 using submit::CleanupStatus;
 
-Result<std::unique_ptr<CleanupMessage>> CleanupMessage::start(const CleanupParams& params) {
+CleanupMessage::CleanupMessage(const CleanupParams& params, queue::QueueWriter writer, std::int64_t flags)
+    : params_(params), writer_(std::move(writer)), feeder_(&*writer_),
+      bounce_flag_((flags & submit::kCleanupFlagBounce) != 0),
+      internal_((flags & submit::kCleanupFlagNoHeaderBodyChecks) != 0) {
+    mime::MimeLimits limits;
+    limits.nesting_limit = params_.mime_nesting_limit;
+    limits.boundary_length_limit = params_.mime_boundary_length_limit;
+    limits.header_size_limit = static_cast<std::size_t>(params_.header_size_limit);
+    limits.disabled = params_.disable_mime_input_processing;
+    mime::MimeCallbacks cb;
+    cb.header = [this](mime::HeaderClass cls, std::string header) { mime_header(cls, std::move(header)); };
+    cb.header_end = [this](mime::HeaderClass cls) {
+        if (cls == mime::HeaderClass::kPrimary) end_of_header();
+    };
+    cb.body = [this](std::string_view piece, bool line_end) { body_piece(piece, line_end); };
+    mime_ = std::make_unique<mime::MimeParser>(limits, std::move(cb));
+}
+
+Result<std::unique_ptr<CleanupMessage>> CleanupMessage::start(const CleanupParams& params, std::int64_t flags) {
     auto writer = queue::QueueWriter::create(params.layout);
     if (!writer) return writer.error();
-    return std::make_unique<CleanupMessage>(params, std::move(*writer));
+    return std::make_unique<CleanupMessage>(params, std::move(*writer), flags);
 }
 
 void CleanupMessage::fail(CleanupStatus status, std::string why) {
     if (status_ != CleanupStatus::kOk) return;
+    if (bounce_flag_ && (status == CleanupStatus::kContent || status == CleanupStatus::kSize)) {
+        // A local submission rejected for good is returned to the sender.
+        if (bouncing_) return;
+        bouncing_ = true;
+        bounce_status_ = status;
+        bounce_reason_ = std::move(why);
+        if (status == CleanupStatus::kSize) {
+            // Keep no more content than the limit; end a line left open.
+            if (line_open_) write(RecordType::kNormal, "");
+            content_stopped_ = true;
+        }
+        return;
+    }
     status_ = status;
     reason_ = std::move(why);
     writer_->abort();
@@ -27,6 +60,9 @@ void CleanupMessage::fail(CleanupStatus status, std::string why) {
 
 void CleanupMessage::write(RecordType type, std::string_view payload) {
     if (failed()) return;
+    bool content = !in_extracted_ && (type == RecordType::kNormal || type == RecordType::kContinued);
+    if (content && content_stopped_) return;
+    if (content) line_open_ = type == RecordType::kContinued;
     if (auto st = feeder_.feed(type, payload); !st) {
         log::warn("%s: %s", queue_id().c_str(), st.error().message.c_str());
         fail(CleanupStatus::kWrite, st.error().message);
@@ -101,6 +137,14 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
             write(type, payload);
             return;
         }
+        case RecordType::kDsnOrcpt:
+            pending_orcpt_ = std::string(payload);
+            write(type, payload);
+            return;
+        case RecordType::kDsnNotify:
+            pending_notify_ = std::string(payload);
+            write(type, payload);
+            return;
         case RecordType::kOrigRecipient:
             // Written before each recipient the next R expands to.
             have_orig_ = true;
@@ -114,7 +158,8 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
             content_piece(payload, type == RecordType::kNormal);
             return;
         case RecordType::kExtractedStart:
-            if (in_header_) end_of_header();
+            mime_->finish();
+            in_extracted_ = true;
             write(type, payload);
             return;
         default:
@@ -128,6 +173,9 @@ void CleanupMessage::recipient(std::string_view addr) {
     bool client_orig = have_orig_;
     have_orig_ = false;
     pending_orig_.clear();
+    std::string orcpt = std::move(pending_orcpt_), notify = std::move(pending_notify_);
+    pending_orcpt_.clear();
+    pending_notify_.clear();
     std::string q = submit::qualify_address(addr, params_.myorigin);
     auto rewritten = rewrite_address(q, kEnvelopeRecipient, params_.rewrite);
     if (!rewritten) {
@@ -154,7 +202,11 @@ void CleanupMessage::recipient(std::string_view addr) {
         // The address as the client gave it is the original recipient.
         if (client_orig || t != orig) write(RecordType::kOrigRecipient, orig);
         ++recipients_;
-        write(RecordType::kRecipient, std::string(1, queue::kRcptPending) + t);
+        std::string record = std::string(1, queue::kRcptPending) + t;
+        write(RecordType::kRecipient, record);
+        // The status byte is the first payload byte of the record just written.
+        if (bounce_flag_ && !failed())
+            written_.push_back({t, orig, orcpt, notify, writer_->offset() - record.size()});
     }
 }
 
@@ -174,7 +226,7 @@ void CleanupMessage::log_action(const char* word, const char* what, std::string_
 
 bool CleanupMessage::content_check(const std::shared_ptr<const table::Maps>& maps, const char* what,
                                    std::string* text, std::vector<std::string>* prepend) {
-    if (!maps || maps->empty() || discard_) return true;
+    if (!maps || maps->empty() || discard_ || bouncing_ || internal_) return true;
     auto r = maps->lookup(*text);
     if (!r) {
         log::warn("%s: %s lookup failure: %s", queue_id().c_str(), what, r.error().message.c_str());
@@ -232,70 +284,60 @@ bool CleanupMessage::content_check(const std::shared_ptr<const table::Maps>& map
 void CleanupMessage::content_piece(std::string_view piece, bool line_end) {
     count(piece.size() + (line_end ? 1 : 0));
     if (failed()) return;
-    if (!in_header_) {
-        bool check = body_line_start_ && params_.body_checks && !params_.body_checks->empty();
-        body_line_start_ = line_end;
-        if (!check) {
-            write(line_end ? RecordType::kNormal : RecordType::kContinued, piece);
-            return;
-        }
-        std::string line(piece);
-        std::vector<std::string> prepend;
-        bool keep = content_check(params_.body_checks, "body", &line, &prepend);
-        for (const auto& p : prepend) write(RecordType::kNormal, p);
-        if (keep) write(line_end ? RecordType::kNormal : RecordType::kContinued, line);
-        return;
+    unsigned before = mime_->errors();
+    mime_->feed(piece, line_end);
+    if ((mime_->errors() & mime::kErrNesting) && !(before & mime::kErrNesting) && !bouncing_ && !internal_ &&
+        !failed()) {
+        // As Postfix: a structure nested deeper than mime_nesting_limit is refused.
+        const char* why = "MIME nesting exceeds safety limit";
+        log_action("reject", "mime-error", why, std::string("5.6.0 ") + why);
+        dsn_ = "5.6.0";
+        fail(CleanupStatus::kContent, why);
     }
-    // Header lines are collected whole (bounded), so they can be rewritten.
-    std::size_t room = static_cast<std::size_t>(params_.header_size_limit) > header_.size() + line_.size()
-                           ? static_cast<std::size_t>(params_.header_size_limit) - header_.size() - line_.size()
-                           : 0;
-    if (piece.size() > room) {
-        line_.append(piece.substr(0, room));
-        line_truncated_ = true;
-    } else {
-        line_.append(piece);
-    }
-    if (!line_end) return;
-    std::string line = std::move(line_);
-    line_.clear();
-    header_line_done(std::move(line));
 }
 
-void CleanupMessage::header_line_done(std::string line) {
-    bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
-    if (continuation && !header_.empty()) {
-        header_ += "\n";
-        header_ += line;
+void CleanupMessage::body_piece(std::string_view piece, bool line_end) {
+    bool check = body_line_start_ && params_.body_checks && !params_.body_checks->empty();
+    body_line_start_ = line_end;
+    if (!check) {
+        write(line_end ? RecordType::kNormal : RecordType::kContinued, piece);
         return;
     }
-    flush_header();
-    if (line.empty()) {
-        end_of_header();
-        write(RecordType::kNormal, "");
-        return;
-    }
-    if (!header_name(line).empty()) {
-        header_ = std::move(line);
-        return;
-    }
-    // The first non-header line starts the body (no empty line in between).
-    end_of_header();
-    write(RecordType::kNormal, line);
+    std::string line(piece);
+    std::vector<std::string> prepend;
+    bool keep = content_check(params_.body_checks, "body", &line, &prepend);
+    for (const auto& p : prepend) write(RecordType::kNormal, p);
+    if (keep) write(line_end ? RecordType::kNormal : RecordType::kContinued, line);
 }
 
-void CleanupMessage::flush_header() {
-    if (header_.empty()) return;
-    std::string_view name = header_name(header_);
+void CleanupMessage::mime_header(mime::HeaderClass cls, std::string header) {
+    if (cls == mime::HeaderClass::kPrimary) {
+        primary_header(std::move(header));
+        return;
+    }
+    // A header inside the body: checked by its class, written unchanged.
+    // MIME headers and every header of a body part go to
+    // mime_header_checks, those of an attached message to nested_header_checks.
+    const auto& maps = (cls == mime::HeaderClass::kMultipart || is_mime_header(header_name(header)))
+                           ? params_.mime_header_checks
+                           : params_.nested_header_checks;
+    std::vector<std::string> prepend;
+    bool keep = content_check(maps, "header", &header, &prepend);
+    for (const auto& p : prepend) write(RecordType::kNormal, p);
+    if (!keep || failed()) return;
+    for (const auto& part : util::split(header, "\n")) write(RecordType::kNormal, part);
+}
+
+void CleanupMessage::primary_header(std::string header) {
+    std::string_view name = header_name(header);
     note_header(name, &flags_);
     if (util::iequals(name, "Message-ID")) {
-        message_id_ = message_id_value(header_);
+        message_id_ = message_id_value(header);
         log::info("%s: message-id=%s", queue_id().c_str(), log::log_printable(message_id_).c_str());
     }
     // header_checks (mime_header_checks for the MIME headers) see the whole logical header.
     const auto& maps = is_mime_header(name) ? params_.mime_header_checks : params_.header_checks;
-    std::string text = std::move(header_);
-    header_.clear();
+    std::string text = std::move(header);
     std::vector<std::string> prepend;
     bool keep = content_check(maps, "header", &text, &prepend);
     for (const auto& p : prepend) write(RecordType::kNormal, p);
@@ -312,7 +354,6 @@ void CleanupMessage::flush_header() {
 }
 
 void CleanupMessage::end_of_header() {
-    flush_header();
     if (!in_header_) return;
     in_header_ = false;
     MessageFacts facts{arrival_, queue_id(), sender_, params_.myhostname, params_.myorigin};
@@ -336,7 +377,8 @@ CleanupStatus CleanupMessage::finish() {
         writer_->abort();
         return status_;
     }
-    if (hold_) writer_->set_final_queue(std::string(queue::kQueueHold));
+    if (bouncing_ && !bounce_recipients()) return status_;
+    if (hold_ && !bouncing_) writer_->set_final_queue(std::string(queue::kQueueHold));
     auto path = writer_->commit();
     if (!path) {
         log::warn("%s: %s", queue_id().c_str(), path.error().message.c_str());
@@ -344,6 +386,49 @@ CleanupStatus CleanupMessage::finish() {
         reason_ = path.error().message;
     }
     return status_;
+}
+
+}  // namespace mailroom::cleanup
+
+namespace mailroom::cleanup {
+
+bool CleanupMessage::bounce_recipients() {
+    // Each recipient is in the bounce logfile before it is marked done;
+    // qmgr finds no recipient left, has bounce send the notice, and
+    // removes the file. A bounce service that cannot be reached is a
+    // temporary failure: pickup keeps the maildrop file and tries again.
+    std::string dsn = submit::cleanup_status_text(bounce_status_).dsn;
+    int timeout_ms = 60 * 1000;
+    double now = deliver::now_seconds();
+    for (const auto& r : written_) {
+        bounce::BounceRecipient b;
+        b.recipient = r.address;
+        b.orig_rcpt = r.orig;
+        b.dsn_orcpt = r.orcpt;
+        b.notify = r.notify;
+        b.status = dsn;
+        b.action = std::string(bounce::kActionFailed);
+        b.reason = bounce_reason_;
+        b.offset = static_cast<std::int64_t>(r.status_offset);
+        if (auto st = bounce::bounce_append(params_.layout.queue_directory, bounce::kServiceBounce, queue_id(), b,
+                                            timeout_ms);
+            !st) {
+            log::warn("%s: %s", queue_id().c_str(), st.error().message.c_str());
+            fail(CleanupStatus::kWrite, st.error().message);
+            return false;
+        }
+        if (auto st = writer_->mark_done(r.status_offset); !st) {
+            log::warn("%s: %s", queue_id().c_str(), st.error().message.c_str());
+            fail(CleanupStatus::kWrite, st.error().message);
+            return false;
+        }
+        deliver::DeliveryTimes times;
+        times.total = std::max(0.0, now - static_cast<double>(arrival_));
+        times.before_qmgr = times.total;
+        log::info("%s: %s", queue_id().c_str(),
+                  deliver::delivery_line(r.address, r.orig, "none", times, dsn, "bounced", bounce_reason_).c_str());
+    }
+    return true;
 }
 
 }  // namespace mailroom::cleanup

@@ -7,15 +7,26 @@
 //   From/To/Cc are qualified the same way, and Message-ID, Date and From
 //   are added at the end of the header when missing. Addresses then go
 //   through canonical maps and masquerading, envelope recipients through
-//   virtual_alias_maps (cleanup_addr.h); header_checks and body_checks act
-//   on each logical header and body line (cleanup_checks.h). finish()
+//   virtual_alias_maps (cleanup_addr.h). The content goes through lib/mime,
+//   so that, as in Postfix, header_checks see the primary header,
+//   mime_header_checks the MIME headers (Content-*, MIME-Version) and every
+//   header of a multipart body part, nested_header_checks the header of an
+//   attached message/rfc822, body_checks every other line
+//   (cleanup_checks.h); only the primary header is rewritten. A MIME
+//   nesting deeper than mime_nesting_limit is rejected (5.6.0). finish()
 //   commits the file into incoming/ (hold/ after HOLD, nowhere after
 //   DISCARD; fsync + rename) and returns the status to report.
 //
 // Description
 //   Errors latch: after the first one (bad record, message too big, write
 //   failure) further records are only counted, so the client can be read
-//   to its end and then told why. Memory is bounded by one header
+//   to its end and then told why. With kCleanupFlagBounce (pickup) a
+//   permanent reject (content checks, message_size_limit) is not an error:
+//   the rest of the content is kept (up to message_size_limit), every
+//   recipient is appended to the bounce service's logfile with the reject
+//   reason and marked done, and the file is committed; qmgr then has
+//   bounce send the sender the notice and removes the file, as Postfix's
+//   cleanup does for local submissions. Memory is bounded by one header
 //   (header_size_limit; the excess of a longer header is discarded, as
 //   Postfix does) plus one record.
 #pragma once
@@ -46,16 +57,21 @@ struct CleanupParams {
     RewriteConfig rewrite;  // canonical, masquerade, virtual alias
     std::shared_ptr<const table::Maps> header_checks;
     std::shared_ptr<const table::Maps> mime_header_checks;
+    std::shared_ptr<const table::Maps> nested_header_checks;
     std::shared_ptr<const table::Maps> body_checks;
+    int mime_nesting_limit = 100;
+    std::size_t mime_boundary_length_limit = 2048;
+    bool disable_mime_input_processing = false;
 };
 
 class CleanupMessage {
 public:
     // Creates the queue file (in incoming/, under a temporary name).
-    static Result<std::unique_ptr<CleanupMessage>> start(const CleanupParams& params);
+    // `flags` are the request flags (submit::kCleanupFlag*).
+    static Result<std::unique_ptr<CleanupMessage>> start(const CleanupParams& params,
+                                                         std::int64_t flags = submit::kCleanupFlagNone);
     // Use start(); public for std::make_unique.
-    CleanupMessage(const CleanupParams& params, queue::QueueWriter writer)
-        : params_(params), writer_(std::move(writer)), feeder_(&*writer_) {}
+    CleanupMessage(const CleanupParams& params, queue::QueueWriter writer, std::int64_t flags);
     CleanupMessage(const CleanupMessage&) = delete;
     CleanupMessage& operator=(const CleanupMessage&) = delete;
 
@@ -71,6 +87,8 @@ public:
     // Commits when everything went well; otherwise removes the file.
     submit::CleanupStatus finish();
     const std::string& reason() const { return reason_; }
+    // The RFC 3463 code when it is not the status's usual one ("" = usual).
+    const std::string& dsn() const { return dsn_; }
     const std::string& message_id() const { return message_id_; }
     const std::string& sender() const { return sender_; }
     std::uint64_t message_size() const { return size_; }
@@ -78,15 +96,20 @@ public:
 private:
     void write(queue::RecordType type, std::string_view payload);
     void content_piece(std::string_view piece, bool line_end);
-    void header_line_done(std::string line);
-    void flush_header();
+    // lib/mime's callbacks: a whole header of its class, the end of the
+    // primary header, a body line (or piece).
+    void mime_header(mime::HeaderClass cls, std::string header);
+    void primary_header(std::string header);
     void end_of_header();
+    void body_piece(std::string_view piece, bool line_end);
     void count(std::size_t bytes);
     void recipient(std::string_view addr);
     // Looks `text` up in `maps` and acts; false when the text is to be dropped.
     bool content_check(const std::shared_ptr<const table::Maps>& maps, const char* what, std::string* text,
                        std::vector<std::string>* prepend);
     void log_action(const char* word, const char* what, std::string_view text, std::string_view detail);
+    // Bounces every recipient (kCleanupFlagBounce); false after a failure.
+    bool bounce_recipients();
 
     CleanupParams params_;
     std::optional<queue::QueueWriter> writer_;
@@ -95,6 +118,7 @@ private:
     std::uint64_t offset_ = 0;
     submit::CleanupStatus status_ = submit::CleanupStatus::kOk;
     std::string reason_;
+    std::string dsn_;
     bool complete_ = false;
     std::string sender_;
     std::time_t arrival_ = 0;
@@ -111,11 +135,25 @@ private:
     std::string filter_;
     bool body_line_start_ = true;
 
-    // Content state.
-    bool in_header_ = true;
-    std::string line_;          // the current line (header part only)
-    bool line_truncated_ = false;
-    std::string header_;        // the current header, continuation lines joined by "\n"
+    // kCleanupFlagBounce: a permanent reject bounces instead of failing.
+    struct WrittenRecipient {
+        std::string address, orig, orcpt, notify;
+        std::uint64_t status_offset = 0;
+    };
+    bool bounce_flag_ = false;
+    bool internal_ = false;  // kCleanupFlagNoHeaderBodyChecks: no content checks at all
+    bool bouncing_ = false;
+    submit::CleanupStatus bounce_status_ = submit::CleanupStatus::kOk;
+    std::string bounce_reason_;
+    bool content_stopped_ = false;  // message_size_limit: the rest is not kept
+    bool line_open_ = false;        // the last content record was L
+    bool in_extracted_ = false;
+    std::string pending_orcpt_, pending_notify_;
+    std::vector<WrittenRecipient> written_;  // only with bounce_flag_
+
+    // Content state: the MIME structure says what each line is.
+    std::unique_ptr<mime::MimeParser> mime_;
+    bool in_header_ = true;     // the primary header is not over yet
     HeaderFlags flags_;
     std::string message_id_;
     std::uint64_t size_ = 0;

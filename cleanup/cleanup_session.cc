@@ -149,17 +149,19 @@ void Session::process() {
         // The client's receive_override_options turn off parts of cleanup.
         CleanupParams params = config_.params;
         const ipc::AttrList req = request_.take();
+        std::int64_t flags = 0;
         if (const ipc::Attr* f = req.find(submit::kAttrFlags); f && f->type() == ipc::AttrType::kInteger) {
-            std::int64_t flags = std::get<std::int64_t>(f->value);
+            flags = std::get<std::int64_t>(f->value);
             if (flags & submit::kCleanupFlagNoAddressMappings) {
                 params.rewrite.canonical = params.rewrite.sender_canonical = nullptr;
                 params.rewrite.recipient_canonical = params.rewrite.virtual_alias = nullptr;
                 params.rewrite.masquerade_classes = 0;
             }
             if (flags & submit::kCleanupFlagNoHeaderBodyChecks)
-                params.header_checks = params.mime_header_checks = params.body_checks = nullptr;
+                params.header_checks = params.mime_header_checks = params.nested_header_checks =
+                    params.body_checks = nullptr;
         }
-        auto msg = CleanupMessage::start(params);
+        auto msg = CleanupMessage::start(params, flags);
         if (!msg) {
             log::warn("cannot create a queue file: %s", msg.error().message.c_str());
             close();
@@ -203,7 +205,7 @@ void Session::reply_and_close(CleanupStatus status) {
     }
     ipc::AttrList reply;
     reply.add_int(std::string(submit::kAttrStatus), static_cast<std::int64_t>(status))
-        .add(std::string(submit::kAttrDsn), text.dsn)
+        .add(std::string(submit::kAttrDsn), msg_->dsn().empty() ? std::string(text.dsn) : msg_->dsn())
         .add(std::string(submit::kAttrReason), reason);
     (void)send_record(conn_.fd(), reply, config_.ipc_timeout_ms);
     if (status == CleanupStatus::kOk) {
@@ -248,6 +250,7 @@ Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
         {"virtual_alias_maps", &rw.virtual_alias},
         {"header_checks", &params->header_checks},
         {"mime_header_checks", &params->mime_header_checks},
+        {"nested_header_checks", &params->nested_header_checks},
         {"body_checks", &params->body_checks},
     };
     for (const auto& m : maps) {
@@ -308,6 +311,15 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     if (!hlimit) return hlimit.error();
     out.params.header_size_limit = *hlimit;
     if (auto st = load_rewrite_config(cfg, &out.params); !st) return st.error();
+    auto nesting = cfg.get_int("mime_nesting_limit");
+    if (!nesting) return nesting.error();
+    out.params.mime_nesting_limit = static_cast<int>(*nesting);
+    auto boundary = cfg.get_int("mime_boundary_length_limit");
+    if (!boundary) return boundary.error();
+    out.params.mime_boundary_length_limit = static_cast<std::size_t>(*boundary);
+    auto no_mime = cfg.get_bool("disable_mime_input_processing");
+    if (!no_mime) return no_mime.error();
+    out.params.disable_mime_input_processing = *no_mime;
     auto timeout = cfg.get_time("ipc_timeout");
     if (!timeout) return timeout.error();
     out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*timeout, 86400) * 1000);

@@ -39,7 +39,7 @@ agent::Outcome forward_via_cleanup(const std::string& queue_directory, int timeo
                                    const agent::MessageCopy& message, const std::string& sender,
                                    const std::string& delivered_to, const std::vector<std::string>& addresses) {
     auto client = submit::CleanupClient::open(queue_directory, ipc::ServiceClass::kPublic, "cleanup",
-                                              submit::kCleanupFlagNone, timeout_ms);
+                                              submit::kCleanupFlagNoHeaderBodyChecks, timeout_ms);
     if (!client) return agent::deferred("cannot forward: " + client.error().message, "4.3.0");
     const auto& env = message.envelope();
     auto send_all = [&]() -> Status {

@@ -83,7 +83,8 @@ PickupOutcome pickup_file(const PickupConfig& config, const std::string& id) {
         return PickupOutcome::kRetry;
     }
     auto client = submit::CleanupClient::open(config.layout.queue_directory, ipc::ServiceClass::kPublic,
-                                              config.cleanup_service, config.cleanup_flags, config.timeout_ms);
+                                              config.cleanup_service,
+                                              config.cleanup_flags | submit::kCleanupFlagBounce, config.timeout_ms);
     if (!client) {
         log::warn("connect to cleanup: %s", client.error().message.c_str());
         return PickupOutcome::kRetry;
@@ -104,7 +105,8 @@ PickupOutcome pickup_file(const PickupConfig& config, const std::string& id) {
         return PickupOutcome::kRetry;
     }
     if (!result->ok()) {
-        // No bounce service yet: the sender is not told (see pickup_core.h).
+        // Content and size rejects come back as bounces (kCleanupFlagBounce);
+        // what is left (no recipients, a malformed file) has nobody to tell.
         log::warn("%s: message rejected by cleanup: %s %s; maildrop file %s removed", client->queue_id().c_str(),
                   result->dsn.c_str(), result->reason.c_str(), id.c_str());
     }

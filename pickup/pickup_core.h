@@ -12,9 +12,11 @@
 //   the new one cleanup assigned). The filter, redirect and hold
 //   attributes of a maildrop file are dropped (a local user may not choose
 //   them); content_filter becomes the message's filter. A corrupt maildrop file is moved to
-//   corrupt/. A message cleanup rejects for good (too big, no recipients)
-//   is removed with a warning: returning it to the sender is the bounce
-//   service's job, which does not exist yet.
+//   corrupt/. Messages go to cleanup with kCleanupFlagBounce, as Postfix's
+//   pickup does: one that header/body checks REJECT or that exceeds
+//   message_size_limit is queued with its recipients bounced, so the
+//   sender gets a non-delivery notice with the reason. A message cleanup
+//   still refuses (no recipients, malformed) is removed with a warning.
 #pragma once
 
 #include <string>

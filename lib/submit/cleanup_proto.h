@@ -33,10 +33,19 @@ inline constexpr std::string_view kAttrStatus = "status";
 inline constexpr std::string_view kAttrDsn = "dsn";
 inline constexpr std::string_view kAttrReason = "reason";
 
-// Request flags: the client's receive_override_options (cleanup_flags()).
+// Request flags: the client's receive_override_options (cleanup_flags()),
+// and kCleanupFlagBounce (pickup, as Postfix's CLEANUP_FLAG_BOUNCE): a
+// message rejected for good (content checks, message_size_limit) is not
+// refused but queued with every recipient bounced, so the sender gets a
+// non-delivery notice with the reason. Mail the system made itself
+// (bounce notices, local forwarding) is sent with
+// kCleanupFlagNoHeaderBodyChecks, as Postfix's internal_mail_filter_classes
+// (empty by default) has it: a notice returning a rejected message would
+// otherwise be rejected too.
 inline constexpr std::int64_t kCleanupFlagNone = 0;
 inline constexpr std::int64_t kCleanupFlagNoAddressMappings = 1;    // no canonical, masquerade, virtual alias
 inline constexpr std::int64_t kCleanupFlagNoHeaderBodyChecks = 2;   // no header_checks, body_checks
+inline constexpr std::int64_t kCleanupFlagBounce = 4;               // bounce a permanent reject
 
 // receive_override_options as Postfix names its words: no_address_mappings,
 // no_header_body_checks, no_unknown_recipient_checks (smtpd's own) and

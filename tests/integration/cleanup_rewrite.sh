@@ -4,14 +4,14 @@
 #
 # sendmail -> pickup -> cleanup with a hash: virtual_alias_maps (the seed's
 # tomcat -> hadoop alias) and a regexp: header_checks: the delivery line
-# names the alias target and the original recipient; REJECT makes pickup
-# drop the maildrop file with the 5.7.1 text logged; HOLD leaves the message
+# names the alias target and the original recipient; REJECT of a local
+# submission bounces it to the sender with the 5.7.1 text; HOLD leaves the message
 # in hold/, listed with "!" by postqueue -p and never delivered; DISCARD
 # logs and delivers nothing.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-qs_setup
+qs_setup "bounce    unix  -       -       n       -       0       bounce"
 printf 'tomcat@mx.example.test hadoop@mx.example.test\n' >"$T/virtual"
 "$MAILROOM_BIN/postmap" "hash:$T/virtual" || mr_fail "postmap virtual"
 cat >"$T/header_checks" <<'RULES'
@@ -32,13 +32,15 @@ grep -Eq "mailroom/discard\[[0-9]+\]: [0-9A-F]+: to=<hadoop@mx\.example\.test>, 
     "$T/maillog" || mr_fail "alias delivery line"
 grep -q ': to=<tomcat@mx.example.test>' "$T/maillog" && mr_fail "the alias itself was delivered"
 
-# 2. REJECT: cleanup logs the reject, pickup removes the maildrop file.
+# 2. REJECT: cleanup logs the reject and bounces the message to its sender.
 printf 'Subject: buy spam\n\nx\n' | qs_send -f alice bob@mx.example.test || mr_fail "sendmail 2 failed"
-mr_wait_for "reject logged by pickup" grep -q 'message rejected by cleanup: 5.7.1 no spam here' "$T/maillog"
+mr_wait_for "reject bounced" grep -q 'to=<bob@mx.example.test>, relay=none, .*dsn=5.7.1, status=bounced (no spam here)' "$T/maillog"
 grep -Eq "mailroom/cleanup\[[0-9]+\]: [0-9A-F]+: reject: header Subject: buy spam from local; from=<alice@mx\.example\.test> to=<bob@mx\.example\.test>: 5\.7\.1 no spam here\$" \
     "$T/maillog" || mr_fail "cleanup reject line"
 mr_wait_for "maildrop empty" sh -c "[ -z \"\$(find '$Q/maildrop' -type f)\" ]"
-grep -q ': to=<bob@mx.example.test>' "$T/maillog" && mr_fail "rejected message delivered"
+RID=$(qs_id_of 'to=<bob@mx.example.test>, relay=none')
+mr_wait_for "notice to the sender" grep -q "$RID: sender non-delivery notification" "$T/maillog"
+grep -q 'to=<bob@mx.example.test>, .*status=sent' "$T/maillog" && mr_fail "rejected message delivered"
 
 # 3. HOLD: in hold/, shown with "!", not delivered.
 printf 'Subject: please review\n\nx\n' | qs_send -f alice carol@mx.example.test || mr_fail "sendmail 3 failed"
