@@ -31,6 +31,7 @@
 #include "lib/util/strings.h"
 #include "sendmail/sendmail_message.h"
 #include "sendmail/sendmail_opts.h"
+#include "sendmail/sendmail_smtp.h"
 
 using namespace mailroom;
 
@@ -64,63 +65,156 @@ std::string login_name() {
     return pw->pw_name;
 }
 
+// One postdrop child: the record stream goes to its standard input, the
+// maildrop file's queue ID comes back on its standard output.
+class Postdrop final : public sendmail::MessageSubmitter {
+public:
+    Postdrop(const sendmail::SendmailOptions& opts, const config::Config& cfg, std::string command_dir)
+        : opts_(opts), cfg_(cfg), command_dir_(std::move(command_dir)) {}
+    ~Postdrop() override { abort(); }
+
+    Result<std::string> open() override {
+        abort();
+        int fds[2];
+        int id_fds[2];
+        if (::pipe2(fds, O_CLOEXEC) < 0) return make_temp_error(util::format("pipe: %s", std::strerror(errno)));
+        if (::pipe2(id_fds, O_CLOEXEC) < 0) {
+            ::close(fds[0]);
+            ::close(fds[1]);
+            return make_temp_error(util::format("pipe: %s", std::strerror(errno)));
+        }
+        pid_ = ::fork();
+        if (pid_ < 0) log::fatal("fork: %s", std::strerror(errno));
+        if (pid_ == 0) {
+            ::dup2(fds[0], STDIN_FILENO);
+            ::dup2(id_fds[1], STDOUT_FILENO);
+            std::vector<std::string> args = {"postdrop", "-r"};
+            if (!opts_.config_dir.empty()) {
+                args.push_back("-c");
+                args.push_back(cfg_.config_dir());
+            }
+            exec_program(command_dir_ + "/postdrop", args);
+        }
+        ::close(fds[0]);
+        ::close(id_fds[1]);
+        out_ = fds[1];
+        // postdrop first says which queue ID the maildrop file has.
+        std::string queue_id;
+        for (char c; queue_id.size() < 64;) {
+            ssize_t n = ::read(id_fds[0], &c, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || c == '\n') break;
+            queue_id.push_back(c);
+        }
+        ::close(id_fds[0]);
+        if (queue_id.empty()) {
+            abort();
+            return make_temp_error("message not queued: postdrop failed");
+        }
+        return queue_id;
+    }
+
+    Status write(queue::RecordType type, std::string_view payload) override {
+        if (broken_) return make_temp_error("postdrop exited early");
+        if (auto st = queue::append_record(&buffer_, type, payload); !st) return st;
+        if (buffer_.size() >= 64 * 1024) return flush();
+        return ok_status();
+    }
+
+    Status commit() override {
+        Status st = flush();
+        ::close(out_);
+        out_ = -1;
+        int status = wait();
+        if (!st) return st;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return make_temp_error("message not queued: postdrop failed");
+        return ok_status();
+    }
+
+    // Closing the pipe before the end marker makes postdrop keep nothing.
+    void abort() override {
+        buffer_.clear();
+        broken_ = false;
+        if (out_ >= 0) ::close(out_);
+        out_ = -1;
+        if (pid_ > 0) (void)wait();
+    }
+
+private:
+    Status flush() {
+        if (!broken_ && !write_all(out_, buffer_)) broken_ = true;
+        buffer_.clear();
+        return broken_ ? make_temp_error("postdrop exited early") : ok_status();
+    }
+    int wait() {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        return status;
+    }
+
+    const sendmail::SendmailOptions& opts_;
+    const config::Config& cfg_;
+    std::string command_dir_;
+    pid_t pid_ = -1;
+    int out_ = -1;
+    std::string buffer_;
+    bool broken_ = false;
+};
+
+std::string param(const config::Config& cfg, const char* name, const char* fallback) {
+    auto v = cfg.get(name);
+    return v ? *v : std::string(fallback);
+}
+
+// sendmail -bs: the SMTP dialogue on standard input and output.
+int smtp_mode(const sendmail::SendmailOptions& opts, const config::Config& cfg, const std::string& command_dir) {
+    sendmail::SmtpOptions so;
+    so.myhostname = param(cfg, "myhostname", "localhost");
+    so.mail_name = param(cfg, "mail_name", "mailroom");
+    so.banner = param(cfg, "smtpd_banner", "");
+    if (so.banner.empty()) so.banner = so.myhostname + " ESMTP " + so.mail_name;
+    if (auto v = cfg.get_size("message_size_limit"); v) so.message_size_limit = static_cast<std::uint64_t>(*v);
+    if (auto v = smtpd::parse_options_from_config(cfg); v) so.parse = *v;
+    if (auto v = cfg.get_bool("disable_vrfy_command"); v) so.disable_vrfy_command = *v;
+    if (auto v = cfg.get_int("smtpd_recipient_limit"); v && *v > 0) so.recipient_limit = static_cast<std::size_t>(*v);
+    if (auto v = cfg.get_int("smtpd_hard_error_limit"); v && *v > 0) so.hard_error_limit = static_cast<int>(*v);
+    so.uid = static_cast<long>(::getuid());
+    Postdrop postdrop(opts, cfg, command_dir);
+    sendmail::SmtpDialogue dialogue(so, &postdrop);
+    if (!write_all(STDOUT_FILENO, dialogue.greeting())) return 0;
+    char chunk[4096];
+    while (!dialogue.done()) {
+        ssize_t n = ::read(STDIN_FILENO, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            dialogue.end_of_input();
+            break;
+        }
+        // Replies to everything complete, then wait for more (pipelining).
+        std::string out = dialogue.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
+        if (!out.empty() && !write_all(STDOUT_FILENO, out)) break;
+    }
+    return 0;
+}
+
 int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, const std::string& command_dir) {
     std::string sender = opts.sender_given ? opts.sender : login_name();
     if (!opts.extract_recipients && opts.recipients.empty())
         log::fatal("Recipient addresses must be specified on the command line or via the -t option");
 
-    int fds[2];
-    int id_fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0 || ::pipe2(id_fds, O_CLOEXEC) < 0) log::fatal("pipe: %s", std::strerror(errno));
-    pid_t pid = ::fork();
-    if (pid < 0) log::fatal("fork: %s", std::strerror(errno));
-    if (pid == 0) {
-        ::dup2(fds[0], STDIN_FILENO);
-        ::dup2(id_fds[1], STDOUT_FILENO);
-        std::vector<std::string> args = {"postdrop", "-r"};
-        if (!opts.config_dir.empty()) {
-            args.push_back("-c");
-            args.push_back(cfg.config_dir());
-        }
-        exec_program(command_dir + "/postdrop", args);
-    }
-    ::close(fds[0]);
-    ::close(id_fds[1]);
-    int out = fds[1];
-
-    // postdrop first says which queue ID the maildrop file has.
-    std::string queue_id;
-    for (char c; queue_id.size() < 64;) {
-        ssize_t n = ::read(id_fds[0], &c, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || c == '\n') break;
-        queue_id.push_back(c);
-    }
-    ::close(id_fds[0]);
-    if (queue_id.empty()) {
-        ::close(out);
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        log::error("message not queued: postdrop failed");
+    Postdrop postdrop(opts, cfg, command_dir);
+    auto opened = postdrop.open();
+    if (!opened) {
+        log::error("%s", opened.error().message.c_str());
         return kExTempFail;
     }
-    std::string hostname = cfg.get("myhostname").ok() ? *cfg.get("myhostname") : "localhost";
-    std::string mail_name = cfg.get("mail_name").ok() ? *cfg.get("mail_name") : "mailroom";
+    const std::string& queue_id = *opened;
+    std::string hostname = param(cfg, "myhostname", "localhost");
+    std::string mail_name = param(cfg, "mail_name", "mailroom");
 
-    std::string buffer;
-    bool broken = false;
-    auto sink = [&](queue::RecordType type, std::string_view payload) -> Status {
-        if (auto st = queue::append_record(&buffer, type, payload); !st) return st;
-        if (buffer.size() >= 64 * 1024) {
-            if (!write_all(out, buffer)) {
-                broken = true;
-                return make_temp_error("postdrop exited early");
-            }
-            buffer.clear();
-        }
-        return ok_status();
-    };
+    auto sink = [&](queue::RecordType type, std::string_view payload) { return postdrop.write(type, payload); };
     sendmail::MessageWriter writer(opts, sender, sink);
     struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
@@ -172,17 +266,13 @@ int deliver(const sendmail::SendmailOptions& opts, const config::Config& cfg, co
         }
     }
     if (st) st = writer.finish();
-    if (st && !broken && !write_all(out, buffer)) broken = true;
-    ::close(out);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
     if (!st) {
+        postdrop.abort();
         log::error("%s", st.error().message.c_str());
-        return kExUsage;
+        return st.error().temporary() ? kExTempFail : kExUsage;
     }
-    if (broken || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        log::error("message not queued: postdrop failed");
+    if (auto c = postdrop.commit(); !c) {
+        log::error("%s", c.error().message.c_str());
         return kExTempFail;
     }
     return 0;
@@ -230,6 +320,7 @@ int main(int argc, char** argv) {
             a.insert(a.end(), conf_args.begin(), conf_args.end());
             exec_program(*command_dir + "/newaliases", a);
         }
+        case sendmail::Mode::kSmtp: return smtp_mode(*opts, *cfg, *command_dir);
         case sendmail::Mode::kDeliver: break;
     }
     return deliver(*opts, *cfg, *command_dir);

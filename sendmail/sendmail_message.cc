@@ -54,6 +54,8 @@ Status MessageWriter::begin(std::int64_t seconds, std::int32_t microseconds, con
         !st)
         return st;
     if (auto st = emit(RecordType::kSender, sender_); !st) return st;
+    if (!options_.dsn_ret.empty())
+        if (auto st = emit(RecordType::kDsnRet, options_.dsn_ret); !st) return st;
     if (!options_.envid.empty())
         if (auto st = emit(RecordType::kDsnEnvid, options_.envid); !st) return st;
     for (const auto& r : options_.recipients)

@@ -2,7 +2,8 @@
 //
 // Summary
 //   MessageWriter produces the record stream postdrop reads
-//   (record_format.h, cleanup-stream form): T, S, an optional envid, the
+//   (record_format.h, cleanup-stream form): T, S, the optional DSN RET
+//   and envid, the
 //   command-line recipients, M, the content as it arrives, X, the
 //   recipients found in To/Cc/Bcc with -t, E. Nothing is held in memory
 //   but the current header values that -t needs (bounded).

@@ -83,6 +83,14 @@ Result<SendmailOptions> parse_sendmail_args(const std::vector<std::string>& argv
                     if (ch < 0x21 || ch > 0x7e || ch == '+' || ch == '=')
                         return make_error("bad -V option value: envid must be printable xtext");
                 break;
+            case 'R': {
+                if (auto st = value_of(arg, 2, &v); !st) return st.error();
+                std::string ret = util::lowercase(v);
+                if (ret == "full") o.dsn_ret = "FULL";
+                else if (ret == "hdrs") o.dsn_ret = "HDRS";
+                else return make_error("bad -R option value: " + v);
+                break;
+            }
             case 'C':
             case 'c':
                 if (auto st = value_of(arg, 2, &o.config_dir); !st) return st.error();
@@ -101,7 +109,8 @@ Result<SendmailOptions> parse_sendmail_args(const std::vector<std::string>& argv
                 if (arg == "-bp") o.mode = Mode::kMailq;
                 else if (arg == "-bi") o.mode = Mode::kNewaliases;
                 else if (arg == "-bm") o.mode = Mode::kDeliver;
-                else return make_error("unsupported option: " + arg + " (this sendmail implements -bm, -bp and -bi)");
+                else if (arg == "-bs") o.mode = Mode::kSmtp;
+                else return make_error("unsupported option: " + arg + " (this sendmail implements -bm, -bs, -bp and -bi)");
                 break;
             case 'q':
                 if (arg != "-q" && (arg.size() < 3 || !std::isdigit(static_cast<unsigned char>(arg[2]))))

@@ -4,11 +4,13 @@
 //   parse_sendmail_args() understands the Sendmail options Postfix's
 //   sendmail(1) does that matter here: -t (recipients from headers), -i /
 //   -oi (a lone "." is not the end), -f / -r sender, -F full name, -N dsn
-//   notify, -V envid, -bp (mailq), -bi (newaliases), -bm (the default),
+//   notify, -V envid, -R full|hdrs (DSN RET), -bp (mailq), -bi
+//   (newaliases), -bm (the default), -bs (SMTP on standard input and
+//   output, sendmail_smtp.h),
 //   -q (flush the queue), -C / -c config directory, -v. Options that only
 //   tuned Sendmail (-B, -h, -oX, -odX, -U, -L) are accepted and ignored.
 //   Anything else, including the -b modes that are not implemented (-bd,
-//   -bs, -bv, ...), is an error that names the option. Invoked as
+//   -bv, ...), is an error that names the option. Invoked as
 //   "mailq" the mode is -bp.
 #pragma once
 
@@ -19,7 +21,7 @@
 
 namespace mailroom::sendmail {
 
-enum class Mode { kDeliver, kMailq, kNewaliases, kFlush };
+enum class Mode { kDeliver, kMailq, kNewaliases, kFlush, kSmtp };
 
 struct SendmailOptions {
     Mode mode = Mode::kDeliver;
@@ -30,6 +32,7 @@ struct SendmailOptions {
     std::string full_name;            // -F
     std::string dsn_notify;           // -N, normalised ("SUCCESS,FAILURE" / "NEVER")
     std::string envid;                // -V
+    std::string dsn_ret;              // -R, normalised ("FULL" / "HDRS"); "" = not given
     std::string config_dir;           // -C / -c
     int verbose = 0;
     std::vector<std::string> recipients;

@@ -576,4 +576,17 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
     return err(502, "5.5.2", "Error: command not recognized");
 }
 
+std::string dsn_notify_text(unsigned notify) {
+    if (notify & kNotifyNever) return "NEVER";
+    std::string out;
+    auto add = [&](const char* word) {
+        if (!out.empty()) out += ',';
+        out += word;
+    };
+    if (notify & kNotifySuccess) add("SUCCESS");
+    if (notify & kNotifyFailure) add("FAILURE");
+    if (notify & kNotifyDelay) add("DELAY");
+    return out;
+}
+
 }  // namespace mailroom::smtpd

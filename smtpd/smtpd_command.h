@@ -78,6 +78,10 @@ enum DsnNotify : unsigned {
     kNotifyNever = 1u << 3,
 };
 
+// The queue file's NOTIFY text of DsnNotify bits: "NEVER", or
+// "SUCCESS,FAILURE,DELAY" (those set, in that order); "" for none.
+std::string dsn_notify_text(unsigned notify);
+
 struct MailParams {
     std::optional<uint64_t> size;   // SIZE=n
     BodyType body = BodyType::kDefault;

@@ -92,19 +92,6 @@ bool must_end_group(Verb verb) {
     }
 }
 
-std::string notify_text(unsigned notify) {
-    if (notify & kNotifyNever) return "NEVER";
-    std::string out;
-    auto add = [&](const char* s) {
-        if (!out.empty()) out += ',';
-        out += s;
-    };
-    if (notify & kNotifySuccess) add("SUCCESS");
-    if (notify & kNotifyFailure) add("FAILURE");
-    if (notify & kNotifyDelay) add("DELAY");
-    return out;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -1073,7 +1060,7 @@ void Session::accept_recipient(const RcptParams& params, const std::string& addr
     if (sink_status_ && !params.orcpt_type.empty())
         sink_status_ = sink_->send(RecordType::kDsnOrcpt, params.orcpt_type + ";" + params.orcpt_address);
     if (sink_status_ && params.notify != kNotifyNone)
-        sink_status_ = sink_->send(RecordType::kDsnNotify, notify_text(params.notify));
+        sink_status_ = sink_->send(RecordType::kDsnNotify, dsn_notify_text(params.notify));
     if (sink_status_)
         sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
     recipients_.push_back(address);

@@ -76,8 +76,8 @@ OUT=$(MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p)
 [ -z "$(find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" -type f)" ] || mr_fail "files left in the queue"
 
 # 6. Usage errors are reported, not queued.
-qs_send -bs </dev/null 2>"$T/err" && mr_fail "-bs should be rejected"
-grep -q 'unsupported option: -bs' "$T/err" || mr_fail "no clear -bs error"
+qs_send -bd </dev/null 2>"$T/err" && mr_fail "-bd should be rejected"
+grep -q 'unsupported option: -bd' "$T/err" || mr_fail "no clear -bd error"
 echo x | qs_send -f alice 2>"$T/err" && mr_fail "no recipients should fail"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"

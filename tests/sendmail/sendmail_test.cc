@@ -81,12 +81,15 @@ TEST_CASE("sendmail options", "[unit]") {
     CHECK(parse_ok({"-i"}).ignore_dots);
     CHECK(parse_ok({"-bp"}).mode == sendmail::Mode::kMailq);
     CHECK(parse_ok({"-bi"}).mode == sendmail::Mode::kNewaliases);
+    CHECK(parse_ok({"-bs"}).mode == sendmail::Mode::kSmtp);
     CHECK(parse_ok({"-q"}).mode == sendmail::Mode::kFlush);
     CHECK(parse_ok({"-q30m"}).mode == sendmail::Mode::kFlush);
     CHECK(parse_ok({"-C", "/etc/x"}).config_dir == "/etc/x");
     CHECK(parse_ok({"-odb", "-oem", "-B", "8BITMIME", "u"}).recipients == std::vector<std::string>{"u"});
     CHECK(parse_ok({"--", "-notanoption"}).recipients == std::vector<std::string>{"-notanoption"});
     CHECK(parse_ok({"-V", "envid123"}).envid == "envid123");
+    CHECK(parse_ok({"-R", "hdrs"}).dsn_ret == "HDRS");
+    CHECK(parse_ok({"-RFULL"}).dsn_ret == "FULL");
 
     auto mailq = sendmail::parse_sendmail_args({"/usr/bin/mailq"});
     REQUIRE(mailq);
@@ -94,7 +97,7 @@ TEST_CASE("sendmail options", "[unit]") {
 }
 
 TEST_CASE("unsupported sendmail options are rejected by name", "[unit]") {
-    for (const char* bad : {"-bs", "-bd", "-bv", "-X", "-qR", "-Z"}) {
+    for (const char* bad : {"-bd", "-bv", "-X", "-qR", "-Z"}) {
         INFO(bad);
         auto o = sendmail::parse_sendmail_args({"sendmail", bad});
         REQUIRE_FALSE(o);
@@ -104,6 +107,7 @@ TEST_CASE("unsupported sendmail options are rejected by name", "[unit]") {
     CHECK_FALSE(sendmail::parse_sendmail_args({"sendmail", "-N", "never,success"}));
     CHECK_FALSE(sendmail::parse_sendmail_args({"sendmail", "-N", "sometimes"}));
     CHECK_FALSE(sendmail::parse_sendmail_args({"sendmail", "-V", "has space"}));
+    CHECK_FALSE(sendmail::parse_sendmail_args({"sendmail", "-R", "body"}));
 }
 
 TEST_CASE("sendmail writes envelope content and end records", "[unit]") {
@@ -119,6 +123,16 @@ TEST_CASE("sendmail writes envelope content and end records", "[unit]") {
     CHECK(c.of(RecordType::kDsnNotify) == std::vector<std::string>{"NEVER"});
     CHECK(c.content() == std::vector<std::string>{"Subject: x", "", "body"});
     CHECK(c.records.back().first == RecordType::kEnd);
+}
+
+TEST_CASE("sendmail -R and -V go into the envelope", "[unit]") {
+    auto o = parse_ok({"-R", "hdrs", "-V", "env42", "bob"});
+    Captured c;
+    sendmail::MessageWriter w(o, "alice", c.sink());
+    REQUIRE(w.begin(1, 0));
+    REQUIRE(w.finish());
+    CHECK(c.of(RecordType::kDsnRet) == std::vector<std::string>{"HDRS"});
+    CHECK(c.of(RecordType::kDsnEnvid) == std::vector<std::string>{"env42"});
 }
 
 TEST_CASE("a lone dot ends the message unless -i", "[unit]") {
