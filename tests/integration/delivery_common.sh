@@ -10,6 +10,9 @@
 #   dl_send ARGS...     sendmail with the instance's configuration
 #   dl_wait_log REGEX   waits until the log has a line matching REGEX
 #   dl_root             true when running as root
+#   dl_vmail DOMAINS    virtual Maildir delivery for DOMAINS under $VBASE
+#                       ($T/vmail), mailboxes from texthash:$T/vmailbox,
+#                       owned by nobody as root, else by the caller
 
 dl_root() { [ "$(id -u)" -eq 0 ]; }
 
@@ -68,4 +71,25 @@ dl_send() {
 
 dl_wait_log() {
     mr_wait_for "log line: $1" grep -Eq -- "$1" "$T/maillog"
+}
+
+dl_vmail() {
+    if dl_root; then
+        VUID=$(id -u nobody)
+        VGID=$(id -g nobody)
+    else
+        VUID=$(id -u)
+        VGID=$(id -g)
+    fi
+    VBASE="$T/vmail"
+    mkdir -p "$VBASE"
+    chown "$VUID:$VGID" "$VBASE"
+    {
+        echo "virtual_mailbox_base = $VBASE"
+        echo "virtual_mailbox_maps = texthash:$T/vmailbox"
+        echo "virtual_mailbox_domains = $1"
+        echo "virtual_uid_maps = static:$VUID"
+        echo "virtual_gid_maps = static:$VGID"
+        echo "virtual_minimum_uid = 1"
+    } >>"$CONF/main.cf"
 }

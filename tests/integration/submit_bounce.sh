@@ -14,27 +14,12 @@ mr_enter_netns "$@"
 dl_setup "bounce    unix  -       -       n       -       0       bounce" \
          "defer     unix  -       -       n       -       0       bounce" \
          "trace     unix  -       -       n       -       0       bounce"
-if dl_root; then
-    VUID=$(id -u nobody)
-    VGID=$(id -g nobody)
-else
-    VUID=$(id -u)
-    VGID=$(id -g)
-fi
-VBASE="$T/vmail"
-mkdir -p "$VBASE"
-chown "$VUID:$VGID" "$VBASE"
 printf 'alice@sender.test sender.test/alice/\n' >"$T/vmailbox"
+dl_vmail sender.test
 printf 'gone.test error:5.1.1 mailbox unavailable\nsender.test virtual:\n' >"$T/transport"
 printf '/^Subject: .*forbidden/ REJECT no forbidden mail here\n' >"$T/header_checks"
 {
     echo "transport_maps = texthash:$T/transport"
-    echo "virtual_mailbox_base = $VBASE"
-    echo "virtual_mailbox_maps = texthash:$T/vmailbox"
-    echo "virtual_mailbox_domains = sender.test"
-    echo "virtual_uid_maps = static:$VUID"
-    echo "virtual_gid_maps = static:$VGID"
-    echo "virtual_minimum_uid = 1"
     echo "header_checks = regexp:$T/header_checks"
     echo "message_size_limit = 60000"
 } >>"$CONF/main.cf"

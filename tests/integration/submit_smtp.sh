@@ -11,26 +11,9 @@ source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
 dl_setup
-if dl_root; then
-    VUID=$(id -u nobody)
-    VGID=$(id -g nobody)
-else
-    VUID=$(id -u)
-    VGID=$(id -g)
-fi
-VBASE="$T/vmail"
-mkdir -p "$VBASE"
-chown "$VUID:$VGID" "$VBASE"
 printf 'bob@box.test box.test/bob/\ncarol@box.test box.test/carol/\n' >"$T/vmailbox"
-{
-    echo "virtual_mailbox_base = $VBASE"
-    echo "virtual_mailbox_maps = texthash:$T/vmailbox"
-    echo "virtual_mailbox_domains = box.test"
-    echo "virtual_uid_maps = static:$VUID"
-    echo "virtual_gid_maps = static:$VGID"
-    echo "virtual_minimum_uid = 1"
-    echo "message_size_limit = 50000"
-} >>"$CONF/main.cf"
+dl_vmail box.test
+echo "message_size_limit = 50000" >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 SENDMAIL="$MAILROOM_BIN/sendmail"
 
