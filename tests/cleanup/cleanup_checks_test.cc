@@ -3,6 +3,7 @@
 // (cleanup_checks.h, cleanup_message.h); the queue file is read back.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -287,4 +288,68 @@ TEST_CASE("canonical maps and masquerading rewrite the envelope sender and the h
     REQUIRE(out.env.recipients.size() == 1);
     CHECK(out.env.recipients[0].address == "bob@host.o.test");  // envelope_recipient is not a masquerade class
     CHECK(header_of(out.lines) == std::vector<std::string>{"From: Alice.Smith@o.test", "To: bob@o.test"});
+}
+
+TEST_CASE("each header goes to the check of its MIME class and body_checks never see part headers", "[unit]") {
+    Fixture fx;
+    // One table per check, each rejecting its own marker, so the reason names the check.
+    fx.params.header_checks = fx.regexp("hc", "/^X-Mark: header/ REJECT by header_checks\n");
+    fx.params.mime_header_checks = fx.regexp("mc", "/^(Content-Disposition|X-Mark): mime/ REJECT by mime_header_checks\n");
+    fx.params.nested_header_checks = fx.regexp("nc", "/^X-Mark: nested/ REJECT by nested_header_checks\n");
+    fx.params.body_checks = fx.regexp("bc", "/^X-Mark: body/ REJECT by body_checks\n");
+    auto message = [](const std::string& primary, const std::string& part, const std::string& nested,
+                      const std::string& body) {
+        return std::vector<std::string>{
+            "Subject: s", "X-Mark: " + primary, "Content-Type: multipart/mixed; boundary=B", "",
+            "--B", "X-Mark: " + part, "", body,
+            "--B", "Content-Type: message/rfc822", "", "X-Mark: " + nested, "", "inner body",
+            "--B--"};
+    };
+    struct Case {
+        std::string primary, part, nested, body;
+        CleanupStatus status;
+        std::string reason;
+    };
+    const Case cases[] = {
+        {"header", "-", "-", "text", CleanupStatus::kContent, "by header_checks"},
+        {"-", "mime", "-", "text", CleanupStatus::kContent, "by mime_header_checks"},
+        {"-", "-", "nested", "text", CleanupStatus::kContent, "by nested_header_checks"},
+        {"-", "-", "-", "X-Mark: body", CleanupStatus::kContent, "by body_checks"},
+        // The same markers in the wrong place pass.
+        {"nested", "header", "header", "X-Mark: header", CleanupStatus::kOk, ""},
+        {"mime", "body", "body", "X-Mark: nested", CleanupStatus::kOk, ""},
+    };
+    for (const auto& c : cases) {
+        INFO(c.primary << " / " << c.part << " / " << c.nested << " / " << c.body);
+        std::string id;
+        CHECK(fx.run({"bob@o.test"}, message(c.primary, c.part, c.nested, c.body), &id) == c.status);
+        CHECK(fx.reason == c.reason);
+    }
+    // A primary Content-* header is a MIME header: mime_header_checks.
+    std::string id;
+    CHECK(fx.run({"bob@o.test"}, {"Content-Disposition: mime", "", "x"}, &id) == CleanupStatus::kContent);
+    CHECK(fx.reason == "by mime_header_checks");
+}
+
+TEST_CASE("headers inside the body are written unchanged and MIME nesting over the limit is refused", "[unit]") {
+    Fixture fx;
+    std::string id;
+    REQUIRE(fx.run({"bob@o.test"},
+                   {"To: bob", "Content-Type: message/rfc822", "", "To: carol", "From: dave", "", "body"},
+                   &id) == CleanupStatus::kOk);
+    auto out = fx.read_back("incoming", id);
+    // The primary To: is qualified; the attached message's headers are not touched.
+    CHECK(std::find(out.lines.begin(), out.lines.end(), "To: bob@o.test") != out.lines.end());
+    CHECK(std::find(out.lines.begin(), out.lines.end(), "To: carol") != out.lines.end());
+    CHECK(std::find(out.lines.begin(), out.lines.end(), "From: dave") != out.lines.end());
+
+    fx.params.mime_nesting_limit = 2;
+    std::vector<std::string> deep = {"Content-Type: multipart/mixed; boundary=a", "", "--a",
+                                     "Content-Type: multipart/mixed; boundary=b", "", "--b",
+                                     "Content-Type: multipart/mixed; boundary=c", "", "--c", "", "x"};
+    CHECK(fx.run({"bob@o.test"}, deep, &id) == CleanupStatus::kContent);
+    CHECK(fx.reason == "MIME nesting exceeds safety limit");
+    CHECK(fx.logged_line("reject: mime-error MIME nesting exceeds safety limit"));
+    fx.params.disable_mime_input_processing = true;
+    CHECK(fx.run({"bob@o.test"}, deep, &id) == CleanupStatus::kOk);
 }
