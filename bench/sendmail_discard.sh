@@ -39,7 +39,13 @@ if command -v strace >/dev/null 2>&1; then
     master=$(cat "$Q/pid/master.pid" 2>/dev/null | tr -d ' ')
     if [ -n "$master" ]; then
         out="$T/strace.out"
-        strace -f -qq -e trace=fsync,fdatasync -o "$out" -p "$master" &
+        # Every process of the instance (daemons that already run, such as
+        # cleanup and qmgr, are not master's future children) and, with -f,
+        # the ones master starts from now on.
+        attach=""
+        for pid in $(mr_instance_pids); do attach="$attach -p $pid"; done
+        # shellcheck disable=SC2086
+        strace -f -qq -e trace=fsync,fdatasync -o "$out" $attach &
         tracer=$!
         sleep 1
         m=100
@@ -53,9 +59,10 @@ if command -v strace >/dev/null 2>&1; then
         sleep 1
         kill "$tracer" 2>/dev/null
         wait "$tracer" 2>/dev/null
-        daemons=$(grep -c 'fsync\|fdatasync' "$out" 2>/dev/null || echo 0)
-        submit=$(cat "$T"/submit.* | grep -c 'fsync\|fdatasync' || echo 0)
-        python3 -c "import sys; d,s,m=map(int,sys.argv[1:]); print(f'  fsyncs per message: {(d+s)/m:.1f} ({s/m:.1f} in sendmail/postdrop, {d/m:.1f} in the daemons)')" "$daemons" "$submit" "$m"
+        # grep -c prints 0 (and fails) when nothing matched.
+        daemons=$(grep -c 'fsync\|fdatasync' "$out" 2>/dev/null)
+        submit=$(cat "$T"/submit.* | grep -c 'fsync\|fdatasync')
+        python3 -c "import sys; d,s,m=map(int,sys.argv[1:]); print(f'  fsyncs per message: {(d+s)/m:.1f} ({s/m:.1f} in sendmail/postdrop, {d/m:.1f} in the daemons)')" "${daemons:-0}" "${submit:-0}" "$m"
     fi
 else
     echo "  (install strace to count fsyncs per message)"
