@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
 #include "lib/table/addr_find.h"
@@ -1385,18 +1386,6 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
         *out = util::split_list(*v);
         return ok_status();
     };
-    auto flag = [&](const char* name, bool* out) -> Status {
-        Result<bool> v = config.get_bool(name);
-        if (!v) return v.error();
-        *out = *v;
-        return ok_status();
-    };
-    auto code = [&](const char* name, int* out) -> Status {
-        Result<long long> v = config.get_int(name);
-        if (!v) return v.error();
-        *out = static_cast<int>(*v);
-        return ok_status();
-    };
     struct ListParam {
         const char* name;
         std::vector<std::string>* field;
@@ -1427,7 +1416,7 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
         {"show_user_unknown_table_name", &c.show_user_unknown_table_name},
     };
     for (const auto& f : flags) {
-        if (Status st = flag(f.name, f.field); !st) return st.error();
+        if (Status st = config::read_param(config, f.name, f.field); !st) return st.error();
     }
     struct CodeParam {
         const char* name;
@@ -1452,7 +1441,7 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
         {"unknown_relay_recipient_reject_code", &c.unknown_relay_recipient_reject_code},
     };
     for (const auto& p : codes) {
-        if (Status st = code(p.name, p.field); !st) return st.error();
+        if (Status st = config::read_param(config, p.name, p.field); !st) return st.error();
     }
     Result<std::string> key = config.get("smtpd_null_access_lookup_key");
     if (!key) return key.error();

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/util/strings.h"
 
@@ -150,37 +151,25 @@ std::string sasl_status_text(int status) {
 
 Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
     SaslConfig c;
-    auto flag = [&](const char* name, bool* out) -> Status {
-        auto v = cfg.get_bool(name);
-        if (!v) return v.error();
-        *out = *v;
-        return ok_status();
-    };
-    auto str = [&](const char* name, std::string* out) -> Status {
-        auto v = cfg.get(name);
-        if (!v) return v.error();
-        *out = std::string(util::trim(*v));
-        return ok_status();
-    };
-    if (auto st = flag("smtpd_sasl_auth_enable", &c.enabled); !st) return st.error();
-    if (auto st = flag("broken_sasl_auth_clients", &c.broken_clients); !st) return st.error();
-    if (auto st = flag("smtpd_sasl_authenticated_header", &c.authenticated_header); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_auth_enable", &c.enabled); !st) return st.error();
+    if (auto st = config::read_param(cfg, "broken_sasl_auth_clients", &c.broken_clients); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_authenticated_header", &c.authenticated_header); !st) return st.error();
     std::string type;
-    if (auto st = str("smtpd_sasl_type", &type); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_type", &type); !st) return st.error();
     if (c.enabled && util::lowercase(type) != "cyrus") {
         return make_error("unsupported SASL server implementation: " + type +
                           " (smtpd_sasl_type; this mail system supports only cyrus, see postconf -a)");
     }
-    if (auto st = str("smtpd_sasl_path", &c.path); !st) return st.error();
-    if (auto st = str("cyrus_sasl_config_path", &c.config_path); !st) return st.error();
-    if (auto st = str("smtpd_sasl_service", &c.service); !st) return st.error();
-    if (auto st = str("smtpd_sasl_local_domain", &c.local_domain); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_path", &c.path); !st) return st.error();
+    if (auto st = config::read_param(cfg, "cyrus_sasl_config_path", &c.config_path); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_service", &c.service); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_local_domain", &c.local_domain); !st) return st.error();
     std::string opts;
-    if (auto st = str("smtpd_sasl_security_options", &opts); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_security_options", &opts); !st) return st.error();
     auto f = parse_sasl_security_options(opts);
     if (!f) return make_error("smtpd_sasl_security_options: " + f.error().message);
     c.security_flags = *f;
-    if (auto st = str("smtpd_sasl_tls_security_options", &opts); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_sasl_tls_security_options", &opts); !st) return st.error();
     f = parse_sasl_security_options(opts);
     if (!f) return make_error("smtpd_sasl_tls_security_options: " + f.error().message);
     c.tls_security_flags = *f;

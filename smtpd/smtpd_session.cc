@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 
+#include "lib/config/param_read.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/submit/trigger.h"
@@ -99,37 +100,13 @@ bool must_end_group(Verb verb) {
 
 Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     SmtpdConfig c;
-    auto str = [&](const char* name, std::string* out) -> Status {
-        auto v = cfg.get(name);
-        if (!v) return v.error();
-        *out = *v;
-        return ok_status();
-    };
-    auto num = [&](const char* name, auto* out) -> Status {
-        auto v = cfg.get_int(name);
-        if (!v) return v.error();
-        *out = static_cast<std::remove_pointer_t<decltype(out)>>(*v);
-        return ok_status();
-    };
-    auto tim = [&](const char* name, int* out_s) -> Status {
-        auto v = cfg.get_time(name);
-        if (!v) return v.error();
-        *out_s = static_cast<int>(*v);
-        return ok_status();
-    };
-    auto flag = [&](const char* name, bool* out) -> Status {
-        auto v = cfg.get_bool(name);
-        if (!v) return v.error();
-        *out = *v;
-        return ok_status();
-    };
-    if (auto st = str("myhostname", &c.myhostname); !st) return st.error();
-    if (auto st = str("mail_name", &c.mail_name); !st) return st.error();
-    if (auto st = str("smtpd_banner", &c.smtpd_banner); !st) return st.error();
-    if (auto st = str("queue_directory", &c.queue_directory); !st) return st.error();
-    if (auto st = str("content_filter", &c.content_filter); !st) return st.error();
+    if (auto st = config::read_param(cfg, "myhostname", &c.myhostname); !st) return st.error();
+    if (auto st = config::read_param(cfg, "mail_name", &c.mail_name); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_banner", &c.smtpd_banner); !st) return st.error();
+    if (auto st = config::read_param(cfg, "queue_directory", &c.queue_directory); !st) return st.error();
+    if (auto st = config::read_param(cfg, "content_filter", &c.content_filter); !st) return st.error();
     std::string overrides;
-    if (auto st = str("receive_override_options", &overrides); !st) return st.error();
+    if (auto st = config::read_param(cfg, "receive_override_options", &overrides); !st) return st.error();
     auto ro = submit::parse_receive_override_options(overrides);
     if (!ro) return ro.error();
     c.cleanup_flags = ro->cleanup_flags;
@@ -137,26 +114,26 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     auto parse = parse_options_from_config(cfg);
     if (!parse) return parse.error();
     c.parse = *parse;
-    if (auto st = num("message_size_limit", &c.message_size_limit); !st) return st.error();
-    if (auto st = flag("disable_vrfy_command", &c.disable_vrfy_command); !st) return st.error();
-    if (auto st = flag("smtpd_helo_required", &c.smtpd_helo_required); !st) return st.error();
-    if (auto st = num("smtpd_recipient_limit", &c.smtpd_recipient_limit); !st) return st.error();
-    if (auto st = tim("smtpd_timeout", &c.smtpd_timeout_s); !st) return st.error();
-    if (auto st = num("smtpd_hard_error_limit", &c.smtpd_hard_error_limit); !st) return st.error();
-    if (auto st = num("smtpd_soft_error_limit", &c.smtpd_soft_error_limit); !st) return st.error();
+    if (auto st = config::read_param(cfg, "message_size_limit", &c.message_size_limit); !st) return st.error();
+    if (auto st = config::read_param(cfg, "disable_vrfy_command", &c.disable_vrfy_command); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_helo_required", &c.smtpd_helo_required); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_recipient_limit", &c.smtpd_recipient_limit); !st) return st.error();
+    if (auto st = config::read_time_param(cfg, "smtpd_timeout", &c.smtpd_timeout_s); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_hard_error_limit", &c.smtpd_hard_error_limit); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_soft_error_limit", &c.smtpd_soft_error_limit); !st) return st.error();
     int sleep_s = 1;
-    if (auto st = tim("smtpd_error_sleep_time", &sleep_s); !st) return st.error();
+    if (auto st = config::read_time_param(cfg, "smtpd_error_sleep_time", &sleep_s); !st) return st.error();
     c.smtpd_error_sleep_time_ms = sleep_s * 1000;
-    if (auto st = num("smtpd_junk_command_limit", &c.smtpd_junk_command_limit); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_junk_command_limit", &c.smtpd_junk_command_limit); !st) return st.error();
     std::string bare;
-    if (auto st = str("smtpd_forbid_bare_newline", &bare); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_forbid_bare_newline", &bare); !st) return st.error();
     if (!parse_bare_newline(lower(bare), &c.smtpd_forbid_bare_newline))
         return make_error("invalid smtpd_forbid_bare_newline value: \"" + bare + "\"");
-    if (auto st = flag("smtpd_forbid_unauth_pipelining", &c.smtpd_forbid_unauth_pipelining); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_forbid_unauth_pipelining", &c.smtpd_forbid_unauth_pipelining); !st) return st.error();
     int ipc_s = 3600;
-    if (auto st = tim("ipc_timeout", &ipc_s); !st) return st.error();
+    if (auto st = config::read_time_param(cfg, "ipc_timeout", &ipc_s); !st) return st.error();
     c.ipc_timeout_ms = ipc_s * 1000;
-    if (auto st = flag("smtpd_peername_lookup", &c.smtpd_peername_lookup); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtpd_peername_lookup", &c.smtpd_peername_lookup); !st) return st.error();
     auto tls = tls::ServerPolicy::from_config(cfg);
     if (!tls) return tls.error();
     c.tls = std::move(*tls);
@@ -167,7 +144,7 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;
     c.ehlo.vrfy = !c.disable_vrfy_command;
-    if (auto st = flag("smtputf8_enable", &c.ehlo.smtputf8); !st) return st.error();
+    if (auto st = config::read_param(cfg, "smtputf8_enable", &c.ehlo.smtputf8); !st) return st.error();
     auto discard = cfg.get_list("smtpd_discard_ehlo_keywords");
     if (!discard) return discard.error();
     c.ehlo.discard = *discard;

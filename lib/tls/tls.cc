@@ -7,9 +7,12 @@
 #include <cctype>
 #include <vector>
 
+#include "lib/config/param_read.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::tls {
+
+using config::read_param;
 
 namespace {
 
@@ -59,31 +62,17 @@ Result<ServerPolicy> ServerPolicy::from_config(const config::Config& cfg) {
         if (!use) return use.error();
         p.level = *enforce ? SecurityLevel::kEncrypt : *use ? SecurityLevel::kMay : SecurityLevel::kNone;
     }
-    auto flag = [&](const char* name, bool* out) -> Status {
-        auto v = cfg.get_bool(name);
-        if (!v) return v.error();
-        *out = *v;
-        return ok_status();
-    };
-    if (auto st = flag("smtpd_tls_wrappermode", &p.wrappermode); !st) return st.error();
-    if (auto st = flag("smtpd_tls_auth_only", &p.auth_only); !st) return st.error();
-    if (auto st = flag("smtpd_tls_received_header", &p.received_header); !st) return st.error();
-    auto loglevel = cfg.get_int("smtpd_tls_loglevel");
-    if (!loglevel) return loglevel.error();
-    p.loglevel = static_cast<int>(*loglevel);
-    auto str = [&](const char* name, std::string* out) -> Status {
-        auto v = cfg.get(name);
-        if (!v) return v.error();
-        *out = std::string(util::trim(*v));
-        return ok_status();
-    };
-    if (auto st = str("smtpd_tls_cert_file", &p.cert_file); !st) return st.error();
-    if (auto st = str("smtpd_tls_key_file", &p.key_file); !st) return st.error();
-    if (auto st = str("smtpd_tls_CAfile", &p.ca_file); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_wrappermode", &p.wrappermode); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_auth_only", &p.auth_only); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_received_header", &p.received_header); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_loglevel", &p.loglevel); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_cert_file", &p.cert_file); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_key_file", &p.key_file); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_CAfile", &p.ca_file); !st) return st.error();
     bool mandatory = p.required();
-    if (auto st = str(mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols", &p.protocols); !st)
+    if (auto st = read_param(cfg, mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols", &p.protocols); !st)
         return st.error();
-    if (auto st = str(mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", &p.ciphers); !st)
+    if (auto st = read_param(cfg, mandatory ? "smtpd_tls_mandatory_ciphers" : "smtpd_tls_ciphers", &p.ciphers); !st)
         return st.error();
     // Syntax errors are configuration errors even when TLS is off.
     if (auto r = parse_protocols(p.protocols); !r) return r.error();
