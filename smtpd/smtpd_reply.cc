@@ -82,16 +82,17 @@ Reply reply_from_text(std::string_view text) {
     return make_reply(code, "", rest);
 }
 
+bool ehlo_discards(const EhloOptions& o, std::string_view keyword) {
+    for (const auto& d : o.discard) {
+        if (util::iequals(d, keyword)) return true;
+    }
+    return false;
+}
+
 std::vector<std::string> ehlo_keywords(const EhloOptions& o) {
-    auto discarded = [&](std::string_view name) {
-        for (const auto& d : o.discard) {
-            if (util::iequals(d, name)) return true;
-        }
-        return false;
-    };
     std::vector<std::string> k;
     auto add = [&](std::string_view mask, std::string line) {
-        if (!discarded(mask)) k.push_back(std::move(line));
+        if (!ehlo_discards(o, mask)) k.push_back(std::move(line));
     };
     add("pipelining", "PIPELINING");
     add("size", o.message_size_limit > 0 ? "SIZE " + std::to_string(o.message_size_limit) : "SIZE");
@@ -198,6 +199,10 @@ Reply auth_failed(std::string_view reason) {
 Reply auth_already() { return make_reply(503, "5.5.1", "Error: already authenticated"); }
 Reply auth_not_enabled() { return make_reply(503, "5.5.1", "Error: authentication not enabled"); }
 Reply auth_in_transaction() { return make_reply(503, "5.5.1", "Error: MAIL transaction in progress"); }
+Reply auth_needs_encryption() {
+    return make_reply(504, "5.5.4", "Encryption required for requested authentication mechanism");
+}
+Reply auth_param_disabled() { return make_reply(503, "5.5.4", "Error: authentication disabled"); }
 Reply auth_aborted() { return make_reply(501, "5.7.0", "Authentication aborted"); }
 Reply auth_challenge(std::string_view base64) { return make_reply(334, "", base64); }
 Reply etrn_started() { return make_reply(250, "", "Queuing started"); }

@@ -64,6 +64,9 @@ struct EhloOptions {
 
 std::vector<std::string> ehlo_keywords(const EhloOptions& options);
 
+// Whether smtpd_discard_ehlo_keywords removes `keyword` (case-insensitive).
+bool ehlo_discards(const EhloOptions& options, std::string_view keyword);
+
 namespace replies {
 
 Reply greeting(std::string_view banner);             // 220 $smtpd_banner
@@ -109,6 +112,8 @@ Reply auth_failed(std::string_view reason);          // 535 5.7.8 Error: authent
 Reply auth_already();                                // 503 5.5.1 Error: already authenticated
 Reply auth_not_enabled();                            // 503 5.5.1 Error: authentication not enabled
 Reply auth_in_transaction();                         // 503 5.5.1 Error: MAIL transaction in progress
+Reply auth_needs_encryption();                       // 504 5.5.4 Encryption required for requested authentication mechanism
+Reply auth_param_disabled();                         // 503 5.5.4 Error: authentication disabled (MAIL AUTH=)
 Reply auth_aborted();                                // 501 5.7.0 Authentication aborted
 Reply auth_challenge(std::string_view base64);       // 334 challenge
 Reply etrn_started();                                // 250 Queuing started

@@ -241,7 +241,7 @@ private:
     void cmd_starttls();
     void cmd_auth(const Command& cmd);
     // AUTH: SMTP AUTH is offered and accepted in this session.
-    bool sasl_active() const;
+    bool offer_auth() const;  // EHLO announces AUTH
     void sasl_result(SaslStep step);
     void sasl_response(std::string_view line, bool too_long);
     void sasl_end();
@@ -911,7 +911,7 @@ void Session::cmd_helo(const Command& cmd, bool ehlo) {
         }
         EhloOptions options = cfg_.ehlo;
         options.starttls = offer_starttls();
-        if (sasl_active() && !server_.sasl_exception(peer_)) {
+        if (offer_auth() && !server_.sasl_exception(peer_)) {
             options.auth_mechanisms = server_.sasl()->cyrus().mechanisms(s_.tls_active);
             options.broken_sasl_auth_clients = cfg_.sasl.broken_clients;
         }
@@ -933,7 +933,7 @@ void Session::cmd_mail(const Command& cmd) {
         return fail(replies::size_exceeded());
     if (cmd.mail.auth) {
         // RFC 4954 5: the AUTH= parameter, logged as sasl_sender.
-        if (!sasl_active()) return fail(make_reply(503, "5.7.4", "Error: authentication disabled"));
+        if (server_.sasl() == nullptr) return fail(replies::auth_param_disabled());
         sasl_sender_ = *cmd.mail.auth == "<>" ? "" : *cmd.mail.auth;
     }
     if (cmd.mail.smtputf8) s_.smtputf8 = true;
@@ -1440,7 +1440,7 @@ void Session::cmd_starttls() {
     busy_ = true;
 }
 
-bool Session::sasl_active() const {
+bool Session::offer_auth() const {
     return server_.sasl() != nullptr && (!cfg_.tls.auth_only || s_.tls_active);
 }
 
@@ -1449,9 +1449,12 @@ void Session::cmd_auth(const Command& cmd) {
         count(Verb::kAuth, false);
         reply_error(r);
     };
-    if (!sasl_active()) return fail(replies::auth_not_enabled());
+    // Postfix's order of checks. With smtpd_tls_auth_only SASL is enabled
+    // but AUTH is neither offered nor accepted before TLS (RFC 4954 4).
     if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(replies::need_helo());
+    if (server_.sasl() == nullptr || ehlo_discards(cfg_.ehlo, "AUTH")) return fail(replies::auth_not_enabled());
     if (in_transaction()) return fail(replies::auth_in_transaction());
+    if (cfg_.tls.auth_only && !s_.tls_active) return fail(replies::auth_needs_encryption());
     if (!s_.sasl_username.empty()) return fail(replies::auth_already());
     std::optional<std::string> initial;
     if (cmd.auth_initial) {

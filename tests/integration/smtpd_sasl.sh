@@ -220,7 +220,7 @@ s = smtplib.SMTP("127.0.0.1", PA, timeout=15)
 code, text = s.ehlo("client.example")
 assert b"AUTH" not in text, text
 code, text = s.docmd("AUTH", "PLAIN " + b64("\0%s\0%s" % (USER, PASS)))
-assert (code, text) == (503, b"5.5.1 Error: authentication not enabled"), (code, text)
+assert (code, text) == (504, b"5.5.4 Encryption required for requested authentication mechanism"), (code, text)
 s.starttls(context=ctx)
 code, text = s.ehlo("client.example")
 assert b"AUTH PLAIN LOGIN" in text, text

@@ -251,6 +251,9 @@ TEST_CASE("session EHLO lists Postfix's keywords without STARTTLS or AUTH", "[un
     for (auto& l : r) all += l.substr(4) + ",";
     CHECK(all == "mx.example.test,PIPELINING,SIZE 10240000,VRFY,ENHANCEDSTATUSCODES,8BITMIME,DSN,");
     CHECK(first(h.send("AUTH PLAIN\r\n")) == "503 5.5.1 Error: authentication not enabled");
+    CHECK(first(h.send("MAIL FROM:<a@b.test> AUTH=<>\r\n")) == "503 5.5.4 Error: authentication disabled");
+    Harness helo_first("smtpd_helo_required = yes\n");
+    CHECK(first(helo_first.send("AUTH PLAIN\r\n")) == "503 5.5.1 Error: send HELO/EHLO first");
 }
 
 TEST_CASE("session enforces the command order", "[unit]") {
