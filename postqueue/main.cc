@@ -7,8 +7,12 @@
 //   postqueue [-c dir] -i ID     deliver one deferred message now
 //   postqueue [-c dir] -s site   deliver the deferred mail of one site now
 //                                (fast_flush_domains; lib/submit/flush.h)
-//   The listing reads the queue directly (postqueue_list.h); -f and -i
-//   wake qmgr through public/qmgr.
+//   The listing reads the queue directly (postqueue_list.h) when this
+//   user can; anyone else gets it from the showq daemon over public/showq
+//   (showq.h), which runs as mail_owner. -f and -i wake qmgr through
+//   public/qmgr. Installed set-gid setgid_group (like postdrop) so that
+//   every user reaches public/; -c and MAIL_CONFIG are then for the
+//   super-user only.
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -23,6 +27,7 @@
 #include "lib/submit/flush.h"
 #include "lib/submit/trigger.h"
 #include "postqueue/postqueue_list.h"
+#include "postqueue/showq.h"
 
 using namespace mailroom;
 
@@ -44,6 +49,9 @@ int main(int argc, char** argv) {
         }
     }
     if (mode == 0) log::fatal("usage: postqueue -f | postqueue -i queue_id | postqueue -j | postqueue -p | postqueue -s site");
+    bool setgid = ::getegid() != ::getgid();
+    if (setgid && ::getuid() != 0 && (!config_dir.empty() || ::getenv("MAIL_CONFIG")))
+        log::fatal("-c and MAIL_CONFIG are for the super-user only");
     auto cfg = config::Config::load(config::resolve_config_directory(config_dir));
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
     log::Sinks sinks;
@@ -57,16 +65,19 @@ int main(int argc, char** argv) {
     layout.queue_directory = *q;
 
     switch (mode) {
-        case 'p': {
-            std::string text = postqueue::format_mailq(postqueue::collect_queue(layout));
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            return 0;
-        }
+        case 'p':
         case 'j': {
-            for (const auto& e : postqueue::collect_queue(layout)) {
-                std::string line = postqueue::format_json_line(e);
-                std::fwrite(line.data(), 1, line.size(), stdout);
+            auto format = mode == 'j' ? postqueue::ListFormat::kJson : postqueue::ListFormat::kMailq;
+            std::string text;
+            if (postqueue::queue_readable(layout)) {
+                text = postqueue::render_listing(layout, format);
+            } else {
+                auto listing = postqueue::ask_showq(layout.queue_directory, format, 10000);
+                if (!listing) log::fatal("Cannot list the mail queue - mail system is down: %s",
+                                         listing.error().message.c_str());
+                text = std::move(*listing);
             }
+            std::fwrite(text.data(), 1, text.size(), stdout);
             return 0;
         }
         case 'f':

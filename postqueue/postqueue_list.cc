@@ -15,10 +15,7 @@ namespace mailroom::postqueue {
 
 std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout) {
     std::vector<QueueEntry> out;
-    static constexpr std::array<std::string_view, 5> kQueues = {queue::kQueueIncoming, queue::kQueueActive,
-                                                                queue::kQueueDeferred, queue::kQueueHold,
-                                                                queue::kQueueMaildrop};
-    for (auto q : kQueues) {
+    for (auto q : kListedQueues) {
         auto ids = queue::list_queue(layout, q);
         if (!ids) continue;
         for (const auto& id : *ids) {

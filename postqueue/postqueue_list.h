@@ -19,7 +19,9 @@
 //   unavailable)" after a recipient with one), -j adds "delay_reason".
 #pragma once
 
+#include <array>
 #include <ctime>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,11 @@ struct QueueEntry {
     std::vector<Recipient> recipients;  // pending ones
     long uid = -1;                        // maildrop: the submitting user
 };
+
+// The queues the listing shows, in its order (Postfix's showq order).
+inline constexpr std::array<std::string_view, 5> kListedQueues = {queue::kQueueIncoming, queue::kQueueActive,
+                                                                  queue::kQueueDeferred, queue::kQueueHold,
+                                                                  queue::kQueueMaildrop};
 
 std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout);
 

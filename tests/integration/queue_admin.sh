@@ -56,6 +56,24 @@ grep -Eq "^ {41}keep@remote\.test\$" "$T/mailq" || mr_fail "recipient line in ma
 tail -n 1 "$T/mailq" | grep -Eqx -- "-- [0-9]+ Kbytes in 2 Requests\." || mr_fail "mailq summary"
 "$MAILROOM_BIN/mailq" -C "$CONF" | cmp -s - "$T/mailq" || mr_fail "mailq differs from postqueue -p"
 PQ -j | grep -c '"queue_name": "hold"' | grep -qx 2 || mr_fail "postqueue -j"
+# A user who cannot read the queue (as root the queue belongs to
+# mail_owner): the same listing through the showq daemon. The group stands
+# in for the set-gid bit postqueue gets when installed.
+if [ "$(id -u)" -eq 0 ] && id daemon >/dev/null 2>&1; then
+    SG=$(sed -n 's/^setgid_group = //p' "$CONF/main.cf")
+    AS_USER=(setpriv --reuid=daemon --regid=daemon --groups="$(getent group "$SG" | cut -d: -f3)" --)
+    "${AS_USER[@]}" test -r "$Q/hold" && mr_fail "the test user can read the queue itself"
+    "${AS_USER[@]}" env MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p >"$T/mailq_showq" 2>"$T/err" ||
+        mr_fail "postqueue -p through showq: $(cat "$T/err")"
+    cmp -s "$T/mailq" "$T/mailq_showq" || mr_fail "showq listing differs: $(diff "$T/mailq" "$T/mailq_showq")"
+    "${AS_USER[@]}" env MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -j >"$T/json_showq" 2>"$T/err" ||
+        mr_fail "postqueue -j through showq: $(cat "$T/err")"
+    PQ -j | cmp -s - "$T/json_showq" || mr_fail "showq JSON differs"
+    # Without the group there is no way in, and postqueue says so.
+    setpriv --reuid=daemon --regid=daemon --clear-groups -- env MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p \
+        >/dev/null 2>"$T/err" && mr_fail "postqueue -p without access succeeded"
+    grep -q "Cannot list the mail queue - mail system is down" "$T/err" || mr_fail "no-access error: $(cat "$T/err")"
+fi
 
 # postsuper -d: one gone.
 PS -d "$ID2" 2>"$T/err" || mr_fail "postsuper -d failed"

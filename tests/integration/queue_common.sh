@@ -1,7 +1,7 @@
 # queue_common.sh - shared setup for the queue integration tests.
 #
 # Sourced after mr_instance.sh. qs_setup writes a master.cf with the queue
-# services (pickup, cleanup, qmgr, discard, error, anvil) and main.cf settings
+# services (pickup, cleanup, qmgr, discard, error, anvil, showq) and main.cf settings
 # that send all mail (local and remote) to the discard transport.
 #   qs_setup [extra master.cf lines...]   (QS_NO_QMGR=1: leave qmgr out)
 #   qs_send ARGS...        runs sendmail with the instance's configuration
@@ -26,6 +26,7 @@ qs_setup() {
         echo "discard   unix  -       -       n       -       -       discard"
         echo "error     unix  -       -       n       -       -       error"
         echo "anvil     unix  -       -       n       -       1       anvil"
+        echo "showq     unix  n       -       n       -       -       showq"
         for line in "$@"; do echo "$line"; done
     } >"$CONF/master.cf"
 }
