@@ -113,16 +113,7 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
 QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {
     // Domain lists may name tables (virtual_mailbox_domains = mysql:...):
     // each is opened once, on first use.
-    config_.routing.domain_table = [this](std::string_view spec,
-                                          std::string_view key) -> Result<std::optional<std::string>> {
-        auto it = domain_tables_.find(std::string(spec));
-        if (it == domain_tables_.end()) {
-            auto t = table::open_table(spec);
-            if (!t) return t.error();
-            it = domain_tables_.emplace(std::string(spec), std::move(*t)).first;
-        }
-        return it->second->lookup(key);
-    };
+    config_.routing.domain_table = domain_tables_.lookup_function();
 }
 
 Status QueueManager::start() {
@@ -138,11 +129,10 @@ Status QueueManager::start() {
                              &config_.routing.virtual_mailbox_domains, &config_.routing.relay_domains}) {
         for (std::string entry : *list) {
             entry.erase(0, entry.find_first_not_of('!'));
-            if (entry.find(':') == std::string::npos || domain_tables_.count(entry)) continue;
-            auto t = table::open_table(entry);
+            if (entry.find(':') == std::string::npos) continue;
+            auto t = domain_tables_.open(entry);
             if (!t) continue;  // reported as a resolver failure when it is used
             may_block = may_block || (*t)->may_block();
-            domain_tables_.emplace(entry, std::move(*t));
         }
     }
     // Lookups that may block run on one worker thread, one message at a

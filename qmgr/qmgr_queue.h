@@ -72,6 +72,7 @@
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
 #include "lib/queue/queue_dirs.h"
+#include "lib/table/domain_list.h"
 #include "lib/table/table.h"
 #include "lib/queue/queue_file.h"
 #include "qmgr/qmgr_delivery.h"
@@ -158,7 +159,7 @@ private:
     event::Loop& loop_;
     QmgrConfig config_;
     std::vector<table::TablePtr> tables_;
-    std::map<std::string, table::TablePtr> domain_tables_;  // type:table elements of domain lists
+    table::DomainTables domain_tables_;  // type:table elements of domain lists
     event::Timer work_timer_;
     event::Timer deferred_timer_;
     event::Timer rate_timer_;  // a destination's rate delay is over

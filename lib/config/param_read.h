@@ -36,28 +36,26 @@ Status narrow_param(std::string_view name, long long value, long long min, unsig
 
 template <std::integral T>
     requires(!std::same_as<T, bool>)
-Status read_param(const Config& cfg, std::string_view name, T* out) {
-    auto v = cfg.get_int(name);
-    if (!v) return v.error();
-    if (auto st = narrow_param(name, *v, static_cast<long long>(std::numeric_limits<T>::min()),
+Status store_param(std::string_view name, const Result<long long>& value, T* out) {
+    if (!value) return value.error();
+    if (auto st = narrow_param(name, *value, static_cast<long long>(std::numeric_limits<T>::min()),
                                static_cast<unsigned long long>(std::numeric_limits<T>::max()));
         !st)
         return st;
-    *out = static_cast<T>(*v);
+    *out = static_cast<T>(*value);
     return ok_status();
 }
 
 template <std::integral T>
     requires(!std::same_as<T, bool>)
+Status read_param(const Config& cfg, std::string_view name, T* out) {
+    return store_param(name, cfg.get_int(name), out);
+}
+
+template <std::integral T>
+    requires(!std::same_as<T, bool>)
 Status read_time_param(const Config& cfg, std::string_view name, T* seconds) {
-    auto v = cfg.get_time(name);
-    if (!v) return v.error();
-    if (auto st = narrow_param(name, *v, static_cast<long long>(std::numeric_limits<T>::min()),
-                               static_cast<unsigned long long>(std::numeric_limits<T>::max()));
-        !st)
-        return st;
-    *seconds = static_cast<T>(*v);
-    return ok_status();
+    return store_param(name, cfg.get_time(name), seconds);
 }
 
 }  // namespace mailroom::config

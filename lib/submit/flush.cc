@@ -3,7 +3,6 @@
 
 #include <sys/time.h>
 
-#include <map>
 
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
@@ -45,17 +44,9 @@ FlushStatus flush_site(const FlushPolicy& policy, std::string_view raw_site, std
     if (!valid_site(raw_site)) return FlushStatus::kBad;
     std::string site = util::lowercase(raw_site);
     // Tables of the list are opened for this one question.
-    std::map<std::string, table::TablePtr> tables;
-    auto lookup = [&](std::string_view spec, std::string_view key) -> Result<std::optional<std::string>> {
-        auto it = tables.find(std::string(spec));
-        if (it == tables.end()) {
-            auto t = table::open_table(spec);
-            if (!t) return t.error();
-            it = tables.emplace(std::string(spec), std::move(*t)).first;
-        }
-        return it->second->lookup(key);
-    };
-    auto eligible = table::in_domain_list(policy.fast_flush_domains, site, policy.parent_matches_subdomains, lookup);
+    table::DomainTables tables;
+    auto eligible = table::in_domain_list(policy.fast_flush_domains, site, policy.parent_matches_subdomains,
+                                          tables.lookup_function());
     if (!eligible) {
         log::warn("fast_flush_domains: %s", eligible.error().message.c_str());
         return FlushStatus::kFail;

@@ -49,4 +49,24 @@ Result<bool> in_domain_list(const std::vector<std::string>& list, std::string_vi
     return false;
 }
 
+Result<Table*> DomainTables::open(std::string_view spec) {
+    auto it = tables_.find(spec);
+    if (it == tables_.end()) {
+        auto t = open_table(spec);
+        if (!t) return t.error();
+        it = tables_.emplace(std::string(spec), std::move(*t)).first;
+    }
+    return it->second.get();
+}
+
+Result<std::optional<std::string>> DomainTables::lookup(std::string_view spec, std::string_view key) {
+    auto t = open(spec);
+    if (!t) return t.error();
+    return (*t)->lookup(key);
+}
+
+DomainTableLookup DomainTables::lookup_function() {
+    return [this](std::string_view spec, std::string_view key) { return lookup(spec, key); };
+}
+
 }  // namespace mailroom::table

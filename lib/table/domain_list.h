@@ -8,15 +8,18 @@
 //   search with false) or "type:table" (the domain, and with
 //   `match_subdomains` each parent domain, looked up through
 //   `domain_table`). The first element that matches decides. A table
-//   lookup failure is returned as an error.
+//   lookup failure is returned as an error. DomainTables is the usual
+//   `domain_table`: it opens each table once, on first use.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lib/table/table.h"
 #include "lib/util/result.h"
 
 namespace mailroom::table {
@@ -28,5 +31,19 @@ using DomainTableLookup =
 // `domain` must be lower case. Without `domain_table` a type:table element is an error.
 Result<bool> in_domain_list(const std::vector<std::string>& list, std::string_view domain, bool match_subdomains,
                             const DomainTableLookup& domain_table);
+
+// The tables named by domain lists, each opened once, on first use. Not
+// thread-safe: one owner (a loop or a worker) asks it.
+class DomainTables {
+public:
+    // The open table for `spec`, opening it now if need be.
+    Result<Table*> open(std::string_view spec);
+    Result<std::optional<std::string>> lookup(std::string_view spec, std::string_view key);
+    // A DomainTableLookup bound to this object (which must outlive it).
+    DomainTableLookup lookup_function();
+
+private:
+    std::map<std::string, TablePtr, std::less<>> tables_;
+};
 
 }  // namespace mailroom::table
