@@ -18,7 +18,13 @@ std::unique_ptr<AttrChannel> AttrChannel::create(event::Loop& loop, util::Unique
 
 AttrChannel::AttrChannel(event::Channel::Ptr channel) : channel_(std::move(channel)) {
     channel_->on_input([this] { on_input(); });
-    channel_->on_event([this](event::Channel::Event, const std::string& reason) { closed(reason); });
+    channel_->on_event([this](event::Channel::Event ev, const std::string& reason) {
+        switch (ev) {
+            case event::Channel::Event::kEof: return closed(Close::kEof, reason);
+            case event::Channel::Event::kTimeout: return closed(Close::kTimeout, reason);
+            default: return closed(Close::kError, reason);
+        }
+    });
 }
 
 AttrChannel::~AttrChannel() = default;
@@ -41,7 +47,7 @@ void AttrChannel::on_input() {
         std::size_t used = 0;
         auto step = decoder_.feed(data, &used);
         channel_->consume(used);
-        if (step == AttrDecoder::Step::kError) return closed(decoder_.error().message);
+        if (step == AttrDecoder::Step::kError) return closed(Close::kMalformed, decoder_.error().message);
         if (step == AttrDecoder::Step::kNeedMore) continue;
         auto handler = on_record_;
         if (handler) handler(decoder_.take());
@@ -49,12 +55,12 @@ void AttrChannel::on_input() {
     }
 }
 
-void AttrChannel::closed(const std::string& reason) {
+void AttrChannel::closed(Close kind, const std::string& reason) {
     if (closed_) return;
     closed_ = true;
     channel_->pause_reading();
     auto handler = on_close_;
-    if (handler) handler(reason);
+    if (handler) handler(kind, reason);
 }
 
 }  // namespace mailroom::ipc

@@ -12,7 +12,7 @@
 //
 //     auto ch = ipc::AttrChannel::create(loop, std::move(fd), {.read_timeout = 10s});
 //     ch->on_record([&](ipc::AttrList r) { ... });
-//     ch->on_close([&](const std::string& why) { ... });
+//     ch->on_close([&](ipc::AttrChannel::Close kind, const std::string& why) { ... });
 //     ch->send(ipc::make_announcement(ipc::kAnvilProtocol));
 //
 // Description
@@ -40,6 +40,9 @@ namespace mailroom::ipc {
 
 class AttrChannel {
 public:
+    // Why the conversation ended.
+    enum class Close { kEof, kError, kTimeout, kMalformed };
+
     // On a borrowed descriptor (a server::Connection keeps it) or an owned
     // one. nullptr when the channel cannot be made.
     static std::unique_ptr<AttrChannel> create(event::Loop& loop, int fd, event::ChannelOptions options = {});
@@ -51,7 +54,7 @@ public:
     AttrChannel& operator=(const AttrChannel&) = delete;
 
     void on_record(std::function<void(AttrList)> handler) { on_record_ = std::move(handler); }
-    void on_close(std::function<void(const std::string& reason)> handler) { on_close_ = std::move(handler); }
+    void on_close(std::function<void(Close, const std::string& reason)> handler) { on_close_ = std::move(handler); }
     // Runs when everything sent has been written.
     void on_drained(std::function<void()> handler);
 
@@ -65,12 +68,12 @@ public:
 
 private:
     void on_input();
-    void closed(const std::string& reason);
+    void closed(Close kind, const std::string& reason);
 
     event::Channel::Ptr channel_;
     AttrDecoder decoder_;
     std::function<void(AttrList)> on_record_;
-    std::function<void(const std::string&)> on_close_;
+    std::function<void(Close, const std::string&)> on_close_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool closed_ = false;
 };

@@ -72,17 +72,25 @@ TEST_CASE("AttrChannel ends the conversation on a malformed record or end of inp
     std::string reason;
     int records = 0;
     ch->on_record([&](ipc::AttrList) { ++records; });
-    ch->on_close([&](const std::string& why) { reason = why.empty() ? "?" : why; });
+    ipc::AttrChannel::Close kind = ipc::AttrChannel::Close::kEof;
+    ch->on_close([&](ipc::AttrChannel::Close k, const std::string& why) {
+        kind = k;
+        reason = why.empty() ? "?" : why;
+    });
     const char bad[] = "Bad Name\0value\0\0";
     REQUIRE(::write(b.get(), bad, sizeof(bad) - 1) > 0);
     REQUIRE(run_until(loop, [&] { return !reason.empty(); }));
     CHECK(records == 0);
+    CHECK(kind == ipc::AttrChannel::Close::kMalformed);
 
     util::UniqueFd c, d;
     socket_pair(&c, &d);
     auto ch2 = ipc::AttrChannel::create(loop, std::move(c));
     std::string reason2;
-    ch2->on_close([&](const std::string& why) { reason2 = why; });
+    ch2->on_close([&](ipc::AttrChannel::Close k, const std::string& why) {
+        CHECK(k == ipc::AttrChannel::Close::kEof);
+        reason2 = why;
+    });
     d.reset();
     REQUIRE(run_until(loop, [&] { return !reason2.empty(); }));
     CHECK(reason2 == "lost connection");
