@@ -84,9 +84,7 @@ Session::Session(SmtpdServer& server, server::Connection conn, Peer peer)
     decoder_ = DataDecoder(reject_bare_lf_);
 }
 
-Session::~Session() {
-    if (bev_) bufferevent_free(bev_);
-}
+Session::~Session() = default;
 
 void Session::start() {
     // The greeting waits for the peer name; the resolver's own timeouts
@@ -151,28 +149,29 @@ void Session::on_forward(const std::string& name, dns::Answer answer) {
     begin();
 }
 
-void Session::setup_bev() {
-    bufferevent_setcb(bev_, read_cb, write_cb, event_cb, this);
-    timeval tv{cfg_.smtpd_timeout_s, 0};
-    bufferevent_set_timeouts(bev_, &tv, &tv);
-    bufferevent_setwatermark(bev_, EV_READ, 0, kMaxReadAhead);
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
-}
-
 void Session::begin() {
     log::info("connect from %s", namaddr().c_str());
-    evutil_make_socket_nonblocking(conn_.fd());
     sleep_timer_ = event::Timer(server_.loop(), [this] {
         sleeping_ = false;
         std::string out = std::move(delayed_);
         delayed_.clear();
-        if (bev_ && !out.empty()) bufferevent_write(bev_, out.data(), out.size());
+        if (channel_) channel_->write(out);
         if (state_ == State::kClosing) {
-            if (bev_ && evbuffer_get_length(bufferevent_get_output(bev_)) == 0) finish_session();
+            if (channel_ && channel_->output_size() == 0) finish_session();
             return;
         }
         pump();
     });
+    event::ChannelOptions opt;
+    opt.max_input = kMaxReadAhead;
+    opt.read_timeout = opt.write_timeout = std::chrono::seconds(cfg_.smtpd_timeout_s);
+    channel_ = event::Channel::create(server_.loop(), conn_.fd(), opt);
+    if (!channel_) {
+        log::warn("cannot create a buffer event for %s", namaddr().c_str());
+        finish_session();
+        return;
+    }
+    setup_channel();
     if (cfg_.tls.wrappermode) {
         // SMTPS: the handshake first, the greeting inside TLS.
         if (!server_.tls_context()) {
@@ -183,13 +182,6 @@ void Session::begin() {
         start_tls();
         return;
     }
-    bev_ = bufferevent_socket_new(server_.loop().base(), conn_.fd(), 0);
-    if (!bev_) {
-        log::warn("cannot create a buffer event for %s", namaddr().c_str());
-        finish_session();
-        return;
-    }
-    setup_bev();
     // A client that talks before the greeting is not waiting for replies
     // (RFC 5321 4.3.1): Postfix's "improper command pipelining after CONNECT".
     char peek[100];
@@ -266,14 +258,14 @@ void Session::finish_session() {
     line += " commands=";
     line += ok_all == total_all ? std::to_string(total_all) : std::to_string(ok_all) + "/" + std::to_string(total_all);
     log::info("%s", line.c_str());
-    if (bev_ && s_.tls_active) {
+    if (channel_) {
         // close_notify, as Postfix's tls_server_stop() sends; no waiting
         // for the client's.
-        if (SSL* ssl = bufferevent_openssl_get_ssl(bev_)) SSL_shutdown(ssl);
-    }
-    if (bev_) {
-        bufferevent_disable(bev_, EV_READ | EV_WRITE);
-        bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
+        if (s_.tls_active) channel_->close_tls();
+        channel_->pause_reading();
+        channel_->on_input(nullptr);
+        channel_->on_drained(nullptr);
+        channel_->on_event(nullptr);
     }
     sleep_timer_.cancel();
     sasl_timer_.cancel();

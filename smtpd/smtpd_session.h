@@ -11,7 +11,9 @@
 //   many of them share one libevent loop.
 //
 // Description
-//   Input arrives through a bufferevent into a bounded buffer; each complete
+//   Input arrives through an event::Channel (lib/event/channel.h: the
+//   socket, smtpd_timeout, STARTTLS, deferred delete) into a bounded
+//   buffer; each complete
 //   command line goes to parse_command() (smtpd_command.h), then to the
 //   handler for the current state:
 //     kCommand   HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY ETRN
@@ -50,8 +52,7 @@
 //   the session is encrypted; "220 2.0.0 Ready to start TLS" is flushed,
 //   everything the client sent after STARTTLS is thrown away (RFC 3207,
 //   CVE-2011-0411: nothing pipelined in plaintext is ever executed), and
-//   the socket is handed to an OpenSSL bufferevent (libevent_openssl) on a
-//   dup of the descriptor. After the handshake the session forgets the
+//   the channel starts TLS with an SSL object from lib/tls. After the handshake the session forgets the
 //   HELO name, the mail transaction and any SASL state. With
 //   smtpd_tls_wrappermode the handshake comes before the greeting. With
 //   encrypt, commands other than EHLO HELO STARTTLS NOOP RSET QUIT answer

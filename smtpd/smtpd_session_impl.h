@@ -6,15 +6,13 @@
 //   class is split over several files along its seams:
 //     smtpd_session.cc    session state, peer name, greeting, the command
 //                         dispatcher and HELO/EHLO MAIL RCPT RSET VRFY
-//     smtpd_transport.cc  the line/TLS transport: bufferevent callbacks,
-//                         input pump, replies, STARTTLS, closing
+//     smtpd_transport.cc  the session on its event::Channel: channel
+//                         events, input pump, replies, STARTTLS, closing
 //     smtpd_message.cc    the mail transaction toward cleanup: DATA, BDAT
 //     smtpd_auth.cc       the AUTH exchange (SASL steps)
 //     smtpd_etrn.cc       ETRN
 //     smtpd_server.cc     SmtpdConfig and SmtpdServer
 #pragma once
-
-#include <event2/bufferevent.h>
 
 #include <chrono>
 #include <memory>
@@ -22,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/event/channel.h"
 #include "smtpd/smtpd_session.h"
 
 namespace mailroom::smtpd {
@@ -47,9 +46,10 @@ public:
 private:
     enum class State { kCommand, kData, kBdat, kAuth, kClosing };
 
-    static void read_cb(bufferevent* bev, void* arg);
-    static void write_cb(bufferevent* bev, void* arg);
-    static void event_cb(bufferevent* bev, short what, void* arg);
+    // The transport (smtpd_transport.cc): the channel's handlers.
+    void setup_channel();
+    void on_drained();
+    void on_channel_event(event::Channel::Event ev, const std::string& reason);
 
     void pump();
     bool process_one();  // false: nothing more can be done now
@@ -68,9 +68,7 @@ private:
     void begin();
     void greet();
     bool wait_for_rate(Verb verb, const Command& cmd);
-    void setup_bev();
-    // STARTTLS: after the 220 is flushed, the plain bufferevent gives way
-    // to an OpenSSL one; on_tls_established() runs after the handshake.
+    // STARTTLS: after the 220 is flushed, the channel starts TLS; on_tls_established() runs after the handshake.
     void start_tls();
     void on_tls_established();
     bool offer_starttls() const;
@@ -113,7 +111,7 @@ private:
     const SmtpdConfig& cfg_;
     server::Connection conn_;
     Peer peer_;
-    bufferevent* bev_ = nullptr;
+    event::Channel::Ptr channel_;  // the client (borrows conn_'s descriptor)
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
     State state_ = State::kCommand;
     std::string input_;

@@ -1,4 +1,4 @@
-// smtpd_transport.cc - the session's line/TLS transport: bufferevent callbacks, input, replies, STARTTLS.
+// smtpd_transport.cc - the session on its event::Channel: channel events, input, replies, STARTTLS.
 #include "smtpd/smtpd_session_impl.h"
 
 
@@ -36,60 +36,49 @@ namespace mailroom::smtpd {
 
 using queue::RecordType;
 
-void Session::read_cb(bufferevent*, void* arg) { static_cast<Session*>(arg)->pump(); }
+// The channel's handlers. Input goes to pump(); the end of the output
+// starts TLS after "220 Ready to start TLS" or ends a closing session.
+void Session::setup_channel() {
+    channel_->on_input([this] { pump(); });
+    channel_->on_drained([this] { on_drained(); });
+    channel_->on_event([this](event::Channel::Event ev, const std::string& reason) { on_channel_event(ev, reason); });
+}
 
-void Session::write_cb(bufferevent* bev, void* arg) {
-    auto* self = static_cast<Session*>(arg);
-    if (self->starttls_pending_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        self->starttls_pending_ = false;
-        self->start_tls();
+void Session::on_drained() {
+    if (starttls_pending_ && channel_->output_size() == 0) {
+        starttls_pending_ = false;
+        start_tls();
         return;
     }
-    if (self->state_ == State::kClosing && !self->sleeping_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        self->finish_session();
+    if (state_ == State::kClosing && !sleeping_ && channel_->output_size() == 0) finish_session();
 }
 
 void Session::start_tls() {
     // RFC 3207 and CVE-2011-0411: whatever the client sent after STARTTLS
     // (in the same packet, or read before now) is plaintext that must never
-    // count as a command inside TLS. It is thrown away here; anything still
-    // in the socket goes to OpenSSL as handshake data and fails it.
+    // count as a command inside TLS. It is thrown away here (the channel
+    // drops its buffered input too); anything still in the socket goes to
+    // OpenSSL as handshake data and fails it.
     input_.clear();
     skipping_long_line_ = false;
-    if (bev_) {
-        evbuffer* in = bufferevent_get_input(bev_);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        bufferevent_free(bev_);
-        bev_ = nullptr;
-    }
     tls_handshake_ = true;
     busy_ = true;
-    // The OpenSSL bufferevent owns a duplicate of the socket (and the SSL
-    // object); the Connection keeps the original for the skeleton.
-    int fd = ::dup(conn_.fd());
-    SSL* ssl = fd >= 0 ? server_.tls_context()->new_ssl() : nullptr;
-    if (ssl) {
-        bev_ = bufferevent_openssl_socket_new(server_.loop().base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                              BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!bev_) {
+    SSL* ssl = server_.tls_context()->new_ssl();
+    if (!ssl || !channel_->start_tls(ssl, true)) {
         log::warn("cannot start TLS for %s: %s", namaddr().c_str(),
-                  fd < 0 ? std::strerror(errno) : "cannot create the TLS buffer event");
-        if (ssl) SSL_free(ssl);
-        if (fd >= 0) ::close(fd);
+                  ssl ? "cannot create the TLS buffer event" : "cannot create the TLS session");
         lost_connection();
         finish_session();
         return;
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
-    setup_bev();
+    channel_->resume_reading();
 }
 
 void Session::on_tls_established() {
     tls_handshake_ = false;
     busy_ = false;
     s_.tls_active = true;
-    tls_info_ = tls::session_info(bufferevent_openssl_get_ssl(bev_));
+    tls_info_ = tls::session_info(channel_->ssl());
     if (cfg_.tls.loglevel >= 1) log::info("%s", tls::established_log(namaddr(), tls_info_).c_str());
     if (!greeted_) {
         greet();
@@ -110,49 +99,42 @@ bool Session::offer_starttls() const {
     return cfg_.tls.enabled() && !cfg_.tls.wrappermode && !s_.tls_active && server_.tls_context() != nullptr;
 }
 
-void Session::event_cb(bufferevent*, short what, void* arg) {
-    auto* self = static_cast<Session*>(arg);
-    if (self->finished_) return;
-    if (self->tls_handshake_ && (what & BEV_EVENT_CONNECTED)) {
-        self->on_tls_established();
-        return;
-    }
-    if (self->tls_handshake_ && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
-        std::string reason;
-        while (unsigned long e = bufferevent_get_openssl_error(self->bev_)) {
-            char buf[256];
-            ERR_error_string_n(e, buf, sizeof(buf));
-            if (!reason.empty()) reason += ": ";
-            reason += buf;
-        }
-        if (reason.empty()) reason = (what & BEV_EVENT_EOF) ? "lost connection" : std::strerror(errno);
-        log::info("SSL_accept error from %s: %s", self->namaddr().c_str(), reason.c_str());
-        self->lost_connection();
-        self->finish_session();
-        return;
-    }
-    if (what & BEV_EVENT_TIMEOUT) {
-        if (self->state_ == State::kClosing) {
-            self->finish_session();
+void Session::on_channel_event(event::Channel::Event ev, const std::string& reason) {
+    if (finished_) return;
+    switch (ev) {
+        case event::Channel::Event::kTlsReady:
+            on_tls_established();
             return;
-        }
-        log::info("timeout after %s from %s", self->last_cmd_.c_str(), self->namaddr().c_str());
-        self->abort_message();
-        self->send_raw(replies::timeout(self->cfg_.myhostname).format());
-        self->close_after_reply();
-        return;
-    }
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && self->state_ != State::kClosing) {
-        // Commands that arrived before the end of input still count
-        // ("QUIT" and a close in one go); pump() ends the session after them.
-        self->eof_ = true;
-        bufferevent_disable(self->bev_, EV_READ);
-        self->pump();
-        return;
-    }
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (self->state_ != State::kClosing) self->lost_connection();
-        self->finish_session();
+        case event::Channel::Event::kTlsFailed:
+            log::info("SSL_accept error from %s: %s", namaddr().c_str(), reason.c_str());
+            lost_connection();
+            finish_session();
+            return;
+        case event::Channel::Event::kTimeout:
+            if (state_ == State::kClosing) {
+                finish_session();
+                return;
+            }
+            log::info("timeout after %s from %s", last_cmd_.c_str(), namaddr().c_str());
+            abort_message();
+            send_raw(replies::timeout(cfg_.myhostname).format());
+            close_after_reply();
+            return;
+        case event::Channel::Event::kEof:
+            if (state_ != State::kClosing) {
+                // Commands that arrived before the end of input still count
+                // ("QUIT" and a close in one go); pump() ends the session after them.
+                eof_ = true;
+                channel_->pause_reading();
+                pump();
+                return;
+            }
+            finish_session();
+            return;
+        case event::Channel::Event::kError:
+            if (state_ != State::kClosing) lost_connection();
+            finish_session();
+            return;
     }
 }
 
@@ -165,14 +147,7 @@ void Session::pump() {
     if (in_pump_ || finished_) return;
     in_pump_ = true;
     while (!finished_ && state_ != State::kClosing && !busy_ && !sleeping_) {
-        evbuffer* in = bufferevent_get_input(bev_);
-        size_t avail = evbuffer_get_length(in);
-        if (avail > 0 && input_.size() < kMaxReadAhead) {
-            size_t n = std::min(avail, kMaxReadAhead - input_.size());
-            size_t old = input_.size();
-            input_.resize(old + n);
-            evbuffer_remove(in, input_.data() + old, n);
-        }
+        if (input_.size() < kMaxReadAhead) input_ += channel_->read(kMaxReadAhead - input_.size());
         if (!process_one()) break;
     }
     in_pump_ = false;
@@ -233,7 +208,7 @@ bool Session::process_one() {
     }
     std::string line(piece.text);
     input_.erase(0, piece.consumed);
-    bool more = !input_.empty() || evbuffer_get_length(bufferevent_get_input(bev_)) > 0;
+    bool more = !input_.empty() || channel_->input_size() > 0;
     handle_command(line, more);
     return true;
 }
@@ -248,7 +223,7 @@ void Session::reply_error(const Reply& r) {
 }
 
 void Session::send_raw(const std::string& text) {
-    if (!bev_ || finished_) return;
+    if (!channel_ || finished_) return;
     if (sleeping_) {
         delayed_ += text;
         return;
@@ -261,14 +236,14 @@ void Session::send_raw(const std::string& text) {
         sleep_timer_.start(std::chrono::milliseconds(cfg_.smtpd_error_sleep_time_ms));
         return;
     }
-    bufferevent_write(bev_, text.data(), text.size());
+    channel_->write(text);
 }
 
 void Session::close_after_reply() {
     state_ = State::kClosing;
-    if (!bev_) return;
-    bufferevent_disable(bev_, EV_READ);
-    if (!sleeping_ && evbuffer_get_length(bufferevent_get_output(bev_)) == 0) finish_session();
+    if (!channel_) return;
+    channel_->pause_reading();
+    if (!sleeping_ && channel_->output_size() == 0) finish_session();
 }
 
 
@@ -291,9 +266,8 @@ void Session::cmd_starttls() {
     count(Verb::kStartTls, true);
     // Straight to the socket (never held back by smtpd_error_sleep_time):
     // the 220 must leave in plaintext before the handshake starts.
-    std::string text = replies::starttls_ready().format();
-    bufferevent_write(bev_, text.data(), text.size());
-    bufferevent_disable(bev_, EV_READ);
+    channel_->write(replies::starttls_ready().format());
+    channel_->pause_reading();
     starttls_pending_ = true;
     busy_ = true;
 }

@@ -118,6 +118,12 @@ std::string Channel::read_all() {
     return out;
 }
 
+std::string Channel::read(std::size_t max) {
+    std::string out(std::min(max, input_size()), '\0');
+    if (!out.empty()) evbuffer_remove(bufferevent_get_input(bev_), out.data(), out.size());
+    return out;
+}
+
 std::string Channel::peek(std::size_t max) const {
     std::string out(std::min(max, input_size()), '\0');
     if (!out.empty()) evbuffer_copyout(bufferevent_get_input(bev_), out.data(), out.size());

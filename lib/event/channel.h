@@ -113,6 +113,7 @@ public:
     // Input.
     std::size_t input_size() const;
     std::string read_all();                 // takes everything buffered
+    std::string read(std::size_t max);      // takes up to max buffered bytes
     std::string peek(std::size_t max) const;  // a copy of up to max buffered bytes
     void consume(std::size_t n);            // drops n buffered bytes
     bool read_line(Line* out);              // false: no whole line or piece yet
