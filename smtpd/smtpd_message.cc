@@ -75,6 +75,7 @@ void Session::abort_message() {
     // Closing the cleanup connection without the end marker makes cleanup
     // remove its file.
     sink_.reset();
+    sink_full_ = false;
 }
 
 void Session::reset_transaction() {
@@ -147,6 +148,9 @@ Status Session::send_content_line(std::string_view text, bool continued) {
     if (cfg_.message_size_limit > 0 && message_size_ > cfg_.message_size_limit) too_big_ = true;
     if (too_big_ || !sink_status_) return sink_status_;
     sink_status_ = sink_->send(continued ? RecordType::kContinued : RecordType::kNormal, text);
+    // Cleanup reads slower than the client sends: stop reading DATA until
+    // it has caught up (the sink's on_drained resumes).
+    if (sink_status_ && sink_->unsent() > kMaxUnsent) sink_full_ = true;
     return sink_status_;
 }
 
@@ -229,7 +233,7 @@ void Session::end_of_message() {
     });
 }
 
-// Ends the record stream and waits, off the loop, for cleanup to write,
+// Ends the record stream and waits, on the loop, for cleanup to write,
 // fsync and rename the queue file.
 void Session::finish_message(std::function<void(const Reply&, bool)> done) {
     std::string id = s_.queue_id;
@@ -240,40 +244,42 @@ void Session::finish_message(std::function<void(const Reply&, bool)> done) {
         log::warn("%s: cleanup: %s", id.c_str(), st.error().message.c_str());
         return done(replies::queue_write_error(), false);
     }
-    std::shared_ptr<MessageSink> sink = std::move(sink_);
+    // Kept until cleanup answers; freed from the loop after its callback.
+    finishing_sink_ = std::move(sink_);
     sink_.reset();
+    sink_full_ = false;
     busy_ = true;
     std::weak_ptr<int> alive = alive_;
-    server_.run_io<Result<submit::CleanupResult>>(
-        [sink] { return sink->finish(); },
-        [this, alive, id, done](Result<submit::CleanupResult> result) {
-            if (alive.expired() || finished_) return;
-            busy_ = false;
-            if (!result) {
-                log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
-                done(replies::queue_write_error(), false);
-            } else {
-                switch (result->status) {
-                    case submit::CleanupStatus::kOk: done(replies::queued(id), true); break;
-                    case submit::CleanupStatus::kSize: done(replies::size_exceeded(), false); break;
-                    case submit::CleanupStatus::kRcpt: done(replies::no_valid_recipients(), false); break;
-                    case submit::CleanupStatus::kContent:
-                        // header/body checks REJECT: the rule's text, as Postfix replies.
-                        done(make_reply(550, result->dsn.empty() ? "5.7.1" : result->dsn,
-                                        result->reason.empty() ? "message content rejected" : result->reason),
-                             false);
-                        break;
-                    case submit::CleanupStatus::kDefer:
-                        // The reason names internal tables: log it, never show it to the client.
-                        log::warn("%s: cleanup: temporary failure: %s", id.c_str(), result->reason.c_str());
-                        done(make_reply(451, "4.3.0", "Error: temporary failure"), false);
-                        break;
-                    default: done(replies::queue_write_error(), false); break;
-                }
+    finishing_sink_->finish([this, alive, id, done](Result<submit::CleanupResult> result) {
+        if (alive.expired() || finished_) return;
+        server_.loop().defer([sink = std::move(finishing_sink_)] {});
+        finishing_sink_.reset();
+        busy_ = false;
+        if (!result) {
+            log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
+            done(replies::queue_write_error(), false);
+        } else {
+            switch (result->status) {
+                case submit::CleanupStatus::kOk: done(replies::queued(id), true); break;
+                case submit::CleanupStatus::kSize: done(replies::size_exceeded(), false); break;
+                case submit::CleanupStatus::kRcpt: done(replies::no_valid_recipients(), false); break;
+                case submit::CleanupStatus::kContent:
+                    // header/body checks REJECT: the rule's text, as Postfix replies.
+                    done(make_reply(550, result->dsn.empty() ? "5.7.1" : result->dsn,
+                                    result->reason.empty() ? "message content rejected" : result->reason),
+                         false);
+                    break;
+                case submit::CleanupStatus::kDefer:
+                    // The reason names internal tables: log it, never show it to the client.
+                    log::warn("%s: cleanup: temporary failure: %s", id.c_str(), result->reason.c_str());
+                    done(make_reply(451, "4.3.0", "Error: temporary failure"), false);
+                    break;
+                default: done(replies::queue_write_error(), false); break;
             }
-            check_error_limit();
-            pump();
-        });
+        }
+        check_error_limit();
+        pump();
+    });
 }
 
 void Session::cmd_bdat(const Command& cmd) {

@@ -48,13 +48,15 @@ std::string lower(std::string_view s) {
 // The cleanup service behind the MessageSink seam.
 class CleanupSink : public MessageSink {
 public:
-    explicit CleanupSink(submit::CleanupClient client) : client_(std::move(client)) {}
-    const std::string& queue_id() const override { return client_.queue_id(); }
-    Status send(RecordType type, std::string_view payload) override { return client_.send(type, payload); }
-    Result<submit::CleanupResult> finish() override { return client_.finish(); }
+    explicit CleanupSink(std::unique_ptr<submit::AsyncCleanupClient> client) : client_(std::move(client)) {}
+    const std::string& queue_id() const override { return client_->queue_id(); }
+    Status send(RecordType type, std::string_view payload) override { return client_->send(type, payload); }
+    std::size_t unsent() const override { return client_->unsent(); }
+    void on_drained(std::function<void()> handler) override { client_->on_drained(std::move(handler)); }
+    void finish(Finished done) override { client_->finish(std::move(done)); }
 
 private:
-    submit::CleanupClient client_;
+    std::unique_ptr<submit::AsyncCleanupClient> client_;
 };
 
 }  // namespace
@@ -115,11 +117,14 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     return c;
 }
 
-SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms, std::int64_t flags) {
-    return [dir = std::move(queue_directory), timeout_ms, flags]() -> Result<std::unique_ptr<MessageSink>> {
-        auto client = submit::CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", flags, timeout_ms);
-        if (!client) return client.error();
-        return std::unique_ptr<MessageSink>(std::make_unique<CleanupSink>(std::move(*client)));
+SinkOpener cleanup_sink_opener(event::Loop& loop, std::string queue_directory, int timeout_ms, std::int64_t flags) {
+    return [&loop, dir = std::move(queue_directory), timeout_ms, flags](SinkOpened opened) {
+        submit::AsyncCleanupClient::open(
+            loop, dir, ipc::ServiceClass::kPublic, "cleanup", flags, timeout_ms,
+            [opened = std::move(opened)](Result<std::unique_ptr<submit::AsyncCleanupClient>> client) {
+                if (!client) return opened(client.error());
+                opened(std::unique_ptr<MessageSink>(std::make_unique<CleanupSink>(std::move(*client))));
+            });
     };
 }
 
@@ -161,7 +166,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     auto c = SmtpdConfig::from_config(cfg);
     if (!c) return c.error();
     server->config_ = std::move(*c);
-    if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(server->config_.queue_directory,
+    if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(loop, server->config_.queue_directory,
                                                                   server->config_.ipc_timeout_ms,
                                                                   server->config_.cleanup_flags);
     if (!hooks.flush_site) {

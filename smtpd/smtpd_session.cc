@@ -515,29 +515,32 @@ void Session::cmd_rcpt(const Command& cmd) {
             accept_recipient(params, address);
             return;
         }
-        // The first recipient: connect to cleanup off the loop (master may
-        // have to start a cleanup process first).
+        // The first recipient: connect to cleanup (master may have to start
+        // a cleanup process first; the loop serves other sessions meanwhile).
         busy_ = true;
         std::weak_ptr<int> alive = alive_;
-        auto opener = server_.hooks().open_sink;
-        server_.run_io<Result<std::unique_ptr<MessageSink>>>(
-            [opener] { return opener(); },
-            [this, alive, params, address](Result<std::unique_ptr<MessageSink>> sink) {
-                if (alive.expired() || finished_) return;
-                busy_ = false;
-                if (!sink) {
-                    log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
-                              sink.error().message.c_str());
-                    count(Verb::kRcpt, false);
-                    reply_error(replies::queue_write_error());
-                } else {
-                    sink_ = std::shared_ptr<MessageSink>(std::move(*sink));
-                    start_sink(&sink_status_);
-                    accept_recipient(params, address);
-                }
-                check_error_limit();
-                pump();
-            });
+        server_.hooks().open_sink([this, alive, params, address](Result<std::unique_ptr<MessageSink>> sink) {
+            if (alive.expired() || finished_) return;
+            busy_ = false;
+            if (!sink) {
+                log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
+                          sink.error().message.c_str());
+                count(Verb::kRcpt, false);
+                reply_error(replies::queue_write_error());
+            } else {
+                sink_ = std::shared_ptr<MessageSink>(std::move(*sink));
+                std::weak_ptr<int> still = alive_;
+                sink_->on_drained([this, still] {
+                    if (still.expired() || !sink_full_) return;
+                    sink_full_ = false;
+                    pump();
+                });
+                start_sink(&sink_status_);
+                accept_recipient(params, address);
+            }
+            check_error_limit();
+            pump();
+        });
     });
 }
 

@@ -27,6 +27,9 @@ namespace mailroom::smtpd {
 
 
 inline constexpr size_t kMaxReadAhead = 64 * 1024;  // bytes pulled from the socket before processing
+// Bytes of a message cleanup may have unread before the session stops
+// reading DATA.
+inline constexpr size_t kMaxUnsent = 256 * 1024;
 // How long one SASL step (a saslauthd round trip) may take before the
 // client gets a temporary failure; a late answer is thrown away.
 inline constexpr std::chrono::seconds kSaslStepTimeout{30};
@@ -148,6 +151,8 @@ private:
 
     // The mail transaction.
     std::shared_ptr<MessageSink> sink_;
+    std::shared_ptr<MessageSink> finishing_sink_;  // waiting for cleanup's final status
+    bool sink_full_ = false;                       // cleanup has kMaxUnsent bytes unread
     std::vector<std::string> recipients_;
     unsigned rcpt_attempts_ = 0;
     DataDecoder decoder_;

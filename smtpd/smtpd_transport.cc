@@ -146,12 +146,12 @@ void Session::lost_connection() {
 void Session::pump() {
     if (in_pump_ || finished_) return;
     in_pump_ = true;
-    while (!finished_ && state_ != State::kClosing && !busy_ && !sleeping_) {
+    while (!finished_ && state_ != State::kClosing && !busy_ && !sleeping_ && !sink_full_) {
         if (input_.size() < kMaxReadAhead) input_ += channel_->read(kMaxReadAhead - input_.size());
         if (!process_one()) break;
     }
     in_pump_ = false;
-    if (eof_ && !finished_ && !busy_ && !sleeping_ && state_ != State::kClosing) {
+    if (eof_ && !finished_ && !busy_ && !sleeping_ && !sink_full_ && state_ != State::kClosing) {
         lost_connection();
         finish_session();
     }
