@@ -21,7 +21,7 @@ using submit::CleanupStatus;
 
 class Session {
 public:
-    Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
+    Session(event::Loop& loop, const CleanupConfig& config, server::Connection conn);
     void start();
 
 private:
@@ -31,7 +31,7 @@ private:
     void reply_and_close(CleanupStatus status);
     void close();
 
-    server::ServerContext& ctx_;
+    event::Loop& loop_;
     const CleanupConfig& config_;
     server::Connection conn_;
     event::Channel::Ptr channel_;  // after conn_: goes first
@@ -43,13 +43,13 @@ private:
 
 std::map<Session*, std::unique_ptr<Session>> g_sessions;
 
-Session::Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn)
-    : ctx_(ctx), config_(config), conn_(std::move(conn)) {}
+Session::Session(event::Loop& loop, const CleanupConfig& config, server::Connection conn)
+    : loop_(loop), config_(config), conn_(std::move(conn)) {}
 
 void Session::start() {
     event::ChannelOptions opt;
     opt.read_timeout = opt.write_timeout = std::chrono::milliseconds(config_.ipc_timeout_ms);
-    channel_ = event::Channel::create(ctx_.loop(), conn_.fd(), opt);
+    channel_ = event::Channel::create(loop_, conn_.fd(), opt);
     if (!channel_) return close();
     channel_->on_input([this] { on_input(); });
     channel_->on_event([this](event::Channel::Event ev, const std::string&) {
@@ -82,7 +82,7 @@ void Session::close() {
     state_ = State::kDone;
     auto it = g_sessions.find(this);
     if (it != g_sessions.end()) {
-        ctx_.loop().release_later(std::move(it->second));
+        loop_.release_later(std::move(it->second));
         g_sessions.erase(it);
     }
 }
@@ -299,8 +299,8 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
 
 void shutdown_sessions() { g_sessions.clear(); }
 
-void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn) {
-    auto s = std::make_unique<Session>(ctx, config, std::move(conn));
+void start_session(event::Loop& loop, const CleanupConfig& config, server::Connection conn) {
+    auto s = std::make_unique<Session>(loop, config, std::move(conn));
     Session* raw = s.get();
     g_sessions[raw] = std::move(s);
     raw->start();

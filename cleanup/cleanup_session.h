@@ -6,7 +6,8 @@
 //   loop: announcement, request, queue ID, the record stream fed to a
 //   CleanupMessage as it arrives, then the final status. After a commit it
 //   wakes qmgr (public/qmgr). A session that is silent for ipc_timeout, or
-//   whose client hangs up early, is dropped and its file removed.
+//   whose client hangs up early, is dropped and its file removed. The
+//   client's socket is an event::Channel (lib/event/channel.h).
 #pragma once
 
 #include "cleanup/cleanup_message.h"
@@ -21,7 +22,9 @@ struct CleanupConfig {
 
 Result<CleanupConfig> load_cleanup_config(const config::Config& cfg);
 
-void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
+// The session lives on `loop` until the conversation ends (it frees itself
+// from the loop then).
+void start_session(event::Loop& loop, const CleanupConfig& config, server::Connection conn);
 
 // Drops every session (their files are removed) and the loop objects the
 // sessions share; called before the loop goes away.

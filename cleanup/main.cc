@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
-        cleanup::start_session(ctx, g_config, std::move(conn));
+        cleanup::start_session(ctx.loop(), g_config, std::move(conn));
     };
     spec.on_exit = [](server::ServerContext&) { cleanup::shutdown_sessions(); };
     return server::run_multi_server(argc, argv, std::move(spec));
