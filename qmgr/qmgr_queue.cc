@@ -135,13 +135,11 @@ Status QueueManager::start() {
             may_block = may_block || (*t)->may_block();
         }
     }
-    // Lookups that may block run on one worker thread, one message at a
-    // time: only that thread touches the tables from then on.
-    if (may_block) {
-        auto off = event::Offload::create(loop_.base(), 1);
-        if (!off) return off.error();
-        offload_ = std::move(*off);
-    }
+    // Lookups that may block run on the lookup runner's one worker
+    // thread, one message at a time: only that thread touches the tables
+    // from then on (lib/table/async_lookup.h).
+    routing_may_block_ = may_block;
+    lookups_ = std::make_unique<table::LookupRunner>(loop_);
     work_timer_ = event::Timer(loop_, [this] { work(); });
     rate_timer_ = event::Timer(loop_, [this] { schedule(); });
     deferred_timer_ = event::Timer(loop_, [this] {
@@ -382,7 +380,7 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
 }
 
 // The route of each address: FILTER (or content_filter) overrides the
-// routing of every recipient. Runs on the offload worker when a table may
+// routing of every recipient. Runs on the lookup worker when a table may
 // block, so it touches nothing but the tables and the configuration.
 std::vector<Result<Route>> QueueManager::resolve_all(const std::vector<std::string>& addresses,
                                                       const std::string& filter_value) {
@@ -403,21 +401,21 @@ std::vector<Result<Route>> QueueManager::resolve_all(const std::vector<std::stri
 }
 
 // Routes the message's recipients, then makes it ready for delivery: at
-// once, or when the offload worker has the routes (transport_maps or a
+// once, or when the lookup worker has the routes (transport_maps or a
 // domain list that may block, such as mysql:, never stalls the loop).
 void QueueManager::route_message(std::unique_ptr<OpenMessage> msg) {
     std::vector<std::string> addresses;
     for (const auto* r : msg->pending) addresses.push_back(msg->redirect.empty() ? r->address : msg->redirect);
     std::string filter(msg->env.attribute(queue::kAttrFilter));
-    if (!offload_) {
+    if (!routing_may_block_) {
         assign_groups(*msg, resolve_all(addresses, filter));
         open_.push_back(std::move(msg));
         return;
     }
     OpenMessage* raw = msg.get();
     routing_.push_back(std::move(msg));
-    offload_->submit_value<std::vector<Result<Route>>>(
-        [this, addresses, filter] { return resolve_all(addresses, filter); },
+    lookups_->run<std::vector<Result<Route>>>(
+        true, [this, addresses, filter] { return resolve_all(addresses, filter); },
         [this, raw](std::vector<Result<Route>> routes) {
             auto it = std::find_if(routing_.begin(), routing_.end(), [raw](const auto& m) { return m.get() == raw; });
             if (it == routing_.end()) return;

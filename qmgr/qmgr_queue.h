@@ -52,7 +52,7 @@
 //   only logs bounced recipients, as before.
 //
 //   Routing: when a transport_maps table or a table in a domain list may
-//   block (mysql:), a message's recipients are routed on an offload worker
+//   block (mysql:), a message's recipients are routed on the lookup worker
 //   (one thread, one message at a time) and the message joins the others
 //   when the routes are back, so the loop keeps serving triggers and
 //   replies meanwhile.
@@ -70,7 +70,7 @@
 #include "lib/config/config.h"
 #include "lib/deliver/deliver_proto.h"
 #include "lib/event/event_loop.h"
-#include "lib/event/offload.h"
+#include "lib/table/async_lookup.h"
 #include "lib/queue/queue_dirs.h"
 #include "lib/table/domain_list.h"
 #include "lib/table/table.h"
@@ -171,10 +171,11 @@ private:
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now
     std::set<std::string> warned_;  // messages whose sender got a delay warning
-    std::list<std::unique_ptr<OpenMessage>> routing_;  // waiting for the offload worker's routes
+    std::list<std::unique_ptr<OpenMessage>> routing_;  // waiting for the lookup worker's routes
     // Set when a transport_maps or domain-list table may block (mysql:):
     // routing then runs on its one worker. Last, so it stops first.
-    std::unique_ptr<event::Offload> offload_;
+    std::unique_ptr<table::LookupRunner> lookups_;  // routing lookups (async_lookup.h)
+    bool routing_may_block_ = false;
 };
 
 }  // namespace mailroom::qmgr

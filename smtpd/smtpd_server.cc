@@ -27,6 +27,7 @@
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/submit/trigger.h"
+#include "lib/table/async_lookup.h"
 #include "lib/table/maps.h"
 #include "lib/util/base64.h"
 #include "lib/util/strings.h"
@@ -226,16 +227,16 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         if (!r) return r.error();
         server->resolver_ = std::move(*r);
     }
-    // A restriction table that can block (mysql:, proxy:, ...) sends every
-    // check to one worker thread, so the Checker is used by one thread.
+    // A restriction table that can block (mysql:, proxy:mysql:, ...) sends
+    // every check through the lookup path (lib/table/async_lookup.h): each
+    // of kCheckWorkers runners has its own Checker, used by its one thread.
     bool may_block = server->hooks_.offload_checks ||
                      (server->recipient_tables_ && server->recipient_tables_->may_block()) ||
                      (server->domains_ && server->domains_->may_block());
     auto scan = [&](const std::vector<std::string>& list) {
         for (const auto& item : list) {
-            for (const char* type : {"mysql:", "pgsql:", "ldap:", "sqlite:", "memcache:", "tcp:", "socketmap:"}) {
-                if (item.find(type) != std::string::npos) may_block = true;
-            }
+            // A table that may block, by its type (proxy:mysql:..., unionmap:{...}).
+            if (table::spec_may_block(item)) may_block = true;
             // Restrictions that ask DNS: blocking lib/dns lookups on the workers.
             for (const char* r : {"reject_unknown_sender_domain", "reject_unknown_recipient_domain",
                                   "reject_unknown_helo_hostname", "reject_unknown_hostname", "_rbl_", "rhsbl",
@@ -252,9 +253,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     scan(cc->sender_login_maps);
     if (may_block) {
         for (size_t i = 0; i < kCheckWorkers; ++i) {
-            auto off = event::Offload::create(loop.base(), 1);
-            if (!off) return off.error();
-            server->workers_.push_back(std::move(*off));
+            server->workers_.push_back(std::make_unique<table::LookupRunner>(loop));
             server->worker_checkers_.push_back(std::make_unique<Checker>(*cc, server->hooks_.check));
         }
     }
@@ -342,8 +341,7 @@ void SmtpdServer::run_check(std::function<CheckResult(Checker&)> fn, std::functi
         if (workers_[i]->pending() < workers_[best]->pending()) best = i;
     }
     Checker* checker = worker_checkers_[best].get();
-    workers_[best]->submit_value<CheckResult>([fn = std::move(fn), checker] { return fn(*checker); },
-                                              std::move(done));
+    workers_[best]->run<CheckResult>(true, [fn = std::move(fn), checker] { return fn(*checker); }, std::move(done));
 }
 
 void SmtpdServer::start_session(server::Connection conn, Peer peer) {

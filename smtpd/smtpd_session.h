@@ -5,9 +5,10 @@
 //   SmtpdServer holds what the sessions of one smtpd process share: the
 //   parameters (SmtpdConfig), the restriction Checker, $mynetworks, the
 //   bare-newline exclusions and, when a restriction or recipient table can
-//   block (mysql:, ...), event::Offload workers that run the checks off the
-//   loop. start_session() creates a Session for a connection; the Session
-//   lives until QUIT, a fatal error, a timeout or a lost connection, and
+//   block (mysql:, ... by the table's type: table::spec_may_block()),
+//   table::LookupRunner workers that run the checks off the loop.
+//   start_session() creates a Session for a connection; the Session lives
+//   until QUIT, a fatal error, a timeout or a lost connection, and
 //   many of them share one libevent loop.
 //
 // Description
@@ -98,6 +99,7 @@
 #include "lib/dns/dns.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
+#include "lib/table/async_lookup.h"
 #include "lib/queue/record_format.h"
 #include "lib/server/server.h"
 #include "lib/submit/cleanup_async.h"
@@ -266,7 +268,7 @@ private:
     std::unique_ptr<SaslServer> sasl_;
     std::unique_ptr<Mynetworks> sasl_exceptions_;
     std::vector<std::unique_ptr<Checker>> worker_checkers_;
-    std::vector<std::unique_ptr<event::Offload>> workers_;
+    std::vector<std::unique_ptr<table::LookupRunner>> workers_;  // checks that may block
     std::unique_ptr<event::Offload> io_offload_;
     std::shared_ptr<RecipientTables> recipient_tables_;
     std::unique_ptr<ClientLimits> limits_;

@@ -1,26 +1,32 @@
 // async_lookup.cc - see async_lookup.h.
 #include "lib/table/async_lookup.h"
 
-#include <optional>
+#include "lib/log/log.h"
 
 namespace mailroom::table {
 
-AsyncTable::AsyncTable(std::shared_ptr<Table> table, event::Offload* offload)
-    : shared_(std::make_shared<Shared>()), offload_(offload) {
+bool LookupRunner::worker() {
+    if (offload_) return true;
+    if (failed_) return false;
+    auto off = event::Offload::create(loop_.base(), 1);
+    if (!off) {
+        // Looking up on the loop is slow for the other sessions, not wrong.
+        log::warn("cannot start the lookup worker: %s", off.error().message.c_str());
+        failed_ = true;
+        return false;
+    }
+    offload_ = std::move(*off);
+    return true;
+}
+
+AsyncTable::AsyncTable(std::shared_ptr<Table> table, LookupRunner* runner)
+    : shared_(std::make_shared<Shared>()), runner_(runner) {
     shared_->table = std::move(table);
 }
 
 void AsyncTable::lookup(std::string key, std::function<void(LookupResult)> done) {
-    if (!shared_->table->may_block()) {
-        std::optional<LookupResult> r;
-        {
-            std::lock_guard<std::mutex> lock(shared_->mu);
-            r.emplace(shared_->table->lookup(key));
-        }
-        done(std::move(*r));
-        return;
-    }
-    offload_->submit_value<LookupResult>(
+    runner_->run<LookupResult>(
+        shared_->table->may_block(),
         [shared = shared_, key = std::move(key)]() {
             std::lock_guard<std::mutex> lock(shared->mu);
             return shared->table->lookup(key);
@@ -28,22 +34,14 @@ void AsyncTable::lookup(std::string key, std::function<void(LookupResult)> done)
         std::move(done));
 }
 
-AsyncMaps::AsyncMaps(std::shared_ptr<Maps> maps, event::Offload* offload)
-    : shared_(std::make_shared<Shared>()), offload_(offload) {
+AsyncMaps::AsyncMaps(std::shared_ptr<Maps> maps, LookupRunner* runner)
+    : shared_(std::make_shared<Shared>()), runner_(runner) {
     shared_->maps = std::move(maps);
 }
 
 void AsyncMaps::lookup(std::string key, std::function<void(LookupResult)> done) {
-    if (!shared_->maps->may_block()) {
-        std::optional<LookupResult> r;
-        {
-            std::lock_guard<std::mutex> lock(shared_->mu);
-            r.emplace(shared_->maps->lookup(key));
-        }
-        done(std::move(*r));
-        return;
-    }
-    offload_->submit_value<LookupResult>(
+    runner_->run<LookupResult>(
+        shared_->maps->may_block(),
         [shared = shared_, key = std::move(key)]() {
             std::lock_guard<std::mutex> lock(shared->mu);
             return shared->maps->lookup(key);

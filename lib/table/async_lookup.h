@@ -1,19 +1,32 @@
-// async_lookup.h - table lookups that never stall an event loop.
+// async_lookup.h - the one asynchronous lookup path of an event loop.
 //
 // Summary
-//   AsyncTable wraps a Table for a process that runs a libevent loop. For a
-//   table whose lookups may block (Table::may_block(): mysql, or a union
-//   that contains one), lookup() runs the query on an event::Offload worker
-//   and calls `done` later on the loop thread. For the others (files in
-//   memory or on local disk) it calls `done` at once, before lookup()
-//   returns.
+//   Every event-loop process looks tables up through this file, so that a
+//   lookup that can block (mysql:, a unionmap or pipemap or proxy: holding
+//   one) never stalls the other sessions of the loop. Whether a table may
+//   block is its type's answer (Table::may_block(), spec_may_block() in
+//   table.h for a "type:name" not opened yet), never a search of
+//   parameter text.
+//
+//   LookupRunner::run(may_block, work, done) runs `work` (any function
+//   that looks tables up) at once on the loop when may_block is false, and
+//   on the runner's worker thread otherwise, `done` then running on the
+//   loop. smtpd runs its restriction checks through it, qmgr its
+//   recipient routing. AsyncTable and AsyncMaps put one table or one
+//   parameter's list of tables on it.
 //
 // Description
-//   Worker threads that share one table take turns (a Table is not
+//   The worker is started on first use, so a process whose tables are all
+//   local files has no extra thread. One runner's work items run one at a
+//   time in submission order on its thread, so state used only by that
+//   work (a Checker with its own table connections) needs no lock; a
+//   process that wants several lookups in flight uses several runners.
+//   `done` of an inline run is called before run() returns. Worker threads
+//   that share one Table (AsyncTable, AsyncMaps) take turns (a Table is not
 //   thread-safe); the table stays alive while a lookup is running even if
-//   the AsyncTable is destroyed. AsyncMaps does the same for a Maps list.
-//   `done` gets the LookupResult unchanged: a
+//   the AsyncTable is destroyed. `done` gets the LookupResult unchanged: a
 //   temporary error must become "try again later" for the caller's client.
+//   Destroy a runner on the loop thread, not from inside a `done`.
 #pragma once
 
 #include <functional>
@@ -21,16 +34,44 @@
 #include <mutex>
 #include <string>
 
+#include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
 #include "lib/table/maps.h"
 #include "lib/table/table.h"
 
 namespace mailroom::table {
 
+class LookupRunner {
+public:
+    explicit LookupRunner(event::Loop& loop) : loop_(loop) {}
+    LookupRunner(const LookupRunner&) = delete;
+    LookupRunner& operator=(const LookupRunner&) = delete;
+
+    template <class T>
+    void run(bool may_block, std::function<T()> work, std::function<void(T)> done) {
+        if (!may_block || !worker()) {
+            done(work());
+            return;
+        }
+        offload_->submit_value<T>(std::move(work), std::move(done));
+    }
+    // Work items handed to the worker whose `done` has not run yet.
+    std::size_t pending() const { return offload_ ? offload_->pending() : 0; }
+    // True once the worker thread exists.
+    bool started() const { return offload_ != nullptr; }
+
+private:
+    bool worker();  // starts the thread; false (and a warning) when it cannot
+
+    event::Loop& loop_;
+    std::unique_ptr<event::Offload> offload_;
+    bool failed_ = false;
+};
+
 class AsyncTable {
 public:
-    // `offload` must outlive this object.
-    AsyncTable(std::shared_ptr<Table> table, event::Offload* offload);
+    // `runner` must outlive this object.
+    AsyncTable(std::shared_ptr<Table> table, LookupRunner* runner);
 
     void lookup(std::string key, std::function<void(LookupResult)> done);
 
@@ -43,14 +84,14 @@ private:
         std::shared_ptr<Table> table;
     };
     std::shared_ptr<Shared> shared_;
-    event::Offload* offload_;
+    LookupRunner* runner_;
 };
 
-// The same for a parameter's list of tables: the whole search runs on a
+// The same for a parameter's list of tables: the whole search runs on the
 // worker when any member may block.
 class AsyncMaps {
 public:
-    AsyncMaps(std::shared_ptr<Maps> maps, event::Offload* offload);
+    AsyncMaps(std::shared_ptr<Maps> maps, LookupRunner* runner);
 
     void lookup(std::string key, std::function<void(LookupResult)> done);
 
@@ -62,7 +103,7 @@ private:
         std::shared_ptr<Maps> maps;
     };
     std::shared_ptr<Shared> shared_;
-    event::Offload* offload_;
+    LookupRunner* runner_;
 };
 
 }  // namespace mailroom::table

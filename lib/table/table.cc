@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 
 #include "lib/table/backends.h"
+#include "lib/table/table_text.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::table {
@@ -23,6 +25,8 @@ namespace {
 struct Registry {
     std::mutex mu;
     std::map<std::string, TableFactory> factories;
+    // Types whose lookups can block (spec_may_block()).
+    std::set<std::string> blocking = {"mysql", "pgsql", "ldap", "sqlite", "memcache", "tcp", "socketmap"};
 };
 
 Registry& registry() {
@@ -94,10 +98,28 @@ Result<TablePtr> open_table(std::string_view spec, const OpenOptions& options) {
     return open_table(*s, options);
 }
 
-void register_table_type(const std::string& type, TableFactory factory) {
+void register_table_type(const std::string& type, TableFactory factory, bool may_block) {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
     r.factories[type] = std::move(factory);
+    if (may_block) r.blocking.insert(type);
+    else r.blocking.erase(type);
+}
+
+bool spec_may_block(std::string_view spec) {
+    Result<TableSpec> s = parse_table_spec(spec);
+    if (!s) return false;
+    if (s->type == "proxy") return spec_may_block(s->name);
+    if (s->type == "unionmap" || s->type == "pipemap") {
+        std::string err;
+        for (const std::string& member : split_brace_list(util::trim(s->name), &err)) {
+            if (spec_may_block(member)) return true;
+        }
+        return false;
+    }
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return r.blocking.count(s->type) > 0;
 }
 
 std::vector<std::string> table_types() {

@@ -122,8 +122,15 @@ using TableFactory = std::function<Result<TablePtr>(const std::string& name, con
 Result<TablePtr> open_table(std::string_view spec, const OpenOptions& options = {});
 Result<TablePtr> open_table(const TableSpec& spec, const OpenOptions& options = {});
 
-// Adds or replaces a backend (tests may register fakes).
-void register_table_type(const std::string& type, TableFactory factory);
+// Adds or replaces a backend (tests may register fakes). may_block: the
+// type's lookups can wait on the network or another process (mysql).
+void register_table_type(const std::string& type, TableFactory factory, bool may_block = false);
+
+// Whether lookups in a table of this type can block, by its type alone
+// (no file is opened): mysql and the other network types; proxy:TYPE:NAME,
+// unionmap:{...} and pipemap:{...} when a member can. An event loop sends
+// such lookups off the loop (async_lookup.h). Unparsable specs are false.
+bool spec_may_block(std::string_view spec);
 // The types this build has, sorted.
 std::vector<std::string> table_types();
 

@@ -1,19 +1,22 @@
-// async_lookup_test.cc - blocking tables are looked up off the loop thread.
+// async_lookup_test.cc - the one asynchronous lookup path: tables that may
+// block (by their type) are looked up off the loop thread, the others at
+// once on it; a table records the thread its lookups run on.
 #include "lib/table/async_lookup.h"
-
-#include <event2/event.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 using namespace mailroom;
 using namespace mailroom::table;
+using namespace std::chrono_literals;
 
 namespace {
 
-// A table that blocks for 100 ms and answers with the key reversed.
+// A table that blocks for 100 ms, answers with the key reversed and
+// records the thread each lookup ran on.
 class SlowTable : public Table {
 public:
     SlowTable() : Table("slowtest", "x") {}
@@ -21,7 +24,7 @@ public:
     LookupResult lookup(std::string_view key) override {
         int now = ++active_;
         max_active_ = std::max(max_active_.load(), now);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(100ms);
         --active_;
         thread_ = std::this_thread::get_id();
         if (key == "down") return make_temp_error("slowtest: down");
@@ -32,101 +35,121 @@ public:
     std::thread::id thread_;
 };
 
-struct BaseFree {
-    void operator()(event_base* b) const { event_base_free(b); }
-};
+bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
+    bool expired = false;
+    event::Timer guard(loop, [&] { expired = true; });
+    guard.start(limit);
+    while (!done() && !expired) loop.run_once();
+    return done();
+}
 
 }  // namespace
 
-TEST_CASE("AsyncTable runs blocking lookups on workers and answers on the loop", "[unit]") {
-    std::unique_ptr<event_base, BaseFree> base(event_base_new());
-    REQUIRE(base);
-    auto offload = event::Offload::create(base.get(), 3);
-    REQUIRE(offload.ok());
+TEST_CASE("AsyncTable runs blocking lookups on the worker and answers on the loop", "[unit]") {
+    event::Loop loop;
+    LookupRunner runner(loop);
     auto slow = std::make_shared<SlowTable>();
-    AsyncTable at(slow, offload->get());
-
+    AsyncTable at(slow, &runner);
     std::thread::id loop_thread = std::this_thread::get_id();
     std::vector<std::string> results;
     bool all_on_loop = true;
-    // A 10 ms timer that fires before the first 100 ms lookup is delivered
-    // proves the loop was not blocked by the lookups.
-    bool timer_fired_early = false;
-    bool first_done_seen = false;
     for (const char* k : {"abc", "xyz", "down"}) {
         at.lookup(k, [&, k](LookupResult r) {
-            if (results.empty()) first_done_seen = true;
             all_on_loop = all_on_loop && std::this_thread::get_id() == loop_thread;
-            if (!r) {
-                results.push_back(std::string(k) + ":" + (r.error().temporary() ? "temp" : "perm"));
-            } else {
-                results.push_back(std::string(k) + ":" + **r);
-            }
-            if (results.size() == 3) event_base_loopbreak(base.get());
+            results.push_back(std::string(k) + ":" + (!r ? (r.error().temporary() ? "temp" : "perm") : **r));
         });
     }
-    struct TimerCtx {
-        bool* fired;
-        bool* first_done_seen;
-    } ctx{&timer_fired_early, &first_done_seen};
-    timeval tv{0, 10 * 1000};
-    event_base_once(base.get(), -1, EV_TIMEOUT,
-                    [](evutil_socket_t, short, void* arg) {
-                        auto* c = static_cast<TimerCtx*>(arg);
-                        *c->fired = !*c->first_done_seen;
-                    },
-                    &ctx, &tv);
-    timeval limit{5, 0};
-    event_base_loopexit(base.get(), &limit);
-    event_base_dispatch(base.get());
-
-    REQUIRE(results.size() == 3);
-    std::sort(results.begin(), results.end());
-    CHECK(results == std::vector<std::string>{"abc:cba", "down:temp", "xyz:zyx"});
+    CHECK(results.empty());  // nothing answered inside lookup()
+    CHECK(runner.started());
+    // A 10 ms timer fires before the first 100 ms lookup is back: the loop
+    // was not blocked.
+    bool ticked_first = false;
+    event::Timer tick(loop, [&] { ticked_first = results.empty(); });
+    tick.start(10ms);
+    REQUIRE(run_until(loop, [&] { return results.size() == 3; }));
+    CHECK(results == std::vector<std::string>{"abc:cba", "xyz:zyx", "down:temp"});
     CHECK(all_on_loop);
-    CHECK(timer_fired_early);
+    CHECK(ticked_first);
     CHECK(slow->thread_ != loop_thread);
-    // One table is never used by two workers at once.
     CHECK(slow->max_active_ == 1);
 }
 
-TEST_CASE("AsyncTable answers non-blocking tables at once", "[unit]") {
-    std::unique_ptr<event_base, BaseFree> base(event_base_new());
-    auto offload = event::Offload::create(base.get(), 1);
-    REQUIRE(offload.ok());
+TEST_CASE("AsyncTable answers tables that cannot block at once, without a worker", "[unit]") {
+    event::Loop loop;
+    LookupRunner runner(loop);
     auto t = open_table("inline:{a=1}");
     REQUIRE(t.ok());
-    AsyncTable at(std::shared_ptr<Table>(std::move(*t)), offload->get());
+    AsyncTable at(std::shared_ptr<Table>(std::move(*t)), &runner);
     std::string got;
     at.lookup("a", [&](LookupResult r) { got = r.ok() && r->has_value() ? **r : "?"; });
     CHECK(got == "1");
+    CHECK_FALSE(runner.started());
 }
 
-TEST_CASE("AsyncMaps offloads a list that holds a blocking table", "[unit]") {
-    register_table_type("slowtest", [](const std::string&, const OpenOptions&) -> Result<TablePtr> {
-        return TablePtr(std::make_unique<SlowTable>());
-    });
-    std::unique_ptr<event_base, BaseFree> base(event_base_new());
-    auto offload = event::Offload::create(base.get(), 2);
-    REQUIRE(offload.ok());
+TEST_CASE("AsyncMaps sends a list that holds a blocking table to the worker", "[unit]") {
+    register_table_type(
+        "slowtest", [](const std::string&, const OpenOptions&) -> Result<TablePtr> {
+            return TablePtr(std::make_unique<SlowTable>());
+        },
+        true);
+    event::Loop loop;
+    LookupRunner runner(loop);
     auto maps = Maps::open("inline:{a=fast}, slowtest:x");
     REQUIRE(maps.ok());
     auto shared = std::make_shared<Maps>(std::move(*maps));
     CHECK(shared->may_block());
-    AsyncMaps am(shared, offload->get());
+    AsyncMaps am(shared, &runner);
     std::vector<std::string> got;
     bool returned = false;
     for (const char* k : {"a", "bc"}) {
         am.lookup(k, [&](LookupResult r) {
             CHECK(returned);  // never called before lookup() returned
             got.push_back(r.ok() && r->has_value() ? **r : "?");
-            if (got.size() == 2) event_base_loopbreak(base.get());
         });
     }
     returned = true;
-    timeval limit{5, 0};
-    event_base_loopexit(base.get(), &limit);
-    event_base_dispatch(base.get());
-    std::sort(got.begin(), got.end());
-    CHECK(got == std::vector<std::string>{"cb", "fast"});
+    REQUIRE(run_until(loop, [&] { return got.size() == 2; }));
+    CHECK(got == std::vector<std::string>{"fast", "cb"});
+}
+
+TEST_CASE("A table type says whether its lookups may block", "[unit]") {
+    register_table_type(
+        "slowtest", [](const std::string&, const OpenOptions&) -> Result<TablePtr> {
+            return TablePtr(std::make_unique<SlowTable>());
+        },
+        true);
+    CHECK(spec_may_block("mysql:/etc/postfix/mysql-virtual.cf"));
+    CHECK(spec_may_block("proxy:mysql:/etc/postfix/x.cf"));
+    CHECK(spec_may_block("unionmap:{hash:/etc/a, proxy:mysql:/etc/b.cf}"));
+    CHECK(spec_may_block("pipemap:{inline:{a=b}, slowtest:x}"));
+    CHECK(spec_may_block("slowtest:x"));
+    CHECK_FALSE(spec_may_block("hash:/etc/postfix/access"));
+    CHECK_FALSE(spec_may_block("proxy:hash:/etc/postfix/access"));
+    CHECK_FALSE(spec_may_block("unionmap:{hash:/etc/a, cidr:/etc/b}"));
+    CHECK_FALSE(spec_may_block("permit_mynetworks"));
+    CHECK_FALSE(spec_may_block("/etc/postfix/mysql-looking-name"));
+}
+
+TEST_CASE("LookupRunner runs any lookup work inline or on its one worker, in order", "[unit]") {
+    event::Loop loop;
+    LookupRunner runner(loop);
+    std::thread::id loop_thread = std::this_thread::get_id();
+    std::vector<int> order;
+    std::atomic<bool> off_loop{true};
+    int inline_value = 0;
+    runner.run<int>(false, [] { return 7; }, [&](int v) { inline_value = v; });
+    CHECK(inline_value == 7);
+    for (int i = 0; i < 5; ++i) {
+        runner.run<int>(
+            true,
+            [&, i] {
+                if (std::this_thread::get_id() == loop_thread) off_loop = false;
+                return i;
+            },
+            [&](int v) { order.push_back(v); });
+    }
+    REQUIRE(run_until(loop, [&] { return order.size() == 5; }));
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+    CHECK(off_loop);
+    CHECK(runner.pending() == 0);
 }
