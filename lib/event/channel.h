@@ -51,7 +51,8 @@
 //   close_notify.
 //
 // Thread safety
-//   Loop thread only.
+//   Loop thread only. Writing to a peer that went away raises SIGPIPE:
+//   processes using channels ignore it (the daemon skeleton does).
 #pragma once
 
 #include <chrono>

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,9 @@ using namespace std::chrono_literals;
 using queue::RecordType;
 
 namespace {
+
+// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
+const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
 bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
     bool expired = false;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <chrono>
 #include <functional>
 
@@ -15,6 +16,9 @@ using namespace mailroom;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
+const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
 bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
     bool expired = false;
