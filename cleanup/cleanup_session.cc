@@ -5,12 +5,14 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "lib/event/channel.h"
 #include "lib/ipc/attr.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
 #include "lib/queue/record.h"
+#include "lib/table/async_lookup.h"
 #include "lib/submit/trigger.h"
 
 namespace mailroom::cleanup {
@@ -25,8 +27,15 @@ public:
     void start();
 
 private:
+    // What the lookup worker reports back for a batch of records.
+    struct Outcome {
+        bool complete = false;
+        CleanupStatus status = CleanupStatus::kOk;
+    };
     void on_input();
     void process();
+    void feed_records(std::vector<queue::RecordType> types, std::vector<std::string> payloads);
+    void batch_done(const Outcome& outcome);
     void send(const ipc::AttrList& record);
     void reply_and_close(CleanupStatus status);
     void close();
@@ -39,9 +48,17 @@ private:
     ipc::AttrDecoder request_;
     std::string buf_;
     std::unique_ptr<CleanupMessage> msg_;
+    bool busy_ = false;           // the lookup worker has msg_
+    bool close_pending_ = false;  // close() came while busy_
+    std::string bad_stream_;      // a malformed record after the batch on the worker
 };
 
 std::map<Session*, std::unique_ptr<Session>> g_sessions;
+// The lookup path (lib/table/async_lookup.h): when a table of cleanup's may
+// block, the records of every session are fed on its one worker thread
+// (the tables are shared, so one thread at a time); the loop only reads,
+// writes and decodes.
+std::unique_ptr<table::LookupRunner> g_lookups;
 
 Session::Session(event::Loop& loop, const CleanupConfig& config, server::Connection conn)
     : loop_(loop), config_(config), conn_(std::move(conn)) {}
@@ -76,6 +93,12 @@ void Session::send(const ipc::AttrList& record) {
 // the session is freed from the loop afterwards.
 void Session::close() {
     if (state_ == State::kDone) return;
+    if (busy_) {
+        // The worker still has the message: finish the close when it is back.
+        close_pending_ = true;
+        if (channel_) channel_->pause_reading();
+        return;
+    }
     if (msg_ && !msg_->failed() && state_ != State::kReplied) msg_->fail(CleanupStatus::kBad, "client went away");
     if (msg_) (void)msg_->finish();
     msg_.reset();
@@ -88,7 +111,7 @@ void Session::close() {
 }
 
 void Session::on_input() {
-    while (state_ == State::kRequest || state_ == State::kRecords) {
+    while (!busy_ && (state_ == State::kRequest || state_ == State::kRecords)) {
         std::size_t avail = channel_->input_size();
         if (avail == 0) return;
         // Bounded: at most a little more than one record waits undecoded.
@@ -144,6 +167,32 @@ void Session::process() {
         if (state_ == State::kDone) return;
         state_ = State::kRecords;
     }
+    if (config_.may_block) {
+        // Decode here, feed (and look up) on the worker.
+        std::vector<queue::RecordType> types;
+        std::vector<std::string> payloads;
+        std::string error;
+        for (;;) {
+            queue::DecodedRecord rec;
+            auto step = queue::decode_record(std::string_view(buf_).substr(used), &rec, &error);
+            if (step == queue::DecodeStep::kNeedMore) break;
+            if (step == queue::DecodeStep::kError) {
+                bad_stream_ = error.empty() ? "malformed record" : error;
+                break;
+            }
+            used += rec.length;
+            payloads.emplace_back(rec.payload);
+            types.push_back(rec.type);
+            if (rec.type == queue::RecordType::kEnd) break;
+        }
+        buf_.erase(0, used);
+        if (!types.empty()) return feed_records(std::move(types), std::move(payloads));
+        if (!bad_stream_.empty()) {
+            msg_->fail(CleanupStatus::kBad, bad_stream_);
+            reply_and_close(CleanupStatus::kBad);
+        }
+        return;
+    }
     while (state_ == State::kRecords) {
         queue::DecodedRecord rec;
         std::string error;
@@ -162,6 +211,39 @@ void Session::process() {
         }
     }
     buf_.erase(0, used);
+}
+
+void Session::feed_records(std::vector<queue::RecordType> types, std::vector<std::string> payloads) {
+    busy_ = true;
+    channel_->pause_reading();
+    CleanupMessage* msg = msg_.get();
+    g_lookups->run<Outcome>(
+        true,
+        [msg, types = std::move(types), payloads = std::move(payloads)] {
+            Outcome out;
+            for (std::size_t i = 0; i < types.size(); ++i) {
+                msg->feed(types[i], payloads[i]);
+                if (msg->complete()) {
+                    out.complete = true;
+                    out.status = msg->finish();
+                    break;
+                }
+            }
+            return out;
+        },
+        [this](Outcome outcome) { batch_done(outcome); });
+}
+
+void Session::batch_done(const Outcome& outcome) {
+    busy_ = false;
+    if (close_pending_) return close();
+    if (outcome.complete) return reply_and_close(outcome.status);
+    if (!bad_stream_.empty()) {
+        msg_->fail(CleanupStatus::kBad, bad_stream_);
+        return reply_and_close(CleanupStatus::kBad);
+    }
+    channel_->resume_reading();
+    if (!buf_.empty()) process();
 }
 
 void Session::reply_and_close(CleanupStatus status) {
@@ -282,6 +364,12 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     if (!hlimit) return hlimit.error();
     out.params.header_size_limit = *hlimit;
     if (auto st = load_rewrite_config(cfg, &out.params); !st) return st.error();
+    for (const auto* maps : {&out.params.rewrite.canonical, &out.params.rewrite.sender_canonical,
+                             &out.params.rewrite.recipient_canonical, &out.params.rewrite.virtual_alias,
+                             &out.params.header_checks, &out.params.mime_header_checks,
+                             &out.params.nested_header_checks, &out.params.body_checks}) {
+        if (*maps && (*maps)->may_block()) out.may_block = true;
+    }
     auto nesting = cfg.get_int("mime_nesting_limit");
     if (!nesting) return nesting.error();
     out.params.mime_nesting_limit = static_cast<int>(*nesting);
@@ -297,9 +385,13 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     return out;
 }
 
-void shutdown_sessions() { g_sessions.clear(); }
+void shutdown_sessions() {
+    g_lookups.reset();  // joins the worker; its answers never arrive
+    g_sessions.clear();
+}
 
 void start_session(event::Loop& loop, const CleanupConfig& config, server::Connection conn) {
+    if (config.may_block && !g_lookups) g_lookups = std::make_unique<table::LookupRunner>(loop);
     auto s = std::make_unique<Session>(loop, config, std::move(conn));
     Session* raw = s.get();
     g_sessions[raw] = std::move(s);

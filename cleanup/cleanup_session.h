@@ -18,6 +18,9 @@ namespace mailroom::cleanup {
 struct CleanupConfig {
     CleanupParams params;
     int ipc_timeout_ms = 3600 * 1000;
+    // A table of params may block (mysql:...): the records are fed, and
+    // the tables looked up, on the lookup worker (lib/table/async_lookup.h).
+    bool may_block = false;
 };
 
 Result<CleanupConfig> load_cleanup_config(const config::Config& cfg);

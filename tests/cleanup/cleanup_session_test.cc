@@ -15,8 +15,14 @@
 #include <optional>
 
 #include "lib/queue/queue_dirs.h"
+#include "lib/queue/queue_file.h"
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_async.h"
+#include "lib/table/table.h"
+
+#include <mutex>
+#include <set>
+#include <thread>
 
 using namespace mailroom;
 using namespace std::chrono_literals;
@@ -51,7 +57,7 @@ struct Fixture {
     std::unique_ptr<submit::AsyncCleanupClient> client;
     util::UniqueFd client_fd;
 
-    Fixture() {
+    explicit Fixture(const std::string& extra_main_cf = "") {
         char tmpl[] = "/tmp/mr-cleanup-session-XXXXXX";
         REQUIRE(::mkdtemp(tmpl));
         root = tmpl;
@@ -59,7 +65,7 @@ struct Fixture {
         layout.queue_directory = root + "/queue";
         REQUIRE(queue::create_queue_directories(layout));
         auto cfg = config::Config::from_text("queue_directory = " + layout.queue_directory +
-                                                 "\nmyhostname = mx.example.test\nmydomain = example.test\n",
+                                                 "\nmyhostname = mx.example.test\nmydomain = example.test\n" + extra_main_cf,
                                              "/nonexistent");
         REQUIRE(cfg);
         auto c = cleanup::load_cleanup_config(*cfg);
@@ -134,4 +140,60 @@ TEST_CASE("cleanup session refuses a malformed record stream", "[unit]") {
     REQUIRE(*result);
     CHECK_FALSE((*result)->ok());
     CHECK(files_in(f.incoming()) == 0);
+}
+
+namespace {
+
+// canonical_maps of a type that may block: records the threads it ran on.
+class ThreadTable : public table::Table {
+public:
+    ThreadTable() : table::Table("cleanupthread", "x") {}
+    table::LookupResult lookup(std::string_view key) override {
+        std::lock_guard<std::mutex> lock(mu);
+        threads.insert(std::this_thread::get_id());
+        if (key == "alice@example.org") return std::optional<std::string>("alice.smith@example.org");
+        return std::optional<std::string>();
+    }
+    bool may_block() const override { return true; }
+    static inline std::mutex mu;
+    static inline std::set<std::thread::id> threads;
+};
+
+}  // namespace
+
+TEST_CASE("cleanup session looks up tables that may block off the loop", "[unit]") {
+    table::register_table_type(
+        "cleanupthread", [](const std::string&, const table::OpenOptions&) -> Result<table::TablePtr> {
+            return table::TablePtr(std::make_unique<ThreadTable>());
+        },
+        true);
+    Fixture f("canonical_maps = cleanupthread:x\n");
+    REQUIRE(f.config.may_block);
+    f.open();
+    for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
+             {RecordType::kArrivalTime, "1700000000.000001"},
+             {RecordType::kSender, "alice@example.org"},
+             {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
+             {RecordType::kContentStart, ""},
+             {RecordType::kNormal, "From: alice@example.org"},
+             {RecordType::kNormal, ""},
+             {RecordType::kNormal, "body"},
+             {RecordType::kExtractedStart, ""},
+             {RecordType::kEnd, ""}})
+        REQUIRE(f.client->send(type, payload));
+    std::optional<Result<submit::CleanupResult>> result;
+    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
+    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
+    REQUIRE(*result);
+    CHECK((*result)->ok());
+    std::string path = f.incoming() + "/" + f.client->queue_id();
+    REQUIRE(std::filesystem::exists(path));
+    auto file = queue::QueueFile::open(path, false);
+    REQUIRE(file);
+    auto env = file->read_envelope();
+    REQUIRE(env);
+    CHECK(env->sender == "alice.smith@example.org");  // canonical_maps answered from the worker
+    std::lock_guard<std::mutex> lock(ThreadTable::mu);
+    REQUIRE_FALSE(ThreadTable::threads.empty());
+    CHECK_FALSE(ThreadTable::threads.count(std::this_thread::get_id()));  // never on the loop's thread
 }
