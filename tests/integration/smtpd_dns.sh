@@ -8,9 +8,8 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup master mailroom; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup master mailroom
+mr_need_address 127.0.0.2
 D="python3 $HERE/smtpd_dialogue.py"
 FAKE_DNS="$HERE/../support/fake_dns.py"
 P1=$(mr_free_port)
