@@ -18,6 +18,10 @@
 #   mr_require_commands C..  fails (never skips) unless each system command
 #                         C is installed (scripts/install-deps installs them)
 #   mr_need_address ADDR  skips unless this host can bind ADDR (127.0.0.2)
+#   mr_queue_idle         true when no message waits in or moves through the
+#                         queue (held mail aside): nothing more can happen
+#                         without new input, so a check that something did
+#                         NOT happen may follow `mr_wait_for ... mr_queue_idle`
 
 set -u
 : "${MAILROOM_BIN:?MAILROOM_BIN must name the bin directory of a build}"
@@ -152,6 +156,11 @@ mr_instance_pids() {
 
 mr_no_instance_pids() {
     [ -z "$(mr_instance_pids)" ]
+}
+
+mr_queue_idle() {
+    [ -z "$(find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/bounce" "$Q/defer" "$Q/trace" \
+        -type f 2>/dev/null | head -n 1)" ]
 }
 
 mr_log_count() {

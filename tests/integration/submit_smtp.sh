@@ -97,7 +97,8 @@ assert "552 5.3.4 Message size exceeds fixed limit" in lines, lines
 assert lines.count("552 5.3.4 Message size exceeds fixed limit") == 2, lines
 assert not any("queued as" in l for l in lines), lines
 PY
-sleep 1
+# Anything queued would be in the queue or delivered by the time it is idle.
+mr_wait_for "queue empty" mr_queue_idle
 grep -rqs "Subject: big" "$VBASE" && mr_fail "the oversized message was delivered"
 [ -z "$(find "$Q/maildrop" -type f)" ] || mr_fail "maildrop not empty"
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
