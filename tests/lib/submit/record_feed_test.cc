@@ -42,12 +42,7 @@ Stream sample_stream() {
     };
 }
 
-struct Fed {
-    queue::QueueEnvelope env;
-    std::vector<std::string> lines;
-};
-
-Fed feed_and_read(const queue::QueueLayout& layout, const Stream& stream) {
+queue::testing::ReadBack feed_and_read(const queue::QueueLayout& layout, const Stream& stream) {
     auto writer = queue::QueueWriter::create(layout);
     REQUIRE(writer);
     submit::RecordFeeder feeder(&*writer);
@@ -57,28 +52,14 @@ Fed feed_and_read(const queue::QueueLayout& layout, const Stream& stream) {
     }
     auto path = writer->commit();
     REQUIRE(path);
-    auto file = queue::QueueFile::open(*path, false);
-    REQUIRE(file);
-    Fed out;
-    std::string line;
-    auto env = file->read([&](std::string_view piece, bool end) {
-        line.append(piece);
-        if (end) {
-            out.lines.push_back(line);
-            line.clear();
-        }
-        return ok_status();
-    });
-    REQUIRE(env);
-    out.env = *env;
-    return out;
+    return queue::testing::read_back(*path);
 }
 
 }  // namespace
 
 TEST_CASE("RecordFeeder writes every record of the stream to the queue file", "[unit]") {
     queue::testing::TempQueue q;
-    Fed f = feed_and_read(q.layout, sample_stream());
+    auto f = feed_and_read(q.layout, sample_stream());
     CHECK(f.env.arrival_seconds == 1795500000);
     CHECK(f.env.arrival_microseconds == 12345);
     CHECK(f.env.sender == "alice@example.com");
