@@ -26,6 +26,7 @@
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_proto.h"
 #include "lib/util/fs.h"
+#include "tests/support/cleanup_stream.h"
 #include "tests/support/fake_master.h"
 #include "tests/support/fake_service.h"
 
@@ -35,8 +36,6 @@ using submit::CleanupClient;
 using submit::CleanupStatus;
 
 namespace {
-
-using Records = std::vector<std::pair<RecordType, std::string>>;
 
 // A queue, a main.cf beside it, and cleanup running on public/cleanup.
 struct CleanupServer {
@@ -81,29 +80,6 @@ struct CleanupServer {
     }
 };
 
-Records message(const std::string& sender, const std::vector<std::string>& rcpts,
-                const std::vector<std::string>& lines) {
-    Records r = {{RecordType::kArrivalTime, "1795500000.000001"}, {RecordType::kSender, sender}};
-    for (const auto& a : rcpts) r.emplace_back(RecordType::kRecipient, "P" + a);
-    r.emplace_back(RecordType::kContentStart, "");
-    for (const auto& l : lines) r.emplace_back(RecordType::kNormal, l);
-    r.emplace_back(RecordType::kExtractedStart, "");
-    return r;
-}
-
-Status send_all(CleanupClient& client, const Records& records) {
-    for (const auto& [type, payload] : records) {
-        if (auto st = client.send(type, payload); !st) return st;
-    }
-    return ok_status();
-}
-
-Result<submit::CleanupResult> submit_message(CleanupClient& client, const Records& records) {
-    if (auto st = send_all(client, records); !st) return st.error();
-    if (auto st = client.send(RecordType::kEnd, ""); !st) return st.error();
-    return client.finish();
-}
-
 }  // namespace
 
 TEST_CASE("cleanup session commits a message to incoming and wakes qmgr", "[unit]") {
@@ -125,8 +101,9 @@ TEST_CASE("cleanup session commits a message to incoming and wakes qmgr", "[unit
     REQUIRE(client);
     const std::string id = client->queue_id();
     CHECK(queue::is_valid_queue_id(id));
-    auto result = submit_message(*client, message("alice", {"bob@example.org", "carol@example.org"},
-                                                  {"Subject: hand-off", "", "the body"}));
+    auto result = testing::submit_records(
+        *client,
+        testing::cleanup_stream("alice", {"bob@example.org", "carol@example.org"}, {"Subject: hand-off", "", "the body"}));
     REQUIRE(result);
     CHECK(result->ok());
     CHECK(result->queue_id == id);
@@ -168,7 +145,7 @@ TEST_CASE("cleanup session rejections carry Postfix's status, DSN and reason and
 
     auto client = s.open();
     REQUIRE(client);
-    auto result = submit_message(*client, message("alice@example.com", rcpts, lines));
+    auto result = testing::submit_records(*client, testing::cleanup_stream("alice@example.com", rcpts, lines));
     REQUIRE(result);
     CHECK(result->status == c.status);
     CHECK(result->dsn == c.dsn);
@@ -207,11 +184,12 @@ TEST_CASE("cleanup session removes the file of a client that goes away", "[unit]
     {
         auto client = s.open();
         REQUIRE(client);
-        Records partial = message("alice@example.com", {"bob@example.org"}, {"Subject: cut short", ""});
+        testing::Records partial =
+            testing::cleanup_stream("alice@example.com", {"bob@example.org"}, {"Subject: cut short", ""});
         partial.pop_back();  // no X, no E: the client hangs up in the content
         // Past the client's 64 KiB buffer, so that records reach cleanup.
         for (int i = 0; i < 2000; ++i) partial.emplace_back(RecordType::kNormal, std::string(70, 'c'));
-        REQUIRE(send_all(*client, partial));
+        REQUIRE(testing::send_records(*client, partial));
     }  // the connection closes here
     REQUIRE(s.master->wait_available());
     CHECK(s.incoming().empty());

@@ -5,27 +5,11 @@
 #include "discard/discard_agent.h"
 #include "error/error_agent.h"
 #include "lib/deliver/deliver_proto.h"
+#include "tests/lib/deliver/deliver_test_util.h"
 
 using namespace mailroom;
 using deliver::DeliveryStatus;
-
-namespace {
-
-deliver::DeliveryRequest sample_request() {
-    deliver::DeliveryRequest r;
-    r.queue_name = "active";
-    r.queue_id = "D786582E95";
-    r.sender = "alice@example.com";
-    r.transport = "discard";
-    r.nexthop = "example.org";
-    r.arrival_time = 1795500000;
-    r.active_time_us = 1795500000'500000;
-    r.recipients.push_back({"bob@example.org", "bob", "rfc822;bob@example.org", "SUCCESS,FAILURE", 123});
-    r.recipients.push_back({"carol@example.org", "", "", "", 456});
-    return r;
-}
-
-}  // namespace
+using deliver::testing::sample_request;
 
 TEST_CASE("discard reports sent with discarded or the explicit nexthop", "[unit]") {
     auto r = sample_request();

@@ -75,7 +75,8 @@ TEST_CASE("serve_logged_delivery logs Postfix's line for each recipient", "[unit
     const std::string dir = tq.layout.queue_directory;
     testing::FakeService agent(dir, ipc::ServiceClass::kPrivate, "discard");
     std::vector<std::string> lines;
-    log::set_capture([&](log::Level level, const std::string& text) { lines.push_back(log::level_prefix(level) + text); });
+    log::set_capture(
+        [&](log::Level level, const std::string& text) { lines.push_back(log::level_prefix(level) + text); });
     agent.serve([&](ipc::IpcStream& s) {
         (void)deliver::serve_logged_delivery(s.fd(), 5000, [](const DeliveryRequest& req) {
             DeliveryReply reply;

@@ -3,27 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "lib/deliver/deliver_proto.h"
+#include "tests/lib/deliver/deliver_test_util.h"
 
 using namespace mailroom;
 using deliver::DeliveryStatus;
-
-namespace {
-
-deliver::DeliveryRequest sample_request() {
-    deliver::DeliveryRequest r;
-    r.queue_name = "active";
-    r.queue_id = "D786582E95";
-    r.sender = "alice@example.com";
-    r.transport = "discard";
-    r.nexthop = "example.org";
-    r.arrival_time = 1795500000;
-    r.active_time_us = 1795500000'500000;
-    r.recipients.push_back({"bob@example.org", "bob", "rfc822;bob@example.org", "SUCCESS,FAILURE", 123});
-    r.recipients.push_back({"carol@example.org", "", "", "", 456});
-    return r;
-}
-
-}  // namespace
+using deliver::testing::sample_request;
 
 TEST_CASE("a delivery request survives encoding and decoding", "[unit]") {
     auto in = sample_request();

@@ -19,6 +19,7 @@
 #include "lib/ipc/protocol.h"
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_proto.h"
+#include "tests/support/cleanup_stream.h"
 #include "tests/support/fake_service.h"
 
 using namespace mailroom;
@@ -28,7 +29,7 @@ using submit::CleanupStatus;
 
 namespace {
 
-using Records = std::vector<std::pair<RecordType, std::string>>;
+using testing::Records;
 
 constexpr const char* kId = "6B1D4A9F02";
 
@@ -91,26 +92,11 @@ void reply(ipc::IpcStream& s, CleanupStatus status, const std::string& dsn, cons
     (void)s.send(r);
 }
 
+// A message with `body_lines` lines of about 70 bytes.
 Records sample_message(std::size_t body_lines) {
-    Records r = {
-        {RecordType::kArrivalTime, "1795500000.000000"},
-        {RecordType::kSender, "alice@example.com"},
-        {RecordType::kRecipient, "Pbob@example.org"},
-        {RecordType::kContentStart, ""},
-        {RecordType::kNormal, "Subject: hand-off"},
-        {RecordType::kNormal, ""},
-    };
-    for (std::size_t i = 0; i < body_lines; ++i) r.emplace_back(RecordType::kNormal, "line " + std::to_string(i) + std::string(60, 'x'));
-    r.emplace_back(RecordType::kExtractedStart, "");
-    return r;
-}
-
-Result<submit::CleanupResult> submit_all(CleanupClient& client, const Records& records) {
-    for (const auto& [type, payload] : records) {
-        if (auto st = client.send(type, payload); !st) return st.error();
-    }
-    if (auto st = client.send(RecordType::kEnd, ""); !st) return st.error();
-    return client.finish();
+    std::vector<std::string> lines = {"Subject: hand-off", ""};
+    for (std::size_t i = 0; i < body_lines; ++i) lines.push_back("line " + std::to_string(i) + std::string(60, 'x'));
+    return testing::cleanup_stream("alice@example.com", {"bob@example.org"}, lines);
 }
 
 }  // namespace
@@ -131,7 +117,7 @@ TEST_CASE("CleanupClient hands over the flags and the records and parses the rep
                                       submit::kCleanupFlagBounce | submit::kCleanupFlagNoHeaderBodyChecks, 5000);
     REQUIRE(client);
     CHECK(client->queue_id() == kId);
-    auto result = submit_all(*client, message);
+    auto result = testing::submit_records(*client, message);
     cleanup.join();
     REQUIRE(result);
     CHECK(result->ok());
@@ -165,7 +151,7 @@ TEST_CASE("CleanupClient reports cleanup's rejections with their DSN class", "[u
     });
     auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", submit::kCleanupFlagNone, 5000);
     REQUIRE(client);
-    auto result = submit_all(*client, sample_message(1));
+    auto result = testing::submit_records(*client, sample_message(1));
     cleanup.join();
     REQUIRE(result);
     CHECK_FALSE(result->ok());
@@ -212,7 +198,7 @@ TEST_CASE("CleanupClient failures are temporary", "[unit]") {
         });
         auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
         REQUIRE(client);
-        auto result = submit_all(*client, sample_message(1));
+        auto result = testing::submit_records(*client, sample_message(1));
         cleanup.join();
         REQUIRE_FALSE(result);
         CHECK(result.error().temporary());
@@ -229,7 +215,7 @@ TEST_CASE("CleanupClient failures are temporary", "[unit]") {
         });
         auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
         REQUIRE(client);
-        auto result = submit_all(*client, sample_message(1));
+        auto result = testing::submit_records(*client, sample_message(1));
         cleanup.join();
         REQUIRE_FALSE(result);
         CHECK(result.error().temporary());
@@ -275,19 +261,4 @@ TEST_CASE("cleanup status codes have Postfix's DSN codes and texts", "[unit]") {
         CHECK(std::string(t.dsn) == c.dsn);
         CHECK(std::string(t.text) == c.text);
     }
-}
-
-TEST_CASE("receive_override_options words become cleanup flags", "[unit]") {
-    auto none = submit::parse_receive_override_options("");
-    REQUIRE(none);
-    CHECK(none->cleanup_flags == submit::kCleanupFlagNone);
-    CHECK_FALSE(none->no_unknown_recipient_checks);
-    auto all = submit::parse_receive_override_options(
-        "no_address_mappings, no_header_body_checks no_unknown_recipient_checks,no_milters");
-    REQUIRE(all);
-    CHECK(all->cleanup_flags == (submit::kCleanupFlagNoAddressMappings | submit::kCleanupFlagNoHeaderBodyChecks));
-    CHECK(all->no_unknown_recipient_checks);
-    auto bad = submit::parse_receive_override_options("no_address_mappings, no_such_thing");
-    REQUIRE_FALSE(bad);
-    CHECK(bad.error().message == "invalid receive_override_options value: no_such_thing");
 }
