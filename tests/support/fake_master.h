@@ -33,6 +33,7 @@ public:
     // listening on `socket_path`; `extra_args` go before the program's own.
     FakeMaster(const std::string& program, const std::string& config_dir, const std::string& service,
                const std::string& socket_path, const std::vector<std::string>& extra_args = {}) {
+        socket_path_ = socket_path;
         auto l = ipc::listen_unix(socket_path);
         if (!l) throw std::runtime_error("listen: " + l.error().message);
         listener_ = std::move(*l);
@@ -70,6 +71,22 @@ public:
 
     pid_t child() const { return child_; }
 
+    // A blocking client connection to the listener.
+    util::UniqueFd connect_client() {
+        auto fd = ipc::connect_unix(socket_path_, 10000);
+        if (!fd) throw std::runtime_error("connect: " + fd.error().message);
+        ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) & ~O_NONBLOCK);
+        return std::move(*fd);
+    }
+
+    // Waits for the child to exit and returns its wait status.
+    int wait_exit() {
+        int status = 0;
+        if (::waitpid(child_, &status, 0) != child_) throw std::runtime_error("waitpid failed");
+        child_ = -1;
+        return status;
+    }
+
     // The next status report, or nullopt after `ms` milliseconds.
     std::optional<server::proto::StatusMessage> next_status(int ms = 10000) {
         pollfd p{status_read_.get(), POLLIN, 0};
@@ -92,6 +109,7 @@ public:
     }
 
 private:
+    std::string socket_path_;
     util::UniqueFd listener_;
     util::UniqueFd status_read_;
     pid_t child_ = -1;
