@@ -1,199 +1,210 @@
-// cleanup_session_test.cc - cleanup's server side of the protocol on a
-// loop, driven by smtpd's client (submit::AsyncCleanupClient) over a
-// socketpair: a message is committed into incoming/ before status 0, a
-// client that hangs up leaves no file, a malformed stream is refused.
-#include "cleanup/cleanup_session.h"
+// cleanup_session_test.cc - the cleanup server's side of the hand-off, end
+// to end: the real cleanup program runs under a fake master on
+// public/cleanup of a temporary queue, and clients talk to it with
+// CleanupClient or with raw records. Checked: a message is committed to
+// incoming/ and qmgr is woken; rejections come back with Postfix's status,
+// DSN and reason and leave no file; a malformed stream, a client that goes
+// away and a client that stays silent for ipc_timeout leave no file either.
+#include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-#include <csignal>
-#include <chrono>
+#include <cerrno>
+#include <algorithm>
 #include <filesystem>
-#include <functional>
+#include <fstream>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
-#include "lib/queue/queue_dirs.h"
-#include "lib/queue/queue_file.h"
+#include "lib/ipc/protocol.h"
+#include "lib/queue/queue_id.h"
 #include "lib/queue/record.h"
-#include "lib/submit/cleanup_async.h"
-#include "lib/table/table.h"
-
-#include <mutex>
-#include <set>
-#include <thread>
+#include "lib/submit/cleanup_proto.h"
+#include "lib/util/fs.h"
+#include "tests/support/cleanup_stream.h"
+#include "tests/support/fake_master.h"
+#include "tests/support/fake_service.h"
 
 using namespace mailroom;
-using namespace std::chrono_literals;
 using queue::RecordType;
+using submit::CleanupClient;
+using submit::CleanupStatus;
 
 namespace {
 
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
+// A queue, a main.cf beside it, and cleanup running on public/cleanup.
+struct CleanupServer {
+    queue::testing::TempQueue q;
+    std::string qdir = q.layout.queue_directory;
+    std::string top = std::filesystem::path(qdir).parent_path().string();
+    std::string maillog = top + "/maillog";
+    std::optional<testing::FakeMaster> master;
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
+    // `extra_main_cf` may name files beside main.cf as @TOP@/NAME; `files`
+    // (name, content) are written there before cleanup starts.
+    explicit CleanupServer(std::string extra_main_cf = "",
+                           const std::vector<std::pair<std::string, std::string>>& files = {}) {
+        for (auto pos = extra_main_cf.find("@TOP@"); pos != std::string::npos; pos = extra_main_cf.find("@TOP@"))
+            extra_main_cf.replace(pos, 5, top);
+        for (const auto& [name, content] : files) std::ofstream(top + "/" + name) << content;
+        std::ofstream(top + "/main.cf") << "queue_directory = " << qdir << "\n"
+                                        << "data_directory = " << top << "/data\n"
+                                        << "maillog_file = " << maillog << "\n"
+                                        << "myhostname = mx.example.test\n"
+                                        << "mydomain = example.test\n"
+                                        << extra_main_cf;
+        master.emplace(MR_CLEANUP_PATH, top, "cleanup",
+                       ipc::service_socket_path(qdir, ipc::ServiceClass::kPublic, "cleanup"));
+    }
+
+    Result<CleanupClient> open(std::int64_t flags = submit::kCleanupFlagNone) {
+        return CleanupClient::open(qdir, ipc::ServiceClass::kPublic, "cleanup", flags, 10000);
+    }
+
+    // Every entry of incoming/ (queue files and temporary files alike).
+    std::vector<std::string> incoming() const {
+        std::vector<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(q.layout.queue_path("incoming")))
+            names.push_back(e.path().filename().string());
+        return names;
+    }
+
+    bool logged(const std::string& text) const {
+        auto log = util::read_file(maillog);
+        return log && log->find(text) != std::string::npos;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("cleanup session commits a message to incoming and wakes qmgr", "[unit]") {
+    CleanupServer s;
+    testing::FakeService qmgr(s.qdir, ipc::ServiceClass::kPublic, "qmgr");
+    std::string wakeup;
+    qmgr.serve([&](ipc::IpcStream& st) {
+        char buf[16];
+        for (;;) {
+            pollfd p{st.fd(), POLLIN, 0};
+            if (::poll(&p, 1, 10000) <= 0) break;
+            ssize_t n = ::read(st.fd(), buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (n <= 0) break;
+            wakeup.append(buf, static_cast<std::size_t>(n));
+        }
+    });
+    auto client = s.open();
+    REQUIRE(client);
+    const std::string id = client->queue_id();
+    CHECK(queue::is_valid_queue_id(id));
+    auto result = testing::submit_records(
+        *client,
+        testing::cleanup_stream("alice", {"bob@example.org", "carol@example.org"}, {"Subject: hand-off", "", "the body"}));
+    REQUIRE(result);
+    CHECK(result->ok());
+    CHECK(result->queue_id == id);
+    qmgr.join();
+    CHECK(wakeup == "I");
+
+    auto back = queue::testing::read_back(s.q.layout.file_path("incoming", id));
+    CHECK(back.env.sender == "alice@mx.example.test");  // qualified with myorigin
+    REQUIRE(back.env.recipients.size() == 2);
+    CHECK(back.env.recipients[0].address == "bob@example.org");
+    CHECK(back.env.recipients[1].address == "carol@example.org");
+    CHECK(std::find(back.lines.begin(), back.lines.end(), "Subject: hand-off") != back.lines.end());
+    CHECK(back.lines.back() == "the body");
+    CHECK(s.incoming() == std::vector<std::string>{id});
 }
 
-std::size_t files_in(const std::string& dir) {
-    std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        (void)e;
-        ++n;
-    }
-    return n;
+TEST_CASE("cleanup session rejections carry Postfix's status, DSN and reason and leave no file", "[unit]") {
+    struct Case {
+        const char* name;
+        const char* main_cf;
+        bool recipient;
+        std::size_t body_lines;
+        CleanupStatus status;
+        const char* dsn;
+        const char* reason;
+    };
+    const Case c = GENERATE(
+        Case{"no recipients", "", false, 1, CleanupStatus::kRcpt, "5.1.0", "no recipients specified"},
+        Case{"header_checks REJECT", "header_checks = regexp:@TOP@/header_checks\n", true, 1,
+             CleanupStatus::kContent, "5.7.1", "no spam here"},
+        Case{"message_size_limit", "message_size_limit = 2000\n", true, 100, CleanupStatus::kSize, "5.3.4",
+             "message file too big"});
+    INFO(c.name);
+    CleanupServer s(c.main_cf, {{"header_checks", "/^Subject: .*spam/ REJECT no spam here\n"}});
+    std::vector<std::string> lines = {"Subject: buy spam now", ""};
+    for (std::size_t i = 0; i < c.body_lines; ++i) lines.push_back(std::string(70, 'b'));
+    std::vector<std::string> rcpts;
+    if (c.recipient) rcpts.push_back("bob@example.org");
+
+    auto client = s.open();
+    REQUIRE(client);
+    auto result = testing::submit_records(*client, testing::cleanup_stream("alice@example.com", rcpts, lines));
+    REQUIRE(result);
+    CHECK(result->status == c.status);
+    CHECK(result->dsn == c.dsn);
+    CHECK(result->reason == c.reason);
+    CHECK_FALSE(result->temporary());
+    REQUIRE(s.master->wait_available());
+    CHECK(s.incoming().empty());
 }
 
-struct Fixture {
-    std::string root;
-    cleanup::CleanupConfig config;
-    event::Loop loop;
-    std::unique_ptr<submit::AsyncCleanupClient> client;
-    util::UniqueFd client_fd;
+TEST_CASE("cleanup session answers a malformed stream with 5.3.0 and removes the file", "[unit]") {
+    CleanupServer s;
+    auto fd = ipc::connect_service(s.qdir, ipc::ServiceClass::kPublic, "cleanup", 10000);
+    REQUIRE(fd);
+    ipc::IpcStream stream(std::move(*fd), 10000);
+    REQUIRE(stream.expect_announcement(ipc::kCleanupProtocol, ipc::kProtocolVersion));
+    ipc::AttrList req;
+    req.add_int(std::string(submit::kAttrFlags), 0);
+    REQUIRE(stream.send(req));
+    auto id = stream.receive();
+    REQUIRE(id);
+    // A valid first record, then a type byte no record has.
+    std::string bytes;
+    REQUIRE(queue::append_record(&bytes, RecordType::kArrivalTime, "1795500000.000001"));
+    bytes += "\x01\x05hello";
+    REQUIRE(::send(stream.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    auto reply = stream.receive();
+    REQUIRE(reply);
+    CHECK(ipc::get_int(*reply, submit::kAttrStatus).value() == static_cast<std::int64_t>(CleanupStatus::kBad));
+    CHECK(ipc::get_string(*reply, submit::kAttrDsn).value() == "5.3.0");
+    REQUIRE(s.master->wait_available());
+    CHECK(s.incoming().empty());
+}
 
-    explicit Fixture(const std::string& extra_main_cf = "") {
-        char tmpl[] = "/tmp/mr-cleanup-session-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        root = tmpl;
-        queue::QueueLayout layout;
-        layout.queue_directory = root + "/queue";
-        REQUIRE(queue::create_queue_directories(layout));
-        auto cfg = config::Config::from_text("queue_directory = " + layout.queue_directory +
-                                                 "\nmyhostname = mx.example.test\nmydomain = example.test\n" + extra_main_cf,
-                                             "/nonexistent");
-        REQUIRE(cfg);
-        auto c = cleanup::load_cleanup_config(*cfg);
-        REQUIRE(c);
-        config = std::move(*c);
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-        cleanup::start_session(loop, config, server::Connection(util::UniqueFd(fds[0]), nullptr));
-        client_fd.reset(fds[1]);
-    }
-    ~Fixture() {
-        client.reset();
-        cleanup::shutdown_sessions();
-        std::filesystem::remove_all(root);
-    }
-    std::string incoming() const { return config.params.layout.queue_directory + "/incoming"; }
-
-    void open() {
-        bool failed = false;
-        submit::AsyncCleanupClient::start(loop, std::move(client_fd), 0, 5000, [&](auto c) {
-            if (c) client = std::move(*c);
-            else failed = true;
-        });
-        REQUIRE(run_until(loop, [&] { return client != nullptr || failed; }));
+TEST_CASE("cleanup session removes the file of a client that goes away", "[unit]") {
+    CleanupServer s;
+    {
+        auto client = s.open();
         REQUIRE(client);
-    }
-};
-
-}  // namespace
-
-TEST_CASE("cleanup session commits the message before it answers status 0", "[unit]") {
-    Fixture f;
-    f.open();
-    REQUIRE(f.client->queue_id().size() >= 6);
-    for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
-             {RecordType::kArrivalTime, "1700000000.000001"},
-             {RecordType::kSender, "alice@example.org"},
-             {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
-             {RecordType::kContentStart, ""},
-             {RecordType::kNormal, "Subject: hello"},
-             {RecordType::kNormal, ""},
-             {RecordType::kNormal, "body"},
-             {RecordType::kExtractedStart, ""},
-             {RecordType::kEnd, ""}})
-        REQUIRE(f.client->send(type, payload));
-    std::optional<Result<submit::CleanupResult>> result;
-    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
-    REQUIRE(*result);
-    CHECK((*result)->ok());
-    CHECK(std::filesystem::exists(f.incoming() + "/" + f.client->queue_id()));
+        testing::Records partial =
+            testing::cleanup_stream("alice@example.com", {"bob@example.org"}, {"Subject: cut short", ""});
+        partial.pop_back();  // no X, no E: the client hangs up in the content
+        // Past the client's 64 KiB buffer, so that records reach cleanup.
+        for (int i = 0; i < 2000; ++i) partial.emplace_back(RecordType::kNormal, std::string(70, 'c'));
+        REQUIRE(testing::send_records(*client, partial));
+    }  // the connection closes here
+    REQUIRE(s.master->wait_available());
+    CHECK(s.incoming().empty());
 }
 
-TEST_CASE("cleanup session removes the file of a client that hangs up", "[unit]") {
-    Fixture f;
-    f.open();
-    REQUIRE(f.client->send(RecordType::kSender, "alice@example.org"));
-    REQUIRE(files_in(f.incoming()) == 1);  // the temporary file
-    f.client.reset();                      // gone without the end record
-    REQUIRE(run_until(f.loop, [&] { return files_in(f.incoming()) == 0; }));
-}
-
-TEST_CASE("cleanup session refuses a malformed record stream", "[unit]") {
-    Fixture f;
-    f.open();
-    // A content record before the sender: cleanup answers and ends.
-    REQUIRE(f.client->send(RecordType::kNormal, "no envelope"));
-    REQUIRE(f.client->send(RecordType::kEnd, ""));
-    std::optional<Result<submit::CleanupResult>> result;
-    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
-    REQUIRE(*result);
-    CHECK_FALSE((*result)->ok());
-    CHECK(files_in(f.incoming()) == 0);
-}
-
-namespace {
-
-// canonical_maps of a type that may block: records the threads it ran on.
-class ThreadTable : public table::Table {
-public:
-    ThreadTable() : table::Table("cleanupthread", "x") {}
-    table::LookupResult lookup(std::string_view key) override {
-        std::lock_guard<std::mutex> lock(mu);
-        threads.insert(std::this_thread::get_id());
-        if (key == "alice@example.org") return std::optional<std::string>("alice.smith@example.org");
-        return std::optional<std::string>();
-    }
-    bool may_block() const override { return true; }
-    static inline std::mutex mu;
-    static inline std::set<std::thread::id> threads;
-};
-
-}  // namespace
-
-TEST_CASE("cleanup session looks up tables that may block off the loop", "[unit]") {
-    table::register_table_type(
-        "cleanupthread", [](const std::string&, const table::OpenOptions&) -> Result<table::TablePtr> {
-            return table::TablePtr(std::make_unique<ThreadTable>());
-        },
-        true);
-    Fixture f("canonical_maps = cleanupthread:x\n");
-    REQUIRE(f.config.may_block);
-    f.open();
-    for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
-             {RecordType::kArrivalTime, "1700000000.000001"},
-             {RecordType::kSender, "alice@example.org"},
-             {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
-             {RecordType::kContentStart, ""},
-             {RecordType::kNormal, "From: alice@example.org"},
-             {RecordType::kNormal, ""},
-             {RecordType::kNormal, "body"},
-             {RecordType::kExtractedStart, ""},
-             {RecordType::kEnd, ""}})
-        REQUIRE(f.client->send(type, payload));
-    std::optional<Result<submit::CleanupResult>> result;
-    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
-    REQUIRE(*result);
-    CHECK((*result)->ok());
-    std::string path = f.incoming() + "/" + f.client->queue_id();
-    REQUIRE(std::filesystem::exists(path));
-    auto file = queue::QueueFile::open(path, false);
-    REQUIRE(file);
-    auto env = file->read_envelope();
-    REQUIRE(env);
-    CHECK(env->sender == "alice.smith@example.org");  // canonical_maps answered from the worker
-    std::lock_guard<std::mutex> lock(ThreadTable::mu);
-    REQUIRE_FALSE(ThreadTable::threads.empty());
-    CHECK_FALSE(ThreadTable::threads.count(std::this_thread::get_id()));  // never on the loop's thread
+TEST_CASE("cleanup session drops a client silent for ipc_timeout", "[unit]") {
+    CleanupServer s("ipc_timeout = 1s\n");
+    auto client = s.open();
+    REQUIRE(client);
+    const std::string id = client->queue_id();
+    // Say nothing; cleanup gives up after one second.
+    REQUIRE(s.master->wait_available());
+    CHECK(s.logged("warning: " + id + ": timeout after 1 s reading from the client"));
+    CHECK(s.incoming().empty());
+    auto late = client->finish();
+    REQUIRE_FALSE(late);
+    CHECK(late.error().temporary());
 }

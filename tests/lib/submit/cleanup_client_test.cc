@@ -1,215 +1,264 @@
-// cleanup_client_test.cc - both clients of the cleanup protocol against a
-// fake cleanup: the blocking CleanupClient on a service socket, and
-// AsyncCleanupClient on the loop (handshake, records, final status, a
-// cleanup that goes away, a slow cleanup that never blocks the loop).
-#include <sys/socket.h>
+// cleanup_client_test.cc - CleanupClient, the client side of the hand-off to
+// cleanup, against a fake cleanup on public/cleanup: the request flags,
+// the queue ID, the records exactly as sent (also past the client's write
+// buffer), the final reply parsed into a CleanupResult, and every failure
+// a client must treat as temporary.
+#include <catch2/catch.hpp>
+
+#include <poll.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <catch2/catch.hpp>
-#include <csignal>
-#include <chrono>
-#include <filesystem>
-#include <functional>
-#include <optional>
-#include <thread>
+#include <cerrno>
 
-#include "lib/ipc/ipc_socket.h"
+#include <future>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "lib/ipc/protocol.h"
 #include "lib/queue/record.h"
-#include "lib/submit/cleanup_async.h"
 #include "lib/submit/cleanup_proto.h"
+#include "tests/support/cleanup_stream.h"
+#include "tests/support/fake_service.h"
 
 using namespace mailroom;
-using namespace std::chrono_literals;
 using queue::RecordType;
+using submit::CleanupClient;
+using submit::CleanupStatus;
 
 namespace {
 
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
+using testing::Records;
 
-struct Received {
-    std::int64_t flags = -1;
-    std::vector<std::pair<RecordType, std::string>> records;
+constexpr const char* kId = "6B1D4A9F02";
+
+// What the fake cleanup saw.
+struct Seen {
+    std::optional<std::int64_t> flags;
+    Records records;
+    bool got_end = false;
 };
 
-// One cleanup conversation on `fd`: announcement, request, queue ID, the
-// records up to E, then the status. With stall, it stops reading after the
-// request until *release turns true.
-void fake_cleanup(util::UniqueFd fd, Received* got, std::int64_t status, const std::function<bool()>& release = {}) {
-    ipc::IpcStream s(std::move(fd), 5000);
-    REQUIRE(s.announce(ipc::kCleanupProtocol, ipc::kProtocolVersion));
-    auto req = s.receive();
-    REQUIRE(req);
-    got->flags = ipc::get_int(*req, submit::kAttrFlags).value();
-    ipc::AttrList id;
-    id.add(std::string(submit::kAttrQueueId), "4FAKEID");
-    REQUIRE(s.send(id));
-    if (release) {
-        while (!release()) std::this_thread::sleep_for(5ms);
-    }
+// Reads raw cleanup-stream records from `fd` up to and including E.
+void read_stream(int fd, Seen* seen) {
     std::string buf;
-    char tmp[65536];
+    char tmp[16384];
     for (;;) {
-        queue::DecodedRecord rec;
-        std::string error;
-        auto step = queue::decode_record(buf, &rec, &error);
-        if (step == queue::DecodeStep::kRecord) {
-            got->records.emplace_back(rec.type, std::string(rec.payload));
-            buf.erase(0, rec.length);
-            if (rec.type == RecordType::kEnd) break;
+        std::size_t used = 0;
+        for (;;) {
+            queue::DecodedRecord rec;
+            std::string error;
+            auto step = queue::decode_record(std::string_view(buf).substr(used), &rec, &error);
+            if (step != queue::DecodeStep::kRecord) {
+                if (step == queue::DecodeStep::kError) return;
+                break;
+            }
+            used += rec.length;
+            if (rec.type == RecordType::kEnd) {
+                seen->got_end = true;
+                return;
+            }
+            seen->records.emplace_back(rec.type, std::string(rec.payload));
+        }
+        buf.erase(0, used);
+        ssize_t n = ::read(fd, tmp, sizeof(tmp));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 5000) <= 0) return;
             continue;
         }
-        REQUIRE(step == queue::DecodeStep::kNeedMore);
-        ssize_t n = ::read(s.fd(), tmp, sizeof(tmp));
-        if (n < 0 && errno == EAGAIN) {
-            std::this_thread::sleep_for(1ms);
-            continue;
-        }
-        REQUIRE(n > 0);
-        buf.append(tmp, static_cast<size_t>(n));
+        if (n <= 0) return;
+        buf.append(tmp, static_cast<std::size_t>(n));
     }
-    ipc::AttrList reply;
-    reply.add_int(std::string(submit::kAttrStatus), status)
-        .add(std::string(submit::kAttrDsn), status == 0 ? "2.0.0" : "5.7.1")
-        .add(std::string(submit::kAttrReason), status == 0 ? "queued" : "rejected by test");
-    REQUIRE(s.send(reply));
 }
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
+// Announcement, request, queue ID: the part every script shares.
+bool greet(ipc::IpcStream& s, Seen* seen) {
+    if (!s.announce(ipc::kCleanupProtocol, ipc::kProtocolVersion)) return false;
+    auto req = s.receive();
+    if (!req) return false;
+    if (auto f = ipc::get_int(*req, submit::kAttrFlags); f) seen->flags = *f;
+    ipc::AttrList id;
+    id.add(std::string(submit::kAttrQueueId), kId);
+    return s.send(id).ok();
+}
+
+void reply(ipc::IpcStream& s, CleanupStatus status, const std::string& dsn, const std::string& reason) {
+    ipc::AttrList r;
+    r.add_int(std::string(submit::kAttrStatus), static_cast<std::int64_t>(status))
+        .add(std::string(submit::kAttrDsn), dsn)
+        .add(std::string(submit::kAttrReason), reason);
+    (void)s.send(r);
+}
+
+// A message with `body_lines` lines of about 70 bytes.
+Records sample_message(std::size_t body_lines) {
+    std::vector<std::string> lines = {"Subject: hand-off", ""};
+    for (std::size_t i = 0; i < body_lines; ++i) lines.push_back("line " + std::to_string(i) + std::string(60, 'x'));
+    return testing::cleanup_stream("alice@example.com", {"bob@example.org"}, lines);
 }
 
 }  // namespace
 
-TEST_CASE("CleanupClient: handshake, records and the final status over the service socket", "[unit]") {
-    char tmpl[] = "/tmp/mr-submit-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    std::string dir = tmpl;
-    std::filesystem::create_directories(dir + "/public");
-    auto listener = ipc::listen_unix(ipc::service_socket_path(dir, ipc::ServiceClass::kPublic, "cleanup"));
-    REQUIRE(listener);
-    Received got;
-    std::thread server([&] {
-        auto conn = ipc::accept_unix(listener->get(), 5000);
-        REQUIRE(conn);
-        fake_cleanup(std::move(*conn), &got, 0);
+TEST_CASE("CleanupClient hands over the flags and the records and parses the reply", "[unit]") {
+    testing::TempQueue tq;
+    const std::string dir = tq.layout.queue_directory;
+    testing::FakeService cleanup(dir, ipc::ServiceClass::kPublic, "cleanup");
+    // 2000 lines of ~70 bytes: well past the client's 64 KiB write buffer.
+    const Records message = sample_message(GENERATE(3, 2000));
+    Seen seen;
+    cleanup.serve([&](ipc::IpcStream& s) {
+        if (!greet(s, &seen)) return;
+        read_stream(s.fd(), &seen);
+        reply(s, CleanupStatus::kOk, "2.0.0", "queued");
     });
-    auto client = submit::CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup",
-                                              submit::kCleanupFlagNoHeaderBodyChecks, 5000);
+    auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup",
+                                      submit::kCleanupFlagBounce | submit::kCleanupFlagNoHeaderBodyChecks, 5000);
     REQUIRE(client);
-    CHECK(client->queue_id() == "4FAKEID");
-    REQUIRE(client->send(RecordType::kSender, "alice@example.org"));
-    REQUIRE(client->send(RecordType::kRecipient, "bob@example.org"));
-    REQUIRE(client->send(RecordType::kEnd, ""));
-    auto result = client->finish();
-    server.join();
+    CHECK(client->queue_id() == kId);
+    auto result = testing::submit_records(*client, message);
+    cleanup.join();
     REQUIRE(result);
     CHECK(result->ok());
-    CHECK(result->queue_id == "4FAKEID");
+    CHECK(result->queue_id == kId);
     CHECK(result->dsn == "2.0.0");
-    CHECK(got.flags == submit::kCleanupFlagNoHeaderBodyChecks);
-    REQUIRE(got.records.size() == 3);
-    CHECK(got.records[0] == std::make_pair(RecordType::kSender, std::string("alice@example.org")));
-    std::filesystem::remove_all(dir);
+    CHECK(result->reason == "queued");
+    CHECK(seen.flags == (submit::kCleanupFlagBounce | submit::kCleanupFlagNoHeaderBodyChecks));
+    CHECK(seen.got_end);
+    CHECK(seen.records == message);
 }
 
-TEST_CASE("CleanupClient: no cleanup listening is a temporary error", "[unit]") {
-    auto client = submit::CleanupClient::open("/nonexistent-queue", ipc::ServiceClass::kPublic, "cleanup", 0, 100);
-    REQUIRE_FALSE(client);
-    CHECK(client.error().kind == ErrorKind::kTemporary);
-}
-
-TEST_CASE("AsyncCleanupClient hands a message over on the loop", "[unit]") {
-    event::Loop loop;
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    Received got;
-    std::thread server([&, fd = fds[1]] { fake_cleanup(util::UniqueFd(fd), &got, 6); });
-    std::unique_ptr<submit::AsyncCleanupClient> client;
-    std::optional<Result<submit::CleanupResult>> result;
-    submit::AsyncCleanupClient::start(loop, util::UniqueFd(fds[0]), 0, 5000, [&](auto c) {
-        REQUIRE(c);
-        client = std::move(*c);
+TEST_CASE("CleanupClient reports cleanup's rejections with their DSN class", "[unit]") {
+    testing::TempQueue tq;
+    const std::string dir = tq.layout.queue_directory;
+    testing::FakeService cleanup(dir, ipc::ServiceClass::kPublic, "cleanup");
+    struct Case {
+        CleanupStatus status;
+        const char* dsn;
+        const char* reason;
+        bool temporary;
+    };
+    const Case c = GENERATE(Case{CleanupStatus::kContent, "5.7.1", "no spam here", false},
+                            Case{CleanupStatus::kSize, "5.3.4", "message file too big", false},
+                            Case{CleanupStatus::kWrite, "4.3.0", "queue file write error", true},
+                            Case{CleanupStatus::kDefer, "4.3.0", "server configuration error", true});
+    Seen seen;
+    cleanup.serve([&](ipc::IpcStream& s) {
+        if (!greet(s, &seen)) return;
+        read_stream(s.fd(), &seen);
+        reply(s, c.status, c.dsn, c.reason);
     });
-    REQUIRE(run_until(loop, [&] { return client != nullptr; }));
-    CHECK(client->queue_id() == "4FAKEID");
-    REQUIRE(client->send(RecordType::kSender, "alice@example.org"));
-    REQUIRE(client->send(RecordType::kContentStart, ""));
-    REQUIRE(client->send(RecordType::kNormal, "Subject: hi"));
-    REQUIRE(client->send(RecordType::kEnd, ""));
-    client->finish([&](Result<submit::CleanupResult> r) {
-        result = std::move(r);
-        client.reset();  // dropped inside its own callback
-    });
-    REQUIRE(run_until(loop, [&] { return result.has_value(); }));
-    server.join();
-    REQUIRE(*result);
-    CHECK((*result)->status == submit::CleanupStatus::kContent);
-    CHECK((*result)->reason == "rejected by test");
-    CHECK(got.records.size() == 4);
+    auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", submit::kCleanupFlagNone, 5000);
+    REQUIRE(client);
+    auto result = testing::submit_records(*client, sample_message(1));
+    cleanup.join();
+    REQUIRE(result);
+    CHECK_FALSE(result->ok());
+    CHECK(result->status == c.status);
+    CHECK(result->dsn == c.dsn);
+    CHECK(result->reason == c.reason);
+    CHECK(result->temporary() == c.temporary);
+    CHECK(seen.flags == submit::kCleanupFlagNone);
 }
 
-TEST_CASE("AsyncCleanupClient: a slow cleanup does not block the loop", "[unit]") {
-    event::Loop loop;
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    Received got;
-    std::atomic<bool> release{false};
-    std::thread server([&, fd = fds[1]] { fake_cleanup(util::UniqueFd(fd), &got, 0, [&] { return release.load(); }); });
-    std::unique_ptr<submit::AsyncCleanupClient> client;
-    submit::AsyncCleanupClient::start(loop, util::UniqueFd(fds[0]), 0, 5000, [&](auto c) { client = std::move(*c); });
-    REQUIRE(run_until(loop, [&] { return client != nullptr; }));
-    // Far more than a socket buffer while cleanup reads nothing: every
-    // send() returns at once and the loop keeps turning.
-    std::string line(1000, 'x');
-    auto started = std::chrono::steady_clock::now();
-    REQUIRE(client->send(RecordType::kContentStart, ""));
-    for (int i = 0; i < 4000; ++i) REQUIRE(client->send(RecordType::kNormal, line));
-    REQUIRE(client->send(RecordType::kEnd, ""));
-    CHECK(std::chrono::steady_clock::now() - started < 2s);
-    int ticks = 0;
-    event::Timer tick(loop, [&] { ++ticks; });
-    tick.start(10ms);
-    REQUIRE(run_until(loop, [&] { return ticks == 1; }));
-    CHECK(client->unsent() > 1000000);
-    bool drained = false;
-    client->on_drained([&] { drained = client->unsent() == 0; });
-    std::optional<Result<submit::CleanupResult>> result;
-    client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    release = true;
-    REQUIRE(run_until(loop, [&] { return result.has_value(); }));
-    server.join();
-    REQUIRE(*result);
-    CHECK((*result)->ok());
-    CHECK(drained);
-    CHECK(got.records.size() == 4002);
-}
+TEST_CASE("CleanupClient failures are temporary", "[unit]") {
+    testing::TempQueue tq;
+    const std::string dir = tq.layout.queue_directory;
 
-TEST_CASE("AsyncCleanupClient: cleanup going away fails the open or the finish", "[unit]") {
-    event::Loop loop;
-    {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-        ::close(fds[1]);  // cleanup died before the announcement
-        std::optional<Error> error;
-        submit::AsyncCleanupClient::start(loop, util::UniqueFd(fds[0]), 0, 5000, [&](auto c) {
-            REQUIRE_FALSE(c);
-            error = c.error();
-        });
-        REQUIRE(run_until(loop, [&] { return error.has_value(); }));
-        CHECK(error->kind == ErrorKind::kTemporary);
+    SECTION("cleanup is not running") {
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 1000);
+        REQUIRE_FALSE(client);
+        CHECK(client.error().temporary());
     }
-    {
-        std::optional<Error> error;
-        submit::AsyncCleanupClient::open(loop, "/nonexistent-queue", ipc::ServiceClass::kPublic, "cleanup", 0, 100,
-                                         [&](auto c) { error = c.error(); });
-        CHECK_FALSE(error.has_value());  // never called back inside open()
-        REQUIRE(run_until(loop, [&] { return error.has_value(); }));
+    testing::FakeService cleanup(dir, ipc::ServiceClass::kPublic, "cleanup");
+    SECTION("the server speaks another protocol") {
+        cleanup.serve([](ipc::IpcStream& s) { (void)s.announce(ipc::kBounceProtocol, ipc::kProtocolVersion); });
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
+        cleanup.join();
+        REQUIRE_FALSE(client);
+        CHECK(client.error().temporary());
+    }
+    SECTION("the server answers the request without a queue ID") {
+        cleanup.serve([](ipc::IpcStream& s) {
+            if (!s.announce(ipc::kCleanupProtocol, ipc::kProtocolVersion) || !s.receive()) return;
+            ipc::AttrList wrong;
+            wrong.add("queue", "nope");
+            (void)s.send(wrong);
+        });
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
+        cleanup.join();
+        REQUIRE_FALSE(client);
+        CHECK(client.error().temporary());
+    }
+    SECTION("the server hangs up before the final reply") {
+        Seen seen;
+        cleanup.serve([&](ipc::IpcStream& s) {
+            if (greet(s, &seen)) read_stream(s.fd(), &seen);
+        });
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
+        REQUIRE(client);
+        auto result = testing::submit_records(*client, sample_message(1));
+        cleanup.join();
+        REQUIRE_FALSE(result);
+        CHECK(result.error().temporary());
+        CHECK(seen.got_end);
+    }
+    SECTION("a final reply without a status") {
+        Seen seen;
+        cleanup.serve([&](ipc::IpcStream& s) {
+            if (!greet(s, &seen)) return;
+            read_stream(s.fd(), &seen);
+            ipc::AttrList r;
+            r.add(std::string(submit::kAttrReason), "what status?");
+            (void)s.send(r);
+        });
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 5000);
+        REQUIRE(client);
+        auto result = testing::submit_records(*client, sample_message(1));
+        cleanup.join();
+        REQUIRE_FALSE(result);
+        CHECK(result.error().temporary());
+    }
+    SECTION("a server that stops reading makes send time out") {
+        std::promise<void> client_done;
+        auto done = client_done.get_future();
+        Seen seen;
+        cleanup.serve([&](ipc::IpcStream& s) {
+            if (greet(s, &seen)) done.wait();  // reads nothing until the client gave up
+        });
+        auto client = CleanupClient::open(dir, ipc::ServiceClass::kPublic, "cleanup", 0, 300);
+        REQUIRE(client);
+        Status st = ok_status();
+        // Far more than a socket buffer holds.
+        for (int i = 0; i < 100000 && st; ++i) st = client->send(RecordType::kNormal, std::string(100, 'y'));
+        client_done.set_value();
+        cleanup.join();
+        REQUIRE_FALSE(st);
+        CHECK(st.error().temporary());
+        CHECK(st.error().message == "cleanup: timeout while sending the message");
+    }
+}
+
+TEST_CASE("cleanup status codes have Postfix's DSN codes and texts", "[unit]") {
+    struct Case {
+        CleanupStatus status;
+        const char* dsn;
+        const char* text;
+    };
+    const Case cases[] = {
+        {CleanupStatus::kOk, "2.0.0", "queued"},
+        {CleanupStatus::kWrite, "4.3.0", "queue file write error"},
+        {CleanupStatus::kSize, "5.3.4", "message file too big"},
+        {CleanupStatus::kRcpt, "5.1.0", "no recipients specified"},
+        {CleanupStatus::kBad, "5.3.0", "malformed message stream"},
+        {CleanupStatus::kTimeout, "4.4.2", "timeout while receiving the message"},
+        {CleanupStatus::kContent, "5.7.1", "message content rejected"},
+        {CleanupStatus::kDefer, "4.3.0", "server configuration error"},
+    };
+    for (const auto& c : cases) {
+        auto t = submit::cleanup_status_text(c.status);
+        CHECK(std::string(t.dsn) == c.dsn);
+        CHECK(std::string(t.text) == c.text);
     }
 }
