@@ -19,12 +19,14 @@
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_async.h"
 #include "lib/table/table.h"
+#include "tests/support/loop_util.h"
 
 #include <mutex>
 #include <set>
 #include <thread>
 
 using namespace mailroom;
+using mailroom::testing::run_until;
 using namespace std::chrono_literals;
 using queue::RecordType;
 
@@ -33,13 +35,6 @@ namespace {
 // A peer that went away must not kill the test (the daemons ignore SIGPIPE).
 const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
-}
 
 std::size_t files_in(const std::string& dir) {
     std::size_t n = 0;
@@ -81,6 +76,26 @@ struct Fixture {
         cleanup::shutdown_sessions();
         std::filesystem::remove_all(root);
     }
+    // A small message from alice to bob with one header; true when cleanup
+    // answered status 0.
+    bool send_message(const std::string& header) {
+        for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
+                 {RecordType::kArrivalTime, "1700000000.000001"},
+                 {RecordType::kSender, "alice@example.org"},
+                 {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
+                 {RecordType::kContentStart, ""},
+                 {RecordType::kNormal, header},
+                 {RecordType::kNormal, ""},
+                 {RecordType::kNormal, "body"},
+                 {RecordType::kExtractedStart, ""},
+                 {RecordType::kEnd, ""}})
+            REQUIRE(client->send(type, payload));
+        std::optional<Result<submit::CleanupResult>> result;
+        client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
+        REQUIRE(run_until(loop, [&] { return result.has_value(); }));
+        REQUIRE(*result);
+        return (*result)->ok();
+    }
     std::string incoming() const { return config.params.layout.queue_directory + "/incoming"; }
 
     void open() {
@@ -100,22 +115,7 @@ TEST_CASE("cleanup session commits the message before it answers status 0", "[un
     Fixture f;
     f.open();
     REQUIRE(f.client->queue_id().size() >= 6);
-    for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
-             {RecordType::kArrivalTime, "1700000000.000001"},
-             {RecordType::kSender, "alice@example.org"},
-             {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
-             {RecordType::kContentStart, ""},
-             {RecordType::kNormal, "Subject: hello"},
-             {RecordType::kNormal, ""},
-             {RecordType::kNormal, "body"},
-             {RecordType::kExtractedStart, ""},
-             {RecordType::kEnd, ""}})
-        REQUIRE(f.client->send(type, payload));
-    std::optional<Result<submit::CleanupResult>> result;
-    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
-    REQUIRE(*result);
-    CHECK((*result)->ok());
+    CHECK(f.send_message("Subject: hello"));
     CHECK(std::filesystem::exists(f.incoming() + "/" + f.client->queue_id()));
 }
 
@@ -170,22 +170,7 @@ TEST_CASE("cleanup session looks up tables that may block off the loop", "[unit]
     Fixture f("canonical_maps = cleanupthread:x\n");
     REQUIRE(f.config.may_block);
     f.open();
-    for (auto [type, payload] : std::vector<std::pair<RecordType, std::string>>{
-             {RecordType::kArrivalTime, "1700000000.000001"},
-             {RecordType::kSender, "alice@example.org"},
-             {RecordType::kRecipient, std::string(1, queue::kRcptPending) + "bob@example.org"},
-             {RecordType::kContentStart, ""},
-             {RecordType::kNormal, "From: alice@example.org"},
-             {RecordType::kNormal, ""},
-             {RecordType::kNormal, "body"},
-             {RecordType::kExtractedStart, ""},
-             {RecordType::kEnd, ""}})
-        REQUIRE(f.client->send(type, payload));
-    std::optional<Result<submit::CleanupResult>> result;
-    f.client->finish([&](Result<submit::CleanupResult> r) { result = std::move(r); });
-    REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
-    REQUIRE(*result);
-    CHECK((*result)->ok());
+    CHECK(f.send_message("From: alice@example.org"));
     std::string path = f.incoming() + "/" + f.client->queue_id();
     REQUIRE(std::filesystem::exists(path));
     auto file = queue::QueueFile::open(path, false);

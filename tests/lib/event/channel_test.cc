@@ -2,6 +2,7 @@
 // split across reads, over-long lines, back-pressure and resume, timeouts,
 // end of input, delete from inside a callback, a TLS handshake.
 #include "lib/event/channel.h"
+#include "tests/support/loop_util.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 using namespace mailroom;
+using mailroom::testing::run_until;
 using namespace std::chrono_literals;
 using event::Channel;
 
@@ -38,14 +40,6 @@ struct Pair {
 
 void send_raw(int fd, std::string_view s) { REQUIRE(::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
 
-// Turns the loop until done() or the deadline; true when done() held.
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
-}
 
 }  // namespace
 

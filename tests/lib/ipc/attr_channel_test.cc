@@ -11,8 +11,10 @@
 #include <functional>
 
 #include "lib/ipc/protocol.h"
+#include "tests/support/loop_util.h"
 
 using namespace mailroom;
+using mailroom::testing::run_until;
 using namespace std::chrono_literals;
 
 namespace {
@@ -20,13 +22,6 @@ namespace {
 // A peer that went away must not kill the test (the daemons ignore SIGPIPE).
 const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 3000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
-}
 
 void socket_pair(util::UniqueFd* a, util::UniqueFd* b) {
     int fds[2];

@@ -17,8 +17,10 @@
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_async.h"
 #include "lib/submit/cleanup_proto.h"
+#include "tests/support/loop_util.h"
 
 using namespace mailroom;
+using mailroom::testing::run_until;
 using namespace std::chrono_literals;
 using queue::RecordType;
 
@@ -75,13 +77,6 @@ void fake_cleanup(util::UniqueFd fd, Received* got, std::int64_t status, const s
     REQUIRE(s.send(reply));
 }
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
-}
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // block (by their type) are looked up off the loop thread, the others at
 // once on it; a table records the thread its lookups run on.
 #include "lib/table/async_lookup.h"
+#include "tests/support/loop_util.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 #include <thread>
 
 using namespace mailroom;
+using mailroom::testing::run_until;
 using namespace mailroom::table;
 using namespace std::chrono_literals;
 
@@ -35,13 +37,6 @@ public:
     std::thread::id thread_;
 };
 
-bool run_until(event::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
-    bool expired = false;
-    event::Timer guard(loop, [&] { expired = true; });
-    guard.start(limit);
-    while (!done() && !expired) loop.run_once();
-    return done();
-}
 
 }  // namespace
 
