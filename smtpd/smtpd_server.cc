@@ -273,8 +273,6 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     if (!ex) return ex.error();
     server->bare_lf_exclusions_ = std::make_unique<Mynetworks>(std::move(*ex));
 
-    SmtpdServer* raw = server.get();
-    server->reaper_ = event::Timer(loop, [raw] { raw->dead_.clear(); });
     return server;
 }
 
@@ -313,7 +311,6 @@ SmtpdServer::~SmtpdServer() {
     workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();
     sessions_.clear();
-    dead_.clear();
 }
 
 bool SmtpdServer::in_mynetworks(const Peer& peer) const {
@@ -354,12 +351,13 @@ void SmtpdServer::start_session(server::Connection conn, Peer peer) {
 void SmtpdServer::session_done(Session* session) {
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
         if (it->get() == session) {
-            dead_.push_back(std::move(*it));
+            // We are inside one of the session's own callbacks: it is
+            // destroyed from the loop once that has returned.
+            loop_.release_later(std::move(*it));
             sessions_.erase(it);
             break;
         }
     }
-    reaper_.start(std::chrono::milliseconds(0));
 }
 
 }  // namespace mailroom::smtpd

@@ -273,8 +273,6 @@ private:
     std::shared_ptr<RecipientTables> recipient_tables_;
     std::unique_ptr<ClientLimits> limits_;
     std::list<std::unique_ptr<Session>> sessions_;
-    std::vector<std::unique_ptr<Session>> dead_;
-    event::Timer reaper_;
 };
 
 }  // namespace mailroom::smtpd
