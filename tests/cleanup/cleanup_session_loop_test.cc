@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -19,6 +18,7 @@
 #include "lib/queue/record.h"
 #include "lib/submit/cleanup_async.h"
 #include "lib/table/table.h"
+#include "tests/lib/queue/queue_test_util.h"
 #include "tests/support/loop_util.h"
 
 #include <mutex>
@@ -31,19 +31,6 @@ using namespace std::chrono_literals;
 using queue::RecordType;
 
 namespace {
-
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
-
-
-std::size_t files_in(const std::string& dir) {
-    std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
-        (void)e;
-        ++n;
-    }
-    return n;
-}
 
 struct Fixture {
     std::string root;
@@ -123,9 +110,9 @@ TEST_CASE("cleanup session removes the file of a client that hangs up", "[unit]"
     Fixture f;
     f.open();
     REQUIRE(f.client->send(RecordType::kSender, "alice@example.org"));
-    REQUIRE(files_in(f.incoming()) == 1);  // the temporary file
+    REQUIRE(queue::testing::count_entries(f.incoming()) == 1);  // the temporary file
     f.client.reset();                      // gone without the end record
-    REQUIRE(run_until(f.loop, [&] { return files_in(f.incoming()) == 0; }));
+    REQUIRE(run_until(f.loop, [&] { return queue::testing::count_entries(f.incoming()) == 0; }));
 }
 
 TEST_CASE("cleanup session refuses a malformed record stream", "[unit]") {
@@ -139,7 +126,7 @@ TEST_CASE("cleanup session refuses a malformed record stream", "[unit]") {
     REQUIRE(run_until(f.loop, [&] { return result.has_value(); }));
     REQUIRE(*result);
     CHECK_FALSE((*result)->ok());
-    CHECK(files_in(f.incoming()) == 0);
+    CHECK(queue::testing::count_entries(f.incoming()) == 0);
 }
 
 namespace {

@@ -4,15 +4,19 @@
 // Summary
 //   run_until(loop, done, limit) turns the loop until done() holds or the
 //   limit passed, and returns done(): a test waits for the state that
-//   proves a step finished instead of sleeping.
+//   proves a step finished instead of sleeping. Including it also ignores
+//   SIGPIPE, as the daemons do: a peer that went away must not kill a test.
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <functional>
 
 #include "lib/event/event_loop.h"
 
 namespace mailroom::testing {
+
+inline const bool kSigpipeIgnored = (std::signal(SIGPIPE, SIG_IGN), true);
 
 inline bool run_until(event::Loop& loop, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {

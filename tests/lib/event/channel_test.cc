@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -24,9 +23,6 @@ using namespace std::chrono_literals;
 using event::Channel;
 
 namespace {
-
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
 struct Pair {
     util::UniqueFd a, b;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <chrono>
 #include <functional>
 
@@ -18,10 +17,6 @@ using mailroom::testing::run_until;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
-
 
 void socket_pair(util::UniqueFd* a, util::UniqueFd* b) {
     int fds[2];

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -25,9 +24,6 @@ using namespace std::chrono_literals;
 using queue::RecordType;
 
 namespace {
-
-// A peer that went away must not kill the test (the daemons ignore SIGPIPE).
-const bool kNoSigpipe = (std::signal(SIGPIPE, SIG_IGN), true);
 
 struct Received {
     std::int64_t flags = -1;
