@@ -33,7 +33,11 @@
 //   master's drain signal (after a reload) once no session remains, or at
 //   once when exit_on_drain is set, on
 //   SIGTERM, or when request_exit() was called and no session remains.
-//   on_exit runs before every normal exit. A hook that returns an error
+//   Each of these only stops taking work and breaks the loop; on_exit
+//   runs after the loop has returned, outside every callback, so it may
+//   destroy the service's sessions (the process then exits 0). A session
+//   that ends inside its own callback is freed with
+//   event::Loop::release_later(), never on the spot. A hook that returns an error
 //   from init makes the process log "fatal: ..." and exit 1, which master
 //   counts as a failed start and throttles.
 //
