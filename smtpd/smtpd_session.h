@@ -105,10 +105,8 @@
 #include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
-#include "smtpd/smtpd_command.h"
-#include "smtpd/smtpd_data.h"
 #include "smtpd/smtpd_mynetworks.h"
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
 
 namespace mailroom::smtpd {
