@@ -41,7 +41,7 @@ struct Route {
     std::string transport;
     std::string nexthop;
     bool nexthop_explicit = false;
-    std::string recipient;  // the resolved address ("" = as queued)
+    std::string recipient = {};  // the resolved address ("" = as queued)
 
     // The same way out (transport and nexthop), whatever the recipient.
     bool operator==(const Route& o) const {

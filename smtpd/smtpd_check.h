@@ -24,7 +24,10 @@
 //   sender list only after MAIL FROM. RCPT TO:<postmaster> is always
 //   accepted. After the lists, smtpd_reject_unlisted_recipient (and
 //   smtpd_reject_unlisted_sender) validate the address as Postfix does
-//   after address rewriting: an unqualified address gets @$myorigin, an
+//   after address rewriting: an unqualified address gets @$myorigin and
+//   is resolved by lib/address (docs/address.md: trailing dot, percent
+//   hack, bang path, quoted local part, our own address literals; the
+//   relay decision refuses a source-routed address), an
 //   address listed in canonical_maps, recipient_canonical_maps or
 //   virtual_alias_maps is accepted whatever its class, an address in a
 //   virtual alias domain must be so listed ("User unknown in virtual alias

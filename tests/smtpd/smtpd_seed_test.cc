@@ -77,7 +77,7 @@ struct SeedSite {
         auto c = config::Config::from_text(main_cf, "/tmp");
         REQUIRE(c.ok());
         cfg = std::move(*c);
-        domains = DomainLists::from_config(cfg);
+        domains = address::DomainLists::from_config(cfg);
         auto cc = CheckConfig::from_config(cfg);
         REQUIRE(cc.ok());
         CheckHooks hooks;
