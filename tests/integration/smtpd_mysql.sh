@@ -36,10 +36,10 @@ stop_db() {
     fi
 }
 trap 'stop_db; mr_cleanup' EXIT
-mkdir -p "$T/db"
-"$INSTALL_DB" --no-defaults --datadir="$T/db" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
+mkdir -p "$T/db" "$T/dbtmp"
+"$INSTALL_DB" --no-defaults --tmpdir="$T/dbtmp" --datadir="$T/db" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
     --skip-test-db >"$T/install.log" 2>&1 || mr_fail "mariadb-install-db: $(cat "$T/install.log")"
-"$MARIADBD" --no-defaults --datadir="$T/db" --socket="$SOCK" --skip-networking --pid-file="$T/mysqld.pid" \
+"$MARIADBD" --no-defaults --tmpdir="$T/dbtmp" --datadir="$T/db" --socket="$SOCK" --skip-networking --pid-file="$T/mysqld.pid" \
     --log-error="$T/mysqld.err" "${USER_OPT[@]}" --innodb-buffer-pool-size=16M --skip-log-bin \
     --skip-name-resolve 2>>"$T/mysqld.err" &
 DB_PID=$!
