@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 
+#include "lib/address/address.h"
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
@@ -45,11 +46,11 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto q = cfg.get("queue_directory");
     if (!q) return q.error();
     out.layout.queue_directory = *q;
-    out.routing.mydestination = list_or_empty(cfg, "mydestination");
-    // relay_domains: empty when unset (Postfix 3's default).
-    out.routing.relay_domains = list_or_empty(cfg, "relay_domains");
-    out.routing.virtual_alias_domains = list_or_empty(cfg, "virtual_alias_domains");
-    out.routing.virtual_mailbox_domains = list_or_empty(cfg, "virtual_mailbox_domains");
+    // The address classes: lib/address's resolver over the domain lists
+    // (their tables are opened now, to learn whether lookups may block).
+    auto resolver = address::resolver_from_config(cfg, &out.domain_lists);
+    if (!resolver) return resolver.error();
+    out.routing.resolver = std::move(*resolver);
     for (auto [name, field] : {std::pair{"local_transport", &out.routing.local_transport},
                                std::pair{"virtual_transport", &out.routing.virtual_transport},
                                std::pair{"relay_transport", &out.routing.relay_transport},
@@ -110,11 +111,7 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     return out;
 }
 
-QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {
-    // Domain lists may name tables (virtual_mailbox_domains = mysql:...):
-    // each is opened once, on first use.
-    config_.routing.domain_table = domain_tables_.lookup_function();
-}
+QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {}
 
 Status QueueManager::start() {
     bool may_block = false;
@@ -124,17 +121,7 @@ Status QueueManager::start() {
         may_block = may_block || (*t)->may_block();
         tables_.push_back(std::move(*t));
     }
-    // The tables of the domain lists, opened now to learn whether they may block.
-    for (const auto* list : {&config_.routing.mydestination, &config_.routing.virtual_alias_domains,
-                             &config_.routing.virtual_mailbox_domains, &config_.routing.relay_domains}) {
-        for (std::string entry : *list) {
-            entry.erase(0, entry.find_first_not_of('!'));
-            if (entry.find(':') == std::string::npos) continue;
-            auto t = domain_tables_.open(entry);
-            if (!t) continue;  // reported as a resolver failure when it is used
-            may_block = may_block || (*t)->may_block();
-        }
-    }
+    if (config_.domain_lists && config_.domain_lists->may_block()) may_block = true;
     // Lookups that may block run on the lookup runner's one worker
     // thread, one message at a time: only that thread touches the tables
     // from then on (lib/table/async_lookup.h).
@@ -223,8 +210,8 @@ void QueueManager::scan_deferred() {
     flush_ = false;
 }
 
-// Moves a file into active/ (unless it is there already), logs its
-// envelope and queues it for delivery. Returns false when it was skipped.
+// Moves a file into active/ (unless it is there already) and queues it for
+// delivery; open_message() reads it. Returns false when it was skipped.
 bool QueueManager::activate(const std::string& id, std::string_view from_queue) {
     if (from_queue != queue::kQueueActive) {
         if (auto st = queue::move_queue_file(config_.layout, id, from_queue, queue::kQueueActive); !st) {
@@ -234,23 +221,6 @@ bool QueueManager::activate(const std::string& id, std::string_view from_queue) 
     }
     // The defer logfile describes the latest attempt only.
     (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
-    std::string path = config_.layout.file_path(queue::kQueueActive, id);
-    auto file = queue::QueueFile::open(path, false);
-    if (!file) {
-        log::warn("%s: %s", id.c_str(), file.error().message.c_str());
-        return false;
-    }
-    auto env = file->read();
-    if (!env) {
-        if (queue::is_corruption(env.error()))
-            (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
-        else
-            log::warn("%s: %s", id.c_str(), env.error().message.c_str());
-        return false;
-    }
-    log::info("%s: from=<%s>, size=%llu, nrcpt=%llu (queue active)", id.c_str(),
-              log::log_printable(env->sender).c_str(), static_cast<unsigned long long>(env->size.message_size),
-              static_cast<unsigned long long>(env->size.recipient_count));
     active_.push_back({id, deliver::now_seconds()});
     return true;
 }
@@ -341,8 +311,10 @@ void QueueManager::log_here(const OpenMessage& msg, const queue::QueueRecipient&
     deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res, deliver::request_times(req, now, now));
 }
 
-// Opens, locks and reads a message. Returns nullptr when there is nothing
-// to do with it.
+// Opens, locks and reads a message: its envelope only, once (the content
+// is the delivery agent's to read), as Postfix's qmgr does; logs it as it
+// enters the active queue. Returns nullptr when there is nothing to do
+// with it.
 std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const ActiveEntry& entry) {
     const std::string& id = entry.id;
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
@@ -356,7 +328,7 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
         log::warn("%s: queue file is locked by another process; skipped", id.c_str());
         return nullptr;
     }
-    auto env = file->read();
+    auto env = file->read_envelope();
     if (!env) {
         if (queue::is_corruption(env.error()))
             (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
@@ -364,6 +336,9 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
             log::warn("%s: %s", id.c_str(), env.error().message.c_str());
         return nullptr;
     }
+    log::info("%s: from=<%s>, size=%llu, nrcpt=%llu (queue active)", id.c_str(),
+              log::log_printable(env->sender).c_str(), static_cast<unsigned long long>(env->size.message_size),
+              static_cast<unsigned long long>(env->size.recipient_count));
     auto msg = std::make_unique<OpenMessage>();
     msg->entry = entry;
     msg->file.emplace(std::move(*file));
@@ -390,8 +365,9 @@ std::vector<Result<Route>> QueueManager::resolve_all(const std::vector<std::stri
     std::vector<Result<Route>> out;
     for (const auto& address : addresses) {
         if (filter && !filter->transport.empty()) {
-            out.push_back(Route{filter->transport, filter->nexthop.empty() ? address_domain(address) : filter->nexthop,
-                                !filter->nexthop.empty()});
+            out.push_back(Route{filter->transport,
+                                filter->nexthop.empty() ? address::domain_lower(address) : filter->nexthop,
+                                !filter->nexthop.empty(), address});
         } else {
             out.push_back(resolve_route(config_.routing, address,
                                         tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup)));
@@ -431,6 +407,7 @@ void QueueManager::route_message(std::unique_ptr<OpenMessage> msg) {
 void QueueManager::assign_groups(OpenMessage& msg, const std::vector<Result<Route>>& routes) {
     std::vector<RoutedRecipient> routed;
     std::vector<const queue::QueueRecipient*> members;
+    std::vector<std::string> resolved;
     for (std::size_t i = 0; i < msg.pending.size(); ++i) {
         const auto* r = msg.pending[i];
         if (!routes[i]) {
@@ -442,10 +419,14 @@ void QueueManager::assign_groups(OpenMessage& msg, const std::vector<Result<Rout
         }
         routed.push_back({*routes[i], msg.redirect.empty() ? r->address : msg.redirect});
         members.push_back(r);
+        resolved.push_back(routes[i]->recipient.empty() ? r->address : routes[i]->recipient);
     }
     for (auto& batch : make_batches(config_.schedule, routed)) {
-        Group g{batch.route, batch.destination, {}, msg.redirect, {}};
-        for (std::size_t i : batch.members) g.rcpts.push_back(members[i]);
+        Group g{batch.route, batch.destination, {}, {}, msg.redirect, {}};
+        for (std::size_t i : batch.members) {
+            g.rcpts.push_back(members[i]);
+            g.addresses.push_back(resolved[i]);
+        }
         msg.waiting.push_back(std::move(g));
     }
     if (!msg.waiting.empty()) msg.waiting.front().followers = msg.followers;
@@ -501,11 +482,14 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
     req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
     req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
-    for (const auto* r : group.rcpts) {
-        // A redirected recipient keeps what it was as the original recipient (orig_to=).
-        std::string orig = group.redirect.empty() || !r->orig_recipient.empty() ? r->orig_recipient : r->address;
-        req.recipients.push_back({group.redirect.empty() ? r->address : group.redirect, orig, r->dsn_orcpt,
-                                  r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
+    for (std::size_t i = 0; i < group.rcpts.size(); ++i) {
+        const auto* r = group.rcpts[i];
+        // The recipient is delivered as it resolved (trailing dot dropped,
+        // percent hack, ...); a redirected or rewritten recipient keeps
+        // what it was as the original recipient (orig_to=).
+        std::string to = group.redirect.empty() ? group.addresses[i] : group.redirect;
+        std::string orig = !r->orig_recipient.empty() || to == r->address ? r->orig_recipient : r->address;
+        req.recipients.push_back({to, orig, r->dsn_orcpt, r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
     }
     OpenMessage* raw = &msg;
     Batch batch{group.route, group.destination, {}};

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/addr_find.h"
 #include "lib/agent/agent_headers.h"
 #include "lib/agent/agent_identity.h"
 #include "lib/mailbox/maildir.h"
@@ -13,17 +13,6 @@
 #include "lib/util/strings.h"
 
 namespace mailroom::virt {
-
-std::vector<std::string> virtual_lookup_keys(const std::string& address, const std::string& delimiter) {
-    auto parts = agent::split_address(address);
-    std::string domain = util::lowercase(parts.domain);
-    std::string local = util::lowercase(parts.local);
-    auto ext = agent::split_extension(local, delimiter);
-    std::vector<std::string> keys = {local + "@" + domain};
-    if (!ext.extension.empty()) keys.push_back(ext.user + "@" + domain);
-    keys.push_back("@" + domain);
-    return keys;
-}
 
 Result<mailbox::QuotaLimits> quota_limit(const VirtualSettings& s, const std::optional<std::string>& user_value) {
     mailbox::QuotaLimits global{s.virtual_mailbox_limit, 0};
@@ -64,9 +53,9 @@ Result<std::uint64_t> parse_id(const std::string& text, const char* what) {
     return static_cast<std::uint64_t>(v);
 }
 
-// run_as() steps run in a child when root: the over-quota verdict comes
-// back as this error text.
-constexpr const char* kOverQuota = "mailbox over quota";
+// The over-quota verdict of a delivery step (run_as() carries the code
+// back from the child when root).
+Error over_quota_error() { return make_coded_error(ErrorCode::kOverQuota, "mailbox over quota"); }
 
 struct Target {
     std::string path;
@@ -98,7 +87,7 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
                     if (!u) return u.error();
                     usage = *u;
                 }
-                if (mailbox::quota_would_exceed(t.limits, usage, size)) return make_error(kOverQuota);
+                if (mailbox::quota_would_exceed(t.limits, usage, size)) return over_quota_error();
             }
             auto w = mailbox::MaildirWriter::open(dir, mailbox::DeliveryOptions{});
             if (!w) return w.error();
@@ -116,7 +105,7 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
         if (t.limits.bytes > 0) {
             struct stat sb;
             std::uint64_t have = ::lstat(t.path.c_str(), &sb) == 0 ? static_cast<std::uint64_t>(sb.st_size) : 0;
-            if (have + size + 100 > t.limits.bytes) return make_error(kOverQuota);
+            if (have + size + 100 > t.limits.bytes) return over_quota_error();
         }
         mailbox::MboxOptions mo;
         mo.lock = s.lock;
@@ -126,15 +115,11 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
         if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
         return w->commit();
     });
-    if (!st && st.error().message == kOverQuota) return over_quota(s);
+    if (!st && st.error().is(ErrorCode::kOverQuota)) return over_quota(s);
     if (!st) {
-        // As local: a full mailbox bounces (5.2.2), other Maildir trouble
-        // defers, other mbox trouble follows the error kind.
-        std::string dsn = st.error().temporary() || t.maildir ? "4.2.0" : "5.2.0";
-        if (st.error().message.find("File too large") != std::string::npos) dsn = "5.2.2";
-        std::string text = (t.maildir ? "maildir delivery failed: " : "cannot update mailbox " + t.path + ". ") +
-                           st.error().message;
-        return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);
+        // As local: the status follows the errno (agent::mailbox_failure()).
+        return agent::mailbox_failure(t.maildir ? "maildir delivery failed: " : "cannot update mailbox " + t.path + ". ",
+                                      st.error(), t.maildir);
     }
     return agent::sent(t.maildir ? "delivered to maildir" : "delivered to mailbox");
 }
@@ -144,7 +129,12 @@ agent::Outcome deliver_recipient(const agent::Job& job, const agent::JobRecipien
                                  const VirtualSettings& s, const VirtualMaps& maps, time_t now) {
     if (agent::delivered_to_loop(head, r.address))
         return agent::bounced("mail forwarding loop for " + r.address, "5.4.6");
-    auto keys = virtual_lookup_keys(r.address, s.recipient_delimiter);
+    // virtual(8)'s keys: user+ext@domain, user@domain, @domain (lib/address).
+    address::FindOptions key_options;
+    key_options.recipient_delimiter = s.recipient_delimiter;
+    key_options.strategy = address::kFindVirtualMailbox;
+    std::vector<std::string> keys;
+    for (auto& k : address::lookup_keys(util::lowercase(r.address), key_options)) keys.push_back(std::move(k.text));
     auto mbox = find(maps.mailbox, keys);
     if (!mbox) return agent::outcome_from_error(mbox.error(), "4.3.0", "5.3.0");
     if (!*mbox) return agent::bounced("unknown user: \"" + r.address + "\"", "5.1.1");
