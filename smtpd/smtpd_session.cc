@@ -233,7 +233,7 @@ private:
     void cmd_helo(const Command& cmd, bool ehlo);
     void cmd_mail(const Command& cmd);
     void cmd_rcpt(const Command& cmd);
-    void cmd_data();
+    void cmd_data(const Command& cmd);
     void cmd_bdat(const Command& cmd);
     void cmd_rset();
     void cmd_vrfy(const Command& cmd);
@@ -275,7 +275,8 @@ private:
     bool sleeping_ = false;  // smtpd_error_sleep_time
     std::string delayed_;    // replies held while sleeping
     event::Timer sleep_timer_;
-    bool skipping_long_line_ = false;
+    bool skipping_long_line_ = false;   // AUTH responses
+    CommandLines command_lines_;        // command state
     bool finished_ = false;
     bool eof_ = false;       // the client closed its side
     bool reject_bare_lf_ = false;
@@ -341,23 +342,58 @@ Session::~Session() {
 void Session::start() {
     // The greeting waits for the peer name; the resolver's own timeouts
     // bound the wait, and the loop serves other sessions meanwhile.
-    dns::Resolver* resolver = server_.resolver();
-    std::string reverse = dns::reverse_name(s_.client_addr);
-    if (resolver == nullptr || reverse.empty()) {
+    if (dns::reverse_name(s_.client_addr).empty()) {
         begin();
         return;
     }
-    resolver->lookup(reverse, dns::Type::kPTR, [this](dns::Answer a) { on_ptr(std::move(a)); });
+    if (event::Offload* workers = server_.peer_offload()) {
+        // As Postfix's getnameinfo(): /etc/hosts and DNS in the system's
+        // order, then the name's addresses of the same family. It blocks,
+        // so a worker asks.
+        using Answers = std::pair<dns::Answer, dns::Answer>;
+        std::string addr = s_.client_addr;
+        std::weak_ptr<int> alive = alive_;
+        workers->submit_value<Answers>(
+            [addr] {
+                Answers a{dns::system_reverse(addr), dns::Answer{}};
+                if (a.first.found()) {
+                    a.second = dns::system_forward(util::lowercase(a.first.names.front()),
+                                                   addr.find(':') != std::string::npos);
+                }
+                return a;
+            },
+            [this, alive](Answers a) {
+                if (alive.expired()) return;
+                if (auto name = reverse_known(a.first)) on_forward(*name, std::move(a.second));
+            });
+        return;
+    }
+    dns::Resolver* resolver = server_.resolver();
+    if (resolver == nullptr) {
+        begin();
+        return;
+    }
+    resolver->lookup(dns::reverse_name(s_.client_addr), dns::Type::kPTR,
+                     [this](dns::Answer a) { on_ptr(std::move(a)); });
 }
 
 void Session::on_ptr(dns::Answer answer) {
+    auto name = reverse_known(answer);
+    if (!name) return;
+    // Forward confirmation: the name must resolve back to the address.
+    dns::Type type = s_.client_addr.find(':') != std::string::npos ? dns::Type::kAAAA : dns::Type::kA;
+    server_.resolver()->lookup(*name, type, [this, n = *name](dns::Answer a) { on_forward(n, std::move(a)); });
+}
+
+// The reverse name of the client, or nullopt (and begin()) without one.
+std::optional<std::string> Session::reverse_known(const dns::Answer& answer) {
     if (!answer.found()) {
         // No PTR: permanently unknown; a failed lookup: temporarily.
         PeerStatus st = answer.outcome == dns::Outcome::kTempFail ? PeerStatus::kTempFail : PeerStatus::kPermFail;
         s_.client_name_status = st;
         s_.reverse_client_name_status = st;
         begin();
-        return;
+        return std::nullopt;
     }
     std::string name = util::lowercase(answer.names.front());
     if (!valid_hostname(name)) {
@@ -366,13 +402,11 @@ void Session::on_ptr(dns::Answer answer) {
         s_.client_name_status = PeerStatus::kPermFail;
         s_.reverse_client_name_status = PeerStatus::kPermFail;
         begin();
-        return;
+        return std::nullopt;
     }
     s_.reverse_client_name = name;
     s_.reverse_client_name_status = PeerStatus::kOk;
-    // Forward confirmation: the name must resolve back to the address.
-    dns::Type type = s_.client_addr.find(':') != std::string::npos ? dns::Type::kAAAA : dns::Type::kA;
-    server_.resolver()->lookup(name, type, [this, name](dns::Answer a) { on_forward(name, std::move(a)); });
+    return name;
 }
 
 void Session::on_forward(const std::string& name, dns::Answer answer) {
@@ -385,8 +419,8 @@ void Session::on_forward(const std::string& name, dns::Answer answer) {
         if (answer.found()) {
             log::warn("hostname %s does not resolve to address %s", name.c_str(), s_.client_addr.c_str());
         } else {
-            log::warn("hostname %s does not resolve to address %s: Name or service not known", name.c_str(),
-                      s_.client_addr.c_str());
+            log::warn("hostname %s does not resolve to address %s: %s", name.c_str(), s_.client_addr.c_str(),
+                      answer.error.empty() ? "Name or service not known" : answer.error.c_str());
         }
         s_.client_name_status = PeerStatus::kPermFail;
     } else {
@@ -514,6 +548,7 @@ void Session::start_tls() {
     // in the socket goes to OpenSSL as handshake data and fails it.
     input_.clear();
     skipping_long_line_ = false;
+    command_lines_.reset();
     if (bev_) {
         evbuffer* in = bufferevent_get_input(bev_);
         evbuffer_drain(in, evbuffer_get_length(in));
@@ -668,29 +703,18 @@ bool Session::process_one() {
         input_.erase(0, piece.consumed);
         return true;
     }
-    // Command state.
-    if (skipping_long_line_) {
-        if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
-        input_.erase(0, piece.consumed);
-        return true;
-    }
-    if (piece.end == LineEnd::kNone) {
-        // Longer than line_length_limit: refuse and drop the rest of the line.
-        skipping_long_line_ = true;
-        input_.erase(0, piece.consumed);
-        last_cmd_ = "UNKNOWN";
-        count(Verb::kUnknown, false);
-        reply_error(replies::line_too_long());
-        return true;
-    }
+    // Command state. An over-long line is cut to line_length_limit bytes,
+    // the rest of it skipped, and what was kept runs as the command.
+    std::string line;
+    bool complete = command_lines_.feed(piece, &line);
+    input_.erase(0, piece.consumed);
+    if (!complete) return true;
     if (piece.end == LineEnd::kBareLf && reject_bare_lf_) {
         log::info("disconnect: bare <LF> received from %s after %s", namaddr().c_str(), last_cmd_.c_str());
         send_raw(make_reply(521, "5.5.2", cfg_.myhostname + " Error: bare <LF> received").format());
         close_after_reply();
         return true;
     }
-    std::string line(piece.text);
-    input_.erase(0, piece.consumed);
     bool more = !input_.empty() || evbuffer_get_length(bufferevent_get_input(bev_)) > 0;
     handle_command(line, more);
     return true;
@@ -836,7 +860,7 @@ void Session::handle_command(std::string_view line, bool more_input) {
             case Verb::kEhlo: cmd_helo(cmd, true); break;
             case Verb::kMail: cmd_mail(cmd); break;
             case Verb::kRcpt: cmd_rcpt(cmd); break;
-            case Verb::kData: cmd_data(); break;
+            case Verb::kData: cmd_data(cmd); break;
             case Verb::kBdat: cmd_bdat(cmd); break;
             case Verb::kRset: cmd_rset(); break;
             case Verb::kNoop:
@@ -1160,14 +1184,17 @@ Status Session::send_content_line(std::string_view text, bool continued) {
     return sink_status_;
 }
 
-void Session::cmd_data() {
+void Session::cmd_data(const Command& cmd) {
     auto fail = [&](const Reply& r) {
         count(Verb::kData, false);
         reply_error(r);
     };
-    if (!in_transaction()) return fail(replies::need_mail());
+    // As Postfix: no recipient is "need RCPT" outside a transaction and "no
+    // valid recipients" inside one (pipelined RCPTs may all have failed);
+    // the argument is checked after that.
+    if (recipients_.empty()) return fail(in_transaction() ? replies::no_valid_recipients() : replies::need_rcpt());
+    if (!cmd.argument.empty()) return fail(make_reply(501, "5.5.4", "Syntax: DATA"));
     if (bdat_used_) return fail(replies::data_after_bdat());
-    if (recipients_.empty()) return fail(rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt());
     run_check(&Checker::check_data, [this](CheckResult r) {
         if (r.rejected()) {
             count(Verb::kData, false);
@@ -1293,11 +1320,8 @@ void Session::cmd_bdat(const Command& cmd) {
     bdat_discard_ = false;
     Reply failure;
     bool failed = false;
-    if (!in_transaction()) {
-        failure = replies::need_mail();
-        failed = true;
-    } else if (recipients_.empty()) {
-        failure = rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt();
+    if (recipients_.empty()) {
+        failure = in_transaction() ? replies::no_valid_recipients() : replies::need_rcpt();
         failed = true;
     } else if (bdat_error_) {
         failure = *bdat_error_;
@@ -1572,8 +1596,11 @@ void Session::cmd_etrn(const Command& cmd) {
         count(Verb::kEtrn, false);
         reply_error(r);
     };
-    if (!s_.helo_name) return fail(replies::need_helo());
-    if (in_transaction()) return fail(replies::auth_in_transaction());
+    // RFC 1985 asks for no HELO first; Postfix wants one only with
+    // smtpd_helo_required = yes.
+    // ETRN's replies carry no enhanced status code (RFC 1985).
+    if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(make_reply(503, "", "Error: send HELO/EHLO first"));
+    if (in_transaction()) return fail(make_reply(503, "", "Error: MAIL transaction in progress"));
     if (client_reject_) return fail(*client_reject_);
     std::string domain = cmd.argument;
     if (!domain.empty() && !std::isalnum(static_cast<unsigned char>(domain.front()))) domain.erase(0, 1);
@@ -1684,7 +1711,12 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         server->check_dns_ = std::make_unique<LibDnsResolver>(*dns_opts);
         server->hooks_.check.dns = server->check_dns_.get();
     }
-    if (server->config_.smtpd_peername_lookup) {
+    if (server->config_.smtpd_peername_lookup && dns_opts->servers.empty()) {
+        // The system resolver blocks: a few workers ask it.
+        auto w = event::Offload::create(loop.base(), kPeerWorkers);
+        if (!w) return w.error();
+        server->peer_offload_ = std::move(*w);
+    } else if (server->config_.smtpd_peername_lookup) {
         // Peer names are asked on the loop; a lookup waits at most about
         // 2 x 1.5 s per question before the client is "unknown".
         dns::Options peer_opts = *dns_opts;
@@ -1778,6 +1810,7 @@ std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::
 SmtpdServer::~SmtpdServer() {
     limits_.reset();  // pending anvil answers never call back into sessions
     resolver_.reset();  // pending peer lookups never call back into sessions
+    peer_offload_.reset();
     sasl_.reset();      // joins the SASL worker; pending exchanges never call back
     workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();
