@@ -36,6 +36,7 @@ Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipi
 
     // The address class decides the default transport.
     std::string class_value;
+    bool non_local = false;  // the relay or default class
     auto in = [&](const std::vector<std::string>& list, bool subdomains) {
         return in_domain_list(config, list, domain, subdomains);
     };
@@ -54,8 +55,13 @@ Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipi
         else if (*mailbox) class_value = config.virtual_transport;
         else if (*relay) class_value = config.relay_transport;
         else class_value = config.default_transport;
+        non_local = !*alias && !*mailbox;
     }
     TransportValue chosen = parse_transport_value(class_value);
+    // relayhost replaces the recipient domain of non-local mail (relay and
+    // default classes); a nexthop in the class's transport value or in
+    // transport_maps overrides it.
+    if (non_local && chosen.nexthop.empty() && !config.relayhost.empty()) chosen.nexthop = config.relayhost;
 
     if (lookup) {
         std::vector<std::string> keys;

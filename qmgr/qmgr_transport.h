@@ -55,6 +55,7 @@ struct RoutingConfig {
     std::string virtual_transport = "virtual";
     std::string relay_transport = "relay";
     std::string default_transport = "smtp";
+    std::string relayhost;  // the nexthop of the relay and default classes, when set
     DomainTableLookup domain_table;  // for type:table list elements; unset = no tables
 };
 

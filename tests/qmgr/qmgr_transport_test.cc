@@ -72,6 +72,27 @@ TEST_CASE("discard and error nexthop syntax in the default transports", "[unit]"
     CHECK(*r == Route{"smtp", "[relay.example]:587", true});
 }
 
+TEST_CASE("relayhost is the nexthop of relay and default mail only", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.relayhost = "[smarthost.example]:587";
+    cfg.virtual_mailbox_domains = {"vmail.test"};
+    auto route = [&](const char* rcpt) {
+        auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
+        REQUIRE(r);
+        return *r;
+    };
+    CHECK(route("x@elsewhere.net") == Route{"smtp", "[smarthost.example]:587", true});
+    CHECK(route("x@relayed.org") == Route{"relay", "[smarthost.example]:587", true});
+    CHECK(route("bob@mx.example.com") == Route{"local", "mx.example.com", true});
+    CHECK(route("u@vmail.test") == Route{"virtual", "vmail.test", false});
+    // A nexthop in the transport value or in transport_maps wins.
+    cfg.default_transport = "smtp:[other.example]";
+    CHECK(route("x@elsewhere.net") == Route{"smtp", "[other.example]", true});
+    auto r = qmgr::resolve_route(cfg, "x@relayed.org", fake_table({{"relayed.org", "smtp:[mx.relayed.org]"}}));
+    REQUIRE(r);
+    CHECK(*r == Route{"smtp", "[mx.relayed.org]", true});
+}
+
 TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {
     auto cfg = postfix_defaults();
     struct Case {

@@ -59,14 +59,14 @@ TEST_CASE("mbox From line uses asctime form and MAILER-DAEMON", "[unit]") {
     tm.tm_hour = 5;
     tm.tm_min = 6;
     tm.tm_sec = 7;
-    CHECK(format_from_line("alice@example.com", tm) == "From alice@example.com Wed Nov  4 05:06:07 2026\n");
-    CHECK(format_from_line("", tm) == "From MAILER-DAEMON Wed Nov  4 05:06:07 2026\n");
-    CHECK(format_from_line("a b@x", tm) == "From a_b@x Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("alice@example.com", tm) == "From alice@example.com  Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("", tm) == "From MAILER-DAEMON  Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("a b@x", tm) == "From a_b@x  Wed Nov  4 05:06:07 2026\n");
     tm.tm_mday = 24;
     tm.tm_wday = 2;
-    CHECK(format_from_line("x@y", tm) == "From x@y Tue Nov 24 05:06:07 2026\n");
+    CHECK(format_from_line("x@y", tm) == "From x@y  Tue Nov 24 05:06:07 2026\n");
     use_utc();
-    CHECK(format_from_line("x@y", kWhen) == "From x@y Tue Nov 24 05:06:07 2026\n");
+    CHECK(format_from_line("x@y", kWhen) == "From x@y  Tue Nov 24 05:06:07 2026\n");
 }
 
 TEST_CASE("mboxrd quoting adds one greater-than sign", "[unit]") {
@@ -202,7 +202,7 @@ TEST_CASE("mbox reader round trips delivered messages", "[unit]") {
 TEST_CASE("mbox delivery adds a newline when the mailbox lacks one", "[unit]") {
     TempDir t;
     std::string mbox = t.sub("user");
-    spew(mbox, "From x@y Tue Nov 24 05:06:07 2026\ntruncated");
+    spew(mbox, "From x@y  Tue Nov 24 05:06:07 2026\ntruncated");
     REQUIRE(deliver(mbox, "a@b", "new\n").ok());
     auto index = index_mbox(mbox);
     REQUIRE(index.ok());

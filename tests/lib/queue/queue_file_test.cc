@@ -557,6 +557,28 @@ TEST_CASE("a file that was never committed is never visible under a queue ID", "
         CHECK(testing::count_entries(incoming) == 1);  // the temporary file
         CHECK(list_queue(q.layout, kQueueIncoming)->empty());
         CHECK(*remove_stale_temp_files(q.layout, kQueueIncoming, 3600) == 0);  // too young
+        // postsuper -p: young, but its writer is gone.
+        std::string maildrop = q.layout.queue_path(kQueueMaildrop);
+        ::mkdir(maildrop.c_str(), 0700);
+        auto live = QueueWriter::create(q.layout, WriterOptions{std::string(kQueueMaildrop)});
+        REQUIRE(live.ok());
+        CHECK(*purge_temp_files(q.layout, kQueueIncoming) == 1);
+        CHECK(*purge_temp_files(q.layout, kQueueMaildrop) == 0);  // this process still writes it
+        CHECK(testing::count_entries(maildrop) == 1);
+        CHECK(testing::count_entries(incoming) == 0);
+        live->abort();
+    }
+    SECTION("process exits before commit, removed once old") {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            auto w = QueueWriter::create(q.layout);
+            if (!w.ok()) ::_exit(2);
+            (void)w->set_arrival_time(1, 0);
+            ::_exit(0);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
         CHECK(*remove_stale_temp_files(q.layout, kQueueIncoming, 0) == 1);
         CHECK(testing::count_entries(incoming) == 0);
     }
