@@ -13,6 +13,7 @@
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
+#include "lib/table/domain_list.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/trigger.h"
 #include "lib/util/fs.h"
@@ -35,7 +36,10 @@ constexpr int kBounceTimeoutMs = 60 * 1000;
 
 std::vector<std::string> list_or_empty(const config::Config& cfg, const char* name) {
     auto v = cfg.get_list(name);
-    return v ? *v : std::vector<std::string>{};
+    std::vector<std::string> warnings;
+    auto out = table::expand_list_files(v ? *v : std::vector<std::string>{}, &warnings);  // "/file/name" elements
+    for (const auto& w : warnings) log::warn("%s: %s", name, w.c_str());
+    return out;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
+#include "lib/table/domain_list.h"
 #include "lib/table/access_match.h"
 #include "lib/table/addr_find.h"
 #include "lib/table/maps.h"
@@ -1318,7 +1319,10 @@ DomainLists DomainLists::from_config(const config::Config& config) {
     DomainLists l;
     auto list = [&](const char* name) {
         Result<std::string> v = config.get(name);
-        return v ? util::split_list(*v) : std::vector<std::string>{};
+        std::vector<std::string> warnings;
+        auto out = table::expand_list_files(v ? util::split_list(*v) : std::vector<std::string>{}, &warnings);
+        for (const auto& w : warnings) log::warn("%s: %s", name, w.c_str());
+        return out;
     };
     l.mydestination = list("mydestination");
     l.virtual_alias_domains = list("virtual_alias_domains");
