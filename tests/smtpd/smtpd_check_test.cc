@@ -207,6 +207,25 @@ TEST_CASE("smtpd_check seed check_sender_access rejects whitehouse.com", "[unit]
           "554 5.7.1 <obama@whitehouse.com>: Sender address rejected: Access denied");
 }
 
+TEST_CASE("smtpd_check access maps see an unqualified address with @$myorigin", "[unit]") {
+    // Postfix looks the address up after rewriting it in the local context;
+    // the reply names it as the client sent it.
+    Fixture f;
+    CheckConfig cfg;
+    cfg.myorigin = "yuliang.com";
+    cfg.sender_restrictions = {"check_sender_access", f.dir.texthash("access", "hadoop@yuliang.com REJECT\n")};
+    cfg.recipient_restrictions = {"check_recipient_access", f.dir.texthash("rcpt", "yuliang.com REJECT no\n")};
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("ns1.yuliang.com", "192.168.3.111");
+    s.client_in_mynetworks = true;  // past the relay restrictions
+    s.sender = "hadoop";
+    s.recipient = "openstack@example.org";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <hadoop>: Sender address rejected: Access denied");
+    s.sender = "";
+    s.recipient = "openstack";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <openstack>: Recipient address rejected: no");
+}
+
 TEST_CASE("smtpd_check seed check_recipient_access before permit_mynetworks", "[unit]") {
     Fixture f;
     CheckConfig cfg;
