@@ -636,6 +636,29 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
     }
 }
 
+TEST_CASE("smtpd_check RBL replies come from rbl_reply_maps or default_rbl_reply", "[unit]") {
+    Fixture f;
+    f.users["rcpt@yuliang.com"] = true;
+    f.dns.lists["9.113.0.203.zen.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, "see $url"};
+    f.dns.lists["9.113.0.203.other.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, ""};
+    CheckConfig cfg;
+    cfg.relay_restrictions = {};
+    cfg.rbl_reply_maps = {f.dir.texthash("rbl", "zen.example 451 4.7.9 $client_address listed by $rbl_domain "
+                                                "(${rbl_reason}) for <$sender>\n")};
+    SessionState s = session("unknown", "203.0.113.9");
+    s.helo_name = "mail.example.org";
+    s.sender = "sender@qq.com";
+    s.recipient = "rcpt@yuliang.com";
+    cfg.recipient_restrictions = {"reject_rbl_client", "zen.example"};
+    Checker zen(cfg, f.hooks());
+    // The TXT text is not expanded again ("$url" stays).
+    CHECK(outcome(zen.check_rcpt(s)) == "451 4.7.9 203.0.113.9 listed by zen.example (see $url) for <sender@qq.com>");
+    cfg.recipient_restrictions = {"reject_rbl_client", "other.example"};
+    cfg.default_rbl_reply = "$rbl_code Blocked: $rbl_class [$rbl_what]${rbl_reason?; $rbl_reason}";
+    Checker other(cfg, f.hooks());
+    CHECK(outcome(other.check_rcpt(s)) == "554 5.7.1 Blocked: Client host [203.0.113.9]");
+}
+
 TEST_CASE("smtpd_check side effects end with the transaction", "[unit]") {
     Fixture f;
     CheckConfig cfg;
