@@ -52,7 +52,7 @@ agent::Outcome forward_via_cleanup(const std::string& queue_directory, int timeo
         for (const auto& a : addresses)
             if (auto s = client->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + a); !s) return s;
         if (auto s = client->send(RecordType::kContentStart, ""); !s) return s;
-        if (auto s = client->send(RecordType::kNormal, "Delivered-To: " + util::lowercase(delivered_to)); !s) return s;
+        if (auto s = client->send(RecordType::kNormal, "Delivered-To: " + delivered_to); !s) return s;
         if (auto s = send_content(*client, message); !s) return s;
         if (auto s = client->send(RecordType::kExtractedStart, ""); !s) return s;
         return client->send(RecordType::kEnd, "");

@@ -12,8 +12,7 @@ std::string delivery_prefix(std::string_view sender, std::string_view original, 
     if (flags.from_line) out += mailbox::format_from_line(sender.empty() ? "MAILER-DAEMON" : sender, when);
     if (flags.return_path) out += "Return-Path: <" + std::string(sender) + ">\n";
     if (flags.original_to) out += "X-Original-To: " + std::string(original.empty() ? recipient : original) + "\n";
-    // Postfix writes the Delivered-To address in lower case.
-    if (flags.delivered_to) out += "Delivered-To: " + util::lowercase(recipient) + "\n";
+    if (flags.delivered_to) out += "Delivered-To: " + std::string(recipient) + "\n";
     return out;
 }
 

@@ -6,7 +6,6 @@
 //   an optional mbox "From " line, Return-Path:, X-Original-To: and
 //   Delivered-To:, in Postfix's order, each selected by a flag (pipe's
 //   F, R, O and D flags; local and virtual always add the last three).
-//   The Delivered-To: address is written in lower case, as Postfix does.
 //   delivered_to_loop() tells whether the message's primary header already
 //   holds "Delivered-To: <address>" (case-insensitive), which Postfix
 //   reports as "mail forwarding loop for <address>" (5.4.6).

