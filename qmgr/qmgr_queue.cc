@@ -13,6 +13,7 @@
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
+#include "lib/util/interfaces.h"
 #include "lib/table/domain_list.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/trigger.h"
@@ -65,6 +66,7 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto relayhost = cfg.get("relayhost");
     if (!relayhost) return relayhost.error();
     out.routing.relayhost = *relayhost;
+    out.routing.own_addresses = util::interface_addresses(list_or_empty(cfg, "inet_interfaces"));
     out.transport_maps = list_or_empty(cfg, "transport_maps");
     auto delim = cfg.get("recipient_delimiter");
     if (!delim) return delim.error();

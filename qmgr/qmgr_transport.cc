@@ -2,6 +2,7 @@
 #include "qmgr/qmgr_transport.h"
 
 #include "lib/table/domain_list.h"
+#include "lib/util/interfaces.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::qmgr {
@@ -40,7 +41,9 @@ Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipi
     auto in = [&](const std::vector<std::string>& list, bool subdomains) {
         return in_domain_list(config, list, domain, subdomains);
     };
-    Result<bool> local = domain.empty() ? Result<bool>(true) : in(config.mydestination, false);
+    Result<bool> local = domain.empty() || util::is_own_address_literal(domain, config.own_addresses)
+                             ? Result<bool>(true)
+                             : in(config.mydestination, false);
     if (!local) return local.error();
     if (*local) {
         class_value = config.local_transport;

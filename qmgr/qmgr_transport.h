@@ -56,6 +56,7 @@ struct RoutingConfig {
     std::string relay_transport = "relay";
     std::string default_transport = "smtp";
     std::string relayhost;  // the nexthop of the relay and default classes, when set
+    std::vector<std::string> own_addresses;  // inet_interfaces: [addr] literals of these are local
     DomainTableLookup domain_table;  // for type:table list elements; unset = no tables
 };
 

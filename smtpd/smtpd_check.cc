@@ -24,6 +24,7 @@
 #include "lib/table/access_match.h"
 #include "lib/table/addr_find.h"
 #include "lib/table/maps.h"
+#include "lib/util/interfaces.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtpd {
@@ -1382,6 +1383,7 @@ DomainLists DomainLists::from_config(const config::Config& config) {
     l.virtual_alias_domains = list("virtual_alias_domains");
     l.virtual_mailbox_domains = list("virtual_mailbox_domains");
     l.relay_domains = list("relay_domains");
+    if (auto ifaces = config.get_list("inet_interfaces")) l.own_addresses = util::interface_addresses(*ifaces);
     Result<std::string> parent = config.get("parent_domain_matches_subdomains");
     l.relay_parent_matches_subdomains =
         parent ? table::parent_domain_matches_subdomains(*parent, "relay_domains") : true;
@@ -1417,6 +1419,7 @@ AddressClass DomainLists::classify(std::string_view domain) const {
     const std::vector<std::string>* lists[4] = {&mydestination, &virtual_alias_domains, &virtual_mailbox_domains,
                                                 &relay_domains};
     std::string d = util::lowercase(drop_trailing_dot(domain));
+    if (util::is_own_address_literal(d, own_addresses)) return AddressClass::kLocal;
     for (int i = 0; i < 4; ++i) {
         bool parent = i == 3 && relay_parent_matches_subdomains;
         if (domain_in_list(*lists[i], d, parent)) return kClasses[i];

@@ -267,6 +267,7 @@ struct DomainLists {
     std::vector<std::string> virtual_mailbox_domains;
     std::vector<std::string> relay_domains;
     bool relay_parent_matches_subdomains = true;
+    std::vector<std::string> own_addresses;  // inet_interfaces: [addr] literals of these are local
     struct Tables;
     std::shared_ptr<Tables> tables;  // the type:table elements (from_config)
 

@@ -93,6 +93,19 @@ TEST_CASE("relayhost is the nexthop of relay and default mail only", "[unit]") {
     CHECK(*r == Route{"smtp", "[mx.relayed.org]", true});
 }
 
+TEST_CASE("a domain literal of this host's own address is local", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.own_addresses = {"192.0.2.1", "2001:db8::1"};
+    auto route = [&](const char* rcpt) {
+        auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
+        REQUIRE(r);
+        return *r;
+    };
+    CHECK(route("u@[192.0.2.1]") == Route{"local", "mx.example.com", true});
+    CHECK(route("u@[IPv6:2001:DB8:0::1]") == Route{"local", "mx.example.com", true});
+    CHECK(route("u@[192.0.2.9]") == Route{"smtp", "[192.0.2.9]", false});
+}
+
 TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {
     auto cfg = postfix_defaults();
     struct Case {

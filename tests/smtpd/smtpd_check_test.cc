@@ -1388,6 +1388,10 @@ TEST_CASE("smtpd_check domain lists with lookup tables", "[unit]") {
     CHECK(l.classify("relayed.example") == AddressClass::kRelay);
     CHECK(l.classify("sub.relayed.example") == AddressClass::kRelay);  // relay_domains matches subdomains
     CHECK(l.classify("elsewhere.example") == AddressClass::kDefault);
+    // inet_interfaces = all (Postfix's default): a literal of this host's
+    // address is local, as in Postfix's resolve_local.
+    CHECK(l.classify("[127.0.0.1]") == AddressClass::kLocal);
+    CHECK(l.classify("[192.0.2.77]") == AddressClass::kDefault);
 
     SECTION("a table that cannot answer defers") {
         auto broken = config::Config::from_text("myhostname = mail.yuliang.com\nmydestination = $myhostname\n"
