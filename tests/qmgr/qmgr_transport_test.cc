@@ -30,6 +30,13 @@ qmgr::TransportLookup fake_table(std::map<std::string, std::string> entries, std
     };
 }
 
+// The route of `rcpt` without transport_maps.
+Route route(const qmgr::RoutingConfig& cfg, const char* rcpt) {
+    auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
+    REQUIRE(r);
+    return *r;
+}
+
 }  // namespace
 
 TEST_CASE("address classes choose local relay or default transport", "[unit]") {
@@ -76,18 +83,13 @@ TEST_CASE("relayhost is the nexthop of relay and default mail only", "[unit]") {
     auto cfg = postfix_defaults();
     cfg.relayhost = "[smarthost.example]:587";
     cfg.virtual_mailbox_domains = {"vmail.test"};
-    auto route = [&](const char* rcpt) {
-        auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
-        REQUIRE(r);
-        return *r;
-    };
-    CHECK(route("x@elsewhere.net") == Route{"smtp", "[smarthost.example]:587", true});
-    CHECK(route("x@relayed.org") == Route{"relay", "[smarthost.example]:587", true});
-    CHECK(route("bob@mx.example.com") == Route{"local", "mx.example.com", true});
-    CHECK(route("u@vmail.test") == Route{"virtual", "vmail.test", false});
+    CHECK(route(cfg, "x@elsewhere.net") == Route{"smtp", "[smarthost.example]:587", true});
+    CHECK(route(cfg, "x@relayed.org") == Route{"relay", "[smarthost.example]:587", true});
+    CHECK(route(cfg, "bob@mx.example.com") == Route{"local", "mx.example.com", true});
+    CHECK(route(cfg, "u@vmail.test") == Route{"virtual", "vmail.test", false});
     // A nexthop in the transport value or in transport_maps wins.
     cfg.default_transport = "smtp:[other.example]";
-    CHECK(route("x@elsewhere.net") == Route{"smtp", "[other.example]", true});
+    CHECK(route(cfg, "x@elsewhere.net") == Route{"smtp", "[other.example]", true});
     auto r = qmgr::resolve_route(cfg, "x@relayed.org", fake_table({{"relayed.org", "smtp:[mx.relayed.org]"}}));
     REQUIRE(r);
     CHECK(*r == Route{"smtp", "[mx.relayed.org]", true});
@@ -96,14 +98,9 @@ TEST_CASE("relayhost is the nexthop of relay and default mail only", "[unit]") {
 TEST_CASE("a domain literal of this host's own address is local", "[unit]") {
     auto cfg = postfix_defaults();
     cfg.own_addresses = {"192.0.2.1", "2001:db8::1"};
-    auto route = [&](const char* rcpt) {
-        auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
-        REQUIRE(r);
-        return *r;
-    };
-    CHECK(route("u@[192.0.2.1]") == Route{"local", "mx.example.com", true});
-    CHECK(route("u@[IPv6:2001:DB8:0::1]") == Route{"local", "mx.example.com", true});
-    CHECK(route("u@[192.0.2.9]") == Route{"smtp", "[192.0.2.9]", false});
+    CHECK(route(cfg, "u@[192.0.2.1]") == Route{"local", "mx.example.com", true});
+    CHECK(route(cfg, "u@[IPv6:2001:DB8:0::1]") == Route{"local", "mx.example.com", true});
+    CHECK(route(cfg, "u@[192.0.2.9]") == Route{"smtp", "[192.0.2.9]", false});
 }
 
 TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {

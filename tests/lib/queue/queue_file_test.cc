@@ -568,20 +568,6 @@ TEST_CASE("a file that was never committed is never visible under a queue ID", "
         CHECK(testing::count_entries(incoming) == 0);
         live->abort();
     }
-    SECTION("process exits before commit, removed once old") {
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            auto w = QueueWriter::create(q.layout);
-            if (!w.ok()) ::_exit(2);
-            (void)w->set_arrival_time(1, 0);
-            ::_exit(0);
-        }
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        CHECK(*remove_stale_temp_files(q.layout, kQueueIncoming, 0) == 1);
-        CHECK(testing::count_entries(incoming) == 0);
-    }
     SECTION("process killed with SIGKILL while writing") {
         int pipefd[2];
         REQUIRE(::pipe(pipefd) == 0);
