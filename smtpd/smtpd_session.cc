@@ -217,6 +217,7 @@ private:
     void finish_session();
     // Peer name lookup (smtpd_peername_lookup), then begin().
     void on_ptr(dns::Answer answer);
+    std::optional<std::string> reverse_known(const dns::Answer& answer);
     void on_forward(const std::string& name, dns::Answer answer);
     void begin();
     void greet();
