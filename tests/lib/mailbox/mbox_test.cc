@@ -160,13 +160,13 @@ TEST_CASE("mbox delivery writes From line quoted body and blank line", "[unit]")
     TempDir t;
     std::string mbox = t.sub("user");
     REQUIRE(deliver(mbox, "a@b", "Subject: x\n\nFrom me\n>From you\n").ok());
-    CHECK(slurp(mbox) == "From a@b Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n");
+    CHECK(slurp(mbox) == "From a@b  Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n");
     // No lock file left behind; a second message follows the blank line.
     CHECK(list(t.path()) == std::vector<std::string>{"user"});
     REQUIRE(deliver(mbox, "", "no newline at end").ok());
     CHECK(slurp(mbox) ==
-          "From a@b Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n"
-          "From MAILER-DAEMON Tue Nov 24 05:06:07 2026\nno newline at end\n\n");
+          "From a@b  Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n"
+          "From MAILER-DAEMON  Tue Nov 24 05:06:07 2026\nno newline at end\n\n");
     struct stat st;
     REQUIRE(::stat(mbox.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
