@@ -189,7 +189,6 @@ void QueueManager::schedule() {
 }
 
 void QueueManager::work() {
-    finished_calls_.clear();
     // New mail first, as Postfix's qmgr does; then open messages and start
     // as many deliveries as the limits allow.
     if (want_incoming_) {
@@ -527,10 +526,10 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
         [this, raw, group, started, batch, holder](Result<deliver::DeliveryReply> reply) {
             busy_.finished(batch, deliver::now_seconds());
             --raw->running;
-            // Park the finished call: we are inside its callback.
+            // We are inside the call's own callback: free it from the loop.
             auto it = calls_.find(*holder);
             if (it != calls_.end()) {
-                finished_calls_.push_back(std::move(it->second));
+                loop_.release_later(std::move(it->second));
                 calls_.erase(it);
             }
             group_done(raw, group, reply, started);

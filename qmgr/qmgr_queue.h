@@ -167,7 +167,6 @@ private:
     std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
     ConcurrencyTracker busy_{config_.schedule};
     std::map<DeliveryCall*, std::unique_ptr<DeliveryCall>> calls_;
-    std::vector<std::unique_ptr<DeliveryCall>> finished_calls_;  // freed at the next work step
     bool want_incoming_ = true;
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now

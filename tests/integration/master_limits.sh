@@ -23,23 +23,45 @@ cat >"$CONF/master.cf" <<CF
 CF
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-# maxproc 1: a second client waits while the first holds the only process.
-python3 - "$PS" "$T/holder.ready" <<'PY' &
-import socket, sys, time
+# maxproc 1: a second client waits while the first holds the only process,
+# and is then served by that same process (a second process would have
+# answered with another pid at once).
+python3 - "$PS" "$T/holder" <<'PY' &
+import os, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.sendall(b"PID\n")
-s.recv(100)
-open(sys.argv[2], "w").close()
-time.sleep(3)
+pid = s.recv(100).decode().split()[1]
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(pid + "\n")
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+# Hold the process until the second client is connected and waiting.
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[2] + ".release") and time.monotonic() < deadline:
+    time.sleep(0.05)
 s.close()
 PY
 holder=$!
-mr_wait_for "first client served" test -f "$T/holder.ready"
-start=$(date +%s)
-mr_client "$PS" PID QUIT >/dev/null || mr_fail "second client never served"
-end=$(date +%s)
+mr_wait_for "first client served" test -s "$T/holder"
+first=$(cat "$T/holder")
+python3 - "$PS" "$T/second" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+open(sys.argv[2] + ".connected", "w").close()
+s.sendall(b"PID\n")
+reply = s.recv(100).decode()
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(reply)
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+second=$!
+mr_wait_for "second client connected" test -e "$T/second.connected"
+[ ! -e "$T/second" ] || mr_fail "second client served while maxproc 1 was busy: $(cat "$T/second")"
+: >"$T/holder.release"
 wait "$holder"
-[ $((end - start)) -ge 1 ] || mr_fail "second client served while maxproc 1 was busy"
+wait "$second" || mr_fail "second client never served"
+[ "$(awk '{print $2}' "$T/second")" = "$first" ] ||
+    mr_fail "maxproc 1: second client served by pid $(cat "$T/second"), the busy one was $first"
 
 # max_use=2: the third client gets a new process.
 a=$(mr_client "$PU" PID QUIT | awk '{print $2}')
