@@ -6,12 +6,14 @@
 #include <map>
 #include <memory>
 
+#include "lib/address/resolve.h"
 #include "lib/event/channel.h"
 #include "lib/ipc/attr.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
 #include "lib/queue/record.h"
 #include "lib/submit/trigger.h"
+#include "lib/util/strings.h"
 
 namespace mailroom::cleanup {
 
@@ -246,12 +248,16 @@ Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
     auto exceptions = cfg.get_list("masquerade_exceptions");
     if (!exceptions) return exceptions.error();
     rw.masquerade.exceptions = *exceptions;
-    rw.local.domains = {params->myorigin};
-    auto dest = cfg.get_list("mydestination");
-    if (!dest) return dest.error();
-    for (const auto& d : *dest) {
-        // Table entries (type:name) and paths are not domain names.
-        if (d.find(':') == std::string::npos && d.find('/') == std::string::npos) rw.local.domains.push_back(d);
+    // recipient_delimiter, $myorigin and the local domains: lib/address.
+    auto resolver = address::resolver_from_config(cfg);
+    if (!resolver) return resolver.error();
+    rw.resolver = std::move(*resolver);
+    auto propagate = cfg.get_list("propagate_unmatched_extensions");
+    if (!propagate) return propagate.error();
+    rw.propagate_canonical = rw.propagate_virtual = false;
+    for (const auto& p : *propagate) {
+        if (util::iequals(p, "canonical")) rw.propagate_canonical = true;
+        if (util::iequals(p, "virtual")) rw.propagate_virtual = true;
     }
     auto recursion = cfg.get_int("virtual_alias_recursion_limit");
     if (!recursion) return recursion.error();

@@ -14,7 +14,6 @@
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
-#include "lib/table/addr_find.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
@@ -439,7 +438,8 @@ St Checker::Eval::run_mail() {
 }
 
 
-Checker::Checker(CheckConfig config, CheckHooks hooks) : config_(std::move(config)), hooks_(std::move(hooks)) {}
+Checker::Checker(CheckConfig config, CheckHooks hooks)
+    : config_(std::move(config)), hooks_(std::move(hooks)), resolver_(config_.resolve, hooks_.classify_domain) {}
 Checker::~Checker() = default;
 
 Status Checker::validate() const {

@@ -8,10 +8,11 @@
 #include <cstdio>
 #include <mutex>
 
+#include "lib/address/address.h"
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
-#include "lib/table/addr_find.h"
+#include "lib/address/addr_find.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
@@ -110,22 +111,23 @@ St Checker::Eval::check_mail_acl(const std::string& spec, const std::string& add
 }
 
 Result<std::optional<std::string>> Checker::Eval::sender_owners(const std::string& sender) {
-    table::AddressLookupOptions opts;
-    size_t at = sender.rfind('@');
-    if (at == std::string::npos) {
-        opts.domain_is_local = true;
-    } else if (c.hooks_.classify_domain) {
-        opts.domain_is_local = c.hooks_.classify_domain(std::string_view(sender).substr(at + 1)) ==
-                               AddressClass::kLocal;
-    }
+    std::vector<table::Table*> tables;
     for (const auto& spec : cfg().sender_login_maps) {
         table::Table* t = get_table(spec);
         if (t == nullptr) return make_error(spec + ": table unavailable");
-        opts.pattern_table = t->is_pattern();
-        auto r = table::find_address(sender, opts, [t](std::string_view k) { return t->lookup(k); });
-        if (!r) return r.error();
-        if (r->has_value()) return std::optional<std::string>((*r)->value);
+        tables.push_back(t);
     }
+    // Each key through every table in order, as Postfix's maps do.
+    auto lookup = [&tables](std::string_view key, bool partial) -> table::LookupResult {
+        for (table::Table* t : tables) {
+            auto r = address::table_lookup(*t)(key, partial);
+            if (!r || r->has_value()) return r;
+        }
+        return std::optional<std::string>();
+    };
+    auto r = c.resolver_.find(qualify(sender), lookup);
+    if (!r) return r.error();
+    if (r->has_value()) return std::optional<std::string>((*r)->value);
     return std::optional<std::string>();
 }
 
@@ -237,7 +239,7 @@ St Checker::Eval::table_result(const std::string& spec, std::string_view value, 
     if (iequals(cmd, "REDIRECT") || iequals(cmd, "BCC")) {
         std::string upper = iequals(cmd, "BCC") ? "BCC" : "REDIRECT";
         if (!can_delegate(spec, upper)) return St::kDunno;
-        if (text.find('@') == std::string_view::npos) {
+        if (!address::split(text).has_at) {
             log::warn("access table %s entry \"%s\" requires user@domain target", spec.c_str(),
                       datum_s.c_str());
             return St::kDunno;

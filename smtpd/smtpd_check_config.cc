@@ -11,7 +11,6 @@
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
-#include "lib/table/addr_find.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
@@ -92,6 +91,9 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
     Result<std::string> origin = config.get("myorigin");
     if (!origin) return origin.error();
     c.myorigin = util::lowercase(util::trim(*origin));
+    auto resolve = address::ResolveOptions::from_config(config);
+    if (!resolve) return resolve.error();
+    c.resolve = std::move(*resolve);
     Result<std::string> parent = config.get("parent_domain_matches_subdomains");
     if (!parent) return parent.error();
     c.access_parent_matches_subdomains = table::parent_domain_matches_subdomains(*parent, "smtpd_access_maps");

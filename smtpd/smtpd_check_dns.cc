@@ -14,7 +14,6 @@
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
-#include "lib/table/addr_find.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
@@ -121,7 +120,7 @@ St Checker::Eval::reject_invalid_hostaddr(const std::string& helo) {
 St Checker::Eval::reject_invalid_helo() {
     const std::string& h = *s.helo_name;
     if (!h.empty() && h.front() == '[') return reject_invalid_hostaddr(h);
-    std::string_view name = drop_trailing_dot(h);
+    std::string_view name = address::strip_trailing_dot(h);
     if (valid_hostname(name) || valid_host_address(name)) return St::kDunno;
     return reject(ErrClass::kPolicy, cfg().invalid_hostname_reject_code, "5.5.2",
                   rejected(h, kClassHelo, "Invalid name"));
@@ -130,7 +129,7 @@ St Checker::Eval::reject_invalid_helo() {
 St Checker::Eval::reject_non_fqdn_helo() {
     const std::string& h = *s.helo_name;
     if (!h.empty() && h.front() == '[') return reject_invalid_hostaddr(h);
-    std::string_view name = drop_trailing_dot(h);
+    std::string_view name = address::strip_trailing_dot(h);
     if (valid_hostname(name) && name.find('.') != std::string_view::npos) return St::kDunno;
     return reject(ErrClass::kPolicy, cfg().non_fqdn_reject_code, "5.5.2",
                   rejected(h, kClassHelo, "need fully-qualified hostname"));
@@ -143,7 +142,7 @@ St Checker::Eval::reject_unknown_helo() {
         log::warn("reject_unknown_helo_hostname: no DNS resolver configured");
         return St::kDunno;
     }
-    DnsStatus st = c.hooks_.dns->lookup_host(drop_trailing_dot(h));
+    DnsStatus st = c.hooks_.dns->lookup_host(address::strip_trailing_dot(h));
     switch (st) {
     case DnsStatus::kOk:
     case DnsStatus::kNullMx:
@@ -162,17 +161,20 @@ St Checker::Eval::reject_unknown_helo() {
 }
 
 St Checker::Eval::reject_unknown_address(const std::string& addr, const char* cls) {
-    if (addr.find('@') == std::string::npos) return St::kDunno;
-    std::string domain = domain_of(addr);
-    if (domain.empty() || is_final(classify(domain))) return St::kDunno;
-    if (domain.front() == '[' && domain.back() == ']') return St::kDunno;
+    if (!address::split(addr).has_at) return St::kDunno;
+    // The domain the address resolves to (trailing dot, percent hack, ...).
+    auto resolved = resolve(addr);
+    if (!resolved) return dict_retry(addr);
+    if (resolved->final()) return St::kDunno;
+    std::string domain = resolved->domain;
+    if (domain.empty() || domain.front() == '[') return St::kDunno;
     bool sender = std::string_view(cls) == kClassSender;
     const char* dsn = sender ? "4.1.8" : "4.1.2";
     if (c.hooks_.dns == nullptr) {
         log::warn("reject_unknown_%s_domain: no DNS resolver configured", sender ? "sender" : "recipient");
         return St::kDunno;
     }
-    DnsStatus st = c.hooks_.dns->lookup_mail_domain(drop_trailing_dot(domain));
+    DnsStatus st = c.hooks_.dns->lookup_mail_domain(address::strip_trailing_dot(domain));
     switch (st) {
     case DnsStatus::kOk:
         return St::kDunno;
@@ -304,8 +306,7 @@ St Checker::Eval::reject_rbl_addr(const std::string& list_spec, const std::strin
 }
 
 St Checker::Eval::reject_rbl_domain(const std::string& list_spec, std::string what, const char* cls) {
-    size_t at = what.rfind('@');
-    if (at != std::string::npos) what = what.substr(at + 1);
+    if (address::Parts p = address::split(what); p.has_at) what = std::string(p.domain);
     if (what.empty() || what.front() == '[') return St::kDunno;
     std::string rbl_domain;
     auto a = dnsxl(util::lowercase(what) + ".", list_spec, &rbl_domain);

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/address/address.h"
 #include "smtpd/smtpd_check.h"
 
 namespace mailroom::smtpd {
@@ -69,10 +70,6 @@ bool octet_matches(std::string_view pat, int value);
 bool rbl_address_matches(std::string_view pattern, const std::string& address);
 // Reversed-address DNSBL query name prefix ("4.3.2.1." or IPv6 nibbles).
 std::optional<std::string> reverse_query(std::string_view addr);
-std::string domain_of(std::string_view address);
-std::string local_part_of(std::string_view address);
-// Truncates a name ending in one dot (not two), as Postfix does.
-std::string_view drop_trailing_dot(std::string_view name);
 
 }  // namespace check_internal
 
@@ -142,13 +139,12 @@ struct Checker::Eval {
     St reject_non_fqdn_helo();
     St reject_unknown_helo();
     St reject_non_fqdn_address(const std::string& addr, const char* cls);
-    AddressClass classify(const std::string& domain);
-    static bool is_final(AddressClass cls);
     St reject_unknown_address(const std::string& addr, const char* cls);
     // Postfix classifies an address after rewriting it in the local
     // context: an unqualified address gets @$myorigin.
     std::string qualify(const std::string& addr) const;
-    AddressClass classify_address(const std::string& qualified);
+    // The address (qualified) through lib/address's resolver.
+    Result<address::Resolution> resolve(const std::string& addr);
     St permit_auth_destination(const std::string& rcpt);
     St reject_unauth_destination(const std::string& rcpt, int code, const char* dsn);
     St check_rcpt_maps(const std::string& addr, const char* cls);

@@ -175,9 +175,8 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         hooks.flush_site = [p = *policy](const std::string& site) { return submit::flush_site(p, site); };
     }
     if (!hooks.check.classify_domain) {
-        server->domains_ = std::make_shared<DomainLists>(DomainLists::from_config(cfg));
-        auto domains = server->domains_;
-        hooks.check.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
+        server->domains_ = address::DomainLists::from_config(cfg);
+        hooks.check.classify_domain = address::DomainLists::classifier(server->domains_);
     }
     if (!hooks.check.lookup_user || !hooks.check.lookup_rewritten) {
         server->recipient_tables_ = RecipientTables::open(cfg);

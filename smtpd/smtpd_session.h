@@ -262,7 +262,7 @@ private:
     event::Loop& loop_;
     SmtpdConfig config_;
     Hooks hooks_;
-    std::shared_ptr<DomainLists> domains_;
+    std::shared_ptr<address::DomainLists> domains_;
     std::unique_ptr<DnsResolver> check_dns_;
     std::unique_ptr<Checker> checker_;
     std::unique_ptr<dns::Resolver> resolver_;

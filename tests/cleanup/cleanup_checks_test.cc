@@ -30,7 +30,12 @@ struct Fixture {
         REQUIRE(queue::create_queue_directories(params.layout));
         params.myhostname = "mx.o.test";
         params.myorigin = "o.test";
-        params.rewrite.local.domains = {"o.test"};
+        auto lists = std::make_shared<address::DomainLists>();
+        lists->mydestination = {"o.test"};
+        address::ResolveOptions o;
+        o.myhostname = "mx.o.test";
+        o.myorigin = "o.test";
+        params.rewrite.resolver = std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
         log::set_capture([this](log::Level, const std::string& line) { logged.push_back(line); });
     }
     ~Fixture() {
