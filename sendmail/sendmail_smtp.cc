@@ -206,7 +206,7 @@ void SmtpDialogue::command(std::string_view line, std::string* out) {
         case Verb::kData:
             if (rcpts_.empty())
                 return error(have_sender_ ? replies::no_valid_recipients() : replies::need_rcpt(), out);
-            if (!cmd.argument.empty()) return error(smtpd::make_reply(501, "5.5.4", "Syntax: DATA"), out);
+            if (!cmd.argument.empty()) return error(smtp::make_reply(501, "5.5.4", "Syntax: DATA"), out);
             if (auto st = begin_message(); !st) {
                 reset();
                 return error(replies::queue_write_error(), out);

@@ -101,7 +101,7 @@ private:
     std::string input_;
     bool done_ = false;
     int errors_ = 0;
-    smtpd::CommandLines command_lines_;
+    smtp::CommandLines command_lines_;
     std::string helo_;
     std::string protocol_ = "SMTP";
     bool have_sender_ = false;
