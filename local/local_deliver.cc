@@ -81,7 +81,10 @@ agent::Outcome run_shell_command(const std::string& command, const agent::Identi
                                  const agent::JobRecipient& r, const agent::Job& job,
                                  const agent::MessageCopy& message, const DeliverySettings& s, time_t now) {
     agent::PrefixFlags pf{true, true, true, true};
-    std::string prefix = agent::delivery_prefix(d.sender, r.original(), d.recipient, pf, now);
+    // Delivered-To is the recipient local was asked to deliver to, however
+    // far aliases, .forward and :include: expanded it (Postfix's default
+    // frozen_delivered_to = yes).
+    std::string prefix = agent::delivery_prefix(d.sender, r.original(), r.address, pf, now);
     agent::RenderOptions ro;
     ro.from_quote = false;
     auto input = message.render(prefix, ro);
@@ -113,7 +116,7 @@ agent::Identity identity_of(const Privs& p) {
 agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipient& r, const agent::Job& job,
                                    const agent::MessageCopy& message, const DeliverySettings& s, time_t now) {
     agent::PrefixFlags headers{false, true, true, true};
-    std::string prefix = agent::delivery_prefix(d.sender, r.original(), d.recipient, headers, now);
+    std::string prefix = agent::delivery_prefix(d.sender, r.original(), r.address, headers, now);  // as above
     mailbox::MboxOptions mbox_opts;
     mbox_opts.lock = s.lock;
     switch (d.kind) {

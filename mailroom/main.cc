@@ -5,7 +5,8 @@
 //                         | check | status | set-permissions
 //
 // Description
-//   start      checks the instance (creating missing directories), then runs
+//   start      checks the instance (creating missing directories), removes
+//              stale temporary queue files (postsuper -p), then runs
 //              master -w, which returns once every listener is open. On
 //              failure prints "fatal: mail system startup failed".
 //   start-fg   the same checks, then becomes master in the foreground.
@@ -97,6 +98,11 @@ void prepare_start(const config::Config& cfg) {
         log::fatal("mail system startup failed");
     }
     for (const auto& p : ctl::check_layout(layout)) log::warn("%s", p.message.c_str());
+    // Temporary files a killed cleanup or postdrop left behind, as Postfix's
+    // start runs postsuper -p.
+    std::string postsuper = get_or_fatal(cfg, "command_directory") + "/postsuper";
+    auto rc = ctl::run_program({postsuper, "-c", cfg.config_dir(), "-p"});
+    if (!rc || *rc != 0) log::warn("%s -p failed; stale temporary files may remain in the queue", postsuper.c_str());
 }
 
 pid_t running_pid(const config::Config& cfg) {

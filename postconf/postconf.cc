@@ -162,7 +162,11 @@ int edit_parameters(const Options& o) {
             std::string value(util::trim(std::string_view(arg).substr(eq + 1)));
             if (!config::valid_param_name(name)) log::fatal("bad parameter name: \"%s\"", name.c_str());
             if (value.find('\n') != std::string::npos) log::fatal("%s: value must not contain a newline", name.c_str());
-            if (!names.known(name)) log::warn("%s: unknown parameter", name.c_str());
+            if (const char* note = config::unsupported_param_note(name)) {
+                log::warn("%s: %s", name.c_str(), note);
+            } else if (!names.known(name)) {
+                log::warn("%s: unknown parameter", name.c_str());
+            }
             edit.set.emplace_back(std::move(name), std::move(value));
         } else {
             if (!config::valid_param_name(arg)) log::fatal("bad parameter name: \"%s\"", arg.c_str());

@@ -39,6 +39,13 @@ constexpr int kExitFound = 0;
 constexpr int kExitNotFound = 1;
 constexpr int kExitTableError = 2;
 
+// A key and its value as -s and "-q -" print them: postmap "key<TAB>value",
+// postalias "key:<TAB>value" (Postfix's formats).
+void print_pair(Flavor f, std::string_view k, std::string_view v) {
+    std::printf(f == Flavor::kPostalias ? "%.*s:\t%.*s\n" : "%.*s\t%.*s\n", int(k.size()), k.data(), int(v.size()),
+                v.data());
+}
+
 const char* program_name(Flavor f) { return f == Flavor::kPostalias ? "postalias" : "postmap"; }
 
 [[noreturn]] void die(int code, const std::string& text) {
@@ -136,11 +143,7 @@ int do_query(const Options& o, const std::vector<TableSpec>& specs) {
         std::optional<std::string> v = search(key);
         if (!v) continue;
         any = true;
-        if (o.flavor == Flavor::kPostalias) {
-            std::printf("%s: %s\n", key.c_str(), v->c_str());
-        } else {
-            std::printf("%s\t%s\n", key.c_str(), v->c_str());
-        }
+        print_pair(o.flavor, key, *v);
         std::fflush(stdout);  // answer each key at once when driven through a pipe
     }
     return any ? kExitFound : kExitNotFound;
@@ -178,11 +181,7 @@ int do_dump(const Options& o, const std::vector<TableSpec>& specs) {
         Result<table::TablePtr> t = table::open_table(s, open_options(o));
         if (!t) die(kExitTableError, format("open %s: %s", s.text().c_str(), t.error().message.c_str()));
         Status st = (*t)->for_each([&](std::string_view k, std::string_view v) {
-            if (o.flavor == Flavor::kPostalias) {
-                std::printf("%.*s: %.*s\n", int(k.size()), k.data(), int(v.size()), v.data());
-            } else {
-                std::printf("%.*s\t%.*s\n", int(k.size()), k.data(), int(v.size()), v.data());
-            }
+            print_pair(o.flavor, k, v);
         });
         if (!st) die(kExitTableError, format("table %s: %s", s.text().c_str(), st.error().message.c_str()));
     }

@@ -1,7 +1,7 @@
 // main.cc - postsuper: queue maintenance for the administrator.
 //
 // Summary
-//   postsuper [-c dir] [-d ID|ALL|-] [-h ID|ALL|-] [-H ID|ALL|-] [-r ID|ALL|-] [-s] [queue...]
+//   postsuper [-c dir] [-d ID|ALL|-] [-h ID|ALL|-] [-H ID|ALL|-] [-p] [-r ID|ALL|-] [-s] [queue...]
 //   See postsuper_core.h. "-" reads queue IDs from standard input, one per
 //   line. Each operation ends with a Postfix-style count on standard
 //   error ("postsuper: Deleted: 2 messages"). Released and requeued mail
@@ -33,16 +33,18 @@ int main(int argc, char** argv) {
     std::string config_dir;
     std::vector<std::pair<char, std::string>> ops;
     bool structure = false;
+    bool purge = false;
     int opt;
-    while ((opt = ::getopt(argc, argv, "c:d:h:H:r:sv")) != -1) {
+    while ((opt = ::getopt(argc, argv, "c:d:h:H:pr:sv")) != -1) {
         switch (opt) {
             case 'c': config_dir = optarg; break;
             case 'd': case 'h': case 'H': case 'r': ops.push_back({static_cast<char>(opt), optarg}); break;
+            case 'p': purge = true; break;
             case 's': structure = true; break;
             case 'v': log::set_verbose(log::verbose() + 1); break;
             default:
                 log::fatal("usage: postsuper [-c config_dir] [-d queue_id] [-h queue_id] [-H queue_id] "
-                           "[-r queue_id] [-s] [queue...]");
+                           "[-p] [-r queue_id] [-s] [queue...]");
         }
     }
     std::vector<std::string> queues(argv + optind, argv + argc);
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
 
     bool wake_qmgr = false;
     bool wake_pickup = false;
+    if (purge) (void)postsuper::purge_temp_files(layout);
     if (structure) (void)postsuper::check_structure(layout);
     for (const auto& [op, arg] : ops) {
         std::vector<std::string> ids;

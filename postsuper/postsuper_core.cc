@@ -199,4 +199,21 @@ int check_structure(const queue::QueueLayout& layout) {
     return fixed;
 }
 
+int purge_temp_files(const queue::QueueLayout& layout) {
+    int removed = 0;
+    for (auto q : queue::kQueueNames) {
+        auto n = queue::purge_temp_files(layout, q);
+        if (!n) {
+            log::debug("%s", n.error().message.c_str());  // a queue not created yet
+            continue;
+        }
+        if (*n > 0) {
+            log::info("removed %d stale temporary file%s from %.*s", *n, *n == 1 ? "" : "s", static_cast<int>(q.size()),
+                      q.data());
+            removed += *n;
+        }
+    }
+    return removed;
+}
+
 }  // namespace mailroom::postsuper

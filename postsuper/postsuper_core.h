@@ -11,6 +11,9 @@
 //                           process again, then remove ("QUEUEID: requeued")
 //     check_structure   -s: remove stale temporary files, move unreadable
 //                           queue files to corrupt/
+//     purge_temp_files  -p: remove the temporary files of crashed or killed
+//                           writers and those older than a day, in every
+//                           queue (mailroom start runs it too)
 //   A file that a delivery agent holds locked is skipped with a warning.
 #pragma once
 
@@ -33,5 +36,6 @@ int release_messages(const queue::QueueLayout& layout, const std::vector<std::st
 int requeue_messages(const queue::QueueLayout& layout, const std::vector<std::string>& ids,
                      const std::vector<std::string>& queues);
 int check_structure(const queue::QueueLayout& layout);
+int purge_temp_files(const queue::QueueLayout& layout);
 
 }  // namespace mailroom::postsuper

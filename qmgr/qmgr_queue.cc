@@ -59,6 +59,9 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
         if (!v) return v.error();
         *field = *v;
     }
+    auto relayhost = cfg.get("relayhost");
+    if (!relayhost) return relayhost.error();
+    out.routing.relayhost = *relayhost;
     out.transport_maps = list_or_empty(cfg, "transport_maps");
     auto delim = cfg.get("recipient_delimiter");
     if (!delim) return delim.error();

@@ -42,6 +42,11 @@ Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipi
         return r;
     }
     TransportValue chosen = parse_transport_value(class_value);
+    // relayhost replaces the recipient domain of non-local mail (relay and
+    // default classes); a nexthop in the class's transport value or in
+    // transport_maps overrides it.
+    bool non_local = resolved->cls == address::AddressClass::kRelay || resolved->cls == address::AddressClass::kDefault;
+    if (non_local && chosen.nexthop.empty() && !config.relayhost.empty()) chosen.nexthop = config.relayhost;
 
     if (lookup) {
         std::vector<std::string> keys;

@@ -56,6 +56,7 @@ struct RoutingConfig {
     std::string virtual_transport = "virtual";
     std::string relay_transport = "relay";
     std::string default_transport = "smtp";
+    std::string relayhost;  // the nexthop of the relay and default classes, when set
 };
 
 // One lookup through every transport_maps table in order (first hit wins).

@@ -70,17 +70,9 @@ std::string SmtpDialogue::process() {
             data_piece(piece, &out);
             continue;
         }
-        if (skipping_long_line_) {
-            if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
-            continue;
-        }
-        if (piece.end == LineEnd::kNone) {
-            // Longer than line_length_limit: refuse and drop the rest of the line.
-            skipping_long_line_ = true;
-            error(replies::line_too_long(), &out);
-            continue;
-        }
-        command(piece.text, &out);
+        // Over line_length_limit: the first part runs, the rest is skipped.
+        std::string line;
+        if (command_lines_.feed(piece, &line)) command(line, &out);
     }
     input_.erase(0, used);
     return out;
@@ -214,6 +206,7 @@ void SmtpDialogue::command(std::string_view line, std::string* out) {
         case Verb::kData:
             if (rcpts_.empty())
                 return error(have_sender_ ? replies::no_valid_recipients() : replies::need_rcpt(), out);
+            if (!cmd.argument.empty()) return error(smtp::make_reply(501, "5.5.4", "Syntax: DATA"), out);
             if (auto st = begin_message(); !st) {
                 reset();
                 return error(replies::queue_write_error(), out);

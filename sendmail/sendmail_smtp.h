@@ -101,7 +101,7 @@ private:
     std::string input_;
     bool done_ = false;
     int errors_ = 0;
-    bool skipping_long_line_ = false;
+    smtp::CommandLines command_lines_;
     std::string helo_;
     std::string protocol_ = "SMTP";
     bool have_sender_ = false;

@@ -174,6 +174,9 @@ struct CheckConfig {
     std::vector<std::string> etrn_restrictions;
     std::map<std::string, std::vector<std::string>, std::less<>> restriction_classes;
     std::vector<std::string> sender_login_maps;  // smtpd_sender_login_maps (tables)
+    std::vector<std::string> rbl_reply_maps;     // RBL domain -> reply template (tables)
+    std::string default_rbl_reply = "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using "
+                                    "$rbl_domain${rbl_reason?; $rbl_reason}";
     bool delay_reject = true;                   // smtpd_delay_reject
     bool relay_before_recipient = true;         // smtpd_relay_before_recipient_restrictions
     bool reject_unlisted_recipient = true;      // smtpd_reject_unlisted_recipient

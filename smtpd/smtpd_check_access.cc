@@ -98,12 +98,14 @@ St Checker::Eval::check_mail_acl(const std::string& spec, const std::string& add
     table::Table* t = get_table(spec);
     if (t == nullptr) return server_error();
     std::vector<std::string> keys;
+    // As Postfix, the tables see the address rewritten in the local context
+    // (unqualified: @$myorigin); the reply names it as received.
     if (addr.empty()) {
         keys = {cfg().null_access_lookup_key};
     } else if (is_pattern_table(*t)) {
-        keys = {addr};
+        keys = {qualify(addr)};
     } else {
-        keys = table::access_address_keys(addr, cfg().access_parent_matches_subdomains);
+        keys = table::access_address_keys(qualify(addr), cfg().access_parent_matches_subdomains);
     }
     return lookup_keys(spec, keys, addr, reply_name, reply_class, def_acl);
 }

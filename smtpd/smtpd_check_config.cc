@@ -44,6 +44,8 @@ Result<CheckConfig> CheckConfig::from_config(const config::Config& config) {
         if (Status st = list(l.name, l.field); !st) return st.error();
     }
     if (Status st = list("smtpd_sender_login_maps", &c.sender_login_maps); !st) return st.error();
+    if (Status st = list("rbl_reply_maps", &c.rbl_reply_maps); !st) return st.error();
+    if (auto v = config.raw("default_rbl_reply")) c.default_rbl_reply = *v;  // expanded per reply
     struct FlagParam {
         const char* name;
         bool* field;

@@ -7,8 +7,10 @@
 
 #include <cctype>
 #include <cstdio>
+#include <map>
 #include <mutex>
 
+#include "lib/config/expand.h"
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
@@ -192,11 +194,61 @@ St Checker::Eval::reject_unknown_address(const std::string& addr, const char* cl
                   rejected(addr, cls, "Domain not found"));
 }
 
+// The reply is the template rbl_reply_maps gives for the RBL domain, or
+// default_rbl_reply, with Postfix's $rbl_* and client attributes.
 St Checker::Eval::rbl_reply(std::string_view rbl_domain, const DnsListAnswer& a, std::string_view what, const char* cls) {
-    std::string text = "Service unavailable; " + std::string(cls) + " [" + std::string(what) +
-                       "] blocked using " + std::string(rbl_domain);
-    if (!a.txt.empty()) text += "; " + a.txt.substr(0, 500);
-    return reject(ErrClass::kPolicy, cfg().maps_rbl_reject_code, "4.7.1", text);
+    std::string tmpl = cfg().default_rbl_reply;
+    for (const auto& spec : cfg().rbl_reply_maps) {
+        table::Table* t = get_table(spec);
+        if (t == nullptr) return server_error();
+        auto r = t->lookup(rbl_domain);
+        if (!r) return dict_retry(std::string(what));
+        if (*r) {
+            tmpl = **r;
+            break;
+        }
+    }
+    std::map<std::string, std::string, std::less<>> attr = {
+        {"rbl_code", std::to_string(cfg().maps_rbl_reject_code)},
+        {"rbl_class", cls},
+        {"rbl_what", std::string(what)},
+        {"rbl_domain", std::string(rbl_domain)},
+        {"rbl_reason", a.txt.substr(0, 500)},
+        {"rbl_txt", a.txt.substr(0, 500)},
+        {"client", s.namaddr()},
+        {"client_address", s.client_addr},
+        {"client_name", s.client_name},
+        {"reverse_client_name", s.reverse_client_name},
+        {"helo_name", s.helo_name.value_or("")},
+        {"sender", s.sender.value_or("")},
+        {"recipient", s.recipient.value_or("")},
+    };
+    auto text = config::expand_value(tmpl, [&](std::string_view name) -> std::optional<std::string> {
+        auto it = attr.find(name);
+        if (it == attr.end() || it->second.empty()) return std::nullopt;
+        std::string v;  // literal: a '$' in the TXT record is not expanded
+        for (char ch : it->second) v += ch == '$' ? "$$" : std::string(1, ch);
+        return v;
+    });
+    if (!text) {
+        log::warn("rbl reply template error: %s", text.error().message.c_str());
+        return server_error();
+    }
+    // "NNN [X.Y.Z] text"; the DSN defaults to X.7.1.
+    std::string_view rest = *text;
+    int code = 0;
+    if (rest.size() >= 3 && std::isdigit(static_cast<unsigned char>(rest[0])) &&
+        std::isdigit(static_cast<unsigned char>(rest[1])) && std::isdigit(static_cast<unsigned char>(rest[2]))) {
+        code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
+        rest.remove_prefix(3);
+    }
+    rest = util::trim(rest);
+    std::string dsn = "4.7.1";
+    if (size_t sp = rest.find(' '); sp != std::string_view::npos && valid_dsn(rest.substr(0, sp))) {
+        dsn = std::string(rest.substr(0, sp));
+        rest = util::trim(rest.substr(sp + 1));
+    }
+    return reject(ErrClass::kPolicy, code, dsn, std::string(rest));
 }
 
 std::optional<DnsListAnswer> Checker::Eval::dnsxl(const std::string& prefix, const std::string& list_spec,

@@ -42,8 +42,10 @@ void Session::cmd_etrn(const Command& cmd) {
         count(Verb::kEtrn, false);
         reply_error(r);
     };
-    if (!s_.helo_name) return fail(replies::need_helo());
-    if (in_transaction()) return fail(replies::auth_in_transaction());
+    // RFC 1985 asks for no HELO first; Postfix wants one only with
+    // smtpd_helo_required = yes. ETRN's replies carry no enhanced status code.
+    if (cfg_.smtpd_helo_required && !s_.helo_name) return fail(make_reply(503, "", "Error: send HELO/EHLO first"));
+    if (in_transaction()) return fail(make_reply(503, "", "Error: MAIL transaction in progress"));
     if (client_reject_) return fail(*client_reject_);
     std::string domain = cmd.argument;
     if (!domain.empty() && !std::isalnum(static_cast<unsigned char>(domain.front()))) domain.erase(0, 1);

@@ -154,14 +154,17 @@ Status Session::send_content_line(std::string_view text, bool continued) {
     return sink_status_;
 }
 
-void Session::cmd_data() {
+void Session::cmd_data(const Command& cmd) {
     auto fail = [&](const Reply& r) {
         count(Verb::kData, false);
         reply_error(r);
     };
-    if (!in_transaction()) return fail(replies::need_mail());
+    // As Postfix: no recipient is "need RCPT" outside a transaction and "no
+    // valid recipients" inside one (pipelined RCPTs may all have failed);
+    // the argument is checked after that.
+    if (recipients_.empty()) return fail(in_transaction() ? replies::no_valid_recipients() : replies::need_rcpt());
+    if (!cmd.argument.empty()) return fail(make_reply(501, "5.5.4", "Syntax: DATA"));
     if (bdat_used_) return fail(replies::data_after_bdat());
-    if (recipients_.empty()) return fail(rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt());
     run_check(&Checker::check_data, [this](CheckResult r) {
         if (r.rejected()) {
             count(Verb::kData, false);
@@ -289,11 +292,8 @@ void Session::cmd_bdat(const Command& cmd) {
     bdat_discard_ = false;
     Reply failure;
     bool failed = false;
-    if (!in_transaction()) {
-        failure = replies::need_mail();
-        failed = true;
-    } else if (recipients_.empty()) {
-        failure = rcpt_attempts_ > 0 ? replies::no_valid_recipients() : replies::need_rcpt();
+    if (recipients_.empty()) {
+        failure = in_transaction() ? replies::no_valid_recipients() : replies::need_rcpt();
         failed = true;
     } else if (bdat_error_) {
         failure = *bdat_error_;

@@ -216,7 +216,12 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         server->check_dns_ = std::make_unique<LibDnsResolver>(*dns_opts);
         server->hooks_.check.dns = server->check_dns_.get();
     }
-    if (server->config_.smtpd_peername_lookup) {
+    if (server->config_.smtpd_peername_lookup && dns_opts->servers.empty()) {
+        // The system resolver blocks: a few workers ask it.
+        auto w = event::Offload::create(loop.base(), kPeerWorkers);
+        if (!w) return w.error();
+        server->peer_offload_ = std::move(*w);
+    } else if (server->config_.smtpd_peername_lookup) {
         // Peer names are asked on the loop; a lookup waits at most about
         // 2 x 1.5 s per question before the client is "unknown".
         dns::Options peer_opts = *dns_opts;
@@ -306,6 +311,7 @@ std::shared_ptr<tls::ServerContext> SmtpdServer::load_tls_context(const config::
 SmtpdServer::~SmtpdServer() {
     limits_.reset();  // pending anvil answers never call back into sessions
     resolver_.reset();  // pending peer lookups never call back into sessions
+    peer_offload_.reset();
     sasl_.reset();      // joins the SASL worker; pending exchanges never call back
     workers_.clear();  // joins the threads before their Checkers go
     io_offload_.reset();

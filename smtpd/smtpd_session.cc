@@ -89,23 +89,58 @@ Session::~Session() = default;
 void Session::start() {
     // The greeting waits for the peer name; the resolver's own timeouts
     // bound the wait, and the loop serves other sessions meanwhile.
-    dns::Resolver* resolver = server_.resolver();
-    std::string reverse = dns::reverse_name(s_.client_addr);
-    if (resolver == nullptr || reverse.empty()) {
+    if (dns::reverse_name(s_.client_addr).empty()) {
         begin();
         return;
     }
-    resolver->lookup(reverse, dns::Type::kPTR, [this](dns::Answer a) { on_ptr(std::move(a)); });
+    if (event::Offload* workers = server_.peer_offload()) {
+        // As Postfix's getnameinfo(): /etc/hosts and DNS in the system's
+        // order, then the name's addresses of the same family. It blocks,
+        // so a worker asks.
+        using Answers = std::pair<dns::Answer, dns::Answer>;
+        std::string addr = s_.client_addr;
+        std::weak_ptr<int> alive = alive_;
+        workers->submit_value<Answers>(
+            [addr] {
+                Answers a{dns::system_reverse(addr), dns::Answer{}};
+                if (a.first.found()) {
+                    a.second = dns::system_forward(util::lowercase(a.first.names.front()),
+                                                   addr.find(':') != std::string::npos);
+                }
+                return a;
+            },
+            [this, alive](Answers a) {
+                if (alive.expired()) return;
+                if (auto name = reverse_known(a.first)) on_forward(*name, std::move(a.second));
+            });
+        return;
+    }
+    dns::Resolver* resolver = server_.resolver();
+    if (resolver == nullptr) {
+        begin();
+        return;
+    }
+    resolver->lookup(dns::reverse_name(s_.client_addr), dns::Type::kPTR,
+                     [this](dns::Answer a) { on_ptr(std::move(a)); });
 }
 
 void Session::on_ptr(dns::Answer answer) {
+    auto name = reverse_known(answer);
+    if (!name) return;
+    // Forward confirmation: the name must resolve back to the address.
+    dns::Type type = s_.client_addr.find(':') != std::string::npos ? dns::Type::kAAAA : dns::Type::kA;
+    server_.resolver()->lookup(*name, type, [this, n = *name](dns::Answer a) { on_forward(n, std::move(a)); });
+}
+
+// The reverse name of the client, or nullopt (and begin()) without one.
+std::optional<std::string> Session::reverse_known(const dns::Answer& answer) {
     if (!answer.found()) {
         // No PTR: permanently unknown; a failed lookup: temporarily.
         PeerStatus st = answer.outcome == dns::Outcome::kTempFail ? PeerStatus::kTempFail : PeerStatus::kPermFail;
         s_.client_name_status = st;
         s_.reverse_client_name_status = st;
         begin();
-        return;
+        return std::nullopt;
     }
     std::string name = util::lowercase(answer.names.front());
     if (!valid_hostname(name)) {
@@ -114,13 +149,11 @@ void Session::on_ptr(dns::Answer answer) {
         s_.client_name_status = PeerStatus::kPermFail;
         s_.reverse_client_name_status = PeerStatus::kPermFail;
         begin();
-        return;
+        return std::nullopt;
     }
     s_.reverse_client_name = name;
     s_.reverse_client_name_status = PeerStatus::kOk;
-    // Forward confirmation: the name must resolve back to the address.
-    dns::Type type = s_.client_addr.find(':') != std::string::npos ? dns::Type::kAAAA : dns::Type::kA;
-    server_.resolver()->lookup(name, type, [this, name](dns::Answer a) { on_forward(name, std::move(a)); });
+    return name;
 }
 
 void Session::on_forward(const std::string& name, dns::Answer answer) {
@@ -133,8 +166,8 @@ void Session::on_forward(const std::string& name, dns::Answer answer) {
         if (answer.found()) {
             log::warn("hostname %s does not resolve to address %s", name.c_str(), s_.client_addr.c_str());
         } else {
-            log::warn("hostname %s does not resolve to address %s: Name or service not known", name.c_str(),
-                      s_.client_addr.c_str());
+            log::warn("hostname %s does not resolve to address %s: %s", name.c_str(), s_.client_addr.c_str(),
+                      answer.error.empty() ? "Name or service not known" : answer.error.c_str());
         }
         s_.client_name_status = PeerStatus::kPermFail;
     } else {
@@ -344,7 +377,7 @@ void Session::handle_command(std::string_view line, bool more_input) {
             case Verb::kEhlo: cmd_helo(cmd, true); break;
             case Verb::kMail: cmd_mail(cmd); break;
             case Verb::kRcpt: cmd_rcpt(cmd); break;
-            case Verb::kData: cmd_data(); break;
+            case Verb::kData: cmd_data(cmd); break;
             case Verb::kBdat: cmd_bdat(cmd); break;
             case Verb::kRset: cmd_rset(); break;
             case Verb::kNoop:

@@ -91,6 +91,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -233,9 +234,12 @@ public:
     SaslServer* sasl() const { return sasl_.get(); }
     // smtpd_sasl_exceptions_networks: EHLO offers no AUTH to these.
     bool sasl_exception(const Peer& peer) const;
-    // The loop's resolver for peer names; nullptr when
-    // smtpd_peername_lookup = no.
+    // Peer names (smtpd_peername_lookup = yes): with dns_servers set, the
+    // loop's resolver asks those servers; otherwise the workers of
+    // peer_offload() ask the system resolver. Both nullptr when the
+    // lookup is off.
     dns::Resolver* resolver() { return resolver_.get(); }
+    event::Offload* peer_offload() { return peer_offload_.get(); }
     bool in_mynetworks(const Peer& peer) const;
     bool bare_newline_excluded(const Peer& peer) const;
     // Connection count and rate limits (anvil); never null after create().
@@ -245,6 +249,7 @@ public:
     // threads, each with its own Checker (its own table connections).
     void run_check(std::function<CheckResult(Checker&)> fn, std::function<void(CheckResult)> done);
     static constexpr size_t kCheckWorkers = 4;
+    static constexpr size_t kPeerWorkers = 4;
     void session_done(Session* session);
     // Runs work (talking to cleanup) on an I/O worker, then done on the loop.
     template <class T>
@@ -261,6 +266,7 @@ private:
     std::unique_ptr<DnsResolver> check_dns_;
     std::unique_ptr<Checker> checker_;
     std::unique_ptr<dns::Resolver> resolver_;
+    std::unique_ptr<event::Offload> peer_offload_;
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
     std::unique_ptr<SaslServer> sasl_;

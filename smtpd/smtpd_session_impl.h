@@ -67,6 +67,7 @@ private:
     void finish_session();
     // Peer name lookup (smtpd_peername_lookup), then begin().
     void on_ptr(dns::Answer answer);
+    std::optional<std::string> reverse_known(const dns::Answer& answer);
     void on_forward(const std::string& name, dns::Answer answer);
     void begin();
     void greet();
@@ -81,7 +82,7 @@ private:
     void cmd_helo(const Command& cmd, bool ehlo);
     void cmd_mail(const Command& cmd);
     void cmd_rcpt(const Command& cmd);
-    void cmd_data();
+    void cmd_data(const Command& cmd);
     void cmd_bdat(const Command& cmd);
     void cmd_rset();
     void cmd_vrfy(const Command& cmd);
@@ -123,7 +124,8 @@ private:
     bool sleeping_ = false;  // smtpd_error_sleep_time
     std::string delayed_;    // replies held while sleeping
     event::Timer sleep_timer_;
-    bool skipping_long_line_ = false;
+    bool skipping_long_line_ = false;   // AUTH responses
+    CommandLines command_lines_;        // command state
     bool finished_ = false;
     bool eof_ = false;       // the client closed its side
     bool reject_bare_lf_ = false;

@@ -61,6 +61,7 @@ void Session::start_tls() {
     // OpenSSL as handshake data and fails it.
     input_.clear();
     skipping_long_line_ = false;
+    command_lines_.reset();
     tls_handshake_ = true;
     busy_ = true;
     SSL* ssl = server_.tls_context()->new_ssl();
@@ -185,29 +186,18 @@ bool Session::process_one() {
         input_.erase(0, piece.consumed);
         return true;
     }
-    // Command state.
-    if (skipping_long_line_) {
-        if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
-        input_.erase(0, piece.consumed);
-        return true;
-    }
-    if (piece.end == LineEnd::kNone) {
-        // Longer than line_length_limit: refuse and drop the rest of the line.
-        skipping_long_line_ = true;
-        input_.erase(0, piece.consumed);
-        last_cmd_ = "UNKNOWN";
-        count(Verb::kUnknown, false);
-        reply_error(replies::line_too_long());
-        return true;
-    }
+    // Command state. An over-long line is cut to line_length_limit bytes,
+    // the rest of it skipped, and what was kept runs as the command.
+    std::string line;
+    bool complete = command_lines_.feed(piece, &line);
+    input_.erase(0, piece.consumed);
+    if (!complete) return true;
     if (piece.end == LineEnd::kBareLf && reject_bare_lf_) {
         log::info("disconnect: bare <LF> received from %s after %s", namaddr().c_str(), last_cmd_.c_str());
         send_raw(make_reply(521, "5.5.2", cfg_.myhostname + " Error: bare <LF> received").format());
         close_after_reply();
         return true;
     }
-    std::string line(piece.text);
-    input_.erase(0, piece.consumed);
     bool more = !input_.empty() || channel_->input_size() > 0;
     handle_command(line, more);
     return true;

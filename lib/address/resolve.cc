@@ -13,6 +13,7 @@
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
+#include "lib/table/domain_list.h"
 #include "lib/util/hostname.h"
 #include "lib/util/strings.h"
 
@@ -298,7 +299,10 @@ std::shared_ptr<DomainLists> DomainLists::from_config(const config::Config& conf
                                           &l->relay_domains};
     for (int i = 0; i < 4; ++i) {
         Result<std::string> v = config.get(kListNames[i]);
-        if (v) *lists[i] = util::split_list(*v);
+        if (!v) continue;
+        std::vector<std::string> warnings;  // "/file/name" elements become the file's names
+        *lists[i] = table::expand_list_files(util::split_list(*v), &warnings);
+        for (const auto& w : warnings) log::warn("%s: %s", kListNames[i], w.c_str());
     }
     Result<std::string> parent = config.get("parent_domain_matches_subdomains");
     l->relay_parent_matches_subdomains =

@@ -167,6 +167,11 @@ std::vector<std::string> Config::unused_parameter_warnings() const {
     for (const MainCfEntry& e : entries_) {
         if (known(e.name) || referenced.count(e.name) || reported.count(e.name)) continue;
         reported.insert(e.name);
+        if (const char* note = unsupported_param_note(e.name)) {
+            out.push_back(format("%s, line %d: %s=%s: %s", main_cf_path_.c_str(), e.line, e.name.c_str(),
+                                 e.value.c_str(), note));
+            continue;
+        }
         out.push_back(format("%s, line %d: unused parameter: %s=%s", main_cf_path_.c_str(), e.line, e.name.c_str(),
                              e.value.c_str()));
     }

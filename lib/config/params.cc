@@ -76,6 +76,13 @@ const ParamSpec* find_param(std::string_view name) {
     return nullptr;
 }
 
+const char* unsupported_param_note(std::string_view name) {
+    // Postfix throttles cleanup and pickup with a token pipe qmgr refills;
+    // mailroom has no inflow throttle, so the setting has no effect.
+    if (name == "in_flow_delay") return "not supported: mailroom does not throttle mail inflow; ignored";
+    return nullptr;
+}
+
 std::string system_hostname_fqdn() {
     char buf[256] = {0};
     if (::gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == 0) return "localhost.localdomain";

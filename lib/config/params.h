@@ -42,6 +42,12 @@ struct ParamSpec {
 const std::vector<ParamSpec>& param_table();
 const ParamSpec* find_param(std::string_view name);
 
+// Postfix parameters mailroom recognises but does not implement: the text
+// that says so ("not supported: ...; ignored"), or nullptr. They are not in
+// the table (postconf -d does not list them); main.cf settings of them get
+// this warning instead of "unused parameter".
+const char* unsupported_param_note(std::string_view name);
+
 // Default value text of a parameter. Computed defaults (myhostname,
 // mydomain, mynetworks) are resolved; `effective` gives the expanded value of
 // another parameter in the caller's configuration (mydomain derives from the

@@ -321,4 +321,70 @@ Answer lookup_blocking(std::string_view name, Type type, const Options& options)
     return out;
 }
 
+namespace {
+
+Outcome gai_outcome(int err) {
+    // EAI_AGAIN is the resolver's "try again"; everything else (no such
+    // name, no address, a bad name) is final for this connection.
+    return err == EAI_AGAIN ? Outcome::kTempFail : Outcome::kNotFound;
+}
+
+}  // namespace
+
+Answer system_reverse(std::string_view address) {
+    Answer a;
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    std::string text(address);
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        len = sizeof(*v6);
+    } else {
+        a.outcome = Outcome::kNotFound;
+        a.error = "not an address";
+        return a;
+    }
+    char host[NI_MAXHOST];
+    int err = getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof(host), nullptr, 0, NI_NAMEREQD);
+    if (err != 0) {
+        a.outcome = gai_outcome(err);
+        a.error = gai_strerror(err);
+        return a;
+    }
+    a.outcome = Outcome::kFound;
+    a.names.push_back(strip_dot(host));
+    return a;
+}
+
+Answer system_forward(std::string_view name, bool ipv6) {
+    Answer a;
+    addrinfo hints{};
+    hints.ai_family = ipv6 ? AF_INET6 : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string host(name);
+    int err = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+    if (err != 0) {
+        a.outcome = gai_outcome(err);
+        a.error = gai_strerror(err);
+        return a;
+    }
+    for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+        char buf[INET6_ADDRSTRLEN];
+        const void* src = ai->ai_family == AF_INET
+                              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+        if (inet_ntop(ai->ai_family, src, buf, sizeof(buf)) == nullptr) continue;
+        if (std::find(a.addresses.begin(), a.addresses.end(), buf) == a.addresses.end()) a.addresses.emplace_back(buf);
+    }
+    freeaddrinfo(res);
+    a.outcome = a.addresses.empty() ? Outcome::kNotFound : Outcome::kFound;
+    return a;
+}
+
 }  // namespace mailroom::dns

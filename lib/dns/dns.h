@@ -8,7 +8,8 @@
 //   callback on the loop with an Answer: found (with typed records), not
 //   found (NXDOMAIN or NODATA: permanent) or temporary failure (SERVFAIL,
 //   REFUSED, timeout, no server). lookup_blocking() runs a private loop for
-//   one question, for commands and worker threads.
+//   one question, for commands and worker threads. system_reverse() and
+//   system_forward() ask the system resolver instead (blocking).
 //
 // Description
 //   Servers come from /etc/resolv.conf unless Options::servers names them
@@ -101,5 +102,14 @@ private:
 
 // One lookup on a private loop; waits at most options.timeout * tries.
 Answer lookup_blocking(std::string_view name, Type type, const Options& options);
+
+// The system resolver, in the order nsswitch.conf gives (/etc/hosts before
+// DNS, as a rule), which is how Postfix's smtpd names its client. Both
+// block: call them from a worker thread. system_reverse() answers the host
+// name of an address in names[0] (getnameinfo); system_forward() the
+// addresses of a name, IPv4 or IPv6 (getaddrinfo). EAI_AGAIN is kTempFail,
+// any other error kNotFound, with gai_strerror() in Answer::error.
+Answer system_reverse(std::string_view address);
+Answer system_forward(std::string_view name, bool ipv6);
 
 }  // namespace mailroom::dns

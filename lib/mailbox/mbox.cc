@@ -43,7 +43,8 @@ std::string format_from_line(std::string_view sender, const std::tm& when) {
     int wday = (when.tm_wday >= 0 && when.tm_wday < 7) ? when.tm_wday : 0;
     int mon = (when.tm_mon >= 0 && when.tm_mon < 12) ? when.tm_mon : 0;
     char date[64];
-    std::snprintf(date, sizeof(date), " %s %s %2d %02d:%02d:%02d %d\n", kDays[wday], kMonths[mon], when.tm_mday,
+    // Two spaces before the date, as Postfix writes it ("From %s  %.24s").
+    std::snprintf(date, sizeof(date), "  %s %s %2d %02d:%02d:%02d %d\n", kDays[wday], kMonths[mon], when.tm_mday,
                   when.tm_hour, when.tm_min, when.tm_sec, when.tm_year + 1900);
     out.append(date);
     return out;

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -522,7 +523,24 @@ Status save_corrupt_file(const QueueLayout& layout, std::string_view queue, std:
     return ok_status();
 }
 
-Result<int> remove_stale_temp_files(const QueueLayout& layout, std::string_view queue, long max_age_seconds) {
+namespace {
+
+// True when the temporary file "tmp.PID.N" belongs to a process that no
+// longer runs (its writer crashed or was killed).
+bool writer_gone(std::string_view name) {
+    std::string_view rest = name.substr(kTempPrefix.size());
+    size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string_view::npos) return false;
+    long pid = 0;
+    for (char c : rest.substr(0, dot)) {
+        if (c < '0' || c > '9' || pid > 1'000'000'000L) return false;
+        pid = pid * 10 + (c - '0');
+    }
+    return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) < 0 && errno == ESRCH;
+}
+
+Result<int> remove_temp_files(const QueueLayout& layout, std::string_view queue, long max_age_seconds,
+                              bool or_writer_gone) {
     std::string dir = layout.queue_path(queue);
     struct DirCloser {
         void operator()(DIR* d) const { ::closedir(d); }
@@ -537,10 +555,21 @@ Result<int> remove_stale_temp_files(const QueueLayout& layout, std::string_view 
         std::string path = dir + "/" + std::string(name);
         struct stat st;
         if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
-        if (now - st.st_mtime < max_age_seconds) continue;
+        bool old = now - st.st_mtime >= max_age_seconds;
+        if (!old && !(or_writer_gone && writer_gone(name))) continue;
         if (::unlink(path.c_str()) == 0) ++removed;
     }
     return removed;
+}
+
+}  // namespace
+
+Result<int> remove_stale_temp_files(const QueueLayout& layout, std::string_view queue, long max_age_seconds) {
+    return remove_temp_files(layout, queue, max_age_seconds, false);
+}
+
+Result<int> purge_temp_files(const QueueLayout& layout, std::string_view queue) {
+    return remove_temp_files(layout, queue, kMaxTempAgeSeconds, true);
 }
 
 }  // namespace mailroom::queue

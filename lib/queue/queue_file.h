@@ -19,7 +19,7 @@
 //   never valid queue IDs, so list_queue() and qmgr never see a file that
 //   was not committed. A writer destroyed without commit() removes its
 //   temporary file; after a crash, stale temporary files are left for
-//   remove_stale_temp_files().
+//   remove_stale_temp_files() and purge_temp_files().
 //
 //   The queue ID is chosen when the file is created (queue_id.h) and is
 //   final unless, at commit, a file of that name already exists (only
@@ -220,5 +220,13 @@ Status save_corrupt_file(const QueueLayout& layout, std::string_view queue, std:
 // Removes temporary files ("tmp.*") older than max_age_seconds from a queue.
 // Returns how many were removed.
 Result<int> remove_stale_temp_files(const QueueLayout& layout, std::string_view queue, long max_age_seconds);
+
+// postsuper -p and mailroom start: removes the temporary files of writers
+// that are gone ("tmp.PID.N" whose PID no longer runs: a cleanup or
+// postdrop killed mid-message) and any older than kMaxTempAgeSeconds, as
+// Postfix's postsuper -p purges old temporary files. A live writer's file
+// is never touched. Returns how many were removed.
+inline constexpr long kMaxTempAgeSeconds = 24 * 3600;
+Result<int> purge_temp_files(const QueueLayout& layout, std::string_view queue);
 
 }  // namespace mailroom::queue

@@ -504,7 +504,9 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
     case Verb::kRcpt:
         return parse_mail_or_rcpt(std::move(cmd), arg, options);
     case Verb::kData:
-        if (!arg.empty()) return err(501, "5.5.4", "Syntax: DATA");
+        // The session checks the argument after the recipients, as Postfix
+        // does ("DATA x" with no recipient is 503/554, not 501).
+        cmd.argument = std::string(arg);
         return cmd;
     case Verb::kRset:
         if (!arg.empty()) return err(501, "5.5.4", "Syntax: RSET");
@@ -527,7 +529,7 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options) {
         return cmd;
     }
     case Verb::kNoop:
-        if (!arg.empty()) return err(501, "5.5.4", "Syntax: NOOP");
+        // RFC 5321 4.1.1.9: NOOP may carry a string, which is ignored.
         return cmd;
     case Verb::kQuit:
     case Verb::kHelp:

@@ -31,6 +31,23 @@ bool take_line(std::string_view buffer, size_t limit, LinePiece* out) {
     return true;
 }
 
+bool CommandLines::feed(const LinePiece& piece, std::string* line) {
+    if (!skipping_) {
+        if (piece.end != LineEnd::kNone) {
+            line->assign(piece.text);
+            return true;
+        }
+        skipping_ = true;
+        head_.assign(piece.text);
+        return false;
+    }
+    if (piece.end == LineEnd::kNone) return false;
+    skipping_ = false;
+    *line = std::move(head_);
+    head_.clear();
+    return true;
+}
+
 bool parse_bare_newline(std::string_view value, BareNewline* out) {
     if (value == "no") {
         *out = BareNewline::kNo;

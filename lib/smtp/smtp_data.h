@@ -52,6 +52,24 @@ struct LinePiece {
 // the LF after it.
 bool take_line(std::string_view buffer, size_t limit, LinePiece* out);
 
+// A command line as Postfix's smtpd reads one: an over-long line keeps its
+// first `limit` bytes (what take_line() handed out first), the rest up to
+// the newline is skipped, and then the kept bytes are executed as the
+// command. Feed it every piece take_line() cuts in command state; it
+// returns true with the line in *line once a command is complete.
+class CommandLines {
+public:
+    bool feed(const LinePiece& piece, std::string* line);
+    void reset() {
+        skipping_ = false;
+        head_.clear();
+    }
+
+private:
+    bool skipping_ = false;
+    std::string head_;  // the first `limit` bytes of an over-long line
+};
+
 enum class BareNewline { kNo, kNormalize, kReject };
 
 // Parses smtpd_forbid_bare_newline ("no", "normalize", "yes", "reject").

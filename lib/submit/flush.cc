@@ -23,7 +23,9 @@ Result<FlushPolicy> load_flush_policy(const config::Config& config) {
     p.layout.queue_directory = *q;
     auto list = config.get_list("fast_flush_domains");
     if (!list) return list.error();
-    p.fast_flush_domains = *list;
+    std::vector<std::string> warnings;
+    p.fast_flush_domains = table::expand_list_files(*list, &warnings);  // "/file/name" elements
+    for (const auto& w : warnings) log::warn("fast_flush_domains: %s", w.c_str());
     auto parent = config.get("parent_domain_matches_subdomains");
     if (!parent) return parent.error();
     p.parent_matches_subdomains = table::parent_domain_matches_subdomains(*parent, "fast_flush_domains");

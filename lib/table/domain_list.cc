@@ -1,6 +1,8 @@
 // domain_list.cc - see domain_list.h.
 #include "lib/table/domain_list.h"
 
+#include "lib/table/table_text.h"
+#include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::table {
@@ -47,6 +49,25 @@ Result<bool> in_domain_list(const std::vector<std::string>& list, std::string_vi
         if (hit) return !negate;
     }
     return false;
+}
+
+std::vector<std::string> expand_list_files(const std::vector<std::string>& list, std::vector<std::string>* warnings) {
+    std::vector<std::string> out;
+    for (const auto& e : list) {
+        if (e.empty() || e[0] != '/') {
+            out.push_back(e);
+            continue;
+        }
+        auto text = util::read_file(e);
+        if (!text) {
+            if (warnings) warnings->push_back(text.error().message);
+            continue;
+        }
+        for (const TextLine& l : split_table_lines(*text, e, warnings)) {
+            for (auto& name : util::split_list(l.text)) out.push_back(std::move(name));
+        }
+    }
+    return out;
 }
 
 Result<Table*> DomainTables::open(std::string_view spec) {

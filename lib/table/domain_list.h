@@ -8,7 +8,9 @@
 //   search with false) or "type:table" (the domain, and with
 //   `match_subdomains` each parent domain, looked up through
 //   `domain_table`). The first element that matches decides. A table
-//   lookup failure is returned as an error. DomainTables is the usual
+//   lookup failure is returned as an error. expand_list_files() replaces
+//   "/file/name" elements by the file's names when a list is read from
+//   main.cf. DomainTables is the usual
 //   `domain_table`: it opens each table once, on first use.
 #pragma once
 
@@ -31,6 +33,12 @@ using DomainTableLookup =
 // `domain` must be lower case. Without `domain_table` a type:table element is an error.
 Result<bool> in_domain_list(const std::vector<std::string>& list, std::string_view domain, bool match_subdomains,
                             const DomainTableLookup& domain_table);
+
+// Postfix's "/file/name" list elements: each is replaced by the names in
+// that file, separated by white space or commas ('#' comment lines and
+// continuation lines as in table files). An unreadable file adds nothing
+// and a warning naming it to *warnings.
+std::vector<std::string> expand_list_files(const std::vector<std::string>& list, std::vector<std::string>* warnings);
 
 // The tables named by domain lists, each opened once, on first use. Not
 // thread-safe: one owner (a loop or a worker) asks it.

@@ -65,6 +65,7 @@ std::vector<TextLine> split_table_lines(std::string_view text, std::string_view 
         std::string_view phys = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         pos = (nl == std::string_view::npos) ? text.size() : nl + 1;
         ++lineno;
+        if (!phys.empty() && phys.back() == '\r') phys.remove_suffix(1);
         std::string_view t = trim(phys);
         if (t.empty() || t[0] == '#') continue;
         if (is_space(phys[0])) {
@@ -72,21 +73,22 @@ std::vector<TextLine> split_table_lines(std::string_view text, std::string_view 
                 if (warnings) warnings->push_back(where(filename, lineno) + "continuation line without a preceding entry; skipped");
                 continue;
             }
-            if (cur.text.size() + t.size() + 1 > kMaxLineLength) {
+            // As Postfix's readllines(): only the newline goes; the
+            // continuation keeps its leading whitespace.
+            if (cur.text.size() + phys.size() > kMaxLineLength) {
                 too_long = true;
             } else {
-                cur.text += ' ';
-                cur.text += t;
+                cur.text += phys;
             }
             continue;
         }
         finish();
         have = true;
         cur.line = lineno;
-        if (t.size() > kMaxLineLength) {
+        if (phys.size() > kMaxLineLength) {
             too_long = true;
         } else {
-            cur.text = std::string(t);
+            cur.text = std::string(phys);
         }
     }
     finish();

@@ -3,7 +3,8 @@
 // Summary
 //   split_table_lines() turns a table source file into logical lines with
 //   Postfix's rules (a line starting with white space continues the previous
-//   one; blank lines and lines whose first non-blank character is '#' are
+//   one, joined with only the newline removed, so its leading white space
+//   stays; blank lines and lines whose first non-blank character is '#' are
 //   skipped). parse_map_source() reads the postmap format "key whitespace
 //   value"; parse_alias_source() reads the aliases(5) format
 //   "name: value, value". Both return entries plus warnings that name the
@@ -34,7 +35,7 @@ namespace mailroom::table {
 inline constexpr size_t kMaxLineLength = 1 << 20;  // one logical line
 
 struct TextLine {
-    std::string text;  // physical lines joined with one space, trimmed
+    std::string text;  // physical lines joined without their newlines, trimmed
     int line = 0;      // 1-based number of the first physical line
 };
 

@@ -66,7 +66,7 @@ expect TOMCAT 0 hadoop
 expect postmaster 0 root
 expect mailer-daemon 0 postmaster
 expect mailer-daemon2 0 postmaster
-expect webmaster 0 "root, hadoop"
+expect webmaster 0 "root,		hadoop"  # the continuation keeps its tabs
 expect "quoted name" 0 root
 expect @ 0 @
 expect hadoop 1

@@ -26,7 +26,8 @@ check "build exit" 0 $?
 check "warnings" "postmap: warning: access, line 2: expected format: key whitespace value
 postmap: warning: access, line 5: duplicate entry: \"user@example.com\"" "$(cat err)"
 check "query folds case" OK "$("$PM" -c "$TMP" -q USER@example.com hash:access)"
-check "continuation" "REJECT go away" "$("$PM" -c "$TMP" -q relay.example access)"
+# A continuation line keeps its leading whitespace; only the newline goes.
+check "continuation" "REJECT go  away" "$("$PM" -c "$TMP" -q relay.example access)"
 "$PM" -c "$TMP" -q nope access; check "not found exit" 1 $?
 "$PM" -c "$TMP" -q x fail:x 2>err; check "table error exit" 2 $?
 grep -q "postmap: fatal: table fail:x: query error" err || fail "fatal message: $(cat err)"
@@ -51,9 +52,31 @@ printf 'new@example.com NEW\n' | "$PM" -c "$TMP" -i access
 check "-i adds" NEW "$("$PM" -c "$TMP" -q new@example.com access)"
 "$PM" -c "$TMP" -d new@example.com access; check "-d found" 0 $?
 "$PM" -c "$TMP" -d new@example.com access; check "-d again" 1 $?
-check "-s dump" "relay.example	REJECT go away
+check "-s dump" "relay.example	REJECT go  away
 user@example.com	OK" "$("$PM" -c "$TMP" -s access | sort)"
-check "-q -" "relay.example	REJECT go away" "$(printf 'zzz\nrelay.example x\n' | "$PM" -c "$TMP" -q - access)"
+check "-q -" "relay.example	REJECT go  away" "$(printf 'zzz\nrelay.example x\n' | "$PM" -c "$TMP" -q - access)"
+
+# The same logical lines in every file-based table type.
+printf 'multi.example  554 5.7.1 multi word\n  continued value\n' >multi
+check "texthash continuation" "554 5.7.1 multi word  continued value" \
+    "$("$PM" -c "$TMP" -q multi.example texthash:multi)"
+printf '/^multi/ 554 5.7.1 multi word\n  continued value\n' >multi.re
+check "regexp continuation" "554 5.7.1 multi word  continued value" \
+    "$("$PM" -c "$TMP" -q multi.example regexp:multi.re)"
+check "pcre continuation" "554 5.7.1 multi word  continued value" \
+    "$("$PM" -c "$TMP" -q multi.example pcre:multi.re)"
+printf '10.0.0.0/8 REJECT a\n\tb\n' >multi.cidr
+check "cidr continuation" "REJECT a	b" "$("$PM" -c "$TMP" -q 10.9.9.9 cidr:multi.cidr)"
+
+# postalias -s and -q - print "key:<TAB>value", as Postfix does.
+PA=$BIN/postalias
+printf 'tomcat: hadoop\nstaff: a,\n  b\n' >aliases
+"$PA" -c "$TMP" aliases
+# (and the "@" entry Postfix's postalias adds for sendmail)
+check "postalias -s" "@:	@
+staff:	a,  b
+tomcat:	hadoop" "$("$PA" -c "$TMP" -s aliases | sort)"
+check "postalias -q -" "tomcat:	hadoop" "$(printf 'nobody\ntomcat\n' | "$PA" -c "$TMP" -q - aliases)"
 
 # btree via default_database_type from main.cf and via -o.
 printf 'a b\n' >bt

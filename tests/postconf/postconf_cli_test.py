@@ -137,6 +137,37 @@ class PostconfTest(unittest.TestCase):
         self.assertIn("mail_owner = postfix", actual)
         self.assertEqual(len(actual), len(lines))
 
+    def test_every_parameter_mailroom_reads_is_listed(self):
+        # Postfix 3.7 lists relayhost with an empty default.
+        self.write("main.cf", "")
+        self.assertIn("relayhost =", run("-c", self.dir, "-d").stdout.splitlines())
+        listed = set(run("-c", self.dir, "-dH").stdout.split())
+        # Every name read from a config::Config in the sources: cfg.get*("x"),
+        # read_param(cfg, "x", ...), list_or_empty(cfg, "x") and the
+        # {"x", &field} tables of the readers.
+        reads = re.compile(r'\b(?:cfg_?|config_?|c)(?:\.|->)get(?:_int|_bool|_time|_size|_list)?\("([a-z][a-z0-9_]*)"'
+                           r'|\b(?:read_param|read_time_param|list_or_empty)\(\s*\w+\s*,\s*"([a-z][a-z0-9_]*)"'
+                           r'|\{\s*"([a-z][a-z0-9_]*)"\s*,\s*&')
+        missing = {}
+        for root, dirs, files in os.walk(SRC):
+            dirs[:] = [d for d in dirs if d not in ("build", "tests", ".git", "bench")]
+            for f in files:
+                # mysql_table.cc reads the keys of a mysql_table(5) file, not main.cf.
+                if not f.endswith((".cc", ".h")) or f == "mysql_table.cc":
+                    continue
+                path = os.path.join(root, f)
+                with open(path, errors="replace") as fh:
+                    for m in reads.finditer(fh.read()):
+                        name = next(g for g in m.groups() if g)
+                        if name not in listed:
+                            missing.setdefault(name, os.path.relpath(path, SRC))
+        self.assertEqual(missing, {})
+        # A Postfix parameter mailroom does not implement warns as such.
+        self.write("main.cf", "in_flow_delay = 1s\n")
+        p = run("-c", self.dir, "-n")
+        self.assertIn("in_flow_delay=1s: not supported: mailroom does not throttle mail inflow; ignored", p.stderr)
+        self.assertNotIn("unused parameter", p.stderr)
+
     def test_named_values_h_and_x(self):
         with open(os.path.join(SEED, "01-basic.cf")) as f:
             self.write("main.cf", f.read())

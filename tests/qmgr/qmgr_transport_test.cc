@@ -39,6 +39,13 @@ qmgr::TransportLookup fake_table(std::map<std::string, std::string> entries, std
     };
 }
 
+// The route of `rcpt` without transport_maps.
+Route route(const qmgr::RoutingConfig& cfg, const char* rcpt) {
+    auto r = qmgr::resolve_route(cfg, rcpt, nullptr);
+    REQUIRE(r);
+    return *r;
+}
+
 }  // namespace
 
 TEST_CASE("address classes choose local relay or default transport", "[unit]") {
@@ -95,6 +102,26 @@ TEST_CASE("discard and error nexthop syntax in the default transports", "[unit]"
     r = qmgr::resolve_route(cfg, "a@b.test", nullptr);
     REQUIRE(r);
     CHECK(*r == Route{"smtp", "[relay.example]:587", true});
+}
+
+TEST_CASE("relayhost is the nexthop of relay and default mail only", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.relayhost = "[smarthost.example]:587";
+    auto lists = std::make_shared<address::DomainLists>();
+    lists->mydestination = {"mx.example.com"};
+    lists->relay_domains = {"relayed.org"};
+    lists->virtual_mailbox_domains = {"vmail.test"};
+    cfg.resolver = resolver_for(address::DomainLists::classifier(lists));
+    CHECK(route(cfg, "x@elsewhere.net") == Route{"smtp", "[smarthost.example]:587", true});
+    CHECK(route(cfg, "x@relayed.org") == Route{"relay", "[smarthost.example]:587", true});
+    CHECK(route(cfg, "bob@mx.example.com") == Route{"local", "mx.example.com", true});
+    CHECK(route(cfg, "u@vmail.test") == Route{"virtual", "vmail.test", false});
+    // A nexthop in the transport value or in transport_maps wins.
+    cfg.default_transport = "smtp:[other.example]";
+    CHECK(route(cfg, "x@elsewhere.net") == Route{"smtp", "[other.example]", true});
+    auto r = qmgr::resolve_route(cfg, "x@relayed.org", fake_table({{"relayed.org", "smtp:[mx.relayed.org]"}}));
+    REQUIRE(r);
+    CHECK(*r == Route{"smtp", "[mx.relayed.org]", true});
 }
 
 TEST_CASE("transport_maps come first with Postfix's key order", "[unit]") {

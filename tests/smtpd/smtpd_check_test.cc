@@ -207,6 +207,25 @@ TEST_CASE("smtpd_check seed check_sender_access rejects whitehouse.com", "[unit]
           "554 5.7.1 <obama@whitehouse.com>: Sender address rejected: Access denied");
 }
 
+TEST_CASE("smtpd_check access maps see an unqualified address with @$myorigin", "[unit]") {
+    // Postfix looks the address up after rewriting it in the local context;
+    // the reply names it as the client sent it.
+    Fixture f;
+    CheckConfig cfg;
+    cfg.myorigin = "yuliang.com";
+    cfg.sender_restrictions = {"check_sender_access", f.dir.texthash("access", "hadoop@yuliang.com REJECT\n")};
+    cfg.recipient_restrictions = {"check_recipient_access", f.dir.texthash("rcpt", "yuliang.com REJECT no\n")};
+    Checker checker(cfg, f.hooks());
+    SessionState s = session("ns1.yuliang.com", "192.168.3.111");
+    s.client_in_mynetworks = true;  // past the relay restrictions
+    s.sender = "hadoop";
+    s.recipient = "openstack@example.org";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <hadoop>: Sender address rejected: Access denied");
+    s.sender = "";
+    s.recipient = "openstack";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <openstack>: Recipient address rejected: no");
+}
+
 TEST_CASE("smtpd_check seed check_recipient_access before permit_mynetworks", "[unit]") {
     Fixture f;
     CheckConfig cfg;
@@ -615,6 +634,29 @@ TEST_CASE("smtpd_check built-in restrictions", "[unit]") {
             CHECK(outcome(checker.check_rcpt(s)) == c.expected);
         }
     }
+}
+
+TEST_CASE("smtpd_check RBL replies come from rbl_reply_maps or default_rbl_reply", "[unit]") {
+    Fixture f;
+    f.users["rcpt@yuliang.com"] = true;
+    f.dns.lists["9.113.0.203.zen.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, "see $url"};
+    f.dns.lists["9.113.0.203.other.example"] = DnsListAnswer{DnsStatus::kOk, {"127.0.0.2"}, ""};
+    CheckConfig cfg;
+    cfg.relay_restrictions = {};
+    cfg.rbl_reply_maps = {f.dir.texthash("rbl", "zen.example 451 4.7.9 $client_address listed by $rbl_domain "
+                                                "(${rbl_reason}) for <$sender>\n")};
+    SessionState s = session("unknown", "203.0.113.9");
+    s.helo_name = "mail.example.org";
+    s.sender = "sender@qq.com";
+    s.recipient = "rcpt@yuliang.com";
+    cfg.recipient_restrictions = {"reject_rbl_client", "zen.example"};
+    Checker zen(cfg, f.hooks());
+    // The TXT text is not expanded again ("$url" stays).
+    CHECK(outcome(zen.check_rcpt(s)) == "451 4.7.9 203.0.113.9 listed by zen.example (see $url) for <sender@qq.com>");
+    cfg.recipient_restrictions = {"reject_rbl_client", "other.example"};
+    cfg.default_rbl_reply = "$rbl_code Blocked: $rbl_class [$rbl_what]${rbl_reason?; $rbl_reason}";
+    Checker other(cfg, f.hooks());
+    CHECK(outcome(other.check_rcpt(s)) == "554 5.7.1 Blocked: Client host [203.0.113.9]");
 }
 
 TEST_CASE("smtpd_check side effects end with the transaction", "[unit]") {
@@ -1404,6 +1446,10 @@ TEST_CASE("smtpd_check domain lists with lookup tables", "[unit]") {
     CHECK(cls("relayed.example") == AddressClass::kRelay);
     CHECK(cls("sub.relayed.example") == AddressClass::kRelay);  // relay_domains matches subdomains
     CHECK(cls("elsewhere.example") == AddressClass::kDefault);
+    // inet_interfaces = all (Postfix's default): a literal of this host's
+    // address is local, as in Postfix's resolve_local.
+    CHECK(cls("[127.0.0.1]") == AddressClass::kLocal);
+    CHECK(cls("[192.0.2.77]") == AddressClass::kDefault);
 
     SECTION("a table that cannot answer defers") {
         auto broken = config::Config::from_text("myhostname = mail.yuliang.com\nmydestination = $myhostname\n"

@@ -259,16 +259,35 @@ TEST_CASE("session EHLO lists Postfix's keywords without STARTTLS or AUTH", "[un
 TEST_CASE("session enforces the command order", "[unit]") {
     Harness h("");
     CHECK(first(h.send("RCPT TO:<a@b>\r\n")) == "503 5.5.1 Error: need MAIL command");
-    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: need MAIL command");
+    // Postfix: DATA without recipients is "need RCPT" outside a transaction
+    // and "no valid recipients" inside one; its argument is checked after.
+    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: need RCPT command");
+    CHECK(first(h.send("DATA now\r\n")) == "503 5.5.1 Error: need RCPT command");
     h.send("MAIL FROM:<>\r\n");
     CHECK(first(h.send("MAIL FROM:<>\r\n")) == "503 5.5.1 Error: nested MAIL command");
-    CHECK(first(h.send("DATA\r\n")) == "503 5.5.1 Error: need RCPT command");
+    CHECK(first(h.send("DATA\r\n")) == "554 5.5.1 Error: no valid recipients");
     CHECK(first(h.send("RSET\r\n")) == "250 2.0.0 Ok");
     CHECK(first(h.send("RCPT TO:<a@b>\r\n")) == "503 5.5.1 Error: need MAIL command");
     CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
+    CHECK(first(h.send("NOOP hello there\r\n")) == "250 2.0.0 Ok");
     CHECK(first(h.send("HELP\r\n")) == "502 5.5.2 Error: command not recognized");
     CHECK(first(h.send("VRFY <x@y>\r\n")) == "252 2.0.0 <x@y>");
     CHECK(first(h.send("VRFY Boris\r\n")) == "252 2.0.0 Boris");
+}
+
+TEST_CASE("session runs the first line_length_limit bytes of an over-long command line", "[unit]") {
+    // Postfix reads line_length_limit bytes, skips the rest of the line and
+    // executes what it read; the session goes on.
+    Harness h("");
+    h.send("EHLO c\r\n");
+    CHECK(first(h.send("NOOP " + std::string(3000, 'x') + "\r\n")) == "250 2.0.0 Ok");
+    // The rest of the line may arrive later; it is skipped all the same.
+    h.send("NOOP " + std::string(3000, 'y'), 0);
+    CHECK(first(h.send(std::string(3000, 'y') + "\r\n")) == "250 2.0.0 Ok");
+    CHECK(first(h.send("MAIL FROM:<a@b>\r\n")) == "250 2.1.0 Ok");
+    CHECK_FALSE(h.logged("improper command pipelining"));
+    Harness small("line_length_limit = 20\n");
+    CHECK(first(small.send("VRFY abcdefghijklmnopqrstuvwxyz\r\n")) == "252 2.0.0 abcdefghijklmno");
 }
 
 TEST_CASE("session requires HELO when smtpd_helo_required is set", "[unit]") {
@@ -460,18 +479,24 @@ TEST_CASE("session receives BDAT chunks", "[unit]") {
     CHECK(first(h.send("BDAT 8\r\nSubject:")) == "250 2.0.0 Ok: 8 bytes");
     CHECK(first(h.send("BDAT 10 LAST\r\n s\r\n\r\n.b\r\n")) == "250 2.0.0 Ok: queued as QID1");
     CHECK(h.content().find("\nSubject: s\n\n.b\n") != std::string::npos);
-    CHECK(first(h.send("BDAT 3 LAST\r\nabc")) == "503 5.5.1 Error: need MAIL command");
+    CHECK(first(h.send("BDAT 3 LAST\r\nabc")) == "503 5.5.1 Error: need RCPT command");
     CHECK(first(h.send("NOOP\r\n")) == "250 2.0.0 Ok");
 }
 
 TEST_CASE("session answers ETRN through the fast flush of the site", "[unit]") {
     Harness h("");
-    CHECK(first(h.send("ETRN example.com\r\n")) == "503 5.5.1 Error: send HELO/EHLO first");
+    // No HELO needed first (RFC 1985), as in Postfix without smtpd_helo_required.
+    CHECK(first(h.send("ETRN denied.test\r\n")) == "459 <denied.test>: service unavailable");
     h.send("EHLO c\r\n");
     CHECK(first(h.send("ETRN example.com\r\n")) == "250 Queuing started");
     CHECK(first(h.send("ETRN denied.test\r\n")) == "459 <denied.test>: service unavailable");
     CHECK(first(h.send("ETRN down.test\r\n")) == "458 Unable to queue messages");
-    CHECK(h.flushed == "example.com;denied.test;down.test;");
+    CHECK(h.flushed == "denied.test;example.com;denied.test;down.test;");
+    h.send("MAIL FROM:<a@b>\r\n");
+    CHECK(first(h.send("ETRN example.com\r\n")) == "503 Error: MAIL transaction in progress");
+    Harness helo_first("smtpd_helo_required = yes\n");
+    CHECK(first(helo_first.send("ETRN example.com\r\n")) == "503 Error: send HELO/EHLO first");
+    CHECK(helo_first.flushed.empty());
 }
 
 TEST_CASE("session applies check_client_access with smtpd_delay_reject", "[unit]") {

@@ -52,6 +52,20 @@ TEST_CASE("unused parameters are reported with file and line", "[unit]") {
     CHECK(w[0] == "/etc/mailroom/main.cf, line 3: unused parameter: bogus_param=1");
 }
 
+TEST_CASE("in_flow_delay is recognised and reported as not supported", "[unit]") {
+    auto cfg = Config::from_text("in_flow_delay = 1s\n", "/etc/mailroom").value();
+    auto w = cfg.unused_parameter_warnings();
+    REQUIRE(w.size() == 1);
+    CHECK(w[0] == "/etc/mailroom/main.cf, line 1: in_flow_delay=1s: not supported: mailroom does not throttle mail "
+                  "inflow; ignored");
+}
+
+TEST_CASE("relayhost is a parameter with an empty default", "[unit]") {
+    auto cfg = Config::from_text("", "/etc/mailroom").value();
+    CHECK(cfg.known("relayhost"));
+    CHECK(cfg.get("relayhost").value().empty());
+}
+
 TEST_CASE("service-defined parameters exist for delivery-agent services of master.cf", "[unit]") {
     auto cfg = Config::from_text("maildrop_destination_recipient_limit = 1\nnosuch_destination_recipient_limit = 2\n",
                                  "/etc/mailroom")

@@ -59,14 +59,14 @@ TEST_CASE("mbox From line uses asctime form and MAILER-DAEMON", "[unit]") {
     tm.tm_hour = 5;
     tm.tm_min = 6;
     tm.tm_sec = 7;
-    CHECK(format_from_line("alice@example.com", tm) == "From alice@example.com Wed Nov  4 05:06:07 2026\n");
-    CHECK(format_from_line("", tm) == "From MAILER-DAEMON Wed Nov  4 05:06:07 2026\n");
-    CHECK(format_from_line("a b@x", tm) == "From a_b@x Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("alice@example.com", tm) == "From alice@example.com  Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("", tm) == "From MAILER-DAEMON  Wed Nov  4 05:06:07 2026\n");
+    CHECK(format_from_line("a b@x", tm) == "From a_b@x  Wed Nov  4 05:06:07 2026\n");
     tm.tm_mday = 24;
     tm.tm_wday = 2;
-    CHECK(format_from_line("x@y", tm) == "From x@y Tue Nov 24 05:06:07 2026\n");
+    CHECK(format_from_line("x@y", tm) == "From x@y  Tue Nov 24 05:06:07 2026\n");
     use_utc();
-    CHECK(format_from_line("x@y", kWhen) == "From x@y Tue Nov 24 05:06:07 2026\n");
+    CHECK(format_from_line("x@y", kWhen) == "From x@y  Tue Nov 24 05:06:07 2026\n");
 }
 
 TEST_CASE("mboxrd quoting adds one greater-than sign", "[unit]") {
@@ -160,13 +160,13 @@ TEST_CASE("mbox delivery writes From line quoted body and blank line", "[unit]")
     TempDir t;
     std::string mbox = t.sub("user");
     REQUIRE(deliver(mbox, "a@b", "Subject: x\n\nFrom me\n>From you\n").ok());
-    CHECK(slurp(mbox) == "From a@b Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n");
+    CHECK(slurp(mbox) == "From a@b  Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n");
     // No lock file left behind; a second message follows the blank line.
     CHECK(list(t.path()) == std::vector<std::string>{"user"});
     REQUIRE(deliver(mbox, "", "no newline at end").ok());
     CHECK(slurp(mbox) ==
-          "From a@b Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n"
-          "From MAILER-DAEMON Tue Nov 24 05:06:07 2026\nno newline at end\n\n");
+          "From a@b  Tue Nov 24 05:06:07 2026\nSubject: x\n\n>From me\n>>From you\n\n"
+          "From MAILER-DAEMON  Tue Nov 24 05:06:07 2026\nno newline at end\n\n");
     struct stat st;
     REQUIRE(::stat(mbox.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
@@ -202,7 +202,7 @@ TEST_CASE("mbox reader round trips delivered messages", "[unit]") {
 TEST_CASE("mbox delivery adds a newline when the mailbox lacks one", "[unit]") {
     TempDir t;
     std::string mbox = t.sub("user");
-    spew(mbox, "From x@y Tue Nov 24 05:06:07 2026\ntruncated");
+    spew(mbox, "From x@y  Tue Nov 24 05:06:07 2026\ntruncated");
     REQUIRE(deliver(mbox, "a@b", "new\n").ok());
     auto index = index_mbox(mbox);
     REQUIRE(index.ok());

@@ -557,8 +557,16 @@ TEST_CASE("a file that was never committed is never visible under a queue ID", "
         CHECK(testing::count_entries(incoming) == 1);  // the temporary file
         CHECK(list_queue(q.layout, kQueueIncoming)->empty());
         CHECK(*remove_stale_temp_files(q.layout, kQueueIncoming, 3600) == 0);  // too young
-        CHECK(*remove_stale_temp_files(q.layout, kQueueIncoming, 0) == 1);
+        // postsuper -p: young, but its writer is gone.
+        std::string maildrop = q.layout.queue_path(kQueueMaildrop);
+        ::mkdir(maildrop.c_str(), 0700);
+        auto live = QueueWriter::create(q.layout, WriterOptions{std::string(kQueueMaildrop)});
+        REQUIRE(live.ok());
+        CHECK(*purge_temp_files(q.layout, kQueueIncoming) == 1);
+        CHECK(*purge_temp_files(q.layout, kQueueMaildrop) == 0);  // this process still writes it
+        CHECK(testing::count_entries(maildrop) == 1);
         CHECK(testing::count_entries(incoming) == 0);
+        live->abort();
     }
     SECTION("process killed with SIGKILL while writing") {
         int pipefd[2];

@@ -73,6 +73,27 @@ TEST_CASE("take_line hands out pieces of over-long lines without splitting CRLF"
     CHECK(p.consumed == 3);
 }
 
+TEST_CASE("CommandLines keeps the head of an over-long line and skips the rest", "[unit]") {
+    CommandLines c;
+    std::string line;
+    std::string buf = "NOOP 123456789\r\nRSET\r\n";
+    std::string_view rest = buf;
+    std::vector<std::string> got;
+    LinePiece p;
+    while (take_line(rest, 8, &p)) {
+        if (c.feed(p, &line)) got.push_back(line);
+        rest.remove_prefix(p.consumed);
+    }
+    CHECK(got == std::vector<std::string>{"NOOP 123", "RSET"});
+    c.reset();
+    REQUIRE(take_line("abcdefghij", 4, &p));
+    CHECK_FALSE(c.feed(p, &line));
+    c.reset();  // STARTTLS: the half-read line is forgotten
+    REQUIRE(take_line("QUIT\r\n", 8, &p));
+    REQUIRE(c.feed(p, &line));
+    CHECK(line == "QUIT");
+}
+
 TEST_CASE("DATA ends only at CRLF dot CRLF", "[unit]") {
     auto d = decode("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
     CHECK(d.ended);

@@ -9,7 +9,7 @@ TEST_CASE("split_table_lines joins continuations and skips comments", "[unit]") 
     std::vector<std::string> warnings;
     auto lines = split_table_lines("# c\n\nkey value\n  more\n\t# indented comment\nnext x\n   \n", "f", &warnings);
     REQUIRE(lines.size() == 2);
-    CHECK(lines[0].text == "key value more");
+    CHECK(lines[0].text == "key value  more");  // only the newline goes
     CHECK(lines[0].line == 3);
     CHECK(lines[1].text == "next x");
     CHECK(lines[1].line == 6);
@@ -43,6 +43,10 @@ TEST_CASE("parse_map_source: table of cases", "[unit]") {
         {"simple", "a b\n", {{"a", "b"}}, {}},
         {"value keeps inner spaces", "key  REJECT no  way \n", {{"key", "REJECT no  way"}}, {}},
         {"continuation", "a b\n c\n", {{"a", "b c"}}, {}},
+        {"continuation keeps its leading whitespace",
+         "multi.example  554 5.7.1 multi word\n  continued value\n",
+         {{"multi.example", "554 5.7.1 multi word  continued value"}}, {}},
+        {"continuation after trailing blanks, CRLF", "k v \r\n\tw\r\n", {{"k", "v \tw"}}, {}},
         {"missing value", "lonely\nok v\n", {{"ok", "v"}}, {"t, line 1: expected format: key whitespace value"}},
         {"quoted key", "\"a b\" v\n", {{"a b", "v"}}, {}},
         {"quoted key with escape", "\"a\\\"b\" v\n", {{"a\"b", "v"}}, {}},
@@ -75,7 +79,7 @@ TEST_CASE("parse_alias_source: table of cases", "[unit]") {
     const Case cases[] = {
         {"simple", "postmaster: root\n", {{"postmaster", "root"}}, 0},
         {"tabs and list", "tomcat:\t\thadoop, other\n", {{"tomcat", "hadoop, other"}}, 0},
-        {"continuation", "staff: a,\n\tb\n", {{"staff", "a, b"}}, 0},
+        {"continuation", "staff: a,\n\tb\n", {{"staff", "a,\tb"}}, 0},
         {"quoted name", "\"a b\": x\n", {{"a b", "x"}}, 0},
         {"quoted name with colon", "\"a:b\" : x\n", {{"a:b", "x"}}, 0},
         {"missing colon", "nocolon x\nok: y\n", {{"ok", "y"}}, 1},
