@@ -439,7 +439,9 @@ St Checker::Eval::run_mail() {
 
 
 Checker::Checker(CheckConfig config, CheckHooks hooks)
-    : config_(std::move(config)), hooks_(std::move(hooks)), resolver_(config_.resolve, hooks_.classify_domain) {}
+    : config_(std::move(config)),
+      hooks_(std::move(hooks)),
+      resolver_(config_.resolve, hooks_.classify_domain, hooks_.local_domain) {}
 Checker::~Checker() = default;
 
 Status Checker::validate() const {

@@ -103,6 +103,9 @@ struct CheckHooks {
     // Default: every domain is kDefault (nothing is local or relayed but
     // our own address literals).
     address::DomainClassFn classify_domain;
+    // Is the domain in $mydestination (address::DomainLists::is_local)?
+    // Default: classify_domain() == kLocal.
+    address::DomainLocalFn local_domain;
     // Default: kNoTable (no recipient validation).
     std::function<UserLookup(std::string_view address, AddressClass cls)> lookup_user;
     // Is the address a key of a table that rewrites it: canonical_maps,

@@ -14,7 +14,7 @@
 //   the stages), smtpd_check_access.cc (access maps and their actions,
 //   smtpd_sender_login_maps), smtpd_check_dns.cc (client and HELO names,
 //   DNS-based checks), smtpd_check_address.cc (address classes, relay and
-//   recipient validation, DomainLists, RecipientTables) and
+//   recipient validation over lib/address, RecipientTables) and
 //   smtpd_check_config.cc (CheckConfig::from_config).
 #pragma once
 

@@ -178,6 +178,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     if (!hooks.check.classify_domain) {
         server->domains_ = address::DomainLists::from_config(cfg);
         hooks.check.classify_domain = address::DomainLists::classifier(server->domains_);
+        hooks.check.local_domain = address::DomainLists::local_tester(server->domains_);
     }
     if (!hooks.check.lookup_user || !hooks.check.lookup_rewritten) {
         server->recipient_tables_ = RecipientTables::open(cfg);

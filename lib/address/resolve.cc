@@ -134,8 +134,8 @@ Result<ResolveOptions> ResolveOptions::from_config(const config::Config& config)
     return o;
 }
 
-Resolver::Resolver(ResolveOptions options, DomainClassFn classify)
-    : options_(std::move(options)), classify_(std::move(classify)) {
+Resolver::Resolver(ResolveOptions options, DomainClassFn classify, DomainLocalFn local)
+    : options_(std::move(options)), classify_(std::move(classify)), local_(std::move(local)) {
     for (auto& a : options_.own_addresses) {
         if (auto n = normal_address(a)) a = *n;
     }
@@ -158,6 +158,12 @@ Result<AddressClass> Resolver::classify_domain(std::string_view domain) const {
 }
 
 Result<bool> Resolver::domain_is_local(std::string_view domain) const {
+    if (local_) {
+        std::string d = util::lowercase(strip_trailing_dot(domain));
+        if (d.empty() || d.back() == '.') return false;
+        if (own_literal(d)) return true;
+        return local_(d);
+    }
     auto c = classify_domain(domain);
     if (!c) return c.error();
     return *c == AddressClass::kLocal;
@@ -257,7 +263,7 @@ Result<Resolution> Resolver::resolve(std::string_view address) const {
     return r;
 }
 
-FindOptions Resolver::find_options(std::string_view address, unsigned strategy) const {
+Result<FindOptions> Resolver::find_options(std::string_view address, unsigned strategy) const {
     FindOptions f;
     f.recipient_delimiter = options_.recipient_delimiter;
     f.owner_request_special = options_.owner_request_special;
@@ -268,8 +274,10 @@ FindOptions Resolver::find_options(std::string_view address, unsigned strategy) 
         if (d == options_.myorigin) {
             f.domain_is_local = true;
         } else {
+            // A failed lookup of the domain must not look like "not local".
             auto local = domain_is_local(d);
-            f.domain_is_local = local && *local;
+            if (!local) return local.error();
+            f.domain_is_local = *local;
         }
     }
     return f;
@@ -277,13 +285,9 @@ FindOptions Resolver::find_options(std::string_view address, unsigned strategy) 
 
 Result<std::optional<Found>> Resolver::find(std::string_view address, const KeyLookup& lookup,
                                             unsigned strategy) const {
-    Parts p = split(address);
-    if (p.has_at && (strategy & (kFindLocalpartIfLocal | kFindLocalpartAtIfLocal))) {
-        // A failed lookup of the domain must not look like "not local".
-        auto local = domain_is_local(p.domain);
-        if (!local) return local.error();
-    }
-    return address::find(address, find_options(address, strategy), lookup);
+    auto options = find_options(address, strategy);
+    if (!options) return options.error();
+    return address::find(address, *options, lookup);
 }
 
 // DomainLists
@@ -345,6 +349,21 @@ Result<AddressClass> DomainLists::classify(std::string_view domain) const {
     return AddressClass::kDefault;
 }
 
+Result<bool> DomainLists::is_local(std::string_view domain) const {
+    std::string d = util::lowercase(strip_trailing_dot(domain));
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<bool> in = table::in_domain_list(mydestination, d, false, tables_.lookup_function());
+    if (!in) {
+        log::warn("%s lookup of %s: %s", kListNames[0], d.c_str(), in.error().message.c_str());
+        return make_temp_error(std::string(kListNames[0]) + " lookup failure");
+    }
+    return *in;
+}
+
+DomainLocalFn DomainLists::local_tester(std::shared_ptr<const DomainLists> lists) {
+    return [lists = std::move(lists)](std::string_view domain) { return lists->is_local(domain); };
+}
+
 DomainClassFn DomainLists::classifier(std::shared_ptr<const DomainLists> lists) {
     return [lists = std::move(lists)](std::string_view domain) { return lists->classify(domain); };
 }
@@ -355,7 +374,8 @@ Result<std::shared_ptr<Resolver>> resolver_from_config(const config::Config& con
     if (!options) return options.error();
     auto lists = DomainLists::from_config(config);
     if (lists_out) *lists_out = lists;
-    return std::make_shared<Resolver>(std::move(*options), DomainLists::classifier(lists));
+    return std::make_shared<Resolver>(std::move(*options), DomainLists::classifier(lists),
+                                      DomainLists::local_tester(lists));
 }
 
 }  // namespace mailroom::address

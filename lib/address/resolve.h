@@ -70,6 +70,8 @@ const char* class_name(AddressClass cls);
 // The class a domain's lists give it (kLocal = $mydestination); `domain`
 // is lower case without a trailing dot. An error is a lookup failure.
 using DomainClassFn = std::function<Result<AddressClass>(std::string_view domain)>;
+// Is the domain in $mydestination (only that list is asked)?
+using DomainLocalFn = std::function<Result<bool>(std::string_view domain)>;
 
 struct ResolveOptions {
     std::string myhostname = "localhost";
@@ -107,12 +109,14 @@ struct Resolution {
 class Resolver {
 public:
     // Without `classify` every domain is kDefault (nothing is local but
-    // our own address literals).
-    Resolver(ResolveOptions options, DomainClassFn classify);
+    // our own address literals). `local` answers domain_is_local() without
+    // asking the other lists (unset: classify() == kLocal).
+    Resolver(ResolveOptions options, DomainClassFn classify, DomainLocalFn local = nullptr);
 
     Result<Resolution> resolve(std::string_view address) const;
 
-    // Postfix's resolve_local(): $mydestination or one of our literals.
+    // Postfix's resolve_local(): $mydestination or one of our literals
+    // (the virtual and relay lists are not asked).
     Result<bool> domain_is_local(std::string_view domain) const;
 
     // The class of a domain (resolve_local first, then the lists).
@@ -123,7 +127,7 @@ public:
     // ($myorigin or resolve_local).
     Result<std::optional<Found>> find(std::string_view address, const KeyLookup& lookup,
                                       unsigned strategy = kFindDefault) const;
-    FindOptions find_options(std::string_view address, unsigned strategy = kFindDefault) const;
+    Result<FindOptions> find_options(std::string_view address, unsigned strategy = kFindDefault) const;
 
     const ResolveOptions& options() const { return options_; }
 
@@ -132,6 +136,7 @@ private:
 
     ResolveOptions options_;
     DomainClassFn classify_;
+    DomainLocalFn local_;
 };
 
 // mydestination, virtual_alias_domains, virtual_mailbox_domains and
@@ -152,8 +157,11 @@ public:
     Result<AddressClass> classify(std::string_view domain) const;
     // True when a list names a table whose lookups can block (mysql:).
     bool may_block() const { return may_block_; }
-    // A DomainClassFn bound to `lists` (kept alive by the function).
+    // mydestination only.
+    Result<bool> is_local(std::string_view domain) const;
+    // A DomainClassFn / DomainLocalFn bound to `lists` (kept alive by the function).
     static DomainClassFn classifier(std::shared_ptr<const DomainLists> lists);
+    static DomainLocalFn local_tester(std::shared_ptr<const DomainLists> lists);
 
 private:
     mutable table::DomainTables tables_;

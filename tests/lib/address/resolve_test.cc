@@ -239,3 +239,19 @@ TEST_CASE("find: local-part keys for $myorigin and local domains", "[unit]") {
     CHECK(!hit("user@outside.example"));
     CHECK(!hit("user@alias.example"));       // virtual alias domains are not local
 }
+
+TEST_CASE("domain_is_local asks $mydestination only", "[unit]") {
+    auto lists = site_lists();
+    lists->virtual_mailbox_domains = {"fail:broken"};  // would fail if it were asked
+    Resolver r(site_options(), DomainLists::classifier(lists), DomainLists::local_tester(lists));
+    CHECK(r.domain_is_local("mx.example.test.").value());
+    CHECK(r.domain_is_local("[127.0.0.1]").value());
+    CHECK(!r.domain_is_local("outside.example").value());
+    CHECK(!r.domain_is_local("excluded.example.test").value());
+    auto t = table::open_table("inline:{user=found}");
+    REQUIRE(t.ok());
+    auto f = r.find("user@outside.example", table_lookup(**t));
+    REQUIRE(f.ok());  // no local-part key, and the failing list is never asked
+    CHECK(!f->has_value());
+    CHECK(!r.resolve("user@outside.example").ok());  // the resolver itself does ask every list
+}
