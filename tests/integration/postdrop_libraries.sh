@@ -10,8 +10,8 @@ if [ ! -x "$bin" ]; then
     exit 1
 fi
 if ! command -v ldd >/dev/null 2>&1; then
-    echo "SKIP: ldd is not installed"
-    exit 77
+    echo "FAIL: ldd is not installed (Debian's libc-bin)"
+    exit 1
 fi
 libs=$(ldd "$bin") || { echo "FAIL: ldd $bin failed"; exit 1; }
 echo "$libs"
