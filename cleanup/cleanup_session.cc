@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/ipc/attr.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
@@ -320,9 +321,9 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto no_mime = cfg.get_bool("disable_mime_input_processing");
     if (!no_mime) return no_mime.error();
     out.params.disable_mime_input_processing = *no_mime;
-    auto timeout = cfg.get_time("ipc_timeout");
+    auto timeout = config::ipc_timeout_ms(cfg);
     if (!timeout) return timeout.error();
-    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*timeout, 86400) * 1000);
+    out.ipc_timeout_ms = *timeout;
     return out;
 }
 

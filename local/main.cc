@@ -28,11 +28,11 @@ int main(int argc, char** argv) {
         if (!rt) return rt.error();
         g_runtime = std::move(*rt);
         std::string queue_dir = ctx.config().get("queue_directory").ok() ? *ctx.config().get("queue_directory") : "";
-        long long timeout = ctx.config().get_time("ipc_timeout").ok() ? *ctx.config().get_time("ipc_timeout") : 3600;
-        g_runtime.context.forward = [queue_dir, timeout](const agent::Job& job, const agent::MessageCopy& message,
+        int timeout_ms = ctx.ipc_timeout_ms();
+        g_runtime.context.forward = [queue_dir, timeout_ms](const agent::Job& job, const agent::MessageCopy& message,
                                                          const std::string& sender, const std::string& delivered_to,
                                                          const std::vector<std::string>& addresses) {
-            return local::forward_via_cleanup(queue_dir, static_cast<int>(timeout * 1000), job, message, sender,
+            return local::forward_via_cleanup(queue_dir, timeout_ms, job, message, sender,
                                               delivered_to, addresses);
         };
         return ok_status();

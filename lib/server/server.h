@@ -10,7 +10,9 @@
 //   pipe, max_idle and max_use, the daemon_timeout watchdog, and signals.
 //
 // Description
-//   Order of events: options, configuration, logging; pre_jail_init (still
+//   The configuration is the one master accepted and handed down on
+//   kConfigFd (lib/config/config_snapshot.h), or main.cf when there is
+//   none. Order of events: options, configuration, logging; pre_jail_init (still
 //   root when master runs as root: open privileged files here); chroot to
 //   queue_directory when master.cf says so (-Z) and drop to mail_owner
 //   (-u), both only when running as root; post_jail_init; then the loop. No
@@ -98,6 +100,8 @@ public:
     const config::Config& config() const;
     const ServerOptions& options() const;
     const std::string& service_name() const;  // -n, or the program name
+    // ipc_timeout, read once by the skeleton (config/common_params.h).
+    int ipc_timeout_ms() const;
     event::Loop& loop();
     // Exit once the current sessions are over (and stop taking new ones).
     void request_exit();

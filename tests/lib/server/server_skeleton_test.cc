@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/config/config_snapshot.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/unique_fd.h"
 
@@ -36,12 +37,14 @@ struct FakeMaster {
     UniqueFd status_read;
     pid_t child = -1;
 
-    explicit FakeMaster(const std::vector<std::string>& extra_args) {
+    // `snapshot`, when not empty, is handed on kConfigFd as master does.
+    explicit FakeMaster(const std::vector<std::string>& extra_args, const std::string& snapshot = "",
+                        const std::string& main_cf_extra = "") {
         char tmpl[] = "/tmp/mr-skel-XXXXXX";
         REQUIRE(::mkdtemp(tmpl) != nullptr);
         dir = tmpl;
         std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "\nmaillog_file = " << dir
-                                        << "/maillog\n";
+                                        << "/maillog\n" << main_cf_extra;
         sock_path = dir + "/echo";
         listener.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
         sockaddr_un sun{};
@@ -60,6 +63,12 @@ struct FakeMaster {
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
+        UniqueFd snap;
+        if (!snapshot.empty()) {
+            auto fd = config::make_snapshot_fd(snapshot);
+            REQUIRE(fd.ok());
+            snap = std::move(*fd);
+        }
         child = ::fork();
         REQUIRE(child >= 0);
         if (child == 0) {
@@ -67,6 +76,7 @@ struct FakeMaster {
             int l = ::fcntl(listener.get(), F_DUPFD, 20);
             ::dup2(s, proto::kStatusFd);
             ::dup2(l, proto::kListenFdStart);
+            if (snap.valid()) ::dup2(snap.get(), proto::kConfigFd);
             ::execv(argv[0], argv.data());
             ::_exit(127);
         }
@@ -174,4 +184,24 @@ TEST_CASE("a child refuses to run without master's -s", "[unit]") {
     ::waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
+}
+
+TEST_CASE("a child reads the configuration master hands it, not a main.cf broken since", "[unit]") {
+    // main.cf on disk has become invalid; the snapshot is what master accepted.
+    std::string accepted = "message_size_limit = 12345\nsmtpd_timeout = 60s\n";
+    FakeMaster m({"-o", "smtpd_timeout=90s"}, config::encode_snapshot({accepted, std::nullopt}),
+                 "message_size_limit = abc\nthis line has no equals sign\n");
+    auto client = m.connect_client();
+    CHECK(ask(client.get(), "PARAM message_size_limit") == "param 12345");
+    // master.cf -o overrides still apply on top of it.
+    CHECK(ask(client.get(), "PARAM smtpd_timeout") == "param 90s");
+    // The descriptor is closed once read: nothing the daemon runs inherits it.
+    CHECK_FALSE(std::filesystem::exists("/proc/" + std::to_string(m.child) + "/fd/" +
+                                        std::to_string(proto::kConfigFd)));
+}
+
+TEST_CASE("without a handed configuration a child reads main.cf", "[unit]") {
+    FakeMaster m({}, "", "message_size_limit = 777\n");
+    auto client = m.connect_client();
+    CHECK(ask(client.get(), "PARAM message_size_limit") == "param 777");
 }
