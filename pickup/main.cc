@@ -34,5 +34,8 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "content_filter", "receive_override_options"};
     return server::run_trigger_server(argc, argv, std::move(spec));
 }

@@ -38,5 +38,11 @@ int main(int argc, char** argv) {
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view request) { g_qmgr->on_trigger(request); };
     spec.on_exit = [](server::ServerContext&) { g_qmgr.reset(); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "bounce_queue_lifetime", "default_process_limit", "default_transport", "delay_warning_time",
+        "local_transport", "maximal_backoff_time", "maximal_queue_lifetime", "minimal_backoff_time",
+        "mydestination", "queue_run_delay", "recipient_delimiter", "relay_domains", "relay_transport",
+        "transport_maps", "virtual_alias_domains", "virtual_mailbox_domains", "virtual_transport"};
     return server::run_trigger_server(argc, argv, std::move(spec));
 }

@@ -91,6 +91,11 @@ std::optional<std::string> Config::raw(std::string_view name) const {
     return std::nullopt;
 }
 
+std::optional<std::string> Config::override_value(std::string_view name) const {
+    if (auto it = overrides_.find(name); it != overrides_.end()) return it->second;
+    return std::nullopt;
+}
+
 std::optional<std::string> Config::main_cf_value(std::string_view name) const {
     if (auto it = main_.find(name); it != main_.end()) return it->second;
     return std::nullopt;

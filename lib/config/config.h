@@ -60,6 +60,8 @@ public:
 
     // Raw value: override, then main.cf, then default; nullopt when none.
     std::optional<std::string> raw(std::string_view name) const;
+    // The value of a `-o name=value` override, if any.
+    std::optional<std::string> override_value(std::string_view name) const;
     // The value explicitly set in main.cf (no default), if any.
     std::optional<std::string> main_cf_value(std::string_view name) const;
     // True for a parameter of the table, or a service-defined one of a

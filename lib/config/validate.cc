@@ -275,6 +275,22 @@ Status validate_param(const Config& cfg, std::string_view name, const TableCheck
     return v ? ok_status() : Status(v.error());
 }
 
+Status validate_params(const Config& cfg, const std::vector<std::string_view>& names, const TableChecker* tables) {
+    for (std::string_view name : names) {
+        std::string where;
+        if (std::optional<std::string> o = cfg.override_value(name)) {
+            where = format("-o %s=%s", sv(name).c_str(), o->c_str());
+        } else {
+            const std::vector<MainCfEntry>& entries = cfg.main_cf_entries();
+            auto last = std::find_if(entries.rbegin(), entries.rend(), [&](const MainCfEntry& e) { return e.name == name; });
+            if (last == entries.rend()) continue;  // a default
+            where = format("%s, line %d", cfg.main_cf_path().c_str(), last->line);
+        }
+        if (Status st = check_named(cfg, name, tables); !st) return make_error(where + ": " + st.error().message);
+    }
+    return ok_status();
+}
+
 std::vector<std::string> validate_config(const Config& cfg, const TableChecker* tables) {
     std::vector<std::string> out;
     const std::vector<MainCfEntry>& entries = cfg.main_cf_entries();

@@ -59,6 +59,13 @@ std::vector<std::string> validate_config(const Config& cfg, const TableChecker* 
 // (no file or line in the message).
 Status validate_param(const Config& cfg, std::string_view name, const TableChecker* tables = nullptr);
 
+// The first problem among the values of `names` that someone wrote, with
+// where: "FILE, line N: ..." for main.cf, "-o name=value: ..." for an
+// override. What a daemon declares it reads (server.h, ServiceSpec) is
+// checked this way when the daemon starts.
+Status validate_params(const Config& cfg, const std::vector<std::string_view>& names,
+                       const TableChecker* tables = nullptr);
+
 // How an smtpd restriction name is used, as smtpd/smtpd_check.cc
 // evaluates it.
 enum class RestrictionKind {

@@ -24,6 +24,7 @@
 
 #include "lib/config/common_params.h"
 #include "lib/config/config_snapshot.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/strings.h"
@@ -166,6 +167,11 @@ Status ServerCore::setup(int argc, char** argv) {
 
     config::configure_logging(config_, options_.debug);
     log::set_verbose(options_.verbose);
+    static const std::vector<std::string_view> kSkeletonParameters = {
+        "max_idle",    "max_use",         "daemon_timeout", "ipc_timeout",    "syslog_name",
+        "maillog_file", "syslog_facility", "mail_owner",     "queue_directory"};
+    if (auto st = config::validate_params(config_, kSkeletonParameters); !st) return st;
+    if (auto st = config::validate_params(config_, spec_.parameters); !st) return st;
 
     auto get_time = [&](const char* name, long long& out) -> Status {
         auto v = config_.get_time(name);

@@ -60,6 +60,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
@@ -124,6 +125,15 @@ struct ServiceSpec {
     // long and reconnect by themselves (anvil), so that the new process
     // master starts after a reload is not kept waiting.
     bool exit_on_drain = false;
+    // The main.cf parameters the service reads, besides the skeleton's own
+    // (max_idle, max_use, daemon_timeout, ipc_timeout, the log sinks,
+    // mail_owner, queue_directory): its parameter table, as a Postfix
+    // daemon's main() has one. The skeleton checks every value by its type
+    // before any hook runs (lib/config/validate.h), so that a bad value
+    // stops the process with the file and line instead of a bare
+    // "bad numerical configuration" at its first use. Under master the
+    // handed configuration has passed the same checks already.
+    std::vector<std::string_view> parameters;
 };
 
 int run_multi_server(int argc, char** argv, ServiceSpec spec);

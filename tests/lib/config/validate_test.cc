@@ -172,3 +172,15 @@ TEST_CASE("validate_param judges one effective value", "[unit]") {
     CHECK(config::restriction_kind("reject_rhsbl_sender") == config::RestrictionKind::kDomain);
     CHECK(config::restriction_kind("nonsense") == config::RestrictionKind::kUnknown);
 }
+
+TEST_CASE("validate_params names where a declared parameter was set", "[unit]") {
+    auto cfg = Config::from_text("smtpd_timeout = 60s\n\nmessage_size_limit = abc\n", "/etc/mr").value();
+    auto st = config::validate_params(cfg, {"smtpd_timeout", "max_idle", "message_size_limit"});
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().message == "/etc/mr/main.cf, line 3: bad numerical configuration: message_size_limit = abc");
+    CHECK(config::validate_params(cfg, {"smtpd_timeout", "max_idle"}).ok());
+    cfg.set_override("smtpd_timeout", "soon");
+    st = config::validate_params(cfg, {"smtpd_timeout"});
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().message == "-o smtpd_timeout=soon: parameter smtpd_timeout: bad time value or unit: soon");
+}

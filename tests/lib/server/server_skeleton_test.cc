@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -204,4 +205,15 @@ TEST_CASE("without a handed configuration a child reads main.cf", "[unit]") {
     FakeMaster m({}, "", "message_size_limit = 777\n");
     auto client = m.connect_client();
     CHECK(ask(client.get(), "PARAM message_size_limit") == "param 777");
+}
+
+TEST_CASE("a bad value of a parameter the skeleton reads stops it with the file and line", "[unit]") {
+    FakeMaster m({}, "", "max_idle = 5fortnights\n");
+    int status = m.wait_exit();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    std::ifstream in(m.dir + "/maillog");
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(log.find("fatal: " + m.dir + "/main.cf, line 3: parameter max_idle: bad time value or unit: 5fortnights") !=
+          std::string::npos);
 }
