@@ -183,6 +183,9 @@ std::vector<std::string> Config::unused_parameter_warnings() const {
     for (const MasterService& s : services_) {
         for (const auto& [n, v] : s.overrides) scan_refs(v);
     }
+    // A restriction class is a parameter that smtpd_restriction_classes names.
+    if (auto classes = get_list("smtpd_restriction_classes"); classes)
+        for (std::string& c : *classes) referenced.insert(std::move(c));
     std::vector<std::string> out;
     std::set<std::string> reported;
     for (const MainCfEntry& e : entries_) {
