@@ -75,9 +75,10 @@ struct FakeMaster {
         if (child == 0) {
             int s = ::fcntl(status_write.get(), F_DUPFD, 20);
             int l = ::fcntl(listener.get(), F_DUPFD, 20);
+            int c = snap.valid() ? ::fcntl(snap.get(), F_DUPFD_CLOEXEC, 20) : -1;
             ::dup2(s, proto::kStatusFd);
             ::dup2(l, proto::kListenFdStart);
-            if (snap.valid()) ::dup2(snap.get(), proto::kConfigFd);
+            if (c >= 0) ::dup2(c, proto::kConfigFd);
             ::execv(argv[0], argv.data());
             ::_exit(127);
         }
@@ -197,8 +198,13 @@ TEST_CASE("a child reads the configuration master hands it, not a main.cf broken
     // master.cf -o overrides still apply on top of it.
     CHECK(ask(client.get(), "PARAM smtpd_timeout") == "param 90s");
     // The descriptor is closed once read: nothing the daemon runs inherits it.
-    CHECK_FALSE(std::filesystem::exists("/proc/" + std::to_string(m.child) + "/fd/" +
-                                        std::to_string(proto::kConfigFd)));
+    int memfds = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(m.child) + "/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        if (target.find("memfd:mailroom-config") != std::string::npos) ++memfds;
+    }
+    CHECK(memfds == 0);
 }
 
 TEST_CASE("without a handed configuration a child reads main.cf", "[unit]") {
