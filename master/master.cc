@@ -107,7 +107,9 @@ Result<config::Config> read_valid_config(const std::string& config_dir) {
     if (auto st = cfg->load_master_cf(); !st) return st.error();
     config::TableChecker tables = table::table_checker();
     std::vector<std::string> problems = config::validate_config(*cfg, &tables);
-    for (const auto& p : problems) log::error("%s", p.c_str());
+    // Logged without counting towards log::error's "too many errors": a
+    // refused reload must never end master, however often it happens.
+    for (const auto& p : problems) log::emit(log::Level::kError, p);
     if (!problems.empty())
         return make_error(format("%zu invalid parameter setting%s in %s", problems.size(),
                                  problems.size() == 1 ? "" : "s", config_dir.c_str()));
@@ -416,7 +418,7 @@ void Master::reload() {
     if (shutting_down_) return;
     auto cfg = read_config();
     if (!cfg) {
-        log::error("reload: %s -- configuration not changed", cfg.error().message.c_str());
+        log::emit(log::Level::kError, format("reload: %s -- configuration not changed", cfg.error().message.c_str()));
         return;
     }
     config::configure_logging(*cfg, log::current_sinks().to_stderr);
