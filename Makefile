@@ -21,7 +21,7 @@ build: deps configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest -j $(TEST_JOBS) --output-on-failure --timeout 900 --repeat until-pass:2
+	cd $(BUILD) && ctest -j $(TEST_JOBS) --output-on-failure --timeout 900
 
 unit: build
 	cd $(BUILD) && ctest -j $(TEST_JOBS) -L unit --output-on-failure

@@ -1,17 +1,10 @@
 // anvil_server.cc - see anvil_server.h.
 #include "anvil/anvil_server.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "lib/config/common_params.h"
-#include "lib/ipc/attr.h"
-#include "lib/ipc/ipc_socket.h"
+#include "lib/ipc/attr_channel.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
 
@@ -37,58 +30,27 @@ public:
         : server_(server), conn_(std::move(conn)), id_(id) {}
 
     void start() {
-        ::fcntl(conn_.fd(), F_SETFL, ::fcntl(conn_.fd(), F_GETFL) | O_NONBLOCK);
-        reader_ = event::FdWatcher(server_.loop_, conn_.fd(), event::Interest::kRead, [this] { on_readable(); });
-        writer_ = event::FdWatcher(server_.loop_, conn_.fd(), event::Interest::kWrite, [this] { flush(); });
-        reader_.enable();
+        channel_ = ipc::AttrChannel::create(server_.loop_, conn_.fd());
+        if (!channel_) return close();
+        channel_->on_record([this](ipc::AttrList record) { serve(record); });
+        channel_->on_close([this](ipc::AttrChannel::Close kind, const std::string& reason) {
+            if (kind == ipc::AttrChannel::Close::kMalformed) log::warn("anvil request: %s", reason.c_str());
+            close();
+        });
+        // A client that does not read its replies is not served more.
+        channel_->on_drained([this] { channel_->resume(); });
         queue(ipc::make_announcement(ipc::kAnvilProtocol));
     }
 
 private:
+    static constexpr std::size_t kMaxUnsent = 64 * 1024;
+
     void queue(const ipc::AttrList& record) {
-        auto bytes = ipc::encode_record(record);
-        if (!bytes) {
-            log::warn("anvil reply: %s", bytes.error().message.c_str());
+        if (auto st = channel_->send(record); !st) {
+            log::warn("anvil reply: %s", st.error().message.c_str());
             return close();
         }
-        out_ += *bytes;
-        flush();
-    }
-
-    void flush() {
-        if (closed_) return;
-        std::string error;
-        switch (ipc::send_pending(conn_.fd(), out_, &error)) {
-        case ipc::SendStep::kDone:
-            writer_.disable();
-            reader_.enable();
-            break;
-        case ipc::SendStep::kWouldBlock:
-            // A client that does not read its replies is not served more.
-            writer_.enable();
-            reader_.disable();
-            break;
-        case ipc::SendStep::kError: close(); break;
-        }
-    }
-
-    void on_readable() {
-        char buf[16 * 1024];
-        ssize_t n = ::read(conn_.fd(), buf, sizeof(buf));
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-        if (n <= 0) return close();
-        std::string_view data(buf, static_cast<size_t>(n));
-        while (!data.empty() && !closed_) {
-            size_t used = 0;
-            auto step = decoder_.feed(data, &used);
-            data.remove_prefix(used);
-            if (step == ipc::AttrDecoder::Step::kError) {
-                log::warn("anvil request: %s", decoder_.error().message.c_str());
-                return close();
-            }
-            if (step == ipc::AttrDecoder::Step::kNeedMore) return;
-            serve(decoder_.take());
-        }
+        if (channel_->output_size() > kMaxUnsent) channel_->pause();
     }
 
     void serve(const ipc::AttrList& record) {
@@ -111,23 +73,19 @@ private:
         queue(encode_reply(request->type, reply));
     }
 
+    // Called from the channel's handlers: the server frees us on the loop
+    // once this callback has returned.
     void close() {
         if (closed_) return;
         closed_ = true;
-        reader_ = event::FdWatcher();
-        writer_ = event::FdWatcher();
         server_.state_.drop_local(id_, server_.now());
-        conn_.close();
         server_.closed(this);
     }
 
     AnvilServer& server_;
     server::Connection conn_;
     AnvilState::LocalId id_;
-    event::FdWatcher reader_;
-    event::FdWatcher writer_;
-    ipc::AttrDecoder decoder_;
-    std::string out_;
+    std::unique_ptr<ipc::AttrChannel> channel_;
     bool closed_ = false;
 };
 
@@ -136,7 +94,6 @@ AnvilServer::AnvilServer(event::Loop& loop, AnvilConfig config, Clock clock)
       config_(config),
       clock_(clock ? std::move(clock) : Clock([] { return std::time(nullptr); })),
       state_(config.anvil_rate_time_unit) {
-    reaper_ = event::Timer(loop_, [this] { dead_.clear(); });
     // Expired entries go at least once per time unit (and at most every second).
     auto sweep = std::chrono::seconds(std::clamp<std::time_t>(config_.anvil_rate_time_unit / 4, 1, 60));
     expire_timer_ = event::Timer(loop_, [this, sweep] {
@@ -151,10 +108,7 @@ AnvilServer::AnvilServer(event::Loop& loop, AnvilConfig config, Clock clock)
     status_timer_.start(std::chrono::seconds(config_.anvil_status_update_time));
 }
 
-AnvilServer::~AnvilServer() {
-    peers_.clear();
-    dead_.clear();
-}
+AnvilServer::~AnvilServer() { peers_.clear(); }
 
 void AnvilServer::accept(server::Connection conn) {
     auto peer = std::make_unique<Peer>(*this, std::move(conn), next_local_++);
@@ -166,10 +120,9 @@ void AnvilServer::accept(server::Connection conn) {
 void AnvilServer::closed(Peer* peer) {
     auto it = peers_.find(peer);
     if (it == peers_.end()) return;
-    // We may be inside the peer's own callback: free it from the loop.
-    dead_.push_back(std::move(it->second));
+    // We are inside the peer's own callback: free it from the loop.
+    loop_.release_later(std::move(it->second));
     peers_.erase(it);
-    reaper_.start(std::chrono::milliseconds(0));
 }
 
 void AnvilServer::log_statistics() {

@@ -69,8 +69,6 @@ private:
     AnvilState state_;
     AnvilState::LocalId next_local_ = 1;
     std::map<Peer*, std::unique_ptr<Peer>> peers_;
-    std::vector<std::unique_ptr<Peer>> dead_;
-    event::Timer reaper_;
     event::Timer expire_timer_;
     event::Timer status_timer_;
 };

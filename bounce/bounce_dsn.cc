@@ -4,6 +4,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "lib/address/address.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::bounce {
@@ -15,7 +16,7 @@ constexpr std::size_t kMaxLine = 998;  // RFC 5322 line limit, without CRLF
 bool is_double_bounce_sender(std::string_view sender, const NoticeSettings& s) {
     if (s.double_bounce_sender.empty() || sender.empty()) return false;
     if (util::iequals(sender, s.double_bounce_sender)) return true;
-    if (s.double_bounce_sender.find('@') == std::string::npos && !s.myorigin.empty())
+    if (!address::split(s.double_bounce_sender).has_at && !s.myorigin.empty())
         return util::iequals(sender, s.double_bounce_sender + "@" + s.myorigin);
     return false;
 }

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "lib/address/address.h"
 #include "lib/submit/address_list.h"
 #include "cleanup/cleanup_header.h"
 #include "lib/util/strings.h"
@@ -10,13 +11,6 @@
 namespace mailroom::cleanup {
 
 namespace {
-
-// Splits "user@domain" at the last '@' ("" domain when there is none).
-std::pair<std::string_view, std::string_view> split_at(std::string_view address) {
-    auto at = address.rfind('@');
-    if (at == std::string_view::npos) return {address, {}};
-    return {address.substr(0, at), address.substr(at + 1)};
-}
 
 bool ends_with_icase(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && util::iequals(s.substr(s.size() - suffix.size()), suffix);
@@ -36,38 +30,38 @@ Result<unsigned> parse_address_classes(std::string_view list) {
     return mask;
 }
 
-bool LocalDomains::contains(std::string_view domain) const {
-    for (const auto& d : domains) {
-        if (util::iequals(d, domain)) return true;
-    }
-    return false;
+namespace {
+
+// The table's answer for `address` ("@domain" answers keep the user part)
+// and the extension cut off to find it.
+Result<std::optional<std::pair<std::string, std::string>>> lookup_rewrite(std::string_view address,
+                                                                          const address::Resolver& resolver,
+                                                                          const KeyLookup& lookup) {
+    using Answer = std::optional<std::pair<std::string, std::string>>;
+    if (address.empty()) return Answer();  // the null sender is never rewritten
+    auto found = resolver.find(address, lookup);
+    if (!found) return found.error();
+    if (!found->has_value()) return Answer();
+    std::string value(util::trim((*found)->value));
+    if (!value.empty() && value[0] == '@') value = std::string(address::split(address).local) + value;
+    return Answer(std::make_pair(std::move(value), (*found)->extension));
 }
 
-std::vector<std::string> address_keys(std::string_view address, const LocalDomains& local) {
-    auto [user, domain] = split_at(address);
-    std::vector<std::string> keys{std::string(address)};
-    if (domain.empty()) return keys;
-    if (local.contains(domain)) keys.emplace_back(user);
-    keys.push_back("@" + std::string(domain));
-    return keys;
-}
+}  // namespace
 
-table::LookupResult canonical_lookup(std::string_view address, const LocalDomains& local, const KeyLookup& lookup) {
-    if (address.empty()) return std::optional<std::string>();  // the null sender is never rewritten
-    for (const auto& key : address_keys(address, local)) {
-        auto r = lookup(key);
-        if (!r) return r.error();
-        if (!r->has_value()) continue;
-        std::string value(util::trim(**r));
-        // "@domain" as the answer keeps the user part of the address.
-        if (!value.empty() && value[0] == '@') value = std::string(split_at(address).first) + value;
-        return std::optional<std::string>(std::move(value));
-    }
-    return std::optional<std::string>();
+table::LookupResult canonical_lookup(std::string_view address, const address::Resolver& resolver,
+                                     const KeyLookup& lookup, bool propagate_extension) {
+    auto r = lookup_rewrite(address, resolver, lookup);
+    if (!r) return r.error();
+    if (!r->has_value()) return std::optional<std::string>();
+    auto& [value, extension] = **r;
+    if (propagate_extension && !value.empty()) value = address::add_extension(value, extension);
+    return std::optional<std::string>(std::move(value));
 }
 
 std::string masquerade_address(std::string_view address, const Masquerade& rules) {
-    auto [user, domain] = split_at(address);
+    address::Parts parts = address::split(address);
+    std::string_view user = parts.local, domain = parts.domain;
     if (domain.empty()) return std::string(address);
     for (const auto& e : rules.exceptions) {
         if (util::iequals(e, user)) return std::string(address);
@@ -87,10 +81,11 @@ std::string masquerade_address(std::string_view address, const Masquerade& rules
 namespace {
 
 struct Expander {
-    const LocalDomains& local;
+    const address::Resolver& resolver;
     const KeyLookup& lookup;
     const AliasLimits& limits;
     std::string_view myorigin;
+    bool propagate;
     std::string top;
     std::set<std::string> seen;
     std::vector<std::string> out;
@@ -105,13 +100,15 @@ struct Expander {
     Status expand(const std::string& addr, int depth) {
         if (depth > limits.recursion_limit)
             return make_temp_error("unreasonable virtual_alias_maps map nesting for " + top);
-        auto r = canonical_lookup(addr, local, lookup);
+        auto r = lookup_rewrite(addr, resolver, lookup);
         if (!r) return make_temp_error("virtual_alias_maps lookup failure: " + r.error().message);
         if (!r->has_value()) {
             keep(addr);
         } else {
-            for (const auto& piece : util::split(**r, ", \t\r\n")) {
+            const auto& [value, extension] = **r;
+            for (const auto& piece : util::split(value, ", \t\r\n")) {
                 std::string q = submit::qualify_address(piece, myorigin);
+                if (propagate) q = address::add_extension(q, extension);
                 if (util::iequals(q, addr)) {
                     keep(std::move(q));  // an alias of itself is delivered as is
                     continue;
@@ -129,17 +126,22 @@ struct Expander {
 }  // namespace
 
 KeyLookup maps_lookup(const std::shared_ptr<const table::Maps>& maps) {
-    return [maps](std::string_view key) -> table::LookupResult {
+    return [maps](std::string_view key, bool partial) -> table::LookupResult {
         if (!maps) return std::optional<std::string>();
-        return maps->lookup(key);
+        return address::maps_lookup(*maps)(key, partial);
     };
+}
+
+const address::Resolver& RewriteConfig::resolver_or_default() const {
+    static const address::Resolver kNone(address::ResolveOptions{}, nullptr);
+    return resolver ? *resolver : kNone;
 }
 
 Result<std::string> rewrite_address(std::string_view address, AddressClass cls, const RewriteConfig& config) {
     std::string out(address);
     auto apply = [&](const std::shared_ptr<const table::Maps>& maps, unsigned classes, const char* param) -> Status {
         if (!maps || maps->empty() || !(classes & cls)) return ok_status();
-        auto r = canonical_lookup(out, config.local, maps_lookup(maps));
+        auto r = canonical_lookup(out, config.resolver_or_default(), maps_lookup(maps), config.propagate_canonical);
         if (!r) return make_temp_error(std::string(param) + " lookup failure: " + r.error().message);
         if (r->has_value() && !(*r)->empty()) out = **r;
         return ok_status();
@@ -193,10 +195,10 @@ Result<std::string> rewrite_header_addresses(std::string_view header, const Rewr
     return out;
 }
 
-Result<std::vector<std::string>> expand_virtual_alias(std::string_view address, const LocalDomains& local,
+Result<std::vector<std::string>> expand_virtual_alias(std::string_view address, const address::Resolver& resolver,
                                                       const KeyLookup& lookup, const AliasLimits& limits,
-                                                      std::string_view myorigin) {
-    Expander ex{local, lookup, limits, myorigin, std::string(address), {}, {}};
+                                                      std::string_view myorigin, bool propagate_extension) {
+    Expander ex{resolver, lookup, limits, myorigin, propagate_extension, std::string(address), {}, {}};
     ex.seen.insert(util::lowercase(address));
     if (auto st = ex.expand(std::string(address), 0); !st) return st.error();
     // A loop that leads nowhere else (a -> b -> a) keeps the recipient rather than losing it.

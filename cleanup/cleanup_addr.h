@@ -5,10 +5,13 @@
 //   AddressClass and parse_address_classes() read canonical_classes,
 //   masquerade_classes and friends (envelope_sender, envelope_recipient,
 //   header_sender, header_recipient).
-//   canonical_lookup() finds an address in a canonical table with the
-//   order of canonical(5): user@domain, then user (only when the domain is
-//   local), then @domain; a "@domain" answer to an "@domain" match keeps the
-//   user part. masquerade_address() strips host parts as masquerade_domains
+//   canonical_lookup() finds an address in a canonical or virtual table
+//   with lib/address's key sequence (Postfix's mail_addr_find: user+ext@domain,
+//   user@domain, user+ext and user when the domain is local, @domain);
+//   a "@domain" answer keeps the user part; an extension that had to be
+//   cut off to match is put back into the answer when
+//   propagate_unmatched_extensions says so (canonical, virtual: the
+//   default). masquerade_address() strips host parts as masquerade_domains
 //   says ("!domain" entries are exceptions, masquerade_exceptions lists
 //   users left alone). expand_virtual_alias() expands one envelope
 //   recipient through virtual_alias_maps.
@@ -29,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/address/resolve.h"
 #include "lib/table/maps.h"
 #include "lib/table/table.h"
 
@@ -44,21 +48,13 @@ enum AddressClass : unsigned {
 // Bit mask of the class names in a list value; unknown names are errors.
 Result<unsigned> parse_address_classes(std::string_view list);
 
-// Domains that count as local for the "user" key (myorigin,
-// mydestination, inet_interfaces); compared without case.
-struct LocalDomains {
-    std::vector<std::string> domains;
-    bool contains(std::string_view domain) const;
-};
+// Looks up one key (address/addr_find.h: pattern tables skip partial keys).
+using KeyLookup = address::KeyLookup;
 
-// Looks up one key in the tables of a parameter (nullopt = not found).
-using KeyLookup = std::function<table::LookupResult(std::string_view key)>;
-
-// The keys canonical(5) and virtual(5) try for `address`, in order.
-std::vector<std::string> address_keys(std::string_view address, const LocalDomains& local);
-
-// The rewritten address, or nullopt when no key matched.
-table::LookupResult canonical_lookup(std::string_view address, const LocalDomains& local, const KeyLookup& lookup);
+// The rewritten address, or nullopt when no key matched. `resolver`
+// answers "is the domain local" and holds recipient_delimiter.
+table::LookupResult canonical_lookup(std::string_view address, const address::Resolver& resolver,
+                                     const KeyLookup& lookup, bool propagate_extension = true);
 
 struct Masquerade {
     std::vector<std::string> domains;     // masquerade_domains, "!x" = exception
@@ -75,9 +71,9 @@ struct AliasLimits {
 
 // The recipients `address` expands to (itself when not an alias).
 // `qualify` completes an unqualified result (user -> user@myorigin).
-Result<std::vector<std::string>> expand_virtual_alias(std::string_view address, const LocalDomains& local,
+Result<std::vector<std::string>> expand_virtual_alias(std::string_view address, const address::Resolver& resolver,
                                                       const KeyLookup& lookup, const AliasLimits& limits,
-                                                      std::string_view myorigin);
+                                                      std::string_view myorigin, bool propagate_extension = true);
 
 // Everything cleanup needs to rewrite addresses; null maps are empty.
 struct RewriteConfig {
@@ -90,8 +86,14 @@ struct RewriteConfig {
     unsigned recipient_canonical_classes = kEnvelopeRecipient | kHeaderRecipient;
     Masquerade masquerade;
     unsigned masquerade_classes = kEnvelopeSender | kHeaderSender | kHeaderRecipient;
-    LocalDomains local;
+    // recipient_delimiter, myorigin and the local domains (null: no
+    // extensions, nothing local).
+    std::shared_ptr<const address::Resolver> resolver;
+    bool propagate_canonical = true;  // propagate_unmatched_extensions
+    bool propagate_virtual = true;
     AliasLimits alias_limits;
+
+    const address::Resolver& resolver_or_default() const;
 };
 
 // KeyLookup over a Maps (never found when maps is null).

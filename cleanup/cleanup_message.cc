@@ -185,8 +185,9 @@ void CleanupMessage::recipient(std::string_view addr) {
     }
     std::vector<std::string> targets{*rewritten};
     if (params_.rewrite.virtual_alias && !params_.rewrite.virtual_alias->empty()) {
-        auto expanded = expand_virtual_alias(*rewritten, params_.rewrite.local, maps_lookup(params_.rewrite.virtual_alias),
-                                             params_.rewrite.alias_limits, params_.myorigin);
+        auto expanded = expand_virtual_alias(*rewritten, params_.rewrite.resolver_or_default(),
+                                             maps_lookup(params_.rewrite.virtual_alias), params_.rewrite.alias_limits,
+                                             params_.myorigin, params_.rewrite.propagate_virtual);
         if (!expanded) {
             log::warn("%s: %s -- message not accepted, try again later", queue_id().c_str(),
                       expanded.error().message.c_str());

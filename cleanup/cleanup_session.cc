@@ -1,22 +1,20 @@
 // cleanup_session.cc - see cleanup_session.h.
 #include "cleanup/cleanup_session.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
-#include <vector>
 
+#include "lib/address/resolve.h"
 #include "lib/config/common_params.h"
+#include "lib/event/channel.h"
 #include "lib/ipc/attr.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
 #include "lib/queue/record.h"
 #include "lib/submit/trigger.h"
+#include "lib/util/strings.h"
 
 namespace mailroom::cleanup {
 
@@ -24,111 +22,85 @@ namespace {
 
 using submit::CleanupStatus;
 
-// Writes a small reply, waiting for room at most timeout_ms.
-bool send_all(int fd, std::string_view bytes, int timeout_ms) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n > 0) {
-            done += static_cast<std::size_t>(n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd p{fd, POLLOUT, 0};
-            if (::poll(&p, 1, timeout_ms) <= 0) return false;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool send_record(int fd, const ipc::AttrList& list, int timeout_ms) {
-    auto bytes = ipc::encode_record(list);
-    return bytes && send_all(fd, *bytes, timeout_ms);
-}
-
 class Session {
 public:
     Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn);
     void start();
 
 private:
-    void on_readable();
+    void on_input();
     void process();
+    void send(const ipc::AttrList& record);
     void reply_and_close(CleanupStatus status);
     void close();
 
     server::ServerContext& ctx_;
     const CleanupConfig& config_;
     server::Connection conn_;
-    event::FdWatcher watcher_;
-    event::Timer timer_;
-    enum class State { kRequest, kRecords, kDone } state_ = State::kRequest;
+    event::Channel::Ptr channel_;  // after conn_: goes first
+    enum class State { kRequest, kRecords, kReplied, kDone } state_ = State::kRequest;
     ipc::AttrDecoder request_;
     std::string buf_;
     std::unique_ptr<CleanupMessage> msg_;
 };
 
 std::map<Session*, std::unique_ptr<Session>> g_sessions;
-std::vector<std::unique_ptr<Session>> g_dead;  // closed, freed by g_reaper
-event::Timer g_reaper;
 
 Session::Session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn)
     : ctx_(ctx), config_(config), conn_(std::move(conn)) {}
 
 void Session::start() {
-    ::fcntl(conn_.fd(), F_SETFL, ::fcntl(conn_.fd(), F_GETFL) | O_NONBLOCK);
-    if (!send_record(conn_.fd(), ipc::make_announcement(ipc::kCleanupProtocol), config_.ipc_timeout_ms)) {
-        close();
-        return;
-    }
-    watcher_ = event::FdWatcher(ctx_.loop(), conn_.fd(), event::Interest::kRead, [this] { on_readable(); });
-    watcher_.enable();
-    timer_ = event::Timer(ctx_.loop(), [this] {
-        log::warn("%s: timeout after %d s reading from the client",
-                  msg_ ? msg_->queue_id().c_str() : "cleanup", config_.ipc_timeout_ms / 1000);
-        if (msg_) msg_->fail(CleanupStatus::kTimeout, "timeout");
+    event::ChannelOptions opt;
+    opt.read_timeout = opt.write_timeout = std::chrono::milliseconds(config_.ipc_timeout_ms);
+    channel_ = event::Channel::create(ctx_.loop(), conn_.fd(), opt);
+    if (!channel_) return close();
+    channel_->on_input([this] { on_input(); });
+    channel_->on_event([this](event::Channel::Event ev, const std::string&) {
+        if (ev == event::Channel::Event::kTimeout) {
+            log::warn("%s: timeout after %d s reading from the client",
+                      msg_ ? msg_->queue_id().c_str() : "cleanup", config_.ipc_timeout_ms / 1000);
+            if (msg_) msg_->fail(CleanupStatus::kTimeout, "timeout");
+        }
         close();
     });
-    timer_.start(std::chrono::milliseconds(config_.ipc_timeout_ms));
+    send(ipc::make_announcement(ipc::kCleanupProtocol));
 }
 
+void Session::send(const ipc::AttrList& record) {
+    auto bytes = ipc::encode_record(record);
+    if (!bytes) {
+        log::warn("cleanup reply: %s", bytes.error().message.c_str());
+        return close();
+    }
+    channel_->write(*bytes);
+}
+
+// Ends the session; called from the channel's handlers (or start()), so
+// the session is freed from the loop afterwards.
 void Session::close() {
-    if (state_ == State::kDone && !conn_.valid()) return;  // already closed
-    if (msg_ && !msg_->failed() && state_ != State::kDone) msg_->fail(CleanupStatus::kBad, "client went away");
+    if (state_ == State::kDone) return;
+    if (msg_ && !msg_->failed() && state_ != State::kReplied) msg_->fail(CleanupStatus::kBad, "client went away");
     if (msg_) (void)msg_->finish();
     msg_.reset();
     state_ = State::kDone;
-    watcher_ = event::FdWatcher();
-    timer_.cancel();
-    conn_.close();
-    // We may be inside one of our own callbacks: the reaper frees us later.
     auto it = g_sessions.find(this);
     if (it != g_sessions.end()) {
-        g_dead.push_back(std::move(it->second));
+        ctx_.loop().release_later(std::move(it->second));
         g_sessions.erase(it);
-        if (g_reaper.empty()) g_reaper = event::Timer(ctx_.loop(), [] { g_dead.clear(); });
-        g_reaper.start(std::chrono::milliseconds(0));
     }
 }
 
-void Session::on_readable() {
-    char tmp[64 * 1024];
-    for (;;) {
-        ssize_t n = ::read(conn_.fd(), tmp, sizeof(tmp));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n <= 0) {
-            close();
-            return;
-        }
-        if (state_ == State::kDone) return;
-        timer_.start(std::chrono::milliseconds(config_.ipc_timeout_ms));
-        buf_.append(tmp, static_cast<std::size_t>(n));
+void Session::on_input() {
+    while (state_ == State::kRequest || state_ == State::kRecords) {
+        std::size_t avail = channel_->input_size();
+        if (avail == 0) return;
+        // Bounded: at most a little more than one record waits undecoded.
+        std::size_t room = 2 * queue::kMaxPayload > buf_.size() ? 2 * queue::kMaxPayload - buf_.size() : 0;
+        if (room == 0) return;  // cannot happen: process() always takes a whole record
+        std::string more = channel_->peek(std::min(avail, room));
+        channel_->consume(more.size());
+        buf_ += more;
         process();
-        if (state_ == State::kDone) return;  // closed; freed by the reaper, members still valid
-        if (buf_.size() > 2 * queue::kMaxPayload) break;  // bounded: let the loop turn
     }
 }
 
@@ -171,10 +143,8 @@ void Session::process() {
         msg_ = std::move(*msg);
         ipc::AttrList reply;
         reply.add(std::string(submit::kAttrQueueId), msg_->queue_id());
-        if (!send_record(conn_.fd(), reply, config_.ipc_timeout_ms)) {
-            close();
-            return;
-        }
+        send(reply);
+        if (state_ == State::kDone) return;
         state_ = State::kRecords;
     }
     while (state_ == State::kRecords) {
@@ -208,15 +178,18 @@ void Session::reply_and_close(CleanupStatus status) {
     reply.add_int(std::string(submit::kAttrStatus), static_cast<std::int64_t>(status))
         .add(std::string(submit::kAttrDsn), msg_->dsn().empty() ? std::string(text.dsn) : msg_->dsn())
         .add(std::string(submit::kAttrReason), reason);
-    (void)send_record(conn_.fd(), reply, config_.ipc_timeout_ms);
     if (status == CleanupStatus::kOk) {
         // Wake qmgr; if that fails its wakeup timer finds the file.
         (void)submit::trigger_service(config_.params.layout.queue_directory, ipc::ServiceClass::kPublic, "qmgr",
                                       std::string(1, submit::kQmgrScanIncoming), 100);
     }
-    state_ = State::kDone;
+    state_ = State::kReplied;
     msg_.reset();
-    close();
+    buf_.clear();
+    // The connection ends once the reply has left (or ipc_timeout passed).
+    channel_->pause_reading();
+    channel_->on_drained([this] { close(); });
+    send(reply);
 }
 
 // Opens the tables of a list parameter (null when the list is empty).
@@ -276,12 +249,16 @@ Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
     auto exceptions = cfg.get_list("masquerade_exceptions");
     if (!exceptions) return exceptions.error();
     rw.masquerade.exceptions = *exceptions;
-    rw.local.domains = {params->myorigin};
-    auto dest = cfg.get_list("mydestination");
-    if (!dest) return dest.error();
-    for (const auto& d : *dest) {
-        // Table entries (type:name) and paths are not domain names.
-        if (d.find(':') == std::string::npos && d.find('/') == std::string::npos) rw.local.domains.push_back(d);
+    // recipient_delimiter, $myorigin and the local domains: lib/address.
+    auto resolver = address::resolver_from_config(cfg);
+    if (!resolver) return resolver.error();
+    rw.resolver = std::move(*resolver);
+    auto propagate = cfg.get_list("propagate_unmatched_extensions");
+    if (!propagate) return propagate.error();
+    rw.propagate_canonical = rw.propagate_virtual = false;
+    for (const auto& p : *propagate) {
+        if (util::iequals(p, "canonical")) rw.propagate_canonical = true;
+        if (util::iequals(p, "virtual")) rw.propagate_virtual = true;
     }
     auto recursion = cfg.get_int("virtual_alias_recursion_limit");
     if (!recursion) return recursion.error();
@@ -327,11 +304,7 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     return out;
 }
 
-void shutdown_sessions() {
-    g_sessions.clear();
-    g_dead.clear();
-    g_reaper = event::Timer();
-}
+void shutdown_sessions() { g_sessions.clear(); }
 
 void start_session(server::ServerContext& ctx, const CleanupConfig& config, server::Connection conn) {
     auto s = std::make_unique<Session>(ctx, config, std::move(conn));

@@ -1,13 +1,15 @@
 // error_agent.cc - see error_agent.h.
 #include "error/error_agent.h"
 
+#include "lib/address/address.h"
+
 namespace mailroom::error_agent {
 
 namespace {
 
 std::string domain_of(const std::string& address) {
-    auto at = address.rfind('@');
-    return at == std::string::npos ? address : address.substr(at + 1);
+    address::Parts parts = address::split(address);
+    return parts.has_at ? parts.domain : address;
 }
 
 }  // namespace

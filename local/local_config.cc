@@ -59,10 +59,9 @@ Result<LocalRuntime> load_local_context(const config::Config& c) {
     LocalSettings& x = rt.context.expand;
     DeliverySettings& d = rt.context.deliver;
 
-    auto dest = c.get_list("mydestination");
-    if (!dest) return dest.error();
-    for (const auto& e : *dest)
-        if (e.find(':') == std::string::npos && e.find('/') == std::string::npos) x.local_domains.push_back(util::lowercase(e));
+    auto resolver = address::resolver_from_config(c);
+    if (!resolver) return resolver.error();
+    x.resolver = std::move(*resolver);
     auto origin = get(c, "myorigin");
     if (!origin) return origin.error();
     x.myorigin = *origin;

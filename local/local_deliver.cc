@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/address.h"
 #include "lib/agent/agent_command.h"
 #include "lib/agent/agent_headers.h"
 #include "lib/agent/agent_identity.h"
@@ -66,7 +66,7 @@ std::vector<std::string> command_env(const DeliverySettings& s, const agent::Ide
         add("USER", who.name);
     }
     if (!who.shell.empty()) add("SHELL", who.shell);
-    auto parts = agent::split_address(d.recipient);
+    auto parts = address::split(d.recipient);
     add("SENDER", d.sender);
     add("RECIPIENT", d.recipient);
     add("LOCAL", parts.local);

@@ -3,7 +3,8 @@
 
 #include <cctype>
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/address.h"
+#include "lib/address/resolve.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::local {
@@ -62,18 +63,16 @@ const char* source_name(Source source) {
 }
 
 bool is_local_address(const std::string& address, const LocalSettings& settings) {
-    auto parts = agent::split_address(address);
-    if (address.find('@') == std::string::npos) return true;
-    std::string d = util::lowercase(parts.domain);
-    for (const auto& l : settings.local_domains)
-        if (d == l) return true;
-    return false;
+    if (!address::split(address).has_at) return true;
+    if (!settings.resolver) return false;
+    auto r = settings.resolver->resolve(address);
+    return r && r->cls == address::AddressClass::kLocal;
 }
 
 std::optional<std::string> expand_forward_path(const std::string& pattern, const agent::Identity& user,
                                                const std::string& recipient, const std::string& extension,
                                                const std::string& delimiter) {
-    auto parts = agent::split_address(recipient);
+    auto parts = address::split(recipient);
     std::string out;
     for (size_t i = 0; i < pattern.size();) {
         if (pattern[i] != '$' || i + 1 == pattern.size()) {
@@ -150,10 +149,10 @@ private:
             fail(agent::bounced("mail forwarding loop for " + address, "5.4.6"));
             return;
         }
-        auto parts = agent::split_address(address);
+        auto parts = address::split(address);
         std::string domain = parts.domain.empty() ? s_.myorigin : parts.domain;
         std::string full = util::lowercase(parts.local);
-        auto ext = agent::split_extension(full, s_.recipient_delimiter);
+        auto ext = address::split_extension(full, {s_.recipient_delimiter});
         std::string rcpt = parts.local + "@" + domain;
 
         bool self = false;

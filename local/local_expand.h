@@ -32,10 +32,12 @@
 
 #include <functional>
 #include <optional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "lib/address/resolve.h"
 #include "lib/agent/agent_identity.h"
 #include "lib/agent/agent_outcome.h"
 #include "lib/util/result.h"
@@ -89,7 +91,9 @@ struct LocalEnv {
 };
 
 struct LocalSettings {
-    std::vector<std::string> local_domains;  // mydestination, lower case
+    // Which expansion results local delivers itself (lib/address: the
+    // local address class); null = only unqualified names.
+    std::shared_ptr<const address::Resolver> resolver;
     std::string myorigin;
     std::string recipient_delimiter;
     std::vector<std::string> forward_path = {"$home/.forward$recipient_delimiter$extension", "$home/.forward"};
@@ -108,8 +112,8 @@ struct Expansion {
 Expansion expand_local(const std::string& recipient, const std::string& sender, const LocalSettings& settings,
                        const LocalEnv& env);
 
-// True when the address's domain (lower case) is in local_domains, or it
-// has no domain.
+// True when the address resolves to the local class (address/resolve.h),
+// or it has no domain.
 bool is_local_address(const std::string& address, const LocalSettings& settings);
 
 // $home, $user, $extension, $recipient_delimiter, $recipient, $domain,

@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/address.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::pipe {
@@ -169,10 +169,10 @@ Status scan_element(std::string_view e, std::vector<std::pair<bool, std::string>
 }
 
 std::string fold_address(const std::string& address, const PipeFlags& f) {
-    auto parts = agent::split_address(address);
+    auto parts = address::split(address);
     std::string local = f.fold_user ? util::lowercase(parts.local) : parts.local;
-    if (f.quote) local = agent::quote_local_part(local);
-    if (address.find('@') == std::string::npos) return local;
+    if (f.quote) local = address::quote_local_part(local);
+    if (!parts.has_at) return local;
     return local + "@" + (f.fold_host ? util::lowercase(parts.domain) : parts.domain);
 }
 
@@ -181,8 +181,8 @@ std::string macro_value(const std::string& name, const PipeFlags& f, const Macro
     if (rcpt) {
         if (name == "recipient") return fold_address(rcpt->address, f);
         if (name == "original_recipient") return fold_address(rcpt->original(), f);
-        auto parts = agent::split_address(rcpt->address);
-        auto ext = agent::split_extension(parts.local, ctx.recipient_delimiter);
+        auto parts = address::split(rcpt->address);
+        auto ext = address::split_extension(parts.local, {ctx.recipient_delimiter});
         auto user_fold = [&](std::string s) { return f.fold_user ? util::lowercase(s) : s; };
         if (name == "user") return user_fold(ext.user);
         if (name == "extension") return user_fold(ext.extension);

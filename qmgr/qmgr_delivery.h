@@ -6,8 +6,9 @@
 //   request and reads the reply without blocking the loop, so qmgr can
 //   have many deliveries in flight. `done` is called exactly once, from
 //   the loop, with the reply or an error (temporary: qmgr defers the
-//   recipients). The owner must keep the call alive until then and must
-//   not destroy it from inside `done` (park it and free it later).
+//   recipients). The owner must keep the call alive until then; from
+//   inside `done` it hands the call to Loop::release_later(). The agent's
+//   socket is an ipc::AttrChannel (lib/ipc/attr_channel.h).
 #pragma once
 
 #include <functional>
@@ -17,6 +18,7 @@
 #include "lib/deliver/deliver_proto.h"
 #include "lib/event/event_loop.h"
 #include "lib/ipc/attr.h"
+#include "lib/ipc/attr_channel.h"
 #include "lib/util/unique_fd.h"
 
 namespace mailroom::qmgr {
@@ -36,22 +38,16 @@ public:
     DeliveryCall& operator=(const DeliveryCall&) = delete;
 
 private:
-    enum class State { kAnnouncement, kSending, kReply, kDone };
+    enum class State { kAnnouncement, kReply, kDone };
 
-    void on_readable();
-    void on_writable();
-    void send_more();
+    void on_record(const ipc::AttrList& record);
     void finish(Result<deliver::DeliveryReply> result);
 
-    util::UniqueFd fd_;
     std::size_t recipients_;
     Done done_;
     State state_ = State::kAnnouncement;
-    ipc::AttrDecoder decoder_;
-    std::string out_;
-    std::size_t sent_ = 0;
-    event::FdWatcher reader_;
-    event::FdWatcher writer_;
+    std::string out_;  // the request, sent after the agent's announcement
+    std::unique_ptr<ipc::AttrChannel> channel_;
     event::Timer timer_;
 };
 

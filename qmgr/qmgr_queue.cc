@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 
+#include "lib/address/address.h"
 #include "lib/config/common_params.h"
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
@@ -46,11 +47,11 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto q = cfg.get("queue_directory");
     if (!q) return q.error();
     out.layout.queue_directory = *q;
-    out.routing.mydestination = list_or_empty(cfg, "mydestination");
-    // relay_domains: empty when unset (Postfix 3's default).
-    out.routing.relay_domains = list_or_empty(cfg, "relay_domains");
-    out.routing.virtual_alias_domains = list_or_empty(cfg, "virtual_alias_domains");
-    out.routing.virtual_mailbox_domains = list_or_empty(cfg, "virtual_mailbox_domains");
+    // The address classes: lib/address's resolver over the domain lists
+    // (their tables are opened now, to learn whether lookups may block).
+    auto resolver = address::resolver_from_config(cfg, &out.domain_lists);
+    if (!resolver) return resolver.error();
+    out.routing.resolver = std::move(*resolver);
     for (auto [name, field] : {std::pair{"local_transport", &out.routing.local_transport},
                                std::pair{"virtual_transport", &out.routing.virtual_transport},
                                std::pair{"relay_transport", &out.routing.relay_transport},
@@ -111,11 +112,7 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     return out;
 }
 
-QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {
-    // Domain lists may name tables (virtual_mailbox_domains = mysql:...):
-    // each is opened once, on first use.
-    config_.routing.domain_table = domain_tables_.lookup_function();
-}
+QueueManager::QueueManager(event::Loop& loop, QmgrConfig config) : loop_(loop), config_(std::move(config)) {}
 
 Status QueueManager::start() {
     bool may_block = false;
@@ -125,17 +122,7 @@ Status QueueManager::start() {
         may_block = may_block || (*t)->may_block();
         tables_.push_back(std::move(*t));
     }
-    // The tables of the domain lists, opened now to learn whether they may block.
-    for (const auto* list : {&config_.routing.mydestination, &config_.routing.virtual_alias_domains,
-                             &config_.routing.virtual_mailbox_domains, &config_.routing.relay_domains}) {
-        for (std::string entry : *list) {
-            entry.erase(0, entry.find_first_not_of('!'));
-            if (entry.find(':') == std::string::npos) continue;
-            auto t = domain_tables_.open(entry);
-            if (!t) continue;  // reported as a resolver failure when it is used
-            may_block = may_block || (*t)->may_block();
-        }
-    }
+    if (config_.domain_lists && config_.domain_lists->may_block()) may_block = true;
     // Lookups that may block run on one worker thread, one message at a
     // time: only that thread touches the tables from then on.
     if (may_block) {
@@ -181,7 +168,6 @@ void QueueManager::schedule() {
 }
 
 void QueueManager::work() {
-    finished_calls_.clear();
     // New mail first, as Postfix's qmgr does; then open messages and start
     // as many deliveries as the limits allow.
     if (want_incoming_) {
@@ -394,8 +380,9 @@ std::vector<Result<Route>> QueueManager::resolve_all(const std::vector<std::stri
     std::vector<Result<Route>> out;
     for (const auto& address : addresses) {
         if (filter && !filter->transport.empty()) {
-            out.push_back(Route{filter->transport, filter->nexthop.empty() ? address_domain(address) : filter->nexthop,
-                                !filter->nexthop.empty()});
+            out.push_back(Route{filter->transport,
+                                filter->nexthop.empty() ? address::domain_lower(address) : filter->nexthop,
+                                !filter->nexthop.empty(), address});
         } else {
             out.push_back(resolve_route(config_.routing, address,
                                         tables_.empty() ? TransportLookup() : TransportLookup(resolver_lookup)));
@@ -435,6 +422,7 @@ void QueueManager::route_message(std::unique_ptr<OpenMessage> msg) {
 void QueueManager::assign_groups(OpenMessage& msg, const std::vector<Result<Route>>& routes) {
     std::vector<RoutedRecipient> routed;
     std::vector<const queue::QueueRecipient*> members;
+    std::vector<std::string> resolved;
     for (std::size_t i = 0; i < msg.pending.size(); ++i) {
         const auto* r = msg.pending[i];
         if (!routes[i]) {
@@ -446,10 +434,14 @@ void QueueManager::assign_groups(OpenMessage& msg, const std::vector<Result<Rout
         }
         routed.push_back({*routes[i], msg.redirect.empty() ? r->address : msg.redirect});
         members.push_back(r);
+        resolved.push_back(routes[i]->recipient.empty() ? r->address : routes[i]->recipient);
     }
     for (auto& batch : make_batches(config_.schedule, routed)) {
-        Group g{batch.route, batch.destination, {}, msg.redirect, {}};
-        for (std::size_t i : batch.members) g.rcpts.push_back(members[i]);
+        Group g{batch.route, batch.destination, {}, {}, msg.redirect, {}};
+        for (std::size_t i : batch.members) {
+            g.rcpts.push_back(members[i]);
+            g.addresses.push_back(resolved[i]);
+        }
         msg.waiting.push_back(std::move(g));
     }
     if (!msg.waiting.empty()) msg.waiting.front().followers = msg.followers;
@@ -505,11 +497,14 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
     req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
     req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
-    for (const auto* r : group.rcpts) {
-        // A redirected recipient keeps what it was as the original recipient (orig_to=).
-        std::string orig = group.redirect.empty() || !r->orig_recipient.empty() ? r->orig_recipient : r->address;
-        req.recipients.push_back({group.redirect.empty() ? r->address : group.redirect, orig, r->dsn_orcpt,
-                                  r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
+    for (std::size_t i = 0; i < group.rcpts.size(); ++i) {
+        const auto* r = group.rcpts[i];
+        // The recipient is delivered as it resolved (trailing dot dropped,
+        // percent hack, ...); a redirected or rewritten recipient keeps
+        // what it was as the original recipient (orig_to=).
+        std::string to = group.redirect.empty() ? group.addresses[i] : group.redirect;
+        std::string orig = !r->orig_recipient.empty() || to == r->address ? r->orig_recipient : r->address;
+        req.recipients.push_back({to, orig, r->dsn_orcpt, r->dsn_notify, static_cast<std::int64_t>(r->status_offset)});
     }
     OpenMessage* raw = &msg;
     Batch batch{group.route, group.destination, {}};
@@ -519,10 +514,10 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
         [this, raw, group, started, batch, holder](Result<deliver::DeliveryReply> reply) {
             busy_.finished(batch, deliver::now_seconds());
             --raw->running;
-            // Park the finished call: we are inside its callback.
+            // We are inside the call's own callback: free it from the loop.
             auto it = calls_.find(*holder);
             if (it != calls_.end()) {
-                finished_calls_.push_back(std::move(it->second));
+                loop_.release_later(std::move(it->second));
                 calls_.erase(it);
             }
             group_done(raw, group, reply, started);

@@ -72,7 +72,7 @@
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
 #include "lib/queue/queue_dirs.h"
-#include "lib/table/domain_list.h"
+#include "lib/address/resolve.h"
 #include "lib/table/table.h"
 #include "lib/queue/queue_file.h"
 #include "qmgr/qmgr_delivery.h"
@@ -85,6 +85,7 @@ struct QmgrConfig {
     queue::QueueLayout layout;
     SchedulePolicy schedule;  // per-transport limits; defaults for transports not in master.cf
     RoutingConfig routing;
+    std::shared_ptr<address::DomainLists> domain_lists;  // behind routing.resolver
     std::vector<std::string> transport_maps;
     long long minimal_backoff_time = 300;
     long long maximal_backoff_time = 4000;
@@ -114,6 +115,7 @@ private:
         Route route;
         std::string destination;  // what the concurrency limit counts (qmgr_schedule.h)
         std::vector<const queue::QueueRecipient*> rcpts;
+        std::vector<std::string> addresses;  // rcpts[i] as resolved (address/resolve.h)
         std::string redirect;  // REDIRECT: the one address every member is delivered to
         // REDIRECT: recipients done together with the first one, never delivered.
         std::vector<const queue::QueueRecipient*> followers;
@@ -159,7 +161,6 @@ private:
     event::Loop& loop_;
     QmgrConfig config_;
     std::vector<table::TablePtr> tables_;
-    table::DomainTables domain_tables_;  // type:table elements of domain lists
     event::Timer work_timer_;
     event::Timer deferred_timer_;
     event::Timer rate_timer_;  // a destination's rate delay is over
@@ -167,7 +168,6 @@ private:
     std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
     ConcurrencyTracker busy_{config_.schedule};
     std::map<DeliveryCall*, std::unique_ptr<DeliveryCall>> calls_;
-    std::vector<std::unique_ptr<DeliveryCall>> finished_calls_;  // freed at the next work step
     bool want_incoming_ = true;
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lib/address/address.h"
 #include "lib/deliver/deliver_proto.h"
 #include "lib/util/strings.h"
 
@@ -24,12 +25,9 @@ std::string SchedulePolicy::destination(const Route& route, std::string_view rec
         route.transport == "retry")
         return route.transport + ":" + route.nexthop;
     // One queue per recipient: its local part without the extension, at the nexthop.
-    std::string_view local = recipient.substr(0, std::min(recipient.rfind('@'), recipient.size()));
-    if (!recipient_delimiter.empty()) {
-        auto cut = local.find_first_of(recipient_delimiter);
-        if (cut != std::string_view::npos && cut > 0) local = local.substr(0, cut);
-    }
-    return route.transport + ":" + util::lowercase(std::string(local) + "@" + route.nexthop);
+    address::ExtensionRules rules{recipient_delimiter};
+    std::string local = address::split_extension(address::split(recipient).local, rules).user;
+    return route.transport + ":" + util::lowercase(local + "@" + route.nexthop);
 }
 
 std::vector<Batch> make_batches(const SchedulePolicy& policy, const std::vector<RoutedRecipient>& recipients) {

@@ -1,7 +1,6 @@
 // qmgr_transport.cc - see qmgr_transport.h.
 #include "qmgr/qmgr_transport.h"
 
-#include "lib/table/domain_list.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::qmgr {
@@ -20,46 +19,33 @@ TransportValue parse_transport_value(std::string_view value) {
     return out;
 }
 
-std::string address_domain(std::string_view address) {
-    auto at = address.rfind('@');
-    if (at == std::string_view::npos) return {};
-    return util::lowercase(address.substr(at + 1));
-}
-
-Result<bool> in_domain_list(const RoutingConfig& config, const std::vector<std::string>& list,
-                            std::string_view domain, bool match_subdomains) {
-    return table::in_domain_list(list, domain, match_subdomains, config.domain_table);
-}
-
 Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipient, const TransportLookup& lookup) {
-    std::string domain = address_domain(recipient);
+    static const address::Resolver kNoDomains(address::ResolveOptions{}, nullptr);
+    const address::Resolver& resolver = config.resolver ? *config.resolver : kNoDomains;
+    auto resolved = resolver.resolve(recipient);
+    if (!resolved) return resolved.error();
+    const std::string& domain = resolved->domain;
 
     // The address class decides the default transport.
     std::string class_value;
-    auto in = [&](const std::vector<std::string>& list, bool subdomains) {
-        return in_domain_list(config, list, domain, subdomains);
-    };
-    Result<bool> local = domain.empty() ? Result<bool>(true) : in(config.mydestination, false);
-    if (!local) return local.error();
-    if (*local) {
-        class_value = config.local_transport;
-    } else {
-        Result<bool> alias = in(config.virtual_alias_domains, false);
-        if (!alias) return alias.error();
-        Result<bool> mailbox = *alias ? Result<bool>(false) : in(config.virtual_mailbox_domains, false);
-        if (!mailbox) return mailbox.error();
-        Result<bool> relay = (*alias || *mailbox) ? Result<bool>(false) : in(config.relay_domains, true);
-        if (!relay) return relay.error();
-        if (*alias) class_value = "error:5.1.1 User unknown in virtual alias table";
-        else if (*mailbox) class_value = config.virtual_transport;
-        else if (*relay) class_value = config.relay_transport;
-        else class_value = config.default_transport;
+    switch (resolved->cls) {
+    case address::AddressClass::kLocal: class_value = config.local_transport; break;
+    case address::AddressClass::kVirtualAlias:
+        class_value = "error:5.1.1 User unknown in virtual alias table";
+        break;
+    case address::AddressClass::kVirtualMailbox: class_value = config.virtual_transport; break;
+    case address::AddressClass::kRelay: class_value = config.relay_transport; break;
+    case address::AddressClass::kDefault: class_value = config.default_transport; break;
+    }
+    if (resolved->bad_syntax) {
+        Route r{"error", "5.1.3 bad address syntax", true, resolved->recipient};
+        return r;
     }
     TransportValue chosen = parse_transport_value(class_value);
 
     if (lookup) {
         std::vector<std::string> keys;
-        keys.push_back(util::lowercase(recipient));
+        keys.push_back(util::lowercase(resolved->recipient));
         if (!domain.empty()) {
             keys.push_back(domain);
             for (auto dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
@@ -83,6 +69,7 @@ Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipi
     route.transport = chosen.transport;
     route.nexthop_explicit = !chosen.nexthop.empty();
     route.nexthop = route.nexthop_explicit ? chosen.nexthop : domain;
+    route.recipient = resolved->recipient;
     return route;
 }
 

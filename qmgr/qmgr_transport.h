@@ -2,17 +2,18 @@
 //
 // Summary
 //   resolve_route() maps a recipient address to a Route as Postfix's
-//   trivial-rewrite does for qmgr: transport_maps first (keys: the full
-//   address, the domain, each parent domain as ".parent", then "*"); then
-//   the address class, in Postfix's order: a domain in $mydestination (or
-//   no domain at all) goes to $local_transport; a domain in
-//   $virtual_alias_domains to the error transport ("User unknown in
-//   virtual alias table": cleanup rewrote every alias it knew); a domain in
-//   $virtual_mailbox_domains to $virtual_transport; a domain in
-//   $relay_domains (subdomains included) to $relay_transport; everything
-//   else to $default_transport. Domain list elements are names, ".domain"
-//   (subdomains), "!pattern" (excludes) or "type:table" (the domain, and
-//   for relay_domains its parents, looked up through `domain_table`).
+//   trivial-rewrite does for qmgr: the address is resolved by lib/address
+//   (address/resolve.h: trailing dot, percent hack, bang path, quoted
+//   local parts, address literals of our own addresses, the domain lists
+//   with their "!" exclusions and type:table elements); the class decides
+//   the default transport: local to $local_transport, virtual alias to the
+//   error transport ("User unknown in virtual alias table": cleanup
+//   rewrote every alias it knew), virtual mailbox to $virtual_transport,
+//   relay to $relay_transport, everything else to $default_transport; an
+//   address whose domain is not valid bounces ("bad address syntax").
+//   transport_maps comes first (keys: the full address, the domain, each
+//   parent domain as ".parent", then "*"). Route::recipient is the resolved
+//   address, the one delivered to.
 //
 // Description
 //   A transport value is "transport:nexthop" (parse_transport_value()).
@@ -25,12 +26,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "lib/table/domain_list.h"
+#include "lib/address/resolve.h"
 #include "lib/util/result.h"
 
 namespace mailroom::qmgr {
@@ -39,40 +41,31 @@ struct Route {
     std::string transport;
     std::string nexthop;
     bool nexthop_explicit = false;
+    std::string recipient = {};  // the resolved address ("" = as queued)
 
-    bool operator==(const Route&) const = default;
+    // The same way out (transport and nexthop), whatever the recipient.
+    bool operator==(const Route& o) const {
+        return transport == o.transport && nexthop == o.nexthop && nexthop_explicit == o.nexthop_explicit;
+    }
 };
 
-// Looks `key` up in the table named by `table_spec` ("type:name").
-using DomainTableLookup = table::DomainTableLookup;
-
 struct RoutingConfig {
-    std::vector<std::string> mydestination;
-    std::vector<std::string> virtual_alias_domains;
-    std::vector<std::string> virtual_mailbox_domains;
-    std::vector<std::string> relay_domains;
+    // The address resolver (null: nothing is local but unqualified names).
+    std::shared_ptr<const address::Resolver> resolver;
     std::string local_transport = "local";
     std::string virtual_transport = "virtual";
     std::string relay_transport = "relay";
     std::string default_transport = "smtp";
-    DomainTableLookup domain_table;  // for type:table list elements; unset = no tables
 };
 
 // One lookup through every transport_maps table in order (first hit wins).
 using TransportLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
-
-// True when `domain` (lower case) is in the domain list.
-Result<bool> in_domain_list(const RoutingConfig& config, const std::vector<std::string>& list,
-                            std::string_view domain, bool match_subdomains);
 
 struct TransportValue {
     std::string transport;  // "" = not given
     std::string nexthop;    // "" = not given
 };
 TransportValue parse_transport_value(std::string_view value);
-
-// The domain part of an address, lower-cased ("" when there is none).
-std::string address_domain(std::string_view address);
 
 Result<Route> resolve_route(const RoutingConfig& config, std::string_view recipient, const TransportLookup& lookup);
 

@@ -24,7 +24,10 @@
 //   sender list only after MAIL FROM. RCPT TO:<postmaster> is always
 //   accepted. After the lists, smtpd_reject_unlisted_recipient (and
 //   smtpd_reject_unlisted_sender) validate the address as Postfix does
-//   after address rewriting: an unqualified address gets @$myorigin, an
+//   after address rewriting: an unqualified address gets @$myorigin and
+//   is resolved by lib/address (docs/address.md: trailing dot, percent
+//   hack, bang path, quoted local part, our own address literals; the
+//   relay decision refuses a source-routed address), an
 //   address listed in canonical_maps, recipient_canonical_maps or
 //   virtual_alias_maps is accepted whatever its class, an address in a
 //   virtual alias domain must be so listed ("User unknown in virtual alias
@@ -56,6 +59,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/address/resolve.h"
 #include "lib/config/config.h"
 #include "lib/table/table.h"
 #include "lib/util/hostname.h"
@@ -67,12 +71,9 @@ namespace mailroom::smtpd {
 // Result of a reverse/forward lookup of the client, as smtpd_peer sets it.
 enum class PeerStatus { kOk, kTempFail, kPermFail };
 
-// Where an address is delivered, as trivial-rewrite would classify its
-// domain: mydestination (and inet_interfaces), virtual_alias_domains,
-// virtual_mailbox_domains, relay_domains, or anything else; kTempFail when
-// a domain table could not answer (the client is told to try again:
-// "451 4.3.0 <addr>: Temporary lookup failure").
-enum class AddressClass { kLocal, kVirtualAlias, kVirtualMailbox, kRelay, kDefault, kTempFail };
+// Where an address is delivered: lib/address's resolver (trivial-rewrite)
+// decides, once for every role.
+using address::AddressClass;
 
 // Does the recipient table of an address class know this address?
 enum class UserLookup { kFound, kNotFound, kTempFail, kNoTable };
@@ -98,8 +99,10 @@ public:
 };
 
 struct CheckHooks {
-    // Default: every domain is kDefault (nothing is local or relayed).
-    std::function<AddressClass(std::string_view domain)> classify_domain;
+    // The class of a domain by its lists (address::DomainLists::classify).
+    // Default: every domain is kDefault (nothing is local or relayed but
+    // our own address literals).
+    address::DomainClassFn classify_domain;
     // Default: kNoTable (no recipient validation).
     std::function<UserLookup(std::string_view address, AddressClass cls)> lookup_user;
     // Is the address a key of a table that rewrites it: canonical_maps,
@@ -180,6 +183,10 @@ struct CheckConfig {
     bool show_user_unknown_table_name = true;
     std::string null_access_lookup_key = "<>";  // smtpd_null_access_lookup_key
     std::string myorigin;                       // "" = unqualified addresses stay unqualified (local)
+    // trivial-rewrite's settings (allow_percent_hack, swap_bangpath,
+    // resolve_dequoted_address, resolve_numeric_domain, inet_interfaces,
+    // proxy_interfaces, allow_untrusted_routing, recipient_delimiter).
+    address::ResolveOptions resolve;
     int reject_code = 554;
     int defer_code = 450;
     int access_map_reject_code = 554;
@@ -243,41 +250,18 @@ private:
 
     CheckConfig config_;
     CheckHooks hooks_;
+    address::Resolver resolver_;
     std::map<std::string, table::TablePtr, std::less<>> tables_;
 
     friend struct Eval;
-};
-
-// The domain lists that decide an address class. mydestination and the
-// virtual_*_domains match names exactly (".d" matches subdomains of d);
-// relay_domains also matches subdomains when relay_domains is listed in
-// parent_domain_matches_subdomains. A type:table element (the seed's
-// "virtual_mailbox_domains = mysql:/etc/postfix/mysql_virtual_domains_maps.cf",
-// Postfix's default "virtual_alias_domains = $virtual_alias_maps") is
-// opened by from_config() and asked for the domain (and its parents, as
-// access maps are); any answer is a match, a lookup error is kTempFail.
-// Table lookups are serialized (the check workers share one instance);
-// may_block() says whether one can block (mysql:, ...).
-struct DomainLists {
-    std::vector<std::string> mydestination;
-    std::vector<std::string> virtual_alias_domains;
-    std::vector<std::string> virtual_mailbox_domains;
-    std::vector<std::string> relay_domains;
-    bool relay_parent_matches_subdomains = true;
-    struct Tables;
-    std::shared_ptr<Tables> tables;  // the type:table elements (from_config)
-
-    static DomainLists from_config(const config::Config& config);
-    AddressClass classify(std::string_view domain) const;
-    bool may_block() const;
 };
 
 // The tables behind CheckHooks::lookup_user (local_recipient_maps,
 // virtual_mailbox_maps, relay_recipient_maps) and lookup_rewritten
 // (canonical_maps, recipient_canonical_maps, sender_canonical_maps,
 // virtual_alias_maps), opened from main.cf. Keys are tried in Postfix's
-// address order (table/addr_find.h, with recipient_delimiter); the local
-// part alone only for a local address. An empty recipient table parameter
+// address order (address/addr_find.h, with recipient_delimiter); the local
+// part alone only for a local address (or one in $myorigin). An empty recipient table parameter
 // accepts every address of its class (kNoTable); a table that cannot be
 // opened answers kTempFail. Lookups are serialized, so the check workers
 // may share one instance; may_block() says whether a table can block

@@ -11,7 +11,9 @@
 //   many of them share one libevent loop.
 //
 // Description
-//   Input arrives through a bufferevent into a bounded buffer; each complete
+//   Input arrives through an event::Channel (lib/event/channel.h: the
+//   socket, smtpd_timeout, STARTTLS, deferred delete) into a bounded
+//   buffer; each complete
 //   command line goes to parse_command() (smtpd_command.h), then to the
 //   handler for the current state:
 //     kCommand   HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY ETRN
@@ -50,8 +52,7 @@
 //   the session is encrypted; "220 2.0.0 Ready to start TLS" is flushed,
 //   everything the client sent after STARTTLS is thrown away (RFC 3207,
 //   CVE-2011-0411: nothing pipelined in plaintext is ever executed), and
-//   the socket is handed to an OpenSSL bufferevent (libevent_openssl) on a
-//   dup of the descriptor. After the handshake the session forgets the
+//   the channel starts TLS with an SSL object from lib/tls. After the handshake the session forgets the
 //   HELO name, the mail transaction and any SASL state. With
 //   smtpd_tls_wrappermode the handshake comes before the greeting. With
 //   encrypt, commands other than EHLO HELO STARTTLS NOOP RSET QUIT answer
@@ -71,10 +72,10 @@
 //   and counts as an error.
 //
 // Known limits
-//   Connecting to
-//   cleanup and waiting for its final status (the fsync) run on an I/O
-//   worker thread; the records themselves are written from the loop to the
-//   local socket, 64 KiB at a time, each write bounded by ipc_timeout.
+//   The hand-off to cleanup never blocks the loop
+//   (submit::AsyncCleanupClient): connecting, the records and the wait for
+//   the final status (the fsync) all run on it; while cleanup has more than
+//   kMaxUnsent bytes of a message unread, that session reads no more DATA.
 //   HOLD, FILTER, REDIRECT and BCC access-map actions are not passed to
 //   cleanup yet (PREPEND and DISCARD are).
 //
@@ -100,6 +101,7 @@
 #include "lib/event/offload.h"
 #include "lib/queue/record_format.h"
 #include "lib/server/server.h"
+#include "lib/submit/cleanup_async.h"
 #include "lib/submit/cleanup_proto.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
@@ -144,19 +146,29 @@ struct SmtpdConfig {
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
 
-// Where a message goes: the cleanup service, or a fake in tests.
+// Where a message goes: the cleanup service, or a fake in tests. Nothing
+// here blocks the loop: send() queues, finish() answers later.
 class MessageSink {
 public:
+    using Finished = std::function<void(Result<submit::CleanupResult>)>;
     virtual ~MessageSink() = default;
     virtual const std::string& queue_id() const = 0;
+    // Queues one record; an error once the hand-off failed.
     virtual Status send(queue::RecordType type, std::string_view payload) = 0;
-    // Sends what is buffered and waits for the final status.
-    virtual Result<submit::CleanupResult> finish() = 0;
+    // Bytes queued that cleanup has not read yet; on_drained runs when it
+    // has read them (the session reads no more DATA meanwhile).
+    virtual std::size_t unsent() const { return 0; }
+    virtual void on_drained(std::function<void()> handler) {}
+    // After the last record: `done` gets cleanup's final status (from the
+    // loop, or at once).
+    virtual void finish(Finished done) = 0;
 };
-using SinkOpener = std::function<Result<std::unique_ptr<MessageSink>>()>;
+using SinkOpened = std::function<void(Result<std::unique_ptr<MessageSink>>)>;
+using SinkOpener = std::function<void(SinkOpened)>;
 
-// The default opener: queue_directory/public/cleanup (master.cf: "cleanup unix n ...").
-SinkOpener cleanup_sink_opener(std::string queue_directory, int timeout_ms,
+// The default opener: queue_directory/public/cleanup (master.cf: "cleanup
+// unix n ..."), through submit::AsyncCleanupClient on the loop.
+SinkOpener cleanup_sink_opener(event::Loop& loop, std::string queue_directory, int timeout_ms,
                                std::int64_t flags = submit::kCleanupFlagNone);
 
 // Which client a connection comes from.
@@ -246,7 +258,7 @@ private:
     event::Loop& loop_;
     SmtpdConfig config_;
     Hooks hooks_;
-    std::shared_ptr<DomainLists> domains_;
+    std::shared_ptr<address::DomainLists> domains_;
     std::unique_ptr<DnsResolver> check_dns_;
     std::unique_ptr<Checker> checker_;
     std::unique_ptr<dns::Resolver> resolver_;

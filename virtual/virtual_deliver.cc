@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/addr_find.h"
 #include "lib/agent/agent_headers.h"
 #include "lib/agent/agent_identity.h"
 #include "lib/mailbox/maildir.h"
@@ -13,17 +13,6 @@
 #include "lib/util/strings.h"
 
 namespace mailroom::virt {
-
-std::vector<std::string> virtual_lookup_keys(const std::string& address, const std::string& delimiter) {
-    auto parts = agent::split_address(address);
-    std::string domain = util::lowercase(parts.domain);
-    std::string local = util::lowercase(parts.local);
-    auto ext = agent::split_extension(local, delimiter);
-    std::vector<std::string> keys = {local + "@" + domain};
-    if (!ext.extension.empty()) keys.push_back(ext.user + "@" + domain);
-    keys.push_back("@" + domain);
-    return keys;
-}
 
 Result<mailbox::QuotaLimits> quota_limit(const VirtualSettings& s, const std::optional<std::string>& user_value) {
     mailbox::QuotaLimits global{s.virtual_mailbox_limit, 0};
@@ -144,7 +133,12 @@ agent::Outcome deliver_recipient(const agent::Job& job, const agent::JobRecipien
                                  const VirtualSettings& s, const VirtualMaps& maps, time_t now) {
     if (agent::delivered_to_loop(head, r.address))
         return agent::bounced("mail forwarding loop for " + r.address, "5.4.6");
-    auto keys = virtual_lookup_keys(r.address, s.recipient_delimiter);
+    // virtual(8)'s keys: user+ext@domain, user@domain, @domain (lib/address).
+    address::FindOptions key_options;
+    key_options.recipient_delimiter = s.recipient_delimiter;
+    key_options.strategy = address::kFindVirtualMailbox;
+    std::vector<std::string> keys;
+    for (auto& k : address::lookup_keys(util::lowercase(r.address), key_options)) keys.push_back(std::move(k.text));
     auto mbox = find(maps.mailbox, keys);
     if (!mbox) return agent::outcome_from_error(mbox.error(), "4.3.0", "5.3.0");
     if (!*mbox) return agent::bounced("unknown user: \"" + r.address + "\"", "5.1.1");

@@ -7,7 +7,8 @@
 //   virtual_mailbox_lock. The delivery runs with the uid and gid from
 //   virtual_uid_maps / virtual_gid_maps (static:N or tables), which must
 //   not be below virtual_minimum_uid. Maps are searched in Postfix's order
-//   (virtual_lookup_keys()): user+ext@domain, user@domain, @domain.
+//   (lib/address's kFindVirtualMailbox keys): user+ext@domain, user@domain,
+//   @domain.
 //
 // Description
 //   Quotas (the Postfix VDA patch, as the seed configures them): the limit
@@ -63,9 +64,6 @@ struct VirtualMaps {
     Lookup gid;      // virtual_gid_maps (required)
     Lookup limit;    // virtual_mailbox_limit_maps (may be empty)
 };
-
-// user+ext@domain, user@domain (when there is an extension), @domain.
-std::vector<std::string> virtual_lookup_keys(const std::string& address, const std::string& delimiter);
 
 // The effective limits (see the file comment). `user_value` is the
 // recipient's virtual_mailbox_limit_maps entry, if any. A malformed entry

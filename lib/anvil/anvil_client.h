@@ -33,12 +33,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "lib/anvil/anvil_proto.h"
 #include "lib/event/event_loop.h"
 #include "lib/ipc/attr.h"
+#include "lib/ipc/attr_channel.h"
 #include "lib/util/unique_fd.h"
 
 namespace mailroom::anvil {
@@ -63,7 +65,7 @@ public:
     void request(RequestType type, std::string ident, Done done);
     // Changes whenever a new connection to anvil is made.
     std::uint64_t generation() const { return generation_; }
-    bool connected() const { return fd_.valid(); }
+    bool connected() const { return channel_ != nullptr; }
 
 private:
     struct Pending {
@@ -72,21 +74,16 @@ private:
     };
 
     bool open();
-    void flush();
-    void on_readable();
+    void on_record(ipc::AttrList record);
     void broken(const std::string& reason, bool quiet = false);
     void fail_later(Done done);
 
     event::Loop& loop_;
     ClientOptions options_;
-    util::UniqueFd fd_;
-    event::FdWatcher reader_;
-    event::FdWatcher writer_;
+    std::unique_ptr<ipc::AttrChannel> channel_;
     event::Timer timer_;       // the oldest request's deadline
     event::Timer post_timer_;  // delivers failures from the loop
-    ipc::AttrDecoder decoder_;
     bool announced_ = false;
-    std::string out_;
     std::deque<Pending> pending_;
     std::deque<Done> failed_;
     std::chrono::steady_clock::time_point down_until_{};

@@ -4,6 +4,7 @@
 #include <event2/event.h>
 
 #include <cstdlib>
+#include <vector>
 
 namespace mailroom::event {
 
@@ -11,11 +12,51 @@ void Loop::BaseFree::operator()(event_base* b) const {
     if (b) event_base_free(b);
 }
 
-Loop::Loop() : base_(event_base_new()) {
-    if (!base_) std::abort();
+// The work defer() queued, run by one zero-timeout event per batch.
+struct Loop::Deferred {
+    ::event* ev = nullptr;
+    std::vector<std::function<void()>> queue;
+
+    static void run(evutil_socket_t, short, void* arg) {
+        auto* d = static_cast<Deferred*>(arg);
+        // Work queued by the work itself waits for the next turn.
+        std::vector<std::function<void()>> batch = std::move(d->queue);
+        d->queue.clear();
+        for (auto& fn : batch) {
+            fn();
+            fn = nullptr;  // destroys what the function held, in order
+        }
+    }
+};
+
+void Loop::DeferredFree::operator()(Deferred* d) const {
+    if (!d) return;
+    // Objects released later are destroyed now, while the base exists;
+    // their destructors may queue more.
+    while (!d->queue.empty()) {
+        auto batch = std::move(d->queue);
+        d->queue.clear();
+        batch.clear();
+    }
+    if (d->ev) event_free(d->ev);
+    delete d;
 }
 
-Loop::~Loop() = default;
+Loop::Loop() : base_(event_base_new()), deferred_(new Deferred) {
+    if (!base_) std::abort();
+    deferred_->ev = event_new(base_.get(), -1, 0, &Deferred::run, deferred_.get());
+    if (!deferred_->ev) std::abort();
+}
+
+Loop::~Loop() { deferred_.reset(); }
+
+void Loop::defer(std::function<void()> fn) {
+    deferred_->queue.push_back(std::move(fn));
+    if (!event_pending(deferred_->ev, EV_TIMEOUT, nullptr)) {
+        timeval zero{0, 0};
+        event_add(deferred_->ev, &zero);
+    }
+}
 
 int Loop::run() { return event_base_dispatch(base_.get()); }
 int Loop::run_once() { return event_base_loop(base_.get(), EVLOOP_ONCE); }

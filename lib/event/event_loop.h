@@ -12,6 +12,14 @@
 //   Callbacks run on the loop thread. A callback may destroy its own watcher
 //   (the state is freed only after libevent no longer references it: the
 //   event is deleted first). Watchers must not outlive their Loop.
+//
+//   Deferred work and deferred delete: defer(fn) runs fn on the loop after
+//   the current callback has returned (on the next turn), and
+//   release_later(ptr) destroys an object there. An owner that learns
+//   inside one of an object's own callbacks that the object is done (a
+//   session whose client said QUIT) hands it to release_later() instead of
+//   destroying it under its own feet. What is still pending when the Loop
+//   is destroyed runs (is destroyed) first, while the event_base exists.
 //   Only one Loop per process may own SignalWatchers (libevent limitation).
 #pragma once
 
@@ -42,11 +50,27 @@ public:
     void stop();
     event_base* base() const { return base_.get(); }
 
+    // Runs fn on the loop after the current callback (next turn).
+    void defer(std::function<void()> fn);
+    // Destroys obj on the loop after the current callback.
+    template <class T, class D>
+    void release_later(std::unique_ptr<T, D> obj) {
+        if (!obj) return;
+        defer([holder = std::shared_ptr<T>(std::move(obj))]() mutable { holder.reset(); });
+    }
+
+    struct Deferred;
+
 private:
     struct BaseFree {
         void operator()(event_base* b) const;
     };
+    struct DeferredFree {
+        void operator()(Deferred* d) const;
+    };
+    // Declared after base_: destroyed (and its pending work dropped) first.
     std::unique_ptr<event_base, BaseFree> base_;
+    std::unique_ptr<Deferred, DeferredFree> deferred_;
 };
 
 enum class Interest { kRead, kWrite };

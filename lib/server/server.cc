@@ -84,6 +84,9 @@ public:
         if (sessions_ == 0) finish();
         else update_watching();
     }
+    // Leaves the process: on_exit, then _exit(0). Only called once the loop
+    // has returned, so no object is destroyed inside its own callback.
+    [[noreturn]] void exit_now();
 
     int ipc_timeout_ms() const { return ipc_timeout_ms_; }
 
@@ -116,6 +119,7 @@ private:
     int ipc_timeout_ms_ = 3600 * 1000;
     int sessions_ = 0;
     unsigned served_ = 0;
+    bool exiting_ = false;  // finish() was called: the loop unwinds, then exit_now()
 };
 
 // Connection
@@ -253,6 +257,10 @@ void ServerCore::report(proto::ChildState state) {
 }
 
 void ServerCore::update_watching() {
+    if (exiting_) {
+        for (auto& l : listeners_) l->watcher.disable();
+        return;
+    }
     bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
     bool can_take = !exit_requested_ && !limit_reached && (mode_ == Mode::kMulti || sessions_ == 0);
     for (auto& l : listeners_) {
@@ -264,6 +272,7 @@ void ServerCore::update_watching() {
 }
 
 void ServerCore::went_idle() {
+    if (exiting_) return;
     bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
     if (exit_requested_ || limit_reached) {
         finish();
@@ -281,13 +290,30 @@ void ServerCore::session_ended() {
     else update_watching();
 }
 
+// The process is done. finish() is called from inside callbacks (the last
+// session's Connection going away, a signal, a timer), where the service's
+// objects may still be on the stack: destroying them there (on_exit) would
+// free a session, or its bufferevent, inside its own callback. So finish()
+// only stops taking work and breaks the loop; run() calls exit_now() after
+// the loop has returned.
 void ServerCore::finish() {
+    if (!loop_) exit_now();  // before the loop exists: nothing is on the stack
+    if (exiting_) return;
+    exiting_ = true;
+    idle_timer_.cancel();
+    update_watching();
+    loop_->stop();
+}
+
+void ServerCore::exit_now() {
+    exiting_ = true;
     if (spec_.on_exit) spec_.on_exit(ctx_);
     std::fflush(nullptr);
     ::_exit(0);
 }
 
 void ServerCore::on_readable(Listener& l) {
+    if (exiting_) return;
     if (mode_ == Mode::kTrigger) {
         serve_trigger(l);
         return;
@@ -391,8 +417,7 @@ int ServerCore::run(int argc, char** argv) {
     if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
     update_watching();
     loop_->run();
-    finish();
-    return 0;
+    exit_now();
 }
 
 int run_multi_server(int argc, char** argv, ServiceSpec spec) {

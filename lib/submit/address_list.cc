@@ -1,6 +1,7 @@
 // address_list.cc - see address_list.h.
 #include "lib/submit/address_list.h"
 
+#include "lib/address/address.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::submit {
@@ -125,7 +126,7 @@ std::vector<std::string> addresses_in(std::string_view value) {
 }
 
 std::string qualify_address(std::string_view address, std::string_view domain) {
-    if (address.empty() || domain.empty() || address.find('@') != std::string_view::npos) return std::string(address);
+    if (address.empty() || domain.empty() || address::split(address).has_at) return std::string(address);
     return std::string(address) + "@" + std::string(domain);
 }
 

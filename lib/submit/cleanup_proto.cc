@@ -38,15 +38,36 @@ Result<CleanupClient> CleanupClient::open(const std::string& queue_directory, ip
     CleanupClient client(ipc::IpcStream(std::move(*fd), timeout_ms), timeout_ms);
     if (auto st = client.stream_.expect_announcement(ipc::kCleanupProtocol, ipc::kProtocolVersion); !st)
         return make_temp_error(st.error().message);
-    ipc::AttrList req;
-    req.add_int(std::string(kAttrFlags), flags);
-    if (auto st = client.stream_.send(req); !st) return make_temp_error(st.error().message);
+    if (auto st = client.stream_.send(cleanup_request(flags)); !st) return make_temp_error(st.error().message);
     auto rec = client.stream_.receive();
     if (!rec) return make_temp_error(rec.error().message);
-    auto id = ipc::get_string(*rec, kAttrQueueId);
-    if (!id) return make_temp_error("cleanup: " + id.error().message);
+    auto id = decode_queue_id(*rec);
+    if (!id) return id.error();
     client.queue_id_ = *id;
     return client;
+}
+
+ipc::AttrList cleanup_request(std::int64_t flags) {
+    ipc::AttrList req;
+    req.add_int(std::string(kAttrFlags), flags);
+    return req;
+}
+
+Result<std::string> decode_queue_id(const ipc::AttrList& record) {
+    auto id = ipc::get_string(record, kAttrQueueId);
+    if (!id) return make_temp_error("cleanup: " + id.error().message);
+    return *id;
+}
+
+Result<CleanupResult> decode_cleanup_result(const ipc::AttrList& record, const std::string& queue_id) {
+    auto status = ipc::get_int(record, kAttrStatus);
+    if (!status) return make_temp_error("cleanup reply: " + status.error().message);
+    CleanupResult result;
+    result.status = static_cast<CleanupStatus>(*status);
+    result.queue_id = queue_id;
+    if (auto d = ipc::get_string(record, kAttrDsn); d) result.dsn = *d;
+    if (auto r = ipc::get_string(record, kAttrReason); r) result.reason = *r;
+    return result;
 }
 
 Status CleanupClient::send(queue::RecordType type, std::string_view payload) {
@@ -81,14 +102,7 @@ Result<CleanupResult> CleanupClient::finish() {
     if (auto st = flush(); !st) return st.error();
     auto rec = stream_.receive();
     if (!rec) return make_temp_error(rec.error().message);
-    auto status = ipc::get_int(*rec, kAttrStatus);
-    if (!status) return make_temp_error("cleanup reply: " + status.error().message);
-    CleanupResult result;
-    result.status = static_cast<CleanupStatus>(*status);
-    result.queue_id = queue_id_;
-    if (auto d = ipc::get_string(*rec, kAttrDsn); d) result.dsn = *d;
-    if (auto r = ipc::get_string(*rec, kAttrReason); r) result.reason = *r;
-    return result;
+    return decode_cleanup_result(*rec, queue_id_);
 }
 
 Result<ReceiveOverrides> parse_receive_override_options(std::string_view value) {

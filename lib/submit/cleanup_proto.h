@@ -14,7 +14,11 @@
 //   incoming/; only then may the client acknowledge or delete its copy.
 //   docs/cleanup-protocol.md is the prose specification.
 //
-//   CleanupClient is the blocking client side used by pickup.
+//   CleanupClient is the blocking client side, for programs that submit
+//   one message and may wait (pickup, bounce, local's forwarding);
+//   AsyncCleanupClient (cleanup_async.h) is the same protocol on an event
+//   loop, for smtpd, whose other sessions must never wait on cleanup. Both
+//   use the encoder and decoder below.
 #pragma once
 
 #include <cstdint>
@@ -84,6 +88,12 @@ struct CleanupResult {
     bool ok() const { return status == CleanupStatus::kOk; }
     bool temporary() const { return !dsn.empty() && dsn[0] == '4'; }
 };
+
+// The protocol's pieces, shared by both clients: the request record, the
+// queue ID reply and the final reply.
+ipc::AttrList cleanup_request(std::int64_t flags);
+Result<std::string> decode_queue_id(const ipc::AttrList& record);
+Result<CleanupResult> decode_cleanup_result(const ipc::AttrList& record, const std::string& queue_id);
 
 class CleanupClient {
 public:

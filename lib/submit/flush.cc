@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 
+#include "lib/address/address.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/trigger.h"
@@ -66,8 +67,8 @@ FlushStatus flush_site(const FlushPolicy& policy, std::string_view raw_site, std
         if (!env) continue;
         bool wanted = false;
         for (const auto* r : env->pending_recipients()) {
-            auto at = r->address.rfind('@');
-            if (at != std::string::npos && util::lowercase(std::string_view(r->address).substr(at + 1)) == site) {
+            address::Parts parts = address::split(r->address);
+            if (parts.has_at && util::lowercase(parts.domain) == site) {
                 wanted = true;
                 break;
             }

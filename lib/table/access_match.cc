@@ -1,4 +1,5 @@
 // access_match.cc - check_*_access key order (see access_match.h).
+#include "lib/address/address.h"
 #include "lib/table/access_match.h"
 
 #include "lib/util/strings.h"
@@ -27,12 +28,12 @@ std::vector<std::string> access_address_keys(std::string_view address, bool pare
         return keys;
     }
     keys.emplace_back(address);
-    size_t at = address.rfind('@');
-    if (at == std::string_view::npos) return keys;
-    for (std::string& k : access_domain_keys(address.substr(at + 1), parent_matches_subdomains)) {
+    address::Parts parts = address::split(address);
+    if (!parts.has_at) return keys;
+    for (std::string& k : access_domain_keys(parts.domain, parent_matches_subdomains)) {
         keys.push_back(std::move(k));
     }
-    if (at > 0) keys.push_back(std::string(address.substr(0, at + 1)));
+    if (!parts.local.empty()) keys.push_back(parts.local + "@");
     return keys;
 }
 

@@ -4,6 +4,7 @@
 //   The configuration parser and the % expansions are pure functions; the
 //   MysqlTable class owns the MYSQL* connection (closed in its destructor)
 //   and the per-host retry state.
+#include "lib/address/address.h"
 #include "lib/table/mysql_table.h"
 
 #include <errmsg.h>
@@ -77,17 +78,8 @@ struct AddressParts {
 };
 
 AddressParts split_address(std::string_view s) {
-    AddressParts p;
-    p.whole = std::string(s);
-    size_t at = s.rfind('@');
-    if (at == std::string_view::npos) {
-        p.local = p.whole;
-        return p;
-    }
-    p.has_at = true;
-    p.local = std::string(s.substr(0, at));
-    p.domain = std::string(s.substr(at + 1));
-    return p;
+    address::Parts parts = address::split(s);
+    return AddressParts{std::string(s), parts.has_at, std::move(parts.local), std::move(parts.domain)};
 }
 
 // The n-th label of `domain` counted from the right (1 = top level).
@@ -295,9 +287,9 @@ public:
 
 private:
     LookupResult domain_allowed(const std::string& key) {
-        size_t at = key.rfind('@');
-        if (at == std::string::npos || at == 0 || at + 1 >= key.size()) return std::optional<std::string>();
-        std::string domain = key.substr(at + 1);
+        address::Parts parts = address::split(key);
+        if (parts.local.empty() || parts.domain.empty()) return std::optional<std::string>();
+        const std::string& domain = parts.domain;
         for (const std::string& d : cfg_.domains) {
             if (util::iequals(d, domain)) return std::optional<std::string>(domain);
         }

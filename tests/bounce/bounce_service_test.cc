@@ -168,46 +168,6 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("logfile records round-trip and a torn last record is dropped", "[unit]") {
-    BounceRecipient a{"bob@x.test", "bob", "rfc822;bob@x.test", "FAILURE", "5.1.1", "failed", "no such user", 42};
-    BounceRecipient b{"carol@x.test", "", "", "", "4.3.2", "delayed", "try later", 77};
-    auto ea = encode_log_record(a);
-    auto eb = encode_log_record(b);
-    REQUIRE(ea);
-    REQUIRE(eb);
-    auto both = decode_log(*ea + *eb);
-    REQUIRE(both);
-    CHECK(both->recipients == std::vector<BounceRecipient>{a, b});
-    CHECK_FALSE(both->truncated);
-    auto torn = decode_log(*ea + eb->substr(0, eb->size() / 2));
-    REQUIRE(torn);
-    CHECK(torn->recipients == std::vector<BounceRecipient>{a});
-    CHECK(torn->truncated);
-    CHECK_FALSE(decode_log("garbage\x01\x02"));
-}
-
-TEST_CASE("requests round-trip and bad ones are refused", "[unit]") {
-    BounceRequest r;
-    r.request = "append";
-    r.queue_id = "4F2A9C1B07";
-    r.rcpt = {"bob@x.test", "", "", "NEVER", "5.0.0", "failed", "gone", 3};
-    auto back = decode_request(encode_request(r));
-    REQUIRE(back);
-    CHECK(back->rcpt == r.rcpt);
-    CHECK(back->request == "append");
-    ipc::AttrList bad;
-    bad.add("request", "explode").add("queue_id", "4F2A9C1B07");
-    CHECK_FALSE(decode_request(bad));
-    ipc::AttrList no_queue;
-    no_queue.add("request", "flush").add("queue_id", "4F2A9C1B07");
-    CHECK_FALSE(decode_request(no_queue));
-    CHECK(notify_wants("", "FAILURE"));
-    CHECK(notify_wants("", "DELAY"));
-    CHECK_FALSE(notify_wants("", "SUCCESS"));
-    CHECK_FALSE(notify_wants("NEVER", "FAILURE"));
-    CHECK(notify_wants("SUCCESS,FAILURE", "failure"));
-}
-
 TEST_CASE("flush sends the sender a non-delivery notice from <> and removes the logfile", "[unit]") {
     Fixture f;
     LogCapture cap;

@@ -17,7 +17,7 @@ struct FakeTable {
     std::map<std::string, std::string> entries;
     std::vector<std::string> asked;
     KeyLookup fn() {
-        return [this](std::string_view key) -> table::LookupResult {
+        return [this](std::string_view key, bool) -> table::LookupResult {
             asked.emplace_back(key);
             auto it = entries.find(std::string(key));
             if (it == entries.end()) return std::optional<std::string>();
@@ -33,7 +33,20 @@ std::shared_ptr<const table::Maps> maps_of(const char* spec) {
     return std::make_shared<const table::Maps>(std::move(m.value()));
 }
 
-const LocalDomains kLocal{{"o.test", "mx.o.test"}};
+// o.test and mx.o.test are local ($myorigin, $mydestination); with `delim`
+// as recipient_delimiter.
+std::shared_ptr<const address::Resolver> resolver(const char* delim = "") {
+    auto lists = std::make_shared<address::DomainLists>();
+    lists->mydestination = {"o.test", "mx.o.test"};
+    lists->virtual_alias_domains = {"alias.example"};
+    address::ResolveOptions o;
+    o.myhostname = "mx.o.test";
+    o.myorigin = "o.test";
+    o.recipient_delimiter = delim;
+    return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
+}
+
+const address::Resolver& kLocal = *resolver();
 
 }  // namespace
 
@@ -107,7 +120,7 @@ TEST_CASE("address classes parse and select which maps apply", "[unit]") {
     cfg.sender_canonical = sender;
     cfg.recipient_canonical = recipient;
     cfg.masquerade_classes = 0;
-    cfg.local = kLocal;
+    cfg.resolver = resolver();
 
     struct Row {
         unsigned canonical_classes;
@@ -237,4 +250,39 @@ TEST_CASE("virtual alias expansion: limits and table errors are temporary failur
     auto err = expand_virtual_alias("a@o.test", kLocal, broken.fn(), AliasLimits{}, "o.test");
     REQUIRE_FALSE(err);
     CHECK(err.error().temporary());
+}
+
+TEST_CASE("an address extension is cut off to match and put back (propagate_unmatched_extensions)", "[unit]") {
+    auto local = resolver("+");
+    // virtual_alias_maps: user@alias.example, the case of the bug where
+    // user+tag@alias.example was accepted by smtpd and never expanded.
+    FakeTable virt{{{"user@alias.example", "target@mx.o.test"}, {"list@alias.example", "a@x.test, b"}}, {}};
+    auto r = expand_virtual_alias("user+tag@alias.example", *local, virt.fn(), AliasLimits{}, "o.test");
+    REQUIRE(r);
+    CHECK(*r == std::vector<std::string>{"target+tag@mx.o.test"});
+    REQUIRE(virt.asked.size() >= 2);
+    CHECK(std::vector<std::string>(virt.asked.begin(), virt.asked.begin() + 2) ==
+          std::vector<std::string>{"user+tag@alias.example", "user@alias.example"});
+    auto list = expand_virtual_alias("list+x@alias.example", *local, virt.fn(), AliasLimits{}, "o.test");
+    REQUIRE(list);
+    CHECK(*list == std::vector<std::string>{"a+x@x.test", "b+x@o.test"});
+    auto kept = expand_virtual_alias("user+tag@alias.example", *local, virt.fn(), AliasLimits{}, "o.test", false);
+    REQUIRE(kept);
+    CHECK(*kept == std::vector<std::string>{"target@mx.o.test"});
+    // An exact match keeps nothing to put back.
+    FakeTable exact{{{"user+tag@alias.example", "other@x.test"}}, {}};
+    auto e = expand_virtual_alias("user+tag@alias.example", *local, exact.fn(), AliasLimits{}, "o.test");
+    REQUIRE(e);
+    CHECK(*e == std::vector<std::string>{"other@x.test"});
+
+    // canonical_maps: the local part alone in a local domain, extension kept.
+    FakeTable canon{{{"joe", "joseph@o.test"}}, {}};
+    auto c = canonical_lookup("joe+news@mx.o.test", *local, canon.fn());
+    REQUIRE(c);
+    REQUIRE(c->has_value());
+    CHECK(**c == "joseph+news@o.test");
+    CHECK(canon.asked == std::vector<std::string>{"joe+news@mx.o.test", "joe@mx.o.test", "joe+news", "joe"});
+    auto off = canonical_lookup("joe+news@mx.o.test", *local, canon.fn(), false);
+    REQUIRE(off);
+    CHECK(**off == "joseph@o.test");
 }

@@ -14,6 +14,7 @@
 #include "cleanup/cleanup_message.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
+#include "tests/lib/queue/queue_test_util.h"
 
 using namespace mailroom;
 using queue::RecordType;
@@ -29,7 +30,12 @@ struct Fixture {
         REQUIRE(queue::create_queue_directories(params.layout));
         params.myhostname = "mx.o.test";
         params.myorigin = "o.test";
-        params.rewrite.local.domains = {"o.test"};
+        auto lists = std::make_shared<address::DomainLists>();
+        lists->mydestination = {"o.test"};
+        address::ResolveOptions o;
+        o.myhostname = "mx.o.test";
+        o.myorigin = "o.test";
+        params.rewrite.resolver = std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
         log::set_capture([this](log::Level, const std::string& line) { logged.push_back(line); });
     }
     ~Fixture() {
@@ -64,26 +70,8 @@ struct Fixture {
         reason = (*m)->reason();
         return st;
     }
-    struct Output {
-        queue::QueueEnvelope env;
-        std::vector<std::string> lines;
-    };
-    Output read_back(const std::string& queue_name, const std::string& id) {
-        auto f = queue::QueueFile::open(params.layout.file_path(queue_name, id), false);
-        REQUIRE(f);
-        Output out;
-        std::string line;
-        auto env = f->read([&](std::string_view piece, bool end) {
-            line.append(piece);
-            if (end) {
-                out.lines.push_back(line);
-                line.clear();
-            }
-            return ok_status();
-        });
-        REQUIRE(env);
-        out.env = *env;
-        return out;
+    queue::testing::ReadBack read_back(const std::string& queue_name, const std::string& id) {
+        return queue::testing::read_back(params.layout.file_path(queue_name, id));
     }
     bool exists(const std::string& queue_name, const std::string& id) const {
         return std::filesystem::exists(params.layout.file_path(queue_name, id));

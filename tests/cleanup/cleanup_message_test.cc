@@ -10,6 +10,7 @@
 
 #include "cleanup/cleanup_message.h"
 #include "lib/queue/queue_file.h"
+#include "tests/lib/queue/queue_test_util.h"
 
 using namespace mailroom;
 using queue::RecordType;
@@ -28,10 +29,7 @@ struct TempQueue {
     queue::QueueLayout layout;
 };
 
-struct Output {
-    queue::QueueEnvelope env;
-    std::vector<std::string> lines;
-};
+using Output = queue::testing::ReadBack;
 
 cleanup::CleanupParams params_for(const TempQueue& q) {
     cleanup::CleanupParams p;
@@ -55,21 +53,7 @@ void feed_lines(cleanup::CleanupMessage& m, const std::vector<std::string>& line
 }
 
 Output read_back(const TempQueue& q, const std::string& id) {
-    auto f = queue::QueueFile::open(q.layout.file_path("incoming", id), false);
-    REQUIRE(f);
-    Output out;
-    std::string line;
-    auto env = f->read([&](std::string_view piece, bool end) {
-        line.append(piece);
-        if (end) {
-            out.lines.push_back(line);
-            line.clear();
-        }
-        return ok_status();
-    });
-    REQUIRE(env);
-    out.env = *env;
-    return out;
+    return queue::testing::read_back(q.layout.file_path("incoming", id));
 }
 
 bool has_line(const Output& o, const std::string& l) {

@@ -1,7 +1,7 @@
 // agent_text_fuzz.cc - see agent_text_fuzz.h.
 #include "agent_text_fuzz.h"
 
-#include "lib/agent/agent_address.h"
+#include "lib/address/address.h"
 #include "lib/agent/agent_headers.h"
 #include "lib/agent/agent_message.h"
 #include "lib/util/strings.h"
@@ -118,7 +118,7 @@ FuzzVerdict fuzz_agent_text(std::string_view bytes) {
 
     // Extension split gives back the local part.
     std::string local(bytes.substr(0, std::min<std::size_t>(bytes.size(), 64)));
-    auto parts = agent::split_extension(local, "+-");
+    auto parts = address::split_extension(local, {"+-"});
     std::string back = parts.user + (parts.delimiter ? std::string(1, parts.delimiter) + parts.extension : "");
     if (back != local) {
         v.broken = "split_extension lost text";

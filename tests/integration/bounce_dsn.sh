@@ -192,9 +192,9 @@ assert "Subject: via smtp" in parts[2].get_payload()
 assert "secret body" not in parts[2].get_payload()
 PY
 
-# Nothing loops: after a few more queue runs the counts stay put and the
-# queue is empty.
-sleep 3
+# Nothing loops: once the queue is empty (every notice delivered, no
+# logfile left) nothing more can happen, and there were exactly 5 notices.
+mr_wait_for "queue empty" mr_queue_idle
 [ "$(grep -c 'notification: [0-9A-F]*$' "$T/maillog")" -eq 5 ] ||
     mr_fail "expected exactly 5 notices: $(grep 'notification: ' "$T/maillog")"
 OUT=$(MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -p)

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
-[ -x "$MAILROOM_BIN/smtpd" ] || { echo "skip: smtpd not built"; exit 0; }
+mr_require_programs smtpd
 P=$(mr_free_port)
 dl_setup "127.0.0.1:$P inet n - n - - smtpd"
 if dl_root; then

@@ -10,10 +10,8 @@ mr_enter_netns "$@"
 MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
 INSTALL_DB=$(command -v mariadb-install-db || command -v mysql_install_db || true)
 CLIENT=$(command -v mariadb || command -v mysql || true)
-if [ ! -x "$MARIADBD" ] || [ -z "$INSTALL_DB" ] || [ -z "$CLIENT" ]; then
-    echo "note: MariaDB is not installed; skipping"
-    exit 0
-fi
+[ -x "$MARIADBD" ] && [ -n "$INSTALL_DB" ] && [ -n "$CLIENT" ] ||
+    mr_fail "MariaDB is not installed (scripts/install-deps installs mariadb-server and mariadb-client)"
 dl_setup
 DB="$T/db"
 SOCK="$DB/mysqld.sock"

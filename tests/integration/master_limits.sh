@@ -23,23 +23,45 @@ cat >"$CONF/master.cf" <<CF
 CF
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-# maxproc 1: a second client waits while the first holds the only process.
-python3 - "$PS" "$T/holder.ready" <<'PY' &
-import socket, sys, time
+# maxproc 1: a second client waits while the first holds the only process,
+# and is then served by that same process (a second process would have
+# answered with another pid at once).
+python3 - "$PS" "$T/holder" <<'PY' &
+import os, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.sendall(b"PID\n")
-s.recv(100)
-open(sys.argv[2], "w").close()
-time.sleep(3)
+pid = s.recv(100).decode().split()[1]
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(pid + "\n")
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+# Hold the process until the second client is connected and waiting.
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[2] + ".release") and time.monotonic() < deadline:
+    time.sleep(0.05)
 s.close()
 PY
 holder=$!
-mr_wait_for "first client served" test -f "$T/holder.ready"
-start=$(date +%s)
-mr_client "$PS" PID QUIT >/dev/null || mr_fail "second client never served"
-end=$(date +%s)
+mr_wait_for "first client served" test -s "$T/holder"
+first=$(cat "$T/holder")
+python3 - "$PS" "$T/second" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+open(sys.argv[2] + ".connected", "w").close()
+s.sendall(b"PID\n")
+reply = s.recv(100).decode()
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(reply)
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+second=$!
+mr_wait_for "second client connected" test -e "$T/second.connected"
+[ ! -e "$T/second" ] || mr_fail "second client served while maxproc 1 was busy: $(cat "$T/second")"
+: >"$T/holder.release"
 wait "$holder"
-[ $((end - start)) -ge 1 ] || mr_fail "second client served while maxproc 1 was busy"
+wait "$second" || mr_fail "second client never served"
+[ "$(awk '{print $2}' "$T/second")" = "$first" ] ||
+    mr_fail "maxproc 1: second client served by pid $(cat "$T/second"), the busy one was $first"
 
 # max_use=2: the third client gets a new process.
 a=$(mr_client "$PU" PID QUIT | awk '{print $2}')
@@ -52,10 +74,13 @@ c=$(mr_client "$PU" PID QUIT | awk '{print $2}')
 # max_idle=1s: the process goes away by itself, without warnings.
 i=$(mr_client "$PI" PID QUIT | awk '{print $2}')
 [ -n "$i" ] || mr_fail "idle service did not answer"
-mr_wait_for "idle process exits" sh -c "! kill -0 $i 2>/dev/null || grep -q '^State:.*Z' /proc/$i/status"
+# Reaped by master (gone from /proc), and master has served another
+# client since, so whatever it had to log about the exits is in the log.
+mr_wait_for "idle process reaped" sh -c "[ ! -e /proc/$i ]"
+mr_wait_for "max_use process reaped" sh -c "[ ! -e /proc/$a ]"
+mr_client "$PI" PID QUIT >/dev/null || mr_fail "idle service does not answer after its process exited"
 grep -q "pid $i exit status" "$T/maillog" && mr_fail "idle exit logged as a failure"
 grep -q "pid $a exit status" "$T/maillog" && mr_fail "max_use exit logged as a failure"
-mr_client "$PI" PID QUIT >/dev/null || mr_fail "idle service does not answer after its process exited"
 
 # -o syslog_name reached the child (its start-up line carries the new tag).
 grep -q "mailroom/idle/testd\[$i\]: started for service 127.0.0.1:$PI" "$T/maillog" ||

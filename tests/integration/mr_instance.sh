@@ -10,7 +10,18 @@
 #   mr_free_port          prints a free TCP port on 127.0.0.1
 #   mr_client PORT CMD..  sends lines to an echo service, prints the replies
 #   mr_wait_for DESC CMD  polls CMD (up to $MR_WAIT seconds) until it succeeds
-#   mr fail MESSAGE       prints the log and exits 1
+#   mr_fail MESSAGE       prints the log and exits 1
+#   mr_skip REASON        the test cannot run here: prints the reason and
+#                         exits 77, which ctest reports as SKIP
+#   mr_require_programs P..  fails (never skips) unless each mailroom
+#                         program P is built in $MAILROOM_BIN
+#   mr_require_commands C..  fails (never skips) unless each system command
+#                         C is installed (scripts/install-deps installs them)
+#   mr_need_address ADDR  skips unless this host can bind ADDR (127.0.0.2)
+#   mr_queue_idle         true when no message waits in or moves through the
+#                         queue (held mail aside): nothing more can happen
+#                         without new input, so a check that something did
+#                         NOT happen may follow `mr_wait_for ... mr_queue_idle`
 
 set -u
 : "${MAILROOM_BIN:?MAILROOM_BIN must name the bin directory of a build}"
@@ -46,6 +57,30 @@ mr_fail() {
         tail -n 60 "$T/maillog" >&2
     fi
     exit 1
+}
+
+mr_skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+mr_require_programs() {
+    local p
+    for p in "$@"; do
+        [ -x "$MAILROOM_BIN/$p" ] || mr_fail "$p is not built ($MAILROOM_BIN/$p)"
+    done
+}
+
+mr_require_commands() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || mr_fail "$c is not installed (scripts/install-deps installs it)"
+    done
+}
+
+mr_need_address() {
+    python3 -c 'import socket, sys; socket.socket().bind((sys.argv[1], 0))' "$1" 2>/dev/null ||
+        mr_skip "$1 is not a local address here"
 }
 
 mr_cleanup() {
@@ -121,6 +156,11 @@ mr_instance_pids() {
 
 mr_no_instance_pids() {
     [ -z "$(mr_instance_pids)" ]
+}
+
+mr_queue_idle() {
+    [ -z "$(find "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/bounce" "$Q/defer" "$Q/trace" \
+        -type f 2>/dev/null | head -n 1)" ]
 }
 
 mr_log_count() {

@@ -19,9 +19,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup qmgr pickup discard sendmail postdrop master mailroom; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup qmgr pickup discard sendmail postdrop master mailroom
 N=${FAULT_MESSAGES:-3000}
 MR_WAIT=${MR_WAIT:-240}
 P=$(mr_free_port)

@@ -10,9 +10,8 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup anvil master mailroom; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup anvil master mailroom
+mr_need_address 127.0.0.2
 P1=$(mr_free_port)  # connection count limit 2; 127.0.0.2 is an exception
 P2=$(mr_free_port)  # connection rate limit 3
 P3=$(mr_free_port)  # message rate limit 2

@@ -5,9 +5,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup qmgr discard master mailroom; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup qmgr discard master mailroom
 P=$(mr_free_port)
 qs_setup "127.0.0.1:$P inet n - n - - smtpd"
 printf "local_recipient_maps =\nfast_flush_domains = remote.test\n" >>"$CONF/main.cf"

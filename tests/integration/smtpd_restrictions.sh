@@ -9,12 +9,9 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup qmgr discard master mailroom; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
-command -v swaks >/dev/null || { echo "skip: swaks not installed"; exit 0; }
-python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null ||
-    { echo "skip: 127.0.0.2 is not a local address here"; exit 0; }
+mr_require_programs smtpd cleanup qmgr discard master mailroom
+mr_require_commands swaks
+mr_need_address 127.0.0.2
 
 qs_setup
 DNS_PID=""

@@ -12,10 +12,8 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup qmgr discard master mailroom postconf; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
-command -v saslauthd >/dev/null || { echo "skip: saslauthd not installed"; exit 0; }
+mr_require_programs smtpd cleanup qmgr discard master mailroom postconf
+mr_require_commands saslauthd
 SUPPORT="$(cd "$(dirname "$0")/../support" && pwd)"
 P=$(mr_free_port)   # the seed's configuration
 PA=$(mr_free_port)  # smtpd_tls_auth_only = yes

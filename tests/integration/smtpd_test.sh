@@ -9,9 +9,8 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup master mailroom postcat; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup master mailroom postcat
+mr_require_commands swaks
 D="python3 $HERE/smtpd_dialogue.py"
 P1=$(mr_free_port)  # the seed's settings
 P2=$(mr_free_port)  # mynetworks without 127.0.0.1
@@ -262,17 +261,15 @@ grep -Eq "^[[:space:]]+by mail\.yuliang\.com \(mailroom\) with ESMTP id $ID;\$" 
 grep -q '^\.leading dot$' "$T/cat3" || mr_fail "dot-unstuffing"
 
 # ... and swaks, without and with pipelining.
-if command -v swaks >/dev/null 2>&1; then
-    swaks --server 127.0.0.1 --port "$P1" --helo client.example --from a@example.org --to e@yuliang.com \
-        --no-tls --timeout 10 >"$T/swaks1" 2>&1 || mr_fail "swaks: $(cat "$T/swaks1")"
-    grep -Eq '250 2\.0\.0 Ok: queued as [0-9A-F]+' "$T/swaks1" || mr_fail "swaks reply: $(cat "$T/swaks1")"
-    swaks --server 127.0.0.1 --port "$P1" --helo client.example --from a@example.org --to f@yuliang.com,g@yuliang.com \
-        --pipeline --no-tls --timeout 10 >"$T/swaks2" 2>&1 ||
-        mr_fail "swaks --pipeline: $(cat "$T/swaks2")"
-    grep -Eq '250 2\.0\.0 Ok: queued as [0-9A-F]+' "$T/swaks2" || mr_fail "swaks pipeline reply: $(cat "$T/swaks2")"
-    grep -q ' ehlo=1 mail=1 rcpt=2 data=1 quit=1 commands=6$' "$T/maillog" || mr_fail "swaks pipelined session log"
-    [ "$(queued)" -eq 5 ] || mr_fail "swaks messages not queued, have $(queued)"
-fi
+swaks --server 127.0.0.1 --port "$P1" --helo client.example --from a@example.org --to e@yuliang.com \
+    --no-tls --timeout 10 >"$T/swaks1" 2>&1 || mr_fail "swaks: $(cat "$T/swaks1")"
+grep -Eq '250 2\.0\.0 Ok: queued as [0-9A-F]+' "$T/swaks1" || mr_fail "swaks reply: $(cat "$T/swaks1")"
+swaks --server 127.0.0.1 --port "$P1" --helo client.example --from a@example.org --to f@yuliang.com,g@yuliang.com \
+    --pipeline --no-tls --timeout 10 >"$T/swaks2" 2>&1 ||
+    mr_fail "swaks --pipeline: $(cat "$T/swaks2")"
+grep -Eq '250 2\.0\.0 Ok: queued as [0-9A-F]+' "$T/swaks2" || mr_fail "swaks pipeline reply: $(cat "$T/swaks2")"
+grep -q ' ehlo=1 mail=1 rcpt=2 data=1 quit=1 commands=6$' "$T/maillog" || mr_fail "swaks pipelined session log"
+[ "$(queued)" -eq 5 ] || mr_fail "swaks messages not queued, have $(queued)"
 
 # 10. Many sessions at once (one smtpd process serves several on its loop).
 python3 - "$P1" <<'PY' || mr_fail "concurrent sessions"
@@ -296,8 +293,7 @@ for t in threads: t.start()
 for t in threads: t.join()
 assert not errors, errors
 PY
-if command -v swaks >/dev/null 2>&1; then want=15; else want=13; fi
-[ "$(queued)" -eq "$want" ] || mr_fail "concurrent sessions: expected $want queued, have $(queued)"
+[ "$(queued)" -eq 15 ] || mr_fail "concurrent sessions: expected 15 queued, have $(queued)"
 
 # 11. smtpd_timeout and smtpd_hard_error_limit.
 P6=$(mr_free_port)

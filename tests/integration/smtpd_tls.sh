@@ -11,9 +11,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup qmgr discard master mailroom postcat; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup qmgr discard master mailroom postcat
 P=$(mr_free_port)   # may
 PE=$(mr_free_port)  # encrypt
 PW=$(mr_free_port)  # wrapper mode

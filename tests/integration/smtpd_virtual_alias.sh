@@ -9,9 +9,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-for prog in smtpd cleanup master mailroom postmap; do
-    [ -x "$MAILROOM_BIN/$prog" ] || { echo "skip: $prog not built"; exit 0; }
-done
+mr_require_programs smtpd cleanup master mailroom postmap
 P=$(mr_free_port)
 QS_NO_QMGR=1 qs_setup "127.0.0.1:$P inet n - n - - smtpd"
 cat >"$T/virtual" <<'EOF2'

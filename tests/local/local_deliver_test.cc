@@ -49,7 +49,13 @@ struct Fixture {
             user.gid = nobody->gid;
         }
         REQUIRE(::chown(user.home.c_str(), user.uid, user.gid) == 0);
-        ctx.expand.local_domains = {"pxe1.localdomain"};
+        ctx.expand.resolver = [] {
+            auto lists = std::make_shared<address::DomainLists>();
+            lists->mydestination = {"pxe1.localdomain"};
+            address::ResolveOptions o;
+            o.myorigin = "pxe1.localdomain";
+            return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
+        }();
         ctx.expand.myorigin = "PXE1.localdomain";
         ctx.expand.recipient_delimiter = "+";
         ctx.expand.default_privs = Privs{user.uid, user.gid, "nobody"};

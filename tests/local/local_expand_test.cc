@@ -50,7 +50,13 @@ struct World {
 
 LocalSettings settings() {
     LocalSettings s;
-    s.local_domains = {"yuliang.com", "localhost"};
+    s.resolver = [] {
+            auto lists = std::make_shared<address::DomainLists>();
+            lists->mydestination = {"yuliang.com", "localhost"};
+            address::ResolveOptions o;
+            o.myorigin = "yuliang.com";
+            return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
+        }();
     s.myorigin = "yuliang.com";
     s.recipient_delimiter = "+";
     return s;

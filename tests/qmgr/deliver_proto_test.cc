@@ -1,99 +1,15 @@
-// deliver_proto_test.cc - the delivery protocol codec (lib/deliver) and the
-// answers of the discard and error agents.
+// deliver_proto_test.cc - the answers of the discard and error agents
+// (the protocol codec itself is tested in tests/lib/deliver).
 #include <catch2/catch.hpp>
 
 #include "discard/discard_agent.h"
 #include "error/error_agent.h"
 #include "lib/deliver/deliver_proto.h"
+#include "tests/lib/deliver/deliver_test_util.h"
 
 using namespace mailroom;
 using deliver::DeliveryStatus;
-
-namespace {
-
-deliver::DeliveryRequest sample_request() {
-    deliver::DeliveryRequest r;
-    r.queue_name = "active";
-    r.queue_id = "D786582E95";
-    r.sender = "alice@example.com";
-    r.transport = "discard";
-    r.nexthop = "example.org";
-    r.arrival_time = 1795500000;
-    r.active_time_us = 1795500000'500000;
-    r.recipients.push_back({"bob@example.org", "bob", "rfc822;bob@example.org", "SUCCESS,FAILURE", 123});
-    r.recipients.push_back({"carol@example.org", "", "", "", 456});
-    return r;
-}
-
-}  // namespace
-
-TEST_CASE("a delivery request survives encoding and decoding", "[unit]") {
-    auto in = sample_request();
-    auto bytes = ipc::encode_record(deliver::encode_request(in));
-    REQUIRE(bytes);
-    auto list = ipc::decode_record(*bytes);
-    REQUIRE(list);
-    auto out = deliver::decode_request(*list);
-    REQUIRE(out);
-    CHECK(out->queue_id == in.queue_id);
-    CHECK(out->sender == in.sender);
-    CHECK(out->nexthop == in.nexthop);
-    CHECK_FALSE(out->nexthop_explicit);
-    CHECK(out->active_time_us == in.active_time_us);
-    CHECK(out->handoff_time_us == 0);
-    REQUIRE(out->recipients.size() == 2);
-    CHECK(out->recipients[0].orig_recipient == "bob");
-    CHECK(out->recipients[0].dsn_notify == "SUCCESS,FAILURE");
-    CHECK(out->recipients[0].offset == 123);
-    CHECK(out->recipients[1].orig_recipient.empty());
-}
-
-TEST_CASE("a malformed delivery request is refused", "[unit]") {
-    auto list = deliver::encode_request(sample_request());
-    ipc::AttrList extra = list;
-    extra.add("surprise", "x");
-    CHECK_FALSE(deliver::decode_request(extra));
-    auto empty = sample_request();
-    empty.recipients.clear();
-    CHECK_FALSE(deliver::decode_request(deliver::encode_request(empty)));
-}
-
-TEST_CASE("a delivery reply must match the request", "[unit]") {
-    deliver::DeliveryReply reply;
-    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", "discarded"});
-    reply.results.push_back({DeliveryStatus::kBounced, "5.1.1", "none", "no such user"});
-    auto list = deliver::encode_reply(reply);
-    auto ok = deliver::decode_reply(list, 2);
-    REQUIRE(ok);
-    CHECK(ok->results[1].status == DeliveryStatus::kBounced);
-    CHECK(ok->results[1].reason == "no such user");
-    CHECK_FALSE(deliver::decode_reply(list, 3));  // wrong count
-
-    deliver::DeliveryReply bad;
-    bad.results.push_back({DeliveryStatus::kSent, "5.0.0", "none", "class does not fit"});
-    CHECK_FALSE(deliver::decode_reply(deliver::encode_reply(bad), 1));
-}
-
-TEST_CASE("a relayed success survives the delivery reply", "[unit]") {
-    deliver::DeliveryReply reply;
-    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "maildrop", "delivered via maildrop service", true});
-    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "virtual", "delivered to maildir"});
-    auto ok = deliver::decode_reply(deliver::encode_reply(reply), 2);
-    REQUIRE(ok);
-    CHECK(ok->results[0].relayed);
-    CHECK_FALSE(ok->results[1].relayed);
-}
-
-TEST_CASE("dsn_matches_status checks syntax and class", "[unit]") {
-    CHECK(deliver::dsn_matches_status("2.0.0", DeliveryStatus::kSent));
-    CHECK(deliver::dsn_matches_status("4.4.1", DeliveryStatus::kDeferred));
-    CHECK(deliver::dsn_matches_status("5.123.456", DeliveryStatus::kBounced));
-    CHECK_FALSE(deliver::dsn_matches_status("2.0.0", DeliveryStatus::kBounced));
-    CHECK_FALSE(deliver::dsn_matches_status("5.0", DeliveryStatus::kBounced));
-    CHECK_FALSE(deliver::dsn_matches_status("5..0", DeliveryStatus::kBounced));
-    CHECK_FALSE(deliver::dsn_matches_status("5.1234.0", DeliveryStatus::kBounced));
-    CHECK_FALSE(deliver::dsn_matches_status("", DeliveryStatus::kSent));
-}
+using deliver::testing::sample_request;
 
 TEST_CASE("discard reports sent with discarded or the explicit nexthop", "[unit]") {
     auto r = sample_request();

@@ -140,7 +140,10 @@ struct TempQueue {
 qmgr::QmgrConfig config_for(const TempQueue& q) {
     qmgr::QmgrConfig c;
     c.layout = q.layout;
-    c.routing.mydestination = {"local.test"};
+    auto lists = std::make_shared<address::DomainLists>();
+    lists->mydestination = {"local.test"};
+    c.routing.resolver = std::make_shared<address::Resolver>(address::ResolveOptions{},
+                                                             address::DomainLists::classifier(lists));
     c.routing.local_transport = "discard";
     c.routing.default_transport = "discard";
     c.ipc_timeout_ms = 5000;

@@ -1060,21 +1060,78 @@ TEST_CASE("smtpd_check configuration from main.cf", "[unit]") {
 }
 
 TEST_CASE("smtpd_check domain lists classify addresses", "[unit]") {
-    DomainLists l;
+    address::DomainLists l;
     l.mydestination = {"mail.yuliang.com", "yuliang.com", "localhost"};
     l.virtual_mailbox_domains = {"virt.example"};
     l.virtual_alias_domains = {".alias.example"};
-    l.relay_domains = {"relayed.example", "hash:/etc/postfix/relay"};
-    CHECK(l.classify("YuLiang.com") == AddressClass::kLocal);
-    CHECK(l.classify("sub.yuliang.com") == AddressClass::kDefault);
-    CHECK(l.classify("virt.example") == AddressClass::kVirtualMailbox);
-    CHECK(l.classify("a.alias.example") == AddressClass::kVirtualAlias);
-    CHECK(l.classify("alias.example") == AddressClass::kDefault);
-    CHECK(l.classify("relayed.example") == AddressClass::kRelay);
-    CHECK(l.classify("sub.relayed.example") == AddressClass::kRelay);
+    l.relay_domains = {"relayed.example", "!private.relayed.example", "hash:/etc/postfix/relay"};
+    auto cls = [&](const char* d) { return l.classify(d).value(); };
+    CHECK(cls("YuLiang.com") == AddressClass::kLocal);
+    CHECK(cls("sub.yuliang.com") == AddressClass::kDefault);
+    CHECK(cls("virt.example") == AddressClass::kVirtualMailbox);
+    CHECK(cls("a.alias.example") == AddressClass::kVirtualAlias);
+    CHECK(cls("alias.example") == AddressClass::kDefault);
+    CHECK(cls("relayed.example") == AddressClass::kRelay);
+    CHECK(cls("sub.relayed.example") == AddressClass::kRelay);
     l.relay_parent_matches_subdomains = false;
-    CHECK(l.classify("sub.relayed.example") == AddressClass::kDefault);
-    CHECK(l.classify("whitehouse.com") == AddressClass::kDefault);
+    CHECK(cls("sub.relayed.example") == AddressClass::kDefault);
+    CHECK(cls("whitehouse.com") == AddressClass::kDefault);
+}
+
+TEST_CASE("smtpd_check honours ! exclusions in the domain lists", "[unit]") {
+    // The exclusion ends the search: the subdomain is neither relayed nor
+    // looked up in the table that follows (which would fail here).
+    auto l = std::make_shared<address::DomainLists>();
+    l->relay_domains = {"!private.relayed.example", ".relayed.example", "fail:down"};
+    CheckConfig cfg;
+    cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
+    cfg.reject_unlisted_recipient = false;
+    CheckHooks hooks;
+    hooks.classify_domain = address::DomainLists::classifier(l);
+    Checker checker(cfg, hooks);
+    SessionState s = session("unknown", "203.0.113.9");
+    s.sender = "a@qq.com";
+    s.recipient = "u@pub.relayed.example";
+    CHECK(outcome(checker.check_rcpt(s)) == "dunno");
+    s.recipient = "u@private.relayed.example";
+    CHECK(outcome(checker.check_rcpt(s)) == "554 5.7.1 <u@private.relayed.example>: Relay access denied");
+}
+
+TEST_CASE("smtpd_check judges routing operators as trivial-rewrite does", "[unit]") {
+    Fixture f;
+    CheckConfig cfg;
+    cfg.myorigin = "mail.yuliang.com";
+    cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
+    cfg.resolve.myhostname = "mail.yuliang.com";
+    cfg.resolve.own_addresses = {"127.0.0.1"};
+    CheckHooks hooks = f.hooks();
+    hooks.lookup_user = [](std::string_view, AddressClass) { return UserLookup::kFound; };
+    auto rcpt = [&](const CheckConfig& c, const char* address) {
+        Checker checker(c, hooks);
+        SessionState s = session("unknown", "203.0.113.9");
+        s.sender = "a@qq.com";
+        s.recipient = address;
+        return outcome(checker.check_rcpt(s));
+    };
+    // Relay attempts through a local domain: refused, never accepted and bounced later.
+    for (const char* a : {"user%outside.example@yuliang.com", "outside.example!user@yuliang.com",
+                          "\"user@outside.example\"@yuliang.com", "user%outside.example@[127.0.0.1]"}) {
+        INFO(a);
+        CHECK(rcpt(cfg, a) == "554 5.7.1 <" + std::string(a) + ">: Relay access denied");
+    }
+    // Local: a trailing dot, our own address literal, a percent hack that stays local.
+    for (const char* a : {"openstack@yuliang.com.", "openstack@[127.0.0.1]", "openstack%localhost@yuliang.com"}) {
+        INFO(a);
+        CHECK(rcpt(cfg, a) == "dunno");
+    }
+    // With the rewriting off, the operators stay in a local address: still
+    // a source route, refused unless allow_untrusted_routing.
+    CheckConfig off = cfg;
+    off.resolve.allow_percent_hack = false;
+    CHECK(rcpt(off, "user%outside.example@yuliang.com") ==
+          "554 5.7.1 <user%outside.example@yuliang.com>: Relay access denied");
+    off.resolve.allow_untrusted_routing = true;
+    CHECK(rcpt(off, "user%outside.example@yuliang.com") == "dunno");
 }
 
 TEST_CASE("smtpd_check host name syntax", "[unit]") {
@@ -1301,8 +1358,7 @@ TEST_CASE("smtpd_check RecipientTables reads the alias and recipient tables of m
     REQUIRE(cc.ok());
     cc->relay_restrictions = {};
     CheckHooks hooks;
-    auto domains = std::make_shared<DomainLists>(DomainLists::from_config(*cfgfile));
-    hooks.classify_domain = [domains](std::string_view d) { return domains->classify(d); };
+    hooks.classify_domain = address::DomainLists::classifier(address::DomainLists::from_config(*cfgfile));
     RecipientTables::install(tables, hooks);
     Checker checker(*cc, hooks);
     SessionState s = session("unknown", "203.0.113.9");
@@ -1334,31 +1390,34 @@ TEST_CASE("smtpd_check domain lists with lookup tables", "[unit]") {
                        "relay_domains = " + relay + "\n";
     auto cfgfile = config::Config::from_text(text, "/tmp");
     REQUIRE(cfgfile.ok());
-    DomainLists l = DomainLists::from_config(*cfgfile);
-    CHECK_FALSE(l.may_block());
-    CHECK(l.classify("mail.yuliang.com") == AddressClass::kLocal);
-    CHECK(l.classify("extmail.org") == AddressClass::kVirtualMailbox);
-    CHECK(l.classify("EXTMAIL.ORG.") == AddressClass::kVirtualMailbox);
-    CHECK(l.classify("sub.extmail.org") == AddressClass::kDefault);
+    auto lists = address::DomainLists::from_config(*cfgfile);
+    CHECK_FALSE(lists->may_block());
+    auto cls = [&](const char* d) { return lists->classify(d).value(); };
+    CHECK(cls("mail.yuliang.com") == AddressClass::kLocal);
+    CHECK(cls("extmail.org") == AddressClass::kVirtualMailbox);
+    CHECK(cls("EXTMAIL.ORG.") == AddressClass::kVirtualMailbox);
+    CHECK(cls("sub.extmail.org") == AddressClass::kDefault);
     // Postfix's default virtual_alias_domains = $virtual_alias_maps: a
     // domain that is itself a key of the alias table.
-    CHECK(l.classify("aliased.example") == AddressClass::kVirtualAlias);
-    CHECK(l.classify("relayed.example") == AddressClass::kRelay);
-    CHECK(l.classify("sub.relayed.example") == AddressClass::kRelay);  // relay_domains matches subdomains
-    CHECK(l.classify("elsewhere.example") == AddressClass::kDefault);
+    CHECK(cls("aliased.example") == AddressClass::kVirtualAlias);
+    CHECK(cls("relayed.example") == AddressClass::kRelay);
+    CHECK(cls("sub.relayed.example") == AddressClass::kRelay);  // relay_domains matches subdomains
+    CHECK(cls("elsewhere.example") == AddressClass::kDefault);
 
     SECTION("a table that cannot answer defers") {
         auto broken = config::Config::from_text("myhostname = mail.yuliang.com\nmydestination = $myhostname\n"
                                                 "virtual_mailbox_domains = hash:/nonexistent/domains\n",
                                                 "/tmp");
         REQUIRE(broken.ok());
-        auto bl = std::make_shared<DomainLists>(DomainLists::from_config(*broken));
-        CHECK(bl->classify("mail.yuliang.com") == AddressClass::kLocal);
-        CHECK(bl->classify("extmail.org") == AddressClass::kTempFail);
+        auto bl = address::DomainLists::from_config(*broken);
+        CHECK(bl->classify("mail.yuliang.com").value() == AddressClass::kLocal);
+        auto failed = bl->classify("extmail.org");
+        REQUIRE_FALSE(failed.ok());
+        CHECK(failed.error().temporary());
         CheckConfig cfg;
         cfg.relay_restrictions = {"permit_mynetworks", "reject_unauth_destination"};
         CheckHooks hooks = f.hooks();
-        hooks.classify_domain = [bl](std::string_view d) { return bl->classify(d); };
+        hooks.classify_domain = address::DomainLists::classifier(bl);
         Checker checker(cfg, hooks);
         SessionState s = session("unknown", "203.0.113.9");
         s.sender = "a@qq.com";

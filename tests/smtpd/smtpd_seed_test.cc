@@ -69,7 +69,7 @@ private:
 
 struct SeedSite {
     config::Config cfg;
-    DomainLists domains;
+    std::shared_ptr<address::DomainLists> domains;
     std::unique_ptr<Checker> checker;
     std::optional<Mynetworks> mynetworks;
 
@@ -77,11 +77,11 @@ struct SeedSite {
         auto c = config::Config::from_text(main_cf, "/tmp");
         REQUIRE(c.ok());
         cfg = std::move(*c);
-        domains = DomainLists::from_config(cfg);
+        domains = address::DomainLists::from_config(cfg);
         auto cc = CheckConfig::from_config(cfg);
         REQUIRE(cc.ok());
         CheckHooks hooks;
-        hooks.classify_domain = [this](std::string_view d) { return domains.classify(d); };
+        hooks.classify_domain = address::DomainLists::classifier(domains);
         checker = std::make_unique<Checker>(*cc, hooks);
         REQUIRE(checker->validate().ok());
         auto m = Mynetworks::from_config(cfg);

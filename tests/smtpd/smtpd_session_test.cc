@@ -51,14 +51,14 @@ public:
         log_->messages[index_].push_back({type, std::string(payload)});
         return ok_status();
     }
-    Result<submit::CleanupResult> finish() override {
+    void finish(Finished done) override {
         log_->finished[index_] = true;
         submit::CleanupResult r;
         r.status = log_->status;
         r.queue_id = id_;
         r.dsn = log_->dsn;
         r.reason = log_->reason;
-        return r;
+        done(r);
     }
 
 private:
@@ -86,11 +86,11 @@ public:
         SmtpdServer::Hooks hooks;
         hooks.offload_checks = offload;
         auto sinks = sink_log;
-        hooks.open_sink = [sinks]() -> Result<std::unique_ptr<MessageSink>> {
-            if (sinks->fail_open) return make_temp_error("cleanup not running");
+        hooks.open_sink = [sinks](SinkOpened opened) {
+            if (sinks->fail_open) return opened(make_temp_error("cleanup not running"));
             ++sinks->opened;
-            return std::unique_ptr<MessageSink>(
-                std::make_unique<FakeSink>(sinks, "QID" + std::to_string(sinks->opened)));
+            opened(std::unique_ptr<MessageSink>(
+                std::make_unique<FakeSink>(sinks, "QID" + std::to_string(sinks->opened))));
         };
         hooks.flush_site = [this](const std::string& site) {
             flushed += site + ";";

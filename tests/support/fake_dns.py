@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fake_dns.py - a tiny authoritative DNS server for tests (UDP and TCP).
 
-Usage: fake_dns.py [--port N] [--port-file F] [--zone FILE] [RECORD ...]
+Usage: fake_dns.py [--port N] [--port-file F] [--query-log F] [--zone FILE] [RECORD ...]
 
 Each record (a zone file line or a command-line argument) is
     NAME TYPE VALUE
@@ -13,6 +13,9 @@ A name absent from the zone gets NXDOMAIN; a known name asked for a type
 it lacks gets an empty NOERROR answer (NODATA). Listens on 127.0.0.1 (port
 0 = any free port) and prints the port on stdout, or writes it to the port
 file, once both sockets are bound. Lines starting with '#' are comments.
+With --query-log, each question is appended to that file as "NAME TYPE"
+(the type's number) when it arrives, so a test can wait for a lookup to
+be under way.
 """
 import argparse
 import ipaddress
@@ -70,6 +73,8 @@ def rdata(rtype, value):
 
 class Zone:
     def __init__(self):
+        self.query_log = None
+        self.log_lock = threading.Lock()
         self.records = {}  # name -> list of (type, value)
 
     def add(self, line):
@@ -91,6 +96,9 @@ class Zone:
         qname, pos = read_name(query, 12)
         qtype, qclass = struct.unpack("!HH", query[pos:pos + 4])
         question = query[12:pos + 4]
+        if self.query_log:
+            with self.log_lock, open(self.query_log, "a") as f:
+                f.write("%s %d\n" % (qname.lower(), qtype))
         recs = self.records.get(qname.lower())
         rcode = 0
         answers = []
@@ -150,9 +158,11 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--zone")
+    ap.add_argument("--query-log")
     ap.add_argument("records", nargs="*")
     args = ap.parse_args()
     zone = Zone()
+    zone.query_log = args.query_log
     if args.zone:
         with open(args.zone) as f:
             for line in f:

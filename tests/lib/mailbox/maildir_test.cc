@@ -2,6 +2,7 @@
 #include "lib/mailbox/maildir.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -305,17 +306,63 @@ TEST_CASE("maildir errors name the path and are permanent for ENOTDIR", "[unit]"
     CHECK_FALSE(s.error().temporary());
 }
 
+namespace {
+
+// What MaildirWriter::open() says about `md` to a user the permissions
+// apply to. Root ignores permissions, so as root the open runs in a child
+// that owns `top` as nobody (65534) and has dropped to that user.
+struct OpenOutcome {
+    bool ok = false;
+    bool temporary = false;
+    std::string message;
+};
+
+OpenOutcome open_unprivileged(const std::string& top, const std::string& md) {
+    auto attempt = [&md] {
+        auto w = MaildirWriter::open(md, test_options());
+        if (w.ok()) return OpenOutcome{true, false, ""};
+        return OpenOutcome{false, w.error().temporary(), w.error().message};
+    };
+    if (::geteuid() != 0) return attempt();
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(p[0]);
+        bool owned = ::chown(top.c_str(), 65534, 65534) == 0;
+        for (const char* sub : {"/Maildir", "/Maildir/tmp", "/Maildir/new", "/Maildir/cur"})
+            owned = owned && ::chown((top + sub).c_str(), 65534, 65534) == 0;
+        if (owned && ::setgroups(0, nullptr) == 0 && ::setgid(65534) == 0 && ::setuid(65534) == 0) {
+            OpenOutcome o = attempt();
+            std::string out = std::string(o.ok ? "1" : "0") + (o.temporary ? "1" : "0") + o.message;
+            (void)!::write(p[1], out.data(), out.size());
+        }
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string got;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof(buf))) > 0) got.append(buf, static_cast<std::size_t>(n));
+    ::close(p[0]);
+    ::waitpid(pid, nullptr, 0);
+    REQUIRE(got.size() >= 2);  // the child could not become nobody otherwise
+    return OpenOutcome{got[0] == '1', got[1] == '1', got.substr(2)};
+}
+
+}  // namespace
+
 TEST_CASE("maildir EACCES is a permanent error", "[unit]") {
-    if (::geteuid() == 0) return;  // root ignores permissions
     TempDir t;
     std::string md = t.sub("Maildir");
     REQUIRE(ensure_maildir(md).ok());
     REQUIRE(::chmod((md + "/tmp").c_str(), 0500) == 0);
-    auto w = MaildirWriter::open(md, test_options());
+    OpenOutcome o = open_unprivileged(t.path(), md);
     ::chmod((md + "/tmp").c_str(), 0700);
-    REQUIRE_FALSE(w.ok());
-    CHECK_FALSE(w.error().temporary());
-    CHECK(w.error().message.find(md + "/tmp/") != std::string::npos);
+    REQUIRE_FALSE(o.ok);
+    CHECK_FALSE(o.temporary);
+    CHECK(o.message.find(md + "/tmp/") != std::string::npos);
 }
 
 TEST_CASE("maildir scan then move to cur then set flags", "[unit]") {

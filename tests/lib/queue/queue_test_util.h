@@ -6,8 +6,10 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "lib/queue/queue_dirs.h"
+#include "lib/queue/queue_file.h"
 #include "lib/util/fs.h"
 
 namespace mailroom::queue::testing {
@@ -43,6 +45,30 @@ inline std::size_t count_entries(const std::string& dir) {
         ++n;
     }
     return n;
+}
+
+// A queue file read back: its envelope and its content as whole lines.
+struct ReadBack {
+    QueueEnvelope env;
+    std::vector<std::string> lines;
+};
+
+inline ReadBack read_back(const std::string& path) {
+    auto file = QueueFile::open(path, false);
+    REQUIRE(file);
+    ReadBack out;
+    std::string line;
+    auto env = file->read([&](std::string_view piece, bool end) {
+        line.append(piece);
+        if (end) {
+            out.lines.push_back(line);
+            line.clear();
+        }
+        return ok_status();
+    });
+    REQUIRE(env);
+    out.env = *env;
+    return out;
 }
 
 }  // namespace mailroom::queue::testing

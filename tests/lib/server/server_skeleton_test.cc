@@ -24,6 +24,7 @@
 #include "lib/config/config_snapshot.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/unique_fd.h"
+#include "tests/support/fake_master.h"
 
 using namespace mailroom;
 using namespace mailroom::server;
@@ -31,11 +32,10 @@ using util::UniqueFd;
 
 namespace {
 
+// mr-testd's echo service in a temporary instance, under a fake master.
 struct FakeMaster {
     std::string dir;
-    std::string sock_path;
-    UniqueFd listener;
-    UniqueFd status_read;
+    std::optional<testing::FakeMaster> master;
     pid_t child = -1;
 
     // `snapshot`, when not empty, is handed on kConfigFd as master does.
@@ -46,78 +46,26 @@ struct FakeMaster {
         dir = tmpl;
         std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "\nmaillog_file = " << dir
                                         << "/maillog\n" << main_cf_extra;
-        sock_path = dir + "/echo";
-        listener.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
-        sockaddr_un sun{};
-        sun.sun_family = AF_UNIX;
-        std::strcpy(sun.sun_path, sock_path.c_str());
-        REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
-        REQUIRE(::listen(listener.get(), 10) == 0);
-        int p[2];
-        REQUIRE(::pipe(p) == 0);
-        status_read.reset(p[0]);
-        UniqueFd status_write(p[1]);
-
-        std::vector<std::string> args = {MR_TESTD_PATH, "-c", dir, "-n", "echo", "-t", "unix", "-s", "1"};
-        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        std::vector<std::string> args = extra_args;
         args.insert(args.end(), {"--", "echo"});
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        UniqueFd snap;
+        util::UniqueFd snap;
         if (!snapshot.empty()) {
             auto fd = config::make_snapshot_fd(snapshot);
             REQUIRE(fd.ok());
             snap = std::move(*fd);
         }
-        child = ::fork();
-        REQUIRE(child >= 0);
-        if (child == 0) {
-            int s = ::fcntl(status_write.get(), F_DUPFD, 20);
-            int l = ::fcntl(listener.get(), F_DUPFD, 20);
-            int c = snap.valid() ? ::fcntl(snap.get(), F_DUPFD_CLOEXEC, 20) : -1;
-            ::dup2(s, proto::kStatusFd);
-            ::dup2(l, proto::kListenFdStart);
-            if (c >= 0) ::dup2(c, proto::kConfigFd);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
+        master.emplace(MR_TESTD_PATH, dir, "echo", dir + "/echo", args, snap.get());
+        child = master->child();
     }
 
     ~FakeMaster() {
-        if (child > 0) {
-            ::kill(child, SIGKILL);
-            ::waitpid(child, nullptr, 0);
-        }
+        master.reset();
         std::filesystem::remove_all(dir);
     }
 
-    // Next status message, or nullopt after `ms` milliseconds.
-    std::optional<proto::StatusMessage> next_status(int ms = 10000) {
-        pollfd p{status_read.get(), POLLIN, 0};
-        if (::poll(&p, 1, ms) <= 0) return std::nullopt;
-        std::uint8_t buf[proto::kStatusSize];
-        if (::read(status_read.get(), buf, sizeof(buf)) != static_cast<ssize_t>(sizeof(buf))) return std::nullopt;
-        auto m = proto::decode_status(buf);
-        REQUIRE(m.ok());
-        return *m;
-    }
-
-    UniqueFd connect_client() {
-        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
-        sockaddr_un sun{};
-        sun.sun_family = AF_UNIX;
-        std::strcpy(sun.sun_path, sock_path.c_str());
-        REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
-        return fd;
-    }
-
-    int wait_exit() {
-        int status = 0;
-        REQUIRE(::waitpid(child, &status, 0) == child);
-        child = -1;
-        return status;
-    }
+    std::optional<proto::StatusMessage> next_status(int ms = 10000) { return master->next_status(ms); }
+    UniqueFd connect_client() { return master->connect_client(); }
+    int wait_exit() { return master->wait_exit(); }
 };
 
 std::string ask(int fd, const std::string& line) {

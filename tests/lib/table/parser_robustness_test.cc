@@ -4,7 +4,6 @@
 #include <random>
 
 #include "lib/table/access_match.h"
-#include "lib/table/addr_find.h"
 #include "lib/table/cidr_table.h"
 #include "lib/table/mysql_table.h"
 #include "lib/table/regexp_table.h"
@@ -53,7 +52,6 @@ TEST_CASE("table parsers accept arbitrary input without crashing", "[unit]") {
         if (check_mysql_template(text, true).ok()) (void)expand_mysql_result(text, key, key);
         (void)access_address_keys(key, i % 2 == 0);
         (void)access_client_keys(text, key, i % 2 == 1);
-        (void)address_lookup_keys(key, {"+-", i % 3 == 0, false});
         (void)parse_ip_address(key);
     }
     // Rules built from random lines with valid structure must also hold up.

@@ -1,4 +1,4 @@
-// cleanup_overrides_test.cc - receive_override_options as the clients of
+// receive_overrides_test.cc - receive_override_options as the clients of
 // cleanup read it (lib/submit/cleanup_proto.h).
 #include <catch2/catch.hpp>
 
