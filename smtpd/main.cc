@@ -52,13 +52,15 @@ int main(int argc, char** argv) {
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
-        "access_map_defer_code", "access_map_reject_code", "broken_sasl_auth_clients", "canonical_maps",
-        "content_filter", "cyrus_sasl_config_path", "defer_code", "disable_vrfy_command", "dns_servers",
+        "access_map_defer_code", "access_map_reject_code", "allow_percent_hack", "allow_untrusted_routing",
+        "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
+        "disable_vrfy_command", "dns_servers", "empty_address_recipient", "inet_interfaces",
         "invalid_hostname_reject_code", "line_length_limit", "local_recipient_maps", "mail_name",
         "maps_rbl_reject_code", "message_size_limit", "mydestination", "myhostname", "mynetworks", "myorigin",
-        "non_fqdn_reject_code", "parent_domain_matches_subdomains", "plaintext_reject_code",
-        "receive_override_options", "recipient_canonical_maps", "recipient_delimiter", "reject_code",
-        "relay_domains", "relay_domains_reject_code", "relay_recipient_maps", "sender_canonical_maps",
+        "non_fqdn_reject_code", "owner_request_special", "parent_domain_matches_subdomains",
+        "plaintext_reject_code", "proxy_interfaces", "receive_override_options", "recipient_canonical_maps",
+        "recipient_delimiter", "reject_code", "relay_domains", "relay_domains_reject_code",
+        "relay_recipient_maps", "resolve_dequoted_address", "resolve_numeric_domain", "sender_canonical_maps",
         "show_user_unknown_table_name", "smtpd_banner", "smtpd_client_connection_count_limit",
         "smtpd_client_connection_rate_limit", "smtpd_client_event_limit_exceptions",
         "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "smtpd_client_restrictions",
@@ -78,8 +80,8 @@ int main(int argc, char** argv) {
         "smtpd_tls_key_file", "smtpd_tls_loglevel", "smtpd_tls_mandatory_ciphers",
         "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols", "smtpd_tls_received_header",
         "smtpd_tls_security_level", "smtpd_tls_wrappermode", "smtpd_use_tls", "smtputf8_enable",
-        "strict_rfc821_envelopes", "unknown_address_reject_code", "unknown_client_reject_code",
-        "unknown_hostname_reject_code", "unknown_local_recipient_reject_code",
+        "strict_rfc821_envelopes", "swap_bangpath", "unknown_address_reject_code",
+        "unknown_client_reject_code", "unknown_hostname_reject_code", "unknown_local_recipient_reject_code",
         "unknown_relay_recipient_reject_code", "unknown_virtual_alias_reject_code",
         "unknown_virtual_mailbox_reject_code", "virtual_alias_domains", "virtual_alias_maps",
         "virtual_mailbox_domains", "virtual_mailbox_maps"};
