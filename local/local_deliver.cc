@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <map>
 
 #include "lib/address/address.h"
@@ -17,7 +18,9 @@ namespace mailroom::local {
 
 namespace {
 
-Status too_large() { return make_error("error writing message: File too large"); }
+// mailbox_size_limit works like Postfix's file size limit: the write fails
+// with EFBIG, which bounces as a full mailbox (agent::mailbox_failure()).
+Status too_large() { return make_sys_error("error writing message: File too large", EFBIG); }
 
 Status write_mbox(const std::string& path, const std::string& sender, time_t now, const std::string& prefix,
                   const agent::MessageCopy& message, const mailbox::MboxOptions& options, std::uint64_t limit) {
@@ -45,15 +48,6 @@ Status write_maildir(const std::string& dir, const std::string& prefix, const ag
     return ok_status();
 }
 
-// Postfix's choice of status: a full mailbox (EFBIG, the size limit)
-// bounces with 5.2.2; other Maildir trouble defers (a broken directory is
-// the administrator's to fix); other mbox trouble follows the error kind.
-agent::Outcome mailbox_failure(const std::string& what, const Error& e, bool maildir = false) {
-    std::string dsn = e.temporary() || maildir ? "4.2.0" : "5.2.0";
-    if (e.message.find("File too large") != std::string::npos) dsn = "5.2.2";
-    std::string text = what + e.message;
-    return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);
-}
 
 std::vector<std::string> command_env(const DeliverySettings& s, const agent::Identity& who,
                                      const Destination& d, const agent::JobRecipient& r, const agent::Job& job,
@@ -148,8 +142,8 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
                     return write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
                 });
                 if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to mailbox");
-                if (maildir) return mailbox_failure("maildir delivery failed: ", st.error(), true);
-                return mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error());
+                if (maildir) return agent::mailbox_failure("maildir delivery failed: ", st.error(), true);
+                return agent::mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error(), false);
             }
             // The spool mailbox: locked and opened as root, created owned by the user.
             std::string path = s.mail_spool_directory + "/" + u.name;
@@ -159,7 +153,7 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
             }
             auto st = write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
             if (st) return agent::sent("delivered to mailbox");
-            return mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error());
+            return agent::mailbox_failure("cannot update mailbox " + path + " for user " + u.name + ". ", st.error(), false);
         }
         case DestKind::kCommand:
             return run_shell_command(d.target, identity_of(d.privs), d, r, job, message, s, now);
@@ -171,8 +165,8 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
                 return write_mbox(d.target, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);
             });
             if (st) return agent::sent(maildir ? "delivered to maildir" : "delivered to file: " + d.target);
-            if (maildir) return mailbox_failure("maildir delivery failed: ", st.error(), true);
-            return mailbox_failure("cannot append message to file " + d.target + ": ", st.error());
+            if (maildir) return agent::mailbox_failure("maildir delivery failed: ", st.error(), true);
+            return agent::mailbox_failure("cannot append message to file " + d.target + ": ", st.error(), false);
         }
         case DestKind::kForward:
             break;

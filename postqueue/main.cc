@@ -9,7 +9,7 @@
 //                                (fast_flush_domains; lib/submit/flush.h)
 //   The listing reads the queue directly (postqueue_list.h) when this
 //   user can; anyone else gets it from the showq daemon over public/showq
-//   (showq.h), which runs as mail_owner. -f and -i wake qmgr through
+//   (lib/showq/showq_protocol.h), which runs as mail_owner. -f and -i wake qmgr through
 //   public/qmgr. Installed set-gid setgid_group (like postdrop) so that
 //   every user reaches public/; -c and MAIL_CONFIG are then for the
 //   super-user only.
@@ -27,8 +27,8 @@
 #include "lib/queue/queue_id.h"
 #include "lib/submit/flush.h"
 #include "lib/submit/trigger.h"
-#include "postqueue/postqueue_list.h"
-#include "postqueue/showq.h"
+#include "lib/showq/queue_listing.h"
+#include "lib/showq/showq_protocol.h"
 
 using namespace mailroom;
 
@@ -64,12 +64,12 @@ int main(int argc, char** argv) {
     switch (mode) {
         case 'p':
         case 'j': {
-            auto format = mode == 'j' ? postqueue::ListFormat::kJson : postqueue::ListFormat::kMailq;
+            auto format = mode == 'j' ? showq::ListFormat::kJson : showq::ListFormat::kMailq;
             std::string text;
-            if (postqueue::queue_readable(layout)) {
-                text = postqueue::render_listing(layout, format);
+            if (showq::queue_readable(layout)) {
+                text = showq::render_listing(layout, format);
             } else {
-                auto listing = postqueue::ask_showq(layout.queue_directory, format, 10000);
+                auto listing = showq::ask_showq(layout.queue_directory, format, 10000);
                 if (!listing) log::fatal("Cannot list the mail queue - mail system is down: %s",
                                          listing.error().message.c_str());
                 text = std::move(*listing);

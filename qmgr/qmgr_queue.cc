@@ -213,8 +213,8 @@ void QueueManager::scan_deferred() {
     flush_ = false;
 }
 
-// Moves a file into active/ (unless it is there already), logs its
-// envelope and queues it for delivery. Returns false when it was skipped.
+// Moves a file into active/ (unless it is there already) and queues it for
+// delivery; open_message() reads it. Returns false when it was skipped.
 bool QueueManager::activate(const std::string& id, std::string_view from_queue) {
     if (from_queue != queue::kQueueActive) {
         if (auto st = queue::move_queue_file(config_.layout, id, from_queue, queue::kQueueActive); !st) {
@@ -224,23 +224,6 @@ bool QueueManager::activate(const std::string& id, std::string_view from_queue) 
     }
     // The defer logfile describes the latest attempt only.
     (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
-    std::string path = config_.layout.file_path(queue::kQueueActive, id);
-    auto file = queue::QueueFile::open(path, false);
-    if (!file) {
-        log::warn("%s: %s", id.c_str(), file.error().message.c_str());
-        return false;
-    }
-    auto env = file->read();
-    if (!env) {
-        if (queue::is_corruption(env.error()))
-            (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
-        else
-            log::warn("%s: %s", id.c_str(), env.error().message.c_str());
-        return false;
-    }
-    log::info("%s: from=<%s>, size=%llu, nrcpt=%llu (queue active)", id.c_str(),
-              log::log_printable(env->sender).c_str(), static_cast<unsigned long long>(env->size.message_size),
-              static_cast<unsigned long long>(env->size.recipient_count));
     active_.push_back({id, deliver::now_seconds()});
     return true;
 }
@@ -331,8 +314,10 @@ void QueueManager::log_here(const OpenMessage& msg, const queue::QueueRecipient&
     deliver::log_delivery(req, {r.address, r.orig_recipient, {}, {}, 0}, res, deliver::request_times(req, now, now));
 }
 
-// Opens, locks and reads a message. Returns nullptr when there is nothing
-// to do with it.
+// Opens, locks and reads a message: its envelope only, once (the content
+// is the delivery agent's to read), as Postfix's qmgr does; logs it as it
+// enters the active queue. Returns nullptr when there is nothing to do
+// with it.
 std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const ActiveEntry& entry) {
     const std::string& id = entry.id;
     std::string path = config_.layout.file_path(queue::kQueueActive, id);
@@ -346,7 +331,7 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
         log::warn("%s: queue file is locked by another process; skipped", id.c_str());
         return nullptr;
     }
-    auto env = file->read();
+    auto env = file->read_envelope();
     if (!env) {
         if (queue::is_corruption(env.error()))
             (void)queue::save_corrupt_file(config_.layout, queue::kQueueActive, id, env.error().message);
@@ -354,6 +339,9 @@ std::unique_ptr<QueueManager::OpenMessage> QueueManager::open_message(const Acti
             log::warn("%s: %s", id.c_str(), env.error().message.c_str());
         return nullptr;
     }
+    log::info("%s: from=<%s>, size=%llu, nrcpt=%llu (queue active)", id.c_str(),
+              log::log_printable(env->sender).c_str(), static_cast<unsigned long long>(env->size.message_size),
+              static_cast<unsigned long long>(env->size.recipient_count));
     auto msg = std::make_unique<OpenMessage>();
     msg->entry = entry;
     msg->file.emplace(std::move(*file));

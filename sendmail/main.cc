@@ -177,7 +177,7 @@ int smtp_mode(const sendmail::SendmailOptions& opts, const config::Config& cfg, 
     so.banner = param(cfg, "smtpd_banner", "");
     if (so.banner.empty()) so.banner = so.myhostname + " ESMTP " + so.mail_name;
     if (auto v = cfg.get_size("message_size_limit"); v) so.message_size_limit = static_cast<std::uint64_t>(*v);
-    if (auto v = smtpd::parse_options_from_config(cfg); v) so.parse = *v;
+    if (auto v = smtp::parse_options_from_config(cfg); v) so.parse = *v;
     if (auto v = cfg.get_bool("disable_vrfy_command"); v) so.disable_vrfy_command = *v;
     if (auto v = cfg.get_int("smtpd_recipient_limit"); v && *v > 0) so.recipient_limit = static_cast<std::size_t>(*v);
     if (auto v = cfg.get_int("smtpd_hard_error_limit"); v && *v > 0) so.hard_error_limit = static_cast<int>(*v);

@@ -5,15 +5,15 @@
 
 #include "lib/util/strings.h"
 #include "sendmail/sendmail_message.h"
-#include "smtpd/smtpd_reply.h"
+#include "lib/smtp/smtp_reply.h"
 
 namespace mailroom::sendmail {
 
 using queue::RecordType;
-using smtpd::LineEnd;
-using smtpd::Reply;
-using smtpd::Verb;
-namespace replies = smtpd::replies;
+using smtp::LineEnd;
+using smtp::Reply;
+using smtp::Verb;
+namespace replies = smtp::replies;
 
 SmtpDialogue::SmtpDialogue(SmtpOptions options, MessageSubmitter* submitter)
     : opt_(std::move(options)), submitter_(submitter) {}
@@ -39,10 +39,10 @@ void SmtpDialogue::reset() {
     queue_id_.clear();
     have_sender_ = false;
     sender_.clear();
-    mail_ = smtpd::MailParams{};
+    mail_ = smtp::MailParams{};
     rcpts_.clear();
     in_data_ = false;
-    decoder_ = smtpd::DataDecoder();
+    decoder_ = smtp::DataDecoder();
     message_status_ = ok_status();
     size_ = 0;
     too_big_ = false;
@@ -62,9 +62,9 @@ void SmtpDialogue::end_of_input() {
 
 std::string SmtpDialogue::process() {
     std::string out;
-    smtpd::LinePiece piece;
+    smtp::LinePiece piece;
     std::size_t used = 0;
-    while (!done_ && smtpd::take_line(std::string_view(input_).substr(used), opt_.parse.line_length_limit, &piece)) {
+    while (!done_ && smtp::take_line(std::string_view(input_).substr(used), opt_.parse.line_length_limit, &piece)) {
         used += piece.consumed;
         if (in_data_) {
             data_piece(piece, &out);
@@ -98,8 +98,8 @@ Status SmtpDialogue::begin_message() {
         !st)
         return st;
     if (auto st = w(RecordType::kSender, sender_); !st) return st;
-    if (mail_.ret != smtpd::DsnRet::kDefault)
-        if (auto st = w(RecordType::kDsnRet, mail_.ret == smtpd::DsnRet::kFull ? "FULL" : "HDRS"); !st) return st;
+    if (mail_.ret != smtp::DsnRet::kDefault)
+        if (auto st = w(RecordType::kDsnRet, mail_.ret == smtp::DsnRet::kFull ? "FULL" : "HDRS"); !st) return st;
     if (!mail_.envid.empty() && mail_.envid.size() <= queue::kMaxEnvidLength)
         if (auto st = w(RecordType::kDsnEnvid, mail_.envid); !st) return st;
     std::vector<std::string> addresses;
@@ -107,8 +107,8 @@ Status SmtpDialogue::begin_message() {
         if (!r.params.orcpt_type.empty())
             if (auto st = w(RecordType::kDsnOrcpt, r.params.orcpt_type + ";" + r.params.orcpt_address); !st)
                 return st;
-        if (r.params.notify != smtpd::kNotifyNone)
-            if (auto st = w(RecordType::kDsnNotify, smtpd::dsn_notify_text(r.params.notify)); !st) return st;
+        if (r.params.notify != smtp::kNotifyNone)
+            if (auto st = w(RecordType::kDsnNotify, smtp::dsn_notify_text(r.params.notify)); !st) return st;
         if (auto st = w(RecordType::kRecipient, std::string(1, queue::kRcptPending) + r.address); !st) return st;
         addresses.push_back(r.address);
     }
@@ -117,7 +117,7 @@ Status SmtpDialogue::begin_message() {
     // one smtpd writes for this stand-alone session.
     std::vector<std::string> headers =
         received_header(opt_.myhostname, opt_.mail_name, opt_.uid, queue_id_, tv.tv_sec);
-    smtpd::ReceivedInfo info;
+    smtp::ReceivedInfo info;
     info.helo_name = helo_;
     info.client_name = "localhost";
     info.client_addr = "127.0.0.1";
@@ -127,7 +127,7 @@ Status SmtpDialogue::begin_message() {
     info.queue_id = queue_id_;
     info.recipients = addresses;
     info.when = tv.tv_sec;
-    for (auto& line : smtpd::format_received(info)) headers.push_back(std::move(line));
+    for (auto& line : smtp::format_received(info)) headers.push_back(std::move(line));
     for (const auto& line : headers)
         if (auto st = w(RecordType::kNormal, line); !st) return st;
     return ok_status();
@@ -140,9 +140,9 @@ Status SmtpDialogue::content(std::string_view text, bool line_end) {
     return submitter_->write(line_end ? RecordType::kNormal : RecordType::kContinued, text);
 }
 
-void SmtpDialogue::data_piece(const smtpd::LinePiece& piece, std::string* out) {
+void SmtpDialogue::data_piece(const smtp::LinePiece& piece, std::string* out) {
     auto o = decoder_.feed(piece);
-    if (o.kind == smtpd::DataDecoder::Kind::kContent) {
+    if (o.kind == smtp::DataDecoder::Kind::kContent) {
         if (message_status_) message_status_ = content(o.text, !o.continued);
         return;
     }
@@ -170,12 +170,12 @@ void SmtpDialogue::data_piece(const smtpd::LinePiece& piece, std::string* out) {
 }
 
 void SmtpDialogue::command(std::string_view line, std::string* out) {
-    auto parsed = smtpd::parse_command(line, opt_.parse);
+    auto parsed = smtp::parse_command(line, opt_.parse);
     if (!parsed.ok()) {
-        error(smtpd::reply_from_text(parsed.error().reply()), out);
+        error(smtp::reply_from_text(parsed.error().reply()), out);
         return;
     }
-    const smtpd::Command& cmd = parsed.command();
+    const smtp::Command& cmd = parsed.command();
     switch (cmd.verb) {
         case Verb::kHelo:
         case Verb::kEhlo: {
@@ -187,7 +187,7 @@ void SmtpDialogue::command(std::string_view line, std::string* out) {
                 return;
             }
             protocol_ = "ESMTP";
-            smtpd::EhloOptions e;
+            smtp::EhloOptions e;
             e.myhostname = opt_.myhostname;
             e.message_size_limit = opt_.message_size_limit;
             e.vrfy = !opt_.disable_vrfy_command;
@@ -219,7 +219,7 @@ void SmtpDialogue::command(std::string_view line, std::string* out) {
                 return error(replies::queue_write_error(), out);
             }
             in_data_ = true;
-            decoder_ = smtpd::DataDecoder();
+            decoder_ = smtp::DataDecoder();
             reply(replies::data_go_ahead(), out);
             return;
         case Verb::kRset:

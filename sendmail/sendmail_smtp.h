@@ -7,9 +7,9 @@
 //   "localhost[127.0.0.1]", no access restrictions apply, and each
 //   accepted message becomes a cleanup stream handed to a MessageSubmitter
 //   (postdrop, in main.cc), exactly like sendmail without -bs. Commands go
-//   through smtpd's parser (smtpd/smtpd_command.h), replies come from
-//   smtpd's table (smtpd/smtpd_reply.h), DATA lines through smtpd's
-//   decoder (smtpd/smtpd_data.h): no second parser.
+//   through the shared parser (lib/smtp/smtp_command.h), replies come from
+//   the shared table (lib/smtp/smtp_reply.h), DATA lines through the shared
+//   decoder (lib/smtp/smtp_data.h): no second parser.
 //
 // Description
 //   HELO, EHLO (PIPELINING, SIZE, VRFY, ENHANCEDSTATUSCODES, 8BITMIME, DSN,
@@ -42,9 +42,9 @@
 #include "lib/config/common_params.h"
 #include "lib/queue/record_format.h"
 #include "lib/util/result.h"
-#include "smtpd/smtpd_command.h"
-#include "smtpd/smtpd_data.h"
-#include "smtpd/smtpd_reply.h"
+#include "lib/smtp/smtp_command.h"
+#include "lib/smtp/smtp_data.h"
+#include "lib/smtp/smtp_reply.h"
 
 namespace mailroom::sendmail {
 
@@ -66,7 +66,7 @@ struct SmtpOptions {
     std::string mail_name = "mailroom";
     std::string banner;                   // smtpd_banner, expanded
     std::uint64_t message_size_limit = config::message_size_limit_default();  // 0 = none
-    smtpd::ParseOptions parse;            // line_length_limit, strict_rfc821_envelopes
+    smtp::ParseOptions parse;            // line_length_limit, strict_rfc821_envelopes
     bool disable_vrfy_command = false;
     std::size_t recipient_limit = 1000;   // smtpd_recipient_limit
     int hard_error_limit = 20;            // smtpd_hard_error_limit
@@ -90,9 +90,9 @@ public:
 private:
     std::string process();
     void command(std::string_view line, std::string* out);
-    void data_piece(const smtpd::LinePiece& piece, std::string* out);
-    void reply(const smtpd::Reply& r, std::string* out);
-    void error(const smtpd::Reply& r, std::string* out);
+    void data_piece(const smtp::LinePiece& piece, std::string* out);
+    void reply(const smtp::Reply& r, std::string* out);
+    void error(const smtp::Reply& r, std::string* out);
     void reset();
     Status begin_message();
     Status content(std::string_view text, bool line_end);
@@ -107,14 +107,14 @@ private:
     std::string protocol_ = "SMTP";
     bool have_sender_ = false;
     std::string sender_;
-    smtpd::MailParams mail_;
+    smtp::MailParams mail_;
     struct Rcpt {
         std::string address;
-        smtpd::RcptParams params;
+        smtp::RcptParams params;
     };
     std::vector<Rcpt> rcpts_;
     bool in_data_ = false;
-    smtpd::DataDecoder decoder_;
+    smtp::DataDecoder decoder_;
     std::string queue_id_;
     Status message_status_ = ok_status();
     std::uint64_t size_ = 0;

@@ -4,7 +4,7 @@
 //   A single server on public/showq (master.cf: "showq unix n - n - -
 //   showq"). postqueue -p/-j (mailq) connects when its user cannot read
 //   the queue directories; showq, running as mail_owner, reads the queue
-//   and sends the listing back (postqueue/showq.h).
+//   and sends the listing back (lib/showq/showq_protocol.h).
 //
 // Security
 //   Anyone on the host may connect, as with Postfix's showq: the listing
@@ -13,7 +13,7 @@
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/server/server.h"
-#include "postqueue/showq.h"
+#include "lib/showq/showq_protocol.h"
 
 using namespace mailroom;
 
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
         queue::QueueLayout layout;
         layout.queue_directory = *q;
         ipc::IpcStream stream(util::UniqueFd(::dup(conn.fd())), 10000);
-        if (auto st = postqueue::serve_showq(stream, layout); !st) log::warn("%s", st.error().message.c_str());
+        if (auto st = showq::serve_showq(stream, layout); !st) log::warn("%s", st.error().message.c_str());
     };
     return server::run_single_server(argc, argv, std::move(spec));
 }

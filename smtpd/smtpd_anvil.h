@@ -35,7 +35,7 @@
 #include "lib/event/event_loop.h"
 #include "lib/util/result.h"
 #include "smtpd/smtpd_mynetworks.h"
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 
 namespace mailroom::smtpd {
 

@@ -64,7 +64,7 @@
 #include "lib/table/table.h"
 #include "lib/util/hostname.h"
 #include "lib/util/result.h"
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 
 namespace mailroom::smtpd {
 

@@ -14,11 +14,11 @@
 //   Input arrives through an event::Channel (lib/event/channel.h: the
 //   socket, smtpd_timeout, STARTTLS, deferred delete) into a bounded
 //   buffer; each complete
-//   command line goes to parse_command() (smtpd_command.h), then to the
+//   command line goes to parse_command() (lib/smtp/smtp_command.h), then to the
 //   handler for the current state:
 //     kCommand   HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY ETRN
 //                STARTTLS AUTH
-//     kData      message lines until <CR><LF>.<CR><LF> (smtpd_data.h)
+//     kData      message lines until <CR><LF>.<CR><LF> (lib/smtp/smtp_data.h)
 //     kBdat      exactly the announced number of octets
 //   The message goes to cleanup (lib/submit/cleanup_proto.h) as it arrives:
 //   the cleanup connection opens at the first accepted RCPT (the queue ID is
@@ -31,7 +31,7 @@
 //   virtual mailbox domains and relay_recipient_maps for relay domains; an
 //   empty parameter turns the check off for its class, and a table that
 //   cannot be opened answers "451 4.3.0 Temporary lookup failure".
-//   Replies and log lines are Postfix's (smtpd_reply.h; "connect from",
+//   Replies and log lines are Postfix's (lib/smtp/smtp_reply.h; "connect from",
 //   "lost connection after CMD from", "timeout after CMD from", "too many
 //   errors after CMD from", "disconnect from ... ehlo=1 mail=1 ... commands=N").
 //   While a reply is delayed (smtpd_error_sleep_time) or a check runs on
@@ -108,10 +108,8 @@
 #include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
-#include "smtpd/smtpd_command.h"
-#include "smtpd/smtpd_data.h"
 #include "smtpd/smtpd_mynetworks.h"
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
 
 namespace mailroom::smtpd {

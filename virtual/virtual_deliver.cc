@@ -53,9 +53,9 @@ Result<std::uint64_t> parse_id(const std::string& text, const char* what) {
     return static_cast<std::uint64_t>(v);
 }
 
-// run_as() steps run in a child when root: the over-quota verdict comes
-// back as this error text.
-constexpr const char* kOverQuota = "mailbox over quota";
+// The over-quota verdict of a delivery step (run_as() carries the code
+// back from the child when root).
+Error over_quota_error() { return make_coded_error(ErrorCode::kOverQuota, "mailbox over quota"); }
 
 struct Target {
     std::string path;
@@ -87,7 +87,7 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
                     if (!u) return u.error();
                     usage = *u;
                 }
-                if (mailbox::quota_would_exceed(t.limits, usage, size)) return make_error(kOverQuota);
+                if (mailbox::quota_would_exceed(t.limits, usage, size)) return over_quota_error();
             }
             auto w = mailbox::MaildirWriter::open(dir, mailbox::DeliveryOptions{});
             if (!w) return w.error();
@@ -105,7 +105,7 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
         if (t.limits.bytes > 0) {
             struct stat sb;
             std::uint64_t have = ::lstat(t.path.c_str(), &sb) == 0 ? static_cast<std::uint64_t>(sb.st_size) : 0;
-            if (have + size + 100 > t.limits.bytes) return make_error(kOverQuota);
+            if (have + size + 100 > t.limits.bytes) return over_quota_error();
         }
         mailbox::MboxOptions mo;
         mo.lock = s.lock;
@@ -115,15 +115,11 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
         if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
         return w->commit();
     });
-    if (!st && st.error().message == kOverQuota) return over_quota(s);
+    if (!st && st.error().is(ErrorCode::kOverQuota)) return over_quota(s);
     if (!st) {
-        // As local: a full mailbox bounces (5.2.2), other Maildir trouble
-        // defers, other mbox trouble follows the error kind.
-        std::string dsn = st.error().temporary() || t.maildir ? "4.2.0" : "5.2.0";
-        if (st.error().message.find("File too large") != std::string::npos) dsn = "5.2.2";
-        std::string text = (t.maildir ? "maildir delivery failed: " : "cannot update mailbox " + t.path + ". ") +
-                           st.error().message;
-        return dsn[0] == '4' ? agent::deferred(text, dsn) : agent::bounced(text, dsn);
+        // As local: the status follows the errno (agent::mailbox_failure()).
+        return agent::mailbox_failure(t.maildir ? "maildir delivery failed: " : "cannot update mailbox " + t.path + ". ",
+                                      st.error(), t.maildir);
     }
     return agent::sent(t.maildir ? "delivered to maildir" : "delivered to mailbox");
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -93,15 +94,18 @@ Status become(const Identity& identity, bool allow_root) {
 
 namespace {
 
-// The child's report: one kind byte ('O' ok, 'T' temporary, 'P' permanent)
-// and the error text.
+// The child's report: one kind byte ('O' ok, 'T' temporary, 'P'
+// permanent), then for an error "ERRNO CODE " in decimal and the text, so
+// that the parent sees the same Error the step returned.
 void report(int fd, const Status& st) {
     std::string msg;
     if (st.ok()) {
         msg = "O";
     } else {
-        msg = st.error().temporary() ? "T" : "P";
-        msg += st.error().message;
+        const Error& e = st.error();
+        msg = e.temporary() ? "T" : "P";
+        msg += util::format("%d %d ", e.sys_errno, static_cast<int>(e.code));
+        msg += e.message;
     }
     const char* p = msg.data();
     size_t left = msg.size();
@@ -148,8 +152,18 @@ Status run_as(const Identity& identity, const std::function<Status()>& step) {
         return make_temp_error("delivery process ended without a report");
     }
     if (msg[0] == 'O') return ok_status();
-    if (msg[0] == 'T') return make_temp_error(msg.substr(1));
-    return make_error(msg.substr(1));
+    Error e{"", msg[0] == 'T' ? ErrorKind::kTemporary : ErrorKind::kPermanent};
+    int err = 0, code = 0, used = 0;
+    if (std::sscanf(msg.c_str() + 1, "%d %d%n", &err, &code, &used) == 2 &&
+        msg.size() > 1 + static_cast<std::size_t>(used) && msg[1 + static_cast<std::size_t>(used)] == ' ') {
+        e.sys_errno = err;
+        if (code == static_cast<int>(ErrorCode::kCorruptFile) || code == static_cast<int>(ErrorCode::kOverQuota))
+            e.code = static_cast<ErrorCode>(code);
+        e.message = msg.substr(2 + static_cast<std::size_t>(used));
+    } else {
+        e.message = msg.substr(1);
+    }
+    return e;
 }
 
 }  // namespace mailroom::agent

@@ -2,6 +2,7 @@
 #include "lib/agent/agent_outcome.h"
 
 #include <cctype>
+#include <cerrno>
 
 namespace mailroom::agent {
 
@@ -17,6 +18,26 @@ const char* outcome_word(OutcomeKind kind) {
 Outcome outcome_from_error(const Error& error, std::string_view temp_dsn, std::string_view perm_dsn) {
     if (error.temporary()) return deferred(error.message, std::string(temp_dsn));
     return bounced(error.message, std::string(perm_dsn));
+}
+
+std::string mailbox_dsn(int err, std::string_view default_dsn) {
+    switch (err) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+        case ESTALE: return "4.2.0";
+        case ENOSPC: return "4.3.0";
+        case EDQUOT:
+        case EFBIG: return "5.2.2";
+        default: return std::string(default_dsn);
+    }
+}
+
+Outcome mailbox_failure(std::string_view what, const Error& error, bool maildir) {
+    std::string dsn = mailbox_dsn(error.sys_errno, error.temporary() || maildir ? "4.2.0" : "5.2.0");
+    std::string text = std::string(what) + error.message;
+    return dsn[0] == '4' ? deferred(std::move(text), std::move(dsn)) : bounced(std::move(text), std::move(dsn));
 }
 
 namespace {

@@ -12,7 +12,9 @@
 // Description
 //   Error kinds map the usual way: a temporary Error is a deferral (4.x.x),
 //   a permanent one a bounce (5.x.x); outcome_from_error() does that with a
-//   caller-chosen status.
+//   caller-chosen status. A failed mailbox delivery is judged by the errno
+//   the Error carries (mailbox_failure(), Postfix's mbox_dsn), never by the
+//   wording of its message.
 #pragma once
 
 #include <optional>
@@ -53,6 +55,18 @@ const char* outcome_word(OutcomeKind kind);
 // Temporary error -> deferred with temp_dsn, else bounced with perm_dsn.
 Outcome outcome_from_error(const Error& error, std::string_view temp_dsn = "4.3.0",
                            std::string_view perm_dsn = "5.3.0");
+
+// Postfix's status for a mailbox write that failed with errno `err`:
+// EAGAIN/ESTALE "4.2.0" (try again), ENOSPC "4.3.0" (the system is full),
+// EDQUOT/EFBIG "5.2.2" (the mailbox is full), anything else default_dsn.
+std::string mailbox_dsn(int err, std::string_view default_dsn);
+
+// The outcome of a failed mbox or Maildir delivery, text `what` + the
+// error's message. The status is mailbox_dsn() of the error's errno with a
+// default of "4.2.0" for a temporary error or any Maildir trouble (a broken
+// directory is the administrator's to fix) and "5.2.0" otherwise; a 4.X.X
+// status defers, a 5.X.X one bounces.
+Outcome mailbox_failure(std::string_view what, const Error& error, bool maildir);
 
 // One row of Postfix's sysexits table.
 struct ExitDetail {

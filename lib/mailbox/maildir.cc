@@ -288,7 +288,9 @@ Result<std::string> MaildirWriter::commit() {
         // report a temporary error so the queue keeps its copy. A retry may
         // deliver twice, never zero times.
         ::unlink(new_path.c_str());
-        return make_temp_error(synced.error().message);
+        Error e = synced.error();
+        e.kind = ErrorKind::kTemporary;
+        return e;
     }
     return new_path;
 }

@@ -292,7 +292,11 @@ Result<QuotaUsage> recalculate_maildirsize(const std::string& maildir, const Quo
         return s.error();
     }
     s = util::fsync_directory(maildir);
-    if (!s) return make_temp_error(s.error().message);
+    if (!s) {
+        Error e = s.error();
+        e.kind = ErrorKind::kTemporary;
+        return e;
+    }
     return usage;
 }
 

@@ -38,7 +38,7 @@ Error sys_error(std::string_view op, std::string_view path, int err) {
     msg.append(path);
     msg.append(": ");
     msg.append(std::strerror(err));
-    return Error{std::move(msg), errno_is_temporary(err) ? ErrorKind::kTemporary : ErrorKind::kPermanent};
+    return Error{std::move(msg), errno_is_temporary(err) ? ErrorKind::kTemporary : ErrorKind::kPermanent, err};
 }
 
 }  // namespace mailroom::mailbox

@@ -3,7 +3,8 @@
 // Summary
 //   sys_error("write", path, errno) builds an Error whose message names the
 //   operation, the path and the errno text ("write /var/mail/u: No space left
-//   on device") and whose kind says whether retrying later can help.
+//   on device"), whose kind says whether retrying later can help and whose
+//   sys_errno is the errno itself (what a caller decides by).
 //
 // Description
 //   Temporary: conditions that go away by themselves or by an operator

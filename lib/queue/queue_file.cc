@@ -35,7 +35,10 @@ std::uint32_t current_microseconds() {
 }
 
 Error io_error(const char* op, const std::string& path) {
-    return make_temp_error(util::format("%s %s: %s", op, path.c_str(), std::strerror(errno)));
+    int err = errno;
+    Error e = make_temp_error(util::format("%s %s: %s", op, path.c_str(), std::strerror(err)));
+    e.sys_errno = err;
+    return e;
 }
 
 Status write_all(int fd, std::string_view data, const std::string& path) {
@@ -74,8 +77,9 @@ int rename_noreplace(const std::string& from, const std::string& to) {
 }
 
 Error corrupt(const std::string& path, const std::string& why) {
-    return make_error(util::format("%.*s %s: %s", static_cast<int>(kCorruptPrefix.size()), kCorruptPrefix.data(),
-                                   path.c_str(), why.c_str()));
+    return make_coded_error(ErrorCode::kCorruptFile,
+                            util::format("%.*s %s: %s", static_cast<int>(kCorruptPrefix.size()),
+                                         kCorruptPrefix.data(), path.c_str(), why.c_str()));
 }
 
 }  // namespace
@@ -329,7 +333,7 @@ Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {
     f.fd_.reset(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW));
     if (!f.fd_.valid()) {
         Error e = io_error("open", path);
-        if (errno == ENOENT) e.kind = ErrorKind::kPermanent;
+        if (e.sys_errno == ENOENT) e.kind = ErrorKind::kPermanent;
         return e;
     }
     struct stat st;
@@ -502,7 +506,7 @@ Status QueueFile::mark_done_at(std::uint64_t status_offset) {
 }
 
 bool is_corruption(const Error& error) {
-    return !error.temporary() && std::string_view(error.message).starts_with(kCorruptPrefix);
+    return error.is(ErrorCode::kCorruptFile);
 }
 
 Status save_corrupt_file(const QueueLayout& layout, std::string_view queue, std::string_view id,

@@ -27,10 +27,12 @@
 //   and queue_id() returns it.
 //
 // Diagnostics
-//   read() reports corruption as a permanent error whose text starts with
+//   read() reports corruption as a permanent error with code
+//   ErrorCode::kCorruptFile (is_corruption()) whose text starts with
 //   "corrupt queue file" and names the problem and its byte offset; I/O
-//   failures are temporary. save_corrupt_file() moves a corrupt file to
-//   corrupt/ and logs "warning: QUEUEID: ...".
+//   failures are temporary and carry their errno (Error::sys_errno).
+//   save_corrupt_file() moves a corrupt file to corrupt/ and logs
+//   "warning: QUEUEID: ...".
 //
 // Thread safety
 //   A QueueWriter or QueueFile is used by one thread at a time; separate

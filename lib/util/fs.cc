@@ -46,8 +46,12 @@ bool path_exists(const std::string& path) {
 
 Status fsync_directory(const std::string& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd.valid()) return make_error(format("open %s: %s", dir.c_str(), std::strerror(errno)));
-    if (::fsync(fd.get()) < 0) return make_error(format("fsync %s: %s", dir.c_str(), std::strerror(errno)));
+    auto failed = [&dir](const char* op) {
+        int err = errno;
+        return make_sys_error(format("%s %s: %s", op, dir.c_str(), std::strerror(err)), err);
+    };
+    if (!fd.valid()) return failed("open");
+    if (::fsync(fd.get()) < 0) return failed("fsync");
     return ok_status();
 }
 

@@ -5,7 +5,10 @@
 //   [[nodiscard]] so a caller cannot silently drop a failure. Errors carry a
 //   human-readable message (already naming the file/line or peer when the
 //   producer knows it) and a kind that tells a temporary failure (try again
-//   later) from a permanent one.
+//   later) from a permanent one. A caller that must choose by cause reads
+//   sys_errno (the errno of the failed system call) or code (a cause the
+//   producer names, such as a corrupt queue file), never the message text,
+//   which is for people and whose strerror() wording varies by C library.
 //
 // Description
 //   No exceptions cross a module boundary: parsers, file access, tables and
@@ -13,8 +16,10 @@
 //   is a broken invariant and aborts.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -25,15 +30,39 @@ enum class ErrorKind {
     kTemporary,  // resource or peer unavailable: try again later
 };
 
+// Causes a caller acts on that are not an errno value.
+enum class ErrorCode : std::uint8_t {
+    kNone,         // the kind (and sys_errno, if set) is all there is
+    kCorruptFile,  // a queue file failed its checks (lib/queue/queue_file.h)
+    kOverQuota,    // a mailbox quota would be exceeded (virtual_mailbox_limit, maildirsize)
+};
+
 struct Error {
     std::string message;
     ErrorKind kind = ErrorKind::kPermanent;
+    int sys_errno = 0;  // errno of the failed system call; 0 when none
+    ErrorCode code = ErrorCode::kNone;
 
     bool temporary() const { return kind == ErrorKind::kTemporary; }
+    bool is(ErrorCode c) const { return code == c; }
+    // The same error with `prefix` put before its message (kind, errno and
+    // code kept), for callers that add context.
+    Error prefixed(std::string_view prefix) const {
+        Error e = *this;
+        e.message.insert(0, prefix);
+        return e;
+    }
 };
 
 inline Error make_error(std::string message) { return Error{std::move(message), ErrorKind::kPermanent}; }
 inline Error make_temp_error(std::string message) { return Error{std::move(message), ErrorKind::kTemporary}; }
+// An error from a failed system call: its errno travels with the text.
+inline Error make_sys_error(std::string message, int err, ErrorKind kind = ErrorKind::kPermanent) {
+    return Error{std::move(message), kind, err};
+}
+inline Error make_coded_error(ErrorCode code, std::string message, ErrorKind kind = ErrorKind::kPermanent) {
+    return Error{std::move(message), kind, 0, code};
+}
 
 template <class T>
 class [[nodiscard]] Result {

@@ -46,7 +46,8 @@ std::shared_ptr<const address::Resolver> resolver(const char* delim = "") {
     return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
 }
 
-const address::Resolver& kLocal = *resolver();
+const std::shared_ptr<const address::Resolver> kLocalResolver = resolver();
+const address::Resolver& kLocal = *kLocalResolver;
 
 }  // namespace
 

@@ -6,16 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "smtpd/smtpd_command.h"
-#include "smtpd/smtpd_data.h"
+#include "lib/smtp/smtp_command.h"
+#include "lib/smtp/smtp_data.h"
 
 namespace mailroom::fuzz {
 
 namespace {
 
-using smtpd::DataDecoder;
-using smtpd::LineEnd;
-using smtpd::LinePiece;
+using smtp::DataDecoder;
+using smtp::LineEnd;
+using smtp::LinePiece;
 
 bool has_line_bytes(const std::string& s) {
     return s.find('\0') != std::string::npos || s.find('\r') != std::string::npos ||
@@ -24,9 +24,9 @@ bool has_line_bytes(const std::string& s) {
 
 // Checks one command line under one option set; returns an invariant
 // violation or "".
-std::string check_command(std::string_view line, const smtpd::ParseOptions& o) {
-    auto r = smtpd::parse_command(line, o);
-    auto again = smtpd::parse_command(line, o);
+std::string check_command(std::string_view line, const smtp::ParseOptions& o) {
+    auto r = smtp::parse_command(line, o);
+    auto again = smtp::parse_command(line, o);
     if (r.ok() != again.ok()) return "parse_command is not deterministic";
     if (r.ok()) {
         const auto& c = r.command();
@@ -68,7 +68,7 @@ std::string run_data(std::string_view bytes, size_t step, size_t limit, std::vec
     bool prev_crlf = true;  // the DATA line ended in CRLF
     while (true) {
         LinePiece piece;
-        if (!smtpd::take_line(buffer, limit, &piece)) {
+        if (!smtp::take_line(buffer, limit, &piece)) {
             if (fed == bytes.size()) return "";
             size_t n = step == 0 ? bytes.size() - fed : std::min(step, bytes.size() - fed);
             buffer.append(bytes.substr(fed, n));
@@ -106,10 +106,10 @@ size_t expected_end(std::string_view bytes) {
 
 FuzzVerdict fuzz_smtpd_input(std::string_view bytes) {
     FuzzVerdict v;
-    smtpd::ParseOptions lenient;
-    smtpd::ParseOptions strict;
+    smtp::ParseOptions lenient;
+    smtp::ParseOptions strict;
     strict.strict_rfc821_envelopes = true;
-    smtpd::ParseOptions tiny;
+    smtp::ParseOptions tiny;
     tiny.line_length_limit = 16;
 
     // Every line as a command line.

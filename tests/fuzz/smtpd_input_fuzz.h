@@ -10,14 +10,14 @@
 //   an error is a single well-formed 4xx/5xx reply line; the line cutter
 //   never returns a piece over its limit and its output does not depend on
 //   how the bytes arrive; DATA ends only at <CR><LF>.<CR><LF> (no SMTP
-//   smuggling through bare LF or bare CR). The replay test in tests/smtpd
+//   smuggling through bare LF or bare CR). The replay test in tests/lib/smtp
 //   runs it over tests/fuzz/smtpd_command_corpus; built with
 //   -DMAILROOM_LIBFUZZER it is also a libFuzzer entry point.
 //
 // Fuzzing (from the source root; the clang++ command is one line):
 //   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DMAILROOM_LIBFUZZER
-//     -I. -Ibuild/generated -Itests/fuzz tests/fuzz/smtpd_input_fuzz.cc smtpd/smtpd_command.cc smtpd/smtpd_data.cc
-//     smtpd/smtpd_reply.cc lib/config/*.cc lib/log/log.cc lib/util/*.cc -o smtpd_input_fuzz
+//     -I. -Ibuild/generated -Itests/fuzz tests/fuzz/smtpd_input_fuzz.cc lib/smtp/smtp_command.cc lib/smtp/smtp_data.cc
+//     lib/smtp/smtp_reply.cc lib/config/*.cc lib/log/log.cc lib/util/*.cc -o smtpd_input_fuzz
 //   ./smtpd_input_fuzz -max_len=4096 CORPUS_COPY tests/fuzz/smtpd_command_corpus
 #pragma once
 

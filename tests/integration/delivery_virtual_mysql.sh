@@ -25,10 +25,10 @@ db_stop() {
 trap db_stop EXIT
 USER_OPT=()
 dl_root && USER_OPT=(--user=root)
-mkdir -p "$DB/data"
-"$INSTALL_DB" --no-defaults --datadir="$DB/data" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
+mkdir -p "$DB/data" "$DB/tmp"
+"$INSTALL_DB" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
     --skip-test-db >"$DB/install.log" 2>&1 || mr_fail "mariadb-install-db: $(tail -5 "$DB/install.log")"
-"$MARIADBD" --no-defaults --datadir="$DB/data" --socket="$SOCK" --skip-networking --pid-file="$DB/pid" \
+"$MARIADBD" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" --socket="$SOCK" --skip-networking --pid-file="$DB/pid" \
     --log-error="$DB/err" "${USER_OPT[@]}" --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$DB/err" &
 DB_PID=$!
 mr_wait_for "mariadbd" "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'

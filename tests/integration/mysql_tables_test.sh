@@ -47,13 +47,13 @@ fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 USER_OPT=()
 if [ "$(id -u)" = 0 ]; then USER_OPT=(--user=root); fi
 
-mkdir -p "$TMP/data" "$TMP/conf"
-"$INSTALL_DB" --no-defaults --datadir="$TMP/data" "${USER_OPT[@]}" \
+mkdir -p "$TMP/data" "$TMP/conf" "$TMP/dbtmp"
+"$INSTALL_DB" --no-defaults --tmpdir="$TMP/dbtmp" --datadir="$TMP/data" "${USER_OPT[@]}" \
     --auth-root-authentication-method=normal --skip-test-db >"$TMP/install.log" 2>&1 || {
     echo "mariadb-install-db failed:"; cat "$TMP/install.log"; exit 1; }
 
 start_server() {
-    "$MARIADBD" --no-defaults --datadir="$TMP/data" --socket="$SOCK" --skip-networking \
+    "$MARIADBD" --no-defaults --tmpdir="$TMP/dbtmp" --datadir="$TMP/data" --socket="$SOCK" --skip-networking \
         --pid-file="$PIDFILE" --log-error="$TMP/mysqld.err" "${USER_OPT[@]}" \
         --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$TMP/mysqld.err" &
     SERVER_PID=$!

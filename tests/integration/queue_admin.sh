@@ -95,8 +95,10 @@ PS -s || mr_fail "postsuper -s failed"
 echo "qmgr      unix  n       -       n       300     1       qmgr" >>"$CONF/master.cf"
 "$MR" -c "$CONF" reload || mr_fail "reload failed"
 mr_wait_for "qmgr listener" test -S "$Q/public/qmgr"
-# qmgr's first scan of incoming delivers the requeued message; the held one
-# must still be waiting after it.
+# master starts qmgr when it is first woken: a flush makes it scan the
+# queue, which delivers the requeued message; the held one must still be
+# waiting after that scan.
+MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f failed"
 mr_wait_for "requeued message delivered" grep -q "to=<later@remote.test>, .*status=sent" "$T/maillog"
 grep -q "$ID1: to=" "$T/maillog" && mr_fail "held mail was delivered"
 PS -H "$ID1" 2>"$T/err" || mr_fail "postsuper -H failed"

@@ -1064,7 +1064,7 @@ TEST_CASE("smtpd_check domain lists classify addresses", "[unit]") {
     l.mydestination = {"mail.yuliang.com", "yuliang.com", "localhost"};
     l.virtual_mailbox_domains = {"virt.example"};
     l.virtual_alias_domains = {".alias.example"};
-    l.relay_domains = {"relayed.example", "!private.relayed.example", "hash:/etc/postfix/relay"};
+    l.relay_domains = {"!private.relayed.example", "relayed.example"};
     auto cls = [&](const char* d) { return l.classify(d).value(); };
     CHECK(cls("YuLiang.com") == AddressClass::kLocal);
     CHECK(cls("sub.yuliang.com") == AddressClass::kDefault);
@@ -1073,6 +1073,7 @@ TEST_CASE("smtpd_check domain lists classify addresses", "[unit]") {
     CHECK(cls("alias.example") == AddressClass::kDefault);
     CHECK(cls("relayed.example") == AddressClass::kRelay);
     CHECK(cls("sub.relayed.example") == AddressClass::kRelay);
+    CHECK(cls("private.relayed.example") == AddressClass::kDefault);
     l.relay_parent_matches_subdomains = false;
     CHECK(cls("sub.relayed.example") == AddressClass::kDefault);
     CHECK(cls("whitehouse.com") == AddressClass::kDefault);

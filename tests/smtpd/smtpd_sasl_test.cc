@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <sasl/sasl.h>
 
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
 
 using namespace mailroom;

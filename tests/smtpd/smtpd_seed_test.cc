@@ -14,9 +14,8 @@
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
 #include "smtpd/smtpd_check.h"
-#include "smtpd/smtpd_command.h"
 #include "smtpd/smtpd_mynetworks.h"
-#include "smtpd/smtpd_reply.h"
+#include "smtpd/smtpd_protocol.h"
 
 using namespace mailroom;
 using namespace mailroom::smtpd;

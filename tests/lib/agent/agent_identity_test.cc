@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +56,17 @@ TEST_CASE("run_as reports the step's status", "[unit]") {
     auto perm = run_as(who, [] { return Status(make_error("never")); });
     REQUIRE(!perm.ok());
     CHECK(!perm.error().temporary());
+    // errno and code come back unchanged, also from the child when root,
+    // and a message that starts with digits or blanks is kept as is.
+    auto full = run_as(who, [] { return Status(make_sys_error(" 12 34 disk full", EDQUOT)); });
+    REQUIRE(!full.ok());
+    CHECK(full.error().sys_errno == EDQUOT);
+    CHECK(full.error().message == " 12 34 disk full");
+    auto quota = run_as(who, [] { return Status(make_coded_error(ErrorCode::kOverQuota, "over", ErrorKind::kTemporary)); });
+    REQUIRE(!quota.ok());
+    CHECK(quota.error().is(ErrorCode::kOverQuota));
+    CHECK(quota.error().temporary());
+    CHECK(quota.error().message == "over");
     if (privileged()) {
         // The step cannot get root back.
         auto back = run_as(who, [] { return ::setuid(0) == 0 ? Status(make_error("regained root")) : ok_status(); });

@@ -1,9 +1,12 @@
 // agent_outcome_test.cc - Postfix's sysexits table, enhanced status codes and combined outcomes.
 #include "lib/agent/agent_outcome.h"
 
+#include <cerrno>
 #include <catch2/catch.hpp>
 
 using namespace mailroom::agent;
+using mailroom::Error;
+using mailroom::ErrorKind;
 
 TEST_CASE("sysexits table follows Postfix", "[unit]") {
     struct Row {
@@ -64,4 +67,49 @@ TEST_CASE("errors map to deferrals and bounces by kind", "[unit]") {
     CHECK(std::string(outcome_word(OutcomeKind::kSent)) == "sent");
     CHECK(std::string(outcome_word(OutcomeKind::kDeferred)) == "deferred");
     CHECK(std::string(outcome_word(OutcomeKind::kBounced)) == "bounced");
+}
+
+TEST_CASE("mailbox_dsn follows Postfix's mbox_dsn", "[unit]") {
+    CHECK(mailbox_dsn(EAGAIN, "5.3.0") == "4.2.0");
+    CHECK(mailbox_dsn(ESTALE, "5.3.0") == "4.2.0");
+    CHECK(mailbox_dsn(ENOSPC, "5.3.0") == "4.3.0");
+    CHECK(mailbox_dsn(EDQUOT, "4.2.0") == "5.2.2");
+    CHECK(mailbox_dsn(EFBIG, "4.2.0") == "5.2.2");
+    CHECK(mailbox_dsn(ENOENT, "5.2.0") == "5.2.0");
+    CHECK(mailbox_dsn(0, "4.2.0") == "4.2.0");
+}
+
+TEST_CASE("a failed mailbox delivery is judged by its errno, not its text", "[unit]") {
+    struct Row {
+        int err;
+        ErrorKind kind;
+        bool maildir;
+        OutcomeKind outcome;
+        const char* dsn;
+    };
+    const Row rows[] = {
+        {EDQUOT, ErrorKind::kTemporary, false, OutcomeKind::kBounced, "5.2.2"},   // the mailbox is full
+        {EDQUOT, ErrorKind::kTemporary, true, OutcomeKind::kBounced, "5.2.2"},
+        {EFBIG, ErrorKind::kPermanent, false, OutcomeKind::kBounced, "5.2.2"},    // mailbox_size_limit
+        {ENOSPC, ErrorKind::kTemporary, false, OutcomeKind::kDeferred, "4.3.0"},  // the file system is full
+        {ENOSPC, ErrorKind::kTemporary, true, OutcomeKind::kDeferred, "4.3.0"},
+        {EAGAIN, ErrorKind::kTemporary, false, OutcomeKind::kDeferred, "4.2.0"},
+        {EIO, ErrorKind::kTemporary, false, OutcomeKind::kDeferred, "4.2.0"},
+        {ENOENT, ErrorKind::kPermanent, false, OutcomeKind::kBounced, "5.2.0"},   // mbox: bounce
+        {ENOENT, ErrorKind::kPermanent, true, OutcomeKind::kDeferred, "4.2.0"},   // Maildir: the admin's to fix
+        {EACCES, ErrorKind::kPermanent, false, OutcomeKind::kBounced, "5.2.0"},
+        {0, ErrorKind::kPermanent, false, OutcomeKind::kBounced, "5.2.0"},
+        {0, ErrorKind::kTemporary, false, OutcomeKind::kDeferred, "4.2.0"},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.err, row.maildir);
+        Error e = mailroom::make_sys_error("write /var/mail/u: whatever the C library says", row.err, row.kind);
+        Outcome o = mailbox_failure("cannot update mailbox /var/mail/u. ", e, row.maildir);
+        CHECK(o.kind == row.outcome);
+        CHECK(o.dsn == row.dsn);
+        CHECK(o.text == "cannot update mailbox /var/mail/u. write /var/mail/u: whatever the C library says");
+    }
+    // The wording alone decides nothing.
+    Outcome text_only = mailbox_failure("", mailroom::make_error("error writing message: File too large"), false);
+    CHECK(text_only.dsn == "5.2.0");
 }

@@ -1,5 +1,6 @@
 #include "lib/util/result.h"
 
+#include <cerrno>
 #include <catch2/catch.hpp>
 
 using namespace mailroom;
@@ -23,4 +24,14 @@ TEST_CASE("Result carries a value or an error", "[unit]") {
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().temporary());
     CHECK(ok_status().ok());
+}
+
+TEST_CASE("Error::prefixed keeps kind, errno and code", "[unit]") {
+    Error e = make_sys_error("write x: No space left on device", ENOSPC, ErrorKind::kTemporary);
+    e.code = ErrorCode::kOverQuota;
+    Error p = e.prefixed("delivery: ");
+    CHECK(p.message == "delivery: write x: No space left on device");
+    CHECK(p.sys_errno == ENOSPC);
+    CHECK(p.temporary());
+    CHECK(p.is(ErrorCode::kOverQuota));
 }

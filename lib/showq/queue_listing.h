@@ -1,4 +1,4 @@
-// postqueue_list.h - the mail queue listing (postqueue -p / -j, mailq).
+// queue_listing.h - the mail queue listing (postqueue -p / -j, mailq).
 //
 // Summary
 //   collect_queue() reads every queue file of incoming, active, deferred,
@@ -27,7 +27,7 @@
 
 #include "lib/queue/queue_dirs.h"
 
-namespace mailroom::postqueue {
+namespace mailroom::showq {
 
 struct QueueEntry {
     std::string queue;  // queue name
@@ -56,4 +56,4 @@ std::string format_json_line(const QueueEntry& entry);
 // JSON string escaping (RFC 8259), for addresses and IDs.
 std::string json_quote(std::string_view s);
 
-}  // namespace mailroom::postqueue
+}  // namespace mailroom::showq

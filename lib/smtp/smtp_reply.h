@@ -1,4 +1,4 @@
-// smtpd_reply.h - the SMTP server's replies, with Postfix's exact texts.
+// smtp_reply.h - the SMTP server's replies, with Postfix's exact texts.
 //
 // Summary
 //   A Reply is a code, an optional RFC 3463 enhanced status code and one or
@@ -29,7 +29,7 @@
 
 #include "lib/config/common_params.h"
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 
 struct Reply {
     int code = 250;
@@ -137,4 +137,4 @@ Reply too_many_connections(std::string_view addr);   // 421 4.7.0 host Error: to
 Reply queue_write_error();                           // 451 4.3.0 Error: queue file write error
 
 }  // namespace replies
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp

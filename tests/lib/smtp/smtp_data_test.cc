@@ -1,12 +1,12 @@
-// smtpd_data_test.cc - line cutting, DATA's end and dot rules (no SMTP
+// smtp_data_test.cc - line cutting, DATA's end and dot rules (no SMTP
 // smuggling through bare LF or bare CR), and the Received: header.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "smtpd/smtpd_data.h"
+#include "lib/smtp/smtp_data.h"
 
-using namespace mailroom::smtpd;
+using namespace mailroom::smtp;
 
 namespace {
 

@@ -1,13 +1,13 @@
-// smtpd_command_test.cc - the SMTP command parser: valid and invalid
+// smtp_command_test.cc - the SMTP command parser: valid and invalid
 // command tables (every command typed in the seed transcripts included),
 // ESMTP parameters, xtext, strict_rfc821_envelopes and the line limit.
-#include "smtpd/smtpd_command.h"
+#include "lib/smtp/smtp_command.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using namespace mailroom::smtpd;
+using namespace mailroom::smtp;
 
 namespace {
 
@@ -134,7 +134,7 @@ const std::vector<InvalidCase> kInvalid = {
 
 }  // namespace
 
-TEST_CASE("smtpd_command valid table", "[unit]") {
+TEST_CASE("smtp_command valid table", "[unit]") {
     for (const auto& c : kValid) {
         SECTION(c.name) {
             auto r = parse_command(c.line);
@@ -147,7 +147,7 @@ TEST_CASE("smtpd_command valid table", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_command invalid table", "[unit]") {
+TEST_CASE("smtp_command invalid table", "[unit]") {
     for (const auto& c : kInvalid) {
         SECTION(c.name) {
             // The nul-byte case needs its length; the others are C strings.
@@ -162,7 +162,7 @@ TEST_CASE("smtpd_command invalid table", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_command MAIL parameters are decoded", "[unit]") {
+TEST_CASE("smtp_command MAIL parameters are decoded", "[unit]") {
     auto r = parse_command("MAIL FROM:<a@example.com> SIZE=12345 BODY=8BITMIME SMTPUTF8 RET=HDRS "
                            "ENVID=QQ+2B314 AUTH=user+2Bx@example.com");
     REQUIRE(r.ok());
@@ -188,7 +188,7 @@ TEST_CASE("smtpd_command MAIL parameters are decoded", "[unit]") {
     CHECK(b.command().mail.body == BodyType::kBinaryMime);
 }
 
-TEST_CASE("smtpd_command RCPT parameters are decoded", "[unit]") {
+TEST_CASE("smtp_command RCPT parameters are decoded", "[unit]") {
     auto r = parse_command("RCPT TO:<b@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@example.com");
     REQUIRE(r.ok());
     CHECK(r.command().rcpt.notify == (kNotifySuccess | kNotifyFailure));
@@ -204,7 +204,7 @@ TEST_CASE("smtpd_command RCPT parameters are decoded", "[unit]") {
     CHECK(d.command().rcpt.notify == kNotifyDelay);
 }
 
-TEST_CASE("smtpd_command BDAT and AUTH arguments", "[unit]") {
+TEST_CASE("smtp_command BDAT and AUTH arguments", "[unit]") {
     auto b = parse_command("BDAT 1000 LAST");
     REQUIRE(b.ok());
     CHECK(b.command().verb == Verb::kBdat);
@@ -233,7 +233,7 @@ TEST_CASE("smtpd_command BDAT and AUTH arguments", "[unit]") {
     CHECK(*e.command().auth_initial == "=");
 }
 
-TEST_CASE("smtpd_command strict_rfc821_envelopes", "[unit]") {
+TEST_CASE("smtp_command strict_rfc821_envelopes", "[unit]") {
     ParseOptions strict;
     strict.strict_rfc821_envelopes = true;
     struct Case {
@@ -263,7 +263,7 @@ TEST_CASE("smtpd_command strict_rfc821_envelopes", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_command line_length_limit is a fatal error", "[unit]") {
+TEST_CASE("smtp_command line_length_limit is a fatal error", "[unit]") {
     ParseOptions o;
     o.line_length_limit = 64;
     std::string ok_line = "MAIL FROM:<" + std::string(40, 'a') + "@b.c>";
@@ -279,7 +279,7 @@ TEST_CASE("smtpd_command line_length_limit is a fatal error", "[unit]") {
     CHECK(parse_command("HELO " + std::string(2050, 'x')).error().reply() == "500 5.5.2 Error: line too long");
 }
 
-TEST_CASE("smtpd_command xtext decoding", "[unit]") {
+TEST_CASE("smtp_command xtext decoding", "[unit]") {
     struct Case {
         const char* in;
         const char* out;  // nullptr = invalid
@@ -301,7 +301,7 @@ TEST_CASE("smtpd_command xtext decoding", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_command verb names round-trip", "[unit]") {
+TEST_CASE("smtp_command verb names round-trip", "[unit]") {
     for (const char* v : {"HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "ETRN",
                           "STARTTLS", "AUTH", "HELP"}) {
         auto r = parse_command(std::string(v) + (std::string(v) == "HELO" || std::string(v) == "EHLO" ? " h" : ""));
@@ -315,7 +315,7 @@ TEST_CASE("smtpd_command verb names round-trip", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_command options from main.cf", "[unit]") {
+TEST_CASE("smtp_command options from main.cf", "[unit]") {
     auto defaults = mailroom::config::Config::from_text("", "/tmp");
     REQUIRE(defaults.ok());
     auto d = parse_options_from_config(*defaults);

@@ -1,10 +1,10 @@
-// smtpd_command.cc - see smtpd_command.h.
+// smtp_command.cc - see smtp_command.h.
 //
 // Description
 //   The parser works on std::string_view slices of the caller's line and
 //   copies only the fields it returns. Every loop is bounded by the line,
 //   which is itself bounded by line_length_limit before anything else.
-#include "smtpd/smtpd_command.h"
+#include "lib/smtp/smtp_command.h"
 
 #include <array>
 #include <cctype>
@@ -13,7 +13,7 @@
 
 #include "lib/util/strings.h"
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 namespace {
 
 using util::iequals;
@@ -589,4 +589,4 @@ std::string dsn_notify_text(unsigned notify) {
     return out;
 }
 
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp

@@ -1,4 +1,4 @@
-// showq.h - the queue listing over public/showq, for users who cannot read
+// showq_protocol.h - the queue listing over public/showq, for users who cannot read
 // the queue directories.
 //
 // Summary
@@ -19,7 +19,7 @@
 #include "lib/queue/queue_dirs.h"
 #include "lib/util/result.h"
 
-namespace mailroom::postqueue {
+namespace mailroom::showq {
 
 inline constexpr std::size_t kShowqChunk = 64 * 1024;
 
@@ -38,4 +38,4 @@ Status serve_showq(ipc::IpcStream& stream, const queue::QueueLayout& layout);
 Result<std::string> ask_showq(ipc::IpcStream& stream, ListFormat format);
 Result<std::string> ask_showq(std::string_view queue_directory, ListFormat format, int timeout_ms);
 
-}  // namespace mailroom::postqueue
+}  // namespace mailroom::showq

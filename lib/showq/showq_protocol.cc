@@ -1,13 +1,13 @@
-// showq.cc - see showq.h.
-#include "postqueue/showq.h"
+// showq_protocol.cc - see showq_protocol.h.
+#include "lib/showq/showq_protocol.h"
 
 #include <unistd.h>
 
 
 #include "lib/ipc/protocol.h"
-#include "postqueue/postqueue_list.h"
+#include "lib/showq/queue_listing.h"
 
-namespace mailroom::postqueue {
+namespace mailroom::showq {
 
 std::string render_listing(const queue::QueueLayout& layout, ListFormat format) {
     auto entries = collect_queue(layout);
@@ -71,4 +71,4 @@ Result<std::string> ask_showq(std::string_view queue_directory, ListFormat forma
     return ask_showq(stream, format);
 }
 
-}  // namespace mailroom::postqueue
+}  // namespace mailroom::showq

@@ -1,4 +1,4 @@
-// postqueue_list_test.cc - the mailq listing and JSON lines (postqueue_list.h).
+// queue_listing_test.cc - the mailq listing and JSON lines (queue_listing.h).
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
@@ -6,7 +6,7 @@
 
 #include "lib/bounce/bounce_log.h"
 #include "lib/queue/queue_file.h"
-#include "postqueue/postqueue_list.h"
+#include "lib/showq/queue_listing.h"
 
 using namespace mailroom;
 
@@ -21,7 +21,7 @@ std::string when(std::time_t t) {
     return buf;
 }
 
-using Rcpts = std::vector<postqueue::QueueEntry::Recipient>;
+using Rcpts = std::vector<showq::QueueEntry::Recipient>;
 
 Rcpts rcpts(std::initializer_list<const char*> addresses) {
     Rcpts out;
@@ -48,10 +48,10 @@ std::string add_deferred(const queue::QueueLayout& layout, std::initializer_list
 
 }  // namespace
 
-TEST_CASE("an empty queue", "[unit]") { CHECK(postqueue::format_mailq({}) == "Mail queue is empty\n"); }
+TEST_CASE("an empty queue", "[unit]") { CHECK(showq::format_mailq({}) == "Mail queue is empty\n"); }
 
 TEST_CASE("mailq format follows Postfix column for column", "[unit]") {
-    std::vector<postqueue::QueueEntry> e(3);
+    std::vector<showq::QueueEntry> e(3);
     e[0] = {"active", "D786582E95", 346, 1795500000, "hadoop@example.com", rcpts({"user@example.com", "two@example.com"})};
     e[1] = {"hold", "ABCDE1", 1500, 1795500000, "", rcpts({"x@y"})};
     e[2] = {"deferred", "12345678901", 20, 1795500000, "s@t", rcpts({"r@t"})};
@@ -69,24 +69,24 @@ TEST_CASE("mailq format follows Postfix column for column", "[unit]") {
         "                                         r@t\n"
         "\n"
         "-- 2 Kbytes in 3 Requests.\n";
-    CHECK(postqueue::format_mailq(e) == expected);
+    CHECK(showq::format_mailq(e) == expected);
 }
 
 TEST_CASE("one request is singular and sizes round up to Kbytes", "[unit]") {
-    std::vector<postqueue::QueueEntry> e(1);
+    std::vector<showq::QueueEntry> e(1);
     e[0] = {"incoming", "ABCDEF", 1, 1795500000, "a@b", rcpts({"c@d"})};
-    std::string out = postqueue::format_mailq(e);
+    std::string out = showq::format_mailq(e);
     CHECK(out.substr(out.rfind("--")) == "-- 1 Kbytes in 1 Request.\n");
     CHECK(out.find("ABCDEF ") != std::string::npos);  // blank status: neither active nor hold
 }
 
 TEST_CASE("JSON lines quote what needs quoting", "[unit]") {
-    postqueue::QueueEntry e{"deferred", "ABCDEF", 12, 100, "a\"b@c", rcpts({"x@y", "z\\w@v"})};
-    CHECK(postqueue::format_json_line(e) ==
+    showq::QueueEntry e{"deferred", "ABCDEF", 12, 100, "a\"b@c", rcpts({"x@y", "z\\w@v"})};
+    CHECK(showq::format_json_line(e) ==
           "{\"queue_name\": \"deferred\", \"queue_id\": \"ABCDEF\", \"arrival_time\": 100, \"message_size\": 12, "
           "\"forced_expire\": false, \"sender\": \"a\\\"b@c\", \"recipients\": [{\"address\": \"x@y\"}, "
           "{\"address\": \"z\\\\w@v\"}]}\n");
-    CHECK(postqueue::json_quote("\x01") == "\"\\u0001\"");
+    CHECK(showq::json_quote("\x01") == "\"\\u0001\"");
 }
 
 TEST_CASE("collect_queue reads queue files and lists pending recipients", "[unit]") {
@@ -103,7 +103,7 @@ TEST_CASE("collect_queue reads queue files and lists pending recipients", "[unit
         REQUIRE(env);
         REQUIRE(f->mark_done(env->recipients[0]));
     }
-    auto entries = postqueue::collect_queue(layout);
+    auto entries = showq::collect_queue(layout);
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].queue == "deferred");
     CHECK(entries[0].id == id);
@@ -114,7 +114,7 @@ TEST_CASE("collect_queue reads queue files and lists pending recipients", "[unit
 }
 
 TEST_CASE("deferral reasons: a right-aligned line where the reason changes, delay_reason in JSON", "[unit]") {
-    std::vector<postqueue::QueueEntry> e(1);
+    std::vector<showq::QueueEntry> e(1);
     e[0] = {"deferred", "ABCDEF", 100, 1795500000, "s@t",
             Rcpts{{"a@x", "connect to x[1.2.3.4]:25: Connection refused"},
                   {"b@x", "connect to x[1.2.3.4]:25: Connection refused"},
@@ -130,15 +130,15 @@ TEST_CASE("deferral reasons: a right-aligned line where the reason changes, dela
         "                                         c@y\n"
         "\n"
         "-- 1 Kbytes in 1 Request.\n";
-    CHECK(postqueue::format_mailq(e) == expected);
-    CHECK(postqueue::format_json_line(e[0]).find(
+    CHECK(showq::format_mailq(e) == expected);
+    CHECK(showq::format_json_line(e[0]).find(
               "\"recipients\": [{\"address\": \"a@x\", \"delay_reason\": \"connect to x[1.2.3.4]:25: Connection "
               "refused\"}, {\"address\": \"b@x\", \"delay_reason\": \"connect to x[1.2.3.4]:25: Connection "
               "refused\"}, {\"address\": \"c@y\"}]}") != std::string::npos);
     // A reason longer than the line starts at column 0.
     std::string long_reason(90, 'r');
     e[0].recipients = Rcpts{{"a@x", long_reason}};
-    CHECK(postqueue::format_mailq(e).find("\n(" + long_reason + ")\n") != std::string::npos);
+    CHECK(showq::format_mailq(e).find("\n(" + long_reason + ")\n") != std::string::npos);
 }
 
 TEST_CASE("collect_queue takes the reasons of deferred mail from the defer logfile", "[unit]") {
@@ -154,7 +154,7 @@ TEST_CASE("collect_queue takes the reasons of deferred mail from the defer logfi
     b.action = "delayed";
     b.reason = "connect to x[127.0.0.1]:25: Connection refused";
     REQUIRE(bounce::append_log(layout, queue::kQueueDefer, id, b));
-    auto entries = postqueue::collect_queue(layout);
+    auto entries = showq::collect_queue(layout);
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].recipients == Rcpts{{"one@x", "connect to x[127.0.0.1]:25: Connection refused"}, {"two@y", ""}});
     std::filesystem::remove_all(dir);

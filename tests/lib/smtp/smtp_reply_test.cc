@@ -1,14 +1,14 @@
-// smtpd_reply_test.cc - reply texts, multi-line formatting and the EHLO
+// smtp_reply_test.cc - reply texts, multi-line formatting and the EHLO
 // keyword list (the seed's EHLO transcript reproduced byte for byte).
-#include "smtpd/smtpd_reply.h"
+#include "lib/smtp/smtp_reply.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using namespace mailroom::smtpd;
+using namespace mailroom::smtp;
 
-TEST_CASE("smtpd_reply texts match Postfix", "[unit]") {
+TEST_CASE("smtp_reply texts match Postfix", "[unit]") {
     struct Case {
         const char* name;
         Reply reply;
@@ -80,7 +80,7 @@ TEST_CASE("smtpd_reply texts match Postfix", "[unit]") {
     }
 }
 
-TEST_CASE("smtpd_reply multi-line formatting", "[unit]") {
+TEST_CASE("smtp_reply multi-line formatting", "[unit]") {
     Reply r{250, "", {"first", "second", "last"}};
     CHECK(r.format() == "250-first\r\n250-second\r\n250 last\r\n");
     Reply d{550, "5.7.1", {"one", "two"}};
@@ -94,7 +94,7 @@ TEST_CASE("smtpd_reply multi-line formatting", "[unit]") {
     CHECK(big.format().size() <= 512);
 }
 
-TEST_CASE("smtpd_reply parses configured reply text", "[unit]") {
+TEST_CASE("smtp_reply parses configured reply text", "[unit]") {
     auto a = reply_from_text("554 5.7.1 go away");
     CHECK(a.code == 554);
     CHECK(a.dsn == "5.7.1");
@@ -107,7 +107,7 @@ TEST_CASE("smtpd_reply parses configured reply text", "[unit]") {
     CHECK(reply_from_text("654 x").text() == "451 4.3.5 Server configuration error");
 }
 
-TEST_CASE("smtpd_reply EHLO reproduces the seed transcript", "[unit]") {
+TEST_CASE("smtp_reply EHLO reproduces the seed transcript", "[unit]") {
     EhloOptions o;
     o.myhostname = "mail.yuliang.com";
     o.message_size_limit = 10240000;
@@ -128,7 +128,7 @@ TEST_CASE("smtpd_reply EHLO reproduces the seed transcript", "[unit]") {
           "250 DSN\r\n");
 }
 
-TEST_CASE("smtpd_reply EHLO keywords and smtpd_discard_ehlo_keywords", "[unit]") {
+TEST_CASE("smtp_reply EHLO keywords and smtpd_discard_ehlo_keywords", "[unit]") {
     struct Case {
         const char* name;
         std::vector<std::string> discard;

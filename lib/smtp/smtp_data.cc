@@ -1,11 +1,11 @@
-// smtpd_data.cc - see smtpd_data.h.
-#include "smtpd/smtpd_data.h"
+// smtp_data.cc - see smtp_data.h.
+#include "lib/smtp/smtp_data.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 
 bool take_line(std::string_view buffer, size_t limit, LinePiece* out) {
     if (limit < 2) limit = 2;
@@ -112,4 +112,4 @@ std::vector<std::string> format_received(const ReceivedInfo& info) {
     return lines;
 }
 
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp

@@ -1,4 +1,4 @@
-// smtpd_data.h - the pure parts of receiving a message: splitting the
+// smtp_data.h - the pure parts of receiving a message: splitting the
 // client's bytes into lines, DATA's end-of-message and dot rules, and the
 // Received: header smtpd prepends.
 //
@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 
 enum class LineEnd {
     kCrlf,     // "\r\n"
@@ -114,4 +114,4 @@ std::vector<std::string> format_received(const ReceivedInfo& info);
 // in the local time zone.
 std::string mail_date(std::time_t when);
 
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp

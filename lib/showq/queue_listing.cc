@@ -1,5 +1,5 @@
-// postqueue_list.cc - see postqueue_list.h.
-#include "postqueue/postqueue_list.h"
+// queue_listing.cc - see queue_listing.h.
+#include "lib/showq/queue_listing.h"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include "lib/queue/queue_file.h"
 #include "lib/util/strings.h"
 
-namespace mailroom::postqueue {
+namespace mailroom::showq {
 
 std::vector<QueueEntry> collect_queue(const queue::QueueLayout& layout) {
     std::vector<QueueEntry> out;
@@ -121,4 +121,4 @@ std::string format_json_line(const QueueEntry& e) {
     return out;
 }
 
-}  // namespace mailroom::postqueue
+}  // namespace mailroom::showq

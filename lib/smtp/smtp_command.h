@@ -1,4 +1,4 @@
-// smtpd_command.h - the pure parser from one SMTP command line to a value.
+// smtp_command.h - the pure parser from one SMTP command line to a value.
 //
 // Summary
 //   parse_command(line, options) takes one command line as received (the
@@ -43,7 +43,7 @@
 #include "lib/config/config.h"
 #include "lib/util/result.h"
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 
 enum class Verb {
     kHelo,
@@ -161,4 +161,4 @@ struct AddressParse {
 };
 std::optional<AddressParse> parse_path(std::string_view text, bool strict);
 
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp

@@ -1,4 +1,4 @@
-// smtpd_command_corpus_test.cc - replays the fuzz corpus of hostile
+// smtp_command_corpus_test.cc - replays the fuzz corpus of hostile
 // command lines (tests/fuzz/smtpd_command_corpus) through the parser.
 //
 // Summary
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "smtpd/smtpd_command.h"
+#include "lib/smtp/smtp_command.h"
 #include "smtpd_input_fuzz.h"
 
-using namespace mailroom::smtpd;
+using namespace mailroom::smtp;
 
 namespace {
 
@@ -56,7 +56,7 @@ void check_one(const std::string& line, const ParseOptions& o) {
 
 }  // namespace
 
-TEST_CASE("smtpd_command corpus replay never crashes", "[corpus]") {
+TEST_CASE("smtp_command corpus replay never crashes", "[corpus]") {
     auto files = corpus_files();
     REQUIRE(files.size() >= 30);
     ParseOptions lenient;

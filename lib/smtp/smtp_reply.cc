@@ -1,11 +1,11 @@
-// smtpd_reply.cc - see smtpd_reply.h.
-#include "smtpd/smtpd_reply.h"
+// smtp_reply.cc - see smtp_reply.h.
+#include "lib/smtp/smtp_reply.h"
 
 #include <cctype>
 
 #include "lib/util/strings.h"
 
-namespace mailroom::smtpd {
+namespace mailroom::smtp {
 namespace {
 
 // Room for "NNN-X.Y.Z " and CRLF inside RFC 5321's 512-byte line.
@@ -233,4 +233,4 @@ Reply too_many_connections(std::string_view addr) {
 Reply queue_write_error() { return make_reply(451, "4.3.0", "Error: queue file write error"); }
 
 }  // namespace replies
-}  // namespace mailroom::smtpd
+}  // namespace mailroom::smtp
