@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lib/config/common_params.h"
 #include "lib/ipc/attr_channel.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
@@ -17,9 +18,9 @@ Result<AnvilConfig> AnvilConfig::from_config(const config::Config& cfg) {
     auto stat = cfg.get_time("anvil_status_update_time");
     if (!stat) return stat.error();
     c.anvil_status_update_time = std::max<long long>(*stat, 1);
-    auto ipc = cfg.get_time("ipc_timeout");
+    auto ipc = config::ipc_timeout_ms(cfg);
     if (!ipc) return ipc.error();
-    c.ipc_timeout_ms = static_cast<int>(std::min<long long>(*ipc, 86400) * 1000);
+    c.ipc_timeout_ms = *ipc;
     return c;
 }
 

@@ -44,5 +44,8 @@ int main(int argc, char** argv) {
         if (g_server) g_server->log_statistics();
         g_server.reset();
     };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "anvil_rate_time_unit", "anvil_status_update_time"};
     return server::run_multi_server(argc, argv, std::move(spec));
 }

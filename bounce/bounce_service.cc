@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "bounce/bounce_dsn.h"
+#include "lib/config/common_params.h"
 #include "lib/bounce/bounce_log.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"
@@ -105,9 +106,9 @@ Result<BounceConfig> load_bounce_config(const config::Config& cfg) {
     auto life = cfg.get_time("maximal_queue_lifetime");
     if (!life) return life.error();
     out.maximal_queue_lifetime = *life;
-    auto t = cfg.get_time("ipc_timeout");
+    auto t = config::ipc_timeout_ms(cfg);
     if (!t) return t.error();
-    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+    out.ipc_timeout_ms = *t;
     return out;
 }
 

@@ -36,5 +36,9 @@ int main(int argc, char** argv) {
             log::warn("%s", st.error().message.c_str());
     };
     spec.on_exit = [](server::ServerContext&) { g_service.reset(); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "2bounce_notice_recipient", "bounce_size_limit", "double_bounce_sender", "maximal_queue_lifetime",
+        "myhostname", "myorigin"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

@@ -42,6 +42,7 @@
 #include "cleanup/cleanup_addr.h"
 #include "cleanup/cleanup_checks.h"
 #include "cleanup/cleanup_header.h"
+#include "lib/config/common_params.h"
 #include "lib/queue/queue_file.h"
 #include "lib/submit/cleanup_proto.h"
 #include "lib/submit/record_feed.h"
@@ -52,7 +53,7 @@ struct CleanupParams {
     queue::QueueLayout layout;
     std::string myhostname;
     std::string myorigin;
-    long long message_size_limit = 10240000;  // 0 = no limit
+    long long message_size_limit = config::message_size_limit_default();  // 0 = no limit
     long long header_size_limit = 102400;
     RewriteConfig rewrite;  // canonical, masquerade, virtual alias
     std::shared_ptr<const table::Maps> header_checks;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lib/address/resolve.h"
+#include "lib/config/common_params.h"
 #include "lib/event/channel.h"
 #include "lib/ipc/attr.h"
 #include "lib/ipc/protocol.h"
@@ -385,9 +386,9 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto no_mime = cfg.get_bool("disable_mime_input_processing");
     if (!no_mime) return no_mime.error();
     out.params.disable_mime_input_processing = *no_mime;
-    auto timeout = cfg.get_time("ipc_timeout");
+    auto timeout = config::ipc_timeout_ms(cfg);
     if (!timeout) return timeout.error();
-    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*timeout, 86400) * 1000);
+    out.ipc_timeout_ms = *timeout;
     return out;
 }
 

@@ -34,5 +34,16 @@ int main(int argc, char** argv) {
         cleanup::start_session(ctx.loop(), g_config, std::move(conn));
     };
     spec.on_exit = [](server::ServerContext&) { cleanup::shutdown_sessions(); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "allow_percent_hack", "allow_untrusted_routing", "body_checks", "canonical_classes", "canonical_maps",
+        "disable_mime_input_processing", "empty_address_recipient", "header_checks", "header_size_limit",
+        "inet_interfaces", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
+        "message_size_limit", "mime_boundary_length_limit", "mime_header_checks", "mime_nesting_limit",
+        "mydestination", "myhostname", "myorigin", "nested_header_checks", "owner_request_special",
+        "propagate_unmatched_extensions", "proxy_interfaces", "recipient_canonical_classes",
+        "recipient_canonical_maps", "recipient_delimiter", "resolve_dequoted_address",
+        "resolve_numeric_domain", "sender_canonical_classes", "sender_canonical_maps", "swap_bangpath",
+        "virtual_alias_expansion_limit", "virtual_alias_maps", "virtual_alias_recursion_limit"};
     return server::run_multi_server(argc, argv, std::move(spec));
 }

@@ -16,9 +16,7 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "discard";
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
-        auto timeout = ctx.config().get_time("ipc_timeout");
-        auto st = deliver::serve_logged_delivery(conn.fd(), static_cast<int>((timeout ? *timeout : 3600) * 1000),
-                                                 discard::discard_reply);
+        auto st = deliver::serve_logged_delivery(conn.fd(), ctx.ipc_timeout_ms(), discard::discard_reply);
         if (!st) log::warn("%s", st.error().message.c_str());
     };
     return server::run_single_server(argc, argv, std::move(spec));

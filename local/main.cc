@@ -28,11 +28,11 @@ int main(int argc, char** argv) {
         if (!rt) return rt.error();
         g_runtime = std::move(*rt);
         std::string queue_dir = ctx.config().get("queue_directory").ok() ? *ctx.config().get("queue_directory") : "";
-        long long timeout = ctx.config().get_time("ipc_timeout").ok() ? *ctx.config().get_time("ipc_timeout") : 3600;
-        g_runtime.context.forward = [queue_dir, timeout](const agent::Job& job, const agent::MessageCopy& message,
+        int timeout_ms = ctx.ipc_timeout_ms();
+        g_runtime.context.forward = [queue_dir, timeout_ms](const agent::Job& job, const agent::MessageCopy& message,
                                                          const std::string& sender, const std::string& delivered_to,
                                                          const std::vector<std::string>& addresses) {
-            return local::forward_via_cleanup(queue_dir, static_cast<int>(timeout * 1000), job, message, sender,
+            return local::forward_via_cleanup(queue_dir, timeout_ms, job, message, sender,
                                               delivered_to, addresses);
         };
         return ok_status();
@@ -44,5 +44,11 @@ int main(int argc, char** argv) {
                                                                       std::time(nullptr));
                                       });
     };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "alias_maps", "allow_mail_to_commands", "allow_mail_to_files", "command_time_limit", "default_privs",
+        "deliver_lock_attempts", "deliver_lock_delay", "forward_path", "home_mailbox", "local_command_shell",
+        "luser_relay", "mail_spool_directory", "mailbox_command", "mailbox_delivery_lock",
+        "mailbox_size_limit", "mydestination", "myorigin", "recipient_delimiter", "stale_lock_time"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

@@ -106,9 +106,9 @@ Status ensure_accounts(const std::string& mail_owner, const std::string& setgid_
     return ok_status();
 }
 
-bool wait_for_exit(const std::string& queue_directory, std::chrono::seconds limit) {
+bool wait_for_exit(const std::string& pid_directory, std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (server::probe_instance_lock(queue_directory) != 0) {
+    while (server::probe_instance_lock(pid_directory) != 0) {
         if (std::chrono::steady_clock::now() > deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -36,6 +36,6 @@ Status ensure_accounts(const std::string& mail_owner, const std::string& setgid_
                        const std::string& home_directory);
 
 // Polls until no process holds the instance lock; false on timeout.
-bool wait_for_exit(const std::string& queue_directory, std::chrono::seconds limit);
+bool wait_for_exit(const std::string& pid_directory, std::chrono::seconds limit);
 
 }  // namespace mailroom::ctl

@@ -12,10 +12,15 @@
 //   start-fg   the same checks, then becomes master in the foreground.
 //   stop       SIGTERM to master; returns once master and its children exit.
 //   abort      SIGINT to master: children are killed at once.
-//   reload     SIGHUP to master (re-read main.cf and master.cf).
+//   reload     SIGHUP to master (re-read main.cf and master.cf), after the
+//              same validation as check: an invalid value is reported
+//              with its file and line, exit 1, and master is not signalled.
 //   status     exit 0 when an instance runs, 1 when not.
-//   check      reports every missing directory, wrong owner/group/mode and
-//              missing daemon program; exit 1 when anything is wrong.
+//   check      reports every parameter value that is invalid for its type
+//              (lib/config/validate.h), every missing directory, wrong
+//              owner/group/mode and missing daemon program; exit 1 when
+//              anything is wrong. start and start-fg refuse to start with
+//              an invalid value.
 //   set-permissions  creates and repairs the directories; as root also
 //              creates mail_owner and setgid_group when missing.
 //   flush      postqueue -f: the queue manager retries deferred mail now
@@ -32,9 +37,12 @@
 #include <string>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/server/instance_lock.h"
+#include "lib/table/table_check.h"
 #include "lib/util/strings.h"
 #include "mailroom/mailroom_ctl.h"
 #include "mailroom/mailroom_perms.h"
@@ -56,9 +64,18 @@ std::string get_or_fatal(const config::Config& cfg, const char* name) {
     return *v;
 }
 
+// Logs every invalid value ("FILE, line N: ...") at `level`; returns how
+// many there were.
+int report_invalid_values(const config::Config& cfg, log::Level level) {
+    config::TableChecker tables = table::table_checker();
+    std::vector<std::string> problems = config::validate_config(cfg, &tables);
+    for (const auto& p : problems) log::emit(level, p);
+    return static_cast<int>(problems.size());
+}
+
 // Reports problems as warnings; returns how many there were.
 int report_problems(const config::Config& cfg) {
-    int count = 0;
+    int count = report_invalid_values(cfg, log::Level::kWarning);
     auto in = ctl::layout_for(cfg);
     if (!in) {
         log::warn("%s", in.error().message.c_str());
@@ -105,8 +122,14 @@ void prepare_start(const config::Config& cfg) {
     if (!rc || *rc != 0) log::warn("%s -p failed; stale temporary files may remain in the queue", postsuper.c_str());
 }
 
+std::string pid_directory_or_fatal(const config::Config& cfg) {
+    auto dir = server::pid_directory(cfg);
+    if (!dir) log::fatal("%s", dir.error().message.c_str());
+    return *dir;
+}
+
 pid_t running_pid(const config::Config& cfg) {
-    return server::probe_instance_lock(get_or_fatal(cfg, "queue_directory"));
+    return server::probe_instance_lock(pid_directory_or_fatal(cfg));
 }
 
 int signal_master(const config::Config& cfg, int signo, const char* what) {
@@ -119,7 +142,7 @@ int signal_master(const config::Config& cfg, int signo, const char* what) {
 
 int stop_and_wait(const config::Config& cfg, int signo, const char* what) {
     signal_master(cfg, signo, what);
-    if (!ctl::wait_for_exit(get_or_fatal(cfg, "queue_directory"), std::chrono::seconds(60)))
+    if (!ctl::wait_for_exit(pid_directory_or_fatal(cfg), std::chrono::seconds(60)))
         log::fatal("the mail system did not stop within 60 seconds");
     return 0;
 }
@@ -154,12 +177,7 @@ int main(int argc, char** argv) {
         if (auto st = cfg->load_master_cf(); !st) log::fatal("%s", st.error().message.c_str());
     }
     // Lines also go to the mail log, like postfix-script's.
-    log::Sinks sinks;
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    if (auto v = cfg->get("syslog_facility"); v) sinks.syslog_facility = *v;
-    sinks.to_stderr = true;
-    log::configure(sinks);
+    config::configure_logging(*cfg, true);
 
     std::string master = get_or_fatal(*cfg, "daemon_directory") + "/master";
 
@@ -186,6 +204,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "start" || cmd == "start-fg") {
         if (running_pid(*cfg) != 0) log::fatal("the mail system is already running");
+        if (report_invalid_values(*cfg, log::Level::kError) > 0) log::fatal("mail system startup failed");
         prepare_start(*cfg);
         std::vector<std::string> args = {master, "-c", cfg->config_dir()};
         if (verbose) args.push_back("-v");
@@ -210,7 +229,11 @@ int main(int argc, char** argv) {
     }
     if (cmd == "stop") return stop_and_wait(*cfg, SIGTERM, "stopping the mail system");
     if (cmd == "abort") return stop_and_wait(*cfg, SIGINT, "aborting the mail system");
-    if (cmd == "reload") return signal_master(*cfg, SIGHUP, "refreshing the mail system");
+    if (cmd == "reload") {
+        if (report_invalid_values(*cfg, log::Level::kError) > 0)
+            log::fatal("the configuration was not reloaded: the running system keeps its configuration");
+        return signal_master(*cfg, SIGHUP, "refreshing the mail system");
+    }
     if (cmd == "flush") {
         // Like Postfix: flush is postqueue -f (qmgr retries the deferred queue now).
         std::string postqueue = get_or_fatal(*cfg, "command_directory") + "/postqueue";

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <string>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/server/instance_lock.h"
@@ -107,12 +108,8 @@ int main(int argc, char** argv) {
 
     auto cfg = config::Config::load(config_dir);
     if (!cfg) startup_fatal(cfg.error().message);
-    log::Sinks sinks;
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    if (auto v = cfg->get("syslog_facility"); v) sinks.syslog_facility = *v;
-    sinks.to_stderr = true;  // until the daemon detaches (-w) or for ever (foreground)
-    log::configure(sinks);
+    // stderr until the daemon detaches (-w), or for ever (foreground).
+    config::configure_logging(*cfg, true);
 
     auto queue = cfg->get("queue_directory");
     if (!queue) startup_fatal(queue.error().message);
@@ -127,7 +124,9 @@ int main(int argc, char** argv) {
 
     if (wait) wait_for_ready_daemon();
 
-    auto lock = server::acquire_instance_lock(*queue);
+    auto pid_dir = server::pid_directory(*cfg);
+    if (!pid_dir) startup_fatal(pid_dir.error().message);
+    auto lock = server::acquire_instance_lock(*pid_dir);
     if (!lock) {
         if (lock.error().temporary()) startup_fatal("the mail system is already running");
         startup_fatal(lock.error().message);
@@ -137,8 +136,7 @@ int main(int argc, char** argv) {
     if (auto st = m.start(); !st) startup_fatal(st.error().message);
     if (g_ready_fd >= 0) {
         // Detached: from here on the log is the only output.
-        sinks.to_stderr = false;
-        log::configure(sinks);
+        config::configure_logging(m.config(), false);
     }
     log::info("daemon started -- version %s, configuration %s", MAILROOM_VERSION, config_dir.c_str());
     if (g_ready_fd >= 0) {

@@ -12,8 +12,12 @@
 #include <unistd.h>
 #include <cstring>
 
+#include "lib/config/common_params.h"
+#include "lib/config/config_snapshot.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/server/master_proto.h"
+#include "lib/table/table_check.h"
 #include "lib/server/server_options.h"
 #include "lib/util/strings.h"
 #include "mailroom/build_paths.h"
@@ -97,10 +101,27 @@ Master::Master(std::string config_dir, bool verbose) : config_dir_(std::move(con
     ::fcntl(status_read_.get(), F_SETFL, O_NONBLOCK);
 }
 
-Result<config::Config> Master::read_config() {
-    auto cfg = config::Config::load(config_dir_);
+Result<config::Config> read_valid_config(const std::string& config_dir) {
+    auto cfg = config::Config::load(config_dir);
     if (!cfg) return cfg.error();
     if (auto st = cfg->load_master_cf(); !st) return st.error();
+    config::TableChecker tables = table::table_checker();
+    std::vector<std::string> problems = config::validate_config(*cfg, &tables);
+    // Logged without counting towards log::error's "too many errors": a
+    // refused reload must never end master, however often it happens.
+    for (const auto& p : problems) log::emit(log::Level::kError, p);
+    if (!problems.empty())
+        return make_error(format("%zu invalid parameter setting%s in %s", problems.size(),
+                                 problems.size() == 1 ? "" : "s", config_dir.c_str()));
+    return cfg;
+}
+
+Result<config::Config> Master::read_config() {
+    auto cfg = read_valid_config(config_dir_);
+    if (!cfg) return cfg.error();
+    auto fd = config::make_snapshot_fd(cfg->snapshot());
+    if (!fd) return fd.error();
+    snapshot_fd_ = std::move(*fd);
     return cfg;
 }
 
@@ -247,6 +268,7 @@ void Master::spawn(const std::shared_ptr<Service>& svc) {
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
     std::vector<int> src;
+    src.push_back(snapshot_fd_.get());
     src.push_back(status_write_.get());
     for (auto& fd : svc->listeners) src.push_back(fd.get());
 
@@ -265,11 +287,12 @@ void Master::spawn(const std::shared_ptr<Service>& svc) {
         const int high = 64 + static_cast<int>(src.size());
         std::vector<int> tmp;
         for (int fd : src) tmp.push_back(::fcntl(fd, F_DUPFD, high));
-        ::dup2(tmp[0], server::proto::kStatusFd);
-        for (size_t i = 1; i < tmp.size(); ++i)
-            ::dup2(tmp[i], server::proto::kListenFdStart + static_cast<int>(i) - 1);
-        ::close_range(3, server::proto::kStatusFd - 1, 0);
-        ::close_range(server::proto::kListenFdStart + static_cast<unsigned>(tmp.size()) - 1, ~0U, 0);
+        ::dup2(tmp[0], server::proto::kConfigFd);
+        ::dup2(tmp[1], server::proto::kStatusFd);
+        for (size_t i = 2; i < tmp.size(); ++i)
+            ::dup2(tmp[i], server::proto::kListenFdStart + static_cast<int>(i) - 2);
+        ::close_range(3, server::proto::kConfigFd - 1, 0);
+        ::close_range(server::proto::kListenFdStart + static_cast<unsigned>(tmp.size()) - 2, ~0U, 0);
         ::execve(argv[0], argv.data(), envp.data());
         log::warn("execv %s: %s", argv[0], std::strerror(errno));
         ::_exit(1);
@@ -395,13 +418,10 @@ void Master::reload() {
     if (shutting_down_) return;
     auto cfg = read_config();
     if (!cfg) {
-        log::error("reload: %s -- configuration not changed", cfg.error().message.c_str());
+        log::emit(log::Level::kError, format("reload: %s -- configuration not changed", cfg.error().message.c_str()));
         return;
     }
-    log::Sinks sinks = log::current_sinks();
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    log::configure(sinks);
+    config::configure_logging(*cfg, log::current_sinks().to_stderr);
     if (auto tt = cfg->get_time("service_throttle_time"); tt) throttle_time_ = *tt;
     if (auto st = load_child_environment(*cfg, config_dir_, child_env_); !st) log::warn("%s", st.error().message.c_str());
 

@@ -9,6 +9,12 @@
 //   (Backoff). SIGHUP reloads main.cf and master.cf; SIGTERM stops
 //   everything and returns once every child has exited.
 //
+//   master validates the configuration (lib/config/validate.h) at start
+//   and at each reload, and hands every child the last one it accepted on
+//   kConfigFd (lib/config/config_snapshot.h): a reload refused for a bad
+//   value leaves the running system, and every process master starts
+//   later, on the configuration it had.
+//
 // Description
 //   run() is the whole life of the daemon after start-up checks. The
 //   caller (main.cc) parses the command line, takes the instance lock and
@@ -107,7 +113,15 @@ private:
     bool shutting_down_ = false;
     long long throttle_time_ = 60;
     std::vector<std::string> child_env_;  // from import_environment
+    // The accepted configuration every child reads (config_snapshot.h);
+    // replaced only by a reload that passes validation.
+    util::UniqueFd snapshot_fd_;
 };
+
+// Reads and validates main.cf and master.cf of `config_dir`. Each problem
+// is logged as an error ("FILE, line N: ..."); the result is then an error
+// that counts them.
+Result<config::Config> read_valid_config(const std::string& config_dir);
 
 // The environment of a child: the import_environment entries ("NAME" copies
 // NAME from master's environment when set, "NAME=VALUE" sets it), plus

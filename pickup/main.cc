@@ -22,9 +22,7 @@ int main(int argc, char** argv) {
         auto q = ctx.config().get("queue_directory");
         if (!q) return q.error();
         g_config.layout.queue_directory = *q;
-        auto t = ctx.config().get_time("ipc_timeout");
-        if (!t) return t.error();
-        g_config.timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+        g_config.timeout_ms = ctx.ipc_timeout_ms();
         auto f = ctx.config().get("content_filter");
         if (!f) return f.error();
         g_config.content_filter = *f;
@@ -36,5 +34,8 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "content_filter", "receive_override_options"};
     return server::run_trigger_server(argc, argv, std::move(spec));
 }

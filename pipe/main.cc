@@ -73,5 +73,8 @@ int main(int argc, char** argv) {
                                           return pipe::pipe_deliver(job, message, g_service, std::time(nullptr));
                                       });
     };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "command_time_limit", "default_destination_recipient_limit", "recipient_delimiter"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

@@ -16,8 +16,10 @@
 #include "lib/config/main_cf_edit.h"
 #include "lib/config/master_cf.h"
 #include "lib/config/params.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/table/table.h"
+#include "lib/table/table_check.h"
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
@@ -93,6 +95,10 @@ void warn_unused(Config& cfg) {
     // master.cf -o values may use main.cf helper parameters; read it when present.
     if (util::path_exists(cfg.config_dir() + "/master.cf")) (void)cfg.load_master_cf();
     for (const std::string& w : cfg.unused_parameter_warnings()) log::warn("%s", w.c_str());
+    // Values that do not fit their parameter's type: the daemons and
+    // `mailroom reload` would refuse them (lib/config/validate.h).
+    config::TableChecker tables = table::table_checker();
+    for (const std::string& w : config::validate_config(cfg, &tables)) log::warn("%s", w.c_str());
 }
 
 int show_parameters(const Options& o, std::ostream& out) {

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_id.h"
@@ -54,11 +55,7 @@ int main(int argc, char** argv) {
         log::fatal("-c and MAIL_CONFIG are for the super-user only");
     auto cfg = config::Config::load(config::resolve_config_directory(config_dir));
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
-    log::Sinks sinks;
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    sinks.to_stderr = true;
-    log::configure(sinks);
+    config::configure_logging(*cfg, true);
     auto q = cfg->get("queue_directory");
     if (!q) log::fatal("%s", q.error().message.c_str());
     queue::QueueLayout layout;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/queue/queue_id.h"
@@ -52,11 +53,7 @@ int main(int argc, char** argv) {
         if (!queue::is_queue_name(q)) log::fatal("invalid directory name: %s", q.c_str());
     auto cfg = config::Config::load(config::resolve_config_directory(config_dir));
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
-    log::Sinks sinks;
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    sinks.to_stderr = false;
-    log::configure(sinks);
+    config::configure_logging(*cfg, false);
     auto q = cfg->get("queue_directory");
     if (!q) log::fatal("%s", q.error().message.c_str());
     queue::QueueLayout layout;

@@ -38,5 +38,14 @@ int main(int argc, char** argv) {
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view request) { g_qmgr->on_trigger(request); };
     spec.on_exit = [](server::ServerContext&) { g_qmgr.reset(); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "allow_percent_hack", "allow_untrusted_routing", "bounce_queue_lifetime", "default_process_limit",
+        "default_transport", "delay_warning_time", "empty_address_recipient", "inet_interfaces",
+        "local_transport", "maximal_backoff_time", "maximal_queue_lifetime", "minimal_backoff_time",
+        "mydestination", "myhostname", "myorigin", "owner_request_special", "proxy_interfaces",
+        "queue_run_delay", "recipient_delimiter", "relay_domains", "relay_transport",
+        "resolve_dequoted_address", "resolve_numeric_domain", "swap_bangpath", "transport_maps",
+        "virtual_alias_domains", "virtual_mailbox_domains", "virtual_transport"};
     return server::run_trigger_server(argc, argv, std::move(spec));
 }

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "lib/address/address.h"
+#include "lib/config/common_params.h"
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
@@ -76,9 +77,9 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
         if (!v) return v.error();
         *field = *v;
     }
-    auto t = cfg.get_time("ipc_timeout");
+    auto t = config::ipc_timeout_ms(cfg);
     if (!t) return t.error();
-    out.ipc_timeout_ms = static_cast<int>(std::min<long long>(*t, 86400) * 1000);
+    out.ipc_timeout_ms = *t;
     // Each transport's limits: TRANSPORT_destination_*_limit (service-defined
     // parameters, once master.cf is read) and its master.cf maxproc.
     auto policy = [](const config::Config& c, const std::string& prefix, TransportPolicy* p) -> Status {

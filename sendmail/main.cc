@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
 #include "lib/log/log.h"
 #include "lib/queue/record.h"
@@ -293,11 +294,7 @@ int main(int argc, char** argv) {
     log::set_verbose(opts->verbose);
     auto cfg = config::Config::load(config::resolve_config_directory(opts->config_dir));
     if (!cfg) log::fatal("%s", cfg.error().message.c_str());
-    log::Sinks sinks;
-    if (auto v = cfg->get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = cfg->get("maillog_file"); v) sinks.maillog_file = *v;
-    sinks.to_stderr = true;
-    log::configure(sinks);
+    config::configure_logging(*cfg, true);
     auto command_dir = cfg->get("command_directory");
     if (!command_dir) log::fatal("%s", command_dir.error().message.c_str());
     std::vector<std::string> conf_args;

@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/queue/record_format.h"
 #include "lib/util/result.h"
 #include "lib/smtp/smtp_command.h"
@@ -64,7 +65,7 @@ struct SmtpOptions {
     std::string myhostname = "localhost";
     std::string mail_name = "mailroom";
     std::string banner;                   // smtpd_banner, expanded
-    std::uint64_t message_size_limit = 10240000;  // 0 = none
+    std::uint64_t message_size_limit = config::message_size_limit_default();  // 0 = none
     smtp::ParseOptions parse;            // line_length_limit, strict_rfc821_envelopes
     bool disable_vrfy_command = false;
     std::size_t recipient_limit = 1000;   // smtpd_recipient_limit

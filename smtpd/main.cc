@@ -50,5 +50,40 @@ int main(int argc, char** argv) {
         g_server->start_session(std::move(conn), std::move(peer));
     };
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "access_map_defer_code", "access_map_reject_code", "allow_percent_hack", "allow_untrusted_routing",
+        "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
+        "disable_vrfy_command", "dns_servers", "empty_address_recipient", "inet_interfaces",
+        "invalid_hostname_reject_code", "line_length_limit", "local_recipient_maps", "mail_name",
+        "maps_rbl_reject_code", "message_size_limit", "mydestination", "myhostname", "mynetworks", "myorigin",
+        "non_fqdn_reject_code", "owner_request_special", "parent_domain_matches_subdomains",
+        "plaintext_reject_code", "proxy_interfaces", "receive_override_options", "recipient_canonical_maps",
+        "recipient_delimiter", "reject_code", "relay_domains", "relay_domains_reject_code",
+        "relay_recipient_maps", "resolve_dequoted_address", "resolve_numeric_domain", "sender_canonical_maps",
+        "show_user_unknown_table_name", "smtpd_banner", "smtpd_client_connection_count_limit",
+        "smtpd_client_connection_rate_limit", "smtpd_client_event_limit_exceptions",
+        "smtpd_client_message_rate_limit", "smtpd_client_recipient_rate_limit", "smtpd_client_restrictions",
+        "smtpd_data_restrictions", "smtpd_delay_reject", "smtpd_discard_ehlo_keywords",
+        "smtpd_end_of_data_restrictions", "smtpd_enforce_tls", "smtpd_error_sleep_time",
+        "smtpd_etrn_restrictions", "smtpd_forbid_bare_newline", "smtpd_forbid_bare_newline_exclusions",
+        "smtpd_forbid_unauth_pipelining", "smtpd_hard_error_limit", "smtpd_helo_required",
+        "smtpd_helo_restrictions", "smtpd_junk_command_limit", "smtpd_null_access_lookup_key",
+        "smtpd_peername_lookup", "smtpd_recipient_limit", "smtpd_recipient_restrictions",
+        "smtpd_reject_unlisted_recipient", "smtpd_reject_unlisted_sender",
+        "smtpd_relay_before_recipient_restrictions", "smtpd_relay_restrictions", "smtpd_restriction_classes",
+        "smtpd_sasl_auth_enable", "smtpd_sasl_authenticated_header", "smtpd_sasl_exceptions_networks",
+        "smtpd_sasl_local_domain", "smtpd_sasl_path", "smtpd_sasl_response_limit",
+        "smtpd_sasl_security_options", "smtpd_sasl_service", "smtpd_sasl_tls_security_options",
+        "smtpd_sasl_type", "smtpd_sender_login_maps", "smtpd_sender_restrictions", "smtpd_soft_error_limit",
+        "smtpd_timeout", "smtpd_tls_CAfile", "smtpd_tls_auth_only", "smtpd_tls_cert_file", "smtpd_tls_ciphers",
+        "smtpd_tls_key_file", "smtpd_tls_loglevel", "smtpd_tls_mandatory_ciphers",
+        "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols", "smtpd_tls_received_header",
+        "smtpd_tls_security_level", "smtpd_tls_wrappermode", "smtpd_use_tls", "smtputf8_enable",
+        "strict_rfc821_envelopes", "swap_bangpath", "unknown_address_reject_code",
+        "unknown_client_reject_code", "unknown_hostname_reject_code", "unknown_local_recipient_reject_code",
+        "unknown_relay_recipient_reject_code", "unknown_virtual_alias_reject_code",
+        "unknown_virtual_mailbox_reject_code", "virtual_alias_domains", "virtual_alias_maps",
+        "virtual_mailbox_domains", "virtual_mailbox_maps"};
     return server::run_multi_server(argc, argv, std::move(spec));
 }

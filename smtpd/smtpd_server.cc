@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 
+#include "lib/config/common_params.h"
 #include "lib/config/param_read.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
@@ -97,9 +98,9 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     if (!parse_bare_newline(lower(bare), &c.smtpd_forbid_bare_newline))
         return make_error("invalid smtpd_forbid_bare_newline value: \"" + bare + "\"");
     if (auto st = config::read_param(cfg, "smtpd_forbid_unauth_pipelining", &c.smtpd_forbid_unauth_pipelining); !st) return st.error();
-    int ipc_s = 3600;
-    if (auto st = config::read_time_param(cfg, "ipc_timeout", &ipc_s); !st) return st.error();
-    c.ipc_timeout_ms = ipc_s * 1000;
+    auto ipc = config::ipc_timeout_ms(cfg);
+    if (!ipc) return ipc.error();
+    c.ipc_timeout_ms = *ipc;
     if (auto st = config::read_param(cfg, "smtpd_peername_lookup", &c.smtpd_peername_lookup); !st) return st.error();
     auto tls = tls::ServerPolicy::from_config(cfg);
     if (!tls) return tls.error();

@@ -96,6 +96,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/common_params.h"
 #include "lib/config/config.h"
 #include "lib/dns/dns.h"
 #include "lib/event/event_loop.h"
@@ -127,7 +128,7 @@ struct SmtpdConfig {
     bool no_unknown_recipient_checks = false;  // receive_override_options for the checks
     ParseOptions parse;
     EhloOptions ehlo;
-    uint64_t message_size_limit = 10240000;
+    uint64_t message_size_limit = config::message_size_limit_default();
     bool disable_vrfy_command = false;
     bool smtpd_helo_required = false;
     unsigned smtpd_recipient_limit = 1000;

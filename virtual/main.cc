@@ -34,5 +34,13 @@ int main(int argc, char** argv) {
                                                                        g_runtime.maps, std::time(nullptr));
                                       });
     };
+    // The parameters this service reads (besides the skeleton's).
+    spec.parameters = {
+        "deliver_lock_attempts", "deliver_lock_delay", "recipient_delimiter", "stale_lock_time",
+        "virtual_create_maildirsize", "virtual_gid_maps", "virtual_mailbox_base", "virtual_mailbox_extended",
+        "virtual_mailbox_limit", "virtual_mailbox_limit_maps", "virtual_mailbox_limit_override",
+        "virtual_mailbox_lock", "virtual_mailbox_maps", "virtual_maildir_extended",
+        "virtual_maildir_limit_message", "virtual_minimum_uid", "virtual_overquota_bounce",
+        "virtual_trash_count", "virtual_uid_maps"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

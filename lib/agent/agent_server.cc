@@ -1,4 +1,5 @@
 // agent_server.cc - see agent_server.h.
+#include "lib/config/common_params.h"
 #include "lib/agent/agent_server.h"
 
 #include "lib/deliver/deliver_ipc.h"
@@ -29,8 +30,8 @@ Outcome normalise(Outcome o) {
 
 void serve_agent_connection(int fd, const config::Config& config, const std::string& service_name,
                             const AgentCore& core) {
-    long long timeout = 3600;
-    if (auto t = config.get_time("ipc_timeout"); t.ok()) timeout = *t;
+    auto ipc = config::ipc_timeout_ms(config);
+    int timeout_ms = ipc ? *ipc : 3600 * 1000;
     std::string queue_dir = config.get("queue_directory").ok() ? *config.get("queue_directory") : "";
     auto handler = [&](const deliver::DeliveryRequest& request) {
         double started = deliver::now_seconds();
@@ -65,7 +66,7 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
         }
         return reply;
     };
-    auto st = deliver::serve_delivery(fd, static_cast<int>(timeout * 1000), handler);
+    auto st = deliver::serve_delivery(fd, timeout_ms, handler);
     if (!st) log::warn("%s", st.error().message.c_str());
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "lib/config/config_snapshot.h"
 #include "lib/config/expand.h"
 #include "lib/config/params.h"
 #include "lib/log/log.h"
@@ -34,6 +35,7 @@ Result<Config> Config::from_text(std::string_view text, const std::string& confi
     if (!parsed) return parsed.error();
     if (warnings) warnings->insert(warnings->end(), parsed->warnings.begin(), parsed->warnings.end());
     c.entries_ = std::move(parsed->entries);
+    c.main_cf_text_ = std::string(text);
     for (const MainCfEntry& e : c.entries_) c.main_[e.name] = e.value;
     return c;
 }
@@ -43,6 +45,17 @@ Result<Config> Config::load(const std::string& config_dir, std::vector<std::stri
     if (!text) return text.error();
     return from_text(*text, config_dir, warnings);
 }
+
+Result<Config> Config::from_snapshot(std::string_view snapshot, const std::string& config_dir) {
+    Result<SnapshotText> text = decode_snapshot(snapshot);
+    if (!text) return text.error();
+    Result<Config> c = from_text(text->main_cf, config_dir);
+    if (!c) return c.error();
+    c->master_cf_text_ = std::move(text->master_cf);
+    return c;
+}
+
+std::string Config::snapshot() const { return encode_snapshot(SnapshotText{main_cf_text_, master_cf_text_}); }
 
 void Config::set_override(const std::string& name, const std::string& value) { overrides_[name] = value; }
 
@@ -75,6 +88,11 @@ std::optional<std::string> Config::raw(std::string_view name) const {
     if (const ParamSpec* p = find_param(name)) return default_value(*p, &effective_for_default, this);
     for (const ServiceParam& p : service_parameters())
         if (p.name == name) return "$" + p.default_param;
+    return std::nullopt;
+}
+
+std::optional<std::string> Config::override_value(std::string_view name) const {
+    if (auto it = overrides_.find(name); it != overrides_.end()) return it->second;
     return std::nullopt;
 }
 
@@ -135,9 +153,12 @@ Result<std::vector<std::string>> Config::get_list(std::string_view name) const {
 
 Status Config::load_master_cf() {
     std::string path = config_dir_ + "/master.cf";
-    Result<std::string> text = util::read_file(path);
-    if (!text) return text.error();
-    Result<std::vector<MasterService>> s = parse_master_cf(*text, path);
+    if (!master_cf_text_) {
+        Result<std::string> text = util::read_file(path);
+        if (!text) return text.error();
+        master_cf_text_ = std::move(*text);
+    }
+    Result<std::vector<MasterService>> s = parse_master_cf(*master_cf_text_, path);
     if (!s) return s.error();
     services_ = std::move(*s);
     return ok_status();
@@ -162,6 +183,9 @@ std::vector<std::string> Config::unused_parameter_warnings() const {
     for (const MasterService& s : services_) {
         for (const auto& [n, v] : s.overrides) scan_refs(v);
     }
+    // A restriction class is a parameter that smtpd_restriction_classes names.
+    if (auto classes = get_list("smtpd_restriction_classes"); classes)
+        for (std::string& c : *classes) referenced.insert(std::move(c));
     std::vector<std::string> out;
     std::set<std::string> reported;
     for (const MainCfEntry& e : entries_) {

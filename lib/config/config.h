@@ -45,6 +45,14 @@ public:
     static Result<Config> from_text(std::string_view text, const std::string& config_dir,
                                     std::vector<std::string>* warnings = nullptr);
 
+    // The configuration master accepted and handed down
+    // (config_snapshot.h): main.cf, and master.cf for load_master_cf().
+    // Messages still name the files in `config_dir`.
+    static Result<Config> from_snapshot(std::string_view snapshot, const std::string& config_dir);
+    // The snapshot of this configuration: the main.cf text it was read
+    // from, and the master.cf text when load_master_cf() has read one.
+    std::string snapshot() const;
+
     // `-o name=value` (a service's overrides, or a command's -o).
     void set_override(const std::string& name, const std::string& value);
     // Parses "name=value"; error when there is no '='.
@@ -52,6 +60,8 @@ public:
 
     // Raw value: override, then main.cf, then default; nullopt when none.
     std::optional<std::string> raw(std::string_view name) const;
+    // The value of a `-o name=value` override, if any.
+    std::optional<std::string> override_value(std::string_view name) const;
     // The value explicitly set in main.cf (no default), if any.
     std::optional<std::string> main_cf_value(std::string_view name) const;
     // True for a parameter of the table, or a service-defined one of a
@@ -73,7 +83,8 @@ public:
     const std::string& main_cf_path() const { return main_cf_path_; }
     const std::vector<MainCfEntry>& main_cf_entries() const { return entries_; }
 
-    // Services from DIR/master.cf, when it has been read (load_master_cf()).
+    // Services from DIR/master.cf, when it has been read (load_master_cf();
+    // from the snapshot's master.cf when the configuration came from one).
     Status load_master_cf();
     const std::vector<MasterService>& services() const { return services_; }
     // Sets the services directly (tests, or a master.cf already parsed).
@@ -90,6 +101,8 @@ private:
     std::string config_dir_;
     std::string main_cf_path_;
     std::vector<MainCfEntry> entries_;
+    std::string main_cf_text_;
+    std::optional<std::string> master_cf_text_;  // read, or handed down in a snapshot
     std::map<std::string, std::string, std::less<>> main_;       // last definition wins
     std::map<std::string, std::string, std::less<>> overrides_;
     std::vector<MasterService> services_;

@@ -26,6 +26,10 @@ enum class ParamType {
     kTime,   // number with optional s/m/h/d/w unit
     kSize,   // byte count
     kList,   // elements separated by commas and/or white space
+    kEnum,   // one of `choices`
+    kEnumList,     // a list whose every element is one of `choices`
+    kMaps,         // a list of type:table lookup tables
+    kRestrictions, // an smtpd restriction list (names, their arguments, classes)
 };
 
 struct ParamSpec {
@@ -36,6 +40,10 @@ struct ParamSpec {
     char time_unit = 's';       // default unit of a kTime value
     long long min = 0;          // bounds of kInt/kTime/kSize (max 0 = unbounded)
     long long max = 0;
+    // kEnum/kEnumList: the accepted words, separated by spaces, compared
+    // without regard to case. An empty value is accepted when the default
+    // is empty.
+    const char* choices = nullptr;
 };
 
 // All rows, sorted by name.

@@ -13,9 +13,17 @@
 
 namespace mailroom::server {
 
-std::string instance_pid_file(const std::string& queue_directory) {
-    return queue_directory + "/pid/master.pid";
+Result<std::string> pid_directory(const config::Config& cfg) {
+    auto q = cfg.get("queue_directory");
+    if (!q) return q.error();
+    auto p = cfg.get("process_id_directory");
+    if (!p) return p.error();
+    std::string dir(util::trim(*p));
+    if (dir.empty()) return make_error("parameter process_id_directory is empty");
+    return dir.front() == '/' ? dir : *q + "/" + dir;
 }
+
+std::string instance_pid_file(const std::string& pid_directory) { return pid_directory + "/master.pid"; }
 
 namespace {
 
@@ -29,12 +37,12 @@ pid_t lock_holder(int fd) {
 
 }  // namespace
 
-Result<InstanceLock> acquire_instance_lock(const std::string& queue_directory) {
-    std::string dir = queue_directory + "/pid";
+Result<InstanceLock> acquire_instance_lock(const std::string& pid_directory) {
+    const std::string& dir = pid_directory;
     if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST)
         return make_error(util::format("mkdir %s: %s", dir.c_str(), std::strerror(errno)));
     InstanceLock lock;
-    lock.path = instance_pid_file(queue_directory);
+    lock.path = instance_pid_file(pid_directory);
     lock.fd.reset(::open(lock.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!lock.fd.valid())
         return make_error(util::format("open lock file %s: %s", lock.path.c_str(), std::strerror(errno)));
@@ -61,8 +69,8 @@ Status write_instance_pid(const InstanceLock& lock) {
     return ok_status();
 }
 
-pid_t probe_instance_lock(const std::string& queue_directory) {
-    util::UniqueFd fd(::open(instance_pid_file(queue_directory).c_str(), O_RDONLY | O_CLOEXEC));
+pid_t probe_instance_lock(const std::string& pid_directory) {
+    util::UniqueFd fd(::open(instance_pid_file(pid_directory).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return 0;
     // F_GETLK with a write-lock probe needs only read access.
     struct flock fl {};

@@ -1,8 +1,9 @@
 // instance_lock.h - the lock and pid file that make one master per instance.
 //
 // Summary
-//   master holds an exclusive fcntl() write lock on
-//   queue_directory/pid/master.pid for its whole life and writes its pid
+//   master holds an exclusive fcntl() write lock on master.pid in the
+//   process_id_directory (relative to queue_directory unless absolute;
+//   default "pid", as in Postfix) for its whole life and writes its pid
 //   into the file. Commands find out whether an instance runs by asking who
 //   holds that lock (the pid in the file may be stale; the lock never is).
 //
@@ -21,12 +22,16 @@
 
 #include <string>
 
+#include "lib/config/config.h"
 #include "lib/util/result.h"
 #include "lib/util/unique_fd.h"
 
 namespace mailroom::server {
 
-std::string instance_pid_file(const std::string& queue_directory);
+// $queue_directory/$process_id_directory (or process_id_directory alone
+// when it is absolute).
+Result<std::string> pid_directory(const config::Config& cfg);
+std::string instance_pid_file(const std::string& pid_directory);
 
 struct InstanceLock {
     util::UniqueFd fd;
@@ -35,9 +40,9 @@ struct InstanceLock {
 };
 
 // On failure because of another holder, the error is temporary and names the pid.
-Result<InstanceLock> acquire_instance_lock(const std::string& queue_directory);
+Result<InstanceLock> acquire_instance_lock(const std::string& pid_directory);
 // Rewrites the pid (after master forks into the background).
 Status write_instance_pid(const InstanceLock& lock);
-pid_t probe_instance_lock(const std::string& queue_directory);
+pid_t probe_instance_lock(const std::string& pid_directory);
 
 }  // namespace mailroom::server

@@ -7,8 +7,9 @@
 //   prose specification; this header is the only code definition.
 //
 // Description
-//   A child runs with the write end of its service's status pipe on
-//   kStatusFd and its N listening descriptors on kListenFdStart ..
+//   A child runs with the configuration snapshot on kConfigFd, the write
+//   end of its service's status pipe on kStatusFd and its N listening
+//   descriptors on kListenFdStart ..
 //   kListenFdStart+N-1 (N is given by "-s N" on the command line). Every
 //   status message is kStatusSize bytes, little-endian, written with one
 //   write(2) (atomic on a pipe, as it is shorter than PIPE_BUF):
@@ -30,6 +31,9 @@
 
 namespace mailroom::server::proto {
 
+// The configuration master accepted (lib/config/config_snapshot.h): a
+// sealed read-only memory file, read with pread(2) from offset 0.
+inline constexpr int kConfigFd = 4;
 inline constexpr int kStatusFd = 5;
 inline constexpr int kListenFdStart = 6;
 inline constexpr std::uint32_t kStatusMagic = 0x3153524dU;  // "MRS1" little-endian

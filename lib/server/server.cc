@@ -22,6 +22,9 @@
 #include <cstring>
 #include <vector>
 
+#include "lib/config/common_params.h"
+#include "lib/config/config_snapshot.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/strings.h"
@@ -48,6 +51,20 @@ void watchdog_fired(int) {
     ::_exit(1);
 }
 
+// The configuration master handed down on kConfigFd (config_snapshot.h),
+// so that a main.cf broken after the last accepted reload never reaches a
+// new process; the files when started otherwise.
+Result<config::Config> load_configuration(const std::string& config_dir) {
+    if (::fcntl(proto::kConfigFd, F_GETFD) >= 0) {
+        auto bytes = config::read_snapshot_fd(proto::kConfigFd);
+        if (bytes && bytes->rfind("mailroom-config ", 0) == 0) {
+            ::close(proto::kConfigFd);
+            return config::Config::from_snapshot(*bytes, config_dir);
+        }
+    }
+    return config::Config::load(config_dir);
+}
+
 std::string basename_of(const char* path) {
     std::string p = path ? path : "daemon";
     auto slash = p.rfind('/');
@@ -70,6 +87,8 @@ public:
     // Leaves the process: on_exit, then _exit(0). Only called once the loop
     // has returned, so no object is destroyed inside its own callback.
     [[noreturn]] void exit_now();
+
+    int ipc_timeout_ms() const { return ipc_timeout_ms_; }
 
     config::Config config_;
     ServerOptions options_;
@@ -97,7 +116,7 @@ private:
     long long max_idle_ = 100;
     long long max_use_ = 100;
     long long daemon_timeout_ = 18000;
-    long long ipc_timeout_ = 3600;
+    int ipc_timeout_ms_ = 3600 * 1000;
     int sessions_ = 0;
     unsigned served_ = 0;
     bool exiting_ = false;  // finish() was called: the loop unwinds, then exit_now()
@@ -127,6 +146,7 @@ void Connection::close() {
 const config::Config& ServerContext::config() const { return core_.config_; }
 const ServerOptions& ServerContext::options() const { return core_.options_; }
 const std::string& ServerContext::service_name() const { return core_.service_name_; }
+int ServerContext::ipc_timeout_ms() const { return core_.ipc_timeout_ms(); }
 event::Loop& ServerContext::loop() { return *core_.loop_; }
 void ServerContext::request_exit() {
     core_.exit_when_idle();
@@ -144,18 +164,18 @@ Status ServerCore::setup(int argc, char** argv) {
         return make_error("this program is started by the master daemon (missing -s)");
     service_name_ = options_.service_name.empty() ? spec_.program : options_.service_name;
 
-    auto cfg = config::Config::load(config::resolve_config_directory(options_.config_dir));
+    auto cfg = load_configuration(config::resolve_config_directory(options_.config_dir));
     if (!cfg) return cfg.error();
     config_ = std::move(*cfg);
     for (const auto& [n, v] : options_.overrides) config_.set_override(n, v);
 
-    log::Sinks sinks;
-    if (auto v = config_.get("syslog_name"); v) sinks.syslog_name = *v;
-    if (auto v = config_.get("maillog_file"); v) sinks.maillog_file = *v;
-    if (auto v = config_.get("syslog_facility"); v) sinks.syslog_facility = *v;
-    sinks.to_stderr = options_.debug;
-    log::configure(sinks);
+    config::configure_logging(config_, options_.debug);
     log::set_verbose(options_.verbose);
+    static const std::vector<std::string_view> kSkeletonParameters = {
+        "max_idle",    "max_use",         "daemon_timeout", "ipc_timeout",    "syslog_name",
+        "maillog_file", "syslog_facility", "mail_owner",     "queue_directory"};
+    if (auto st = config::validate_params(config_, kSkeletonParameters); !st) return st;
+    if (auto st = config::validate_params(config_, spec_.parameters); !st) return st;
 
     auto get_time = [&](const char* name, long long& out) -> Status {
         auto v = config_.get_time(name);
@@ -165,7 +185,9 @@ Status ServerCore::setup(int argc, char** argv) {
     };
     if (auto st = get_time("max_idle", max_idle_); !st) return st;
     if (auto st = get_time("daemon_timeout", daemon_timeout_); !st) return st;
-    if (auto st = get_time("ipc_timeout", ipc_timeout_); !st) return st;
+    auto ipc = config::ipc_timeout_ms(config_);
+    if (!ipc) return ipc.error();
+    ipc_timeout_ms_ = *ipc;
     auto use = config_.get_int("max_use");
     if (!use) return use.error();
     max_use_ = *use;
@@ -327,7 +349,7 @@ void ServerCore::serve_trigger(Listener& l) {
             size_t got = 0;
             while (got < sizeof(buf)) {
                 pollfd p{conn.get(), POLLIN, 0};
-                int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(ipc_timeout_, 3600) * 1000));
+                int r = ::poll(&p, 1, std::min(ipc_timeout_ms_, 3600 * 1000));
                 if (r <= 0) break;
                 ssize_t k = ::read(conn.get(), buf + got, sizeof(buf) - got);
                 if (k <= 0) break;

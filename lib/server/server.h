@@ -10,7 +10,9 @@
 //   pipe, max_idle and max_use, the daemon_timeout watchdog, and signals.
 //
 // Description
-//   Order of events: options, configuration, logging; pre_jail_init (still
+//   The configuration is the one master accepted and handed down on
+//   kConfigFd (lib/config/config_snapshot.h), or main.cf when there is
+//   none. Order of events: options, configuration, logging; pre_jail_init (still
 //   root when master runs as root: open privileged files here); chroot to
 //   queue_directory when master.cf says so (-Z) and drop to mail_owner
 //   (-u), both only when running as root; post_jail_init; then the loop. No
@@ -62,6 +64,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
@@ -102,6 +105,8 @@ public:
     const config::Config& config() const;
     const ServerOptions& options() const;
     const std::string& service_name() const;  // -n, or the program name
+    // ipc_timeout, read once by the skeleton (config/common_params.h).
+    int ipc_timeout_ms() const;
     event::Loop& loop();
     // Exit once the current sessions are over (and stop taking new ones).
     void request_exit();
@@ -124,6 +129,15 @@ struct ServiceSpec {
     // long and reconnect by themselves (anvil), so that the new process
     // master starts after a reload is not kept waiting.
     bool exit_on_drain = false;
+    // The main.cf parameters the service reads, besides the skeleton's own
+    // (max_idle, max_use, daemon_timeout, ipc_timeout, the log sinks,
+    // mail_owner, queue_directory): its parameter table, as a Postfix
+    // daemon's main() has one. The skeleton checks every value by its type
+    // before any hook runs (lib/config/validate.h), so that a bad value
+    // stops the process with the file and line instead of a bare
+    // "bad numerical configuration" at its first use. Under master the
+    // handed configuration has passed the same checks already.
+    std::vector<std::string_view> parameters;
 };
 
 int run_multi_server(int argc, char** argv, ServiceSpec spec);

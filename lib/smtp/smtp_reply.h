@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/common_params.h"
+
 namespace mailroom::smtp {
 
 struct Reply {
@@ -50,7 +52,7 @@ Reply reply_from_text(std::string_view text);
 // Options that decide the EHLO keyword list (main.cf parameter names).
 struct EhloOptions {
     std::string myhostname;
-    uint64_t message_size_limit = 10240000;  // 0 = no limit ("SIZE" alone)
+    uint64_t message_size_limit = config::message_size_limit_default();  // 0 = no limit ("SIZE" alone)
     bool vrfy = true;                         // !disable_vrfy_command
     bool etrn = true;
     bool starttls = false;                    // TLS offered on this session

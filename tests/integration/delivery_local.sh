@@ -55,7 +55,12 @@ EOF2
     echo "transport_maps = texthash:$T/transport"
 } >>"$CONF/main.cf"
 printf 'maildir.example.test local2:\nmda.example.test local3:\nnoalias.example.test local4:\n' >"$T/transport"
+# local4's alias database exists at start (start refuses a missing one) and
+# goes away afterwards, for case 10.
+: >"$T/no-such-aliases"
+"$MAILROOM_BIN/postalias" -c "$CONF" "hash:$T/no-such-aliases" || mr_fail "postalias"
 "$MR" -c "$CONF" start || mr_fail "start failed"
+rm -f "$T/no-such-aliases" "$T/no-such-aliases.db"
 
 # 1. The seed's message: to an unqualified local user, into the spool mbox.
 printf 'Subject: seed\n\nhow are you?\nFrom here\n' | dl_send -f hadoop "$U1" || mr_fail "sendmail 1"

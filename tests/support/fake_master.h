@@ -31,8 +31,11 @@ class FakeMaster {
 public:
     // Starts `program` with the given config directory and service name,
     // listening on `socket_path`; `extra_args` go before the program's own.
+    // A `config_fd` >= 0 is handed on kConfigFd, as master hands the
+    // configuration it accepted (lib/config/config_snapshot.h).
     FakeMaster(const std::string& program, const std::string& config_dir, const std::string& service,
-               const std::string& socket_path, const std::vector<std::string>& extra_args = {}) {
+               const std::string& socket_path, const std::vector<std::string>& extra_args = {},
+               int config_fd = -1) {
         socket_path_ = socket_path;
         auto l = ipc::listen_unix(socket_path);
         if (!l) throw std::runtime_error("listen: " + l.error().message);
@@ -53,8 +56,10 @@ public:
             // Above the target numbers first, so that dup2 cannot clobber.
             int s = ::fcntl(status_write.get(), F_DUPFD, 20);
             int l2 = ::fcntl(listener_.get(), F_DUPFD, 20);
+            int c = config_fd >= 0 ? ::fcntl(config_fd, F_DUPFD_CLOEXEC, 20) : -1;
             ::dup2(s, server::proto::kStatusFd);
             ::dup2(l2, server::proto::kListenFdStart);
+            if (c >= 0) ::dup2(c, server::proto::kConfigFd);
             ::execv(argv[0], argv.data());
             ::_exit(127);
         }

@@ -5,7 +5,8 @@
 //   The first service argument (after the generic options) picks the mode:
 //     echo      multi server; echoes each line; "PID" and "UID" answer with
 //               the process id / real uid, "ENV NAME" with an environment
-//               variable; "QUIT" ends the session
+//               variable, "PARAM NAME" with a parameter's effective value;
+//               "QUIT" ends the session
 //     single    single server with the same commands
 //     trigger   trigger server; logs "trigger: N bytes" for each wakeup
 //     fail      exits with a fatal error at start-up (a broken service)
@@ -28,7 +29,10 @@ using namespace mailroom;
 
 namespace {
 
+const config::Config* g_config = nullptr;
+
 mailroom::Status log_start(server::ServerContext& ctx) {
+    g_config = &ctx.config();
     log::info("started for service %s", ctx.service_name().c_str());
     return mailroom::ok_status();
 }
@@ -38,6 +42,10 @@ std::optional<std::string> answer(const std::string& line) {
     if (line == "QUIT") return std::nullopt;
     if (line == "PID") return "pid " + std::to_string(::getpid()) + "\n";
     if (line == "UID") return "uid " + std::to_string(::getuid()) + "\n";
+    if (line.rfind("PARAM ", 0) == 0 && g_config) {
+        auto v = g_config->get(line.substr(6));
+        return "param " + (v ? *v : "(error)") + "\n";
+    }
     if (line.rfind("ENV ", 0) == 0) {
         const char* v = std::getenv(line.substr(4).c_str());
         return std::string("env ") + (v ? v : "(unset)") + "\n";

@@ -119,3 +119,10 @@ TEST_CASE("load reads DIR/main.cf and resolves -c or MAIL_CONFIG", "[unit]") {
     ::unlink((dir + "/master.cf").c_str());
     ::rmdir(dir.c_str());
 }
+
+TEST_CASE("a restriction class is not an unused parameter", "[unit]") {
+    auto cfg = Config::from_text("smtpd_restriction_classes = strict\nstrict = reject\nstray = 1\n", "/d").value();
+    auto w = cfg.unused_parameter_warnings();
+    REQUIRE(w.size() == 1);
+    CHECK(w[0] == "/d/main.cf, line 3: unused parameter: stray=1");
+}

@@ -34,3 +34,16 @@ TEST_CASE("instance lock excludes a second holder and is seen by probes", "[unit
     CHECK(probe_instance_lock(dir) == 0);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the pid directory is process_id_directory under queue_directory", "[unit]") {
+    using mailroom::config::Config;
+    auto def = Config::from_text("queue_directory = /var/spool/mr\n", "/tmp/x").value();
+    CHECK(pid_directory(def).value() == "/var/spool/mr/pid");
+    CHECK(instance_pid_file(pid_directory(def).value()) == "/var/spool/mr/pid/master.pid");
+    auto rel = Config::from_text("queue_directory = /q\nprocess_id_directory = run/mr\n", "/tmp/x").value();
+    CHECK(pid_directory(rel).value() == "/q/run/mr");
+    auto abs = Config::from_text("queue_directory = /q\nprocess_id_directory = /run/mailroom\n", "/tmp/x").value();
+    CHECK(pid_directory(abs).value() == "/run/mailroom");
+    auto empty = Config::from_text("queue_directory = /q\nprocess_id_directory =\n", "/tmp/x").value();
+    CHECK_FALSE(pid_directory(empty).ok());
+}

@@ -16,10 +16,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "lib/config/config_snapshot.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/unique_fd.h"
 #include "tests/support/fake_master.h"
@@ -36,15 +38,23 @@ struct FakeMaster {
     std::optional<testing::FakeMaster> master;
     pid_t child = -1;
 
-    explicit FakeMaster(const std::vector<std::string>& extra_args) {
+    // `snapshot`, when not empty, is handed on kConfigFd as master does.
+    explicit FakeMaster(const std::vector<std::string>& extra_args, const std::string& snapshot = "",
+                        const std::string& main_cf_extra = "") {
         char tmpl[] = "/tmp/mr-skel-XXXXXX";
         REQUIRE(::mkdtemp(tmpl) != nullptr);
         dir = tmpl;
         std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "\nmaillog_file = " << dir
-                                        << "/maillog\n";
+                                        << "/maillog\n" << main_cf_extra;
         std::vector<std::string> args = extra_args;
         args.insert(args.end(), {"--", "echo"});
-        master.emplace(MR_TESTD_PATH, dir, "echo", dir + "/echo", args);
+        util::UniqueFd snap;
+        if (!snapshot.empty()) {
+            auto fd = config::make_snapshot_fd(snapshot);
+            REQUIRE(fd.ok());
+            snap = std::move(*fd);
+        }
+        master.emplace(MR_TESTD_PATH, dir, "echo", dir + "/echo", args, snap.get());
         child = master->child();
     }
 
@@ -124,4 +134,40 @@ TEST_CASE("a child refuses to run without master's -s", "[unit]") {
     ::waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
+}
+
+TEST_CASE("a child reads the configuration master hands it, not a main.cf broken since", "[unit]") {
+    // main.cf on disk has become invalid; the snapshot is what master accepted.
+    std::string accepted = "message_size_limit = 12345\nsmtpd_timeout = 60s\n";
+    FakeMaster m({"-o", "smtpd_timeout=90s"}, config::encode_snapshot({accepted, std::nullopt}),
+                 "message_size_limit = abc\nthis line has no equals sign\n");
+    auto client = m.connect_client();
+    CHECK(ask(client.get(), "PARAM message_size_limit") == "param 12345");
+    // master.cf -o overrides still apply on top of it.
+    CHECK(ask(client.get(), "PARAM smtpd_timeout") == "param 90s");
+    // The descriptor is closed once read: nothing the daemon runs inherits it.
+    int memfds = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(m.child) + "/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        if (target.find("memfd:mailroom-config") != std::string::npos) ++memfds;
+    }
+    CHECK(memfds == 0);
+}
+
+TEST_CASE("without a handed configuration a child reads main.cf", "[unit]") {
+    FakeMaster m({}, "", "message_size_limit = 777\n");
+    auto client = m.connect_client();
+    CHECK(ask(client.get(), "PARAM message_size_limit") == "param 777");
+}
+
+TEST_CASE("a bad value of a parameter the skeleton reads stops it with the file and line", "[unit]") {
+    FakeMaster m({}, "", "max_idle = 5fortnights\n");
+    int status = m.wait_exit();
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    std::ifstream in(m.dir + "/maillog");
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(log.find("fatal: " + m.dir + "/main.cf, line 3: parameter max_idle: bad time value or unit: 5fortnights") !=
+          std::string::npos);
 }
