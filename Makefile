@@ -6,6 +6,8 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= $(shell expr $(JOBS) \* 2)
 # Paths inside the tree hash relative to it, so every clone shares ccache hits.
 export CCACHE_BASEDIR := $(CURDIR)
+# Debug info would otherwise tie each cache entry to its build directory.
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps configure build test unit run stop install bench clean
 
