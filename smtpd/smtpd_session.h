@@ -66,7 +66,7 @@
 //   while the session reads nothing more; challenges go out as "334
 //   base64", responses are read as lines of at most
 //   smtpd_sasl_response_limit bytes ("*" aborts). A step without an answer
-//   after 30 s gets a 454 temporary failure and its late answer is dropped. Success sets the SASL
+//   after 20 s gets a 454 temporary failure and its late answer is dropped. Success sets the SASL
 //   user name permit_sasl_authenticated and the client= log line see;
 //   failure answers "535 5.7.8 Error: authentication failed: reason",
 //   logs "warning: name[addr]: SASL LOGIN authentication failed: reason"

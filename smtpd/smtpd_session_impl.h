@@ -32,7 +32,9 @@ inline constexpr size_t kMaxReadAhead = 64 * 1024;  // bytes pulled from the soc
 inline constexpr size_t kMaxUnsent = 256 * 1024;
 // How long one SASL step (a saslauthd round trip) may take before the
 // client gets a temporary failure; a late answer is thrown away.
-inline constexpr std::chrono::seconds kSaslStepTimeout{30};
+// Shorter than saslauthd's own 30 s wait for its remote server, so a stuck
+// backend gets our 454, not a late "authentication failed".
+inline constexpr std::chrono::seconds kSaslStepTimeout{20};
 
 // ---------------------------------------------------------------------------
 // Session

@@ -168,12 +168,14 @@ bool Session::process_one() {
     if (state_ == State::kAuth) limit = server_.config().sasl.response_limit + 2;
     LinePiece piece;
     if (!take_line(input_, limit, &piece)) return false;
+    // The rest of an over-long SASL response is skipped even though the
+    // failed exchange has already put the session back in command state.
+    if (skipping_long_line_) {
+        if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
+        input_.erase(0, piece.consumed);
+        return true;
+    }
     if (state_ == State::kAuth) {
-        if (skipping_long_line_) {
-            if (piece.end != LineEnd::kNone) skipping_long_line_ = false;
-            input_.erase(0, piece.consumed);
-            return true;
-        }
         std::string line(piece.text);
         bool too_long = piece.end == LineEnd::kNone;
         if (too_long) skipping_long_line_ = true;
