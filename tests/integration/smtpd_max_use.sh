@@ -24,6 +24,7 @@ python3 - "$P" "$N" >"$T/replies" 2>&1 <<'PY' || mr_fail "smtplib: $(cat "$T/rep
 import smtplib, sys, threading
 port, total = int(sys.argv[1]), int(sys.argv[2])
 errors = []
+lock = threading.Lock()  # one whole line per print: threads must not interleave
 def client(first, count):
     try:
         for i in range(first, first + count):
@@ -33,7 +34,8 @@ def client(first, count):
             s.rcpt("bob@remote.test")
             code, text = s.data("Subject: message %d\r\n\r\nbody %d\r\n" % (i, i))
             assert code == 250 and text.startswith(b"2.0.0 Ok: queued as "), (code, text)
-            print("queued", i, text.decode().split()[-1])
+            with lock:
+                print("queued", i, text.decode().split()[-1], flush=True)
             s.quit()
     except Exception as e:
         errors.append(repr(e))
