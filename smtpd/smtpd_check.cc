@@ -31,17 +31,6 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
-bool valid_dsn(std::string_view d) {
-    if (d.size() < 5 || (d[0] != '2' && d[0] != '4' && d[0] != '5') || d[1] != '.') return false;
-    size_t i = 2, n = 0;
-    while (i < d.size() && std::isdigit(static_cast<unsigned char>(d[i]))) ++i, ++n;
-    if (n < 1 || n > 3 || i >= d.size() || d[i] != '.') return false;
-    ++i;
-    n = 0;
-    while (i < d.size() && std::isdigit(static_cast<unsigned char>(d[i]))) ++i, ++n;
-    return n >= 1 && n <= 3 && i == d.size();
-}
-
 // "5.7.1 text" -> dsn "5.7.1", text "text"; otherwise the default DSN.
 void dsn_split(std::string_view def_dsn, std::string_view text, std::string* dsn, std::string* rest) {
     text = util::trim(text);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "lib/address/address.h"
+#include "lib/smtp/smtp_reply.h"
 #include "smtpd/smtpd_check.h"
 
 namespace mailroom::smtpd {
@@ -57,7 +58,7 @@ constexpr const char* kCheckEtrnAcl = "check_etrn_access";
 constexpr int kMaxRecursion = 100;
 
 bool all_digits(std::string_view s);
-bool valid_dsn(std::string_view d);
+using smtp::valid_dsn;
 // "5.7.1 text" -> dsn "5.7.1", text "text"; otherwise the default DSN.
 void dsn_split(std::string_view def_dsn, std::string_view text, std::string* dsn, std::string* rest);
 bool is_header_line(std::string_view s);

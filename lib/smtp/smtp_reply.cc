@@ -22,6 +22,10 @@ std::string sanitize_line(std::string_view s) {
     return out;
 }
 
+std::string bracket(std::string_view s) { return "<" + std::string(s) + ">"; }
+
+}  // namespace
+
 bool valid_dsn(std::string_view d) {
     // class "." subject "." detail, class 2/4/5, 1-3 and 1-3 digits.
     if (d.size() < 5 || (d[0] != '2' && d[0] != '4' && d[0] != '5') || d[1] != '.') return false;
@@ -33,10 +37,6 @@ bool valid_dsn(std::string_view d) {
     while (i < d.size() && std::isdigit(static_cast<unsigned char>(d[i]))) ++i, ++n;
     return n >= 1 && n <= 3 && i == d.size();
 }
-
-std::string bracket(std::string_view s) { return "<" + std::string(s) + ">"; }
-
-}  // namespace
 
 std::string Reply::format() const {
     std::string out;

@@ -45,6 +45,10 @@ struct Reply {
 };
 
 Reply make_reply(int code, std::string_view dsn, std::string_view text);
+
+// True for an RFC 3463 enhanced status code: class 2, 4 or 5, then two
+// dot-separated numbers of one to three digits ("5.7.1").
+bool valid_dsn(std::string_view d);
 // Parses "554 5.7.1 text" (the DSN part optional) into a Reply; a text
 // without a valid 2xx-5xx code becomes "451 4.3.5 Server configuration error".
 Reply reply_from_text(std::string_view text);
