@@ -293,7 +293,7 @@ Status load_classes(const config::Config& cfg, const char* name, unsigned* out) 
     return ok_status();
 }
 
-Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
+Status load_rewrite_config(const config::Config& cfg, CleanupParams* params, bool* domain_lists_may_block) {
     RewriteConfig& rw = params->rewrite;
     struct MapsParam {
         const char* name;
@@ -332,9 +332,13 @@ Status load_rewrite_config(const config::Config& cfg, CleanupParams* params) {
     if (!exceptions) return exceptions.error();
     rw.masquerade.exceptions = *exceptions;
     // recipient_delimiter, $myorigin and the local domains: lib/address.
-    auto resolver = address::resolver_from_config(cfg);
+    // The resolver's domain lists may name a table that blocks (mysql: in
+    // mydestination): then the lookups of every session go off the loop too.
+    std::shared_ptr<address::DomainLists> lists;
+    auto resolver = address::resolver_from_config(cfg, &lists);
     if (!resolver) return resolver.error();
     rw.resolver = std::move(*resolver);
+    if (lists && lists->may_block()) *domain_lists_may_block = true;
     auto propagate = cfg.get_list("propagate_unmatched_extensions");
     if (!propagate) return propagate.error();
     rw.propagate_canonical = rw.propagate_virtual = false;
@@ -370,7 +374,7 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto hlimit = cfg.get_size("header_size_limit");
     if (!hlimit) return hlimit.error();
     out.params.header_size_limit = *hlimit;
-    if (auto st = load_rewrite_config(cfg, &out.params); !st) return st.error();
+    if (auto st = load_rewrite_config(cfg, &out.params, &out.may_block); !st) return st.error();
     for (const auto* maps : {&out.params.rewrite.canonical, &out.params.rewrite.sender_canonical,
                              &out.params.rewrite.recipient_canonical, &out.params.rewrite.virtual_alias,
                              &out.params.header_checks, &out.params.mime_header_checks,

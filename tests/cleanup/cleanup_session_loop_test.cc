@@ -169,3 +169,15 @@ TEST_CASE("cleanup session looks up tables that may block off the loop", "[unit]
     REQUIRE_FALSE(ThreadTable::threads.empty());
     CHECK_FALSE(ThreadTable::threads.count(std::this_thread::get_id()));  // never on the loop's thread
 }
+
+TEST_CASE("cleanup session goes off the loop when a domain list names a table that may block", "[unit]") {
+    table::register_table_type(
+        "cleanupthread", [](const std::string&, const table::OpenOptions&) -> Result<table::TablePtr> {
+            return table::TablePtr(std::make_unique<ThreadTable>());
+        },
+        true);
+    Fixture plain("mydestination = localhost\n");
+    CHECK_FALSE(plain.config.may_block);
+    Fixture f("mydestination = localhost, cleanupthread:x\n");
+    CHECK(f.config.may_block);
+}
