@@ -107,7 +107,8 @@ Result<CleanupResult> CleanupClient::finish() {
 
 Result<ReceiveOverrides> parse_receive_override_options(std::string_view value) {
     ReceiveOverrides out;
-    for (const auto& word : util::split_list(value)) {
+    for (const auto& given : util::split_list(value)) {
+        std::string word = util::lowercase(given);  // any case, as the validator accepts
         if (word == "no_address_mappings") {
             out.cleanup_flags |= kCleanupFlagNoAddressMappings;
         } else if (word == "no_header_body_checks") {
@@ -115,7 +116,7 @@ Result<ReceiveOverrides> parse_receive_override_options(std::string_view value) 
         } else if (word == "no_unknown_recipient_checks") {
             out.no_unknown_recipient_checks = true;
         } else if (word != "no_milters") {
-            return make_error("invalid receive_override_options value: " + word);
+            return make_error("invalid receive_override_options value: " + given);
         }
     }
     return out;

@@ -199,11 +199,13 @@ TEST_CASE("Channel dropped from inside its own callback", "[unit]") {
 TEST_CASE("Loop release_later destroys an object after the current callback", "[unit]") {
     event::Loop loop;
     struct Flag {
+        explicit Flag(bool* g) : gone(g) {}
+        Flag(const Flag&) = delete;
         bool* gone;
         ~Flag() { *gone = true; }
     };
     bool gone = false;
-    auto obj = std::make_unique<Flag>(Flag{&gone});
+    auto obj = std::make_unique<Flag>(&gone);
     event::Timer t(loop, [&] {
         loop.release_later(std::move(obj));
         CHECK_FALSE(gone);  // still alive until the callback returns
@@ -214,7 +216,7 @@ TEST_CASE("Loop release_later destroys an object after the current callback", "[
     bool gone2 = false;
     {
         event::Loop other;
-        other.release_later(std::make_unique<Flag>(Flag{&gone2}));
+        other.release_later(std::make_unique<Flag>(&gone2));
     }
     CHECK(gone2);
 }

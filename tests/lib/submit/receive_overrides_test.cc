@@ -20,3 +20,9 @@ TEST_CASE("receive_override_options words become cleanup flags and smtpd's own s
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message == "invalid receive_override_options value: no_such_thing");
 }
+
+TEST_CASE("receive_override_options words are read in any case, as the validator accepts them", "[unit]") {
+    auto upper = submit::parse_receive_override_options("NO_ADDRESS_MAPPINGS, No_Milters");
+    REQUIRE(upper);
+    CHECK(upper->cleanup_flags == submit::kCleanupFlagNoAddressMappings);
+}
