@@ -15,17 +15,6 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-bool is_dsn(std::string_view word) {
-    // "X.Y.Z": class 2, 4 or 5, then 1-3 and 1-3 digits.
-    if (word.size() < 5 || (word[0] != '2' && word[0] != '4' && word[0] != '5') || word[1] != '.') return false;
-    std::size_t i = 2, digits = 0;
-    while (i < word.size() && std::isdigit(static_cast<unsigned char>(word[i]))) ++i, ++digits;
-    if (digits < 1 || digits > 3 || i >= word.size() || word[i] != '.') return false;
-    std::size_t start = ++i;
-    while (i < word.size() && std::isdigit(static_cast<unsigned char>(word[i]))) ++i;
-    return i == word.size() && i - start >= 1 && i - start <= 3;
-}
-
 }  // namespace
 
 Result<bool> ReplyReader::feed(std::string_view line) {
@@ -47,7 +36,7 @@ Result<bool> ReplyReader::feed(std::string_view line) {
     // An enhanced status code counts when every line carries one of the
     // reply's class; otherwise the text is kept as sent.
     std::string_view word = text.substr(0, text.find(' '));
-    if (!(is_dsn(word) && word[0] == line[0])) all_dsn_ = false;
+    if (!(valid_dsn(word) && word[0] == line[0])) all_dsn_ = false;
     if (!started_) {
         started_ = true;
         reply_.code = code;

@@ -47,7 +47,6 @@ private:
     Reply reply_;
     bool started_ = false;
     bool all_dsn_ = true;
-    std::vector<std::string> dsns_;
 };
 
 struct EhloKeyword {

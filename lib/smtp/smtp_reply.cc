@@ -181,7 +181,6 @@ Reply too_many_errors(std::string_view myhostname) {
     return make_reply(421, "4.7.0", std::string(myhostname) + " Error: too many errors");
 }
 Reply bad_syntax() { return make_reply(500, "5.5.2", "Error: bad syntax"); }
-Reply line_too_long() { return make_reply(500, "5.5.2", "Error: line too long"); }
 Reply not_recognized() { return make_reply(502, "5.5.2", "Error: command not recognized"); }
 Reply protocol_sync() { return make_reply(554, "5.5.0", "Error: SMTP protocol synchronization"); }
 Reply server_config_error() { return make_reply(451, "4.3.5", "Server configuration error"); }

@@ -104,7 +104,6 @@ Reply unknown_user(std::string_view recipient, RecipientTable table);  // 550 5.
 Reply timeout(std::string_view myhostname);          // 421 4.4.2 host Error: timeout exceeded
 Reply too_many_errors(std::string_view myhostname);  // 421 4.7.0 host Error: too many errors
 Reply bad_syntax();                                  // 500 5.5.2 Error: bad syntax
-Reply line_too_long();                               // 500 5.5.2 Error: line too long
 Reply not_recognized();                              // 502 5.5.2 Error: command not recognized
 Reply protocol_sync();                               // 554 5.5.0 Error: SMTP protocol synchronization
 Reply server_config_error();                         // 451 4.3.5 Server configuration error
