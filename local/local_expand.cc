@@ -62,11 +62,14 @@ const char* source_name(Source source) {
     return "recipient";
 }
 
-bool is_local_address(const std::string& address, const LocalSettings& settings) {
+// A lookup that fails (a mydestination table down) is an error, so that the
+// delivery is deferred instead of the address being forwarded.
+Result<bool> is_local_address(const std::string& address, const LocalSettings& settings) {
     if (!address::split(address).has_at) return true;
     if (!settings.resolver) return false;
     auto r = settings.resolver->resolve(address);
-    return r && r->cls == address::AddressClass::kLocal;
+    if (!r) return r.error();
+    return r->cls == address::AddressClass::kLocal;
 }
 
 std::optional<std::string> expand_forward_path(const std::string& pattern, const agent::Identity& user,
@@ -298,7 +301,12 @@ private:
         std::string address = token;
         if (address.size() >= 2 && address.front() == '<' && address.back() == '>')
             address = address.substr(1, address.size() - 2);
-        if (is_local_address(address, s_)) {
+        auto local = is_local_address(address, s_);
+        if (!local) {
+            fail(agent::outcome_from_error(local.error(), "4.3.0", "5.3.0"));
+            return;
+        }
+        if (*local) {
             resolve_local(address, frame, depth, false);
             return;
         }

@@ -114,7 +114,7 @@ Expansion expand_local(const std::string& recipient, const std::string& sender, 
 
 // True when the address resolves to the local class (address/resolve.h),
 // or it has no domain.
-bool is_local_address(const std::string& address, const LocalSettings& settings);
+Result<bool> is_local_address(const std::string& address, const LocalSettings& settings);
 
 // $home, $user, $extension, $recipient_delimiter, $recipient, $domain,
 // $local and ${name} forms; a path whose $extension (or

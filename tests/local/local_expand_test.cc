@@ -268,6 +268,22 @@ TEST_CASE("table trouble defers", "[unit]") {
     CHECK(failures[0].kind == agent::OutcomeKind::kBounced);
 }
 
+TEST_CASE("an alias target whose domain cannot be classified defers instead of being forwarded", "[unit]") {
+    World w;
+    w.aliases["x"] = "bob@down.example";
+    LocalSettings s = settings();
+    s.resolver = std::make_shared<address::Resolver>(address::ResolveOptions{},
+                                                     [](std::string_view d) -> Result<address::AddressClass> {
+                                                         if (d == "down.example")
+                                                             return make_temp_error("mysql:/etc/dest.cf: lookup failed");
+                                                         return address::AddressClass::kLocal;
+                                                     });
+    std::vector<agent::Outcome> failures;
+    CHECK(run(w, "x@yuliang.com", s, &failures).empty());
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].kind == agent::OutcomeKind::kDeferred);
+}
+
 TEST_CASE("forward_path expansion", "[unit]") {
     agent::Identity u{1000, 1000, "alice", "/home/alice", "/bin/sh"};
     CHECK(expand_forward_path("$home/.forward", u, "alice@x", "", "+") == "/home/alice/.forward");
