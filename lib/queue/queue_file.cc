@@ -26,6 +26,9 @@ namespace {
 
 constexpr std::size_t kWriteBuffer = 64 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
+// read_envelope()'s reads: an envelope is small, and the content it jumps
+// over is not read at all.
+constexpr std::size_t kEnvelopeChunk = 8 * 1024;
 constexpr std::string_view kTempPrefix = "tmp.";
 constexpr std::string_view kCorruptPrefix = "corrupt queue file";
 
@@ -410,10 +413,11 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
             buf.erase(0, start);
             start = 0;
             std::size_t have = buf.size();
-            buf.resize(have + kReadChunk);
+            const std::size_t chunk = skip_content ? kEnvelopeChunk : kReadChunk;
+            buf.resize(have + chunk);
             ssize_t n;
             do {
-                n = ::pread(fd_.get(), buf.data() + have, kReadChunk, static_cast<off_t>(read_off));
+                n = ::pread(fd_.get(), buf.data() + have, chunk, static_cast<off_t>(read_off));
             } while (n < 0 && errno == EINTR);
             if (n < 0) return io_error("read", path_);
             buf.resize(have + static_cast<std::size_t>(n));
@@ -459,11 +463,17 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
                 if (skip_content && env.size.content_offset == actual.content_offset &&
                     env.size.extracted_offset >= actual.content_offset) {
                     // Jump to the X record; the content is taken on trust.
+                    // A small file was read whole already: no second read.
                     actual.message_size = env.size.message_size;
-                    buf.clear();
-                    start = 0;
-                    file_off = read_off = env.size.extracted_offset;
-                    eof = false;
+                    if (env.size.extracted_offset < read_off) {
+                        start += static_cast<std::size_t>(env.size.extracted_offset - file_off);
+                    } else {
+                        buf.clear();
+                        start = 0;
+                        read_off = env.size.extracted_offset;
+                        eof = false;
+                    }
+                    file_off = env.size.extracted_offset;
                     continue;
                 }
                 break;

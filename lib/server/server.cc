@@ -80,9 +80,15 @@ public:
     int run(int argc, char** argv);
     void session_ended();
     void exit_when_idle() {
+        if (exit_requested_) return;
         exit_requested_ = true;
-        if (sessions_ == 0) finish();
-        else update_watching();
+        if (sessions_ == 0) {
+            finish();
+            return;
+        }
+        // A multi server was available to master: no longer.
+        if (mode_ == Mode::kMulti && !use_limit_reached()) report(proto::ChildState::kBusy);
+        update_watching();
     }
     // Leaves the process: on_exit, then _exit(0). Only called once the loop
     // has returned, so no object is destroyed inside its own callback.
@@ -102,6 +108,7 @@ private:
     void on_readable(Listener& l);
     void serve_trigger(Listener& l);
     void report(proto::ChildState state);
+    bool use_limit_reached() const;
     void went_idle();
     void update_watching();
     void finish();
@@ -256,13 +263,16 @@ void ServerCore::report(proto::ChildState state) {
     }
 }
 
+bool ServerCore::use_limit_reached() const {
+    return !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
+}
+
 void ServerCore::update_watching() {
     if (exiting_) {
         for (auto& l : listeners_) l->watcher.disable();
         return;
     }
-    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
-    bool can_take = !exit_requested_ && !limit_reached && (mode_ == Mode::kMulti || sessions_ == 0);
+    bool can_take = !exit_requested_ && !use_limit_reached() && (mode_ == Mode::kMulti || sessions_ == 0);
     for (auto& l : listeners_) {
         if (can_take)
             l->watcher.enable();
@@ -273,12 +283,11 @@ void ServerCore::update_watching() {
 
 void ServerCore::went_idle() {
     if (exiting_) return;
-    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
-    if (exit_requested_ || limit_reached) {
+    if (exit_requested_ || use_limit_reached()) {
         finish();
         return;
     }
-    report(proto::ChildState::kAvailable);
+    if (mode_ != Mode::kMulti) report(proto::ChildState::kAvailable);  // a multi server never left it
     if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
     if (spec_.on_idle) spec_.on_idle(ctx_);
     update_watching();
@@ -327,12 +336,29 @@ void ServerCore::on_readable(Listener& l) {
     }
     idle_timer_.cancel();
     ++served_;
-    if (sessions_++ == 0) report(proto::ChildState::kBusy);
-    update_watching();
     if (mode_ == Mode::kSingle) {
+        ++sessions_;
+        report(proto::ChildState::kBusy);
+        update_watching();
         // One conversation at a time: the service reads with blocking calls.
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
+        return;
     }
+    // A multi server stays available to master while it has sessions (as
+    // Postfix's multi_server, which is taken only while it sets one up,
+    // and our session setup does not block): master starts another
+    // process only when none can take a client, not whenever every
+    // process has one. The first client is reported, so that master
+    // counts the process as one that served; at max_use the process stops
+    // taking clients and says so, so that master starts its successor
+    // while it finishes its sessions.
+    ++sessions_;
+    if (use_limit_reached())
+        report(proto::ChildState::kBusy);
+    else if (served_ == 1)
+        report(proto::ChildState::kAvailable);
+    update_watching();
     spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
 }
 

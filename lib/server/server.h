@@ -21,8 +21,11 @@
 //   run_multi_server: many sessions per process on one libevent loop.
 //     on_connection receives a Connection; the session lasts as long as the
 //     Connection object lives (keep it in the session state, drop it to end
-//     the session). Reports busy when the first session starts and
-//     available when the last one ends.
+//     the session). Stays available to master while it has sessions
+//     (Postfix's multi_server is taken only while it sets a session up),
+//     so master starts another process only when none is left. At max_use,
+//     or when told to exit, it reports busy, stops taking clients and
+//     exits when its last session ends.
 //   run_single_server: one connection at a time; on_connection normally
 //     handles the whole conversation before returning. The listeners are
 //     not watched while a Connection is alive.
