@@ -34,9 +34,6 @@ int main(int argc, char** argv) {
         cleanup::start_session(ctx.loop(), g_config, std::move(conn));
     };
     spec.on_exit = [](server::ServerContext&) { cleanup::shutdown_sessions(); };
-    // A queue file's commit (its fsyncs) blocks the loop: a few sessions
-    // per process, so that commits of other sessions go on in parallel.
-    spec.sessions_per_process = 2;
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
         "double_bounce_sender",

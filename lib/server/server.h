@@ -136,9 +136,9 @@ struct ServiceSpec {
     // A multi server with this many sessions tells master it is busy, so
     // that master starts another process for more clients (0 = no limit:
     // one process takes every client). The sessions of a process share
-    // one loop, so work that blocks it (cleanup's queue file commit, with
-    // its fsyncs) waits behind every other session's; a service whose
-    // sessions block sets a small number.
+    // one loop, so work that blocks it waits behind every other session's
+    // (cleanup's fsyncs run on threads for that reason); a service whose
+    // sessions block the loop sets a small number.
     int sessions_per_process = 10;
     // The main.cf parameters the service reads, besides the skeleton's own
     // (max_idle, max_use, daemon_timeout, ipc_timeout, the log sinks,
