@@ -360,24 +360,23 @@ void ServerCore::on_readable(Listener& l) {
     }
     idle_timer_.cancel();
     ++served_;
-    if (mode_ == Mode::kSingle) {
-        ++sessions_;
+    // A single server is busy for its one conversation. A multi server
+    // stays available to master while it has sessions (as Postfix's
+    // multi_server, which is taken only while it serves a request), up to
+    // sessions_per_process of them: master starts another process only
+    // when none can take a client, not whenever every process has one. At
+    // max_use it stops taking clients and says so, so that master starts
+    // its successor while it finishes its sessions.
+    ++sessions_;
+    if (mode_ == Mode::kSingle)
         report(proto::ChildState::kBusy);
-        update_watching();
+    else
+        tell_master();
+    update_watching();
+    if (mode_ == Mode::kSingle) {
         // One conversation at a time: the service reads with blocking calls.
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
-        return;
     }
-    // A multi server stays available to master while it has sessions (as
-    // Postfix's multi_server, which is taken only while it serves a
-    // request), up to sessions_per_process of them: master starts another
-    // process only when none can take a client, not whenever every process
-    // has one. At max_use the process stops taking clients and says so, so
-    // that master starts its successor while it finishes its sessions.
-    ++sessions_;
-    tell_master();
-    update_watching();
     spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
 }
 

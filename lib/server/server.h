@@ -24,9 +24,9 @@
 //     the session). Stays available to master while it has fewer than
 //     sessions_per_process sessions (Postfix's multi_server is taken only
 //     while it serves a request), so master starts another process only
-//     when none can take a client. At max_use,
-//     or when told to exit, it reports busy, stops taking clients and
-//     exits when its last session ends.
+//     when none can take a client. At max_use, or when told to exit, it
+//     reports busy, stops taking clients and exits when its last session
+//     ends.
 //   run_single_server: one connection at a time; on_connection normally
 //     handles the whole conversation before returning. The listeners are
 //     not watched while a Connection is alive.
