@@ -3,7 +3,6 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -114,6 +113,7 @@ ScopedIdentity::ScopedIdentity(const Identity& identity) {
         return;
     }
     saved_egid_ = ::getegid();
+    ::prctl(PR_GET_PDEATHSIG, &saved_pdeathsig_);
     int n = ::getgroups(0, nullptr);
     if (n < 0) {
         status_ = make_temp_error(std::string("getgroups: ") + std::strerror(errno));
@@ -151,7 +151,7 @@ void ScopedIdentity::restore() {
     if (::geteuid() != 0 || ::getegid() != saved_egid_) identity_fatal("restore root privileges", EPERM);
     // A change of credentials clears the parent-death signal (server.cc
     // sets it so that the process dies with master): set it again.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (saved_pdeathsig_ != 0) ::prctl(PR_SET_PDEATHSIG, saved_pdeathsig_);
 }
 
 Status run_as(const Identity& identity, const std::function<Status()>& step) {

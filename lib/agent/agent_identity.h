@@ -76,6 +76,7 @@ private:
 
     bool switched_ = false;
     gid_t saved_egid_ = 0;
+    int saved_pdeathsig_ = 0;
     std::vector<gid_t> saved_groups_;
     Status status_;
 };

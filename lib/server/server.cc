@@ -86,8 +86,7 @@ public:
             finish();
             return;
         }
-        // A multi server was available to master: no longer.
-        if (mode_ == Mode::kMulti && !use_limit_reached()) report(proto::ChildState::kBusy);
+        if (mode_ == Mode::kMulti) tell_master();
         update_watching();
     }
     // Leaves the process: on_exit, then _exit(0). Only called once the loop
@@ -108,6 +107,7 @@ private:
     void on_readable(Listener& l);
     void serve_trigger(Listener& l);
     void report(proto::ChildState state);
+    void tell_master();
     bool use_limit_reached() const;
     void went_idle();
     void update_watching();
@@ -127,6 +127,9 @@ private:
     int sessions_ = 0;
     unsigned served_ = 0;
     bool exiting_ = false;  // finish() was called: the loop unwinds, then exit_now()
+    // A multi server: what master was told last (tell_master()).
+    bool told_busy_ = false;
+    bool told_served_ = false;
 };
 
 // Connection
@@ -287,7 +290,10 @@ void ServerCore::went_idle() {
         finish();
         return;
     }
-    if (mode_ != Mode::kMulti) report(proto::ChildState::kAvailable);  // a multi server never left it
+    if (mode_ == Mode::kMulti)
+        tell_master();
+    else
+        report(proto::ChildState::kAvailable);
     if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
     if (spec_.on_idle) spec_.on_idle(ctx_);
     update_watching();
@@ -295,8 +301,26 @@ void ServerCore::went_idle() {
 
 void ServerCore::session_ended() {
     if (sessions_ > 0) --sessions_;
-    if (sessions_ == 0) went_idle();
-    else update_watching();
+    if (sessions_ == 0) {
+        went_idle();
+        return;
+    }
+    if (mode_ == Mode::kMulti) tell_master();
+    update_watching();
+}
+
+// A multi server is available to master while it takes clients and has
+// fewer than sessions_per_process of them (see the accept path); master
+// learns of each change, and of the first client served.
+void ServerCore::tell_master() {
+    if (exiting_) return;
+    int cap = spec_.sessions_per_process;
+    bool busy = exit_requested_ || use_limit_reached() || (cap > 0 && sessions_ >= cap);
+    bool served = served_ > 0;
+    if (busy == told_busy_ && served == told_served_) return;
+    told_busy_ = busy;
+    told_served_ = served;
+    report(busy ? proto::ChildState::kBusy : proto::ChildState::kAvailable);
 }
 
 // The process is done. finish() is called from inside callbacks (the last
@@ -336,29 +360,23 @@ void ServerCore::on_readable(Listener& l) {
     }
     idle_timer_.cancel();
     ++served_;
-    if (mode_ == Mode::kSingle) {
-        ++sessions_;
+    // A single server is busy for its one conversation. A multi server
+    // stays available to master while it has sessions (as Postfix's
+    // multi_server, which is taken only while it serves a request), up to
+    // sessions_per_process of them: master starts another process only
+    // when none can take a client, not whenever every process has one. At
+    // max_use it stops taking clients and says so, so that master starts
+    // its successor while it finishes its sessions.
+    ++sessions_;
+    if (mode_ == Mode::kSingle)
         report(proto::ChildState::kBusy);
-        update_watching();
+    else
+        tell_master();
+    update_watching();
+    if (mode_ == Mode::kSingle) {
         // One conversation at a time: the service reads with blocking calls.
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
-        return;
     }
-    // A multi server stays available to master while it has sessions (as
-    // Postfix's multi_server, which is taken only while it sets one up,
-    // and our session setup does not block): master starts another
-    // process only when none can take a client, not whenever every
-    // process has one. The first client is reported, so that master
-    // counts the process as one that served; at max_use the process stops
-    // taking clients and says so, so that master starts its successor
-    // while it finishes its sessions.
-    ++sessions_;
-    if (use_limit_reached())
-        report(proto::ChildState::kBusy);
-    else if (served_ == 1)
-        report(proto::ChildState::kAvailable);
-    update_watching();
     spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
 }
 

@@ -2,6 +2,8 @@
 #include "lib/agent/agent_identity.h"
 
 #include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +124,16 @@ TEST_CASE("run_as switches the effective ids in the process and always switches 
         CHECK(seen_pid == self);  // no child process
         expect_root_again();
     }
+    // The parent-death signal, cleared by the kernel at every switch, is
+    // set again.
+    int before_sig = 0;
+    ::prctl(PR_GET_PDEATHSIG, &before_sig);
+    ::prctl(PR_SET_PDEATHSIG, SIGUSR2);
+    REQUIRE(run_as(first, [] { return ok_status(); }).ok());
+    int after_sig = 0;
+    ::prctl(PR_GET_PDEATHSIG, &after_sig);
+    CHECK(after_sig == SIGUSR2);
+    ::prctl(PR_SET_PDEATHSIG, before_sig);
     // An error from the step, and an exception through it, switch back too.
     CHECK(!run_as(first, [] { return Status(make_temp_error("later")); }).ok());
     expect_root_again();

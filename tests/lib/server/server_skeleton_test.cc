@@ -107,6 +107,34 @@ TEST_CASE("a multi server stays available while it has sessions", "[unit]") {
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+TEST_CASE("a multi server with sessions_per_process sessions is busy until one ends", "[unit]") {
+    FakeMaster m({});  // mr-testd keeps the default, 10
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 10; ++i) {
+        clients.push_back(m.connect_client());
+        CHECK(ask(clients.back().get(), "x") == "x");
+    }
+    auto first = m.next_status();
+    REQUIRE(first);
+    CHECK(first->state == proto::ChildState::kAvailable);
+    CHECK(first->served == 1);
+    auto busy = m.next_status();
+    REQUIRE(busy);
+    CHECK(busy->state == proto::ChildState::kBusy);
+    CHECK(busy->served == 10);
+    // Still served, beyond the number (master may have no other process).
+    clients.push_back(m.connect_client());
+    CHECK(ask(clients.back().get(), "y") == "y");
+    CHECK_FALSE(m.next_status(300));
+    clients.pop_back();
+    clients.pop_back();
+    auto avail = m.next_status();
+    REQUIRE(avail);
+    CHECK(avail->state == proto::ChildState::kAvailable);
+    ::kill(m.child, SIGTERM);
+    CHECK(WIFEXITED(m.wait_exit()));
+}
+
 TEST_CASE("max_use ends the process after its last session", "[unit]") {
     FakeMaster m({"-o", "max_use=2"});
     auto first = m.connect_client();
