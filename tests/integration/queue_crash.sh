@@ -13,7 +13,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-MR_WAIT=${MR_WAIT:-45}
+MR_WAIT=45  # longer than mr_instance.sh's default
 QS_NO_QMGR=1 qs_setup
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
