@@ -57,12 +57,15 @@ def perf_profile(inst, rcpt, count):
     load(inst, rcpt, count)
     rec.send_signal(signal.SIGINT)
     rec.wait()
-    out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "comm,sym", "--stdio", "-g", "none",
-                          "--percent-limit", "0.7"], capture_output=True, text=True).stdout
-    print("== perf: hottest symbols (share of all samples of the instance)")
-    for line in out.splitlines():
-        if line and not line.startswith("#"):
-            print(line)
+    for title, sort, limit in (("share of the samples per daemon", "comm", "0.5"),
+                               ("user and kernel share per daemon", "comm,dso", "1"),
+                               ("hottest symbols", "comm,sym", "0.7")):
+        out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio", "-g", "none",
+                              "--percent-limit", limit], capture_output=True, text=True).stdout
+        print(f"== perf: {title}")
+        for line in out.splitlines():
+            if line.strip() and not line.startswith("#"):
+                print(line)
 
 
 def strace_profile(inst, rcpt, count):
