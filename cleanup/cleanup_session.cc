@@ -84,7 +84,8 @@ void Session::start() {
         if (ev == event::Channel::Event::kTimeout) {
             log::warn("%s: timeout after %d s reading from the client",
                       msg_ ? msg_->queue_id().c_str() : "cleanup", config_.ipc_timeout_ms / 1000);
-            if (msg_) msg_->fail(CleanupStatus::kTimeout, "timeout");
+            // While a worker has the message, close() finishes it when it is back.
+            if (msg_ && !busy_) msg_->fail(CleanupStatus::kTimeout, "timeout");
         }
         close();
     });
