@@ -195,7 +195,7 @@ private:
             user = cp->second.substr(0, sp);
             password = cp->second.substr(sp + 1);  // the digest
         } else {
-            log::info("authd: unsupported authentication type \"%s\"",
+            log::info("unsupported authentication type \"%s\"",
                       log::log_printable(request_.authtype).c_str());
             return reply_fail(true);
         }
@@ -280,13 +280,13 @@ private:
         const LookupResult& r = w.result;
         if (r.outcome == Outcome::kTempFail) return temp_fail(key, r.reason);
         if (r.outcome != Outcome::kOk) {
-            log::info("authd: authentication failed: user=<%s>, service=%s%s%s, reason=%s",
+            log::info("authentication failed: user=<%s>, service=%s%s%s, reason=%s",
                       log::log_printable(key).c_str(), log::log_printable(request_.service).c_str(),
                       client_.empty() ? "" : ", rip=", log::log_printable(client_).c_str(),
                       log::log_printable(r.reason).c_str());
             return reply_fail(true);
         }
-        log::debug("authd: %s authenticated by %s", key.c_str(), r.user.module.c_str());
+        log::debug("%s authenticated by %s", key.c_str(), r.user.module.c_str());
         reply_user(r.user);
     }
 
@@ -301,11 +301,11 @@ private:
                 s.server_.cache_.remove(key);
                 if (r.outcome == Outcome::kTempFail) return s.temp_fail(key, r.reason);
                 if (r.outcome != Outcome::kOk) {
-                    log::info("authd: password change refused: user=<%s>, reason=%s", log::log_printable(key).c_str(),
+                    log::info("password change refused: user=<%s>, reason=%s", log::log_printable(key).c_str(),
                               log::log_printable(r.reason).c_str());
                     return s.reply_fail(true);
                 }
-                log::info("authd: password changed: user=<%s>, module=%s", log::log_printable(key).c_str(),
+                log::info("password changed: user=<%s>, module=%s", log::log_printable(key).c_str(),
                           r.user.module.c_str());
                 auth::Reply ok;
                 ok.kind = auth::Reply::Kind::kOk;
@@ -355,7 +355,7 @@ private:
     // No reply: courier's clients take a connection closed without one for
     // a temporary failure.
     void temp_fail(const std::string& what, const std::string& reason) {
-        log::warn("authd: %s: temporary failure: %s", log::log_printable(what).c_str(),
+        log::warn("%s: temporary failure: %s", log::log_printable(what).c_str(),
                   log::log_printable(reason).c_str());
         close();
     }
