@@ -119,7 +119,7 @@ void AuthdSasl::check(uint64_t id, const std::string& user, const std::string& p
                 return;
             case auth::AuthResult::Kind::kTempFail:
                 log::warn("SASL authentication problem: %s", r.reason.c_str());
-                done(make_step(SaslStep::Kind::kTempFail, "remote authentication server unavailable"));
+                done(make_step(SaslStep::Kind::kTempFail, "Connection lost to authentication server"));
                 return;
             case auth::AuthResult::Kind::kFail:
                 break;

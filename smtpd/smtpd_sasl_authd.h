@@ -13,7 +13,8 @@
 //   unknown user is "authentication failure" (535 5.7.8), given only after
 //   smtpd_sasl_failure_delay; authd not running, not answering within
 //   authd_client_timeout, or closing without an answer (its backend is
-//   down) is "remote authentication server unavailable" (454 4.7.0), with
+//   down) is "Connection lost to authentication server" (454 4.7.0, Postfix's
+//   words for its dovecot type, which fail2ban's filter leaves alone), with
 //   the cause logged as "warning: SASL authentication problem: ...". A
 //   malformed PLAIN response is "bad protocol / cancel"; a PLAIN
 //   authorization identity other than the user is "authorization failure"
