@@ -93,7 +93,7 @@ echo '/^Subject: hold me/ HOLD' >"$T/header_checks"
 # Cyrus names the user with the realm (smtpd_sasl_local_domain = $myhostname).
 echo "hadoop@yuliang.com $USER@mx.example.test" >"$T/sender_logins"
 
-[ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a)" = "cyrus" ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
+[ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a | tr '\n' ' ')" = "cyrus authd " ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" "$PP" "$PR" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
