@@ -7,6 +7,7 @@
 #     SASL library with the seed's smtpd.conf (pwcheck_method: authdaemond,
 #     authdaemond_path = authd's socket) -> authd mysql: -> MariaDB;
 #   - a passwd-file user behind the MySQL module (authd_modules order);
+#   - the same users through smtpd_sasl_type = authd;
 #   - wrong password and unknown user: 535 5.7.8;
 #   - mailroom auth test/lookup (fields and the module that answered);
 #   - as root: Debian's maildrop -d user@domain from the seed's master.cf
@@ -15,7 +16,8 @@
 #     service whose name is that absolute path (in a private mount
 #     namespace, so the host's /run is not touched), and delivers into the
 #     user's Maildir;
-#   - MariaDB stopped: authd's temporary failure (no reply), which Cyrus
+#   - MariaDB stopped: 454 4.7.0 Temporary authentication failure through
+#     smtpd_sasl_type = authd; authd's temporary failure (no reply), which Cyrus
 #     turns into SASL_FAIL (smtpd: 535 "generic failure", not "authentication
 #     failure") and mailroom auth test into exit 75, and authd's log names
 #     the module and the reason.
@@ -38,8 +40,10 @@ CLIENT=$(command -v mariadb || command -v mysql || true)
 [ -x /usr/bin/maildrop ] || mr_fail "maildrop is not installed (scripts/install-deps installs it)"
 SEED_RC="$MAILROOM_SRC/tests/data/auth/authmysqlrc.seed"
 
-P=$(mr_free_port)
-dl_setup "127.0.0.1:$P inet n - n - - smtpd"
+P=$(mr_free_port)   # smtpd_sasl_type = cyrus (the seed's)
+PA=$(mr_free_port)  # smtpd_sasl_type = authd
+dl_setup "127.0.0.1:$P inet n - n - - smtpd" \
+    "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_sasl_type=authd -o smtpd_sasl_path=private/authd"
 DB="$T/db"
 SOCK="$DB/mysqld.sock"
 db_stop() {
@@ -157,7 +161,7 @@ fi
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 swaks_auth() {  # user password -> the swaks transcript in $T/swaks
-    swaks --server 127.0.0.1 --port "$P" --helo swaks.example --auth LOGIN --auth-user "$1" \
+    swaks --server 127.0.0.1 --port "${PORT:-$P}" --helo swaks.example --auth LOGIN --auth-user "$1" \
         --auth-password "$2" --quit-after AUTH >"$T/swaks" 2>&1
 }
 expect_reply() {  # what user password regex
@@ -169,6 +173,10 @@ expect_reply "SHA512-crypt MySQL user" jerry@magedu.com "$SHA_PW" "235 2\.7\.0 A
 expect_reply "passwd-file user" filer@example.com file-pw "235 2\.7\.0 Authentication successful"
 expect_reply "wrong password" jerry@magedu.com "$MD5_PW" "535 5\.7\.8 Error: authentication failed"
 expect_reply "unknown user" nobody@magedu.com x "535 5\.7\.8 Error: authentication failed"
+# The same users through smtpd_sasl_type = authd.
+PORT=$PA expect_reply "authd type, SHA512-crypt user" jerry@magedu.com "$SHA_PW" "235 2\.7\.0 Authentication successful"
+PORT=$PA expect_reply "authd type, MD5-crypt user" postmaster@extmail.org "$MD5_PW" "235 2\.7\.0 Authentication successful"
+PORT=$PA expect_reply "authd type, wrong password" postmaster@extmail.org "$SHA_PW" "535 5\.7\.8 Error: authentication failed"
 grep -Eq "authd\[[0-9]+\]: authentication failed: user=<jerry@magedu\.com>, service=smtp, reason=mysql:$CONF/authmysqlrc: password mismatch" \
     "$T/maillog" || mr_fail "no authd log line for the wrong password"
 
@@ -200,6 +208,7 @@ db_stop
 expect_reply "MySQL stopped" jerry@magedu.com "$SHA_PW" "535 5\.7\.8 Error: authentication failed: generic failure"
 grep -Eq "authd\[[0-9]+\]: warning: jerry@magedu\.com: temporary failure: mysql:$CONF/authmysqlrc: cannot connect to MySQL server localhost \(socket $SOCK\): " \
     "$T/maillog" || mr_fail "no authd log line naming the module and the reason"
+PORT=$PA expect_reply "authd type, MySQL stopped" jerry@magedu.com "$SHA_PW" "454 4\.7\.0 Temporary authentication failure"
 "$MR" -c "$CONF" auth test jerry@magedu.com "$SHA_PW" >"$T/out"
 [ $? -eq 75 ] || mr_fail "auth test with MySQL stopped: $(cat "$T/out")"
 # A later module still accepts its own users.
