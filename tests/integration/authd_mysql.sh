@@ -23,6 +23,7 @@
 #     the module and the reason.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/authd_common.sh"
 # As root: a private mount namespace, where /run is a fresh tmpfs that can
 # hold courier's socket path.
 if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
@@ -32,11 +33,6 @@ fi
 mr_enter_netns "$@"
 mr_require_programs master smtpd authd cleanup qmgr pickup pipe mailroom
 mr_require_commands swaks openssl
-MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
-INSTALL_DB=$(command -v mariadb-install-db || command -v mysql_install_db || true)
-CLIENT=$(command -v mariadb || command -v mysql || true)
-[ -x "$MARIADBD" ] && [ -n "$INSTALL_DB" ] && [ -n "$CLIENT" ] ||
-    mr_fail "MariaDB is not installed (scripts/install-deps installs mariadb-server and mariadb-client)"
 [ -x /usr/bin/maildrop ] || mr_fail "maildrop is not installed (scripts/install-deps installs it)"
 SEED_RC="$MAILROOM_SRC/tests/data/auth/authmysqlrc.seed"
 
@@ -44,25 +40,7 @@ P=$(mr_free_port)   # smtpd_sasl_type = cyrus (the seed's)
 PA=$(mr_free_port)  # smtpd_sasl_type = authd
 dl_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_sasl_type=authd -o smtpd_sasl_path=private/authd"
-DB="$T/db"
-SOCK="$DB/mysqld.sock"
-db_stop() {
-    if [ -n "${DB_PID:-}" ]; then
-        kill "$DB_PID" 2>/dev/null
-        wait "$DB_PID" 2>/dev/null
-        DB_PID=
-    fi
-}
-trap 'db_stop; dl_cleanup' EXIT
-USER_OPT=()
-dl_root && USER_OPT=(--user=root)
-mkdir -p "$DB/data" "$DB/tmp"
-"$INSTALL_DB" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
-    --skip-test-db >"$DB/install.log" 2>&1 || mr_fail "mariadb-install-db: $(tail -5 "$DB/install.log")"
-"$MARIADBD" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" --socket="$SOCK" --skip-networking --pid-file="$DB/pid" \
-    --log-error="$DB/err" "${USER_OPT[@]}" --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$DB/err" &
-DB_PID=$!
-mr_wait_for "mariadbd" "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'
+ad_start_mariadb
 
 # The mail account (the seed's vmail): its uid goes into MYSQL_UID_FIELD,
 # as the seed changes '2525' to vmail's '1001' for maildrop.
@@ -78,34 +56,8 @@ else
 fi
 MD5_PW='md5-Secret!'
 SHA_PW="sha512 it's"
-MD5_HASH=$(openssl passwd -1 "$MD5_PW")
-SHA_HASH=$(openssl passwd -6 "$SHA_PW")
-"$CLIENT" --no-defaults -S "$SOCK" -uroot <<SQL || mr_fail "schema"
-CREATE DATABASE extmail;
-USE extmail;
-CREATE TABLE mailbox (
-  username varchar(255) NOT NULL default '', uid varchar(255) NOT NULL default '',
-  password varchar(255) NOT NULL default '', clearpwd varchar(128) NOT NULL default '',
-  name varchar(255) NOT NULL default '', mailhost varchar(255) NOT NULL default '',
-  maildir varchar(255) NOT NULL default '', homedir varchar(255) NOT NULL default '',
-  quota varchar(255) NOT NULL default '', netdiskquota varchar(255) NOT NULL default '',
-  domain varchar(255) NOT NULL default '', uidnumber int(6) NOT NULL default '1000',
-  gidnumber int(6) NOT NULL default '1000', createdate datetime NOT NULL default '1000-01-01 00:00:00',
-  expiredate date NOT NULL default '1000-01-01', active smallint(1) NOT NULL default '1',
-  disablepwdchange smallint(1) default '0', disablesmtpd smallint(1) default '0',
-  disablesmtp smallint(1) default '0', disablewebmail smallint(1) default '0',
-  disablenetdisk smallint(1) default '0', disableimap smallint(1) default '0',
-  disablepop3 smallint(1) default '0', question text NOT NULL, answer text NOT NULL,
-  PRIMARY KEY (username)) ENGINE=InnoDB;
-INSERT INTO mailbox (username, uid, password, name, maildir, homedir, quota, domain, question, answer) VALUES
-  ('postmaster@extmail.org', 'postmaster', '$MD5_HASH', 'Post Master', 'extmail.org/postmaster/Maildir/',
-   'extmail.org/postmaster', '104857600S', 'extmail.org', '', ''),
-  ('jerry@magedu.com', 'jerry', '$SHA_HASH', 'Jerry', 'magedu.com/jerry/Maildir/', 'magedu.com/jerry',
-   '104857600S', 'magedu.com', '', '');
-CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
-GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
-FLUSH PRIVILEGES;
-SQL
+ad_load_extmail "('postmaster@extmail.org', '$(openssl passwd -1 "$MD5_PW")', 'Post Master', 'extmail.org/postmaster')," \
+    "('jerry@magedu.com', '$(openssl passwd -6 "$SHA_PW")', 'Jerry', 'magedu.com/jerry')"
 
 # The seed's authmysqlrc with this instance's socket, mailbox base and uid.
 MB="$T/mailbox"
@@ -204,7 +156,7 @@ fi
 # SASL_FAIL, which smtpd, like Postfix, answers with 535 "generic failure"
 # (a wrong password is "authentication failure"); mailroom's own client
 # reports it as temporary (exit 75).
-db_stop
+ad_stop_mariadb
 expect_reply "MySQL stopped" jerry@magedu.com "$SHA_PW" "535 5\.7\.8 Error: authentication failed: generic failure"
 grep -Eq "authd\[[0-9]+\]: warning: jerry@magedu\.com: temporary failure: mysql:$CONF/authmysqlrc: cannot connect to MySQL server localhost \(socket $SOCK\): " \
     "$T/maillog" || mr_fail "no authd log line naming the module and the reason"
