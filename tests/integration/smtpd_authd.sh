@@ -44,83 +44,67 @@ AUTHD_PID=$!
 trap 'kill $AUTHD_PID 2>/dev/null; mr_cleanup' EXIT
 mr_wait_for "fake authd socket" test -S "$Q/private/authd"
 
-python3 - "$P" "$PD" "$PH" "$PS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
-import base64, socket, sys, time
+PYTHONPATH="$HERE" python3 - "$P" "$PD" "$PH" "$PS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+import base64, sys
 P, PD, PH, PS = (int(a) for a in sys.argv[1:5])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
-class Client:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.f = self.sock.makefile("rb")
-        self.reply()
-    def reply(self):
-        out = []
-        while True:
-            line = self.f.readline()
-            if not line:
-                out.append("<closed>")
-                return out
-            out.append(line.decode().rstrip("\r\n"))
-            if line[3:4] != b"-":
-                return out
-    def cmd(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.reply()
-    def timed(self, line):
-        start = time.monotonic()
-        r = self.cmd(line)
-        return r, time.monotonic() - start
+from smtp_telnet import Telnet
+
+def Client(port):
+    t = Telnet(port)
+    assert t.reply()[0].startswith("220 "), "no greeting"
+    return t
 
 # EHLO offers PLAIN and LOGIN, and AUTH= for broken clients.
 c = Client(P)
-ehlo = c.cmd("EHLO client.example")
+ehlo = c.say("EHLO client.example")
 assert "250-AUTH PLAIN LOGIN" in ehlo and "250-AUTH=PLAIN LOGIN" in ehlo, ehlo
 # Relaying is refused before AUTH.
-assert c.cmd("MAIL FROM:<hadoop@yuliang.com>")[0].startswith("250")
-r = c.cmd("RCPT TO:<1062817308@qq.com>")
+assert c.say("MAIL FROM:<hadoop@yuliang.com>")[0].startswith("250")
+r = c.say("RCPT TO:<1062817308@qq.com>")
 assert r[0].endswith(" <1062817308@qq.com>: Relay access denied"), r
-assert c.cmd("RSET")[0].startswith("250")
+assert c.say("RSET")[0].startswith("250")
 # The seed's AUTH LOGIN transcript.
-assert c.cmd("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
-assert c.cmd(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
-assert c.cmd(b64("<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
-assert c.cmd("MAIL FROM:<hadoop@yuliang.com>")[0].startswith("250")
-assert c.cmd("RCPT TO:<1062817308@qq.com>")[0].startswith("250")
-c.cmd("QUIT")
+assert c.say("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
+assert c.say(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
+assert c.say(b64("<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
+assert c.say("MAIL FROM:<hadoop@yuliang.com>")[0].startswith("250")
+assert c.say("RCPT TO:<1062817308@qq.com>")[0].startswith("250")
+c.say("QUIT")
 
 # PLAIN with an initial response, and after the empty challenge.
 c = Client(P)
-c.cmd("EHLO client.example")
-r = c.cmd("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
+c.say("EHLO client.example")
+r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["235 2.7.0 Authentication successful"], r
-c.cmd("QUIT")
+c.say("QUIT")
 c = Client(P)
-c.cmd("EHLO client.example")
-assert c.cmd("AUTH PLAIN") == ["334 "]
-assert c.cmd(b64("hadoop@yuliang.com\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
-c.cmd("QUIT")
+c.say("EHLO client.example")
+assert c.say("AUTH PLAIN") == ["334 "]
+assert c.say(b64("hadoop@yuliang.com\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
+c.say("QUIT")
 
 # A wrong password and an unknown user: 535 after the failure delay.
 c = Client(P)
-c.cmd("EHLO client.example")
+c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 assert took >= 1.0, took
-assert c.cmd("AUTH LOGIN " + b64("nobody@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
-r = c.cmd(b64("whatever"))
+assert c.say("AUTH LOGIN " + b64("nobody@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
+r = c.say(b64("whatever"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 # A malformed PLAIN response, and an unoffered mechanism.
-r = c.cmd("AUTH PLAIN " + b64("no-nul-here"))
+r = c.say("AUTH PLAIN " + b64("no-nul-here"))
 assert r == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"], r
-r = c.cmd("AUTH CRAM-MD5")
+r = c.say("AUTH CRAM-MD5")
 assert r == ["535 5.7.8 Error: authentication failed: no mechanism available"], r
-c.cmd("QUIT")
+c.say("QUIT")
 
 # authd's backend down (closes without a reply), stuck (silent past
 # authd_client_timeout), and no authd at all: 454, within seconds.
 c = Client(P)
-c.cmd("EHLO client.example")
+c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert took < 1.0, took
@@ -128,32 +112,32 @@ r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert 1.0 <= took < 5.0, took
 # The session goes on: a good AUTH after them.
-assert c.cmd("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
-c.cmd("QUIT")
+assert c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
+c.say("QUIT")
 c = Client(PD)
-c.cmd("EHLO client.example")
+c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert took < 1.0, took
-c.cmd("QUIT")
+c.say("QUIT")
 
 # The cap on failures per connection: smtpd_hard_error_limit.
 c = Client(PH)
-c.cmd("EHLO client.example")
-r = c.cmd("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong1"))
+c.say("EHLO client.example")
+r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong1"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
-r = c.cmd("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong2"))
+r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong2"))
 assert r[0] == "535 5.7.8 Error: authentication failed: authentication failure", r
 assert r[-1] == "<closed>" or c.reply()[-1].startswith("421 4.7.0"), r
 
 # The submission-style service name, for the stock fail2ban filter.
 c = Client(PS)
-c.cmd("EHLO client.example")
-assert c.cmd("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
-assert c.cmd(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
-r = c.cmd(b64("wrong"))
+c.say("EHLO client.example")
+assert c.say("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
+assert c.say(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
+r = c.say(b64("wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
-c.cmd("QUIT")
+c.say("QUIT")
 print("ok")
 PY
 
