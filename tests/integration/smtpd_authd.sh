@@ -7,7 +7,8 @@
 # an empty challenge, the request authd receives, relaying after AUTH,
 # wrong passwords and unknown users (535 after smtpd_sasl_failure_delay),
 # authd missing, silent (authd_client_timeout) or closing without a reply
-# (454, fast), the per-connection cap (smtpd_hard_error_limit), and that
+# (454, fast), the per-connection cap (smtpd_hard_error_limit), CRAM-MD5
+# where auth_mechanisms offers it, and that
 # Debian's fail2ban postfix filter (mode=aggressive) finds the failures
 # with the client address.
 source "$(dirname "$0")/mr_instance.sh"
@@ -20,10 +21,12 @@ P=$(mr_free_port)   # authd's default socket (smtpd_sasl_path left at its defaul
 PD=$(mr_free_port)  # smtpd_sasl_path names a socket nobody serves
 PH=$(mr_free_port)  # smtpd_hard_error_limit = 2, no failure delay
 PS=$(mr_free_port)  # syslog_name = postfix/submission, as the seed's submission service
+PC=$(mr_free_port)  # auth_mechanisms = plain, login, cram-md5
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_path=/nonexistent/authd" \
     "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2 -o smtpd_sasl_failure_delay=0" \
-    "127.0.0.1:$PS inet n - n - - smtpd -o syslog_name=postfix/submission"
+    "127.0.0.1:$PS inet n - n - - smtpd -o syslog_name=postfix/submission" \
+    "127.0.0.1:$PC inet n - n - - smtpd -o auth_mechanisms=plain,login,cram-md5"
 cat >>"$CONF/main.cf" <<EOF2
 local_recipient_maps =
 mynetworks = 192.0.2.0/24
@@ -44,9 +47,9 @@ AUTHD_PID=$!
 trap 'kill $AUTHD_PID 2>/dev/null; mr_cleanup' EXIT
 mr_wait_for "fake authd socket" test -S "$Q/private/authd"
 
-PYTHONPATH="$HERE" python3 - "$P" "$PD" "$PH" "$PS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
-import base64, sys
-P, PD, PH, PS = (int(a) for a in sys.argv[1:5])
+PYTHONPATH="$HERE" python3 - "$P" "$PD" "$PH" "$PS" "$PC" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+import base64, hashlib, hmac, sys
+P, PD, PH, PS, PC = (int(a) for a in sys.argv[1:6])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
 from smtp_telnet import Telnet
@@ -137,6 +140,27 @@ assert c.say("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
 assert c.say(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
 r = c.say(b64("wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+c.say("QUIT")
+# CRAM-MD5 (RFC 2195) where auth_mechanisms offers it: authd gets the
+# challenge and the response, and checks them against the clear password.
+c = Client(PC)
+assert "250-AUTH PLAIN LOGIN CRAM-MD5" in c.say("EHLO client.example")
+def cram(c, user, secret):
+    r = c.say("AUTH CRAM-MD5")
+    assert r[0].startswith("334 "), r
+    challenge = base64.b64decode(r[0][4:])
+    assert challenge.startswith(b"<") and challenge.endswith(b"@mx.example.test>"), challenge
+    digest = hmac.new(secret.encode(), challenge, hashlib.md5).hexdigest()
+    return c.say(b64(user + " " + digest))
+r = cram(c, "hadoop@yuliang.com", "wrong")
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert cram(c, "hadoop@yuliang.com", "<tswcbyy888>") == ["235 2.7.0 Authentication successful"]
+c.say("QUIT")
+c = Client(PC)
+c.say("EHLO client.example")
+assert c.say("AUTH CRAM-MD5 " + b64("x")) == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"]
+assert c.say("AUTH CRAM-MD5")[0].startswith("334 ")
+assert c.say(b64("no digest")) == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"]
 c.say("QUIT")
 print("ok")
 PY
