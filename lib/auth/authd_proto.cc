@@ -47,6 +47,27 @@ std::string_view skip_spaces(std::string_view s) {
     return s;
 }
 
+// Gathers the bytes up to the next LF into *line (which may hold the start
+// of the line from earlier calls); *used counts what it took, the LF too.
+// Lines are bounded by kMaxLine and may not hold a null byte.
+enum class Gather { kNeedMore, kLine, kError };
+Gather gather_line(std::string_view bytes, std::string* line, std::size_t* used, std::string* error,
+                   const char* what) {
+    size_t nl = bytes.find('\n');
+    std::string_view piece = bytes.substr(0, nl);
+    if (piece.find('\0') != std::string_view::npos) {
+        *error = std::string("null byte in an authd ") + what;
+        return Gather::kError;
+    }
+    if (line->size() + piece.size() >= kMaxLine) {
+        *error = std::string("authd ") + what + " line too long";
+        return Gather::kError;
+    }
+    line->append(piece);
+    *used = nl == std::string_view::npos ? piece.size() : nl + 1;
+    return nl == std::string_view::npos ? Gather::kNeedMore : Gather::kLine;
+}
+
 }  // namespace
 
 Request make_pre_request(std::string service, std::string user) {
@@ -240,16 +261,12 @@ RequestDecoder::Step RequestDecoder::feed(std::string_view bytes, std::size_t* u
             if (body_.size() == body_length_) return auth_body();
             continue;
         }
-        size_t nl = rest.find('\n');
-        std::string_view piece = rest.substr(0, nl);
-        if (piece.find('\0') != std::string_view::npos) return fail("null byte in an authd request");
-        if (line_.size() + piece.size() >= kMaxLine) return fail("authd request line too long");
-        line_.append(piece);
-        if (nl == std::string_view::npos) {
-            *used += piece.size();
-            return Step::kNeedMore;
-        }
-        *used += nl + 1;
+        std::size_t n = 0;
+        std::string why;
+        Gather g = gather_line(rest, &line_, &n, &why, "request");
+        if (g == Gather::kError) return fail(why);
+        *used += n;
+        if (g == Gather::kNeedMore) return Step::kNeedMore;
         std::string line = std::move(line_);
         line_.clear();
         Step step = command(line);
@@ -403,19 +420,14 @@ ReplyDecoder::Step ReplyDecoder::feed(std::string_view bytes, std::size_t* used)
     std::size_t limit = to_ == RequestType::kEnumerate ? kMaxEnumerate : kMaxReply;
     while (*used < bytes.size()) {
         std::string_view rest = bytes.substr(*used);
-        size_t nl = rest.find('\n');
-        std::string_view piece = rest.substr(0, nl);
-        if (piece.find('\0') != std::string_view::npos) return fail("null byte in an authd reply");
-        if (line_.size() + piece.size() >= kMaxLine) return fail("authd reply line too long");
-        if (total_ + piece.size() + 1 > limit) return fail("authd reply too long");
-        line_.append(piece);
-        if (nl == std::string_view::npos) {
-            *used += piece.size();
-            total_ += piece.size();
-            return Step::kNeedMore;
-        }
-        *used += nl + 1;
-        total_ += piece.size() + 1;
+        std::size_t n = 0;
+        std::string why;
+        Gather g = gather_line(rest, &line_, &n, &why, "reply");
+        if (g == Gather::kError) return fail(why);
+        if (total_ + n > limit) return fail("authd reply too long");
+        *used += n;
+        total_ += n;
+        if (g == Gather::kNeedMore) return Step::kNeedMore;
         std::string text = std::move(line_);
         line_.clear();
         Step step = line(text);

@@ -12,98 +12,75 @@ namespace {
 
 using namespace mailroom::auth;
 
-// Feeds one byte at a time; `step` is the decoder's step type.
-template <class Decoder, class Step>
-bool byte_by_byte(Decoder& d, std::string_view bytes, Step need_more, Step* last, std::size_t* fed,
-                  FuzzVerdict* v) {
-    Step step = need_more;
-    while (*fed < bytes.size() && step == need_more) {
-        std::size_t used = 0;
-        step = d.feed(bytes.substr(*fed, 1), &used);
-        if (used > 1) {
-            v->broken = "decoder consumed more than it was given";
-            return false;
-        }
-        if (step == need_more && used != 1) {
-            v->broken = "decoder asked for more without consuming";
-            return false;
-        }
-        *fed += used;
-    }
-    *last = step;
-    return true;
-}
-
-FuzzVerdict requests(std::string_view bytes) {
+// Checks one direction of the codec: `decoder` fed byte by byte against
+// `whole` (the whole-buffer decode), then encode and decode again. The
+// decoders' steps are need-more, done and error, in that order; `at_end`
+// is what a decoder says when the input ends (the reply decoder's finish()).
+template <class Decoder, class Value, class Encode, class Decode, class AtEnd>
+FuzzVerdict check_codec(std::string_view bytes, Decoder& d, const Result<Value>& whole, Encode encode,
+                        Decode decode, AtEnd at_end) {
+    using Step = typename Decoder::Step;
     FuzzVerdict v;
-    auto whole = decode_request(bytes);
-    RequestDecoder d;
-    auto step = RequestDecoder::Step::kNeedMore;
+    Step step = Step::kNeedMore;
     std::size_t fed = 0;
-    if (!byte_by_byte(d, bytes, RequestDecoder::Step::kNeedMore, &step, &fed, &v)) return v;
-    bool incremental_ok = step == RequestDecoder::Step::kRequest && fed == bytes.size();
+    while (fed < bytes.size() && step == Step::kNeedMore) {
+        std::size_t used = 0;
+        step = d.feed(bytes.substr(fed, 1), &used);
+        if (used > 1) {
+            v.broken = "decoder consumed more than it was given";
+            return v;
+        }
+        if (step == Step::kNeedMore && used != 1) {
+            v.broken = "decoder asked for more without consuming";
+            return v;
+        }
+        fed += used;
+    }
+    if (step == Step::kNeedMore) step = at_end(d);
+    bool incremental_ok = step != Step::kNeedMore && step != Step::kError && fed == bytes.size();
     if (incremental_ok != whole.ok()) {
-        v.broken = "whole and incremental request decoding disagree";
+        v.broken = "whole and incremental decoding disagree";
         return v;
     }
     if (!whole.ok()) {
         v.error = whole.error().message;
         return v;
     }
-    if (d.take() != *whole) {
-        v.broken = "whole and incremental decoding give different requests";
+    if (!(d.take() == *whole)) {
+        v.broken = "whole and incremental decoding give different values";
         return v;
     }
-    auto again = encode_request(*whole);
+    Result<std::string> again = encode(*whole);
     if (!again.ok()) {
-        v.broken = "a decoded request does not encode: " + again.error().message;
+        v.broken = "a decoded value does not encode: " + again.error().message;
         return v;
     }
-    auto back = decode_request(*again);
-    if (!back.ok() || *back != *whole) {
-        v.broken = "a decoded request does not survive encoding";
+    Result<Value> back = decode(*again);
+    if (!back.ok() || !(*back == *whole)) {
+        v.broken = "a decoded value does not survive encoding";
         return v;
     }
     v.valid = true;
     return v;
 }
 
+FuzzVerdict requests(std::string_view bytes) {
+    RequestDecoder d;
+    return check_codec(
+        bytes, d, decode_request(bytes), [](const Request& r) { return encode_request(r); },
+        [](std::string_view b) { return decode_request(b); }, [](RequestDecoder&) { return RequestDecoder::Step::kNeedMore; });
+}
+
 FuzzVerdict replies(RequestType to, std::string_view bytes) {
-    FuzzVerdict v;
-    auto whole = decode_reply(to, bytes);
     ReplyDecoder d(to);
-    auto step = ReplyDecoder::Step::kNeedMore;
-    std::size_t fed = 0;
-    if (!byte_by_byte(d, bytes, ReplyDecoder::Step::kNeedMore, &step, &fed, &v)) return v;
-    if (step == ReplyDecoder::Step::kNeedMore) step = d.finish();
-    bool incremental_ok = step == ReplyDecoder::Step::kReply && fed == bytes.size();
-    if (incremental_ok != whole.ok()) {
-        v.broken = "whole and incremental reply decoding disagree";
-        return v;
-    }
-    if (!whole.ok()) {
-        v.error = whole.error().message;
-        return v;
-    }
-    if (d.take() != *whole) {
-        v.broken = "whole and incremental decoding give different replies";
-        return v;
-    }
-    auto again = encode_reply(to, *whole);
-    if (!again.ok()) {
-        v.broken = "a decoded reply does not encode: " + again.error().message;
-        return v;
-    }
-    auto back = decode_reply(to, *again);
-    if (!back.ok() || *back != *whole) {
-        v.broken = "a decoded reply does not survive encoding";
-        return v;
-    }
-    if (whole->kind == Reply::Kind::kTempFail) {
+    auto whole = decode_reply(to, bytes);
+    FuzzVerdict v = check_codec(
+        bytes, d, whole, [to](const Reply& r) { return encode_reply(to, r); },
+        [to](std::string_view b) { return decode_reply(to, b); }, [](ReplyDecoder& dec) { return dec.finish(); });
+    if (v.valid && whole->kind == Reply::Kind::kTempFail) {
+        v.valid = false;
         v.error = "no complete reply (temporary failure)";
-        return v;
     }
-    v.valid = true;
     return v;
 }
 

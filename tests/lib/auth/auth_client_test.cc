@@ -113,28 +113,25 @@ TEST_CASE("the loop client gets the user of a successful AUTH", "[unit]") {
 }
 
 TEST_CASE("FAIL is a permanent failure, a closed connection a temporary one", "[unit]") {
+    struct Case {
+        const char* reply;
+        AuthResult::Kind kind;
+        const char* reason;
+    };
+    const Case cases[] = {
+        {"FAIL\n", AuthResult::Kind::kFail, ""},
+        {"", AuthResult::Kind::kTempFail, "problem talking to server private/authd: connection closed without a reply"},
+        {"UID=x\n.\n", AuthResult::Kind::kTempFail, "problem talking to server private/authd: authd reply: bad UID"},
+    };
     event::Loop loop;
-    {
+    for (const Case& c : cases) {
+        INFO("reply: " << c.reply);
         FakeAuthd server;
-        server.serve("FAIL\n");
+        server.serve(c.reply);
         AuthClient client(loop, server.options());
-        CHECK(run(loop, client, make_login_request("smtp", "joe", "bad")).kind == AuthResult::Kind::kFail);
-    }
-    {
-        FakeAuthd server;
-        server.serve("");
-        AuthClient client(loop, server.options());
-        auto r = run(loop, client, make_pre_request("smtp", "joe"));
-        CHECK(r.kind == AuthResult::Kind::kTempFail);
-        CHECK(r.reason == "problem talking to server private/authd: connection closed without a reply");
-    }
-    {
-        FakeAuthd server;
-        server.serve("UID=x\n.\n");
-        AuthClient client(loop, server.options());
-        auto r = run(loop, client, make_pre_request("smtp", "joe"));
-        CHECK(r.kind == AuthResult::Kind::kTempFail);
-        CHECK(r.reason == "problem talking to server private/authd: authd reply: bad UID");
+        auto r = run(loop, client, make_login_request("smtp", "joe", "bad"));
+        CHECK(r.kind == c.kind);
+        CHECK(r.reason == c.reason);
     }
 }
 
