@@ -16,6 +16,9 @@
 //              same validation as check: an invalid value is reported
 //              with its file and line, exit 1, and master is not signalled.
 //   status     exit 0 when an instance runs, 1 when not.
+//   pw [-s SCHEME] [-p PASSWORD] [-t HASH]
+//              make or test a password hash, as doveadm pw (mailroom_pw.h);
+//              reads no configuration, and takes no -c before it.
 //   check      reports every parameter value that is invalid for its type
 //              (lib/config/validate.h), every missing directory, wrong
 //              owner/group/mode and missing daemon program; exit 1 when
@@ -25,6 +28,8 @@
 //              creates mail_owner and setgid_group when missing.
 //   flush      postqueue -f: the queue manager retries deferred mail now
 //              (exit 1 when the instance is down or postqueue is missing).
+//   auth test USER [PASSWORD], auth lookup USER
+//              ask authd (mailroom_auth.h).
 //
 // Security
 //   Not set-uid. Programs are run with execv() and argv arrays, never
@@ -44,8 +49,10 @@
 #include "lib/server/instance_lock.h"
 #include "lib/table/table_check.h"
 #include "lib/util/strings.h"
+#include "mailroom/mailroom_auth.h"
 #include "mailroom/mailroom_ctl.h"
 #include "mailroom/mailroom_perms.h"
+#include "mailroom/mailroom_pw.h"
 
 using namespace mailroom;
 
@@ -54,7 +61,7 @@ namespace {
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: mailroom [-c config_dir] [-v] start | start-fg | stop | reload | abort | flush | check | "
-                 "status | set-permissions\n");
+                 "status | set-permissions | auth ...\n");
     std::exit(2);
 }
 
@@ -148,6 +155,7 @@ int stop_and_wait(const config::Config& cfg, int signo, const char* what) {
 
 int main(int argc, char** argv) {
     log::init("mailroom", true);
+    if (argc >= 2 && std::strcmp(argv[1], "pw") == 0) return ctl::pw_command(argc - 1, argv + 1);
     std::string dash_c;
     bool verbose = false;
     int i = 1;
@@ -161,6 +169,12 @@ int main(int argc, char** argv) {
         } else {
             usage();
         }
+    }
+    // mailroom auth ...: its own arguments (mailroom_auth.h).
+    if (i < argc && std::strcmp(argv[i], "auth") == 0) {
+        auto acfg = config::Config::load(config::resolve_config_directory(dash_c));
+        if (!acfg) log::fatal("%s", acfg.error().message.c_str());
+        return ctl::auth_command(*acfg, argc - i, argv + i);
     }
     if (i + 1 != argc) usage();
     std::string cmd = argv[i];
