@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -74,18 +75,28 @@ Result<MessageCopy> MessageCopy::from_text(queue::QueueEnvelope envelope, std::s
     return copy;
 }
 
-Status MessageCopy::for_each_chunk(const std::function<Status(std::string_view)>& sink) const {
-    std::string buf(kChunk, '\0');
-    std::uint64_t off = 0;
-    while (off < size_) {
-        ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(off));
+Result<std::size_t> MessageCopy::read_at(std::uint64_t offset, char* buf, std::size_t max) const {
+    if (offset >= size_) return std::size_t{0};
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max, size_ - offset));
+    for (;;) {
+        ssize_t n = ::pread(fd_.get(), buf, want, static_cast<off_t>(offset));
         if (n < 0) {
             if (errno == EINTR) continue;
             return mailbox::sys_error("read", "message copy", errno);
         }
         if (n == 0) return make_temp_error("message copy: unexpected end of file");
-        off += static_cast<std::uint64_t>(n);
-        if (auto st = sink(std::string_view(buf.data(), static_cast<size_t>(n))); !st) return st;
+        return static_cast<std::size_t>(n);
+    }
+}
+
+Status MessageCopy::for_each_chunk(const std::function<Status(std::string_view)>& sink) const {
+    std::string buf(kChunk, '\0');
+    std::uint64_t off = 0;
+    while (off < size_) {
+        auto n = read_at(off, buf.data(), buf.size());
+        if (!n) return n.error();
+        off += *n;
+        if (auto st = sink(std::string_view(buf.data(), *n)); !st) return st;
     }
     return ok_status();
 }

@@ -52,6 +52,9 @@ public:
     // Content bytes (lines with "\n").
     std::uint64_t size() const { return size_; }
 
+    // Up to `max` content bytes from `offset` (0 at the end): for a
+    // writer that streams the content at its peer's pace.
+    Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t max) const;
     // Calls sink with consecutive chunks of the content from the start.
     Status for_each_chunk(const std::function<Status(std::string_view)>& sink) const;
     // The primary header block plus its empty line (at most max_bytes).

@@ -1,0 +1,62 @@
+// main.cc - smtp and lmtp: the delivery agent that carries mail to other
+// hosts over SMTP, or to a mailbox server over LMTP.
+//
+// Summary
+//   A multi server on private/<service> (master.cf "smtp", "relay",
+//   "lmtp"). Every connection from qmgr is one delivery request, served on
+//   the event loop (lib/agent/agent_event_server.h) so that one process
+//   carries many deliveries at once. The service name "lmtp" selects LMTP
+//   and the lmtp_ parameters; any other name SMTP and the smtp_ ones.
+#include <memory>
+
+#include "lib/agent/agent_event_server.h"
+#include "lib/log/log.h"
+#include "lib/server/server.h"
+#include "smtp/smtp_delivery.h"
+#include "smtp/smtp_settings.h"
+
+using namespace mailroom;
+
+namespace {
+
+struct State {
+    smtp_agent::AgentContext context;
+    std::unique_ptr<agent::EventAgentServer> server;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto state = std::make_shared<State>();
+    server::ServiceSpec spec;
+    spec.program = "smtp";
+    spec.parameters = smtp_agent::agent_parameters();
+    spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
+        auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
+        if (!settings) return settings.error();
+        state->context.settings = std::move(*settings);
+        auto& s = state->context.settings;
+        if (!s.tls_policy_maps.empty()) {
+            auto maps = table::Maps::open(s.tls_policy_maps);
+            if (!maps) return make_error(s.prefix + "_tls_policy_maps: " + maps.error().message);
+            state->context.tls_policy = std::move(*maps);
+        }
+        if (s.tls_level != tls::ClientLevel::kNone || !state->context.tls_policy.empty()) {
+            auto tls = tls::ClientContext::create(s.tls);
+            if (tls) state->context.tls = *tls;
+            else state->context.tls_error = tls.error().message;
+        }
+        state->server = std::make_unique<agent::EventAgentServer>(
+            ctx.loop(), ctx.config(),
+            [state, &loop = ctx.loop()](const deliver::DeliveryRequest& request,
+                                        std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done) {
+                smtp_agent::start_delivery(loop, state->context, request, std::move(message), std::move(done));
+            });
+        return ok_status();
+    };
+    spec.on_connection = [state](server::ServerContext&, server::Connection conn) {
+        state->server->serve(std::move(conn));
+    };
+    spec.on_exit = [state](server::ServerContext&) { state->server.reset(); };
+    return server::run_multi_server(argc, argv, std::move(spec));
+}

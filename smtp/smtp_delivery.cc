@@ -1,0 +1,450 @@
+// smtp_delivery.cc - see smtp_delivery.h.
+#include "smtp/smtp_delivery.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "lib/deliver/deliver_log.h"
+#include "lib/event/channel.h"
+#include "lib/log/log.h"
+#include "lib/smtp/smtp_client.h"
+#include "lib/smtp/smtp_client_text.h"
+#include "lib/util/strings.h"
+#include "smtp/smtp_target.h"
+
+namespace mailroom::smtp_agent {
+
+namespace {
+
+using deliver::DeliveryStatus;
+using deliver::RecipientResult;
+using smtp::ClientEngine;
+
+constexpr std::size_t kBodyChunk = 64 * 1024;
+constexpr std::size_t kMaxReplyLine = 4096;
+
+DeliveryStatus status_of(smtp::VerdictKind kind) {
+    switch (kind) {
+        case smtp::VerdictKind::kSent: return DeliveryStatus::kSent;
+        case smtp::VerdictKind::kBounced: return DeliveryStatus::kBounced;
+        case smtp::VerdictKind::kDeferred: break;
+    }
+    return DeliveryStatus::kDeferred;
+}
+
+bool ascii(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return false;
+    return true;
+}
+
+// The TLS level for this nexthop: the policy table's first word for the
+// nexthop as qmgr named it, then its host part, then its parent domains;
+// else the main.cf level.
+Result<tls::ClientLevel> tls_level(const AgentContext& ctx, const std::string& nexthop, const Nexthop& parsed) {
+    if (ctx.tls_policy.empty()) return ctx.settings.tls_level;
+    std::vector<std::string> keys{nexthop};
+    if (!parsed.host.empty() && parsed.host != nexthop) keys.push_back(parsed.host);
+    for (std::size_t dot = parsed.host.find('.'); parsed.mx_lookup && dot != std::string::npos;
+         dot = parsed.host.find('.', dot + 1))
+        keys.push_back(parsed.host.substr(dot));
+    std::string param = ctx.settings.prefix + "_tls_policy_maps";
+    for (const auto& key : keys) {
+        auto hit = ctx.tls_policy.lookup(key);
+        if (!hit) return make_temp_error(param + ": lookup of " + key + ": " + hit.error().message);
+        if (!*hit) continue;
+        auto words = util::split(**hit, " \t");
+        if (words.empty()) continue;
+        return tls::parse_client_level(words[0], param + " entry for " + key);
+    }
+    return ctx.settings.tls_level;
+}
+
+class Delivery : public std::enable_shared_from_this<Delivery> {
+public:
+    Delivery(event::Loop& loop, const AgentContext& ctx, const deliver::DeliveryRequest& request,
+             std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done)
+        : loop_(loop), ctx_(ctx), request_(request), message_(std::move(message)), done_(std::move(done)) {}
+
+    void start();
+
+private:
+    void fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay, const std::string& why);
+    void report(std::vector<RecipientResult> results);
+    void next_target();
+    void connected();
+    void connect_failed(const std::string& why);
+    void begin_session();
+    void on_input();
+    void on_event(event::Channel::Event e, const std::string& why);
+    void perform(const smtp::Step& step);
+    void arm_timeout();
+    void send_body();
+    void tls_done(bool ok, const std::string& why);
+    void session_over();
+    void drop_connection();
+    void close_channel();
+    void maybe_release();
+
+    event::Loop& loop_;
+    const AgentContext& ctx_;
+    deliver::DeliveryRequest request_;
+    std::shared_ptr<const agent::MessageCopy> message_;
+    agent::EventDone done_;
+    std::shared_ptr<Delivery> self_;  // alive until reported and closed
+
+    Nexthop nexthop_;
+    tls::ClientLevel level_ = tls::ClientLevel::kNone;
+    std::vector<Target> targets_;
+    std::size_t next_ = 0;
+    Target target_;
+    std::string last_reason_;
+    std::string last_dsn_ = "4.4.1";
+    std::string last_relay_ = "none";
+    DeliveryStatus last_status_ = DeliveryStatus::kDeferred;
+
+    util::UniqueFd connecting_;
+    event::FdWatcher connect_watch_;
+    event::Timer connect_timer_;
+    event::Channel::Ptr channel_;
+    std::optional<ClientEngine> engine_;
+    smtp::ReplyReader reader_;
+    bool reported_ = false;
+    bool in_body_ = false;
+    bool quitting_ = false;
+    double session_ready_ = 0;
+    std::uint64_t body_offset_ = 0;
+    std::unique_ptr<agent::LineTransformer> body_tx_;
+};
+
+void Delivery::start() {
+    self_ = shared_from_this();
+    bool lmtp = ctx_.settings.protocol == smtp::ClientProtocol::kLmtp;
+    auto parsed = parse_nexthop(request_.nexthop, lmtp);
+    if (!parsed) return fail_all(DeliveryStatus::kBounced, "5.3.5", "none", parsed.error().message);
+    nexthop_ = *parsed;
+    auto level = tls_level(ctx_, request_.nexthop, nexthop_);
+    if (!level) {
+        log::warn("%s", level.error().message.c_str());
+        return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", level.error().message);
+    }
+    level_ = *level;
+    if (level_ != tls::ClientLevel::kNone && !ctx_.tls) {
+        log::warn("TLS is unavailable: %s", ctx_.tls_error.c_str());
+        if (level_ != tls::ClientLevel::kMay)
+            return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
+        level_ = tls::ClientLevel::kNone;
+    }
+    auto targets = resolve_targets(nexthop_, ctx_.settings.myhostname);
+    if (!targets) {
+        bool temp = targets.error().kind == ErrorKind::kTemporary;
+        return fail_all(temp ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced, temp ? "4.4.3" : "5.4.4", "none",
+                        targets.error().message);
+    }
+    targets_ = std::move(*targets);
+    next_target();
+}
+
+void Delivery::fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay,
+                        const std::string& why) {
+    report(std::vector<RecipientResult>(request_.recipients.size(), {status, dsn, relay, why}));
+}
+
+void Delivery::report(std::vector<RecipientResult> results) {
+    if (reported_) return;
+    reported_ = true;
+    auto done = std::move(done_);
+    done(std::move(results), session_ready_);
+    maybe_release();
+}
+
+void Delivery::close_channel() {
+    if (channel_) loop_.release_later(std::move(channel_));
+    maybe_release();
+}
+
+// Freed once the results are reported and the connection is gone.
+void Delivery::maybe_release() {
+    if (!reported_ || channel_ || connecting_.valid() || !self_) return;
+    loop_.defer([self = std::move(self_)]() mutable { self.reset(); });
+}
+
+void Delivery::next_target() {
+    drop_connection();
+    if (next_ >= targets_.size())
+        return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
+    target_ = targets_[next_++];
+    int family = !target_.path.empty() ? AF_UNIX : target_.address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return connect_failed(std::strerror(errno));
+    connecting_ = util::UniqueFd(fd);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (family == AF_UNIX) {
+        auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+        sun->sun_family = AF_UNIX;
+        if (target_.path.size() >= sizeof(sun->sun_path)) return connect_failed("File name too long");
+        std::memcpy(sun->sun_path, target_.path.c_str(), target_.path.size() + 1);
+        len = sizeof(sockaddr_un);
+    } else if (family == AF_INET6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(target_.port);
+        inet_pton(AF_INET6, target_.address.c_str(), &s6->sin6_addr);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(target_.port);
+        inet_pton(AF_INET, target_.address.c_str(), &s4->sin_addr);
+        len = sizeof(sockaddr_in);
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return connected();
+    if (errno != EINPROGRESS && errno != EAGAIN) return connect_failed(std::strerror(errno));
+    connect_watch_ = event::FdWatcher(loop_, fd, event::Interest::kWrite, [this] {
+        int err = 0;
+        socklen_t l = sizeof err;
+        if (::getsockopt(connecting_.get(), SOL_SOCKET, SO_ERROR, &err, &l) < 0) err = errno;
+        if (err != 0) connect_failed(std::strerror(err));
+        else connected();
+    });
+    connect_watch_.enable();
+    if (ctx_.settings.timeouts.connect.count() > 0) {
+        connect_timer_ = event::Timer(loop_, [this] { connect_failed("Connection timed out"); });
+        connect_timer_.start(ctx_.settings.timeouts.connect);
+    }
+}
+
+void Delivery::drop_connection() {
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    connecting_.reset();
+    if (channel_) loop_.release_later(std::move(channel_));
+    engine_.reset();
+    reader_ = smtp::ReplyReader();
+    in_body_ = false;
+    quitting_ = false;
+}
+
+void Delivery::connect_failed(const std::string& why) {
+    last_reason_ = "connect to " + target_.relay() + ": " + why;
+    last_dsn_ = "4.4.1";
+    last_status_ = DeliveryStatus::kDeferred;
+    last_relay_ = "none";
+    // Not logged here: the per-recipient line carries the last reason.
+    loop_.defer([self = shared_from_this()] { self->next_target(); });
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    connecting_.reset();
+}
+
+void Delivery::connected() {
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    channel_ = event::Channel::create(loop_, std::move(connecting_), {.max_line = kMaxReplyLine});
+    if (!channel_) return connect_failed("out of memory");
+    begin_session();
+}
+
+void Delivery::begin_session() {
+    smtp::ClientSettings cs;
+    cs.protocol = ctx_.settings.protocol;
+    cs.helo_name = ctx_.settings.helo_name;
+    cs.peer = target_.namaddr();
+    cs.tls = level_ == tls::ClientLevel::kNone  ? smtp::TlsWant::kNone
+             : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
+                                                : smtp::TlsWant::kRequired;
+    smtp::ClientMessage m;
+    m.sender = request_.sender;
+    m.size = message_->size();
+    m.dsn_ret = message_->envelope().dsn_ret;
+    m.dsn_envid = message_->envelope().dsn_envid;
+    m.smtputf8 = !ascii(request_.sender);
+    for (const auto& r : request_.recipients) {
+        m.recipients.push_back({r.address, r.dsn_orcpt, r.dsn_notify});
+        if (!ascii(r.address)) m.smtputf8 = true;
+    }
+    engine_.emplace(std::move(cs), std::move(m));
+    channel_->on_input([this] { on_input(); });
+    channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    channel_->on_drained([this] {
+        if (in_body_) send_body();
+        else if (quitting_) close_channel();
+    });
+    arm_timeout();
+}
+
+void Delivery::arm_timeout() {
+    if (!channel_ || !engine_) return;
+    const Timeouts& t = ctx_.settings.timeouts;
+    std::chrono::milliseconds read{0}, write = t.data_xfer;
+    switch (engine_->waiting_for()) {
+        case ClientEngine::Wait::kGreeting:
+        case ClientEngine::Wait::kHelo: read = t.helo; break;
+        case ClientEngine::Wait::kStartTls: read = t.starttls; write = t.starttls; break;
+        case ClientEngine::Wait::kMail: read = t.mail; break;
+        case ClientEngine::Wait::kRcpt: read = t.rcpt; break;
+        case ClientEngine::Wait::kData: read = t.data_init; break;
+        case ClientEngine::Wait::kBody: read = t.data_xfer; break;
+        case ClientEngine::Wait::kDataDone: read = t.data_done; break;
+        case ClientEngine::Wait::kQuit: read = t.quit; write = t.quit; break;
+    }
+    channel_->set_timeouts(read, write);
+}
+
+void Delivery::on_input() {
+    event::Channel::Line line;
+    while (channel_ && engine_ && channel_->read_line(&line)) {
+        if (!line.complete) channel_->skip_line();  // an over-long line: its start is enough
+        auto complete = reader_.feed(line.text);
+        if (!complete) {
+            log::warn("%s: %s: %s", request_.queue_id.c_str(), target_.namaddr().c_str(),
+                      complete.error().message.c_str());
+            on_event(event::Channel::Event::kError, complete.error().message);
+            return;
+        }
+        if (!*complete) continue;
+        smtp::Reply reply = reader_.take();
+        perform(engine_->on_reply(reply));
+    }
+}
+
+void Delivery::on_event(event::Channel::Event e, const std::string& why) {
+    if (!engine_) return;
+    switch (e) {
+        case event::Channel::Event::kTlsReady: return tls_done(true, "");
+        case event::Channel::Event::kTlsFailed: return tls_done(false, why);
+        case event::Channel::Event::kTimeout:
+        case event::Channel::Event::kEof:
+        case event::Channel::Event::kError: break;
+    }
+    if (quitting_) return close_channel();
+    in_body_ = false;
+    engine_->on_lost(e == event::Channel::Event::kTimeout);
+    session_over();
+}
+
+void Delivery::perform(const smtp::Step& step) {
+    if (!channel_) return;
+    if (!step.send.empty()) channel_->write(step.send);
+    if (step.start_tls) {
+        SSL* ssl = ctx_.tls->new_ssl(level_, target_.hostname,
+                                     level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure);
+        if (!ssl || !channel_->start_tls(ssl, false)) return tls_done(false, "cannot create the TLS session");
+        channel_->set_timeouts(ctx_.settings.timeouts.starttls, ctx_.settings.timeouts.starttls);
+        return;
+    }
+    if (step.send_body) {
+        if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
+        in_body_ = true;
+        body_offset_ = 0;
+        body_tx_ = std::make_unique<agent::LineTransformer>(agent::RenderOptions{true, false, false, "\r\n"});
+        arm_timeout();
+        return send_body();
+    }
+    if (step.finished) {
+        quitting_ = true;
+        arm_timeout();
+        return session_over();
+    }
+    // The envelope starts once the greeting, EHLO and TLS are done.
+    if (session_ready_ == 0 && engine_->waiting_for() == ClientEngine::Wait::kMail)
+        session_ready_ = deliver::now_seconds();
+    arm_timeout();
+}
+
+void Delivery::send_body() {
+    if (!channel_ || !in_body_) return;
+    std::string buf(kBodyChunk, '\0');
+    std::string out;
+    while (channel_->output_size() < kBodyChunk * 4) {
+        auto n = message_->read_at(body_offset_, buf.data(), buf.size());
+        if (!n) {
+            // The copy cannot be read: nothing may be delivered half.
+            log::warn("%s: %s", request_.queue_id.c_str(), n.error().message.c_str());
+            in_body_ = false;
+            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", n.error().message);
+            quitting_ = true;
+            return close_channel();
+        }
+        if (*n == 0) {
+            body_tx_->finish(&out);
+            out += ".\r\n";
+            channel_->write(out);
+            in_body_ = false;
+            engine_->body_sent();
+            arm_timeout();
+            return;
+        }
+        body_offset_ += *n;
+        body_tx_->feed(std::string_view(buf.data(), *n), &out);
+        channel_->write(out);
+        out.clear();
+    }
+}
+
+void Delivery::tls_done(bool ok, const std::string& why) {
+    std::string namaddr = target_.namaddr();
+    if (!ok) {
+        log::warn("TLS handshake failed with %s: %s", target_.relay().c_str(), why.c_str());
+        perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5",
+                                       "Cannot start TLS: handshake failure", true));
+        return;
+    }
+    SSL* ssl = channel_->ssl();
+    bool name_checked = level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure;
+    std::string verify_error;
+    tls::Trust trust = tls::assess(ssl, name_checked, &verify_error);
+    if (ctx_.settings.tls_loglevel >= 1 || name_checked)
+        log::info("%s", tls::client_established_log(trust, target_.relay(), tls::session_info(ssl)).c_str());
+    if (name_checked && trust != tls::Trust::kVerified) {
+        log::info("server certificate verification failed for %s: %s", target_.relay().c_str(),
+                  verify_error.c_str());
+        perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5", "Server certificate not verified",
+                                       true));
+        return;
+    }
+    perform(engine_->tls_ready());
+}
+
+void Delivery::session_over() {
+    if (!engine_ || !engine_->done() || reported_) return;
+    if (const auto& failure = engine_->session_failure()) {
+        last_reason_ = failure->reason;
+        last_dsn_ = failure->dsn;
+        last_status_ = status_of(failure->kind);
+        last_relay_ = target_.relay();
+        if (failure->try_next && next_ < targets_.size()) {
+            log::info("%s: %s", request_.queue_id.c_str(), failure->reason.c_str());
+            loop_.defer([self = shared_from_this()] { self->next_target(); });
+            return;
+        }
+        return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
+    }
+    std::vector<RecipientResult> results;
+    for (const auto& v : engine_->verdicts()) {
+        if (v) results.push_back({status_of(v->kind), v->dsn, target_.relay(), v->reason});
+        else
+            results.push_back({DeliveryStatus::kDeferred, "4.4.2", target_.relay(),
+                               "lost connection with " + target_.namaddr() + " while sending end of data"});
+    }
+    report(std::move(results));
+}
+
+}  // namespace
+
+void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,
+                    std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done) {
+    auto d = std::make_shared<Delivery>(loop, context, request, std::move(message), std::move(done));
+    d->start();
+}
+
+}  // namespace mailroom::smtp_agent
