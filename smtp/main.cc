@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtp";
     spec.parameters = smtp_agent::agent_parameters();
+    for (auto name : smtp_route::RouterConfig::parameters()) spec.parameters.push_back(name);
     spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
         if (!settings) return settings.error();
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
             if (tls) state->context.tls = *tls;
             else state->context.tls_error = tls.error().message;
         }
+        auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
+        if (!route) return route.error();
+        state->context.router = std::make_shared<smtp_route::Router>(ctx.loop(), std::move(*route));
         state->server = std::make_unique<agent::EventAgentServer>(
             ctx.loop(), ctx.config(),
             [state, &loop = ctx.loop()](const deliver::DeliveryRequest& request,
@@ -57,6 +61,9 @@ int main(int argc, char** argv) {
     spec.on_connection = [state](server::ServerContext&, server::Connection conn) {
         state->server->serve(std::move(conn));
     };
-    spec.on_exit = [state](server::ServerContext&) { state->server.reset(); };
+    spec.on_exit = [state](server::ServerContext&) {
+        state->server.reset();
+        state->context.router.reset();
+    };
     return server::run_multi_server(argc, argv, std::move(spec));
 }

@@ -128,9 +128,12 @@ private:
 void Delivery::start() {
     self_ = shared_from_this();
     bool lmtp = ctx_.settings.protocol == smtp::ClientProtocol::kLmtp;
-    auto parsed = parse_nexthop(request_.nexthop, lmtp);
-    if (!parsed) return fail_all(DeliveryStatus::kBounced, "5.3.5", "none", parsed.error().message);
-    nexthop_ = *parsed;
+    auto hops = smtp_route::parse_nexthop_list(request_.nexthop, lmtp, ctx_.router->config().default_port);
+    if (hops && hops->empty()) hops = make_error("empty nexthop");
+    if (!hops) return fail_all(DeliveryStatus::kBounced, "5.3.5", "none", hops.error().message);
+    const smtp_route::Nexthop& first = hops->front();
+    nexthop_ = Nexthop{first.kind == smtp_route::Nexthop::Kind::kUnix ? Nexthop::Kind::kUnix : Nexthop::Kind::kInet,
+                       first.host, first.port, first.mx_lookup, first.path};
     auto level = tls_level(ctx_, request_.nexthop, nexthop_);
     if (!level) {
         log::warn("%s", level.error().message.c_str());
@@ -143,14 +146,11 @@ void Delivery::start() {
             return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
         level_ = tls::ClientLevel::kNone;
     }
-    auto targets = resolve_targets(nexthop_, ctx_.settings.myhostname);
-    if (!targets) {
-        bool temp = targets.error().kind == ErrorKind::kTemporary;
-        return fail_all(temp ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced, temp ? "4.4.3" : "5.4.4", "none",
-                        targets.error().message);
-    }
-    targets_ = std::move(*targets);
-    next_target();
+    ctx_.router->resolve(*hops, [self = shared_from_this()](smtp_route::RouteResult route) {
+        if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
+        for (auto& t : route.targets) self->targets_.push_back(Target{t.hostname, t.address, t.port, t.path});
+        self->next_target();
+    });
 }
 
 void Delivery::fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay,

@@ -131,6 +131,9 @@ struct RouterConfig {
 
     // smtp_* parameters, or lmtp_* ones when `lmtp`.
     static Result<RouterConfig> from_config(const config::Config& cfg, bool lmtp);
+    // Every parameter from_config() reads (both prefixes), for the
+    // agent's parameter table.
+    static std::vector<std::string_view> parameters();
 };
 
 // How the Router asks questions; tests substitute their own. Callbacks may

@@ -134,6 +134,17 @@ Result<std::vector<Nexthop>> parse_nexthop_list(std::string_view list, bool lmtp
     return out;
 }
 
+std::vector<std::string_view> RouterConfig::parameters() {
+    return {"disable_dns_lookups", "inet_protocols", "inet_interfaces", "proxy_interfaces", "myhostname",
+            "ignore_mx_lookup_error", "relayhost", "fallback_relay", "dns_servers",
+            "smtp_dns_support_level", "lmtp_dns_support_level", "smtp_host_lookup", "lmtp_host_lookup",
+            "smtp_address_preference", "lmtp_address_preference", "smtp_mx_address_limit", "lmtp_mx_address_limit",
+            "smtp_mx_session_limit", "lmtp_mx_session_limit", "smtp_randomize_addresses", "lmtp_randomize_addresses",
+            "smtp_balance_inet_protocols", "lmtp_balance_inet_protocols", "smtp_defer_if_no_mx_address_found",
+            "lmtp_defer_if_no_mx_address_found", "smtp_tcp_port", "lmtp_tcp_port", "smtp_fallback_relay",
+            "lmtp_fallback_relay"};
+}
+
 Result<RouterConfig> RouterConfig::from_config(const config::Config& cfg, bool lmtp) {
     RouterConfig c;
     c.lmtp = lmtp;

@@ -175,6 +175,11 @@ TEST_CASE("parse_nexthop refuses what is not a nexthop", "[unit]") {
     CHECK_FALSE(parse_nexthop("unix:", true).ok());
     // SMTP has no unix: prefix: "unix" would be a host with a bad port.
     CHECK_FALSE(parse_nexthop("unix:/path", false).ok());
+    // The nexthops qmgr hands over (tests/qmgr/qmgr_transport_test.cc).
+    CHECK(parse_nexthop("unix:private/dovecot-lmtp", true)->path == "private/dovecot-lmtp");
+    CHECK(parse_nexthop("inet:mailstore.example:2424", true)->port == 2424);
+    CHECK(parse_nexthop("[10.0.0.2]:2525", false)->host == "10.0.0.2");
+    CHECK(parse_nexthop("mx.test:2525", false)->mx_lookup);
     auto list = parse_nexthop_list("[a.example]:587, b.example", false, 25);
     REQUIRE(list.ok());
     REQUIRE(list->size() == 2);
@@ -520,6 +525,11 @@ TEST_CASE("RouterConfig reads the smtp_ or lmtp_ parameters", "[unit]") {
     CHECK(lmtp->default_port == 24);
     CHECK(lmtp->address_preference == AddressPreference::kAny);
     CHECK(lmtp->fallback_relays.empty());
+
+    for (auto name : RouterConfig::parameters()) {
+        INFO(name);
+        CHECK(config::find_param(name) != nullptr);
+    }
 
     auto nodns = config::Config::from_text("disable_dns_lookups = yes\n", "/nonexistent");
     REQUIRE(nodns.ok());
