@@ -25,6 +25,20 @@ std::optional<std::string> normal_address(const std::string& s) {
     return std::nullopt;
 }
 
+// Calls `done` with `value` on the next loop turn (never from inside the
+// caller, as a lookup's callback would run).
+template <class T>
+void post(event::Loop& loop, std::function<void(T)> done, T value) {
+    loop.defer([done = std::move(done), value = std::move(value)]() mutable { done(std::move(value)); });
+}
+
+// A lookup that could not be asked: a temporary failure saying why.
+void post_failure(event::Loop& loop, std::function<void(dns::Answer)> done, const Error& why) {
+    dns::Answer a;
+    a.error = why.message;
+    post(loop, std::move(done), std::move(a));
+}
+
 bool family_enabled(const RouterConfig& c, const std::string& address) {
     return address.find(':') != std::string::npos ? c.ipv6 : c.ipv4;
 }
@@ -173,8 +187,7 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
                 out.why.simple("5.4.4", util::format("Name service error for %s: invalid host or domain name",
                                                      host.c_str()));
             }
-            loop.defer([done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
-            return;
+            return post(loop, std::move(done), std::move(out));
         }
         if (config.host_lookup_dns) {
             dns_addresses(host, std::move(done));
@@ -429,15 +442,12 @@ struct Router::Impl : std::enable_shared_from_this<Router::Impl> {
 
     void site(const Nexthop& n, std::function<void(SiteResult)> done) {
         if (n.kind == Nexthop::Kind::kUnix) {
-            SiteResult r;
-            loop.defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-            return;
+            return post(loop, std::move(done), SiteResult{});
         }
         if (!config.ipv4 && !config.ipv6) {
             SiteResult r;
             r.why.simple("4.4.4", "all network protocols are disabled");
-            loop.defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-            return;
+            return post(loop, std::move(done), std::move(r));
         }
         // Loops are looked for on the SMTP port only (another port is
         // another service, perhaps a content filter on this very host).
@@ -459,12 +469,7 @@ Lookups default_lookups(Router::Impl* impl) {
     l.dns = [r](const std::string& name, dns::Type type, std::function<void(dns::Answer)> done) {
         if (!r->resolver) {
             auto created = dns::Resolver::create(r->loop, r->config.dns);
-            if (!created) {
-                dns::Answer a;
-                a.error = created.error().message;
-                r->loop.defer([done = std::move(done), a = std::move(a)]() mutable { done(std::move(a)); });
-                return;
-            }
+            if (!created) return post_failure(r->loop, std::move(done), created.error());
             r->resolver = std::move(*created);
         }
         r->resolver->lookup(name, type, std::move(done));
@@ -472,12 +477,7 @@ Lookups default_lookups(Router::Impl* impl) {
     l.native = [r](const std::string& name, std::function<void(dns::Answer)> done) {
         if (!r->offload) {
             auto created = event::Offload::create(r->loop.base(), 1);
-            if (!created) {
-                dns::Answer a;
-                a.error = created.error().message;
-                r->loop.defer([done = std::move(done), a = std::move(a)]() mutable { done(std::move(a)); });
-                return;
-            }
+            if (!created) return post_failure(r->loop, std::move(done), created.error());
             r->offload = std::move(*created);
         }
         bool v4 = r->config.ipv4, v6 = r->config.ipv6;
@@ -549,8 +549,7 @@ void Router::resolve(const std::vector<Nexthop>& nexthops, std::function<void(Ro
         RouteResult r;
         r.dsn = "4.3.5";
         r.reason = "server configuration error";
-        impl->loop.defer([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-        return;
+        return post(impl->loop, std::move(done), std::move(r));
     }
     struct State {
         std::vector<SiteResult> results;
