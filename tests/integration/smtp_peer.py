@@ -46,7 +46,8 @@ class Handler:
         self.count += 1
         tmp = os.path.join(self.spool, ".tmp.%d" % n)
         with open(tmp, "wb") as f:
-            f.write(b"MAIL FROM:<%s>\n" % envelope.mail_from.encode())
+            sender = "" if envelope.mail_from == "<>" else envelope.mail_from
+            f.write(b"MAIL FROM:<%s>\n" % sender.encode())
             for r in envelope.rcpt_tos:
                 f.write(b"RCPT TO:<%s>\n" % r.encode())
             f.write(b"MAIL OPTIONS: %s\n" % " ".join(envelope.mail_options).encode())
