@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
         if (!settings) return settings.error();
         state->context.settings = std::move(*settings);
         auto& s = state->context.settings;
+        auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
+        if (!route) return route.error();
+        state->context.router = std::make_unique<smtp_route::Router>(ctx.loop(), std::move(*route));
         if (!s.tls_policy_maps.empty()) {
             auto maps = table::Maps::open(s.tls_policy_maps);
             if (!maps) return make_error(s.prefix + "_tls_policy_maps: " + maps.error().message);
@@ -57,6 +60,9 @@ int main(int argc, char** argv) {
     spec.on_connection = [state](server::ServerContext&, server::Connection conn) {
         state->server->serve(std::move(conn));
     };
-    spec.on_exit = [state](server::ServerContext&) { state->server.reset(); };
+    spec.on_exit = [state](server::ServerContext&) {
+        state->server.reset();
+        state->context.router.reset();
+    };
     return server::run_multi_server(argc, argv, std::move(spec));
 }

@@ -18,7 +18,6 @@
 #include "lib/smtp/smtp_client.h"
 #include "lib/smtp/smtp_client_text.h"
 #include "lib/util/strings.h"
-#include "smtp/smtp_target.h"
 
 namespace mailroom::smtp_agent {
 
@@ -27,6 +26,8 @@ namespace {
 using deliver::DeliveryStatus;
 using deliver::RecipientResult;
 using smtp::ClientEngine;
+using smtp_route::Nexthop;
+using smtp_route::Target;
 
 constexpr std::size_t kBodyChunk = 64 * 1024;
 constexpr std::size_t kMaxReplyLine = 4096;
@@ -38,6 +39,15 @@ DeliveryStatus status_of(smtp::VerdictKind kind) {
         case smtp::VerdictKind::kDeferred: break;
     }
     return DeliveryStatus::kDeferred;
+}
+
+// "host[addr]" as Postfix's texts say it ("host[/path]" for UNIX sockets).
+std::string namaddr(const Target& t) { return t.hostname + "[" + (t.path.empty() ? t.address : t.path) + "]"; }
+
+// "host[addr]:port": relay= in the log, the TLS log line.
+std::string relay_of(const Target& t) {
+    if (!t.path.empty()) return namaddr(t);
+    return namaddr(t) + ":" + std::to_string(t.port);
 }
 
 bool ascii(std::string_view s) {
@@ -101,7 +111,7 @@ private:
     agent::EventDone done_;
     std::shared_ptr<Delivery> self_;  // alive until reported and closed
 
-    Nexthop nexthop_;
+    std::vector<Nexthop> nexthops_;
     tls::ClientLevel level_ = tls::ClientLevel::kNone;
     std::vector<Target> targets_;
     std::size_t next_ = 0;
@@ -127,11 +137,13 @@ private:
 
 void Delivery::start() {
     self_ = shared_from_this();
-    bool lmtp = ctx_.settings.protocol == smtp::ClientProtocol::kLmtp;
-    auto parsed = parse_nexthop(request_.nexthop, lmtp);
-    if (!parsed) return fail_all(DeliveryStatus::kBounced, "5.3.5", "none", parsed.error().message);
-    nexthop_ = *parsed;
-    auto level = tls_level(ctx_, request_.nexthop, nexthop_);
+    const auto& router = *ctx_.router;
+    auto parsed = smtp_route::parse_nexthop_list(request_.nexthop, router.config().lmtp, router.config().default_port);
+    if (!parsed || parsed->empty())
+        return fail_all(DeliveryStatus::kDeferred, "4.3.5", "none",
+                        parsed ? "empty nexthop" : parsed.error().message);
+    nexthops_ = std::move(*parsed);
+    auto level = tls_level(ctx_, request_.nexthop, nexthops_.front());
     if (!level) {
         log::warn("%s", level.error().message.c_str());
         return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", level.error().message);
@@ -143,14 +155,11 @@ void Delivery::start() {
             return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
         level_ = tls::ClientLevel::kNone;
     }
-    auto targets = resolve_targets(nexthop_, ctx_.settings.myhostname);
-    if (!targets) {
-        bool temp = targets.error().kind == ErrorKind::kTemporary;
-        return fail_all(temp ? DeliveryStatus::kDeferred : DeliveryStatus::kBounced, temp ? "4.4.3" : "5.4.4", "none",
-                        targets.error().message);
-    }
-    targets_ = std::move(*targets);
-    next_target();
+    ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
+        if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
+        self->targets_ = std::move(route.targets);
+        self->next_target();
+    });
 }
 
 void Delivery::fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay,
@@ -235,7 +244,7 @@ void Delivery::drop_connection() {
 }
 
 void Delivery::connect_failed(const std::string& why) {
-    last_reason_ = "connect to " + target_.relay() + ": " + why;
+    last_reason_ = "connect to " + relay_of(target_) + ": " + why;
     last_dsn_ = "4.4.1";
     last_status_ = DeliveryStatus::kDeferred;
     last_relay_ = "none";
@@ -258,7 +267,7 @@ void Delivery::begin_session() {
     smtp::ClientSettings cs;
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
-    cs.peer = target_.namaddr();
+    cs.peer = namaddr(target_);
     cs.tls = level_ == tls::ClientLevel::kNone  ? smtp::TlsWant::kNone
              : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
                                                 : smtp::TlsWant::kRequired;
@@ -306,7 +315,7 @@ void Delivery::on_input() {
         if (!line.complete) channel_->skip_line();  // an over-long line: its start is enough
         auto complete = reader_.feed(line.text);
         if (!complete) {
-            log::warn("%s: %s: %s", request_.queue_id.c_str(), target_.namaddr().c_str(),
+            log::warn("%s: %s: %s", request_.queue_id.c_str(), namaddr(target_).c_str(),
                       complete.error().message.c_str());
             on_event(event::Channel::Event::kError, complete.error().message);
             return;
@@ -392,9 +401,8 @@ void Delivery::send_body() {
 }
 
 void Delivery::tls_done(bool ok, const std::string& why) {
-    std::string namaddr = target_.namaddr();
     if (!ok) {
-        log::warn("TLS handshake failed with %s: %s", target_.relay().c_str(), why.c_str());
+        log::warn("TLS handshake failed with %s: %s", relay_of(target_).c_str(), why.c_str());
         perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5",
                                        "Cannot start TLS: handshake failure", true));
         return;
@@ -404,9 +412,9 @@ void Delivery::tls_done(bool ok, const std::string& why) {
     std::string verify_error;
     tls::Trust trust = tls::assess(ssl, name_checked, &verify_error);
     if (ctx_.settings.tls_loglevel >= 1 || name_checked)
-        log::info("%s", tls::client_established_log(trust, target_.relay(), tls::session_info(ssl)).c_str());
+        log::info("%s", tls::client_established_log(trust, relay_of(target_), tls::session_info(ssl)).c_str());
     if (name_checked && trust != tls::Trust::kVerified) {
-        log::info("server certificate verification failed for %s: %s", target_.relay().c_str(),
+        log::info("server certificate verification failed for %s: %s", relay_of(target_).c_str(),
                   verify_error.c_str());
         perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5", "Server certificate not verified",
                                        true));
@@ -421,7 +429,7 @@ void Delivery::session_over() {
         last_reason_ = failure->reason;
         last_dsn_ = failure->dsn;
         last_status_ = status_of(failure->kind);
-        last_relay_ = target_.relay();
+        last_relay_ = relay_of(target_);
         if (failure->try_next && next_ < targets_.size()) {
             log::info("%s: %s", request_.queue_id.c_str(), failure->reason.c_str());
             loop_.defer([self = shared_from_this()] { self->next_target(); });
@@ -431,10 +439,10 @@ void Delivery::session_over() {
     }
     std::vector<RecipientResult> results;
     for (const auto& v : engine_->verdicts()) {
-        if (v) results.push_back({status_of(v->kind), v->dsn, target_.relay(), v->reason});
+        if (v) results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
         else
-            results.push_back({DeliveryStatus::kDeferred, "4.4.2", target_.relay(),
-                               "lost connection with " + target_.namaddr() + " while sending end of data"});
+            results.push_back({DeliveryStatus::kDeferred, "4.4.2", relay_of(target_),
+                               "lost connection with " + namaddr(target_) + " while sending end of data"});
     }
     report(std::move(results));
 }

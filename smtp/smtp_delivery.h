@@ -3,7 +3,8 @@
 //
 // Summary
 //   start_delivery() takes qmgr's request and the message, finds the
-//   addresses to try (smtp_target.h), and tries them in order: a
+//   addresses to try (lib/smtp/smtp_route.h: MX, A/AAAA, fallback relays,
+//   loops to myself), and tries them in order: a
 //   non-blocking connect bounded by *_connect_timeout, then the protocol
 //   engine (lib/smtp/smtp_client.h) over an event::Channel, with TLS
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
@@ -32,6 +33,7 @@
 #include "lib/agent/agent_message.h"
 #include "lib/deliver/deliver_proto.h"
 #include "lib/event/event_loop.h"
+#include "lib/smtp/smtp_route.h"
 #include "lib/table/maps.h"
 #include "lib/tls/tls_client.h"
 #include "smtp/smtp_settings.h"
@@ -40,6 +42,7 @@ namespace mailroom::smtp_agent {
 
 struct AgentContext {
     AgentSettings settings;
+    std::unique_ptr<smtp_route::Router> router;  // where to connect
     std::shared_ptr<tls::ClientContext> tls;  // nullptr: TLS unavailable
     std::string tls_error;                    // why, when tls is nullptr
     table::Maps tls_policy;
