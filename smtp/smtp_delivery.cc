@@ -439,10 +439,20 @@ void Delivery::session_over() {
     }
     std::vector<RecipientResult> results;
     for (const auto& v : engine_->verdicts()) {
-        if (v) results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
-        else
-            results.push_back({DeliveryStatus::kDeferred, "4.4.2", relay_of(target_),
-                               "lost connection with " + namaddr(target_) + " while sending end of data"});
+        if (v) {
+            results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
+            // As Postfix: a server that announced DSN got NOTIFY and sends
+            // the success notice itself; without DSN the notice here says
+            // "relayed".
+            if (v->kind == smtp::VerdictKind::kSent) {
+                results.back().relayed = true;
+                results.back().dsn_delegated = smtp::find_ehlo_keyword(engine_->keywords(), "DSN") != nullptr;
+            }
+        } else {
+            // Not reached: the engine is done only when every recipient
+            // has a verdict.
+            results.push_back({DeliveryStatus::kDeferred, "4.3.0", relay_of(target_), "internal protocol error"});
+        }
     }
     report(std::move(results));
 }

@@ -105,6 +105,10 @@ grep -q '^MAIL FROM:<alice@sender.test>$' "$F" || mr_fail "envelope sender: $(he
 grep -q '^MAIL OPTIONS: SIZE=[0-9]*$' "$F" || mr_fail "MAIL parameters: $(grep OPTIONS "$F")"
 grep -q '^RCPT OPTIONS: $' "$F" || mr_fail "RCPT parameters to a server without DSN: $(grep OPTIONS "$F")"
 grep -q $'^line one\r$' "$F" || mr_fail "content lines do not end in CRLF"
+# No DSN at the peer: the success notice comes from here, as "relayed".
+mr_wait_for "relayed notice" test -n "$(peer_file plain 'RCPT TO:<alice@sender.test>')"
+grep -q '^Action: relayed' "$(peer_file plain 'RCPT TO:<alice@sender.test>')" ||
+    mr_fail "success notice: $(cat "$(peer_file plain 'RCPT TO:<alice@sender.test>')")"
 grep -q $'^\\.leading dot\r$' "$F" || mr_fail "dot-stuffing: $(cat -A "$F" | tail -n 3)"
 grep -q $'^\\.\\.two dots\r$' "$F" || mr_fail "dot-stuffing of two dots: $(cat -A "$F" | tail -n 3)"
 
