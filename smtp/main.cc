@@ -31,10 +31,23 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtp";
     spec.parameters = smtp_agent::agent_parameters();
-    spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
+    // The password table is normally readable by root only.
+    spec.pre_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
         if (!settings) return settings.error();
         state->context.settings = std::move(*settings);
+        auto& s = state->context.settings;
+        if (s.sasl.enable) {
+            if (auto st = smtp_agent::sasl_client_setup(); !st) return st;
+            if (!s.sasl_password_maps.empty()) {
+                auto maps = table::Maps::open(s.sasl_password_maps);
+                if (!maps) return make_error(s.prefix + "_sasl_password_maps: " + maps.error().message);
+                state->context.sasl_passwords = std::move(*maps);
+            }
+        }
+        return ok_status();
+    };
+    spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto& s = state->context.settings;
         auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
         if (!route) return route.error();

@@ -281,6 +281,17 @@ void Delivery::begin_session() {
         m.recipients.push_back({r.address, r.dsn_orcpt, r.dsn_notify});
         if (!ascii(r.address)) m.smtputf8 = true;
     }
+    if (ctx_.settings.sasl.enable && !ctx_.sasl_passwords.empty()) {
+        auto cred = find_credentials(ctx_.sasl_passwords, ctx_.settings.sasl.sender_dependent, request_.sender,
+                                     request_.nexthop, target_.hostname);
+        if (!cred) {
+            std::string why = ctx_.settings.prefix + "_sasl_password_maps: " + cred.error().message;
+            log::warn("%s", why.c_str());
+            drop_connection();
+            return fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
+        }
+        if (*cred) cs.sasl = make_cyrus_client(ctx_.settings.sasl, target_.hostname, std::move(**cred));
+    }
     engine_.emplace(std::move(cs), std::move(m));
     channel_->on_input([this] { on_input(); });
     channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });

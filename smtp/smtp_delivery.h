@@ -21,6 +21,9 @@
 //   for the greeting and EHLO, *_mail_timeout, *_rcpt_timeout,
 //   *_data_init_timeout, *_data_xfer_timeout for each piece of content,
 //   *_data_done_timeout, *_quit_timeout, *_starttls_timeout.
+//   With *_sasl_auth_enable and an entry in *_sasl_password_maps for the
+//   sender, the nexthop or the server (smtp_sasl.h) the session
+//   authenticates when the server offers AUTH.
 //   The TLS log line ("Untrusted/Trusted/Verified TLS connection
 //   established to ...") appears with *_tls_loglevel >= 1; at verify and
 //   secure a certificate that does not match the server's name defers
@@ -46,6 +49,7 @@ struct AgentContext {
     std::shared_ptr<tls::ClientContext> tls;  // nullptr: TLS unavailable
     std::string tls_error;                    // why, when tls is nullptr
     table::Maps tls_policy;
+    table::Maps sasl_passwords;  // *_sasl_password_maps, opened as root
 };
 
 void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,

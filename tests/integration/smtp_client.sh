@@ -16,6 +16,10 @@
 #    test CA made by openssl here (Verified), and verify against a
 #    certificate for another name (deferred, not sent).
 # 5. LMTP over a UNIX socket: LHLO, one reply per recipient after DATA.
+# 6. Relaying through a smarthost that demands AUTH: the password from
+#    smtp_sasl_password_maps by nexthop, and per sender with
+#    smtp_sender_dependent_authentication; a wrong password defers with
+#    "SASL authentication failed; server ... said: 535 ...".
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
@@ -72,6 +76,8 @@ start_peer plain --port "$P_PLAIN"
 start_peer tls --port "$P_TLS" --cert "$T/good.pem" --key "$T/good.key" --require-tls
 start_peer wrong --port "$P_WRONG" --cert "$T/wrong.pem" --key "$T/wrong.key"
 start_peer lmtp --unix "$T/lmtp.sock" --lmtp
+P_AUTH=$(mr_free_port)
+start_peer auth --port "$P_AUTH" --auth relayuser:s3cret
 chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
 {
     echo "transport_maps = texthash:$T/transport"
@@ -79,7 +85,15 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "smtp_tls_loglevel = 1"
     echo "smtp_helo_name = client.example.test"
     echo "smtp_connect_timeout = 5s"
+    echo "smtp_sasl_auth_enable = yes"
+    echo "smtp_sasl_password_maps = texthash:$T/sasl_passwd"
+    echo "smtp_sasl_security_options = noanonymous"
+    echo "smtp_sender_dependent_authentication = yes"
 } >>"$CONF/main.cf"
+{
+    echo "[127.0.0.1]:$P_AUTH relayuser:s3cret"
+    echo "mallory@sender.test relayuser:wrong"
+} >"$T/sasl_passwd"
 {
     echo "plain.test smtp:[127.0.0.1]:$P_PLAIN"
     echo "sender.test smtp:[127.0.0.1]:$P_PLAIN"
@@ -88,6 +102,7 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "verify.test smtpv:[127.0.0.1]:$P_TLS"
     echo "wrong.test smtpv:[127.0.0.1]:$P_WRONG"
     echo "lmtp.test lmtp:unix:$T/lmtp.sock"
+    echo "smarthost.test smtp:[127.0.0.1]:$P_AUTH"
 } >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -154,4 +169,10 @@ dl_wait_log "to=<w@wrong\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG, .*
 printf 'Subject: lmtp\n\nto lmtp\n' | dl_send -f gina@sender.test a@lmtp.test lmtpfail@lmtp.test || mr_fail "sendmail 7"
 dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<a@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <a@lmtp\.test> delivered\)"
 dl_wait_log "to=<lmtpfail@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[$T/lmtp\.sock\] said: 452 4\.2\.2 <lmtpfail@lmtp\.test> Mailbox full \(in reply to end of DATA command\)\)"
+# 6. AUTH at a smarthost.
+printf 'Subject: auth\n\nauthenticated\n' | dl_send -f henry@sender.test h@smarthost.test || mr_fail "sendmail 8"
+dl_wait_log "to=<h@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER"
+grep -q '^AUTH: relayuser$' "$(peer_file auth 'RCPT TO:<h@smarthost.test>')" || mr_fail "the smarthost saw no AUTH"
+printf 'Subject: auth\n\nwrong password\n' | dl_send -f mallory@sender.test m@smarthost.test || mr_fail "sendmail 9"
+dl_wait_log "to=<m@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=4\.7\.[0-9]+, status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535 5\.7\.8 Authentication credentials invalid\)"
 echo "smtp_client: ok"
