@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     spec.on_exit = [](server::ServerContext&) { cleanup::shutdown_sessions(); };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
+        "double_bounce_sender",
         "allow_percent_hack", "allow_untrusted_routing", "body_checks", "canonical_classes", "canonical_maps",
         "disable_mime_input_processing", "empty_address_recipient", "header_checks", "header_size_limit",
         "inet_interfaces", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",

@@ -65,9 +65,9 @@ Result<LocalRuntime> load_local_context(const config::Config& c) {
     auto origin = get(c, "myorigin");
     if (!origin) return origin.error();
     x.myorigin = *origin;
-    auto delim = get(c, "recipient_delimiter");
-    if (!delim) return delim.error();
-    x.recipient_delimiter = *delim;
+    auto ext = address::read_extension_settings(c);
+    if (!ext) return ext.error();
+    x.extension = std::move(*ext);
     // forward_path and luser_relay use delivery-time $names: read raw.
     x.forward_path = util::split_list(c.raw("forward_path").value_or(""));
     x.luser_relay = c.raw("luser_relay").value_or("");

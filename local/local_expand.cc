@@ -155,7 +155,7 @@ private:
         auto parts = address::split(address);
         std::string domain = parts.domain.empty() ? s_.myorigin : parts.domain;
         std::string full = util::lowercase(parts.local);
-        auto ext = address::split_extension(full, {s_.recipient_delimiter});
+        auto ext = address::split_extension(full, s_.extension.rules());
         std::string rcpt = parts.local + "@" + domain;
 
         bool self = false;
@@ -216,7 +216,7 @@ private:
 
         if (!mailbox_only && !self && env_.forward) {
             for (const auto& pattern : s_.forward_path) {
-                auto path = expand_forward_path(pattern, **user, rcpt, ext.extension, s_.recipient_delimiter);
+                auto path = expand_forward_path(pattern, **user, rcpt, ext.extension, s_.extension.delimiters);
                 if (!path) continue;
                 auto text = env_.forward(*path, **user);
                 if (!text) {

@@ -95,7 +95,7 @@ struct LocalSettings {
     // local address class); null = only unqualified names.
     std::shared_ptr<const address::Resolver> resolver;
     std::string myorigin;
-    std::string recipient_delimiter;
+    address::ExtensionSettings extension;  // recipient_delimiter and its exceptions
     std::vector<std::string> forward_path = {"$home/.forward$recipient_delimiter$extension", "$home/.forward"};
     std::string luser_relay;
     std::set<std::string> allow_commands = {"alias", "forward"};

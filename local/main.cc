@@ -46,9 +46,10 @@ int main(int argc, char** argv) {
     };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
+        "double_bounce_sender",
         "alias_maps", "allow_mail_to_commands", "allow_mail_to_files", "command_time_limit", "default_privs",
         "deliver_lock_attempts", "deliver_lock_delay", "forward_path", "home_mailbox", "local_command_shell",
         "luser_relay", "mail_spool_directory", "mailbox_command", "mailbox_delivery_lock",
-        "mailbox_size_limit", "mydestination", "myorigin", "recipient_delimiter", "stale_lock_time"};
+        "mailbox_size_limit", "mydestination", "myorigin", "owner_request_special", "recipient_delimiter", "stale_lock_time"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

@@ -13,6 +13,7 @@
 //   command as user=; it never runs a command as root.
 #include <cstdlib>
 
+#include "lib/address/resolve.h"
 #include "lib/agent/agent_server.h"
 #include "lib/config/params.h"
 #include "lib/log/log.h"
@@ -55,7 +56,9 @@ int main(int argc, char** argv) {
             limit = *t;
         }
         g_service.time_limit_seconds = static_cast<long>(limit);
-        if (auto d = config.get("recipient_delimiter"); d.ok()) g_service.recipient_delimiter = *d;
+        auto ext = address::read_extension_settings(config);
+        if (!ext) return ext.error();
+        g_service.extension = std::move(*ext);
         std::string limit_name = ctx.service_name() + "_destination_recipient_limit";
         if (auto own = config.raw(limit_name)) {
             auto n = config::parse_int_param(limit_name, *own, nullptr);
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
     };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
-        "command_time_limit", "default_destination_recipient_limit", "recipient_delimiter"};
+        "command_time_limit", "default_destination_recipient_limit", "double_bounce_sender",
+        "owner_request_special", "recipient_delimiter"};
     return server::run_single_server(argc, argv, std::move(spec));
 }

@@ -182,7 +182,7 @@ std::string macro_value(const std::string& name, const PipeFlags& f, const Macro
         if (name == "recipient") return fold_address(rcpt->address, f);
         if (name == "original_recipient") return fold_address(rcpt->original(), f);
         auto parts = address::split(rcpt->address);
-        auto ext = address::split_extension(parts.local, {ctx.recipient_delimiter});
+        auto ext = address::split_extension(parts.local, ctx.extension.rules());
         auto user_fold = [&](std::string s) { return f.fold_user ? util::lowercase(s) : s; };
         if (name == "user") return user_fold(ext.user);
         if (name == "extension") return user_fold(ext.extension);

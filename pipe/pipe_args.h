@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/address/address.h"
 #include "lib/agent/agent_job.h"
 #include "lib/util/result.h"
 
@@ -76,7 +77,7 @@ struct MacroContext {
     std::string nexthop;
     std::string queue_id;
     std::uint64_t size = 0;
-    std::string recipient_delimiter;
+    address::ExtensionSettings extension;  // recipient_delimiter and its exceptions
     std::map<std::string, std::string> client;  // client_address, client_hostname, ... (queue attributes)
 };
 

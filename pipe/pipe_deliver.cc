@@ -48,7 +48,7 @@ agent::Outcome run_group(const agent::Job& job, const agent::MessageCopy& messag
     ctx.nexthop = job.nexthop;
     ctx.queue_id = job.queue_id;
     ctx.size = message.size();
-    ctx.recipient_delimiter = service.recipient_delimiter;
+    ctx.extension = service.extension;
     const auto& env = message.envelope();
     ctx.client["client_address"] = std::string(env.attribute("client_address"));
     ctx.client["client_hostname"] = std::string(env.attribute("client_name"));

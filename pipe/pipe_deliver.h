@@ -31,7 +31,7 @@ struct PipeService {
     PipeArgs args;
     std::optional<agent::Identity> identity;  // set when running as root
     long time_limit_seconds = 1000;           // <service>_time_limit / command_time_limit
-    std::string recipient_delimiter;
+    address::ExtensionSettings extension;
     std::vector<std::string> env;             // the command's environment
     // <service>_destination_recipient_limit: at most this many recipients
     // share one command run (the seed's maildrop uses 1); 0 = no limit.

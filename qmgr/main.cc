@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     spec.on_exit = [](server::ServerContext&) { g_qmgr.reset(); };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
+        "double_bounce_sender",
         "allow_percent_hack", "allow_untrusted_routing", "bounce_queue_lifetime", "default_process_limit",
         "default_transport", "delay_warning_time", "empty_address_recipient", "inet_interfaces",
         "local_transport", "maximal_backoff_time", "maximal_queue_lifetime", "minimal_backoff_time",

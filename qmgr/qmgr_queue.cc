@@ -11,6 +11,7 @@
 #include <map>
 
 #include "lib/address/address.h"
+#include "lib/address/resolve.h"
 #include "lib/config/common_params.h"
 #include "lib/bounce/bounce_proto.h"
 #include "lib/ipc/ipc_socket.h"
@@ -64,9 +65,9 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     if (!relayhost) return relayhost.error();
     out.routing.relayhost = *relayhost;
     out.transport_maps = list_or_empty(cfg, "transport_maps");
-    auto delim = cfg.get("recipient_delimiter");
-    if (!delim) return delim.error();
-    out.schedule.recipient_delimiter = *delim;
+    auto ext = address::read_extension_settings(cfg);
+    if (!ext) return ext.error();
+    out.schedule.extension = std::move(*ext);
     for (auto [name, field] : {std::pair{"minimal_backoff_time", &out.minimal_backoff_time},
                                std::pair{"maximal_backoff_time", &out.maximal_backoff_time},
                                std::pair{"queue_run_delay", &out.queue_run_delay},

@@ -25,8 +25,7 @@ std::string SchedulePolicy::destination(const Route& route, std::string_view rec
         route.transport == "retry")
         return route.transport + ":" + route.nexthop;
     // One queue per recipient: its local part without the extension, at the nexthop.
-    address::ExtensionRules rules{recipient_delimiter};
-    std::string local = address::split_extension(address::split(recipient).local, rules).user;
+    std::string local = address::split_extension(address::split(recipient).local, extension.rules()).user;
     return route.transport + ":" + util::lowercase(local + "@" + route.nexthop);
 }
 

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/address/address.h"
 #include "qmgr/qmgr_transport.h"
 
 namespace mailroom::qmgr {
@@ -46,7 +47,7 @@ struct TransportPolicy {
 struct SchedulePolicy {
     TransportPolicy defaults;                         // for transports not listed
     std::map<std::string, TransportPolicy> transports;  // by master.cf service name
-    std::string recipient_delimiter;                  // each character separates an extension
+    address::ExtensionSettings extension;            // recipient_delimiter and its exceptions
 
     const TransportPolicy& of(const std::string& transport) const;
     // The recipients one request may carry (never 0, never above the protocol's limit).

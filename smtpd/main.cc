@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {
+        "double_bounce_sender",
         "access_map_defer_code", "access_map_reject_code", "allow_percent_hack", "allow_untrusted_routing",
         "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
         "disable_vrfy_command", "dns_servers", "empty_address_recipient", "inet_interfaces",

@@ -14,6 +14,7 @@
 #include "lib/table/access_match.h"
 #include "lib/address/addr_find.h"
 #include "lib/address/address.h"
+#include "lib/address/resolve.h"
 #include "lib/table/maps.h"
 #include "lib/util/strings.h"
 
@@ -128,7 +129,7 @@ struct RecipientTables::Tables {
     };
     Class local, virtual_mailbox, relay;
     Class canonical, recipient_canonical, sender_canonical, virtual_alias;
-    address::FindOptions find;  // recipient_delimiter, owner_request_special
+    address::FindOptions find;  // recipient_delimiter and its exceptions
     std::string myorigin;
     mutable std::mutex mu;  // check workers share the tables
 
@@ -172,8 +173,11 @@ std::shared_ptr<RecipientTables> RecipientTables::open(const config::Config& con
     t->recipient_canonical = t->open_class(config, "recipient_canonical_maps", &block);
     t->sender_canonical = t->open_class(config, "sender_canonical_maps", &block);
     t->virtual_alias = t->open_class(config, "virtual_alias_maps", &block);
-    if (Result<std::string> d = config.get("recipient_delimiter"); d) t->find.recipient_delimiter = *d;
-    if (Result<bool> o = config.get_bool("owner_request_special"); o) t->find.owner_request_special = *o;
+    if (Result<address::ExtensionSettings> e = address::read_extension_settings(config); e) {
+        t->find.recipient_delimiter = e->delimiters;
+        t->find.owner_request_special = e->owner_request_special;
+        t->find.double_bounce_sender = e->double_bounce_sender;
+    }
     if (Result<std::string> o = config.get("myorigin"); o) t->myorigin = util::lowercase(util::trim(*o));
     out->t_ = std::move(t);
     out->may_block_ = block;

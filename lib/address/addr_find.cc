@@ -7,7 +7,7 @@ namespace mailroom::address {
 
 std::vector<Key> lookup_keys(std::string_view address, const FindOptions& o) {
     std::vector<Key> keys;
-    ExtensionRules rules{o.recipient_delimiter, o.owner_request_special};
+    ExtensionRules rules{o.recipient_delimiter, o.owner_request_special, o.double_bounce_sender};
     std::optional<Stripped> bare;
     if (o.strategy & kFindNoExt) bare = strip_extension(address, rules);
     Parts full = split(address);

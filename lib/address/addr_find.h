@@ -55,6 +55,7 @@ constexpr unsigned kFindVirtualMailbox = kFindFull | kFindNoExt | kFindAtDomain;
 struct FindOptions {
     std::string recipient_delimiter;       // "" = no extensions
     bool owner_request_special = true;
+    std::string double_bounce_sender = "double-bounce";
     bool domain_is_local = false;          // for the kFind*IfLocal keys
     unsigned strategy = kFindDefault;
 };

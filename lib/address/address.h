@@ -65,6 +65,16 @@ struct ExtensionRules {
     std::string_view double_bounce_sender = "double-bounce";
 };
 
+// The three parameters behind ExtensionRules (recipient_delimiter,
+// owner_request_special, double_bounce_sender), owned, for daemons that keep
+// them; resolve.h reads them from main.cf.
+struct ExtensionSettings {
+    std::string delimiters;
+    bool owner_request_special = true;
+    std::string double_bounce_sender = "double-bounce";
+    ExtensionRules rules() const { return {delimiters, owner_request_special, double_bounce_sender}; }
+};
+
 struct ExtensionSplit {
     std::string user;       // the local part without the extension
     std::string extension;  // without the delimiter; "" when none was split off

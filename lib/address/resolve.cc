@@ -102,6 +102,16 @@ struct Work {
 
 }  // namespace
 
+Result<ExtensionSettings> read_extension_settings(const config::Config& config) {
+    ExtensionSettings s;
+    if (Status st = config::read_param(config, "recipient_delimiter", &s.delimiters); !st) return st.error();
+    if (Status st = config::read_param(config, "owner_request_special", &s.owner_request_special); !st)
+        return st.error();
+    if (Status st = config::read_param(config, "double_bounce_sender", &s.double_bounce_sender); !st)
+        return st.error();
+    return s;
+}
+
 Result<ResolveOptions> ResolveOptions::from_config(const config::Config& config) {
     ResolveOptions o;
     struct Text {
@@ -110,7 +120,8 @@ Result<ResolveOptions> ResolveOptions::from_config(const config::Config& config)
     };
     for (const Text& t : {Text{"myhostname", &o.myhostname}, Text{"myorigin", &o.myorigin},
                           Text{"empty_address_recipient", &o.empty_address_recipient},
-                          Text{"recipient_delimiter", &o.recipient_delimiter}}) {
+                          Text{"recipient_delimiter", &o.recipient_delimiter},
+                          Text{"double_bounce_sender", &o.double_bounce_sender}}) {
         if (Status st = config::read_param(config, t.name, t.field); !st) return st.error();
     }
     o.myhostname = util::lowercase(util::trim(o.myhostname));
@@ -267,6 +278,7 @@ Result<FindOptions> Resolver::find_options(std::string_view address, unsigned st
     FindOptions f;
     f.recipient_delimiter = options_.recipient_delimiter;
     f.owner_request_special = options_.owner_request_special;
+    f.double_bounce_sender = options_.double_bounce_sender;
     f.strategy = strategy;
     Parts p = split(address);
     if (p.has_at && (strategy & (kFindLocalpartIfLocal | kFindLocalpartAtIfLocal))) {

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "lib/address/addr_find.h"
+#include "lib/address/address.h"
 #include "lib/config/config.h"
 #include "lib/table/domain_list.h"
 #include "lib/util/result.h"
@@ -88,11 +89,15 @@ struct ResolveOptions {
     // For the lookup keys (addr_find.h).
     std::string recipient_delimiter;
     bool owner_request_special = true;
+    std::string double_bounce_sender = "double-bounce";
 
     // From main.cf. inet_interfaces "all" is every address of this host's
     // interfaces, "loopback-only" 127.0.0.1 and ::1; names are looked up.
     static Result<ResolveOptions> from_config(const config::Config& config);
 };
+
+// recipient_delimiter, owner_request_special and double_bounce_sender.
+Result<ExtensionSettings> read_extension_settings(const config::Config& config);
 
 struct Resolution {
     AddressClass cls = AddressClass::kDefault;

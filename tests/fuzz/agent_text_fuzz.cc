@@ -97,7 +97,7 @@ FuzzVerdict fuzz_agent_text(std::string_view bytes) {
     std::vector<std::string> argv = util::split(bytes, " \t\r\n");
     pipe::MacroContext ctx;
     ctx.sender = "s@example.com";
-    ctx.recipient_delimiter = "+";
+    ctx.extension.delimiters = "+";
     std::vector<agent::JobRecipient> one = {{"u+e@example.com", ""}};
     auto expanded = pipe::expand_pipe_argv(argv, pipe::PipeFlags{}, ctx, one);
     if (expanded.ok()) {

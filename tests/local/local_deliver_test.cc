@@ -57,7 +57,7 @@ struct Fixture {
             return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
         }();
         ctx.expand.myorigin = "PXE1.localdomain";
-        ctx.expand.recipient_delimiter = "+";
+        ctx.expand.extension.delimiters = "+";
         ctx.expand.default_privs = Privs{user.uid, user.gid, "nobody"};
         ctx.deliver.mail_spool_directory = dir + "/spool";
         ctx.deliver.lock.tries = 2;

@@ -58,7 +58,7 @@ LocalSettings settings() {
             return std::make_shared<address::Resolver>(o, address::DomainLists::classifier(lists));
         }();
     s.myorigin = "yuliang.com";
-    s.recipient_delimiter = "+";
+    s.extension.delimiters = "+";
     return s;
 }
 

@@ -67,7 +67,7 @@ MacroContext context() {
     c.nexthop = "Magedu.COM";
     c.queue_id = "04B92147CE9";
     c.size = 1234;
-    c.recipient_delimiter = "+";
+    c.extension.delimiters = "+";
     c.client = {{"client_address", "192.0.2.1"}, {"client_hostname", "mx.example.org"},
                 {"client_helo", "helo.example.org"}, {"client_protocol", "ESMTP"},
                 {"sasl_username", "jerry"}};
@@ -84,6 +84,25 @@ std::vector<std::string> expand(const std::vector<std::string>& argv, std::strin
 }
 
 }  // namespace
+
+TEST_CASE("${user} and ${extension} follow owner_request_special and double_bounce_sender", "[unit]") {
+    MacroContext c = context();
+    c.extension.delimiters = "-";
+    c.extension.double_bounce_sender = "bounce-twice";
+    auto f = parse_pipe_flags("");
+    REQUIRE(f.ok());
+    auto user_ext = [&](const char* rcpt) {
+        auto r = expand_pipe_argv({"${user}", "${extension}"}, *f, c, {{rcpt, ""}});
+        REQUIRE(r.ok());
+        return *r;
+    };
+    CHECK(user_ext("owner-list@x.test") == std::vector<std::string>{"owner-list", ""});
+    CHECK(user_ext("list-request@x.test") == std::vector<std::string>{"list-request", ""});
+    CHECK(user_ext("bounce-twice@x.test") == std::vector<std::string>{"bounce-twice", ""});
+    CHECK(user_ext("user-box@x.test") == std::vector<std::string>{"user", "box"});
+    c.extension.owner_request_special = false;
+    CHECK(user_ext("owner-list@x.test") == std::vector<std::string>{"owner", "list"});
+}
 
 TEST_CASE("argv macros expand per element without a shell", "[unit]") {
     std::vector<agent::JobRecipient> one = {{"Jerry+Box@Magedu.COM", "alias@Magedu.COM"}};

@@ -72,7 +72,7 @@ struct Fixture {
         REQUIRE(id.ok());
         s.identity = *id;
         s.time_limit_seconds = 20;
-        s.recipient_delimiter = "+";
+        s.extension.delimiters = "+";
         s.env = {"PATH=/usr/bin:/bin"};
         return s;
     }

@@ -39,7 +39,7 @@ TEST_CASE("batches group recipients by transport and nexthop up to the recipient
 
 TEST_CASE("a recipient limit of 1 makes one request per recipient, the recipient its destination", "[unit]") {
     SchedulePolicy p;
-    p.recipient_delimiter = "+";
+    p.extension.delimiters = "+";
     p.transports["maildrop"].destination_recipient_limit = 1;
     auto b = make_batches(p, {rcpt("maildrop", "a@x.test"), rcpt("maildrop", "B+ext@x.test"),
                               rcpt("maildrop", "b@x.test")});
@@ -52,6 +52,19 @@ TEST_CASE("a recipient limit of 1 makes one request per recipient, the recipient
     CHECK(p.destination(Route{"maildrop", "[10.0.0.1]", true}, "u@x.test") == "maildrop:u@[10.0.0.1]");
     p.transports["error"].destination_recipient_limit = 1;
     CHECK(p.destination(Route{"error", "x.test", false}, "u@x.test") == "error:x.test");
+}
+
+TEST_CASE("per-recipient destinations keep owner-, -request and the double-bounce name whole", "[unit]") {
+    SchedulePolicy p;
+    p.extension.delimiters = "-";
+    p.extension.double_bounce_sender = "bounce-twice";
+    p.transports["maildrop"].destination_recipient_limit = 1;
+    CHECK(p.destination(Route{"maildrop", "x.test", false}, "list-request@x.test") == "maildrop:list-request@x.test");
+    CHECK(p.destination(Route{"maildrop", "x.test", false}, "owner-list@x.test") == "maildrop:owner-list@x.test");
+    CHECK(p.destination(Route{"maildrop", "x.test", false}, "bounce-twice@x.test") == "maildrop:bounce-twice@x.test");
+    CHECK(p.destination(Route{"maildrop", "x.test", false}, "user-ext@x.test") == "maildrop:user@x.test");
+    p.extension.owner_request_special = false;
+    CHECK(p.destination(Route{"maildrop", "x.test", false}, "owner-list@x.test") == "maildrop:owner@x.test");
 }
 
 TEST_CASE("a recipient limit of 0 is the protocol's limit", "[unit]") {
