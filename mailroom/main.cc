@@ -67,10 +67,7 @@ std::string get_or_fatal(const config::Config& cfg, const char* name) {
 // Logs every invalid value ("FILE, line N: ...") at `level`; returns how
 // many there were.
 int report_invalid_values(const config::Config& cfg, log::Level level) {
-    config::TableChecker tables = table::table_checker();
-    std::vector<std::string> problems = config::validate_config(cfg, &tables);
-    for (const auto& p : problems) log::emit(level, p);
-    return static_cast<int>(problems.size());
+    return static_cast<int>(table::log_invalid_values(cfg, level).size());
 }
 
 // Reports problems as warnings; returns how many there were.

@@ -105,11 +105,9 @@ Result<config::Config> read_valid_config(const std::string& config_dir) {
     auto cfg = config::Config::load(config_dir);
     if (!cfg) return cfg.error();
     if (auto st = cfg->load_master_cf(); !st) return st.error();
-    config::TableChecker tables = table::table_checker();
-    std::vector<std::string> problems = config::validate_config(*cfg, &tables);
     // Logged without counting towards log::error's "too many errors": a
     // refused reload must never end master, however often it happens.
-    for (const auto& p : problems) log::emit(log::Level::kError, p);
+    std::vector<std::string> problems = table::log_invalid_values(*cfg, log::Level::kError);
     if (!problems.empty())
         return make_error(format("%zu invalid parameter setting%s in %s", problems.size(),
                                  problems.size() == 1 ? "" : "s", config_dir.c_str()));

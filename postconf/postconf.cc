@@ -97,8 +97,7 @@ void warn_unused(Config& cfg) {
     for (const std::string& w : cfg.unused_parameter_warnings()) log::warn("%s", w.c_str());
     // Values that do not fit their parameter's type: the daemons and
     // `mailroom reload` would refuse them (lib/config/validate.h).
-    config::TableChecker tables = table::table_checker();
-    for (const std::string& w : config::validate_config(cfg, &tables)) log::warn("%s", w.c_str());
+    (void)table::log_invalid_values(cfg, log::Level::kWarning);
 }
 
 int show_parameters(const Options& o, std::ostream& out) {

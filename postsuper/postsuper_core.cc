@@ -174,17 +174,31 @@ int requeue_messages(const queue::QueueLayout& layout, const std::vector<std::st
     });
 }
 
+namespace {
+
+// Removes the temporary files of writers that are gone from one queue
+// (queue::purge_temp_files) and logs how many.
+int purge_queue_temp_files(const queue::QueueLayout& layout, std::string_view q) {
+    auto n = queue::purge_temp_files(layout, q);
+    if (!n) {
+        log::debug("%s", n.error().message.c_str());  // a queue not created yet
+        return 0;
+    }
+    if (*n > 0)
+        log::info("removed %d stale temporary file%s from %.*s", *n, *n == 1 ? "" : "s", static_cast<int>(q.size()),
+                  q.data());
+    return *n;
+}
+
+}  // namespace
+
 int check_structure(const queue::QueueLayout& layout) {
     int fixed = 0;
     for (auto q : queue::kQueueNames) {
         if (q == queue::kQueueBounce || q == queue::kQueueDefer || q == queue::kQueueTrace ||
             q == queue::kQueueCorrupt)
             continue;
-        if (auto n = queue::remove_stale_temp_files(layout, q, 24 * 3600); n && *n > 0) {
-            log::info("removed %d stale temporary file%s from %.*s", *n, *n == 1 ? "" : "s", static_cast<int>(q.size()),
-                      q.data());
-            fixed += *n;
-        }
+        fixed += purge_queue_temp_files(layout, q);
         auto ids = queue::list_queue(layout, q);
         if (!ids) continue;
         for (const auto& id : *ids) {
@@ -201,18 +215,7 @@ int check_structure(const queue::QueueLayout& layout) {
 
 int purge_temp_files(const queue::QueueLayout& layout) {
     int removed = 0;
-    for (auto q : queue::kQueueNames) {
-        auto n = queue::purge_temp_files(layout, q);
-        if (!n) {
-            log::debug("%s", n.error().message.c_str());  // a queue not created yet
-            continue;
-        }
-        if (*n > 0) {
-            log::info("removed %d stale temporary file%s from %.*s", *n, *n == 1 ? "" : "s", static_cast<int>(q.size()),
-                      q.data());
-            removed += *n;
-        }
-    }
+    for (auto q : queue::kQueueNames) removed += purge_queue_temp_files(layout, q);
     return removed;
 }
 

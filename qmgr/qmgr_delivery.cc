@@ -24,13 +24,14 @@ Result<std::unique_ptr<DeliveryCall>> DeliveryCall::start(event::Loop& loop, con
 DeliveryCall::DeliveryCall(event::Loop& loop, util::UniqueFd fd, std::size_t recipients, int timeout_ms, Done done)
     : recipients_(recipients), done_(std::move(done)) {
     channel_ = ipc::AttrChannel::create(loop, std::move(fd));
-    timer_ = event::Timer(loop, [this] { finish(make_temp_error("timeout talking to the delivery agent")); });
-    timer_.start(std::chrono::milliseconds(timeout_ms));
     if (!channel_) {
         // Reported from the loop: `done` never runs inside start().
+        timer_ = event::Timer(loop, [this] { finish(make_temp_error("cannot set up the delivery agent connection")); });
         timer_.start(std::chrono::milliseconds(0));
         return;
     }
+    timer_ = event::Timer(loop, [this] { finish(make_temp_error("timeout talking to the delivery agent")); });
+    timer_.start(std::chrono::milliseconds(timeout_ms));
     channel_->on_record([this](ipc::AttrList record) { on_record(record); });
     channel_->on_close([this](ipc::AttrChannel::Close kind, const std::string& reason) {
         switch (kind) {

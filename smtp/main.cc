@@ -31,12 +31,27 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtp";
     spec.parameters = smtp_agent::agent_parameters();
-    for (auto name : smtp_route::RouterConfig::parameters()) spec.parameters.push_back(name);
-    spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
+    // The password table is normally readable by root only.
+    spec.pre_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
         if (!settings) return settings.error();
         state->context.settings = std::move(*settings);
         auto& s = state->context.settings;
+        if (s.sasl.enable) {
+            if (auto st = smtp_agent::sasl_client_setup(); !st) return st;
+            if (!s.sasl_password_maps.empty()) {
+                auto maps = table::Maps::open(s.sasl_password_maps);
+                if (!maps) return make_error(s.prefix + "_sasl_password_maps: " + maps.error().message);
+                state->context.sasl_passwords = std::move(*maps);
+            }
+        }
+        return ok_status();
+    };
+    spec.post_jail_init = [state](server::ServerContext& ctx) -> Status {
+        auto& s = state->context.settings;
+        auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
+        if (!route) return route.error();
+        state->context.router = std::make_unique<smtp_route::Router>(ctx.loop(), std::move(*route));
         if (!s.tls_policy_maps.empty()) {
             auto maps = table::Maps::open(s.tls_policy_maps);
             if (!maps) return make_error(s.prefix + "_tls_policy_maps: " + maps.error().message);
@@ -47,9 +62,6 @@ int main(int argc, char** argv) {
             if (tls) state->context.tls = *tls;
             else state->context.tls_error = tls.error().message;
         }
-        auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
-        if (!route) return route.error();
-        state->context.router = std::make_shared<smtp_route::Router>(ctx.loop(), std::move(*route));
         state->server = std::make_unique<agent::EventAgentServer>(
             ctx.loop(), ctx.config(),
             [state, &loop = ctx.loop()](const deliver::DeliveryRequest& request,

@@ -18,7 +18,6 @@
 #include "lib/smtp/smtp_client.h"
 #include "lib/smtp/smtp_client_text.h"
 #include "lib/util/strings.h"
-#include "smtp/smtp_target.h"
 
 namespace mailroom::smtp_agent {
 
@@ -27,6 +26,8 @@ namespace {
 using deliver::DeliveryStatus;
 using deliver::RecipientResult;
 using smtp::ClientEngine;
+using smtp_route::Nexthop;
+using smtp_route::Target;
 
 constexpr std::size_t kBodyChunk = 64 * 1024;
 constexpr std::size_t kMaxReplyLine = 4096;
@@ -38,6 +39,15 @@ DeliveryStatus status_of(smtp::VerdictKind kind) {
         case smtp::VerdictKind::kDeferred: break;
     }
     return DeliveryStatus::kDeferred;
+}
+
+// "host[addr]" as Postfix's texts say it ("host[/path]" for UNIX sockets).
+std::string namaddr(const Target& t) { return t.hostname + "[" + (t.path.empty() ? t.address : t.path) + "]"; }
+
+// "host[addr]:port": relay= in the log, the TLS log line.
+std::string relay_of(const Target& t) {
+    if (!t.path.empty()) return namaddr(t);
+    return namaddr(t) + ":" + std::to_string(t.port);
 }
 
 bool ascii(std::string_view s) {
@@ -101,7 +111,7 @@ private:
     agent::EventDone done_;
     std::shared_ptr<Delivery> self_;  // alive until reported and closed
 
-    Nexthop nexthop_;
+    std::vector<Nexthop> nexthops_;
     tls::ClientLevel level_ = tls::ClientLevel::kNone;
     std::vector<Target> targets_;
     std::size_t next_ = 0;
@@ -127,14 +137,13 @@ private:
 
 void Delivery::start() {
     self_ = shared_from_this();
-    bool lmtp = ctx_.settings.protocol == smtp::ClientProtocol::kLmtp;
-    auto hops = smtp_route::parse_nexthop_list(request_.nexthop, lmtp, ctx_.router->config().default_port);
-    if (hops && hops->empty()) hops = make_error("empty nexthop");
-    if (!hops) return fail_all(DeliveryStatus::kBounced, "5.3.5", "none", hops.error().message);
-    const smtp_route::Nexthop& first = hops->front();
-    nexthop_ = Nexthop{first.kind == smtp_route::Nexthop::Kind::kUnix ? Nexthop::Kind::kUnix : Nexthop::Kind::kInet,
-                       first.host, first.port, first.mx_lookup, first.path};
-    auto level = tls_level(ctx_, request_.nexthop, nexthop_);
+    const auto& router = *ctx_.router;
+    auto parsed = smtp_route::parse_nexthop_list(request_.nexthop, router.config().lmtp, router.config().default_port);
+    if (!parsed || parsed->empty())
+        return fail_all(DeliveryStatus::kDeferred, "4.3.5", "none",
+                        parsed ? "empty nexthop" : parsed.error().message);
+    nexthops_ = std::move(*parsed);
+    auto level = tls_level(ctx_, request_.nexthop, nexthops_.front());
     if (!level) {
         log::warn("%s", level.error().message.c_str());
         return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", level.error().message);
@@ -146,9 +155,9 @@ void Delivery::start() {
             return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
         level_ = tls::ClientLevel::kNone;
     }
-    ctx_.router->resolve(*hops, [self = shared_from_this()](smtp_route::RouteResult route) {
+    ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
         if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
-        for (auto& t : route.targets) self->targets_.push_back(Target{t.hostname, t.address, t.port, t.path});
+        self->targets_ = std::move(route.targets);
         self->next_target();
     });
 }
@@ -235,7 +244,7 @@ void Delivery::drop_connection() {
 }
 
 void Delivery::connect_failed(const std::string& why) {
-    last_reason_ = "connect to " + target_.relay() + ": " + why;
+    last_reason_ = "connect to " + relay_of(target_) + ": " + why;
     last_dsn_ = "4.4.1";
     last_status_ = DeliveryStatus::kDeferred;
     last_relay_ = "none";
@@ -258,7 +267,7 @@ void Delivery::begin_session() {
     smtp::ClientSettings cs;
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
-    cs.peer = target_.namaddr();
+    cs.peer = namaddr(target_);
     cs.tls = level_ == tls::ClientLevel::kNone  ? smtp::TlsWant::kNone
              : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
                                                 : smtp::TlsWant::kRequired;
@@ -271,6 +280,17 @@ void Delivery::begin_session() {
     for (const auto& r : request_.recipients) {
         m.recipients.push_back({r.address, r.dsn_orcpt, r.dsn_notify});
         if (!ascii(r.address)) m.smtputf8 = true;
+    }
+    if (ctx_.settings.sasl.enable && !ctx_.sasl_passwords.empty()) {
+        auto cred = find_credentials(ctx_.sasl_passwords, ctx_.settings.sasl.sender_dependent, request_.sender,
+                                     request_.nexthop, target_.hostname);
+        if (!cred) {
+            std::string why = ctx_.settings.prefix + "_sasl_password_maps: " + cred.error().message;
+            log::warn("%s", why.c_str());
+            drop_connection();
+            return fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
+        }
+        if (*cred) cs.sasl = make_cyrus_client(ctx_.settings.sasl, target_.hostname, std::move(**cred));
     }
     engine_.emplace(std::move(cs), std::move(m));
     channel_->on_input([this] { on_input(); });
@@ -306,7 +326,7 @@ void Delivery::on_input() {
         if (!line.complete) channel_->skip_line();  // an over-long line: its start is enough
         auto complete = reader_.feed(line.text);
         if (!complete) {
-            log::warn("%s: %s: %s", request_.queue_id.c_str(), target_.namaddr().c_str(),
+            log::warn("%s: %s: %s", request_.queue_id.c_str(), namaddr(target_).c_str(),
                       complete.error().message.c_str());
             on_event(event::Channel::Event::kError, complete.error().message);
             return;
@@ -392,9 +412,8 @@ void Delivery::send_body() {
 }
 
 void Delivery::tls_done(bool ok, const std::string& why) {
-    std::string namaddr = target_.namaddr();
     if (!ok) {
-        log::warn("TLS handshake failed with %s: %s", target_.relay().c_str(), why.c_str());
+        log::warn("TLS handshake failed with %s: %s", relay_of(target_).c_str(), why.c_str());
         perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5",
                                        "Cannot start TLS: handshake failure", true));
         return;
@@ -404,9 +423,9 @@ void Delivery::tls_done(bool ok, const std::string& why) {
     std::string verify_error;
     tls::Trust trust = tls::assess(ssl, name_checked, &verify_error);
     if (ctx_.settings.tls_loglevel >= 1 || name_checked)
-        log::info("%s", tls::client_established_log(trust, target_.relay(), tls::session_info(ssl)).c_str());
+        log::info("%s", tls::client_established_log(trust, relay_of(target_), tls::session_info(ssl)).c_str());
     if (name_checked && trust != tls::Trust::kVerified) {
-        log::info("server certificate verification failed for %s: %s", target_.relay().c_str(),
+        log::info("server certificate verification failed for %s: %s", relay_of(target_).c_str(),
                   verify_error.c_str());
         perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5", "Server certificate not verified",
                                        true));
@@ -421,7 +440,7 @@ void Delivery::session_over() {
         last_reason_ = failure->reason;
         last_dsn_ = failure->dsn;
         last_status_ = status_of(failure->kind);
-        last_relay_ = target_.relay();
+        last_relay_ = relay_of(target_);
         if (failure->try_next && next_ < targets_.size()) {
             log::info("%s: %s", request_.queue_id.c_str(), failure->reason.c_str());
             loop_.defer([self = shared_from_this()] { self->next_target(); });
@@ -431,10 +450,20 @@ void Delivery::session_over() {
     }
     std::vector<RecipientResult> results;
     for (const auto& v : engine_->verdicts()) {
-        if (v) results.push_back({status_of(v->kind), v->dsn, target_.relay(), v->reason});
-        else
-            results.push_back({DeliveryStatus::kDeferred, "4.4.2", target_.relay(),
-                               "lost connection with " + target_.namaddr() + " while sending end of data"});
+        if (v) {
+            results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
+            // As Postfix: a server that announced DSN got NOTIFY and sends
+            // the success notice itself; without DSN the notice here says
+            // "relayed".
+            if (v->kind == smtp::VerdictKind::kSent) {
+                results.back().relayed = true;
+                results.back().dsn_delegated = smtp::find_ehlo_keyword(engine_->keywords(), "DSN") != nullptr;
+            }
+        } else {
+            // Not reached: the engine is done only when every recipient
+            // has a verdict.
+            results.push_back({DeliveryStatus::kDeferred, "4.3.0", relay_of(target_), "internal protocol error"});
+        }
     }
     report(std::move(results));
 }

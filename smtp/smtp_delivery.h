@@ -3,8 +3,8 @@
 //
 // Summary
 //   start_delivery() takes qmgr's request and the message, finds the
-//   addresses to try (lib/smtp/smtp_route.h: MX records, fallback relays,
-//   loops back to myself), and tries them in order: a
+//   addresses to try (lib/smtp/smtp_route.h: MX, A/AAAA, fallback relays,
+//   loops to myself), and tries them in order: a
 //   non-blocking connect bounded by *_connect_timeout, then the protocol
 //   engine (lib/smtp/smtp_client.h) over an event::Channel, with TLS
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
@@ -21,6 +21,9 @@
 //   for the greeting and EHLO, *_mail_timeout, *_rcpt_timeout,
 //   *_data_init_timeout, *_data_xfer_timeout for each piece of content,
 //   *_data_done_timeout, *_quit_timeout, *_starttls_timeout.
+//   With *_sasl_auth_enable and an entry in *_sasl_password_maps for the
+//   sender, the nexthop or the server (smtp_sasl.h) the session
+//   authenticates when the server offers AUTH.
 //   The TLS log line ("Untrusted/Trusted/Verified TLS connection
 //   established to ...") appears with *_tls_loglevel >= 1; at verify and
 //   secure a certificate that does not match the server's name defers
@@ -42,10 +45,11 @@ namespace mailroom::smtp_agent {
 
 struct AgentContext {
     AgentSettings settings;
+    std::unique_ptr<smtp_route::Router> router;  // where to connect
     std::shared_ptr<tls::ClientContext> tls;  // nullptr: TLS unavailable
     std::string tls_error;                    // why, when tls is nullptr
     table::Maps tls_policy;
-    std::shared_ptr<smtp_route::Router> router;  // MX and address lookups
+    table::Maps sasl_passwords;  // *_sasl_password_maps, opened as root
 };
 
 void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,

@@ -1,6 +1,8 @@
 // smtp_settings.cc - see smtp_settings.h.
 #include "smtp/smtp_settings.h"
 
+#include "lib/smtp/sasl_text.h"
+
 namespace mailroom::smtp_agent {
 
 namespace {
@@ -11,6 +13,7 @@ std::string name_of(const std::string& prefix, std::string_view smtp_name) {
     if (prefix == "smtp") return std::string(smtp_name);
     if (smtp_name == "smtp_helo_name") return "lmtp_lhlo_name";
     if (smtp_name == "smtp_helo_timeout") return "lmtp_lhlo_timeout";
+    if (smtp_name == "smtp_sender_dependent_authentication") return "lmtp_sender_dependent_authentication";
     return "lmtp_" + std::string(smtp_name.substr(5));
 }
 
@@ -34,7 +37,13 @@ std::vector<std::string_view> agent_parameters() {
             "smtp_tls_loglevel", "lmtp_tls_loglevel",
             "smtp_tls_protocols", "lmtp_tls_protocols",
             "smtp_tls_mandatory_protocols", "lmtp_tls_mandatory_protocols",
-            "smtp_tls_policy_maps", "lmtp_tls_policy_maps"};
+            "smtp_tls_policy_maps", "lmtp_tls_policy_maps",
+            "smtp_sasl_auth_enable", "lmtp_sasl_auth_enable",
+            "smtp_sasl_password_maps", "lmtp_sasl_password_maps",
+            "smtp_sasl_security_options", "lmtp_sasl_security_options",
+            "smtp_sasl_tls_security_options", "lmtp_sasl_tls_security_options",
+            "smtp_sasl_mechanism_filter", "lmtp_sasl_mechanism_filter",
+            "smtp_sender_dependent_authentication", "lmtp_sender_dependent_authentication"};
 }
 
 Result<AgentSettings> AgentSettings::from_config(const config::Config& config, std::string_view service) {
@@ -83,6 +92,26 @@ Result<AgentSettings> AgentSettings::from_config(const config::Config& config, s
         if (!v) return v.error();
         *out = *v;
     }
+    auto sasl_on = config.get_bool(name_of(s.prefix, "smtp_sasl_auth_enable"));
+    if (!sasl_on) return sasl_on.error();
+    s.sasl.enable = *sasl_on;
+    auto dependent = config.get_bool(name_of(s.prefix, "smtp_sender_dependent_authentication"));
+    if (!dependent) return dependent.error();
+    s.sasl.sender_dependent = *dependent;
+    for (auto [n, out] : {std::pair{"smtp_sasl_security_options", &s.sasl.security_flags},
+                          {"smtp_sasl_tls_security_options", &s.sasl.tls_security_flags}}) {
+        auto v = str(n);
+        if (!v) return v.error();
+        auto flags = smtp::parse_sasl_security_options(*v);
+        if (!flags) return make_error(name_of(s.prefix, n) + ": " + flags.error().message);
+        *out = *flags;
+    }
+    auto filter = config.get_list(name_of(s.prefix, "smtp_sasl_mechanism_filter"));
+    if (!filter) return filter.error();
+    s.sasl.mechanism_filter = *filter;
+    auto maps = str("smtp_sasl_password_maps");
+    if (!maps) return maps.error();
+    s.sasl_password_maps = *maps;
     return s;
 }
 

@@ -6,7 +6,8 @@
 //   for LMTP (service "lmtp"), as Postfix's smtp(8) does in each mode:
 //   the HELO/LHLO name, the connect and per-command timeouts, the TLS
 //   security level, CA file and directory, protocols, log level and
-//   policy maps. A security level of dane or dane-only is refused with a
+//   policy maps, SASL (enable, password maps, security options, mechanism
+//   filter, sender-dependent lookups). A security level of dane or dane-only is refused with a
 //   clear error (DANE is not implemented).
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "lib/config/config.h"
 #include "lib/smtp/smtp_client.h"
 #include "lib/tls/tls_client.h"
+#include "smtp/smtp_sasl.h"
 #include "lib/util/result.h"
 
 namespace mailroom::smtp_agent {
@@ -43,6 +45,8 @@ struct AgentSettings {
     int tls_loglevel = 0;
     tls::ClientPolicy tls;
     std::string tls_policy_maps;
+    SaslSettings sasl;
+    std::string sasl_password_maps;
 
     // LMTP when the service (or program) is called "lmtp".
     static Result<AgentSettings> from_config(const config::Config& config, std::string_view service);

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "lib/config/param_read.h"
+#include "lib/config/validate.h"
 #include "lib/log/log.h"
 #include "lib/table/access_match.h"
 #include "lib/table/maps.h"
@@ -382,22 +383,12 @@ St Checker::Eval::one(const std::vector<std::string>& list, size_t* i, const std
         }
         return generic(cls->second, reply_name, reply_class, def_acl);
     }
-    // Postfix restrictions that mailroom does not implement yet: say so
-    // (the reply is the same as for an unknown name).
-    static const char* const kUnsupported[] = {
-        "check_policy_service", "reject_unverified_sender", "reject_unverified_recipient",
-        "permit_tls_clientcerts", "permit_tls_all_clientcerts", "check_ccert_access",
-        "check_client_mx_access", "check_client_ns_access", "check_client_a_access",
-        "check_reverse_client_mx_access", "check_reverse_client_ns_access", "check_reverse_client_a_access",
-        "check_helo_mx_access", "check_helo_ns_access", "check_helo_a_access", "check_sender_mx_access",
-        "check_sender_ns_access", "check_sender_a_access", "check_recipient_mx_access",
-        "check_recipient_ns_access", "check_recipient_a_access", "permit_mx_backup", "permit_inet_interfaces",
-        "permit_naked_ip_address", "reject_maps_rbl", "check_relay_domains", "sleep"};
-    for (const char* u : kUnsupported) {
-        if (is(u)) {
-            log::warn("smtpd restriction \"%s\" is not supported by this mail system", name.c_str());
-            return server_error();
-        }
+    // Postfix restrictions that mailroom does not implement yet (the one
+    // list is lib/config/validate.cc's): say so; the reply is the same as
+    // for an unknown name.
+    if (config::restriction_kind(name) == config::RestrictionKind::kUnsupported) {
+        log::warn("smtpd restriction \"%s\" is not supported by this mail system", name.c_str());
+        return server_error();
     }
     log::warn("unknown smtpd restriction: \"%s\"", name.c_str());
     return server_error();

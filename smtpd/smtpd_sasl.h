@@ -39,6 +39,7 @@
 
 #include "lib/config/config.h"
 #include "lib/event/offload.h"
+#include "lib/smtp/sasl_text.h"
 #include "lib/util/result.h"
 
 struct event_base;
@@ -63,11 +64,10 @@ struct SaslConfig {
     static Result<SaslConfig> from_config(const config::Config& config);
 };
 
-// "noanonymous, noplaintext" -> SASL_SEC_* bits; "" -> 0.
-Result<unsigned> parse_sasl_security_options(std::string_view list);
-
-// The words of a Cyrus status, as Postfix reports them.
-std::string sasl_status_text(int status);
+// parse_sasl_security_options() and sasl_status_text() are shared with
+// the SMTP client (lib/smtp/sasl_text.h).
+using smtp::parse_sasl_security_options;
+using smtp::sasl_status_text;
 
 // The process's libsasl2 state (sasl_server_init is process-wide).
 class CyrusSasl {

@@ -22,11 +22,13 @@ Result<Lookup> open_maps(const config::Config& c, const char* name, bool require
         // it instead of stopping the agent.
         log::warn("%s is unavailable. %s", value->c_str(), maps.error().message.c_str());
         std::string what = std::string(name) + ": table lookup problem";
-        return Lookup([what](std::string_view) -> table::LookupResult { return make_temp_error(what); });
+        return Lookup([what](std::string_view, bool) -> table::LookupResult { return make_temp_error(what); });
     }
     auto shared = std::make_shared<table::Maps>(std::move(*maps));
     keep->push_back(shared);
-    return Lookup([shared](std::string_view key) { return shared->lookup(key); });
+    return Lookup([shared, lookup = address::maps_lookup(*shared)](std::string_view key, bool partial) {
+        return lookup(key, partial);
+    });
 }
 
 }  // namespace

@@ -34,15 +34,14 @@ agent::Outcome over_quota(const VirtualSettings& s) {
 
 namespace {
 
-// First answer over the keys; error stops the search.
-Result<std::optional<std::string>> find(const Lookup& lookup, const std::vector<std::string>& keys) {
+// The first answer over virtual(8)'s keys (lib/address); an error stops the search.
+Result<std::optional<std::string>> find(const Lookup& lookup, const std::string& address,
+                                        const address::FindOptions& options) {
     if (!lookup) return std::optional<std::string>();
-    for (const auto& k : keys) {
-        auto r = lookup(k);
-        if (!r) return r.error();
-        if (*r) return *r;
-    }
-    return std::optional<std::string>();
+    auto found = address::find(address, options, lookup);
+    if (!found) return found.error();
+    if (!*found) return std::optional<std::string>();
+    return std::optional<std::string>(std::move((*found)->value));
 }
 
 Result<std::uint64_t> parse_id(const std::string& text, const char* what) {
@@ -133,20 +132,19 @@ agent::Outcome deliver_recipient(const agent::Job& job, const agent::JobRecipien
     address::FindOptions key_options;
     key_options.recipient_delimiter = s.recipient_delimiter;
     key_options.strategy = address::kFindVirtualMailbox;
-    std::vector<std::string> keys;
-    for (auto& k : address::lookup_keys(util::lowercase(r.address), key_options)) keys.push_back(std::move(k.text));
-    auto mbox = find(maps.mailbox, keys);
+    const std::string key = util::lowercase(r.address);
+    auto mbox = find(maps.mailbox, key, key_options);
     if (!mbox) return agent::outcome_from_error(mbox.error(), "4.3.0", "5.3.0");
     if (!*mbox) return agent::bounced("unknown user: \"" + r.address + "\"", "5.1.1");
     std::string result(util::trim(**mbox));
     if (result.empty() || result.find("..") != std::string::npos)
         return agent::deferred("mail system configuration error: bad mailbox name for " + r.address, "4.3.5");
 
-    auto uid_text = find(maps.uid, keys);
+    auto uid_text = find(maps.uid, key, key_options);
     if (!uid_text) return agent::outcome_from_error(uid_text.error(), "4.3.0", "4.3.5");
     if (!*uid_text) return agent::deferred("mail system configuration error: recipient " + r.address +
                                                ": uid not found in virtual_uid_maps", "4.3.5");
-    auto gid_text = find(maps.gid, keys);
+    auto gid_text = find(maps.gid, key, key_options);
     if (!gid_text) return agent::outcome_from_error(gid_text.error(), "4.3.0", "4.3.5");
     if (!*gid_text) return agent::deferred("mail system configuration error: recipient " + r.address +
                                                ": gid not found in virtual_gid_maps", "4.3.5");
@@ -165,7 +163,7 @@ agent::Outcome deliver_recipient(const agent::Job& job, const agent::JobRecipien
 
     std::optional<std::string> user_limit;
     if (maps.limit) {
-        auto l = find(maps.limit, keys);
+        auto l = find(maps.limit, key, key_options);
         if (!l) return agent::outcome_from_error(l.error(), "4.3.0", "4.3.5");
         user_limit = *l;
     }

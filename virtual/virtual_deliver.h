@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/address/addr_find.h"
 #include "lib/agent/agent_job.h"
 #include "lib/agent/agent_message.h"
 #include "lib/agent/agent_outcome.h"
@@ -41,7 +42,9 @@
 
 namespace mailroom::virt {
 
-using Lookup = std::function<table::LookupResult(std::string_view key)>;
+// One key through a map (address::KeyLookup): `partial` keys (without the
+// extension, @domain) skip regexp/pcre tables, which see the full address only.
+using Lookup = address::KeyLookup;
 
 struct VirtualSettings {
     std::string virtual_mailbox_base;

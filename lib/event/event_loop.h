@@ -18,8 +18,11 @@
 //   release_later(ptr) destroys an object there. An owner that learns
 //   inside one of an object's own callbacks that the object is done (a
 //   session whose client said QUIT) hands it to release_later() instead of
-//   destroying it under its own feet. What is still pending when the Loop
-//   is destroyed runs (is destroyed) first, while the event_base exists.
+//   destroying it under its own feet. When the Loop is destroyed, work
+//   that has not run yet is discarded without running (the objects it
+//   would touch may be gone), but what it holds is destroyed first, while
+//   the event_base exists: objects handed to release_later() are
+//   destroyed, never leaked.
 //   Only one Loop per process may own SignalWatchers (libevent limitation).
 #pragma once
 

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "lib/util/base64.h"
+
 namespace mailroom::smtp {
 
 namespace {
@@ -75,6 +77,7 @@ const char* ClientEngine::stage() const {
                                                                : "performing the EHLO handshake";
         case State::kHelo: return "performing the HELO handshake";
         case State::kStartTls: return "sending STARTTLS";
+        case State::kAuth: return "performing the SASL authentication";
         case State::kEnvelope:
             if (pending_.empty() || pending_.front().cmd == Cmd::kMail) return "sending MAIL FROM";
             return pending_.front().cmd == Cmd::kRcpt ? "sending RCPT TO" : "sending DATA command";
@@ -93,6 +96,7 @@ ClientEngine::Wait ClientEngine::waiting_for() const {
         case State::kEhlo:
         case State::kHelo: return Wait::kHelo;
         case State::kStartTls: return Wait::kStartTls;
+        case State::kAuth: return Wait::kHelo;
         case State::kEnvelope:
             if (pending_.empty() || pending_.front().cmd == Cmd::kMail) return Wait::kMail;
             return pending_.front().cmd == Cmd::kRcpt ? Wait::kRcpt : Wait::kData;
@@ -167,6 +171,7 @@ Step ClientEngine::on_reply(const Reply& reply) {
                                         " refused to start TLS: " + reply_text(reply),
                                     false);
             return begin_envelope();
+        case State::kAuth: return auth_reply(reply);
         case State::kEnvelope: return envelope_reply(reply);
         case State::kDot: return dot_reply(reply);
         case State::kQuit:
@@ -192,7 +197,59 @@ Step ClientEngine::after_ehlo() {
             return fail_session(VerdictKind::kDeferred, "4.7.4",
                                 "TLS is required, but was not offered by host " + settings_.peer, false);
     }
-    return begin_envelope();
+    return begin_auth();
+}
+
+Step ClientEngine::begin_auth() {
+    const EhloKeyword* auth = find_ehlo_keyword(keywords_, "AUTH");
+    if (!settings_.sasl || authenticated_ || !auth) return begin_envelope();
+    std::string mechs;
+    for (const auto& m : auth->params) mechs += (mechs.empty() ? "" : " ") + m;
+    auto start = settings_.sasl->start(mechs, tls_active_);
+    if (!start)
+        return fail_session(VerdictKind::kDeferred, "4.7.0",
+                            "SASL authentication failed; cannot authenticate to server " + settings_.peer + ": " +
+                                start.error().message,
+                            true);
+    state_ = State::kAuth;
+    std::string cmd = "AUTH " + start->mechanism;
+    if (start->initial) cmd += " " + (start->initial->empty() ? std::string("=") : util::base64_encode(*start->initial));
+    return Step{cmd + "\r\n"};
+}
+
+Step ClientEngine::auth_reply(const Reply& reply) {
+    if (reply.code == 235) {
+        authenticated_ = true;
+        return begin_envelope();
+    }
+    if (reply.code == 334) {
+        std::string challenge;
+        std::string text = reply.lines.empty() ? std::string() : reply.lines.front();
+        if (!reply.dsn.empty()) text = reply.dsn + (text.empty() ? "" : " " + text);
+        auto decoded = util::base64_decode(text);
+        if (!decoded)
+            return fail_session(VerdictKind::kDeferred, "4.7.0",
+                                "SASL authentication failed; server " + settings_.peer +
+                                    " sent a malformed challenge: " + reply_text(reply),
+                                true);
+        auto response = settings_.sasl->step(*decoded);
+        if (!response) {
+            state_ = State::kQuit;
+            failure_ = SessionFailure{VerdictKind::kDeferred, "4.7.0",
+                                      "SASL authentication failed; cannot authenticate to server " + settings_.peer +
+                                          ": " + response.error().message,
+                                      true};
+            // Cancel the exchange, then QUIT.
+            Step s;
+            s.send = "*\r\nQUIT\r\n";
+            s.finished = true;
+            return s;
+        }
+        return Step{util::base64_encode(*response) + "\r\n"};
+    }
+    std::string dsn = reply.temporary() && !reply.dsn.empty() ? reply.dsn : "4.7.0";
+    return fail_session(VerdictKind::kDeferred, dsn,
+                        "SASL authentication failed; server " + settings_.peer + " said: " + reply_text(reply), true);
 }
 
 std::string ClientEngine::mail_command() const {

@@ -21,6 +21,11 @@
 //   larger than the server's limit: 5.3.4 bounce) and SMTPUTF8 (needed but
 //   not offered: 5.6.7 bounce). DSN parameters (RET, ENVID, NOTIFY, ORCPT)
 //   go on the wire only when the server announces DSN.
+//   With a SaslClient and a server that offers AUTH, the engine
+//   authenticates after EHLO (after STARTTLS when there is one); a refusal
+//   is "SASL authentication failed; server NAME[ADDR] said: 535 ...", a
+//   deferral (4.7.0 or the reply's 4.x.x) that tries the next server, as
+//   Postfix's default smtp_sasl_auth_soft_bounce does.
 //   A failure that concerns the whole session (greeting refused, EHLO and
 //   HELO refused, TLS required but not offered) is a SessionFailure: the
 //   owner may try the next address (try_next is set as Postfix does for
@@ -32,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,12 +73,28 @@ struct ClientMessage {
     bool smtputf8 = false;   // an envelope address is not ASCII
 };
 
+// The SASL side of AUTH (smtp/ puts Cyrus SASL behind it; tests a fake).
+// Texts are raw (the engine does base64).
+class SaslClient {
+public:
+    virtual ~SaslClient() = default;
+    struct Start {
+        std::string mechanism;
+        std::optional<std::string> initial;  // initial response, if any
+    };
+    // Picks a mechanism from the server's list ("PLAIN LOGIN"); `tls`: the
+    // session is encrypted (the security options may differ).
+    virtual Result<Start> start(const std::string& mechanisms, bool tls) = 0;
+    virtual Result<std::string> step(const std::string& challenge) = 0;
+};
+
 struct ClientSettings {
     ClientProtocol protocol = ClientProtocol::kSmtp;
     std::string helo_name = "localhost";
     std::string peer;  // "host[addr]" (or the socket path for LMTP over UNIX)
     TlsWant tls = TlsWant::kNone;
     bool pipelining = true;  // use PIPELINING when offered
+    std::shared_ptr<SaslClient> sasl;  // AUTH when the server offers it
 };
 
 struct SessionFailure {
@@ -122,6 +144,7 @@ public:
     // The server's EHLO keywords (empty after HELO).
     const std::vector<EhloKeyword>& keywords() const { return keywords_; }
     bool tls_active() const { return tls_active_; }
+    bool authenticated() const { return authenticated_; }
     // The message body has been sent (the owner calls this after the body
     // and the final "." are written).
     void body_sent() { body_sent_ = true; }
@@ -131,7 +154,7 @@ public:
     static std::string reply_dsn(const Reply& reply);   // the reply's, or "X.0.0"
 
 private:
-    enum class State { kGreeting, kEhlo, kHelo, kStartTls, kEnvelope, kDot, kQuit, kClosed };
+    enum class State { kGreeting, kEhlo, kHelo, kStartTls, kAuth, kEnvelope, kDot, kQuit, kClosed };
     enum class Cmd { kMail, kRcpt, kData };
     struct Pending {
         Cmd cmd;
@@ -139,6 +162,8 @@ private:
     };
 
     Step after_ehlo();
+    Step begin_auth();
+    Step auth_reply(const Reply& reply);
     Step begin_envelope();
     Step envelope_reply(const Reply& reply);
     Step dot_reply(const Reply& reply);
@@ -157,6 +182,7 @@ private:
     std::vector<EhloKeyword> keywords_;
     bool esmtp_ = false;
     bool tls_active_ = false;
+    bool authenticated_ = false;
     bool pipelining_ = false;
     bool body_sent_ = false;
     bool mail_failed_ = false;

@@ -59,4 +59,11 @@ config::TableChecker table_checker() {
                                 [](std::string_view spec) { return check_table_spec(spec); }};
 }
 
+std::vector<std::string> log_invalid_values(const config::Config& cfg, log::Level level) {
+    config::TableChecker tables = table_checker();
+    std::vector<std::string> problems = config::validate_config(cfg, &tables);
+    for (const auto& p : problems) log::emit(level, p);
+    return problems;
+}
+
 }  // namespace mailroom::table

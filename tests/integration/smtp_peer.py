@@ -3,7 +3,7 @@
 client's integration tests.
 
     smtp_peer.py --spool DIR --ready FILE (--port N | --unix PATH)
-                 [--lmtp] [--cert PEM --key PEM [--require-tls]]
+                 [--lmtp] [--cert PEM --key PEM [--require-tls]] [--auth USER:PASS]
 
 Accepts every recipient except those whose local part starts with
 "reject" (550 5.1.1) or "defer" (450 4.2.0). Each message goes to
@@ -12,7 +12,9 @@ line per recipient, the MAIL and RCPT parameters, whether TLS was on,
 then an empty line and the content as received. With --lmtp the server
 speaks LMTP and answers the end of data once per recipient (a recipient
 whose local part starts with "lmtpfail" gets 452 4.2.2 there). Runs until
-killed; FILE is written once the server listens.
+killed; FILE is written once the server listens. With --auth the server
+demands AUTH (PLAIN or LOGIN, also without TLS) before MAIL and accepts
+only USER:PASS; the file records "AUTH: USER".
 """
 import argparse
 import os
@@ -22,7 +24,7 @@ import time
 
 from aiosmtpd.controller import Controller, UnixSocketController
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -46,13 +48,16 @@ class Handler:
         self.count += 1
         tmp = os.path.join(self.spool, ".tmp.%d" % n)
         with open(tmp, "wb") as f:
-            f.write(b"MAIL FROM:<%s>\n" % envelope.mail_from.encode())
+            sender = "" if envelope.mail_from == "<>" else envelope.mail_from
+            f.write(b"MAIL FROM:<%s>\n" % sender.encode())
             for r in envelope.rcpt_tos:
                 f.write(b"RCPT TO:<%s>\n" % r.encode())
             f.write(b"MAIL OPTIONS: %s\n" % " ".join(envelope.mail_options).encode())
             for o in envelope.rcpt_options:
                 f.write(b"RCPT OPTIONS: %s\n" % " ".join(o).encode())
             f.write(b"TLS: %s\n" % (b"yes" if session.ssl else b"no"))
+            if session.authenticated:
+                f.write(b"AUTH: %s\n" % str(session.auth_data.login, "utf-8").encode())
             f.write(b"\n")
             f.write(envelope.original_content or envelope.content)
         os.rename(tmp, os.path.join(self.spool, "msg.%d" % n))
@@ -77,6 +82,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--require-tls", action="store_true")
+    ap.add_argument("--auth")
     a = ap.parse_args()
     handler = Handler(a.spool, a.lmtp)
     tls = None
@@ -85,9 +91,19 @@ def main():
         tls.load_cert_chain(a.cert, a.key)
     proto = LMTP if a.lmtp else SMTP
 
+    auth = {}
+    if a.auth:
+        user, password = a.auth.split(":", 1)
+
+        def check(server, session, envelope, mechanism, data):
+            ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+            return AuthResult(success=ok, handled=False, auth_data=data)
+
+        auth = dict(authenticator=check, auth_required=True, auth_require_tls=False)
+
     def factory():
         return proto(handler, hostname="peer.test", tls_context=tls, require_starttls=a.require_tls,
-                     decode_data=False, enable_SMTPUTF8=False)
+                     decode_data=False, enable_SMTPUTF8=False, **auth)
 
     if a.unix:
         ctl = UnixSocketController(handler, unix_socket=a.unix)

@@ -13,6 +13,7 @@
 
 #include "lib/agent/agent_identity.h"
 #include "lib/mailbox/maildir.h"
+#include "lib/table/maps.h"
 
 using namespace mailroom;
 using namespace mailroom::virt;
@@ -28,7 +29,7 @@ std::string slurp(const std::string& path) {
 }
 
 Lookup map_lookup(const std::map<std::string, std::string>* m) {
-    return [m](std::string_view key) -> table::LookupResult {
+    return [m](std::string_view key, bool) -> table::LookupResult {
         auto it = m->find(std::string(key));
         if (it == m->end()) return std::optional<std::string>();
         return std::optional<std::string>(it->second);
@@ -36,7 +37,7 @@ Lookup map_lookup(const std::map<std::string, std::string>* m) {
 }
 
 Lookup static_lookup(std::string value) {
-    return [value](std::string_view) -> table::LookupResult { return std::optional<std::string>(value); };
+    return [value](std::string_view, bool) -> table::LookupResult { return std::optional<std::string>(value); };
 }
 
 // The seed's layout: /var/mailbox/<domain>/<user>/Maildir/ owned by a
@@ -121,6 +122,26 @@ TEST_CASE("virtual lookup keys follow Postfix's order", "[unit]") {
     CHECK(keys("user+ext@magedu.com", "") == std::vector<std::string>{"user+ext@magedu.com", "@magedu.com"});
 }
 
+TEST_CASE("regexp virtual_mailbox_maps see the full address only", "[unit]") {
+    // As Postfix: pattern tables get the whole address, never the key
+    // without the extension or @domain.
+    Fixture fx;
+    std::string file = fx.base + "/mailboxes.regexp";
+    {
+        std::ofstream out(file);
+        out << "/^user@pattern\\.test$/ pattern.test/user/\n/^@pattern\\.test$/ pattern.test/all/\n"
+            << "/^whole\\+ext@pattern\\.test$/ pattern.test/whole/\n";
+    }
+    auto maps = table::Maps::open("regexp:" + file);
+    REQUIRE(maps.ok());
+    fx.maps.mailbox = address::maps_lookup(*maps);
+    CHECK(fx.deliver("user@pattern.test").kind == agent::OutcomeKind::kSent);
+    CHECK(fx.deliver("user+ext@pattern.test") == agent::bounced("unknown user: \"user+ext@pattern.test\"", "5.1.1"));
+    CHECK(fx.deliver("other@pattern.test").dsn == "5.1.1");
+    CHECK(fx.deliver("whole+ext@pattern.test").kind == agent::OutcomeKind::kSent);
+    CHECK(fx.maildir_files("pattern.test/whole").size() == 1);
+}
+
 TEST_CASE("quota limits with and without override", "[unit]") {
     VirtualSettings s;
     s.virtual_mailbox_limit = 20971520;
@@ -187,7 +208,7 @@ TEST_CASE("virtual recipients that cannot be delivered", "[unit]") {
     fx.s.virtual_minimum_uid = 0;
     fx.maps.uid = map_lookup(&fx.limits);  // empty: no uid
     CHECK(fx.deliver("jerry@magedu.com").dsn == "4.3.5");
-    fx.maps.uid = [](std::string_view) -> table::LookupResult { return make_temp_error("mysql: server gone"); };
+    fx.maps.uid = [](std::string_view, bool) -> table::LookupResult { return make_temp_error("mysql: server gone"); };
     CHECK(fx.deliver("jerry@magedu.com").kind == agent::OutcomeKind::kDeferred);
     auto looped = fx.deliver("jerry@magedu.com", "Delivered-To: Jerry@Magedu.com\n\nx\n");
     CHECK(looped == agent::bounced("mail forwarding loop for jerry@magedu.com", "5.4.6"));

@@ -219,6 +219,13 @@ TEST_CASE("Loop release_later destroys an object after the current callback", "[
         other.release_later(std::make_unique<Flag>(&gone2));
     }
     CHECK(gone2);
+    // Deferred work that never got its turn is discarded, not run.
+    bool ran = false;
+    {
+        event::Loop other;
+        other.defer([&] { ran = true; });
+    }
+    CHECK_FALSE(ran);
 }
 
 namespace {

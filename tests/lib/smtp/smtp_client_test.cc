@@ -219,3 +219,70 @@ TEST_CASE("ClientEngine: lost connections and timeouts say where", "[unit]") {
     CHECK(e.verdicts()[0]->reason == "lost connection with mx.example.com[127.0.0.2] while sending end of data -- "
                                      "message may be sent more than once");
 }
+
+namespace {
+
+// PLAIN with an initial response, or LOGIN's two challenges.
+class FakeSasl : public SaslClient {
+public:
+    explicit FakeSasl(bool fail_step = false) : fail_step_(fail_step) {}
+    mailroom::Result<Start> start(const std::string& mechanisms, bool tls) override {
+        offered = mechanisms;
+        in_tls = tls;
+        if (mechanisms.find("PLAIN") != std::string::npos) return Start{"PLAIN", std::string("\0u\0p", 4)};
+        if (mechanisms.find("LOGIN") != std::string::npos) return Start{"LOGIN", std::nullopt};
+        return mailroom::make_error("no mechanism available");
+    }
+    mailroom::Result<std::string> step(const std::string& challenge) override {
+        if (fail_step_) return mailroom::make_error("authentication failure");
+        return challenge == "Username:" ? std::string("u") : std::string("p");
+    }
+    std::string offered;
+    bool in_tls = false;
+
+private:
+    bool fail_step_;
+};
+
+}  // namespace
+
+TEST_CASE("ClientEngine authenticates after EHLO when the server offers AUTH", "[unit]") {
+    auto s = settings();
+    auto sasl = std::make_shared<FakeSasl>();
+    s.sasl = sasl;
+    ClientEngine e(s, message({"a@example.com"}));
+    e.on_reply(reply(220, "", {"x"}));
+    CHECK(e.on_reply(ehlo({"PIPELINING", "AUTH PLAIN LOGIN"})).send == "AUTH PLAIN AHUAcA==\r\n");
+    CHECK(sasl->offered == "PLAIN LOGIN");
+    CHECK(e.on_reply(reply(235, "2.7.0", {"Authentication successful"})).send.rfind("MAIL FROM:", 0) == 0);
+    CHECK(e.authenticated());
+
+    ClientEngine l(s, message({"a@example.com"}));
+    l.on_reply(reply(220, "", {"x"}));
+    CHECK(l.on_reply(ehlo({"AUTH LOGIN"})).send == "AUTH LOGIN\r\n");
+    CHECK(l.on_reply(reply(334, "", {"VXNlcm5hbWU6"})).send == "dQ==\r\n");
+    CHECK(l.on_reply(reply(334, "", {"UGFzc3dvcmQ6"})).send == "cA==\r\n");
+    CHECK(l.on_reply(reply(535, "5.7.8", {"Authentication credentials invalid"})).finished);
+    REQUIRE(l.session_failure());
+    CHECK(l.session_failure()->kind == VerdictKind::kDeferred);
+    CHECK(l.session_failure()->dsn == "4.7.0");
+    CHECK(l.session_failure()->try_next);
+    CHECK(l.session_failure()->reason == "SASL authentication failed; server mx.example.com[127.0.0.2] said: 535 "
+                                         "5.7.8 Authentication credentials invalid");
+}
+
+TEST_CASE("ClientEngine goes on without AUTH when not offered and defers when no mechanism fits", "[unit]") {
+    auto s = settings();
+    s.sasl = std::make_shared<FakeSasl>();
+    ClientEngine e(s, message({"a@example.com"}));
+    e.on_reply(reply(220, "", {"x"}));
+    CHECK(e.on_reply(ehlo({"PIPELINING"})).send.rfind("MAIL FROM:", 0) == 0);
+    CHECK_FALSE(e.authenticated());
+
+    ClientEngine n(s, message({"a@example.com"}));
+    n.on_reply(reply(220, "", {"x"}));
+    CHECK(n.on_reply(ehlo({"AUTH GSSAPI"})).finished);
+    REQUIRE(n.session_failure());
+    CHECK(n.session_failure()->reason == "SASL authentication failed; cannot authenticate to server "
+                                         "mx.example.com[127.0.0.2]: no mechanism available");
+}
