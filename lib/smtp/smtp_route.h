@@ -40,8 +40,8 @@
 //   failure of a fallback relay, or of the relayhost, defers (4.3.5) as a
 //   configuration problem.
 //   smtp_mx_session_limit is not applied here (it counts sessions that
-//   completed their handshake): the agent reads it from the config and
-//   counts per Target::site.
+//   completed their handshake): it is handed to the agent in the config,
+//   to count per Target::site.
 //
 // Thread safety
 //   A Router and its callbacks live on the loop's thread. Destroying the

@@ -539,3 +539,21 @@ TEST_CASE("RouterConfig reads the smtp_ or lmtp_ parameters", "[unit]") {
     CHECK(c->host_lookup_native);
     CHECK_FALSE(c->host_lookup_dns);
 }
+
+TEST_CASE("without DNS the system resolver answers on a worker thread", "[unit]") {
+    // /etc/hosts names localhost on every system the tests run on.
+    RouterConfig c = base_config();
+    c.dns_enabled = false;
+    c.host_lookup_dns = false;
+    c.host_lookup_native = true;
+    c.dns.servers = "127.0.0.1:1";  // never asked
+    event::Loop loop;
+    Router router(loop, c);
+    std::optional<RouteResult> found;
+    router.resolve(*parse_nexthop("localhost:2525", false), [&](RouteResult r) { found = std::move(r); });
+    REQUIRE(testing::run_until(loop, [&] { return found.has_value(); }, std::chrono::milliseconds(20000)));
+    REQUIRE(found->ok);
+    CHECK(found->targets[0].hostname == "localhost");
+    CHECK(found->targets[0].address == "127.0.0.1");
+    CHECK(found->targets[0].port == 2525);
+}
