@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtp";
     spec.parameters = smtp_agent::agent_parameters();
+    for (auto name : smtp_route::RouterConfig::parameters()) spec.parameters.push_back(name);
     // The password table is normally readable by root only.
     spec.pre_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
