@@ -93,6 +93,8 @@ private:
     void connected();
     void connect_failed(const std::string& why);
     void begin_session();
+    void make_engine();
+    void resume(std::unique_ptr<IdleSession> idle);
     void on_input();
     void on_event(event::Channel::Event e, const std::string& why);
     void perform(const smtp::Step& step);
@@ -112,6 +114,9 @@ private:
     std::shared_ptr<Delivery> self_;  // alive until reported and closed
 
     std::vector<Nexthop> nexthops_;
+    std::string cache_key_;
+    std::chrono::steady_clock::time_point session_created_ = std::chrono::steady_clock::now();
+    unsigned session_uses_ = 0;
     tls::ClientLevel level_ = tls::ClientLevel::kNone;
     std::vector<Target> targets_;
     std::size_t next_ = 0;
@@ -154,6 +159,11 @@ void Delivery::start() {
         if (level_ != tls::ClientLevel::kMay)
             return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
         level_ = tls::ClientLevel::kNone;
+    }
+    cache_key_ = std::string(tls::client_level_name(level_)) + "|" + request_.nexthop;
+    if (ctx_.settings.sasl.enable && ctx_.settings.sasl.sender_dependent) cache_key_ += "|" + request_.sender;
+    if (ctx_.cache) {
+        if (auto idle = ctx_.cache->take(cache_key_)) return resume(std::move(idle));
     }
     ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
         if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
@@ -264,7 +274,26 @@ void Delivery::connected() {
 }
 
 void Delivery::begin_session() {
+    session_created_ = std::chrono::steady_clock::now();
+    session_uses_ = 0;
+    make_engine();
+    if (engine_) arm_timeout();
+}
+
+void Delivery::resume(std::unique_ptr<IdleSession> idle) {
+    target_ = idle->target;
+    channel_ = std::move(idle->channel);
+    session_created_ = idle->created;
+    session_uses_ = idle->uses;
+    make_engine();
+    if (!engine_) return;
+    session_ready_ = deliver::now_seconds();
+    perform(engine_->resume(std::move(idle->keywords), idle->tls, idle->authenticated));
+}
+
+void Delivery::make_engine() {
     smtp::ClientSettings cs;
+    cs.keep_open = ctx_.cache && ctx_.cache->wanted(request_.nexthop);
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
     cs.peer = namaddr(target_);
@@ -299,7 +328,6 @@ void Delivery::begin_session() {
         if (in_body_) send_body();
         else if (quitting_) close_channel();
     });
-    arm_timeout();
 }
 
 void Delivery::arm_timeout() {
@@ -369,6 +397,20 @@ void Delivery::perform(const smtp::Step& step) {
         body_tx_ = std::make_unique<agent::LineTransformer>(agent::RenderOptions{true, false, false, "\r\n"});
         arm_timeout();
         return send_body();
+    }
+    if (step.finished && step.reusable && ctx_.cache) {
+        session_over();
+        auto idle = std::make_unique<IdleSession>();
+        idle->channel = std::move(channel_);
+        idle->target = target_;
+        idle->keywords = engine_->keywords();
+        idle->tls = engine_->tls_active();
+        idle->authenticated = engine_->authenticated();
+        idle->created = session_created_;
+        idle->uses = session_uses_;
+        ctx_.cache->put(cache_key_, std::move(idle));
+        engine_.reset();
+        return maybe_release();
     }
     if (step.finished) {
         quitting_ = true;

@@ -21,6 +21,9 @@
 //   for the greeting and EHLO, *_mail_timeout, *_rcpt_timeout,
 //   *_data_init_timeout, *_data_xfer_timeout for each piece of content,
 //   *_data_done_timeout, *_quit_timeout, *_starttls_timeout.
+//   After a transaction the session goes to the SessionCache when it
+//   wants this nexthop (smtp_cache.h), and a delivery to the same nexthop
+//   takes it from there and starts at MAIL FROM.
 //   With *_sasl_auth_enable and an entry in *_sasl_password_maps for the
 //   sender, the nexthop or the server (smtp_sasl.h) the session
 //   authenticates when the server offers AUTH.
@@ -39,6 +42,7 @@
 #include "lib/smtp/smtp_route.h"
 #include "lib/table/maps.h"
 #include "lib/tls/tls_client.h"
+#include "smtp/smtp_cache.h"
 #include "smtp/smtp_settings.h"
 
 namespace mailroom::smtp_agent {
@@ -50,6 +54,7 @@ struct AgentContext {
     std::string tls_error;                    // why, when tls is nullptr
     table::Maps tls_policy;
     table::Maps sasl_passwords;  // *_sasl_password_maps, opened as root
+    std::unique_ptr<SessionCache> cache;  // idle sessions (smtp_cache.h)
 };
 
 void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,
