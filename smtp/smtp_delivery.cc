@@ -137,7 +137,7 @@ private:
     bool quitting_ = false;
     double session_ready_ = 0;
     std::uint64_t body_offset_ = 0;
-    std::unique_ptr<agent::LineTransformer> body_tx_;
+    util::UniqueFd wire_;  // the content as it goes on the wire (CRLF, dots doubled), made once
 };
 
 void Delivery::start() {
@@ -392,9 +392,20 @@ void Delivery::perform(const smtp::Step& step) {
     }
     if (step.send_body) {
         if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
+        if (!wire_.valid()) {
+            auto wire = message_->render("", agent::RenderOptions{true, false, false, "\r\n"});
+            if (!wire) {
+                // Nothing may be delivered half: the connection goes
+                // without the final dot.
+                log::warn("%s: cannot read queue file: %s", request_.queue_id.c_str(), wire.error().message.c_str());
+                fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", "cannot read queue file: " + wire.error().message);
+                quitting_ = true;
+                return close_channel();
+            }
+            wire_ = std::move(*wire);
+        }
         in_body_ = true;
         body_offset_ = 0;
-        body_tx_ = std::make_unique<agent::LineTransformer>(agent::RenderOptions{true, false, false, "\r\n"});
         arm_timeout();
         return send_body();
     }
@@ -426,30 +437,26 @@ void Delivery::perform(const smtp::Step& step) {
 void Delivery::send_body() {
     if (!channel_ || !in_body_) return;
     std::string buf(kBodyChunk, '\0');
-    std::string out;
     while (channel_->output_size() < kBodyChunk * 4) {
-        auto n = message_->read_at(body_offset_, buf.data(), buf.size());
-        if (!n) {
-            // The copy cannot be read: nothing may be delivered half.
-            log::warn("%s: %s", request_.queue_id.c_str(), n.error().message.c_str());
+        ssize_t n = ::pread(wire_.get(), buf.data(), buf.size(), static_cast<off_t>(body_offset_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            std::string why = std::string("message copy: ") + std::strerror(errno);
+            log::warn("%s: %s", request_.queue_id.c_str(), why.c_str());
             in_body_ = false;
-            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", n.error().message);
+            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
             quitting_ = true;
             return close_channel();
         }
-        if (*n == 0) {
-            body_tx_->finish(&out);
-            out += ".\r\n";
-            channel_->write(out);
+        if (n == 0) {
+            channel_->write(".\r\n");
             in_body_ = false;
             engine_->body_sent();
             arm_timeout();
             return;
         }
-        body_offset_ += *n;
-        body_tx_->feed(std::string_view(buf.data(), *n), &out);
-        channel_->write(out);
-        out.clear();
+        body_offset_ += static_cast<std::uint64_t>(n);
+        channel_->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     }
 }
 

@@ -8,8 +8,9 @@
 //   non-blocking connect bounded by *_connect_timeout, then the protocol
 //   engine (lib/smtp/smtp_client.h) over an event::Channel, with TLS
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
-//   *_tls_security_level, and the message content streamed from the
-//   message copy in pieces at the server's pace (dot-stuffed, CRLF).
+//   *_tls_security_level, and the message content streamed in pieces at
+//   the server's pace from a wire copy (dot-stuffed, CRLF) the message copy
+//   renders once into an anonymous memory file.
 //   `done` gets one result per recipient with relay= and Postfix's texts.
 //
 // Description
