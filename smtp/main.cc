@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
     server::ServiceSpec spec;
     spec.program = "smtp";
     spec.parameters = smtp_agent::agent_parameters();
+    for (auto name : smtp_route::RouterConfig::parameters()) spec.parameters.push_back(name);
+    for (auto name : smtp_agent::CacheSettings::parameters()) spec.parameters.push_back(name);
     // The password table is normally readable by root only.
     spec.pre_jail_init = [state](server::ServerContext& ctx) -> Status {
         auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
         auto route = smtp_route::RouterConfig::from_config(ctx.config(), s.protocol == smtp::ClientProtocol::kLmtp);
         if (!route) return route.error();
         state->context.router = std::make_unique<smtp_route::Router>(ctx.loop(), std::move(*route));
+        auto cache = smtp_agent::CacheSettings::from_config(ctx.config(), s.prefix);
+        if (!cache) return cache.error();
+        state->context.cache = std::make_unique<smtp_agent::SessionCache>(ctx.loop(), std::move(*cache));
         if (!s.tls_policy_maps.empty()) {
             auto maps = table::Maps::open(s.tls_policy_maps);
             if (!maps) return make_error(s.prefix + "_tls_policy_maps: " + maps.error().message);
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
     };
     spec.on_exit = [state](server::ServerContext&) {
         state->server.reset();
+        state->context.cache.reset();
         state->context.router.reset();
     };
     return server::run_multi_server(argc, argv, std::move(spec));

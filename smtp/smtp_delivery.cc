@@ -93,6 +93,8 @@ private:
     void connected();
     void connect_failed(const std::string& why);
     void begin_session();
+    void make_engine();
+    void resume(std::unique_ptr<IdleSession> idle);
     void on_input();
     void on_event(event::Channel::Event e, const std::string& why);
     void perform(const smtp::Step& step);
@@ -112,6 +114,9 @@ private:
     std::shared_ptr<Delivery> self_;  // alive until reported and closed
 
     std::vector<Nexthop> nexthops_;
+    std::string cache_key_;
+    std::chrono::steady_clock::time_point session_created_ = std::chrono::steady_clock::now();
+    unsigned session_uses_ = 0;
     tls::ClientLevel level_ = tls::ClientLevel::kNone;
     std::vector<Target> targets_;
     std::size_t next_ = 0;
@@ -132,7 +137,7 @@ private:
     bool quitting_ = false;
     double session_ready_ = 0;
     std::uint64_t body_offset_ = 0;
-    std::unique_ptr<agent::LineTransformer> body_tx_;
+    util::UniqueFd wire_;  // the content as it goes on the wire (CRLF, dots doubled), made once
 };
 
 void Delivery::start() {
@@ -154,6 +159,11 @@ void Delivery::start() {
         if (level_ != tls::ClientLevel::kMay)
             return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
         level_ = tls::ClientLevel::kNone;
+    }
+    cache_key_ = std::string(tls::client_level_name(level_)) + "|" + request_.nexthop;
+    if (ctx_.settings.sasl.enable && ctx_.settings.sasl.sender_dependent) cache_key_ += "|" + request_.sender;
+    if (ctx_.cache) {
+        if (auto idle = ctx_.cache->take(cache_key_)) return resume(std::move(idle));
     }
     ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
         if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
@@ -264,7 +274,26 @@ void Delivery::connected() {
 }
 
 void Delivery::begin_session() {
+    session_created_ = std::chrono::steady_clock::now();
+    session_uses_ = 0;
+    make_engine();
+    if (engine_) arm_timeout();
+}
+
+void Delivery::resume(std::unique_ptr<IdleSession> idle) {
+    target_ = idle->target;
+    channel_ = std::move(idle->channel);
+    session_created_ = idle->created;
+    session_uses_ = idle->uses;
+    make_engine();
+    if (!engine_) return;
+    session_ready_ = deliver::now_seconds();
+    perform(engine_->resume(std::move(idle->keywords), idle->tls, idle->authenticated));
+}
+
+void Delivery::make_engine() {
     smtp::ClientSettings cs;
+    cs.keep_open = ctx_.cache && ctx_.cache->wanted(request_.nexthop);
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
     cs.peer = namaddr(target_);
@@ -299,7 +328,6 @@ void Delivery::begin_session() {
         if (in_body_) send_body();
         else if (quitting_) close_channel();
     });
-    arm_timeout();
 }
 
 void Delivery::arm_timeout() {
@@ -364,11 +392,36 @@ void Delivery::perform(const smtp::Step& step) {
     }
     if (step.send_body) {
         if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
+        if (!wire_.valid()) {
+            auto wire = message_->render("", agent::RenderOptions{true, false, false, "\r\n"});
+            if (!wire) {
+                // Nothing may be delivered half: the connection goes
+                // without the final dot.
+                log::warn("%s: cannot read queue file: %s", request_.queue_id.c_str(), wire.error().message.c_str());
+                fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", "cannot read queue file: " + wire.error().message);
+                quitting_ = true;
+                return close_channel();
+            }
+            wire_ = std::move(*wire);
+        }
         in_body_ = true;
         body_offset_ = 0;
-        body_tx_ = std::make_unique<agent::LineTransformer>(agent::RenderOptions{true, false, false, "\r\n"});
         arm_timeout();
         return send_body();
+    }
+    if (step.finished && step.reusable && ctx_.cache) {
+        session_over();
+        auto idle = std::make_unique<IdleSession>();
+        idle->channel = std::move(channel_);
+        idle->target = target_;
+        idle->keywords = engine_->keywords();
+        idle->tls = engine_->tls_active();
+        idle->authenticated = engine_->authenticated();
+        idle->created = session_created_;
+        idle->uses = session_uses_;
+        ctx_.cache->put(cache_key_, std::move(idle));
+        engine_.reset();
+        return maybe_release();
     }
     if (step.finished) {
         quitting_ = true;
@@ -384,30 +437,26 @@ void Delivery::perform(const smtp::Step& step) {
 void Delivery::send_body() {
     if (!channel_ || !in_body_) return;
     std::string buf(kBodyChunk, '\0');
-    std::string out;
     while (channel_->output_size() < kBodyChunk * 4) {
-        auto n = message_->read_at(body_offset_, buf.data(), buf.size());
-        if (!n) {
-            // The copy cannot be read: nothing may be delivered half.
-            log::warn("%s: %s", request_.queue_id.c_str(), n.error().message.c_str());
+        ssize_t n = ::pread(wire_.get(), buf.data(), buf.size(), static_cast<off_t>(body_offset_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            std::string why = std::string("message copy: ") + std::strerror(errno);
+            log::warn("%s: %s", request_.queue_id.c_str(), why.c_str());
             in_body_ = false;
-            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", n.error().message);
+            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
             quitting_ = true;
             return close_channel();
         }
-        if (*n == 0) {
-            body_tx_->finish(&out);
-            out += ".\r\n";
-            channel_->write(out);
+        if (n == 0) {
+            channel_->write(".\r\n");
             in_body_ = false;
             engine_->body_sent();
             arm_timeout();
             return;
         }
-        body_offset_ += *n;
-        body_tx_->feed(std::string_view(buf.data(), *n), &out);
-        channel_->write(out);
-        out.clear();
+        body_offset_ += static_cast<std::uint64_t>(n);
+        channel_->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     }
 }
 

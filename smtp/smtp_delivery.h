@@ -8,8 +8,9 @@
 //   non-blocking connect bounded by *_connect_timeout, then the protocol
 //   engine (lib/smtp/smtp_client.h) over an event::Channel, with TLS
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
-//   *_tls_security_level, and the message content streamed from the
-//   message copy in pieces at the server's pace (dot-stuffed, CRLF).
+//   *_tls_security_level, and the message content streamed in pieces at
+//   the server's pace from a wire copy (dot-stuffed, CRLF) the message copy
+//   renders once into an anonymous memory file.
 //   `done` gets one result per recipient with relay= and Postfix's texts.
 //
 // Description
@@ -21,6 +22,9 @@
 //   for the greeting and EHLO, *_mail_timeout, *_rcpt_timeout,
 //   *_data_init_timeout, *_data_xfer_timeout for each piece of content,
 //   *_data_done_timeout, *_quit_timeout, *_starttls_timeout.
+//   After a transaction the session goes to the SessionCache when it
+//   wants this nexthop (smtp_cache.h), and a delivery to the same nexthop
+//   takes it from there and starts at MAIL FROM.
 //   With *_sasl_auth_enable and an entry in *_sasl_password_maps for the
 //   sender, the nexthop or the server (smtp_sasl.h) the session
 //   authenticates when the server offers AUTH.
@@ -39,6 +43,7 @@
 #include "lib/smtp/smtp_route.h"
 #include "lib/table/maps.h"
 #include "lib/tls/tls_client.h"
+#include "smtp/smtp_cache.h"
 #include "smtp/smtp_settings.h"
 
 namespace mailroom::smtp_agent {
@@ -50,6 +55,7 @@ struct AgentContext {
     std::string tls_error;                    // why, when tls is nullptr
     table::Maps tls_policy;
     table::Maps sasl_passwords;  // *_sasl_password_maps, opened as root
+    std::unique_ptr<SessionCache> cache;  // idle sessions (smtp_cache.h)
 };
 
 void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,

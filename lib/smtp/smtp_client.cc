@@ -373,10 +373,26 @@ Step ClientEngine::dot_reply(const Reply& reply) {
     if (settings_.protocol == ClientProtocol::kLmtp) {
         if (lmtp_next_ < accepted_.size()) verdicts_[accepted_[lmtp_next_++]] = from_reply(reply, "end of DATA");
         if (lmtp_next_ < accepted_.size()) return Step{};
-        return quit();
+        return settings_.keep_open ? idle() : quit();
     }
     set_all(from_reply(reply, "end of DATA"), true);
-    return quit();
+    return settings_.keep_open ? idle() : quit();
+}
+
+Step ClientEngine::idle() {
+    state_ = State::kQuit;
+    Step s;
+    s.finished = true;
+    s.reusable = true;
+    return s;
+}
+
+Step ClientEngine::resume(std::vector<EhloKeyword> keywords, bool tls_active, bool authenticated) {
+    keywords_ = std::move(keywords);
+    esmtp_ = true;
+    tls_active_ = tls_active;
+    authenticated_ = authenticated;
+    return begin_envelope();
 }
 
 void ClientEngine::on_lost(bool timed_out) {

@@ -95,6 +95,7 @@ struct ClientSettings {
     TlsWant tls = TlsWant::kNone;
     bool pipelining = true;  // use PIPELINING when offered
     std::shared_ptr<SaslClient> sasl;  // AUTH when the server offers it
+    bool keep_open = false;  // after the transaction: no QUIT, Step::reusable
 };
 
 struct SessionFailure {
@@ -111,6 +112,7 @@ struct Step {
     bool start_tls = false;
     bool send_body = false;
     bool finished = false;
+    bool reusable = false;  // finished without QUIT: the session may carry another message
 };
 
 class ClientEngine {
@@ -121,6 +123,9 @@ public:
     Step on_reply(const Reply& reply);
     // TLS is up after Step::start_tls: send EHLO again.
     Step tls_ready();
+    // A cached session that finished a transaction carries this message:
+    // straight to MAIL FROM with what the earlier EHLO announced.
+    Step resume(std::vector<EhloKeyword> keywords, bool tls_active, bool authenticated);
     // The connection broke (or timed out). Recipients without a verdict
     // get Postfix's "lost connection"/"timed out" text; nothing is sent.
     void on_lost(bool timed_out);
@@ -168,6 +173,7 @@ private:
     Step envelope_reply(const Reply& reply);
     Step dot_reply(const Reply& reply);
     Step quit();
+    Step idle();
     Step fail_session(VerdictKind kind, std::string dsn, std::string reason, bool try_next);
     void set_all(const Verdict& verdict, bool only_accepted);
     Verdict from_reply(const Reply& reply, std::string_view command) const;

@@ -16,7 +16,10 @@
 #    test CA made by openssl here (Verified), and verify against a
 #    certificate for another name (deferred, not sent).
 # 5. LMTP over a UNIX socket: LHLO, one reply per recipient after DATA.
-# 6. Relaying through a smarthost that demands AUTH: the password from
+# 6. Connection cache: two messages to the same nexthop in a row travel
+#    over one connection (smtp_connection_cache_destinations; the cache
+#    is per process, so the service has one process).
+# 7. Relaying through a smarthost that demands AUTH: the password from
 #    smtp_sasl_password_maps by nexthop, and per sender with
 #    smtp_sender_dependent_authentication; a wrong password defers with
 #    "SASL authentication failed; server ... said: 535 ...".
@@ -35,7 +38,8 @@ dl_setup \
     "smtp      unix  -       -       n       -       -       smtp" \
     "smtpv     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=verify" \
     "smtpe     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt" \
-    "lmtp      unix  -       -       n       -       -       smtp"
+    "lmtp      unix  -       -       n       -       -       smtp" \
+    "smtpc     unix  -       -       n       -       1       smtp"
 PEER_PIDS=""
 peer_cleanup() {
     local p
@@ -77,6 +81,8 @@ start_peer tls --port "$P_TLS" --cert "$T/good.pem" --key "$T/good.key" --requir
 start_peer wrong --port "$P_WRONG" --cert "$T/wrong.pem" --key "$T/wrong.key"
 start_peer lmtp --unix "$T/lmtp.sock" --lmtp
 P_AUTH=$(mr_free_port)
+P_CACHE=$(mr_free_port)
+start_peer cache --port "$P_CACHE"
 start_peer auth --port "$P_AUTH" --auth relayuser:s3cret
 chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
 {
@@ -85,6 +91,9 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "smtp_tls_loglevel = 1"
     echo "smtp_helo_name = client.example.test"
     echo "smtp_connect_timeout = 5s"
+    echo "smtp_connection_cache_on_demand = no"
+    echo "smtp_connection_cache_destinations = [127.0.0.1]:$P_CACHE"
+    echo "smtp_connection_cache_time_limit = 30s"
     echo "smtp_sasl_auth_enable = yes"
     echo "smtp_sasl_password_maps = texthash:$T/sasl_passwd"
     echo "smtp_sasl_security_options = noanonymous"
@@ -103,17 +112,19 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "wrong.test smtpv:[127.0.0.1]:$P_WRONG"
     echo "lmtp.test lmtp:unix:$T/lmtp.sock"
     echo "smarthost.test smtp:[127.0.0.1]:$P_AUTH"
+    echo "cache.test smtpc:[127.0.0.1]:$P_CACHE"
 } >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 # peer_file NAME REGEX: the peer's message file whose envelope matches.
 peer_file() { grep -l -E -- "$2" "$T/$1"/msg.* 2>/dev/null | head -n 1; }
+has_peer_file() { [ -n "$(peer_file "$1" "$2")" ]; }
 
 # 1. Plain relaying, content and DSN parameters.
 printf 'Subject: plain\n\nline one\n.leading dot\n..two dots\n' |
     dl_send -f alice@sender.test -N success,failure -V env-1 bob@plain.test || mr_fail "sendmail 1"
 dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<bob@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, delay=[0-9.]+, delays=[0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER[0-9]+\)\$"
-mr_wait_for "message at the peer" test -n "$(peer_file plain 'RCPT TO:<bob@plain.test>')"
+mr_wait_for "message at the peer" has_peer_file plain 'RCPT TO:<bob@plain.test>'
 F=$(peer_file plain 'RCPT TO:<bob@plain.test>')
 grep -q '^MAIL FROM:<alice@sender.test>$' "$F" || mr_fail "envelope sender: $(head -n 3 "$F")"
 # aiosmtpd offers SIZE but not DSN: SIZE= goes, NOTIFY/ENVID do not.
@@ -121,7 +132,7 @@ grep -q '^MAIL OPTIONS: SIZE=[0-9]*$' "$F" || mr_fail "MAIL parameters: $(grep O
 grep -q '^RCPT OPTIONS: $' "$F" || mr_fail "RCPT parameters to a server without DSN: $(grep OPTIONS "$F")"
 grep -q $'^line one\r$' "$F" || mr_fail "content lines do not end in CRLF"
 # No DSN at the peer: the success notice comes from here, as "relayed".
-mr_wait_for "relayed notice" test -n "$(peer_file plain 'RCPT TO:<alice@sender.test>')"
+mr_wait_for "relayed notice" has_peer_file plain 'RCPT TO:<alice@sender.test>'
 grep -q '^Action: relayed' "$(peer_file plain 'RCPT TO:<alice@sender.test>')" ||
     mr_fail "success notice: $(cat "$(peer_file plain 'RCPT TO:<alice@sender.test>')")"
 grep -q $'^\\.leading dot\r$' "$F" || mr_fail "dot-stuffing: $(cat -A "$F" | tail -n 3)"
@@ -138,7 +149,7 @@ dl_wait_log "to=<ok2@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, 
 dl_wait_log "to=<defer1@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, .*dsn=4\.2\.0, status=deferred \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 450 4\.2\.0 <defer1@plain\.test>: Recipient address rejected: try again \(in reply to RCPT TO command\)\)"
 F=$(peer_file plain 'RCPT TO:<ok@plain.test>')
 [ "$(grep -c '^RCPT TO:' "$F")" -eq 1 ] || mr_fail "the peer got more than the accepted recipient"
-mr_wait_for "bounce at the sender" test -n "$(peer_file plain 'RCPT TO:<carol@sender.test>')"
+mr_wait_for "bounce at the sender" has_peer_file plain 'RCPT TO:<carol@sender.test>'
 B=$(peer_file plain 'RCPT TO:<carol@sender.test>')
 grep -q '^MAIL FROM:<>$' "$B" || mr_fail "bounce sender: $(head -n 2 "$B")"
 # The notice wraps the text; compare it with the line breaks undone.
@@ -169,7 +180,19 @@ dl_wait_log "to=<w@wrong\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG, .*
 printf 'Subject: lmtp\n\nto lmtp\n' | dl_send -f gina@sender.test a@lmtp.test lmtpfail@lmtp.test || mr_fail "sendmail 7"
 dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<a@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <a@lmtp\.test> delivered\)"
 dl_wait_log "to=<lmtpfail@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[$T/lmtp\.sock\] said: 452 4\.2\.2 <lmtpfail@lmtp\.test> Mailbox full \(in reply to end of DATA command\)\)"
-# 6. AUTH at a smarthost.
+# 6. Two messages, one connection; other destinations are not cached.
+printf 'Subject: c1\n\nfirst\n' | dl_send -f ivan@sender.test c1@cache.test || mr_fail "sendmail 10"
+dl_wait_log "to=<c1@cache\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_CACHE, .*status=sent"
+printf 'Subject: c2\n\nsecond\n' | dl_send -f ivan@sender.test c2@cache.test || mr_fail "sendmail 11"
+dl_wait_log "to=<c2@cache\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_CACHE, .*status=sent"
+C1=$(grep '^CONN:' "$(peer_file cache 'RCPT TO:<c1@cache.test>')")
+C2=$(grep '^CONN:' "$(peer_file cache 'RCPT TO:<c2@cache.test>')")
+[ -n "$C1" ] && [ "$C1" = "$C2" ] || mr_fail "the cached connection was not reused: $C1 / $C2"
+P1=$(grep '^CONN:' "$(peer_file plain 'RCPT TO:<ok@plain.test>')")
+P2=$(grep '^CONN:' "$(peer_file plain 'RCPT TO:<ok2@plain.test>')")
+[ "$P1" != "$P2" ] || mr_fail "a destination that is not cached shared a connection: $P1"
+
+# 7. AUTH at a smarthost.
 printf 'Subject: auth\n\nauthenticated\n' | dl_send -f henry@sender.test h@smarthost.test || mr_fail "sendmail 8"
 dl_wait_log "to=<h@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER"
 grep -q '^AUTH: relayuser$' "$(peer_file auth 'RCPT TO:<h@smarthost.test>')" || mr_fail "the smarthost saw no AUTH"

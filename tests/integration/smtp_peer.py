@@ -9,7 +9,8 @@ Accepts every recipient except those whose local part starts with
 "reject" (550 5.1.1) or "defer" (450 4.2.0). Each message goes to
 DIR/msg.N with the envelope first: "MAIL FROM:<...>", one "RCPT TO:<...>"
 line per recipient, the MAIL and RCPT parameters, whether TLS was on,
-then an empty line and the content as received. With --lmtp the server
+the client's address and port ("CONN:", the same for messages that came
+over one connection), then an empty line and the content as received. With --lmtp the server
 speaks LMTP and answers the end of data once per recipient (a recipient
 whose local part starts with "lmtpfail" gets 452 4.2.2 there). Runs until
 killed; FILE is written once the server listens. With --auth the server
@@ -56,6 +57,7 @@ class Handler:
             for o in envelope.rcpt_options:
                 f.write(b"RCPT OPTIONS: %s\n" % " ".join(o).encode())
             f.write(b"TLS: %s\n" % (b"yes" if session.ssl else b"no"))
+            f.write(b"CONN: %s\n" % str(session.peer).encode())
             if session.authenticated:
                 f.write(b"AUTH: %s\n" % str(session.auth_data.login, "utf-8").encode())
             f.write(b"\n")

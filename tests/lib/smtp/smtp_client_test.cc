@@ -286,3 +286,23 @@ TEST_CASE("ClientEngine goes on without AUTH when not offered and defers when no
     CHECK(n.session_failure()->reason == "SASL authentication failed; cannot authenticate to server "
                                          "mx.example.com[127.0.0.2]: no mechanism available");
 }
+
+TEST_CASE("ClientEngine keeps a session open for the cache and resumes it at MAIL FROM", "[unit]") {
+    auto s = settings();
+    s.keep_open = true;
+    ClientEngine e(s, message({"a@example.com"}));
+    e.on_reply(reply(220, "", {"x"}));
+    e.on_reply(ehlo({"PIPELINING", "SIZE 100000"}));
+    e.on_reply(reply(250, "", {"ok"}));
+    e.on_reply(reply(250, "", {"ok"}));
+    e.on_reply(reply(354, "", {"go"}));
+    e.body_sent();
+    Step done = e.on_reply(reply(250, "2.0.0", {"Ok: queued as A"}));
+    CHECK(done.finished);
+    CHECK(done.reusable);
+    CHECK(done.send.empty());  // no QUIT
+
+    ClientEngine next(s, message({"b@example.com"}));
+    Step first = next.resume(e.keywords(), false, false);
+    CHECK(first.send == "MAIL FROM:<alice@example.org> SIZE=1234\r\nRCPT TO:<b@example.com>\r\nDATA\r\n");
+}
