@@ -556,8 +556,8 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
                 msg->deferred = true;
                 continue;
             }
-        } else if (res.status == deliver::DeliveryStatus::kSent && bounce::notify_wants(r->dsn_notify, "SUCCESS") &&
-                   service_configured(bounce::kServiceTrace)) {
+        } else if (res.status == deliver::DeliveryStatus::kSent && !res.dsn_delegated &&
+                   bounce::notify_wants(r->dsn_notify, "SUCCESS") && service_configured(bounce::kServiceTrace)) {
             if (auto st = bounce::bounce_append(config_.layout.queue_directory, bounce::kServiceTrace, id,
                                                 status_record(*r, res,
                                                               res.relayed ? bounce::kActionRelayed

@@ -46,6 +46,7 @@
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
+#include "lib/smtp/sasl_text.h"
 #include "lib/util/result.h"
 
 typedef struct sasl_conn sasl_conn_t;
@@ -77,11 +78,10 @@ struct SaslConfig {
     static Result<SaslConfig> from_config(const config::Config& config);
 };
 
-// "noanonymous, noplaintext" -> SASL_SEC_* bits; "" -> 0.
-Result<unsigned> parse_sasl_security_options(std::string_view list);
-
-// The words of a Cyrus status, as Postfix reports them.
-std::string sasl_status_text(int status);
+// parse_sasl_security_options() and sasl_status_text() are shared with
+// the SMTP client (lib/smtp/sasl_text.h).
+using smtp::parse_sasl_security_options;
+using smtp::sasl_status_text;
 
 // The process's SASL state: libsasl2's (sasl_server_init is process-wide),
 // or with smtpd_sasl_type = authd only the mechanism lists.

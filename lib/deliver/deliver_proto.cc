@@ -155,7 +155,8 @@ AttrList encode_reply(const DeliveryReply& reply) {
             .add(std::string(kAttrDsn), r.dsn)
             .add(std::string(kAttrRelay), r.relay)
             .add(std::string(kAttrReason), r.reason);
-        if (r.relayed) one.add(std::string(kAttrAction), "relayed");
+        if (r.dsn_delegated) one.add(std::string(kAttrAction), "delegated");
+        else if (r.relayed) one.add(std::string(kAttrAction), "relayed");
         results.add_list(member_name(i), std::move(one));
     }
     AttrList list;
@@ -188,8 +189,10 @@ Result<DeliveryReply> decode_reply(const AttrList& record, std::size_t expected)
         r.relay = *ipc::get_string(one, kAttrRelay);
         r.reason = *ipc::get_string(one, kAttrReason);
         if (auto action = ipc::get_string(one, kAttrAction)) {
-            if (*action != "relayed") return make_error("delivery reply: unknown action \"" + *action + "\"");
+            if (*action != "relayed" && *action != "delegated")
+                return make_error("delivery reply: unknown action \"" + *action + "\"");
             r.relayed = r.status == DeliveryStatus::kSent;
+            r.dsn_delegated = r.relayed && *action == "delegated";
         }
         reply.results.push_back(std::move(r));
     }

@@ -63,6 +63,9 @@ struct RecipientResult {
     std::string relay;   // "none", "host[addr]:port"
     std::string reason;  // human text, logged in parentheses
     bool relayed = false;  // sent, but not final delivery: DSN action "relayed"
+    // Sent to a server that announced DSN and got the NOTIFY parameter: it
+    // sends the success notice, so no success notice is sent here.
+    bool dsn_delegated = false;
 };
 
 struct DeliveryReply {
@@ -91,7 +94,7 @@ inline constexpr std::string_view kAttrStatus = "status";
 inline constexpr std::string_view kAttrDsn = "dsn";
 inline constexpr std::string_view kAttrRelay = "relay";
 inline constexpr std::string_view kAttrReason = "reason";
-inline constexpr std::string_view kAttrAction = "action";  // optional: "relayed"
+inline constexpr std::string_view kAttrAction = "action";  // optional: "relayed", "delegated"
 
 // A request carries at most this many recipients (attr.h's list limit).
 inline constexpr std::size_t kMaxRecipientsPerRequest = 1000;

@@ -223,3 +223,36 @@ TEST_CASE("domain list negation reaches qmgr", "[unit]") {
     CHECK(qmgr::resolve_route(cfg, "u@example.com", nullptr)->transport == "smtp");
     CHECK(qmgr::resolve_route(cfg, "u@example.org", nullptr)->transport == "local");
 }
+
+TEST_CASE("transport_maps nexthops reach the smtp and lmtp agents as Postfix writes them", "[unit]") {
+    auto cfg = postfix_defaults();
+    cfg.relayhost = "[smarthost.example]:587";
+    auto table = fake_table({{"lmtp.test", "lmtp:unix:private/dovecot-lmtp"},
+                             {"inet.test", "lmtp:inet:mailstore.example:2424"},
+                             {"port.test", "smtp:[10.0.0.2]:2525"},
+                             {"mx.test", "smtp:mx.test:2525"},
+                             {"relayed.org", "relay:"},
+                             {"list.test", "smtp:[a.example]:25, [b.example]:25"}});
+    struct Case {
+        const char* rcpt;
+        Route want;
+    };
+    const std::vector<Case> cases = {
+        {"u@lmtp.test", {"lmtp", "unix:private/dovecot-lmtp", true}},
+        {"u@inet.test", {"lmtp", "inet:mailstore.example:2424", true}},
+        {"u@port.test", {"smtp", "[10.0.0.2]:2525", true}},
+        {"u@mx.test", {"smtp", "mx.test:2525", true}},
+        // A transport without nexthop resets the nexthop to the recipient
+        // domain, relayhost or not (transport(5)).
+        {"u@relayed.org", {"relay", "relayed.org", false}},
+        {"u@list.test", {"smtp", "[a.example]:25, [b.example]:25", true}},
+        // No entry: the class default with relayhost.
+        {"u@elsewhere.net", {"smtp", "[smarthost.example]:587", true}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.rcpt);
+        auto r = qmgr::resolve_route(cfg, c.rcpt, table);
+        REQUIRE(r);
+        CHECK(*r == c.want);
+    }
+}

@@ -88,6 +88,15 @@ TEST_CASE("enumerations and lists of enumerated words", "[unit]") {
     CHECK(problems_of("mailbox_delivery_lock = fcntl, flock\n").empty());
 }
 
+TEST_CASE("the SMTP client's TLS levels: dane is refused as not implemented", "[unit]") {
+    CHECK(problems_of("smtp_tls_security_level = verify\nlmtp_tls_security_level = secure\n").empty());
+    auto p = problems_of("smtp_tls_security_level = dane\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "/etc/mr/main.cf, line 1: invalid smtp_tls_security_level value: \"dane\": DANE is not "
+                  "implemented; use encrypt, verify or secure");
+    CHECK(problems_of("lmtp_tls_security_level = dane-only\n").size() == 1);
+}
+
 TEST_CASE("restriction lists: names, arguments, classes, tables", "[unit]") {
     auto tables = fake_tables();
     CHECK(problems_of("smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,\n"

@@ -66,6 +66,20 @@ TEST_CASE("a relayed success survives the delivery reply", "[unit]") {
     CHECK_FALSE(ok->results[1].relayed);
 }
 
+TEST_CASE("a success delegated to a DSN server survives the delivery reply", "[unit]") {
+    deliver::DeliveryReply reply;
+    deliver::RecipientResult r{DeliveryStatus::kSent, "2.0.0", "mx[192.0.2.1]:25", "250 2.0.0 Ok", true};
+    r.dsn_delegated = true;
+    reply.results.push_back(r);
+    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "mx[192.0.2.1]:25", "250 2.0.0 Ok", true});
+    auto ok = deliver::decode_reply(deliver::encode_reply(reply), 2);
+    REQUIRE(ok);
+    CHECK(ok->results[0].relayed);
+    CHECK(ok->results[0].dsn_delegated);
+    CHECK(ok->results[1].relayed);
+    CHECK_FALSE(ok->results[1].dsn_delegated);
+}
+
 TEST_CASE("dsn_matches_status checks syntax and class", "[unit]") {
     CHECK(deliver::dsn_matches_status("2.0.0", DeliveryStatus::kSent));
     CHECK(deliver::dsn_matches_status("4.4.1", DeliveryStatus::kDeferred));

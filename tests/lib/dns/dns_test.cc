@@ -4,6 +4,8 @@
 // here ever asks the host's resolver.
 #include "lib/dns/dns.h"
 
+#include "tests/support/fake_dns.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,55 +21,9 @@
 using namespace mailroom;
 using namespace mailroom::dns;
 using namespace std::chrono_literals;
+using mailroom::testing::FakeDns;
 
 namespace {
-
-// The fake DNS server as a child process; killed in the destructor.
-class FakeDns {
-public:
-    explicit FakeDns(std::vector<std::string> records) {
-        char tmpl[] = "/tmp/mr_fake_dns_XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        dir_ = tmpl;
-        std::string port_file = dir_ + "/port";
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            std::vector<std::string> args = {"python3", MAILROOM_FAKE_DNS, "--port-file", port_file};
-            for (auto& r : records) args.push_back(r);
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execvp("python3", argv.data());
-            ::_exit(127);
-        }
-        for (int i = 0; i < 200 && port_ == 0; ++i) {
-            std::ifstream in(port_file);
-            if (in >> port_) break;
-            port_ = 0;
-            std::this_thread::sleep_for(25ms);
-        }
-        REQUIRE(port_ != 0);
-    }
-    ~FakeDns() {
-        ::kill(pid_, SIGTERM);
-        ::waitpid(pid_, nullptr, 0);
-        std::string cmd = "rm -rf '" + dir_ + "'";
-        (void)std::system(cmd.c_str());
-    }
-    Options options(std::chrono::milliseconds timeout = 500ms, int tries = 2) const {
-        Options o;
-        o.servers = "127.0.0.1:" + std::to_string(port_);
-        o.timeout = timeout;
-        o.tries = tries;
-        return o;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int port_ = 0;
-    std::string dir_;
-};
 
 const std::vector<std::string> kZone = {
     "mail.example.com A 127.0.0.1",

@@ -1,0 +1,528 @@
+// smtp_delivery.cc - see smtp_delivery.h.
+#include "smtp/smtp_delivery.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "lib/deliver/deliver_log.h"
+#include "lib/event/channel.h"
+#include "lib/log/log.h"
+#include "lib/smtp/smtp_client.h"
+#include "lib/smtp/smtp_client_text.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::smtp_agent {
+
+namespace {
+
+using deliver::DeliveryStatus;
+using deliver::RecipientResult;
+using smtp::ClientEngine;
+using smtp_route::Nexthop;
+using smtp_route::Target;
+
+constexpr std::size_t kBodyChunk = 64 * 1024;
+constexpr std::size_t kMaxReplyLine = 4096;
+
+DeliveryStatus status_of(smtp::VerdictKind kind) {
+    switch (kind) {
+        case smtp::VerdictKind::kSent: return DeliveryStatus::kSent;
+        case smtp::VerdictKind::kBounced: return DeliveryStatus::kBounced;
+        case smtp::VerdictKind::kDeferred: break;
+    }
+    return DeliveryStatus::kDeferred;
+}
+
+// "host[addr]" as Postfix's texts say it ("host[/path]" for UNIX sockets).
+std::string namaddr(const Target& t) { return t.hostname + "[" + (t.path.empty() ? t.address : t.path) + "]"; }
+
+// "host[addr]:port": relay= in the log, the TLS log line.
+std::string relay_of(const Target& t) {
+    if (!t.path.empty()) return namaddr(t);
+    return namaddr(t) + ":" + std::to_string(t.port);
+}
+
+bool ascii(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return false;
+    return true;
+}
+
+// The TLS level for this nexthop: the policy table's first word for the
+// nexthop as qmgr named it, then its host part, then its parent domains;
+// else the main.cf level.
+Result<tls::ClientLevel> tls_level(const AgentContext& ctx, const std::string& nexthop, const Nexthop& parsed) {
+    if (ctx.tls_policy.empty()) return ctx.settings.tls_level;
+    std::vector<std::string> keys{nexthop};
+    if (!parsed.host.empty() && parsed.host != nexthop) keys.push_back(parsed.host);
+    for (std::size_t dot = parsed.host.find('.'); parsed.mx_lookup && dot != std::string::npos;
+         dot = parsed.host.find('.', dot + 1))
+        keys.push_back(parsed.host.substr(dot));
+    std::string param = ctx.settings.prefix + "_tls_policy_maps";
+    for (const auto& key : keys) {
+        auto hit = ctx.tls_policy.lookup(key);
+        if (!hit) return make_temp_error(param + ": lookup of " + key + ": " + hit.error().message);
+        if (!*hit) continue;
+        auto words = util::split(**hit, " \t");
+        if (words.empty()) continue;
+        return tls::parse_client_level(words[0], param + " entry for " + key);
+    }
+    return ctx.settings.tls_level;
+}
+
+class Delivery : public std::enable_shared_from_this<Delivery> {
+public:
+    Delivery(event::Loop& loop, const AgentContext& ctx, const deliver::DeliveryRequest& request,
+             std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done)
+        : loop_(loop), ctx_(ctx), request_(request), message_(std::move(message)), done_(std::move(done)) {}
+
+    void start();
+
+private:
+    void fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay, const std::string& why);
+    void report(std::vector<RecipientResult> results);
+    void next_target();
+    void connected();
+    void connect_failed(const std::string& why);
+    void begin_session();
+    void make_engine();
+    void resume(std::unique_ptr<IdleSession> idle);
+    void on_input();
+    void on_event(event::Channel::Event e, const std::string& why);
+    void perform(const smtp::Step& step);
+    void arm_timeout();
+    void send_body();
+    void tls_done(bool ok, const std::string& why);
+    void session_over();
+    void drop_connection();
+    void close_channel();
+    void maybe_release();
+
+    event::Loop& loop_;
+    const AgentContext& ctx_;
+    deliver::DeliveryRequest request_;
+    std::shared_ptr<const agent::MessageCopy> message_;
+    agent::EventDone done_;
+    std::shared_ptr<Delivery> self_;  // alive until reported and closed
+
+    std::vector<Nexthop> nexthops_;
+    std::string cache_key_;
+    std::chrono::steady_clock::time_point session_created_ = std::chrono::steady_clock::now();
+    unsigned session_uses_ = 0;
+    tls::ClientLevel level_ = tls::ClientLevel::kNone;
+    std::vector<Target> targets_;
+    std::size_t next_ = 0;
+    Target target_;
+    std::string last_reason_;
+    std::string last_dsn_ = "4.4.1";
+    std::string last_relay_ = "none";
+    DeliveryStatus last_status_ = DeliveryStatus::kDeferred;
+
+    util::UniqueFd connecting_;
+    event::FdWatcher connect_watch_;
+    event::Timer connect_timer_;
+    event::Channel::Ptr channel_;
+    std::optional<ClientEngine> engine_;
+    smtp::ReplyReader reader_;
+    bool reported_ = false;
+    bool in_body_ = false;
+    bool quitting_ = false;
+    double session_ready_ = 0;
+    std::uint64_t body_offset_ = 0;
+    util::UniqueFd wire_;  // the content as it goes on the wire (CRLF, dots doubled), made once
+};
+
+void Delivery::start() {
+    self_ = shared_from_this();
+    const auto& router = *ctx_.router;
+    auto parsed = smtp_route::parse_nexthop_list(request_.nexthop, router.config().lmtp, router.config().default_port);
+    if (!parsed || parsed->empty())
+        return fail_all(DeliveryStatus::kDeferred, "4.3.5", "none",
+                        parsed ? "empty nexthop" : parsed.error().message);
+    nexthops_ = std::move(*parsed);
+    auto level = tls_level(ctx_, request_.nexthop, nexthops_.front());
+    if (!level) {
+        log::warn("%s", level.error().message.c_str());
+        return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", level.error().message);
+    }
+    level_ = *level;
+    if (level_ != tls::ClientLevel::kNone && !ctx_.tls) {
+        log::warn("TLS is unavailable: %s", ctx_.tls_error.c_str());
+        if (level_ != tls::ClientLevel::kMay)
+            return fail_all(DeliveryStatus::kDeferred, "4.7.5", "none", "TLS is required, but unavailable");
+        level_ = tls::ClientLevel::kNone;
+    }
+    cache_key_ = std::string(tls::client_level_name(level_)) + "|" + request_.nexthop;
+    if (ctx_.settings.sasl.enable && ctx_.settings.sasl.sender_dependent) cache_key_ += "|" + request_.sender;
+    if (ctx_.cache) {
+        if (auto idle = ctx_.cache->take(cache_key_)) return resume(std::move(idle));
+    }
+    ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
+        if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
+        self->targets_ = std::move(route.targets);
+        self->next_target();
+    });
+}
+
+void Delivery::fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay,
+                        const std::string& why) {
+    report(std::vector<RecipientResult>(request_.recipients.size(), {status, dsn, relay, why}));
+}
+
+void Delivery::report(std::vector<RecipientResult> results) {
+    if (reported_) return;
+    reported_ = true;
+    auto done = std::move(done_);
+    done(std::move(results), session_ready_);
+    maybe_release();
+}
+
+void Delivery::close_channel() {
+    if (channel_) loop_.release_later(std::move(channel_));
+    maybe_release();
+}
+
+// Freed once the results are reported and the connection is gone.
+void Delivery::maybe_release() {
+    if (!reported_ || channel_ || connecting_.valid() || !self_) return;
+    loop_.defer([self = std::move(self_)]() mutable { self.reset(); });
+}
+
+void Delivery::next_target() {
+    drop_connection();
+    if (next_ >= targets_.size())
+        return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
+    target_ = targets_[next_++];
+    int family = !target_.path.empty() ? AF_UNIX : target_.address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+    int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return connect_failed(std::strerror(errno));
+    connecting_ = util::UniqueFd(fd);
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (family == AF_UNIX) {
+        auto* sun = reinterpret_cast<sockaddr_un*>(&ss);
+        sun->sun_family = AF_UNIX;
+        if (target_.path.size() >= sizeof(sun->sun_path)) return connect_failed("File name too long");
+        std::memcpy(sun->sun_path, target_.path.c_str(), target_.path.size() + 1);
+        len = sizeof(sockaddr_un);
+    } else if (family == AF_INET6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(target_.port);
+        inet_pton(AF_INET6, target_.address.c_str(), &s6->sin6_addr);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(target_.port);
+        inet_pton(AF_INET, target_.address.c_str(), &s4->sin_addr);
+        len = sizeof(sockaddr_in);
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return connected();
+    if (errno != EINPROGRESS && errno != EAGAIN) return connect_failed(std::strerror(errno));
+    connect_watch_ = event::FdWatcher(loop_, fd, event::Interest::kWrite, [this] {
+        int err = 0;
+        socklen_t l = sizeof err;
+        if (::getsockopt(connecting_.get(), SOL_SOCKET, SO_ERROR, &err, &l) < 0) err = errno;
+        if (err != 0) connect_failed(std::strerror(err));
+        else connected();
+    });
+    connect_watch_.enable();
+    if (ctx_.settings.timeouts.connect.count() > 0) {
+        connect_timer_ = event::Timer(loop_, [this] { connect_failed("Connection timed out"); });
+        connect_timer_.start(ctx_.settings.timeouts.connect);
+    }
+}
+
+void Delivery::drop_connection() {
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    connecting_.reset();
+    if (channel_) loop_.release_later(std::move(channel_));
+    engine_.reset();
+    reader_ = smtp::ReplyReader();
+    in_body_ = false;
+    quitting_ = false;
+}
+
+void Delivery::connect_failed(const std::string& why) {
+    last_reason_ = "connect to " + relay_of(target_) + ": " + why;
+    last_dsn_ = "4.4.1";
+    last_status_ = DeliveryStatus::kDeferred;
+    last_relay_ = "none";
+    // Not logged here: the per-recipient line carries the last reason.
+    loop_.defer([self = shared_from_this()] { self->next_target(); });
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    connecting_.reset();
+}
+
+void Delivery::connected() {
+    connect_timer_ = event::Timer();
+    connect_watch_ = event::FdWatcher();
+    channel_ = event::Channel::create(loop_, std::move(connecting_), {.max_line = kMaxReplyLine});
+    if (!channel_) return connect_failed("out of memory");
+    begin_session();
+}
+
+void Delivery::begin_session() {
+    session_created_ = std::chrono::steady_clock::now();
+    session_uses_ = 0;
+    make_engine();
+    if (engine_) arm_timeout();
+}
+
+void Delivery::resume(std::unique_ptr<IdleSession> idle) {
+    target_ = idle->target;
+    channel_ = std::move(idle->channel);
+    session_created_ = idle->created;
+    session_uses_ = idle->uses;
+    make_engine();
+    if (!engine_) return;
+    session_ready_ = deliver::now_seconds();
+    perform(engine_->resume(std::move(idle->keywords), idle->tls, idle->authenticated));
+}
+
+void Delivery::make_engine() {
+    smtp::ClientSettings cs;
+    cs.keep_open = ctx_.cache && ctx_.cache->wanted(request_.nexthop);
+    cs.protocol = ctx_.settings.protocol;
+    cs.helo_name = ctx_.settings.helo_name;
+    cs.peer = namaddr(target_);
+    cs.tls = level_ == tls::ClientLevel::kNone  ? smtp::TlsWant::kNone
+             : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
+                                                : smtp::TlsWant::kRequired;
+    smtp::ClientMessage m;
+    m.sender = request_.sender;
+    m.size = message_->size();
+    m.dsn_ret = message_->envelope().dsn_ret;
+    m.dsn_envid = message_->envelope().dsn_envid;
+    m.smtputf8 = !ascii(request_.sender);
+    for (const auto& r : request_.recipients) {
+        m.recipients.push_back({r.address, r.dsn_orcpt, r.dsn_notify});
+        if (!ascii(r.address)) m.smtputf8 = true;
+    }
+    if (ctx_.settings.sasl.enable && !ctx_.sasl_passwords.empty()) {
+        auto cred = find_credentials(ctx_.sasl_passwords, ctx_.settings.sasl.sender_dependent, request_.sender,
+                                     request_.nexthop, target_.hostname);
+        if (!cred) {
+            std::string why = ctx_.settings.prefix + "_sasl_password_maps: " + cred.error().message;
+            log::warn("%s", why.c_str());
+            drop_connection();
+            return fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
+        }
+        if (*cred) cs.sasl = make_cyrus_client(ctx_.settings.sasl, target_.hostname, std::move(**cred));
+    }
+    engine_.emplace(std::move(cs), std::move(m));
+    channel_->on_input([this] { on_input(); });
+    channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    channel_->on_drained([this] {
+        if (in_body_) send_body();
+        else if (quitting_) close_channel();
+    });
+}
+
+void Delivery::arm_timeout() {
+    if (!channel_ || !engine_) return;
+    const Timeouts& t = ctx_.settings.timeouts;
+    std::chrono::milliseconds read{0}, write = t.data_xfer;
+    switch (engine_->waiting_for()) {
+        case ClientEngine::Wait::kGreeting:
+        case ClientEngine::Wait::kHelo: read = t.helo; break;
+        case ClientEngine::Wait::kStartTls: read = t.starttls; write = t.starttls; break;
+        case ClientEngine::Wait::kMail: read = t.mail; break;
+        case ClientEngine::Wait::kRcpt: read = t.rcpt; break;
+        case ClientEngine::Wait::kData: read = t.data_init; break;
+        case ClientEngine::Wait::kBody: read = t.data_xfer; break;
+        case ClientEngine::Wait::kDataDone: read = t.data_done; break;
+        case ClientEngine::Wait::kQuit: read = t.quit; write = t.quit; break;
+    }
+    channel_->set_timeouts(read, write);
+}
+
+void Delivery::on_input() {
+    event::Channel::Line line;
+    while (channel_ && engine_ && channel_->read_line(&line)) {
+        if (!line.complete) channel_->skip_line();  // an over-long line: its start is enough
+        auto complete = reader_.feed(line.text);
+        if (!complete) {
+            log::warn("%s: %s: %s", request_.queue_id.c_str(), namaddr(target_).c_str(),
+                      complete.error().message.c_str());
+            on_event(event::Channel::Event::kError, complete.error().message);
+            return;
+        }
+        if (!*complete) continue;
+        smtp::Reply reply = reader_.take();
+        perform(engine_->on_reply(reply));
+    }
+}
+
+void Delivery::on_event(event::Channel::Event e, const std::string& why) {
+    if (!engine_) return;
+    switch (e) {
+        case event::Channel::Event::kTlsReady: return tls_done(true, "");
+        case event::Channel::Event::kTlsFailed: return tls_done(false, why);
+        case event::Channel::Event::kTimeout:
+        case event::Channel::Event::kEof:
+        case event::Channel::Event::kError: break;
+    }
+    if (quitting_) return close_channel();
+    in_body_ = false;
+    engine_->on_lost(e == event::Channel::Event::kTimeout);
+    session_over();
+}
+
+void Delivery::perform(const smtp::Step& step) {
+    if (!channel_) return;
+    if (!step.send.empty()) channel_->write(step.send);
+    if (step.start_tls) {
+        SSL* ssl = ctx_.tls->new_ssl(level_, target_.hostname,
+                                     level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure);
+        if (!ssl || !channel_->start_tls(ssl, false)) return tls_done(false, "cannot create the TLS session");
+        channel_->set_timeouts(ctx_.settings.timeouts.starttls, ctx_.settings.timeouts.starttls);
+        return;
+    }
+    if (step.send_body) {
+        if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
+        if (!wire_.valid()) {
+            auto wire = message_->render("", agent::RenderOptions{true, false, false, "\r\n"});
+            if (!wire) {
+                // Nothing may be delivered half: the connection goes
+                // without the final dot.
+                log::warn("%s: cannot read queue file: %s", request_.queue_id.c_str(), wire.error().message.c_str());
+                fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", "cannot read queue file: " + wire.error().message);
+                quitting_ = true;
+                return close_channel();
+            }
+            wire_ = std::move(*wire);
+        }
+        in_body_ = true;
+        body_offset_ = 0;
+        arm_timeout();
+        return send_body();
+    }
+    if (step.finished && step.reusable && ctx_.cache) {
+        session_over();
+        auto idle = std::make_unique<IdleSession>();
+        idle->channel = std::move(channel_);
+        idle->target = target_;
+        idle->keywords = engine_->keywords();
+        idle->tls = engine_->tls_active();
+        idle->authenticated = engine_->authenticated();
+        idle->created = session_created_;
+        idle->uses = session_uses_;
+        ctx_.cache->put(cache_key_, std::move(idle));
+        engine_.reset();
+        return maybe_release();
+    }
+    if (step.finished) {
+        quitting_ = true;
+        arm_timeout();
+        return session_over();
+    }
+    // The envelope starts once the greeting, EHLO and TLS are done.
+    if (session_ready_ == 0 && engine_->waiting_for() == ClientEngine::Wait::kMail)
+        session_ready_ = deliver::now_seconds();
+    arm_timeout();
+}
+
+void Delivery::send_body() {
+    if (!channel_ || !in_body_) return;
+    std::string buf(kBodyChunk, '\0');
+    while (channel_->output_size() < kBodyChunk * 4) {
+        ssize_t n = ::pread(wire_.get(), buf.data(), buf.size(), static_cast<off_t>(body_offset_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            std::string why = std::string("message copy: ") + std::strerror(errno);
+            log::warn("%s: %s", request_.queue_id.c_str(), why.c_str());
+            in_body_ = false;
+            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
+            quitting_ = true;
+            return close_channel();
+        }
+        if (n == 0) {
+            channel_->write(".\r\n");
+            in_body_ = false;
+            engine_->body_sent();
+            arm_timeout();
+            return;
+        }
+        body_offset_ += static_cast<std::uint64_t>(n);
+        channel_->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    }
+}
+
+void Delivery::tls_done(bool ok, const std::string& why) {
+    if (!ok) {
+        log::warn("TLS handshake failed with %s: %s", relay_of(target_).c_str(), why.c_str());
+        perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5",
+                                       "Cannot start TLS: handshake failure", true));
+        return;
+    }
+    SSL* ssl = channel_->ssl();
+    bool name_checked = level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure;
+    std::string verify_error;
+    tls::Trust trust = tls::assess(ssl, name_checked, &verify_error);
+    if (ctx_.settings.tls_loglevel >= 1 || name_checked)
+        log::info("%s", tls::client_established_log(trust, relay_of(target_), tls::session_info(ssl)).c_str());
+    if (name_checked && trust != tls::Trust::kVerified) {
+        log::info("server certificate verification failed for %s: %s", relay_of(target_).c_str(),
+                  verify_error.c_str());
+        perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5", "Server certificate not verified",
+                                       true));
+        return;
+    }
+    perform(engine_->tls_ready());
+}
+
+void Delivery::session_over() {
+    if (!engine_ || !engine_->done() || reported_) return;
+    if (const auto& failure = engine_->session_failure()) {
+        last_reason_ = failure->reason;
+        last_dsn_ = failure->dsn;
+        last_status_ = status_of(failure->kind);
+        last_relay_ = relay_of(target_);
+        if (failure->try_next && next_ < targets_.size()) {
+            log::info("%s: %s", request_.queue_id.c_str(), failure->reason.c_str());
+            loop_.defer([self = shared_from_this()] { self->next_target(); });
+            return;
+        }
+        return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
+    }
+    std::vector<RecipientResult> results;
+    for (const auto& v : engine_->verdicts()) {
+        if (v) {
+            results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
+            // As Postfix: a server that announced DSN got NOTIFY and sends
+            // the success notice itself; without DSN the notice here says
+            // "relayed".
+            if (v->kind == smtp::VerdictKind::kSent) {
+                results.back().relayed = true;
+                results.back().dsn_delegated = smtp::find_ehlo_keyword(engine_->keywords(), "DSN") != nullptr;
+            }
+        } else {
+            // Not reached: the engine is done only when every recipient
+            // has a verdict.
+            results.push_back({DeliveryStatus::kDeferred, "4.3.0", relay_of(target_), "internal protocol error"});
+        }
+    }
+    report(std::move(results));
+}
+
+}  // namespace
+
+void start_delivery(event::Loop& loop, const AgentContext& context, const deliver::DeliveryRequest& request,
+                    std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done) {
+    auto d = std::make_shared<Delivery>(loop, context, request, std::move(message), std::move(done));
+    d->start();
+}
+
+}  // namespace mailroom::smtp_agent

@@ -1,0 +1,201 @@
+#!/bin/bash
+# smtp_client.sh - the smtp/lmtp delivery agent against a third-party
+# server (Python's aiosmtpd, tests/integration/smtp_peer.py), on loopback.
+#
+# 1. Relaying through [127.0.0.1]:PORT: status=sent with the peer's reply
+#    and relay=127.0.0.1[127.0.0.1]:PORT, the content intact (dot-stuffing
+#    undone by the peer, CRLF), SIZE sent, DSN parameters withheld from a
+#    server that does not offer DSN.
+# 2. Mixed per-recipient results in one transaction: one sent, one 550
+#    bounced with "host ... said: ... (in reply to RCPT TO command)"; the
+#    bounce reaches the sender with the remote text. Another: one sent,
+#    one 450 deferred.
+# 3. A peer that is down: deferred 4.4.1 "connect to ...: Connection
+#    refused", relay=none; once it is up `postqueue -f` delivers.
+# 4. STARTTLS at encrypt (Untrusted/Trusted log line) and at verify with a
+#    test CA made by openssl here (Verified), and verify against a
+#    certificate for another name (deferred, not sent).
+# 5. LMTP over a UNIX socket: LHLO, one reply per recipient after DATA.
+# 6. Connection cache: two messages to the same nexthop in a row travel
+#    over one connection (smtp_connection_cache_destinations; the cache
+#    is per process, so the service has one process).
+# 7. Relaying through a smarthost that demands AUTH: the password from
+#    smtp_sasl_password_maps by nexthop, and per sender with
+#    smtp_sender_dependent_authentication; a wrong password defers with
+#    "SASL authentication failed; server ... said: 535 ...".
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/delivery_common.sh"
+mr_enter_netns "$@"
+mr_require_programs smtp sendmail postqueue
+mr_require_commands openssl
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
+    mr_fail "python3-aiosmtpd is not installed (scripts/install-deps installs it)"
+
+dl_setup \
+    "bounce    unix  -       -       n       -       0       bounce" \
+    "defer     unix  -       -       n       -       0       bounce" \
+    "trace     unix  -       -       n       -       0       bounce" \
+    "smtp      unix  -       -       n       -       -       smtp" \
+    "smtpv     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=verify" \
+    "smtpe     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt" \
+    "lmtp      unix  -       -       n       -       -       smtp" \
+    "smtpc     unix  -       -       n       -       1       smtp"
+PEER_PIDS=""
+peer_cleanup() {
+    local p
+    for p in $PEER_PIDS; do kill "$p" 2>/dev/null || true; done
+    dl_cleanup
+}
+trap peer_cleanup EXIT
+
+# start_peer NAME ARGS...: an aiosmtpd server spooling to $T/NAME.
+start_peer() {
+    local name=$1
+    shift
+    mkdir -p "$T/$name"
+    /usr/bin/python3 "$HERE/smtp_peer.py" --spool "$T/$name" --ready "$T/$name.ready" "$@" \
+        >"$T/$name.log" 2>&1 &
+    PEER_PIDS="$PEER_PIDS $!"
+    mr_wait_for "peer $name" test -f "$T/$name.ready"
+}
+
+# A test CA and two server certificates: one for 127.0.0.1, one for
+# another name.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=Mailroom-Test-CA \
+    -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1 || mr_fail "openssl CA"
+for c in good:IP:127.0.0.1 wrong:DNS:other.example.test; do
+    n=${c%%:*}
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$n" -keyout "$T/$n.key" -out "$T/$n.csr" >/dev/null 2>&1 ||
+        mr_fail "openssl req $n"
+    printf 'subjectAltName=%s\n' "${c#*:}" >"$T/$n.ext"
+    openssl x509 -req -in "$T/$n.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+        -extfile "$T/$n.ext" -out "$T/$n.pem" >/dev/null 2>&1 || mr_fail "openssl x509 $n"
+done
+
+P_PLAIN=$(mr_free_port)
+P_DOWN=$(mr_free_port)
+P_TLS=$(mr_free_port)
+P_WRONG=$(mr_free_port)
+start_peer plain --port "$P_PLAIN"
+start_peer tls --port "$P_TLS" --cert "$T/good.pem" --key "$T/good.key" --require-tls
+start_peer wrong --port "$P_WRONG" --cert "$T/wrong.pem" --key "$T/wrong.key"
+start_peer lmtp --unix "$T/lmtp.sock" --lmtp
+P_AUTH=$(mr_free_port)
+P_CACHE=$(mr_free_port)
+start_peer cache --port "$P_CACHE"
+start_peer auth --port "$P_AUTH" --auth relayuser:s3cret
+chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
+{
+    echo "transport_maps = texthash:$T/transport"
+    echo "smtp_tls_CAfile = $T/ca.pem"
+    echo "smtp_tls_loglevel = 1"
+    echo "smtp_helo_name = client.example.test"
+    echo "smtp_connect_timeout = 5s"
+    echo "smtp_connection_cache_on_demand = no"
+    echo "smtp_connection_cache_destinations = [127.0.0.1]:$P_CACHE"
+    echo "smtp_connection_cache_time_limit = 30s"
+    echo "smtp_sasl_auth_enable = yes"
+    echo "smtp_sasl_password_maps = texthash:$T/sasl_passwd"
+    echo "smtp_sasl_security_options = noanonymous"
+    echo "smtp_sender_dependent_authentication = yes"
+} >>"$CONF/main.cf"
+{
+    echo "[127.0.0.1]:$P_AUTH relayuser:s3cret"
+    echo "mallory@sender.test relayuser:wrong"
+} >"$T/sasl_passwd"
+{
+    echo "plain.test smtp:[127.0.0.1]:$P_PLAIN"
+    echo "sender.test smtp:[127.0.0.1]:$P_PLAIN"
+    echo "down.test smtp:[127.0.0.1]:$P_DOWN"
+    echo "tls.test smtpe:[127.0.0.1]:$P_TLS"
+    echo "verify.test smtpv:[127.0.0.1]:$P_TLS"
+    echo "wrong.test smtpv:[127.0.0.1]:$P_WRONG"
+    echo "lmtp.test lmtp:unix:$T/lmtp.sock"
+    echo "smarthost.test smtp:[127.0.0.1]:$P_AUTH"
+    echo "cache.test smtpc:[127.0.0.1]:$P_CACHE"
+} >"$T/transport"
+"$MR" -c "$CONF" start || mr_fail "start failed"
+
+# peer_file NAME REGEX: the peer's message file whose envelope matches.
+peer_file() { grep -l -E -- "$2" "$T/$1"/msg.* 2>/dev/null | head -n 1; }
+has_peer_file() { [ -n "$(peer_file "$1" "$2")" ]; }
+
+# 1. Plain relaying, content and DSN parameters.
+printf 'Subject: plain\n\nline one\n.leading dot\n..two dots\n' |
+    dl_send -f alice@sender.test -N success,failure -V env-1 bob@plain.test || mr_fail "sendmail 1"
+dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<bob@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, delay=[0-9.]+, delays=[0-9.]+/[0-9.]+/[0-9.]+/[0-9.]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER[0-9]+\)\$"
+mr_wait_for "message at the peer" has_peer_file plain 'RCPT TO:<bob@plain.test>'
+F=$(peer_file plain 'RCPT TO:<bob@plain.test>')
+grep -q '^MAIL FROM:<alice@sender.test>$' "$F" || mr_fail "envelope sender: $(head -n 3 "$F")"
+# aiosmtpd offers SIZE but not DSN: SIZE= goes, NOTIFY/ENVID do not.
+grep -q '^MAIL OPTIONS: SIZE=[0-9]*$' "$F" || mr_fail "MAIL parameters: $(grep OPTIONS "$F")"
+grep -q '^RCPT OPTIONS: $' "$F" || mr_fail "RCPT parameters to a server without DSN: $(grep OPTIONS "$F")"
+grep -q $'^line one\r$' "$F" || mr_fail "content lines do not end in CRLF"
+# No DSN at the peer: the success notice comes from here, as "relayed".
+mr_wait_for "relayed notice" has_peer_file plain 'RCPT TO:<alice@sender.test>'
+grep -q '^Action: relayed' "$(peer_file plain 'RCPT TO:<alice@sender.test>')" ||
+    mr_fail "success notice: $(cat "$(peer_file plain 'RCPT TO:<alice@sender.test>')")"
+grep -q $'^\\.leading dot\r$' "$F" || mr_fail "dot-stuffing: $(cat -A "$F" | tail -n 3)"
+grep -q $'^\\.\\.two dots\r$' "$F" || mr_fail "dot-stuffing of two dots: $(cat -A "$F" | tail -n 3)"
+
+# 2. Mixed results in one transaction, and the bounce to the sender.
+printf 'Subject: mixed\n\nmixed\n' |
+    dl_send -f carol@sender.test ok@plain.test reject1@plain.test || mr_fail "sendmail 2"
+printf 'Subject: mixed\n\nmixed\n' |
+    dl_send -f carol2@sender.test ok2@plain.test defer1@plain.test || mr_fail "sendmail 2b"
+dl_wait_log "to=<ok@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER"
+dl_wait_log "to=<reject1@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, .*dsn=5\.1\.1, status=bounced \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 <reject1@plain\.test>: Recipient address rejected: User unknown \(in reply to RCPT TO command\)\)"
+dl_wait_log "to=<ok2@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, .*dsn=2\.0\.0, status=sent"
+dl_wait_log "to=<defer1@plain\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_PLAIN, .*dsn=4\.2\.0, status=deferred \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 450 4\.2\.0 <defer1@plain\.test>: Recipient address rejected: try again \(in reply to RCPT TO command\)\)"
+F=$(peer_file plain 'RCPT TO:<ok@plain.test>')
+[ "$(grep -c '^RCPT TO:' "$F")" -eq 1 ] || mr_fail "the peer got more than the accepted recipient"
+mr_wait_for "bounce at the sender" has_peer_file plain 'RCPT TO:<carol@sender.test>'
+B=$(peer_file plain 'RCPT TO:<carol@sender.test>')
+grep -q '^MAIL FROM:<>$' "$B" || mr_fail "bounce sender: $(head -n 2 "$B")"
+# The notice wraps the text; compare it with the line breaks undone.
+tr -d '\r' <"$B" | tr '\n' ' ' | tr -s ' ' |
+    grep -qF '<reject1@plain.test>: host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <reject1@plain.test>: Recipient address rejected: User unknown (in reply to RCPT TO command)' ||
+    mr_fail "bounce lacks the remote text: $(cat "$B")"
+
+# 3. A peer that is down, then up, and postqueue -f.
+printf 'Subject: later\n\nlater\n' | dl_send -f dave@sender.test eve@down.test || mr_fail "sendmail 3"
+dl_wait_log "to=<eve@down\.test>, relay=none, delay=[0-9.]+, delays=[0-9./]+, dsn=4\.4\.1, status=deferred \(connect to 127\.0\.0\.1\[127\.0\.0\.1\]:$P_DOWN: Connection refused\)"
+start_peer down --port "$P_DOWN"
+MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f"
+dl_wait_log "to=<eve@down\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_DOWN, .*status=sent \(250 2\.0\.0 Ok: queued as PEER"
+
+# 4. STARTTLS: encrypt and verify with the test CA, and a wrong name.
+printf 'Subject: tls\n\nover tls\n' | dl_send -f frank@sender.test tls@tls.test || mr_fail "sendmail 4"
+dl_wait_log "smtp\[[0-9]+\]: Trusted TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:$P_TLS: TLSv1\.[23] with cipher [A-Z0-9_-]+ \([0-9]+/[0-9]+ bits\)"
+dl_wait_log "to=<tls@tls\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_TLS, .*status=sent \(250 2\.0\.0 Ok"
+grep -q '^TLS: yes$' "$(peer_file tls 'RCPT TO:<tls@tls.test>')" || mr_fail "the peer did not see TLS"
+printf 'Subject: verify\n\nverified\n' | dl_send -f frank@sender.test v@verify.test || mr_fail "sendmail 5"
+dl_wait_log "smtp\[[0-9]+\]: Verified TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:$P_TLS: TLSv1\.[23] with cipher"
+dl_wait_log "to=<v@verify\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_TLS, .*status=sent"
+printf 'Subject: wrong\n\nwrong name\n' | dl_send -f frank@sender.test w@wrong.test || mr_fail "sendmail 6"
+dl_wait_log "to=<w@wrong\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG, .*dsn=4\.7\.5, status=deferred \(Server certificate not verified\)"
+[ -z "$(peer_file wrong 'RCPT TO:<w@wrong.test>')" ] || mr_fail "mail went to a server whose certificate did not verify"
+
+# 5. LMTP over a UNIX socket, one reply per recipient.
+printf 'Subject: lmtp\n\nto lmtp\n' | dl_send -f gina@sender.test a@lmtp.test lmtpfail@lmtp.test || mr_fail "sendmail 7"
+dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<a@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <a@lmtp\.test> delivered\)"
+dl_wait_log "to=<lmtpfail@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[$T/lmtp\.sock\] said: 452 4\.2\.2 <lmtpfail@lmtp\.test> Mailbox full \(in reply to end of DATA command\)\)"
+# 6. Two messages, one connection; other destinations are not cached.
+printf 'Subject: c1\n\nfirst\n' | dl_send -f ivan@sender.test c1@cache.test || mr_fail "sendmail 10"
+dl_wait_log "to=<c1@cache\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_CACHE, .*status=sent"
+printf 'Subject: c2\n\nsecond\n' | dl_send -f ivan@sender.test c2@cache.test || mr_fail "sendmail 11"
+dl_wait_log "to=<c2@cache\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_CACHE, .*status=sent"
+C1=$(grep '^CONN:' "$(peer_file cache 'RCPT TO:<c1@cache.test>')")
+C2=$(grep '^CONN:' "$(peer_file cache 'RCPT TO:<c2@cache.test>')")
+[ -n "$C1" ] && [ "$C1" = "$C2" ] || mr_fail "the cached connection was not reused: $C1 / $C2"
+P1=$(grep '^CONN:' "$(peer_file plain 'RCPT TO:<ok@plain.test>')")
+P2=$(grep '^CONN:' "$(peer_file plain 'RCPT TO:<ok2@plain.test>')")
+[ "$P1" != "$P2" ] || mr_fail "a destination that is not cached shared a connection: $P1"
+
+# 7. AUTH at a smarthost.
+printf 'Subject: auth\n\nauthenticated\n' | dl_send -f henry@sender.test h@smarthost.test || mr_fail "sendmail 8"
+dl_wait_log "to=<h@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued as PEER"
+grep -q '^AUTH: relayuser$' "$(peer_file auth 'RCPT TO:<h@smarthost.test>')" || mr_fail "the smarthost saw no AUTH"
+printf 'Subject: auth\n\nwrong password\n' | dl_send -f mallory@sender.test m@smarthost.test || mr_fail "sendmail 9"
+dl_wait_log "to=<m@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=4\.7\.[0-9]+, status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535 5\.7\.8 Authentication credentials invalid\)"
+echo "smtp_client: ok"
