@@ -16,6 +16,9 @@
 //              same validation as check: an invalid value is reported
 //              with its file and line, exit 1, and master is not signalled.
 //   status     exit 0 when an instance runs, 1 when not.
+//   pw [-s SCHEME] [-p PASSWORD] [-t HASH]
+//              make or test a password hash, as doveadm pw (mailroom_pw.h);
+//              reads no configuration, and takes no -c before it.
 //   check      reports every parameter value that is invalid for its type
 //              (lib/config/validate.h), every missing directory, wrong
 //              owner/group/mode and missing daemon program; exit 1 when
@@ -46,6 +49,7 @@
 #include "lib/util/strings.h"
 #include "mailroom/mailroom_ctl.h"
 #include "mailroom/mailroom_perms.h"
+#include "mailroom/mailroom_pw.h"
 
 using namespace mailroom;
 
@@ -148,6 +152,7 @@ int stop_and_wait(const config::Config& cfg, int signo, const char* what) {
 
 int main(int argc, char** argv) {
     log::init("mailroom", true);
+    if (argc >= 2 && std::strcmp(argv[1], "pw") == 0) return ctl::pw_command(argc - 1, argv + 1);
     std::string dash_c;
     bool verbose = false;
     int i = 1;

@@ -330,8 +330,10 @@ int run_postconf(int argc, char** argv, std::ostream& out) {
         return 0;
     }
     if (o.sasl_server || o.sasl_client) {
-        // Cyrus SASL is a required part of every build (CMake checks libsasl2).
+        // Cyrus SASL is a required part of every build (CMake checks
+        // libsasl2); the SMTP server can also ask authd directly.
         out << "cyrus\n";
+        if (o.sasl_server) out << "authd\n";
         return 0;
     }
     if (o.master) {

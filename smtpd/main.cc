@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     spec.parameters = {
         "double_bounce_sender",
         "access_map_defer_code", "access_map_reject_code", "allow_percent_hack", "allow_untrusted_routing",
-        "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
+        "authd_client_timeout", "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
         "disable_vrfy_command", "dns_servers", "empty_address_recipient", "inet_interfaces",
         "invalid_hostname_reject_code", "line_length_limit", "local_recipient_maps", "mail_name",
         "maps_rbl_reject_code", "message_size_limit", "mydestination", "myhostname", "mynetworks", "myorigin",
@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
         "smtpd_reject_unlisted_recipient", "smtpd_reject_unlisted_sender",
         "smtpd_relay_before_recipient_restrictions", "smtpd_relay_restrictions", "smtpd_restriction_classes",
         "smtpd_sasl_auth_enable", "smtpd_sasl_authenticated_header", "smtpd_sasl_exceptions_networks",
+        "smtpd_sasl_failure_delay",
         "smtpd_sasl_local_domain", "smtpd_sasl_path", "smtpd_sasl_response_limit",
         "smtpd_sasl_security_options", "smtpd_sasl_service", "smtpd_sasl_tls_security_options",
         "smtpd_sasl_type", "smtpd_sender_login_maps", "smtpd_sender_restrictions", "smtpd_soft_error_limit",

@@ -5,9 +5,11 @@
 
 #include <cstring>
 
+#include "lib/auth/auth_client.h"
 #include "lib/config/param_read.h"
 #include "lib/log/log.h"
 #include "lib/util/strings.h"
+#include "smtpd/smtpd_sasl_authd.h"
 
 namespace mailroom::smtpd {
 
@@ -156,11 +158,24 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
     if (auto st = config::read_param(cfg, "smtpd_sasl_authenticated_header", &c.authenticated_header); !st) return st.error();
     std::string type;
     if (auto st = config::read_param(cfg, "smtpd_sasl_type", &type); !st) return st.error();
-    if (c.enabled && util::lowercase(type) != "cyrus") {
+    c.type = util::lowercase(type);
+    if (c.enabled && c.type != "cyrus" && c.type != "authd") {
         return make_error("unsupported SASL server implementation: " + type +
-                          " (smtpd_sasl_type; this mail system supports only cyrus, see postconf -a)");
+                          " (smtpd_sasl_type; this mail system supports cyrus and authd, see postconf -a)");
     }
     if (auto st = config::read_param(cfg, "smtpd_sasl_path", &c.path); !st) return st.error();
+    if (c.type == "authd") {
+        // smtpd_sasl_path names the socket, as with Postfix's dovecot
+        // type; the Cyrus default "smtpd" means authd's own socket.
+        std::string queue_directory;
+        if (auto st = config::read_param(cfg, "queue_directory", &queue_directory); !st) return st.error();
+        c.authd_socket = auth::authd_socket_path(queue_directory, c.path == "smtpd" ? "private/authd" : c.path);
+        long long seconds = 0;
+        if (auto st = config::read_time_param(cfg, "authd_client_timeout", &seconds); !st) return st.error();
+        c.authd_timeout = std::chrono::seconds(seconds);
+        if (auto st = config::read_time_param(cfg, "smtpd_sasl_failure_delay", &seconds); !st) return st.error();
+        c.failure_delay = std::chrono::seconds(seconds);
+    }
     if (auto st = config::read_param(cfg, "cyrus_sasl_config_path", &c.config_path); !st) return st.error();
     if (auto st = config::read_param(cfg, "smtpd_sasl_service", &c.service); !st) return st.error();
     if (auto st = config::read_param(cfg, "smtpd_sasl_local_domain", &c.local_domain); !st) return st.error();
@@ -188,6 +203,17 @@ Result<std::shared_ptr<CyrusSasl>> CyrusSasl::init(const SaslConfig& config, con
     auto sasl = std::make_shared<CyrusSasl>(Private{});
     sasl->config_ = config;
     sasl->myhostname_ = myhostname;
+    if (sasl->authd()) {
+        // PLAIN and LOGIN are plaintext mechanisms: noplaintext leaves none.
+        for (bool tls : {false, true}) {
+            unsigned flags = tls ? config.tls_security_flags : config.security_flags;
+            std::vector<std::string> mechs;
+            if (!(flags & SASL_SEC_NOPLAINTEXT)) mechs = authd_mechanisms();
+            if (mechs.empty()) log::warn("no SASL authentication mechanisms%s", tls ? " for TLS sessions" : "");
+            (tls ? sasl->tls_mechs_ : sasl->plain_mechs_) = std::move(mechs);
+        }
+        return sasl;
+    }
     g_config_path = config.config_path;
     int st = sasl_server_init(callbacks(), config.path.c_str());
     if (st != SASL_OK) return make_error("SASL per-process initialization failed: " + sasl_status_text(st));
@@ -212,17 +238,24 @@ Result<std::shared_ptr<CyrusSasl>> CyrusSasl::init(const SaslConfig& config, con
 
 CyrusSasl::~CyrusSasl() = default;
 
-Result<std::unique_ptr<SaslServer>> SaslServer::create(event_base* base, std::shared_ptr<CyrusSasl> sasl) {
+Result<std::unique_ptr<SaslServer>> SaslServer::create(event::Loop& loop, std::shared_ptr<CyrusSasl> sasl) {
     auto server = std::make_unique<SaslServer>(Private{});
     server->sasl_ = std::move(sasl);
     server->conns_ = std::make_shared<std::map<uint64_t, sasl_conn_t*>>();
-    auto worker = event::Offload::create(base, 1);
+    if (server->sasl_->authd()) {
+        server->authd_ = std::make_unique<AuthdSasl>(loop, server->sasl_->config(), server->sasl_->myhostname());
+        return server;
+    }
+    auto worker = event::Offload::create(loop.base(), 1);
     if (!worker) return worker.error();
     server->worker_ = std::move(*worker);
     return server;
 }
 
+SaslServer::SaslServer(Private) {}
+
 SaslServer::~SaslServer() {
+    authd_.reset();  // pending authd requests never call back
     worker_.reset();  // joins the thread: the connections are ours now
     if (conns_) {
         for (auto& [id, conn] : *conns_) sasl_dispose(&conn);
@@ -233,6 +266,10 @@ SaslServer::~SaslServer() {
 uint64_t SaslServer::start(const Peer& peer, const std::string& mechanism, std::optional<std::string> initial,
                            Done done) {
     uint64_t id = next_id_++;
+    if (authd_) {
+        authd_->start(id, peer, mechanism, std::move(initial), std::move(done));
+        return id;
+    }
     auto conns = conns_;
     std::shared_ptr<CyrusSasl> sasl = sasl_;
     worker_->submit_value<SaslStep>(
@@ -253,6 +290,7 @@ uint64_t SaslServer::start(const Peer& peer, const std::string& mechanism, std::
 }
 
 void SaslServer::step(uint64_t id, std::string response, Done done) {
+    if (authd_) return authd_->step(id, std::move(response), std::move(done));
     auto conns = conns_;
     worker_->submit_value<SaslStep>(
         [conns, id, response = std::move(response)]() -> SaslStep {
@@ -268,6 +306,7 @@ void SaslServer::step(uint64_t id, std::string response, Done done) {
 }
 
 void SaslServer::end(uint64_t id) {
+    if (authd_) return authd_->end(id);
     auto conns = conns_;
     worker_->submit(
         [conns, id] {

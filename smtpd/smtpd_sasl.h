@@ -1,4 +1,4 @@
-// smtpd_sasl.h - SMTP AUTH (RFC 4954) for smtpd through Cyrus SASL.
+// smtpd_sasl.h - SMTP AUTH (RFC 4954) for smtpd through Cyrus SASL or authd.
 //
 // Summary
 //   SaslConfig::from_config() reads the smtpd_sasl_* parameters (pure).
@@ -23,11 +23,17 @@
 //   name), fail or temporary failure (with Cyrus's error text, the words
 //   Postfix shows: "authentication failure", "no mechanism available").
 //
+//   With smtpd_sasl_type = authd, libsasl2 is not used: PLAIN and LOGIN
+//   run in smtpd (smtpd_sasl_authd.h) and the password is checked by
+//   authd (or courier's authdaemond) on the socket smtpd_sasl_path names,
+//   with the same replies and log lines.
+//
 // Thread safety
 //   SaslServer's methods are called on the loop thread; the done callbacks
 //   run there too.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -38,17 +44,22 @@
 #include <vector>
 
 #include "lib/config/config.h"
+#include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
 #include "lib/util/result.h"
 
-struct event_base;
 typedef struct sasl_conn sasl_conn_t;
 
 namespace mailroom::smtpd {
 
 struct SaslConfig {
     bool enabled = false;              // smtpd_sasl_auth_enable
-    std::string path = "smtpd";        // smtpd_sasl_path: the Cyrus application name
+    std::string type = "cyrus";        // smtpd_sasl_type: cyrus or authd
+    std::string path = "smtpd";        // smtpd_sasl_path: the Cyrus application name, or
+                                       // authd's socket (relative: under queue_directory)
+    std::string authd_socket;          // type authd: the socket's absolute path
+    std::chrono::milliseconds authd_timeout{5000};   // authd_client_timeout
+    std::chrono::milliseconds failure_delay{2000};   // smtpd_sasl_failure_delay (type authd)
     std::string config_path;           // cyrus_sasl_config_path ("" = Cyrus's default)
     std::string service = "smtp";      // smtpd_sasl_service
     std::string local_domain;          // smtpd_sasl_local_domain (the realm)
@@ -59,7 +70,9 @@ struct SaslConfig {
     std::vector<std::string> exceptions_networks;  // smtpd_sasl_exceptions_networks
     size_t response_limit = 12288;     // smtpd_sasl_response_limit
 
-    // smtpd_sasl_type must be "cyrus": "dovecot" and others are refused.
+    // smtpd_sasl_type must be "cyrus" or "authd": "dovecot" and others are
+    // refused. With authd and smtpd_sasl_path left at "smtpd", the socket
+    // is private/authd.
     static Result<SaslConfig> from_config(const config::Config& config);
 };
 
@@ -69,7 +82,8 @@ Result<unsigned> parse_sasl_security_options(std::string_view list);
 // The words of a Cyrus status, as Postfix reports them.
 std::string sasl_status_text(int status);
 
-// The process's libsasl2 state (sasl_server_init is process-wide).
+// The process's SASL state: libsasl2's (sasl_server_init is process-wide),
+// or with smtpd_sasl_type = authd only the mechanism lists.
 class CyrusSasl {
 public:
     static Result<std::shared_ptr<CyrusSasl>> init(const SaslConfig& config, const std::string& myhostname);
@@ -81,6 +95,7 @@ public:
     const std::vector<std::string>& mechanisms(bool tls) const { return tls ? tls_mechs_ : plain_mechs_; }
     const SaslConfig& config() const { return config_; }
     const std::string& myhostname() const { return myhostname_; }
+    bool authd() const { return config_.type == "authd"; }
 
     struct Private {};
     explicit CyrusSasl(Private) {}
@@ -100,9 +115,11 @@ struct SaslStep {
     std::string reason;     // kFail/kTempFail: "authentication failure"
 };
 
+class AuthdSasl;
+
 class SaslServer {
 public:
-    static Result<std::unique_ptr<SaslServer>> create(event_base* base, std::shared_ptr<CyrusSasl> sasl);
+    static Result<std::unique_ptr<SaslServer>> create(event::Loop& loop, std::shared_ptr<CyrusSasl> sasl);
     ~SaslServer();
     SaslServer(const SaslServer&) = delete;
     SaslServer& operator=(const SaslServer&) = delete;
@@ -121,10 +138,11 @@ public:
     void end(uint64_t id);
 
     struct Private {};
-    explicit SaslServer(Private) {}
+    explicit SaslServer(Private);
 
 private:
     std::shared_ptr<CyrusSasl> sasl_;
+    std::unique_ptr<AuthdSasl> authd_;  // smtpd_sasl_type = authd
     std::unique_ptr<event::Offload> worker_;
     uint64_t next_id_ = 1;
     // Touched only on the worker thread (and after it is joined).

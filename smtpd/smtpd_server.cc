@@ -196,7 +196,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
         hooks.sasl_loaded = true;
     }
     if (hooks.sasl) {
-        auto sasl_server = SaslServer::create(loop.base(), hooks.sasl);
+        auto sasl_server = SaslServer::create(loop, hooks.sasl);
         if (!sasl_server) return sasl_server.error();
         server->sasl_ = std::move(*sasl_server);
         auto ex = Mynetworks::parse(server->config_.sasl.exceptions_networks);

@@ -93,38 +93,17 @@ echo '/^Subject: hold me/ HOLD' >"$T/header_checks"
 # Cyrus names the user with the realm (smtpd_sasl_local_domain = $myhostname).
 echo "hadoop@yuliang.com $USER@mx.example.test" >"$T/sender_logins"
 
-[ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a)" = "cyrus" ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
+[ "$("$MAILROOM_BIN/postconf" -c "$CONF" -a | tr '\n' ' ')" = "cyrus authd " ] || mr_fail "postconf -a: $("$MAILROOM_BIN/postconf" -c "$CONF" -a)"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" "$PP" "$PR" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+PYTHONPATH="$HERE" python3 - "$P" "$PA" "$PX" "$PS" "$PH" "$USER" "$PASS" "$PL" "$PP" "$PR" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
 import base64, smtplib, socket, ssl, sys
 P, PA, PX, PS, PH = (int(a) for a in sys.argv[1:6])
 USER, PASS = sys.argv[6], sys.argv[7]
 PL, PP, PR = int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
-class Telnet:
-    """The seed's telnet session: one line, then its reply."""
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.f = self.sock.makefile("rb")
-    def reply(self):
-        out = []
-        while True:
-            line = self.f.readline()
-            if not line:
-                out.append("<closed>")
-                return out
-            out.append(line.decode().rstrip("\r\n"))
-            if line[3:4] != b"-":
-                return out
-    def say(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.reply()
-    def expect(self, line, want):
-        got = self.say(line)
-        assert got == want, (line, got, want)
-        return got
+from smtp_telnet import Telnet
 
 # The seed's transcript (lines 819-846), with the test's own user and password.
 t = Telnet(P)

@@ -243,7 +243,7 @@ class PostconfTest(unittest.TestCase):
                   "static", "texthash", "unionmap"):
             self.assertIn(t, types)
         self.assertEqual(types, sorted(types))
-        self.assertEqual(run("-a").stdout, "cyrus\n")
+        self.assertEqual(run("-a").stdout, "cyrus\nauthd\n")
         self.assertEqual(run("-A").stdout, "cyrus\n")
 
     def test_master_cf_show(self):

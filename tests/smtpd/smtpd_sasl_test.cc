@@ -61,11 +61,39 @@ TEST_CASE("SASL security options map to Cyrus flags", "[sasl]") {
     CHECK_FALSE(sasl_config("smtpd_sasl_tls_security_options = bogus\n").ok());
 }
 
-TEST_CASE("Only the cyrus SASL type is accepted", "[sasl]") {
+TEST_CASE("Only the cyrus and authd SASL types are accepted", "[sasl]") {
     auto c = sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n");
     REQUIRE_FALSE(c.ok());
     CHECK(c.error().message.find("unsupported SASL server implementation: dovecot") != std::string::npos);
     CHECK(sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = cyrus\n").ok());
+    CHECK(sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = authd\n").ok());
+}
+
+TEST_CASE("With smtpd_sasl_type = authd, smtpd_sasl_path names authd's socket", "[sasl]") {
+    auto c = sasl_config("queue_directory = /var/spool/mr\nsmtpd_sasl_type = authd\n");
+    REQUIRE(c.ok());
+    CHECK(c->type == "authd");
+    CHECK(c->authd_socket == "/var/spool/mr/private/authd");  // the Cyrus default "smtpd" means authd's
+    CHECK(c->authd_timeout == std::chrono::seconds(5));
+    CHECK(c->failure_delay == std::chrono::seconds(2));
+    c = sasl_config("queue_directory = /var/spool/mr\nsmtpd_sasl_type = authd\nsmtpd_sasl_path = private/auth2\n"
+                    "authd_client_timeout = 3s\nsmtpd_sasl_failure_delay = 0\n");
+    REQUIRE(c.ok());
+    CHECK(c->authd_socket == "/var/spool/mr/private/auth2");
+    CHECK(c->authd_timeout == std::chrono::seconds(3));
+    CHECK(c->failure_delay == std::chrono::seconds(0));
+    c = sasl_config("smtpd_sasl_type = authd\nsmtpd_sasl_path = /run/courier/authdaemon/socket\n");
+    REQUIRE(c.ok());
+    CHECK(c->authd_socket == "/run/courier/authdaemon/socket");
+    auto sasl = CyrusSasl::init(*sasl_config("smtpd_sasl_type = authd\n"), "mx.example.com");
+    REQUIRE(sasl.ok());
+    CHECK((*sasl)->mechanisms(false) == std::vector<std::string>{"PLAIN", "LOGIN"});
+    sasl = CyrusSasl::init(*sasl_config("smtpd_sasl_type = authd\nsmtpd_sasl_security_options = noplaintext\n"
+                                        "smtpd_sasl_tls_security_options = noanonymous\n"),
+                           "mx.example.com");
+    REQUIRE(sasl.ok());
+    CHECK((*sasl)->mechanisms(false).empty());
+    CHECK((*sasl)->mechanisms(true) == std::vector<std::string>{"PLAIN", "LOGIN"});
 }
 
 TEST_CASE("Cyrus statuses read as Postfix shows them", "[sasl]") {
