@@ -28,6 +28,8 @@
 //              creates mail_owner and setgid_group when missing.
 //   flush      postqueue -f: the queue manager retries deferred mail now
 //              (exit 1 when the instance is down or postqueue is missing).
+//   auth test USER [PASSWORD], auth lookup USER
+//              ask authd (mailroom_auth.h).
 //
 // Security
 //   Not set-uid. Programs are run with execv() and argv arrays, never
@@ -47,6 +49,7 @@
 #include "lib/server/instance_lock.h"
 #include "lib/table/table_check.h"
 #include "lib/util/strings.h"
+#include "mailroom/mailroom_auth.h"
 #include "mailroom/mailroom_ctl.h"
 #include "mailroom/mailroom_perms.h"
 #include "mailroom/mailroom_pw.h"
@@ -58,7 +61,7 @@ namespace {
 [[noreturn]] void usage() {
     std::fprintf(stderr,
                  "usage: mailroom [-c config_dir] [-v] start | start-fg | stop | reload | abort | flush | check | "
-                 "status | set-permissions\n");
+                 "status | set-permissions | auth ...\n");
     std::exit(2);
 }
 
@@ -166,6 +169,12 @@ int main(int argc, char** argv) {
         } else {
             usage();
         }
+    }
+    // mailroom auth ...: its own arguments (mailroom_auth.h).
+    if (i < argc && std::strcmp(argv[i], "auth") == 0) {
+        auto acfg = config::Config::load(config::resolve_config_directory(dash_c));
+        if (!acfg) log::fatal("%s", acfg.error().message.c_str());
+        return ctl::auth_command(*acfg, argc - i, argv + i);
     }
     if (i + 1 != argc) usage();
     std::string cmd = argv[i];

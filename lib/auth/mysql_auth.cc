@@ -1,0 +1,204 @@
+// mysql_auth.cc - see mysql_auth.h.
+#include "lib/auth/mysql_auth.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "lib/auth/password.h"
+#include "lib/util/fs.h"
+#include "lib/util/strings.h"
+
+namespace mailroom::auth {
+
+namespace {
+
+// Connect, read and write timeouts: a stuck server becomes a temporary
+// failure before clients (Cyrus SASL, smtpd's SASL step) give up.
+constexpr unsigned kTimeoutSeconds = 5;
+
+bool connection_lost(unsigned err) {
+    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+           err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC;
+}
+
+long long to_id(const std::string& s) {
+    if (s.empty()) return -1;
+    char* end = nullptr;
+    long long n = std::strtoll(s.c_str(), &end, 10);
+    return (*end == '\0' && n >= 0) ? n : -1;
+}
+
+}  // namespace
+
+void MysqlAuthModule::MysqlClose::operator()(MYSQL* m) const { mysql_close(m); }
+
+Result<std::unique_ptr<MysqlAuthModule>> MysqlAuthModule::open(std::string spec, const std::string& path) {
+    auto text = util::read_file(path);
+    if (!text) return text.error().prefixed("authd_modules " + spec + ": ");
+    auto cfg = parse_authmysqlrc(*text, path);
+    if (!cfg) return cfg.error();
+    return std::make_unique<MysqlAuthModule>(std::move(spec), std::move(*cfg));
+}
+
+MysqlAuthModule::MysqlAuthModule(std::string spec, AuthMysqlConfig cfg) : spec_(std::move(spec)), cfg_(std::move(cfg)) {}
+
+MysqlAuthModule::~MysqlAuthModule() = default;
+
+std::string MysqlAuthModule::server_name() const {
+    if (!cfg_.socket.empty()) return cfg_.server + " (socket " + cfg_.socket + ")";
+    return cfg_.port ? cfg_.server + ":" + std::to_string(cfg_.port) : cfg_.server;
+}
+
+Status MysqlAuthModule::connect() {
+    static std::once_flag once;
+    std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+    std::unique_ptr<MYSQL, MysqlClose> m(mysql_init(nullptr));
+    if (!m) return make_temp_error("mysql_init failed: out of memory");
+    unsigned timeout = kTimeoutSeconds;
+    mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    if (!cfg_.character_set.empty()) mysql_options(m.get(), MYSQL_SET_CHARSET_NAME, cfg_.character_set.c_str());
+    const char* sock = cfg_.socket.empty() ? nullptr : cfg_.socket.c_str();
+    if (!mysql_real_connect(m.get(), cfg_.server.c_str(), cfg_.username.c_str(), cfg_.password.c_str(),
+                            cfg_.database.c_str(), cfg_.port, sock, cfg_.client_flags)) {
+        return make_temp_error("cannot connect to MySQL server " + server_name() + ": " + mysql_error(m.get()));
+    }
+    conn_ = std::move(m);
+    return ok_status();
+}
+
+Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
+    const std::function<std::string(const SqlEscape&)>& build) {
+    std::string last;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!conn_) {
+            if (auto st = connect(); !st) return st.error();
+        }
+        MYSQL* m = conn_.get();
+        SqlEscape escape = [m](std::string_view s) {
+            std::string out(s.size() * 2 + 1, '\0');
+            out.resize(mysql_real_escape_string(m, out.data(), s.data(), s.size()));
+            return out;
+        };
+        std::string query = build(escape);
+        if (mysql_real_query(m, query.data(), query.size()) != 0) {
+            unsigned err = mysql_errno(m);
+            last = mysql_error(m);
+            if (connection_lost(err)) {
+                conn_.reset();
+                continue;
+            }
+            return make_temp_error("query failed on MySQL server " + server_name() + ": " + last);
+        }
+        std::vector<std::vector<std::string>> rows;
+        MYSQL_RES* res = mysql_store_result(m);
+        if (!res) {
+            if (mysql_field_count(m) == 0) return rows;  // UPDATE
+            last = mysql_error(m);
+            if (connection_lost(mysql_errno(m))) {
+                conn_.reset();
+                continue;
+            }
+            return make_temp_error("reading a result from MySQL server " + server_name() + " failed: " + last);
+        }
+        unsigned n = mysql_num_fields(res);
+        while (MYSQL_ROW row = mysql_fetch_row(res)) {
+            unsigned long* len = mysql_fetch_lengths(res);
+            std::vector<std::string> r(n);
+            for (unsigned i = 0; i < n; ++i)
+                if (row[i]) r[i].assign(row[i], len[i]);
+            rows.push_back(std::move(r));
+        }
+        mysql_free_result(res);
+        return rows;
+    }
+    return make_temp_error("lost the connection to MySQL server " + server_name() + ": " + last);
+}
+
+LookupResult MysqlAuthModule::lookup(const std::string& user, const std::string& service) {
+    LookupResult r;
+    auto rows = run([&](const SqlEscape& e) { return build_select_query(cfg_, user, service, e); });
+    if (!rows) {
+        r.outcome = Outcome::kTempFail;
+        r.reason = rows.error().message;
+        return r;
+    }
+    if (rows->empty()) return r;
+    std::vector<std::string> row = rows->front();
+    if (row.size() < 6) {
+        r.outcome = Outcome::kTempFail;
+        r.reason = "the query returned " + std::to_string(row.size()) + " columns, not at least 6";
+        return r;
+    }
+    row.resize(10);
+    UserRecord& u = r.user;
+    u.username = row[0].empty() ? mysql_login(cfg_, user) : row[0];
+    u.address = u.username;
+    u.crypt_password = row[1];
+    u.clear_password = row[2];
+    u.uid = to_id(row[3]);
+    u.gid = to_id(row[4]);
+    u.home = row[5];
+    u.maildir = row[6];
+    u.quota = row[7];
+    u.name = row[8];
+    u.options = row[9];
+    r.outcome = Outcome::kOk;
+    return r;
+}
+
+LookupResult MysqlAuthModule::change_password(const UserRecord& user, const std::string& service,
+                                              const std::string& new_password) {
+    LookupResult r;
+    std::string crypt;
+    if (!cfg_.crypt_field.empty() || !cfg_.chpass_clause.empty()) {
+        auto made = make_password("SHA512-CRYPT", new_password);
+        if (!made) {
+            r.outcome = Outcome::kTempFail;
+            r.reason = made.error().message;
+            return r;
+        }
+        // The column holds a bare crypt string (the scheme is CRYPT).
+        crypt = split_scheme(*made).rest;
+    }
+    std::string probe = build_chpass_query(cfg_, user.username, service, new_password, crypt,
+                                           [](std::string_view s) { return std::string(s); });
+    if (probe.empty()) {
+        r.reason = "no password field to change";
+        return r;
+    }
+    auto rows = run([&](const SqlEscape& e) {
+        return build_chpass_query(cfg_, user.username, service, new_password, crypt, e);
+    });
+    if (!rows) {
+        r.outcome = Outcome::kTempFail;
+        r.reason = rows.error().message;
+        return r;
+    }
+    r.outcome = Outcome::kOk;
+    return r;
+}
+
+std::optional<Result<std::vector<UserRecord>>> MysqlAuthModule::enumerate() {
+    auto rows = run([&](const SqlEscape& e) { return build_enumerate_query(cfg_, e); });
+    if (!rows) return Result<std::vector<UserRecord>>(rows.error());
+    std::vector<UserRecord> all;
+    for (auto& row : *rows) {
+        row.resize(6);
+        UserRecord u;
+        u.username = row[0];
+        u.uid = to_id(row[1]);
+        u.gid = to_id(row[2]);
+        u.home = row[3];
+        u.maildir = row[4];
+        u.options = row[5];
+        all.push_back(std::move(u));
+    }
+    return Result<std::vector<UserRecord>>(std::move(all));
+}
+
+}  // namespace mailroom::auth

@@ -1,0 +1,63 @@
+// shadow_auth.cc - see shadow_auth.h.
+#include "lib/auth/shadow_auth.h"
+
+#include <pwd.h>
+#include <shadow.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace mailroom::auth {
+
+LookupResult ShadowModule::lookup(const std::string& user, const std::string&) {
+    LookupResult r;
+    if (user.empty() || user.find('@') != std::string::npos || user.find('/') != std::string::npos) return r;
+    std::vector<char> buf(16384);
+    struct passwd pw {};
+    struct passwd* pwp = nullptr;
+    int err = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &pwp);
+    if (err != 0 && err != ENOENT && err != ESRCH) {
+        r.outcome = Outcome::kTempFail;
+        r.reason = std::string("getpwnam: ") + std::strerror(err);
+        return r;
+    }
+    if (!pwp) return r;
+    UserRecord& u = r.user;
+    u.username = pw.pw_name;
+    u.address = pw.pw_name;
+    u.uid = pw.pw_uid;
+    u.gid = pw.pw_gid;
+    u.home = pw.pw_dir ? pw.pw_dir : "";
+    if (pw.pw_gecos) {
+        u.name = pw.pw_gecos;
+        if (auto comma = u.name.find(','); comma != std::string::npos) u.name.resize(comma);
+    }
+    std::string passwd_field = pw.pw_passwd ? pw.pw_passwd : "";
+    r.outcome = Outcome::kOk;
+
+    std::vector<char> sbuf(16384);
+    struct spwd sp {};
+    struct spwd* spp = nullptr;
+    errno = 0;
+    int serr = ::getspnam_r(user.c_str(), &sp, sbuf.data(), sbuf.size(), &spp);
+    if (spp && sp.sp_pwdp) {
+        u.crypt_password = sp.sp_pwdp;
+    } else if (!passwd_field.empty() && passwd_field != "x" && passwd_field != "*") {
+        u.crypt_password = passwd_field;
+    } else {
+        int e = serr ? serr : errno;
+        u.password_unavailable = "cannot read the shadow password of " + user + ": " +
+                                 (::geteuid() != 0 ? std::string("authd is not running as root")
+                                                   : std::string(e ? std::strerror(e) : "no shadow entry"));
+    }
+    // A locked or disabled account ("!", "*", "!!hash") never matches.
+    if (!u.crypt_password.empty() && (u.crypt_password[0] == '!' || u.crypt_password[0] == '*')) {
+        u.crypt_password.clear();
+        u.password_unavailable = "the account " + user + " is locked";
+    }
+    return r;
+}
+
+}  // namespace mailroom::auth
