@@ -1,0 +1,79 @@
+// pop3_mailbox.h - the POP3 view of one user's INBOX (a Maildir).
+//
+// Summary
+//   Pop3Mailbox::open() locks the Maildir for this session (a second
+//   session of the same mailbox gets kInUse), scans new/ and cur/, gives
+//   each message its UID from the per-folder UID list (lib/access/uidlist.h)
+//   and its size as POP3 counts it (CRLF line ends). The list is fixed
+//   until the session ends (RFC 1939). read() gives a message's bytes;
+//   mark_deleted()/reset() only mark; commit() is the UPDATE state: it
+//   unlinks the deleted files, subtracts them from maildirsize and moves
+//   the remaining messages of new/ to cur/ (seen by a POP3 client).
+//
+// Description
+//   The session lock is an flock() on <maildir>/mailroom-pop3.lock, held
+//   while the Pop3Mailbox lives: mail delivered meanwhile lands in new/ and
+//   shows up in the next session. A message that vanished under the
+//   session (another client expunged it) reads as an error, and its
+//   deletion counts as done.
+//
+// Thread safety
+//   One thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::pop3d {
+
+struct Pop3Message {
+    std::string subdir;    // "new" or "cur"
+    std::string filename;  // within subdir
+    std::string uidl;
+    std::uint64_t size = 0;       // with CRLF line ends
+    std::uint64_t file_size = 0;  // on disk (maildirsize counts this)
+    bool deleted = false;
+};
+
+struct UpdateStats {
+    std::uint32_t deleted = 0;
+    std::uint64_t deleted_size = 0;
+};
+
+class Pop3Mailbox {
+public:
+    enum class OpenError { kNone, kInUse, kTemporary, kPermanent };
+
+    // uidl_format: pop3_uidl_format. now: UIDVALIDITY for a new UID list.
+    static std::unique_ptr<Pop3Mailbox> open(const std::string& maildir, const std::string& uidl_format,
+                                             std::uint32_t now, OpenError* why, std::string* reason);
+
+    std::size_t count() const { return messages_.size(); }
+    const Pop3Message& message(std::size_t index) const { return messages_[index]; }
+    std::size_t live_count() const;
+    std::uint64_t live_size() const;
+    void mark_deleted(std::size_t index) { messages_[index].deleted = true; }
+    void reset();
+    // The message file's bytes as stored.
+    Result<std::string> read(std::size_t index) const;
+    // UPDATE: applies deletions and the new/ to cur/ moves.
+    Result<UpdateStats> commit();
+
+private:
+    std::string maildir_;
+    util::UniqueFd lock_;
+    std::vector<Pop3Message> messages_;
+};
+
+// The POP3 form of `text` for RETR and TOP: CRLF line ends, lines that
+// start with "." doubled, and at most `body_lines` lines after the header's
+// empty line (all when body_lines < 0). Ends with CRLF; the ".\r\n"
+// terminator is the caller's.
+std::string pop3_encode_message(std::string_view text, long body_lines = -1);
+
+}  // namespace mailroom::pop3d
