@@ -14,6 +14,7 @@
 #include "lib/mailbox/maildir.h"
 #include "lib/mailbox/maildir_name.h"
 #include "lib/mailbox/maildir_quota.h"
+#include "lib/mailbox/mbox.h"
 #include "lib/util/fs.h"
 
 namespace mailroom::pop3d {
@@ -107,10 +108,18 @@ void Pop3Mailbox::reset() {
 
 Result<std::string> Pop3Mailbox::read(std::size_t index) const {
     const auto& m = messages_[index];
+    if (mbox_) {
+        mailbox::MboxMessage mm;
+        mm.from_offset = m.from_offset;
+        mm.body_offset = m.body_offset;
+        mm.end_offset = m.end_offset;
+        return mailbox::read_mbox_message(mbox_path_, mm);
+    }
     return util::read_file(mailbox::maildir_path(maildir_, m.subdir, m.filename));
 }
 
 Result<UpdateStats> Pop3Mailbox::commit() {
+    if (mbox_) return commit_mbox();
     UpdateStats stats;
     for (auto& m : messages_) {
         const std::string path = mailbox::maildir_path(maildir_, m.subdir, m.filename);

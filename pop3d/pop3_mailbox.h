@@ -16,6 +16,11 @@
 //   shows up in the next session. A message that vanished under the
 //   session (another client expunged it) reads as an error, and its
 //   deletion counts as done.
+//   mbox (pop3_mbox.cc): read under the delivery agents' locks (dotlock,
+//   then fcntl, as `local`); at commit, under the same locks, the kept
+//   messages and whatever was appended since the session began are
+//   written to a new file renamed over the mbox (in place, truncating,
+//   when the directory is not writable).
 //
 // Thread safety
 //   One thread.
@@ -37,6 +42,7 @@ struct Pop3Message {
     std::string uidl;
     std::uint64_t size = 0;       // with CRLF line ends
     std::uint64_t file_size = 0;  // on disk (maildirsize counts this)
+    std::uint64_t from_offset = 0, body_offset = 0, end_offset = 0;  // mbox: where it is
     bool deleted = false;
 };
 
@@ -53,6 +59,14 @@ public:
     static std::unique_ptr<Pop3Mailbox> open(const std::string& maildir, const std::string& uidl_format,
                                              std::uint32_t now, OpenError* why, std::string* reason);
 
+    // An mbox INBOX (the session lock is an flock() on the mbox itself,
+    // which the delivery locks, fcntl and dotlock, do not conflict with);
+    // the UID list lives in <index_dir>/dovecot-uidlist, each message known
+    // by a digest of its From line and header.
+    static std::unique_ptr<Pop3Mailbox> open_mbox(const std::string& inbox, const std::string& index_dir,
+                                                  const std::string& uidl_format, std::uint32_t now,
+                                                  OpenError* why, std::string* reason);
+
     std::size_t count() const { return messages_.size(); }
     const Pop3Message& message(std::size_t index) const { return messages_[index]; }
     std::size_t live_count() const;
@@ -65,6 +79,11 @@ public:
     Result<UpdateStats> commit();
 
 private:
+    Result<UpdateStats> commit_mbox();
+
+    bool mbox_ = false;
+    std::string mbox_path_;
+    std::uint64_t mbox_snapshot_ = 0;  // the size indexed at open
     std::string maildir_;
     util::UniqueFd lock_;
     std::vector<Pop3Message> messages_;

@@ -120,6 +120,13 @@ std::string Pop3Session::login_fields(const std::string& user, const char* metho
 
 void Pop3Session::end(const char* why) {
     if (state_ == State::kDone) return;
+    log_disconnect(why);
+    state_ = State::kDone;
+    box_.reset();
+    server_.finish(this);
+}
+
+void Pop3Session::log_disconnect(const char* why) {
     if (box_) {
         log::info("pop3(%s): Disconnected: %s top=%u/%llu, retr=%u/%llu, del=0/%zu, size=%llu",
                   log::log_printable(mail_user_).c_str(), why, top_count_,
@@ -131,12 +138,12 @@ void Pop3Session::end(const char* why) {
                                                 std::chrono::steady_clock::now() - started_).count());
         log::info("pop3-login: Disconnected (auth failed, %d attempts in %ld secs): %s", auth_failures_, secs,
                   login_fields(last_user_, last_method_).c_str());
-    } else if (state_ != State::kTransaction) {
-        log::info("pop3-login: Disconnected (%s): %s", why, login_fields(user_, nullptr).c_str());
+    } else {
+        const long secs = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                std::chrono::steady_clock::now() - started_).count());
+        log::info("pop3-login: Disconnected (no auth attempts in %ld secs): %s", secs,
+                  login_fields(user_, nullptr).c_str());
     }
-    state_ = State::kDone;
-    box_.reset();
-    server_.finish(this);
 }
 
 void Pop3Session::close_after_output() {
@@ -254,11 +261,8 @@ void Pop3Session::authorization(const Pop3Command& cmd) {
     case Pop3Verb::kCapa: capa(); return;
     case Pop3Verb::kQuit:
         send("+OK Logging out.");
-        if (auth_failures_ > 0) end("Logged out");
-        else {
-            log::info("pop3-login: Disconnected (no auth attempts): %s", login_fields("", nullptr).c_str());
-            state_ = State::kDone;
-        }
+        log_disconnect("Logged out");
+        state_ = State::kDone;
         close_after_output();
         return;
     case Pop3Verb::kStls:
@@ -441,6 +445,7 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
     }
     userip_key_ = key;
     std::string maildir = user.maildir;
+    std::string mbox, index_dir;
     if (maildir.empty()) {
         auto loc = access::parse_mail_location(cfg.mail_location, access::MailUser{login_name, user.home});
         if (!loc) {
@@ -449,18 +454,18 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
             end("Internal error");
             return;
         }
-        if (loc->format != access::MailFormat::kMaildir) {
-            log::error("pop3(%s): mail_location: mbox is not supported yet", log::log_printable(login_name).c_str());
-            send("-ERR [SYS/PERM] Internal error occurred. Refer to server log for more information.");
-            end("Internal error");
-            return;
+        if (loc->format == access::MailFormat::kMbox) {
+            mbox = loc->inbox;
+            index_dir = loc->root + "/.imap/INBOX";
         }
         maildir = loc->root;
     }
     log::info("pop3-login: Login: %s", login_fields(login_name, method).c_str());
     Pop3Mailbox::OpenError why = Pop3Mailbox::OpenError::kNone;
     std::string reason;
-    box_ = Pop3Mailbox::open(maildir, cfg.uidl_format, static_cast<std::uint32_t>(std::time(nullptr)), &why, &reason);
+    const auto now = static_cast<std::uint32_t>(std::time(nullptr));
+    box_ = mbox.empty() ? Pop3Mailbox::open(maildir, cfg.uidl_format, now, &why, &reason)
+                        : Pop3Mailbox::open_mbox(mbox, index_dir, cfg.uidl_format, now, &why, &reason);
     if (!box_) {
         if (why == Pop3Mailbox::OpenError::kInUse) {
             log::info("pop3(%s): Couldn't open INBOX: %s", log::log_printable(login_name).c_str(), reason.c_str());

@@ -62,7 +62,8 @@ private:
     void send(std::string_view text);  // adds CRLF
     void bad_command(const std::string& text);
     void close_after_output();
-    void end(const char* why);
+    void end(const char* why);             // logs, then ends the session now
+    void log_disconnect(const char* why);  // Dovecot's Disconnected line
     std::string login_fields(const std::string& user, const char* method) const;
 
     Pop3Server& server_;
