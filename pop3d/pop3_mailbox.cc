@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "lib/access/uidlist.h"
@@ -56,7 +57,14 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open(const std::string& maildir, const
     for (const auto& e : *entries) bases.emplace_back(access::maildir_base_name(e.filename));
     std::vector<std::size_t> order(entries->size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    auto uids = access::sync_uidlist(maildir, bases, now);
+    // New messages get their UIDs in the order of their names' delivery
+    // time (seconds, then the rest), as Dovecot assigns them.
+    std::vector<std::string> by_time = bases;
+    std::sort(by_time.begin(), by_time.end(), [](const std::string& a, const std::string& b) {
+        const unsigned long ta = std::strtoul(a.c_str(), nullptr, 10), tb = std::strtoul(b.c_str(), nullptr, 10);
+        return ta != tb ? ta < tb : a < b;
+    });
+    auto uids = access::sync_uidlist(maildir, by_time, now);
     if (!uids) {
         *reason = uids.error().message;
         return nullptr;

@@ -158,6 +158,11 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
     case event::Channel::Event::kTlsReady:
         tls_ = true;
         secured_ = true;
+        if (state_ == State::kAuthWait) {
+            state_ = State::kAuthorization;
+            channel_->resume_reading();
+            return;
+        }
         if (server_.config().wrappermode && state_ == State::kAuthorization && user_.empty() && auth_failures_ == 0)
             send("+OK " + server_.config().greeting + (timestamp_.empty() ? "" : " " + timestamp_));
         return;
@@ -268,8 +273,19 @@ void Pop3Session::authorization(const Pop3Command& cmd) {
     case Pop3Verb::kStls:
         if (!server_.tls()) return bad_command("TLS support isn't enabled.");
         if (tls_) return bad_command("TLS is already active.");
+        // The reply goes out in plaintext; the handshake starts once it has
+        // (pipelined input after STLS is dropped by the channel).
         send("+OK Begin TLS negotiation now.");
-        start_tls();
+        state_ = State::kAuthWait;
+        channel_->pause_reading();
+        if (channel_->output_size() == 0) {
+            start_tls();
+        } else {
+            channel_->on_drained([this] {
+                channel_->on_drained(nullptr);
+                start_tls();
+            });
+        }
         return;
     case Pop3Verb::kUser:
         if (!plaintext_allowed()) {

@@ -21,6 +21,7 @@ mr_require_commands openssl fetchmail fail2ban-regex
 mr_setup
 P=$(mr_free_port)    # plain POP3 with STLS
 PS=$(mr_free_port)   # pop3s
+PM=$(mr_free_port)   # the seed's mbox mail_location
 cat >>"$CONF/main.cf" <<EOF2
 myhostname = mail.yuliang.com
 authd_modules = passwd-file:$T/users
@@ -35,6 +36,7 @@ EOF2
     echo "authd     unix  -       -       n       -       -       authd"
     echo "127.0.0.1:$P inet n - n - - pop3d"
     echo "127.0.0.1:$PS inet n - n - - pop3d -o pop3_tls_wrappermode=yes"
+    echo "127.0.0.1:$PM inet n - n - - pop3d -o mail_location=mbox:~/mail:INBOX=$T/spool/%u"
 } >"$CONF/master.cf"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
     -subj "/CN=mail.yuliang.com" >/dev/null 2>&1 || mr_fail "openssl req"
@@ -51,7 +53,7 @@ chmod 644 "$T/users"
 
 # The seed's four messages: 454, 806, 800 and 757 octets as POP3 counts them
 # (CRLF line ends); the second has a line starting with a dot.
-/usr/bin/python3 - "$T/home/openstack/Maildir" "$VMD" <<'PY' || mr_fail "making the Maildirs"
+/usr/bin/python3 - "$T/home/openstack/Maildir" "$VMD" "$T" <<'PY' || mr_fail "making the Maildirs"
 import os, sys
 def fill(size, n, dot=False):
     head = "From: hadoop@yuliang.com\nTo: openstack@yuliang.com\nSubject: message %d\n\n" % n
@@ -61,7 +63,7 @@ def fill(size, n, dot=False):
     text = head + body
     pad = size - (len(text) + text.count("\n")) - 2
     return text + "y" * pad + "\n"
-for md in sys.argv[1:]:
+for md in sys.argv[1:3]:
     for d in ("new", "cur", "tmp"):
         os.makedirs(os.path.join(md, d), exist_ok=True)
 md = sys.argv[1]
@@ -74,15 +76,24 @@ with open(os.path.join(md, "maildirsize"), "w") as f:
     f.write("10000000S\n2817 4\n")
 with open(os.path.join(sys.argv[2], "new", "1700000100.M1P1Q1.host"), "w") as f:
     f.write(fill(300, 9))
+spool = os.path.join(sys.argv[3], "spool")
+os.makedirs(spool, exist_ok=True)
+with open(os.path.join(spool, "openstack"), "w") as f:
+    for i in (1, 2):
+        f.write("From hadoop@yuliang.com Thu May  5 19:4%d:00 2016\n" % i)
+        f.write(fill(200 + i, 20 + i, dot=(i == 2)))
+        f.write("\n")
 PY
-chown -R "$OUID:$OGID" "$T/home" "$T/vmail"
+chown -R "$OUID:$OGID" "$T/home" "$T/vmail" "$T/spool"
 
 "$MR" -c "$CONF" start || mr_fail "start failed"
 mr_wait_for "authd socket" test -S "$Q/private/authd"
 
-/usr/bin/python3 - "$P" "$PS" "$T" <<'PY' >"$T/client.out" 2>&1 || mr_fail "clients: $(cat "$T/client.out")"
+/usr/bin/python3 - "$P" "$PS" "$T" "$PM" <<'PY' >"$T/client.out" 2>&1 || mr_fail "clients: $(cat "$T/client.out")"
 import base64, glob, os, poplib, re, socket, ssl, sys
 P, PS, T = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socket.setdefaulttimeout(15)
+PM = int(sys.argv[4])
 MD = T + "/home/openstack/Maildir"
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 ctx = ssl.create_default_context()
@@ -136,7 +147,7 @@ assert c.uidl(3) == b"+OK " + uidl1[2]
 try:
     c.retr(9); raise SystemExit("RETR 9 accepted")
 except poplib.error_proto as e:
-    assert str(e) == "b'-ERR There\\'s no message 9.'", e
+    assert e.args[0] == b"-ERR There's no message 9.", e
 # 3. DELE + RSET: nothing deleted.
 c.dele(1)
 try:
@@ -165,7 +176,7 @@ d.user("openstack")
 try:
     d.pass_("redhat"); raise SystemExit("second session got in")
 except poplib.error_proto as e:
-    assert str(e).startswith("b'-ERR [IN-USE] "), e
+    assert e.args[0].startswith(b"-ERR [IN-USE] "), e
 # 6. DELE + QUIT: gone, maildirsize shrinks.
 c.dele(1)
 assert c.quit() == b"+OK Logging out, messages deleted."
@@ -227,6 +238,41 @@ if t:
         caps.append(l)
     assert "USER" not in caps and "SASL" in caps and "STLS" in caps, caps
     t.say("QUIT")
+
+# 11. The seed's mbox INBOX: deletions at QUIT keep mail delivered meanwhile
+# (appended under local's locks: dotlock, then fcntl).
+import fcntl, time
+SP = T + "/spool/openstack"
+c = poplib.POP3("127.0.0.1", PM)
+c.user("openstack"); c.pass_("redhat")
+assert c.stat() == (2, 201 + 202), c.stat()
+_, mu, _ = c.uidl()
+d = poplib.POP3("127.0.0.1", PM)
+d.user("openstack")
+try:
+    d.pass_("redhat"); raise SystemExit("second mbox session got in")
+except poplib.error_proto as e:
+    assert e.args[0].startswith(b"-ERR [IN-USE] "), e
+lock = os.open(SP + ".lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+with open(SP, "a") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX)
+    f.write("From root Thu May  5 19:50:00 2016\nSubject: during the session\n\nhello\n\n")
+    f.flush()
+    fcntl.lockf(f, fcntl.LOCK_UN)
+os.close(lock); os.unlink(SP + ".lock")
+assert c.retr(2)[1][4] == b".dot line"
+c.dele(1)
+assert c.quit() == b"+OK Logging out, messages deleted."
+text = open(SP).read()
+assert "Subject: message 21" not in text and "Subject: message 22" in text and "Subject: during the session" in text, text
+assert text.startswith("From hadoop@yuliang.com Thu May  5 19:42:00 2016\n"), text[:80]
+c = poplib.POP3("127.0.0.1", PM)
+c.user("openstack"); c.pass_("redhat")
+_, mu2, _ = c.uidl()
+assert len(mu2) == 2 and mu2[0].split()[1] == mu[1].split()[1], (mu, mu2)
+assert c.retr(2)[1][0] == b"Subject: during the session"
+c.quit()
+assert os.path.exists(T + "/home/openstack/mail/.imap/INBOX/dovecot-uidlist")
 print("ok")
 PY
 
@@ -241,8 +287,9 @@ grep -q "pop3(openstack): Disconnected: Logged out top=0/0, retr=0/0, del=1/4, s
     || mr_fail "no Logged out line with a deletion"
 grep -q "pop3-login: Disconnected (auth failed, 2 attempts in [0-9]* secs): user=<nobody>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1$" \
     "$T/maillog" || mr_fail "no auth failed line"
-# fail2ban's dovecot filter finds the failure with the client address.
-fail2ban-regex "$T/maillog" /etc/fail2ban/filter.d/dovecot.conf >"$T/f2b.out" 2>&1 || true
+# fail2ban's dovecot filter finds the failure with the client address,
+# with the jail's _daemon naming the program as it appears in the log.
+fail2ban-regex "$T/maillog" 'dovecot[_daemon=mailroom/pop3d]' >"$T/f2b.out" 2>&1 || true
 grep -q "^Failregex: 1 total" "$T/f2b.out" || mr_fail "fail2ban dovecot filter: $(cat "$T/f2b.out")"
 
 # fetchmail into an mbox; the second run skips the UIDLs it has seen.
