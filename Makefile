@@ -9,7 +9,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 # Debug info would otherwise tie each cache entry to its build directory.
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build test unit run stop install bench clean
+.PHONY: all deps configure build test unit run stop install bench bench-compare clean
 
 all: build
 
@@ -39,6 +39,10 @@ install: build
 
 bench: build
 	@./bench/run
+
+# mailroom against Debian's Postfix (root; installs postfix when missing). Not part of `make test`.
+bench-compare: build
+	@BUILD=$(BUILD) ./bench/compare
 
 clean:
 	rm -rf $(BUILD)

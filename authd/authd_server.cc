@@ -237,38 +237,11 @@ private:
                 }
             }
             // Every module in turn, as courier does.
-            LookupResult temp, refused;
-            bool failed = false;
-            for (const auto& m : chain->modules()) {
-                LookupResult r = m->lookup(key, service);
-                if (r.outcome == Outcome::kTempFail) {
-                    if (!failed) temp.reason = m->spec() + ": " + r.reason;
-                    temp.outcome = Outcome::kTempFail;
-                    failed = true;
-                    continue;
-                }
-                if (r.outcome != Outcome::kOk) continue;
-                r.user.module = m->spec();
-                if (r.user.address.empty()) r.user.address = r.user.username;
-                if (!w.cache) w.cache = r;
-                std::string why;
-                if (check(r.user, &why) == Outcome::kOk) {
-                    w.result = r;
-                    w.cache = r;
-                    return w;
-                }
-                if (refused.reason.empty()) refused.reason = m->spec() + ": " + why;
-            }
-            if (failed) {
-                w.result = temp;
-                w.cache.reset();
-                return w;
-            }
-            if (!w.cache) {
-                refused.reason = "unknown user";
-                w.cache = LookupResult{};
-            }
-            w.result = refused;
+            w.result = chain->authenticate_with(
+                key, service, [&](const UserRecord& u, const auth::AuthModule&, std::string* why) { return check(u, why); },
+                &w.cache);
+            // A user no module knows is cached as unknown.
+            if (!w.cache && w.result.outcome == Outcome::kNotFound) w.cache = LookupResult{};
             return w;
         };
         offload<AuthWork>(true, std::move(work),

@@ -369,7 +369,7 @@ void CleanupMessage::end_of_header() {
     }
 }
 
-CleanupStatus CleanupMessage::finish() {
+CleanupStatus CleanupMessage::finish(Sync sync) {
     if (!failed() && !complete_) fail(CleanupStatus::kBad, "message stream ends before the end marker");
     if (!failed() && recipients_ == 0) fail(CleanupStatus::kRcpt, submit::cleanup_status_text(CleanupStatus::kRcpt).text);
     if (failed()) return status_;
@@ -380,11 +380,24 @@ CleanupStatus CleanupMessage::finish() {
     }
     if (bouncing_ && !bounce_recipients()) return status_;
     if (hold_ && !bouncing_) writer_->set_final_queue(std::string(queue::kQueueHold));
-    auto path = writer_->commit();
+    auto path = writer_->commit_unsynced();
     if (!path) {
         log::warn("%s: %s", queue_id().c_str(), path.error().message.c_str());
         status_ = CleanupStatus::kWrite;
         reason_ = path.error().message;
+        return status_;
+    }
+    sync_pending_ = true;
+    return sync == Sync::kNow ? finish_sync() : status_;
+}
+
+CleanupStatus CleanupMessage::finish_sync() {
+    if (!sync_pending_) return status_;
+    sync_pending_ = false;
+    if (Status st = writer_->sync_committed(); !st) {
+        log::warn("%s: %s", queue_id().c_str(), st.error().message.c_str());
+        status_ = CleanupStatus::kWrite;
+        reason_ = st.error().message;
     }
     return status_;
 }

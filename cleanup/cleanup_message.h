@@ -15,7 +15,10 @@
 //   (cleanup_checks.h); only the primary header is rewritten. A MIME
 //   nesting deeper than mime_nesting_limit is rejected (5.6.0). finish()
 //   commits the file into incoming/ (hold/ after HOLD, nowhere after
-//   DISCARD; fsync + rename) and returns the status to report.
+//   DISCARD; rename + fsync) and returns the status to report. With
+//   finish(kDeferSync) the fsync is left for finish_sync(), which a
+//   session runs on a worker thread so that the loop keeps serving the
+//   others meanwhile; sync_pending() says whether one is due.
 //
 // Description
 //   Errors latch: after the first one (bad record, message too big, write
@@ -86,7 +89,14 @@ public:
     void fail(submit::CleanupStatus status, std::string why);
 
     // Commits when everything went well; otherwise removes the file.
-    submit::CleanupStatus finish();
+    enum class Sync { kNow, kDeferSync };
+    submit::CleanupStatus finish(Sync sync = Sync::kNow);
+    // After finish(kDeferSync): true when the committed file still needs
+    // finish_sync() before the message may be acknowledged.
+    bool sync_pending() const { return sync_pending_; }
+    // Makes the committed file durable; thread-safe with respect to every
+    // other CleanupMessage (it touches only this one's queue file).
+    submit::CleanupStatus finish_sync();
     const std::string& reason() const { return reason_; }
     // The RFC 3463 code when it is not the status's usual one ("" = usual).
     const std::string& dsn() const { return dsn_; }
@@ -121,6 +131,7 @@ private:
     std::string reason_;
     std::string dsn_;
     bool complete_ = false;
+    bool sync_pending_ = false;
     std::string sender_;
     std::time_t arrival_ = 0;
     std::uint64_t recipients_ = 0;

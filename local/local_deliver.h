@@ -19,7 +19,9 @@
 //
 // Security
 //   As root, mailbox deliveries run as the recipient (home mailboxes,
-//   Maildirs and mailbox_command in a child that has dropped to the user);
+//   Maildirs and files with the user's effective ids in this process,
+//   agent_identity.h; mailbox_command in a child that has dropped to the
+//   user for good);
 //   an mbox in the spool directory is locked and opened as root and
 //   created owned by the user, refusing symlinks and hard links, as
 //   Postfix does. Commands and files run with the alias file owner's

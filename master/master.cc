@@ -424,10 +424,12 @@ void Master::reload() {
     if (auto st = load_child_environment(*cfg, config_dir_, child_env_); !st) log::warn("%s", st.error().message.c_str());
 
     // Children of every old service finish their current work and exit, so
-    // that all processes pick up the new main.cf.
+    // that all processes pick up the new main.cf. An available multi server
+    // may still have sessions, so every child is drained (an idle one exits
+    // at once), none terminated.
     for (auto& [pid, c] : children_) {
         c.retire = true;
-        kill_child(c, c.available ? SIGTERM : server::proto::kDrainSignal);
+        kill_child(c, server::proto::kDrainSignal);
     }
 
     std::vector<const config::MasterService*> defs;

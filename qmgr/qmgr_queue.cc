@@ -219,7 +219,9 @@ void QueueManager::scan_deferred() {
 // delivery; open_message() reads it. Returns false when it was skipped.
 bool QueueManager::activate(const std::string& id, std::string_view from_queue) {
     if (from_queue != queue::kQueueActive) {
-        if (auto st = queue::move_queue_file(config_.layout, id, from_queue, queue::kQueueActive); !st) {
+        if (auto st = queue::move_queue_file(config_.layout, id, from_queue, queue::kQueueActive,
+                                               queue::MoveSync::kNoSync);
+            !st) {
             log::warn("%s: move to active: %s", id.c_str(), st.error().message.c_str());
             return false;
         }
@@ -628,7 +630,9 @@ void QueueManager::finalize(OpenMessage& msg) {
     if (::utimes(path.c_str(), times) < 0) log::warn("%s: utimes: %s", id.c_str(), std::strerror(errno));
     if (auto st = queue::ensure_file_dir(config_.layout, queue::kQueueDeferred, id); !st)
         log::warn("%s: %s", id.c_str(), st.error().message.c_str());
-    if (auto st = queue::move_queue_file(config_.layout, id, queue::kQueueActive, queue::kQueueDeferred); !st)
+    if (auto st = queue::move_queue_file(config_.layout, id, queue::kQueueActive, queue::kQueueDeferred,
+                                           queue::MoveSync::kNoSync);
+        !st)
         log::warn("%s: move to deferred: %s", id.c_str(), st.error().message.c_str());
 }
 

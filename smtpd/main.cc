@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     spec.parameters = {
         "double_bounce_sender",
         "access_map_defer_code", "access_map_reject_code", "allow_percent_hack", "allow_untrusted_routing",
-        "authd_client_timeout", "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
+        "auth_mechanisms", "authd_client_timeout", "broken_sasl_auth_clients", "canonical_maps", "content_filter", "cyrus_sasl_config_path", "defer_code",
         "disable_vrfy_command", "dns_servers", "empty_address_recipient", "inet_interfaces",
         "invalid_hostname_reject_code", "line_length_limit", "local_recipient_maps", "mail_name",
         "maps_rbl_reject_code", "message_size_limit", "mydestination", "myhostname", "mynetworks", "myorigin",

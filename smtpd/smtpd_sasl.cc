@@ -3,6 +3,7 @@
 
 #include <sasl/sasl.h>
 
+#include <cctype>
 #include <cstring>
 
 #include "lib/auth/auth_client.h"
@@ -175,6 +176,16 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
         c.authd_timeout = std::chrono::seconds(seconds);
         if (auto st = config::read_time_param(cfg, "smtpd_sasl_failure_delay", &seconds); !st) return st.error();
         c.failure_delay = std::chrono::seconds(seconds);
+        auto mechs = cfg.get_list("auth_mechanisms");
+        if (!mechs) return mechs.error();
+        c.authd_mechanisms.clear();
+        for (const std::string& m : *mechs) {
+            std::string upper = m;
+            for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            if (upper != "PLAIN" && upper != "LOGIN" && upper != "CRAM-MD5")
+                return make_error("auth_mechanisms: unknown mechanism \"" + m + "\"");
+            c.authd_mechanisms.push_back(upper);
+        }
     }
     if (auto st = config::read_param(cfg, "cyrus_sasl_config_path", &c.config_path); !st) return st.error();
     if (auto st = config::read_param(cfg, "smtpd_sasl_service", &c.service); !st) return st.error();
@@ -204,11 +215,14 @@ Result<std::shared_ptr<CyrusSasl>> CyrusSasl::init(const SaslConfig& config, con
     sasl->config_ = config;
     sasl->myhostname_ = myhostname;
     if (sasl->authd()) {
-        // PLAIN and LOGIN are plaintext mechanisms: noplaintext leaves none.
+        // PLAIN and LOGIN are plaintext mechanisms: noplaintext leaves
+        // only CRAM-MD5.
         for (bool tls : {false, true}) {
             unsigned flags = tls ? config.tls_security_flags : config.security_flags;
             std::vector<std::string> mechs;
-            if (!(flags & SASL_SEC_NOPLAINTEXT)) mechs = authd_mechanisms();
+            for (const std::string& m : config.authd_mechanisms) {
+                if (m == "CRAM-MD5" || !(flags & SASL_SEC_NOPLAINTEXT)) mechs.push_back(m);
+            }
             if (mechs.empty()) log::warn("no SASL authentication mechanisms%s", tls ? " for TLS sessions" : "");
             (tls ? sasl->tls_mechs_ : sasl->plain_mechs_) = std::move(mechs);
         }

@@ -59,7 +59,8 @@ struct SaslConfig {
                                        // authd's socket (relative: under queue_directory)
     std::string authd_socket;          // type authd: the socket's absolute path
     std::chrono::milliseconds authd_timeout{5000};   // authd_client_timeout
-    std::chrono::milliseconds failure_delay{2000};   // smtpd_sasl_failure_delay (type authd)
+    std::chrono::milliseconds failure_delay{0};      // smtpd_sasl_failure_delay (type authd)
+    std::vector<std::string> authd_mechanisms{"PLAIN", "LOGIN"};  // auth_mechanisms, upper case
     std::string config_path;           // cyrus_sasl_config_path ("" = Cyrus's default)
     std::string service = "smtp";      // smtpd_sasl_service
     std::string local_domain;          // smtpd_sasl_local_domain (the realm)

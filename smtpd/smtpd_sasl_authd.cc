@@ -1,8 +1,12 @@
 // smtpd_sasl_authd.cc - see smtpd_sasl_authd.h.
 #include "smtpd/smtpd_sasl_authd.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <ctime>
 
 #include "lib/log/log.h"
 
@@ -30,10 +34,9 @@ std::string upper(std::string s) {
 
 }  // namespace
 
-std::vector<std::string> authd_mechanisms() { return {"PLAIN", "LOGIN"}; }
-
 struct AuthdSasl::Exchange {
-    std::string mechanism;  // PLAIN or LOGIN
+    std::string mechanism;  // PLAIN, LOGIN or CRAM-MD5
+    std::string challenge;  // CRAM-MD5: what the client must answer
     std::string remote_ip;  // for authd's TCPREMOTEIP
     std::string user;       // LOGIN: the user name, once given
     bool have_user = false;
@@ -58,13 +61,31 @@ void AuthdSasl::later(SaslServer::Done done, SaslStep step) {
 void AuthdSasl::start(uint64_t id, const SaslServer::Peer& peer, const std::string& mechanism,
                       std::optional<std::string> initial, SaslServer::Done done) {
     std::string mech = upper(mechanism);
-    auto offered = authd_mechanisms();
+    const auto& offered = config_.authd_mechanisms;
     if (std::find(offered.begin(), offered.end(), mech) == offered.end())
         return later(std::move(done), make_step(SaslStep::Kind::kFail, "no mechanism available"));
     auto ex = std::make_unique<Exchange>();
     ex->mechanism = mech;
     ex->remote_ip = peer.remote.substr(0, peer.remote.find(';'));
     exchanges_[id] = std::move(ex);
+    if (mech == "CRAM-MD5") {
+        // RFC 2195: a unique challenge in the form of a message ID; the
+        // client speaks second, so an initial response is a protocol error.
+        if (initial) {
+            exchanges_.erase(id);
+            return later(std::move(done), make_step(SaslStep::Kind::kFail, "bad protocol / cancel"));
+        }
+        unsigned char rnd[8];
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            exchanges_.erase(id);
+            return later(std::move(done), make_step(SaslStep::Kind::kTempFail, "no random data for a challenge"));
+        }
+        std::uint64_t n = 0;
+        for (unsigned char b : rnd) n = n << 8 | b;
+        Exchange& ex = *exchanges_[id];
+        ex.challenge = "<" + std::to_string(n) + "." + std::to_string(std::time(nullptr)) + "@" + myhostname_ + ">";
+        return later(std::move(done), make_step(SaslStep::Kind::kContinue, ex.challenge));
+    }
     if (initial) return respond(id, std::move(*initial), std::move(done));
     // PLAIN waits for the response with an empty challenge; LOGIN asks
     // for the user name first, with Cyrus's prompt.
@@ -90,6 +111,17 @@ void AuthdSasl::respond(uint64_t id, std::string response, SaslServer::Done done
         std::string user = ex.user;
         return check(id, user, response, std::move(done));
     }
+    if (ex.mechanism == "CRAM-MD5") {
+        // "user digest": the digest is the last word, 32 hex digits.
+        size_t sp = response.rfind(' ');
+        bool hex = sp != std::string::npos && response.size() - sp - 1 == 32 &&
+                   response.find_first_not_of("0123456789abcdefABCDEF", sp + 1) == std::string::npos;
+        if (!hex || sp == 0 || response.find_first_of(std::string("\n\0", 2)) != std::string::npos)
+            return later(std::move(done), make_step(SaslStep::Kind::kFail, "bad protocol / cancel"));
+        std::string user = response.substr(0, sp);
+        return ask(id, user, auth::make_cram_request(config_.service, "cram-md5", ex.challenge, response),
+                   std::move(done));
+    }
     // PLAIN: authzid NUL authcid NUL passwd.
     size_t a = response.find('\0');
     size_t b = a == std::string::npos ? std::string::npos : response.find('\0', a + 1);
@@ -104,11 +136,15 @@ void AuthdSasl::respond(uint64_t id, std::string response, SaslServer::Done done
 }
 
 void AuthdSasl::check(uint64_t id, const std::string& user, const std::string& password, SaslServer::Done done) {
-    Exchange& ex = *exchanges_.at(id);
-    auth::Request req = auth::make_login_request(config_.service, user, password);
-    if (!ex.remote_ip.empty()) req.meta.emplace_back("TCPREMOTEIP", ex.remote_ip);
+    // A line break cannot travel in a login request: no user has one.
     if (user.find('\n') != std::string::npos || password.find('\n') != std::string::npos)
         return later(std::move(done), make_step(SaslStep::Kind::kFail, "authentication failure"));
+    ask(id, user, auth::make_login_request(config_.service, user, password), std::move(done));
+}
+
+void AuthdSasl::ask(uint64_t id, const std::string& user, auth::Request req, SaslServer::Done done) {
+    Exchange& ex = *exchanges_.at(id);
+    if (!ex.remote_ip.empty()) req.meta.emplace_back("TCPREMOTEIP", ex.remote_ip);
     ex.request = client_.request(req, [this, id, user, done = std::move(done)](auth::AuthResult r) mutable {
         auto it = exchanges_.find(id);
         if (it == exchanges_.end()) return;
@@ -124,8 +160,9 @@ void AuthdSasl::check(uint64_t id, const std::string& user, const std::string& p
             case auth::AuthResult::Kind::kFail:
                 break;
         }
-        // A wrong password waits before its answer (Dovecot's
-        // auth_failure_delay), which slows down guessing.
+        // A wrong password waits before its answer, which slows down
+        // guessing: authd waits $auth_failure_delay itself, courier's
+        // authdaemond does not (smtpd_sasl_failure_delay).
         if (config_.failure_delay.count() <= 0) {
             done(make_step(SaslStep::Kind::kFail, "authentication failure"));
             return;

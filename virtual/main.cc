@@ -2,9 +2,11 @@
 //
 // Summary
 //   A single server for the master.cf "virtual" service (unpriv = n, so it
-//   keeps root to take the mapped uid/gid for each delivery). Each
-//   connection is one delivery request from qmgr; virtual_deliver.h does
-//   the work with the settings and tables of virtual_config.h.
+//   keeps root to take the mapped uid/gid for each delivery, as effective
+//   ids in the process itself: agent_identity.h). Each connection is one
+//   delivery request from qmgr, and one process serves max_use of them;
+//   virtual_deliver.h does the work with the settings and tables of
+//   virtual_config.h.
 #include "lib/agent/agent_server.h"
 #include "lib/log/log.h"
 #include "lib/server/server.h"

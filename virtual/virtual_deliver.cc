@@ -52,8 +52,7 @@ Result<std::uint64_t> parse_id(const std::string& text, const char* what) {
     return static_cast<std::uint64_t>(v);
 }
 
-// The over-quota verdict of a delivery step (run_as() carries the code
-// back from the child when root).
+// The over-quota verdict of a delivery step.
 Error over_quota_error() { return make_coded_error(ErrorCode::kOverQuota, "mailbox over quota"); }
 
 struct Target {

@@ -1,20 +1,19 @@
 // agent_identity.cc - see agent_identity.h.
 #include "lib/agent/agent_identity.h"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
+#include "lib/log/log.h"
 #include "lib/util/strings.h"
-#include "lib/util/unique_fd.h"
 
 namespace mailroom::agent {
 
@@ -94,76 +93,73 @@ Status become(const Identity& identity, bool allow_root) {
 
 namespace {
 
-// The child's report: one kind byte ('O' ok, 'T' temporary, 'P'
-// permanent), then for an error "ERRNO CODE " in decimal and the text, so
-// that the parent sees the same Error the step returned.
-void report(int fd, const Status& st) {
-    std::string msg;
-    if (st.ok()) {
-        msg = "O";
-    } else {
-        const Error& e = st.error();
-        msg = e.temporary() ? "T" : "P";
-        msg += util::format("%d %d ", e.sys_errno, static_cast<int>(e.code));
-        msg += e.message;
-    }
-    const char* p = msg.data();
-    size_t left = msg.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
+// Logs and aborts: the process must not go on with ids it cannot vouch for.
+[[noreturn]] void identity_fatal(const char* what, int err) {
+    log::emit(log::Level::kFatal, util::format("%s: %s", what, std::strerror(err)));
+    std::abort();
 }
 
 }  // namespace
 
+void check_identity_restored() {
+    if (::getuid() == 0 && ::geteuid() != 0) identity_fatal("effective uid was not restored", EPERM);
+}
+
+ScopedIdentity::ScopedIdentity(const Identity& identity) {
+    check_identity_restored();
+    if (!privileged()) return;
+    if (identity.uid == 0) {
+        status_ = make_error("refusing to deliver with root privileges");
+        return;
+    }
+    saved_egid_ = ::getegid();
+    ::prctl(PR_GET_PDEATHSIG, &saved_pdeathsig_);
+    int n = ::getgroups(0, nullptr);
+    if (n < 0) {
+        status_ = make_temp_error(std::string("getgroups: ") + std::strerror(errno));
+        return;
+    }
+    saved_groups_.resize(static_cast<std::size_t>(n));
+    if (n > 0 && ::getgroups(n, saved_groups_.data()) < 0) {
+        status_ = make_temp_error(std::string("getgroups: ") + std::strerror(errno));
+        return;
+    }
+    // From here on every partial change is undone by restore().
+    switched_ = true;
+    gid_t gid = identity.gid;
+    if (::setgroups(1, &gid) < 0 || ::setegid(gid) < 0 || ::seteuid(identity.uid) < 0) {
+        int err = errno;
+        restore();
+        status_ = make_temp_error(util::format("set privileges to uid=%u gid=%u: %s", unsigned(identity.uid),
+                                               unsigned(identity.gid), std::strerror(err)));
+        return;
+    }
+    if (::geteuid() != identity.uid || ::getegid() != gid) {
+        restore();
+        status_ = make_temp_error(util::format("set privileges to uid=%u gid=%u: ids did not change",
+                                               unsigned(identity.uid), unsigned(identity.gid)));
+    }
+}
+
+ScopedIdentity::~ScopedIdentity() { restore(); }
+
+void ScopedIdentity::restore() {
+    if (!std::exchange(switched_, false)) return;
+    if (::seteuid(0) < 0) identity_fatal("restore effective uid 0", errno);
+    if (::setegid(saved_egid_) < 0) identity_fatal("restore effective gid", errno);
+    if (::setgroups(saved_groups_.size(), saved_groups_.data()) < 0) identity_fatal("restore groups", errno);
+    if (::geteuid() != 0 || ::getegid() != saved_egid_) identity_fatal("restore root privileges", EPERM);
+    // A change of credentials clears the parent-death signal (server.cc
+    // sets it so that the process dies with master): set it again.
+    if (saved_pdeathsig_ != 0) ::prctl(PR_SET_PDEATHSIG, saved_pdeathsig_);
+}
+
 Status run_as(const Identity& identity, const std::function<Status()>& step) {
+    check_identity_restored();
     if (!privileged()) return step();
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) return make_temp_error(std::string("pipe: ") + std::strerror(errno));
-    util::UniqueFd rd(fds[0]), wr(fds[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return make_temp_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        rd.reset();
-        Status st = become(identity);
-        if (st) st = step();
-        report(wr.get(), st);
-        ::_exit(0);
-    }
-    wr.reset();
-    std::string msg;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        msg.append(buf, static_cast<size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (msg.empty()) {
-        if (WIFSIGNALED(status))
-            return make_temp_error(util::format("delivery process killed by signal %d", WTERMSIG(status)));
-        return make_temp_error("delivery process ended without a report");
-    }
-    if (msg[0] == 'O') return ok_status();
-    Error e{"", msg[0] == 'T' ? ErrorKind::kTemporary : ErrorKind::kPermanent};
-    int err = 0, code = 0, used = 0;
-    if (std::sscanf(msg.c_str() + 1, "%d %d%n", &err, &code, &used) == 2 &&
-        msg.size() > 1 + static_cast<std::size_t>(used) && msg[1 + static_cast<std::size_t>(used)] == ' ') {
-        e.sys_errno = err;
-        if (code == static_cast<int>(ErrorCode::kCorruptFile) || code == static_cast<int>(ErrorCode::kOverQuota))
-            e.code = static_cast<ErrorCode>(code);
-        e.message = msg.substr(2 + static_cast<std::size_t>(used));
-    } else {
-        e.message = msg.substr(1);
-    }
-    return e;
+    ScopedIdentity as(identity);
+    if (!as.status()) return as.status();
+    return step();
 }
 
 }  // namespace mailroom::agent

@@ -3,17 +3,24 @@
 // Summary
 //   Identity names a uid/gid pair (with the account's name, home and shell
 //   when it came from the password file). run_as() runs a delivery step
-//   with that identity: as root it forks, and the child calls setgroups(),
-//   setgid() and setuid() (in that order) before it touches any user
-//   file, runs the step and reports its Status back over a pipe; in an
-//   unprivileged instance (euid != 0) nothing can change, so the step runs
-//   in the process itself.
+//   with that identity: as root it switches the effective gid, the
+//   supplementary groups and the effective uid in the process itself
+//   (ScopedIdentity, as Postfix's set_eugid()), runs the step and switches
+//   back to root; in an unprivileged instance (euid != 0) nothing can
+//   change, so the step runs as it is. become() drops every privilege for
+//   good, for a child that is about to exec a command.
 //
 // Security
-//   The child drops every privilege for good (real and effective ids), so
-//   a step can never regain root; the parent stays root for the next
-//   recipient. A child killed by a signal, or one that exits without a
-//   report, is a temporary error.
+//   A step never runs with root's effective ids: uid 0 is refused, and
+//   the switch is checked before the step runs. Only the effective ids
+//   change (the real and saved uid stay 0), which is what lets one
+//   process serve the next recipient, so a step must not run anything the
+//   recipient controls: commands are run by a forked child that calls
+//   become() (agent_command.h). ScopedIdentity restores root's ids on
+//   every way out of its scope (returns, errors, exceptions); when that
+//   fails the process aborts rather than serve another delivery with the
+//   wrong ids, and run_as() refuses to start in a process whose real uid
+//   is 0 but whose effective uid is not.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +28,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/util/result.h"
 
@@ -50,6 +58,32 @@ bool privileged();
 // Sets groups, gid and uid for good; for a child about to run a step or
 // exec a command. Refuses uid 0 unless allow_root.
 Status become(const Identity& identity, bool allow_root = false);
+
+// The effective ids of `identity` for the lifetime of the object (see
+// the file comment). status() says whether the switch was made; when it
+// was not, nothing changed. Only in a privileged process (euid 0).
+class ScopedIdentity {
+public:
+    explicit ScopedIdentity(const Identity& identity);
+    ~ScopedIdentity();
+    ScopedIdentity(const ScopedIdentity&) = delete;
+    ScopedIdentity& operator=(const ScopedIdentity&) = delete;
+
+    const Status& status() const { return status_; }
+
+private:
+    void restore();
+
+    bool switched_ = false;
+    gid_t saved_egid_ = 0;
+    int saved_pdeathsig_ = 0;
+    std::vector<gid_t> saved_groups_;
+    Status status_;
+};
+
+// Aborts the process when its real uid is root but its effective uid is
+// not: an identity switch was not undone (it never returns then).
+void check_identity_restored();
 
 // Runs `step` with `identity` (see the file comment).
 Status run_as(const Identity& identity, const std::function<Status()>& step);

@@ -5,10 +5,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "lib/mailbox/sys_error.h"
+#include "lib/queue/record.h"
+#include "lib/util/strings.h"
 
 namespace mailroom::agent {
 
@@ -39,26 +42,17 @@ Status write_all(int fd, std::string_view data) {
 Result<MessageCopy> MessageCopy::from_queue_file(const std::string& path) {
     auto qf = queue::QueueFile::open(path, false);
     if (!qf) return qf.error();
-    auto fd = anonymous_file("message");
-    if (!fd) return fd.error();
-    MessageCopy copy;
-    copy.fd_ = std::move(*fd);
-    std::string buf;
-    Status write_status;
-    auto flush = [&]() -> Status {
-        auto st = write_all(copy.fd_.get(), buf);
-        copy.size_ += buf.size();
-        buf.clear();
-        return st;
-    };
-    auto env = qf->read([&](std::string_view piece, bool line_end) -> Status {
-        buf.append(piece);
-        if (line_end) buf.push_back('\n');
-        if (buf.size() >= kChunk) return flush();
-        return ok_status();
-    });
+    auto env = qf->read_envelope();
     if (!env) return env.error();
-    if (auto st = flush(); !st) return st.error();
+    int fd = ::fcntl(qf->fd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return mailbox::sys_error("dup", path, errno);
+    MessageCopy copy;
+    copy.fd_.reset(fd);
+    copy.records_ = true;
+    copy.path_ = path;
+    copy.content_offset_ = env->size.content_offset;
+    copy.content_end_ = env->size.extracted_offset;
+    copy.size_ = env->size.message_size;
     copy.envelope_ = std::move(*env);
     return copy;
 }
@@ -74,37 +68,132 @@ Result<MessageCopy> MessageCopy::from_text(queue::QueueEnvelope envelope, std::s
     return copy;
 }
 
-Status MessageCopy::for_each_chunk(const std::function<Status(std::string_view)>& sink) const {
+namespace {
+
+Result<std::size_t> pread_some(int fd, char* buf, std::size_t len, std::uint64_t off, const std::string& what) {
+    for (;;) {
+        ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(off));
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) return mailbox::sys_error("read", what, errno);
+    }
+}
+
+}  // namespace
+
+Status MessageCopy::chunks(const ChunkSink& sink) const {
+    if (!records_) return plain(sink);
+    if (small_valid_) {
+        bool more = true;
+        return small_.empty() ? ok_status() : sink(small_, &more);
+    }
+    Status st = records(sink);
+    // The sink's own errors (a full disk) are not the queue file's.
+    if (!st && st.error().is(ErrorCode::kCorruptFile) && !damage_) damage_ = st.error();
+    return st;
+}
+
+Status MessageCopy::plain(const ChunkSink& sink) const {
     std::string buf(kChunk, '\0');
     std::uint64_t off = 0;
-    while (off < size_) {
-        ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(off));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return mailbox::sys_error("read", "message copy", errno);
-        }
-        if (n == 0) return make_temp_error("message copy: unexpected end of file");
-        off += static_cast<std::uint64_t>(n);
-        if (auto st = sink(std::string_view(buf.data(), static_cast<size_t>(n))); !st) return st;
+    bool more = true;
+    while (off < size_ && more) {
+        auto n = pread_some(fd_.get(), buf.data(), buf.size(), off, "message copy");
+        if (!n) return n.error();
+        if (*n == 0) return make_temp_error("message copy: unexpected end of file");
+        off += *n;
+        if (auto st = sink(std::string_view(buf.data(), *n), &more); !st) return st;
     }
     return ok_status();
 }
 
+// Decodes the content records between content_offset_ and content_end_.
+Status MessageCopy::records(const ChunkSink& sink) const {
+    auto damaged = [&](const std::string& why, std::uint64_t at) -> Status {
+        return make_coded_error(ErrorCode::kCorruptFile,
+                                util::format("corrupt queue file %s: %s at offset %llu", path_.c_str(), why.c_str(),
+                                             static_cast<unsigned long long>(at)));
+    };
+    auto io = [&](Error e) -> Status {
+        if (!damage_) damage_ = e;
+        return e;
+    };
+    std::string in;
+    std::size_t start = 0;             // first undecoded byte of `in`
+    std::uint64_t at = content_offset_;  // its file offset
+    std::uint64_t next = content_offset_;  // the next byte to read
+    std::string out;
+    std::uint64_t emitted = 0;
+    bool more = true;
+    while (more) {
+        queue::DecodedRecord rec;
+        std::string why;
+        std::string_view avail = std::string_view(in).substr(start);
+        auto step = avail.empty() ? queue::DecodeStep::kNeedMore : queue::decode_record(avail, &rec, &why);
+        if (step == queue::DecodeStep::kError) return damaged(why, at);
+        if (step == queue::DecodeStep::kNeedMore) {
+            if (next >= content_end_) {
+                if (!avail.empty()) return damaged("truncated record", at);
+                break;
+            }
+            in.erase(0, start);
+            start = 0;
+            std::size_t have = in.size();
+            std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, content_end_ - next));
+            in.resize(have + want);
+            auto n = pread_some(fd_.get(), in.data() + have, want, next, path_);
+            if (!n) return io(n.error());
+            in.resize(have + *n);
+            if (*n == 0) return damaged("file ends inside the content", next);
+            next += *n;
+            continue;
+        }
+        if (rec.type == queue::RecordType::kNormal) {
+            out.append(rec.payload);
+            out.push_back('\n');
+        } else if (rec.type == queue::RecordType::kContinued) {
+            out.append(rec.payload);
+        } else {
+            return damaged("unexpected record in the content", at);
+        }
+        start += rec.length;
+        at += rec.length;
+        if (out.size() >= kChunk) {
+            emitted += out.size();
+            if (auto st = sink(out, &more); !st) return st;
+            out.clear();
+        }
+    }
+    if (more) {
+        emitted += out.size();
+        if (emitted != size_)
+            return damaged(util::format("content has %llu bytes, the size record says %llu",
+                                        static_cast<unsigned long long>(emitted),
+                                        static_cast<unsigned long long>(size_)),
+                           content_offset_);
+        // A small message is decoded once for all its readers.
+        if (emitted <= kChunk) {
+            small_ = std::move(out);
+            small_valid_ = true;
+            return small_.empty() ? ok_status() : sink(small_, &more);
+        }
+        if (!out.empty()) return sink(out, &more);
+    }
+    return ok_status();
+}
+
+Status MessageCopy::for_each_chunk(const std::function<Status(std::string_view)>& sink) const {
+    return chunks([&](std::string_view c, bool*) { return sink(c); });
+}
+
 Result<std::string> MessageCopy::head(std::size_t max_bytes) const {
     std::string out;
-    std::string buf(std::min<std::size_t>(kChunk, max_bytes), '\0');
-    std::uint64_t off = 0;
-    while (off < size_ && out.size() < max_bytes) {
-        ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(off));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return mailbox::sys_error("read", "message copy", errno);
-        }
-        if (n == 0) break;
-        out.append(buf.data(), static_cast<size_t>(n));
-        off += static_cast<std::uint64_t>(n);
-        if (out.find("\n\n") != std::string::npos || out.rfind("\n", 0) == 0) break;
-    }
+    auto st = chunks([&](std::string_view c, bool* more) -> Status {
+        out.append(c.substr(0, max_bytes - out.size()));
+        if (out.size() >= max_bytes || out.find("\n\n") != std::string::npos || out.rfind("\n", 0) == 0)
+            *more = false;
+        return ok_status();
+    });
+    if (!st) return st.error();
     if (auto end = out.find("\n\n"); end != std::string::npos) out.resize(end + 2);
     if (out.size() > max_bytes) out.resize(max_bytes);
     return out;

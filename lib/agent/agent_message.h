@@ -1,24 +1,32 @@
 // agent_message.h - one message as a delivery agent sees it.
 //
 // Summary
-//   MessageCopy reads a queue file once (envelope and content, strictly,
-//   through lib/queue) and keeps the content, each line ended by "\n", in
-//   an anonymous memory file. Every delivery of the message then copies
-//   from there: to a mailbox writer (for_each_chunk()), or as a command's
-//   standard input (render(), which applies the pipe transformations and
-//   returns a new descriptor positioned at the start).
+//   MessageCopy opens a queue file and reads its envelope (strictly,
+//   through lib/queue, jumping over the content); the content, each line
+//   ended by "\n", is read from the open file when a delivery needs it,
+//   record by record from the content offset: to a mailbox writer
+//   (for_each_chunk()), or as a command's standard input (render(), which
+//   applies the pipe transformations and returns a new descriptor
+//   positioned at the start). head() reads only the primary header block
+//   (bounded), for the Delivered-To loop check.
 //
 // Description
 //   Memory: content is copied in bounded chunks; nothing holds the whole
-//   message in a string. The memory file is private to the process and
-//   its children, so the queue file can be read as root before each
-//   delivery drops to the recipient's identity.
-//   head() returns the first bytes (up to the first empty line, bounded),
-//   for the Delivered-To loop check.
+//   message in a string, except a small one (up to one 64 KiB chunk),
+//   kept after its first read for the other recipients. The queue file is opened as root before a
+//   delivery takes the recipient's identity; reading the open descriptor
+//   needs no permission afterwards.
+//   Checks: every content record is decoded as strictly as a whole-file
+//   read does (only line records, each well formed, ending where the
+//   size record says, adding up to its message size). A read of the
+//   content that fails (damage or I/O) returns the error and is kept:
+//   damage() reports it, so that the agent defers the request ("cannot
+//   read queue file") rather than judging the recipient by it.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,8 +50,8 @@ public:
     MessageCopy(MessageCopy&&) noexcept = default;
     MessageCopy& operator=(MessageCopy&&) noexcept = default;
 
-    // Reads queue file `path`. Corruption is a permanent error, I/O
-    // trouble temporary (lib/queue).
+    // Opens queue file `path` and reads its envelope. Corruption is a
+    // permanent error, I/O trouble temporary (lib/queue).
     static Result<MessageCopy> from_queue_file(const std::string& path);
     // Builds a copy from an envelope and ready content (tests).
     static Result<MessageCopy> from_text(queue::QueueEnvelope envelope, std::string_view content);
@@ -62,10 +70,26 @@ public:
     // The whole rendered text (tests and small messages).
     Result<std::string> render_to_string(std::string_view prefix, const RenderOptions& options) const;
 
+    // The first failure to read the queue file's content, if any.
+    const std::optional<Error>& damage() const { return damage_; }
+
 private:
+    // Calls sink with the content from the start until it clears *more.
+    using ChunkSink = std::function<Status(std::string_view, bool* more)>;
+    Status chunks(const ChunkSink& sink) const;
+    Status records(const ChunkSink& sink) const;
+    Status plain(const ChunkSink& sink) const;
+
     queue::QueueEnvelope envelope_;
-    util::UniqueFd fd_;
+    util::UniqueFd fd_;             // the queue file (records_) or a memory file
+    bool records_ = false;
+    std::string path_;              // the queue file, for error texts
+    std::uint64_t content_offset_ = 0;  // first content record
+    std::uint64_t content_end_ = 0;     // the extracted segment's start
     std::uint64_t size_ = 0;
+    mutable std::optional<Error> damage_;
+    mutable std::string small_;  // the whole content, once read, when it is small
+    mutable bool small_valid_ = false;
 };
 
 // Transforms whole lines for render(): stateful across calls, input may be

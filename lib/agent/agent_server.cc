@@ -2,6 +2,7 @@
 #include "lib/config/common_params.h"
 #include "lib/agent/agent_server.h"
 
+#include "lib/agent/agent_identity.h"
 #include "lib/deliver/deliver_ipc.h"
 #include "lib/deliver/deliver_log.h"
 #include "lib/log/log.h"
@@ -34,6 +35,8 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
     int timeout_ms = ipc ? *ipc : 3600 * 1000;
     std::string queue_dir = config.get("queue_directory").ok() ? *config.get("queue_directory") : "";
     auto handler = [&](const deliver::DeliveryRequest& request) {
+        // Never serve a request with the ids of an earlier recipient.
+        check_identity_restored();
         double started = deliver::now_seconds();
         Job job;
         job.queue_id = request.queue_id;
@@ -55,6 +58,13 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
                 log::warn("%s: internal error: %zu results for %zu recipients", request.queue_id.c_str(),
                           outcomes.size(), job.recipients.size());
                 outcomes.assign(job.recipients.size(), deferred("internal delivery agent error"));
+            }
+            // The content could not be read (read as it was delivered): no
+            // recipient is judged by that, every one not delivered waits.
+            if (const auto& damage = message->damage()) {
+                log::warn("%s: cannot read queue file: %s", request.queue_id.c_str(), damage->message.c_str());
+                for (auto& o : outcomes)
+                    if (o.kind != OutcomeKind::kSent) o = deferred("cannot read queue file: " + damage->message);
             }
         }
         auto times = deliver::request_times(request, started, deliver::now_seconds());

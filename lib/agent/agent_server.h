@@ -3,13 +3,15 @@
 // Summary
 //   serve_agent_connection() handles one connection on the agent's
 //   master.cf socket: it speaks the delivery protocol (lib/deliver),
-//   turns the request into a Job, reads the queue file into a
-//   MessageCopy, calls the agent's core, logs one Postfix line per
+//   turns the request into a Job, opens the queue file as a MessageCopy
+//   (the envelope; the content is read as it is delivered), calls the
+//   agent's core, logs one Postfix line per
 //   recipient and replies with one result per recipient.
 //
 // Description
 //   A queue file that cannot be read defers every recipient (4.3.0) with
-//   the reason; a core that returns the wrong number of outcomes is a
+//   the reason, also when its content fails while it is delivered (every
+//   recipient not yet delivered); a core that returns the wrong number of outcomes is a
 //   broken invariant and defers everything too. relay= is the service
 //   name, as Postfix's local, virtual and pipe log it.
 #pragma once

@@ -156,8 +156,16 @@ Outcome AuthChain::check_password(const UserRecord& user, const std::string& mod
 }
 
 LookupResult AuthChain::authenticate(const std::string& user, const std::string& service, const std::string& password) {
+    return authenticate_with(user, service, [&](const UserRecord& u, const AuthModule& m, std::string* why) {
+        return check_password(u, m.default_scheme(), password, why);
+    });
+}
+
+LookupResult AuthChain::authenticate_with(const std::string& user, const std::string& service, const Check& check,
+                                          std::optional<LookupResult>* first_found) {
     LookupResult temp, refused;
     bool failed = false;
+    std::optional<LookupResult> found;
     for (const auto& m : modules_) {
         LookupResult r = m->lookup(user, service);
         if (r.outcome == Outcome::kTempFail) {
@@ -171,13 +179,18 @@ LookupResult AuthChain::authenticate(const std::string& user, const std::string&
         if (r.outcome != Outcome::kOk) continue;
         r.user.module = m->spec();
         if (r.user.address.empty()) r.user.address = r.user.username;
+        if (!found) found = r;
         std::string why;
-        if (check_password(r.user, m->default_scheme(), password, &why) == Outcome::kOk) return r;
+        if (check(r.user, *m, &why) == Outcome::kOk) {
+            if (first_found) *first_found = r;
+            return r;
+        }
         if (refused.reason.empty()) {
             refused.user = r.user;
             refused.reason = m->spec() + ": " + why;
         }
     }
+    if (first_found) *first_found = failed ? std::nullopt : found;
     if (failed) return temp;
     if (refused.reason.empty()) refused.reason = "unknown user";
     return refused;

@@ -26,6 +26,7 @@
 //   One thread at a time per module and per chain.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,13 @@ struct LookupResult {
     Outcome outcome = Outcome::kNotFound;
     UserRecord user;
     std::string reason;  // kTempFail, or why a found user was refused
+
+    static LookupResult temp_failure(std::string why) {
+        LookupResult r;
+        r.outcome = Outcome::kTempFail;
+        r.reason = std::move(why);
+        return r;
+    }
 };
 
 class AuthModule {
@@ -113,6 +121,13 @@ public:
     static bool module_named(const AuthModule& module, std::string_view name);
     // The first module that knows the user and accepts the password.
     LookupResult authenticate(const std::string& user, const std::string& service, const std::string& password);
+    // The same with another proof than a password (CRAM-MD5's digest):
+    // `check` says whether a found user is accepted (kOk) and why not.
+    // `first_found`, when given, receives the user as the first module that
+    // knew it has it (for the cache), or nothing.
+    using Check = std::function<Outcome(const UserRecord&, const AuthModule&, std::string* why)>;
+    LookupResult authenticate_with(const std::string& user, const std::string& service, const Check& check,
+                                   std::optional<LookupResult>* first_found = nullptr);
     // Checks `password` against a record a lookup (or the cache) returned.
     static Outcome check_password(const UserRecord& user, const std::string& module_scheme,
                                   const std::string& password, std::string* reason);

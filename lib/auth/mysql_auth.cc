@@ -123,16 +123,13 @@ LookupResult MysqlAuthModule::lookup(const std::string& user, const std::string&
     LookupResult r;
     auto rows = run([&](const SqlEscape& e) { return build_select_query(cfg_, user, service, e); });
     if (!rows) {
-        r.outcome = Outcome::kTempFail;
-        r.reason = rows.error().message;
-        return r;
+        return LookupResult::temp_failure(rows.error().message);
     }
     if (rows->empty()) return r;
     std::vector<std::string> row = rows->front();
     if (row.size() < 6) {
-        r.outcome = Outcome::kTempFail;
-        r.reason = "the query returned " + std::to_string(row.size()) + " columns, not at least 6";
-        return r;
+        return LookupResult::temp_failure("the query returned " + std::to_string(row.size()) +
+                                          " columns, not at least 6");
     }
     row.resize(10);
     UserRecord& u = r.user;
@@ -158,9 +155,7 @@ LookupResult MysqlAuthModule::change_password(const UserRecord& user, const std:
     if (!cfg_.crypt_field.empty() || !cfg_.chpass_clause.empty()) {
         auto made = make_password("SHA512-CRYPT", new_password);
         if (!made) {
-            r.outcome = Outcome::kTempFail;
-            r.reason = made.error().message;
-            return r;
+            return LookupResult::temp_failure(made.error().message);
         }
         // The column holds a bare crypt string (the scheme is CRYPT).
         crypt = split_scheme(*made).rest;
@@ -175,9 +170,7 @@ LookupResult MysqlAuthModule::change_password(const UserRecord& user, const std:
         return build_chpass_query(cfg_, user.username, service, new_password, crypt, e);
     });
     if (!rows) {
-        r.outcome = Outcome::kTempFail;
-        r.reason = rows.error().message;
-        return r;
+        return LookupResult::temp_failure(rows.error().message);
     }
     r.outcome = Outcome::kOk;
     return r;

@@ -159,9 +159,7 @@ Status PasswdFileModule::refresh() {
 LookupResult PasswdFileModule::lookup(const std::string& user, const std::string&) {
     LookupResult r;
     if (auto st = refresh(); !st) {
-        r.outcome = Outcome::kTempFail;
-        r.reason = st.error().message;
-        return r;
+        return LookupResult::temp_failure(st.error().message);
     }
     auto it = users_.find(user);
     if (it == users_.end()) return r;

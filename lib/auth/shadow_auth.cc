@@ -19,9 +19,7 @@ LookupResult ShadowModule::lookup(const std::string& user, const std::string&) {
     struct passwd* pwp = nullptr;
     int err = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &pwp);
     if (err != 0 && err != ENOENT && err != ESRCH) {
-        r.outcome = Outcome::kTempFail;
-        r.reason = std::string("getpwnam: ") + std::strerror(err);
-        return r;
+        return LookupResult::temp_failure(std::string("getpwnam: ") + std::strerror(err));
     }
     if (!pwp) return r;
     UserRecord& u = r.user;

@@ -291,12 +291,10 @@ Result<QuotaUsage> recalculate_maildirsize(const std::string& maildir, const Quo
         ::unlink(tmp.c_str());
         return s.error();
     }
-    s = util::fsync_directory(maildir);
-    if (!s) {
-        Error e = s.error();
-        e.kind = ErrorKind::kTemporary;
-        return e;
-    }
+    // No fsync of the Maildir: maildirsize is a cache of what the folders
+    // hold; a rename lost in a crash leaves the older, complete copy, which
+    // the next recalculation replaces. The file's own fsync above keeps a
+    // crash from leaving an empty maildirsize behind the new name.
     return usage;
 }
 

@@ -94,7 +94,7 @@ Status append_quota_delta(const std::string& maildir, int64_t bytes, int64_t cou
 Result<QuotaUsage> calculate_maildir_usage(const std::string& maildir, const QuotaOptions& options = {});
 
 // Recounts and atomically replaces maildirsize (temp file in tmp/, fsync,
-// rename, fsync of the Maildir). Returns the new usage.
+// rename; no directory fsync, the file is a cache). Returns the new usage.
 Result<QuotaUsage> recalculate_maildirsize(const std::string& maildir, const QuotaLimits& limits,
                                            const QuotaOptions& options = {});
 

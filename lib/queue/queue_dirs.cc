@@ -123,7 +123,8 @@ Result<std::vector<std::string>> list_queue(const QueueLayout& layout, std::stri
     return ids;
 }
 
-Status move_queue_file(const QueueLayout& layout, std::string_view id, std::string_view from, std::string_view to) {
+Status move_queue_file(const QueueLayout& layout, std::string_view id, std::string_view from, std::string_view to,
+                       MoveSync sync) {
     if (!is_valid_queue_id(id)) {
         return make_error(util::format("not a queue ID: %.*s", static_cast<int>(id.size()), id.data()));
     }
@@ -136,6 +137,7 @@ Status move_queue_file(const QueueLayout& layout, std::string_view id, std::stri
         if (err == ENOENT) e.kind = ErrorKind::kPermanent;
         return e;
     }
+    if (sync == MoveSync::kNoSync) return ok_status();
     // The new name must be durable before the old name's removal is.
     if (Status st = util::fsync_directory(layout.file_dir(to, id)); !st) return st;
     return util::fsync_directory(layout.file_dir(from, id));

@@ -9,9 +9,9 @@
 //   queues crash-safely, and lock a queue file against a second deliverer.
 //
 // Description
-//   Moving is rename() followed by fsync of the target directory and then
-//   the source directory, so after a crash the file is in one queue or the
-//   other, never lost. Locks are open-file-description fcntl locks
+//   Moving is rename(), by default followed by fsync of the target directory
+//   and then the source directory; either way, after a crash the file is in
+//   one queue or the other, never lost (rename is atomic). Locks are open-file-description fcntl locks
 //   (F_OFD_SETLK): they conflict between processes and between two opens in
 //   one process, and vanish when the last descriptor closes, so a killed
 //   deliverer never leaves a stale lock.
@@ -71,8 +71,12 @@ Status ensure_file_dir(const QueueLayout& layout, std::string_view queue, std::s
 // sorted. Names that are not queue IDs (temporary files) are skipped.
 Result<std::vector<std::string>> list_queue(const QueueLayout& layout, std::string_view queue);
 
-// Moves ID from one queue to another: rename, then fsync both directories.
-Status move_queue_file(const QueueLayout& layout, std::string_view id, std::string_view from, std::string_view to);
+// Moves ID from one queue to another: rename, then (kSync) fsync both
+// directories. qmgr's moves between incoming/, active/ and deferred/ use
+// kNoSync: after a crash the file is in one of them, and qmgr scans all three.
+enum class MoveSync { kSync, kNoSync };
+Status move_queue_file(const QueueLayout& layout, std::string_view id, std::string_view from, std::string_view to,
+                       MoveSync sync = MoveSync::kSync);
 
 // Takes an exclusive lock on an open queue file. Without `wait`, a file
 // locked elsewhere gives a temporary error at once.

@@ -26,6 +26,9 @@ namespace {
 
 constexpr std::size_t kWriteBuffer = 64 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
+// read_envelope()'s reads: an envelope is small, and the content it jumps
+// over is not read at all.
+constexpr std::size_t kEnvelopeChunk = 8 * 1024;
 constexpr std::string_view kTempPrefix = "tmp.";
 constexpr std::string_view kCorruptPrefix = "corrupt queue file";
 
@@ -274,6 +277,13 @@ Status QueueWriter::add_stream_record(RecordType type, std::string_view payload)
 }
 
 Result<std::string> QueueWriter::commit() {
+    auto path = commit_unsynced();
+    if (!path) return path;
+    if (Status st = sync_committed(); !st) return st.error();
+    return path;
+}
+
+Result<std::string> QueueWriter::commit_unsynced() {
     if (checker_.segment() == Segment::kEnvelope) {
         if (Status st = begin_content(); !st) return st.error();
     }
@@ -286,8 +296,11 @@ Result<std::string> QueueWriter::commit() {
     std::string size_record;
     (void)append_record(&size_record, RecordType::kSize, format_size_payload(size_));
     if (Status st = pwrite_all(fd_.get(), size_record, 0, temp_path_); !st) return fail(st).error();
-    if (::fsync(fd_.get()) < 0) return fail(io_error("fsync", temp_path_)).error();
 
+    // The file is complete: give it its final name first, then one fsync of
+    // the file makes its data and that name durable together (see
+    // docs/performance.md, "Durability and fsync"). A reader that finds it
+    // before the fsync reads a complete file.
     std::string final_path;
     for (int attempt = 0;; ++attempt) {
         if (Status st = ensure_file_dir(layout_, options_.queue, queue_id_); !st) return fail(st).error();
@@ -302,13 +315,24 @@ Result<std::string> QueueWriter::commit() {
         queue_id_ = make_queue_id(current_microseconds(), static_cast<std::uint64_t>(st.st_ino));
     }
     done_ = true;
-    fd_.reset();
-    std::string final_dir = util::dirname_of(final_path);
-    if (Status st = util::fsync_directory(final_dir); !st) return st.error();
-    if (std::string temp_dir = util::dirname_of(temp_path_); temp_dir != final_dir) {
-        if (Status st = util::fsync_directory(temp_dir); !st) return st.error();
-    }
+    final_path_ = final_path;
     return final_path;
+}
+
+Status QueueWriter::sync_committed() {
+    if (!done_ || !fd_.valid()) return make_error(util::format("queue file %s: sync before commit", queue_id_.c_str()));
+    if (::fsync(fd_.get()) < 0) {
+        Error e = io_error("fsync", final_path_);
+        // Not durable, so not accepted: the caller answers with a temporary
+        // error. Had a reader already taken the file, the retry may deliver
+        // it twice; never zero times.
+        ::unlink(final_path_.c_str());
+        fd_.reset();
+        failed_ = true;
+        return e;
+    }
+    fd_.reset();
+    return ok_status();
 }
 
 // ---- reader ----
@@ -389,10 +413,11 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
             buf.erase(0, start);
             start = 0;
             std::size_t have = buf.size();
-            buf.resize(have + kReadChunk);
+            const std::size_t chunk = skip_content ? kEnvelopeChunk : kReadChunk;
+            buf.resize(have + chunk);
             ssize_t n;
             do {
-                n = ::pread(fd_.get(), buf.data() + have, kReadChunk, static_cast<off_t>(read_off));
+                n = ::pread(fd_.get(), buf.data() + have, chunk, static_cast<off_t>(read_off));
             } while (n < 0 && errno == EINTR);
             if (n < 0) return io_error("read", path_);
             buf.resize(have + static_cast<std::size_t>(n));
@@ -438,11 +463,17 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
                 if (skip_content && env.size.content_offset == actual.content_offset &&
                     env.size.extracted_offset >= actual.content_offset) {
                     // Jump to the X record; the content is taken on trust.
+                    // A small file was read whole already: no second read.
                     actual.message_size = env.size.message_size;
-                    buf.clear();
-                    start = 0;
-                    file_off = read_off = env.size.extracted_offset;
-                    eof = false;
+                    if (env.size.extracted_offset < read_off) {
+                        start += static_cast<std::size_t>(env.size.extracted_offset - file_off);
+                    } else {
+                        buf.clear();
+                        start = 0;
+                        read_off = env.size.extracted_offset;
+                        eof = false;
+                    }
+                    file_off = env.size.extracted_offset;
                     continue;
                 }
                 break;
@@ -498,12 +529,9 @@ Status QueueFile::mark_done_at(std::uint64_t status_offset) {
                                        static_cast<unsigned long long>(status_offset)));
     }
     if (c == kRcptDone) return ok_status();
-    if (Status st = pwrite_all(fd_.get(), std::string_view(&kRcptDone, 1), static_cast<off_t>(status_offset), path_);
-        !st) {
-        return st;
-    }
-    if (::fsync(fd_.get()) < 0) return io_error("fsync", path_);
-    return ok_status();
+    // No fsync: a mark lost in a crash means one more delivery attempt for
+    // that recipient (a duplicate at worst), never a lost one.
+    return pwrite_all(fd_.get(), std::string_view(&kRcptDone, 1), static_cast<off_t>(status_offset), path_);
 }
 
 bool is_corruption(const Error& error) {

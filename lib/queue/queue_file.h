@@ -4,15 +4,18 @@
 //   QueueWriter streams a new queue file into a queue (incoming/ by
 //   default): records are appended as the message arrives, never holding the
 //   whole message in memory. commit() makes it durable and visible:
-//     write E, rewrite the size record in place, fsync the file,
-//     rename the temporary name to the queue ID, fsync the directory.
+//     write E, rewrite the size record in place, rename the temporary
+//     name to the queue ID, fsync the file (which makes the new name
+//     durable too on the journaling file systems docs/performance.md
+//     names: one fsync per message, no directory fsync).
 //   Only after commit() returns ok may the message be acknowledged.
 //
 //   QueueFile opens an existing queue file and reads it in one strict,
 //   streaming pass (read()): every record is checked by SegmentChecker, the
 //   size record is cross-checked against what was read, content pieces go
 //   to an optional sink. It marks recipients done in place (one byte,
-//   pwrite + fsync) and locks the file against a second deliverer.
+//   pwrite, no fsync: a mark lost in a crash repeats a delivery, it never
+//   loses one) and locks the file against a second deliverer.
 //
 // Description
 //   Temporary files are named "tmp.PID.N" inside the target queue; they are
@@ -122,6 +125,15 @@ public:
     void set_final_queue(std::string queue) { options_.queue = std::move(queue); }
     // Finishes the file as described above; returns its final path.
     Result<std::string> commit();
+    // commit() in two steps, so that the fsync can run on another thread
+    // (several sessions' fsyncs then share the journal's commits):
+    // commit_unsynced() does everything but the fsync and keeps the file
+    // open; sync_committed() fsyncs it (removing the file when that fails).
+    // Only after sync_committed() returns ok may the message be acknowledged.
+    // sync_committed() touches only the writer's own file descriptor and
+    // path: it may run on any thread while nothing else uses the writer.
+    Result<std::string> commit_unsynced();
+    Status sync_committed();
     // Removes the temporary file; the writer is unusable afterwards.
     void abort();
 
@@ -139,6 +151,7 @@ private:
     util::UniqueFd fd_;
     std::string queue_id_;
     std::string temp_path_;
+    std::string final_path_;  // after commit_unsynced()
     std::string buffer_;
     std::uint64_t offset_ = 0;  // bytes already written to fd_
     SegmentChecker checker_{StreamKind::kQueueFile};
@@ -193,7 +206,7 @@ public:
     Result<QueueEnvelope> read_envelope();
 
     // Marks a recipient done: checks the byte at status_offset is a status
-    // byte, writes kRcptDone there and fsyncs. Idempotent.
+    // byte, writes kRcptDone there (not fsynced). Idempotent.
     Status mark_done(const QueueRecipient& recipient);
     Status mark_done_at(std::uint64_t status_offset);
 

@@ -80,9 +80,14 @@ public:
     int run(int argc, char** argv);
     void session_ended();
     void exit_when_idle() {
+        if (exit_requested_) return;
         exit_requested_ = true;
-        if (sessions_ == 0) finish();
-        else update_watching();
+        if (sessions_ == 0) {
+            finish();
+            return;
+        }
+        if (mode_ == Mode::kMulti) tell_master();
+        update_watching();
     }
     // Leaves the process: on_exit, then _exit(0). Only called once the loop
     // has returned, so no object is destroyed inside its own callback.
@@ -102,6 +107,8 @@ private:
     void on_readable(Listener& l);
     void serve_trigger(Listener& l);
     void report(proto::ChildState state);
+    void tell_master();
+    bool use_limit_reached() const;
     void went_idle();
     void update_watching();
     void finish();
@@ -120,6 +127,9 @@ private:
     int sessions_ = 0;
     unsigned served_ = 0;
     bool exiting_ = false;  // finish() was called: the loop unwinds, then exit_now()
+    // A multi server: what master was told last (tell_master()).
+    bool told_busy_ = false;
+    bool told_served_ = false;
 };
 
 // Connection
@@ -256,13 +266,16 @@ void ServerCore::report(proto::ChildState state) {
     }
 }
 
+bool ServerCore::use_limit_reached() const {
+    return !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
+}
+
 void ServerCore::update_watching() {
     if (exiting_) {
         for (auto& l : listeners_) l->watcher.disable();
         return;
     }
-    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
-    bool can_take = !exit_requested_ && !limit_reached && (mode_ == Mode::kMulti || sessions_ == 0);
+    bool can_take = !exit_requested_ && !use_limit_reached() && (mode_ == Mode::kMulti || sessions_ == 0);
     for (auto& l : listeners_) {
         if (can_take)
             l->watcher.enable();
@@ -273,12 +286,14 @@ void ServerCore::update_watching() {
 
 void ServerCore::went_idle() {
     if (exiting_) return;
-    bool limit_reached = !spec_.long_lived && max_use_ > 0 && served_ >= static_cast<unsigned>(max_use_);
-    if (exit_requested_ || limit_reached) {
+    if (exit_requested_ || use_limit_reached()) {
         finish();
         return;
     }
-    report(proto::ChildState::kAvailable);
+    if (mode_ == Mode::kMulti)
+        tell_master();
+    else
+        report(proto::ChildState::kAvailable);
     if (!spec_.long_lived && max_idle_ > 0) idle_timer_.start(std::chrono::seconds(max_idle_));
     if (spec_.on_idle) spec_.on_idle(ctx_);
     update_watching();
@@ -286,8 +301,26 @@ void ServerCore::went_idle() {
 
 void ServerCore::session_ended() {
     if (sessions_ > 0) --sessions_;
-    if (sessions_ == 0) went_idle();
-    else update_watching();
+    if (sessions_ == 0) {
+        went_idle();
+        return;
+    }
+    if (mode_ == Mode::kMulti) tell_master();
+    update_watching();
+}
+
+// A multi server is available to master while it takes clients and has
+// fewer than sessions_per_process of them (see the accept path); master
+// learns of each change, and of the first client served.
+void ServerCore::tell_master() {
+    if (exiting_) return;
+    int cap = spec_.sessions_per_process;
+    bool busy = exit_requested_ || use_limit_reached() || (cap > 0 && sessions_ >= cap);
+    bool served = served_ > 0;
+    if (busy == told_busy_ && served == told_served_) return;
+    told_busy_ = busy;
+    told_served_ = served;
+    report(busy ? proto::ChildState::kBusy : proto::ChildState::kAvailable);
 }
 
 // The process is done. finish() is called from inside callbacks (the last
@@ -327,7 +360,18 @@ void ServerCore::on_readable(Listener& l) {
     }
     idle_timer_.cancel();
     ++served_;
-    if (sessions_++ == 0) report(proto::ChildState::kBusy);
+    // A single server is busy for its one conversation. A multi server
+    // stays available to master while it has sessions (as Postfix's
+    // multi_server, which is taken only while it serves a request), up to
+    // sessions_per_process of them: master starts another process only
+    // when none can take a client, not whenever every process has one. At
+    // max_use it stops taking clients and says so, so that master starts
+    // its successor while it finishes its sessions.
+    ++sessions_;
+    if (mode_ == Mode::kSingle)
+        report(proto::ChildState::kBusy);
+    else
+        tell_master();
     update_watching();
     if (mode_ == Mode::kSingle) {
         // One conversation at a time: the service reads with blocking calls.

@@ -21,8 +21,12 @@
 //   run_multi_server: many sessions per process on one libevent loop.
 //     on_connection receives a Connection; the session lasts as long as the
 //     Connection object lives (keep it in the session state, drop it to end
-//     the session). Reports busy when the first session starts and
-//     available when the last one ends.
+//     the session). Stays available to master while it has fewer than
+//     sessions_per_process sessions (Postfix's multi_server is taken only
+//     while it serves a request), so master starts another process only
+//     when none can take a client. At max_use, or when told to exit, it
+//     reports busy, stops taking clients and exits when its last session
+//     ends.
 //   run_single_server: one connection at a time; on_connection normally
 //     handles the whole conversation before returning. The listeners are
 //     not watched while a Connection is alive.
@@ -129,6 +133,13 @@ struct ServiceSpec {
     // long and reconnect by themselves (anvil), so that the new process
     // master starts after a reload is not kept waiting.
     bool exit_on_drain = false;
+    // A multi server with this many sessions tells master it is busy, so
+    // that master starts another process for more clients (0 = no limit:
+    // one process takes every client). The sessions of a process share
+    // one loop, so work that blocks it waits behind every other session's
+    // (cleanup's fsyncs run on threads for that reason); a service whose
+    // sessions block the loop sets a small number.
+    int sessions_per_process = 10;
     // The main.cf parameters the service reads, besides the skeleton's own
     // (max_idle, max_use, daemon_timeout, ipc_timeout, the log sinks,
     // mail_owner, queue_directory): its parameter table, as a Postfix

@@ -7,6 +7,7 @@
 #     SASL library with the seed's smtpd.conf (pwcheck_method: authdaemond,
 #     authdaemond_path = authd's socket) -> authd mysql: -> MariaDB;
 #   - a passwd-file user behind the MySQL module (authd_modules order);
+#   - the same users through smtpd_sasl_type = authd;
 #   - wrong password and unknown user: 535 5.7.8;
 #   - mailroom auth test/lookup (fields and the module that answered);
 #   - as root: Debian's maildrop -d user@domain from the seed's master.cf
@@ -15,12 +16,14 @@
 #     service whose name is that absolute path (in a private mount
 #     namespace, so the host's /run is not touched), and delivers into the
 #     user's Maildir;
-#   - MariaDB stopped: authd's temporary failure (no reply), which Cyrus
+#   - MariaDB stopped: 454 4.7.0 Temporary authentication failure through
+#     smtpd_sasl_type = authd; authd's temporary failure (no reply), which Cyrus
 #     turns into SASL_FAIL (smtpd: 535 "generic failure", not "authentication
 #     failure") and mailroom auth test into exit 75, and authd's log names
 #     the module and the reason.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/authd_common.sh"
 # As root: a private mount namespace, where /run is a fresh tmpfs that can
 # hold courier's socket path.
 if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
@@ -30,35 +33,14 @@ fi
 mr_enter_netns "$@"
 mr_require_programs master smtpd authd cleanup qmgr pickup pipe mailroom
 mr_require_commands swaks openssl
-MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
-INSTALL_DB=$(command -v mariadb-install-db || command -v mysql_install_db || true)
-CLIENT=$(command -v mariadb || command -v mysql || true)
-[ -x "$MARIADBD" ] && [ -n "$INSTALL_DB" ] && [ -n "$CLIENT" ] ||
-    mr_fail "MariaDB is not installed (scripts/install-deps installs mariadb-server and mariadb-client)"
 [ -x /usr/bin/maildrop ] || mr_fail "maildrop is not installed (scripts/install-deps installs it)"
 SEED_RC="$MAILROOM_SRC/tests/data/auth/authmysqlrc.seed"
 
-P=$(mr_free_port)
-dl_setup "127.0.0.1:$P inet n - n - - smtpd"
-DB="$T/db"
-SOCK="$DB/mysqld.sock"
-db_stop() {
-    if [ -n "${DB_PID:-}" ]; then
-        kill "$DB_PID" 2>/dev/null
-        wait "$DB_PID" 2>/dev/null
-        DB_PID=
-    fi
-}
-trap 'db_stop; dl_cleanup' EXIT
-USER_OPT=()
-dl_root && USER_OPT=(--user=root)
-mkdir -p "$DB/data" "$DB/tmp"
-"$INSTALL_DB" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" "${USER_OPT[@]}" --auth-root-authentication-method=normal \
-    --skip-test-db >"$DB/install.log" 2>&1 || mr_fail "mariadb-install-db: $(tail -5 "$DB/install.log")"
-"$MARIADBD" --no-defaults --tmpdir="$DB/tmp" --datadir="$DB/data" --socket="$SOCK" --skip-networking --pid-file="$DB/pid" \
-    --log-error="$DB/err" "${USER_OPT[@]}" --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$DB/err" &
-DB_PID=$!
-mr_wait_for "mariadbd" "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'
+P=$(mr_free_port)   # smtpd_sasl_type = cyrus (the seed's)
+PA=$(mr_free_port)  # smtpd_sasl_type = authd
+dl_setup "127.0.0.1:$P inet n - n - - smtpd" \
+    "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_sasl_type=authd -o smtpd_sasl_path=private/authd"
+ad_start_mariadb
 
 # The mail account (the seed's vmail): its uid goes into MYSQL_UID_FIELD,
 # as the seed changes '2525' to vmail's '1001' for maildrop.
@@ -74,34 +56,8 @@ else
 fi
 MD5_PW='md5-Secret!'
 SHA_PW="sha512 it's"
-MD5_HASH=$(openssl passwd -1 "$MD5_PW")
-SHA_HASH=$(openssl passwd -6 "$SHA_PW")
-"$CLIENT" --no-defaults -S "$SOCK" -uroot <<SQL || mr_fail "schema"
-CREATE DATABASE extmail;
-USE extmail;
-CREATE TABLE mailbox (
-  username varchar(255) NOT NULL default '', uid varchar(255) NOT NULL default '',
-  password varchar(255) NOT NULL default '', clearpwd varchar(128) NOT NULL default '',
-  name varchar(255) NOT NULL default '', mailhost varchar(255) NOT NULL default '',
-  maildir varchar(255) NOT NULL default '', homedir varchar(255) NOT NULL default '',
-  quota varchar(255) NOT NULL default '', netdiskquota varchar(255) NOT NULL default '',
-  domain varchar(255) NOT NULL default '', uidnumber int(6) NOT NULL default '1000',
-  gidnumber int(6) NOT NULL default '1000', createdate datetime NOT NULL default '1000-01-01 00:00:00',
-  expiredate date NOT NULL default '1000-01-01', active smallint(1) NOT NULL default '1',
-  disablepwdchange smallint(1) default '0', disablesmtpd smallint(1) default '0',
-  disablesmtp smallint(1) default '0', disablewebmail smallint(1) default '0',
-  disablenetdisk smallint(1) default '0', disableimap smallint(1) default '0',
-  disablepop3 smallint(1) default '0', question text NOT NULL, answer text NOT NULL,
-  PRIMARY KEY (username)) ENGINE=InnoDB;
-INSERT INTO mailbox (username, uid, password, name, maildir, homedir, quota, domain, question, answer) VALUES
-  ('postmaster@extmail.org', 'postmaster', '$MD5_HASH', 'Post Master', 'extmail.org/postmaster/Maildir/',
-   'extmail.org/postmaster', '104857600S', 'extmail.org', '', ''),
-  ('jerry@magedu.com', 'jerry', '$SHA_HASH', 'Jerry', 'magedu.com/jerry/Maildir/', 'magedu.com/jerry',
-   '104857600S', 'magedu.com', '', '');
-CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
-GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
-FLUSH PRIVILEGES;
-SQL
+ad_load_extmail "('postmaster@extmail.org', '$(openssl passwd -1 "$MD5_PW")', 'Post Master', 'extmail.org/postmaster')," \
+    "('jerry@magedu.com', '$(openssl passwd -6 "$SHA_PW")', 'Jerry', 'magedu.com/jerry')"
 
 # The seed's authmysqlrc with this instance's socket, mailbox base and uid.
 MB="$T/mailbox"
@@ -157,7 +113,7 @@ fi
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 swaks_auth() {  # user password -> the swaks transcript in $T/swaks
-    swaks --server 127.0.0.1 --port "$P" --helo swaks.example --auth LOGIN --auth-user "$1" \
+    swaks --server 127.0.0.1 --port "${PORT:-$P}" --helo swaks.example --auth LOGIN --auth-user "$1" \
         --auth-password "$2" --quit-after AUTH >"$T/swaks" 2>&1
 }
 expect_reply() {  # what user password regex
@@ -169,6 +125,10 @@ expect_reply "SHA512-crypt MySQL user" jerry@magedu.com "$SHA_PW" "235 2\.7\.0 A
 expect_reply "passwd-file user" filer@example.com file-pw "235 2\.7\.0 Authentication successful"
 expect_reply "wrong password" jerry@magedu.com "$MD5_PW" "535 5\.7\.8 Error: authentication failed"
 expect_reply "unknown user" nobody@magedu.com x "535 5\.7\.8 Error: authentication failed"
+# The same users through smtpd_sasl_type = authd.
+PORT=$PA expect_reply "authd type, SHA512-crypt user" jerry@magedu.com "$SHA_PW" "235 2\.7\.0 Authentication successful"
+PORT=$PA expect_reply "authd type, MD5-crypt user" postmaster@extmail.org "$MD5_PW" "235 2\.7\.0 Authentication successful"
+PORT=$PA expect_reply "authd type, wrong password" postmaster@extmail.org "$SHA_PW" "535 5\.7\.8 Error: authentication failed"
 grep -Eq "authd\[[0-9]+\]: authentication failed: user=<jerry@magedu\.com>, service=smtp, reason=mysql:$CONF/authmysqlrc: password mismatch" \
     "$T/maillog" || mr_fail "no authd log line for the wrong password"
 
@@ -196,10 +156,11 @@ fi
 # SASL_FAIL, which smtpd, like Postfix, answers with 535 "generic failure"
 # (a wrong password is "authentication failure"); mailroom's own client
 # reports it as temporary (exit 75).
-db_stop
+ad_stop_mariadb
 expect_reply "MySQL stopped" jerry@magedu.com "$SHA_PW" "535 5\.7\.8 Error: authentication failed: generic failure"
 grep -Eq "authd\[[0-9]+\]: warning: jerry@magedu\.com: temporary failure: mysql:$CONF/authmysqlrc: cannot connect to MySQL server localhost \(socket $SOCK\): " \
     "$T/maillog" || mr_fail "no authd log line naming the module and the reason"
+PORT=$PA expect_reply "authd type, MySQL stopped" jerry@magedu.com "$SHA_PW" "454 4\.7\.0 Temporary authentication failure"
 "$MR" -c "$CONF" auth test jerry@magedu.com "$SHA_PW" >"$T/out"
 [ $? -eq 75 ] || mr_fail "auth test with MySQL stopped: $(cat "$T/out")"
 # A later module still accepts its own users.

@@ -1,52 +1,69 @@
 #!/bin/bash
 # smtpd_authd.sh - SMTP AUTH with smtpd_sasl_type = authd: smtpd checks
-# PLAIN and LOGIN through the courier authdaemond protocol on a UNIX
-# socket. The server is tests/support/fake_authd.py (canned users), on
-# authd's default socket $queue_directory/private/authd. Checks the
-# seed's AUTH LOGIN transcript, PLAIN with an initial response and after
-# an empty challenge, the request authd receives, relaying after AUTH,
-# wrong passwords and unknown users (535 after smtpd_sasl_failure_delay),
-# authd missing, silent (authd_client_timeout) or closing without a reply
-# (454, fast), the per-connection cap (smtpd_hard_error_limit), and that
-# Debian's fail2ban postfix filter (mode=aggressive) finds the failures
-# with the client address.
+# PLAIN, LOGIN and CRAM-MD5 through the courier authdaemond protocol on a
+# UNIX socket. The server is mailroom's authd (master.cf service, socket
+# $queue_directory/private/authd, a passwd-file user whose hash `mailroom
+# pw` made); the outages authd cannot be made to have here (a backend that
+# never answers, or answers nothing) come from tests/support/fake_authd.py
+# on another socket. Checks the seed's AUTH LOGIN transcript, PLAIN with an
+# initial response and after an empty challenge, relaying after AUTH, wrong
+# passwords and unknown users (535 after authd's auth_failure_delay, and
+# smtpd_sasl_failure_delay for a server that does not delay), authd
+# missing, silent (authd_client_timeout) or closing without a reply (454,
+# fast, with the cause logged), the request the server receives, the
+# per-connection cap (smtpd_hard_error_limit), CRAM-MD5 where
+# auth_mechanisms offers it, and that Debian's fail2ban postfix filter
+# (mode=aggressive) finds the failures with the client address.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-mr_require_programs smtpd cleanup qmgr discard master mailroom postconf
+mr_require_programs smtpd cleanup qmgr discard master mailroom postconf authd
 mr_require_commands fail2ban-regex
 SUPPORT="$(cd "$(dirname "$0")/../support" && pwd)"
 P=$(mr_free_port)   # authd's default socket (smtpd_sasl_path left at its default)
+PF=$(mr_free_port)  # the test server on private/fake-authd, smtpd_sasl_failure_delay = 1
 PD=$(mr_free_port)  # smtpd_sasl_path names a socket nobody serves
-PH=$(mr_free_port)  # smtpd_hard_error_limit = 2, no failure delay
+PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
 PS=$(mr_free_port)  # syslog_name = postfix/submission, as the seed's submission service
+PC=$(mr_free_port)  # auth_mechanisms = plain, login, cram-md5
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
+    "127.0.0.1:$PF inet n - n - - smtpd -o smtpd_sasl_path=private/fake-authd -o smtpd_sasl_failure_delay=1" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_path=/nonexistent/authd" \
-    "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2 -o smtpd_sasl_failure_delay=0" \
-    "127.0.0.1:$PS inet n - n - - smtpd -o syslog_name=postfix/submission"
+    "127.0.0.1:$PH inet n - n - - smtpd -o smtpd_hard_error_limit=2" \
+    "127.0.0.1:$PS inet n - n - - smtpd -o syslog_name=postfix/submission" \
+    "127.0.0.1:$PC inet n - n - - smtpd -o auth_mechanisms=plain,login,cram-md5" \
+    "authd     unix  -       -       n       -       -       authd"
+PASS='<tswcbyy888>'
+HASH=$("$MR" pw -s SHA512-CRYPT -p "$PASS") || mr_fail "mailroom pw"
+{
+    echo "hadoop@yuliang.com:$HASH:2000:2000::$T/home::"
+    echo "cram@yuliang.com:{PLAIN}cram-secret:2000:2000::$T/home::"
+} >"$T/passwd"
+chmod 644 "$T/passwd"
 cat >>"$CONF/main.cf" <<EOF2
 local_recipient_maps =
 mynetworks = 192.0.2.0/24
+authd_modules = passwd-file:$T/passwd
+auth_failure_delay = 1s
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = authd
-smtpd_sasl_failure_delay = 1s
-authd_client_timeout = 1s
+authd_client_timeout = 3s
 broken_sasl_auth_clients = yes
 smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 EOF2
-printf '%s\n' 'hadoop@yuliang.com <tswcbyy888>' 'slow@yuliang.com !hang' 'down@yuliang.com !tempfail' >"$T/users"
+printf '%s\n' "hadoop@yuliang.com $PASS" 'slow@yuliang.com !hang' 'down@yuliang.com !tempfail' >"$T/fake_users"
 
 [ "$("$MAILROOM_BIN/postconf" -c "$CONF" -h smtpd_sasl_type)" = authd ] || mr_fail "postconf: smtpd_sasl_type"
 "$MR" -c "$CONF" start || mr_fail "start failed"
-mkdir -p "$Q/private"
-python3 "$SUPPORT/fake_authd.py" "$Q/private/authd" "$T/users" "$T/requests" 2>"$T/fake_authd.err" &
-AUTHD_PID=$!
-trap 'kill $AUTHD_PID 2>/dev/null; mr_cleanup' EXIT
-mr_wait_for "fake authd socket" test -S "$Q/private/authd"
+mr_wait_for "authd's socket" test -S "$Q/private/authd"
+python3 "$SUPPORT/fake_authd.py" "$Q/private/fake-authd" "$T/fake_users" "$T/requests" 2>"$T/fake_authd.err" &
+FAKE_PID=$!
+trap 'kill $FAKE_PID 2>/dev/null; mr_cleanup' EXIT
+mr_wait_for "the test server's socket" test -S "$Q/private/fake-authd"
 
-PYTHONPATH="$HERE" python3 - "$P" "$PD" "$PH" "$PS" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
-import base64, sys
-P, PD, PH, PS = (int(a) for a in sys.argv[1:5])
+PYTHONPATH="$HERE" python3 - "$P" "$PF" "$PD" "$PH" "$PS" "$PC" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+import base64, hashlib, hmac, sys
+P, PF, PD, PH, PS, PC = (int(a) for a in sys.argv[1:7])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
 from smtp_telnet import Telnet
@@ -85,7 +102,7 @@ assert c.say("AUTH PLAIN") == ["334 "]
 assert c.say(b64("hadoop@yuliang.com\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
 c.say("QUIT")
 
-# A wrong password and an unknown user: 535 after the failure delay.
+# A wrong password and an unknown user: 535 after authd's auth_failure_delay.
 c = Client(P)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
@@ -101,16 +118,21 @@ r = c.say("AUTH CRAM-MD5")
 assert r == ["535 5.7.8 Error: authentication failed: no mechanism available"], r
 c.say("QUIT")
 
-# authd's backend down (closes without a reply), stuck (silent past
-# authd_client_timeout), and no authd at all: 454, within seconds.
-c = Client(P)
+# The test server: its backend down (closes without a reply), stuck
+# (silent past authd_client_timeout), and no server at all: 454, within
+# seconds. A FAIL from a server that does not delay waits
+# smtpd_sasl_failure_delay.
+c = Client(PF)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert took < 1.0, took
 r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert 1.0 <= took < 5.0, took
+assert 3.0 <= took < 8.0, took
+r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert took >= 1.0, took
 # The session goes on: a good AUTH after them.
 assert c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
 c.say("QUIT")
@@ -138,20 +160,50 @@ assert c.say(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
 r = c.say(b64("wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 c.say("QUIT")
+# CRAM-MD5 (RFC 2195) where auth_mechanisms offers it: authd gets the
+# challenge and the response, and checks them against the clear password.
+c = Client(PC)
+assert "250-AUTH PLAIN LOGIN CRAM-MD5" in c.say("EHLO client.example")
+def cram(c, user, secret):
+    r = c.say("AUTH CRAM-MD5")
+    assert r[0].startswith("334 "), r
+    challenge = base64.b64decode(r[0][4:])
+    assert challenge.startswith(b"<") and challenge.endswith(b"@mx.example.test>"), challenge
+    digest = hmac.new(secret.encode(), challenge, hashlib.md5).hexdigest()
+    return c.say(b64(user + " " + digest))
+r = cram(c, "cram@yuliang.com", "wrong")
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+# A hashed password cannot answer a challenge.
+r = cram(c, "hadoop@yuliang.com", "<tswcbyy888>")
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert cram(c, "cram@yuliang.com", "cram-secret") == ["235 2.7.0 Authentication successful"]
+c.say("QUIT")
+c = Client(PC)
+c.say("EHLO client.example")
+assert c.say("AUTH CRAM-MD5 " + b64("x")) == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"]
+assert c.say("AUTH CRAM-MD5")[0].startswith("334 ")
+assert c.say(b64("no digest")) == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"]
+c.say("QUIT")
 print("ok")
 PY
 
-# What authd was asked: courier's AUTH login request, with the client's address.
+# What the server was asked: courier's AUTH login request, with the client's address.
 grep -qF "b'TCPREMOTEIP=127.0.0.1\\nAUTH 43\\nsmtp\\nlogin\\nhadoop@yuliang.com\\n<tswcbyy888>\\n'" "$T/requests" ||
-    mr_fail "authd request: $(head -3 "$T/requests")"
+    mr_fail "authd request: $(cat "$T/requests")"
+
+# authd did the checking: its own line for the wrong password, with the
+# client address smtpd sent as TCPREMOTEIP.
+grep -Eq "authd\[[0-9]+\]: authentication failed: user=<hadoop@yuliang\.com>, service=smtp, rip=127\.0\.0\.1, reason=passwd-file:$T/passwd: password mismatch" \
+    "$T/maillog" || { grep "authd\[" "$T/maillog" >&2; mr_fail "no authd line for the wrong password"; }
 
 # The log lines: Postfix's wording, and the cause of each temporary failure.
 mr_wait_for "the submission failure in the log" grep -q "postfix/submission/smtpd\[[0-9]*\]: warning: unknown\[127.0.0.1\]: SASL LOGIN authentication failed: authentication failure" "$T/maillog"
 for line in \
     "warning: unknown[127.0.0.1]: SASL PLAIN authentication failed: authentication failure" \
     "warning: unknown[127.0.0.1]: SASL LOGIN authentication failed: authentication failure" \
-    "warning: SASL authentication problem: problem talking to server private/authd: connection closed without a reply" \
-    "warning: SASL authentication problem: problem talking to server private/authd: timeout" \
+    "warning: unknown[127.0.0.1]: SASL CRAM-MD5 authentication failed: authentication failure" \
+    "warning: SASL authentication problem: problem talking to server private/fake-authd: connection closed without a reply" \
+    "warning: SASL authentication problem: problem talking to server private/fake-authd: timeout" \
     "warning: SASL authentication problem: connect to /nonexistent/authd: No such file or directory" \
     "warning: unknown[127.0.0.1]: SASL PLAIN authentication failed: Connection lost to authentication server"; do
     grep -qF "$line" "$T/maillog" || mr_fail "no log line: $line"

@@ -75,13 +75,13 @@ TEST_CASE("With smtpd_sasl_type = authd, smtpd_sasl_path names authd's socket", 
     CHECK(c->type == "authd");
     CHECK(c->authd_socket == "/var/spool/mr/private/authd");  // the Cyrus default "smtpd" means authd's
     CHECK(c->authd_timeout == std::chrono::seconds(5));
-    CHECK(c->failure_delay == std::chrono::seconds(2));
+    CHECK(c->failure_delay == std::chrono::seconds(0));
     c = sasl_config("queue_directory = /var/spool/mr\nsmtpd_sasl_type = authd\nsmtpd_sasl_path = private/auth2\n"
-                    "authd_client_timeout = 3s\nsmtpd_sasl_failure_delay = 0\n");
+                    "authd_client_timeout = 3s\nsmtpd_sasl_failure_delay = 1\n");
     REQUIRE(c.ok());
     CHECK(c->authd_socket == "/var/spool/mr/private/auth2");
     CHECK(c->authd_timeout == std::chrono::seconds(3));
-    CHECK(c->failure_delay == std::chrono::seconds(0));
+    CHECK(c->failure_delay == std::chrono::seconds(1));
     c = sasl_config("smtpd_sasl_type = authd\nsmtpd_sasl_path = /run/courier/authdaemon/socket\n");
     REQUIRE(c.ok());
     CHECK(c->authd_socket == "/run/courier/authdaemon/socket");
@@ -94,6 +94,15 @@ TEST_CASE("With smtpd_sasl_type = authd, smtpd_sasl_path names authd's socket", 
     REQUIRE(sasl.ok());
     CHECK((*sasl)->mechanisms(false).empty());
     CHECK((*sasl)->mechanisms(true) == std::vector<std::string>{"PLAIN", "LOGIN"});
+    // auth_mechanisms (Dovecot's name) adds CRAM-MD5, which noplaintext keeps.
+    sasl = CyrusSasl::init(*sasl_config("smtpd_sasl_type = authd\nauth_mechanisms = plain, cram-md5\n"
+                                        "smtpd_sasl_security_options = noanonymous, noplaintext\n"
+                                        "smtpd_sasl_tls_security_options = noanonymous\n"),
+                           "mx.example.com");
+    REQUIRE(sasl.ok());
+    CHECK((*sasl)->mechanisms(false) == std::vector<std::string>{"CRAM-MD5"});
+    CHECK((*sasl)->mechanisms(true) == std::vector<std::string>{"PLAIN", "CRAM-MD5"});
+    CHECK_FALSE(sasl_config("smtpd_sasl_type = authd\nauth_mechanisms = plain digest-md5\n").ok());
 }
 
 TEST_CASE("Cyrus statuses read as Postfix shows them", "[sasl]") {

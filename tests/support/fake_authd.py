@@ -5,7 +5,7 @@ Usage: fake_authd.py SOCKET USERS_FILE REQUEST_LOG
 
 Listens on the UNIX socket SOCKET and answers one courier authdaemond
 request per connection, as courier's authdaemond does: "AUTH len" with a
-"login" body and "PRE . service user". USERS_FILE holds "user password"
+"login" or "cram-md5" body and "PRE . service user". USERS_FILE holds "user password"
 lines. A listed user with the right password gets USERNAME/UID/GID/HOME/
 ADDRESS lines and "."; others get "FAIL". A user whose password is
 "!hang" is never answered (a stuck backend); one whose password is
@@ -14,6 +14,9 @@ temporary failure: its database is down). Each request is appended to
 REQUEST_LOG as one line of Python repr(). The socket appears once the
 server listens.
 """
+import base64
+import hashlib
+import hmac
 import os
 import socket
 import sys
@@ -68,6 +71,16 @@ def serve(conn, users, log):
             body = cmd.split(b"\n", 1)[1].split(b"\n")
             if len(body) >= 4 and body[1] == b"login":
                 user, password = body[2].decode(), body[3].decode()
+            elif len(body) >= 4 and body[1] == b"cram-md5":
+                # challenge and "user hexdigest", both base64
+                challenge = base64.b64decode(body[2])
+                user, digest = base64.b64decode(body[3]).decode().rsplit(" ", 1)
+                stored = users.get(user, "")
+                want = hmac.new(stored.encode(), challenge, hashlib.md5).hexdigest()
+                password = stored if hmac.compare_digest(want, digest.lower()) else None
+                if password is None:
+                    conn.sendall(b"FAIL\n")
+                    return
         elif lines[0].startswith(b"PRE "):
             user = lines[0].split(b" ", 3)[3].decode()
         stored = users.get(user)

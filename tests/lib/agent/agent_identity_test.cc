@@ -1,10 +1,14 @@
-// agent_identity_test.cc - user lookups and run_as() (files owned by the identity, no way back to root).
+// agent_identity_test.cc - user lookups and run_as() (files owned by the identity, root's ids back afterwards).
 #include "lib/agent/agent_identity.h"
 
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -68,11 +72,79 @@ TEST_CASE("run_as reports the step's status", "[unit]") {
     CHECK(quota.error().temporary());
     CHECK(quota.error().message == "over");
     if (privileged()) {
-        // The step cannot get root back.
-        auto back = run_as(who, [] { return ::setuid(0) == 0 ? Status(make_error("regained root")) : ok_status(); });
-        CHECK(back.ok());
-        // A root identity is refused.
-        CHECK(!run_as(Identity{0, 0, "root", "/", ""}, [] { return ok_status(); }).ok());
+        // A root identity is refused, and the step does not run.
+        bool ran = false;
+        CHECK(!run_as(Identity{0, 0, "root", "/", ""}, [&] {
+                   ran = true;
+                   return ok_status();
+               }).ok());
+        CHECK(!ran);
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("run_as switches the effective ids in the process and always switches back", "[unit]") {
+    if (!privileged()) {
+        // Unprivileged: the step runs as it is.
+        uid_t before = ::geteuid();
+        CHECK(run_as(Identity{4242, 4242, "", "", ""}, [&] {
+                  return ::geteuid() == before ? ok_status() : Status(make_error("euid changed"));
+              }).ok());
+        return;
+    }
+    int before_groups = ::getgroups(0, nullptr);
+    gid_t before_egid = ::getegid();
+    auto expect_root_again = [&] {
+        CHECK(::geteuid() == 0);
+        CHECK(::getuid() == 0);
+        CHECK(::getegid() == before_egid);
+        CHECK(::getgroups(0, nullptr) == before_groups);
+    };
+    Identity first{4201, 4301, "", "", ""};
+    Identity second{4202, 4302, "", "", ""};
+    pid_t self = ::getpid();
+    for (const Identity& who : {first, second}) {
+        uid_t seen_uid = 0;
+        gid_t seen_gid = 0;
+        gid_t seen_groups[4] = {};
+        int seen_ngroups = -1;
+        pid_t seen_pid = 0;
+        auto st = run_as(who, [&] {
+            seen_uid = ::geteuid();
+            seen_gid = ::getegid();
+            seen_ngroups = ::getgroups(4, seen_groups);
+            seen_pid = ::getpid();
+            return ok_status();
+        });
+        REQUIRE(st.ok());
+        CHECK(seen_uid == who.uid);
+        CHECK(seen_gid == who.gid);
+        REQUIRE(seen_ngroups == 1);
+        CHECK(seen_groups[0] == who.gid);
+        CHECK(seen_pid == self);  // no child process
+        expect_root_again();
+    }
+    // The parent-death signal, cleared by the kernel at every switch, is
+    // set again.
+    int before_sig = 0;
+    ::prctl(PR_GET_PDEATHSIG, &before_sig);
+    ::prctl(PR_SET_PDEATHSIG, SIGUSR2);
+    REQUIRE(run_as(first, [] { return ok_status(); }).ok());
+    int after_sig = 0;
+    ::prctl(PR_GET_PDEATHSIG, &after_sig);
+    CHECK(after_sig == SIGUSR2);
+    ::prctl(PR_SET_PDEATHSIG, before_sig);
+    // An error from the step, and an exception through it, switch back too.
+    CHECK(!run_as(first, [] { return Status(make_temp_error("later")); }).ok());
+    expect_root_again();
+    CHECK_THROWS(run_as(first, []() -> Status { throw std::runtime_error("thrown"); }));
+    expect_root_again();
+    {
+        ScopedIdentity as(second);
+        REQUIRE(as.status().ok());
+        CHECK(::geteuid() == second.uid);
+        // Root's capabilities are gone while the identity is in force.
+        CHECK(::setgroups(0, nullptr) < 0);
+    }
+    expect_root_again();
 }

@@ -1,6 +1,9 @@
 // agent_message_test.cc - the message copy read from a real queue file and pipe's transformations.
 #include "lib/agent/agent_message.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -71,6 +74,122 @@ TEST_CASE("message copy from a real queue file", "[unit]") {
 
     auto missing = MessageCopy::from_queue_file(dir + "/active/NOSUCHFILE");
     CHECK(!missing.ok());
+    std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A committed queue file with `content` as its lines (no final newline
+// handling: every line ends with "\n") and an extracted recipient.
+std::string write_message(const queue::QueueLayout& layout, const std::string& content) {
+    auto w = queue::QueueWriter::create(layout);
+    REQUIRE(w.ok());
+    REQUIRE(w->set_arrival_time(1462452545, 0).ok());
+    REQUIRE(w->set_sender("a@example.test").ok());
+    REQUIRE(w->add_recipient(queue::RecipientSpec("b@example.test")).ok());
+    REQUIRE(w->begin_content().ok());
+    std::size_t at = 0;
+    while (at < content.size()) {
+        std::size_t nl = content.find('\n', at);
+        REQUIRE(w->add_line(std::string_view(content).substr(at, nl - at)).ok());
+        at = nl + 1;
+    }
+    REQUIRE(w->begin_extracted().ok());
+    REQUIRE(w->add_recipient(queue::RecipientSpec("bcc@example.test")).ok());
+    auto path = w->commit();
+    REQUIRE(path.ok());
+    return *path;
+}
+
+std::string all_of(const MessageCopy& copy) {
+    std::string all;
+    auto st = copy.for_each_chunk([&](std::string_view c) {
+        all += c;
+        return ok_status();
+    });
+    INFO((st.ok() ? std::string() : st.error().message));
+    REQUIRE(st.ok());
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("a large message streams from the queue file's records, and the envelope read jumps over it", "[unit]") {
+    std::string dir = temp_dir();
+    queue::QueueLayout layout{dir};
+    REQUIRE(queue::create_queue_directories(layout).ok());
+    std::string content = "Subject: big\nX-Long: " + std::string(200 * 1024, 'h') + "\n\n";
+    for (int i = 0; i < 3000; ++i) content += "line " + std::to_string(i) + " " + std::string(90, 'b') + "\n";
+    std::string path = write_message(layout, content);
+
+    auto copy = MessageCopy::from_queue_file(path);
+    REQUIRE(copy.ok());
+    CHECK(copy->size() == content.size());
+    REQUIRE(copy->envelope().recipients.size() == 2);
+    CHECK(copy->envelope().recipients[1].address == "bcc@example.test");
+    CHECK(copy->envelope().recipients[1].extracted);
+    auto head = copy->head();
+    REQUIRE(head.ok());
+    CHECK(*head == content.substr(0, content.find("\n\n") + 2));
+    // Twice: each delivery reads the content again, from the start.
+    CHECK(all_of(*copy) == content);
+    CHECK(all_of(*copy) == content);
+    CHECK_FALSE(copy->damage());
+
+    // The envelope alone, read in small pieces with the content jumped over,
+    // is the envelope of the whole-file read.
+    auto f = queue::QueueFile::open(path, false);
+    REQUIRE(f.ok());
+    auto full = f->read();
+    REQUIRE(full.ok());
+    auto env = f->read_envelope();
+    REQUIRE(env.ok());
+    REQUIRE(env->recipients.size() == full->recipients.size());
+    for (std::size_t i = 0; i < env->recipients.size(); ++i) {
+        CHECK(env->recipients[i].address == full->recipients[i].address);
+        CHECK(env->recipients[i].status_offset == full->recipients[i].status_offset);
+    }
+    CHECK(env->size.message_size == full->size.message_size);
+
+    // A small message: read once, the same bytes for every reader.
+    std::string small = "Subject: s\n\nbody\n";
+    auto small_copy = MessageCopy::from_queue_file(write_message(layout, small));
+    REQUIRE(small_copy.ok());
+    CHECK(all_of(*small_copy) == small);
+    CHECK(*small_copy->head() == "Subject: s\n\n");
+    CHECK(all_of(*small_copy) == small);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("damage in the content is found as it is read, and kept", "[unit]") {
+    std::string dir = temp_dir();
+    queue::QueueLayout layout{dir};
+    REQUIRE(queue::create_queue_directories(layout).ok());
+    std::string path = write_message(layout, "Subject: x\n\nbody\n");
+    auto f = queue::QueueFile::open(path, false);
+    REQUIRE(f.ok());
+    auto env = f->read_envelope();
+    REQUIRE(env.ok());
+    // The first content record's type byte becomes one that is no record.
+    int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
+    ::close(fd);
+
+    auto copy = MessageCopy::from_queue_file(path);
+    REQUIRE(copy.ok());  // the envelope is intact
+    auto st = copy->for_each_chunk([](std::string_view) { return ok_status(); });
+    REQUIRE_FALSE(st.ok());
+    CHECK(queue::is_corruption(st.error()));
+    REQUIRE(copy->damage());
+    CHECK(copy->damage()->message.find("corrupt queue file") == 0);
+
+    // A sink's own failure (a full disk) is not the queue file's.
+    auto good = MessageCopy::from_queue_file(write_message(layout, "Subject: y\n\nbody\n"));
+    REQUIRE(good.ok());
+    auto full = good->for_each_chunk([](std::string_view) { return Status(make_temp_error("disk full")); });
+    REQUIRE_FALSE(full.ok());
+    CHECK_FALSE(good->damage());
     std::filesystem::remove_all(dir);
 }
 

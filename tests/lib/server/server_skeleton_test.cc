@@ -79,27 +79,27 @@ std::string ask(int fd, const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("a multi server reports busy and available around its sessions", "[unit]") {
+TEST_CASE("a multi server stays available while it has sessions", "[unit]") {
     FakeMaster m({});
     auto client = m.connect_client();
     CHECK(ask(client.get(), "hello") == "hello");
-    auto busy = m.next_status();
-    REQUIRE(busy);
-    CHECK(busy->pid == m.child);
-    CHECK(busy->state == proto::ChildState::kBusy);
-    CHECK(busy->served == 1);
+    // The first client is reported (served = 1), as available: master must
+    // not start another process because this one has a session.
+    auto first = m.next_status();
+    REQUIRE(first);
+    CHECK(first->pid == m.child);
+    CHECK(first->state == proto::ChildState::kAvailable);
+    CHECK(first->served == 1);
 
-    // A second session while the first is open: no new report.
+    // A second session while the first is open, and the end of both: no
+    // report, the process never stopped taking clients.
     auto second = m.connect_client();
     CHECK(ask(second.get(), "PID") == "pid " + std::to_string(m.child));
     second.reset();
-    CHECK_FALSE(m.next_status(300));
-
     client.reset();
-    auto idle = m.next_status();
-    REQUIRE(idle);
-    CHECK(idle->state == proto::ChildState::kAvailable);
-    CHECK(idle->served == 2);
+    auto third = m.connect_client();
+    CHECK(ask(third.get(), "PID") == "pid " + std::to_string(m.child));
+    CHECK_FALSE(m.next_status(300));
 
     ::kill(m.child, SIGTERM);
     int status = m.wait_exit();
@@ -107,15 +107,52 @@ TEST_CASE("a multi server reports busy and available around its sessions", "[uni
     CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("max_use ends the process after its last session", "[unit]") {
-    FakeMaster m({"-o", "max_use=1"});
-    {
-        auto client = m.connect_client();
-        CHECK(ask(client.get(), "x") == "x");
+TEST_CASE("a multi server with sessions_per_process sessions is busy until one ends", "[unit]") {
+    FakeMaster m({});  // mr-testd keeps the default, 10
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 10; ++i) {
+        clients.push_back(m.connect_client());
+        CHECK(ask(clients.back().get(), "x") == "x");
     }
+    auto first = m.next_status();
+    REQUIRE(first);
+    CHECK(first->state == proto::ChildState::kAvailable);
+    CHECK(first->served == 1);
     auto busy = m.next_status();
     REQUIRE(busy);
     CHECK(busy->state == proto::ChildState::kBusy);
+    CHECK(busy->served == 10);
+    // Still served, beyond the number (master may have no other process).
+    clients.push_back(m.connect_client());
+    CHECK(ask(clients.back().get(), "y") == "y");
+    CHECK_FALSE(m.next_status(300));
+    clients.pop_back();
+    clients.pop_back();
+    auto avail = m.next_status();
+    REQUIRE(avail);
+    CHECK(avail->state == proto::ChildState::kAvailable);
+    ::kill(m.child, SIGTERM);
+    CHECK(WIFEXITED(m.wait_exit()));
+}
+
+TEST_CASE("max_use ends the process after its last session", "[unit]") {
+    FakeMaster m({"-o", "max_use=2"});
+    auto first = m.connect_client();
+    CHECK(ask(first.get(), "x") == "x");
+    auto avail = m.next_status();
+    REQUIRE(avail);
+    CHECK(avail->state == proto::ChildState::kAvailable);
+    // The client that reaches max_use turns the process busy, so that
+    // master starts its successor while the sessions go on.
+    auto second = m.connect_client();
+    CHECK(ask(second.get(), "y") == "y");
+    auto busy = m.next_status();
+    REQUIRE(busy);
+    CHECK(busy->state == proto::ChildState::kBusy);
+    CHECK(busy->served == 2);
+    first.reset();
+    CHECK(ask(second.get(), "still") == "still");
+    second.reset();
     int status = m.wait_exit();
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);

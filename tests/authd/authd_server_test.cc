@@ -1,0 +1,137 @@
+// authd_server_test.cc - AuthdServer over a socketpair, with a passwd-file
+// module: PRE (any module and one named module), AUTH login accepted and
+// refused, the connection closed without a reply for a temporary failure,
+// the cache answering while the file is gone, ENUMERATE, and one request
+// per connection.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "authd/authd_server.h"
+#include "lib/log/log.h"
+#include "tests/support/loop_util.h"
+
+using namespace mailroom;
+
+namespace {
+
+struct Fixture {
+    std::string dir;
+    std::string users;
+    event::Loop loop;
+    std::unique_ptr<authd::AuthdServer> server;
+    std::vector<std::string> logs;
+
+    explicit Fixture(long long cache_size = 0) {
+        char tmpl[] = "/tmp/authd_server_test.XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        users = dir + "/users";
+        std::ofstream(users) << "alice@example.com:{PLAIN}secret:1000:1001:Alice:/home/alice::"
+                                "userdb_mail=maildir:/var/mail/alice userdb_quota_rule=*:storage=1M\n";
+        log::set_capture([this](log::Level level, const std::string& text) {
+            logs.push_back(log::level_prefix(level) + text);
+        });
+        authd::AuthdConfig cfg;
+        cfg.authd_modules = {"passwd-file:" + users};
+        cfg.auth_failure_delay = 0;
+        cfg.auth_cache_size = cache_size;
+        auto chain = auth::AuthChain::open(cfg.authd_modules);
+        REQUIRE(chain.ok());
+        server = std::make_unique<authd::AuthdServer>(loop, cfg, std::move(*chain));
+    }
+    ~Fixture() {
+        server.reset();
+        log::set_capture(nullptr);
+        ::unlink(users.c_str());
+        ::rmdir(dir.c_str());
+    }
+    // Sends `request` on a new connection; returns everything the server
+    // wrote before it closed the connection.
+    std::string ask(const std::string& request) {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+        server->accept(server::Connection(util::UniqueFd(fds[0]), nullptr));
+        util::UniqueFd client(fds[1]);
+        REQUIRE(::write(client.get(), request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+        ::fcntl(client.get(), F_SETFL, O_NONBLOCK);
+        std::string reply;
+        bool eof = false;
+        bool done = testing::run_until(loop, [&] {
+            char buf[4096];
+            ssize_t n;
+            while ((n = ::read(client.get(), buf, sizeof(buf))) > 0) reply.append(buf, static_cast<std::size_t>(n));
+            if (n == 0) eof = true;
+            return eof;
+        });
+        REQUIRE(done);
+        return reply;
+    }
+    static std::string auth(const std::string& user, const std::string& pw) {
+        std::string body = "imap\nlogin\n" + user + "\n" + pw + "\n";
+        return "AUTH " + std::to_string(body.size()) + "\n" + body;
+    }
+    bool logged(const std::string& text) const {
+        for (const auto& l : logs)
+            if (l.find(text) != std::string::npos) return true;
+        return false;
+    }
+};
+
+const char* kAlice =
+    "UID=1000\nGID=1001\nHOME=/home/alice\nADDRESS=alice@example.com\nNAME=Alice\nMAILDIR=/var/mail/alice\n"
+    "QUOTA=1048576S\n.\n";
+
+}  // namespace
+
+TEST_CASE("authd: PRE finds a user, with the module field honoured", "[unit]") {
+    Fixture f;
+    CHECK(f.ask("PRE . imap alice@example.com\n") == kAlice);
+    // auth_username_format %Lu: the name is lower-cased first.
+    CHECK(f.ask("PRE . imap Alice@Example.COM\n") == kAlice);
+    CHECK(f.ask("PRE passwd-file imap alice@example.com\n") == kAlice);
+    CHECK(f.ask("PRE authmysql imap alice@example.com\n") == "FAIL\n");
+    CHECK(f.ask("PRE . imap bob@example.com\n") == "FAIL\n");
+}
+
+TEST_CASE("authd: AUTH login accepted and refused", "[unit]") {
+    Fixture f;
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret")) == kAlice);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "wrong")) == "FAIL\n");
+    CHECK(f.logged("authentication failed: user=<alice@example.com>, service=imap, reason=passwd-file:" + f.users +
+                   ": password mismatch"));
+    CHECK(f.ask(Fixture::auth("nobody@example.com", "secret")) == "FAIL\n");
+    CHECK(f.ask("AUTH 20\nimap\nweird\nx\ny\nzzzzz\n") == "FAIL\n");
+}
+
+TEST_CASE("authd: a module that cannot answer closes without a reply", "[unit]") {
+    Fixture f;
+    ::unlink(f.users.c_str());
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret")).empty());
+    CHECK(f.ask("PRE . imap alice@example.com\n").empty());
+    CHECK(f.logged("warning: alice@example.com: temporary failure: passwd-file:" + f.users));
+    CHECK(f.ask("ENUMERATE\n").empty());
+}
+
+TEST_CASE("authd: cached users are answered while the module is down", "[unit]") {
+    Fixture f(1 << 20);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret")) == kAlice);
+    CHECK(f.ask("PRE . imap nobody@example.com\n") == "FAIL\n");
+    ::unlink(f.users.c_str());
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret")) == kAlice);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "wrong")) == "FAIL\n");
+    CHECK(f.ask("PRE . imap alice@example.com\n") == kAlice);
+    CHECK(f.ask("PRE . imap nobody@example.com\n") == "FAIL\n");
+    CHECK(f.server->cache().hits() >= 4);
+}
+
+TEST_CASE("authd: ENUMERATE, malformed requests", "[unit]") {
+    Fixture f;
+    CHECK(f.ask("ENUMERATE\n") == "alice@example.com\t1000\t1001\t/home/alice\t/var/mail/alice\t\n.\n");
+    CHECK(f.ask("HELLO\n").empty());
+    CHECK(f.server->sessions() == 0);
+}
