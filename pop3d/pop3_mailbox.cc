@@ -2,6 +2,7 @@
 #include "pop3d/pop3_mailbox.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -84,11 +85,8 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open(const std::string& maildir, const
         if (!fsize || !vsize) {
             auto text = util::read_file(mailbox::maildir_path(maildir, e.subdir, e.filename));
             if (!text) continue;  // gone meanwhile
-            std::uint64_t lf = 0;
-            for (std::size_t k = 0; k < text->size(); ++k)
-                if ((*text)[k] == '\n' && (k == 0 || (*text)[k - 1] != '\r')) ++lf;
             fsize = text->size();
-            vsize = text->size() + lf;
+            vsize = pop3_size(*text);
         }
         m.file_size = *fsize;
         m.size = *vsize;
@@ -147,6 +145,27 @@ Result<UpdateStats> Pop3Mailbox::commit() {
         if (!st) log::warn("%s", st.error().message.c_str());
     }
     return stats;
+}
+
+std::uint64_t pop3_size(std::string_view text) {
+    std::uint64_t lf = 0;
+    for (std::size_t k = 0; k < text.size(); ++k)
+        if (text[k] == '\n' && (k == 0 || text[k - 1] != '\r')) ++lf;
+    return text.size() + lf;
+}
+
+std::string digest_hex(const char* name, std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    const EVP_MD* type = EVP_get_digestbyname(name);
+    if (type == nullptr || EVP_Digest(data.data(), data.size(), md, &len, type, nullptr) != 1) return {};
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
 }
 
 std::string pop3_encode_message(std::string_view text, long body_lines) {

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/util/result.h"
@@ -94,5 +95,12 @@ private:
 // empty line (all when body_lines < 0). Ends with CRLF; the ".\r\n"
 // terminator is the caller's.
 std::string pop3_encode_message(std::string_view text, long body_lines = -1);
+
+// How many octets `text` is as POP3 sends it: every bare LF counted as CRLF.
+std::uint64_t pop3_size(std::string_view text);
+
+// The lower-case hex digest of `data` with OpenSSL's digest `name` ("md5",
+// "sha256"): APOP's digest, the mbox messages' UID list keys.
+std::string digest_hex(const char* name, std::string_view data);
 
 }  // namespace mailroom::pop3d

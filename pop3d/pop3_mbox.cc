@@ -1,6 +1,5 @@
 // pop3_mbox.cc - Pop3Mailbox on an mbox INBOX (see pop3_mailbox.h).
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,15 +25,6 @@ mailbox::LockOptions lock_options(int tries) {
     o.tries = tries;
     o.delay_ms = 200;
     return o;
-}
-
-std::string digest_hex(std::string_view data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    std::string out;
-    for (unsigned int i = 0; i < 12 && i < len; ++i) out += util::format("%02x", md[i]);
-    return out;
 }
 
 Status mkdirs(const std::string& path) {
@@ -113,7 +103,7 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open_mbox(const std::string& inbox, co
             return nullptr;
         }
         const auto hdr_end = text->find("\n\n");
-        std::string key = digest_hex(m.from_line + "\n" + text->substr(0, hdr_end));
+        std::string key = digest_hex("sha256", m.from_line + "\n" + text->substr(0, hdr_end)).substr(0, 24);
         if (int n = seen[key]++; n > 0) key += "-" + std::to_string(n);
         keys.push_back(key);
         Pop3Message pm;
@@ -121,10 +111,7 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open_mbox(const std::string& inbox, co
         pm.body_offset = m.body_offset;
         pm.end_offset = m.end_offset;
         pm.file_size = text->size();
-        std::uint64_t lf = 0;
-        for (std::size_t k = 0; k < text->size(); ++k)
-            if ((*text)[k] == '\n' && (k == 0 || (*text)[k - 1] != '\r')) ++lf;
-        pm.size = text->size() + lf;
+        pm.size = pop3_size(*text);
         box->messages_.push_back(std::move(pm));
     }
     if (auto st = mkdirs(index_dir); !st) {

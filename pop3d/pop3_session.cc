@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,19 +40,6 @@ std::string sock_addr(int fd, bool peer) {
         return "local";
     }
     return buf;
-}
-
-std::string md5_hex(std::string_view data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
 }
 
 }  // namespace
@@ -410,7 +396,7 @@ void Pop3Session::apop(const Pop3Command& cmd) {
                 if (clear.empty()) {
                     if (auto p = auth::plaintext_of(r.reply.user.passwd)) clear = *p;
                 }
-                if (clear.empty() || md5_hex(timestamp_ + clear) != digest) r.kind = auth::AuthResult::Kind::kFail;
+                if (clear.empty() || digest_hex("md5", timestamp_ + clear) != digest) r.kind = auth::AuthResult::Kind::kFail;
             }
             auth_done(user, "APOP", r);
         });

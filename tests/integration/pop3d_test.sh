@@ -7,7 +7,7 @@
 # UIDL (Dovecot's %08Xu%08Xv, stable across sessions and written to
 # dovecot-uidlist), DELE+RSET (nothing deleted), DELE+QUIT (file gone,
 # maildirsize shrinks), AUTH PLAIN with an initial response, AUTH LOGIN,
-# STLS and pop3s; a virtual user whose Maildir comes from authd's MAILDIR=;
+# STLS and pop3s; APOP; a virtual user whose Maildir comes from authd's MAILDIR=;
 # wrong passwords ([AUTH]); two sessions on one mailbox ([IN-USE]); a
 # delivery into new/ during a session (seen by the next one);
 # disable_plaintext_auth from another address (refused until STLS); bad
@@ -22,6 +22,7 @@ mr_setup
 P=$(mr_free_port)    # plain POP3 with STLS
 PS=$(mr_free_port)   # pop3s
 PM=$(mr_free_port)   # the seed's mbox mail_location
+PA=$(mr_free_port)   # APOP offered
 cat >>"$CONF/main.cf" <<EOF2
 myhostname = mail.yuliang.com
 authd_modules = passwd-file:$T/users
@@ -37,6 +38,7 @@ EOF2
     echo "127.0.0.1:$P inet n - n - - pop3d"
     echo "127.0.0.1:$PS inet n - n - - pop3d -o pop3_tls_wrappermode=yes"
     echo "127.0.0.1:$PM inet n - n - - pop3d -o mail_location=mbox:~/mail:INBOX=$T/spool/%u"
+    echo "127.0.0.1:$PA inet n - n - - pop3d -o auth_mechanisms=plain,apop"
 } >"$CONF/master.cf"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
     -subj "/CN=mail.yuliang.com" >/dev/null 2>&1 || mr_fail "openssl req"
@@ -89,11 +91,22 @@ chown -R "$OUID:$OGID" "$T/home" "$T/vmail" "$T/spool"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 mr_wait_for "authd socket" test -S "$Q/private/authd"
 
-/usr/bin/python3 - "$P" "$PS" "$T" "$PM" <<'PY' >"$T/client.out" 2>&1 || mr_fail "clients: $(cat "$T/client.out")"
+/usr/bin/python3 - "$P" "$PS" "$T" "$PM" "$PA" <<'PY' >"$T/client.out" 2>&1 || mr_fail "clients: $(cat "$T/client.out")"
 import base64, glob, os, poplib, re, socket, ssl, sys
 P, PS, T = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 socket.setdefaulttimeout(15)
-PM = int(sys.argv[4])
+PM, PA = int(sys.argv[4]), int(sys.argv[5])
+
+def in_use(port):
+    """A second session on a mailbox another one holds gets [IN-USE]."""
+    d = poplib.POP3("127.0.0.1", port)
+    d.user("openstack")
+    try:
+        d.pass_("redhat")
+    except poplib.error_proto as e:
+        assert e.args[0].startswith(b"-ERR [IN-USE] "), e
+        return
+    raise SystemExit("a second session got in")
 MD = T + "/home/openstack/Maildir"
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 ctx = ssl.create_default_context()
@@ -171,12 +184,7 @@ os.rename(MD + "/tmp/1700000099.M9P9Q9.host", MD + "/new/1700000099.M9P9Q9.host"
 assert c.uidl()[1] == uidl1, "UIDLs changed"
 assert c.stat()[0] == 4, "the message list changed inside a session"
 # 5. A second session on the same mailbox: [IN-USE].
-d = poplib.POP3("127.0.0.1", P)
-d.user("openstack")
-try:
-    d.pass_("redhat"); raise SystemExit("second session got in")
-except poplib.error_proto as e:
-    assert e.args[0].startswith(b"-ERR [IN-USE] "), e
+in_use(P)
 # 6. DELE + QUIT: gone, maildirsize shrinks.
 c.dele(1)
 assert c.quit() == b"+OK Logging out, messages deleted."
@@ -222,6 +230,18 @@ c.user("hadoop@yuliang.com"); c.pass_("tswcbyy888")
 assert c.list()[1] == [b"1 300"]
 c.quit()
 
+# APOP, where the password is retrievable: the greeting carries the challenge.
+c = poplib.POP3("127.0.0.1", PA)
+assert re.fullmatch(rb"\+OK Dovecot ready\. <\d+\.\d+\.\S+@mail\.yuliang\.com>", c.getwelcome()), c.getwelcome()
+assert c.apop("openstack", "redhat") == b"+OK Logged in."
+c.quit()
+c = poplib.POP3("127.0.0.1", PA)
+try:
+    c.apop("openstack", "wrong"); raise SystemExit("APOP with a wrong secret accepted")
+except poplib.error_proto as e:
+    assert e.args[0] == b"-ERR [AUTH] Authentication failed.", e
+c.quit()
+
 # 10. disable_plaintext_auth: from an address other than the server's own.
 try:
     t = Telnet(P, source="127.0.0.2")
@@ -247,12 +267,7 @@ c = poplib.POP3("127.0.0.1", PM)
 c.user("openstack"); c.pass_("redhat")
 assert c.stat() == (2, 201 + 202), c.stat()
 _, mu, _ = c.uidl()
-d = poplib.POP3("127.0.0.1", PM)
-d.user("openstack")
-try:
-    d.pass_("redhat"); raise SystemExit("second mbox session got in")
-except poplib.error_proto as e:
-    assert e.args[0].startswith(b"-ERR [IN-USE] "), e
+in_use(PM)
 lock = os.open(SP + ".lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 with open(SP, "a") as f:
     fcntl.lockf(f, fcntl.LOCK_EX)
@@ -290,7 +305,7 @@ grep -q "pop3-login: Disconnected (auth failed, 2 attempts in [0-9]* secs): user
 # fail2ban's dovecot filter finds the failure with the client address,
 # with the jail's _daemon naming the program as it appears in the log.
 fail2ban-regex "$T/maillog" 'dovecot[_daemon=mailroom/pop3d]' >"$T/f2b.out" 2>&1 || true
-grep -q "^Failregex: 1 total" "$T/f2b.out" || mr_fail "fail2ban dovecot filter: $(cat "$T/f2b.out")"
+grep -q "^Failregex: 2 total" "$T/f2b.out" || mr_fail "fail2ban dovecot filter: $(cat "$T/f2b.out")"
 
 # fetchmail into an mbox; the second run skips the UIDLs it has seen.
 cat >"$T/fetchmailrc" <<EOF2
