@@ -39,7 +39,7 @@ struct Pop3Config {
     std::string greeting = "mailroom ready.";  // login_greeting
     bool disable_plaintext_auth = true;
     bool mech_plain = true;
-    bool mech_login = false;
+    bool mech_login = true;
     bool mech_apop = false;
     std::optional<smtpd::Mynetworks> trusted;  // login_trusted_networks
     int max_userip = 10;                       // mail_max_userip_connections (0 = no limit)
