@@ -104,6 +104,9 @@ public:
         if (!channel_) return close();
         channel_->on_input([this] { input(); });
         channel_->on_event([this](event::Channel::Event e, const std::string& why) {
+            // A client that shut down its side after the request still
+            // gets the answer.
+            if (e == event::Channel::Event::kEof && busy_) return;
             if (e == event::Channel::Event::kError || e == event::Channel::Event::kTimeout)
                 log::debug("authd client: %s", why.c_str());
             close();

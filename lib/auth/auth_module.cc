@@ -13,7 +13,7 @@ namespace mailroom::auth {
 
 LookupResult AuthModule::change_password(const UserRecord&, const std::string&, const std::string&) {
     LookupResult r;
-    r.reason = spec() + " cannot change passwords";
+    r.reason = "this module cannot change passwords";
     return r;
 }
 

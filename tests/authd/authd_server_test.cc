@@ -52,12 +52,14 @@ struct Fixture {
     }
     // Sends `request` on a new connection; returns everything the server
     // wrote before it closed the connection.
-    std::string ask(const std::string& request) {
+    // With `half_close`, the client shuts its side down after the request.
+    std::string ask(const std::string& request, bool half_close = false) {
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
         server->accept(server::Connection(util::UniqueFd(fds[0]), nullptr));
         util::UniqueFd client(fds[1]);
         REQUIRE(::write(client.get(), request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+        if (half_close) ::shutdown(client.get(), SHUT_WR);
         ::fcntl(client.get(), F_SETFL, O_NONBLOCK);
         std::string reply;
         bool eof = false;
@@ -101,6 +103,7 @@ TEST_CASE("authd: PRE finds a user, with the module field honoured", "[unit]") {
 TEST_CASE("authd: AUTH login accepted and refused", "[unit]") {
     Fixture f;
     CHECK(f.ask(Fixture::auth("alice@example.com", "secret")) == kAlice);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret"), true) == kAlice);
     CHECK(f.ask(Fixture::auth("alice@example.com", "wrong")) == "FAIL\n");
     CHECK(f.logged("authentication failed: user=<alice@example.com>, service=imap, reason=passwd-file:" + f.users +
                    ": password mismatch"));

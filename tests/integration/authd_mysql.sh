@@ -141,6 +141,29 @@ grep -q "^  uid:     $VUID$" "$T/out" || mr_fail "auth test uid: $(cat "$T/out")
 grep -q "^  module:  passwd-file:$T/users$" "$T/out" || mr_fail "auth lookup module: $(cat "$T/out")"
 "$MR" -c "$CONF" auth test jerry@magedu.com wrong >"$T/out" && mr_fail "auth test with a wrong password succeeded"
 
+# PASSWD changes the MySQL password (a SHA512-crypt hash); ENUMERATE lists
+# the MySQL users (and the passwd-file one).
+authd_raw() {  # request line (without its LF) -> the reply
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    c = s.recv(65536)
+    if not c: break
+    out += c
+sys.stdout.write(out.decode())' "$Q/private/authd" "$1"
+}
+[ "$(authd_raw "$(printf 'PASSWD smtp\tpostmaster@extmail.org\t%s\tnew-pw' "$MD5_PW")")" = "OK" ] ||
+    mr_fail "PASSWD refused"
+"$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -N -e "SELECT password FROM extmail.mailbox WHERE username='postmaster@extmail.org'" |
+    grep -q '^\$6\$' || mr_fail "PASSWD did not store a SHA512-crypt hash"
+expect_reply "after PASSWD" postmaster@extmail.org new-pw "235 2\.7\.0 Authentication successful"
+expect_reply "old password after PASSWD" postmaster@extmail.org "$MD5_PW" "535 5\.7\.8 Error: authentication failed"
+[ "$(authd_raw "$(printf 'PASSWD smtp\tjerry@magedu.com\twrong\tx')")" = "FAIL" ] || mr_fail "PASSWD with a wrong password"
+authd_raw ENUMERATE >"$T/enum"
+grep -q "^jerry@magedu.com	$VUID	$VUID	$MB/magedu.com/jerry	$MB/magedu.com/jerry/Maildir/	\$" "$T/enum" &&
+    grep -q "^filer@example.com	" "$T/enum" && [ "$(tail -n 1 "$T/enum")" = "." ] || mr_fail "ENUMERATE: $(cat "$T/enum")"
+
 if [ -n "$MAILDROP" ]; then
     [ -S "$COURIER_SOCK" ] || mr_fail "no authd socket at $COURIER_SOCK"
     printf 'Subject: md\n\nthrough maildrop\n' | dl_send -f a@example.test jerry@magedu.com || mr_fail "sendmail"
