@@ -12,11 +12,12 @@
 # delivery into new/ during a session (seen by the next one);
 # disable_plaintext_auth from another address (refused until STLS); bad
 # and over-long commands; Dovecot's log lines, read by fail2ban's dovecot
-# filter; fetchmail fetching into an mbox and skipping seen UIDLs.
+# filter; fetchmail fetching into an mbox and skipping seen UIDLs; mutt
+# reading a pop:// mailbox.
 source "$(dirname "$0")/mr_instance.sh"
 mr_enter_netns "$@"
 mr_require_programs master pop3d authd mailroom postconf
-mr_require_commands openssl fetchmail fail2ban-regex
+mr_require_commands openssl fetchmail fail2ban-regex mutt script
 
 mr_setup
 P=$(mr_free_port)    # plain POP3 with STLS
@@ -320,4 +321,25 @@ HOME=$T $FM >"$T/fetch1.out" 2>&1 || mr_fail "fetchmail: $(cat "$T/fetch1.out")"
 HOME=$T $FM >"$T/fetch2.out" 2>&1; rc=$?
 [ $rc = 1 ] || mr_fail "second fetchmail run: exit $rc (1 = no new mail): $(cat "$T/fetch2.out")"
 [ "$(grep -c '^Subject: message 9' "$T/fetched.mbox")" = 1 ] || mr_fail "fetchmail fetched again"
+# mutt reads the virtual user's pop:// mailbox (STLS, the test certificate
+# trusted) and shows its one message (through a pseudo-terminal: mutt needs
+# one), then quits.
+mkdir -p "$T/Mail"
+cat >"$T/muttrc" <<EOF2
+set folder=$T/Mail
+set spoolfile=$T/Mail/inbox
+set pop_pass="tswcbyy888"
+set certificate_file=$T/cert.pem
+set ssl_verify_host=no
+set pop_delete=no
+set move=no
+set quit=yes
+EOF2
+READ_LINE="pop3(hadoop@yuliang.com): Disconnected: Logged out top=[0-9]*/[0-9]*, retr=1/[0-9]*, del=0/1, size=300$"
+before=$(grep -c "$READ_LINE" "$T/maillog")
+TERM=vt100 HOME=$T timeout 30 script -qec \
+    "mutt -n -F $T/muttrc -f 'pop://hadoop%40yuliang.com@127.0.0.1:$P/' -e 'push <display-message><exit><quit>'" \
+    /dev/null >"$T/mutt.out" 2>&1 || mr_fail "mutt: $(tail -c 2000 "$T/mutt.out")"
+[ "$(grep -c "$READ_LINE" "$T/maillog")" = $((before + 1)) ] \
+    || mr_fail "mutt did not read the message: $(tail -c 2000 "$T/mutt.out")"
 echo "pop3d_test: ok"
