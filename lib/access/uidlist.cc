@@ -1,0 +1,226 @@
+// uidlist.cc - see uidlist.h.
+#include "lib/access/uidlist.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <unordered_set>
+
+#include "lib/log/log.h"
+#include "lib/util/fs.h"
+#include "lib/util/strings.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::access {
+namespace {
+
+bool parse_u32(std::string_view s, std::uint32_t* out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string_view maildir_base_name(std::string_view filename) {
+    const auto colon = filename.find(':');
+    return colon == std::string_view::npos ? filename : filename.substr(0, colon);
+}
+
+Result<UidList> parse_uidlist(std::string_view text) {
+    UidList list;
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) return make_error("dovecot-uidlist: no header line");
+    const auto header = util::split(text.substr(0, nl), " ");
+    if (header.empty() || header[0] != "3") return make_error("dovecot-uidlist: not version 3");
+    bool have_v = false;
+    for (std::size_t i = 1; i < header.size(); ++i) {
+        const std::string& f = header[i];
+        if (f[0] == 'V') {
+            if (!parse_u32(std::string_view(f).substr(1), &list.uid_validity)) return make_error("dovecot-uidlist: bad V");
+            have_v = true;
+        } else if (f[0] == 'N') {
+            if (!parse_u32(std::string_view(f).substr(1), &list.next_uid)) return make_error("dovecot-uidlist: bad N");
+        } else {
+            if (!list.header_extra.empty()) list.header_extra += ' ';
+            list.header_extra += f;
+        }
+    }
+    if (!have_v || list.uid_validity == 0) return make_error("dovecot-uidlist: no UIDVALIDITY");
+    std::uint32_t last = 0;
+    std::size_t pos = nl + 1;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.empty()) continue;
+        const auto colon = line.find(':');
+        const auto space = line.find(' ');
+        if (colon == std::string_view::npos || space == std::string_view::npos || space > colon)
+            return make_error("dovecot-uidlist: bad line");
+        UidListEntry e;
+        if (!parse_u32(line.substr(0, space), &e.uid) || e.uid <= last)
+            return make_error("dovecot-uidlist: bad or unordered UID");
+        last = e.uid;
+        e.extra = std::string(util::trim(line.substr(space + 1, colon - space - 1)));
+        e.base = std::string(maildir_base_name(line.substr(colon + 1)));
+        if (e.base.empty()) return make_error("dovecot-uidlist: empty file name");
+        list.entries.push_back(std::move(e));
+    }
+    if (list.next_uid <= last) list.next_uid = last + 1;
+    return list;
+}
+
+std::string format_uidlist(const UidList& list) {
+    std::string out = util::format("3 V%u N%u", list.uid_validity, list.next_uid);
+    if (!list.header_extra.empty()) out += ' ' + list.header_extra;
+    out += '\n';
+    for (const auto& e : list.entries) {
+        out += std::to_string(e.uid);
+        out += ' ';
+        if (!e.extra.empty()) out += e.extra + ' ';
+        out += ':';
+        out += e.base;
+        out += '\n';
+    }
+    return out;
+}
+
+bool merge_uidlist(UidList* list, const std::vector<std::string>& bases) {
+    std::unordered_set<std::string_view> present(bases.begin(), bases.end());
+    bool changed = false;
+    std::vector<UidListEntry> kept;
+    kept.reserve(list->entries.size());
+    std::unordered_set<std::string_view> known;
+    for (auto& e : list->entries) {
+        if (present.count(e.base) == 0) {
+            changed = true;
+            continue;
+        }
+        kept.push_back(std::move(e));
+    }
+    list->entries = std::move(kept);
+    for (const auto& e : list->entries) known.insert(e.base);
+    for (const auto& b : bases) {
+        if (known.count(b) != 0) continue;
+        list->entries.push_back(UidListEntry{list->next_uid++, "", b});
+        known.insert(list->entries.back().base);
+        changed = true;
+    }
+    return changed;
+}
+
+namespace {
+
+// Dovecot's lock: O_EXCL create of dovecot-uidlist.lock, stale after 120 s.
+Result<util::UniqueFd> take_lock(const std::string& lock_path, int timeout_ms) {
+    for (int waited = 0;; waited += 20) {
+        int fd = ::open(lock_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) return util::UniqueFd(fd);
+        if (errno != EEXIST)
+            return make_sys_error("create " + lock_path + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
+        struct stat st{};
+        if (::stat(lock_path.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 120) {
+            log::warn("removing stale lock file %s", lock_path.c_str());
+            ::unlink(lock_path.c_str());
+            continue;
+        }
+        if (waited >= timeout_ms) return make_temp_error("timeout waiting for lock " + lock_path);
+        struct timespec ts{0, 20 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
+}
+
+}  // namespace
+
+Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<std::string>& bases,
+                                std::uint32_t now, int lock_timeout_ms) {
+    const std::string path = maildir + "/" + kUidListName;
+    const std::string lock_path = path + ".lock";
+    auto lock = take_lock(lock_path, lock_timeout_ms);
+    if (!lock) return lock.error();
+    UidList list;
+    bool fresh = true;
+    if (auto text = util::read_file(path)) {
+        if (auto parsed = parse_uidlist(*text)) {
+            list = std::move(*parsed);
+            fresh = false;
+        } else {
+            log::warn("%s: %s: starting a new list", path.c_str(), parsed.error().message.c_str());
+        }
+    }
+    if (fresh) {
+        list = UidList{};
+        list.uid_validity = now == 0 ? 1 : now;
+    }
+    const bool changed = merge_uidlist(&list, bases) || fresh;
+    if (changed) {
+        const std::string data = format_uidlist(list);
+        const char* p = data.data();
+        std::size_t left = data.size();
+        while (left > 0) {
+            ssize_t n = ::write(lock->get(), p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int err = errno;
+                ::unlink(lock_path.c_str());
+                return make_sys_error("write " + lock_path + ": " + std::strerror(err), err, ErrorKind::kTemporary);
+            }
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+        if (::fsync(lock->get()) != 0 || ::rename(lock_path.c_str(), path.c_str()) != 0) {
+            int err = errno;
+            ::unlink(lock_path.c_str());
+            return make_sys_error("replace " + path + ": " + std::strerror(err), err, ErrorKind::kTemporary);
+        }
+    } else {
+        ::unlink(lock_path.c_str());
+    }
+    SyncedUids out;
+    out.uid_validity = list.uid_validity;
+    out.uid_of.reserve(list.entries.size());
+    for (const auto& e : list.entries) out.uid_of.emplace(e.base, e.uid);
+    return out;
+}
+
+std::string format_uidl(std::string_view format, std::uint32_t uid, std::uint32_t uid_validity,
+                        std::string_view base) {
+    std::string out;
+    for (std::size_t i = 0; i < format.size(); ++i) {
+        if (format[i] != '%' || i + 1 == format.size()) {
+            out += format[i];
+            continue;
+        }
+        std::size_t j = i + 1;
+        std::string spec = "%";
+        while (j < format.size() && (format[j] == '0' || format[j] == '-')) spec += format[j++];
+        while (j < format.size() && format[j] >= '0' && format[j] <= '9' && spec.size() < 6) spec += format[j++];
+        // Dovecot's X modifier is hexadecimal in lower case.
+        char conv = 'u';
+        if (j < format.size() && (format[j] == 'X' || format[j] == 'x')) {
+            conv = 'x';
+            ++j;
+        }
+        if (j >= format.size()) break;
+        const char var = format[j];
+        i = j;
+        if (var == 'u' || var == 'v') {
+            spec += conv;
+            out += util::format(spec.c_str(), var == 'u' ? uid : uid_validity);
+        } else if (var == 'f') {
+            out += base;
+        } else if (var == '%') {
+            out += '%';
+        }
+    }
+    return out;
+}
+
+}  // namespace mailroom::access

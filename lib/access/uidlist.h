@@ -1,0 +1,80 @@
+// uidlist.h - the per-folder UID list POP3 UIDLs and IMAP UIDs come from.
+//
+// Summary
+//   A Maildir's "dovecot-uidlist" in Dovecot's version 3 format:
+//       3 V1715000000 N5
+//       1 :1715000001.M1P2Q3.host,S=454
+//       2 :1715000002.M4P5Q6.host,S=806
+//   (the header gives UIDVALIDITY and the next UID; each line a UID and the
+//   base name of one message file, its part before ":2,"). UIDs only grow
+//   and are never reused, so a message keeps its UID across sessions and
+//   servers, and a Maildir that Dovecot served keeps its UIDLs.
+//   parse_uidlist() and format_uidlist() are pure; sync_uidlist() brings the
+//   file up to date with the messages a scan found, under Dovecot's lock
+//   file "dovecot-uidlist.lock" (created with O_EXCL, written, renamed over
+//   the list), and returns each message's UID.
+//
+// Description
+//   Unknown extension fields on a line (Dovecot's "W<vsize>", "G<guid>")
+//   are kept. A list that cannot be parsed is started afresh with a new
+//   UIDVALIDITY, as Dovecot does, and a warning is logged. A lock file older
+//   than two minutes is stale and removed; a fresh one is waited for up to
+//   `lock_timeout_ms`, then the sync fails temporarily.
+//
+// Thread safety
+//   Reentrant; processes coordinate through the lock file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lib/util/result.h"
+
+namespace mailroom::access {
+
+inline constexpr const char* kUidListName = "dovecot-uidlist";
+
+struct UidListEntry {
+    std::uint32_t uid = 0;
+    std::string extra;  // extension fields between the UID and the ":" (kept as they were)
+    std::string base;   // file name up to ":2,"
+};
+
+struct UidList {
+    std::uint32_t uid_validity = 0;
+    std::uint32_t next_uid = 1;
+    std::string header_extra;  // other header fields ("G<guid>")
+    std::vector<UidListEntry> entries;  // ascending UIDs
+};
+
+Result<UidList> parse_uidlist(std::string_view text);
+std::string format_uidlist(const UidList& list);
+
+// The base name of a Maildir file name: everything before ":2," (or ":").
+std::string_view maildir_base_name(std::string_view filename);
+
+// Adds UIDs for `bases` not in `list` (in the order given) and drops
+// entries whose base is not in `bases`. True when something changed.
+bool merge_uidlist(UidList* list, const std::vector<std::string>& bases);
+
+struct SyncedUids {
+    std::uint32_t uid_validity = 0;
+    std::unordered_map<std::string, std::uint32_t> uid_of;  // base name -> UID
+};
+
+// Reads <maildir>/dovecot-uidlist, merges `bases` and writes it back when
+// it changed. `now` is the UIDVALIDITY of a new list.
+Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<std::string>& bases,
+                                std::uint32_t now, int lock_timeout_ms = 10000);
+
+// Dovecot's pop3_uidl_format: %u UID, %v UIDVALIDITY, %f the file's base
+// name, %% a percent sign; each with an optional printf-style width and
+// flags and X for hex, in lower case as Dovecot writes it ("%08Xu%08Xv"
+// gives "000000016b15e1fe").
+std::string format_uidl(std::string_view format, std::uint32_t uid, std::uint32_t uid_validity,
+                        std::string_view base);
+
+}  // namespace mailroom::access

@@ -1,0 +1,195 @@
+// pop3_mailbox.cc - see pop3_mailbox.h.
+#include "pop3d/pop3_mailbox.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "lib/access/uidlist.h"
+#include "lib/log/log.h"
+#include "lib/mailbox/maildir.h"
+#include "lib/mailbox/maildir_name.h"
+#include "lib/mailbox/maildir_quota.h"
+#include "lib/mailbox/mbox.h"
+#include "lib/util/fs.h"
+
+namespace mailroom::pop3d {
+
+std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open(const std::string& maildir, const std::string& uidl_format,
+                                               std::uint32_t now, OpenError* why, std::string* reason) {
+    auto box = std::unique_ptr<Pop3Mailbox>(new Pop3Mailbox());
+    box->maildir_ = maildir;
+    *why = OpenError::kTemporary;
+    if (auto st = mailbox::ensure_maildir(maildir); !st) {
+        *reason = st.error().message;
+        if (!st.error().temporary()) *why = OpenError::kPermanent;
+        return nullptr;
+    }
+    const std::string lock_path = maildir + "/mailroom-pop3.lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *reason = "open " + lock_path + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    box->lock_ = util::UniqueFd(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            *why = OpenError::kInUse;
+            *reason = "Mailbox is locked by another POP3 session";
+        } else {
+            *reason = "flock " + lock_path + ": " + std::strerror(errno);
+        }
+        return nullptr;
+    }
+    auto entries = mailbox::scan_maildir(maildir);
+    if (!entries) {
+        *reason = entries.error().message;
+        return nullptr;
+    }
+    // Oldest first: new/ and cur/ merged by base name (its leading time).
+    std::vector<std::string> bases;
+    bases.reserve(entries->size());
+    for (const auto& e : *entries) bases.emplace_back(access::maildir_base_name(e.filename));
+    std::vector<std::size_t> order(entries->size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    // New messages get their UIDs in the order of their names' delivery
+    // time (seconds, then the rest), as Dovecot assigns them.
+    std::vector<std::string> by_time = bases;
+    std::sort(by_time.begin(), by_time.end(), [](const std::string& a, const std::string& b) {
+        const unsigned long ta = std::strtoul(a.c_str(), nullptr, 10), tb = std::strtoul(b.c_str(), nullptr, 10);
+        return ta != tb ? ta < tb : a < b;
+    });
+    auto uids = access::sync_uidlist(maildir, by_time, now);
+    if (!uids) {
+        *reason = uids.error().message;
+        return nullptr;
+    }
+    std::vector<std::uint32_t> uid(bases.size());
+    for (std::size_t i = 0; i < bases.size(); ++i) uid[i] = uids->uid_of[bases[i]];
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return uid[a] < uid[b]; });
+    box->messages_.reserve(order.size());
+    for (std::size_t i : order) {
+        const auto& e = (*entries)[i];
+        Pop3Message m;
+        m.subdir = e.subdir;
+        m.filename = e.filename;
+        m.uidl = access::format_uidl(uidl_format, uid[i], uids->uid_validity, bases[i]);
+        auto fsize = mailbox::maildir_name_size(e.filename);
+        auto vsize = mailbox::maildir_name_vsize(e.filename);
+        if (!fsize || !vsize) {
+            auto text = util::read_file(mailbox::maildir_path(maildir, e.subdir, e.filename));
+            if (!text) continue;  // gone meanwhile
+            fsize = text->size();
+            vsize = pop3_size(*text);
+        }
+        m.file_size = *fsize;
+        m.size = *vsize;
+        box->messages_.push_back(std::move(m));
+    }
+    *why = OpenError::kNone;
+    return box;
+}
+
+std::size_t Pop3Mailbox::live_count() const {
+    std::size_t n = 0;
+    for (const auto& m : messages_) n += m.deleted ? 0 : 1;
+    return n;
+}
+
+std::uint64_t Pop3Mailbox::live_size() const {
+    std::uint64_t n = 0;
+    for (const auto& m : messages_) n += m.deleted ? 0 : m.size;
+    return n;
+}
+
+void Pop3Mailbox::reset() {
+    for (auto& m : messages_) m.deleted = false;
+}
+
+Result<std::string> Pop3Mailbox::read(std::size_t index) const {
+    const auto& m = messages_[index];
+    if (mbox_) {
+        mailbox::MboxMessage mm;
+        mm.from_offset = m.from_offset;
+        mm.body_offset = m.body_offset;
+        mm.end_offset = m.end_offset;
+        return mailbox::read_mbox_message(mbox_path_, mm);
+    }
+    return util::read_file(mailbox::maildir_path(maildir_, m.subdir, m.filename));
+}
+
+Result<UpdateStats> Pop3Mailbox::commit() {
+    if (mbox_) return commit_mbox();
+    UpdateStats stats;
+    for (auto& m : messages_) {
+        const std::string path = mailbox::maildir_path(maildir_, m.subdir, m.filename);
+        if (m.deleted) {
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+                return make_sys_error("unlink " + path + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
+            ++stats.deleted;
+            stats.deleted_size += m.file_size;
+        } else if (m.subdir == "new") {
+            auto moved = mailbox::move_to_cur(maildir_, m.filename);
+            if (!moved) log::warn("%s", moved.error().message.c_str());
+        }
+    }
+    if (stats.deleted > 0 && util::path_exists(maildir_ + "/maildirsize")) {
+        auto st = mailbox::append_quota_delta(maildir_, -static_cast<int64_t>(stats.deleted_size),
+                                              -static_cast<int64_t>(stats.deleted));
+        if (!st) log::warn("%s", st.error().message.c_str());
+    }
+    return stats;
+}
+
+std::uint64_t pop3_size(std::string_view text) {
+    std::uint64_t lf = 0;
+    for (std::size_t k = 0; k < text.size(); ++k)
+        if (text[k] == '\n' && (k == 0 || text[k - 1] != '\r')) ++lf;
+    return text.size() + lf;
+}
+
+std::string digest_hex(const char* name, std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    const EVP_MD* type = EVP_get_digestbyname(name);
+    if (type == nullptr || EVP_Digest(data.data(), data.size(), md, &len, type, nullptr) != 1) return {};
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
+}
+
+std::string pop3_encode_message(std::string_view text, long body_lines) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 32 + 8);
+    bool in_body = false;
+    long body_seen = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        if (in_body && body_lines >= 0 && body_seen >= body_lines) break;
+        auto end = text.find('\n', pos);
+        std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        pos = end == std::string_view::npos ? text.size() : end + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!line.empty() && line[0] == '.') out += '.';
+        out += line;
+        out += "\r\n";
+        if (in_body) {
+            ++body_seen;
+        } else if (line.empty()) {
+            in_body = true;
+        }
+    }
+    return out;
+}
+
+}  // namespace mailroom::pop3d

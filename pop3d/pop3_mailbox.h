@@ -1,0 +1,106 @@
+// pop3_mailbox.h - the POP3 view of one user's INBOX (a Maildir).
+//
+// Summary
+//   Pop3Mailbox::open() locks the Maildir for this session (a second
+//   session of the same mailbox gets kInUse), scans new/ and cur/, gives
+//   each message its UID from the per-folder UID list (lib/access/uidlist.h)
+//   and its size as POP3 counts it (CRLF line ends). The list is fixed
+//   until the session ends (RFC 1939). read() gives a message's bytes;
+//   mark_deleted()/reset() only mark; commit() is the UPDATE state: it
+//   unlinks the deleted files, subtracts them from maildirsize and moves
+//   the remaining messages of new/ to cur/ (seen by a POP3 client).
+//
+// Description
+//   The session lock is an flock() on <maildir>/mailroom-pop3.lock, held
+//   while the Pop3Mailbox lives: mail delivered meanwhile lands in new/ and
+//   shows up in the next session. A message that vanished under the
+//   session (another client expunged it) reads as an error, and its
+//   deletion counts as done.
+//   mbox (pop3_mbox.cc): read under the delivery agents' locks (dotlock,
+//   then fcntl, as `local`); at commit, under the same locks, the kept
+//   messages and whatever was appended since the session began are
+//   written to a new file renamed over the mbox (in place, truncating,
+//   when the directory is not writable).
+//
+// Thread safety
+//   One thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
+
+namespace mailroom::pop3d {
+
+struct Pop3Message {
+    std::string subdir;    // "new" or "cur"
+    std::string filename;  // within subdir
+    std::string uidl;
+    std::uint64_t size = 0;       // with CRLF line ends
+    std::uint64_t file_size = 0;  // on disk (maildirsize counts this)
+    std::uint64_t from_offset = 0, body_offset = 0, end_offset = 0;  // mbox: where it is
+    bool deleted = false;
+};
+
+struct UpdateStats {
+    std::uint32_t deleted = 0;
+    std::uint64_t deleted_size = 0;
+};
+
+class Pop3Mailbox {
+public:
+    enum class OpenError { kNone, kInUse, kTemporary, kPermanent };
+
+    // uidl_format: pop3_uidl_format. now: UIDVALIDITY for a new UID list.
+    static std::unique_ptr<Pop3Mailbox> open(const std::string& maildir, const std::string& uidl_format,
+                                             std::uint32_t now, OpenError* why, std::string* reason);
+
+    // An mbox INBOX (the session lock is an flock() on the mbox itself,
+    // which the delivery locks, fcntl and dotlock, do not conflict with);
+    // the UID list lives in <index_dir>/dovecot-uidlist, each message known
+    // by a digest of its From line and header.
+    static std::unique_ptr<Pop3Mailbox> open_mbox(const std::string& inbox, const std::string& index_dir,
+                                                  const std::string& uidl_format, std::uint32_t now,
+                                                  OpenError* why, std::string* reason);
+
+    std::size_t count() const { return messages_.size(); }
+    const Pop3Message& message(std::size_t index) const { return messages_[index]; }
+    std::size_t live_count() const;
+    std::uint64_t live_size() const;
+    void mark_deleted(std::size_t index) { messages_[index].deleted = true; }
+    void reset();
+    // The message file's bytes as stored.
+    Result<std::string> read(std::size_t index) const;
+    // UPDATE: applies deletions and the new/ to cur/ moves.
+    Result<UpdateStats> commit();
+
+private:
+    Result<UpdateStats> commit_mbox();
+
+    bool mbox_ = false;
+    std::string mbox_path_;
+    std::uint64_t mbox_snapshot_ = 0;  // the size indexed at open
+    std::string maildir_;
+    util::UniqueFd lock_;
+    std::vector<Pop3Message> messages_;
+};
+
+// The POP3 form of `text` for RETR and TOP: CRLF line ends, lines that
+// start with "." doubled, and at most `body_lines` lines after the header's
+// empty line (all when body_lines < 0). Ends with CRLF; the ".\r\n"
+// terminator is the caller's.
+std::string pop3_encode_message(std::string_view text, long body_lines = -1);
+
+// How many octets `text` is as POP3 sends it: every bare LF counted as CRLF.
+std::uint64_t pop3_size(std::string_view text);
+
+// The lower-case hex digest of `data` with OpenSSL's digest `name` ("md5",
+// "sha256"): APOP's digest, the mbox messages' UID list keys.
+std::string digest_hex(const char* name, std::string_view data);
+
+}  // namespace mailroom::pop3d

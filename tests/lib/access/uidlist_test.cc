@@ -1,0 +1,94 @@
+// uidlist_test.cc - the dovecot-uidlist format, merging, the file sync and
+// Dovecot's default pop3_uidl_format.
+#include "lib/access/uidlist.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using namespace mailroom::access;
+
+TEST_CASE("uidlist: parse and format round trip, extensions kept", "[unit]") {
+    const std::string text =
+        "3 V1715000000 N7 G0123abcd\n"
+        "3 :1715000001.M1P2Q3.host,S=454\n"
+        "5 W806 :1715000002.M4P5Q6.host,S=806:2,S\n";
+    auto list = parse_uidlist(text);
+    REQUIRE(list);
+    CHECK(list->uid_validity == 1715000000u);
+    CHECK(list->next_uid == 7u);
+    REQUIRE(list->entries.size() == 2);
+    CHECK(list->entries[1].uid == 5u);
+    CHECK(list->entries[1].extra == "W806");
+    CHECK(list->entries[1].base == "1715000002.M4P5Q6.host,S=806");
+    auto again = parse_uidlist(format_uidlist(*list));
+    REQUIRE(again);
+    CHECK(format_uidlist(*again) == format_uidlist(*list));
+    CHECK(again->header_extra == "G0123abcd");
+}
+
+TEST_CASE("uidlist: bad lists are refused", "[unit]") {
+    CHECK_FALSE(parse_uidlist(""));
+    CHECK_FALSE(parse_uidlist("1 1 2\n"));
+    CHECK_FALSE(parse_uidlist("3 N4\n"));
+    CHECK_FALSE(parse_uidlist("3 V1 N4\n2 :a\n1 :b\n"));
+    CHECK_FALSE(parse_uidlist("3 V1 N4\nx :a\n"));
+    CHECK_FALSE(parse_uidlist("3 V1 N4\n1 a\n"));
+    // N below the last UID is raised past it.
+    auto l = parse_uidlist("3 V1 N2\n9 :a\n");
+    REQUIRE(l);
+    CHECK(l->next_uid == 10u);
+}
+
+TEST_CASE("uidlist: merge keeps UIDs, never reuses them", "[unit]") {
+    UidList list;
+    list.uid_validity = 42;
+    CHECK(merge_uidlist(&list, {"a", "b", "c"}));
+    CHECK(list.entries.size() == 3);
+    CHECK(list.next_uid == 4u);
+    CHECK_FALSE(merge_uidlist(&list, {"a", "b", "c"}));
+    CHECK(merge_uidlist(&list, {"a", "c", "d"}));
+    REQUIRE(list.entries.size() == 3);
+    CHECK(list.entries[0].uid == 1u);
+    CHECK(list.entries[1].uid == 3u);
+    CHECK(list.entries[2].uid == 4u);
+    CHECK(list.entries[2].base == "d");
+}
+
+TEST_CASE("uidlist: sync writes the file and keeps UIDs across runs", "[unit]") {
+    char tmpl[] = "/tmp/uidlist_test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = tmpl;
+    auto first = sync_uidlist(dir, {"m1", "m2"}, 1700000000);
+    REQUIRE(first);
+    CHECK(first->uid_validity == 1700000000u);
+    CHECK(first->uid_of.at("m2") == 2u);
+    auto second = sync_uidlist(dir, {"m2", "m3"}, 1800000000);
+    REQUIRE(second);
+    CHECK(second->uid_validity == 1700000000u);
+    CHECK(second->uid_of.at("m2") == 2u);
+    CHECK(second->uid_of.at("m3") == 3u);
+    CHECK(second->uid_of.count("m1") == 0);
+    CHECK_FALSE(std::filesystem::exists(dir + "/dovecot-uidlist.lock"));
+    std::ifstream in(dir + "/dovecot-uidlist");
+    std::string header;
+    std::getline(in, header);
+    CHECK(header == "3 V1700000000 N4");
+    // A held lock times out as a temporary error.
+    std::ofstream(dir + "/dovecot-uidlist.lock") << "";
+    auto locked = sync_uidlist(dir, {"m2"}, 1, 100);
+    REQUIRE_FALSE(locked);
+    CHECK(locked.error().temporary());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("pop3_uidl_format: Dovecot's default and the other variables", "[unit]") {
+    CHECK(format_uidl("%08Xu%08Xv", 1, 0x5ab5c1d2, "b") == "000000015ab5c1d2");
+    CHECK(format_uidl("%u.%v", 7, 9, "b") == "7.9");
+    CHECK(format_uidl("%f", 7, 9, "1715.M1P2.host") == "1715.M1P2.host");
+    CHECK(format_uidl("%%%08xu", 255, 9, "b") == "%000000ff");
+}

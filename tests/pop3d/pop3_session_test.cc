@@ -1,0 +1,158 @@
+// pop3_session_test.cc - the session's state machine over a loopback TCP
+// connection, with authd absent (every login is a temporary failure):
+// greeting, CAPA, AUTHORIZATION-state refusals, SASL exchanges and their
+// aborts, pipelined commands, disable_plaintext_auth for a client on
+// another address, the bad-command limit and QUIT.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "lib/event/event_loop.h"
+#include "lib/util/base64.h"
+#include "pop3d/pop3_server.h"
+
+using namespace mailroom;
+using namespace mailroom::pop3d;
+
+namespace {
+
+class Harness {
+public:
+    explicit Harness(Pop3Config cfg, const char* client_addr = "127.0.0.1") {
+        cfg.authd.socket_path = "/nonexistent/private/authd";
+        server_ = std::make_unique<Pop3Server>(loop_, std::move(cfg), nullptr);
+        int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+        REQUIRE(::listen(lfd, 1) == 0);
+        socklen_t len = sizeof(a);
+        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+        client_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in c{};
+        c.sin_family = AF_INET;
+        ::inet_pton(AF_INET, client_addr, &c.sin_addr);
+        REQUIRE(::bind(client_, reinterpret_cast<sockaddr*>(&c), sizeof(c)) == 0);
+        REQUIRE(::connect(client_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+        int sfd = ::accept(lfd, nullptr, nullptr);
+        ::close(lfd);
+        REQUIRE(sfd >= 0);
+        ::fcntl(client_, F_SETFL, O_NONBLOCK);
+        server_->accept(server::Connection(util::UniqueFd(sfd), nullptr));
+    }
+    ~Harness() {
+        ::close(client_);
+        server_.reset();
+    }
+    // The next reply line, or "<eof>"; a guard timer stops a stuck wait.
+    std::string line() {
+        bool expired = false;
+        event::Timer guard(loop_, [&] { expired = true; });
+        guard.start(std::chrono::seconds(5));
+        for (;;) {
+            const auto nl = buf_.find("\r\n");
+            if (nl != std::string::npos) {
+                std::string l = buf_.substr(0, nl);
+                buf_.erase(0, nl + 2);
+                return l;
+            }
+            char tmp[4096];
+            ssize_t n = ::recv(client_, tmp, sizeof(tmp), 0);
+            if (n > 0) {
+                buf_.append(tmp, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n == 0) return "<eof>";
+            if (expired) return "<timeout>";
+            loop_.run_once();
+        }
+    }
+    std::vector<std::string> lines_until_dot() {
+        std::vector<std::string> out;
+        for (std::string l = line(); l != "." && l != "<eof>" && l != "<timeout>"; l = line()) out.push_back(l);
+        return out;
+    }
+    void write(const std::string& bytes) { REQUIRE(::send(client_, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())); }
+    std::string say(const std::string& cmd) {
+        write(cmd + "\r\n");
+        return line();
+    }
+
+private:
+    event::Loop loop_;
+    std::unique_ptr<Pop3Server> server_;
+    int client_ = -1;
+    std::string buf_;
+};
+
+}  // namespace
+
+TEST_CASE("pop3 session: AUTHORIZATION state with authd down", "[unit]") {
+    Harness h{Pop3Config{}};
+    CHECK(h.line() == "+OK mailroom ready.");
+    CHECK(h.say("CAPA") == "+OK");
+    CHECK(h.lines_until_dot() == std::vector<std::string>{"CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING",
+                                                           "AUTH-RESP-CODE", "USER", "SASL PLAIN LOGIN",
+                                                           "IMPLEMENTATION mailroom"});
+    CHECK(h.say("STAT") == "-ERR Unknown command.");
+    CHECK(h.say("PASS x") == "-ERR No username given.");
+    CHECK(h.say("STLS") == "-ERR TLS support isn't enabled.");
+    CHECK(h.say("USER openstack") == "+OK");
+    CHECK(h.say("PASS redhat") == "-ERR [SYS/TEMP] Temporary authentication failure.");
+    CHECK(h.say("AUTH") == "+OK");
+    CHECK(h.lines_until_dot() == std::vector<std::string>{"PLAIN", "LOGIN"});
+    CHECK(h.say("AUTH CRAM-MD5") == "-ERR Unsupported authentication mechanism.");
+    CHECK(h.say("AUTH LOGIN") == "+ VXNlcm5hbWU6");
+    CHECK(h.say("*") == "-ERR Authentication aborted by client.");
+    CHECK(h.say("AUTH PLAIN") == "+ ");
+    CHECK(h.say("!!!") == "-ERR Invalid base64 data in continued response");
+    CHECK(h.say("AUTH PLAIN " + util::base64_encode(std::string("\0only-one-nul", 13))) ==
+          "-ERR [AUTH] Authentication failed.");
+    CHECK(h.say("AUTH LOGIN " + util::base64_encode("openstack")) == "+ UGFzc3dvcmQ6");
+    CHECK(h.say(util::base64_encode("redhat")) == "-ERR [SYS/TEMP] Temporary authentication failure.");
+    CHECK(h.say("APOP openstack 0123") == "-ERR APOP is not enabled.");
+    // Pipelined commands are answered in order, also across an authd wait.
+    h.write("USER a\r\nPASS b\r\nUSER c\r\n");
+    CHECK(h.line() == "+OK");
+    CHECK(h.line() == "-ERR [SYS/TEMP] Temporary authentication failure.");
+    CHECK(h.line() == "+OK");
+    CHECK(h.say(std::string(9000, 'x')) == "-ERR Input line too long.");
+    CHECK(h.say("QUIT") == "+OK Logging out.");
+    CHECK(h.line() == "<eof>");
+}
+
+TEST_CASE("pop3 session: plaintext refused off the server's own address", "[unit]") {
+    Pop3Config cfg;
+    cfg.greeting = "Dovecot ready.";
+    cfg.mech_apop = true;
+    cfg.hostname = "mail.yuliang.com";
+    Harness h{cfg, "127.0.0.2"};
+    const std::string greeting = h.line();
+    CHECK(greeting.rfind("+OK Dovecot ready. <", 0) == 0);
+    CHECK(greeting.find("@mail.yuliang.com>") != std::string::npos);
+    const std::string refused = "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
+    CHECK(h.say("USER openstack") == refused);
+    CHECK(h.say("AUTH PLAIN") == refused);
+    CHECK(h.say("CAPA") == "+OK");
+    auto caps = h.lines_until_dot();
+    CHECK(std::find(caps.begin(), caps.end(), "USER") == caps.end());
+    CHECK(std::find(caps.begin(), caps.end(), "SASL") != caps.end());
+}
+
+TEST_CASE("pop3 session: twenty bad commands end the session", "[unit]") {
+    Harness h{Pop3Config{}};
+    h.line();
+    for (int i = 1; i < 20; ++i) CHECK(h.say("BOGUS") == "-ERR Unknown command: BOGUS");
+    CHECK(h.say("BOGUS") == "-ERR Unknown command: BOGUS");
+    CHECK(h.line() == "-ERR Too many bad commands.");
+    CHECK(h.line() == "<eof>");
+}
