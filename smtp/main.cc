@@ -5,9 +5,13 @@
 //   A multi server on private/<service> (master.cf "smtp", "relay",
 //   "lmtp"). Every connection from qmgr is one delivery request, served on
 //   the event loop (lib/agent/agent_event_server.h) so that one process
-//   carries many deliveries at once. The service name "lmtp" selects LMTP
-//   and the lmtp_ parameters; any other name SMTP and the smtp_ ones.
+//   carries many deliveries at once. As in Postfix, the program name
+//   "lmtp" (a link to smtp; master.cf "lmtp unix - - n - - lmtp") or the
+//   service name "lmtp" selects LMTP and the lmtp_ parameters; anything
+//   else SMTP and the smtp_ ones.
+#include <cstring>
 #include <memory>
+#include <string>
 
 #include "lib/agent/agent_event_server.h"
 #include "lib/log/log.h"
@@ -28,14 +32,17 @@ struct State {
 
 int main(int argc, char** argv) {
     auto state = std::make_shared<State>();
+    const char* slash = argc > 0 && argv[0] ? std::strrchr(argv[0], '/') : nullptr;
+    const bool lmtp_program = argc > 0 && argv[0] && std::string(slash ? slash + 1 : argv[0]) == "lmtp";
     server::ServiceSpec spec;
-    spec.program = "smtp";
+    spec.program = lmtp_program ? "lmtp" : "smtp";
     spec.parameters = smtp_agent::agent_parameters();
     for (auto name : smtp_route::RouterConfig::parameters()) spec.parameters.push_back(name);
     for (auto name : smtp_agent::CacheSettings::parameters()) spec.parameters.push_back(name);
     // The password table is normally readable by root only.
-    spec.pre_jail_init = [state](server::ServerContext& ctx) -> Status {
-        auto settings = smtp_agent::AgentSettings::from_config(ctx.config(), ctx.service_name());
+    spec.pre_jail_init = [state, lmtp_program](server::ServerContext& ctx) -> Status {
+        auto settings =
+            smtp_agent::AgentSettings::from_config(ctx.config(), lmtp_program ? "lmtp" : ctx.service_name());
         if (!settings) return settings.error();
         state->context.settings = std::move(*settings);
         auto& s = state->context.settings;

@@ -26,7 +26,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
-mr_require_programs smtp sendmail postqueue
+mr_require_programs smtp lmtp sendmail postqueue
 mr_require_commands openssl
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
     mr_fail "python3-aiosmtpd is not installed (scripts/install-deps installs it)"
@@ -38,7 +38,7 @@ dl_setup \
     "smtp      unix  -       -       n       -       -       smtp" \
     "smtpv     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=verify" \
     "smtpe     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt" \
-    "lmtp      unix  -       -       n       -       -       smtp" \
+    "lmtp      unix  -       -       n       -       -       lmtp" \
     "smtpc     unix  -       -       n       -       1       smtp"
 PEER_PIDS=""
 peer_cleanup() {
@@ -178,7 +178,7 @@ dl_wait_log "to=<w@wrong\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG, .*
 
 # 5. LMTP over a UNIX socket, one reply per recipient.
 printf 'Subject: lmtp\n\nto lmtp\n' | dl_send -f gina@sender.test a@lmtp.test lmtpfail@lmtp.test || mr_fail "sendmail 7"
-dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<a@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <a@lmtp\.test> delivered\)"
+dl_wait_log "lmtp\[[0-9]+\]: [0-9A-F]+: to=<a@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <a@lmtp\.test> delivered\)"
 dl_wait_log "to=<lmtpfail@lmtp\.test>, relay=mx\.example\.test\[$T/lmtp\.sock\], .*dsn=4\.2\.2, status=deferred \(host mx\.example\.test\[$T/lmtp\.sock\] said: 452 4\.2\.2 <lmtpfail@lmtp\.test> Mailbox full \(in reply to end of DATA command\)\)"
 # 6. Two messages, one connection; other destinations are not cached.
 printf 'Subject: c1\n\nfirst\n' | dl_send -f ivan@sender.test c1@cache.test || mr_fail "sendmail 10"
