@@ -83,16 +83,30 @@ ClientContext::~ClientContext() {
     if (mandatory_) SSL_CTX_free(mandatory_);
 }
 
-SSL* ClientContext::new_ssl(ClientLevel level, const std::string& server_name, bool match_name) const {
+SSL* ClientContext::new_ssl(ClientLevel level, const std::string& server_name, bool match_name,
+                            const std::string& nexthop) const {
     SSL* ssl = SSL_new(level == ClientLevel::kMay ? may_ : mandatory_);
     if (!ssl) return nullptr;
     bool address = is_address(server_name);
     if (!server_name.empty() && !address) SSL_set_tlsext_host_name(ssl, server_name.c_str());
-    if (match_name && !server_name.empty()) {
+    // secure matches the nexthop, not the (DNS-supplied) MX name, as
+    // Postfix's smtp_tls_secure_cert_match = nexthop, dot-nexthop.
+    const std::string& name = level == ClientLevel::kSecure && !nexthop.empty() ? nexthop : server_name;
+    if (match_name && !name.empty()) {
         X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-        if (address) X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str());
-        else X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), 0);
+        bool ok = true;
+        if (is_address(name)) {
+            ok = X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) == 1;
+        } else {
+            ok = X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0) == 1;
+            // A leading dot: any subdomain of the nexthop.
+            if (ok && &name == &nexthop) ok = X509_VERIFY_PARAM_add1_host(param, ("." + name).c_str(), 0) == 1;
+        }
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (!ok) {
+            SSL_free(ssl);
+            return nullptr;
+        }
     }
     return ssl;
 }

@@ -7,7 +7,8 @@
 //   implemented). ClientContext::create() builds an SSL_CTX with the CA
 //   file/directory and the protocol range; new_ssl() makes the SSL object
 //   of one connection, with SNI and, for verify/secure, the name (or
-//   address literal) the server certificate must match. assess() says
+//   address literal) the server certificate must match: the MX host at
+//   verify, the nexthop (or a subdomain of it) at secure. assess() says
 //   what an established session proved: Untrusted (no valid chain),
 //   Trusted (a chain to a trusted CA) or Verified (chain and name);
 //   client_established_log() is Postfix's line
@@ -52,7 +53,10 @@ public:
     // One connection's SSL object (nullptr: out of memory). `server_name`
     // is sent as SNI when it is a host name; with `match_name` the
     // certificate must match it (a host name, or an IP address literal).
-    SSL* new_ssl(ClientLevel level, const std::string& server_name, bool match_name) const;
+    // At kSecure a non-empty `nexthop` is matched instead: the nexthop
+    // host or any subdomain of it (Postfix's "nexthop, dot-nexthop").
+    SSL* new_ssl(ClientLevel level, const std::string& server_name, bool match_name,
+                 const std::string& nexthop = {}) const;
 
     struct Private {};
     explicit ClientContext(Private) {}
