@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "lib/deliver/deliver_log.h"
 #include "lib/event/channel.h"
@@ -101,6 +102,7 @@ private:
     void arm_timeout();
     void send_body();
     void tls_done(bool ok, const std::string& why);
+    std::string nexthop_host() const;
     void session_over();
     void drop_connection();
     void close_channel();
@@ -135,6 +137,8 @@ private:
     bool reported_ = false;
     bool in_body_ = false;
     bool quitting_ = false;
+    bool retry_plain_ = false;  // at may: the handshake failed, the next try is this server without TLS
+    bool plaintext_ = false;    // this connection is that try
     double session_ready_ = 0;
     std::uint64_t body_offset_ = 0;
     util::UniqueFd wire_;  // the content as it goes on the wire (CRLF, dots doubled), made once
@@ -201,6 +205,7 @@ void Delivery::next_target() {
     if (next_ >= targets_.size())
         return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
     target_ = targets_[next_++];
+    plaintext_ = std::exchange(retry_plain_, false);
     int family = !target_.path.empty() ? AF_UNIX : target_.address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
     int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return connect_failed(std::strerror(errno));
@@ -227,7 +232,8 @@ void Delivery::next_target() {
         len = sizeof(sockaddr_in);
     }
     if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return connected();
-    if (errno != EINPROGRESS && errno != EAGAIN) return connect_failed(std::strerror(errno));
+    // EAGAIN on a UNIX-domain socket is a full backlog: a failure.
+    if (errno != EINPROGRESS) return connect_failed(std::strerror(errno));
     connect_watch_ = event::FdWatcher(loop_, fd, event::Interest::kWrite, [this] {
         int err = 0;
         socklen_t l = sizeof err;
@@ -258,7 +264,9 @@ void Delivery::connect_failed(const std::string& why) {
     last_dsn_ = "4.4.1";
     last_status_ = DeliveryStatus::kDeferred;
     last_relay_ = "none";
-    // Not logged here: the per-recipient line carries the last reason.
+    // As Postfix: each failed address is logged before the next is tried
+    // (the per-recipient line carries the last reason as well).
+    log::info("%s", last_reason_.c_str());
     loop_.defer([self = shared_from_this()] { self->next_target(); });
     connect_timer_ = event::Timer();
     connect_watch_ = event::FdWatcher();
@@ -297,7 +305,7 @@ void Delivery::make_engine() {
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
     cs.peer = namaddr(target_);
-    cs.tls = level_ == tls::ClientLevel::kNone  ? smtp::TlsWant::kNone
+    cs.tls = level_ == tls::ClientLevel::kNone || plaintext_ ? smtp::TlsWant::kNone
              : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
                                                 : smtp::TlsWant::kRequired;
     smtp::ClientMessage m;
@@ -378,6 +386,18 @@ void Delivery::on_event(event::Channel::Event e, const std::string& why) {
     in_body_ = false;
     engine_->on_lost(e == event::Channel::Event::kTimeout);
     session_over();
+    // The connection is dead: without closing it the Delivery (socket,
+    // queue file, message copy) would never be freed.
+    close_channel();
+}
+
+// The host of the nexthop (or fallback relay) the target came from: the
+// name a certificate must match at secure. "" for a UNIX socket.
+std::string Delivery::nexthop_host() const {
+    const auto& fallback = ctx_.router->config().fallback_relays;
+    if (target_.site < nexthops_.size()) return nexthops_[target_.site].host;
+    if (target_.site - nexthops_.size() < fallback.size()) return fallback[target_.site - nexthops_.size()].host;
+    return "";
 }
 
 void Delivery::perform(const smtp::Step& step) {
@@ -385,7 +405,8 @@ void Delivery::perform(const smtp::Step& step) {
     if (!step.send.empty()) channel_->write(step.send);
     if (step.start_tls) {
         SSL* ssl = ctx_.tls->new_ssl(level_, target_.hostname,
-                                     level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure);
+                                     level_ == tls::ClientLevel::kVerify || level_ == tls::ClientLevel::kSecure,
+                                     nexthop_host());
         if (!ssl || !channel_->start_tls(ssl, false)) return tls_done(false, "cannot create the TLS session");
         channel_->set_timeouts(ctx_.settings.timeouts.starttls, ctx_.settings.timeouts.starttls);
         return;
@@ -463,6 +484,15 @@ void Delivery::send_body() {
 void Delivery::tls_done(bool ok, const std::string& why) {
     if (!ok) {
         log::warn("TLS handshake failed with %s: %s", relay_of(target_).c_str(), why.c_str());
+        if (level_ == tls::ClientLevel::kMay && !plaintext_ && next_ > 0) {
+            // As Postfix: opportunistic TLS that fails tries the same
+            // server again without it.
+            log::info("%s: trying %s again without TLS", request_.queue_id.c_str(), relay_of(target_).c_str());
+            retry_plain_ = true;
+            --next_;
+            loop_.defer([self = shared_from_this()] { self->next_target(); });
+            return close_channel();
+        }
         perform(engine_->abort_session(smtp::VerdictKind::kDeferred, "4.7.5",
                                        "Cannot start TLS: handshake failure", true));
         return;

@@ -23,11 +23,22 @@
 #    smtp_sasl_password_maps by nexthop, and per sender with
 #    smtp_sender_dependent_authentication; a wrong password defers with
 #    "SASL authentication failed; server ... said: 535 ...".
+# 8. secure matches the nexthop, not the MX name from DNS (dnsmasq,
+#    mr_dns.sh): a certificate for the MX host only is refused at secure
+#    and accepted at verify; one for a subdomain of the nexthop passes
+#    secure.
+# 9. At may, a STARTTLS handshake that fails (the client offers only
+#    TLS 1.1 and older) is retried on the same server without TLS.
+# 10. A server that drops the connection after EHLO: every delivery is
+#    deferred, and the agent's open files do not grow with them.
 source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
+# Waits are generous: the notices below go through the whole queue.
+MR_WAIT=60
 mr_enter_netns "$@"
 mr_require_programs smtp lmtp sendmail postqueue
-mr_require_commands openssl
+mr_require_commands openssl dnsmasq
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
     mr_fail "python3-aiosmtpd is not installed (scripts/install-deps installs it)"
 
@@ -39,11 +50,15 @@ dl_setup \
     "smtpv     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=verify" \
     "smtpe     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt" \
     "lmtp      unix  -       -       n       -       -       lmtp" \
-    "smtpc     unix  -       -       n       -       1       smtp"
+    "smtpc     unix  -       -       n       -       1       smtp" \
+    "smtps     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=secure" \
+    "smtpm     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=may -o smtp_tls_protocols=<=TLSv1.1" \
+    "smtpx     unix  -       -       n       -       1       smtp"
 PEER_PIDS=""
 peer_cleanup() {
     local p
     for p in $PEER_PIDS; do kill "$p" 2>/dev/null || true; done
+    mr_dns_stop
     dl_cleanup
 }
 trap peer_cleanup EXIT
@@ -59,11 +74,11 @@ start_peer() {
     mr_wait_for "peer $name" test -f "$T/$name.ready"
 }
 
-# A test CA and two server certificates: one for 127.0.0.1, one for
-# another name.
+# A test CA and server certificates: for 127.0.0.1, for another name,
+# for an MX host only, and for a subdomain of a nexthop.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=Mailroom-Test-CA \
     -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1 || mr_fail "openssl CA"
-for c in good:IP:127.0.0.1 wrong:DNS:other.example.test; do
+for c in good:IP:127.0.0.1 wrong:DNS:other.example.test mx:DNS:mx.elsewhere.test sub:DNS:mx.sub.test; do
     n=${c%%:*}
     openssl req -newkey rsa:2048 -nodes -subj "/CN=$n" -keyout "$T/$n.key" -out "$T/$n.csr" >/dev/null 2>&1 ||
         mr_fail "openssl req $n"
@@ -85,6 +100,31 @@ P_CACHE=$(mr_free_port)
 start_peer cache --port "$P_CACHE"
 start_peer auth --port "$P_AUTH" --auth relayuser:s3cret
 chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
+P_MX=$(mr_free_port)
+P_SUB=$(mr_free_port)
+P_DROP=$(mr_free_port)
+start_peer mx --port "$P_MX" --cert "$T/mx.pem" --key "$T/mx.key"
+start_peer sub --port "$P_SUB" --cert "$T/sub.pem" --key "$T/sub.key"
+# A server that greets, reads one command and hangs up.
+cat >"$T/drop.py" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept()
+    c.sendall(b"220 drop.test ESMTP\r\n")
+    c.recv(1024)
+    c.close()
+PY
+/usr/bin/python3 "$T/drop.py" "$P_DROP" "$T/drop.ready" >"$T/drop.log" 2>&1 &
+PEER_PIDS="$PEER_PIDS $!"
+mr_wait_for "peer drop" test -f "$T/drop.ready"
+mr_dns_start --local=/mxname.test/ --local=/elsewhere.test/ --local=/sub.test/ \
+    --mx-host=mxname.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.1 \
+    --mx-host=sub.test,mx.sub.test,10 --host-record=mx.sub.test,127.0.0.1
 {
     echo "transport_maps = texthash:$T/transport"
     echo "smtp_tls_CAfile = $T/ca.pem"
@@ -98,6 +138,7 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "smtp_sasl_password_maps = texthash:$T/sasl_passwd"
     echo "smtp_sasl_security_options = noanonymous"
     echo "smtp_sender_dependent_authentication = yes"
+    echo "dns_servers = 127.0.0.1:$MR_DNS_PORT"
 } >>"$CONF/main.cf"
 {
     echo "[127.0.0.1]:$P_AUTH relayuser:s3cret"
@@ -113,6 +154,11 @@ chmod 666 "$T/lmtp.sock"  # the agent runs as mail_owner
     echo "lmtp.test lmtp:unix:$T/lmtp.sock"
     echo "smarthost.test smtp:[127.0.0.1]:$P_AUTH"
     echo "cache.test smtpc:[127.0.0.1]:$P_CACHE"
+    echo "secure.test smtps:mxname.test:$P_MX"
+    echo "mxverify.test smtpv:mxname.test:$P_MX"
+    echo "dotsecure.test smtps:sub.test:$P_SUB"
+    echo "may.test smtpm:[127.0.0.1]:$P_WRONG"
+    echo "drop.test smtpx:[127.0.0.1]:$P_DROP"
 } >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -131,10 +177,6 @@ grep -q '^MAIL FROM:<alice@sender.test>$' "$F" || mr_fail "envelope sender: $(he
 grep -q '^MAIL OPTIONS: SIZE=[0-9]*$' "$F" || mr_fail "MAIL parameters: $(grep OPTIONS "$F")"
 grep -q '^RCPT OPTIONS: $' "$F" || mr_fail "RCPT parameters to a server without DSN: $(grep OPTIONS "$F")"
 grep -q $'^line one\r$' "$F" || mr_fail "content lines do not end in CRLF"
-# No DSN at the peer: the success notice comes from here, as "relayed".
-mr_wait_for "relayed notice" has_peer_file plain 'RCPT TO:<alice@sender.test>'
-grep -q '^Action: relayed' "$(peer_file plain 'RCPT TO:<alice@sender.test>')" ||
-    mr_fail "success notice: $(cat "$(peer_file plain 'RCPT TO:<alice@sender.test>')")"
 grep -q $'^\\.leading dot\r$' "$F" || mr_fail "dot-stuffing: $(cat -A "$F" | tail -n 3)"
 grep -q $'^\\.\\.two dots\r$' "$F" || mr_fail "dot-stuffing of two dots: $(cat -A "$F" | tail -n 3)"
 
@@ -198,4 +240,56 @@ dl_wait_log "to=<h@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH,
 grep -q '^AUTH: relayuser$' "$(peer_file auth 'RCPT TO:<h@smarthost.test>')" || mr_fail "the smarthost saw no AUTH"
 printf 'Subject: auth\n\nwrong password\n' | dl_send -f mallory@sender.test m@smarthost.test || mr_fail "sendmail 9"
 dl_wait_log "to=<m@smarthost\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_AUTH, .*dsn=4\.7\.[0-9]+, status=deferred \(SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535 5\.7\.8 Authentication credentials invalid\)"
+
+# 8. secure: the nexthop's name, not the MX host's.
+printf 'Subject: secure\n\nsecure\n' | dl_send -f frank@sender.test s@secure.test || mr_fail "sendmail 12"
+dl_wait_log "to=<s@secure\.test>, relay=mx\.elsewhere\.test\[127\.0\.0\.1\]:$P_MX, .*dsn=4\.7\.5, status=deferred \(Server certificate not verified\)"
+[ -z "$(peer_file mx 'RCPT TO:<s@secure.test>')" ] || mr_fail "secure sent to a certificate for the MX name only"
+printf 'Subject: verify mx\n\nverify\n' | dl_send -f frank@sender.test v@mxverify.test || mr_fail "sendmail 13"
+dl_wait_log "smtp\[[0-9]+\]: Verified TLS connection established to mx\.elsewhere\.test\[127\.0\.0\.1\]:$P_MX: "
+dl_wait_log "to=<v@mxverify\.test>, relay=mx\.elsewhere\.test\[127\.0\.0\.1\]:$P_MX, .*status=sent"
+printf 'Subject: dot secure\n\nsecure\n' | dl_send -f frank@sender.test d@dotsecure.test || mr_fail "sendmail 14"
+dl_wait_log "smtp\[[0-9]+\]: Verified TLS connection established to mx\.sub\.test\[127\.0\.0\.1\]:$P_SUB: "
+dl_wait_log "to=<d@dotsecure\.test>, relay=mx\.sub\.test\[127\.0\.0\.1\]:$P_SUB, .*status=sent"
+
+# 9. may: a failed handshake, then the same server in plaintext.
+printf 'Subject: may\n\nplain again\n' | dl_send -f frank@sender.test m@may.test || mr_fail "sendmail 15"
+dl_wait_log "smtp\[[0-9]+\]: warning: TLS handshake failed with 127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG: "
+dl_wait_log "to=<m@may\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_WRONG, .*status=sent"
+grep -q '^TLS: no$' "$(peer_file wrong 'RCPT TO:<m@may.test>')" || mr_fail "the retry without TLS used TLS"
+
+# 10. Lost connections release what the delivery held. One agent
+# process (limit 1) serves every message; its open files after the
+# first failure are the baseline.
+open_files() {
+    local n
+    n=$(ls "/proc/$1/fd" | wc -l) && [ "$n" -gt 0 ] || mr_fail "cannot list the open files of smtp[$1]"
+    echo "$n"
+}
+printf 'Subject: drop\n\ndrop\n' | dl_send -f frank@sender.test d0@drop.test || mr_fail "sendmail 16"
+dl_wait_log "smtp\[[0-9]+\]: [0-9A-F]+: to=<d0@drop\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_DROP, .*status=deferred"
+DPID=$(grep -E "to=<d0@drop\.test>" "$T/maillog" | sed -E 's/.*smtp\[([0-9]+)\]: .*/\1/' | head -n 1)
+BASE=$(open_files "$DPID") || mr_fail "cannot count the open files of smtp[$DPID]"
+for i in 1 2 3 4; do
+    printf 'Subject: drop\n\ndrop\n' | dl_send -f frank@sender.test "d$i@drop.test" || mr_fail "sendmail drop $i"
+    dl_wait_log "smtp\[$DPID\]: [0-9A-F]+: to=<d$i@drop\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_DROP, .*status=deferred"
+done
+fewer_files() {
+    local n
+    n=$(open_files "$DPID") || exit 1
+    echo "smtp[$DPID]: $n open files (first: $BASE)" >"$T/open_files"
+    [ "$n" -le "$BASE" ]
+}
+# Polled like mr_wait_for, to name the count when it fails.
+i=0
+until fewer_files; do
+    i=$((i + 1))
+    [ $i -le $((MR_WAIT * 10)) ] || mr_fail "open files grow with lost connections: $(cat "$T/open_files")"
+    sleep 0.1
+done
+
+# No DSN at the peer: the success notice comes from here, as "relayed".
+mr_wait_for "relayed notice" has_peer_file plain 'RCPT TO:<alice@sender.test>'
+grep -q '^Action: relayed' "$(peer_file plain 'RCPT TO:<alice@sender.test>')" ||
+    mr_fail "success notice: $(cat "$(peer_file plain 'RCPT TO:<alice@sender.test>')")"
 echo "smtp_client: ok"
