@@ -112,6 +112,14 @@ void Pop3Session::end(const char* why) {
     server_.finish(this);
 }
 
+void Pop3Session::end_after_output(const char* why) {
+    if (state_ == State::kDone) return;
+    log_disconnect(why);
+    state_ = State::kDone;
+    box_.reset();
+    close_after_output();
+}
+
 void Pop3Session::log_disconnect(const char* why) {
     if (box_) {
         log::info("pop3(%s): Disconnected: %s top=%u/%llu, retr=%u/%llu, del=0/%zu, size=%llu",
@@ -163,8 +171,14 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
             server_.finish(this);
             return;
         }
+        // A read timeout leaves writing on: the reply goes out before the
+        // close. Output still queued means the client stopped reading.
+        if (channel_->output_size() > 0) {
+            end("Disconnected for inactivity");
+            return;
+        }
         send("-ERR Disconnected for inactivity.");
-        end("Disconnected for inactivity");
+        end_after_output("Disconnected for inactivity");
         return;
     case event::Channel::Event::kEof:
     case event::Channel::Event::kError:
@@ -193,7 +207,7 @@ void Pop3Session::bad_command(const std::string& text) {
     send("-ERR " + text);
     if (++bad_commands_ >= kMaxBadCommands) {
         send("-ERR Too many bad commands.");
-        end("Too many bad commands");
+        end_after_output("Too many bad commands");
     }
 }
 

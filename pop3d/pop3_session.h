@@ -63,6 +63,7 @@ private:
     void bad_command(const std::string& text);
     void close_after_output();
     void end(const char* why);             // logs, then ends the session now
+    void end_after_output(const char* why);  // logs, ends once queued replies are sent
     void log_disconnect(const char* why);  // Dovecot's Disconnected line
     std::string login_fields(const std::string& user, const char* method) const;
 

@@ -156,3 +156,12 @@ TEST_CASE("pop3 session: twenty bad commands end the session", "[unit]") {
     CHECK(h.line() == "-ERR Too many bad commands.");
     CHECK(h.line() == "<eof>");
 }
+
+TEST_CASE("pop3 session: the idle timeout's reply reaches the client before the close", "[unit]") {
+    Pop3Config cfg;
+    cfg.idle_timeout = std::chrono::milliseconds(300);
+    Harness h{cfg};
+    CHECK(h.line() == "+OK mailroom ready.");
+    CHECK(h.line() == "-ERR Disconnected for inactivity.");
+    CHECK(h.line() == "<eof>");
+}
