@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
     spec.parameters = {"login_greeting", "disable_plaintext_auth", "auth_mechanisms", "login_trusted_networks",
                        "mail_max_userip_connections", "mail_location", "pop3_uidl_format", "pop3_idle_timeout",
-                       "pop3_tls_wrappermode", "pop3_authd_path", "authd_client_timeout", "ssl", "ssl_cert",
+                       "pop3_tls_wrappermode", "pop3_authd_path", "authd_client_timeout", "auth_failure_delay", "ssl", "ssl_cert",
                        "ssl_key"};
     return server::run_multi_server(argc, argv, std::move(spec));
 }

@@ -50,6 +50,9 @@ Result<Pop3Config> Pop3Config::from_config(const config::Config& cfg) {
     auto idle = cfg.get_time("pop3_idle_timeout");
     if (!idle) return idle.error();
     c.idle_timeout = std::chrono::seconds(*idle);
+    auto delay = cfg.get_time("auth_failure_delay");
+    if (!delay) return delay.error();
+    c.failure_delay = std::chrono::seconds(*delay);
     auto queue = cfg.get("queue_directory");
     if (!queue) return queue.error();
     auto path = cfg.get("pop3_authd_path");

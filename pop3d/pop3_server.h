@@ -44,6 +44,7 @@ struct Pop3Config {
     std::optional<smtpd::Mynetworks> trusted;  // login_trusted_networks
     int max_userip = 10;                       // mail_max_userip_connections (0 = no limit)
     std::chrono::milliseconds idle_timeout{600000};
+    std::chrono::milliseconds failure_delay{2000};  // auth_failure_delay, for failures pop3d decides
     std::string mail_location = "maildir:~/Maildir";
     std::string uidl_format = "%08Xu%08Xv";
     std::string hostname;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ namespace mailroom::pop3d {
 namespace {
 
 constexpr int kMaxBadCommands = 20;
+constexpr int kMaxAuthFailures = 3;  // as Dovecot's login processes
 
 std::string sock_addr(int fd, bool peer) {
     sockaddr_storage ss{};
@@ -358,18 +360,13 @@ void Pop3Session::sasl_response(const std::string& line) {
         const auto a = decoded->find('\0');
         const auto b = a == std::string::npos ? std::string::npos : decoded->find('\0', a + 1);
         if (b == std::string::npos) {
-            ++auth_failures_;
-            last_method_ = "PLAIN";
-            send("-ERR [AUTH] Authentication failed.");
+            auth_failed("", "PLAIN", true);
             return;
         }
         std::string authz = decoded->substr(0, a);
         std::string authc = decoded->substr(a + 1, b - a - 1);
         if (!authz.empty() && authz != authc) {
-            ++auth_failures_;
-            last_user_ = authc;
-            last_method_ = "PLAIN";
-            send("-ERR [AUTH] Authentication failed.");
+            auth_failed(authc, "PLAIN", true);
             return;
         }
         authenticate(std::move(authc), decoded->substr(b + 1), "PLAIN");
@@ -410,14 +407,24 @@ void Pop3Session::apop(const Pop3Command& cmd) {
                 if (clear.empty()) {
                     if (auto p = auth::plaintext_of(r.reply.user.passwd)) clear = *p;
                 }
-                if (clear.empty() || digest_hex("md5", timestamp_ + clear) != digest) r.kind = auth::AuthResult::Kind::kFail;
+                const std::string want = clear.empty() ? std::string() : digest_hex("md5", timestamp_ + clear);
+                if (want.empty() || want.size() != digest.size() ||
+                    CRYPTO_memcmp(want.data(), digest.data(), want.size()) != 0)
+                    r.kind = auth::AuthResult::Kind::kFail;
             }
-            auth_done(user, "APOP", r);
+            // authd's PRE lookup found the user; the digest check failing
+            // here has had no failure delay yet.
+            auth_done(user, "APOP", r, false);
         });
 }
 
-void Pop3Session::auth_done(const std::string& user, const char* method, const auth::AuthResult& result) {
+void Pop3Session::auth_done(const std::string& user, const char* method, const auth::AuthResult& result,
+                            bool authd_delayed) {
     if (state_ == State::kDone) return;
+    if (result.kind == auth::AuthResult::Kind::kFail) {
+        auth_failed(user, method, !authd_delayed);
+        return;
+    }
     state_ = State::kAuthorization;
     channel_->resume_reading();
     last_user_ = user;
@@ -427,14 +434,39 @@ void Pop3Session::auth_done(const std::string& user, const char* method, const a
         login(user, result.reply.user, method);
         return;
     case auth::AuthResult::Kind::kFail:
-        ++auth_failures_;
-        send("-ERR [AUTH] Authentication failed.");
         return;
     case auth::AuthResult::Kind::kTempFail:
         log::warn("pop3-login: authd: %s: %s", result.reason.c_str(), login_fields(user, method).c_str());
         send("-ERR [SYS/TEMP] Temporary authentication failure.");
         return;
     }
+}
+
+void Pop3Session::auth_failed(const std::string& user, const char* method, bool delay) {
+    ++auth_failures_;
+    last_user_ = user;
+    last_method_ = method;
+    // Nothing more is read until the answer is out.
+    state_ = State::kAuthWait;
+    channel_->pause_reading();
+    const auto wait = server_.config().failure_delay;
+    if (!delay || wait.count() <= 0) {
+        auth_failed_reply();
+        return;
+    }
+    if (failure_timer_.empty()) failure_timer_ = event::Timer(server_.loop(), [this] { auth_failed_reply(); });
+    failure_timer_.start(wait);
+}
+
+void Pop3Session::auth_failed_reply() {
+    if (state_ == State::kDone) return;
+    send("-ERR [AUTH] Authentication failed.");
+    if (auth_failures_ >= kMaxAuthFailures) {
+        end_after_output("auth failed");  // Disconnected (auth failed, 3 attempts in N secs)
+        return;
+    }
+    state_ = State::kAuthorization;
+    channel_->resume_reading();
 }
 
 void Pop3Session::login(const std::string& login_name, const auth::AuthUser& user, const char* method) {

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "lib/auth/auth_client.h"
+#include "lib/event/event_loop.h"
 #include "lib/event/channel.h"
 #include "lib/server/server.h"
 #include "pop3d/pop3_command.h"
@@ -56,7 +57,12 @@ private:
     bool plaintext_allowed() const;
     void authenticate(std::string user, std::string password, const char* method);
     void apop(const Pop3Command& cmd);
-    void auth_done(const std::string& user, const char* method, const auth::AuthResult& result);
+    void auth_done(const std::string& user, const char* method, const auth::AuthResult& result,
+                   bool authd_delayed = true);
+    // Counts a failed authentication and answers it after the failure
+    // delay (at once when authd already waited); the third ends the session.
+    void auth_failed(const std::string& user, const char* method, bool delay);
+    void auth_failed_reply();
     void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     bool message_index(const Pop3Command& cmd, std::size_t* index);
     void send(std::string_view text);  // adds CRLF
@@ -79,6 +85,7 @@ private:
     std::string last_user_;  // for the log
     const char* last_method_ = nullptr;
     int auth_failures_ = 0;
+    event::Timer failure_timer_;
     int bad_commands_ = 0;
     std::uint64_t auth_id_ = 0;
     std::chrono::steady_clock::time_point started_;

@@ -97,7 +97,9 @@ private:
 }  // namespace
 
 TEST_CASE("pop3 session: AUTHORIZATION state with authd down", "[unit]") {
-    Harness h{Pop3Config{}};
+    Pop3Config cfg;
+    cfg.failure_delay = std::chrono::milliseconds(10);
+    Harness h{cfg};
     CHECK(h.line() == "+OK mailroom ready.");
     CHECK(h.say("CAPA") == "+OK");
     CHECK(h.lines_until_dot() == std::vector<std::string>{"CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING",
@@ -163,5 +165,20 @@ TEST_CASE("pop3 session: the idle timeout's reply reaches the client before the 
     Harness h{cfg};
     CHECK(h.line() == "+OK mailroom ready.");
     CHECK(h.line() == "-ERR Disconnected for inactivity.");
+    CHECK(h.line() == "<eof>");
+}
+
+TEST_CASE("pop3 session: failed logins are answered after the failure delay; the third ends the session", "[unit]") {
+    Pop3Config cfg;
+    cfg.failure_delay = std::chrono::milliseconds(300);
+    Harness h{cfg};
+    h.line();
+    const std::string bad_plain = "AUTH PLAIN " + util::base64_encode(std::string("\0only-one-nul", 13));
+    for (int i = 1; i <= 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(h.say(bad_plain) == "-ERR [AUTH] Authentication failed.");
+        CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
+        if (i < 3) CHECK(h.say("NOOP") == "-ERR Unknown command.");  // still AUTHORIZATION
+    }
     CHECK(h.line() == "<eof>");
 }
