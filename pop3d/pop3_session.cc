@@ -469,8 +469,15 @@ void Pop3Session::auth_failed_reply() {
     channel_->resume_reading();
 }
 
-void Pop3Session::login(const std::string& login_name, const auth::AuthUser& user, const char* method) {
+void Pop3Session::login(const std::string& typed_name, const auth::AuthUser& user, const char* method) {
     const auto& cfg = server_.config();
+    // The name authd canonicalised (auth_username_format, a lookup's own
+    // spelling), not what the client typed: the mailbox, the user+IP
+    // count and the log are the same user however it was spelled.
+    const std::string login_name = !user.address.empty()    ? user.address
+                                   : !user.username.empty() ? user.username
+                                                            : typed_name;
+    last_user_ = login_name;
     mail_user_ = login_name;
     // The mail part never runs as root (docs/mail-access.md): a root
     // process refuses until the per-uid hand-off exists.
@@ -478,7 +485,7 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
         log::error("pop3(%s): refusing to read mail as root (uid=%ld): run pop3d unprivileged",
                    log::log_printable(login_name).c_str(), user.uid ? static_cast<long>(*user.uid) : -1L);
         send("-ERR [SYS/PERM] Internal error occurred. Refer to server log for more information.");
-        end("Internal error");
+        end_after_output("Internal error");
         return;
     }
     const std::string key = login_name + "\n" + rip_;
@@ -492,14 +499,23 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
         return;
     }
     userip_key_ = key;
-    std::string maildir = user.maildir;
+    std::string maildir;
     std::string mbox, index_dir;
-    if (maildir.empty()) {
+    if (!user.maildir.empty()) {
+        auto abs = access::resolve_maildir(user.maildir, user.home);
+        if (!abs) {
+            log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), abs.error().message.c_str());
+            send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
+            end_after_output("Internal error");
+            return;
+        }
+        maildir = *abs;
+    } else {
         auto loc = access::parse_mail_location(cfg.mail_location, access::MailUser{login_name, user.home});
         if (!loc) {
             log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), loc.error().message.c_str());
             send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
-            end("Internal error");
+            end_after_output("Internal error");
             return;
         }
         if (loc->format == access::MailFormat::kMbox) {

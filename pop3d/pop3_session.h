@@ -63,7 +63,7 @@ private:
     // delay (at once when authd already waited); the third ends the session.
     void auth_failed(const std::string& user, const char* method, bool delay);
     void auth_failed_reply();
-    void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void login(const std::string& typed_name, const auth::AuthUser& user, const char* method);
     bool message_index(const Pop3Command& cmd, std::size_t* index);
     void send(std::string_view text);  // adds CRLF
     void bad_command(const std::string& text);

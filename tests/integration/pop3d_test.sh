@@ -285,6 +285,13 @@ _, mu2, _ = c.uidl()
 assert len(mu2) == 2 and mu2[0].split()[1] == mu[1].split()[1], (mu, mu2)
 assert c.retr(2)[1][0] == b"Subject: during the session"
 c.quit()
+# The name authd returns (auth_username_format %Lu), not the one typed,
+# picks the mailbox: INBOX=.../%u is the same mbox however it is spelled.
+c = poplib.POP3("127.0.0.1", PM)
+c.user("OpenStack"); c.pass_("redhat")
+assert c.stat()[0] == 2, c.stat()
+c.quit()
+assert not os.path.exists(T + "/spool/OpenStack")
 assert os.path.exists(T + "/home/openstack/mail/.imap/INBOX/dovecot-uidlist")
 print("ok")
 PY
