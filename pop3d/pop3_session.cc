@@ -22,6 +22,10 @@ namespace {
 
 constexpr int kMaxBadCommands = 20;
 constexpr int kMaxAuthFailures = 3;  // as Dovecot's login processes
+// Replies queued for a client that does not read them: above this, input
+// is not read until the queue has drained, so pipelined CAPA or RETR
+// commands cannot grow it without bound.
+constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
 
 std::string sock_addr(int fd, bool peer) {
     sockaddr_storage ss{};
@@ -195,7 +199,12 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
 
 void Pop3Session::on_input() {
     event::Channel::Line line;
-    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone && channel_->read_line(&line)) {
+    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone) {
+        if (channel_->output_size() > kMaxQueuedOutput) {
+            wait_for_drain();
+            return;
+        }
+        if (!channel_->read_line(&line)) break;
         if (!line.complete) {
             channel_->skip_line();
             bad_command("Input line too long.");
@@ -203,6 +212,15 @@ void Pop3Session::on_input() {
         }
         handle_line(line.text);
     }
+}
+
+void Pop3Session::wait_for_drain() {
+    channel_->pause_reading();
+    channel_->on_drained([this] {
+        channel_->on_drained(nullptr);
+        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait) return;
+        channel_->resume_reading();  // runs on_input for what is buffered
+    });
 }
 
 void Pop3Session::bad_command(const std::string& text) {
@@ -589,18 +607,23 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
     case Pop3Verb::kRetr:
     case Pop3Verb::kTop: {
         if (!message_index(cmd, &i)) return;
-        auto text = box_->read(i);
-        if (!text) {
-            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
-            send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
-            return;
-        }
         const bool retr = cmd.verb == Pop3Verb::kRetr;
-        std::string body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
-        std::string out = retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
-                               : std::string("+OK\r\n");
-        out += body;
-        out += ".\r\n";
+        std::string body;
+        {
+            // The file's text is dropped once encoded; the reply goes out
+            // in three writes rather than one more copy of the message.
+            auto text = box_->read(i);
+            if (!text) {
+                log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
+                send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
+                return;
+            }
+            body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
+        }
+        channel_->write(retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
+                             : std::string("+OK\r\n"));
+        channel_->write(body);
+        channel_->write(".\r\n");
         if (retr) {
             ++retr_count_;
             retr_bytes_ += body.size();
@@ -608,7 +631,6 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
             ++top_count_;
             top_bytes_ += body.size();
         }
-        channel_->write(out);
         return;
     }
     case Pop3Verb::kDele:

@@ -4,7 +4,8 @@
 //   States as RFC 1939: AUTHORIZATION (greeting, CAPA, STLS, USER/PASS,
 //   APOP, AUTH), then TRANSACTION on a Pop3Mailbox once authd accepted the
 //   user, then UPDATE at QUIT. Input is read line by line with a bounded
-//   length (kMaxPop3Line); reading pauses while authd answers. Replies are
+//   length (kMaxPop3Line); reading pauses while authd answers, and while
+//   more than 256 KiB of replies wait for the client. Replies are
 //   CRLF-terminated; message text is dot-stuffed (pop3_mailbox.h).
 //
 // Description
@@ -47,6 +48,7 @@ private:
     enum class State { kAuthorization, kAuthWait, kSaslPlain, kSaslLoginUser, kSaslLoginPass, kTransaction, kDone };
 
     void on_input();
+    void wait_for_drain();  // reading paused until the queued replies are sent
     void on_event(event::Channel::Event event, const std::string& reason);
     void handle_line(const std::string& line);
     void authorization(const Pop3Command& cmd);
