@@ -185,7 +185,7 @@ TEST_CASE("pop3 session: the idle timeout's reply reaches the client before the 
     CHECK(h.line() == "<eof>");
 }
 
-TEST_CASE("pop3 session: failed logins are answered after the failure delay; the third ends the session", "[unit]") {
+TEST_CASE("pop3 session: failed logins are answered after the failure delay, the third ends the session", "[unit]") {
     Pop3Config cfg;
     cfg.failure_delay = std::chrono::milliseconds(300);
     Harness h{cfg};
