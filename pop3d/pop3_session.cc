@@ -54,7 +54,7 @@ Pop3Session::Pop3Session(Pop3Server& server, server::Connection conn)
     : server_(server), conn_(std::move(conn)), started_(std::chrono::steady_clock::now()) {}
 
 Pop3Session::~Pop3Session() {
-    if (!userip_key_.empty()) server_.remove_userip(userip_key_);
+    server_.userip_release(userip_ticket_);
     if (auth_id_ != 0) server_.authd().cancel(auth_id_);
 }
 
@@ -488,7 +488,6 @@ void Pop3Session::auth_failed_reply() {
 }
 
 void Pop3Session::login(const std::string& typed_name, const auth::AuthUser& user, const char* method) {
-    const auto& cfg = server_.config();
     // The name authd canonicalised (auth_username_format, a lookup's own
     // spelling), not what the client typed: the mailbox, the user+IP
     // count and the log are the same user however it was spelled.
@@ -506,17 +505,34 @@ void Pop3Session::login(const std::string& typed_name, const auth::AuthUser& use
         end_after_output("Internal error");
         return;
     }
-    const std::string key = login_name + "\n" + rip_;
-    if (!server_.add_userip(key)) {
-        send(util::format("-ERR [IN-USE] Maximum number of connections from user+IP exceeded "
-                          "(mail_max_userip_connections=%d)", cfg.max_userip));
-        log::info("pop3-login: Maximum number of connections from user+IP exceeded "
-                  "(mail_max_userip_connections=%d): %s", cfg.max_userip, login_fields(login_name, method).c_str());
-        state_ = State::kDone;
-        close_after_output();
-        return;
-    }
-    userip_key_ = key;
+    // Counted before the mailbox is touched; the count may come from anvil.
+    state_ = State::kAuthWait;
+    channel_->pause_reading();
+    std::weak_ptr<int> alive = life_;
+    Pop3Server* server = &server_;
+    server_.userip_connect(login_name, rip_, [this, alive, server, login_name, user, method](
+                                                 bool admitted, Pop3Server::UseripTicket ticket) {
+        if (alive.expired() || state_ == State::kDone) {
+            server->userip_release(ticket);
+            return;
+        }
+        if (!admitted) {
+            const int max = server_.config().max_userip;
+            send(util::format("-ERR [IN-USE] Maximum number of connections from user+IP exceeded "
+                              "(mail_max_userip_connections=%d)", max));
+            log::info("pop3-login: Maximum number of connections from user+IP exceeded "
+                      "(mail_max_userip_connections=%d): %s", max, login_fields(login_name, method).c_str());
+            state_ = State::kDone;
+            close_after_output();
+            return;
+        }
+        userip_ticket_ = std::move(ticket);
+        open_mailbox(login_name, user, method);
+    });
+}
+
+void Pop3Session::open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method) {
+    const auto& cfg = server_.config();
     std::string maildir;
     std::string mbox, index_dir;
     if (!user.maildir.empty()) {
@@ -562,6 +578,7 @@ void Pop3Session::login(const std::string& typed_name, const auth::AuthUser& use
     }
     state_ = State::kTransaction;
     send("+OK Logged in.");
+    channel_->resume_reading();
 }
 
 bool Pop3Session::message_index(const Pop3Command& cmd, std::size_t* index) {
@@ -647,6 +664,8 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
         std::uint64_t total_size = 0;
         for (std::size_t k = 0; k < total; ++k) total_size += box_->message(k).size;
         auto stats = box_->commit();
+        server_.userip_release(userip_ticket_);  // before the client hears it is out
+        userip_ticket_ = Pop3Server::UseripTicket{};
         if (!stats) {
             log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), stats.error().message.c_str());
             send("-ERR [SYS/TEMP] Couldn't update mailbox: Internal error occurred.");

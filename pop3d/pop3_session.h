@@ -30,10 +30,9 @@
 #include "lib/server/server.h"
 #include "pop3d/pop3_command.h"
 #include "pop3d/pop3_mailbox.h"
+#include "pop3d/pop3_server.h"
 
 namespace mailroom::pop3d {
-
-class Pop3Server;
 
 class Pop3Session {
 public:
@@ -66,6 +65,7 @@ private:
     void auth_failed(const std::string& user, const char* method, bool delay);
     void auth_failed_reply();
     void login(const std::string& typed_name, const auth::AuthUser& user, const char* method);
+    void open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method);
     bool message_index(const Pop3Command& cmd, std::size_t* index);
     void send(std::string_view text);  // adds CRLF
     void bad_command(const std::string& text);
@@ -93,11 +93,12 @@ private:
     std::chrono::steady_clock::time_point started_;
     // The mail part.
     std::string mail_user_;
-    std::string userip_key_;
+    Pop3Server::UseripTicket userip_ticket_;
     std::unique_ptr<Pop3Mailbox> box_;
     std::uint32_t top_count_ = 0, retr_count_ = 0;
     std::uint64_t top_bytes_ = 0, retr_bytes_ = 0;
     bool closing_ = false;
+    std::shared_ptr<int> life_ = std::make_shared<int>(0);  // for callbacks that may outlive the session
 };
 
 }  // namespace mailroom::pop3d
