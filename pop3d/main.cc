@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     // messages read) still runs on the loop: one session per process, so a
     // stuck mailbox never stalls another user's session.
     spec.sessions_per_process = 1;
+    spec.accept_only_below_cap = true;
     spec.on_connection = [](server::ServerContext&, server::Connection conn) { g_server->accept(std::move(conn)); };
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
     spec.parameters = {"login_greeting", "disable_plaintext_auth", "auth_mechanisms", "login_trusted_networks",
