@@ -89,7 +89,8 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
     // A statement that holds a password: MySQL's error text may quote
     // it (a syntax error does), so only the error number is told.
     auto failure = [&](const std::string& what, unsigned err, const std::string& text) {
-        if (secret_query) return make_temp_error(std::string(secret_query) + " failed (MySQL error " + std::to_string(err) + ")");
+        if (secret_query)
+            return make_temp_error(std::string(secret_query) + " failed (MySQL error " + std::to_string(err) + ")");
         return make_temp_error(what + text);
     };
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -141,7 +142,10 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
         mysql_free_result(res);
         return rows;
     }
-    if (secret_query) return make_temp_error(std::string(secret_query) + " failed (lost the connection to MySQL server " + server_name() + ")");
+    if (secret_query) {
+        return make_temp_error(std::string(secret_query) + " failed (lost the connection to MySQL server " +
+                               server_name() + ")");
+    }
     return make_temp_error("lost the connection to MySQL server " + server_name() + ": " + last);
 }
 
