@@ -1,8 +1,10 @@
 // authd_server_test.cc - AuthdServer over a socketpair, with a passwd-file
 // module: PRE (any module and one named module), AUTH login accepted and
 // refused, the connection closed without a reply for a temporary failure,
-// the cache answering while the file is gone, ENUMERATE, and one request
-// per connection.
+// the cache answering while the file is gone (also after auth_cache_ttl,
+// on an injected clock), one cache entry per service, a changed password
+// re-checked with the module, PASSWD emptying the cache, the module's
+// default password scheme, ENUMERATE, and one request per connection.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -180,6 +182,16 @@ TEST_CASE("authd: the cache keeps one entry per service", "[unit]") {
     CHECK(f.ask(Fixture::auth("alice@example.com", "secret", "smtp")).empty());
     CHECK(f.ask("PRE . smtp alice@example.com\n").empty());
     CHECK(f.ask(Fixture::auth("alice@example.com", "secret", "imap")) == kAlice);
+}
+
+TEST_CASE("authd: PASSWD drops every service's entry", "[unit]") {
+    Fixture f(1 << 20);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret", "imap")) == kAlice);
+    CHECK(f.ask(Fixture::auth("alice@example.com", "secret", "smtp")) == kAlice);
+    CHECK(f.server->cache().entries() == 2);
+    // passwd-file cannot change passwords: refused, and the cache is empty.
+    CHECK(f.ask("PASSWD pop3\talice@example.com\tsecret\tnew\n") == "FAIL\n");
+    CHECK(f.server->cache().entries() == 0);
 }
 
 TEST_CASE("authd: expired entries answer while the module is down", "[unit]") {
