@@ -140,6 +140,7 @@ agent::Outcome deliver_destination(const Destination& d, const agent::JobRecipie
                 auto st = as_user([&]() -> Status {
                     if (maildir) {
                         mailbox::DeliveryOptions o;
+                        o.queue_device = message.queue_device();
                         return write_maildir(path, prefix, message, o, s.mailbox_size_limit);
                     }
                     return write_mbox(path, d.sender, now, prefix, message, mbox_opts, s.mailbox_size_limit);

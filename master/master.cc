@@ -331,7 +331,6 @@ void Master::read_status() {
             if (available && !c.available) {
                 c.available = true;
                 svc.avail++;
-                if (c.retire) kill_child(c, SIGTERM);
             } else if (!available && c.available) {
                 c.available = false;
                 svc.avail--;
@@ -427,10 +426,7 @@ void Master::reload() {
     // that all processes pick up the new main.cf. An available multi server
     // may still have sessions, so every child is drained (an idle one exits
     // at once), none terminated.
-    for (auto& [pid, c] : children_) {
-        c.retire = true;
-        kill_child(c, server::proto::kDrainSignal);
-    }
+    for (auto& [pid, c] : children_) kill_child(c, server::proto::kDrainSignal);
 
     std::vector<const config::MasterService*> defs;
     std::map<std::string, bool> wanted;

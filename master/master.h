@@ -45,7 +45,6 @@ struct Child {
     std::shared_ptr<Service> service;
     bool available = true;  // master assumes a new child is idle
     unsigned served = 0;
-    bool retire = false;    // terminate as soon as it is idle (reload)
     bool killed = false;    // master sent SIGTERM/SIGKILL: exit is expected
     std::chrono::steady_clock::time_point started;
 };

@@ -87,7 +87,9 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
                 }
                 if (mailbox::quota_would_exceed(t.limits, usage, size)) return over_quota_error();
             }
-            auto w = mailbox::MaildirWriter::open(dir, mailbox::DeliveryOptions{});
+            mailbox::DeliveryOptions o;
+            o.queue_device = message.queue_device();
+            auto w = mailbox::MaildirWriter::open(dir, o);
             if (!w) return w.error();
             if (auto e = w->append(prefix); !e) return e;
             if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;

@@ -81,6 +81,11 @@ Result<gid_t> resolve_group(const std::string& name_or_gid) {
 bool privileged() { return ::geteuid() == 0; }
 
 Status become(const Identity& identity, bool allow_root) {
+    // Inside a ScopedIdentity the effective uid is the user's while the real
+    // and saved uids are root's: regain root first, so the ids set below are
+    // all three, for good.
+    if (::getuid() == 0 && ::geteuid() != 0 && ::seteuid(0) < 0)
+        return make_temp_error(util::format("regain root before a privilege drop: %s", std::strerror(errno)));
     if (!privileged()) return ok_status();
     if (identity.uid == 0 && !allow_root) return make_error("refusing to deliver with root privileges");
     gid_t gid = identity.gid;

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -282,6 +283,12 @@ void LineTransformer::finish(std::string* out) {
         decided_ = false;
     }
     if (options_.blank_line_end) out->append(options_.eol);
+}
+
+std::optional<dev_t> MessageCopy::queue_device() const {
+    struct stat st {};
+    if (!records_ || ::fstat(fd_.get(), &st) < 0) return std::nullopt;
+    return st.st_dev;
 }
 
 }  // namespace mailroom::agent

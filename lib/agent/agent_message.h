@@ -24,6 +24,8 @@
 //   read queue file") rather than judging the recipient by it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -69,6 +71,10 @@ public:
     Result<util::UniqueFd> render(std::string_view prefix, const RenderOptions& options) const;
     // The whole rendered text (tests and small messages).
     Result<std::string> render_to_string(std::string_view prefix, const RenderOptions& options) const;
+
+    // The file system of the queue file (for mailbox::DeliveryOptions);
+    // nullopt for a copy made from text.
+    std::optional<dev_t> queue_device() const;
 
     // The first failure to read the queue file's content, if any.
     const std::optional<Error>& damage() const { return damage_; }

@@ -152,6 +152,7 @@ Result<MaildirWriter> MaildirWriter::open(const std::string& maildir, const Deli
     w.maildir_ = maildir;
     w.host_ = host;
     w.include_vsize_ = options.include_vsize;
+    w.queue_device_ = options.queue_device;
     for (int attempt = 0;; ++attempt) {
         w.base_ = make_unique_base(host);
         w.tmp_path_ = maildir_path(maildir, "tmp", w.base_);
@@ -249,6 +250,8 @@ Result<std::string> MaildirWriter::commit() {
         abort();
         return e;
     }
+    struct stat st {};
+    const bool same_journal = queue_device_ && ::fstat(fd_.get(), &st) == 0 && st.st_dev == *queue_device_;
     // close() can report a deferred write error (NFS); check it.
     if (::close(fd_.release()) < 0) {
         Error e = sys_error("close", tmp_path_, errno);
@@ -282,11 +285,16 @@ Result<std::string> MaildirWriter::commit() {
     }
     if (!renamed) ::unlink(tmp_path_.c_str());
     open_ = false;
-    // No fsync of new/ (as Postfix): the file is on disk, and the journal
-    // commits metadata changes in order, so the new/ entry is durable no
-    // later than the queue file's removal that follows this delivery. A
-    // crash before that delivers again, never zero times
+    // On the queue's file system, no fsync of new/ (as Postfix): the file is
+    // on disk, and the journal commits metadata changes in order, so the
+    // new/ entry is durable no later than the queue file's removal that
+    // follows this delivery; a crash before that delivers again, never zero
+    // times. Another file system has its own journal, committed
+    // independently: there new/ is fsynced before the delivery counts
     // (docs/performance.md, "Durability and fsync").
+    if (!same_journal) {
+        if (Status synced = util::fsync_directory(maildir_path(maildir_, "new", "")); !synced) return synced.error();
+    }
     return new_path;
 }
 

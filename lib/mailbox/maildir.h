@@ -63,6 +63,11 @@ struct DeliveryOptions {
     bool create_dirs = true;     // run ensure_maildir() first
     std::string host;            // "" = gethostname()
     bool include_vsize = false;  // also add ",W=<size with CRLF>"
+    // The file system of the queue file this delivery comes from. When the
+    // Maildir is on the same one, commit() does not fsync new/: the journal
+    // makes the link durable before the queue file's later removal. On
+    // another file system, or when unknown, it does.
+    std::optional<dev_t> queue_device;
 };
 
 class MaildirWriter {
@@ -105,6 +110,7 @@ private:
     uint64_t vsize_ = 0;
     char last_ = 0;
     bool include_vsize_ = false;
+    std::optional<dev_t> queue_device_;
     bool open_ = false;  // tmp file exists and belongs to us
 };
 
