@@ -81,6 +81,13 @@ bool cram_matches(const std::string& authtype, const std::string& challenge, con
     return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
 }
 
+// The default password scheme of the module a record came from.
+std::string scheme_of(const auth::AuthChain& chain, const std::string& module) {
+    for (const auto& m : chain.modules())
+        if (m->spec() == module) return m->default_scheme();
+    return "CRYPT";
+}
+
 // What a worker returns for an AUTH: the outcome, and the record to cache
 // (the user as the first module that knew it has it), if any.
 struct AuthWork {
@@ -144,6 +151,10 @@ private:
         return auth::format_username(user, server_.config_.auth_username_format, server_.config_.auth_default_realm);
     }
 
+    // The modules may answer differently per service (mysql's
+    // $(service)), so the cache keeps one entry per service and name.
+    std::string cache_key(const std::string& key) const { return request_.service + '\t' + key; }
+
     // Every module call runs on the runner's one worker thread, so a
     // module is never used by two threads (hashing is slow, too).
     template <class T>
@@ -156,23 +167,26 @@ private:
 
     void pre() {
         std::string key = user_key(request_.user);
+        std::string ck = cache_key(key);
         // "PRE module service user" asks one module only (not cached).
         std::string only = request_.module == "." ? std::string() : request_.module;
         if (only.empty()) {
-            if (auto hit = server_.cache_.get(key, server_.clock_())) return answer_lookup(*hit, key, false);
+            if (auto hit = server_.cache_.get(ck, server_.clock_())) return answer_lookup(*hit, key, "");
         }
         auto chain = server_.chain_;
         std::string service = request_.service;
         offload<LookupResult>(
             true, [chain, key, service, only] { return chain->lookup(key, service, only); },
-            [key, only](Session& s, LookupResult r) { s.answer_lookup(r, key, only.empty()); });
+            [key, ck, only](Session& s, LookupResult r) { s.answer_lookup(r, key, only.empty() ? ck : ""); });
     }
 
-    void answer_lookup(const LookupResult& r, const std::string& key, bool fresh) {
-        if (fresh) server_.cache_.put(key, r, server_.clock_());
+    // `ck`: the cache key when `r` comes from the modules and is to be
+    // cached, empty otherwise.
+    void answer_lookup(const LookupResult& r, const std::string& key, const std::string& ck) {
+        if (!ck.empty()) server_.cache_.put(ck, r, server_.clock_());
         if (r.outcome == Outcome::kTempFail) {
-            if (fresh) {
-                if (auto stale = server_.cache_.get(key, server_.clock_(), true)) return answer_lookup(*stale, key, false);
+            if (!ck.empty()) {
+                if (auto stale = server_.cache_.stale(ck)) return answer_lookup(*stale, key, "");
             }
             return temp_fail(key, r.reason);
         }
@@ -203,20 +217,23 @@ private:
             return reply_fail(true);
         }
         std::string key = user_key(user);
+        std::string ck = cache_key(key);
         auto chain = server_.chain_;
         std::string service = request_.service, authtype = request_.authtype;
-        auto cached = server_.cache_.get(key, server_.clock_());
-        bool one_module = chain->modules().size() == 1;
-        // A cached unknown user, or a cached user whose password does not
-        // match while no other module could accept it, is refused without
-        // asking the modules again.
+        auto cached = server_.cache_.get(ck, server_.clock_());
+        // An expired record answers only while the modules cannot.
+        std::optional<LookupResult> stale;
+        if (!cached) stale = server_.cache_.stale(ck);
+        // A cached unknown user is refused without asking the modules
+        // again; a cached user whose password does not match is asked for
+        // again, as the password may have changed in the backend.
         std::function<AuthWork()> work = [chain, key, service, password, challenge, authtype, cram, cached,
-                                          one_module]() {
+                                          stale]() {
             AuthWork w;
-            auto check = [&](const UserRecord& u, std::string* why) {
-                if (!cram) return auth::AuthChain::check_password(u, "CRYPT", password, why);
-                auto plain = auth::plaintext_of(u.clear_password.empty() ? u.crypt_password
-                                                                         : "{PLAIN}" + u.clear_password);
+            auto check = [&](const UserRecord& u, const std::string& scheme, std::string* why) {
+                if (!cram) return auth::AuthChain::check_password(u, scheme, password, why);
+                auto plain = auth::plaintext_of(
+                    u.clear_password.empty() ? u.crypt_password : "{PLAIN}" + u.clear_password, scheme);
                 if (!plain) {
                     *why = "the stored password does not allow " + authtype;
                     return Outcome::kNotFound;
@@ -225,34 +242,50 @@ private:
                 *why = "password mismatch";
                 return Outcome::kNotFound;
             };
+            // Checks a cached record with its module's default scheme.
+            auto check_record = [&](const LookupResult& r) {
+                LookupResult out = r;
+                std::string why;
+                if (check(r.user, scheme_of(*chain, r.user.module), &why) == Outcome::kOk) return out;
+                out.outcome = Outcome::kNotFound;
+                out.reason = r.user.module + ": " + why;
+                return out;
+            };
+            std::optional<LookupResult> known;  // the cached record, checked
             if (cached) {
                 if (cached->outcome != Outcome::kOk) {
                     w.result.reason = "unknown user (cached)";
                     return w;
                 }
-                std::string why;
-                if (check(cached->user, &why) == Outcome::kOk || one_module) {
-                    w.result = *cached;
-                    if (why.empty()) return w;
-                    w.result.outcome = Outcome::kNotFound;
-                    w.result.reason = cached->user.module + ": " + why;
+                known = check_record(*cached);
+                if (known->outcome == Outcome::kOk) {
+                    w.result = *known;
                     return w;
                 }
             }
             // Every module in turn, as courier does.
             w.result = chain->authenticate_with(
-                key, service, [&](const UserRecord& u, const auth::AuthModule&, std::string* why) { return check(u, why); },
+                key, service,
+                [&](const UserRecord& u, const auth::AuthModule& m, std::string* why) {
+                    return check(u, m.default_scheme(), why);
+                },
                 &w.cache);
             // A user no module knows is cached as unknown.
             if (!w.cache && w.result.outcome == Outcome::kNotFound) w.cache = LookupResult{};
+            // While the modules cannot answer, the last record known
+            // decides (Dovecot's stale cache entries).
+            if (w.result.outcome == Outcome::kTempFail) {
+                if (!known && stale) known = check_record(*stale);
+                if (known) w.result = *known;
+            }
             return w;
         };
         offload<AuthWork>(true, std::move(work),
-                          [key](Session& s, AuthWork w) { s.answer_auth(w, key); });
+                          [key, ck](Session& s, AuthWork w) { s.answer_auth(w, key, ck); });
     }
 
-    void answer_auth(const AuthWork& w, const std::string& key) {
-        if (w.cache) server_.cache_.put(key, *w.cache, server_.clock_());
+    void answer_auth(const AuthWork& w, const std::string& key, const std::string& ck) {
+        if (w.cache) server_.cache_.put(ck, *w.cache, server_.clock_());
         const LookupResult& r = w.result;
         if (r.outcome == Outcome::kTempFail) return temp_fail(key, r.reason);
         if (r.outcome != Outcome::kOk) {
@@ -268,13 +301,15 @@ private:
 
     void passwd() {
         std::string key = user_key(request_.user);
-        server_.cache_.remove(key);
+        // Every service's entry for the user goes (the cache is keyed by
+        // service and name).
+        server_.cache_.clear();
         auto chain = server_.chain_;
         std::string service = request_.service, old_pw = request_.old_password, new_pw = request_.new_password;
         offload<LookupResult>(
             true, [chain, key, service, old_pw, new_pw] { return chain->change_password(key, service, old_pw, new_pw); },
             [key](Session& s, LookupResult r) {
-                s.server_.cache_.remove(key);
+                s.server_.cache_.clear();
                 if (r.outcome == Outcome::kTempFail) return s.temp_fail(key, r.reason);
                 if (r.outcome != Outcome::kOk) {
                     log::info("password change refused: user=<%s>, reason=%s", log::log_printable(key).c_str(),

@@ -2,8 +2,8 @@
 //
 // Summary
 //   A multi server (master.cf: "pop3 inet n - n - - pop3d", and "pop3s"
-//   with -o pop3_tls_wrappermode=yes): many sessions per process on one
-//   event loop. Authentication goes to authd over its UNIX socket
+//   with -o pop3_tls_wrappermode=yes) on one event loop, one session per
+//   process while mailbox work blocks the loop (docs/mail-access.md). Authentication goes to authd over its UNIX socket
 //   ($queue_directory/private/authd, pop3_authd_path); mail is read from
 //   authd's MAILDIR= or mail_location. The process model (unprivileged
 //   login part, mail part as the user, never root) is in
@@ -43,11 +43,16 @@ int main(int argc, char** argv) {
         g_server = std::make_unique<pop3d::Pop3Server>(ctx.loop(), std::move(*cfg), std::move(tls));
         return ok_status();
     };
+    // Mailbox work (mbox and UID list locks waited for up to seconds, whole
+    // messages read) still runs on the loop: one session per process, so a
+    // stuck mailbox never stalls another user's session.
+    spec.sessions_per_process = 1;
+    spec.accept_only_below_cap = true;
     spec.on_connection = [](server::ServerContext&, server::Connection conn) { g_server->accept(std::move(conn)); };
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };
     spec.parameters = {"login_greeting", "disable_plaintext_auth", "auth_mechanisms", "login_trusted_networks",
                        "mail_max_userip_connections", "mail_location", "pop3_uidl_format", "pop3_idle_timeout",
-                       "pop3_tls_wrappermode", "pop3_authd_path", "authd_client_timeout", "ssl", "ssl_cert",
+                       "pop3_tls_wrappermode", "pop3_authd_path", "authd_client_timeout", "auth_failure_delay", "ssl", "ssl_cert",
                        "ssl_key"};
     return server::run_multi_server(argc, argv, std::move(spec));
 }

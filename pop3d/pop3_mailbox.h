@@ -19,8 +19,8 @@
 //   mbox (pop3_mbox.cc): read under the delivery agents' locks (dotlock,
 //   then fcntl, as `local`); at commit, under the same locks, the kept
 //   messages and whatever was appended since the session began are
-//   written to a new file renamed over the mbox (in place, truncating,
-//   when the directory is not writable).
+//   written back in place (the same inode, truncated): a delivery agent
+//   waiting on the locks then appends to the file that is the mbox.
 //
 // Thread safety
 //   One thread.

@@ -169,23 +169,9 @@ Result<UpdateStats> Pop3Mailbox::commit_mbox() {
         if (!messages_[i].deleted) out.append(old, begin, end - begin);
     }
     out.append(old, mbox_snapshot_, std::string::npos);
-    // A new file renamed over the old one (a crash leaves one whole file);
-    // in place when the directory is not ours to write.
-    const std::string tmp = mbox_path_ + ".pop3d." + std::to_string(::getpid());
-    int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
-    if (tfd >= 0) {
-        util::UniqueFd t(tfd);
-        (void)::fchown(tfd, st.st_uid, st.st_gid);
-        Status w = write_all(tfd, out, tmp);
-        if (w && ::fsync(tfd) != 0) w = make_sys_error("fsync " + tmp + ": " + std::strerror(errno), errno);
-        if (w && ::rename(tmp.c_str(), mbox_path_.c_str()) != 0)
-            w = make_sys_error("rename " + tmp + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
-        if (!w) {
-            ::unlink(tmp.c_str());
-            return w.error();
-        }
-        return stats;
-    }
+    // Rewritten in place under the locks: a writer waiting on them appends
+    // to this inode afterwards. A new file renamed over the mbox would
+    // leave that writer appending to the unlinked old inode.
     if (::lseek(fd, 0, SEEK_SET) != 0) return make_sys_error("lseek " + mbox_path_, errno);
     if (auto w = write_all(fd, out, mbox_path_); !w) return w.error();
     if (::ftruncate(fd, static_cast<off_t>(out.size())) != 0 || ::fsync(fd) != 0)

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/util/strings.h"
 #include "pop3d/pop3_session.h"
@@ -50,11 +51,15 @@ Result<Pop3Config> Pop3Config::from_config(const config::Config& cfg) {
     auto idle = cfg.get_time("pop3_idle_timeout");
     if (!idle) return idle.error();
     c.idle_timeout = std::chrono::seconds(*idle);
+    auto delay = cfg.get_time("auth_failure_delay");
+    if (!delay) return delay.error();
+    c.failure_delay = std::chrono::seconds(*delay);
     auto queue = cfg.get("queue_directory");
     if (!queue) return queue.error();
     auto path = cfg.get("pop3_authd_path");
     if (!path) return path.error();
     c.authd.socket_path = auth::authd_socket_path(*queue, *path);
+    c.anvil_socket = ipc::service_socket_path(*queue, ipc::ServiceClass::kPrivate, anvil::kServiceName);
     c.authd.service = *path;
     auto timeout = cfg.get_time("authd_client_timeout");
     if (!timeout) return timeout.error();
@@ -78,7 +83,13 @@ Result<Pop3Config> Pop3Config::from_config(const config::Config& cfg) {
 }
 
 Pop3Server::Pop3Server(event::Loop& loop, Pop3Config config, std::shared_ptr<tls::ServerContext> tls)
-    : loop_(loop), config_(std::move(config)), tls_(std::move(tls)), authd_(loop, config_.authd) {}
+    : loop_(loop), config_(std::move(config)), tls_(std::move(tls)), authd_(loop, config_.authd) {
+    if (config_.max_userip > 0 && !config_.anvil_socket.empty()) {
+        anvil::ClientOptions opts;
+        opts.socket_path = config_.anvil_socket;
+        anvil_ = std::make_unique<anvil::Client>(loop_, std::move(opts));
+    }
+}
 
 Pop3Server::~Pop3Server() = default;
 
@@ -97,19 +108,45 @@ void Pop3Server::finish(Pop3Session* session) {
     loop_.release_later(std::move(owned));
 }
 
-bool Pop3Server::add_userip(const std::string& key) {
-    int& n = userip_[key];
-    if (config_.max_userip > 0 && n >= config_.max_userip) {
-        if (n == 0) userip_.erase(key);
-        return false;
+namespace {
+// The anvil ident: a service of its own, so smtpd's per-client counts and
+// these never mix.
+constexpr std::string_view kUseripService = "pop3-userip";
+}  // namespace
+
+void Pop3Server::userip_connect(const std::string& user, const std::string& rip,
+                                std::function<void(bool, UseripTicket)> done) {
+    if (config_.max_userip <= 0) return done(true, UseripTicket{});
+    std::string key = rip + "/" + user;
+    if (!anvil_) {
+        int& n = userip_[key];
+        if (n >= config_.max_userip) return done(false, UseripTicket{});
+        ++n;
+        return done(true, UseripTicket{std::move(key), 0, true});
     }
-    ++n;
-    return true;
+    anvil::Client* client = anvil_.get();
+    client->request(anvil::RequestType::kConnect, anvil::make_ident(kUseripService, key),
+                    [this, client, key, done = std::move(done)](std::optional<anvil::Reply> r) {
+                        if (!r || r->status != anvil::kStatusOk) return done(true, UseripTicket{});
+                        UseripTicket ticket{key, client->generation(), false};
+                        if (r->count > config_.max_userip) {
+                            userip_release(ticket);
+                            return done(false, UseripTicket{});
+                        }
+                        done(true, std::move(ticket));
+                    });
 }
 
-void Pop3Server::remove_userip(const std::string& key) {
-    auto it = userip_.find(key);
-    if (it != userip_.end() && --it->second <= 0) userip_.erase(it);
+void Pop3Server::userip_release(const UseripTicket& ticket) {
+    if (ticket.key.empty()) return;
+    if (ticket.local) {
+        auto it = userip_.find(ticket.key);
+        if (it != userip_.end() && --it->second <= 0) userip_.erase(it);
+        return;
+    }
+    // anvil forgets what was counted on a connection once it closes.
+    if (!anvil_ || ticket.generation != anvil_->generation() || !anvil_->connected()) return;
+    anvil_->request(anvil::RequestType::kDisconnect, anvil::make_ident(kUseripService, ticket.key), nullptr);
 }
 
 }  // namespace mailroom::pop3d

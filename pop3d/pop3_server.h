@@ -7,8 +7,8 @@
 //   login_trusted_networks, mail_max_userip_connections, mail_location,
 //   pop3_uidl_format, ssl_cert, ssl_key; and pop3_idle_timeout,
 //   pop3_tls_wrappermode). Pop3Server owns what the sessions of one
-//   process share: the TLS context, the authd client, the user+IP
-//   connection counts. Each accepted connection becomes a Pop3Session
+//   process share: the TLS context, the authd client, the anvil client
+//   that counts user+IP connections across pop3d processes. Each accepted connection becomes a Pop3Session
 //   (pop3_session.cc): the login part (greeting, CAPA, STLS, USER/PASS,
 //   APOP, AUTH) and, once authd accepted the user, the mail part on a
 //   Pop3Mailbox (docs/mail-access.md).
@@ -19,12 +19,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "lib/anvil/anvil_client.h"
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
@@ -43,7 +45,9 @@ struct Pop3Config {
     bool mech_apop = false;
     std::optional<smtpd::Mynetworks> trusted;  // login_trusted_networks
     int max_userip = 10;                       // mail_max_userip_connections (0 = no limit)
+    std::string anvil_socket;                  // private/anvil; empty: count in this process only
     std::chrono::milliseconds idle_timeout{600000};
+    std::chrono::milliseconds failure_delay{2000};  // auth_failure_delay, for failures pop3d decides
     std::string mail_location = "maildir:~/Maildir";
     std::string uidl_format = "%08Xu%08Xv";
     std::string hostname;
@@ -69,15 +73,27 @@ public:
     const Pop3Config& config() const { return config_; }
     const std::shared_ptr<tls::ServerContext>& tls() const { return tls_; }
     auth::AuthClient& authd() { return authd_; }
-    // mail_max_userip_connections bookkeeping (this process's sessions).
-    bool add_userip(const std::string& key);
-    void remove_userip(const std::string& key);
+    // mail_max_userip_connections: a session of `user` from `rip` is
+    // counted through anvil, so across every pop3d process (without an
+    // anvil socket configured, in this process). done(true, ticket) admits
+    // it; the ticket goes back to userip_release() when the session ends.
+    // When anvil cannot be asked the session is admitted (anvil's client
+    // logs the warning), as Postfix's smtpd goes on without its limits.
+    struct UseripTicket {
+        std::string key;
+        std::uint64_t generation = 0;  // anvil connection it was counted on
+        bool local = false;
+    };
+    void userip_connect(const std::string& user, const std::string& rip,
+                        std::function<void(bool, UseripTicket)> done);
+    void userip_release(const UseripTicket& ticket);
 
 private:
     event::Loop& loop_;
     Pop3Config config_;
     std::shared_ptr<tls::ServerContext> tls_;
     auth::AuthClient authd_;
+    std::unique_ptr<anvil::Client> anvil_;
     std::map<Pop3Session*, std::unique_ptr<Pop3Session>> sessions_;
     std::map<std::string, int> userip_;
 };

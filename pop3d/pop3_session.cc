@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +21,11 @@ namespace mailroom::pop3d {
 namespace {
 
 constexpr int kMaxBadCommands = 20;
+constexpr int kMaxAuthFailures = 3;  // as Dovecot's login processes
+// Replies queued for a client that does not read them: above this, input
+// is not read until the queue has drained, so pipelined CAPA or RETR
+// commands cannot grow it without bound.
+constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
 
 std::string sock_addr(int fd, bool peer) {
     sockaddr_storage ss{};
@@ -48,7 +54,7 @@ Pop3Session::Pop3Session(Pop3Server& server, server::Connection conn)
     : server_(server), conn_(std::move(conn)), started_(std::chrono::steady_clock::now()) {}
 
 Pop3Session::~Pop3Session() {
-    if (!userip_key_.empty()) server_.remove_userip(userip_key_);
+    server_.userip_release(userip_ticket_);
     if (auth_id_ != 0) server_.authd().cancel(auth_id_);
 }
 
@@ -112,6 +118,14 @@ void Pop3Session::end(const char* why) {
     server_.finish(this);
 }
 
+void Pop3Session::end_after_output(const char* why) {
+    if (state_ == State::kDone) return;
+    log_disconnect(why);
+    state_ = State::kDone;
+    box_.reset();
+    close_after_output();
+}
+
 void Pop3Session::log_disconnect(const char* why) {
     if (box_) {
         log::info("pop3(%s): Disconnected: %s top=%u/%llu, retr=%u/%llu, del=0/%zu, size=%llu",
@@ -163,8 +177,14 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
             server_.finish(this);
             return;
         }
+        // A read timeout leaves writing on: the reply goes out before the
+        // close. Output still queued means the client stopped reading.
+        if (channel_->output_size() > 0) {
+            end("Disconnected for inactivity");
+            return;
+        }
         send("-ERR Disconnected for inactivity.");
-        end("Disconnected for inactivity");
+        end_after_output("Disconnected for inactivity");
         return;
     case event::Channel::Event::kEof:
     case event::Channel::Event::kError:
@@ -179,7 +199,12 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
 
 void Pop3Session::on_input() {
     event::Channel::Line line;
-    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone && channel_->read_line(&line)) {
+    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone) {
+        if (channel_->output_size() > kMaxQueuedOutput) {
+            wait_for_drain();
+            return;
+        }
+        if (!channel_->read_line(&line)) break;
         if (!line.complete) {
             channel_->skip_line();
             bad_command("Input line too long.");
@@ -189,11 +214,20 @@ void Pop3Session::on_input() {
     }
 }
 
+void Pop3Session::wait_for_drain() {
+    channel_->pause_reading();
+    channel_->on_drained([this] {
+        channel_->on_drained(nullptr);
+        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait) return;
+        channel_->resume_reading();  // runs on_input for what is buffered
+    });
+}
+
 void Pop3Session::bad_command(const std::string& text) {
     send("-ERR " + text);
     if (++bad_commands_ >= kMaxBadCommands) {
         send("-ERR Too many bad commands.");
-        end("Too many bad commands");
+        end_after_output("Too many bad commands");
     }
 }
 
@@ -344,18 +378,13 @@ void Pop3Session::sasl_response(const std::string& line) {
         const auto a = decoded->find('\0');
         const auto b = a == std::string::npos ? std::string::npos : decoded->find('\0', a + 1);
         if (b == std::string::npos) {
-            ++auth_failures_;
-            last_method_ = "PLAIN";
-            send("-ERR [AUTH] Authentication failed.");
+            auth_failed("", "PLAIN", true);
             return;
         }
         std::string authz = decoded->substr(0, a);
         std::string authc = decoded->substr(a + 1, b - a - 1);
         if (!authz.empty() && authz != authc) {
-            ++auth_failures_;
-            last_user_ = authc;
-            last_method_ = "PLAIN";
-            send("-ERR [AUTH] Authentication failed.");
+            auth_failed(authc, "PLAIN", true);
             return;
         }
         authenticate(std::move(authc), decoded->substr(b + 1), "PLAIN");
@@ -396,14 +425,24 @@ void Pop3Session::apop(const Pop3Command& cmd) {
                 if (clear.empty()) {
                     if (auto p = auth::plaintext_of(r.reply.user.passwd)) clear = *p;
                 }
-                if (clear.empty() || digest_hex("md5", timestamp_ + clear) != digest) r.kind = auth::AuthResult::Kind::kFail;
+                const std::string want = clear.empty() ? std::string() : digest_hex("md5", timestamp_ + clear);
+                if (want.empty() || want.size() != digest.size() ||
+                    CRYPTO_memcmp(want.data(), digest.data(), want.size()) != 0)
+                    r.kind = auth::AuthResult::Kind::kFail;
             }
-            auth_done(user, "APOP", r);
+            // authd's PRE lookup found the user; the digest check failing
+            // here has had no failure delay yet.
+            auth_done(user, "APOP", r, false);
         });
 }
 
-void Pop3Session::auth_done(const std::string& user, const char* method, const auth::AuthResult& result) {
+void Pop3Session::auth_done(const std::string& user, const char* method, const auth::AuthResult& result,
+                            bool authd_delayed) {
     if (state_ == State::kDone) return;
+    if (result.kind == auth::AuthResult::Kind::kFail) {
+        auth_failed(user, method, !authd_delayed);
+        return;
+    }
     state_ = State::kAuthorization;
     channel_->resume_reading();
     last_user_ = user;
@@ -413,8 +452,6 @@ void Pop3Session::auth_done(const std::string& user, const char* method, const a
         login(user, result.reply.user, method);
         return;
     case auth::AuthResult::Kind::kFail:
-        ++auth_failures_;
-        send("-ERR [AUTH] Authentication failed.");
         return;
     case auth::AuthResult::Kind::kTempFail:
         log::warn("pop3-login: authd: %s: %s", result.reason.c_str(), login_fields(user, method).c_str());
@@ -423,8 +460,41 @@ void Pop3Session::auth_done(const std::string& user, const char* method, const a
     }
 }
 
-void Pop3Session::login(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    const auto& cfg = server_.config();
+void Pop3Session::auth_failed(const std::string& user, const char* method, bool delay) {
+    ++auth_failures_;
+    last_user_ = user;
+    last_method_ = method;
+    // Nothing more is read until the answer is out.
+    state_ = State::kAuthWait;
+    channel_->pause_reading();
+    const auto wait = server_.config().failure_delay;
+    if (!delay || wait.count() <= 0) {
+        auth_failed_reply();
+        return;
+    }
+    if (failure_timer_.empty()) failure_timer_ = event::Timer(server_.loop(), [this] { auth_failed_reply(); });
+    failure_timer_.start(wait);
+}
+
+void Pop3Session::auth_failed_reply() {
+    if (state_ == State::kDone) return;
+    send("-ERR [AUTH] Authentication failed.");
+    if (auth_failures_ >= kMaxAuthFailures) {
+        end_after_output("auth failed");  // Disconnected (auth failed, 3 attempts in N secs)
+        return;
+    }
+    state_ = State::kAuthorization;
+    channel_->resume_reading();
+}
+
+void Pop3Session::login(const std::string& typed_name, const auth::AuthUser& user, const char* method) {
+    // The name authd canonicalised (auth_username_format, a lookup's own
+    // spelling), not what the client typed: the mailbox, the user+IP
+    // count and the log are the same user however it was spelled.
+    const std::string login_name = !user.address.empty()    ? user.address
+                                   : !user.username.empty() ? user.username
+                                                            : typed_name;
+    last_user_ = login_name;
     mail_user_ = login_name;
     // The mail part never runs as root (docs/mail-access.md): a root
     // process refuses until the per-uid hand-off exists.
@@ -432,28 +502,54 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
         log::error("pop3(%s): refusing to read mail as root (uid=%ld): run pop3d unprivileged",
                    log::log_printable(login_name).c_str(), user.uid ? static_cast<long>(*user.uid) : -1L);
         send("-ERR [SYS/PERM] Internal error occurred. Refer to server log for more information.");
-        end("Internal error");
+        end_after_output("Internal error");
         return;
     }
-    const std::string key = login_name + "\n" + rip_;
-    if (!server_.add_userip(key)) {
-        send(util::format("-ERR [IN-USE] Maximum number of connections from user+IP exceeded "
-                          "(mail_max_userip_connections=%d)", cfg.max_userip));
-        log::info("pop3-login: Maximum number of connections from user+IP exceeded "
-                  "(mail_max_userip_connections=%d): %s", cfg.max_userip, login_fields(login_name, method).c_str());
-        state_ = State::kDone;
-        close_after_output();
-        return;
-    }
-    userip_key_ = key;
-    std::string maildir = user.maildir;
+    // Counted before the mailbox is touched; the count may come from anvil.
+    state_ = State::kAuthWait;
+    channel_->pause_reading();
+    std::weak_ptr<int> alive = life_;
+    Pop3Server* server = &server_;
+    server_.userip_connect(login_name, rip_, [this, alive, server, login_name, user, method](
+                                                 bool admitted, Pop3Server::UseripTicket ticket) {
+        if (alive.expired() || state_ == State::kDone) {
+            server->userip_release(ticket);
+            return;
+        }
+        if (!admitted) {
+            const int max = server_.config().max_userip;
+            send(util::format("-ERR [IN-USE] Maximum number of connections from user+IP exceeded "
+                              "(mail_max_userip_connections=%d)", max));
+            log::info("pop3-login: Maximum number of connections from user+IP exceeded "
+                      "(mail_max_userip_connections=%d): %s", max, login_fields(login_name, method).c_str());
+            state_ = State::kDone;
+            close_after_output();
+            return;
+        }
+        userip_ticket_ = std::move(ticket);
+        open_mailbox(login_name, user, method);
+    });
+}
+
+void Pop3Session::open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method) {
+    const auto& cfg = server_.config();
+    std::string maildir;
     std::string mbox, index_dir;
-    if (maildir.empty()) {
+    if (!user.maildir.empty()) {
+        auto abs = access::resolve_maildir(user.maildir, user.home);
+        if (!abs) {
+            log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), abs.error().message.c_str());
+            send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
+            end_after_output("Internal error");
+            return;
+        }
+        maildir = *abs;
+    } else {
         auto loc = access::parse_mail_location(cfg.mail_location, access::MailUser{login_name, user.home});
         if (!loc) {
             log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), loc.error().message.c_str());
             send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
-            end("Internal error");
+            end_after_output("Internal error");
             return;
         }
         if (loc->format == access::MailFormat::kMbox) {
@@ -482,6 +578,7 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
     }
     state_ = State::kTransaction;
     send("+OK Logged in.");
+    channel_->resume_reading();
 }
 
 bool Pop3Session::message_index(const Pop3Command& cmd, std::size_t* index) {
@@ -527,18 +624,23 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
     case Pop3Verb::kRetr:
     case Pop3Verb::kTop: {
         if (!message_index(cmd, &i)) return;
-        auto text = box_->read(i);
-        if (!text) {
-            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
-            send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
-            return;
-        }
         const bool retr = cmd.verb == Pop3Verb::kRetr;
-        std::string body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
-        std::string out = retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
-                               : std::string("+OK\r\n");
-        out += body;
-        out += ".\r\n";
+        std::string body;
+        {
+            // The file's text is dropped once encoded; the reply goes out
+            // in three writes rather than one more copy of the message.
+            auto text = box_->read(i);
+            if (!text) {
+                log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
+                send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
+                return;
+            }
+            body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
+        }
+        channel_->write(retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
+                             : std::string("+OK\r\n"));
+        channel_->write(body);
+        channel_->write(".\r\n");
         if (retr) {
             ++retr_count_;
             retr_bytes_ += body.size();
@@ -546,7 +648,6 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
             ++top_count_;
             top_bytes_ += body.size();
         }
-        channel_->write(out);
         return;
     }
     case Pop3Verb::kDele:
@@ -563,6 +664,8 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
         std::uint64_t total_size = 0;
         for (std::size_t k = 0; k < total; ++k) total_size += box_->message(k).size;
         auto stats = box_->commit();
+        server_.userip_release(userip_ticket_);  // before the client hears it is out
+        userip_ticket_ = Pop3Server::UseripTicket{};
         if (!stats) {
             log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), stats.error().message.c_str());
             send("-ERR [SYS/TEMP] Couldn't update mailbox: Internal error occurred.");

@@ -123,6 +123,9 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
         for (const std::string& m : *mechs) {
             std::string upper = m;
             for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            // auth_mechanisms is shared with pop3d and imapd: a mechanism
+            // only they implement (APOP) is theirs, not an error here.
+            if (upper == "APOP") continue;
             if (upper != "PLAIN" && upper != "LOGIN" && upper != "CRAM-MD5")
                 return make_error("auth_mechanisms: unknown mechanism \"" + m + "\"");
             c.authd_mechanisms.push_back(upper);

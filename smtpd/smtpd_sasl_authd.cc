@@ -102,7 +102,7 @@ void AuthdSasl::respond(uint64_t id, std::string response, SaslServer::Done done
     Exchange& ex = *exchanges_.at(id);
     if (ex.mechanism == "LOGIN") {
         if (!ex.have_user) {
-            if (response.empty() || response.find('\0') != std::string::npos)
+            if (response.empty())
                 return later(std::move(done), make_step(SaslStep::Kind::kFail, "bad protocol / cancel"));
             ex.user = std::move(response);
             ex.have_user = true;
@@ -125,7 +125,7 @@ void AuthdSasl::respond(uint64_t id, std::string response, SaslServer::Done done
     // PLAIN: authzid NUL authcid NUL passwd.
     size_t a = response.find('\0');
     size_t b = a == std::string::npos ? std::string::npos : response.find('\0', a + 1);
-    if (b == std::string::npos || response.find('\0', b + 1) != std::string::npos || b == a + 1)
+    if (b == std::string::npos || b == a + 1)
         return later(std::move(done), make_step(SaslStep::Kind::kFail, "bad protocol / cancel"));
     std::string authzid = response.substr(0, a);
     std::string user = response.substr(a + 1, b - a - 1);
@@ -136,8 +136,10 @@ void AuthdSasl::respond(uint64_t id, std::string response, SaslServer::Done done
 }
 
 void AuthdSasl::check(uint64_t id, const std::string& user, const std::string& password, SaslServer::Done done) {
-    // A line break cannot travel in a login request: no user has one.
-    if (user.find('\n') != std::string::npos || password.find('\n') != std::string::npos)
+    // A line break or NUL cannot travel in a login request: no user has
+    // one, so it is a wrong password, not a problem with authd.
+    const std::string bad("\n\0", 2);
+    if (user.find_first_of(bad) != std::string::npos || password.find_first_of(bad) != std::string::npos)
         return later(std::move(done), make_step(SaslStep::Kind::kFail, "authentication failure"));
     ask(id, user, auth::make_login_request(config_.service, user, password), std::move(done));
 }

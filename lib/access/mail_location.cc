@@ -74,4 +74,15 @@ Result<MailLocation> parse_mail_location(std::string_view setting, const MailUse
     return loc;
 }
 
+Result<std::string> resolve_maildir(std::string_view maildir, std::string_view home) {
+    if (!maildir.empty() && maildir[0] == '/') return std::string(maildir);
+    if (home.empty() || home[0] != '/')
+        return make_error("MAILDIR " + std::string(maildir) + " is relative and the home directory is not absolute");
+    while (maildir.substr(0, 2) == "./") maildir.remove_prefix(2);
+    std::string out(home);
+    if (out.back() != '/') out += '/';
+    out += maildir;
+    return out;
+}
+
 }  // namespace mailroom::access

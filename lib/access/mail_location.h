@@ -7,7 +7,8 @@
 //   with Dovecot's variables expanded: %u (the login name), %n (its user
 //   part), %d (its domain part), %h (the home directory), %% (a percent
 //   sign); a leading "~" or "~/" is the home directory. pop3d and imapd
-//   call it after authentication when authd's reply has no MAILDIR=.
+//   call it after authentication when authd's reply has no MAILDIR=;
+//   resolve_maildir() makes a relative MAILDIR= one under the home.
 //
 // Description
 //   Pure: no I/O. An unknown format, an unknown variable, a path that needs
@@ -42,5 +43,10 @@ struct MailUser {
 Result<std::string> expand_mail_variables(std::string_view text, const MailUser& user);
 
 Result<MailLocation> parse_mail_location(std::string_view setting, const MailUser& user);
+
+// authd's MAILDIR= as an absolute path: one not starting with '/' is
+// relative to the home directory (courier's rule; "./Maildir" too). An
+// error when it is relative and there is no absolute home.
+Result<std::string> resolve_maildir(std::string_view maildir, std::string_view home);
 
 }  // namespace mailroom::access

@@ -28,13 +28,22 @@ std::optional<LookupResult> AuthCache::get(const std::string& key, std::time_t n
     bool found = e.result.outcome == Outcome::kOk;
     std::time_t ttl = found ? ttl_ : negative_ttl_;
     if (now - e.stored >= ttl && !(allow_stale && found)) {
-        if (!allow_stale) evict(it->second);
+        // An expired unknown user is of no further use; a found one is
+        // kept for stale().
+        if (!found) evict(it->second);
         ++misses_;
         return std::nullopt;
     }
     lru_.splice(lru_.begin(), lru_, it->second);
     ++hits_;
     return e.result;
+}
+
+std::optional<LookupResult> AuthCache::stale(const std::string& key) const {
+    if (!enabled()) return std::nullopt;
+    auto it = map_.find(key);
+    if (it == map_.end() || it->second->result.outcome != Outcome::kOk) return std::nullopt;
+    return it->second->result;
 }
 
 void AuthCache::put(const std::string& key, const LookupResult& result, std::time_t now) {

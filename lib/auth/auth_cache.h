@@ -9,9 +9,10 @@
 //   least recently used entries go first when it is full.
 //
 // Description
-//   A temporary failure is never cached. get() with allow_stale returns an
-//   expired found entry too: when the backend is down, Dovecot goes on
-//   using the last answer it had, and so does authd. The clock is passed
+//   A temporary failure is never cached. An expired found entry stays
+//   until it is replaced or pushed out by the memory bound: get() with
+//   allow_stale, or stale(), returns it, since when the backend is down
+//   Dovecot goes on using the last answer it had, and so does authd. The clock is passed
 //   in, so tests need no sleeping.
 //
 // Thread safety
@@ -38,6 +39,9 @@ public:
     // kOk with the record, kNotFound for a cached unknown user; nullopt on
     // a miss.
     std::optional<LookupResult> get(const std::string& key, std::time_t now, bool allow_stale = false);
+    // A found entry whatever its age, for when the modules cannot answer;
+    // not counted as a hit or miss.
+    std::optional<LookupResult> stale(const std::string& key) const;
     // Keeps kOk and kNotFound results; ignores kTempFail.
     void put(const std::string& key, const LookupResult& result, std::time_t now);
     void remove(const std::string& key);

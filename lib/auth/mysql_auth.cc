@@ -4,6 +4,7 @@
 #include <errmsg.h>
 #include <mysql.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 
@@ -16,8 +17,13 @@ namespace mailroom::auth {
 namespace {
 
 // Connect, read and write timeouts: a stuck server becomes a temporary
-// failure before clients (Cyrus SASL, smtpd's SASL step) give up.
-constexpr unsigned kTimeoutSeconds = 5;
+// failure before clients (authd_client_timeout, 5s by default) give up.
+// One request spends at most one timeout waiting, plus a reconnect after
+// a connection that failed at once.
+constexpr unsigned kTimeoutSeconds = 2;
+// After a failed connect the module fails at once for this long, so an
+// outage does not hold every queued request for a connect timeout.
+constexpr std::chrono::seconds kDownSeconds{5};
 
 bool connection_lost(unsigned err) {
     return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
@@ -55,6 +61,11 @@ std::string MysqlAuthModule::server_name() const {
 Status MysqlAuthModule::connect() {
     static std::once_flag once;
     std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+    auto now = std::chrono::steady_clock::now();
+    if (now < down_until_) {
+        return make_temp_error("MySQL server " + server_name() + " is not answering (connect failed at most " +
+                               std::to_string(kDownSeconds.count()) + "s ago)");
+    }
     std::unique_ptr<MYSQL, MysqlClose> m(mysql_init(nullptr));
     if (!m) return make_temp_error("mysql_init failed: out of memory");
     unsigned timeout = kTimeoutSeconds;
@@ -65,6 +76,7 @@ Status MysqlAuthModule::connect() {
     const char* sock = cfg_.socket.empty() ? nullptr : cfg_.socket.c_str();
     if (!mysql_real_connect(m.get(), cfg_.server.c_str(), cfg_.username.c_str(), cfg_.password.c_str(),
                             cfg_.database.c_str(), cfg_.port, sock, cfg_.client_flags)) {
+        down_until_ = std::chrono::steady_clock::now() + kDownSeconds;
         return make_temp_error("cannot connect to MySQL server " + server_name() + ": " + mysql_error(m.get()));
     }
     conn_ = std::move(m);
@@ -72,12 +84,25 @@ Status MysqlAuthModule::connect() {
 }
 
 Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
-    const std::function<std::string(const SqlEscape&)>& build) {
+    const std::function<std::string(const SqlEscape&)>& build, const char* secret_query) {
     std::string last;
+    // A statement that holds a password: MySQL's error text may quote
+    // it (a syntax error does), so only the error number is told.
+    auto failure = [&](const std::string& what, unsigned err, const std::string& text) {
+        if (secret_query)
+            return make_temp_error(std::string(secret_query) + " failed (MySQL error " + std::to_string(err) + ")");
+        return make_temp_error(what + text);
+    };
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!conn_) {
             if (auto st = connect(); !st) return st.error();
         }
+        auto started = std::chrono::steady_clock::now();
+        // A connection lost after a timeout was spent is not retried: a
+        // second wait would outlast the client.
+        auto may_retry = [&] {
+            return std::chrono::steady_clock::now() - started < std::chrono::seconds(kTimeoutSeconds);
+        };
         MYSQL* m = conn_.get();
         SqlEscape escape = [m](std::string_view s) {
             std::string out(s.size() * 2 + 1, '\0');
@@ -90,20 +115,21 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
             last = mysql_error(m);
             if (connection_lost(err)) {
                 conn_.reset();
-                continue;
+                if (may_retry()) continue;
             }
-            return make_temp_error("query failed on MySQL server " + server_name() + ": " + last);
+            return failure("query failed on MySQL server " + server_name() + ": ", err, last);
         }
         std::vector<std::vector<std::string>> rows;
         MYSQL_RES* res = mysql_store_result(m);
         if (!res) {
             if (mysql_field_count(m) == 0) return rows;  // UPDATE
+            unsigned err = mysql_errno(m);
             last = mysql_error(m);
-            if (connection_lost(mysql_errno(m))) {
+            if (connection_lost(err)) {
                 conn_.reset();
-                continue;
+                if (may_retry()) continue;
             }
-            return make_temp_error("reading a result from MySQL server " + server_name() + " failed: " + last);
+            return failure("reading a result from MySQL server " + server_name() + " failed: ", err, last);
         }
         unsigned n = mysql_num_fields(res);
         while (MYSQL_ROW row = mysql_fetch_row(res)) {
@@ -115,6 +141,10 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
         }
         mysql_free_result(res);
         return rows;
+    }
+    if (secret_query) {
+        return make_temp_error(std::string(secret_query) + " failed (lost the connection to MySQL server " +
+                               server_name() + ")");
     }
     return make_temp_error("lost the connection to MySQL server " + server_name() + ": " + last);
 }
@@ -166,9 +196,9 @@ LookupResult MysqlAuthModule::change_password(const UserRecord& user, const std:
         r.reason = "no password field to change";
         return r;
     }
-    auto rows = run([&](const SqlEscape& e) {
-        return build_chpass_query(cfg_, user.username, service, new_password, crypt, e);
-    });
+    auto rows = run(
+        [&](const SqlEscape& e) { return build_chpass_query(cfg_, user.username, service, new_password, crypt, e); },
+        "password update");
     if (!rows) {
         return LookupResult::temp_failure(rows.error().message);
     }

@@ -10,16 +10,21 @@
 // Description
 //   The connection (MYSQL_SERVER with MYSQL_PORT, or MYSQL_SOCKET; client
 //   flags MYSQL_OPT) opens on first use and is kept; a connection that was
-//   lost is reopened once per request. Connect, read and write time out
-//   after a few seconds, so a server that stopped answering gives a
-//   temporary failure well within a client's wait. Every failure to reach
-//   the server or run a query is a temporary failure whose reason names
-//   the server and MySQL's error text; it is never "unknown user".
+//   lost at once is reopened once per request (not after a timeout).
+//   Connect, read and write time out after 2 seconds, so a server that
+//   stopped answering gives a temporary failure within a client's wait
+//   (authd_client_timeout); after a failed connect the module fails at
+//   once for 5 seconds instead of making every queued request wait again.
+//   Every failure to reach the server or run a query is a temporary
+//   failure whose reason names the server and MySQL's error text (for a
+//   password update, only MySQL's error number: the text may quote the
+//   statement and with it the new password); it is never "unknown user".
 //
 // Thread safety
 //   One thread at a time (authd's LookupRunner worker).
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "lib/auth/auth_module.h"
@@ -46,8 +51,10 @@ public:
 
 private:
     // Runs `build(escape)`'s statement, reconnecting once; rows of text
-    // (NULL as "") or a temporary error.
-    Result<std::vector<std::vector<std::string>>> run(const std::function<std::string(const SqlEscape&)>& build);
+    // (NULL as "") or a temporary error. `secret_query` names a statement
+    // that holds a password: its errors carry MySQL's error number only.
+    Result<std::vector<std::vector<std::string>>> run(const std::function<std::string(const SqlEscape&)>& build,
+                                                      const char* secret_query = nullptr);
     Status connect();
     std::string server_name() const;
 
@@ -57,6 +64,7 @@ private:
     std::string spec_;
     AuthMysqlConfig cfg_;
     std::unique_ptr<MYSQL, MysqlClose> conn_;
+    std::chrono::steady_clock::time_point down_until_{};  // connect failed: fail at once until then
 };
 
 }  // namespace mailroom::auth

@@ -7,9 +7,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 namespace mailroom::auth {
+
+bool shadow_expired(long sp_expire, std::time_t now) {
+    // Days since the epoch, as pam_unix counts them; -1 (empty) is never.
+    if (sp_expire < 0) return false;
+    return now / (60 * 60 * 24) >= sp_expire;
+}
 
 LookupResult ShadowModule::lookup(const std::string& user, const std::string&) {
     LookupResult r;
@@ -54,6 +61,11 @@ LookupResult ShadowModule::lookup(const std::string& user, const std::string&) {
     if (!u.crypt_password.empty() && (u.crypt_password[0] == '!' || u.crypt_password[0] == '*')) {
         u.crypt_password.clear();
         u.password_unavailable = "the account " + user + " is locked";
+    }
+    // An expired account (chage -E, shadow's eighth field) is refused too.
+    if (spp && u.password_unavailable.empty() && shadow_expired(sp.sp_expire, std::time(nullptr))) {
+        u.crypt_password.clear();
+        u.password_unavailable = "the account " + user + " has expired";
     }
     return r;
 }

@@ -12,11 +12,19 @@
 //   master.cf's unpriv column `n` to authenticate system users. A
 //   passwd entry that holds the hash itself (not "x" or "*") is used as it
 //   stands. Lookups read local files: may_block() is false.
+//   An account whose shadow expiry date (sp_expire) has come is refused
+//   with its reason logged, as a locked hash ("!", "*") is.
 #pragma once
+
+#include <ctime>
 
 #include "lib/auth/auth_module.h"
 
 namespace mailroom::auth {
+
+// Whether shadow's expiry field (days since 1970-01-01, -1 for none)
+// has expired the account at `now`: from the day it names on.
+bool shadow_expired(long sp_expire, std::time_t now);
 
 class ShadowModule : public AuthModule {
 public:

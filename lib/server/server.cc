@@ -275,7 +275,10 @@ void ServerCore::update_watching() {
         for (auto& l : listeners_) l->watcher.disable();
         return;
     }
-    bool can_take = !exit_requested_ && !use_limit_reached() && (mode_ == Mode::kMulti || sessions_ == 0);
+    const int cap = spec_.sessions_per_process;
+    const bool below_cap = !spec_.accept_only_below_cap || cap <= 0 || sessions_ < cap;
+    bool can_take = !exit_requested_ && !use_limit_reached() &&
+                    (mode_ == Mode::kMulti ? below_cap : sessions_ == 0);
     for (auto& l : listeners_) {
         if (can_take)
             l->watcher.enable();

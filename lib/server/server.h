@@ -140,6 +140,11 @@ struct ServiceSpec {
     // (cleanup's fsyncs run on threads for that reason); a service whose
     // sessions block the loop sets a small number.
     int sessions_per_process = 10;
+    // A multi server at sessions_per_process sessions also stops accepting
+    // (the listeners are unwatched until one ends), instead of taking the
+    // clients other processes of the service leave to it: for a service
+    // whose sessions block the loop, so that one never waits behind another.
+    bool accept_only_below_cap = false;
     // The main.cf parameters the service reads, besides the skeleton's own
     // (max_idle, max_use, daemon_timeout, ipc_timeout, the log sinks,
     // mail_owner, queue_directory): its parameter table, as a Postfix

@@ -10,6 +10,7 @@
 #   - the same users through smtpd_sasl_type = authd;
 #   - wrong password and unknown user: 535 5.7.8;
 #   - mailroom auth test/lookup (fields and the module that answered);
+#   - PASSWD, and a password update MySQL refuses (logged by error number);
 #   - as root: Debian's maildrop -d user@domain from the seed's master.cf
 #     pipe entry (flags=DRhu) finds the MySQL user through authd at the
 #     socket path compiled into libcourierauth, served by a master.cf
@@ -160,6 +161,17 @@ sys.stdout.write(out.decode())' "$Q/private/authd" "$1"
 expect_reply "after PASSWD" postmaster@extmail.org new-pw "235 2\.7\.0 Authentication successful"
 expect_reply "old password after PASSWD" postmaster@extmail.org "$MD5_PW" "535 5\.7\.8 Error: authentication failed"
 [ "$(authd_raw "$(printf 'PASSWD smtp\tjerry@magedu.com\twrong\tx')")" = "FAIL" ] || mr_fail "PASSWD with a wrong password"
+# An update MySQL refuses: authd logs MySQL's error number, never its
+# text, which for a syntax error quotes the statement and the new password.
+"$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -e "CREATE TRIGGER extmail.refuse BEFORE UPDATE ON extmail.mailbox
+    FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused Leak-Me-Not'" || mr_fail "cannot create the trigger"
+[ -z "$(authd_raw "$(printf 'PASSWD smtp\tpostmaster@extmail.org\tnew-pw\tLeak-Me-Not')")" ] ||
+    mr_fail "a PASSWD that MySQL refused was answered"
+mr_wait_for "authd's line for the refused update" grep -Eq \
+    "authd\[[0-9]+\]: warning: postmaster@extmail\.org: temporary failure: mysql:$CONF/authmysqlrc: password update failed \(MySQL error 1644\)$" \
+    "$T/maillog"
+! grep -q "Leak-Me-Not" "$T/maillog" || mr_fail "MySQL's error text reached the log"
+"$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -e "DROP TRIGGER extmail.refuse" || mr_fail "cannot drop the trigger"
 authd_raw ENUMERATE >"$T/enum"
 grep -q "^jerry@magedu.com	$VUID	$VUID	$MB/magedu.com/jerry	$MB/magedu.com/jerry/Maildir/	\$" "$T/enum" &&
     grep -q "^filer@example.com	" "$T/enum" && [ "$(tail -n 1 "$T/enum")" = "." ] || mr_fail "ENUMERATE: $(cat "$T/enum")"

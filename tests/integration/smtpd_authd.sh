@@ -111,6 +111,16 @@ assert took >= 1.0, took
 assert c.say("AUTH LOGIN " + b64("nobody@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
 r = c.say(b64("whatever"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+# A NUL in the password or the LOGIN user name is a wrong password, not a
+# temporary failure.
+r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswc\0byy888>"))
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert c.say("AUTH LOGIN " + b64("hadoop@yuliang.com\0x")) == ["334 UGFzc3dvcmQ6"]
+r = c.say(b64("<tswcbyy888>"))
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert c.say("AUTH LOGIN " + b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
+r = c.say(b64("<tswc\0byy888>"))
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 # A malformed PLAIN response, and an unoffered mechanism.
 r = c.say("AUTH PLAIN " + b64("no-nul-here"))
 assert r == ["535 5.7.8 Error: authentication failed: bad protocol / cancel"], r
@@ -126,7 +136,7 @@ c = Client(PF)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert took < 1.0, took
+assert took < 3.0, took
 r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert 3.0 <= took < 8.0, took
@@ -140,7 +150,7 @@ c = Client(PD)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert took < 1.0, took
+assert took < 3.0, took
 c.say("QUIT")
 
 # The cap on failures per connection: smtpd_hard_error_limit.
@@ -193,8 +203,8 @@ grep -qF "b'TCPREMOTEIP=127.0.0.1\\nAUTH 43\\nsmtp\\nlogin\\nhadoop@yuliang.com\
 
 # authd did the checking: its own line for the wrong password, with the
 # client address smtpd sent as TCPREMOTEIP.
-grep -Eq "authd\[[0-9]+\]: authentication failed: user=<hadoop@yuliang\.com>, service=smtp, rip=127\.0\.0\.1, reason=passwd-file:$T/passwd: password mismatch" \
-    "$T/maillog" || { grep "authd\[" "$T/maillog" >&2; mr_fail "no authd line for the wrong password"; }
+mr_wait_for "authd's line for the wrong password" grep -Eq "authd\[[0-9]+\]: authentication failed: user=<hadoop@yuliang\.com>, service=smtp, rip=127\.0\.0\.1, reason=passwd-file:$T/passwd: password mismatch" \
+    "$T/maillog"
 
 # The log lines: Postfix's wording, and the cause of each temporary failure.
 mr_wait_for "the submission failure in the log" grep -q "postfix/submission/smtpd\[[0-9]*\]: warning: unknown\[127.0.0.1\]: SASL LOGIN authentication failed: authentication failure" "$T/maillog"
@@ -206,7 +216,7 @@ for line in \
     "warning: SASL authentication problem: problem talking to server private/fake-authd: timeout" \
     "warning: SASL authentication problem: connect to /nonexistent/authd: No such file or directory" \
     "warning: unknown[127.0.0.1]: SASL PLAIN authentication failed: Connection lost to authentication server"; do
-    grep -qF "$line" "$T/maillog" || mr_fail "no log line: $line"
+    mr_wait_for "log line: $line" grep -qF "$line" "$T/maillog"
 done
 
 # fail2ban: the stock postfix filter (mode=aggressive) matches the

@@ -4,6 +4,10 @@
 #include "pop3d/pop3_mailbox.h"
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -82,5 +86,39 @@ TEST_CASE("pop3 mailbox: list, UIDLs, lock, update", "[unit]") {
     REQUIRE(text);
     CHECK(*text == "Subject: bb\n\nbody\n");
     box.reset();
+    fs::remove_all(dir);
+}
+
+TEST_CASE("pop3 mbox: commit rewrites the same inode, so a waiting writer's mail is kept", "[unit]") {
+    char tmpl[] = "/tmp/pop3_mbox_test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = tmpl;
+    const std::string inbox = dir + "/inbox";
+    put(inbox, "From a@x Thu Jan  1 00:00:00 2026\nSubject: one\n\nbody one\n\n"
+               "From b@x Thu Jan  1 00:00:00 2026\nSubject: two\n\nbody two\n\n");
+    struct stat before{};
+    REQUIRE(::stat(inbox.c_str(), &before) == 0);
+    // A writer that opened the mbox before the commit (as a delivery agent
+    // waiting on the lock has) appends after it.
+    const int writer = ::open(inbox.c_str(), O_WRONLY | O_APPEND);
+    REQUIRE(writer >= 0);
+    Pop3Mailbox::OpenError why;
+    std::string reason;
+    {
+        auto box = Pop3Mailbox::open_mbox(inbox, dir + "/index", "%08Xu%08Xv", 0x10, &why, &reason);
+        REQUIRE(box);
+        REQUIRE(box->count() == 2);
+        box->mark_deleted(0);
+        auto stats = box->commit();
+        REQUIRE(stats);
+        CHECK(stats->deleted == 1u);
+    }
+    const std::string late = "From c@x Thu Jan  1 00:00:00 2026\nSubject: three\n\nbody three\n\n";
+    REQUIRE(::write(writer, late.data(), late.size()) == static_cast<ssize_t>(late.size()));
+    ::close(writer);
+    struct stat after{};
+    REQUIRE(::stat(inbox.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    CHECK(slurp(inbox) == "From b@x Thu Jan  1 00:00:00 2026\nSubject: two\n\nbody two\n\n" + late);
     fs::remove_all(dir);
 }

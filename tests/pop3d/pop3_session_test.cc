@@ -4,6 +4,8 @@
 // aborts, pipelined commands, disable_plaintext_auth for a client on
 // another address, the bad-command limit and QUIT.
 #include <arpa/inet.h>
+#include <event2/event.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -26,7 +28,9 @@ namespace {
 
 class Harness {
 public:
-    explicit Harness(Pop3Config cfg, const char* client_addr = "127.0.0.1") {
+    // sockbuf > 0: small socket buffers on both ends, so a client that
+    // does not read fills them quickly.
+    explicit Harness(Pop3Config cfg, const char* client_addr = "127.0.0.1", int sockbuf = 0) {
         cfg.authd.socket_path = "/nonexistent/private/authd";
         server_ = std::make_unique<Pop3Server>(loop_, std::move(cfg), nullptr);
         int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -42,10 +46,17 @@ public:
         c.sin_family = AF_INET;
         ::inet_pton(AF_INET, client_addr, &c.sin_addr);
         REQUIRE(::bind(client_, reinterpret_cast<sockaddr*>(&c), sizeof(c)) == 0);
+        if (sockbuf > 0) {
+            ::setsockopt(client_, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf));
+            ::setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf));
+            ::setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf));
+            ::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf));
+        }
         REQUIRE(::connect(client_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
         int sfd = ::accept(lfd, nullptr, nullptr);
         ::close(lfd);
         REQUIRE(sfd >= 0);
+        server_fd_ = sfd;
         ::fcntl(client_, F_SETFL, O_NONBLOCK);
         server_->accept(server::Connection(util::UniqueFd(sfd), nullptr));
     }
@@ -87,17 +98,25 @@ public:
         return line();
     }
 
+    int client() const { return client_; }
+    int server_fd() const { return server_fd_; }
+    // Runs the callbacks of whatever is ready now, without waiting.
+    void poll() { event_base_loop(loop_.base(), EVLOOP_NONBLOCK); }
+
 private:
     event::Loop loop_;
     std::unique_ptr<Pop3Server> server_;
     int client_ = -1;
+    int server_fd_ = -1;
     std::string buf_;
 };
 
 }  // namespace
 
 TEST_CASE("pop3 session: AUTHORIZATION state with authd down", "[unit]") {
-    Harness h{Pop3Config{}};
+    Pop3Config cfg;
+    cfg.failure_delay = std::chrono::milliseconds(10);
+    Harness h{cfg};
     CHECK(h.line() == "+OK mailroom ready.");
     CHECK(h.say("CAPA") == "+OK");
     CHECK(h.lines_until_dot() == std::vector<std::string>{"CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING",
@@ -155,4 +174,89 @@ TEST_CASE("pop3 session: twenty bad commands end the session", "[unit]") {
     CHECK(h.say("BOGUS") == "-ERR Unknown command: BOGUS");
     CHECK(h.line() == "-ERR Too many bad commands.");
     CHECK(h.line() == "<eof>");
+}
+
+TEST_CASE("pop3 session: the idle timeout's reply reaches the client before the close", "[unit]") {
+    Pop3Config cfg;
+    cfg.idle_timeout = std::chrono::milliseconds(300);
+    Harness h{cfg};
+    CHECK(h.line() == "+OK mailroom ready.");
+    CHECK(h.line() == "-ERR Disconnected for inactivity.");
+    CHECK(h.line() == "<eof>");
+}
+
+TEST_CASE("pop3 session: failed logins are answered after the failure delay, the third ends the session", "[unit]") {
+    Pop3Config cfg;
+    cfg.failure_delay = std::chrono::milliseconds(300);
+    Harness h{cfg};
+    h.line();
+    const std::string bad_plain = "AUTH PLAIN " + util::base64_encode(std::string("\0only-one-nul", 13));
+    for (int i = 1; i <= 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK(h.say(bad_plain) == "-ERR [AUTH] Authentication failed.");
+        CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
+        if (i < 3) CHECK(h.say("NOOP") == "-ERR Unknown command.");  // still AUTHORIZATION
+    }
+    CHECK(h.line() == "<eof>");
+}
+
+TEST_CASE("pop3 session: a client pipelining without reading is not read further", "[unit]") {
+    Harness h{Pop3Config{}, "127.0.0.1", 16 * 1024};
+    CHECK(h.line() == "+OK mailroom ready.");
+    const std::string cmd = "CAPA\r\n";
+    std::string chunk;
+    for (int i = 0; i < 1000; ++i) chunk += cmd;
+    // Write CAPA commands, letting pop3d run, until neither the kernel nor
+    // pop3d takes more. Each CAPA is ~17 times its size in replies: without
+    // a bound pop3d would read all 2 MB and queue some 35 MB of them.
+    constexpr std::size_t kCap = 2 * 1024 * 1024;
+    std::size_t sent = 0;
+    for (int idle = 0; sent < kCap && idle < 100;) {
+        const std::size_t off = sent % chunk.size();
+        const ssize_t n = ::send(h.client(), chunk.data() + off, chunk.size() - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            idle = 0;
+            continue;
+        }
+        REQUIRE(errno == EAGAIN);
+        ++idle;
+        h.poll();
+    }
+    REQUIRE(sent < kCap);
+    // pop3d is runnable and has input waiting in the kernel, yet it does
+    // not read it: its queue of replies is full.
+    for (int i = 0; i < 10; ++i) h.poll();
+    int unread = 0;
+    REQUIRE(::ioctl(h.server_fd(), FIONREAD, &unread) == 0);
+    CHECK(unread > 0);
+    // Once the client reads, every command is answered, in order.
+    const std::string tail = "IMPLEMENTATION mailroom\r\n.\r\n";
+    std::string carry;
+    std::size_t answered = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (sent % cmd.size() != 0) {  // finish the command cut short
+            const std::size_t off = sent % cmd.size();
+            const ssize_t n = ::send(h.client(), cmd.data() + off, cmd.size() - off, MSG_NOSIGNAL);
+            if (n > 0) sent += static_cast<std::size_t>(n);
+        }
+        if (sent % cmd.size() == 0 && answered == sent / cmd.size()) break;
+        char buf[65536];
+        const ssize_t n = ::recv(h.client(), buf, sizeof(buf), 0);
+        if (n <= 0) {
+            REQUIRE(n < 0);
+            REQUIRE(errno == EAGAIN);
+            h.poll();
+            continue;
+        }
+        carry.append(buf, static_cast<std::size_t>(n));
+        for (auto p = carry.find(tail); p != std::string::npos; p = carry.find(tail)) {
+            ++answered;
+            carry.erase(0, p + tail.size());
+        }
+        if (carry.size() > tail.size()) carry.erase(0, carry.size() - tail.size());
+    }
+    CHECK(answered == sent / cmd.size());
+    CHECK(h.say("QUIT") == "+OK Logging out.");
 }

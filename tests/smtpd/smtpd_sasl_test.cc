@@ -103,6 +103,10 @@ TEST_CASE("With smtpd_sasl_type = authd, smtpd_sasl_path names authd's socket", 
     CHECK((*sasl)->mechanisms(false) == std::vector<std::string>{"CRAM-MD5"});
     CHECK((*sasl)->mechanisms(true) == std::vector<std::string>{"PLAIN", "CRAM-MD5"});
     CHECK_FALSE(sasl_config("smtpd_sasl_type = authd\nauth_mechanisms = plain digest-md5\n").ok());
+    // APOP is pop3d's mechanism: smtpd leaves it out instead of refusing to start.
+    c = sasl_config("smtpd_sasl_type = authd\nauth_mechanisms = plain login apop\n");
+    REQUIRE(c.ok());
+    CHECK(c->authd_mechanisms == std::vector<std::string>{"PLAIN", "LOGIN"});
 }
 
 TEST_CASE("Cyrus statuses read as Postfix shows them", "[sasl]") {

@@ -7,6 +7,8 @@
 //               the process id / real uid, "ENV NAME" with an environment
 //               variable, "PARAM NAME" with a parameter's effective value;
 //               "QUIT" ends the session
+//     capped    echo with one session per process, not accepting at that
+//               cap (ServiceSpec::accept_only_below_cap)
 //     single    single server with the same commands
 //     trigger   trigger server; logs "trigger: N bytes" for each wakeup
 //     fail      exits with a fatal error at start-up (a broken service)
@@ -89,9 +91,13 @@ void on_echo_readable(int fd) {
     }
 }
 
-int run_echo(int argc, char** argv) {
+int run_echo(int argc, char** argv, bool capped = false) {
     server::ServiceSpec spec;
     spec.program = "testd";
+    if (capped) {
+        spec.sessions_per_process = 1;
+        spec.accept_only_below_cap = true;
+    }
     spec.post_jail_init = log_start;
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
         int fd = conn.fd();
@@ -177,5 +183,6 @@ int main(int argc, char** argv) {
     if (mode == "trigger") return run_trigger(argc, argv);
     if (mode == "fail") return run_fail(argc, argv);
     if (mode == "hang") return run_hang(argc, argv);
+    if (mode == "capped") return run_echo(argc, argv, true);
     return run_echo(argc, argv);
 }

@@ -38,3 +38,11 @@ TEST_CASE("mail_location: variables and errors", "[unit]") {
     REQUIRE(d);
     CHECK(d->root == "/h/Maildir");
 }
+
+TEST_CASE("mail_location: a relative MAILDIR= is under the home", "[unit]") {
+    CHECK(*resolve_maildir("/var/mailbox/a/Maildir", "/home/a") == "/var/mailbox/a/Maildir");
+    CHECK(*resolve_maildir("Maildir", "/home/a") == "/home/a/Maildir");
+    CHECK(*resolve_maildir("./Maildir", "/home/a/") == "/home/a/Maildir");
+    CHECK_FALSE(resolve_maildir("Maildir", ""));
+    CHECK_FALSE(resolve_maildir("Maildir", "relative"));
+}

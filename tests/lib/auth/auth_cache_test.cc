@@ -47,6 +47,11 @@ TEST_CASE("auth cache: positive and negative entries expire", "[unit]") {
     CHECK(c.get("a", 200, true).has_value());
     CHECK_FALSE(c.get("a", 200).has_value());
     CHECK(c.hits() == 3);
+    // An ordinary get() of an expired entry leaves it for the outage.
+    CHECK(c.get("a", 200, true).has_value());
+    REQUIRE(c.stale("a").has_value());
+    CHECK(c.stale("a")->user.username == "a");
+    CHECK_FALSE(c.stale("nobody").has_value());
 }
 
 TEST_CASE("auth cache: the memory bound evicts the least recently used", "[unit]") {

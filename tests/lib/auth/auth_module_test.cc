@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lib/auth/auth_module.h"
+#include "lib/auth/shadow_auth.h"
 
 using namespace mailroom;
 using namespace mailroom::auth;
@@ -147,4 +148,14 @@ TEST_CASE("authd_modules elements", "[unit]") {
     CHECK(AuthChain::module_named(**m, "shadow"));
     CHECK(AuthChain::module_named(**m, "authshadow"));
     CHECK_FALSE(AuthChain::module_named(**m, "mysql"));
+}
+
+TEST_CASE("shadow: an account expires on the day sp_expire names", "[unit]") {
+    const std::time_t day = 24 * 60 * 60;
+    const std::time_t now = 20000 * day + 3600;  // 2024-10-04, 01:00 UTC
+    CHECK_FALSE(shadow_expired(-1, now));
+    CHECK_FALSE(shadow_expired(20001, now));
+    CHECK(shadow_expired(20000, now));
+    CHECK(shadow_expired(19999, now));
+    CHECK(shadow_expired(0, now));
 }

@@ -40,14 +40,14 @@ struct FakeMaster {
 
     // `snapshot`, when not empty, is handed on kConfigFd as master does.
     explicit FakeMaster(const std::vector<std::string>& extra_args, const std::string& snapshot = "",
-                        const std::string& main_cf_extra = "") {
+                        const std::string& main_cf_extra = "", const std::string& mode = "echo") {
         char tmpl[] = "/tmp/mr-skel-XXXXXX";
         REQUIRE(::mkdtemp(tmpl) != nullptr);
         dir = tmpl;
         std::ofstream(dir + "/main.cf") << "queue_directory = " << dir << "\nmaillog_file = " << dir
                                         << "/maillog\n" << main_cf_extra;
         std::vector<std::string> args = extra_args;
-        args.insert(args.end(), {"--", "echo"});
+        args.insert(args.end(), {"--", mode});
         util::UniqueFd snap;
         if (!snapshot.empty()) {
             auto fd = config::make_snapshot_fd(snapshot);
@@ -131,6 +131,23 @@ TEST_CASE("a multi server with sessions_per_process sessions is busy until one e
     auto avail = m.next_status();
     REQUIRE(avail);
     CHECK(avail->state == proto::ChildState::kAvailable);
+    ::kill(m.child, SIGTERM);
+    CHECK(WIFEXITED(m.wait_exit()));
+}
+
+TEST_CASE("a multi server that accepts only below its cap leaves the next client waiting", "[unit]") {
+    FakeMaster m({}, "", "", "capped");
+    auto first = m.connect_client();
+    CHECK(ask(first.get(), "x") == "x");
+    auto second = m.connect_client();  // in the listen backlog
+    REQUIRE(::write(second.get(), "y\n", 2) == 2);
+    pollfd p{second.get(), POLLIN, 0};
+    CHECK(::poll(&p, 1, 300) == 0);  // not accepted while the first lasts
+    first.reset();
+    std::string reply;
+    char c;
+    while (::read(second.get(), &c, 1) == 1 && c != '\n') reply += c;
+    CHECK(reply == "y");
     ::kill(m.child, SIGTERM);
     CHECK(WIFEXITED(m.wait_exit()));
 }
