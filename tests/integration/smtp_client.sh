@@ -11,7 +11,8 @@
 #    bounce reaches the sender with the remote text. Another: one sent,
 #    one 450 deferred.
 # 3. A peer that is down: deferred 4.4.1 "connect to ...: Connection
-#    refused", relay=none; once it is up `postqueue -f` delivers.
+#    refused", relay=none, and that text logged on its own line; once it
+#    is up `postqueue -f` delivers.
 # 4. STARTTLS at encrypt (Untrusted/Trusted log line) and at verify with a
 #    test CA made by openssl here (Verified), and verify against a
 #    certificate for another name (deferred, not sent).
@@ -202,6 +203,8 @@ tr -d '\r' <"$B" | tr '\n' ' ' | tr -s ' ' |
 # 3. A peer that is down, then up, and postqueue -f.
 printf 'Subject: later\n\nlater\n' | dl_send -f dave@sender.test eve@down.test || mr_fail "sendmail 3"
 dl_wait_log "to=<eve@down\.test>, relay=none, delay=[0-9.]+, delays=[0-9./]+, dsn=4\.4\.1, status=deferred \(connect to 127\.0\.0\.1\[127\.0\.0\.1\]:$P_DOWN: Connection refused\)"
+# The failed address has its own line, as Postfix logs it.
+dl_wait_log "smtp\[[0-9]+\]: connect to 127\.0\.0\.1\[127\.0\.0\.1\]:$P_DOWN: Connection refused\$"
 start_peer down --port "$P_DOWN"
 MAIL_CONFIG="$CONF" "$MAILROOM_BIN/postqueue" -f || mr_fail "postqueue -f"
 dl_wait_log "to=<eve@down\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:$P_DOWN, .*status=sent \(250 2\.0\.0 Ok: queued as PEER"
