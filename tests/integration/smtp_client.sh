@@ -32,6 +32,8 @@
 #    TLS 1.1 and older) is retried on the same server without TLS.
 # 10. A server that drops the connection after EHLO: every delivery is
 #    deferred, and the agent's open files do not grow with them.
+# 11. LMTP to a UNIX socket whose backlog is full: connect() fails
+#    ("Resource temporarily unavailable"), and that is the reason.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
@@ -123,6 +125,30 @@ PY
 /usr/bin/python3 "$T/drop.py" "$P_DROP" "$T/drop.ready" >"$T/drop.log" 2>&1 &
 PEER_PIDS="$PEER_PIDS $!"
 mr_wait_for "peer drop" test -f "$T/drop.ready"
+# A UNIX socket that never accepts, its backlog filled here.
+cat >"$T/full.py" <<'PY'
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+for _ in range(16):
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(c)
+else:
+    sys.exit("the backlog never filled")
+os.chmod(sys.argv[1], 0o666)
+open(sys.argv[2], "w").close()
+time.sleep(3600)
+PY
+/usr/bin/python3 "$T/full.py" "$T/full.sock" "$T/full.ready" >"$T/full.log" 2>&1 &
+PEER_PIDS="$PEER_PIDS $!"
+mr_wait_for "peer full" test -f "$T/full.ready"
 mr_dns_start --local=/mxname.test/ --local=/elsewhere.test/ --local=/sub.test/ \
     --mx-host=mxname.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.1 \
     --mx-host=sub.test,mx.sub.test,10 --host-record=mx.sub.test,127.0.0.1
@@ -160,6 +186,7 @@ mr_dns_start --local=/mxname.test/ --local=/elsewhere.test/ --local=/sub.test/ \
     echo "dotsecure.test smtps:sub.test:$P_SUB"
     echo "may.test smtpm:[127.0.0.1]:$P_WRONG"
     echo "drop.test smtpx:[127.0.0.1]:$P_DROP"
+    echo "full.test lmtp:unix:$T/full.sock"
 } >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -291,6 +318,12 @@ until fewer_files; do
     [ $i -le $((MR_WAIT * 10)) ] || mr_fail "open files grow with lost connections: $(cat "$T/open_files")"
     sleep 0.1
 done
+
+# 11. A full backlog is a failed connection (taken for one in progress,
+# it would look connected and then lost before the greeting).
+printf 'Subject: full\n\nfull\n' | dl_send -f frank@sender.test f@full.test || mr_fail "sendmail 17"
+dl_wait_log "lmtp\[[0-9]+\]: connect to [^ ]+\[$T/full\.sock\]: Resource temporarily unavailable\$"
+dl_wait_log "to=<f@full\.test>, relay=none, .*dsn=4\.4\.1, status=deferred \(connect to [^ ]+\[$T/full\.sock\]: Resource temporarily unavailable\)"
 
 # No DSN at the peer: the success notice comes from here, as "relayed".
 mr_wait_for "relayed notice" has_peer_file plain 'RCPT TO:<alice@sender.test>'
