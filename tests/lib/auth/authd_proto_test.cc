@@ -10,6 +10,7 @@
 #include "lib/auth/authd_proto.h"
 #include "lib/util/fs.h"
 #include "tests/fuzz/authd_proto_fuzz.h"
+#include "tests/support/corpus.h"
 
 using namespace mailroom;
 using namespace mailroom::auth;
@@ -156,27 +157,21 @@ TEST_CASE("replies are read in chunks of any size", "[unit]") {
 }
 
 namespace {
-std::vector<std::filesystem::path> corpus() {
-    std::vector<std::filesystem::path> out;
-    for (const auto& e : std::filesystem::directory_iterator(MAILROOM_AUTHD_PROTO_CORPUS)) out.push_back(e.path());
-    std::sort(out.begin(), out.end());
-    return out;
-}
+std::vector<std::filesystem::path> corpus() { return testing::corpus_files(MAILROOM_AUTHD_PROTO_CORPUS); }
 }  // namespace
 
 TEST_CASE("authd protocol corpus replay", "[corpus]") {
     auto files = corpus();
     REQUIRE(files.size() >= 30);
     for (const auto& path : files) {
-        std::string name = path.filename().string();
-        bool expect_ok = name.rfind("ok_", 0) == 0;
-        REQUIRE((expect_ok || name.rfind("bad_", 0) == 0));
+        std::optional<bool> expect_ok = testing::corpus_expects_valid(path);
+        REQUIRE(expect_ok);
         auto bytes = util::read_file(path.string());
         REQUIRE(bytes.ok());
         fuzz::FuzzVerdict v = fuzz::fuzz_authd_proto(*bytes);
-        INFO("corpus file " << name << ": " << v.error << v.broken);
+        INFO("corpus file " << path.filename().string() << ": " << v.error << v.broken);
         CHECK(v.broken.empty());
-        CHECK(v.valid == expect_ok);
+        CHECK(v.valid == *expect_ok);
     }
 }
 
@@ -186,17 +181,7 @@ TEST_CASE("random mutations of the authd corpus stay within the invariants", "[c
         std::string bytes = *util::read_file(path.string());
         if (bytes.size() < 2) continue;
         for (int round = 0; round < 300; ++round) {
-            std::string m = bytes;
-            int edits = std::uniform_int_distribution<int>(1, 3)(rng);
-            for (int e = 0; e < edits; ++e) {
-                std::size_t at = std::uniform_int_distribution<std::size_t>(1, m.size() - 1)(rng);
-                switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-                    case 0: m[at] = static_cast<char>(rng()); break;
-                    case 1: m.erase(at, 1); break;
-                    case 2: m.insert(at, 1, "\n\t =.#0A"[rng() % 8]); break;
-                }
-                if (m.size() < 2) m.push_back('\n');
-            }
+            std::string m = testing::mutate(bytes, rng, "\n\t =.#0A", 1, '\n');
             fuzz::FuzzVerdict v = fuzz::fuzz_authd_proto(m);
             INFO("mutation of " << path.filename().string() << ": " << v.broken);
             REQUIRE(v.broken.empty());

@@ -12,31 +12,26 @@
 
 #include "lib/util/fs.h"
 #include "tests/fuzz/ipc_attr_fuzz.h"
+#include "tests/support/corpus.h"
 
 using namespace mailroom;
 
 namespace {
-std::vector<std::filesystem::path> corpus() {
-    std::vector<std::filesystem::path> out;
-    for (const auto& e : std::filesystem::directory_iterator(MAILROOM_IPC_ATTR_CORPUS)) out.push_back(e.path());
-    std::sort(out.begin(), out.end());
-    return out;
-}
+std::vector<std::filesystem::path> corpus() { return testing::corpus_files(MAILROOM_IPC_ATTR_CORPUS); }
 }  // namespace
 
 TEST_CASE("attribute record corpus replay", "[corpus]") {
     auto files = corpus();
     REQUIRE(files.size() >= 15);
     for (const auto& path : files) {
-        std::string name = path.filename().string();
-        bool expect_ok = name.rfind("ok_", 0) == 0;
-        REQUIRE((expect_ok || name.rfind("bad_", 0) == 0));
+        std::optional<bool> expect_ok = testing::corpus_expects_valid(path);
+        REQUIRE(expect_ok);
         auto bytes = util::read_file(path.string());
         REQUIRE(bytes.ok());
         fuzz::FuzzVerdict v = fuzz::fuzz_ipc_attrs(*bytes);
-        INFO("corpus file " << name << ": " << v.error << v.broken);
+        INFO("corpus file " << path.filename().string() << ": " << v.error << v.broken);
         CHECK(v.broken.empty());
-        CHECK(v.valid == expect_ok);
+        CHECK(v.valid == *expect_ok);
     }
 }
 
@@ -46,17 +41,7 @@ TEST_CASE("random mutations of the corpus stay within the invariants", "[corpus]
         std::string bytes = *util::read_file(path.string());
         if (bytes.empty()) continue;
         for (int round = 0; round < 300; ++round) {
-            std::string m = bytes;
-            int edits = std::uniform_int_distribution<int>(1, 3)(rng);
-            for (int e = 0; e < edits; ++e) {
-                std::size_t at = std::uniform_int_distribution<std::size_t>(0, m.size() - 1)(rng);
-                switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-                    case 0: m[at] = static_cast<char>(rng()); break;
-                    case 1: m.erase(at, 1); break;
-                    case 2: m.insert(at, 1, "\0sil_a9"[rng() % 7]); break;
-                }
-                if (m.empty()) m.assign(1, '\0');
-            }
+            std::string m = testing::mutate(bytes, rng, std::string_view("\0sil_a9", 7));
             fuzz::FuzzVerdict v = fuzz::fuzz_ipc_attrs(m);
             if (!v.broken.empty()) FAIL_CHECK(path.filename().string() << " mutated: " << v.broken);
         }

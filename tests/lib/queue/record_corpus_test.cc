@@ -14,23 +14,21 @@
 #include "lib/util/fs.h"
 #include "queue_test_util.h"
 #include "tests/fuzz/queue_record_fuzz.h"
+#include "tests/support/corpus.h"
 
 using namespace mailroom;
 using namespace mailroom::queue;
 
 namespace {
 std::vector<std::filesystem::path> corpus() {
-    std::vector<std::filesystem::path> out;
-    for (const auto& e : std::filesystem::directory_iterator(MAILROOM_QUEUE_RECORD_CORPUS)) out.push_back(e.path());
-    std::sort(out.begin(), out.end());
-    return out;
+    return mailroom::testing::corpus_files(MAILROOM_QUEUE_RECORD_CORPUS);
 }
 }  // namespace
 
 TEST_CASE("queue record corpus replay", "[corpus]") {
     auto files = corpus();
     REQUIRE(files.size() >= 20);
-    testing::TempQueue q;
+    queue::testing::TempQueue q;
     std::string victim = q.layout.file_path(kQueueIncoming, "00000C0FFEE");
     for (const auto& path : files) {
         std::string name = path.filename().string();
