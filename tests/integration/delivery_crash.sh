@@ -65,7 +65,10 @@ for attempt in 1 2 3; do
     # Wait for the write to start, then kill the agent.
     for i in $(seq 1 20000); do
         if [ -n "$(find "$MD/tmp" -type f 2>/dev/null | head -n 1)" ]; then
-            pids=$(pgrep -f -- "$MAILROOM_BIN/virtual" || true)
+            # This instance's virtual agents only: other tests run beside this one.
+            pids=$(for pid in $(mr_instance_pids); do
+                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = virtual ] && echo "$pid"
+            done)
             [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
             break
         fi
