@@ -58,7 +58,7 @@ check_new_complete() {
 # qmgr's lines for the recipient: one per delivery attempt.
 outcomes() { grep 'to=<big@crash\.test>, ' "$T/maillog" 2>/dev/null; }
 caught=""
-for attempt in 1 2 3; do
+for attempt in $(seq 1 10); do
     before=$(find "$MD/new" -type f 2>/dev/null | wc -l)
     seen=$(outcomes | wc -l)
     dl_send -f root@example.test big@crash.test <"$T/big.msg" || mr_fail "sendmail"
