@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "lib/auth/password.h"
 #include "lib/util/fs.h"
@@ -109,27 +110,28 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
             out.resize(mysql_real_escape_string(m, out.data(), s.data(), s.size()));
             return out;
         };
-        std::string query = build(escape);
-        if (mysql_real_query(m, query.data(), query.size()) != 0) {
+        // The error of the last call: nullopt when the connection was lost
+        // and the statement may be tried once more on a new one.
+        auto failed = [&](const std::string& what) -> std::optional<Error> {
             unsigned err = mysql_errno(m);
             last = mysql_error(m);
             if (connection_lost(err)) {
                 conn_.reset();
-                if (may_retry()) continue;
+                if (may_retry()) return std::nullopt;
             }
-            return failure("query failed on MySQL server " + server_name() + ": ", err, last);
+            return failure(what, err, last);
+        };
+        std::string query = build(escape);
+        if (mysql_real_query(m, query.data(), query.size()) != 0) {
+            if (auto e = failed("query failed on MySQL server " + server_name() + ": ")) return *e;
+            continue;
         }
         std::vector<std::vector<std::string>> rows;
         MYSQL_RES* res = mysql_store_result(m);
         if (!res) {
             if (mysql_field_count(m) == 0) return rows;  // UPDATE
-            unsigned err = mysql_errno(m);
-            last = mysql_error(m);
-            if (connection_lost(err)) {
-                conn_.reset();
-                if (may_retry()) continue;
-            }
-            return failure("reading a result from MySQL server " + server_name() + " failed: ", err, last);
+            if (auto e = failed("reading a result from MySQL server " + server_name() + " failed: ")) return *e;
+            continue;
         }
         unsigned n = mysql_num_fields(res);
         while (MYSQL_ROW row = mysql_fetch_row(res)) {
