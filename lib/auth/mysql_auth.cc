@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "lib/auth/password.h"
+#include "lib/table/mysql_table.h"
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
@@ -26,10 +27,6 @@ constexpr unsigned kTimeoutSeconds = 2;
 // outage does not hold every queued request for a connect timeout.
 constexpr std::chrono::seconds kDownSeconds{5};
 
-bool connection_lost(unsigned err) {
-    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-           err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC;
-}
 
 long long to_id(const std::string& s) {
     if (s.empty()) return -1;
@@ -115,7 +112,7 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
         auto failed = [&](const std::string& what) -> std::optional<Error> {
             unsigned err = mysql_errno(m);
             last = mysql_error(m);
-            if (connection_lost(err)) {
+            if (table::mysql_connection_lost(err)) {
                 conn_.reset();
                 if (may_retry()) return std::nullopt;
             }

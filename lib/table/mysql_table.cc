@@ -217,10 +217,6 @@ void library_init() {
     std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
 }
 
-bool connection_lost(unsigned err) {
-    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-           err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC;
-}
 
 class MysqlTable : public Table {
 public:
@@ -263,7 +259,7 @@ public:
             if (mysql_real_query(m, query->data(), query->size()) != 0) {
                 unsigned err = mysql_errno(m);
                 last_error = mysql_error(m);
-                if (connection_lost(err)) {
+                if (mysql_connection_lost(err)) {
                     mark_dead();
                     continue;
                 }
@@ -273,7 +269,7 @@ public:
             if (!res) {
                 if (mysql_field_count(m) == 0) return std::optional<std::string>();
                 last_error = mysql_error(m);
-                if (connection_lost(mysql_errno(m))) {
+                if (mysql_connection_lost(mysql_errno(m))) {
                     mark_dead();
                     continue;
                 }
@@ -441,4 +437,10 @@ Result<TablePtr> open_mysql(const std::string& name, const OpenOptions& options)
 }
 
 }  // namespace detail
+
+bool mysql_connection_lost(unsigned err) {
+    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+           err == CR_CONN_HOST_ERROR || err == CR_COMMANDS_OUT_OF_SYNC;
+}
+
 }  // namespace mailroom::table

@@ -69,6 +69,10 @@ Result<MysqlConfig> parse_mysql_config(std::string_view text, const std::string&
 // "unix:/p", "inet:h:p", "h:p", "h".
 Result<MysqlHost> parse_mysql_host(std::string_view text);
 
+// Does a libmysqlclient error number (mysql_errno) say the connection is
+// gone, so that the statement may be tried again on a new one?
+bool mysql_connection_lost(unsigned err);
+
 // Checks that a template has only known % sequences.
 Status check_mysql_template(std::string_view tmpl, bool result_format);
 
