@@ -84,6 +84,7 @@ mr_need_address() {
 }
 
 mr_cleanup() {
+    rm -f "$MR_PORTS_GIVEN"
     if [ -n "${CONF:-}" ] && [ -f "$CONF/main.cf" ]; then
         "$MR" -c "$CONF" stop >/dev/null 2>&1 || true
     fi
@@ -123,8 +124,30 @@ mr_setup() {
     : >"$CONF/master.cf"
 }
 
+# The ports handed out so far, so that one test never gets the same port
+# twice (the kernel may offer a port again once its socket is closed).
+MR_PORTS_GIVEN=${MR_PORTS_GIVEN:-$(mktemp "${TMPDIR:-/tmp}/mr-ports-XXXXXX")}
+export MR_PORTS_GIVEN
+
 mr_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 - "$MR_PORTS_GIVEN" <<'PY'
+import socket, sys
+path = sys.argv[1]
+with open(path) as f:
+    given = {line.strip() for line in f}
+for _ in range(1000):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = str(s.getsockname()[1])
+    s.close()
+    if port not in given:
+        break
+else:
+    sys.exit("no free port found")
+with open(path, "a") as f:
+    f.write(port + "\n")
+print(port)
+PY
 }
 
 mr_client() {
