@@ -1,0 +1,59 @@
+// fetch_structure.h - FETCH ENVELOPE, BODY and BODYSTRUCTURE (RFC 3501 section 7.4.2).
+//
+// Summary
+//   imap_envelope() gives the parenthesised ENVELOPE list of a message:
+//   date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
+//   message-id. Header values go out as written (encoded words are not
+//   decoded, unfolded, as nstrings: quoted or literal when 8-bit); address
+//   lists as ((name adl mailbox host) ...) with RFC 822 groups as a
+//   (NIL NIL "group" NIL) ... (NIL NIL NIL NIL) pair; sender and reply-to
+//   default to from, as the RFC requires.
+//
+//   imap_bodystructure() gives BODYSTRUCTURE (with extension data) or,
+//   with extended=false, BODY: for each leaf type, subtype, parameter
+//   list, id, description, encoding, size; text/* adds the line count,
+//   message/rfc822 adds the nested envelope, body and line count;
+//   extension data of a leaf is md5, disposition, language, location; of
+//   a multipart the parameter list (boundary first as written),
+//   disposition, language, location. The output follows Dovecot's
+//   choices where RFC 3501 leaves one open: type, subtype and parameter
+//   names lower-case, values as written; text parts without a charset get
+//   ("charset" "us-ascii"); see docs/imap-message.md.
+//
+//   The *_of() variants take a parsed message (message_part.h) so a
+//   caller that already parsed it does not parse again.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+#include <string_view>
+
+#include "lib/imap/message_part.h"
+
+namespace mailroom::imap {
+
+std::string imap_envelope(std::string_view message);
+std::string imap_bodystructure(std::string_view message, bool extended = true);
+
+// The envelope of the message whose header is `header` (the header block only).
+std::string imap_envelope_of_header(std::string_view header);
+std::string imap_bodystructure_of(const ParsedMessage& msg, bool extended = true);
+
+// One address of an address-list header, as ENVELOPE reads it. A group
+// start has only mailbox (the group name) set with is_group_start; a
+// group end has everything empty and is_group_end.
+struct Address {
+    std::optional<std::string> name;   // display name, as written (encoded words kept)
+    std::optional<std::string> adl;    // source route ("@a,@b"), rarely present
+    std::optional<std::string> mailbox;
+    std::optional<std::string> host;
+    bool is_group_start = false;
+    bool is_group_end = false;
+};
+// Parses an address-list value (From, To, Cc, ...). Garbage is kept the
+// way Dovecot keeps it: a word without '@' becomes a mailbox with host
+// nil ("MISSING_DOMAIN" is not invented).
+std::vector<Address> parse_address_list(std::string_view value);
+
+}  // namespace mailroom::imap
