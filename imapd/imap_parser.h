@@ -114,6 +114,8 @@ public:
     // After kError: the rest of the client's current line is to be dropped
     // (the line was cut, or a refused literal's command goes on after it).
     bool skip_rest() const { return skip_rest_; }
+    // The bytes awaited are a refused literal's (skip(), not literal()).
+    bool skipping() const { return skip_rest_ && literal_left_ > 0; }
     // A command is being assembled (lines or literal bytes still to come).
     bool in_progress() const { return !text_.empty() || literal_left_ > 0; }
     void reset();

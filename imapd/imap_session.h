@@ -1,0 +1,172 @@
+// imap_session.h - one IMAP client on the event loop (see imap_server.h).
+//
+// Summary
+//   States as RFC 3501 section 3: not authenticated (greeting, CAPABILITY,
+//   STARTTLS, LOGIN, AUTHENTICATE PLAIN/LOGIN with SASL-IR), authenticated
+//   (on the user's access::MailStore), selected (on an access::MailFolder)
+//   and logout. Input goes through an ImapFramer (imap_parser.h): lines
+//   with a bounded length, literals read raw, "+ OK" sent for synchronising
+//   ones; each complete command is parsed and dispatched. Reading pauses
+//   while authd answers and while more than 256 KiB of output waits for
+//   the client.
+//
+//   The code is in three files: imap_session.cc (connection, login,
+//   IDLE, untagged updates), imap_mailboxes.cc (the authenticated state:
+//   LIST, CREATE, SELECT, STATUS, APPEND, ...) and imap_messages.cc (the
+//   selected state: FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, ...).
+//
+// Description
+//   Changes made by other sessions and deliveries are picked up with
+//   MailFolder::sync() after every command except FETCH, STORE and SEARCH
+//   (and COPY) by sequence number, where RFC 3501 section 7.4.1 forbids
+//   EXPUNGE responses, and sent as untagged EXISTS, RECENT, EXPUNGE (or
+//   VANISHED with QRESYNC) and FETCH FLAGS before the tagged reply. While
+//   IDLE the folder is checked once a second (a directory stamp
+//   comparison when nothing changed) and "* OK Still here" goes out every
+//   imap_idle_notify_interval.
+//
+// Thread safety
+//   Loop thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/access/mail_store.h"
+#include "lib/auth/auth_client.h"
+#include "lib/event/channel.h"
+#include "lib/event/event_loop.h"
+#include "lib/server/server.h"
+#include "imapd/imap_parser.h"
+#include "imapd/imap_server.h"
+
+namespace mailroom::imapd {
+
+class ImapSession {
+public:
+    ImapSession(ImapServer& server, server::Connection conn);
+    ~ImapSession();
+    ImapSession(const ImapSession&) = delete;
+    ImapSession& operator=(const ImapSession&) = delete;
+
+    void start();
+
+private:
+    enum class State { kNotAuth, kAuth, kSelected, kLogout };
+    enum class Wait { kNone, kAuthd, kSaslPlain, kSaslLoginUser, kSaslLoginPass, kIdle, kTls, kOutput };
+
+    // --- imap_session.cc: connection and login
+    void on_input();
+    bool read_one();  // false: nothing more to do now
+    void wait_for_drain();
+    void on_event(event::Channel::Event event, const std::string& reason);
+    void command(ImapCommand& cmd);
+    void send(std::string_view text);  // adds CRLF
+    void send_raw(std::string_view bytes);
+    void tagged(const std::string& tag, std::string_view text) { send(tag + " " + std::string(text)); }
+    void bad(const std::string& tag, std::string_view text);
+    std::string capabilities() const;
+    bool plaintext_allowed() const;
+    void start_tls();
+    void cmd_starttls(const ImapCommand& cmd);
+    void cmd_login(const ImapCommand& cmd);
+    void cmd_authenticate(const ImapCommand& cmd);
+    void sasl_line(const std::string& line);
+    void authenticate(std::string user, std::string password, const char* method);
+    void auth_done(const std::string& user, const char* method, const auth::AuthResult& result);
+    void auth_failed(const std::string& user, const char* method, bool delay);
+    void auth_failed_reply();
+    void login(const std::string& typed_name, const auth::AuthUser& user, const char* method);
+    void open_store(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void cmd_idle(const ImapCommand& cmd);
+    void idle_line(const std::string& line);
+    void idle_check();
+    void end(const char* why);
+    void end_after_output(const char* why);
+    void close_after_output();
+    void log_disconnect(const char* why);
+    std::string login_fields(const std::string& user, const char* method) const;
+    // Untagged responses for what changed in the selected folder; false
+    // when the folder is gone (the session was ended).
+    bool report_changes(bool allow_expunge = true);
+
+    // --- imap_mailboxes.cc: the authenticated state
+    bool authenticated_command(ImapCommand& cmd);
+    void cmd_select(const ImapCommand& cmd, bool read_only);
+    void cmd_create(const ImapCommand& cmd);
+    void cmd_delete(const ImapCommand& cmd);
+    void cmd_rename(const ImapCommand& cmd);
+    void cmd_subscribe(const ImapCommand& cmd, bool on);
+    void cmd_list(const ImapCommand& cmd, bool lsub);
+    void cmd_status(const ImapCommand& cmd);
+    void cmd_append(ImapCommand& cmd);
+    void cmd_enable(const ImapCommand& cmd);
+    void cmd_quota(const ImapCommand& cmd);
+    std::string status_items(const std::string& name, const access::MailboxStatus& st,
+                             const std::vector<std::string>& items) const;
+    void store_error(const std::string& tag, const Error& e, const char* what);
+    void deselect();
+
+    // --- imap_messages.cc: the selected state
+    bool selected_command(ImapCommand& cmd);
+    void cmd_fetch(ImapCommand& cmd, bool uid);
+    void cmd_store(const ImapCommand& cmd, bool uid);
+    void cmd_search(const ImapCommand& cmd, bool uid);
+    void cmd_sort_thread(const ImapCommand& cmd, bool uid, bool thread);
+    void cmd_copy(const ImapCommand& cmd, bool uid, bool move);
+    void cmd_expunge(const ImapCommand& cmd, bool uid);
+    // The view indexes a sequence set (or UID set) names; false when it
+    // is not one (BAD sent).
+    bool resolve_set(const std::string& tag, const ImapArg& arg, bool uid, std::vector<std::size_t>* out);
+    std::string flags_text(const access::Message& m) const;
+    std::string fetch_flags_line(std::size_t index, bool with_uid) const;
+    void send_expunges(const std::vector<access::FolderChange>& changes);
+    // FETCH runs as a job that writes a bounded amount of output per turn
+    // and goes on when the client has read it (reading paused meanwhile).
+    struct FetchJob;
+    void run_fetch();
+    std::string fetch_one(FetchJob& job, std::size_t index);
+
+    ImapServer& server_;
+    server::Connection conn_;
+    event::Channel::Ptr channel_;
+    ImapFramer framer_;
+    State state_ = State::kNotAuth;
+    Wait wait_ = Wait::kNone;
+    std::string rip_, lip_;
+    bool tls_ = false;
+    bool secured_ = false;
+    bool closing_ = false;
+    bool done_ = false;
+    std::string sasl_tag_;   // AUTHENTICATE's tag while the exchange runs
+    std::string sasl_user_;  // AUTHENTICATE LOGIN's user name
+    std::string last_user_;
+    const char* last_method_ = nullptr;
+    int auth_failures_ = 0;
+    event::Timer failure_timer_;
+    std::uint64_t auth_id_ = 0;
+    std::chrono::steady_clock::time_point started_;
+    std::uint64_t in_bytes_ = 0, out_bytes_ = 0;
+    int bad_commands_ = 0;
+    // The mail part.
+    std::string mail_user_;
+    ImapServer::UseripTicket userip_ticket_;
+    std::unique_ptr<access::MailStore> store_;
+    std::unique_ptr<access::MailFolder> folder_;
+    bool condstore_ = false;  // CONDSTORE enabled (ENABLE, SELECT (CONDSTORE), a MODSEQ use)
+    bool qresync_ = false;
+    bool rev2_ = false;       // ENABLE IMAP4rev2
+    bool utf8_ = false;       // ENABLE UTF8=ACCEPT
+    std::vector<std::uint32_t> saved_uids_;  // SEARCHRES "$"
+    // IDLE.
+    std::string idle_tag_;
+    event::Timer idle_poll_;
+    event::Timer idle_notify_;
+    std::unique_ptr<FetchJob> fetch_job_;
+    std::shared_ptr<int> life_ = std::make_shared<int>(0);
+};
+
+}  // namespace mailroom::imapd
