@@ -51,9 +51,10 @@ struct Address {
     bool is_group_start = false;
     bool is_group_end = false;
 };
-// Parses an address-list value (From, To, Cc, ...). Garbage is kept the
-// way Dovecot keeps it: a word without '@' becomes a mailbox with host
-// nil ("MISSING_DOMAIN" is not invented).
+// Parses an address-list value (From, To, Cc, ...). Garbage never
+// fails the parse: as Dovecot fills them in, a missing local part is
+// "MISSING_MAILBOX" and a missing domain "MISSING_DOMAIN" (a nil host
+// would read as a group marker).
 std::vector<Address> parse_address_list(std::string_view value);
 
 }  // namespace mailroom::imap

@@ -94,6 +94,7 @@ struct SearchKey {
     Op op = Op::kAll;
     std::string header;    // kHeader: field name
     std::string value;     // string argument (kHeader: the value; keyword name)
+    std::string folded;    // string keys: value case-folded (decode.h), as matched
     std::int64_t day = 0;  // date keys: days since the epoch
     std::uint64_t number = 0;  // LARGER, SMALLER, MODSEQ
     SequenceSet set;       // kSequence, kUid

@@ -20,8 +20,11 @@
 //   extract_binary() gives the content-transfer-decoded body of a part
 //   (BINARY[n], RFC 3516): base64 and quoted-printable decoded, identity
 //   encodings as they are; any other encoding is kUnknownCte, which the
-//   server answers with NO [UNKNOWN-CTE]. BINARY[] and BINARY[HEADER]-like
-//   sections are refused (kBadSection): RFC 3516 allows only part numbers.
+//   server answers with NO [UNKNOWN-CTE]. Identity-encoded parts, multiparts,
+//   attached messages and BINARY[] (the whole message) come out as in
+//   BODY[]. HEADER, TEXT, MIME and HEADER.FIELDS are refused (kBadSection):
+//   RFC 3516 allows only part numbers. A base64 part is raw bytes; a
+//   quoted-printable part has its hard line breaks as CRLF.
 //
 //   apply_partial() cuts <origin.count> out of a result; the FETCH reply
 //   names the section as BODY[..]<origin>.
@@ -68,7 +71,7 @@ std::string extract_section_of(const ParsedMessage& msg, const Section& section)
 enum class BinaryStatus { kOk, kUnknownCte, kBadSection };
 struct BinaryResult {
     BinaryStatus status = BinaryStatus::kOk;
-    std::string data;     // decoded bytes (not CRLF-converted: binary stays binary)
+    std::string data;     // the decoded content
     std::string encoding; // the unknown encoding for kUnknownCte
 };
 // BINARY[section]; BINARY.SIZE is result.data.size().

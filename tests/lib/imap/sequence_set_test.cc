@@ -1,7 +1,7 @@
 // sequence_set_test.cc - sequence-set parsing, membership and compact formatting.
 #include "lib/imap/sequence_set.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 using mailroom::imap::format_numbers;
 using mailroom::imap::SequenceSet;
