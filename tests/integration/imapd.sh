@@ -24,35 +24,7 @@ mr_enter_netns "$@"
 mr_require_programs master imapd authd smtpd virtual mailroom
 mr_require_commands openssl
 
-P=$(mr_free_port)    # IMAP with STARTTLS
-PS=$(mr_free_port)   # imaps
-PL=$(mr_free_port)   # imap_max_line_length = 2048
-PSMTP=$(mr_free_port)
-dl_setup "authd     unix  -       -       n       -       -       authd" \
-    "127.0.0.1:$PSMTP inet n - n - - smtpd" \
-    "127.0.0.1:$P inet n - n - - imapd" \
-    "127.0.0.1:$PS inet n - n - - imapd -o imap_tls_wrappermode=yes" \
-    "127.0.0.1:$PL inet n - n - - imapd -o imap_max_line_length=2048 -o message_size_limit=100000"
-dl_vmail v.test
-MD="$VBASE/v.test/alice/Maildir"
-echo "alice@v.test v.test/alice/Maildir/" >"$T/vmailbox"
-cat >>"$CONF/main.cf" <<EOF2
-authd_modules = passwd-file:$T/users
-auth_failure_delay = 0
-login_greeting = Dovecot ready.
-auth_mechanisms = plain login
-ssl_cert = <$T/cert.pem
-ssl_key = <$T/key.pem
-mynetworks = 127.0.0.0/8
-EOF2
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
-    -subj "/CN=mx.example.test" >/dev/null 2>&1 || mr_fail "openssl req"
-chmod 644 "$T/key.pem"
-echo "alice@v.test:{PLAIN}wonderland:$VUID:$VGID::$VBASE/v.test/alice::userdb_mail=maildir:$MD" >"$T/users"
-chmod 644 "$T/users"
-
-"$MR" -c "$CONF" start || mr_fail "start failed"
-mr_wait_for "authd socket" test -S "$Q/private/authd"
+source "$(dirname "$0")/imapd_common.sh"
 
 ARGS=$(printf '{"imap": %s, "imaps": %s, "imap_small": %s, "smtp": %s, "user": "alice@v.test", "password": "wonderland", "maillog": "%s", "dir": "%s", "maildir": "%s"}' \
     "$P" "$PS" "$PL" "$PSMTP" "$T/maillog" "$T" "$MD")

@@ -1,0 +1,111 @@
+#!/bin/bash
+# imapd_clients.sh - real IMAP clients against imapd: Debian's mbsync
+# (isync) syncs alice's mailbox both ways with a local Maildir (new mail
+# down, flags and deletions and a new message up, then the server's flag
+# change and expunge down again), and mutt reads the INBOX over imap://
+# in batch mode (through a pseudo-terminal, as mutt needs one), marking
+# the message it displayed \Seen on the server.
+source "$(dirname "$0")/mr_instance.sh"
+source "$(dirname "$0")/delivery_common.sh"
+mr_enter_netns "$@"
+mr_require_programs master imapd authd smtpd virtual mailroom sendmail
+mr_require_commands openssl mbsync mutt script
+
+source "$(dirname "$0")/imapd_common.sh"
+
+deliveries() { grep -c "relay=virtual, .*status=sent" "$T/maillog" 2>/dev/null || true; }
+deliver() {
+    local n
+    n=$(deliveries)
+    printf 'From: bob@example.test\nSubject: %s\n\n%s\n' "$1" "$2" |
+        dl_send -f bob@example.test alice@v.test || mr_fail "sendmail $1"
+    mr_wait_for "delivery of $1" sh -c "[ \$(grep -c 'relay=virtual, .*status=sent' '$T/maillog') -gt $n ]"
+}
+# The flags of the server's message whose text has $1 (the info letters).
+server_flags() {
+    local f
+    f=$(grep -l -- "$1" "$MD"/cur/* "$MD"/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] || return 1
+    case $f in *:2,*) echo "${f##*:2,}" ;; *) echo "" ;; esac
+}
+
+deliver "one" "body one"
+deliver "two" "body two"
+
+mkdir -p "$T/local"
+cat >"$T/mbsyncrc" <<EOF2
+IMAPAccount mr
+Host 127.0.0.1
+Port $P
+User alice@v.test
+Pass wonderland
+TLSType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account mr
+
+MaildirStore local
+Path $T/local/
+Inbox $T/local/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Both
+Expunge Both
+SyncState *
+Sync All
+EOF2
+sync() { HOME=$T timeout 60 mbsync -c "$T/mbsyncrc" -a >>"$T/mbsync.out" 2>&1 || mr_fail "mbsync: $(tail -c 3000 "$T/mbsync.out")"; }
+sync
+local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
+[ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] || mr_fail "mbsync did not fetch both: $(ls -R "$T/local")"
+
+# Up: "one" read and flagged, "two" deleted, a new message written locally.
+f=$(local_file "body one")
+mv "$f" "$T/local/INBOX/cur/$(basename "${f%%:2,*}"):2,FS"
+rm -f "$(local_file "body two")"
+printf 'From: alice@v.test\nSubject: three\n\nbody three\n' >"$T/local/INBOX/new/1700000000.local1.host"
+sync
+[ "$(server_flags "body one")" = "FS" ] || mr_fail "flags not synced up: $(ls "$MD/cur" "$MD/new")"
+server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD/cur" "$MD/new")"
+server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
+
+# Down: the server answers "three" and expunges "one".
+python3 - "$P" <<'PY' || mr_fail "server-side changes"
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("alice@v.test", "wonderland")
+m.select("INBOX")
+typ, data = m.search(None, "BODY", "three")
+assert data[0], data
+m.store(data[0].decode(), "+FLAGS", "(\\Answered)")
+typ, data = m.search(None, "BODY", "one")
+m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
+m.expunge()
+m.logout()
+PY
+sync
+[ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
+case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac
+
+# mutt reads the INBOX over imap:// and shows the newest message.
+deliver "for mutt" "mutt reads this"
+cat >"$T/muttrc" <<EOF2
+set imap_user=alice@v.test
+set imap_pass=wonderland
+set ssl_starttls=no
+set ssl_force_tls=no
+set move=no
+set quit=yes
+set mark_old=no
+set sort=date
+EOF2
+TERM=vt100 HOME=$T timeout 30 script -qec \
+    "mutt -n -F $T/muttrc -f 'imap://alice%40v.test@127.0.0.1:$P/INBOX' -e 'push <last-entry><display-message><exit><quit>'" \
+    /dev/null >"$T/mutt.out" 2>&1 || mr_fail "mutt: $(tail -c 2000 "$T/mutt.out")"
+case $(server_flags "mutt reads this") in *S*) ;; *) mr_fail "mutt did not read the message: $(tail -c 2000 "$T/mutt.out")" ;; esac
+echo "imapd_clients: ok"
