@@ -39,7 +39,7 @@ Host 127.0.0.1
 Port $P
 User alice@v.test
 Pass wonderland
-TLSType None
+SSLType None
 AuthMechs LOGIN
 
 IMAPStore remote
@@ -59,8 +59,8 @@ Expunge Both
 SyncState *
 Sync All
 EOF2
-sync() { HOME=$T timeout 60 mbsync -c "$T/mbsyncrc" -a >>"$T/mbsync.out" 2>&1 || mr_fail "mbsync: $(tail -c 3000 "$T/mbsync.out")"; }
-sync
+mbsync_run() { HOME=$T timeout 60 mbsync -c "$T/mbsyncrc" -a >>"$T/mbsync.out" 2>&1 || mr_fail "mbsync: $(tail -c 3000 "$T/mbsync.out")"; }
+mbsync_run
 local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
 [ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] || mr_fail "mbsync did not fetch both: $(ls -R "$T/local")"
 
@@ -69,7 +69,7 @@ f=$(local_file "body one")
 mv "$f" "$T/local/INBOX/cur/$(basename "${f%%:2,*}"):2,FS"
 rm -f "$(local_file "body two")"
 printf 'From: alice@v.test\nSubject: three\n\nbody three\n' >"$T/local/INBOX/new/1700000000.local1.host"
-sync
+mbsync_run
 [ "$(server_flags "body one")" = "FS" ] || mr_fail "flags not synced up: $(ls "$MD/cur" "$MD/new")"
 server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD/cur" "$MD/new")"
 server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
@@ -88,7 +88,7 @@ m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
 m.expunge()
 m.logout()
 PY
-sync
+mbsync_run
 [ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
 case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac
 
