@@ -225,7 +225,7 @@ void ImapSession::on_event(event::Channel::Event event, const std::string& reaso
 }
 
 void ImapSession::on_input() {
-    while (!closing_ && !done_ && wait_ != Wait::kAuthd && wait_ != Wait::kTls) {
+    while (!closing_ && !done_ && wait_ != Wait::kAuthd && wait_ != Wait::kTls && wait_ != Wait::kOutput) {
         if (channel_->output_size() > kMaxQueuedOutput) {
             wait_for_drain();
             return;
@@ -238,7 +238,7 @@ void ImapSession::wait_for_drain() {
     channel_->pause_reading();
     channel_->on_drained([this] {
         channel_->on_drained(nullptr);
-        if (closing_ || done_ || wait_ == Wait::kAuthd || wait_ == Wait::kTls) return;
+        if (closing_ || done_ || wait_ == Wait::kAuthd || wait_ == Wait::kTls || wait_ == Wait::kOutput) return;
         channel_->resume_reading();
     });
 }
