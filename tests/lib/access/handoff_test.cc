@@ -1,12 +1,15 @@
 // handoff_test.cc - the hand-off message codec, a descriptor passed with
 // it over a SOCK_SEQPACKET pair, and the uid rule of privileged mail
-// processes.
+// processes; a session served by a mail process the broker forked and
+// reported done.
 #include "lib/access/handoff.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <vector>
 
 #include "lib/access/mail_process.h"
 
@@ -109,4 +112,52 @@ TEST_CASE("mail processes: a privileged one never runs as root or without a uid"
     CHECK_FALSE(MailProcesses::runnable_uid(u, &why));
     u.gid = 5000;
     CHECK(MailProcesses::runnable_uid(u, &why));
+}
+
+TEST_CASE("mail processes: a session handed over is served in another process and reported done", "[unit]") {
+    // As root the broker changes to the record's uid (65534, nobody),
+    // which can write to a descriptor it is given.
+    // The starter runs in the mail process: it answers on the client
+    // descriptor with what it was handed, its pid, then ends the session.
+    auto mp = MailProcesses::start({}, [](event::Loop&, Handoff h, util::UniqueFd fd, std::function<void()> done) {
+        const std::string line = h.login_name + " " + h.state + " " + std::to_string(::getpid()) + "\n";
+        (void)!::write(fd.get(), line.data(), line.size());
+        fd.reset();
+        done();
+    });
+    REQUIRE(mp);
+    event::Loop loop;
+    std::vector<std::uint64_t> done_ids;
+    (*mp)->attach(loop, [&](std::uint64_t id) { done_ids.push_back(id); });
+    auto ask = [&](std::uint64_t id, const std::string& user) {
+        int sv[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        util::UniqueFd client(sv[0]), server_end(sv[1]);
+        Handoff h;
+        h.id = id;
+        h.protocol = "pop3";
+        h.login_name = user;
+        h.state = "STAT";
+        h.user.uid = 65534;  // only used by a privileged broker
+        h.user.gid = 65534;
+        REQUIRE((*mp)->handoff(h, server_end.get()));
+        server_end.reset();  // the mail process has its own copy
+        std::string got;
+        char buf[256];
+        ssize_t n;
+        while ((n = ::read(client.get(), buf, sizeof(buf))) > 0) got.append(buf, static_cast<std::size_t>(n));
+        return got;
+    };
+    const std::string a = ask(7, "alice");
+    REQUIRE(a.rfind("alice STAT ", 0) == 0);
+    CHECK(std::stol(a.substr(11)) != ::getpid());  // served elsewhere
+    const std::string b = ask(8, "bob");
+    REQUIRE(b.rfind("bob STAT ", 0) == 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    event::Timer tick(loop, [] {});
+    while (done_ids.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+        tick.start(std::chrono::milliseconds(50));
+        loop.run_once();
+    }
+    CHECK(done_ids == std::vector<std::uint64_t>{7, 8});
 }
