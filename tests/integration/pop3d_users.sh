@@ -5,6 +5,7 @@
 # and Python poplib:
 #   - the MySQL user logs in over POP3 (USER/PASS and AUTH PLAIN), reads
 #     its Maildir (STAT, LIST, RETR, UIDL), deletes a message at QUIT;
+#   - commands pipelined behind PASS are answered by the mail process;
 #   - two sessions of users sharing a uid are served by one mail process,
 #     the login process by neither;
 #   - as root (the uid checks are skipped otherwise, with the reason):
@@ -111,6 +112,16 @@ if ME == 0:
 d.quit()
 c.dele(2)
 assert c.quit() == b"+OK Logging out, messages deleted."
+# Commands pipelined behind PASS reach the mail process with the session.
+s = socket.create_connection(("127.0.0.1", P))
+s.sendall(("USER postmaster@extmail.org\r\nPASS %s\r\nSTAT\r\nQUIT\r\n" % PW).encode())
+got = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    got += b
+lines = got.decode().split("\r\n")
+assert lines[1:] == ["+OK", "+OK Logged in.", "+OK 1 51", "+OK Logging out.", ""], lines
 if ME == 0:
     r = poplib.POP3("127.0.0.1", P)
     r.user("rootish@example.com")
