@@ -52,8 +52,23 @@ void Pop3Session::report_done() {
     if (auto done = std::exchange(done_, nullptr)) done();
 }
 
+event::Channel::Options Pop3Session::channel_options() const {
+    const auto idle = server_.config().idle_timeout;
+    return {.max_line = kMaxPop3Line, .max_input = 64 * 1024, .read_timeout = idle, .write_timeout = idle};
+}
+
+bool Pop3Session::attach_channel(event::Channel::Ptr channel) {
+    channel_ = std::move(channel);
+    if (!channel_) {
+        server_.finish(this);
+        return false;
+    }
+    channel_->on_input([this] { on_input(); });
+    channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    return true;
+}
+
 void Pop3Session::start_mail() {
-    const auto& cfg = server_.config();
     access::Handoff& h = *handoff_;
     peer_.protocol = h.protocol;
     peer_.rip = h.rip;
@@ -61,15 +76,7 @@ void Pop3Session::start_mail() {
     peer_.tls = h.tls;
     mail_user_ = h.login_name;
     carry_ = std::move(h.state);  // client input the login process had read past the login
-    channel_ = event::Channel::create(server_.loop(), std::move(handoff_fd_),
-                                      {.max_line = kMaxPop3Line, .max_input = 64 * 1024,
-                                       .read_timeout = cfg.idle_timeout, .write_timeout = cfg.idle_timeout});
-    if (!channel_) {
-        server_.finish(this);
-        return;
-    }
-    channel_->on_input([this] { on_input(); });
-    channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    if (!attach_channel(event::Channel::create(server_.loop(), std::move(handoff_fd_), channel_options()))) return;
     channel_->pause_reading();
     const char* method = h.method == "APOP" ? "APOP" : h.method == "LOGIN" ? "LOGIN" : "PLAIN";
     open_mailbox(h.login_name, h.user, method);
@@ -79,15 +86,7 @@ void Pop3Session::start() {
     if (handoff_) return start_mail();
     const auto& cfg = server_.config();
     peer_ = access::LoginPeer::of(conn_.fd(), cfg.login);
-    channel_ = event::Channel::create(server_.loop(), conn_.fd(),
-                                      {.max_line = kMaxPop3Line, .max_input = 64 * 1024,
-                                       .read_timeout = cfg.idle_timeout, .write_timeout = cfg.idle_timeout});
-    if (!channel_) {
-        server_.finish(this);
-        return;
-    }
-    channel_->on_input([this] { on_input(); });
-    channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    if (!attach_channel(event::Channel::create(server_.loop(), conn_.fd(), channel_options()))) return;
     if (cfg.login.mech_apop) {
         unsigned char rnd[12];
         RAND_bytes(rnd, sizeof(rnd));

@@ -75,6 +75,8 @@ private:
     // Gives the session to a mail process (lib/access/mail_process.h).
     void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void start_mail();      // a mail process's start()
+    event::Channel::Options channel_options() const;
+    bool attach_channel(event::Channel::Ptr channel);  // false: the session is over
     void report_done();     // tells the login process the session is over (once)
     bool message_index(const Pop3Command& cmd, std::size_t* index);
     void send(std::string_view text);  // adds CRLF
