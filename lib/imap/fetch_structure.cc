@@ -74,6 +74,7 @@ struct AddrParser {
     std::vector<Tok> t;
     std::size_t i = 0;
     std::vector<Address> out;
+    std::string comment;  // the last comment inside an addr-spec
 
     bool special(char c) const { return i < t.size() && t[i].kind == Tok::kSpecial && t[i].text[0] == c; }
     void skip_comments(std::string* last) {
@@ -114,6 +115,7 @@ struct AddrParser {
         std::string s;
         while (i < t.size()) {
             if (t[i].kind == Tok::kComment) {
+                comment = t[i].text;
                 ++i;
                 continue;
             }
@@ -174,6 +176,7 @@ struct AddrParser {
         }
         // addr-spec: re-read the words as a local part.
         i = start;
+        this->comment.clear();
         std::string local = dotted(false);
         std::string domain;
         if (special('@')) {
@@ -185,6 +188,7 @@ struct AddrParser {
         if (local.empty() && domain.empty()) return false;
         std::optional<std::string> name;
         if (!trailing.empty()) name = trailing;
+        else if (!this->comment.empty()) name = this->comment;
         else if (!comment.empty()) name = comment;
         add_mailbox(std::move(name), std::nullopt, std::move(local), std::move(domain));
         return true;
