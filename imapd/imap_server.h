@@ -2,10 +2,10 @@
 //
 // Summary
 //   ImapConfig::from_config() reads imapd's parameters: those it shares
-//   with pop3d under Dovecot's names (login_greeting,
+//   with pop3d under Dovecot's names (login_greeting, mail_location, ssl,
+//   ssl_cert, ssl_key, and the login part's through access::LoginConfig:
 //   disable_plaintext_auth, auth_mechanisms, login_trusted_networks,
-//   mail_max_userip_connections, mail_location, ssl, ssl_cert, ssl_key,
-//   auth_failure_delay), Dovecot's imap_max_line_length and
+//   mail_max_userip_connections, auth_failure_delay), Dovecot's imap_max_line_length and
 //   imap_idle_notify_interval, and the local additions imap_idle_timeout
 //   (the autologout), imap_tls_wrappermode (the imaps service) and
 //   imap_authd_path. APPENDLIMIT is message_size_limit. ImapServer owns
@@ -26,33 +26,25 @@
 #include <optional>
 #include <string>
 
-#include "lib/anvil/anvil_client.h"
+#include "lib/access/login.h"
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
 #include "lib/server/server.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
-#include "smtpd/smtpd_mynetworks.h"
 
 namespace mailroom::imapd {
 
 struct ImapConfig {
     std::string greeting = "mailroom ready.";  // login_greeting
-    bool disable_plaintext_auth = true;
-    bool mech_plain = true;
-    bool mech_login = true;
-    std::optional<smtpd::Mynetworks> trusted;  // login_trusted_networks
-    int max_userip = 10;                       // mail_max_userip_connections (0 = no limit)
-    std::string anvil_socket;
+    access::LoginConfig login;                 // the login part's parameters (lib/access/login.h)
     std::chrono::milliseconds idle_timeout{30 * 60 * 1000};     // autologout
     std::chrono::milliseconds idle_notify{2 * 60 * 1000};       // imap_idle_notify_interval
-    std::chrono::milliseconds failure_delay{2000};
     std::size_t max_line = 65536;                               // imap_max_line_length
     std::uint64_t append_limit = 10240000;                      // message_size_limit (0 = none)
     std::string mail_location = "maildir:~/Maildir";
     bool wrappermode = false;
-    auth::AuthClientOptions authd;
     tls::ServerPolicy tls;
 
     static Result<ImapConfig> from_config(const config::Config& config);
@@ -73,24 +65,16 @@ public:
     const std::shared_ptr<tls::ServerContext>& tls() const { return tls_; }
     auth::AuthClient& authd() { return authd_; }
 
-    struct UseripTicket {
-        std::string key;
-        std::uint64_t generation = 0;
-        bool local = false;
-    };
     // mail_max_userip_connections through anvil (ident imap-userip:<ip>/<user>).
-    void userip_connect(const std::string& user, const std::string& rip,
-                        std::function<void(bool, UseripTicket)> done);
-    void userip_release(const UseripTicket& ticket);
+    access::UseripLimiter& userip() { return userip_; }
 
 private:
     event::Loop& loop_;
     ImapConfig config_;
     std::shared_ptr<tls::ServerContext> tls_;
     auth::AuthClient authd_;
-    std::unique_ptr<anvil::Client> anvil_;
+    access::UseripLimiter userip_;
     std::map<ImapSession*, std::unique_ptr<ImapSession>> sessions_;
-    std::map<std::string, int> userip_;
 };
 
 }  // namespace mailroom::imapd

@@ -1,45 +1,19 @@
 // imap_session.cc - see imap_session.h: the connection, login and IDLE.
 #include "imapd/imap_session.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "imapd/imap_fetch.h"
 #include "lib/access/mail_location.h"
 #include "lib/log/log.h"
-#include "lib/util/base64.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::imapd {
 namespace {
 
 constexpr int kMaxBadCommands = 20;
-constexpr int kMaxAuthFailures = 3;
 constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
 constexpr std::chrono::milliseconds kIdlePoll{1000};
-
-std::string sock_addr(int fd, bool peer) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
-                  : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    if (rc != 0) return "unknown";
-    char buf[INET6_ADDRSTRLEN] = "unknown";
-    if (ss.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
-    } else if (ss.ss_family == AF_INET6) {
-        auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
-            inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, sizeof(buf));
-        else
-            inet_ntop(AF_INET6, &a6->sin6_addr, buf, sizeof(buf));
-    } else {
-        return "local";
-    }
-    return buf;
-}
 
 ImapFramer::Limits framer_limits(const ImapConfig& cfg) {
     ImapFramer::Limits l;
@@ -52,22 +26,13 @@ ImapFramer::Limits framer_limits(const ImapConfig& cfg) {
 
 ImapSession::ImapSession(ImapServer& server, server::Connection conn)
     : server_(server), conn_(std::move(conn)), framer_(framer_limits(server.config())),
-      started_(std::chrono::steady_clock::now()) {}
+      auth_(server.loop(), server.authd(), server.config().login), started_(std::chrono::steady_clock::now()) {}
 
-ImapSession::~ImapSession() {
-    server_.userip_release(userip_ticket_);
-    if (auth_id_ != 0) server_.authd().cancel(auth_id_);
-}
+ImapSession::~ImapSession() { server_.userip().release(userip_ticket_); }
 
 void ImapSession::start() {
     const auto& cfg = server_.config();
-    rip_ = sock_addr(conn_.fd(), true);
-    lip_ = sock_addr(conn_.fd(), false);
-    secured_ = rip_ == lip_;
-    if (!secured_ && cfg.trusted) {
-        auto m = cfg.trusted->match("", rip_);
-        secured_ = m && *m;
-    }
+    peer_ = access::LoginPeer::of(conn_.fd(), cfg.login);
     channel_ = event::Channel::create(server_.loop(), conn_.fd(),
                                       {.max_line = cfg.max_line, .max_input = 64 * 1024,
                                        .read_timeout = cfg.idle_timeout, .write_timeout = cfg.idle_timeout});
@@ -79,7 +44,7 @@ void ImapSession::start() {
     channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
     if (cfg.wrappermode) {
         if (!server_.tls()) {
-            log::warn("imap-login: implicit TLS wanted but no TLS context (ssl_cert): rip=%s", rip_.c_str());
+            log::warn("imap-login: implicit TLS wanted but no TLS context (ssl_cert): rip=%s", peer_.rip.c_str());
             end("no TLS");
             return;
         }
@@ -113,12 +78,12 @@ std::string ImapSession::capabilities() const {
     const auto& cfg = server_.config();
     std::string caps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+";
     if (state_ == State::kNotAuth) {
-        if (server_.tls() && !tls_) caps += " STARTTLS";
+        if (server_.tls() && !peer_.tls) caps += " STARTTLS";
         if (!plaintext_allowed()) {
             caps += " LOGINDISABLED";
         } else {
-            if (cfg.mech_plain) caps += " AUTH=PLAIN";
-            if (cfg.mech_login) caps += " AUTH=LOGIN";
+            if (cfg.login.mech_plain) caps += " AUTH=PLAIN";
+            if (cfg.login.mech_login) caps += " AUTH=LOGIN";
         }
         return caps;
     }
@@ -129,31 +94,13 @@ std::string ImapSession::capabilities() const {
     return caps;
 }
 
-bool ImapSession::plaintext_allowed() const { return !server_.config().disable_plaintext_auth || tls_ || secured_; }
-
-std::string ImapSession::login_fields(const std::string& user, const char* method) const {
-    std::string s;
-    if (!user.empty()) s += "user=<" + log::log_printable(user) + ">, ";
-    if (method) s += std::string("method=") + method + ", ";
-    s += "rip=" + rip_ + ", lip=" + lip_;
-    if (tls_) s += ", TLS";
-    return s;
-}
-
 void ImapSession::log_disconnect(const char* why) {
     if (store_) {
         log::info("imap(%s): Disconnected: %s in=%llu out=%llu", log::log_printable(mail_user_).c_str(), why,
                   static_cast<unsigned long long>(in_bytes_), static_cast<unsigned long long>(out_bytes_));
         return;
     }
-    const long secs = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count());
-    if (auth_failures_ > 0)
-        log::info("imap-login: Disconnected (auth failed, %d attempts in %ld secs): %s", auth_failures_, secs,
-                  login_fields(last_user_, last_method_).c_str());
-    else
-        log::info("imap-login: Disconnected (no auth attempts in %ld secs): %s", secs,
-                  login_fields("", nullptr).c_str());
+    peer_.log_disconnect(auth_.failures(), started_, auth_.last_user(), auth_.last_method());
 }
 
 void ImapSession::end(const char* why) {
@@ -186,18 +133,18 @@ void ImapSession::close_after_output() {
 void ImapSession::on_event(event::Channel::Event event, const std::string& reason) {
     switch (event) {
     case event::Channel::Event::kTlsReady:
-        tls_ = true;
-        secured_ = true;
+        peer_.tls = true;
+        peer_.secured = true;
         if (wait_ == Wait::kTls) {
             wait_ = Wait::kNone;
-            if (server_.config().wrappermode && state_ == State::kNotAuth && auth_failures_ == 0 && in_bytes_ == 0)
+            if (server_.config().wrappermode && state_ == State::kNotAuth && auth_.failures() == 0 && in_bytes_ == 0)
                 send("* OK [CAPABILITY " + capabilities() + "] " + server_.config().greeting);
             channel_->resume_reading();
         }
         return;
     case event::Channel::Event::kTlsFailed:
         log::info("imap-login: Disconnected (TLS handshaking: %s): %s", reason.c_str(),
-                  login_fields("", nullptr).c_str());
+                  peer_.fields("", nullptr).c_str());
         done_ = true;
         server_.finish(this);
         return;
@@ -258,7 +205,7 @@ bool ImapSession::read_one() {
         event::Channel::Line line;
         if (!channel_->read_line(&line)) return false;
         in_bytes_ += line.text.size() + 2;
-        if (wait_ == Wait::kSaslPlain || wait_ == Wait::kSaslLoginUser || wait_ == Wait::kSaslLoginPass) {
+        if (wait_ == Wait::kSasl) {
             if (!line.complete) channel_->skip_line();
             sasl_line(line.text);
             return true;
@@ -338,14 +285,14 @@ void ImapSession::command(ImapCommand& cmd) {
 void ImapSession::start_tls() {
     SSL* ssl = server_.tls()->new_ssl();
     if (!ssl || !channel_->start_tls(ssl, true)) {
-        log::warn("imap-login: cannot start TLS: rip=%s", rip_.c_str());
+        log::warn("imap-login: cannot start TLS: rip=%s", peer_.rip.c_str());
         end("TLS setup failed");
     }
 }
 
 void ImapSession::cmd_starttls(const ImapCommand& cmd) {
     if (!server_.tls()) return bad(cmd.tag, "TLS support isn't enabled.");
-    if (tls_) return bad(cmd.tag, "TLS is already active.");
+    if (peer_.tls) return bad(cmd.tag, "TLS is already active.");
     tagged(cmd.tag, "OK Begin TLS negotiation now.");
     wait_ = Wait::kTls;
     channel_->pause_reading();
@@ -373,109 +320,79 @@ void ImapSession::cmd_login(const ImapCommand& cmd) {
 }
 
 void ImapSession::cmd_authenticate(const ImapCommand& cmd) {
-    const auto& cfg = server_.config();
+    const auto& login = server_.config().login;
     if (cmd.args.empty() || cmd.args.size() > 2 || cmd.args[0].type != ImapArg::Type::kAtom)
         return bad(cmd.tag, "Error in IMAP command AUTHENTICATE: Invalid arguments.");
     const std::string mech = upper(cmd.args[0].value);
-    const bool plain = mech == "PLAIN" && cfg.mech_plain;
-    const bool login = mech == "LOGIN" && cfg.mech_login;
-    if (!plain && !login) return tagged(cmd.tag, "NO Unsupported authentication mechanism.");
+    const bool plain = mech == "PLAIN" && login.mech_plain;
+    const bool login_mech = mech == "LOGIN" && login.mech_login;
+    if (!plain && !login_mech) return tagged(cmd.tag, "NO Unsupported authentication mechanism.");
     if (!plaintext_allowed())
         return tagged(cmd.tag,
                       "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
     sasl_tag_ = cmd.tag;
-    wait_ = plain ? Wait::kSaslPlain : Wait::kSaslLoginUser;
+    sasl_.emplace(plain ? access::SaslExchange::Mech::kPlain : access::SaslExchange::Mech::kLogin);
+    wait_ = Wait::kSasl;
     if (cmd.args.size() == 2) {  // SASL-IR
         sasl_line(cmd.args[1].value);
         return;
     }
-    send(plain ? "+ " : "+ VXNlcm5hbWU6");
+    send("+ " + sasl_->first_challenge());
 }
 
 void ImapSession::sasl_line(const std::string& line) {
-    const Wait was = wait_;
+    using Kind = access::SaslExchange::Step::Kind;
+    auto step = sasl_->feed(line);
+    const char* method = sasl_->method();
+    if (step.kind == Kind::kChallenge) {
+        send("+ " + step.challenge);
+        return;
+    }
+    sasl_.reset();
     wait_ = Wait::kNone;
-    if (line == "*") {
-        bad(sasl_tag_, "Authentication aborted by client.");
+    switch (step.kind) {
+    case Kind::kAborted: return bad(sasl_tag_, "Authentication aborted by client.");
+    case Kind::kInvalidBase64: return bad(sasl_tag_, "Invalid base64 data in continued response");
+    case Kind::kMalformed:
+        wait_ = Wait::kAuthd;
+        channel_->pause_reading();
+        auth_.fail(step.user, method, [this, method](access::LoginAuth::Outcome o) { auth_done(std::move(o), method); });
         return;
+    default: authenticate(step.user, step.password, method); return;
     }
-    auto decoded = line == "=" ? std::optional<std::string>(std::string()) : util::base64_decode(line);
-    if (!decoded) {
-        bad(sasl_tag_, "Invalid base64 data in continued response");
-        return;
-    }
-    if (was == Wait::kSaslPlain) {
-        const auto a = decoded->find('\0');
-        const auto b = a == std::string::npos ? std::string::npos : decoded->find('\0', a + 1);
-        if (b == std::string::npos) return auth_failed("", "PLAIN", true);
-        std::string authz = decoded->substr(0, a);
-        std::string authc = decoded->substr(a + 1, b - a - 1);
-        if (!authz.empty() && authz != authc) return auth_failed(authc, "PLAIN", true);
-        authenticate(std::move(authc), decoded->substr(b + 1), "PLAIN");
-        return;
-    }
-    if (was == Wait::kSaslLoginUser) {
-        sasl_user_ = *decoded;
-        wait_ = Wait::kSaslLoginPass;
-        send("+ UGFzc3dvcmQ6");
-        return;
-    }
-    std::string user = std::move(sasl_user_);
-    sasl_user_.clear();
-    authenticate(std::move(user), *decoded, "LOGIN");
 }
 
-void ImapSession::authenticate(std::string user, std::string password, const char* method) {
+void ImapSession::authenticate(const std::string& user, const std::string& password, const char* method) {
     wait_ = Wait::kAuthd;
     channel_->pause_reading();
-    auth_id_ = server_.authd().request(auth::make_login_request("imap", user, password),
-                                       [this, user, method](auth::AuthResult r) {
-                                           auth_id_ = 0;
-                                           auth_done(user, method, r);
-                                       });
+    auth_.password(user, password, method, [this, method](access::LoginAuth::Outcome o) { auth_done(std::move(o), method); });
 }
 
-void ImapSession::auth_done(const std::string& user, const char* method, const auth::AuthResult& result) {
+void ImapSession::auth_done(access::LoginAuth::Outcome outcome, const char* method) {
+    using Kind = access::LoginAuth::Outcome::Kind;
     if (done_) return;
-    if (result.kind == auth::AuthResult::Kind::kFail) return auth_failed(user, method, false);
     wait_ = Wait::kNone;
-    channel_->resume_reading();
-    last_user_ = user;
-    last_method_ = method;
-    if (result.kind == auth::AuthResult::Kind::kOk) return login(user, result.reply.user, method);
-    log::warn("imap-login: authd: %s: %s", result.reason.c_str(), login_fields(user, method).c_str());
-    tagged(sasl_tag_, "NO [UNAVAILABLE] Temporary authentication failure.");
-}
-
-void ImapSession::auth_failed(const std::string& user, const char* method, bool delay) {
-    ++auth_failures_;
-    last_user_ = user;
-    last_method_ = method;
-    wait_ = Wait::kAuthd;
-    channel_->pause_reading();
-    const auto wait = server_.config().failure_delay;
-    if (!delay || wait.count() <= 0) return auth_failed_reply();
-    if (failure_timer_.empty()) failure_timer_ = event::Timer(server_.loop(), [this] { auth_failed_reply(); });
-    failure_timer_.start(wait);
-}
-
-void ImapSession::auth_failed_reply() {
-    if (done_) return;
-    tagged(sasl_tag_, "NO [AUTHENTICATIONFAILED] Authentication failed.");
-    if (auth_failures_ >= kMaxAuthFailures) {
-        send("* BYE Too many authentication failures.");
-        end_after_output("auth failed");
+    switch (outcome.kind) {
+    case Kind::kFail:
+        tagged(sasl_tag_, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+        if (outcome.disconnect) {
+            send("* BYE Too many authentication failures.");
+            end_after_output("auth failed");
+            return;
+        }
+        break;
+    case Kind::kTempFail:
+        log::warn("imap-login: authd: %s: %s", outcome.reason.c_str(), peer_.fields(auth_.last_user(), method).c_str());
+        tagged(sasl_tag_, "NO [UNAVAILABLE] Temporary authentication failure.");
+        break;
+    case Kind::kOk:
+        login(outcome.login_name, outcome.user, method);
         return;
     }
-    wait_ = Wait::kNone;
     channel_->resume_reading();
 }
 
-void ImapSession::login(const std::string& typed_name, const auth::AuthUser& user, const char* method) {
-    const std::string login_name = !user.address.empty()    ? user.address
-                                   : !user.username.empty() ? user.username
-                                                            : typed_name;
-    last_user_ = login_name;
+void ImapSession::login(const std::string& login_name, const auth::AuthUser& user, const char* method) {
     mail_user_ = login_name;
     if (::geteuid() == 0) {
         log::error("imap(%s): refusing to read mail as root (uid=%ld): run imapd unprivileged",
@@ -489,19 +406,19 @@ void ImapSession::login(const std::string& typed_name, const auth::AuthUser& use
     channel_->pause_reading();
     std::weak_ptr<int> alive = life_;
     ImapServer* server = &server_;
-    server_.userip_connect(login_name, rip_, [this, alive, server, login_name, user, method](
-                                                 bool admitted, ImapServer::UseripTicket ticket) {
+    server_.userip().connect(login_name, peer_.rip, [this, alive, server, login_name, user, method](
+                                                        bool admitted, access::UseripLimiter::Ticket ticket) {
         if (alive.expired() || done_) {
-            server->userip_release(ticket);
+            server->userip().release(ticket);
             return;
         }
         wait_ = Wait::kNone;
         if (!admitted) {
-            const int max = server_.config().max_userip;
+            const int max = server_.userip().max();
             tagged(sasl_tag_, util::format("NO [LIMIT] Maximum number of connections from user+IP exceeded "
                                            "(mail_max_userip_connections=%d)", max));
             log::info("imap-login: Maximum number of connections from user+IP exceeded "
-                      "(mail_max_userip_connections=%d): %s", max, login_fields(login_name, method).c_str());
+                      "(mail_max_userip_connections=%d): %s", max, peer_.fields(login_name, method).c_str());
             done_ = true;
             close_after_output();
             return;
@@ -539,7 +456,7 @@ void ImapSession::open_store(const std::string& login_name, const auth::AuthUser
     if (auto st = store_->ensure_special_folders(); !st)
         log::warn("imap(%s): creating the special-use folders: %s", log::log_printable(login_name).c_str(),
                   st.error().message.c_str());
-    log::info("imap-login: Login: %s, mpid=%d", login_fields(login_name, method).c_str(), static_cast<int>(::getpid()));
+    log::info("imap-login: Login: %s, mpid=%d", peer_.fields(login_name, method).c_str(), static_cast<int>(::getpid()));
     state_ = State::kAuth;
     tagged(sasl_tag_, "OK [CAPABILITY " + capabilities() + "] Logged in");
     channel_->resume_reading();

@@ -32,9 +32,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lib/access/login.h"
 #include "lib/access/mail_store.h"
 #include "lib/auth/auth_client.h"
 #include "lib/event/channel.h"
@@ -56,7 +58,7 @@ public:
 
 private:
     enum class State { kNotAuth, kAuth, kSelected, kLogout };
-    enum class Wait { kNone, kAuthd, kSaslPlain, kSaslLoginUser, kSaslLoginPass, kIdle, kTls, kOutput };
+    enum class Wait { kNone, kAuthd, kSasl, kIdle, kTls, kOutput };
 
     // --- imap_session.cc: connection and login
     void on_input();
@@ -69,17 +71,15 @@ private:
     void tagged(const std::string& tag, std::string_view text) { send(tag + " " + std::string(text)); }
     void bad(const std::string& tag, std::string_view text);
     std::string capabilities() const;
-    bool plaintext_allowed() const;
+    bool plaintext_allowed() const { return peer_.plaintext_allowed(server_.config().login); }
     void start_tls();
     void cmd_starttls(const ImapCommand& cmd);
     void cmd_login(const ImapCommand& cmd);
     void cmd_authenticate(const ImapCommand& cmd);
     void sasl_line(const std::string& line);
-    void authenticate(std::string user, std::string password, const char* method);
-    void auth_done(const std::string& user, const char* method, const auth::AuthResult& result);
-    void auth_failed(const std::string& user, const char* method, bool delay);
-    void auth_failed_reply();
-    void login(const std::string& typed_name, const auth::AuthUser& user, const char* method);
+    void authenticate(const std::string& user, const std::string& password, const char* method);
+    void auth_done(access::LoginAuth::Outcome outcome, const char* method);
+    void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void open_store(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void cmd_idle(const ImapCommand& cmd);
     void idle_line(const std::string& line);
@@ -88,7 +88,6 @@ private:
     void end_after_output(const char* why);
     void close_after_output();
     void log_disconnect(const char* why);
-    std::string login_fields(const std::string& user, const char* method) const;
     // Untagged responses for what changed in the selected folder; false
     // when the folder is gone (the session was ended).
     bool report_changes(bool allow_expunge = true);
@@ -136,24 +135,18 @@ private:
     ImapFramer framer_;
     State state_ = State::kNotAuth;
     Wait wait_ = Wait::kNone;
-    std::string rip_, lip_;
-    bool tls_ = false;
-    bool secured_ = false;
+    access::LoginPeer peer_;
+    access::LoginAuth auth_;
+    std::optional<access::SaslExchange> sasl_;
     bool closing_ = false;
     bool done_ = false;
-    std::string sasl_tag_;   // AUTHENTICATE's tag while the exchange runs
-    std::string sasl_user_;  // AUTHENTICATE LOGIN's user name
-    std::string last_user_;
-    const char* last_method_ = nullptr;
-    int auth_failures_ = 0;
-    event::Timer failure_timer_;
-    std::uint64_t auth_id_ = 0;
+    std::string sasl_tag_;  // LOGIN's or AUTHENTICATE's tag while authd answers
     std::chrono::steady_clock::time_point started_;
     std::uint64_t in_bytes_ = 0, out_bytes_ = 0;
     int bad_commands_ = 0;
     // The mail part.
     std::string mail_user_;
-    ImapServer::UseripTicket userip_ticket_;
+    access::UseripLimiter::Ticket userip_ticket_;
     std::unique_ptr<access::MailStore> store_;
     std::unique_ptr<access::MailFolder> folder_;
     bool condstore_ = false;  // CONDSTORE enabled (ENABLE, SELECT (CONDSTORE), a MODSEQ use)
