@@ -177,7 +177,11 @@ std::string format_cache_record(std::uint32_t uid, std::uint8_t field, std::stri
 std::size_t parse_cache(std::string_view text, std::uint32_t uid_validity, CacheMap* out) {
     const std::string header = format_cache_header(uid_validity);
     if (text.substr(0, header.size()) != header) return 0;
-    std::size_t pos = header.size();
+    return header.size() + parse_cache_records(text.substr(header.size()), out);
+}
+
+std::size_t parse_cache_records(std::string_view text, CacheMap* out) {
+    std::size_t pos = 0;
     while (text.size() - pos >= 14) {
         const char* p = text.data() + pos;
         if (p[0] != 'C') break;

@@ -95,6 +95,8 @@ std::string format_cache_record(std::uint32_t uid, std::uint8_t field, std::stri
 // `text` (header included), or 0 when the header is wrong or of another
 // UIDVALIDITY.
 std::size_t parse_cache(std::string_view text, std::uint32_t uid_validity, CacheMap* out);
+// Records only (no header); returns the length of the valid prefix.
+std::size_t parse_cache_records(std::string_view text, CacheMap* out);
 
 // ---- dovecot-keywords: "<index> <name>" lines; index i is letter 'a'+i ----
 std::vector<std::string> parse_keywords(std::string_view text);

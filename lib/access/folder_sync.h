@@ -34,6 +34,7 @@
 
 #include "lib/access/folder_index.h"
 #include "lib/access/mail_folder.h"
+#include "lib/access/uidlist.h"
 #include "lib/mailbox/maildir.h"
 #include "lib/mailbox/maildir_quota.h"
 #include "lib/util/result.h"
@@ -83,7 +84,12 @@ public:
     Result<FolderLock> lock();
     // Under the lock. Returns the UIDs claimed as \Recent by this call.
     Result<std::vector<std::uint32_t>> refresh(const RefreshOptions& options);
-    // Under the lock: writes the index when dirty().
+    // Under the lock, after refresh(): numbers files this process has just
+    // put into cur/ (`filenames`, in this order) without a rescan. Returns
+    // their UIDs (0 for a file that is gone again).
+    Result<std::vector<std::uint32_t>> add_files(const std::vector<std::string>& filenames);
+    // Under the lock: writes the index when dirty() (after taking in what
+    // another process wrote meanwhile, so nothing of theirs is lost).
     Status save();
     void mark_dirty() { dirty_ = true; }
     bool dirty() const { return dirty_; }
@@ -104,8 +110,8 @@ public:
 
     // Next MODSEQ for a change made now (one per operation).
     std::uint64_t next_modseq();
-    // Removes `uid`'s record and remembers it as vanished at `modseq`.
-    void drop(std::uint32_t uid, std::uint64_t modseq);
+    // Removes the records of `uids` and remembers them as vanished at `modseq`.
+    void drop(const std::vector<std::uint32_t>& uids, std::uint64_t modseq);
 
     // Cache (mailroom.cache), loaded on first use.
     std::optional<std::string> cached(std::uint32_t uid, std::uint8_t field);
@@ -119,7 +125,8 @@ private:
     FolderState() = default;
     Status load_index();
     Status scan(std::vector<std::pair<std::string, bool>>* files, DirStamp* new_stamp, DirStamp* cur_stamp);
-    Status reconcile(std::vector<std::pair<std::string, bool>>& files, const RefreshOptions& options);
+    Status reconcile(std::vector<std::pair<std::string, bool>>& files, const RefreshOptions& options,
+                     UidListLock* lock);
     Status load_keywords();
     void load_cache();
 

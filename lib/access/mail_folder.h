@@ -124,6 +124,7 @@ struct CopyResult {
 
 struct StoreContext;  // shared by a MailStore and its folders (mail_store.cc)
 class FolderState;    // the shared on-disk state of a folder (folder_sync.h)
+class FolderLock;
 
 class MailFolder {
 public:
@@ -214,6 +215,12 @@ private:
     bool read_only_ = false;
     std::unique_ptr<FolderState> state_;
     std::vector<Message> view_;
+    std::uint32_t view_uid_validity_ = 0;
+    std::vector<std::uint32_t> pending_recent_;  // claimed as \Recent, not in the view yet
+
+    Result<FolderLock> lock_and_refresh();
+    Message make_message(std::uint32_t uid) const;
+    std::vector<FolderChange> remove_from_view(const std::vector<std::uint32_t>& uids);
 };
 
 // Flag letters <-> bits. Pure.
