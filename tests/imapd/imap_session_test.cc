@@ -30,7 +30,7 @@ public:
     // sockbuf > 0: small socket buffers on both ends, so a client that
     // does not read fills them quickly.
     explicit Harness(ImapConfig cfg, const char* client_addr = "127.0.0.1", int sockbuf = 0) {
-        cfg.authd.socket_path = "/nonexistent/private/authd";
+        cfg.login.authd.socket_path = "/nonexistent/private/authd";
         server_ = std::make_unique<ImapServer>(loop_, std::move(cfg), nullptr);
         int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
