@@ -103,7 +103,7 @@ void ImapSession::store_error(const std::string& tag, const Error& e, const char
 
 void ImapSession::deselect() {
     if (!folder_) return;
-    folder_->flush();
+    (void)folder_->flush();
     folder_.reset();
     saved_uids_.clear();
     state_ = State::kAuth;
@@ -222,12 +222,12 @@ void ImapSession::cmd_create(const ImapCommand& cmd) {
         std::uint32_t have = access::MailStore::special_use_of(name);
         for (const auto& u : l[1].list) {
             const std::string a = upper(u.value);
-            const std::uint32_t want = a == "\\DRAFTS" ? access::kAttrDrafts
-                                       : a == "\\SENT" ? access::kAttrSent
-                                       : a == "\\TRASH" ? access::kAttrTrash
-                                       : a == "\\JUNK" ? access::kAttrJunk
-                                       : a == "\\ARCHIVE" ? access::kAttrArchive
-                                                          : 0;
+            std::uint32_t want = 0;
+            if (a == "\\DRAFTS") want = access::kAttrDrafts;
+            else if (a == "\\SENT") want = access::kAttrSent;
+            else if (a == "\\TRASH") want = access::kAttrTrash;
+            else if (a == "\\JUNK") want = access::kAttrJunk;
+            else if (a == "\\ARCHIVE") want = access::kAttrArchive;
             if (want == 0 || !(have & want))
                 return tagged(cmd.tag, "NO [USEATTR] Special-use is given by the mailbox name on this server.");
         }
