@@ -439,8 +439,11 @@ void ImapSession::cmd_enable(const ImapCommand& cmd) {
     std::string enabled;
     for (const auto& a : cmd.args) {
         const std::string v = upper(a.value);
-        if (v == "CONDSTORE" && !condstore_) {
+        // CONDSTORE may be on already through a CONDSTORE enabling command
+        // (RFC 7162 3.1); ENABLE still lists it the first time it is asked for.
+        if (v == "CONDSTORE" && !enabled_condstore_) {
             condstore_ = true;
+            enabled_condstore_ = true;
             enabled += " CONDSTORE";
         } else if (v == "QRESYNC" && !qresync_) {
             qresync_ = true;

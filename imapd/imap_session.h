@@ -150,6 +150,7 @@ private:
     std::unique_ptr<access::MailStore> store_;
     std::unique_ptr<access::MailFolder> folder_;
     bool condstore_ = false;  // CONDSTORE enabled (ENABLE, SELECT (CONDSTORE), a MODSEQ use)
+    bool enabled_condstore_ = false;  // ENABLE CONDSTORE was answered
     bool qresync_ = false;
     bool rev2_ = false;       // ENABLE IMAP4rev2
     bool utf8_ = false;       // ENABLE UTF8=ACCEPT

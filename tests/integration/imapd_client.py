@@ -274,8 +274,8 @@ def main_phase():
     # 10. CONDSTORE / QRESYNC / ENABLE.
     u, t = ok(r.cmd("ENABLE CONDSTORE QRESYNC"))
     assert u == ["* ENABLED CONDSTORE QRESYNC"], u
-    u, t = ok(r.cmd("FETCH 1 (MODSEQ)"))
-    modseq = int(re.search(r"MODSEQ \((\d+)\)", u[0]).group(1))
+    u, t = ok(r.cmd("FETCH 1:* (MODSEQ)"))
+    modseq = max(int(re.search(r"MODSEQ \((\d+)\)", x).group(1)) for x in u)
     ok(r.cmd("STORE 1 +FLAGS (\\Flagged)"))
     u, t = ok(r.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % modseq))
     assert len(u) == 1 and "\\Flagged" in u[0] and "MODSEQ" in u[0], u
