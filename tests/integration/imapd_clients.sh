@@ -94,7 +94,10 @@ case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down:
 
 # mutt reads the INBOX over imap:// and shows the newest message.
 deliver "for mutt" "mutt reads this"
+mkdir -p "$T/Mail"
 cat >"$T/muttrc" <<EOF2
+set folder=$T/Mail
+set spoolfile=imap://alice%40v.test@127.0.0.1:$P/INBOX
 set imap_user=alice@v.test
 set imap_pass=wonderland
 set ssl_starttls=no
