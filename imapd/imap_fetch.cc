@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "lib/imap/fetch_structure.h"
+#include "lib/imap/imap_string.h"
 #include "lib/imap/message_part.h"
 #include "lib/imap/sequence_set.h"
 #include "lib/log/log.h"
@@ -154,7 +155,7 @@ void ImapSession::cmd_fetch(ImapCommand& cmd, bool uid) {
         if (vanished) {
             bool complete = true;
             std::vector<std::uint32_t> gone;
-            auto set = parse_sequence_set(cmd.args[0].value);
+            auto set = imap::SequenceSet::parse(cmd.args[0].value);
             const std::uint32_t star = folder_->count() ? folder_->messages().back().uid : 0;
             for (auto u : folder_->vanished_since(*changed_since, &complete))
                 if (set && set->contains(u, star)) gone.push_back(u);

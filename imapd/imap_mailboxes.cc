@@ -3,10 +3,13 @@
 // SUBSCRIBE, UNSUBSCRIBE, LIST/LSUB (LIST-EXTENDED, LIST-STATUS,
 // SPECIAL-USE, CHILDREN), STATUS (STATUS=SIZE), APPEND (UIDPLUS,
 // APPENDLIMIT), NAMESPACE, ENABLE, GETQUOTA/GETQUOTAROOT.
+#include <algorithm>
 #include <ctime>
 
 #include "imapd/imap_session.h"
 #include "lib/imap/imap_date.h"
+#include "lib/imap/imap_string.h"
+#include "lib/imap/sequence_set.h"
 #include "lib/log/log.h"
 #include "lib/util/strings.h"
 
@@ -139,7 +142,7 @@ void ImapSession::cmd_select(const ImapCommand& cmd, bool read_only) {
     // (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids]))
     std::optional<std::uint32_t> q_validity;
     std::uint64_t q_modseq = 0;
-    std::optional<SequenceSet> q_known;
+    std::optional<imap::SequenceSet> q_known;
     if (cmd.args.size() == 2) {
         if (cmd.args[1].type != ImapArg::Type::kList) return bad(cmd.tag, "Error in IMAP command SELECT: Invalid arguments.");
         const auto& l = cmd.args[1].list;
@@ -153,7 +156,7 @@ void ImapSession::cmd_select(const ImapCommand& cmd, bool read_only) {
                 if (q.size() < 2) return bad(cmd.tag, "Error in IMAP command SELECT: Invalid QRESYNC parameters.");
                 q_validity = static_cast<std::uint32_t>(std::strtoul(q[0].value.c_str(), nullptr, 10));
                 q_modseq = std::strtoull(q[1].value.c_str(), nullptr, 10);
-                if (q.size() >= 3 && q[2].type == ImapArg::Type::kAtom) q_known = parse_sequence_set(q[2].value);
+                if (q.size() >= 3 && q[2].type == ImapArg::Type::kAtom) q_known = imap::SequenceSet::parse(q[2].value);
             } else {
                 return bad(cmd.tag, "Error in IMAP command SELECT: Invalid parameters.");
             }
@@ -190,11 +193,9 @@ void ImapSession::cmd_select(const ImapCommand& cmd, bool read_only) {
             for (auto u : gone)
                 if (!q_known || q_known->contains(u, max_uid)) vanished.push_back(u);
         } else if (q_known) {
-            for (const auto& r : q_known->ranges) {
-                const std::uint32_t hi = r.hi == kSeqStar ? max_uid : r.hi;
-                for (std::uint32_t u = r.lo; u <= hi && u != 0 && vanished.size() < 1000000; ++u)
+            for (const auto& r : q_known->normalized(max_uid))
+                for (std::uint32_t u = r.lo; u <= std::min(r.hi, max_uid) && u != 0; ++u)
                     if (!folder_->find_uid(u)) vanished.push_back(u);
-            }
         }
         if (!vanished.empty()) {
             std::string set;
@@ -331,7 +332,7 @@ void ImapSession::cmd_list(const ImapCommand& cmd, bool lsub) {
         for (const auto& s : *subs) {
             const std::string full = reference + patterns[0];
             if (!list_match(full, s)) continue;
-            out += std::string("* LSUB ") + (store_->exists(s) ? "()" : "(\\Noselect)") + " \".\" " + imap_quote(s) +
+            out += std::string("* LSUB ") + (store_->exists(s) ? "()" : "(\\Noselect)") + " \".\" " + imap::imap_quote(s) +
                    "\r\n";
         }
     } else {
@@ -347,7 +348,7 @@ void ImapSession::cmd_list(const ImapCommand& cmd, bool lsub) {
             if (sel_subscribed && !is_sub) continue;
             if (sel_special && !(attrs & access::kSpecialUseAttrs)) continue;
             if ((sel_subscribed || ret_subscribed) && is_sub) attrs |= access::kAttrSubscribed;
-            out += "* LIST " + attrs_text(attrs) + " \".\" " + imap_quote(b.name) + "\r\n";
+            out += "* LIST " + attrs_text(attrs) + " \".\" " + imap::imap_quote(b.name) + "\r\n";
             if (!want_status.empty() && !(attrs & (access::kAttrNoselect | access::kAttrNonExistent))) {
                 auto st = store_->status(b.name);
                 if (st) out += status_items(b.name, *st, want_status) + "\r\n";
@@ -371,7 +372,7 @@ std::string ImapSession::status_items(const std::string& name, const access::Mai
         else if (it == "HIGHESTMODSEQ") out.push_back("HIGHESTMODSEQ " + std::to_string(st.highest_modseq));
         else if (it == "SIZE") out.push_back("SIZE " + std::to_string(st.size));
     }
-    return "* STATUS " + imap_quote(name) + " (" + util::join(out, " ") + ")";
+    return "* STATUS " + imap::imap_quote(name) + " (" + util::join(out, " ") + ")";
 }
 
 void ImapSession::cmd_status(const ImapCommand& cmd) {
@@ -466,7 +467,7 @@ void ImapSession::cmd_quota(const ImapCommand& cmd) {
     if (cmd.name == "GETQUOTAROOT") {
         const std::string name = mailbox_name(cmd.args[0]);
         if (!store_->exists(name)) return tagged(cmd.tag, "NO [NONEXISTENT] Mailbox doesn't exist: " + name);
-        send("* QUOTAROOT " + imap_quote(name) + (q->limited ? " \"\"" : ""));
+        send("* QUOTAROOT " + imap::imap_quote(name) + (q->limited ? " \"\"" : ""));
     }
     if (q->limited) {
         std::vector<std::string> res;

@@ -7,6 +7,7 @@
 #include "imapd/imap_fetch.h"
 #include "imapd/imap_session.h"
 #include "lib/imap/fetch_structure.h"
+#include "lib/imap/imap_string.h"
 #include "lib/imap/search.h"
 #include "lib/imap/sequence_set.h"
 #include "lib/imap/sort_thread.h"
@@ -74,32 +75,28 @@ void ImapSession::send_expunges(const std::vector<access::FolderChange>& changes
 
 bool ImapSession::resolve_set(const std::string& tag, const ImapArg& arg, bool uid, std::vector<std::size_t>* out) {
     out->clear();
-    auto set = arg.type == ImapArg::Type::kAtom ? parse_sequence_set(arg.value) : std::nullopt;
+    auto set = arg.type == ImapArg::Type::kAtom ? imap::SequenceSet::parse(arg.value, true) : std::nullopt;
     if (!set) {
         bad(tag, "Error in IMAP command: Invalid messageset");
         return false;
     }
     const auto& msgs = folder_->messages();
-    if (set->saved) {
+    if (set->saved()) {
         for (auto u : saved_uids_)
             if (auto at = folder_->find_uid(u)) out->push_back(*at);
         std::sort(out->begin(), out->end());
         return true;
     }
     const std::uint32_t count = static_cast<std::uint32_t>(msgs.size());
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
-    for (const auto& r : set->ranges) {
+    const std::uint32_t star = uid ? (count ? msgs.back().uid : 0) : count;
+    for (const auto& r : set->normalized(star)) {
+        const std::uint32_t lo = r.lo, hi = r.hi;
         if (uid) {
-            const std::uint32_t star = count ? msgs.back().uid : 0;
-            std::uint32_t lo = r.lo == kSeqStar ? star : r.lo, hi = r.hi == kSeqStar ? star : r.hi;
-            if (lo > hi) std::swap(lo, hi);
             auto first = std::lower_bound(msgs.begin(), msgs.end(), lo,
                                           [](const access::Message& m, std::uint32_t v) { return m.uid < v; });
             for (auto it = first; it != msgs.end() && it->uid <= hi; ++it)
                 out->push_back(static_cast<std::size_t>(it - msgs.begin()));
         } else {
-            std::uint32_t lo = r.lo == kSeqStar ? count : r.lo, hi = r.hi == kSeqStar ? count : r.hi;
-            if (lo > hi) std::swap(lo, hi);
             if (lo == 0 || hi > count) {
                 bad(tag, "Error in IMAP command: Invalid messageset");
                 return false;
@@ -290,6 +287,27 @@ imap::MessageMeta meta_of(const access::MailFolder& f, std::size_t i, const std:
     return meta;
 }
 
+// The view indexes of the messages `program` matches; `metas` gets every
+// message's metadata (SORT and THREAD reuse it).
+std::vector<std::size_t> search_folder(access::MailFolder& folder, const imap::SearchKey& program,
+                                       const std::vector<std::uint32_t>& saved_uids,
+                                       std::vector<imap::MessageMeta>* metas) {
+    imap::SearchContext ctx;
+    ctx.max_seq = static_cast<std::uint32_t>(folder.count());
+    ctx.max_uid = folder.count() ? folder.messages().back().uid : 0;
+    ctx.saved_uids = saved_uids;
+    const auto kw = folder.keywords();
+    metas->clear();
+    metas->reserve(folder.count());
+    for (std::size_t k = 0; k < folder.count(); ++k) metas->push_back(meta_of(folder, k, kw));
+    std::string text;
+    return imap::search_messages(program, ctx, *metas, [&](std::size_t k) -> std::string_view {
+        auto t = folder.read_message(folder.message(k).uid);
+        text = t ? std::move(*t) : std::string();
+        return text;
+    });
+}
+
 }  // namespace
 
 void ImapSession::cmd_search(const ImapCommand& cmd, bool uid) {
@@ -322,20 +340,8 @@ void ImapSession::cmd_search(const ImapCommand& cmd, bool uid) {
     if (sargs.empty()) return bad(cmd.tag, "Error in IMAP command SEARCH: Missing search parameters");
     auto built = imap::build_search(sargs);
     if (!built.key) return bad(cmd.tag, "Error in IMAP command SEARCH: " + built.error);
-    imap::SearchContext ctx;
-    ctx.max_seq = static_cast<std::uint32_t>(folder_->count());
-    ctx.max_uid = folder_->count() ? folder_->messages().back().uid : 0;
-    ctx.saved_uids = saved_uids_;
-    const auto kw = folder_->keywords();
     std::vector<imap::MessageMeta> metas;
-    metas.reserve(folder_->count());
-    for (std::size_t k = 0; k < folder_->count(); ++k) metas.push_back(meta_of(*folder_, k, kw));
-    std::string text;
-    auto hits = imap::search_messages(*built.key, ctx, metas, [&](std::size_t k) -> std::string_view {
-        auto t = folder_->read_message(folder_->message(k).uid);
-        text = t ? std::move(*t) : std::string();
-        return text;
-    });
+    auto hits = search_folder(*folder_, *built.key, saved_uids_, &metas);
     const bool modseq = built.key->has_modseq();
     if (modseq) condstore_ = true;
     std::vector<std::uint32_t> nums;
@@ -353,7 +359,7 @@ void ImapSession::cmd_search(const ImapCommand& cmd, bool uid) {
         if (modseq && !nums.empty()) line += " (MODSEQ " + std::to_string(highest) + ")";
         send(line);
     } else if (r_min || r_max || r_count || r_all) {
-        std::string line = "* ESEARCH (TAG " + imap_quote(cmd.tag) + ")";
+        std::string line = "* ESEARCH (TAG " + imap::imap_quote(cmd.tag) + ")";
         if (uid) line += " UID";
         if (r_min && !nums.empty()) line += " MIN " + std::to_string(nums.front());
         if (r_max && !nums.empty()) line += " MAX " + std::to_string(nums.back());
@@ -386,19 +392,8 @@ void ImapSession::cmd_sort_thread(const ImapCommand& cmd, bool uid, bool thread)
     for (std::size_t i = 2; i < a.size(); ++i) sargs.push_back(to_search_arg(a[i]));
     auto built = imap::build_search(sargs);
     if (!built.key) return bad(cmd.tag, "Error in IMAP command " + cmd.name + ": " + built.error);
-    imap::SearchContext ctx;
-    ctx.max_seq = static_cast<std::uint32_t>(folder_->count());
-    ctx.max_uid = folder_->count() ? folder_->messages().back().uid : 0;
-    ctx.saved_uids = saved_uids_;
-    const auto kw = folder_->keywords();
     std::vector<imap::MessageMeta> metas;
-    for (std::size_t k = 0; k < folder_->count(); ++k) metas.push_back(meta_of(*folder_, k, kw));
-    std::string text;
-    auto hits = imap::search_messages(*built.key, ctx, metas, [&](std::size_t k) -> std::string_view {
-        auto t = folder_->read_message(folder_->message(k).uid);
-        text = t ? std::move(*t) : std::string();
-        return text;
-    });
+    auto hits = search_folder(*folder_, *built.key, saved_uids_, &metas);
     std::vector<imap::SortItem> items;
     items.reserve(hits.size());
     for (auto k : hits) {

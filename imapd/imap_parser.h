@@ -13,7 +13,8 @@
 //   command name (upper case) and a tree of arguments: atoms, quoted
 //   strings, literals and nested parenthesised lists. Atoms keep FETCH's
 //   section syntax whole (BODY.PEEK[HEADER.FIELDS (From To)]<0.100>).
-//   parse_sequence_set() reads "1:3,7,10:*" and "$" (RFC 5182).
+//   Sequence sets and string quoting are lib/imap's (sequence_set.h,
+//   imap_string.h).
 //
 // Description
 //   Pure functions and a small state object: no I/O. Every error is a text
@@ -133,26 +134,8 @@ private:
     bool skip_rest_ = false;
 };
 
-// Sequence sets. UINT32_MAX stands for '*'.
-constexpr std::uint32_t kSeqStar = 0xffffffffu;
-struct SeqRange {
-    std::uint32_t lo = 0, hi = 0;  // lo <= hi once star is substituted
-};
-struct SequenceSet {
-    std::vector<SeqRange> ranges;
-    bool saved = false;  // "$" (SEARCHRES)
-    // Whether n is in the set, '*' being `star` (the highest number).
-    bool contains(std::uint32_t n, std::uint32_t star) const;
-};
-std::optional<SequenceSet> parse_sequence_set(std::string_view text);
-
 // Case-insensitive ASCII compare.
 bool iequals(std::string_view a, std::string_view b);
 std::string upper(std::string_view s);
-
-// IMAP string output: an atom-safe string as "quoted", anything else
-// (CR, LF, NUL, 8-bit, long) as a literal.
-std::string imap_quote(std::string_view s);
-std::string imap_nstring(const std::optional<std::string>& s);
 
 }  // namespace mailroom::imapd

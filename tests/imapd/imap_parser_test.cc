@@ -169,37 +169,6 @@ TEST_CASE("imap framer: bounds give BAD or NO [TOOBIG] and the session goes on",
     CHECK(f.line(" {45+}") == ImapFramer::Step::kSkipLiteral);  // read and thrown away
 }
 
-TEST_CASE("imap parser: sequence sets", "[unit]") {
-    auto s = parse_sequence_set("1:3,7,10:*");
-    REQUIRE(s);
-    CHECK(s->ranges.size() == 3);
-    CHECK(s->contains(2, 20));
-    CHECK_FALSE(s->contains(5, 20));
-    CHECK(s->contains(15, 20));
-    CHECK(s->contains(20, 20));
-    auto r = parse_sequence_set("5:2");
-    REQUIRE(r);
-    CHECK(r->contains(3, 9));
-    auto star = parse_sequence_set("*:4");
-    REQUIRE(star);
-    CHECK(star->contains(6, 6));
-    CHECK_FALSE(star->contains(3, 6));
-    CHECK(parse_sequence_set("$")->saved);
-    CHECK_FALSE(parse_sequence_set(""));
-    CHECK_FALSE(parse_sequence_set("0"));
-    CHECK_FALSE(parse_sequence_set("1,"));
-    CHECK_FALSE(parse_sequence_set("1::2"));
-    CHECK_FALSE(parse_sequence_set("a"));
-    CHECK_FALSE(parse_sequence_set("4294967296"));
-}
-
-TEST_CASE("imap quoting", "[unit]") {
-    CHECK(imap_quote("a b") == "\"a b\"");
-    CHECK(imap_quote("a\"b\\") == "\"a\\\"b\\\\\"");
-    CHECK(imap_quote("a\r\nb") == "{4}\r\na\r\nb");
-    CHECK(imap_nstring(std::nullopt) == "NIL");
-}
-
 TEST_CASE("imap parser: fuzz corpus replay", "[corpus]") {
     std::size_t files = 0;
     for (const auto& path : mailroom::testing::corpus_files(MAILROOM_IMAP_COMMAND_CORPUS)) {
