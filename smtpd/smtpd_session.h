@@ -111,6 +111,8 @@
 #include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
+#include "smtpd/smtpd_clamav.h"
+#include "smtpd/smtpd_proxy.h"
 #include "smtpd/smtpd_mynetworks.h"
 #include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
@@ -143,6 +145,8 @@ struct SmtpdConfig {
     bool smtpd_peername_lookup = true;
     tls::ServerPolicy tls;  // smtpd_tls_* (lib/tls/tls.h)
     SaslConfig sasl;        // smtpd_sasl_* (smtpd_sasl.h)
+    ClamavConfig clamav;    // smtpd_clamav_* (smtpd_clamav.h)
+    ProxyConfig proxy;      // smtpd_proxy_* (smtpd_proxy.h)
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -171,6 +175,10 @@ using SinkOpener = std::function<void(SinkOpened)>;
 // unix n ..."), through submit::AsyncCleanupClient on the loop.
 SinkOpener cleanup_sink_opener(event::Loop& loop, std::string queue_directory, int timeout_ms,
                                std::int64_t flags = submit::kCleanupFlagNone);
+
+// With smtpd_proxy_filter: each transaction goes to the proxy
+// (smtpd_proxy.h) instead of cleanup.
+SinkOpener proxy_sink_opener(event::Loop& loop, const ProxyConfig& config);
 
 // Which client a connection comes from.
 struct Peer {
