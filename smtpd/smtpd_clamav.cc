@@ -87,7 +87,8 @@ public:
 
 private:
     void drained() {
-        if (on_drained_ && unsent() == 0) on_drained_();
+        // The session checks unsent() again at its next line.
+        if (on_drained_) on_drained_();
     }
 
     event::Loop& loop_;

@@ -167,7 +167,8 @@ private:
     }
 
     void drained() {
-        if (on_drained_ && unsent() == 0) on_drained_();
+        // The session checks unsent() again at its next line.
+        if (on_drained_) on_drained_();
     }
 
     void read_replies() {

@@ -24,8 +24,9 @@ P_FINAL=$(mr_free_port)
 qs_setup "smtp unix - - n - - smtp" \
     "127.0.0.1:$P_IN inet n - n - - smtpd" \
     "127.0.0.1:$P_DIRECT inet n - n - - smtpd -o content_filter=" \
-    "127.0.0.1:$P_ACCESS inet n - n - - smtpd -o content_filter= -o smtpd_client_restrictions=check_client_access,texthash:$T/access" \
     "127.0.0.1:$P_REINJECT inet n - n - - smtpd -o content_filter= -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters -o smtpd_helo_restrictions= -o smtpd_client_restrictions= -o smtpd_sender_restrictions= -o smtpd_recipient_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8"
+echo "127.0.0.1:$P_ACCESS inet n - n - - smtpd -o content_filter= -o smtpd_client_restrictions=check_client_access,texthash:$T/access" \
+    >>"$CONF/master.cf"
 {
     echo "local_recipient_maps ="
     echo "default_transport = smtp"
@@ -68,7 +69,7 @@ s.quit()
 PY
 }
 # final_with SUBJECT: the file in the final sink holding that message.
-final_with() { grep -l "^Subject: $1\$" "$T"/final/msg.* 2>/dev/null; }
+final_with() { grep -l "^Subject: $1[[:space:]]*\$" "$T"/final/msg.* 2>/dev/null; }
 
 # 1. content_filter from main.cf: two passes.
 ID1=$(send "$P_IN" first-pass) || mr_fail "send via $P_IN"
