@@ -27,6 +27,11 @@
 //   each accepted recipient, DATA sends the Received: header and the
 //   content, and "250 2.0.0 Ok: queued as ID" is sent only after cleanup
 //   answers status 0.
+//   With smtpd_clamav_socket the content also streams to clamd and the
+//   reply to the end of the message waits for its verdict
+//   (smtpd_clamav.h); with smtpd_proxy_filter the transaction goes to an
+//   SMTP proxy instead of cleanup and the client gets the proxy's replies
+//   (smtpd_proxy.h). docs/content-filter.md has both.
 //   Recipients are validated (smtpd_reject_unlisted_recipient) against
 //   local_recipient_maps for $mydestination, virtual_mailbox_maps for
 //   virtual mailbox domains and relay_recipient_maps for relay domains; an
