@@ -56,17 +56,9 @@ mr_wait_for "filter" test -f "$T/filter.ready"
 
 # send PORT SUBJECT: prints the queue ID from the 250 reply.
 send() {
-    python3 - "$1" "$2" <<'PY'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
-s.ehlo("client.example")
-s.mail("alice@example.org")
-s.rcpt("bob@remote.test")
-code, text = s.data("Subject: %s\r\n\r\nhello\r\n" % sys.argv[2])
-assert code == 250, (code, text)
-print(text.decode().rsplit(" ", 1)[-1])
-s.quit()
-PY
+    local r
+    r=$(python3 "$HERE/smtp_send.py" "$1" --subject "$2") || return 1
+    sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p' <<<"$r" | grep . || { echo "$r"; return 1; }
 }
 # final_with SUBJECT: the file in the final sink holding that message.
 final_with() { grep -l "^Subject: $1[[:space:]]*\$" "$T"/final/msg.* 2>/dev/null; }

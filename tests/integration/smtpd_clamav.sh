@@ -55,24 +55,13 @@ mr_wait_for "clamd socket" test -S "$C/clamd.ctl"
 } >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-# send PORT KIND: one message; prints "CODE TEXT" of the final reply.
+# send PORT KIND: one message (clean, infected, large); prints "CODE TEXT" of the final reply.
 send() {
-    python3 - "$1" "$2" <<'PY'
-import smtplib, sys
-port, kind = int(sys.argv[1]), sys.argv[2]
-body = "Subject: %s\r\n\r\nhello\r\n" % kind
-if kind == "infected":
-    body += "attachment: MAILROOM-TEST-VIRUS-PATTERN\r\n"
-elif kind == "large":
-    body += "".join("line %06d of a message larger than one INSTREAM chunk\r\n" % i for i in range(20000))
-s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-s.ehlo("client.example")
-s.mail("alice@example.org")
-s.rcpt("bob@remote.test")
-code, text = s.data(body)
-print(code, text.decode())
-s.quit()
-PY
+    case $2 in
+    infected) python3 "$HERE/smtp_send.py" "$1" --subject "$2" --line "attachment: MAILROOM-TEST-VIRUS-PATTERN" ;;
+    large) python3 "$HERE/smtp_send.py" "$1" --subject "$2" --lines 20000 ;;
+    *) python3 "$HERE/smtp_send.py" "$1" --subject "$2" ;;
+    esac
 }
 queue_id() { sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p' <<<"$1"; }
 VIRUS="Mailroom\.Test\.Pattern\.UNOFFICIAL"

@@ -32,21 +32,8 @@ PROXY_PID=$!
 mr_wait_for "proxy" test -f "$T/proxy.ready"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-# send BODY-WORD: prints the RCPT reply and the final reply, "CODE TEXT" each.
-send() {
-    python3 - "$P_IN" "$1" <<'PY'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
-s.ehlo("client.example")
-s.mail("alice@example.org")
-code, text = s.rcpt("bob@remote.test")
-print(code, text.decode())
-if code == 250:
-    code, text = s.data("Subject: proxied\r\n\r\nhello %s\r\n" % sys.argv[2])
-    print(code, text.decode())
-s.quit()
-PY
-}
+# send BODY-LINE: prints the RCPT reply and the final reply, "CODE TEXT" each.
+send() { python3 "$HERE/smtp_send.py" "$P_IN" --subject proxied --line "$1" --rcpt-reply; }
 
 # 1. Clean: the re-injection smtpd queues it; the client gets its queue ID.
 R=$(send harmless) || mr_fail "send clean: $R"
