@@ -239,6 +239,11 @@ private:
         failure_ = r;
         out_.clear();
         flush_waiters();
+        // A session waiting for room goes on (its later lines are dropped).
+        std::weak_ptr<int> alive = alive_;
+        loop_.defer([this, alive] {
+            if (!alive.expired()) drained();
+        });
     }
 
     void broken(const std::string& why) {
@@ -248,7 +253,6 @@ private:
         timer_.cancel();
         if (channel_) loop_.release_later(std::move(channel_));
         stop(smtp::replies::queue_write_error());
-        drained();
     }
 
     void flush_waiters() {

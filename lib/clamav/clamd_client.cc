@@ -178,6 +178,7 @@ void InstreamScan::on_event(event::Channel::Event ev, const std::string& reason)
             reply_ = std::move(data);
             have_reply_ = true;
             pending_.clear();
+            stopped();
             return maybe_done();
         }
     }
@@ -196,6 +197,7 @@ void InstreamScan::read_reply(bool eof) {
     have_reply_ = true;
     pending_.clear();
     channel_->pause_reading();
+    stopped();
     maybe_done();
 }
 
@@ -208,7 +210,17 @@ void InstreamScan::fail(const std::string& why) {
     timer_ = event::Timer();
     connector_.reset();
     if (channel_) loop_.release_later(std::move(channel_));
+    stopped();
     maybe_done();
+}
+
+void InstreamScan::stopped() {
+    // A writer waiting for room learns (at its next write) that nothing
+    // more is sent; from the loop, as it may drop the scan.
+    std::weak_ptr<int> alive = alive_;
+    loop_.defer([this, alive] {
+        if (!alive.expired() && on_drained_) on_drained_();
+    });
 }
 
 void InstreamScan::maybe_done() {

@@ -28,7 +28,8 @@
 //   (connecting, a write clamd does not read, or the wait for the reply),
 //   clamd closing without a reply, or a reply that cannot be parsed.
 //   Back-pressure: unsent() is what clamd has not read yet; on_drained()
-//   runs each time it has read everything.
+//   runs each time it has read everything, and once when the scan stops
+//   sending (a reply, an error), so a writer waiting for room goes on.
 //   The `done` callback runs from the loop, once; dropping the scan before
 //   (also from inside done) is safe and closes the connection.
 //
@@ -111,6 +112,7 @@ private:
     void flush_chunk();
     void on_event(event::Channel::Event ev, const std::string& reason);
     void read_reply(bool eof);
+    void stopped();
     void maybe_done();
     void arm_timer();
 

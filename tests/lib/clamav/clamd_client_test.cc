@@ -257,6 +257,10 @@ TEST_CASE("clamd's size limit: the early ERROR reply is the verdict, later write
     clamd.serve(Script::kLimit, "INSTREAM size limit exceeded. ERROR", 100 * 1024);
     event::Loop loop;
     auto scan = clamav::InstreamScan::start(loop, unix_endpoint(clamd.path), {.timeout = 5000ms});
+    int stopped_drains = 0;  // drain calls after the scan stopped sending
+    scan->on_drained([&] {
+        if (scan->failed()) ++stopped_drains;
+    });
     std::string piece(16 * 1024, 'z');
     // Keeps writing while clamd reads, until the reply has come back.
     for (int i = 0; i < 64 && !scan->failed(); ++i) {
@@ -264,6 +268,8 @@ TEST_CASE("clamd's size limit: the early ERROR reply is the verdict, later write
         run_until(loop, [&] { return scan->unsent() == 0 || scan->failed(); }, 2000ms);
     }
     REQUIRE(run_until(loop, [&] { return scan->failed(); }));
+    // A writer waiting for room is told that the scan stopped.
+    REQUIRE(run_until(loop, [&] { return stopped_drains > 0; }));
     scan->write(piece);  // dropped
     CHECK(scan->unsent() == 0);
     Outcome out;
