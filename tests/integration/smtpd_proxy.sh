@@ -45,13 +45,17 @@ grep -Eq "mailroom/smtpd\[[0-9]+\]: NOQUEUE: proxy-accept: END-OF-MESSAGE: 250 2
 grep -Eq "mailroom/smtpd\[[0-9]+\]: $ID: client=.*\[127\.0\.0\.1\]" "$T/maillog" || mr_fail "re-injection client= line"
 mr_wait_for "proxied message delivered" grep -q "$ID: to=<bob@remote.test>, .*status=sent" "$T/maillog"
 
+# A large message streams through the proxy too.
+R=$(python3 "$HERE/smtp_send.py" "$P_IN" --subject large --lines 20000) || mr_fail "send large: $R"
+grep -q "^250 2\.0\.0 Ok: queued as [0-9A-F]*\$" <<<"$R" || mr_fail "large message through the proxy got: $R"
+
 # 2. Refused by the proxy: its 554 reaches the client; nothing is queued.
 R=$(send FORBIDDEN-CONTENT) || mr_fail "send forbidden: $R"
 [ "$(tail -n 1 <<<"$R")" = "554 5.7.1 Rejected by the filter: FORBIDDEN-CONTENT" ] || mr_fail "forbidden got: $R"
 grep -Eq "NOQUEUE: proxy-reject: END-OF-MESSAGE: 554 5\.7\.1 Rejected by the filter: FORBIDDEN-CONTENT; from=<alice@example\.org>" \
     "$T/maillog" || mr_fail "proxy-reject log line"
 [ "$(grep -c '^reject$' "$T/proxy.passes")" = 1 ] || mr_fail "proxy log: $(cat "$T/proxy.passes")"
-[ "$(grep -c '^pass ' "$T/proxy.passes")" = 1 ] || mr_fail "proxy passes: $(cat "$T/proxy.passes")"
+[ "$(grep -c '^pass ' "$T/proxy.passes")" = 2 ] || mr_fail "proxy passes: $(cat "$T/proxy.passes")"
 
 # 3. The proxy down: 451 4.3.0 at RCPT.
 kill "$PROXY_PID"
