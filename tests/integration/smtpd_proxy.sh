@@ -5,7 +5,8 @@
 # content and passes the rest on to a re-injection smtpd; the client gets
 # the proxy's replies: the second smtpd's "250 ... queued as ID" (that ID is
 # delivered) or the proxy's 554, with nothing queued. A proxy that is down
-# gives 451 4.3.0.
+# gives 451 4.3.0, and so does one that does not answer within
+# smtpd_proxy_timeout.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
@@ -16,13 +17,18 @@ mr_require_programs smtpd cleanup qmgr discard master mailroom
 P_IN=$(mr_free_port)
 P_REINJECT=$(mr_free_port)
 P_PROXY=$(mr_free_port)
+P_SLOW=$(mr_free_port)
+P_MUTE=$(mr_free_port)
 qs_setup "127.0.0.1:$P_IN inet n - n - - smtpd -o smtpd_proxy_filter=127.0.0.1:$P_PROXY -o smtpd_proxy_timeout=20s" \
+    "127.0.0.1:$P_SLOW inet n - n - - smtpd -o smtpd_proxy_filter=127.0.0.1:$P_MUTE -o smtpd_proxy_timeout=2s" \
     "127.0.0.1:$P_REINJECT inet n - n - - smtpd -o smtpd_proxy_filter= -o smtpd_recipient_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8"
 echo "local_recipient_maps =" >>"$CONF/main.cf"
 
 PROXY_PID=""
+MUTE_PID=""
 proxy_cleanup() {
     [ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null || true
+    [ -z "$MUTE_PID" ] || kill "$MUTE_PID" 2>/dev/null || true
     mr_cleanup
 }
 trap proxy_cleanup EXIT
@@ -30,10 +36,16 @@ trap proxy_cleanup EXIT
     --reject FORBIDDEN-CONTENT --header "X-Proxy: checked" --log "$T/proxy.passes" >"$T/proxy.log" 2>&1 &
 PROXY_PID=$!
 mr_wait_for "proxy" test -f "$T/proxy.ready"
+# A proxy that accepts connections and never says a word.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5)
+open(sys.argv[2], "w").close(); time.sleep(600)' "$P_MUTE" "$T/mute.ready" &
+MUTE_PID=$!
+mr_wait_for "mute proxy" test -f "$T/mute.ready"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
-# send BODY-LINE: prints the RCPT reply and the final reply, "CODE TEXT" each.
-send() { python3 "$HERE/smtp_send.py" "$P_IN" --subject proxied --line "$1" --rcpt-reply; }
+# send BODY-LINE [PORT]: prints the RCPT reply and the final reply, "CODE TEXT" each.
+send() { python3 "$HERE/smtp_send.py" "${2:-$P_IN}" --subject proxied --line "$1" --rcpt-reply; }
 
 # 1. Clean: the re-injection smtpd queues it; the client gets its queue ID.
 R=$(send harmless) || mr_fail "send clean: $R"
@@ -65,6 +77,11 @@ R=$(send harmless) || mr_fail "send with the proxy down: $R"
 [ "$R" = "451 4.3.0 Error: queue file write error" ] || mr_fail "proxy down got: $R"
 grep -Eq "warning: .*proxy inet:127\.0\.0\.1:$P_PROXY: connect: Connection refused" "$T/maillog" ||
     mr_fail "proxy down warning"
+
+# 4. A proxy that never answers: 451 4.3.0 after smtpd_proxy_timeout.
+R=$(send harmless "$P_SLOW") || mr_fail "send to the mute proxy: $R"
+[ "$R" = "451 4.3.0 Error: queue file write error" ] || mr_fail "mute proxy got: $R"
+grep -Eq "warning: .*proxy inet:127\.0\.0\.1:$P_MUTE: timeout" "$T/maillog" || mr_fail "proxy timeout warning"
 
 mr_wait_for "queue idle" mr_queue_idle
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
