@@ -36,7 +36,8 @@
 //   A proxy's refusal of DATA reaches the client at the end of the
 //   message, not as the reply to DATA. smtpd_proxy_options = speed_adjust
 //   is accepted but the message is always streamed as it arrives.
-//   XFORWARD and XCLIENT are not sent.
+//   XFORWARD and XCLIENT are not sent; MAIL FROM and RCPT TO go without
+//   ESMTP parameters (SIZE, BODY, the DSN ones).
 #pragma once
 
 #include <chrono>
