@@ -1,6 +1,8 @@
 // imap_fetch.cc - see imap_fetch.h: FETCH and UID FETCH.
 #include "imapd/imap_fetch.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "lib/imap/fetch_structure.h"
@@ -195,7 +197,7 @@ void ImapSession::cmd_fetch(ImapCommand& cmd, bool uid) {
 void ImapSession::run_fetch() {
     if (!fetch_job_ || done_ || closing_) return;
     FetchJob& job = *fetch_job_;
-    while (job.next < job.indexes.size()) {
+    for (;;) {
         if (channel_->output_size() > kFetchChunk) {
             channel_->on_drained([this] {
                 channel_->on_drained(nullptr);
@@ -203,7 +205,12 @@ void ImapSession::run_fetch() {
             });
             return;
         }
-        send_raw(fetch_one(job, job.indexes[job.next++]));
+        if (!job.pending.empty()) {
+            if (!write_segment(job)) job.pending.pop_front();
+            continue;
+        }
+        if (job.next >= job.indexes.size()) break;
+        fetch_one(job, job.indexes[job.next++]);
     }
     const std::string tag = job.tag;
     const bool uid = job.uid;
@@ -216,9 +223,65 @@ void ImapSession::run_fetch() {
     channel_->resume_reading();
 }
 
-std::string ImapSession::fetch_one(FetchJob& job, std::size_t index) {
+bool ImapSession::write_segment(FetchJob& job) {
+    FetchSegment& seg = job.pending.front();
+    if (!seg.fd.valid()) {
+        send_raw(seg.text);
+        return false;
+    }
+    if (seg.left == 0) return false;
+    char buf[64 * 1024];
+    const ssize_t n = ::read(seg.fd.get(), buf, sizeof(buf) / 2);
+    std::string out;
+    if (n <= 0) {
+        out.assign(static_cast<std::size_t>(std::min<std::uint64_t>(seg.left, sizeof(buf))), ' ');  // the file shrank
+    } else {
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buf[i] == '\n' && seg.prev != '\r') out.push_back('\r');
+            out.push_back(buf[i]);
+            seg.prev = buf[i];
+        }
+        if (out.size() > seg.left) out.resize(static_cast<std::size_t>(seg.left));
+    }
+    seg.left -= out.size();
+    send_raw(out);
+    return seg.left > 0;
+}
+
+namespace {
+
+FetchSegment text_segment(std::string text) {
+    FetchSegment s;
+    s.text = std::move(text);
+    return s;
+}
+
+// The size of a message file with CRLF line ends; the file is left at 0.
+std::optional<std::uint64_t> file_crlf_size(int fd) {
+    char buf[64 * 1024];
+    std::uint64_t n = 0;
+    char prev = 0;
+    for (;;) {
+        const ssize_t got = ::read(fd, buf, sizeof(buf));
+        if (got < 0) return std::nullopt;
+        if (got == 0) break;
+        for (ssize_t i = 0; i < got; ++i) {
+            if (buf[i] == '\n' && prev != '\r') ++n;
+            prev = buf[i];
+        }
+        n += static_cast<std::uint64_t>(got);
+    }
+    if (::lseek(fd, 0, SEEK_SET) != 0) return std::nullopt;
+    return n;
+}
+
+}  // namespace
+
+void ImapSession::fetch_one(FetchJob& job, std::size_t index) {
     const access::Message& m = folder_->message(index);
     std::vector<std::string> parts;
+    std::optional<std::size_t> stream_at;  // the part after which the file goes
+    FetchSegment file;
     std::optional<std::string> text;  // the message, read once when needed
     std::optional<imap::ParsedMessage> parsed;
     bool gone = false;
@@ -276,6 +339,19 @@ std::string ImapSession::fetch_one(FetchJob& job, std::size_t index) {
                                                       [&] { return imap::imap_bodystructure_of(tree(), true); }));
             break;
         case K::kSection: {
+            const bool whole = it.section.part.empty() && it.section.text == imap::Section::Text::kNone;
+            if (whole && !it.partial && !stream_at && !text && m.size > kStreamFrom) {
+                auto fd = folder_->open_message(m.uid);
+                auto size = fd ? file_crlf_size(fd->get()) : std::nullopt;
+                if (size) {
+                    parts.push_back(it.reply_name + " {" + std::to_string(*size) + "}\r\n");
+                    stream_at = parts.size() - 1;
+                    file.fd = std::move(*fd);
+                    file.left = *size;
+                    break;
+                }
+                gone = true;
+            }
             std::string data = imap::extract_section_of(tree(), it.section);
             if (it.partial) data = imap::apply_partial(data, *it.partial);
             parts.push_back(it.reply_name + " " + literal(data));
@@ -302,7 +378,16 @@ std::string ImapSession::fetch_one(FetchJob& job, std::size_t index) {
     }
     if (job.with_modseq) parts.push_back("MODSEQ (" + std::to_string(m.modseq) + ")");
     if (gone) job.any_failed = true;
-    return "* " + std::to_string(index + 1) + " FETCH (" + util::join(parts, " ") + ")\r\n";
+    const std::string head = "* " + std::to_string(index + 1) + " FETCH (";
+    if (!stream_at) {
+        job.pending.push_back(text_segment(head + util::join(parts, " ") + ")\r\n"));
+        return;
+    }
+    std::vector<std::string> before(parts.begin(), parts.begin() + static_cast<long>(*stream_at) + 1);
+    std::vector<std::string> after(parts.begin() + static_cast<long>(*stream_at) + 1, parts.end());
+    job.pending.push_back(text_segment(head + util::join(before, " ")));
+    job.pending.push_back(std::move(file));
+    job.pending.push_back(text_segment((after.empty() ? "" : " " + util::join(after, " ")) + ")\r\n"));
 }
 
 }  // namespace mailroom::imapd

@@ -14,12 +14,14 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "imapd/imap_parser.h"
+#include "lib/util/unique_fd.h"
 #include "imapd/imap_session.h"
 #include "lib/imap/section.h"
 
@@ -47,7 +49,21 @@ FetchParse parse_fetch_items(const ImapArg& arg);
 
 std::string format_internal_date(std::int64_t when);
 
+// Messages larger than this are sent from the file for BODY[] and RFC822,
+// a chunk at a time, never whole in memory.
+constexpr std::uint64_t kStreamFrom = 256 * 1024;
+
+// A piece of FETCH output: text, or `left` bytes of a message file sent
+// with CRLF line ends.
+struct FetchSegment {
+    std::string text;
+    util::UniqueFd fd;
+    std::uint64_t left = 0;
+    char prev = 0;  // the last byte read from fd (a CR before a chunk's first LF)
+};
+
 struct ImapSession::FetchJob {
+    std::deque<FetchSegment> pending;  // output of the message being written
     std::string tag;
     bool uid = false;
     std::vector<FetchItem> items;

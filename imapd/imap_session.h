@@ -127,7 +127,8 @@ private:
     // and goes on when the client has read it (reading paused meanwhile).
     struct FetchJob;
     void run_fetch();
-    std::string fetch_one(FetchJob& job, std::size_t index);
+    void fetch_one(FetchJob& job, std::size_t index);
+    bool write_segment(FetchJob& job);  // false: the front segment is done
 
     ImapServer& server_;
     server::Connection conn_;

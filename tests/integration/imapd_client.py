@@ -369,6 +369,14 @@ def main_phase():
     assert typ == "OK" and b"APPENDUID" in data[0], data
     typ, data = m.search(None, "FLAGGED")
     assert typ == "OK" and data[0], data
+    # A large message is sent from its file (in pieces), byte for byte.
+    big = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of a big message\r\n" % i for i in range(30000))
+    typ, data = m.append("Work", None, None, big)
+    assert typ == "OK", data
+    m.select("Work")
+    typ, data = m.fetch("*", "(RFC822.SIZE BODY[])")
+    assert typ == "OK" and data[0][1] == big, (len(data[0][1]), len(big))
+    assert b"RFC822.SIZE %d " % len(big) in data[0][0], data[0][0]
     m.logout()
 
     # 17. Two sessions on one folder and a delivery: each sees every change once.
