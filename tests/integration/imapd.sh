@@ -11,10 +11,12 @@
 # charsets), ESEARCH, SEARCHRES, SORT, THREAD, CREATE/RENAME/DELETE,
 # SUBSCRIBE/LSUB, LIST-EXTENDED/LIST-STATUS, STATUS=SIZE, COPY/MOVE with
 # COPYUID, EXPUNGE, APPEND (synchronising and LITERAL+, APPENDUID,
-# TRYCREATE), ENABLE CONDSTORE QRESYNC, CHANGEDSINCE, UNCHANGEDSINCE,
+# TRYCREATE), CREATE with USE, ENABLE CONDSTORE QRESYNC, CHANGEDSINCE,
+# UNCHANGEDSINCE, UID EXPUNGE with VANISHED, SELECT (QRESYNC ...),
 # GETQUOTAROOT, AUTHENTICATE PLAIN (SASL-IR) and LOGIN,
 # disable_plaintext_auth from another address ([PRIVACYREQUIRED] until
-# STARTTLS), imaps, line and literal bounds ([TOOBIG]), two sessions and
+# STARTTLS), imaps, line and literal bounds ([TOOBIG]), a large message
+# fetched byte for byte (sent from its file), two sessions and
 # a delivery on one folder (every change seen once, no EXPUNGE during
 # FETCH), IDLE seeing a delivery, Dovecot's log lines; then a restart of
 # the instance keeps UIDVALIDITY and the UIDs.

@@ -224,6 +224,10 @@ def main_phase():
     u, t = ok(r.cmd("THREAD REFERENCES UTF-8 ALL"))
     assert u[0].startswith("* THREAD "), u
     # 7. Folders: CREATE, LIST with children, RENAME, STATUS, SUBSCRIBE, LSUB, DELETE.
+    u, t = r.cmd("CREATE Archive (USE (\\Archive))")
+    assert " OK" in t or "NO [USEATTR]" in t, t
+    u, t = r.cmd("CREATE Stuff (USE (\\Drafts))")
+    assert "NO [USEATTR]" in t, t
     ok(r.cmd("CREATE Work"))
     ok(r.cmd("CREATE Work.Projects"))
     u, t = r.cmd("CREATE Work")
@@ -281,6 +285,17 @@ def main_phase():
     assert len(u) == 1 and "\\Flagged" in u[0] and "MODSEQ" in u[0], u
     u, t = r.cmd("STORE 1 (UNCHANGEDSINCE %d) -FLAGS (\\Flagged)" % modseq)
     assert "OK [MODIFIED 1]" in t, t
+    # QRESYNC: reselecting with the known UIDVALIDITY and MODSEQ gives what
+    # vanished and what changed since.
+    ok(r.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)"))
+    ok(r.cmd("STORE 2 +FLAGS.SILENT (\\Flagged)"))
+    u, t = ok(r.cmd("UID EXPUNGE 1:*"))
+    assert any(x.startswith("* VANISHED ") for x in u), u
+    u, t = ok(r.cmd("SELECT INBOX (QRESYNC (%d %d))" % (uidvalidity, modseq)))
+    assert "* OK [CLOSED] Previous mailbox closed." in u, u
+    assert any(x.startswith("* VANISHED (EARLIER) ") for x in u), u
+    assert any(" FETCH (UID " in x and "MODSEQ" in x for x in u), u
+    u, t = ok(r.cmd("FETCH 1 (FLAGS)"))
     # 11. QUOTA.
     u, t = ok(r.cmd("GETQUOTAROOT INBOX"))
     assert u[0].startswith("* QUOTAROOT "), u
