@@ -154,11 +154,11 @@ void ImapSession::on_event(event::Channel::Event event, const std::string& reaso
             return;
         }
         if (channel_->output_size() > 0) {
-            end("Disconnected for inactivity.");
+            end("Inactivity");
             return;
         }
         send("* BYE Disconnected for inactivity.");
-        end_after_output("Disconnected for inactivity.");
+        end_after_output("Inactivity");
         return;
     case event::Channel::Event::kEof:
     case event::Channel::Event::kError:
