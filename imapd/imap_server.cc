@@ -62,6 +62,41 @@ ImapServer::ImapServer(event::Loop& loop, ImapConfig config, std::shared_ptr<tls
 
 ImapServer::~ImapServer() = default;
 
+void ImapServer::set_mail_processes(access::MailProcesses* processes) {
+    mail_ = processes;
+    if (mail_) mail_->attach(loop_, [this](std::uint64_t id) { handed_done(id, false); });
+}
+
+void ImapServer::handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
+                             std::unique_ptr<access::TlsProxy> proxy) {
+    Handed& h = handed_[id];
+    h.ticket = std::move(ticket);
+    h.conn = std::move(conn);
+    h.proxy = std::move(proxy);
+}
+
+void ImapServer::handed_done(std::uint64_t id, bool from_proxy) {
+    auto it = handed_.find(id);
+    if (it == handed_.end()) return;
+    Handed& h = it->second;
+    if (from_proxy) {
+        loop_.release_later(std::move(h.proxy));
+        h.conn.close();
+    } else if (!h.reported) {
+        h.reported = true;
+        userip_.release(h.ticket);
+        h.ticket = access::UseripLimiter::Ticket{};
+    }
+    if (h.reported && !h.proxy) handed_.erase(it);
+}
+
+void ImapServer::adopt(access::Handoff handoff, util::UniqueFd fd, std::function<void()> done) {
+    auto session = std::make_unique<ImapSession>(*this, std::move(handoff), std::move(fd), std::move(done));
+    ImapSession* raw = session.get();
+    sessions_.emplace(raw, std::move(session));
+    raw->start();
+}
+
 void ImapServer::accept(server::Connection conn) {
     auto session = std::make_unique<ImapSession>(*this, std::move(conn));
     ImapSession* raw = session.get();

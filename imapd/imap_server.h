@@ -27,6 +27,7 @@
 #include <string>
 
 #include "lib/access/login.h"
+#include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
@@ -58,7 +59,20 @@ public:
     ~ImapServer();
 
     void accept(server::Connection conn);
+    // In a mail process: a session a login process handed over, logged in.
+    void adopt(access::Handoff handoff, util::UniqueFd fd, std::function<void()> done);
     void finish(ImapSession* session);
+
+    // The login side of the per-user mail processes (docs/mail-access.md):
+    // null when sessions stay in this process.
+    void set_mail_processes(access::MailProcesses* processes);
+    access::MailProcesses* mail_processes() const { return mail_; }
+    std::uint64_t next_handoff_id() { return ++handoff_ids_; }
+    // A session handed to a mail process: its user+IP count, its socket
+    // and the TLS proxy stay here until the mail process reports it done.
+    void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
+                     std::unique_ptr<access::TlsProxy> proxy);
+    void handed_done(std::uint64_t id, bool from_proxy);
 
     event::Loop& loop() { return loop_; }
     const ImapConfig& config() const { return config_; }
@@ -75,6 +89,15 @@ private:
     auth::AuthClient authd_;
     access::UseripLimiter userip_;
     std::map<ImapSession*, std::unique_ptr<ImapSession>> sessions_;
+    access::MailProcesses* mail_ = nullptr;
+    std::uint64_t handoff_ids_ = 0;
+    struct Handed {
+        access::UseripLimiter::Ticket ticket;
+        server::Connection conn;
+        std::unique_ptr<access::TlsProxy> proxy;
+        bool reported = false;  // the mail process said it is over
+    };
+    std::map<std::uint64_t, Handed> handed_;
 };
 
 }  // namespace mailroom::imapd

@@ -1,7 +1,12 @@
 // imap_session.cc - see imap_session.h: the connection, login and IDLE.
 #include "imapd/imap_session.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include "imapd/imap_fetch.h"
 #include "lib/access/mail_location.h"
@@ -28,20 +33,86 @@ ImapSession::ImapSession(ImapServer& server, server::Connection conn)
     : server_(server), conn_(std::move(conn)), framer_(framer_limits(server.config())),
       auth_(server.loop(), server.authd(), server.config().login), started_(std::chrono::steady_clock::now()) {}
 
-ImapSession::~ImapSession() { server_.userip().release(userip_ticket_); }
+ImapSession::ImapSession(ImapServer& server, access::Handoff handoff, util::UniqueFd fd, std::function<void()> done)
+    : server_(server), framer_(framer_limits(server.config())),
+      auth_(server.loop(), server.authd(), server.config().login), started_(std::chrono::steady_clock::now()),
+      handoff_(std::move(handoff)), handoff_fd_(std::move(fd)), done_report_(std::move(done)) {}
 
-void ImapSession::start() {
-    const auto& cfg = server_.config();
-    peer_ = access::LoginPeer::of(conn_.fd(), cfg.login);
-    channel_ = event::Channel::create(server_.loop(), conn_.fd(),
-                                      {.max_line = cfg.max_line, .max_input = 64 * 1024,
-                                       .read_timeout = cfg.idle_timeout, .write_timeout = cfg.idle_timeout});
+ImapSession::~ImapSession() {
+    server_.userip().release(userip_ticket_);
+    if (auto done = std::exchange(done_report_, nullptr)) done();
+}
+
+bool ImapSession::attach_channel(event::Channel::Ptr channel) {
+    channel_ = std::move(channel);
     if (!channel_) {
         server_.finish(this);
-        return;
+        return false;
     }
     channel_->on_input([this] { on_input(); });
     channel_->on_event([this](event::Channel::Event e, const std::string& why) { on_event(e, why); });
+    return true;
+}
+
+void ImapSession::start_mail() {
+    access::Handoff& h = *handoff_;
+    peer_.protocol = h.protocol;
+    peer_.rip = h.rip;
+    peer_.lip = h.lip;
+    peer_.tls = h.tls;
+    mail_user_ = h.login_name;
+    // The state is LOGIN's (or AUTHENTICATE's) tag, a LF, then the client
+    // input the login process had read past it.
+    const auto nl = h.state.find('\n');
+    sasl_tag_ = h.state.substr(0, nl);
+    if (nl != std::string::npos) carry_ = h.state.substr(nl + 1);
+    const auto& cfg = server_.config();
+    if (!attach_channel(event::Channel::create(server_.loop(), std::move(handoff_fd_),
+                                               {.max_line = cfg.max_line, .max_input = 64 * 1024,
+                                                .read_timeout = cfg.idle_timeout,
+                                                .write_timeout = cfg.idle_timeout})))
+        return;
+    channel_->pause_reading();
+    const char* method = h.method == "LOGIN" ? "LOGIN" : "PLAIN";
+    open_store(h.login_name, h.user, method);
+}
+
+bool ImapSession::next_line(event::Channel::Line* line) {
+    if (!carry_.empty()) {
+        const auto nl = carry_.find('\n');
+        if (nl != std::string::npos) {
+            line->text = carry_.substr(0, nl);
+            carry_.erase(0, nl + 1);
+            if (!line->text.empty() && line->text.back() == '\r') line->text.pop_back();
+            line->complete = line->text.size() <= server_.config().max_line;
+            return true;
+        }
+        if (!channel_->read_line(line)) return false;
+        line->text = std::exchange(carry_, std::string()) + line->text;
+        if (line->text.size() > server_.config().max_line) line->complete = false;
+        return true;
+    }
+    return channel_->read_line(line);
+}
+
+std::string ImapSession::take_input(std::size_t max) {
+    if (!carry_.empty()) {
+        std::string out = carry_.substr(0, max);
+        carry_.erase(0, out.size());
+        return out;
+    }
+    return channel_->read(max);
+}
+
+void ImapSession::start() {
+    if (handoff_) return start_mail();
+    const auto& cfg = server_.config();
+    peer_ = access::LoginPeer::of(conn_.fd(), cfg.login);
+    if (!attach_channel(event::Channel::create(server_.loop(), conn_.fd(),
+                                               {.max_line = cfg.max_line, .max_input = 64 * 1024,
+                                                .read_timeout = cfg.idle_timeout,
+                                                .write_timeout = cfg.idle_timeout})))
+        return;
     if (cfg.wrappermode) {
         if (!server_.tls()) {
             log::warn("imap-login: implicit TLS wanted but no TLS context (ssl_cert): rip=%s", peer_.rip.c_str());
@@ -195,15 +266,15 @@ bool ImapSession::read_one() {
     Step step;
     const std::size_t want = framer_.literal_remaining();
     if (want > 0) {
-        const std::size_t have = channel_->input_size();
+        const std::size_t have = input_available();
         if (have == 0) return false;
-        std::string bytes = channel_->read(want < have ? want : have);
+        std::string bytes = take_input(want < have ? want : have);
         in_bytes_ += bytes.size();
         // A refused literal's bytes are dropped; an accepted one's kept.
         step = framer_.skipping() ? framer_.skip(bytes.size()) : framer_.literal(bytes);
     } else {
         event::Channel::Line line;
-        if (!channel_->read_line(&line)) return false;
+        if (!next_line(&line)) return false;
         in_bytes_ += line.text.size() + 2;
         if (wait_ == Wait::kSasl) {
             if (!line.complete) channel_->skip_line();
@@ -394,7 +465,7 @@ void ImapSession::auth_done(access::LoginAuth::Outcome outcome, const char* meth
 
 void ImapSession::login(const std::string& login_name, const auth::AuthUser& user, const char* method) {
     mail_user_ = login_name;
-    if (::geteuid() == 0) {
+    if (::geteuid() == 0 && !server_.mail_processes()) {
         log::error("imap(%s): refusing to read mail as root (uid=%ld): run imapd unprivileged",
                    log::log_printable(login_name).c_str(), user.uid ? static_cast<long>(*user.uid) : -1L);
         tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
@@ -424,8 +495,60 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
             return;
         }
         userip_ticket_ = std::move(ticket);
-        open_store(login_name, user, method);
+        if (server_.mail_processes())
+            hand_off(login_name, user, method);
+        else
+            open_store(login_name, user, method);
     });
+}
+
+void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
+    access::MailProcesses* mail = server_.mail_processes();
+    auto fail = [&](const std::string& why) {
+        log::error("imap(%s): %s", log::log_printable(login_name).c_str(), why.c_str());
+        tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
+        send("* BYE Internal error.");
+        end_after_output("Internal error");
+    };
+    std::string why;
+    if (mail->privileged() && !access::MailProcesses::runnable_uid(user, &why)) return fail(why);
+    access::Handoff h;
+    h.id = server_.next_handoff_id();
+    h.protocol = "imap";
+    h.login_name = login_name;
+    h.method = method;
+    h.rip = peer_.rip;
+    h.lip = peer_.lip;
+    h.tls = peer_.tls;
+    h.user = user;
+    h.user.passwd.clear();
+    h.user.clear_passwd.clear();
+    h.state = sasl_tag_ + "\n" + take_input(input_available());  // pipelined after the login
+    util::UniqueFd ours, theirs;
+    if (peer_.tls) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            return fail(std::string("socketpair: ") + std::strerror(errno));
+        ours.reset(sv[0]);
+        theirs.reset(sv[1]);
+    }
+    if (auto st = mail->handoff(h, peer_.tls ? theirs.get() : conn_.fd()); !st) return fail(st.error().message);
+    theirs.reset();
+    channel_->on_drained(nullptr);
+    std::unique_ptr<access::TlsProxy> proxy;
+    if (peer_.tls) {
+        ImapServer* server = &server_;
+        const std::uint64_t id = h.id;
+        proxy = std::make_unique<access::TlsProxy>(std::move(channel_), std::move(ours), server_.loop(),
+                                                   [server, id] { server->handed_done(id, true); });
+    } else {
+        channel_.reset();
+        conn_.close();
+    }
+    server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
+                        std::move(proxy));
+    done_ = true;
+    server_.finish(this);
 }
 
 void ImapSession::open_store(const std::string& login_name, const auth::AuthUser& user, const char* method) {

@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,8 @@ namespace mailroom::imapd {
 class ImapSession {
 public:
     ImapSession(ImapServer& server, server::Connection conn);
+    // In a mail process: a session handed over after its login.
+    ImapSession(ImapServer& server, access::Handoff handoff, util::UniqueFd fd, std::function<void()> done);
     ~ImapSession();
     ImapSession(const ImapSession&) = delete;
     ImapSession& operator=(const ImapSession&) = delete;
@@ -81,6 +84,13 @@ private:
     void auth_done(access::LoginAuth::Outcome outcome, const char* method);
     void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void open_store(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void start_mail();
+    bool attach_channel(event::Channel::Ptr channel);
+    // Input: what the login process had read past the login comes first.
+    bool next_line(event::Channel::Line* line);
+    std::size_t input_available() const { return carry_.size() + channel_->input_size(); }
+    std::string take_input(std::size_t max);
     void cmd_idle(const ImapCommand& cmd);
     void idle_line(const std::string& line);
     void idle_check();
@@ -161,6 +171,11 @@ private:
     event::Timer idle_poll_;
     event::Timer idle_notify_;
     std::unique_ptr<FetchJob> fetch_job_;
+    // A session handed to this mail process.
+    std::optional<access::Handoff> handoff_;
+    util::UniqueFd handoff_fd_;
+    std::function<void()> done_report_;
+    std::string carry_;
     std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
 
