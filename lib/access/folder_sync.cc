@@ -183,6 +183,9 @@ Result<std::uint32_t> FolderState::keyword_bits(const std::vector<std::string>& 
     std::uint32_t bits = 0;
     bool added = false;
     for (const auto& name : names) {
+        const bool bad = name.empty() || name.size() > 200 ||
+                         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+        if (bad) return make_error("Invalid keyword");
         std::size_t i = 0;
         while (i < keywords_.size() && keywords_[i] != name) ++i;
         if (i == keywords_.size()) {
@@ -382,6 +385,9 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             const std::uint64_t floor =
                 static_cast<std::uint64_t>(tv.tv_sec) * 1000000ULL + static_cast<std::uint64_t>(tv.tv_usec);
             if (index_.highest_modseq < floor) index_.highest_modseq = floor;
+            // What was expunged before is not known: QRESYNC from an older
+            // MODSEQ gets "incomplete".
+            index_.vanished_floor = index_.highest_modseq;
         }
         std::unordered_map<std::string_view, std::uint32_t> uid_of;
         uid_of.reserve(list.entries.size());

@@ -209,6 +209,7 @@ TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEIS
     auto text = a->read_message(1);
     REQUIRE(text);
     CHECK(*text == "Subject: a\n\nbody\n");
+    const std::uint64_t before_expunge = a->highest_modseq();
     REQUIRE(b->store({1}, StoreMode::kAdd, kFlagDeleted, {}));
     REQUIRE(b->expunge());
     CHECK(a->count() == 1);  // no EXPUNGE before sync
@@ -219,11 +220,16 @@ TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEIS
     CHECK((*c)[0].kind == Kind::kExpunge);
     CHECK(a->count() == 0);
     bool complete = false;
-    CHECK(a->vanished_since(0, &complete) == std::vector<std::uint32_t>{1});
+    CHECK(a->vanished_since(before_expunge, &complete) == std::vector<std::uint32_t>{1});
     CHECK(complete);
+    CHECK(a->vanished_since(a->highest_modseq(), &complete).empty());
+    CHECK(complete);
+    // Older than the index remembers (it was built after that MODSEQ).
+    a->vanished_since(1, &complete);
+    CHECK_FALSE(complete);
 }
 
-TEST_CASE("mail folder: UID EXPUNGE removes only the given \\Deleted messages", "[unit]") {
+TEST_CASE("mail folder: UID EXPUNGE removes only the given Deleted messages", "[unit]") {
     TempDir t;
     const std::string md = t.path + "/Maildir";
     auto store = open_store(md);
@@ -309,8 +315,12 @@ TEST_CASE("mail folder: the index is rebuilt when deleted or corrupt, UIDs kept"
     CHECK(box->message(0).uid == 1u);
     CHECK(box->message(2).uid == 3u);
     CHECK(box->message(1).flags == kFlagSeen);
-    // MODSEQs of a rebuilt index start above the old ones.
-    CHECK(box->highest_modseq() >= highest);
+    // MODSEQs of a rebuilt index start above the old ones, and QRESYNC
+    // from an old MODSEQ is told the expunges are not known.
+    CHECK(box->highest_modseq() > highest);
+    bool complete = true;
+    box->vanished_since(highest, &complete);
+    CHECK_FALSE(complete);
     auto text = mailroom::util::read_file(index);
     REQUIRE(text);
     CHECK(parse_folder_index(*text));

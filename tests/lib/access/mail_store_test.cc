@@ -60,7 +60,7 @@ TEST_CASE("mail store: folders are Maildir++ dot directories with the maildirfol
     CHECK(is_dir(md + "/.Lists/cur"));
 }
 
-TEST_CASE("mail store: LIST gives children, \\Noselect parents and SPECIAL-USE", "[unit]") {
+TEST_CASE("mail store: LIST gives children, Noselect parents and SPECIAL-USE", "[unit]") {
     TempDir t;
     const std::string md = t.path + "/Maildir";
     auto store = open_store(md);
@@ -113,7 +113,7 @@ TEST_CASE("mail store: subscriptions in Dovecot's file, Courier's read too", "[u
     CHECK(*store->subscriptions() == std::vector<std::string>{"Work.Projects", "INBOX"});
 }
 
-TEST_CASE("mail store: DELETE keeps children, refuses INBOX and \\Noselect parents", "[unit]") {
+TEST_CASE("mail store: DELETE keeps children, refuses INBOX and Noselect parents", "[unit]") {
     TempDir t;
     const std::string md = t.path + "/Maildir";
     auto store = open_store(md);
