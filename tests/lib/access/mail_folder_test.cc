@@ -62,9 +62,9 @@ TEST_CASE("mail folder: info letters <-> flags and keywords", "[unit]") {
 }
 
 TEST_CASE("mail folder: flags are stored in the file names, keywords through dovecot-keywords", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\n1\n");
     deliver(md, "Subject: b\n\n2\n");
     // A keyword Dovecot defined already keeps its letter.
@@ -105,9 +105,9 @@ TEST_CASE("mail folder: flags are stored in the file names, keywords through dov
 }
 
 TEST_CASE("mail folder: more than 26 keywords is a LIMIT error", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "x\n");
     auto box = open_box(*store, "INBOX");
     std::vector<std::string> kws;
@@ -121,9 +121,9 @@ TEST_CASE("mail folder: more than 26 keywords is a LIMIT error", "[unit]") {
 }
 
 TEST_CASE("mail folder: CONDSTORE UNCHANGEDSINCE reports the messages that changed since", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "1\n");
     deliver(md, "2\n");
     auto a = open_box(*store, "INBOX");
@@ -137,9 +137,9 @@ TEST_CASE("mail folder: CONDSTORE UNCHANGEDSINCE reports the messages that chang
 }
 
 TEST_CASE("mail folder: two sessions and a delivery each see every change exactly once", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 4; ++i) deliver(md, "Subject: " + std::to_string(i) + "\n\nbody\n");
     auto a = open_box(*store, "INBOX");
     auto b = open_box(*store, "INBOX");
@@ -198,9 +198,9 @@ TEST_CASE("mail folder: two sessions and a delivery each see every change exactl
 }
 
 TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEISSUED until sync", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\nbody\n");
     auto a = open_box(*store, "INBOX");
     auto b = open_box(*store, "INBOX");
@@ -230,9 +230,9 @@ TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEIS
 }
 
 TEST_CASE("mail folder: UID EXPUNGE removes only the given Deleted messages", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     auto a = open_box(*store, "INBOX");
     REQUIRE(a->store({1, 2, 3}, StoreMode::kAdd, kFlagDeleted, {}));
@@ -291,9 +291,9 @@ TEST_CASE("mail folder: UIDs persist across opens and equal pop3d's UIDLs", "[un
 }
 
 TEST_CASE("mail folder: the index is rebuilt when deleted or corrupt, UIDs kept", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     std::uint64_t highest = 0;
     {
@@ -327,9 +327,9 @@ TEST_CASE("mail folder: the index is rebuilt when deleted or corrupt, UIDs kept"
 }
 
 TEST_CASE("mail folder: an index cut at any byte is refused and rebuilt", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     { open_box(*store, "INBOX"); }
     const std::string index = md + "/" + kIndexFile;
@@ -346,9 +346,9 @@ TEST_CASE("mail folder: an index cut at any byte is refused and rebuilt", "[unit
 }
 
 TEST_CASE("mail folder: cached strings survive sessions and a torn cache tail", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\n1\n");
     deliver(md, "Subject: b\n\n2\n");
     {
