@@ -416,3 +416,33 @@ TEST_CASE("mail folder: a 100,000-message folder opens from its index", "[unit][
     auto t4 = std::chrono::steady_clock::now();
     std::printf("100000 messages: STORE + sync %lld ms\n", static_cast<long long>(ms(t4 - t3)));
 }
+
+TEST_CASE("mail folder: the cache keeps other sessions' values and is compacted when mostly dead", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
+    deliver(md, "Subject: a\n\n1\n");
+    deliver(md, "Subject: b\n\n2\n");
+    auto a = open_box(*store, "INBOX");
+    auto b = open_box(*store, "INBOX");
+    CHECK_FALSE(a->cached(1, CacheField::kEnvelope));  // A has read the (missing) file
+    b->set_cached(1, CacheField::kEnvelope, "from B");
+    a->set_cached(2, CacheField::kEnvelope, "from A");
+    auto c = open_box(*store, "INBOX");
+    CHECK(c->cached(1, CacheField::kEnvelope) == std::optional<std::string>("from B"));
+    CHECK(c->cached(2, CacheField::kEnvelope) == std::optional<std::string>("from A"));
+    // 5 MB written, 1 MB of it live.
+    const std::string big(1 << 20, 'x');
+    for (int i = 0; i < 5; ++i) a->set_cached(2, CacheField::kBodyStructure, big + std::to_string(i));
+    const std::string cache = md + "/" + kCacheFile;
+    CHECK(std::filesystem::file_size(cache) > (5u << 20));
+    auto d = open_box(*store, "INBOX");
+    CHECK(d->cached(2, CacheField::kBodyStructure) == std::optional<std::string>(big + "4"));
+    CHECK(std::filesystem::file_size(cache) < (2u << 20));
+    CHECK(d->cached(1, CacheField::kEnvelope) == std::optional<std::string>("from B"));
+    // A writer that knew the old file finds the new one and keeps it.
+    a->set_cached(1, CacheField::kBodyStructure, "after");
+    auto e = open_box(*store, "INBOX");
+    CHECK(e->cached(2, CacheField::kBodyStructure) == std::optional<std::string>(big + "4"));
+    CHECK(e->cached(1, CacheField::kBodyStructure) == std::optional<std::string>("after"));
+}
