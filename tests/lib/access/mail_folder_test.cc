@@ -446,3 +446,34 @@ TEST_CASE("mail folder: the cache keeps other sessions' values and is compacted 
     CHECK(e->cached(2, CacheField::kBodyStructure) == std::optional<std::string>(big + "4"));
     CHECK(e->cached(1, CacheField::kBodyStructure) == std::optional<std::string>("after"));
 }
+
+TEST_CASE("mail folder: a rename by another program is a flag change with a new MODSEQ, and EXAMINE claims no Recent", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
+    deliver(md, "Subject: a\n\n1\n");
+    auto ro = open_box(*store, "INBOX", true);
+    REQUIRE(ro->count() == 1);
+    CHECK(ro->message(0).recent);
+    CHECK(ro->message(0).in_new);  // EXAMINE leaves new/ alone
+    auto rw = open_box(*store, "INBOX");
+    CHECK(rw->message(0).recent);  // still unclaimed when SELECT came
+    auto later = open_box(*store, "INBOX");
+    CHECK_FALSE(later->message(0).recent);
+    // A mail client working on the Maildir directly marks it seen.
+    const auto names = files_in(md + "/cur");
+    REQUIRE(names.size() == 1);
+    const std::uint64_t before = rw->message(0).modseq;
+    std::filesystem::rename(md + "/cur/" + names[0], md + "/cur/" + names[0] + "S");
+    auto c = rw->sync();
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    CHECK((*c)[0].kind == Kind::kFlags);
+    CHECK(rw->message(0).flags == kFlagSeen);
+    CHECK(rw->message(0).modseq > before);
+    auto c2 = later->sync();
+    REQUIRE(c2);
+    REQUIRE(c2->size() == 1);
+    CHECK(later->message(0).modseq == rw->message(0).modseq);
+    CHECK(ro->sync()->size() == 1);
+}
