@@ -56,6 +56,19 @@ Pop3Server::Pop3Server(event::Loop& loop, Pop3Config config, std::shared_ptr<tls
 
 Pop3Server::~Pop3Server() = default;
 
+event::Offload* Pop3Server::offload() {
+    if (!offload_ && !offload_failed_) {
+        auto made = event::Offload::create(loop_.base(), 4);
+        if (made) {
+            offload_ = std::move(*made);
+        } else {
+            offload_failed_ = true;
+            log::warn("mailbox worker threads: %s", made.error().message.c_str());
+        }
+    }
+    return offload_.get();
+}
+
 void Pop3Server::set_mail_processes(access::MailProcesses* processes) {
     mail_ = processes;
     if (mail_) mail_->attach(loop_, [this](std::uint64_t id) { handed_done(id, false); });

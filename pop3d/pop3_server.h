@@ -32,6 +32,7 @@
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
+#include "lib/event/offload.h"
 #include "lib/server/server.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
@@ -70,6 +71,10 @@ public:
     auth::AuthClient& authd() { return authd_; }
     // mail_max_userip_connections (lib/access/login.h).
     access::UseripLimiter& userip() { return userip_; }
+    // Worker threads for mailbox work that waits for locks (opening,
+    // UPDATE), made on first use; null if they can not be had (the work
+    // then runs on the loop).
+    event::Offload* offload();
 
     // The login side of the per-user mail processes: null when sessions
     // run in this process (no broker: the unit tests).
@@ -100,6 +105,9 @@ private:
         bool reported = false;  // the mail process said it is over
     };
     std::map<std::uint64_t, Handed> handed_;
+    // Last: destroyed first, so no mailbox work reports to a session gone.
+    std::unique_ptr<event::Offload> offload_;
+    bool offload_failed_ = false;
 };
 
 }  // namespace mailroom::pop3d

@@ -182,6 +182,10 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
         return;
     case event::Channel::Event::kEof:
     case event::Channel::Event::kError:
+        if (state_ == State::kUpdate) {
+            client_gone_ = true;  // updated() ends the session
+            return;
+        }
         if (closing_) {
             server_.finish(this);
             return;
@@ -193,7 +197,7 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
 
 void Pop3Session::on_input() {
     event::Channel::Line line;
-    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone) {
+    while (!closing_ && state_ != State::kAuthWait && state_ != State::kUpdate && state_ != State::kDone) {
         if (channel_->output_size() > kMaxQueuedOutput) {
             wait_for_drain();
             return;
@@ -227,7 +231,9 @@ void Pop3Session::wait_for_drain() {
     channel_->pause_reading();
     channel_->on_drained([this] {
         channel_->on_drained(nullptr);
-        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait) return;
+        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait ||
+            state_ == State::kUpdate)
+            return;
         channel_->resume_reading();  // runs on_input for what is buffered
     });
 }
@@ -556,11 +562,36 @@ void Pop3Session::open_mailbox(const std::string& login_name, const auth::AuthUs
         maildir = loc->root;
     }
     if (!handoff_) peer_.log_login(login_name, method);  // else the login process logged it
-    Pop3Mailbox::OpenError why = Pop3Mailbox::OpenError::kNone;
-    std::string reason;
+    // Opening waits for locks (the UID list's, an mbox's dotlock): off the
+    // loop, so the other sessions of this process go on meanwhile.
+    struct Opened {
+        std::shared_ptr<Pop3Mailbox> box;
+        Pop3Mailbox::OpenError why = Pop3Mailbox::OpenError::kNone;
+        std::string reason;
+    };
     const auto now = static_cast<std::uint32_t>(std::time(nullptr));
-    box_ = mbox.empty() ? Pop3Mailbox::open(maildir, cfg.uidl_format, now, &why, &reason)
-                        : Pop3Mailbox::open_mbox(mbox, index_dir, cfg.uidl_format, now, &why, &reason);
+    std::function<Opened()> work = [maildir, mbox, index_dir, format = cfg.uidl_format, now] {
+        Opened o;
+        o.box = mbox.empty() ? Pop3Mailbox::open(maildir, format, now, &o.why, &o.reason)
+                             : Pop3Mailbox::open_mbox(mbox, index_dir, format, now, &o.why, &o.reason);
+        return o;
+    };
+    std::weak_ptr<int> alive = life_;
+    std::function<void(Opened)> done = [this, alive, login_name](Opened o) {
+        if (alive.expired() || state_ == State::kDone) return;  // the box (and its lock) goes with `o`
+        mailbox_opened(login_name, std::move(o.box), o.why, o.reason);
+    };
+    state_ = State::kAuthWait;
+    channel_->pause_reading();
+    if (auto* offload = server_.offload())
+        offload->submit_value<Opened>(std::move(work), std::move(done));
+    else
+        done(work());
+}
+
+void Pop3Session::mailbox_opened(const std::string& login_name, std::shared_ptr<Pop3Mailbox> box,
+                                 Pop3Mailbox::OpenError why, const std::string& reason) {
+    box_ = std::move(box);
     if (!box_) {
         if (why == Pop3Mailbox::OpenError::kInUse) {
             log::info("pop3(%s): Couldn't open INBOX: %s", log::log_printable(login_name).c_str(), reason.c_str());
@@ -663,32 +694,53 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
         send("+OK");
         return;
     case Pop3Verb::kQuit: {
-        const std::size_t total = box_->count();
-        std::uint64_t total_size = 0;
-        for (std::size_t k = 0; k < total; ++k) total_size += box_->message(k).size;
-        auto stats = box_->commit();
         server_.userip().release(userip_ticket_);  // before the client hears it is out
         userip_ticket_ = access::UseripLimiter::Ticket{};
-        report_done();
-        if (!stats) {
-            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), stats.error().message.c_str());
-            send("-ERR [SYS/TEMP] Couldn't update mailbox: Internal error occurred.");
-        } else {
-            send(stats->deleted > 0 ? "+OK Logging out, messages deleted." : "+OK Logging out.");
-            log::info("pop3(%s): Disconnected: Logged out top=%u/%llu, retr=%u/%llu, del=%u/%zu, size=%llu",
-                      log::log_printable(mail_user_).c_str(), top_count_, static_cast<unsigned long long>(top_bytes_),
-                      retr_count_, static_cast<unsigned long long>(retr_bytes_), stats->deleted, total,
-                      static_cast<unsigned long long>(total_size));
-        }
-        box_.reset();
-        state_ = State::kDone;
-        close_after_output();
+        // UPDATE (unlinks, renames, maildirsize, an mbox rewritten under
+        // its locks) runs off the loop; the session waits for it even if
+        // the client goes away meanwhile, so the log tells what was done.
+        state_ = State::kUpdate;
+        channel_->pause_reading();
+        std::shared_ptr<Pop3Mailbox> box = box_;
+        std::function<Result<UpdateStats>()> work = [box] { return box->commit(); };
+        std::weak_ptr<int> alive = life_;
+        std::function<void(Result<UpdateStats>)> done =
+            [this, alive](Result<UpdateStats> stats) {
+                if (!alive.expired()) updated(std::move(stats));
+            };
+        if (auto* offload = server_.offload())
+            offload->submit_value<Result<UpdateStats>>(std::move(work), std::move(done));
+        else
+            done(work());
         return;
     }
     default:
         bad_command("Unknown command.");
         return;
     }
+}
+
+void Pop3Session::updated(Result<UpdateStats> stats) {
+    const std::size_t total = box_->count();
+    std::uint64_t total_size = 0;
+    for (std::size_t k = 0; k < total; ++k) total_size += box_->message(k).size;
+    if (!stats) {
+        log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), stats.error().message.c_str());
+        send("-ERR [SYS/TEMP] Couldn't update mailbox: Internal error occurred.");
+    } else {
+        send(stats->deleted > 0 ? "+OK Logging out, messages deleted." : "+OK Logging out.");
+        log::info("pop3(%s): Disconnected: Logged out top=%u/%llu, retr=%u/%llu, del=%u/%zu, size=%llu",
+                  log::log_printable(mail_user_).c_str(), top_count_, static_cast<unsigned long long>(top_bytes_),
+                  retr_count_, static_cast<unsigned long long>(retr_bytes_), stats->deleted, total,
+                  static_cast<unsigned long long>(total_size));
+    }
+    box_.reset();
+    state_ = State::kDone;
+    if (client_gone_) {
+        server_.finish(this);
+        return;
+    }
+    close_after_output();
 }
 
 }  // namespace mailroom::pop3d

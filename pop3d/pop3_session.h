@@ -54,7 +54,7 @@ public:
     void start();
 
 private:
-    enum class State { kAuthorization, kAuthWait, kSasl, kTransaction, kDone };
+    enum class State { kAuthorization, kAuthWait, kSasl, kTransaction, kUpdate, kDone };
 
     void on_input();
     void wait_for_drain();  // reading paused until the queued replies are sent
@@ -72,6 +72,9 @@ private:
     void auth_done(access::LoginAuth::Outcome outcome, const char* method);
     void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void mailbox_opened(const std::string& login_name, std::shared_ptr<Pop3Mailbox> box, Pop3Mailbox::OpenError why,
+                        const std::string& reason);
+    void updated(Result<UpdateStats> stats);  // QUIT's UPDATE is done
     // Gives the session to a mail process (lib/access/mail_process.h).
     void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void start_mail();      // a mail process's start()
@@ -101,7 +104,8 @@ private:
     // The mail part.
     std::string mail_user_;
     access::UseripLimiter::Ticket userip_ticket_;
-    std::unique_ptr<Pop3Mailbox> box_;
+    std::shared_ptr<Pop3Mailbox> box_;  // shared with the UPDATE work off the loop
+    bool client_gone_ = false;          // the client closed during UPDATE
     std::uint32_t top_count_ = 0, retr_count_ = 0;
     std::uint64_t top_bytes_ = 0, retr_bytes_ = 0;
     bool closing_ = false;
