@@ -197,7 +197,8 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
 
 void Pop3Session::on_input() {
     event::Channel::Line line;
-    while (!closing_ && state_ != State::kAuthWait && state_ != State::kUpdate && state_ != State::kDone) {
+    while (!closing_ && !transfer_ && state_ != State::kAuthWait && state_ != State::kUpdate &&
+           state_ != State::kDone) {
         if (channel_->output_size() > kMaxQueuedOutput) {
             wait_for_drain();
             return;
@@ -231,7 +232,7 @@ void Pop3Session::wait_for_drain() {
     channel_->pause_reading();
     channel_->on_drained([this] {
         channel_->on_drained(nullptr);
-        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait ||
+        if (closing_ || transfer_ || state_ == State::kDone || state_ == State::kAuthWait ||
             state_ == State::kUpdate)
             return;
         channel_->resume_reading();  // runs on_input for what is buffered
@@ -659,29 +660,20 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
     case Pop3Verb::kTop: {
         if (!message_index(cmd, &i)) return;
         const bool retr = cmd.verb == Pop3Verb::kRetr;
-        std::string body;
-        {
-            // The file's text is dropped once encoded; the reply goes out
-            // in three writes rather than one more copy of the message.
-            auto text = box_->read(i);
-            if (!text) {
-                log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
-                send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
-                return;
-            }
-            body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
+        auto reader = box_->open_message(i);
+        if (!reader) {
+            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), reader.error().message.c_str());
+            send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
+            return;
         }
         channel_->write(retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
                              : std::string("+OK\r\n"));
-        channel_->write(body);
-        channel_->write(".\r\n");
-        if (retr) {
-            ++retr_count_;
-            retr_bytes_ += body.size();
-        } else {
-            ++top_count_;
-            top_bytes_ += body.size();
-        }
+        // The message goes out piece by piece as the client takes it;
+        // nothing more is read from the client meanwhile.
+        transfer_ = std::make_unique<Transfer>(
+            Transfer{std::move(*reader), Pop3Encoder(retr ? -1 : static_cast<long>(cmd.lines)), retr, 0});
+        channel_->pause_reading();
+        send_transfer();
         return;
     }
     case Pop3Verb::kDele:
@@ -718,6 +710,47 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
         bad_command("Unknown command.");
         return;
     }
+}
+
+void Pop3Session::send_transfer() {
+    constexpr std::size_t kPiece = 64 * 1024;
+    while (transfer_ && channel_->output_size() < 2 * kPiece) {
+        std::string raw, out;
+        auto more = transfer_->reader.next(kPiece, &raw);
+        if (!more) {
+            // After "+OK" there is no way to say so: the session ends.
+            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), more.error().message.c_str());
+            transfer_.reset();
+            end("Message can't be read");
+            return;
+        }
+        transfer_->encoder.feed(raw, &out);
+        const bool last = !*more || transfer_->encoder.done();
+        if (last) {
+            transfer_->encoder.finish(&out);
+            out += ".\r\n";
+        }
+        transfer_->bytes += out.size() - (last ? 3 : 0);
+        channel_->write(out);
+        if (last) {
+            if (transfer_->retr) {
+                ++retr_count_;
+                retr_bytes_ += transfer_->bytes;
+            } else {
+                ++top_count_;
+                top_bytes_ += transfer_->bytes;
+            }
+            transfer_.reset();
+            channel_->on_drained(nullptr);
+            channel_->resume_reading();  // runs on_input for what is buffered
+            return;
+        }
+    }
+    if (transfer_)
+        channel_->on_drained([this] {
+            channel_->on_drained(nullptr);
+            send_transfer();
+        });
 }
 
 void Pop3Session::updated(Result<UpdateStats> stats) {

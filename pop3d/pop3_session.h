@@ -75,6 +75,7 @@ private:
     void mailbox_opened(const std::string& login_name, std::shared_ptr<Pop3Mailbox> box, Pop3Mailbox::OpenError why,
                         const std::string& reason);
     void updated(Result<UpdateStats> stats);  // QUIT's UPDATE is done
+    void send_transfer();  // the next pieces of a RETR or TOP, as the client takes them
     // Gives the session to a mail process (lib/access/mail_process.h).
     void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void start_mail();      // a mail process's start()
@@ -106,6 +107,13 @@ private:
     access::UseripLimiter::Ticket userip_ticket_;
     std::shared_ptr<Pop3Mailbox> box_;  // shared with the UPDATE work off the loop
     bool client_gone_ = false;          // the client closed during UPDATE
+    struct Transfer {
+        Pop3Mailbox::Reader reader;
+        Pop3Encoder encoder;
+        bool retr = true;
+        std::uint64_t bytes = 0;  // encoded, for the Disconnected line
+    };
+    std::unique_ptr<Transfer> transfer_;  // a RETR or TOP being sent
     std::uint32_t top_count_ = 0, retr_count_ = 0;
     std::uint64_t top_bytes_ = 0, retr_bytes_ = 0;
     bool closing_ = false;
