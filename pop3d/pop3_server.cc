@@ -93,6 +93,7 @@ void Pop3Server::handed_done(std::uint64_t id, bool from_proxy) {
         h.reported = true;
         userip_.release(h.ticket);
         h.ticket = access::UseripLimiter::Ticket{};
+        if (!h.proxy) h.conn.close();
     }
     if (h.reported && !h.proxy) handed_.erase(it);
 }

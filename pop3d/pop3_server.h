@@ -82,8 +82,9 @@ public:
     access::MailProcesses* mail_processes() const { return mail_; }
     std::uint64_t next_handoff_id() { return ++handoff_ids_; }
     // A session now in a mail process: its user+IP ticket is released, and
-    // `conn` closed, once the mail process reports it done (and the TLS
-    // proxy, when there is one, has finished).
+    // `conn` (still counted as a session of this process, so that it does
+    // not exit under its mail processes) closed, once the mail process
+    // reports it done (and the TLS proxy, when there is one, has finished).
     void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
                      std::unique_ptr<access::TlsProxy> proxy);
     // The mail process reported session `id` over, or its proxy finished.

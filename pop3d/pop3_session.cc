@@ -2,6 +2,7 @@
 #include "pop3d/pop3_session.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
@@ -527,7 +528,12 @@ void Pop3Session::hand_off(const std::string& login_name, const auth::AuthUser& 
                                                    [server, id] { server->handed_done(id, true); });
     } else {
         channel_.reset();
-        conn_.close();
+        // The client's socket is the mail process's now; the descriptor
+        // number stays taken (by /dev/null) so that the Connection, and
+        // with it this process's count of sessions, lives until the mail
+        // process reports the session over.
+        util::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!null.valid() || ::dup3(null.get(), conn_.fd(), O_CLOEXEC) < 0) conn_.close();
     }
     server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
                         std::move(proxy));

@@ -8,6 +8,8 @@
 #   - commands pipelined behind PASS are answered by the mail process;
 #   - two sessions of users sharing a uid are served by one mail process,
 #     the login process by neither;
+#   - "mailroom stop" ends a session held in a mail process, and leaves no
+#     process behind;
 #   - as root (the uid checks are skipped otherwise, with the reason):
 #     the mail process runs as the uid/gid authd gives (a user of its own),
 #     the files the session creates (dovecot-uidlist, the session lock)
@@ -153,5 +155,25 @@ if dl_root; then
 else
     echo "not root: the mail process runs as $(id -un); the checks of file owners and uid 0 are skipped"
 fi
+# "mailroom stop" ends a session in a mail process too: no process of
+# the instance is left.
+/usr/bin/python3 - "$P" "$PW" "$T/held" <<'PY' &
+import poplib, sys
+c = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
+c.user("postmaster@extmail.org"); c.pass_(sys.argv[2])
+open(sys.argv[3], "w").write("in\n")
+try:
+    line = c.file.readline()
+except OSError:
+    line = b""
+open(sys.argv[3], "a").write("eof %r\n" % line)
+PY
+HELD=$!
+mr_wait_for "the held session" grep -q "^in" "$T/held"
+[ -n "$(mr_instance_pids)" ] || mr_fail "no processes of the instance while a session is in"
 "$MR" -c "$CONF" stop
+mr_wait_for "the held session's end" grep -q "^eof b''" "$T/held"
+wait "$HELD"
+no_instance_pids() { [ -z "$(mr_instance_pids)" ]; }
+mr_wait_for "every process of the instance gone" no_instance_pids
 echo "pop3d_users: ok"
