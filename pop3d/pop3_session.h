@@ -112,6 +112,7 @@ private:
         Pop3Encoder encoder;
         bool retr = true;
         std::uint64_t bytes = 0;  // encoded, for the Disconnected line
+        bool waited = false;      // for the client to take some of it
     };
     std::unique_ptr<Transfer> transfer_;  // a RETR or TOP being sent
     std::uint32_t top_count_ = 0, retr_count_ = 0;

@@ -5,6 +5,8 @@
 # and Python poplib:
 #   - the MySQL user logs in over POP3 (USER/PASS and AUTH PLAIN), reads
 #     its Maildir (STAT, LIST, RETR, UIDL), deletes a message at QUIT;
+#   - a message larger than what pop3d reads whole comes out intact
+#     (RETR, TOP);
 #   - commands pipelined behind PASS are answered by the mail process;
 #   - two sessions of users sharing a uid are served by one mail process,
 #     the login process by neither;
@@ -55,6 +57,11 @@ for md in sys.argv[1:]:
 for i in (1, 2):
     with open(os.path.join(sys.argv[1], "new", "17000000%02d.M%dP1Q%d.mx" % (i, i, i)), "w") as f:
         f.write("From: a@example.com\nSubject: message %d\n\nbody %d\n" % (i, i))
+# A large message (sent piece by piece): dot-stuffed lines, bare LFs.
+with open(os.path.join(sys.argv[2], "new", "1700000100.M1P1Q1.mx"), "w") as f:
+    f.write("Subject: large\n\n")
+    for i in range(20000):
+        f.write((".%05d " % i if i % 7 == 0 else "%06d " % i) + "z" * 20 + "\n")
 with open(os.path.join(sys.argv[1], "maildirsize"), "w") as f:
     f.write("10000000S\n94 2\n")
 PY
@@ -105,7 +112,12 @@ assert len(c.uidl()[1]) == 2
 d = poplib.POP3("127.0.0.1", P)
 ir = base64.b64encode(b"\0jerry@extmail.org\0" + PW.encode()).decode()
 assert d._shortcmd("AUTH PLAIN " + ir).startswith(b"+OK"), "AUTH PLAIN"
-assert d.stat() == (0, 0)
+LARGE = [b"Subject: large", b""] + [(b".%05d " % i if i % 7 == 0 else b"%06d " % i) + b"z" * 20
+                                    for i in range(20000)]
+assert d.stat() == (1, sum(len(l) + 2 for l in LARGE)), d.stat()
+resp, lines, octets = d.retr(1)
+assert lines == LARGE, "the large message differs"
+assert d.top(1, 3)[1] == LARGE[:5]
 if ME == 0:
     uids = pop3d_uids()
     mine = [p for p, u in uids.items() if u == VUID]
