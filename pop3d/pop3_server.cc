@@ -87,8 +87,13 @@ void Pop3Server::handed_done(std::uint64_t id, bool from_proxy) {
     if (it == handed_.end()) return;
     Handed& h = it->second;
     if (from_proxy) {
-        loop_.release_later(std::move(h.proxy));
-        h.conn.close();
+        // Freed after the proxy's callback, the proxy (and its channel on
+        // the client's socket) before the socket itself.
+        struct Gone {
+            server::Connection conn;
+            std::unique_ptr<access::TlsProxy> proxy;
+        };
+        loop_.release_later(std::make_unique<Gone>(Gone{std::move(h.conn), std::move(h.proxy)}));
     } else if (!h.reported) {
         h.reported = true;
         userip_.release(h.ticket);
