@@ -29,16 +29,7 @@ mr_setup
 trap dl_cleanup EXIT
 P=$(mr_free_port)
 ad_start_mariadb
-if dl_root; then
-    VU=mrp$$
-    dl_user "$VU"
-    VUID=$(id -u "$VU")
-    VGID=$(id -g "$VU")
-else
-    VU=$(id -un)
-    VUID=$(id -u)
-    VGID=$(id -g)
-fi
+ad_mail_account mrp
 PW='md5-Secret!'
 ad_load_extmail "('postmaster@extmail.org', '$(openssl passwd -1 "$PW")', 'Post Master', 'extmail.org/postmaster')," \
     "('jerry@extmail.org', '$(openssl passwd -6 "$PW")', 'Jerry', 'extmail.org/jerry')"
