@@ -9,10 +9,13 @@
 //   pop3_tls_wrappermode; the login part's own through
 //   access::LoginConfig). Pop3Server owns what the sessions of one
 //   process share: the TLS context, the authd client, the user+IP limit
-//   counted by anvil across pop3d processes. Each accepted connection becomes a Pop3Session
-//   (pop3_session.cc): the login part (greeting, CAPA, STLS, USER/PASS,
-//   APOP, AUTH) and, once authd accepted the user, the mail part on a
-//   Pop3Mailbox (docs/mail-access.md).
+//   counted by anvil across pop3d processes, the sessions handed to mail
+//   processes (and their TLS proxies), and the worker threads for mailbox
+//   work. Each accepted connection becomes a Pop3Session (pop3_session.cc:
+//   greeting, CAPA, STLS, USER/PASS, APOP, AUTH); once authd accepted the
+//   user, the session goes to a mail process, whose Pop3Server adopt()s it
+//   for the mail part on a Pop3Mailbox (pop3_session_mail.cc,
+//   docs/mail-access.md).
 //
 // Thread safety
 //   Loop thread only.
