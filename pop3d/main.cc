@@ -101,7 +101,9 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     // Mailbox work runs in the mail processes, off this loop: one login
-    // process serves many sessions.
+    // process serves many sessions (those handed over count until their
+    // mail process reports them over).
+    spec.sessions_per_process = 100;
     spec.on_connection = [](server::ServerContext&, server::Connection conn) { g_server->accept(std::move(conn)); };
     spec.on_exit = [](server::ServerContext&) {
         g_server.reset();

@@ -56,6 +56,19 @@ Pop3Server::Pop3Server(event::Loop& loop, Pop3Config config, std::shared_ptr<tls
 
 Pop3Server::~Pop3Server() = default;
 
+event::Offload* Pop3Server::offload() {
+    if (!offload_ && !offload_failed_) {
+        auto made = event::Offload::create(loop_.base(), 4);
+        if (made) {
+            offload_ = std::move(*made);
+        } else {
+            offload_failed_ = true;
+            log::warn("mailbox worker threads: %s", made.error().message.c_str());
+        }
+    }
+    return offload_.get();
+}
+
 void Pop3Server::set_mail_processes(access::MailProcesses* processes) {
     mail_ = processes;
     if (mail_) mail_->attach(loop_, [this](std::uint64_t id) { handed_done(id, false); });
@@ -74,12 +87,18 @@ void Pop3Server::handed_done(std::uint64_t id, bool from_proxy) {
     if (it == handed_.end()) return;
     Handed& h = it->second;
     if (from_proxy) {
-        loop_.release_later(std::move(h.proxy));
-        h.conn.close();
+        // Freed after the proxy's callback, the proxy (and its channel on
+        // the client's socket) before the socket itself.
+        struct Gone {
+            server::Connection conn;
+            std::unique_ptr<access::TlsProxy> proxy;
+        };
+        loop_.release_later(std::make_unique<Gone>(Gone{std::move(h.conn), std::move(h.proxy)}));
     } else if (!h.reported) {
         h.reported = true;
         userip_.release(h.ticket);
         h.ticket = access::UseripLimiter::Ticket{};
+        if (!h.proxy) h.conn.close();
     }
     if (h.reported && !h.proxy) handed_.erase(it);
 }

@@ -9,10 +9,13 @@
 //   pop3_tls_wrappermode; the login part's own through
 //   access::LoginConfig). Pop3Server owns what the sessions of one
 //   process share: the TLS context, the authd client, the user+IP limit
-//   counted by anvil across pop3d processes. Each accepted connection becomes a Pop3Session
-//   (pop3_session.cc): the login part (greeting, CAPA, STLS, USER/PASS,
-//   APOP, AUTH) and, once authd accepted the user, the mail part on a
-//   Pop3Mailbox (docs/mail-access.md).
+//   counted by anvil across pop3d processes, the sessions handed to mail
+//   processes (and their TLS proxies), and the worker threads for mailbox
+//   work. Each accepted connection becomes a Pop3Session (pop3_session.cc:
+//   greeting, CAPA, STLS, USER/PASS, APOP, AUTH); once authd accepted the
+//   user, the session goes to a mail process, whose Pop3Server adopt()s it
+//   for the mail part on a Pop3Mailbox (pop3_session_mail.cc,
+//   docs/mail-access.md).
 //
 // Thread safety
 //   Loop thread only.
@@ -32,6 +35,7 @@
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
+#include "lib/event/offload.h"
 #include "lib/server/server.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
@@ -70,6 +74,10 @@ public:
     auth::AuthClient& authd() { return authd_; }
     // mail_max_userip_connections (lib/access/login.h).
     access::UseripLimiter& userip() { return userip_; }
+    // Worker threads for mailbox work that waits for locks (opening,
+    // UPDATE), made on first use; null if they can not be had (the work
+    // then runs on the loop).
+    event::Offload* offload();
 
     // The login side of the per-user mail processes: null when sessions
     // run in this process (no broker: the unit tests).
@@ -77,8 +85,9 @@ public:
     access::MailProcesses* mail_processes() const { return mail_; }
     std::uint64_t next_handoff_id() { return ++handoff_ids_; }
     // A session now in a mail process: its user+IP ticket is released, and
-    // `conn` closed, once the mail process reports it done (and the TLS
-    // proxy, when there is one, has finished).
+    // `conn` (still counted as a session of this process, so that it does
+    // not exit under its mail processes) closed, once the mail process
+    // reports it done (and the TLS proxy, when there is one, has finished).
     void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
                      std::unique_ptr<access::TlsProxy> proxy);
     // The mail process reported session `id` over, or its proxy finished.
@@ -100,6 +109,9 @@ private:
         bool reported = false;  // the mail process said it is over
     };
     std::map<std::uint64_t, Handed> handed_;
+    // Last: destroyed first, so no mailbox work reports to a session gone.
+    std::unique_ptr<event::Offload> offload_;
+    bool offload_failed_ = false;
 };
 
 }  // namespace mailroom::pop3d

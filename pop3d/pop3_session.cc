@@ -2,6 +2,7 @@
 #include "pop3d/pop3_session.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
@@ -12,7 +13,6 @@
 #include <ctime>
 #include <utility>
 
-#include "lib/access/mail_location.h"
 #include "lib/log/log.h"
 #include "lib/util/base64.h"
 #include "lib/util/strings.h"
@@ -182,6 +182,10 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
         return;
     case event::Channel::Event::kEof:
     case event::Channel::Event::kError:
+        if (state_ == State::kUpdate) {
+            client_gone_ = true;  // updated() ends the session
+            return;
+        }
         if (closing_) {
             server_.finish(this);
             return;
@@ -193,7 +197,8 @@ void Pop3Session::on_event(event::Channel::Event event, const std::string& reaso
 
 void Pop3Session::on_input() {
     event::Channel::Line line;
-    while (!closing_ && state_ != State::kAuthWait && state_ != State::kDone) {
+    while (!closing_ && !transfer_ && state_ != State::kAuthWait && state_ != State::kUpdate &&
+           state_ != State::kDone) {
         if (channel_->output_size() > kMaxQueuedOutput) {
             wait_for_drain();
             return;
@@ -227,7 +232,9 @@ void Pop3Session::wait_for_drain() {
     channel_->pause_reading();
     channel_->on_drained([this] {
         channel_->on_drained(nullptr);
-        if (closing_ || state_ == State::kDone || state_ == State::kAuthWait) return;
+        if (closing_ || transfer_ || state_ == State::kDone || state_ == State::kAuthWait ||
+            state_ == State::kUpdate)
+            return;
         channel_->resume_reading();  // runs on_input for what is buffered
     });
 }
@@ -520,175 +527,17 @@ void Pop3Session::hand_off(const std::string& login_name, const auth::AuthUser& 
                                                    [server, id] { server->handed_done(id, true); });
     } else {
         channel_.reset();
-        conn_.close();
+        // The client's socket is the mail process's now; the descriptor
+        // number stays taken (by /dev/null) so that the Connection, and
+        // with it this process's count of sessions, lives until the mail
+        // process reports the session over.
+        util::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!null.valid() || ::dup3(null.get(), conn_.fd(), O_CLOEXEC) < 0) conn_.close();
     }
     server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
                         std::move(proxy));
     state_ = State::kDone;
     server_.finish(this);
-}
-
-void Pop3Session::open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    const auto& cfg = server_.config();
-    std::string maildir;
-    std::string mbox, index_dir;
-    if (!user.maildir.empty()) {
-        auto abs = access::resolve_maildir(user.maildir, user.home);
-        if (!abs) {
-            log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), abs.error().message.c_str());
-            send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
-            end_after_output("Internal error");
-            return;
-        }
-        maildir = *abs;
-    } else {
-        auto loc = access::parse_mail_location(cfg.mail_location, access::MailUser{login_name, user.home});
-        if (!loc) {
-            log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), loc.error().message.c_str());
-            send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
-            end_after_output("Internal error");
-            return;
-        }
-        if (loc->format == access::MailFormat::kMbox) {
-            mbox = loc->inbox;
-            index_dir = loc->root + "/.imap/INBOX";
-        }
-        maildir = loc->root;
-    }
-    if (!handoff_) peer_.log_login(login_name, method);  // else the login process logged it
-    Pop3Mailbox::OpenError why = Pop3Mailbox::OpenError::kNone;
-    std::string reason;
-    const auto now = static_cast<std::uint32_t>(std::time(nullptr));
-    box_ = mbox.empty() ? Pop3Mailbox::open(maildir, cfg.uidl_format, now, &why, &reason)
-                        : Pop3Mailbox::open_mbox(mbox, index_dir, cfg.uidl_format, now, &why, &reason);
-    if (!box_) {
-        if (why == Pop3Mailbox::OpenError::kInUse) {
-            log::info("pop3(%s): Couldn't open INBOX: %s", log::log_printable(login_name).c_str(), reason.c_str());
-            send("-ERR [IN-USE] Couldn't open INBOX: " + reason + ".");
-        } else {
-            log::error("pop3(%s): Couldn't open INBOX: %s", log::log_printable(login_name).c_str(), reason.c_str());
-            send("-ERR [SYS/TEMP] Couldn't open INBOX: Internal error occurred. Refer to server log for more information.");
-        }
-        state_ = State::kDone;
-        close_after_output();
-        return;
-    }
-    state_ = State::kTransaction;
-    send("+OK Logged in.");
-    channel_->resume_reading();
-    if (!carry_.empty()) {
-        std::weak_ptr<int> alive = life_;
-        server_.loop().defer([this, alive] {
-            if (!alive.expired()) on_input();
-        });
-    }
-}
-
-bool Pop3Session::message_index(const Pop3Command& cmd, std::size_t* index) {
-    const std::uint32_t n = *cmd.msg;
-    if (n == 0 || n > box_->count() || box_->message(n - 1).deleted) {
-        send(util::format("-ERR There's no message %u.", n));
-        return false;
-    }
-    *index = n - 1;
-    return true;
-}
-
-void Pop3Session::transaction(const Pop3Command& cmd) {
-    std::size_t i = 0;
-    switch (cmd.verb) {
-    case Pop3Verb::kCapa: capa(); return;
-    case Pop3Verb::kNoop: send("+OK"); return;
-    case Pop3Verb::kStat:
-        send(util::format("+OK %zu %llu", box_->live_count(), static_cast<unsigned long long>(box_->live_size())));
-        return;
-    case Pop3Verb::kList:
-    case Pop3Verb::kUidl: {
-        const bool list = cmd.verb == Pop3Verb::kList;
-        auto item = [&](std::size_t k) {
-            const auto& m = box_->message(k);
-            return list ? util::format("%zu %llu", k + 1, static_cast<unsigned long long>(m.size))
-                        : util::format("%zu %s", k + 1, m.uidl.c_str());
-        };
-        if (cmd.msg) {
-            if (message_index(cmd, &i)) send("+OK " + item(i));
-            return;
-        }
-        std::string out = list ? util::format("+OK %zu messages:\r\n", box_->live_count()) : std::string("+OK\r\n");
-        for (std::size_t k = 0; k < box_->count(); ++k) {
-            if (box_->message(k).deleted) continue;
-            out += item(k);
-            out += "\r\n";
-        }
-        out += ".\r\n";
-        channel_->write(out);
-        return;
-    }
-    case Pop3Verb::kRetr:
-    case Pop3Verb::kTop: {
-        if (!message_index(cmd, &i)) return;
-        const bool retr = cmd.verb == Pop3Verb::kRetr;
-        std::string body;
-        {
-            // The file's text is dropped once encoded; the reply goes out
-            // in three writes rather than one more copy of the message.
-            auto text = box_->read(i);
-            if (!text) {
-                log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), text.error().message.c_str());
-                send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
-                return;
-            }
-            body = pop3_encode_message(*text, retr ? -1 : static_cast<long>(cmd.lines));
-        }
-        channel_->write(retr ? util::format("+OK %llu octets\r\n", static_cast<unsigned long long>(box_->message(i).size))
-                             : std::string("+OK\r\n"));
-        channel_->write(body);
-        channel_->write(".\r\n");
-        if (retr) {
-            ++retr_count_;
-            retr_bytes_ += body.size();
-        } else {
-            ++top_count_;
-            top_bytes_ += body.size();
-        }
-        return;
-    }
-    case Pop3Verb::kDele:
-        if (!message_index(cmd, &i)) return;
-        box_->mark_deleted(i);
-        send("+OK Marked to be deleted.");
-        return;
-    case Pop3Verb::kRset:
-        box_->reset();
-        send("+OK");
-        return;
-    case Pop3Verb::kQuit: {
-        const std::size_t total = box_->count();
-        std::uint64_t total_size = 0;
-        for (std::size_t k = 0; k < total; ++k) total_size += box_->message(k).size;
-        auto stats = box_->commit();
-        server_.userip().release(userip_ticket_);  // before the client hears it is out
-        userip_ticket_ = access::UseripLimiter::Ticket{};
-        report_done();
-        if (!stats) {
-            log::error("pop3(%s): %s", log::log_printable(mail_user_).c_str(), stats.error().message.c_str());
-            send("-ERR [SYS/TEMP] Couldn't update mailbox: Internal error occurred.");
-        } else {
-            send(stats->deleted > 0 ? "+OK Logging out, messages deleted." : "+OK Logging out.");
-            log::info("pop3(%s): Disconnected: Logged out top=%u/%llu, retr=%u/%llu, del=%u/%zu, size=%llu",
-                      log::log_printable(mail_user_).c_str(), top_count_, static_cast<unsigned long long>(top_bytes_),
-                      retr_count_, static_cast<unsigned long long>(retr_bytes_), stats->deleted, total,
-                      static_cast<unsigned long long>(total_size));
-        }
-        box_.reset();
-        state_ = State::kDone;
-        close_after_output();
-        return;
-    }
-    default:
-        bad_command("Unknown command.");
-        return;
-    }
 }
 
 }  // namespace mailroom::pop3d

@@ -54,7 +54,7 @@ public:
     void start();
 
 private:
-    enum class State { kAuthorization, kAuthWait, kSasl, kTransaction, kDone };
+    enum class State { kAuthorization, kAuthWait, kSasl, kTransaction, kUpdate, kDone };
 
     void on_input();
     void wait_for_drain();  // reading paused until the queued replies are sent
@@ -72,6 +72,10 @@ private:
     void auth_done(access::LoginAuth::Outcome outcome, const char* method);
     void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void mailbox_opened(const std::string& login_name, std::shared_ptr<Pop3Mailbox> box, Pop3Mailbox::OpenError why,
+                        const std::string& reason);
+    void updated(Result<UpdateStats> stats);  // QUIT's UPDATE is done
+    void send_transfer();  // the next pieces of a RETR or TOP, as the client takes them
     // Gives the session to a mail process (lib/access/mail_process.h).
     void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void start_mail();      // a mail process's start()
@@ -101,7 +105,16 @@ private:
     // The mail part.
     std::string mail_user_;
     access::UseripLimiter::Ticket userip_ticket_;
-    std::unique_ptr<Pop3Mailbox> box_;
+    std::shared_ptr<Pop3Mailbox> box_;  // shared with the UPDATE work off the loop
+    bool client_gone_ = false;          // the client closed during UPDATE
+    struct Transfer {
+        Pop3Mailbox::Reader reader;
+        Pop3Encoder encoder;
+        bool retr = true;
+        std::uint64_t bytes = 0;  // encoded, for the Disconnected line
+        bool waited = false;      // for the client to take some of it
+    };
+    std::unique_ptr<Transfer> transfer_;  // a RETR or TOP being sent
     std::uint32_t top_count_ = 0, retr_count_ = 0;
     std::uint64_t top_bytes_ = 0, retr_bytes_ = 0;
     bool closing_ = false;

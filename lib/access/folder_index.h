@@ -21,7 +21,8 @@
 //   appended with one O_APPEND write each: 'C', UID (4 bytes, little
 //   endian), field (1 byte), length (4 bytes LE), the value, and a 4-byte
 //   FNV-1a check of the preceding record bytes. A reader stops at the first
-//   record that does not check; the next writer cuts the file there.
+//   record that does not check; the next writer cuts the file there. A file
+//   mostly of dead values is rewritten (folder_sync.cc).
 //
 // Description
 //   Pure functions; the file handling is in folder_sync.cc.

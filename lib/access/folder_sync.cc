@@ -183,6 +183,9 @@ Result<std::uint32_t> FolderState::keyword_bits(const std::vector<std::string>& 
     std::uint32_t bits = 0;
     bool added = false;
     for (const auto& name : names) {
+        const bool bad = name.empty() || name.size() > 200 ||
+                         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+        if (bad) return make_error("Invalid keyword");
         std::size_t i = 0;
         while (i < keywords_.size() && keywords_[i] != name) ++i;
         if (i == keywords_.size()) {
@@ -382,6 +385,9 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             const std::uint64_t floor =
                 static_cast<std::uint64_t>(tv.tv_sec) * 1000000ULL + static_cast<std::uint64_t>(tv.tv_usec);
             if (index_.highest_modseq < floor) index_.highest_modseq = floor;
+            // What was expunged before is not known: QRESYNC from an older
+            // MODSEQ gets "incomplete".
+            index_.vanished_floor = index_.highest_modseq;
         }
         std::unordered_map<std::string_view, std::uint32_t> uid_of;
         uid_of.reserve(list.entries.size());
@@ -524,12 +530,63 @@ Status FolderState::save() {
     return ok_status();
 }
 
+namespace {
+
+Result<std::string> pread_all(int fd, std::size_t size) {
+    std::string text(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+        ssize_t n = ::pread(fd, text.data() + got, size - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_sys_error(std::string("read cache: ") + std::strerror(errno), errno);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    return text;
+}
+
+}  // namespace
+
 void FolderState::load_cache() {
     if (cache_loaded_) return;
     cache_loaded_ = true;
     cache_.clear();
-    auto text = util::read_file(dir_ + "/" + kCacheFile);
-    cache_valid_end_ = text ? parse_cache(*text, index_.uid_validity, &cache_) : 0;
+    const std::string path = dir_ + "/" + kCacheFile;
+    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st{};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) return;
+    auto text = pread_all(fd.get(), static_cast<std::size_t>(st.st_size));
+    if (!text) return;
+    cache_ino_ = st.st_ino;
+    cache_valid_end_ = parse_cache(*text, index_.uid_validity, &cache_);
+    // Values of expunged messages pile up; past 4 MB with more than half
+    // of it dead, the file is written anew with the live values only.
+    std::size_t live = 0;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        if (pos_.count(it->first.first) == 0) {
+            it = cache_.erase(it);
+        } else {
+            live += 14 + it->second.size();
+            ++it;
+        }
+    }
+    if (text->size() < (4u << 20) || live * 2 > text->size()) return;
+    auto held = lock();
+    if (!held) return;
+    std::string out = format_cache_header(index_.uid_validity);
+    for (const auto& [key, value] : cache_) out += format_cache_record(key.first, key.second, value);
+    const std::string tmp = path + ".tmp";
+    util::UniqueFd w(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ctx_->create.file_mode));
+    if (!w.valid()) return;
+    struct stat wst{};
+    if (::write(w.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()) || ::fstat(w.get(), &wst) != 0 ||
+        ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        return;
+    }
+    cache_ino_ = wst.st_ino;
+    cache_valid_end_ = out.size();
 }
 
 std::optional<std::string> FolderState::cached(std::uint32_t uid, std::uint8_t field) {
@@ -551,11 +608,20 @@ void FolderState::set_cached(std::uint32_t uid, std::uint8_t field, std::string_
     if (::fstat(fd.get(), &st) != 0) return;
     const std::size_t size = static_cast<std::size_t>(st.st_size);
     std::string out;
-    if (cache_valid_end_ == 0 || size < cache_valid_end_) {
-        // No valid file (or another one): start it afresh.
-        if (::ftruncate(fd.get(), 0) != 0) return;
-        out = format_cache_header(index_.uid_validity);
-        cache_valid_end_ = 0;
+    if (st.st_ino != cache_ino_ || cache_valid_end_ == 0 || size < cache_valid_end_) {
+        // Not the file this process knows (new, replaced, cut): read it whole.
+        auto text = pread_all(fd.get(), size);
+        if (!text) return;
+        CacheMap theirs;
+        cache_valid_end_ = parse_cache(*text, index_.uid_validity, &theirs);
+        cache_ino_ = st.st_ino;
+        for (auto& [key, v] : theirs) cache_.emplace(key, std::move(v));
+        if (cache_valid_end_ == 0) {
+            if (::ftruncate(fd.get(), 0) != 0) return;
+            out = format_cache_header(index_.uid_validity);
+        } else if (cache_valid_end_ < size && ::ftruncate(fd.get(), static_cast<off_t>(cache_valid_end_)) != 0) {
+            return;
+        }
     } else if (size > cache_valid_end_) {
         // Records other sessions added; a torn tail is cut off.
         std::string tail(size - cache_valid_end_, '\0');

@@ -152,6 +152,7 @@ private:
     bool cache_loaded_ = false;
     CacheMap cache_;
     std::size_t cache_valid_end_ = 0;
+    ino_t cache_ino_ = 0;
 };
 
 }  // namespace mailroom::access

@@ -203,6 +203,12 @@ void LoginAuth::apop(const std::string& user, const std::string& timestamp, cons
         auth::make_pre_request(config_.protocol, user),
         [this, user, timestamp, digest, done = std::move(done)](auth::AuthResult r) mutable {
             auth_id_ = 0;
+            if (r.kind == auth::AuthResult::Kind::kFail) {
+                // An unknown user: a PRE lookup has no failure delay of
+                // its own, and must not answer sooner than a wrong digest.
+                ++failures_;
+                return failed(true, std::move(done));
+            }
             if (r.kind != auth::AuthResult::Kind::kOk) return finish(user, "APOP", std::move(r), std::move(done));
             std::string stored = !r.reply.user.clear_passwd.empty() ? "{PLAIN}" + r.reply.user.clear_passwd
                                                                     : r.reply.user.passwd;

@@ -103,6 +103,11 @@ std::unique_ptr<Child> spawn(uid_t uid, gid_t gid, bool privileged, const MailSe
             if (::setuid(0) == 0) ::_exit(1);
             ::prctl(PR_SET_DUMPABLE, 0);
         }
+        // Dies with the broker (the uid change cleared the setting), so
+        // with its login process: "mailroom stop" ends the sessions too.
+        ::signal(SIGTERM, SIG_DFL);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() == 1) ::_exit(0);
         mail_process_main(sv[1], starter);
     }
     ::close(sv[1]);
@@ -214,6 +219,7 @@ Result<std::unique_ptr<MailProcesses>> MailProcesses::start(MailProcessOptions o
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return make_error(util::format("socketpair: %s", std::strerror(errno)));
     const bool privileged = ::geteuid() == 0;
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
         ::close(sv[0]);
@@ -224,6 +230,9 @@ Result<std::unique_ptr<MailProcesses>> MailProcesses::start(MailProcessOptions o
         ::close(sv[0]);
         for (int fd : options.close_fds) ::close(fd);
         ::signal(SIGCHLD, SIG_DFL);
+        ::signal(SIGTERM, SIG_DFL);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // with its login process
+        if (::getppid() != parent) ::_exit(0);
         broker_main(sv[1], options, privileged, starter);
     }
     ::close(sv[1]);

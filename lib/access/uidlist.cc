@@ -1,6 +1,7 @@
 // uidlist.cc - see uidlist.h.
 #include "lib/access/uidlist.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <unordered_set>
 
 #include "lib/log/log.h"
@@ -215,7 +217,29 @@ Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<st
     if (!lock) return lock.error();
     bool fresh = false;
     UidList list = lock->read(now, &fresh);
-    const bool changed = merge_uidlist(&list, bases) || fresh;
+    std::unordered_set<std::string_view> given(bases.begin(), bases.end());
+    std::vector<std::string> keep;
+    for (const auto& e : list.entries)
+        if (given.count(e.base) == 0) keep.push_back(e.base);
+    bool changed = fresh;
+    if (!keep.empty()) {
+        // Look again, under the lock, before dropping anything.
+        std::unordered_set<std::string> on_disk;
+        for (const char* sub : {"/new", "/cur"}) {
+            std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((maildir + sub).c_str()), &::closedir);
+            if (!d) continue;
+            while (struct dirent* de = ::readdir(d.get()))
+                if (de->d_name[0] != '.') on_disk.emplace(maildir_base_name(de->d_name));
+        }
+        std::erase_if(keep, [&](const std::string& b) { return on_disk.count(b) == 0; });
+    }
+    if (keep.empty()) {
+        changed = merge_uidlist(&list, bases) || changed;
+    } else {
+        std::vector<std::string> all = bases;
+        all.insert(all.end(), keep.begin(), keep.end());
+        changed = merge_uidlist(&list, all) || changed;
+    }
     if (changed) {
         if (auto st = lock->commit(list); !st) return st.error();
     } else {

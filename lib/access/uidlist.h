@@ -67,7 +67,10 @@ struct SyncedUids {
 };
 
 // Reads <maildir>/dovecot-uidlist, merges `bases` and writes it back when
-// it changed. `now` is the UIDVALIDITY of a new list.
+// it changed. `now` is the UIDVALIDITY of a new list. `bases` come from a
+// scan made before the lock was taken, so an entry they lack is dropped
+// only when its file is not in new/ or cur/ now (a file delivered after
+// that scan may have been numbered by another reader meanwhile).
 Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<std::string>& bases,
                                 std::uint32_t now, int lock_timeout_ms = 10000);
 

@@ -5,9 +5,13 @@
 # and Python poplib:
 #   - the MySQL user logs in over POP3 (USER/PASS and AUTH PLAIN), reads
 #     its Maildir (STAT, LIST, RETR, UIDL), deletes a message at QUIT;
+#   - a message larger than what pop3d reads whole comes out intact
+#     (RETR, TOP);
 #   - commands pipelined behind PASS are answered by the mail process;
 #   - two sessions of users sharing a uid are served by one mail process,
 #     the login process by neither;
+#   - "mailroom stop" ends a session held in a mail process, and leaves no
+#     process behind;
 #   - as root (the uid checks are skipped otherwise, with the reason):
 #     the mail process runs as the uid/gid authd gives (a user of its own),
 #     the files the session creates (dovecot-uidlist, the session lock)
@@ -25,16 +29,7 @@ mr_setup
 trap dl_cleanup EXIT
 P=$(mr_free_port)
 ad_start_mariadb
-if dl_root; then
-    VU=mrp$$
-    dl_user "$VU"
-    VUID=$(id -u "$VU")
-    VGID=$(id -g "$VU")
-else
-    VU=$(id -un)
-    VUID=$(id -u)
-    VGID=$(id -g)
-fi
+ad_mail_account mrp
 PW='md5-Secret!'
 ad_load_extmail "('postmaster@extmail.org', '$(openssl passwd -1 "$PW")', 'Post Master', 'extmail.org/postmaster')," \
     "('jerry@extmail.org', '$(openssl passwd -6 "$PW")', 'Jerry', 'extmail.org/jerry')"
@@ -53,6 +48,11 @@ for md in sys.argv[1:]:
 for i in (1, 2):
     with open(os.path.join(sys.argv[1], "new", "17000000%02d.M%dP1Q%d.mx" % (i, i, i)), "w") as f:
         f.write("From: a@example.com\nSubject: message %d\n\nbody %d\n" % (i, i))
+# A large message (sent piece by piece): dot-stuffed lines, bare LFs.
+with open(os.path.join(sys.argv[2], "new", "1700000100.M1P1Q1.mx"), "w") as f:
+    f.write("Subject: large\n\n")
+    for i in range(20000):
+        f.write((".%05d " % i if i % 7 == 0 else "%06d " % i) + "z" * 20 + "\n")
 with open(os.path.join(sys.argv[1], "maildirsize"), "w") as f:
     f.write("10000000S\n94 2\n")
 PY
@@ -103,7 +103,12 @@ assert len(c.uidl()[1]) == 2
 d = poplib.POP3("127.0.0.1", P)
 ir = base64.b64encode(b"\0jerry@extmail.org\0" + PW.encode()).decode()
 assert d._shortcmd("AUTH PLAIN " + ir).startswith(b"+OK"), "AUTH PLAIN"
-assert d.stat() == (0, 0)
+LARGE = [b"Subject: large", b""] + [(b".%05d " % i if i % 7 == 0 else b"%06d " % i) + b"z" * 20
+                                    for i in range(20000)]
+assert d.stat() == (1, sum(len(l) + 2 for l in LARGE)), d.stat()
+resp, lines, octets = d.retr(1)
+assert lines == LARGE, "the large message differs"
+assert d.top(1, 3)[1] == LARGE[:5]
 if ME == 0:
     uids = pop3d_uids()
     mine = [p for p, u in uids.items() if u == VUID]
@@ -153,5 +158,25 @@ if dl_root; then
 else
     echo "not root: the mail process runs as $(id -un); the checks of file owners and uid 0 are skipped"
 fi
+# "mailroom stop" ends a session in a mail process too: no process of
+# the instance is left.
+/usr/bin/python3 - "$P" "$PW" "$T/held" <<'PY' &
+import poplib, sys
+c = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=60)
+c.user("postmaster@extmail.org"); c.pass_(sys.argv[2])
+open(sys.argv[3], "w").write("in\n")
+try:
+    line = c.file.readline()
+except OSError:
+    line = b""
+open(sys.argv[3], "a").write("eof %r\n" % line)
+PY
+HELD=$!
+mr_wait_for "the held session" grep -q "^in" "$T/held"
+[ -n "$(mr_instance_pids)" ] || mr_fail "no processes of the instance while a session is in"
 "$MR" -c "$CONF" stop
+mr_wait_for "the held session's end" grep -q "^eof b''" "$T/held"
+wait "$HELD"
+no_instance_pids() { [ -z "$(mr_instance_pids)" ]; }
+mr_wait_for "every process of the instance gone" no_instance_pids
 echo "pop3d_users: ok"

@@ -62,9 +62,9 @@ TEST_CASE("mail folder: info letters <-> flags and keywords", "[unit]") {
 }
 
 TEST_CASE("mail folder: flags are stored in the file names, keywords through dovecot-keywords", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\n1\n");
     deliver(md, "Subject: b\n\n2\n");
     // A keyword Dovecot defined already keeps its letter.
@@ -105,9 +105,9 @@ TEST_CASE("mail folder: flags are stored in the file names, keywords through dov
 }
 
 TEST_CASE("mail folder: more than 26 keywords is a LIMIT error", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "x\n");
     auto box = open_box(*store, "INBOX");
     std::vector<std::string> kws;
@@ -121,9 +121,9 @@ TEST_CASE("mail folder: more than 26 keywords is a LIMIT error", "[unit]") {
 }
 
 TEST_CASE("mail folder: CONDSTORE UNCHANGEDSINCE reports the messages that changed since", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "1\n");
     deliver(md, "2\n");
     auto a = open_box(*store, "INBOX");
@@ -137,9 +137,9 @@ TEST_CASE("mail folder: CONDSTORE UNCHANGEDSINCE reports the messages that chang
 }
 
 TEST_CASE("mail folder: two sessions and a delivery each see every change exactly once", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 4; ++i) deliver(md, "Subject: " + std::to_string(i) + "\n\nbody\n");
     auto a = open_box(*store, "INBOX");
     auto b = open_box(*store, "INBOX");
@@ -198,9 +198,9 @@ TEST_CASE("mail folder: two sessions and a delivery each see every change exactl
 }
 
 TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEISSUED until sync", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\nbody\n");
     auto a = open_box(*store, "INBOX");
     auto b = open_box(*store, "INBOX");
@@ -209,6 +209,7 @@ TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEIS
     auto text = a->read_message(1);
     REQUIRE(text);
     CHECK(*text == "Subject: a\n\nbody\n");
+    const std::uint64_t before_expunge = a->highest_modseq();
     REQUIRE(b->store({1}, StoreMode::kAdd, kFlagDeleted, {}));
     REQUIRE(b->expunge());
     CHECK(a->count() == 1);  // no EXPUNGE before sync
@@ -219,14 +220,19 @@ TEST_CASE("mail folder: a message expunged by another session reads as EXPUNGEIS
     CHECK((*c)[0].kind == Kind::kExpunge);
     CHECK(a->count() == 0);
     bool complete = false;
-    CHECK(a->vanished_since(0, &complete) == std::vector<std::uint32_t>{1});
+    CHECK(a->vanished_since(before_expunge, &complete) == std::vector<std::uint32_t>{1});
     CHECK(complete);
+    CHECK(a->vanished_since(a->highest_modseq(), &complete).empty());
+    CHECK(complete);
+    // Older than the index remembers (it was built after that MODSEQ).
+    a->vanished_since(1, &complete);
+    CHECK_FALSE(complete);
 }
 
-TEST_CASE("mail folder: UID EXPUNGE removes only the given \\Deleted messages", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+TEST_CASE("mail folder: UID EXPUNGE removes only the given Deleted messages", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     auto a = open_box(*store, "INBOX");
     REQUIRE(a->store({1, 2, 3}, StoreMode::kAdd, kFlagDeleted, {}));
@@ -285,9 +291,9 @@ TEST_CASE("mail folder: UIDs persist across opens and equal pop3d's UIDLs", "[un
 }
 
 TEST_CASE("mail folder: the index is rebuilt when deleted or corrupt, UIDs kept", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     std::uint64_t highest = 0;
     {
@@ -309,17 +315,21 @@ TEST_CASE("mail folder: the index is rebuilt when deleted or corrupt, UIDs kept"
     CHECK(box->message(0).uid == 1u);
     CHECK(box->message(2).uid == 3u);
     CHECK(box->message(1).flags == kFlagSeen);
-    // MODSEQs of a rebuilt index start above the old ones.
-    CHECK(box->highest_modseq() >= highest);
+    // MODSEQs of a rebuilt index start above the old ones, and QRESYNC
+    // from an old MODSEQ is told the expunges are not known.
+    CHECK(box->highest_modseq() > highest);
+    bool complete = true;
+    box->vanished_since(highest, &complete);
+    CHECK_FALSE(complete);
     auto text = mailroom::util::read_file(index);
     REQUIRE(text);
     CHECK(parse_folder_index(*text));
 }
 
 TEST_CASE("mail folder: an index cut at any byte is refused and rebuilt", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     for (int i = 0; i < 3; ++i) deliver(md, std::to_string(i) + "\n");
     { open_box(*store, "INBOX"); }
     const std::string index = md + "/" + kIndexFile;
@@ -336,9 +346,9 @@ TEST_CASE("mail folder: an index cut at any byte is refused and rebuilt", "[unit
 }
 
 TEST_CASE("mail folder: cached strings survive sessions and a torn cache tail", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: a\n\n1\n");
     deliver(md, "Subject: b\n\n2\n");
     {
@@ -405,4 +415,65 @@ TEST_CASE("mail folder: a 100,000-message folder opens from its index", "[unit][
     REQUIRE(c);
     auto t4 = std::chrono::steady_clock::now();
     std::printf("100000 messages: STORE + sync %lld ms\n", static_cast<long long>(ms(t4 - t3)));
+}
+
+TEST_CASE("mail folder: the cache keeps other sessions' values and is compacted when mostly dead", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
+    deliver(md, "Subject: a\n\n1\n");
+    deliver(md, "Subject: b\n\n2\n");
+    auto a = open_box(*store, "INBOX");
+    auto b = open_box(*store, "INBOX");
+    CHECK_FALSE(a->cached(1, CacheField::kEnvelope));  // A has read the (missing) file
+    b->set_cached(1, CacheField::kEnvelope, "from B");
+    a->set_cached(2, CacheField::kEnvelope, "from A");
+    auto c = open_box(*store, "INBOX");
+    CHECK(c->cached(1, CacheField::kEnvelope) == std::optional<std::string>("from B"));
+    CHECK(c->cached(2, CacheField::kEnvelope) == std::optional<std::string>("from A"));
+    // 5 MB written, 1 MB of it live.
+    const std::string big(1 << 20, 'x');
+    for (int i = 0; i < 5; ++i) a->set_cached(2, CacheField::kBodyStructure, big + std::to_string(i));
+    const std::string cache = md + "/" + kCacheFile;
+    CHECK(std::filesystem::file_size(cache) > (5u << 20));
+    auto d = open_box(*store, "INBOX");
+    CHECK(d->cached(2, CacheField::kBodyStructure) == std::optional<std::string>(big + "4"));
+    CHECK(std::filesystem::file_size(cache) < (2u << 20));
+    CHECK(d->cached(1, CacheField::kEnvelope) == std::optional<std::string>("from B"));
+    // A writer that knew the old file finds the new one and keeps it.
+    a->set_cached(1, CacheField::kBodyStructure, "after");
+    auto e = open_box(*store, "INBOX");
+    CHECK(e->cached(2, CacheField::kBodyStructure) == std::optional<std::string>(big + "4"));
+    CHECK(e->cached(1, CacheField::kBodyStructure) == std::optional<std::string>("after"));
+}
+
+TEST_CASE("mail folder: a rename by another program is a flag change with a new MODSEQ, and EXAMINE claims no Recent", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
+    deliver(md, "Subject: a\n\n1\n");
+    auto ro = open_box(*store, "INBOX", true);
+    REQUIRE(ro->count() == 1);
+    CHECK(ro->message(0).recent);
+    CHECK(ro->message(0).in_new);  // EXAMINE leaves new/ alone
+    auto rw = open_box(*store, "INBOX");
+    CHECK(rw->message(0).recent);  // still unclaimed when SELECT came
+    auto later = open_box(*store, "INBOX");
+    CHECK_FALSE(later->message(0).recent);
+    // A mail client working on the Maildir directly marks it seen.
+    const auto names = files_in(md + "/cur");
+    REQUIRE(names.size() == 1);
+    const std::uint64_t before = rw->message(0).modseq;
+    std::filesystem::rename(md + "/cur/" + names[0], md + "/cur/" + names[0] + "S");
+    auto c = rw->sync();
+    REQUIRE(c);
+    REQUIRE(c->size() == 1);
+    CHECK((*c)[0].kind == Kind::kFlags);
+    CHECK(rw->message(0).flags == kFlagSeen);
+    CHECK(rw->message(0).modseq > before);
+    auto c2 = later->sync();
+    REQUIRE(c2);
+    REQUIRE(c2->size() == 1);
+    CHECK(later->message(0).modseq == rw->message(0).modseq);
+    CHECK(ro->sync()->size() == 1);
 }

@@ -38,9 +38,9 @@ std::string read(const std::string& path) {
 }  // namespace
 
 TEST_CASE("mail store: folders are Maildir++ dot directories with the maildirfolder marker", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     CHECK(is_dir(md + "/cur"));
     REQUIRE(store->create("Work"));
     REQUIRE(store->create("Work.Projects"));
@@ -60,10 +60,9 @@ TEST_CASE("mail store: folders are Maildir++ dot directories with the maildirfol
     CHECK(is_dir(md + "/.Lists/cur"));
 }
 
-TEST_CASE("mail store: LIST gives children, \\Noselect parents and SPECIAL-USE", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+TEST_CASE("mail store: LIST gives children, Noselect parents and SPECIAL-USE", "[unit]") {
+    store_test::Fixture fx;
+    auto& store = fx.store;
     REQUIRE(store->create("a.b.c"));  // Maildir++ allows a child without its parents
     REQUIRE(store->create("Sent Messages"));
     REQUIRE(store->ensure_special_folders());
@@ -89,9 +88,9 @@ TEST_CASE("mail store: LIST gives children, \\Noselect parents and SPECIAL-USE",
 }
 
 TEST_CASE("mail store: subscriptions in Dovecot's file, Courier's read too", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     std::ofstream(md + "/courierimapsubscribed") << "INBOX\nINBOX.Sent\nINBOX.Lists.dev\n";
     auto subs = store->subscriptions();
     REQUIRE(subs);
@@ -113,10 +112,10 @@ TEST_CASE("mail store: subscriptions in Dovecot's file, Courier's read too", "[u
     CHECK(*store->subscriptions() == std::vector<std::string>{"Work.Projects", "INBOX"});
 }
 
-TEST_CASE("mail store: DELETE keeps children, refuses INBOX and \\Noselect parents", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+TEST_CASE("mail store: DELETE keeps children, refuses INBOX and Noselect parents", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     REQUIRE(store->create("a"));
     REQUIRE(store->create("a.b"));
     deliver(md + "/.a", "Subject: x\n\nbody\n");
@@ -134,9 +133,9 @@ TEST_CASE("mail store: DELETE keeps children, refuses INBOX and \\Noselect paren
 }
 
 TEST_CASE("mail store: RENAME moves a folder with its children and subscriptions", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     REQUIRE(store->create("a"));
     REQUIRE(store->create("a.x"));
     REQUIRE(store->create("a.x.y"));
@@ -158,9 +157,9 @@ TEST_CASE("mail store: RENAME moves a folder with its children and subscriptions
 }
 
 TEST_CASE("mail store: RENAME INBOX moves its messages and leaves INBOX empty", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: 1\n\none\n");
     deliver(md, "Subject: 2\n\ntwo\n");
     REQUIRE(store->create("INBOX.keep"));
@@ -188,9 +187,9 @@ TEST_CASE("mail store: RENAME INBOX moves its messages and leaves INBOX empty", 
 }
 
 TEST_CASE("mail store: APPEND, COPY and MOVE return the UIDs for UIDPLUS", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     REQUIRE(store->create("Archive"));
     auto a1 = store->append("INBOX", "Subject: a\n\nfirst\n", kFlagSeen | kFlagFlagged, {"$Forwarded"}, 1600000000);
     REQUIRE(a1);
@@ -281,9 +280,9 @@ TEST_CASE("mail store: APPEND and COPY keep to the Maildir++ quota and account i
 }
 
 TEST_CASE("mail store: STATUS counts without opening a view", "[unit]") {
-    TempDir t;
-    const std::string md = t.path + "/Maildir";
-    auto store = open_store(md);
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
     deliver(md, "Subject: 1\n\none\n");
     REQUIRE(store->append("INBOX", "Subject: 2\n\ntwo\n", kFlagSeen, {}, 0));
     auto s = store->status("INBOX");

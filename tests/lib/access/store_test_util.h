@@ -45,6 +45,13 @@ inline std::unique_ptr<mailroom::access::MailStore> open_store(const std::string
     return std::move(*s);
 }
 
+// A fresh Maildir in a temp directory with a store on it.
+struct Fixture {
+    TempDir dir;
+    std::string md = dir.path + "/Maildir";
+    std::unique_ptr<mailroom::access::MailStore> store = open_store(md);
+};
+
 inline std::size_t count_files(const std::string& dir) {
     std::size_t n = 0;
     std::error_code ec;
