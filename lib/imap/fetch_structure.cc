@@ -176,6 +176,7 @@ struct AddrParser {
         }
         // addr-spec: re-read the words as a local part.
         i = start;
+        while (i < t.size() && t[i].kind == Tok::kComment) ++i;  // a comment before it names nothing
         this->comment.clear();
         std::string local = dotted(false);
         std::string domain;
