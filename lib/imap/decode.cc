@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "lib/util/base64.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::imap {
@@ -18,15 +19,6 @@ int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
     return -1;
 }
 
@@ -124,7 +116,7 @@ bool encoded_word(std::string_view s, std::size_t pos, std::string* charset, std
     bytes->clear();
     if (enc == 'b') {
         for (char c : text)
-            if (c != '=' && base64_value(c) < 0) return false;
+            if (c != '=' && util::base64_value(c) < 0) return false;
         *bytes = decode_base64(text);
     } else if (enc == 'q') {
         for (std::size_t i = 0; i < text.size(); ++i) {
@@ -262,24 +254,7 @@ std::string decode_header_value(std::string_view raw) {
     return out;
 }
 
-std::string decode_base64(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() / 4 * 3 + 3);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        if (c == '=') break;
-        int v = base64_value(c);
-        if (v < 0) continue;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-        }
-    }
-    return out;
-}
+std::string decode_base64(std::string_view text) { return util::base64_decode_lenient(text); }
 
 std::string decode_qp(std::string_view text) {
     std::string out;

@@ -1,11 +1,16 @@
 // message_part.cc - see message_part.h.
 #include "lib/imap/message_part.h"
 
+#include "lib/mime/mime_parser.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::imap {
 
 namespace {
+
+using mime::is_token_char;
+using mime::read_token;
+using mime::skip_cfws;
 
 // The end of the line starting at pos (just after its LF), or `end`.
 std::size_t line_end(std::string_view s, std::size_t pos, std::size_t end) {
@@ -19,33 +24,6 @@ std::string_view line_text(std::string_view s, std::size_t begin, std::size_t st
     if (!t.empty() && t.back() == '\n') t.remove_suffix(1);
     if (!t.empty() && t.back() == '\r') t.remove_suffix(1);
     return t;
-}
-
-bool is_token_char(char c) {
-    return c > ' ' && c < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
-}
-
-void skip_cfws(std::string_view s, std::size_t* i) {
-    int depth = 0;
-    while (*i < s.size()) {
-        char c = s[*i];
-        if (depth > 0) {
-            if (c == '\\') ++*i;
-            else if (c == '(') ++depth;
-            else if (c == ')') --depth;
-        } else if (c == '(') {
-            depth = 1;
-        } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return;
-        }
-        ++*i;
-    }
-}
-
-std::string token(std::string_view s, std::size_t* i) {
-    std::size_t start = *i;
-    while (*i < s.size() && is_token_char(s[*i])) ++*i;
-    return std::string(s.substr(start, *i - start));
 }
 
 std::string unfold_trim(std::string_view v) {
@@ -67,12 +45,12 @@ TypeValue parse_type_value(std::string_view v, bool with_subtype) {
     TypeValue tv;
     std::size_t i = 0;
     skip_cfws(v, &i);
-    tv.type = token(v, &i);
+    tv.type = read_token(v, &i);
     skip_cfws(v, &i);
     if (with_subtype && i < v.size() && v[i] == '/') {
         ++i;
         skip_cfws(v, &i);
-        tv.subtype = token(v, &i);
+        tv.subtype = read_token(v, &i);
     }
     std::size_t semi = v.find(';', i);
     if (semi != std::string_view::npos) tv.params = parse_params(v.substr(semi));
@@ -129,7 +107,7 @@ void Parser::read_header(MessagePart* p, std::size_t end, bool digest_child) {
         } else if (util::iequals(name, "Transfer-Encoding")) {
             std::size_t i = 0;
             skip_cfws(value, &i);
-            std::string enc = token(value, &i);
+            std::string enc = read_token(value, &i);
             if (!enc.empty()) {
                 p->encoding = util::lowercase(enc);
                 p->encoding_raw = std::move(enc);
@@ -403,7 +381,7 @@ Params parse_params(std::string_view v) {
         }
         ++i;
         skip_cfws(v, &i);
-        std::string name = token(v, &i);
+        std::string name = read_token(v, &i);
         skip_cfws(v, &i);
         if (name.empty() || i >= v.size() || v[i] != '=') continue;
         ++i;
@@ -418,7 +396,7 @@ Params parse_params(std::string_view v) {
             }
             if (i < v.size()) ++i;
         } else {
-            value = token(v, &i);
+            value = read_token(v, &i);
         }
         raw.push_back({std::move(name), std::move(value)});
     }

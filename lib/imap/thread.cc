@@ -74,6 +74,15 @@ private:
     }
     std::vector<int> prune(const std::vector<int>& level, bool root_level);
     void write_chain(std::string* out, int n) const;
+    std::string write_threads(const std::vector<int>& roots) const {
+        std::string out;
+        for (int r : roots) {
+            out += '(';
+            write_chain(&out, r);
+            out += ')';
+        }
+        return out;
+    }
     std::string number(int msg) const {
         const MessageMeta& m = items_[static_cast<std::size_t>(msg)].meta;
         return std::to_string(use_uid_ ? m.uid : m.seq);
@@ -222,14 +231,7 @@ std::string Threader::references() {
     }
     // (6) Everything sorted by sent date, and written.
     sort_tree(&merged);
-    std::string out;
-    for (int r : merged) {
-        std::string thread = "(";
-        write_chain(&thread, r);
-        thread += ')';
-        out += thread;
-    }
-    return out;
+    return write_threads(merged);
 }
 
 std::string Threader::ordered_subject() {
@@ -253,14 +255,7 @@ std::string Threader::ordered_subject() {
         }
     }
     std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return earlier(a, b); });
-    std::string out;
-    for (int r : roots) {
-        std::string thread = "(";
-        write_chain(&thread, r);
-        thread += ')';
-        out += thread;
-    }
-    return out;
+    return write_threads(roots);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@ std::string_view strip_cr(std::string_view s) {
     return s;
 }
 
+}  // namespace
+
 bool is_token_char(char c) {
     // RFC 2045 token: printable ASCII except SPACE and tspecials.
     return c > ' ' && c < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
@@ -35,13 +37,11 @@ void skip_cfws(std::string_view s, std::size_t* i) {
     }
 }
 
-std::string token(std::string_view s, std::size_t* i) {
+std::string read_token(std::string_view s, std::size_t* i) {
     std::size_t start = *i;
     while (*i < s.size() && is_token_char(s[*i])) ++*i;
     return std::string(s.substr(start, *i - start));
 }
-
-}  // namespace
 
 std::string_view header_name(std::string_view line) {
     // RFC 5322 field-name: printable ASCII except ':' and space.
@@ -58,12 +58,12 @@ ContentType parse_content_type(std::string_view v) {
     ContentType ct;
     std::size_t i = 0;
     skip_cfws(v, &i);
-    ct.type = util::lowercase(token(v, &i));
+    ct.type = util::lowercase(read_token(v, &i));
     skip_cfws(v, &i);
     if (i < v.size() && v[i] == '/') {
         ++i;
         skip_cfws(v, &i);
-        ct.subtype = util::lowercase(token(v, &i));
+        ct.subtype = util::lowercase(read_token(v, &i));
     }
     // Parameters: ; name = value (token or quoted string).
     while (i < v.size()) {
@@ -75,7 +75,7 @@ ContentType parse_content_type(std::string_view v) {
         }
         ++i;
         skip_cfws(v, &i);
-        std::string name = util::lowercase(token(v, &i));
+        std::string name = util::lowercase(read_token(v, &i));
         skip_cfws(v, &i);
         if (i >= v.size() || v[i] != '=') continue;
         ++i;
@@ -90,7 +90,7 @@ ContentType parse_content_type(std::string_view v) {
             }
             if (i < v.size()) ++i;  // the closing quote
         } else {
-            value = token(v, &i);
+            value = read_token(v, &i);
         }
         if (name == "boundary" && ct.boundary.empty()) ct.boundary = std::move(value);
     }
@@ -173,7 +173,7 @@ void MimeParser::flush_header() {
         } else if (util::iequals(name, "Content-Transfer-Encoding")) {
             std::size_t i = 0;
             skip_cfws(value, &i);
-            std::string enc = util::lowercase(token(value, &i));
+            std::string enc = util::lowercase(read_token(value, &i));
             identity_encoding_ = enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary";
         }
     }

@@ -77,6 +77,13 @@ ContentType parse_content_type(std::string_view value);
 // not start a header.
 std::string_view header_name(std::string_view line);
 
+// Structured-field scanning (RFC 2045 tokens, RFC 5322 CFWS), shared with
+// lib/imap: whether c is a token character; skip white space, line breaks
+// and (nested) comments from *i; read the token at *i (maybe empty).
+bool is_token_char(char c);
+void skip_cfws(std::string_view s, std::size_t* i);
+std::string read_token(std::string_view s, std::size_t* i);
+
 class MimeParser {
 public:
     MimeParser(MimeLimits limits, MimeCallbacks callbacks);
