@@ -73,7 +73,8 @@ std::uint32_t next_code_point(std::string_view s, std::size_t* i) {
     return cp;
 }
 
-// Valid UTF-8 kept; every bad byte replaced by U+FFFD.
+}  // namespace
+
 std::string repair_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -86,6 +87,8 @@ std::string repair_utf8(std::string_view s) {
     }
     return out;
 }
+
+namespace {
 
 bool sane_charset(std::string_view cs) {
     if (cs.empty() || cs.size() > 64) return false;
@@ -212,7 +215,7 @@ std::string decode_header_value(std::string_view raw) {
     auto flush = [&] {
         if (pending_charset.empty()) return;
         auto u = to_utf8(pending, pending_charset);
-        out += u ? *u : utf8_or_latin1(pending);
+        out += u ? *u : repair_utf8(pending);
         pending.clear();
         pending_charset.clear();
     };
@@ -221,7 +224,7 @@ std::string decode_header_value(std::string_view raw) {
     auto emit_plain = [&](std::size_t stop) {
         if (stop > plain_begin) {
             flush();
-            out += utf8_or_latin1(std::string_view(v).substr(plain_begin, stop - plain_begin));
+            out += repair_utf8(std::string_view(v).substr(plain_begin, stop - plain_begin));
         }
     };
     while (i < v.size()) {
@@ -301,7 +304,7 @@ std::string fold_case(std::string_view utf8) {
     while (i < utf8.size()) {
         unsigned char c = static_cast<unsigned char>(utf8[i]);
         if (c < 0x80) {
-            out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            out += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
             ++i;
             continue;
         }
@@ -312,7 +315,7 @@ std::string fold_case(std::string_view utf8) {
             continue;
         }
         if (loc != static_cast<locale_t>(nullptr)) {
-            append_utf8(&out, static_cast<std::uint32_t>(towlower_l(static_cast<wint_t>(cp), loc)));
+            append_utf8(&out, static_cast<std::uint32_t>(towupper_l(static_cast<wint_t>(cp), loc)));
         } else {
             out.append(utf8.substr(start, i - start));
         }
