@@ -9,6 +9,7 @@ namespace mailroom::imap {
 namespace {
 
 constexpr int kNone = -1;
+constexpr int kMaxThreadDepth = 1000;
 
 struct Node {
     int msg = kNone;  // index into items; kNone for a dummy
@@ -163,6 +164,20 @@ std::string Threader::references() {
         }
         unlink(self);
         if (prev != kNone && !is_ancestor(self, prev)) link(prev, self);
+    }
+    // Bound the depth the recursive steps below walk: a thread deeper than
+    // kMaxThreadDepth (only a crafted References chain gets there) is cut
+    // into threads of its own there.
+    std::vector<int> level;
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+        if (nodes_[n].parent == kNone) level.push_back(static_cast<int>(n));
+    for (int depth = 1; !level.empty(); ++depth) {
+        std::vector<int> next;
+        for (int n : level)
+            for (int c : nodes_[n].children) next.push_back(c);
+        if (depth == kMaxThreadDepth)
+            for (int c : next) unlink(c);
+        level = depth == kMaxThreadDepth ? std::vector<int>() : std::move(next);
     }
     // (2) The root set, (3) without dummies.
     std::vector<int> roots;
