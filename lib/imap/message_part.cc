@@ -65,6 +65,13 @@ struct Parser {
     std::vector<std::size_t> closes;
 
     std::unique_ptr<MessagePart> parse(std::size_t begin, std::size_t end, bool digest_child, int depth);
+    void set_body_sizes(MessagePart* p) const {
+        std::string_view body = s.substr(p->body_begin, p->body_end - p->body_begin);
+        p->body_size = crlf_size(body);
+        std::uint64_t lines = 0;
+        for (char c : body) lines += c == '\n';
+        p->body_lines = lines;
+    }
     void read_header(MessagePart* p, std::size_t end, bool digest_child);
     void split_multipart(MessagePart* p, int depth);
 };
@@ -148,11 +155,7 @@ std::unique_ptr<MessagePart> Parser::parse(std::size_t begin, std::size_t end, b
     ++parts;
     read_header(p.get(), end, digest_child);
     p->header_size = crlf_size(s.substr(p->header_begin, p->body_begin - p->header_begin));
-    std::string_view body = s.substr(p->body_begin, p->body_end - p->body_begin);
-    p->body_size = crlf_size(body);
-    std::uint64_t lines = 0;
-    for (char c : body) lines += c == '\n';
-    p->body_lines = lines;
+    set_body_sizes(p.get());
 
     if (depth >= kMaxDepth || parts >= kMaxParts) {
         if (p->is_multipart() || p->type == "message") truncated = true;
@@ -192,18 +195,18 @@ void Parser::split_multipart(MessagePart* p, int depth) {
             truncated = true;
             return;
         }
-        std::size_t parts_before = parts;
         std::size_t closes_before = closes.size();
         auto child = parse(part_begin, stop, digest, depth + 1);
         // A part whose last line closes a multipart inside it keeps the
         // line break after that line (it ends the closing delimiter line),
-        // as Dovecot counts it.
+        // as Dovecot counts it: the part and every part inside it that
+        // ended there are extended over it.
         bool ends_closed = false;
         for (std::size_t k = closes_before; k < closes.size(); ++k) ends_closed |= closes[k] == stop;
-        if (ends_closed && stop != delim) {
-            parts = parts_before;
-            closes.resize(closes_before);
-            child = parse(part_begin, delim, digest, depth + 1);
+        for (MessagePart* q = child.get(); ends_closed && stop != delim && q && q->body_end == stop;
+             q = q->children.empty() ? nullptr : q->children.back().get()) {
+            q->body_end = delim;
+            set_body_sizes(q);
         }
         p->children.push_back(std::move(child));
     };
