@@ -373,36 +373,7 @@ std::vector<std::string> header_values(std::string_view header, std::string_view
 }
 
 Params parse_params(std::string_view v) {
-    Params raw;
-    std::size_t i = 0;
-    while (i < v.size() && raw.size() < 1000) {
-        skip_cfws(v, &i);
-        if (i >= v.size()) break;
-        if (v[i] != ';') {
-            ++i;
-            continue;
-        }
-        ++i;
-        skip_cfws(v, &i);
-        std::string name = read_token(v, &i);
-        skip_cfws(v, &i);
-        if (name.empty() || i >= v.size() || v[i] != '=') continue;
-        ++i;
-        skip_cfws(v, &i);
-        std::string value;
-        if (i < v.size() && v[i] == '"') {
-            ++i;
-            while (i < v.size() && v[i] != '"') {
-                if (v[i] == '\\' && i + 1 < v.size()) ++i;
-                if (v[i] != '\r' && v[i] != '\n') value.push_back(v[i]);
-                ++i;
-            }
-            if (i < v.size()) ++i;
-        } else {
-            value = read_token(v, &i);
-        }
-        raw.push_back({std::move(name), std::move(value)});
-    }
+    Params raw = mime::parse_parameters(v, 0);
     return join_continuations(std::move(raw));
 }
 

@@ -54,19 +54,10 @@ std::string_view header_name(std::string_view line) {
     return line.substr(0, name_end);
 }
 
-ContentType parse_content_type(std::string_view v) {
-    ContentType ct;
-    std::size_t i = 0;
-    skip_cfws(v, &i);
-    ct.type = util::lowercase(read_token(v, &i));
-    skip_cfws(v, &i);
-    if (i < v.size() && v[i] == '/') {
-        ++i;
-        skip_cfws(v, &i);
-        ct.subtype = util::lowercase(read_token(v, &i));
-    }
-    // Parameters: ; name = value (token or quoted string).
-    while (i < v.size()) {
+std::vector<std::pair<std::string, std::string>> parse_parameters(std::string_view v, std::size_t i) {
+    // ; name = value (token or quoted string), junk skipped.
+    std::vector<std::pair<std::string, std::string>> out;
+    while (i < v.size() && out.size() < kMaxParameters) {
         skip_cfws(v, &i);
         if (i >= v.size()) break;
         if (v[i] != ';') {
@@ -75,9 +66,9 @@ ContentType parse_content_type(std::string_view v) {
         }
         ++i;
         skip_cfws(v, &i);
-        std::string name = util::lowercase(read_token(v, &i));
+        std::string name = read_token(v, &i);
         skip_cfws(v, &i);
-        if (i >= v.size() || v[i] != '=') continue;
+        if (name.empty() || i >= v.size() || v[i] != '=') continue;
         ++i;
         skip_cfws(v, &i);
         std::string value;
@@ -92,7 +83,24 @@ ContentType parse_content_type(std::string_view v) {
         } else {
             value = read_token(v, &i);
         }
-        if (name == "boundary" && ct.boundary.empty()) ct.boundary = std::move(value);
+        out.push_back({std::move(name), std::move(value)});
+    }
+    return out;
+}
+
+ContentType parse_content_type(std::string_view v) {
+    ContentType ct;
+    std::size_t i = 0;
+    skip_cfws(v, &i);
+    ct.type = util::lowercase(read_token(v, &i));
+    skip_cfws(v, &i);
+    if (i < v.size() && v[i] == '/') {
+        ++i;
+        skip_cfws(v, &i);
+        ct.subtype = util::lowercase(read_token(v, &i));
+    }
+    for (auto& [name, value] : parse_parameters(v, i)) {
+        if (ct.boundary.empty() && util::iequals(name, "boundary")) ct.boundary = std::move(value);
     }
     return ct;
 }

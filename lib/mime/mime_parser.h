@@ -41,6 +41,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mailroom::mime {
@@ -83,6 +84,12 @@ std::string_view header_name(std::string_view line);
 bool is_token_char(char c);
 void skip_cfws(std::string_view s, std::size_t* i);
 std::string read_token(std::string_view s, std::size_t* i);
+
+// The "; name=value" parameters of a structured field from offset `i` on,
+// in order: names as written, quoted values unquoted (line breaks
+// dropped); junk between parameters skipped; at most kMaxParameters.
+inline constexpr std::size_t kMaxParameters = 1000;
+std::vector<std::pair<std::string, std::string>> parse_parameters(std::string_view value, std::size_t i);
 
 class MimeParser {
 public:
