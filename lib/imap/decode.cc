@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "lib/util/base64.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::imap {
@@ -18,15 +19,6 @@ int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
     return -1;
 }
 
@@ -81,7 +73,8 @@ std::uint32_t next_code_point(std::string_view s, std::size_t* i) {
     return cp;
 }
 
-// Valid UTF-8 kept; every bad byte replaced by U+FFFD.
+}  // namespace
+
 std::string repair_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -94,6 +87,8 @@ std::string repair_utf8(std::string_view s) {
     }
     return out;
 }
+
+namespace {
 
 bool sane_charset(std::string_view cs) {
     if (cs.empty() || cs.size() > 64) return false;
@@ -124,7 +119,7 @@ bool encoded_word(std::string_view s, std::size_t pos, std::string* charset, std
     bytes->clear();
     if (enc == 'b') {
         for (char c : text)
-            if (c != '=' && base64_value(c) < 0) return false;
+            if (c != '=' && util::base64_value(c) < 0) return false;
         *bytes = decode_base64(text);
     } else if (enc == 'q') {
         for (std::size_t i = 0; i < text.size(); ++i) {
@@ -220,7 +215,7 @@ std::string decode_header_value(std::string_view raw) {
     auto flush = [&] {
         if (pending_charset.empty()) return;
         auto u = to_utf8(pending, pending_charset);
-        out += u ? *u : utf8_or_latin1(pending);
+        out += u ? *u : repair_utf8(pending);
         pending.clear();
         pending_charset.clear();
     };
@@ -229,7 +224,7 @@ std::string decode_header_value(std::string_view raw) {
     auto emit_plain = [&](std::size_t stop) {
         if (stop > plain_begin) {
             flush();
-            out += utf8_or_latin1(std::string_view(v).substr(plain_begin, stop - plain_begin));
+            out += repair_utf8(std::string_view(v).substr(plain_begin, stop - plain_begin));
         }
     };
     while (i < v.size()) {
@@ -262,24 +257,7 @@ std::string decode_header_value(std::string_view raw) {
     return out;
 }
 
-std::string decode_base64(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() / 4 * 3 + 3);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        if (c == '=') break;
-        int v = base64_value(c);
-        if (v < 0) continue;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-        }
-    }
-    return out;
-}
+std::string decode_base64(std::string_view text) { return util::base64_decode_lenient(text); }
 
 std::string decode_qp(std::string_view text) {
     std::string out;
@@ -326,7 +304,7 @@ std::string fold_case(std::string_view utf8) {
     while (i < utf8.size()) {
         unsigned char c = static_cast<unsigned char>(utf8[i]);
         if (c < 0x80) {
-            out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            out += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
             ++i;
             continue;
         }
@@ -337,7 +315,7 @@ std::string fold_case(std::string_view utf8) {
             continue;
         }
         if (loc != static_cast<locale_t>(nullptr)) {
-            append_utf8(&out, static_cast<std::uint32_t>(towlower_l(static_cast<wint_t>(cp), loc)));
+            append_utf8(&out, static_cast<std::uint32_t>(towupper_l(static_cast<wint_t>(cp), loc)));
         } else {
             out.append(utf8.substr(start, i - start));
         }

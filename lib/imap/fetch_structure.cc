@@ -176,6 +176,7 @@ struct AddrParser {
         }
         // addr-spec: re-read the words as a local part.
         i = start;
+        while (i < t.size() && t[i].kind == Tok::kComment) ++i;  // a comment before it names nothing
         this->comment.clear();
         std::string local = dotted(false);
         std::string domain;
@@ -187,9 +188,9 @@ struct AddrParser {
         skip_comments(&trailing);
         if (local.empty() && domain.empty()) return false;
         std::optional<std::string> name;
+        // A comment after the address names it ("user@host (Name)").
         if (!trailing.empty()) name = trailing;
         else if (!this->comment.empty()) name = this->comment;
-        else if (!comment.empty()) name = comment;
         add_mailbox(std::move(name), std::nullopt, std::move(local), std::move(domain));
         return true;
     }
@@ -239,6 +240,59 @@ struct AddrParser {
     }
 };
 
+// Subject and display names as Dovecot writes them for people: white
+// space runs made one space, CR and LF dropped, ends trimmed; a value that
+// needed any of that, or holds '"', '\\', NUL or 8-bit bytes, goes out as a
+// literal, anything else as a plain quoted string.
+void append_for_humans(std::string* out, std::string_view s) {
+    std::string clean;
+    bool modified = false;
+    bool last_space = true;  // drops leading white space
+    for (char c : s) {
+        unsigned char u = static_cast<unsigned char>(c);
+        if (c == '\r' || c == '\n') {
+            modified = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t') {
+            if (c == '\t' || last_space) modified = true;
+            if (!last_space) clean += ' ';
+            last_space = true;
+            continue;
+        }
+        if (c == '"' || c == '\\' || u == 0 || u >= 0x80) modified = true;
+        clean += u == 0 ? static_cast<char>(0x80) : c;
+        last_space = false;
+    }
+    if (!clean.empty() && clean.back() == ' ') {
+        clean.pop_back();
+        modified = true;
+    }
+    if (!modified || clean.empty()) {
+        *out += '"';
+        *out += clean;
+        *out += '"';
+        return;
+    }
+    *out += '{';
+    *out += std::to_string(clean.size());
+    *out += "}\r\n";
+    *out += clean;
+}
+
+// A header value for ENVELOPE: line breaks removed, leading white space dropped.
+std::optional<std::string> envelope_value(std::string_view header, std::string_view name) {
+    for (const HeaderField& f : parse_header_fields(header)) {
+        if (!util::iequals(f.name, name)) continue;
+        std::string v;
+        for (char c : f.value)
+            if (c != '\r' && c != '\n') v += c;
+        std::size_t start = v.find_first_not_of(" \t");
+        return start == std::string::npos ? std::string() : v.substr(start);
+    }
+    return std::nullopt;
+}
+
 void append_address_list(std::string* out, std::string_view header, std::string_view name, bool* present) {
     std::optional<std::string> v = header_value(header, name);
     std::vector<Address> list;
@@ -251,7 +305,8 @@ void append_address_list(std::string* out, std::string_view header, std::string_
     *out += '(';
     for (const Address& a : list) {
         *out += '(';
-        append_nstring(out, a.name);
+        if (a.name) append_for_humans(out, *a.name);
+        else *out += "NIL";
         *out += ' ';
         append_nstring(out, a.adl);
         *out += ' ';
@@ -299,8 +354,6 @@ void append_extension(std::string* out, const MessagePart& p) {
     *out += ' ';
     if (p.language.empty()) {
         *out += "NIL";
-    } else if (p.language.size() == 1) {
-        append_quoted(out, p.language[0]);
     } else {
         *out += '(';
         for (std::size_t k = 0; k < p.language.size(); ++k) {
@@ -318,7 +371,7 @@ void append_body(std::string* out, std::string_view msg, const MessagePart& p, b
     if (p.is_multipart() && !p.children.empty()) {
         for (const auto& c : p.children) append_body(out, msg, *c, extended);
         *out += ' ';
-        append_quoted(out, p.subtype);
+        append_quoted(out, p.subtype_raw);
         if (extended) {
             *out += ' ';
             append_params(out, p.params);
@@ -327,18 +380,24 @@ void append_body(std::string* out, std::string_view msg, const MessagePart& p, b
         *out += ')';
         return;
     }
-    append_quoted(out, p.type);
+    append_quoted(out, p.type_raw);
     *out += ' ';
-    append_quoted(out, p.subtype);
+    append_quoted(out, p.subtype_raw);
     *out += ' ';
-    if (p.params.empty() && p.type == "text") *out += "(\"charset\" \"us-ascii\")";
-    else append_params(out, p.params);
+    if (p.type == "text" && !p.param("charset")) {
+        // RFC 2045's default charset, spelled out as Dovecot does.
+        Params with = p.params;
+        with.push_back({"charset", "us-ascii"});
+        append_params(out, with);
+    } else {
+        append_params(out, p.params);
+    }
     *out += ' ';
     append_opt(out, p.id);
     *out += ' ';
     append_opt(out, p.description);
     *out += ' ';
-    append_quoted(out, p.encoding);
+    append_quoted(out, p.encoding_raw);
     *out += ' ';
     *out += std::to_string(p.body_size);
     if (p.is_message() && !p.children.empty()) {
@@ -373,13 +432,15 @@ std::vector<Address> parse_address_list(std::string_view value) {
 std::string imap_envelope_of_header(std::string_view header) {
     std::string out = "(";
     auto field = [&](std::string_view name) {
-        std::optional<std::string> v = header_value(header, name);
+        std::optional<std::string> v = envelope_value(header, name);
         if (v) append_quoted(&out, *v);
         else out += "NIL";
     };
     field("Date");
     out += ' ';
-    field("Subject");
+    std::optional<std::string> subject = envelope_value(header, "Subject");
+    if (subject) append_for_humans(&out, *subject);
+    else out += "NIL";
     out += ' ';
     bool has_from = false;
     bool present = false;

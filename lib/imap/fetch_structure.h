@@ -4,8 +4,11 @@
 //   imap_envelope() gives the parenthesised ENVELOPE list of a message:
 //   date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to,
 //   message-id. Header values go out as written (encoded words are not
-//   decoded, unfolded, as nstrings: quoted or literal when 8-bit); address
-//   lists as ((name adl mailbox host) ...) with RFC 822 groups as a
+//   decoded), unfolded; subject and display names as Dovecot writes them
+//   for people (white space collapsed, a literal when that changed
+//   anything or the text holds '"', '\\' or 8-bit bytes), the other
+//   fields as nstrings (a literal only for 8-bit text). Address lists are
+//   ((name adl mailbox host) ...) with RFC 822 groups as a
 //   (NIL NIL "group" NIL) ... (NIL NIL NIL NIL) pair; sender and reply-to
 //   default to from, as the RFC requires.
 //
@@ -14,11 +17,11 @@
 //   list, id, description, encoding, size; text/* adds the line count,
 //   message/rfc822 adds the nested envelope, body and line count;
 //   extension data of a leaf is md5, disposition, language, location; of
-//   a multipart the parameter list (boundary first as written),
-//   disposition, language, location. The output follows Dovecot's
-//   choices where RFC 3501 leaves one open: type, subtype and parameter
-//   names lower-case, values as written; text parts without a charset get
-//   ("charset" "us-ascii"); see docs/imap-message.md.
+//   a multipart the parameter list, disposition, language, location. The
+//   output is Dovecot's where RFC 3501 leaves a choice: type, subtype,
+//   parameter names and encoding as written, a text part without a charset
+//   parameter gets ("charset" "us-ascii") appended, languages are always
+//   a list; see docs/imap-message.md.
 //
 //   The *_of() variants take a parsed message (message_part.h) so a
 //   caller that already parsed it does not parse again.
@@ -26,8 +29,8 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "lib/imap/message_part.h"
 

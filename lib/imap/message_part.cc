@@ -1,11 +1,16 @@
 // message_part.cc - see message_part.h.
 #include "lib/imap/message_part.h"
 
+#include "lib/mime/mime_parser.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::imap {
 
 namespace {
+
+using mime::is_token_char;
+using mime::read_token;
+using mime::skip_cfws;
 
 // The end of the line starting at pos (just after its LF), or `end`.
 std::size_t line_end(std::string_view s, std::size_t pos, std::size_t end) {
@@ -21,33 +26,6 @@ std::string_view line_text(std::string_view s, std::size_t begin, std::size_t st
     return t;
 }
 
-bool is_token_char(char c) {
-    return c > ' ' && c < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
-}
-
-void skip_cfws(std::string_view s, std::size_t* i) {
-    int depth = 0;
-    while (*i < s.size()) {
-        char c = s[*i];
-        if (depth > 0) {
-            if (c == '\\') ++*i;
-            else if (c == '(') ++depth;
-            else if (c == ')') --depth;
-        } else if (c == '(') {
-            depth = 1;
-        } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return;
-        }
-        ++*i;
-    }
-}
-
-std::string token(std::string_view s, std::size_t* i) {
-    std::size_t start = *i;
-    while (*i < s.size() && is_token_char(s[*i])) ++*i;
-    return std::string(s.substr(start, *i - start));
-}
-
 std::string unfold_trim(std::string_view v) {
     std::string out;
     out.reserve(v.size());
@@ -58,7 +36,7 @@ std::string unfold_trim(std::string_view v) {
 
 // "type/subtype; params" or "type; params" (Content-Disposition).
 struct TypeValue {
-    std::string type;
+    std::string type;  // as written
     std::string subtype;
     Params params;
 };
@@ -67,12 +45,12 @@ TypeValue parse_type_value(std::string_view v, bool with_subtype) {
     TypeValue tv;
     std::size_t i = 0;
     skip_cfws(v, &i);
-    tv.type = util::lowercase(token(v, &i));
+    tv.type = read_token(v, &i);
     skip_cfws(v, &i);
     if (with_subtype && i < v.size() && v[i] == '/') {
         ++i;
         skip_cfws(v, &i);
-        tv.subtype = util::lowercase(token(v, &i));
+        tv.subtype = read_token(v, &i);
     }
     std::size_t semi = v.find(';', i);
     if (semi != std::string_view::npos) tv.params = parse_params(v.substr(semi));
@@ -83,8 +61,17 @@ struct Parser {
     std::string_view s;
     std::size_t parts = 0;
     bool truncated = false;
+    // Where the text of each closing delimiter line ("--b--") ends.
+    std::vector<std::size_t> closes;
 
     std::unique_ptr<MessagePart> parse(std::size_t begin, std::size_t end, bool digest_child, int depth);
+    void set_body_sizes(MessagePart* p) const {
+        std::string_view body = s.substr(p->body_begin, p->body_end - p->body_begin);
+        p->body_size = crlf_size(body);
+        std::uint64_t lines = 0;
+        for (char c : body) lines += c == '\n';
+        p->body_lines = lines;
+    }
     void read_header(MessagePart* p, std::size_t end, bool digest_child);
     void split_multipart(MessagePart* p, int depth);
 };
@@ -103,10 +90,7 @@ void Parser::read_header(MessagePart* p, std::size_t end, bool digest_child) {
     p->body_begin = pos;
     p->body_end = end;
     std::string_view header = s.substr(p->header_begin, p->body_begin - p->header_begin);
-    if (digest_child) {
-        p->type = "message";
-        p->subtype = "rfc822";
-    }
+    if (digest_child) p->type = p->type_raw = "message", p->subtype = p->subtype_raw = "rfc822";
     for (const HeaderField& f : parse_header_fields(header)) {
         if (!util::starts_with_icase(f.name, "Content-")) continue;
         std::string_view name = f.name.substr(8);
@@ -115,21 +99,25 @@ void Parser::read_header(MessagePart* p, std::size_t end, bool digest_child) {
             if (p->has_content_type) continue;
             p->has_content_type = true;
             TypeValue tv = parse_type_value(value, true);
-            if (!tv.type.empty() && !tv.subtype.empty()) {
-                p->type = std::move(tv.type);
-                p->subtype = std::move(tv.subtype);
+            if (!tv.type.empty()) {
+                // "text" alone stays "text" "" as Dovecot has it.
+                p->type = util::lowercase(tv.type);
+                p->subtype = util::lowercase(tv.subtype);
+                p->type_raw = std::move(tv.type);
+                p->subtype_raw = std::move(tv.subtype);
             } else {
                 // Unusable: RFC 2045's default, whatever the context.
-                p->type = "text";
-                p->subtype = "plain";
+                p->type = p->type_raw = "text";
+                p->subtype = p->subtype_raw = "plain";
             }
             p->params = std::move(tv.params);
         } else if (util::iequals(name, "Transfer-Encoding")) {
             std::size_t i = 0;
             skip_cfws(value, &i);
-            std::string enc = util::lowercase(token(value, &i));
+            std::string enc = read_token(value, &i);
             if (!enc.empty()) {
-                p->encoding = std::move(enc);
+                p->encoding = util::lowercase(enc);
+                p->encoding_raw = std::move(enc);
                 p->has_encoding = true;
             }
         } else if (util::iequals(name, "ID")) {
@@ -156,12 +144,7 @@ void Parser::read_header(MessagePart* p, std::size_t end, bool digest_child) {
                 if (i < value.size()) ++i;  // ',' or junk
             }
         } else if (util::iequals(name, "Location")) {
-            if (!p->location) {
-                std::string loc;
-                for (char c : value)
-                    if (c != '\r' && c != '\n' && c != ' ' && c != '\t') loc += c;
-                p->location = std::move(loc);
-            }
+            if (!p->location) p->location = unfold_trim(value);
         }
     }
 }
@@ -172,31 +155,32 @@ std::unique_ptr<MessagePart> Parser::parse(std::size_t begin, std::size_t end, b
     ++parts;
     read_header(p.get(), end, digest_child);
     p->header_size = crlf_size(s.substr(p->header_begin, p->body_begin - p->header_begin));
-    std::string_view body = s.substr(p->body_begin, p->body_end - p->body_begin);
-    p->body_size = crlf_size(body);
-    std::uint64_t lines = 0;
-    for (char c : body) lines += c == '\n';
-    if (!body.empty() && body.back() != '\n') ++lines;
-    p->body_lines = lines;
+    set_body_sizes(p.get());
 
     if (depth >= kMaxDepth || parts >= kMaxParts) {
         if (p->is_multipart() || p->type == "message") truncated = true;
-        if (p->is_multipart()) p->type = "application", p->subtype = "octet-stream";
+        if (p->is_multipart()) {
+            p->type = p->type_raw = "application";
+            p->subtype = p->subtype_raw = "octet-stream";
+        }
         return p;
     }
     if (p->is_multipart()) {
-        const std::string* b = p->param("boundary");
-        if (b && !b->empty()) split_multipart(p.get(), depth);
+        split_multipart(p.get(), depth);
     } else if (p->is_message()) {
-        p->children.push_back(parse(p->body_begin, p->body_end, false, depth + 1));
+        // An encoded message is not looked into: it is attached empty.
+        bool identity = p->encoding == "7bit" || p->encoding == "8bit" || p->encoding == "binary";
+        std::size_t begin = identity ? p->body_begin : p->body_end;
+        p->children.push_back(parse(begin, p->body_end, false, depth + 1));
     }
     return p;
 }
 
 void Parser::split_multipart(MessagePart* p, int depth) {
-    const std::string& boundary = *p->param("boundary");
+    const std::string* b = p->param("boundary");
+    const std::string boundary = b ? *b : std::string();
     bool digest = p->subtype == "digest";
-    std::size_t pos = p->body_begin;
+    std::size_t pos = boundary.empty() ? p->body_end : p->body_begin;
     std::size_t end = p->body_end;
     std::size_t part_begin = std::string_view::npos;  // start of the part being read
     auto close_part = [&](std::size_t delim, bool at_delimiter) {
@@ -211,7 +195,20 @@ void Parser::split_multipart(MessagePart* p, int depth) {
             truncated = true;
             return;
         }
-        p->children.push_back(parse(part_begin, stop, digest, depth + 1));
+        std::size_t closes_before = closes.size();
+        auto child = parse(part_begin, stop, digest, depth + 1);
+        // A part whose last line closes a multipart inside it keeps the
+        // line break after that line (it ends the closing delimiter line),
+        // as Dovecot counts it: the part and every part inside it that
+        // ended there are extended over it.
+        bool ends_closed = false;
+        for (std::size_t k = closes_before; k < closes.size(); ++k) ends_closed |= closes[k] == stop;
+        for (MessagePart* q = child.get(); ends_closed && stop != delim && q && q->body_end == stop;
+             q = q->children.empty() ? nullptr : q->children.back().get()) {
+            q->body_end = delim;
+            set_body_sizes(q);
+        }
+        p->children.push_back(std::move(child));
     };
     while (pos < end) {
         std::size_t next = line_end(s, pos, end);
@@ -223,6 +220,7 @@ void Parser::split_multipart(MessagePart* p, int depth) {
             if (closing || util::trim(rest).empty()) {
                 close_part(pos, true);
                 if (closing) {
+                    closes.push_back(pos + t.size());
                     part_begin = std::string_view::npos;
                     break;
                 }
@@ -236,6 +234,7 @@ void Parser::split_multipart(MessagePart* p, int depth) {
         // No parts at all: one empty text/plain part, so BODYSTRUCTURE has a body.
         auto empty = std::make_unique<MessagePart>();
         empty->header_begin = empty->body_begin = empty->body_end = p->body_end;
+        ++parts;
         p->children.push_back(std::move(empty));
     }
 }
@@ -289,18 +288,17 @@ Params join_continuations(Params raw) {
 }  // namespace
 
 bool MessagePart::is_message() const {
-    if (type != "message" || (subtype != "rfc822" && subtype != "global")) return false;
-    return encoding == "7bit" || encoding == "8bit" || encoding == "binary";
+    return type == "message" && (subtype == "rfc822" || subtype == "global");
 }
 
 const std::string* MessagePart::param(std::string_view name) const {
     for (const auto& [k, v] : params)
-        if (k == name) return &v;
+        if (util::iequals(k, name)) return &v;
     return nullptr;
 }
 
 ParsedMessage parse_message(std::string_view bytes) {
-    Parser parser{bytes};
+    Parser parser{bytes, 0, false, {}};
     ParsedMessage m;
     m.bytes = bytes;
     m.root = parser.parse(0, bytes.size(), false, 0);
@@ -375,36 +373,7 @@ std::vector<std::string> header_values(std::string_view header, std::string_view
 }
 
 Params parse_params(std::string_view v) {
-    Params raw;
-    std::size_t i = 0;
-    while (i < v.size() && raw.size() < 1000) {
-        skip_cfws(v, &i);
-        if (i >= v.size()) break;
-        if (v[i] != ';') {
-            ++i;
-            continue;
-        }
-        ++i;
-        skip_cfws(v, &i);
-        std::string name = util::lowercase(token(v, &i));
-        skip_cfws(v, &i);
-        if (name.empty() || i >= v.size() || v[i] != '=') continue;
-        ++i;
-        skip_cfws(v, &i);
-        std::string value;
-        if (i < v.size() && v[i] == '"') {
-            ++i;
-            while (i < v.size() && v[i] != '"') {
-                if (v[i] == '\\' && i + 1 < v.size()) ++i;
-                if (v[i] != '\r' && v[i] != '\n') value.push_back(v[i]);
-                ++i;
-            }
-            if (i < v.size()) ++i;
-        } else {
-            value = token(v, &i);
-        }
-        raw.push_back({std::move(name), std::move(value)});
-    }
+    Params raw = mime::parse_parameters(v, 0);
     return join_continuations(std::move(raw));
 }
 

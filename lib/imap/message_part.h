@@ -12,17 +12,18 @@
 //
 // Description
 //   Structure follows RFC 2045/2046 as Dovecot reads it: a multipart
-//   without a boundary parameter is one text/plain-like leaf; a missing
+//   without a boundary parameter has one empty part; a missing
 //   closing boundary ends the multipart at the end of its enclosing body;
 //   boundary lines of an outer multipart end inner ones; a multipart with
 //   no parts at all gets one empty part (so BODYSTRUCTURE always has a
 //   body). Defaults: text/plain; charset=us-ascii, or message/rfc822 in
 //   multipart/digest. message/rfc822 and message/global bodies are parsed
-//   as messages (only when the encoding is an identity one).
+//   as messages (only when the encoding is an identity one; otherwise the
+//   attached message is empty).
 //
-//   Sizes and line counts are those IMAP reports: bytes as sent in CRLF
-//   (a bare LF counts two), lines counted as the number of line ends in
-//   the body plus a final unterminated line.
+//   Sizes and line counts are those IMAP reports (and Dovecot counts):
+//   bytes as sent in CRLF (a bare LF counts two), lines as the number of
+//   line ends in the body.
 //
 // Limits
 //   Nesting deeper than kMaxDepth is not parsed further (the part becomes
@@ -45,7 +46,7 @@ inline constexpr int kMaxDepth = 50;
 inline constexpr std::size_t kMaxParts = 10000;
 inline constexpr std::size_t kMaxHeaderField = 65536;
 
-// A parameter list as written (names lower-cased, values unquoted).
+// A parameter list as written (values unquoted).
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 struct MessagePart {
@@ -57,18 +58,22 @@ struct MessagePart {
     std::size_t body_begin = 0;
     std::size_t body_end = 0;
 
-    // Content-Type (lower-cased type/subtype) and its parameters; whether
-    // the header had a Content-Type at all.
+    // Content-Type: type and subtype lower-cased (for decisions) and as
+    // written (for BODYSTRUCTURE, as Dovecot echoes them); its parameters
+    // with names as written; whether the header had a Content-Type at all.
     std::string type = "text";
     std::string subtype = "plain";
+    std::string type_raw = "text";
+    std::string subtype_raw = "plain";
     Params params;
     bool has_content_type = false;
     std::optional<std::string> id;           // Content-ID
     std::optional<std::string> description;  // Content-Description
     std::string encoding = "7bit";           // Content-Transfer-Encoding, lower-cased
+    std::string encoding_raw = "7bit";       // ... as written
     bool has_encoding = false;
     std::optional<std::string> md5;          // Content-MD5
-    std::optional<std::string> disposition;  // Content-Disposition type, lower-cased
+    std::optional<std::string> disposition;  // Content-Disposition type, as written
     Params disposition_params;
     std::vector<std::string> language;       // Content-Language
     std::optional<std::string> location;     // Content-Location
@@ -83,9 +88,12 @@ struct MessagePart {
     // this part's body_begin).
     std::vector<std::unique_ptr<MessagePart>> children;
     bool is_multipart() const { return type == "multipart"; }
-    bool is_message() const;  // message/rfc822 or message/global, parsed as a message
+    // message/rfc822 or message/global: children[0] is the attached
+    // message (empty when the encoding is not an identity one, as Dovecot
+    // has it, since an encoded message is not looked into).
+    bool is_message() const;
 
-    // The value of a parameter, or nullptr.
+    // The value of a parameter (name compared case-insensitively), or nullptr.
     const std::string* param(std::string_view name) const;
 };
 
@@ -118,7 +126,7 @@ std::optional<std::string> header_value(std::string_view header, std::string_vie
 std::vector<std::string> header_values(std::string_view header, std::string_view name);
 
 // A parameter list after ';' (Content-Type, Content-Disposition): names
-// lower-cased, quoted values unquoted; RFC 2231 continuations joined
+// as written, quoted values unquoted; RFC 2231 continuations joined
 // ("title*0*", "title*1*" give one "title*" still carrying its
 // charset'lang' prefix and %-escapes; "title*0", "title*1" give "title").
 Params parse_params(std::string_view text);

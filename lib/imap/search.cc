@@ -281,6 +281,15 @@ std::string decoded_fields(std::string_view header, std::string_view name) {
     return out;
 }
 
+// The decoded header fields of every part: the message's, each MIME
+// part's and each attached message's (TEXT searches them all, as Dovecot).
+void collect_headers(std::string_view msg, const MessagePart& p, std::string* out) {
+    if (out->size() > (std::size_t{64} << 20)) return;
+    *out += decoded_fields(msg.substr(p.header_begin, p.body_begin - p.header_begin), "");
+    *out += '\n';
+    for (const auto& c : p.children) collect_headers(msg, *c, out);
+}
+
 void collect_body(std::string_view msg, const MessagePart& p, std::string* out) {
     if (out->size() > (std::size_t{64} << 20)) return;
     if (p.is_multipart()) {
@@ -299,9 +308,9 @@ void collect_body(std::string_view msg, const MessagePart& p, std::string* out) 
     if (p.type == "text" || p.type == "message") {
         const std::string* cs = p.param("charset");
         auto u = to_utf8(data, cs ? *cs : "us-ascii");
-        data = u ? std::move(*u) : utf8_or_latin1(data);
+        data = u ? std::move(*u) : repair_utf8(data);
     } else {
-        data = utf8_or_latin1(data);
+        data = repair_utf8(data);
     }
     *out += fold_case(data);
     *out += '\n';
@@ -330,7 +339,10 @@ bool SearchEvaluator::text_match(const SearchKey& k, Cache& c) {
             }
             return contains_folded(*c.body_folded, needle);
         case Op::kText:
-            if (!c.header_folded) c.header_folded = decoded_fields(c.header(), "");
+            if (!c.header_folded) {
+                c.header_folded.emplace();
+                collect_headers(c.message(), *c.msg().root, &*c.header_folded);
+            }
             if (contains_folded(*c.header_folded, needle)) return true;
             if (!c.body_folded) {
                 c.body_folded.emplace();
@@ -362,8 +374,8 @@ bool SearchEvaluator::eval(const SearchKey& k, const MessageMeta& m, Cache& c) {
             auto date = header_value(c.header(), "Date");
             c.sent = date ? parse_rfc5322_date(*date) : std::nullopt;
         }
-        if (*c.sent) return day_of((*c.sent)->utc, (*c.sent)->offset_min);
-        return day_of(m.internal_date, m.internal_tz_min);
+        // Without a usable Date: the sent date is the epoch, as Dovecot has it.
+        return *c.sent ? day_of((*c.sent)->utc, (*c.sent)->offset_min) : std::int64_t{0};
     };
     auto internal_day = [&]() { return day_of(m.internal_date, m.internal_tz_min); };
     switch (k.op) {

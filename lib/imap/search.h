@@ -22,10 +22,11 @@
 //   HEADER name "" matches a message that has the field; BODY against
 //   the text of every text/* and message/* leaf, transfer-decoded and
 //   converted from its charset to UTF-8 (other leaves are matched raw);
-//   TEXT against the decoded header and the body. BEFORE/ON/SINCE compare
-//   the day of the internal date, SENT* the day of the Date: header (a
-//   message without a usable Date: header uses its internal date, as
-//   Dovecot does). NEW is RECENT and not SEEN; OLD is not RECENT.
+//   TEXT against the decoded headers of every part and the body.
+//   BEFORE/ON/SINCE compare the day of the internal date, SENT* the day of
+//   the Date: header in its own zone (a message without a usable Date:
+//   header was sent on 1-Jan-1970, as Dovecot has it). NEW is RECENT and
+//   not SEEN; OLD is not RECENT.
 //
 // Limits
 //   The AST is at most kMaxSearchDepth levels deep and kMaxSearchKeys

@@ -69,9 +69,11 @@ bool parse_header_list(std::string_view s, std::vector<std::string>* out) {
 
 using Parts = std::vector<const MessagePart*>;
 
-// The numbered parts of a message: a multipart's parts, else the message itself as part 1.
-Parts parts_of_message(const MessagePart& m) {
+// The numbered parts of a message: a multipart's parts, else the message
+// itself as part 1 (which has no parts below it).
+Parts parts_of_message(const MessagePart& m, bool* self) {
     Parts out;
+    *self = !m.is_multipart();
     if (m.is_multipart()) {
         for (const auto& c : m.children) out.push_back(c.get());
     } else {
@@ -80,11 +82,11 @@ Parts parts_of_message(const MessagePart& m) {
     return out;
 }
 
-// The numbered parts below a part: a multipart's parts, or those of an attached message.
-Parts parts_below(const MessagePart& p) {
-    if (p.is_multipart()) return parts_of_message(p);
-    if (p.is_message() && !p.children.empty()) return parts_of_message(*p.children[0]);
-    return {};
+// The numbered parts below a part of a multipart: its own parts, those of
+// an attached message, or a leaf itself as its part 1 (as Dovecot answers).
+Parts parts_below(const MessagePart& p, bool* self) {
+    if (p.is_message() && !p.children.empty()) return parts_of_message(*p.children[0], self);
+    return parts_of_message(p, self);
 }
 
 std::string_view header_of(std::string_view msg, const MessagePart& p) {
@@ -95,16 +97,39 @@ std::string_view body_of(std::string_view msg, const MessagePart& p) {
     return msg.substr(p.body_begin, p.body_end - p.body_begin);
 }
 
+// HEADER.FIELDS (or .NOT): the listed fields (or the others) in message
+// order with their continuation lines, then the blank line. A line that is
+// no field at all is one of "the others", as Dovecot has it.
 std::string header_fields(std::string_view header, const std::vector<std::string>& fields, bool negate) {
     std::string out;
-    for (const HeaderField& f : parse_header_fields(header)) {
-        bool listed = false;
-        for (const std::string& n : fields) listed = listed || util::iequals(n, f.name);
-        if (listed == negate) continue;
-        out += to_crlf(f.raw);
-        if (f.raw.empty() || f.raw.back() != '\n') out += "\r\n";
+    bool blank_line = false;
+    bool keep = false;
+    std::size_t pos = 0;
+    while (pos < header.size()) {
+        std::size_t lf = header.find('\n', pos);
+        std::size_t next = lf == std::string_view::npos ? header.size() : lf + 1;
+        std::string_view line = header.substr(pos, next - pos);
+        std::string_view text = line.substr(0, line.find_first_of("\r\n"));
+        pos = next;
+        if (text.empty() && line.size() > 0 && line.find('\n') != std::string_view::npos &&
+            line.find_first_not_of("\r\n") == std::string_view::npos) {
+            blank_line = true;
+            break;
+        }
+        if (text.empty() || (text[0] != ' ' && text[0] != '\t')) {
+            // A new field (or a line that is none): listed or not decides.
+            std::size_t colon = text.find(':');
+            std::string_view name = colon == std::string_view::npos ? std::string_view() : util::trim(text.substr(0, colon));
+            bool listed = false;
+            for (const std::string& n : fields) listed = listed || (!name.empty() && util::iequals(n, name));
+            keep = listed != negate;
+        }
+        if (!keep) continue;
+        out += to_crlf(line);
+        if (line.empty() || line.back() != '\n') out += "\r\n";
     }
-    out += "\r\n";
+    // .NOT copies the header's own end: no blank line when it had none.
+    if (blank_line || !negate) out += "\r\n";
     return out;
 }
 
@@ -196,12 +221,17 @@ std::string apply_partial(std::string_view data, const Partial& p) {
 
 const MessagePart* find_part(const ParsedMessage& msg, const std::vector<std::uint32_t>& path) {
     if (path.empty()) return msg.root.get();
-    Parts level = parts_of_message(*msg.root);
+    bool self = false;
+    Parts level = parts_of_message(*msg.root, &self);
     const MessagePart* cur = nullptr;
     for (std::uint32_t n : path) {
         if (n == 0 || n > level.size()) return nullptr;
         cur = level[n - 1];
-        level = parts_below(*cur);
+        if (self && !cur->is_message()) {
+            level.clear();  // a message's own body as its part 1 has no parts
+        } else {
+            level = parts_below(*cur, &self);
+        }
     }
     return cur;
 }

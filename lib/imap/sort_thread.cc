@@ -55,19 +55,20 @@ std::size_t leader_length(std::string_view s) {
     }
 }
 
-// The first address of an address header that is a mailbox (not a group marker).
+// The first address of an address header; a group's start counts, with
+// the group name as its mailbox (as Dovecot sorts it).
 std::optional<Address> first_address(std::string_view header, std::string_view name) {
     std::optional<std::string> v = header_value(header, name);
     if (!v) return std::nullopt;
-    for (Address& a : parse_address_list(*v))
-        if (!a.is_group_start && !a.is_group_end) return std::move(a);
-    return std::nullopt;
+    std::vector<Address> list = parse_address_list(*v);
+    if (list.empty()) return std::nullopt;
+    return std::move(list[0]);
 }
 
 std::string mailbox_key(std::string_view header, std::string_view name) {
     auto a = first_address(header, name);
     if (!a || !a->mailbox || *a->mailbox == "MISSING_MAILBOX") return std::string();
-    return fold_case(utf8_or_latin1(*a->mailbox));
+    return fold_case(repair_utf8(*a->mailbox));
 }
 
 std::string display_key(std::string_view header, std::string_view name) {
@@ -79,7 +80,7 @@ std::string display_key(std::string_view header, std::string_view name) {
     }
     std::string spec = a->mailbox.value_or("");
     if (a->host && *a->host != "MISSING_DOMAIN") spec += "@" + *a->host;
-    return fold_case(utf8_or_latin1(spec));
+    return fold_case(repair_utf8(spec));
 }
 
 // The message ids ("<...>") in a header value, in order.

@@ -9,6 +9,7 @@ namespace mailroom::imap {
 namespace {
 
 constexpr int kNone = -1;
+constexpr int kMaxThreadDepth = 1000;
 
 struct Node {
     int msg = kNone;  // index into items; kNone for a dummy
@@ -74,6 +75,15 @@ private:
     }
     std::vector<int> prune(const std::vector<int>& level, bool root_level);
     void write_chain(std::string* out, int n) const;
+    std::string write_threads(const std::vector<int>& roots) const {
+        std::string out;
+        for (int r : roots) {
+            out += '(';
+            write_chain(&out, r);
+            out += ')';
+        }
+        return out;
+    }
     std::string number(int msg) const {
         const MessageMeta& m = items_[static_cast<std::size_t>(msg)].meta;
         return std::to_string(use_uid_ ? m.uid : m.seq);
@@ -155,6 +165,20 @@ std::string Threader::references() {
         unlink(self);
         if (prev != kNone && !is_ancestor(self, prev)) link(prev, self);
     }
+    // Bound the depth the recursive steps below walk: a thread deeper than
+    // kMaxThreadDepth (only a crafted References chain gets there) is cut
+    // into threads of its own there.
+    std::vector<int> level;
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+        if (nodes_[n].parent == kNone) level.push_back(static_cast<int>(n));
+    for (int depth = 1; !level.empty(); ++depth) {
+        std::vector<int> next;
+        for (int n : level)
+            for (int c : nodes_[n].children) next.push_back(c);
+        if (depth == kMaxThreadDepth)
+            for (int c : next) unlink(c);
+        level = depth == kMaxThreadDepth ? std::vector<int>() : std::move(next);
+    }
     // (2) The root set, (3) without dummies.
     std::vector<int> roots;
     for (std::size_t n = 0; n < nodes_.size(); ++n)
@@ -222,14 +246,7 @@ std::string Threader::references() {
     }
     // (6) Everything sorted by sent date, and written.
     sort_tree(&merged);
-    std::string out;
-    for (int r : merged) {
-        std::string thread = "(";
-        write_chain(&thread, r);
-        thread += ')';
-        out += thread;
-    }
-    return out;
+    return write_threads(merged);
 }
 
 std::string Threader::ordered_subject() {
@@ -253,14 +270,7 @@ std::string Threader::ordered_subject() {
         }
     }
     std::stable_sort(roots.begin(), roots.end(), [this](int a, int b) { return earlier(a, b); });
-    std::string out;
-    for (int r : roots) {
-        std::string thread = "(";
-        write_chain(&thread, r);
-        thread += ')';
-        out += thread;
-    }
-    return out;
+    return write_threads(roots);
 }
 
 }  // namespace

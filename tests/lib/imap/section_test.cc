@@ -112,9 +112,11 @@ TEST_CASE("section: part numbers, MIME headers, attached messages") {
     CHECK(get("2.2") == "AAEC/w==");
     CHECK(get("2.2.MIME") == "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n");
     CHECK(get("3") == "begin 644");
+    // A leaf of a multipart is its own part 1 (as Dovecot answers).
+    CHECK(get("1.1") == get("1"));
+    CHECK(get("1.1.MIME") == get("1.MIME"));
     // Parts that do not exist, and HEADER of a part that is no message.
     CHECK(get("4") == "");
-    CHECK(get("1.1") == "");
     CHECK(get("2.3") == "");
     CHECK(get("1.HEADER") == "");
 }
@@ -124,6 +126,17 @@ TEST_CASE("section: a single-part message is its own part 1") {
     CHECK(extract_section(m, *parse_section("1")) == "line\r\n");
     CHECK(extract_section(m, *parse_section("TEXT")) == "line\r\n");
     CHECK(extract_section(m, *parse_section("2")) == "");
+    CHECK(extract_section(m, *parse_section("1.1")) == "");
+}
+
+TEST_CASE("section: HEADER.FIELDS.NOT keeps lines that are no field, and the header's own end") {
+    std::string m = "X-Junk\nSubject: a\nFrom: b\n\nbody\n";
+    CHECK(extract_section(m, *parse_section("HEADER.FIELDS.NOT (FROM)")) == "X-Junk\r\nSubject: a\r\n\r\n");
+    CHECK(extract_section(m, *parse_section("HEADER.FIELDS (X-JUNK)")) == "\r\n");
+    std::string no_end = "Subject: x\nFrom: a@b\n";
+    CHECK(extract_section(no_end, *parse_section("HEADER.FIELDS.NOT (FROM)")) == "Subject: x\r\n");
+    CHECK(extract_section(no_end, *parse_section("HEADER.FIELDS (FROM)")) == "From: a@b\r\n\r\n");
+    CHECK(extract_section("", *parse_section("HEADER.FIELDS.NOT (FROM)")) == "");
 }
 
 TEST_CASE("binary: decoded content, unknown encodings reported") {
