@@ -210,7 +210,16 @@ void ImapSession::run_fetch() {
             continue;
         }
         if (job.next >= job.indexes.size()) break;
-        fetch_one(job, job.indexes[job.next++]);
+        // Small replies (FLAGS, UID, ...) are written in batches, not one
+        // channel write per message.
+        std::string batch;
+        while (job.next < job.indexes.size() && batch.size() < kFetchChunk / 4) {
+            fetch_one(job, job.indexes[job.next++]);
+            if (job.pending.size() != 1 || job.pending.front().fd.valid()) break;
+            batch += job.pending.front().text;
+            job.pending.pop_front();
+        }
+        if (!batch.empty()) send_raw(batch);
     }
     const std::string tag = job.tag;
     const bool uid = job.uid;
