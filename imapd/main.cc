@@ -103,7 +103,12 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     // Mail store work runs in the mail processes, off this loop: one login
-    // process serves many sessions.
+    // process serves many sessions. Its mail processes end with it, and a
+    // handed-over session no longer holds its Connection open, so max_use
+    // and max_idle would end a login process (and with it every IDLE
+    // session it handed over) at its 100th client: it lives until master
+    // stops it.
+    spec.long_lived = true;
     spec.on_connection = [](server::ServerContext&, server::Connection conn) { g_server->accept(std::move(conn)); };
     spec.on_exit = [](server::ServerContext&) {
         g_server.reset();
