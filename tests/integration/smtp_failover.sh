@@ -30,41 +30,25 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/smtp_peers.sh"
 MR_WAIT=60
 mr_enter_netns "$@"
 mr_require_programs smtp sendmail
 mr_require_commands dnsmasq
 /usr/bin/python3 -c 'import asyncio' 2>/dev/null || mr_fail "/usr/bin/python3 is missing"
 
-dl_setup \
-    "bounce    unix  -       -       n       -       0       bounce" \
-    "defer     unix  -       -       n       -       0       bounce" \
-    "trace     unix  -       -       n       -       0       bounce" \
+smtp_peers_setup \
     "smtp      unix  -       -       n       -       -       smtp" \
     "smtpl3    unix  -       -       n       -       -       smtp -o smtp_mx_session_limit=3" \
     "smtpc     unix  -       -       n       -       1       smtp -o max_use=100000" \
     "smtpnb    unix  -       -       n       -       -       smtp -o smtp_sasl_auth_soft_bounce=no"
-PEER_PIDS=""
-peer_cleanup() {
-    local p
-    for p in $PEER_PIDS; do kill "$p" 2>/dev/null || true; done
-    mr_dns_stop
-    dl_cleanup
-}
-trap peer_cleanup EXIT
 
 # start_peer NAME ADDR:PORT ARGS...: a scripted server spooling to $T/NAME.
 start_peer() {
     local name=$1 listen=$2
     shift 2
-    mkdir -p "$T/$name"
-    /usr/bin/python3 "$HERE/smtp_script_peer.py" --spool "$T/$name" --ready "$T/$name.ready" \
-        --listen "$listen" "$@" >"$T/$name.log" 2>&1 &
-    PEER_PIDS="$PEER_PIDS $!"
-    mr_wait_for "peer $name" test -f "$T/$name.ready"
+    peer_start smtp_script_peer.py "$name" --listen "$listen" "$@"
 }
-peer_file() { grep -l -E -- "$2" "$T/$1"/msg.* 2>/dev/null | head -n 1; }
-has_peer_file() { [ -n "$(peer_file "$1" "$2")" ]; }
 
 DNS_ARGS=()
 # domain NAME: MX records for NAME.test on 127.0.0.2, .3 (and .4).

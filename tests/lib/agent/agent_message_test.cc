@@ -101,6 +101,21 @@ std::string write_message(const queue::QueueLayout& layout, const std::string& c
     return *path;
 }
 
+// A queue file whose first content record's type byte is one that is no
+// record (the envelope stays intact).
+std::string damaged_message(const queue::QueueLayout& layout) {
+    std::string path = write_message(layout, "Subject: x\n\nbody\n");
+    auto f = queue::QueueFile::open(path, false);
+    REQUIRE(f.ok());
+    auto env = f->read_envelope();
+    REQUIRE(env.ok());
+    int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
+    ::close(fd);
+    return path;
+}
+
 std::string all_of(const MessageCopy& copy) {
     std::string all;
     auto st = copy.for_each_chunk([&](std::string_view c) {
@@ -165,17 +180,7 @@ TEST_CASE("damage in the content is found as it is read, and kept", "[unit]") {
     std::string dir = temp_dir();
     queue::QueueLayout layout{dir};
     REQUIRE(queue::create_queue_directories(layout).ok());
-    std::string path = write_message(layout, "Subject: x\n\nbody\n");
-    auto f = queue::QueueFile::open(path, false);
-    REQUIRE(f.ok());
-    auto env = f->read_envelope();
-    REQUIRE(env.ok());
-    // The first content record's type byte becomes one that is no record.
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
-    ::close(fd);
-
+    std::string path = damaged_message(layout);
     auto copy = MessageCopy::from_queue_file(path);
     REQUIRE(copy.ok());  // the envelope is intact
     auto st = copy->for_each_chunk([](std::string_view) { return ok_status(); });
@@ -288,15 +293,7 @@ TEST_CASE("read_next reports damage and keeps it", "[unit]") {
     std::string dir = temp_dir();
     queue::QueueLayout layout{dir};
     REQUIRE(queue::create_queue_directories(layout).ok());
-    std::string path = write_message(layout, "Subject: x\n\nbody\n");
-    auto f = queue::QueueFile::open(path, false);
-    REQUIRE(f.ok());
-    auto env = f->read_envelope();
-    REQUIRE(env.ok());
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
-    ::close(fd);
+    std::string path = damaged_message(layout);
     auto copy = MessageCopy::from_queue_file(path);
     REQUIRE(copy.ok());
     MessageCopy::Cursor cursor;
