@@ -319,7 +319,17 @@ void collect_body(std::string_view msg, const MessagePart& p, std::string* out) 
 }  // namespace
 
 SearchEvaluator::SearchEvaluator(const SearchKey& program, SearchContext context)
-    : program_(program), ctx_(std::move(context)) {}
+    : program_(program), ctx_(std::move(context)) {
+    note_bytes(program_);
+}
+
+bool SearchEvaluator::note_bytes(const SearchKey& k) {
+    bool any = false;
+    for (const SearchKey& c : k.children) any = note_bytes(c) || any;
+    bool own = k.op != Op::kNot && k.op != Op::kOr && k.op != Op::kAnd && k.needs_bytes();
+    needs_bytes_[&k] = any || own;
+    return any || own;
+}
 
 bool SearchEvaluator::matches(const MessageMeta& meta, const BytesFn& bytes) {
     Cache c;
@@ -415,13 +425,13 @@ bool SearchEvaluator::eval(const SearchKey& k, const MessageMeta& m, Cache& c) {
             // The key that needs no message text goes first.
             const SearchKey& a = k.children[0];
             const SearchKey& b = k.children[1];
-            bool swap = a.needs_bytes() && !b.needs_bytes();
+            bool swap = needs_bytes(a) && !needs_bytes(b);
             return eval(swap ? b : a, m, c) || eval(swap ? a : b, m, c);
         }
         case Op::kAnd:
             for (int pass = 0; pass < 2; ++pass)
                 for (const SearchKey& child : k.children)
-                    if (child.needs_bytes() == (pass == 1) && !eval(child, m, c)) return false;
+                    if (needs_bytes(child) == (pass == 1) && !eval(child, m, c)) return false;
             return true;
         case Op::kBcc: case Op::kBody: case Op::kCc: case Op::kFrom: case Op::kHeader:
         case Op::kSubject: case Op::kText: case Op::kTo:

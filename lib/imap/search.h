@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/imap/sequence_set.h"
@@ -128,6 +129,7 @@ struct SearchContext {
     std::vector<std::uint32_t> saved_uids;
 };
 
+// Keeps a reference to `program`, which must outlive the evaluator.
 class SearchEvaluator {
 public:
     using BytesFn = std::function<std::string_view()>;
@@ -143,9 +145,12 @@ private:
     struct Cache;
     bool eval(const SearchKey& k, const MessageMeta& m, Cache& c);
     bool text_match(const SearchKey& k, Cache& c);
+    bool note_bytes(const SearchKey& k);  // fills needs_bytes_ for k's subtree
+    bool needs_bytes(const SearchKey& k) const { return needs_bytes_.at(&k); }
 
     const SearchKey& program_;
     SearchContext ctx_;
+    std::unordered_map<const SearchKey*, bool> needs_bytes_;  // needs_bytes() of every node, once
     std::uint64_t loaded_ = 0;
 };
 

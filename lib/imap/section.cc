@@ -295,6 +295,43 @@ BinaryResult extract_binary_of(const ParsedMessage& msg, const Section& section)
     return r;
 }
 
+std::optional<FetchSection> parse_fetch_section(std::string_view att) {
+    FetchSection f;
+    std::size_t open = att.find('[');
+    std::size_t close = att.rfind(']');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open) return std::nullopt;
+    std::string name = util::lowercase(att.substr(0, open));
+    if (name == "body" || name == "body.peek") {
+        f.kind = FetchSection::Kind::kBody;
+    } else if (name == "binary" || name == "binary.peek") {
+        f.kind = FetchSection::Kind::kBinary;
+    } else if (name == "binary.size") {
+        f.kind = FetchSection::Kind::kBinarySize;
+    } else {
+        return std::nullopt;
+    }
+    f.peek = name.ends_with(".peek");
+    auto section = parse_section(att.substr(open + 1, close - open - 1));
+    if (!section) return std::nullopt;
+    if (f.kind != FetchSection::Kind::kBody && section->text != Section::Text::kNone) return std::nullopt;
+    f.section = std::move(*section);
+    std::string_view rest = att.substr(close + 1);
+    if (!rest.empty()) {
+        if (f.kind == FetchSection::Kind::kBinarySize) return std::nullopt;
+        f.partial = parse_partial(rest);
+        if (!f.partial) return std::nullopt;
+    }
+    return f;
+}
+
+std::string FetchSection::reply_name() const {
+    std::string out = kind == Kind::kBody ? "BODY[" : kind == Kind::kBinary ? "BINARY[" : "BINARY.SIZE[";
+    out += section.to_string();
+    out += ']';
+    if (partial) out += '<' + std::to_string(partial->origin) + '>';
+    return out;
+}
+
 BinaryResult extract_binary(std::string_view message, const Section& section) {
     return extract_binary_of(parse_message(message), section);
 }

@@ -78,6 +78,24 @@ struct BinaryResult {
 BinaryResult extract_binary(std::string_view message, const Section& section);
 BinaryResult extract_binary_of(const ParsedMessage& msg, const Section& section);
 
+// A whole FETCH attribute naming a section, as the client wrote it:
+// "BODY[1.2]", "BODY.PEEK[HEADER.FIELDS (A B)]<0.100>", "BINARY[1]",
+// "BINARY.PEEK[2]<5.10>", "BINARY.SIZE[1]" (case-insensitive).
+// nullopt when it is none of these or malformed (BAD for the server);
+// BINARY with a non-numeric section is refused here too.
+struct FetchSection {
+    enum class Kind { kBody, kBinary, kBinarySize };
+    Kind kind = Kind::kBody;
+    bool peek = false;  // .PEEK: do not set \Seen
+    Section section;
+    std::optional<Partial> partial;
+
+    // The name of the item in the FETCH reply: "BODY[1.2]<0>",
+    // "BINARY[1]", "BINARY.SIZE[1]" (no .PEEK; a partial shows its origin).
+    std::string reply_name() const;
+};
+std::optional<FetchSection> parse_fetch_section(std::string_view att);
+
 // The part a part-number path names, or nullptr when there is none.
 const MessagePart* find_part(const ParsedMessage& msg, const std::vector<std::uint32_t>& path);
 

@@ -40,7 +40,9 @@ BaseSubject base_subject(std::string_view raw_subject);
 
 struct SortKeys {
     std::int64_t sent_date = 0;  // Date: header in UTC, or the internal date when missing/invalid
-    std::string from;            // first From mailbox (local part), folded
+    // The first address's local part, folded; a list that starts with a
+    // group gives the group name (as Dovecot sorts).
+    std::string from;
     std::string to;              // first To mailbox, folded
     std::string cc;              // first Cc mailbox, folded
     std::string display_from;    // RFC 5957: decoded display name, else addr-spec, folded

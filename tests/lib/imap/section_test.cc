@@ -154,3 +154,27 @@ TEST_CASE("binary: decoded content, unknown encodings reported") {
     CHECK(bin("").data == to_crlf(kMessage));
     CHECK(bin("2.HEADER").status == BinaryStatus::kBadSection);
 }
+
+TEST_CASE("fetch attributes naming a section") {
+    auto f = parse_fetch_section("body.peek[HEADER.FIELDS (from To)]<0.100>");
+    REQUIRE(f);
+    CHECK(f->kind == FetchSection::Kind::kBody);
+    CHECK(f->peek);
+    CHECK(f->section.text == Section::Text::kHeaderFields);
+    REQUIRE(f->partial);
+    CHECK(f->partial->count == 100);
+    CHECK(f->reply_name() == "BODY[HEADER.FIELDS (FROM TO)]<0>");
+    auto b = parse_fetch_section("BINARY[1.2]");
+    REQUIRE(b);
+    CHECK(b->kind == FetchSection::Kind::kBinary);
+    CHECK_FALSE(b->peek);
+    CHECK(b->reply_name() == "BINARY[1.2]");
+    auto s = parse_fetch_section("BINARY.SIZE[3]");
+    REQUIRE(s);
+    CHECK(s->kind == FetchSection::Kind::kBinarySize);
+    CHECK(s->reply_name() == "BINARY.SIZE[3]");
+    CHECK(parse_fetch_section("BODY[]")->reply_name() == "BODY[]");
+    for (const char* bad : {"BODY", "BODY[", "BODY[1", "BODYX[1]", "BINARY[HEADER]", "BINARY.SIZE[1]<0.5>",
+                            "BODY[1]<0>", "BODY[1]junk", "BINARY[1.MIME]", "RFC822[]"})
+        CHECK_FALSE(parse_fetch_section(bad));
+}
