@@ -224,11 +224,13 @@ void ImapSession::run_fetch() {
     const std::string tag = job.tag;
     const bool uid = job.uid;
     const bool failed = job.any_failed;
+    const bool unknown_cte = job.unknown_cte;
     fetch_job_.reset();
     wait_ = Wait::kNone;
     if (uid && !report_changes()) return;
-    tagged(tag, failed ? "NO [EXPUNGEISSUED] Some of the requested messages no longer exist."
-                       : "OK Fetch completed.");
+    tagged(tag, unknown_cte ? "NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding."
+                : failed    ? "NO [EXPUNGEISSUED] Some of the requested messages no longer exist."
+                            : "OK Fetch completed.");
     channel_->resume_reading();
 }
 
@@ -370,7 +372,7 @@ void ImapSession::fetch_one(FetchJob& job, std::size_t index) {
         case K::kBinarySize: {
             auto b = imap::extract_binary_of(tree(), it.section);
             if (b.status == imap::BinaryStatus::kUnknownCte) {
-                job.any_failed = true;  // answered NO [UNKNOWN-CTE] would need the whole command to fail
+                job.unknown_cte = true;  // the tagged reply is NO [UNKNOWN-CTE] (RFC 3516)
                 parts.push_back(it.reply_name + " NIL");
                 break;
             }

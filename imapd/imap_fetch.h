@@ -71,7 +71,8 @@ struct ImapSession::FetchJob {
     std::size_t next = 0;
     bool with_modseq = false;
     bool needs_text = false;
-    bool any_failed = false;  // a message expunged under us
+    bool any_failed = false;   // a message expunged under us
+    bool unknown_cte = false;  // BINARY of a part whose encoding is unknown
 };
 
 }  // namespace mailroom::imapd
