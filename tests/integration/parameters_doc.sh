@@ -15,7 +15,7 @@ import re, sys
 doc, pc = sys.argv[1], sys.argv[2]
 listed = {}
 for line in open(doc, encoding="utf-8"):
-    m = re.match(r"^\| `([a-z0-9_]+)` \| [^|]*(?:\\\|[^|]*)* \| (.*?) \| .* \|$", line)
+    m = re.match(r"^\| `([A-Za-z0-9_]+)` \| [^|]*(?:\\\|[^|]*)* \| (.*?) \| .* \|$", line)
     if not m:
         continue
     name, default = m.group(1), m.group(2)
