@@ -20,7 +20,7 @@ S="$T/src/mailroom-0.1.0"
 mkdir -p "$S"
 # The tree as it is (uncommitted changes too), without builds and demo runs.
 tar -C "$MAILROOM_SRC" --exclude=./build --exclude=./run --exclude=./.git --exclude='./obj-*' \
-    --exclude=./debian/build --exclude=./debian/mailroom --exclude=./debian/.debhelper -cf - . | tar -C "$S" -xf - ||
+    --exclude=./build-deb --exclude=./debian/mailroom --exclude=./debian/.debhelper -cf - . | tar -C "$S" -xf - ||
     mr_fail "copying the source tree"
 if [ -z "${CCACHE_DIR:-}" ] && ! { mkdir -p "${HOME:-/nonexistent}/.cache/ccache" && [ -w "$HOME/.cache/ccache" ]; } 2>/dev/null; then
     export CCACHE_DIR="$T/ccache"
