@@ -561,7 +561,7 @@ void Session::cmd_rcpt(const Command& cmd) {
                 count(Verb::kRcpt, false);
                 reply_error(replies::queue_write_error());
             } else {
-                sink_ = std::shared_ptr<MessageSink>(std::move(*sink));
+                sink_ = attach_sink(std::move(*sink));
                 std::weak_ptr<int> still = alive_;
                 sink_->on_drained([this, still] {
                     if (still.expired() || !sink_full_) return;
@@ -584,6 +584,7 @@ void Session::accept_recipient(const RcptParams& params, const std::string& addr
         sink_status_ = sink_->send(RecordType::kDsnNotify, dsn_notify_text(params.notify));
     if (sink_status_)
         sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
+    if (proxy_) return proxy_recipient(address);
     recipients_.push_back(address);
     s_.rcpt_count = static_cast<unsigned>(recipients_.size());
     count(Verb::kRcpt, true);
