@@ -27,12 +27,16 @@ if [ -z "${CCACHE_DIR:-}" ] && ! { mkdir -p "${HOME:-/nonexistent}/.cache/ccache
     echo "note: no writable compiler cache for $(id -un); the package builds cold in $CCACHE_DIR"
 fi
 export DEB_BUILD_OPTIONS="nocheck parallel=2"
+SECONDS=0
 (cd "$S" && dpkg-buildpackage -us -uc -b -rfakeroot) >"$T/build.log" 2>&1 ||
     { tail -n 40 "$T/build.log"; mr_fail "dpkg-buildpackage failed"; }
+echo "package built in ${SECONDS}s"
 DEB=$(ls "$T"/src/mailroom_0.1.0_*.deb 2>/dev/null | head -n 1)
 [ -n "$DEB" ] || mr_fail "no .deb: $(ls "$T/src")"
 
+SECONDS=0
 lintian --no-tag-display-limit "$DEB" >"$T/lintian" 2>&1
+echo "lintian ran in ${SECONDS}s"
 if grep -q '^E: ' "$T/lintian"; then
     grep '^E: ' "$T/lintian"
     mr_fail "lintian reports errors"
