@@ -26,7 +26,7 @@ if [ -z "${CCACHE_DIR:-}" ] && ! { mkdir -p "${HOME:-/nonexistent}/.cache/ccache
     export CCACHE_DIR="$T/ccache"
     echo "note: no writable compiler cache for $(id -un); the package builds cold in $CCACHE_DIR"
 fi
-export DEB_BUILD_OPTIONS="nocheck parallel=2"
+export DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2"
 SECONDS=0
 (cd "$S" && dpkg-buildpackage -us -uc -b -rfakeroot) >"$T/build.log" 2>&1 ||
     { tail -n 40 "$T/build.log"; mr_fail "dpkg-buildpackage failed"; }
@@ -42,7 +42,7 @@ if grep -q '^E: ' "$T/lintian"; then
     mr_fail "lintian reports errors"
 fi
 
-dpkg-deb -c "$DEB" | awk '{ print $1, $NF }' >"$T/contents"
+dpkg-deb -c "$DEB" | awk '{ print $1, $6 }' >"$T/contents"
 has() { grep -Eq -- "$1" "$T/contents" || mr_fail "the package lacks $1"; }
 for f in mailroom postconf postmap postalias newaliases sendmail mailq postqueue postdrop postsuper postcat; do
     has " \./usr/sbin/$f\$"
