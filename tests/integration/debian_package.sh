@@ -54,7 +54,7 @@ has " \./lib/systemd/system/mailroom\.service\$"
 has "^-rwxr-xr-x \./etc/init\.d/mailroom\$"
 has " \./etc/mailroom/main\.cf\$"
 has " \./etc/mailroom/master\.cf\$"
-has " \./usr/share/doc/mailroom/parameters\.md\$"
+has " \./usr/share/doc/mailroom/parameters\.md(\.gz)?\$"
 mkdir "$T/ctl"
 dpkg-deb -e "$DEB" "$T/ctl"
 for f in /etc/mailroom/main.cf /etc/mailroom/master.cf /etc/init.d/mailroom; do
