@@ -7,6 +7,15 @@
 #                         table and account extmail/extmail; ROWS are
 #                         "(username, password, name, dir)," tuples
 #   ad_stop_mariadb       stops it (MySQL down)
+#   ad_write_map FILE TABLE SELECT WHERE
+#                         writes one of Extman's mysql_virtual_*.cf files
+#                         (legacy keys) for database extmail on $SOCK
+#   ad_private_run "$@"   re-executes the script where /run can be private
+#                         (for courier's socket path): as root in a mount
+#                         namespace (AUTHD_MNTNS=1, /run still to mount);
+#                         with AD_USERNS=1, an ordinary user in a user
+#                         namespace whose /run is a fresh tmpfs, the
+#                         caller's uid mapped back (AD_USERNS_RUN=1)
 
 ad_start_mariadb() {
     AD_MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
@@ -31,6 +40,24 @@ ad_start_mariadb() {
     previous=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
     trap "ad_stop_mariadb; $previous" EXIT
     mr_wait_for "mariadbd" "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'
+}
+
+ad_private_run() {
+    if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
+        export AUTHD_MNTNS=1
+        exec unshare --mount --propagation private -- "$0" "$@"
+    elif [ "$(id -u)" -ne 0 ] && [ "${AD_USERNS:-}" = 1 ] && [ -z "${AD_USERNS_RUN:-}" ] &&
+        unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o mode=1777 mr-run /run' 2>/dev/null; then
+        export AD_USERNS_RUN=1
+        exec unshare --user --map-root-user --mount -- sh -c \
+            'mount -t tmpfs -o mode=1777 mr-run /run && exec unshare --user --map-user="$0" --map-group="$1" -- "$2" "$@"' \
+            "$(id -u)" "$(id -g)" "$(readlink -f "$0")" "$@"
+    fi
+}
+
+ad_write_map() {
+    printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
+        "$SOCK" "$2" "$3" "$4" >"$1"
 }
 
 ad_stop_mariadb() {

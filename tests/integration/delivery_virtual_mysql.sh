@@ -6,6 +6,7 @@
 # the over-quota bounce with the seed's text.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/authd_common.sh"
 mr_enter_netns "$@"
 MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
 INSTALL_DB=$(command -v mariadb-install-db || command -v mysql_install_db || true)
@@ -57,13 +58,9 @@ CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
 GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
 FLUSH PRIVILEGES;
 SQL
-write_map() {  # file table select_field where_field
-    printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
-        "$SOCK" "$2" "$3" "$4" >"$CONF/$1"
-}
-write_map mysql_virtual_domains_maps.cf domain domain domain
-write_map mysql_virtual_mailbox_maps.cf mailbox maildir username
-write_map mysql_virtual_mailbox_limit_maps.cf mailbox quota username
+ad_write_map "$CONF/mysql_virtual_domains_maps.cf" domain domain domain
+ad_write_map "$CONF/mysql_virtual_mailbox_maps.cf" mailbox maildir username
+ad_write_map "$CONF/mysql_virtual_mailbox_limit_maps.cf" mailbox quota username
 VBASE="$T/mailbox"
 mkdir -p "$VBASE"
 chown "$VUID:$VGID" "$VBASE"

@@ -38,21 +38,9 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/authd_common.sh"
-# As root: a private mount namespace, where /run is a fresh tmpfs that can
-# hold courier's socket path for maildrop (step 6).
-# As an ordinary user: a user namespace's root mounts that tmpfs (mode
-# 1777), and a nested user namespace maps the caller back, so the instance
-# stays unprivileged.
-if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
-    export AUTHD_MNTNS=1
-    exec unshare --mount --propagation private -- "$0" "$@"
-elif [ "$(id -u)" -ne 0 ] && [ -z "${SEED_USERNS_RUN:-}" ] &&
-    unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o mode=1777 mr-seed-run /run' 2>/dev/null; then
-    export SEED_USERNS_RUN=1
-    exec unshare --user --map-root-user --mount -- sh -c \
-        'mount -t tmpfs -o mode=1777 mr-seed-run /run && exec unshare --user --map-user="$0" --map-group="$1" -- "$2" "$@"' \
-        "$(id -u)" "$(id -g)" "$(readlink -f "$0")" "$@"
-fi
+# A private /run that can hold courier's socket path for maildrop (step 6):
+# as root a mount namespace, as an ordinary user a user namespace.
+AD_USERNS=1 ad_private_run "$@"
 mr_enter_netns "$@"
 mr_require_programs master smtpd cleanup qmgr pickup bounce local virtual pipe smtp authd pop3d anvil mailroom postmap postalias
 mr_require_commands swaks openssl pflogsumm mailgraph rrdtool
@@ -105,15 +93,11 @@ INSERT INTO manager (username, password, type, name) VALUES ('root@extmail.org',
 SQL
 
 # Extman's map files: legacy keys, the seed's database and account.
-write_map() {  # file table select_field where_field
-    printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
-        "$SOCK" "$2" "$3" "$4" >"$CONF/$1"
-}
-write_map mysql_virtual_domains_maps.cf domain domain domain
-write_map mysql_virtual_mailbox_maps.cf mailbox maildir username
-write_map mysql_virtual_alias_maps.cf alias goto address
-write_map mysql_virtual_mailbox_limit_maps.cf mailbox quota username
-write_map mysql_virtual_sender_maps.cf mailbox username username
+ad_write_map "$CONF/mysql_virtual_domains_maps.cf" domain domain domain
+ad_write_map "$CONF/mysql_virtual_mailbox_maps.cf" mailbox maildir username
+ad_write_map "$CONF/mysql_virtual_alias_maps.cf" alias goto address
+ad_write_map "$CONF/mysql_virtual_mailbox_limit_maps.cf" mailbox quota username
+ad_write_map "$CONF/mysql_virtual_sender_maps.cf" mailbox username username
 chmod 644 "$CONF"/mysql_virtual_*.cf
 
 # The seed's authmysqlrc with this instance's socket, mailbox base and uid.
@@ -190,7 +174,7 @@ EOF2
 COURIER_SOCK=/run/courier/authdaemon/socket
 MAILDROP=""
 if { [ -n "${AUTHD_MNTNS:-}" ] && mount -t tmpfs -o mode=755 mr-seed-run /run 2>/dev/null; } ||
-    { [ -n "${SEED_USERNS_RUN:-}" ] && [ -w /run ]; }; then
+    { [ -n "${AD_USERNS_RUN:-}" ] && [ -w /run ]; }; then
     mkdir -p "$(dirname "$COURIER_SOCK")"
     {
         echo "$COURIER_SOCK unix  -       -       n       -       -       authd"
@@ -255,6 +239,17 @@ s.quit()
 PY
 }
 
+# An SMTP session from SRC refused at RCPT with REPLY, and smtpd's
+# NOQUEUE line for it.
+expect_reject() {  # src sender recipient code text
+    local src=$1 from=$2 to=$3 code=$4 text=$5
+    smtp_session "$src" 's.ehlo("client.example.com")' "expect(s.mail('$from'), 250, '2.1.0 Ok')" \
+        "expect(s.rcpt('$to'), $code, '$text')" || mr_fail "$to from $src: $(cat "$T/py.out")"
+    mr_wait_for "smtpd's reject line for $to from $src" grep -qF -- \
+        "NOQUEUE: reject: RCPT from unknown[$src]: $code $text; from=<$from> to=<$to> proto=ESMTP helo=<client.example.com>" "$T/maillog"
+    REJECTED=$((REJECTED + 1))
+}
+
 echo "step 1: authenticated submission from outside mynetworks; relay denied without AUTH"
 swaks --server 127.0.0.1 --port "$P" --local-interface 127.0.0.3 --helo client.example.com \
     --auth LOGIN --auth-user postmaster@extmail.org --auth-password "$PW" \
@@ -269,11 +264,7 @@ dl_wait_log "postfix/smtp\[[0-9]+\]: $QID: to=<bob@outside\.test>, relay=127\.0\
 DELIVERED=$((DELIVERED + 2)) SMTP_SENT=$((SMTP_SENT + 1))
 mr_wait_for "the second instance delivers" grep -Eq "virtual\[[0-9]+\]: $QID: to=<bob@outside\.test>, relay=virtual, .*status=sent \(delivered to maildir\)" "$B/maillog"
 grep -rq '^authenticated and relayed' "$B/vmail/outside.test/bob/new" || mr_fail "bob's Maildir on the second instance"
-smtp_session 127.0.0.3 's.ehlo("client.example.com")' 'expect(s.mail("abc@qq.com"), 250, "2.1.0 Ok")' \
-    'expect(s.rcpt("obama@whitehouse.com"), 454, "4.7.1 <obama@whitehouse.com>: Relay access denied")' ||
-    mr_fail "relay without AUTH: $(cat "$T/py.out")"
-dl_wait_log "postfix/smtpd\[[0-9]+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.3\]: 454 4\.7\.1 <obama@whitehouse\.com>: Relay access denied; from=<abc@qq\.com> to=<obama@whitehouse\.com> proto=ESMTP helo=<client\.example\.com>\$"
-REJECTED=$((REJECTED + 1))
+expect_reject 127.0.0.3 abc@qq.com obama@whitehouse.com 454 "4.7.1 <obama@whitehouse.com>: Relay access denied"
 
 echo "step 2: mynetworks client to a local user and to the tomcat alias"
 smtp_session 127.0.0.1 "r = s.sendmail('root@yuliang.com', ['$HU@yuliang.com', 'tomcat@yuliang.com'], b'Subject: step 2\\r\\n\\r\\nhow are you?\\r\\n')" \
@@ -329,19 +320,9 @@ grep -q "^Subject: Undelivered Mail Returned to Sender" "$T/spool/$HU" &&
     mr_fail "the notice in $HU's mbox lacks the quota text"
 
 echo "step 5: the access tables"
-smtp_session 127.0.0.4 's.ehlo("client.example.com")' 'expect(s.mail("abc@qq.com"), 250, "2.1.0 Ok")' \
-    'expect(s.rcpt("'"$HU"'@yuliang.com"), 554, "5.7.1 <unknown[127.0.0.4]>: Client host rejected: Access denied")' ||
-    mr_fail "client access: $(cat "$T/py.out")"
-dl_wait_log "postfix/smtpd\[[0-9]+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.4\]: 554 5\.7\.1 <unknown\[127\.0\.0\.4\]>: Client host rejected: Access denied; from=<abc@qq\.com> to=<$HU@yuliang\.com> proto=ESMTP helo=<client\.example\.com>\$"
-smtp_session 127.0.0.1 's.ehlo("client.example.com")' 'expect(s.mail("obama@whitehouse.com"), 250, "2.1.0 Ok")' \
-    'expect(s.rcpt("'"$HU"'@yuliang.com"), 554, "5.7.1 <obama@whitehouse.com>: Sender address rejected: Access denied")' ||
-    mr_fail "sender access: $(cat "$T/py.out")"
-dl_wait_log "postfix/smtpd\[[0-9]+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 <obama@whitehouse\.com>: Sender address rejected: Access denied; from=<obama@whitehouse\.com> to=<$HU@yuliang\.com> proto=ESMTP"
-smtp_session 127.0.0.1 's.ehlo("client.example.com")' 'expect(s.mail("root@yuliang.com"), 250, "2.1.0 Ok")' \
-    'expect(s.rcpt("openstack@yuliang.com"), 554, "5.7.1 <openstack@yuliang.com>: Recipient address rejected: Access denied")' ||
-    mr_fail "recipient access: $(cat "$T/py.out")"
-dl_wait_log "postfix/smtpd\[[0-9]+\]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 <openstack@yuliang\.com>: Recipient address rejected: Access denied; from=<root@yuliang\.com> to=<openstack@yuliang\.com> proto=ESMTP"
-REJECTED=$((REJECTED + 3))
+expect_reject 127.0.0.4 abc@qq.com "$HU@yuliang.com" 554 "5.7.1 <unknown[127.0.0.4]>: Client host rejected: Access denied"
+expect_reject 127.0.0.1 obama@whitehouse.com "$HU@yuliang.com" 554 "5.7.1 <obama@whitehouse.com>: Sender address rejected: Access denied"
+expect_reject 127.0.0.1 root@yuliang.com openstack@yuliang.com 554 "5.7.1 <openstack@yuliang.com>: Recipient address rejected: Access denied"
 
 echo "step 6: the maildrop transport"
 if [ -n "$MAILDROP" ]; then
