@@ -10,6 +10,9 @@
 #   ad_write_map FILE TABLE SELECT WHERE
 #                         writes one of Extman's mysql_virtual_*.cf files
 #                         (legacy keys) for database extmail on $SOCK
+#   ad_seed_quota         prints the seed's "QUOTA Settings" lines (VDA
+#                         quota, limits from Extman's limit map in $CONF)
+#                         with the seed's text, also in $AD_QUOTA_MSG
 #   ad_private_run "$@"   re-executes the script where /run can be private
 #                         (for courier's socket path): as root in a mount
 #                         namespace (AUTHD_MNTNS=1, /run still to mount);
@@ -53,6 +56,19 @@ ad_private_run() {
             'mount -t tmpfs -o mode=1777 mr-run /run && exec unshare --user --map-user="$0" --map-group="$1" -- "$2" "$@"' \
             "$(id -u)" "$(id -g)" "$(readlink -f "$0")" "$@"
     fi
+}
+
+AD_QUOTA_MSG="Sorry, the user's maildir has overdrawn his diskspace quota, please Tidy your mailbox and try again later."
+ad_seed_quota() {
+    cat <<EOF
+virtual_mailbox_limit = 20971520
+virtual_create_maildirsize = yes
+virtual_mailbox_extended = yes
+virtual_mailbox_limit_maps = mysql:$CONF/mysql_virtual_mailbox_limit_maps.cf
+virtual_mailbox_limit_override = yes
+virtual_maildir_limit_message = $AD_QUOTA_MSG
+virtual_overquota_bounce = yes
+EOF
 }
 
 ad_write_map() {

@@ -65,7 +65,7 @@ VBASE="$T/mailbox"
 mkdir -p "$VBASE"
 chown "$VUID:$VGID" "$VBASE"
 echo "extmail.org virtual:" >"$T/transport"
-MSG="Sorry, the user's maildir has overdrawn his diskspace quota, please Tidy your mailbox and try again later."
+MSG=$AD_QUOTA_MSG
 # The seed's lines (section 9), with this instance's paths and uid.
 cat >>"$CONF/main.cf" <<EOF2
 transport_maps = texthash:$T/transport
@@ -76,14 +76,8 @@ virtual_uid_maps = static:$VUID
 virtual_gid_maps = static:$VGID
 virtual_minimum_uid = 1
 virtual_transport = virtual
-virtual_mailbox_limit = 20971520
-virtual_create_maildirsize = yes
-virtual_mailbox_extended = yes
-virtual_mailbox_limit_maps = mysql:$CONF/mysql_virtual_mailbox_limit_maps.cf
-virtual_mailbox_limit_override = yes
-virtual_maildir_limit_message = $MSG
-virtual_overquota_bounce = yes
 EOF2
+ad_seed_quota >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 printf 'Subject: hello\n\nfrom the seed\n' | dl_send -f root@extmail.org postmaster@extmail.org || mr_fail "sendmail 1"

@@ -50,7 +50,7 @@ mr_need_address 127.0.0.3
 mr_need_address 127.0.0.4
 HERE=$(cd "$(dirname "$0")" && pwd)
 SEED_RC="$MAILROOM_SRC/tests/data/auth/authmysqlrc.seed"
-MSG="Sorry, the user's maildir has overdrawn his diskspace quota, please Tidy your mailbox and try again later."
+MSG=$AD_QUOTA_MSG
 T0=$(date +%s)
 
 P=$(mr_free_port)    # smtpd (the seed's port 25)
@@ -159,14 +159,8 @@ maildrop_destination_recipient_limit = 1
 maildrop_destination_concurrency_limit = 1
 ##########################QUOTA Settings########################
 message_size_limit = 14336000
-virtual_mailbox_limit = 20971520
-virtual_create_maildirsize = yes
-virtual_mailbox_extended = yes
-virtual_mailbox_limit_maps = mysql:$CONF/mysql_virtual_mailbox_limit_maps.cf
-virtual_mailbox_limit_override = yes
-virtual_maildir_limit_message = $MSG
-virtual_overquota_bounce = yes
 EOF2
+ad_seed_quota >>"$CONF/main.cf"
 
 # The seed's maildrop pipe entry; Debian's maildrop finds users only at the
 # socket path compiled into libcourierauth, served here by a master.cf
