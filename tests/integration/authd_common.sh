@@ -3,8 +3,9 @@
 # exists (mr_setup or dl_setup).
 #   ad_start_mariadb      installs and starts mariadbd on $SOCK ($T/db),
 #                         UNIX socket only; stopped on exit
-#   ad_load_extmail ROWS  creates database extmail with Extman's mailbox
-#                         table and account extmail/extmail; ROWS are
+#   ad_load_extmail ROWS  creates database extmail with Extman's tables
+#                         (extmail_schema.sql: accounts extmail/extmail and
+#                         webman/webman) and mailboxes; ROWS are
 #                         "(username, password, name, dir)," tuples
 #   ad_stop_mariadb       stops it (MySQL down)
 #   ad_write_map FILE TABLE SELECT WHERE
@@ -19,6 +20,8 @@
 #                         with AD_USERNS=1, an ordinary user in a user
 #                         namespace whose /run is a fresh tmpfs, the
 #                         caller's uid mapped back (AD_USERNS_RUN=1)
+
+AD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ad_start_mariadb() {
     AD_MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
@@ -86,29 +89,11 @@ ad_stop_mariadb() {
 
 ad_load_extmail() {
     local rows="$*"
-    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <<SQL || mr_fail "extmail schema"
-CREATE DATABASE extmail;
-USE extmail;
-CREATE TABLE mailbox (
-  username varchar(255) NOT NULL default '', uid varchar(255) NOT NULL default '',
-  password varchar(255) NOT NULL default '', clearpwd varchar(128) NOT NULL default '',
-  name varchar(255) NOT NULL default '', mailhost varchar(255) NOT NULL default '',
-  maildir varchar(255) NOT NULL default '', homedir varchar(255) NOT NULL default '',
-  quota varchar(255) NOT NULL default '104857600S', netdiskquota varchar(255) NOT NULL default '',
-  domain varchar(255) NOT NULL default '', uidnumber int(6) NOT NULL default '1000',
-  gidnumber int(6) NOT NULL default '1000', createdate datetime NOT NULL default '1000-01-01 00:00:00',
-  expiredate date NOT NULL default '1000-01-01', active smallint(1) NOT NULL default '1',
-  disablepwdchange smallint(1) default '0', disablesmtpd smallint(1) default '0',
-  disablesmtp smallint(1) default '0', disablewebmail smallint(1) default '0',
-  disablenetdisk smallint(1) default '0', disableimap smallint(1) default '0',
-  disablepop3 smallint(1) default '0', question text, answer text,
-  PRIMARY KEY (username)) ENGINE=InnoDB;
+    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <"$AD_DIR/extmail_schema.sql" || mr_fail "extmail schema"
+    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot extmail <<SQL || mr_fail "extmail rows"
 CREATE TEMPORARY TABLE rows_in (username varchar(255), password varchar(255), name varchar(255), dir varchar(255));
 INSERT INTO rows_in VALUES $rows;
-INSERT INTO mailbox (username, password, name, maildir, homedir, domain)
-  SELECT username, password, name, CONCAT(dir, '/Maildir/'), dir, SUBSTRING_INDEX(username, '@', -1) FROM rows_in;
-CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
-GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
-FLUSH PRIVILEGES;
+INSERT INTO mailbox (username, password, name, maildir, homedir, quota, domain)
+  SELECT username, password, name, CONCAT(dir, '/Maildir/'), dir, '104857600S', SUBSTRING_INDEX(username, '@', -1) FROM rows_in;
 SQL
 }

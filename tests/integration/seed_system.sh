@@ -1,7 +1,7 @@
 #!/bin/bash
 # seed_system.sh - the seed's whole mail system end to end, mailroom in
 # every role and real parts everywhere else:
-#   - a private MariaDB loaded with Extman's schema (seed_system_schema.sql)
+#   - a private MariaDB loaded with Extman's schema (extmail_schema.sql)
 #     and rows like init.sql's: domains, mailboxes with MD5-crypt
 #     passwords and Maildir++ quotas, an alias;
 #   - main.cf with the seed's "Virtual Mailbox Settings", "QUOTA Settings"
@@ -48,7 +48,6 @@ mr_require_commands swaks openssl pflogsumm mailgraph rrdtool
 mr_need_address 127.0.0.2
 mr_need_address 127.0.0.3
 mr_need_address 127.0.0.4
-HERE=$(cd "$(dirname "$0")" && pwd)
 SEED_RC="$MAILROOM_SRC/tests/data/auth/authmysqlrc.seed"
 MSG=$AD_QUOTA_MSG
 T0=$(date +%s)
@@ -79,7 +78,7 @@ VUID=$(id -u "$VU")
 VGID=$(id -g "$VU")
 PW='md5-Secret!'
 MD5=$(openssl passwd -1 "$PW")
-"$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <"$HERE/seed_system_schema.sql" || mr_fail "extmail schema"
+"$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <"$AD_DIR/extmail_schema.sql" || mr_fail "extmail schema"
 "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot extmail <<SQL || mr_fail "extmail rows"
 INSERT INTO domain (domain, description, maxusers, maxquota, default_quota) VALUES
   ('extmail.org', 'extmail.org', 100, '1048576000', '104857600'),

@@ -1,4 +1,4 @@
--- seed_system_schema.sql - Extman's extmail.sql in today's MySQL/MariaDB
+-- extmail_schema.sql - Extman's extmail.sql in today's MySQL/MariaDB
 -- dialect (ENGINE=, no zero dates), the shape docs/admin-guide.md
 -- describes: domain, mailbox, alias, manager, domain_manager, and the two
 -- accounts extmail (MTA, authlib) and webman (admin interface).
