@@ -20,6 +20,10 @@
 #                         with AD_USERNS=1, an ordinary user in a user
 #                         namespace whose /run is a fresh tmpfs, the
 #                         caller's uid mapped back (AD_USERNS_RUN=1)
+#   ad_mail_account NAME  the account the MySQL users' mail belongs to (the
+#                         seed's vmail): as root a new user NAME<pid>
+#                         (delivery_common.sh's dl_user), else the invoking
+#                         user; sets VU, VUID and VGID
 
 AD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -77,6 +81,19 @@ EOF
 ad_write_map() {
     printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
         "$SOCK" "$2" "$3" "$4" >"$1"
+}
+
+ad_mail_account() {
+    if dl_root; then
+        VU=$1$$
+        dl_user "$VU"
+        VUID=$(id -u "$VU")
+        VGID=$(id -g "$VU")
+    else
+        VU=$(id -un)
+        VUID=$(id -u)
+        VGID=$(id -g)
+    fi
 }
 
 ad_stop_mariadb() {
