@@ -3,8 +3,7 @@
 #
 # Copies the source tree to a temp dir, runs `dpkg-buildpackage -us -uc -b`
 # (programs only; ccache makes the objects the tree already built cache
-# hits when the shared cache is writable, otherwise a private cache builds
-# them cold), runs lintian (no errors allowed), checks the package's
+# hits; without a writable cache the test is skipped, see below), runs lintian (no errors allowed), checks the package's
 # contents (dpkg-deb -c: commands, daemons, the systemd unit, the SysV
 # script, the sample configuration; conffiles; maintainer scripts that
 # create the accounts and enable the unit through deb-systemd-helper), and
@@ -22,9 +21,15 @@ mkdir -p "$S"
 tar -C "$MAILROOM_SRC" --exclude=./build --exclude=./run --exclude=./.git --exclude='./obj-*' \
     --exclude=./build-deb --exclude=./debian/mailroom --exclude=./debian/.debhelper -cf - . | tar -C "$S" -xf - ||
     mr_fail "copying the source tree"
-if [ -z "${CCACHE_DIR:-}" ] && ! { mkdir -p "${HOME:-/nonexistent}/.cache/ccache" && [ -w "$HOME/.cache/ccache" ]; } 2>/dev/null; then
+# Without the compiler cache `make build` filled, the package compiles
+# every program from scratch: half an hour on two busy cores, beyond this
+# test's budget. MAILROOM_PACKAGE_COLD=1 builds cold anyway.
+cache=$(ccache --get-config cache_dir 2>/dev/null)
+if [ -z "$cache" ] || ! { mkdir -p "$cache" && [ -w "$cache" ]; } 2>/dev/null; then
+    [ "${MAILROOM_PACKAGE_COLD:-}" = 1 ] ||
+        mr_skip "no writable compiler cache for $(id -un) (${cache:-none}); the cold package build exceeds the test's budget (MAILROOM_PACKAGE_COLD=1 runs it)"
     export CCACHE_DIR="$T/ccache"
-    echo "note: no writable compiler cache for $(id -un); the package builds cold in $CCACHE_DIR"
+    echo "note: the package builds cold in $CCACHE_DIR"
 fi
 export DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2"
 SECONDS=0
