@@ -12,6 +12,8 @@ std::string_view strip_cr(std::string_view s) {
     return s;
 }
 
+}  // namespace
+
 bool is_token_char(char c) {
     // RFC 2045 token: printable ASCII except SPACE and tspecials.
     return c > ' ' && c < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
@@ -35,13 +37,11 @@ void skip_cfws(std::string_view s, std::size_t* i) {
     }
 }
 
-std::string token(std::string_view s, std::size_t* i) {
+std::string read_token(std::string_view s, std::size_t* i) {
     std::size_t start = *i;
     while (*i < s.size() && is_token_char(s[*i])) ++*i;
     return std::string(s.substr(start, *i - start));
 }
-
-}  // namespace
 
 std::string_view header_name(std::string_view line) {
     // RFC 5322 field-name: printable ASCII except ':' and space.
@@ -54,19 +54,10 @@ std::string_view header_name(std::string_view line) {
     return line.substr(0, name_end);
 }
 
-ContentType parse_content_type(std::string_view v) {
-    ContentType ct;
-    std::size_t i = 0;
-    skip_cfws(v, &i);
-    ct.type = util::lowercase(token(v, &i));
-    skip_cfws(v, &i);
-    if (i < v.size() && v[i] == '/') {
-        ++i;
-        skip_cfws(v, &i);
-        ct.subtype = util::lowercase(token(v, &i));
-    }
-    // Parameters: ; name = value (token or quoted string).
-    while (i < v.size()) {
+std::vector<std::pair<std::string, std::string>> parse_parameters(std::string_view v, std::size_t i) {
+    // ; name = value (token or quoted string), junk skipped.
+    std::vector<std::pair<std::string, std::string>> out;
+    while (i < v.size() && out.size() < kMaxParameters) {
         skip_cfws(v, &i);
         if (i >= v.size()) break;
         if (v[i] != ';') {
@@ -75,9 +66,9 @@ ContentType parse_content_type(std::string_view v) {
         }
         ++i;
         skip_cfws(v, &i);
-        std::string name = util::lowercase(token(v, &i));
+        std::string name = read_token(v, &i);
         skip_cfws(v, &i);
-        if (i >= v.size() || v[i] != '=') continue;
+        if (name.empty() || i >= v.size() || v[i] != '=') continue;
         ++i;
         skip_cfws(v, &i);
         std::string value;
@@ -90,9 +81,26 @@ ContentType parse_content_type(std::string_view v) {
             }
             if (i < v.size()) ++i;  // the closing quote
         } else {
-            value = token(v, &i);
+            value = read_token(v, &i);
         }
-        if (name == "boundary" && ct.boundary.empty()) ct.boundary = std::move(value);
+        out.push_back({std::move(name), std::move(value)});
+    }
+    return out;
+}
+
+ContentType parse_content_type(std::string_view v) {
+    ContentType ct;
+    std::size_t i = 0;
+    skip_cfws(v, &i);
+    ct.type = util::lowercase(read_token(v, &i));
+    skip_cfws(v, &i);
+    if (i < v.size() && v[i] == '/') {
+        ++i;
+        skip_cfws(v, &i);
+        ct.subtype = util::lowercase(read_token(v, &i));
+    }
+    for (auto& [name, value] : parse_parameters(v, i)) {
+        if (ct.boundary.empty() && util::iequals(name, "boundary")) ct.boundary = std::move(value);
     }
     return ct;
 }
@@ -173,7 +181,7 @@ void MimeParser::flush_header() {
         } else if (util::iequals(name, "Content-Transfer-Encoding")) {
             std::size_t i = 0;
             skip_cfws(value, &i);
-            std::string enc = util::lowercase(token(value, &i));
+            std::string enc = util::lowercase(read_token(value, &i));
             identity_encoding_ = enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary";
         }
     }

@@ -41,6 +41,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mailroom::mime {
@@ -76,6 +77,19 @@ ContentType parse_content_type(std::string_view value);
 // The field name of a header line ("Subject"), or "" when the line does
 // not start a header.
 std::string_view header_name(std::string_view line);
+
+// Structured-field scanning (RFC 2045 tokens, RFC 5322 CFWS), shared with
+// lib/imap: whether c is a token character; skip white space, line breaks
+// and (nested) comments from *i; read the token at *i (maybe empty).
+bool is_token_char(char c);
+void skip_cfws(std::string_view s, std::size_t* i);
+std::string read_token(std::string_view s, std::size_t* i);
+
+// The "; name=value" parameters of a structured field from offset `i` on,
+// in order: names as written, quoted values unquoted (line breaks
+// dropped); junk between parameters skipped; at most kMaxParameters.
+inline constexpr std::size_t kMaxParameters = 1000;
+std::vector<std::pair<std::string, std::string>> parse_parameters(std::string_view value, std::size_t i);
 
 class MimeParser {
 public:

@@ -6,7 +6,9 @@ namespace mailroom::util {
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int value_of(char c) {
+}  // namespace
+
+int base64_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -14,7 +16,25 @@ int value_of(char c) {
     if (c == '/') return 63;
     return -1;
 }
-}  // namespace
+
+std::string base64_decode_lenient(std::string_view text) {
+    std::string out;
+    out.reserve(text.size() / 4 * 3 + 3);
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        if (c == '=') break;
+        int v = base64_value(c);
+        if (v < 0) continue;
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
 
 std::string base64_encode(std::string_view data) {
     std::string out;
@@ -46,7 +66,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
     out.reserve(text.size() / 4 * 3);
     for (size_t i = 0; i < text.size(); i += 4) {
         bool last = i + 4 == text.size();
-        int a = value_of(text[i]), b = value_of(text[i + 1]);
+        int a = base64_value(text[i]), b = base64_value(text[i + 1]);
         if (a < 0 || b < 0) return std::nullopt;
         char c3 = text[i + 2], c4 = text[i + 3];
         if (last && c3 == '=' && c4 == '=') {
@@ -54,7 +74,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
             out += static_cast<char>((a << 2) | (b >> 4));
             break;
         }
-        int c = value_of(c3);
+        int c = base64_value(c3);
         if (c < 0) return std::nullopt;
         if (last && c4 == '=') {
             if (c & 3) return std::nullopt;
@@ -62,7 +82,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
             out += static_cast<char>(((b & 15) << 4) | (c >> 2));
             break;
         }
-        int d = value_of(c4);
+        int d = base64_value(c4);
         if (d < 0) return std::nullopt;
         out += static_cast<char>((a << 2) | (b >> 4));
         out += static_cast<char>(((b & 15) << 4) | (c >> 2));

@@ -16,4 +16,11 @@ namespace mailroom::util {
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);
 
+// For MIME bodies and encoded words (lib/imap), which must never fail:
+// base64_value() is a character's 6-bit value or -1; base64_decode_lenient()
+// skips anything outside the alphabet (line breaks, garbage) and stops at
+// the first '='.
+int base64_value(char c);
+std::string base64_decode_lenient(std::string_view text);
+
 }  // namespace mailroom::util
