@@ -28,8 +28,9 @@ test: build
 unit: build
 	cd $(BUILD) && ctest -j $(TEST_JOBS) -L unit --output-on-failure
 
+# FOREGROUND=1 keeps the demo in the foreground (Ctrl-C stops it).
 run: build
-	@./scripts/run-demo start
+	@./scripts/run-demo $(if $(FOREGROUND),start-fg,start)
 
 stop:
 	@./scripts/run-demo stop

@@ -3,14 +3,29 @@
 # exists (mr_setup or dl_setup).
 #   ad_start_mariadb      installs and starts mariadbd on $SOCK ($T/db),
 #                         UNIX socket only; stopped on exit
-#   ad_load_extmail ROWS  creates database extmail with Extman's mailbox
-#                         table and account extmail/extmail; ROWS are
+#   ad_load_extmail ROWS  creates database extmail with Extman's tables
+#                         (extmail_schema.sql: accounts extmail/extmail and
+#                         webman/webman) and mailboxes; ROWS are
 #                         "(username, password, name, dir)," tuples
 #   ad_stop_mariadb       stops it (MySQL down)
+#   ad_write_map FILE TABLE SELECT WHERE
+#                         writes one of Extman's mysql_virtual_*.cf files
+#                         (legacy keys) for database extmail on $SOCK
+#   ad_seed_quota         prints the seed's "QUOTA Settings" lines (VDA
+#                         quota, limits from Extman's limit map in $CONF)
+#                         with the seed's text, also in $AD_QUOTA_MSG
+#   ad_private_run "$@"   re-executes the script where /run can be private
+#                         (for courier's socket path): as root in a mount
+#                         namespace (AUTHD_MNTNS=1, /run still to mount);
+#                         with AD_USERNS=1, an ordinary user in a user
+#                         namespace whose /run is a fresh tmpfs, the
+#                         caller's uid mapped back (AD_USERNS_RUN=1)
 #   ad_mail_account NAME  the account the MySQL users' mail belongs to (the
 #                         seed's vmail): as root a new user NAME<pid>
 #                         (delivery_common.sh's dl_user), else the invoking
 #                         user; sets VU, VUID and VGID
+
+AD_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ad_start_mariadb() {
     AD_MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
@@ -37,6 +52,37 @@ ad_start_mariadb() {
     mr_wait_for "mariadbd" "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'
 }
 
+ad_private_run() {
+    if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
+        export AUTHD_MNTNS=1
+        exec unshare --mount --propagation private -- "$0" "$@"
+    elif [ "$(id -u)" -ne 0 ] && [ "${AD_USERNS:-}" = 1 ] && [ -z "${AD_USERNS_RUN:-}" ] &&
+        unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o mode=1777 mr-run /run' 2>/dev/null; then
+        export AD_USERNS_RUN=1
+        exec unshare --user --map-root-user --mount -- sh -c \
+            'mount -t tmpfs -o mode=1777 mr-run /run && exec unshare --user --map-user="$0" --map-group="$1" -- "$2" "$@"' \
+            "$(id -u)" "$(id -g)" "$(readlink -f "$0")" "$@"
+    fi
+}
+
+AD_QUOTA_MSG="Sorry, the user's maildir has overdrawn his diskspace quota, please Tidy your mailbox and try again later."
+ad_seed_quota() {
+    cat <<EOF
+virtual_mailbox_limit = 20971520
+virtual_create_maildirsize = yes
+virtual_mailbox_extended = yes
+virtual_mailbox_limit_maps = mysql:$CONF/mysql_virtual_mailbox_limit_maps.cf
+virtual_mailbox_limit_override = yes
+virtual_maildir_limit_message = $AD_QUOTA_MSG
+virtual_overquota_bounce = yes
+EOF
+}
+
+ad_write_map() {
+    printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
+        "$SOCK" "$2" "$3" "$4" >"$1"
+}
+
 ad_mail_account() {
     if dl_root; then
         VU=$1$$
@@ -60,29 +106,11 @@ ad_stop_mariadb() {
 
 ad_load_extmail() {
     local rows="$*"
-    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <<SQL || mr_fail "extmail schema"
-CREATE DATABASE extmail;
-USE extmail;
-CREATE TABLE mailbox (
-  username varchar(255) NOT NULL default '', uid varchar(255) NOT NULL default '',
-  password varchar(255) NOT NULL default '', clearpwd varchar(128) NOT NULL default '',
-  name varchar(255) NOT NULL default '', mailhost varchar(255) NOT NULL default '',
-  maildir varchar(255) NOT NULL default '', homedir varchar(255) NOT NULL default '',
-  quota varchar(255) NOT NULL default '104857600S', netdiskquota varchar(255) NOT NULL default '',
-  domain varchar(255) NOT NULL default '', uidnumber int(6) NOT NULL default '1000',
-  gidnumber int(6) NOT NULL default '1000', createdate datetime NOT NULL default '1000-01-01 00:00:00',
-  expiredate date NOT NULL default '1000-01-01', active smallint(1) NOT NULL default '1',
-  disablepwdchange smallint(1) default '0', disablesmtpd smallint(1) default '0',
-  disablesmtp smallint(1) default '0', disablewebmail smallint(1) default '0',
-  disablenetdisk smallint(1) default '0', disableimap smallint(1) default '0',
-  disablepop3 smallint(1) default '0', question text, answer text,
-  PRIMARY KEY (username)) ENGINE=InnoDB;
+    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot <"$AD_DIR/extmail_schema.sql" || mr_fail "extmail schema"
+    "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot extmail <<SQL || mr_fail "extmail rows"
 CREATE TEMPORARY TABLE rows_in (username varchar(255), password varchar(255), name varchar(255), dir varchar(255));
 INSERT INTO rows_in VALUES $rows;
-INSERT INTO mailbox (username, password, name, maildir, homedir, domain)
-  SELECT username, password, name, CONCAT(dir, '/Maildir/'), dir, SUBSTRING_INDEX(username, '@', -1) FROM rows_in;
-CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
-GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
-FLUSH PRIVILEGES;
+INSERT INTO mailbox (username, password, name, maildir, homedir, quota, domain)
+  SELECT username, password, name, CONCAT(dir, '/Maildir/'), dir, '104857600S', SUBSTRING_INDEX(username, '@', -1) FROM rows_in;
 SQL
 }

@@ -27,10 +27,7 @@ source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/authd_common.sh"
 # As root: a private mount namespace, where /run is a fresh tmpfs that can
 # hold courier's socket path.
-if [ "$(id -u)" -eq 0 ] && [ -z "${AUTHD_MNTNS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
-    export AUTHD_MNTNS=1
-    exec unshare --mount --propagation private -- "$0" "$@"
-fi
+ad_private_run "$@"
 mr_enter_netns "$@"
 mr_require_programs master smtpd authd cleanup qmgr pickup pipe mailroom
 mr_require_commands swaks openssl

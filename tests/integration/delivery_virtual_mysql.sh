@@ -6,6 +6,7 @@
 # the over-quota bounce with the seed's text.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/authd_common.sh"
 mr_enter_netns "$@"
 MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
 INSTALL_DB=$(command -v mariadb-install-db || command -v mysql_install_db || true)
@@ -57,18 +58,14 @@ CREATE USER 'extmail'@'localhost' IDENTIFIED BY 'extmail';
 GRANT SELECT, UPDATE ON extmail.* TO 'extmail'@'localhost';
 FLUSH PRIVILEGES;
 SQL
-write_map() {  # file table select_field where_field
-    printf 'user = extmail\npassword = extmail\nhosts = unix:%s\ndbname = extmail\ntable = %s\nselect_field = %s\nwhere_field = %s\nadditional_conditions = AND active = '"'1'"'\n' \
-        "$SOCK" "$2" "$3" "$4" >"$CONF/$1"
-}
-write_map mysql_virtual_domains_maps.cf domain domain domain
-write_map mysql_virtual_mailbox_maps.cf mailbox maildir username
-write_map mysql_virtual_mailbox_limit_maps.cf mailbox quota username
+ad_write_map "$CONF/mysql_virtual_domains_maps.cf" domain domain domain
+ad_write_map "$CONF/mysql_virtual_mailbox_maps.cf" mailbox maildir username
+ad_write_map "$CONF/mysql_virtual_mailbox_limit_maps.cf" mailbox quota username
 VBASE="$T/mailbox"
 mkdir -p "$VBASE"
 chown "$VUID:$VGID" "$VBASE"
 echo "extmail.org virtual:" >"$T/transport"
-MSG="Sorry, the user's maildir has overdrawn his diskspace quota, please Tidy your mailbox and try again later."
+MSG=$AD_QUOTA_MSG
 # The seed's lines (section 9), with this instance's paths and uid.
 cat >>"$CONF/main.cf" <<EOF2
 transport_maps = texthash:$T/transport
@@ -79,14 +76,8 @@ virtual_uid_maps = static:$VUID
 virtual_gid_maps = static:$VGID
 virtual_minimum_uid = 1
 virtual_transport = virtual
-virtual_mailbox_limit = 20971520
-virtual_create_maildirsize = yes
-virtual_mailbox_extended = yes
-virtual_mailbox_limit_maps = mysql:$CONF/mysql_virtual_mailbox_limit_maps.cf
-virtual_mailbox_limit_override = yes
-virtual_maildir_limit_message = $MSG
-virtual_overquota_bounce = yes
 EOF2
+ad_seed_quota >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 printf 'Subject: hello\n\nfrom the seed\n' | dl_send -f root@extmail.org postmaster@extmail.org || mr_fail "sendmail 1"
