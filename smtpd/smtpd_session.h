@@ -101,6 +101,7 @@
 #include "lib/dns/dns.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
+#include "lib/milter/milter_list.h"
 #include "lib/table/async_lookup.h"
 #include "lib/queue/record_format.h"
 #include "lib/server/server.h"
@@ -143,6 +144,7 @@ struct SmtpdConfig {
     bool smtpd_peername_lookup = true;
     tls::ServerPolicy tls;  // smtpd_tls_* (lib/tls/tls.h)
     SaslConfig sasl;        // smtpd_sasl_* (smtpd_sasl.h)
+    std::shared_ptr<const milter::MilterConfig> milters;  // smtpd_milters (smtpd_milter.h); null when none
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -163,6 +165,9 @@ public:
     // After the last record: `done` gets cleanup's final status (from the
     // loop, or at once).
     virtual void finish(Finished done) = 0;
+    // The reply a filter in front of cleanup chose instead of cleanup's
+    // (a milter's reject at end of message; smtpd_milter.h).
+    virtual std::optional<Reply> final_reply() const { return std::nullopt; }
 };
 using SinkOpened = std::function<void(Result<std::unique_ptr<MessageSink>>)>;
 using SinkOpener = std::function<void(SinkOpened)>;

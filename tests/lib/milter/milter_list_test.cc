@@ -1,0 +1,221 @@
+// milter_list_test.cc - MilterList and MilterClient against a scripted
+// milter on a UNIX socket (a thread with blocking I/O), on a real loop.
+#include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "lib/milter/milter_list.h"
+
+using namespace mailroom;
+using namespace mailroom::milter;
+using queue::RecordType;
+
+namespace {
+
+std::string u32(std::uint32_t v) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (24 - 8 * i));
+    return s;
+}
+
+// Answers each packet with what `script` returns (nothing: no reply).
+class FakeMilter {
+public:
+    using Script = std::function<std::string(const Packet&)>;
+    FakeMilter(std::string path, Script script) : path_(std::move(path)) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path_.c_str());
+        ::unlink(path_.c_str());
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0);
+        REQUIRE(::listen(fd_, 4) == 0);
+        thread_ = std::thread([this, script] {
+            int c = ::accept(fd_, nullptr, nullptr);
+            if (c < 0) return;
+            PacketReader r;
+            char buf[65536];
+            for (;;) {
+                ssize_t n = ::read(c, buf, sizeof(buf));
+                if (n <= 0) break;
+                r.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+                for (;;) {
+                    auto p = r.next();
+                    if (!p || !*p) break;
+                    seen += std::string(1, (*p)->command);
+                    if ((*p)->command == 'D') macros += (*p)->data + "|";
+                    std::string out = script(**p);
+                    if (!out.empty()) (void)!::write(c, out.data(), out.size());
+                }
+            }
+            ::close(c);
+        });
+    }
+    ~FakeMilter() {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+        ::unlink(path_.c_str());
+    }
+    std::string seen;    // commands in order (read after the loop finished)
+    std::string macros;
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    std::thread thread_;
+};
+
+std::string optneg(std::uint32_t actions, std::uint32_t proto) {
+    return encode_packet('O', u32(6) + u32(actions) + u32(proto));
+}
+
+std::string sock_path(const char* name) {
+    return (std::filesystem::temp_directory_path() / (std::string("mr-milter-") + name + "-" +
+                                                      std::to_string(::getpid()))).string();
+}
+
+std::shared_ptr<MilterConfig> config_for(const std::string& spec_text) {
+    auto cfg = std::make_shared<MilterConfig>();
+    auto list = parse_milter_list(spec_text, MilterSpec{});
+    REQUIRE(list.ok());
+    cfg->milters = *list;
+    cfg->macros[static_cast<std::size_t>(Stage::kConnect)] = {"j", "{daemon_name}"};
+    cfg->macros[static_cast<std::size_t>(Stage::kEom)] = {"i"};
+    return cfg;
+}
+
+MacroLookup macros() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        if (name == "j") return std::string("mx.example");
+        if (name == "i") return std::string("QID1");
+        return std::nullopt;
+    };
+}
+
+// Runs one step on the loop and returns its verdict.
+Verdict wait(event::Loop& loop, const std::function<void(MilterList::Done)>& step) {
+    std::optional<Verdict> got;
+    step([&](Verdict v) {
+        got = v;
+        loop.stop();
+    });
+    while (!got) loop.run_once();
+    return *got;
+}
+
+void feed_message(MilterMessage& m) {
+    for (auto [t, p] : std::vector<std::pair<RecordType, std::string>>{
+             {RecordType::kSender, "s@example.com"},
+             {RecordType::kRecipient, "Pr@example.com"},
+             {RecordType::kContentStart, ""},
+             {RecordType::kNormal, "Subject: hi"},
+             {RecordType::kNormal, ""},
+             {RecordType::kNormal, "body"},
+             {RecordType::kExtractedStart, ""},
+             {RecordType::kEnd, ""}})
+        REQUIRE(m.add(t, p).ok());
+}
+
+}  // namespace
+
+TEST_CASE("a whole session: negotiation, macros, every event, edits at end of message") {
+    std::string path = sock_path("whole");
+    FakeMilter fake(path, [](const Packet& p) -> std::string {
+        switch (p.command) {
+            case 'O': return optneg(kActAll, kProtoNrHelo);
+            case 'D': case 'H': return "";  // macros and the no-reply HELO
+            case 'E':
+                return encode_packet('h', std::string("X-Milter\0yes\0", 13)) +
+                       encode_packet('+', std::string("<added@example.com>\0", 20)) + encode_packet('c', "");
+            default: return encode_packet('c', "");
+        }
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("unix:" + path), macros());
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"client.example", "192.0.2.1", 4000}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.helo("client.example", d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.rcpt({"<r@example.com>"}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.data(d); }).ok());
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    feed_message(msg);
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    CHECK(msg.headers().back().name == "X-Milter");
+    CHECK(msg.recipients() == std::vector<std::string>{"r@example.com", "added@example.com"});
+    list.quit();
+    for (int i = 0; i < 5; ++i) loop.defer([] {}), loop.run_once();
+    // Postfix's order: macros before each event; header, EOH, body, EOB.
+    CHECK(fake.seen.rfind("ODC", 0) == 0);
+    CHECK(fake.seen.find("LNB") != std::string::npos);
+    CHECK(fake.seen.find("DE") != std::string::npos);
+    CHECK(fake.macros.find(std::string("Cj\0mx.example\0", 14)) != std::string::npos);
+    CHECK(fake.macros.find(std::string("Ei\0QID1\0", 8)) != std::string::npos);
+}
+
+TEST_CASE("a reply code rejects the recipient with the milter's text") {
+    std::string path = sock_path("reject");
+    FakeMilter fake(path, [](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(0, 0);
+        if (p.command == 'D') return "";
+        if (p.command == 'R') return encode_packet('y', std::string("550 5.1.1 No such user here\0", 28));
+        return encode_packet('c', "");
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("unix:" + path), macros());
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    Verdict v = wait(loop, [&](auto d) { list.rcpt({"<r@example.com>"}, d); });
+    CHECK(v.kind == Verdict::Kind::kReject);
+    CHECK(v.reply == "550 5.1.1 No such user here");
+}
+
+TEST_CASE("a milter that is down gets its default action") {
+    std::string path = sock_path("down");
+    ::unlink(path.c_str());
+    event::Loop loop;
+    {
+        MilterList list(loop, config_for("unix:" + path), macros());
+        Verdict v = wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); });
+        CHECK(v.kind == Verdict::Kind::kTempfail);
+        CHECK(v.reply == "451 4.7.1 Service unavailable - try again later");
+        // Every later event answers the same.
+        CHECK(wait(loop, [&](auto d) { list.helo("x", d); }).kind == Verdict::Kind::kTempfail);
+    }
+    {
+        MilterList list(loop, config_for("{ unix:" + path + ", default_action=accept }"), macros());
+        CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+        CHECK(wait(loop, [&](auto d) { list.helo("x", d); }).ok());
+    }
+    {
+        MilterList list(loop, config_for("{ unix:" + path + ", default_action=reject }"), macros());
+        CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).reply ==
+              "550 5.7.1 Command rejected");
+    }
+}
+
+TEST_CASE("a milter that does not answer in command_timeout gets its default action") {
+    std::string path = sock_path("slow");
+    FakeMilter fake(path, [](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(0, 0);
+        if (p.command == 'M' || p.command == 'D') return "";  // MAIL is never answered
+        return encode_packet('c', "");
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("{ unix:" + path + ", command_timeout=1s, default_action=quarantine }"), macros());
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    auto start = std::chrono::steady_clock::now();
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(900));
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    feed_message(msg);
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    CHECK(msg.held());
+}
