@@ -72,8 +72,8 @@ public:
                 return;
             }
             if (msg_.held()) {
-                log::info("%s: milter-hold: END-OF-MESSAGE from %s: milter triggers HOLD action; %s", id_.c_str(),
-                          log_.namaddr.c_str(), suffix.c_str());
+                log::info("%s: milter-hold: END-OF-MESSAGE from %s: %s; %s", id_.c_str(), log_.namaddr.c_str(),
+                          log::log_printable(msg_.hold_reason()).c_str(), suffix.c_str());
             }
             Status st = msg_.replay([this](RecordType t, std::string_view p) { return inner_->send(t, p); });
             if (!st) {
