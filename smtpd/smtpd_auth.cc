@@ -96,7 +96,9 @@ void Session::sasl_wait() {
             pump();
         });
     }
-    sasl_timer_.start(std::chrono::duration_cast<std::chrono::milliseconds>(kSaslStepTimeout));
+    const CyrusSasl& sasl = server_.sasl()->cyrus();
+    sasl_timer_.start(sasl.authd() ? std::chrono::duration_cast<std::chrono::milliseconds>(kSaslStepTimeout)
+                                   : sasl.config().cyrus_step_timeout);
 }
 
 void Session::sasl_result(SaslStep step) {

@@ -4,7 +4,9 @@
 #include <sasl/sasl.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "lib/auth/auth_client.h"
 #include "lib/config/param_read.h"
@@ -84,14 +86,44 @@ SaslStep to_step(sasl_conn_t* conn, int status, const char* out, unsigned outlen
         if (sasl_getprop(conn, SASL_USERNAME, &user) == SASL_OK && user)
             s.username = static_cast<const char*>(user);
     } else {
-        s.kind = status == SASL_TRYAGAIN || status == SASL_UNAVAIL ? SaslStep::Kind::kTempFail
-                                                                  : SaslStep::Kind::kFail;
+        // SASL_FAIL is what Cyrus's password checks (authdaemond,
+        // saslauthd) return when their server cannot be reached or does not
+        // answer: an outage, never a wrong password (that is SASL_BADAUTH),
+        // so the client is told to try again later. Postfix answers 535 here.
+        s.kind = status == SASL_TRYAGAIN || status == SASL_UNAVAIL || status == SASL_FAIL || status == SASL_NOMEM
+                     ? SaslStep::Kind::kTempFail
+                     : SaslStep::Kind::kFail;
         s.reason = sasl_status_text(status);
     }
     return s;
 }
 
 }  // namespace
+
+std::optional<std::string> cyrus_app_option(const std::string& dirs, const std::string& app, std::string_view key) {
+    for (const std::string& dir : util::split(dirs, ":")) {
+        if (dir.empty()) continue;
+        std::ifstream in(dir + "/" + app + ".conf");
+        if (!in) continue;
+        std::optional<std::string> value;
+        std::string line;
+        while (std::getline(in, line)) {
+            std::string_view l = util::trim(line);
+            if (l.empty() || l.front() == '#') continue;
+            size_t colon = l.find(':');
+            if (colon == std::string_view::npos) continue;
+            if (util::trim(l.substr(0, colon)) == key) value = std::string(util::trim(l.substr(colon + 1)));
+        }
+        return value;  // libsasl2 reads only the first file it finds
+    }
+    return std::nullopt;
+}
+
+std::string cyrus_config_dirs(const std::string& config_path) {
+    if (!config_path.empty()) return config_path;
+    if (const char* env = std::getenv("SASL_CONF_PATH"); env && *env) return env;
+    return "/etc/sasl2:/etc/sasl:/usr/lib/x86_64-linux-gnu/sasl2:/usr/lib/sasl2";
+}
 
 Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
     SaslConfig c;
@@ -106,6 +138,9 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
                           " (smtpd_sasl_type; this mail system supports cyrus and authd, see postconf -a)");
     }
     if (auto st = config::read_param(cfg, "smtpd_sasl_path", &c.path); !st) return st.error();
+    long long timeout_seconds = 0;
+    if (auto st = config::read_time_param(cfg, "authd_client_timeout", &timeout_seconds); !st) return st.error();
+    c.authd_timeout = std::chrono::seconds(timeout_seconds);
     if (c.type == "authd") {
         // smtpd_sasl_path names the socket, as with Postfix's dovecot
         // type; the Cyrus default "smtpd" means authd's own socket.
@@ -113,8 +148,6 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
         if (auto st = config::read_param(cfg, "queue_directory", &queue_directory); !st) return st.error();
         c.authd_socket = auth::authd_socket_path(queue_directory, c.path == "smtpd" ? "private/authd" : c.path);
         long long seconds = 0;
-        if (auto st = config::read_time_param(cfg, "authd_client_timeout", &seconds); !st) return st.error();
-        c.authd_timeout = std::chrono::seconds(seconds);
         if (auto st = config::read_time_param(cfg, "smtpd_sasl_failure_delay", &seconds); !st) return st.error();
         c.failure_delay = std::chrono::seconds(seconds);
         auto mechs = cfg.get_list("auth_mechanisms");
@@ -132,6 +165,10 @@ Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {
         }
     }
     if (auto st = config::read_param(cfg, "cyrus_sasl_config_path", &c.config_path); !st) return st.error();
+    if (c.enabled && c.type == "cyrus") {
+        auto method = cyrus_app_option(cyrus_config_dirs(c.config_path), c.path, "pwcheck_method");
+        if (method && util::lowercase(*method) == "authdaemond") c.cyrus_step_timeout = c.authd_timeout;
+    }
     if (auto st = config::read_param(cfg, "smtpd_sasl_service", &c.service); !st) return st.error();
     if (auto st = config::read_param(cfg, "smtpd_sasl_local_domain", &c.local_domain); !st) return st.error();
     std::string opts;

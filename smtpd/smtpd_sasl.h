@@ -71,12 +71,27 @@ struct SaslConfig {
     bool authenticated_header = false; // smtpd_sasl_authenticated_header
     std::vector<std::string> exceptions_networks;  // smtpd_sasl_exceptions_networks
     size_t response_limit = 12288;     // smtpd_sasl_response_limit
+    // How long the session waits for one Cyrus step before answering 454.
+    // 20 s, or authd_client_timeout when Cyrus's only password check is
+    // courier's authdaemond (pwcheck_method: authdaemond), whose socket
+    // mailroom's authd serves: libsasl2 itself waits 30 s for a silent one.
+    std::chrono::milliseconds cyrus_step_timeout{20000};
 
     // smtpd_sasl_type must be "cyrus" or "authd": "dovecot" and others are
     // refused. With authd and smtpd_sasl_path left at "smtpd", the socket
     // is private/authd.
     static Result<SaslConfig> from_config(const config::Config& config);
 };
+
+// The value of `key` in Cyrus's configuration file for application `app`
+// (<dir>/<app>.conf, "key: value" lines, '#' comments), from the first
+// directory of the colon-separated `dirs` that has the file, as libsasl2
+// reads it; nullopt when no file or no such key.
+std::optional<std::string> cyrus_app_option(const std::string& dirs, const std::string& app, std::string_view key);
+
+// The directories libsasl2 searches for <app>.conf: $cyrus_sasl_config_path,
+// else $SASL_CONF_PATH, else Debian's built-in list.
+std::string cyrus_config_dirs(const std::string& config_path);
 
 // parse_sasl_security_options() and sasl_status_text() are shared with
 // the SMTP client (lib/smtp/sasl_text.h).

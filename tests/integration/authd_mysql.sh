@@ -17,11 +17,11 @@
 #     service whose name is that absolute path (in a private mount
 #     namespace, so the host's /run is not touched), and delivers into the
 #     user's Maildir;
-#   - MariaDB stopped: 454 4.7.0 Temporary authentication failure through
-#     smtpd_sasl_type = authd; authd's temporary failure (no reply), which Cyrus
-#     turns into SASL_FAIL (smtpd: 535 "generic failure", not "authentication
-#     failure") and mailroom auth test into exit 75, and authd's log names
-#     the module and the reason.
+#   - MariaDB stopped: 454 4.7.0 Temporary authentication failure, through
+#     smtpd_sasl_type = authd and through Cyrus (authd's temporary failure,
+#     no reply, which Cyrus turns into SASL_FAIL: "generic failure", never
+#     "authentication failure"); mailroom auth test exits 75, and authd's
+#     log names the module and the reason.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/authd_common.sh"
@@ -188,11 +188,11 @@ fi
 
 # MariaDB stopped: authd answers courier's temporary failure (no reply),
 # never "wrong password". Cyrus SASL's authdaemond method turns that into
-# SASL_FAIL, which smtpd, like Postfix, answers with 535 "generic failure"
-# (a wrong password is "authentication failure"); mailroom's own client
-# reports it as temporary (exit 75).
+# SASL_FAIL, which smtpd answers as a temporary failure (Postfix would say
+# 535; a wrong password is SASL_BADAUTH); mailroom auth test reports it as
+# temporary (exit 75).
 ad_stop_mariadb
-expect_reply "MySQL stopped" jerry@magedu.com "$SHA_PW" "535 5\.7\.8 Error: authentication failed: generic failure"
+expect_reply "MySQL stopped" jerry@magedu.com "$SHA_PW" "454 4\.7\.0 Temporary authentication failure: generic failure"
 grep -Eq "authd\[[0-9]+\]: warning: jerry@magedu\.com: temporary failure: mysql:$CONF/authmysqlrc: cannot connect to MySQL server localhost \(socket $SOCK\): " \
     "$T/maillog" || mr_fail "no authd log line naming the module and the reason"
 PORT=$PA expect_reply "authd type, MySQL stopped" jerry@magedu.com "$SHA_PW" "454 4\.7\.0 Temporary authentication failure"

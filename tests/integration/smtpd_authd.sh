@@ -26,6 +26,8 @@ PD=$(mr_free_port)  # smtpd_sasl_path names a socket nobody serves
 PH=$(mr_free_port)  # smtpd_hard_error_limit = 2
 PS=$(mr_free_port)  # syslog_name = postfix/submission, as the seed's submission service
 PC=$(mr_free_port)  # auth_mechanisms = plain, login, cram-md5
+PY=$(mr_free_port)  # Cyrus SASL, pwcheck_method: authdaemond on the test server's socket
+PZ=$(mr_free_port)  # Cyrus SASL, pwcheck_method: authdaemond on a socket nobody serves
 qs_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PF inet n - n - - smtpd -o smtpd_sasl_path=private/fake-authd -o smtpd_sasl_failure_delay=1" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_sasl_path=/nonexistent/authd" \
@@ -51,6 +53,21 @@ authd_client_timeout = 3s
 broken_sasl_auth_clients = yes
 smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 EOF2
+# The seed's Cyrus file (pwcheck_method: authdaemond), once on the test
+# server's socket and once on a socket nobody serves.
+{
+    echo "127.0.0.1:$PY inet n - n - - smtpd -o smtpd_sasl_type=cyrus -o cyrus_sasl_config_path=$T/sasl-fake"
+    echo "127.0.0.1:$PZ inet n - n - - smtpd -o smtpd_sasl_type=cyrus -o cyrus_sasl_config_path=$T/sasl-none"
+} >>"$CONF/master.cf"
+for d in fake none; do
+    mkdir -m 755 "$T/sasl-$d"
+    {
+        echo "pwcheck_method: authdaemond"
+        echo "mech_list: PLAIN LOGIN"
+        if [ $d = fake ]; then echo "authdaemond_path: $Q/private/fake-authd"; else echo "authdaemond_path: $T/no-such-socket"; fi
+    } >"$T/sasl-$d/smtpd.conf"
+    chmod 644 "$T/sasl-$d/smtpd.conf"
+done
 printf '%s\n' "hadoop@yuliang.com $PASS" 'slow@yuliang.com !hang' 'down@yuliang.com !tempfail' >"$T/fake_users"
 
 [ "$("$MAILROOM_BIN/postconf" -c "$CONF" -h smtpd_sasl_type)" = authd ] || mr_fail "postconf: smtpd_sasl_type"
@@ -61,9 +78,9 @@ FAKE_PID=$!
 trap 'kill $FAKE_PID 2>/dev/null; mr_cleanup' EXIT
 mr_wait_for "the test server's socket" test -S "$Q/private/fake-authd"
 
-PYTHONPATH="$HERE" python3 - "$P" "$PF" "$PD" "$PH" "$PS" "$PC" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
+PYTHONPATH="$HERE" python3 - "$P" "$PF" "$PD" "$PH" "$PS" "$PC" "$PY" "$PZ" >"$T/reply" 2>&1 <<'PY' || mr_fail "dialogue: $(cat "$T/reply")"
 import base64, hashlib, hmac, sys
-P, PF, PD, PH, PS, PC = (int(a) for a in sys.argv[1:7])
+P, PF, PD, PH, PS, PC, PY, PZ = (int(a) for a in sys.argv[1:9])
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 
 from smtp_telnet import Telnet
@@ -151,6 +168,33 @@ c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
 assert took < 3.0, took
+c.say("QUIT")
+
+# The same outages on the seed's Cyrus path (pwcheck_method: authdaemond):
+# Cyrus's SASL_FAIL is a temporary failure, and a silent server is given
+# authd_client_timeout, not libsasl2's own 30 seconds.
+c = Client(PZ)
+c.say("EHLO client.example")
+r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
+assert r == ["454 4.7.0 Temporary authentication failure: generic failure"], r
+assert took < 3.0, took
+c.say("QUIT")
+c = Client(PY)
+assert "250-AUTH PLAIN LOGIN" in c.say("EHLO client.example")
+r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
+assert r == ["454 4.7.0 Temporary authentication failure: generic failure"], r
+assert took < 3.0, took
+r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
+assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
+assert c.say("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
+assert c.say(b64("hadoop@yuliang.com")) == ["334 UGFzc3dvcmQ6"]
+assert c.say(b64("<tswcbyy888>")) == ["235 2.7.0 Authentication successful"]
+c.say("QUIT")
+c = Client(PY)
+c.say("EHLO client.example")
+r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
+assert r == ["454 4.7.0 Temporary authentication failure: authentication server did not answer"], r
+assert 3.0 <= took < 8.0, took
 c.say("QUIT")
 
 # The cap on failures per connection: smtpd_hard_error_limit.

@@ -3,6 +3,10 @@
 // Cyrus's error words.
 #include <catch2/catch.hpp>
 #include <sasl/sasl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
@@ -107,6 +111,44 @@ TEST_CASE("With smtpd_sasl_type = authd, smtpd_sasl_path names authd's socket", 
     c = sasl_config("smtpd_sasl_type = authd\nauth_mechanisms = plain login apop\n");
     REQUIRE(c.ok());
     CHECK(c->authd_mechanisms == std::vector<std::string>{"PLAIN", "LOGIN"});
+}
+
+TEST_CASE("Cyrus's application file: pwcheck_method authdaemond bounds a step by authd_client_timeout", "[sasl]") {
+    char tmpl[] = "/tmp/sasl-conf-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string first = std::string(tmpl) + "/a", second = std::string(tmpl) + "/b";
+    REQUIRE(::mkdir(first.c_str(), 0700) == 0);
+    REQUIRE(::mkdir(second.c_str(), 0700) == 0);
+    auto write = [](const std::string& path, const std::string& text) {
+        std::ofstream out(path);
+        out << text;
+    };
+    write(second + "/smtpd.conf", "# the seed's file\npwcheck_method: authdaemond\nlog_level: 3\n"
+                                  "mech_list:PLAIN LOGIN\nauthdaemond_path:/var/spool/authdaemon/socket\n");
+    write(second + "/other.conf", "pwcheck_method: saslauthd\n");
+    const std::string dirs = first + ":" + second;
+    CHECK(cyrus_app_option(dirs, "smtpd", "pwcheck_method") == std::optional<std::string>("authdaemond"));
+    CHECK(cyrus_app_option(dirs, "smtpd", "mech_list") == std::optional<std::string>("PLAIN LOGIN"));
+    CHECK_FALSE(cyrus_app_option(dirs, "smtpd", "auxprop_plugin").has_value());
+    CHECK_FALSE(cyrus_app_option(dirs, "missing", "pwcheck_method").has_value());
+    // Only the first directory holding the file counts, as libsasl2 reads it.
+    write(first + "/smtpd.conf", "mech_list: CRAM-MD5\n");
+    CHECK_FALSE(cyrus_app_option(dirs, "smtpd", "pwcheck_method").has_value());
+    CHECK(cyrus_config_dirs("/etc/postfix/sasl") == "/etc/postfix/sasl");
+
+    ::unlink((first + "/smtpd.conf").c_str());
+    auto c = sasl_config("smtpd_sasl_auth_enable = yes\nauthd_client_timeout = 4s\ncyrus_sasl_config_path = " +
+                         dirs + "\n");
+    REQUIRE(c.ok());
+    CHECK(c->cyrus_step_timeout == std::chrono::seconds(4));
+    c = sasl_config("smtpd_sasl_auth_enable = yes\nsmtpd_sasl_path = other\ncyrus_sasl_config_path = " + dirs +
+                    "\n");
+    REQUIRE(c.ok());
+    CHECK(c->cyrus_step_timeout == std::chrono::seconds(20));
+    for (const char* f : {"/b/smtpd.conf", "/b/other.conf"}) ::unlink((std::string(tmpl) + f).c_str());
+    ::rmdir(first.c_str());
+    ::rmdir(second.c_str());
+    ::rmdir(tmpl);
 }
 
 TEST_CASE("Cyrus statuses read as Postfix shows them", "[sasl]") {
