@@ -5,6 +5,8 @@
 # quarantine at MAIL, RCPT and end of message reach the client with the
 # milter's text, are logged as Postfix logs them, and leave nothing (or a
 # held file) behind; a milter that is down gives milter_default_action.
+# Mail from sendmail goes through the same milter as non_smtpd_milters
+# (cleanup runs it for pickup).
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
@@ -22,6 +24,7 @@ dl_setup "127.0.0.1:$P inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MP"
     "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_milters={inet:127.0.0.1:$DEAD,default_action=accept}"
 for u in to added addedpar deleted plain rcpt-reject rcpt-tempfail; do echo "$u@vdom.test vdom.test/$u/Maildir/"; done >"$T/vmailbox"
 dl_vmail vdom.test
+echo "non_smtpd_milters = inet:127.0.0.1:$MP" >>"$CONF/main.cf"
 
 MILTER_PID=""
 milter_cleanup() {
@@ -142,6 +145,22 @@ R=$(smtp "$PA" sender@vdom.test plain@vdom.test plain)
 AID=$(id_of "$R")
 [ -n "$AID" ] || mr_fail "milter down, accept: $R"
 dl_wait_log "$AID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+
+# 5. non_smtpd_milters: sendmail -> pickup -> cleanup -> the milter.
+printf 'Subject: edit\nX-Remove-Me: yes\n\nlocal first line\n' | dl_send -f local@vdom.test to@vdom.test deleted@vdom.test ||
+    mr_fail "sendmail edit"
+dl_wait_log "cleanup\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: change sender <<changed@vdom\.test>>"
+LID=$(sed -n 's/.*cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=.*/\1/p' "$T/maillog" | tail -n 1)
+dl_wait_log "$LID: to=<addedpar@vdom\.test>, relay=virtual, .*status=sent"
+dl_wait_log "$LID: to=<to@vdom\.test>, relay=virtual, .*status=sent"
+dl_wait_log "$LID: removed"
+grep -q "$LID: to=<deleted@vdom.test>" "$T/maillog" && mr_fail "local mail: the deleted recipient got it"
+F=$(grep -l "^X-Test-Milter-Seen: id=$LID from=<local@vdom.test> body=local first line" "$VBASE"/vdom.test/to/Maildir/new/*)
+[ -n "$F" ] || mr_fail "local mail: no message seen by the milter in to/"
+grep -q "^Subject: edited by milter" "$F" && grep -q "^Return-Path: <changed@vdom.test>" "$F" &&
+    grep -q "^body replaced by the milter" "$F" && ! grep -q "^X-Remove-Me" "$F" || mr_fail "local mail edits: $(cat "$F")"
+printf 'Subject: discard\n\nbye\n' | dl_send -f local@vdom.test plain@vdom.test || mr_fail "sendmail discard"
+dl_wait_log "cleanup\[[0-9]+\]: [0-9A-F]+: milter-discard: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<local@vdom\.test> to=<plain@vdom\.test>\$"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "milter_python: ok"
