@@ -75,7 +75,7 @@ Reply body(std::string text) {
 
 }  // namespace
 
-TEST_CASE("the header is parsed and the body spooled; an unedited message replays unchanged") {
+TEST_CASE("the header is parsed, the body spooled, and an unedited message replays unchanged") {
     MilterMessage m(std::filesystem::temp_directory_path().string());
     feed(m, sample());
     CHECK(m.complete());
