@@ -97,6 +97,12 @@ Verdict MilterList::default_verdict(Entry& e) {
     return v;
 }
 
+// default_action = quarantine: the message of a failed milter goes on hold.
+void MilterList::hold_for(Entry& e, Run& run) {
+    if (run.msg && e.spec.default_action == DefaultAction::kQuarantine && !run.msg->held())
+        run.msg->quarantine("milter " + e.spec.name + " is unavailable");
+}
+
 Verdict MilterList::failure(Entry& e, const std::string& why) {
     if (!e.failed) log::warn("milter %s: %s", e.spec.name.c_str(), why.c_str());
     e.failed = true;
@@ -205,8 +211,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
         if (e.failed) {
             Verdict v = default_verdict(e);
             if (!v.ok()) return run->done(v);
-            if (run->msg && e.spec.default_action == DefaultAction::kQuarantine && !run->msg->held())
-                run->msg->quarantine("milter " + e.spec.name + " is unavailable");
+            hold_for(e, *run);
             ++run->index;
             continue;
         }
@@ -321,8 +326,7 @@ void MilterList::finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Rep
     auto fail = [&](const std::string& why) {
         Verdict v = failure(e, why);
         if (!v.ok()) return run->done(v);
-        if (run->msg && e.spec.default_action == DefaultAction::kQuarantine && !run->msg->held())
-            run->msg->quarantine("milter " + e.spec.name + " is unavailable");
+        hold_for(e, *run);
         advance();
     };
     if (!replies) return fail(std::string("can't read ") + stage_name(cmd) + " reply: " + replies.error().message);

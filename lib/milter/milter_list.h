@@ -105,6 +105,7 @@ private:
     void finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Replies> replies);
     Verdict failure(Entry& e, const std::string& why);
     Verdict default_verdict(Entry& e);
+    void hold_for(Entry& e, Run& run);
     std::string macros(Entry& e, Stage stage, char cmd);
 
     event::Loop& loop_;
