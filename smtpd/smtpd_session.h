@@ -27,6 +27,9 @@
 //   each accepted recipient, DATA sends the Received: header and the
 //   content, and "250 2.0.0 Ok: queued as ID" is sent only after cleanup
 //   answers status 0.
+//   With smtpd_milters (smtpd_milter.h) each command also goes to the
+//   milters before its reply, and the message reaches cleanup only after
+//   the final dot, edited by them.
 //   Recipients are validated (smtpd_reject_unlisted_recipient) against
 //   local_recipient_maps for $mydestination, virtual_mailbox_maps for
 //   virtual mailbox domains and relay_recipient_maps for relay domains; an
