@@ -2,6 +2,8 @@
 #include "lib/milter/milter_client.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -46,7 +48,13 @@ void MilterClient::connect(std::uint32_t actions, std::function<void(Status)> re
             return fail(std::string("cannot resolve ") + spec_.socket.host + ": " + ::gai_strerror(gai));
         }
         fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd >= 0) rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+        if (fd >= 0) {
+            // A packet may leave in more than one write; Nagle would hold
+            // its tail until the milter's delayed ACK (40 ms a chunk).
+            int one = 1;
+            (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+        }
         ::freeaddrinfo(res);
     } else {
         sockaddr_un sun{};

@@ -37,7 +37,11 @@ Spool::~Spool() { std::fclose(f_); }
 
 Status Spool::write(std::string_view bytes) {
     if (bytes.empty()) return ok_status();
-    if (std::fseek(f_, 0, SEEK_END) != 0 || std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size())
+    // Back to the end only after a read moved the position.
+    if (reading_ && std::fseek(f_, 0, SEEK_END) != 0)
+        return make_temp_error(std::string("spool write: ") + std::strerror(errno));
+    reading_ = false;
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size())
         return make_temp_error(std::string("spool write: ") + std::strerror(errno));
     size_ += bytes.size();
     return ok_status();
@@ -47,6 +51,7 @@ Status Spool::read_at(std::uint64_t offset, std::size_t max, std::string* out) {
     out->clear();
     if (offset >= size_) return ok_status();
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max, size_ - offset));
+    reading_ = true;
     if (std::fflush(f_) != 0 || std::fseek(f_, static_cast<long>(offset), SEEK_SET) != 0)
         return make_temp_error(std::string("spool read: ") + std::strerror(errno));
     out->resize(n);
@@ -55,6 +60,7 @@ Status Spool::read_at(std::uint64_t offset, std::size_t max, std::string* out) {
 }
 
 Status Spool::each_line(const std::function<Status(std::string_view line)>& fn) {
+    reading_ = true;
     if (std::fflush(f_) != 0 || std::fseek(f_, 0, SEEK_SET) != 0)
         return make_temp_error(std::string("spool read: ") + std::strerror(errno));
     std::string line;

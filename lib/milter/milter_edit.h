@@ -70,6 +70,7 @@ private:
     explicit Spool(std::FILE* f) : f_(f) {}
     std::FILE* f_;
     std::size_t size_ = 0;
+    bool reading_ = false;  // the position is not at the end
 };
 
 class MilterMessage {

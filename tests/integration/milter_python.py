@@ -46,7 +46,8 @@ class TestMilter(Milter.Base):
         return Milter.CONTINUE
 
     def body(self, chunk):
-        self.text += chunk
+        if not self.text:
+            self.text = chunk
         return Milter.CONTINUE
 
     def eom(self):

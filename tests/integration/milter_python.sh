@@ -146,7 +146,31 @@ AID=$(id_of "$R")
 [ -n "$AID" ] || mr_fail "milter down, accept: $R"
 dl_wait_log "$AID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
 
-# 5. non_smtpd_milters: sendmail -> pickup -> cleanup -> the milter.
+# 5. A large message (4 MB, a 10000-byte line) goes through the milter
+# in chunks and arrives unchanged.
+python3 - "$P" <<'PY' || mr_fail "large message"
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
+body = "first large line\r\n" + "".join("line %06d %s\r\n" % (i, "x" * 60) for i in range(60000)) + "y" * 10000 + "\r\n"
+s.sendmail("big@vdom.test", ["plain@vdom.test"], "Subject: big\r\n\r\n" + body)
+s.quit()
+PY
+dl_wait_log "from=<big@vdom\.test>, size=[0-9]{7},"
+BID=$(sed -n 's/.*qmgr\[[0-9]*\]: \([0-9A-F]*\): from=<big@vdom\.test>.*/\1/p' "$T/maillog")
+dl_wait_log "$BID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+B=$(grep -l "^X-Test-Milter-Seen: id=$BID from=<big@vdom.test> body=first large line" "$VBASE"/vdom.test/plain/Maildir/new/*)
+[ -n "$B" ] || mr_fail "large message not seen by the milter"
+python3 - "$B" <<'PY' || mr_fail "large message content"
+import sys
+body = open(sys.argv[1]).read().partition("\n\n")[2]
+lines = body.split("\n")
+assert lines[0] == "first large line", lines[0]
+assert lines[60000] == "line 059999 " + "x" * 60, lines[60000]
+assert lines[61] == "line 000060 " + "x" * 60
+assert lines[60001] == "y" * 10000, len(lines[60001])
+PY
+
+# 6. non_smtpd_milters: sendmail -> pickup -> cleanup -> the milter.
 printf 'Subject: edit\nX-Remove-Me: yes\n\nlocal first line\n' | dl_send -f local@vdom.test to@vdom.test deleted@vdom.test ||
     mr_fail "sendmail edit"
 dl_wait_log "cleanup\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: change sender <<changed@vdom\.test>>"

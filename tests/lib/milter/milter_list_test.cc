@@ -160,6 +160,46 @@ TEST_CASE("a whole session: negotiation, macros, every event, edits at end of me
     CHECK(fake.macros.find(std::string("Ei\0QID1\0", 8)) != std::string::npos);
 }
 
+TEST_CASE("a large body goes to the milter in chunks of at most 64 KB, in order") {
+    std::string path = sock_path("large");
+    std::string got;
+    std::size_t chunks = 0, largest = 0;
+    FakeMilter fake(path, [&](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(0, 0);
+        if (p.command == 'D') return "";
+        if (p.command == 'B') {
+            got += p.data;
+            ++chunks;
+            largest = std::max(largest, p.data.size());
+        }
+        return encode_packet('c', "");
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("unix:" + path), macros());
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    std::string want;
+    REQUIRE(msg.add(RecordType::kSender, "s@example.com").ok());
+    REQUIRE(msg.add(RecordType::kContentStart, "").ok());
+    REQUIRE(msg.add(RecordType::kNormal, "Subject: big").ok());
+    REQUIRE(msg.add(RecordType::kNormal, "").ok());
+    for (int i = 0; i < 60000; ++i) {
+        std::string line = "line " + std::to_string(i) + std::string(60, 'x');
+        REQUIRE(msg.add(RecordType::kNormal, line).ok());
+        want += line + "\r\n";
+    }
+    REQUIRE(msg.add(RecordType::kExtractedStart, "").ok());
+    REQUIRE(msg.add(RecordType::kEnd, "").ok());
+    auto start = std::chrono::steady_clock::now();
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(got == want);
+    CHECK(chunks > 60);
+    CHECK(largest <= kBodyChunk);
+    WARN("4 MB to the milter in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+}
+
 TEST_CASE("a reply code rejects the recipient with the milter's text") {
     std::string path = sock_path("reject");
     FakeMilter fake(path, [](const Packet& p) -> std::string {
