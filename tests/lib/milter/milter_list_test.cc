@@ -51,8 +51,9 @@ public:
                     if (!p || !*p) break;
                     seen += std::string(1, (*p)->command);
                     if ((*p)->command == 'D') macros += (*p)->data + "|";
+                    if ((*p)->command == 'Q' || (*p)->command == 'A') continue;  // no replies
                     std::string out = script(**p);
-                    if (!out.empty()) (void)!::write(c, out.data(), out.size());
+                    if (!out.empty()) (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);
                 }
             }
             ::close(c);
