@@ -12,6 +12,7 @@ struct MilterList::Entry {
     bool disabled = false;       // failed with default_action accept, or accepted the connection
     bool failed = false;         // failed: every event gets the default action
     bool msg_accepted = false;   // accepted the current message
+    bool in_msg = false;         // got MAIL and no end of message yet: ABORT ends it
     bool connected = false;
 };
 
@@ -144,7 +145,10 @@ void MilterList::helo(const std::string& name, Done done) {
 
 void MilterList::mail(std::vector<std::string> args, Done done) {
     in_message_ = true;
-    for (auto& e : entries_) e->msg_accepted = false;
+    for (auto& e : entries_) {
+        e->msg_accepted = false;
+        e->in_msg = true;
+    }
     event(Stage::kMail, kCmdMail, kProtoNoMail, kProtoNrMail, encode_args(kCmdMail, args), true, std::move(done));
 }
 
@@ -189,7 +193,8 @@ void MilterList::abort() {
     in_message_ = false;
     for (auto& e : entries_) {
         e->msg_accepted = false;
-        if (e->client && !e->disabled && !e->failed) e->client->send(encode_packet(kCmdAbort, ""));
+        if (e->in_msg && e->client && !e->disabled && !e->failed) e->client->send(encode_packet(kCmdAbort, ""));
+        e->in_msg = false;
     }
 }
 
@@ -342,6 +347,8 @@ void MilterList::finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Rep
         if (!(allowed & action_of(t)))
             return fail(std::string("modification reply '") + t + "' that was not negotiated");
     }
+    // End of message ends the milter's transaction, whatever it answered.
+    if (eom) e.in_msg = false;
     Verdict v;
     v.milter = e.spec.name;
     switch (last.type) {
