@@ -168,6 +168,14 @@ TEST_CASE("milter parameters come from main.cf with Postfix's defaults") {
     CHECK(mc->macros[static_cast<std::size_t>(Stage::kConnect)] ==
           std::vector<std::string>{"j", "{daemon_name}", "{daemon_addr}", "v", "_"});
     CHECK(mc->macros[static_cast<std::size_t>(Stage::kEom)] == std::vector<std::string>{"i"});
+    // $-expansion of the macro values.
+    CHECK(mc->macro_v.rfind("mailroom ", 0) == 0);
+    CHECK(mc->macro_v.size() > std::string("mailroom ").size());
+    auto named = config::Config::from_text("smtpd_milters = unix:/x\nmyhostname = mx.example.test\n", "/nonexistent");
+    REQUIRE(named.ok());
+    auto nmc = MilterConfig::from_config(*named, "smtpd_milters");
+    REQUIRE(nmc.ok());
+    CHECK(nmc->daemon_name == "mx.example.test");
     auto none = MilterConfig::from_config(*cfg, "non_smtpd_milters");
     REQUIRE(none.ok());
     CHECK(none->empty());

@@ -201,6 +201,27 @@ TEST_CASE("a large body goes to the milter in chunks of at most 64 KB, in order"
     WARN("4 MB to the milter in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
 }
 
+TEST_CASE("a version 6 milter's own macro list replaces the configured one") {
+    std::string path = sock_path("symlist");
+    FakeMilter fake(path, [](const Packet& p) -> std::string {
+        // SETSYMLIST in the negotiation: at connect only {client_addr}.
+        if (p.command == 'O')
+            return encode_packet('O', u32(6) + u32(kActSetSymList) + u32(0) + u32(0) + std::string("{client_addr}\0", 14));
+        if (p.command == 'D') return "";
+        return encode_packet('c', "");
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("unix:" + path), [](std::string_view name) -> std::optional<std::string> {
+        if (name == "j") return std::string("mx.example");
+        if (name == "{client_addr}") return std::string("192.0.2.1");
+        return std::nullopt;
+    });
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.helo("x", d); }).ok());  // the connect event's macros have arrived
+    CHECK(fake.macros.find(std::string("C{client_addr}\0" "192.0.2.1\0", 24)) != std::string::npos);
+    CHECK(fake.macros.find("mx.example") == std::string::npos);
+}
+
 TEST_CASE("a reply code rejects the recipient with the milter's text") {
     std::string path = sock_path("reject");
     FakeMilter fake(path, [](const Packet& p) -> std::string {
