@@ -329,6 +329,23 @@ void Session::cmd_bdat(const Command& cmd) {
         pending_bdat_error_ = failure;
     } else if (!bdat_used_) {
         bdat_used_ = true;
+        if (milters_) {
+            // The milters' DATA event first; the chunk waits in the input.
+            milter_stage("DATA", [this](auto done) { milters_->data(done); }, [this](std::optional<Reply> mr) {
+                if (mr) {
+                    abort_message();
+                    bdat_error_ = *mr;  // this chunk and every later one until LAST
+                    bdat_discard_ = true;
+                    count(Verb::kBdat, false);
+                    pending_bdat_error_ = *mr;
+                } else if (auto st = start_content(); !st) {
+                    sink_status_ = st;
+                }
+                state_ = State::kBdat;
+                if (bdat_remaining_ == 0) handle_bdat_bytes();
+            });
+            return;
+        }
         if (auto st = start_content(); !st) sink_status_ = st;
     }
     state_ = State::kBdat;

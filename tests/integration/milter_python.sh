@@ -134,6 +134,35 @@ for id in $RID $DID $HID; do
 done
 [ "$(ls "$Q/hold")" = "$HID" ] || mr_fail "hold/ holds: $(ls "$Q/hold")"
 
+# BDAT: the milters see DATA at the first chunk and the message after LAST.
+python3 - "$P" >"$T/bdat" <<'PY' || mr_fail "BDAT: $(cat "$T/bdat")"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 30)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n")
+        lines.append(l)
+        if l[3:4] != "-":
+            return lines
+reply()
+for subject in ("plain", "reject"):
+    s.sendall(b"EHLO client.example\r\n")
+    assert any(l[4:] == "CHUNKING" for l in reply())
+    s.sendall(b"MAIL FROM:<bdat@vdom.test>\r\n"); reply()
+    s.sendall(b"RCPT TO:<plain@vdom.test>\r\n"); reply()
+    msg = ("Subject: %s\r\n\r\nsent with bdat\r\n" % subject).encode()
+    s.sendall(b"BDAT 10\r\n" + msg[:10]); print(reply()[-1])
+    s.sendall(b"BDAT %d LAST\r\n" % (len(msg) - 10) + msg[10:]); print(reply()[-1])
+s.sendall(b"QUIT\r\n"); reply()
+PY
+[ "$(sed -n 1p "$T/bdat")" = "250 2.0.0 Ok: 10 bytes" ] || mr_fail "BDAT chunk: $(cat "$T/bdat")"
+BDID=$(id_of "$(sed -n 2p "$T/bdat")")
+[ -n "$BDID" ] || mr_fail "BDAT plain: $(cat "$T/bdat")"
+[ "$(sed -n 4p "$T/bdat")" = "554 5.7.1 content refused by test milter" ] || mr_fail "BDAT reject: $(cat "$T/bdat")"
+dl_wait_log "$BDID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+
 # 4. A milter that is down: tempfail by default, accept when configured.
 R=$(smtp "$PD" sender@vdom.test plain@vdom.test plain)
 [ "$R" = "451 4.7.1 Service unavailable - try again later" ] || mr_fail "milter down, tempfail: $R"
