@@ -19,6 +19,8 @@ using queue::RecordType;
 
 Result<std::unique_ptr<Spool>> Spool::create(const std::string& dir) {
     int fd = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    // A chrooted daemon sits in the queue directory: its incoming/ is here.
+    if (fd < 0) fd = ::open("incoming", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
         // No O_TMPFILE there: the C library's temporary directory.
         std::FILE* f = std::tmpfile();

@@ -53,8 +53,8 @@ struct Header {
 };
 
 // An unlinked temporary file (O_TMPFILE) in `dir` (the working directory
-// when empty; tmpfile() where O_TMPFILE fails) holding body lines, each
-// ending in "\n".
+// when empty), else in ./incoming (a daemon chrooted to the queue), else
+// tmpfile(), holding body lines, each ending in "\n".
 class Spool {
 public:
     static Result<std::unique_ptr<Spool>> create(const std::string& dir);
