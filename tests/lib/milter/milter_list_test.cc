@@ -222,6 +222,38 @@ TEST_CASE("a version 6 milter's own macro list replaces the configured one") {
     CHECK(fake.macros.find("mx.example") == std::string::npos);
 }
 
+TEST_CASE("SKIP ends the body, no-reply headers are not waited for, PROGRESS is passed over") {
+    std::string path = sock_path("skip");
+    std::atomic<int> bodies{0};
+    FakeMilter fake(path, [&](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(kActAddHeaders, kProtoNrHeader | kProtoSkip);
+        if (p.command == 'D' || p.command == 'L') return "";  // headers: no reply negotiated
+        if (p.command == 'B') {
+            ++bodies;
+            return encode_packet('s', "");
+        }
+        if (p.command == 'E')
+            return encode_packet('p', "") + encode_packet('h', std::string("X-Skip\0ok\0", 10)) +
+                   encode_packet('p', "") + encode_packet('c', "");
+        return encode_packet('c', "");
+    });
+    event::Loop loop;
+    MilterList list(loop, config_for("unix:" + path), macros());
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    REQUIRE(msg.add(RecordType::kSender, "s@example.com").ok());
+    REQUIRE(msg.add(RecordType::kContentStart, "").ok());
+    for (int i = 0; i < 5; ++i) REQUIRE(msg.add(RecordType::kNormal, "X-H" + std::to_string(i) + ": v").ok());
+    REQUIRE(msg.add(RecordType::kNormal, "").ok());
+    for (int i = 0; i < 5000; ++i) REQUIRE(msg.add(RecordType::kNormal, std::string(70, 'b')).ok());
+    REQUIRE(msg.add(RecordType::kExtractedStart, "").ok());
+    REQUIRE(msg.add(RecordType::kEnd, "").ok());
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    CHECK(bodies == 1);  // 350 KB would be six chunks
+    CHECK(msg.headers().back().name == "X-Skip");
+}
+
 TEST_CASE("a reply code rejects the recipient with the milter's text") {
     std::string path = sock_path("reject");
     FakeMilter fake(path, [](const Packet& p) -> std::string {
