@@ -196,12 +196,21 @@ private:
 
     void authenticate() {
         std::string user, password, challenge;
-        bool cram = request_.authtype == "cram-md5" || request_.authtype == "cram-sha1";
+        const bool apop = request_.authtype == "apop";
+        bool cram = request_.authtype == "cram-md5" || request_.authtype == "cram-sha1" || apop;
         if (request_.authtype == "login") {
             auto lp = auth::parse_login_data(request_.authdata);
             if (!lp) return reply_fail(true);
             user = lp->first;
             password = lp->second;
+        } else if (apop) {
+            // mailroom's extension: "user\ntimestamp\nhexdigest\n", the
+            // digest being MD5(timestamp + password) (RFC 1939).
+            auto parts = util::split(request_.authdata, "\n");
+            if (parts.size() != 3) return reply_fail(true);
+            user = parts[0];
+            challenge = parts[1];
+            password = parts[2];  // the digest
         } else if (cram) {
             auto cp = auth::parse_cram_data(request_.authdata);
             if (!cp) return reply_fail(true);
@@ -232,6 +241,15 @@ private:
             AuthWork w;
             auto check = [&](const UserRecord& u, const std::string& scheme, std::string* why) {
                 if (!cram) return auth::AuthChain::check_password(u, scheme, password, why);
+                if (authtype == "apop") {
+                    const auto v = auth::verify_apop(
+                        u.clear_password.empty() ? u.crypt_password : "{PLAIN}" + u.clear_password, challenge,
+                        password, scheme);
+                    if (v == auth::VerifyResult::kMatch) return Outcome::kOk;
+                    *why = v == auth::VerifyResult::kUnsupported ? "the stored password does not allow apop"
+                                                                 : "password mismatch";
+                    return Outcome::kNotFound;
+                }
                 auto plain = auth::plaintext_of(
                     u.clear_password.empty() ? u.crypt_password : "{PLAIN}" + u.clear_password, scheme);
                 if (!plain) {

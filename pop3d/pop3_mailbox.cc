@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 
 #include "lib/access/uidlist.h"
 #include "lib/log/log.h"
+#include "lib/util/strings.h"
 #include "lib/mailbox/maildir.h"
 #include "lib/mailbox/maildir_name.h"
 #include "lib/mailbox/maildir_quota.h"
@@ -112,6 +114,57 @@ void Pop3Mailbox::reset() {
     for (auto& m : messages_) m.deleted = false;
 }
 
+Result<Pop3Mailbox::Reader> Pop3Mailbox::open_message(std::size_t index) const {
+    const auto& m = messages_[index];
+    Reader r;
+    if (mbox_) {
+        r.path_ = mbox_path_;
+        r.pos_ = m.body_offset;
+        r.end_ = m.end_offset;
+        r.maildir_ = false;
+        r.unquote_ = std::make_unique<mailbox::FromFilter>(mailbox::FromFilter::Mode::kUnquote);
+    } else {
+        r.path_ = mailbox::maildir_path(maildir_, m.subdir, m.filename);
+    }
+    r.fd_.reset(::open(r.path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!r.fd_.valid()) return make_error(util::format("open %s: %s", r.path_.c_str(), std::strerror(errno)));
+    if (r.maildir_) {
+        struct stat st {};
+        if (::fstat(r.fd_.get(), &st) != 0)
+            return make_error(util::format("stat %s: %s", r.path_.c_str(), std::strerror(errno)));
+        r.end_ = static_cast<std::uint64_t>(st.st_size);
+    }
+    return r;
+}
+
+Result<bool> Pop3Mailbox::Reader::next(std::size_t max, std::string* out) {
+    if (pos_ >= end_) {
+        if (unquote_) {
+            unquote_->finish(out);
+            unquote_.reset();
+        }
+        return false;
+    }
+    std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(max, end_ - pos_)), '\0');
+    ssize_t n;
+    do {
+        n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(pos_));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return make_error(util::format("read %s: %s", path_.c_str(), std::strerror(errno)));
+    if (n == 0) {
+        if (!maildir_) return make_error("read " + path_ + ": mailbox shrank while reading");
+        end_ = pos_;  // a Maildir file is what it is
+        return next(max, out);
+    }
+    pos_ += static_cast<std::uint64_t>(n);
+    buf.resize(static_cast<std::size_t>(n));
+    if (unquote_)
+        unquote_->feed(buf, out);
+    else
+        out->append(buf);
+    return true;
+}
+
 Result<std::string> Pop3Mailbox::read(std::size_t index) const {
     const auto& m = messages_[index];
     if (mbox_) {
@@ -168,27 +221,66 @@ std::string digest_hex(const char* name, std::string_view data) {
     return out;
 }
 
+void Pop3Encoder::end_line(std::string* out) {
+    // A line ends: CRLF out, and the header/body count moves on.
+    const bool empty = at_line_start_;
+    *out += "\r\n";
+    at_line_start_ = true;
+    if (in_body_) {
+        ++body_seen_;
+    } else if (empty) {
+        in_body_ = true;
+    }
+    if (in_body_ && body_lines_ >= 0 && body_seen_ >= body_lines_) done_ = true;
+}
+
+void Pop3Encoder::feed(std::string_view text, std::string* out) {
+    std::size_t i = 0;
+    while (i < text.size() && !done_) {
+        const char c = text[i];
+        if (c == '\n') {
+            pending_cr_ = false;  // CR LF is one line end
+            end_line(out);
+            ++i;
+            continue;
+        }
+        if (pending_cr_) {  // a CR inside the line
+            *out += '\r';
+            pending_cr_ = false;
+            at_line_start_ = false;
+        }
+        if (c == '\r') {
+            pending_cr_ = true;
+            ++i;
+            continue;
+        }
+        if (at_line_start_ && c == '.') *out += '.';
+        at_line_start_ = false;
+        // The rest of the line up to a CR or LF in one piece.
+        std::size_t j = i;
+        while (j < text.size() && text[j] != '\n' && text[j] != '\r') ++j;
+        out->append(text.substr(i, j - i));
+        i = j;
+    }
+}
+
+void Pop3Encoder::finish(std::string* out) {
+    if (done_) return;
+    // A last line without LF still ends in CRLF (a CR before the end is
+    // its line end).
+    if (!at_line_start_ || pending_cr_) {
+        pending_cr_ = false;
+        end_line(out);
+    }
+    done_ = true;
+}
+
 std::string pop3_encode_message(std::string_view text, long body_lines) {
     std::string out;
     out.reserve(text.size() + text.size() / 32 + 8);
-    bool in_body = false;
-    long body_seen = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        if (in_body && body_lines >= 0 && body_seen >= body_lines) break;
-        auto end = text.find('\n', pos);
-        std::string_view line = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        pos = end == std::string_view::npos ? text.size() : end + 1;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (!line.empty() && line[0] == '.') out += '.';
-        out += line;
-        out += "\r\n";
-        if (in_body) {
-            ++body_seen;
-        } else if (line.empty()) {
-            in_body = true;
-        }
-    }
+    Pop3Encoder enc(body_lines);
+    enc.feed(text, &out);
+    enc.finish(&out);
     return out;
 }
 

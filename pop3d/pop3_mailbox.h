@@ -23,7 +23,8 @@
 //   waiting on the locks then appends to the file that is the mbox.
 //
 // Thread safety
-//   One thread.
+//   One thread at a time (pop3d opens and commits a mailbox on a worker
+//   thread, and reads it on the loop in between).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/mailbox/mbox.h"
 #include "lib/util/result.h"
 #include "lib/util/unique_fd.h"
 
@@ -76,6 +78,22 @@ public:
     void reset();
     // The message file's bytes as stored.
     Result<std::string> read(std::size_t index) const;
+    // The same, piece by piece (RETR and TOP never hold a message whole).
+    class Reader {
+    public:
+        // Up to about `max` more bytes into *out (appended); false once the
+        // message is all read.
+        Result<bool> next(std::size_t max, std::string* out);
+
+    private:
+        friend class Pop3Mailbox;
+        std::string path_;
+        util::UniqueFd fd_;
+        std::uint64_t pos_ = 0, end_ = 0;
+        bool maildir_ = true;  // else an mbox slice, From-unquoted
+        std::unique_ptr<mailbox::FromFilter> unquote_;
+    };
+    Result<Reader> open_message(std::size_t index) const;
     // UPDATE: applies deletions and the new/ to cur/ moves.
     Result<UpdateStats> commit();
 
@@ -88,6 +106,27 @@ private:
     std::string maildir_;
     util::UniqueFd lock_;
     std::vector<Pop3Message> messages_;
+};
+
+// pop3_encode_message() on a message that comes in pieces: feed() may
+// split the text anywhere; done() once TOP's body lines are all out (the
+// rest need not be read); finish() after the last piece.
+class Pop3Encoder {
+public:
+    explicit Pop3Encoder(long body_lines = -1) : body_lines_(body_lines) {}
+    void feed(std::string_view text, std::string* out);
+    void finish(std::string* out);
+    bool done() const { return done_; }
+
+private:
+    void end_line(std::string* out);
+
+    long body_lines_;
+    long body_seen_ = 0;
+    bool in_body_ = false;
+    bool at_line_start_ = true;
+    bool pending_cr_ = false;  // a CR that is dropped if LF follows
+    bool done_ = false;
 };
 
 // The POP3 form of `text` for RETR and TOP: CRLF line ends, lines that

@@ -6,12 +6,16 @@
 //   login_greeting, disable_plaintext_auth, auth_mechanisms,
 //   login_trusted_networks, mail_max_userip_connections, mail_location,
 //   pop3_uidl_format, ssl_cert, ssl_key; and pop3_idle_timeout,
-//   pop3_tls_wrappermode). Pop3Server owns what the sessions of one
-//   process share: the TLS context, the authd client, the anvil client
-//   that counts user+IP connections across pop3d processes. Each accepted connection becomes a Pop3Session
-//   (pop3_session.cc): the login part (greeting, CAPA, STLS, USER/PASS,
-//   APOP, AUTH) and, once authd accepted the user, the mail part on a
-//   Pop3Mailbox (docs/mail-access.md).
+//   pop3_tls_wrappermode; the login part's own through
+//   access::LoginConfig). Pop3Server owns what the sessions of one
+//   process share: the TLS context, the authd client, the user+IP limit
+//   counted by anvil across pop3d processes, the sessions handed to mail
+//   processes (and their TLS proxies), and the worker threads for mailbox
+//   work. Each accepted connection becomes a Pop3Session (pop3_session.cc:
+//   greeting, CAPA, STLS, USER/PASS, APOP, AUTH); once authd accepted the
+//   user, the session goes to a mail process, whose Pop3Server adopt()s it
+//   for the mail part on a Pop3Mailbox (pop3_session_mail.cc,
+//   docs/mail-access.md).
 //
 // Thread safety
 //   Loop thread only.
@@ -26,33 +30,25 @@
 #include <string>
 #include <vector>
 
-#include "lib/anvil/anvil_client.h"
+#include "lib/access/login.h"
+#include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
+#include "lib/event/offload.h"
 #include "lib/server/server.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
-#include "smtpd/smtpd_mynetworks.h"
 
 namespace mailroom::pop3d {
 
 struct Pop3Config {
     std::string greeting = "mailroom ready.";  // login_greeting
-    bool disable_plaintext_auth = true;
-    bool mech_plain = true;
-    bool mech_login = true;
-    bool mech_apop = false;
-    std::optional<smtpd::Mynetworks> trusted;  // login_trusted_networks
-    int max_userip = 10;                       // mail_max_userip_connections (0 = no limit)
-    std::string anvil_socket;                  // private/anvil; empty: count in this process only
+    access::LoginConfig login;                 // the login part's parameters (lib/access/login.h)
     std::chrono::milliseconds idle_timeout{600000};
-    std::chrono::milliseconds failure_delay{2000};  // auth_failure_delay, for failures pop3d decides
     std::string mail_location = "maildir:~/Maildir";
     std::string uidl_format = "%08Xu%08Xv";
-    std::string hostname;
     bool wrappermode = false;
-    auth::AuthClientOptions authd;
     tls::ServerPolicy tls;  // level kNone when ssl_cert is empty or ssl = no
 
     static Result<Pop3Config> from_config(const config::Config& config);
@@ -66,6 +62,9 @@ public:
     ~Pop3Server();
 
     void accept(server::Connection conn);
+    // A mail process: a session handed over by a login process
+    // (lib/access/mail_process.h); done() runs once it is over.
+    void adopt(access::Handoff handoff, util::UniqueFd fd, std::function<void()> done);
     // Ends a session (freed after the current callback).
     void finish(Pop3Session* session);
 
@@ -73,29 +72,46 @@ public:
     const Pop3Config& config() const { return config_; }
     const std::shared_ptr<tls::ServerContext>& tls() const { return tls_; }
     auth::AuthClient& authd() { return authd_; }
-    // mail_max_userip_connections: a session of `user` from `rip` is
-    // counted through anvil, so across every pop3d process (without an
-    // anvil socket configured, in this process). done(true, ticket) admits
-    // it; the ticket goes back to userip_release() when the session ends.
-    // When anvil cannot be asked the session is admitted (anvil's client
-    // logs the warning), as Postfix's smtpd goes on without its limits.
-    struct UseripTicket {
-        std::string key;
-        std::uint64_t generation = 0;  // anvil connection it was counted on
-        bool local = false;
-    };
-    void userip_connect(const std::string& user, const std::string& rip,
-                        std::function<void(bool, UseripTicket)> done);
-    void userip_release(const UseripTicket& ticket);
+    // mail_max_userip_connections (lib/access/login.h).
+    access::UseripLimiter& userip() { return userip_; }
+    // Worker threads for mailbox work that waits for locks (opening,
+    // UPDATE), made on first use; null if they can not be had (the work
+    // then runs on the loop).
+    event::Offload* offload();
+
+    // The login side of the per-user mail processes: null when sessions
+    // run in this process (no broker: the unit tests).
+    void set_mail_processes(access::MailProcesses* processes);
+    access::MailProcesses* mail_processes() const { return mail_; }
+    std::uint64_t next_handoff_id() { return ++handoff_ids_; }
+    // A session now in a mail process: its user+IP ticket is released, and
+    // `conn` (still counted as a session of this process, so that it does
+    // not exit under its mail processes) closed, once the mail process
+    // reports it done (and the TLS proxy, when there is one, has finished).
+    void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
+                     std::unique_ptr<access::TlsProxy> proxy);
+    // The mail process reported session `id` over, or its proxy finished.
+    void handed_done(std::uint64_t id, bool from_proxy);
 
 private:
     event::Loop& loop_;
     Pop3Config config_;
     std::shared_ptr<tls::ServerContext> tls_;
     auth::AuthClient authd_;
-    std::unique_ptr<anvil::Client> anvil_;
+    access::UseripLimiter userip_;
     std::map<Pop3Session*, std::unique_ptr<Pop3Session>> sessions_;
-    std::map<std::string, int> userip_;
+    access::MailProcesses* mail_ = nullptr;
+    std::uint64_t handoff_ids_ = 0;
+    struct Handed {
+        access::UseripLimiter::Ticket ticket;
+        server::Connection conn;
+        std::unique_ptr<access::TlsProxy> proxy;
+        bool reported = false;  // the mail process said it is over
+    };
+    std::map<std::uint64_t, Handed> handed_;
+    // Last: destroyed first, so no mailbox work reports to a session gone.
+    std::unique_ptr<event::Offload> offload_;
+    bool offload_failed_ = false;
 };
 
 }  // namespace mailroom::pop3d

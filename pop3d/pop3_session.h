@@ -12,8 +12,14 @@
 //   Plaintext credentials (USER/PASS, AUTH PLAIN/LOGIN) are refused when
 //   disable_plaintext_auth is set, unless the connection is under TLS,
 //   comes from login_trusted_networks, or from the server's own address
-//   (as Dovecot). Twenty bad commands, or the idle timeout, end the
-//   session. Log lines are Dovecot's (docs/mail-access.md).
+//   (as Dovecot; lib/access/login.h). Twenty bad commands, or the idle
+//   timeout, end the session. Log lines are Dovecot's (docs/mail-access.md).
+//
+//   In a login process with mail processes (Pop3Server::mail_processes()),
+//   an accepted login is handed over (lib/access/mail_process.h) and the
+//   session ends here; the mail process makes a Pop3Session from the
+//   hand-off, which opens the mailbox and goes on in TRANSACTION. Without
+//   mail processes (the unit tests) the mail part runs in this process.
 //
 // Thread safety
 //   Loop thread only.
@@ -22,9 +28,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "lib/auth/auth_client.h"
+#include "lib/access/login.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/channel.h"
 #include "lib/server/server.h"
@@ -37,6 +44,9 @@ namespace mailroom::pop3d {
 class Pop3Session {
 public:
     Pop3Session(Pop3Server& server, server::Connection conn);
+    // In a mail process: the session a login process handed over, in the
+    // TRANSACTION state once the mailbox is open; done() when it is over.
+    Pop3Session(Pop3Server& server, access::Handoff handoff, util::UniqueFd fd, std::function<void()> done);
     ~Pop3Session();
     Pop3Session(const Pop3Session&) = delete;
     Pop3Session& operator=(const Pop3Session&) = delete;
@@ -44,7 +54,7 @@ public:
     void start();
 
 private:
-    enum class State { kAuthorization, kAuthWait, kSaslPlain, kSaslLoginUser, kSaslLoginPass, kTransaction, kDone };
+    enum class State { kAuthorization, kAuthWait, kSasl, kTransaction, kUpdate, kDone };
 
     void on_input();
     void wait_for_drain();  // reading paused until the queued replies are sent
@@ -56,16 +66,22 @@ private:
     void capa();
     void start_tls();
     bool plaintext_allowed() const;
-    void authenticate(std::string user, std::string password, const char* method);
-    void apop(const Pop3Command& cmd);
-    void auth_done(const std::string& user, const char* method, const auth::AuthResult& result,
-                   bool authd_delayed = true);
-    // Counts a failed authentication and answers it after the failure
-    // delay (at once when authd already waited); the third ends the session.
-    void auth_failed(const std::string& user, const char* method, bool delay);
-    void auth_failed_reply();
-    void login(const std::string& typed_name, const auth::AuthUser& user, const char* method);
+    void wait_for_auth();  // reading paused until authd (and the failure delay) answered
+    // authd's answer (after the failure delay when it is a failure); the
+    // third failure ends the session.
+    void auth_done(access::LoginAuth::Outcome outcome, const char* method);
+    void login(const std::string& login_name, const auth::AuthUser& user, const char* method);
     void open_mailbox(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void mailbox_opened(const std::string& login_name, std::shared_ptr<Pop3Mailbox> box, Pop3Mailbox::OpenError why,
+                        const std::string& reason);
+    void updated(Result<UpdateStats> stats);  // QUIT's UPDATE is done
+    void send_transfer();  // the next pieces of a RETR or TOP, as the client takes them
+    // Gives the session to a mail process (lib/access/mail_process.h).
+    void hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method);
+    void start_mail();      // a mail process's start()
+    event::Channel::Options channel_options() const;
+    bool attach_channel(event::Channel::Ptr channel);  // false: the session is over
+    void report_done();     // tells the login process the session is over (once)
     bool message_index(const Pop3Command& cmd, std::size_t* index);
     void send(std::string_view text);  // adds CRLF
     void bad_command(const std::string& text);
@@ -79,25 +95,34 @@ private:
     server::Connection conn_;
     event::Channel::Ptr channel_;
     State state_ = State::kAuthorization;
-    std::string rip_, lip_;
-    bool tls_ = false;
-    bool secured_ = false;  // trusted network or local address
-    std::string timestamp_;  // APOP's greeting challenge, when offered
-    std::string user_;       // from USER
-    std::string last_user_;  // for the log
-    const char* last_method_ = nullptr;
-    int auth_failures_ = 0;
-    event::Timer failure_timer_;
+    access::LoginPeer peer_;  // addresses, TLS, trusted
+    std::string timestamp_;   // APOP's greeting challenge, when offered
+    std::string user_;        // from USER
+    access::LoginAuth auth_;
+    std::optional<access::SaslExchange> sasl_;
     int bad_commands_ = 0;
-    std::uint64_t auth_id_ = 0;
     std::chrono::steady_clock::time_point started_;
     // The mail part.
     std::string mail_user_;
-    Pop3Server::UseripTicket userip_ticket_;
-    std::unique_ptr<Pop3Mailbox> box_;
+    access::UseripLimiter::Ticket userip_ticket_;
+    std::shared_ptr<Pop3Mailbox> box_;  // shared with the UPDATE work off the loop
+    bool client_gone_ = false;          // the client closed during UPDATE
+    struct Transfer {
+        Pop3Mailbox::Reader reader;
+        Pop3Encoder encoder;
+        bool retr = true;
+        std::uint64_t bytes = 0;  // encoded, for the Disconnected line
+        bool waited = false;      // for the client to take some of it
+    };
+    std::unique_ptr<Transfer> transfer_;  // a RETR or TOP being sent
     std::uint32_t top_count_ = 0, retr_count_ = 0;
     std::uint64_t top_bytes_ = 0, retr_bytes_ = 0;
     bool closing_ = false;
+    // A mail process's session: what the login process handed over.
+    std::optional<access::Handoff> handoff_;
+    util::UniqueFd handoff_fd_;
+    std::function<void()> done_;
+    std::string carry_;  // handed-over input without its line end yet
     std::shared_ptr<int> life_ = std::make_shared<int>(0);  // for callbacks that may outlive the session
 };
 

@@ -75,6 +75,8 @@ void Session::abort_message() {
     // Closing the cleanup connection without the end marker makes cleanup
     // remove its file.
     sink_.reset();
+    clamav_.reset();
+    proxy_ = nullptr;
     sink_full_ = false;
 }
 
@@ -241,6 +243,7 @@ void Session::end_of_message() {
             abort_message();
             return done(replies::queued(id), true);
         }
+        if (clamav_) return clamav_verdict(done);
         finish_message(done);
     });
 }
@@ -248,6 +251,7 @@ void Session::end_of_message() {
 // Ends the record stream and waits, on the loop, for cleanup to write,
 // fsync and rename the queue file.
 void Session::finish_message(std::function<void(const Reply&, bool)> done) {
+    if (proxy_) return proxy_finish(done);
     std::string id = s_.queue_id;
     Status st = sink_->send(RecordType::kExtractedStart, "");
     if (st) st = send_effects();  // actions of the end-of-data restrictions

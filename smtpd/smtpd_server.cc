@@ -108,6 +108,12 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     auto sasl = SaslConfig::from_config(cfg);
     if (!sasl) return sasl.error();
     c.sasl = std::move(*sasl);
+    auto clamav = ClamavConfig::from_config(cfg);
+    if (!clamav) return clamav.error();
+    c.clamav = std::move(*clamav);
+    auto proxy = ProxyConfig::from_config(cfg);
+    if (!proxy) return proxy.error();
+    c.proxy = std::move(*proxy);
     auto milters = milter::MilterConfig::from_config(cfg, "smtpd_milters");
     if (!milters) return milters.error();
     if (!milters->empty()) c.milters = std::make_shared<const milter::MilterConfig>(std::move(*milters));
@@ -173,6 +179,7 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
     auto c = SmtpdConfig::from_config(cfg);
     if (!c) return c.error();
     server->config_ = std::move(*c);
+    if (!hooks.open_sink && server->config_.proxy.address) hooks.open_sink = proxy_sink_opener(loop, server->config_.proxy);
     if (!hooks.open_sink) hooks.open_sink = cleanup_sink_opener(loop, server->config_.queue_directory,
                                                                   server->config_.ipc_timeout_ms,
                                                                   server->config_.cleanup_flags);

@@ -614,7 +614,9 @@ void Session::rcpt_accepted(const RcptParams& params, const std::string& address
             count(Verb::kRcpt, false);
             reply_error(replies::queue_write_error());
         } else {
-            sink_ = std::shared_ptr<MessageSink>(milter_wrap(std::move(*sink)));
+            // The milters hold the message for cleanup; a before-queue proxy
+            // (smtpd_proxy_filter) gets it as it arrives, without them.
+            sink_ = attach_sink(cfg_.proxy.address ? std::move(*sink) : milter_wrap(std::move(*sink)));
             std::weak_ptr<int> still = alive_;
             sink_->on_drained([this, still] {
                 if (still.expired() || !sink_full_) return;
@@ -636,6 +638,7 @@ void Session::accept_recipient(const RcptParams& params, const std::string& addr
         sink_status_ = sink_->send(RecordType::kDsnNotify, dsn_notify_text(params.notify));
     if (sink_status_)
         sink_status_ = sink_->send(RecordType::kRecipient, std::string(1, queue::kRcptPending) + address);
+    if (proxy_) return proxy_recipient(address);
     recipients_.push_back(address);
     s_.rcpt_count = static_cast<unsigned>(recipients_.size());
     count(Verb::kRcpt, true);

@@ -27,6 +27,11 @@
 //   each accepted recipient, DATA sends the Received: header and the
 //   content, and "250 2.0.0 Ok: queued as ID" is sent only after cleanup
 //   answers status 0.
+//   With smtpd_clamav_socket the content also streams to clamd and the
+//   reply to the end of the message waits for its verdict
+//   (smtpd_clamav.h); with smtpd_proxy_filter the transaction goes to an
+//   SMTP proxy instead of cleanup and the client gets the proxy's replies
+//   (smtpd_proxy.h). docs/content-filter.md has both.
 //   With smtpd_milters (smtpd_milter.h) each command also goes to the
 //   milters before its reply, and the message reaches cleanup only after
 //   the final dot, edited by them.
@@ -115,6 +120,8 @@
 #include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
+#include "smtpd/smtpd_clamav.h"
+#include "smtpd/smtpd_proxy.h"
 #include "smtpd/smtpd_mynetworks.h"
 #include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
@@ -147,6 +154,8 @@ struct SmtpdConfig {
     bool smtpd_peername_lookup = true;
     tls::ServerPolicy tls;  // smtpd_tls_* (lib/tls/tls.h)
     SaslConfig sasl;        // smtpd_sasl_* (smtpd_sasl.h)
+    ClamavConfig clamav;    // smtpd_clamav_* (smtpd_clamav.h)
+    ProxyConfig proxy;      // smtpd_proxy_* (smtpd_proxy.h)
     std::shared_ptr<const milter::MilterConfig> milters;  // smtpd_milters (smtpd_milter.h); null when none
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
@@ -179,6 +188,10 @@ using SinkOpener = std::function<void(SinkOpened)>;
 // unix n ..."), through submit::AsyncCleanupClient on the loop.
 SinkOpener cleanup_sink_opener(event::Loop& loop, std::string queue_directory, int timeout_ms,
                                std::int64_t flags = submit::kCleanupFlagNone);
+
+// With smtpd_proxy_filter: each transaction goes to the proxy
+// (smtpd_proxy.h) instead of cleanup.
+SinkOpener proxy_sink_opener(event::Loop& loop, const ProxyConfig& config);
 
 // Which client a connection comes from.
 struct Peer {

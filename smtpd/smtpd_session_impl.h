@@ -25,6 +25,8 @@
 
 namespace mailroom::smtpd {
 
+class ClamavSink;  // smtpd_clamav.cc
+class ProxySink;   // smtpd_proxy.cc
 
 inline constexpr size_t kMaxReadAhead = 64 * 1024;  // bytes pulled from the socket before processing
 // Bytes of a message cleanup may have unread before the session stops
@@ -111,6 +113,17 @@ private:
     Status start_content();
     Status send_effects();
     void end_of_message();
+    // The built-in virus scan (smtpd_clamav.cc): wraps a new cleanup sink
+    // when smtpd_clamav_socket is set; at end of DATA waits for the verdict
+    // and then queues, holds, discards or refuses the message.
+    std::shared_ptr<MessageSink> clamav_wrap(std::unique_ptr<MessageSink> sink);
+    void clamav_verdict(std::function<void(const Reply&, bool)> done);
+    // The before-queue proxy (smtpd_proxy.cc): a new sink becomes sink_
+    // (wrapped for the scan); with smtpd_proxy_filter the client gets the
+    // proxy's replies to RCPT and to the end of the message.
+    std::shared_ptr<MessageSink> attach_sink(std::unique_ptr<MessageSink> sink);
+    void proxy_recipient(const std::string& address);
+    void proxy_finish(std::function<void(const Reply&, bool)> done);
     bool in_transaction() const { return s_.sender.has_value(); }
     // Milters (smtpd_milter.cc): `start` runs one event through them; `then`
     // gets their reject or tempfail as the reply to send, or nullopt.
@@ -165,6 +178,8 @@ private:
 
     // The mail transaction.
     std::shared_ptr<MessageSink> sink_;
+    std::shared_ptr<ClamavSink> clamav_;           // sink_ when it scans (smtpd_clamav.cc)
+    ProxySink* proxy_ = nullptr;                   // sink_'s proxy connection (smtpd_proxy.cc)
     std::shared_ptr<MessageSink> finishing_sink_;  // waiting for cleanup's final status
     bool sink_full_ = false;                       // cleanup has kMaxUnsent bytes unread
     std::vector<std::string> recipients_;

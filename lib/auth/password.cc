@@ -240,6 +240,16 @@ std::optional<std::string> plaintext_of(std::string_view stored, std::string_vie
     return std::string(split.rest);
 }
 
+VerifyResult verify_apop(std::string_view stored, std::string_view timestamp, std::string_view digest_text,
+                         std::string_view default_scheme) {
+    auto plain = plaintext_of(stored, default_scheme);
+    if (!plain) return VerifyResult::kUnsupported;
+    auto want = digest("md5", timestamp, *plain);
+    auto got = hex_decode(digest_text);
+    if (!want || !got) return VerifyResult::kMismatch;
+    return same_secret(*want, *got) ? VerifyResult::kMatch : VerifyResult::kMismatch;
+}
+
 const char* password_scheme_list() {
     return "PLAIN CLEAR CRYPT MD5-CRYPT SHA256-CRYPT SHA512-CRYPT BLF-CRYPT SHA SSHA SHA256 SSHA256 SHA512 SSHA512 "
            "PLAIN-MD5 LDAP-MD5 ARGON2ID ARGON2I";

@@ -52,6 +52,12 @@ VerifyResult verify_password(std::string_view stored, std::string_view plain,
 // when `default_scheme` is PLAIN or CLEAR); nullopt for hashes.
 std::optional<std::string> plaintext_of(std::string_view stored, std::string_view default_scheme = "CRYPT");
 
+// APOP (RFC 1939): does `digest` (hex, any case) equal MD5(timestamp +
+// the password kept in `stored`)? kUnsupported when `stored` is a hash,
+// whose password can not be had back.
+VerifyResult verify_apop(std::string_view stored, std::string_view timestamp, std::string_view digest,
+                         std::string_view default_scheme = "CRYPT");
+
 // A new "{SCHEME}value" for `plain`, salted from the system's random
 // source; an error names an unknown scheme or a libcrypt failure.
 Result<std::string> make_password(std::string_view scheme, std::string_view plain);

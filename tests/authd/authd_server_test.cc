@@ -222,3 +222,15 @@ TEST_CASE("authd: ENUMERATE, malformed requests", "[unit]") {
     CHECK(f.ask("HELLO\n").empty());
     CHECK(f.server->sessions() == 0);
 }
+
+TEST_CASE("authd: AUTH apop checks MD5(timestamp + password) of a retrievable password", "[unit]") {
+    Fixture f;
+    auto apop = [](const std::string& user, const std::string& digest) {
+        std::string body = "pop3\napop\n" + user + "\n<1896.697170952@dbc.mtview.ca.us>\n" + digest + "\n";
+        return "AUTH " + std::to_string(body.size()) + "\n" + body;
+    };
+    CHECK(f.ask(apop("alice@example.com", "3f18b52881e44c0cc6067f46e0ced7bc")) == kAlice);
+    CHECK(f.ask(apop("alice@example.com", "00000000000000000000000000000000")) == "FAIL\n");
+    CHECK(f.ask(apop("bob@example.com", "3f18b52881e44c0cc6067f46e0ced7bc")) == "FAIL\n");
+    CHECK(f.ask("AUTH 18\npop3\napop\nalice\nx\n") == "FAIL\n");  // no digest
+}

@@ -7,6 +7,10 @@
 #                         table and account extmail/extmail; ROWS are
 #                         "(username, password, name, dir)," tuples
 #   ad_stop_mariadb       stops it (MySQL down)
+#   ad_mail_account NAME  the account the MySQL users' mail belongs to (the
+#                         seed's vmail): as root a new user NAME<pid>
+#                         (delivery_common.sh's dl_user), else the invoking
+#                         user; sets VU, VUID and VGID
 
 ad_start_mariadb() {
     AD_MARIADBD=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
@@ -31,6 +35,19 @@ ad_start_mariadb() {
     previous=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
     trap "ad_stop_mariadb; $previous" EXIT
     mr_wait_for "mariadbd" "$AD_CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1'
+}
+
+ad_mail_account() {
+    if dl_root; then
+        VU=$1$$
+        dl_user "$VU"
+        VUID=$(id -u "$VU")
+        VGID=$(id -g "$VU")
+    else
+        VU=$(id -un)
+        VUID=$(id -u)
+        VGID=$(id -g)
+    fi
 }
 
 ad_stop_mariadb() {

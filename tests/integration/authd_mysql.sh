@@ -45,16 +45,7 @@ ad_start_mariadb
 
 # The mail account (the seed's vmail): its uid goes into MYSQL_UID_FIELD,
 # as the seed changes '2525' to vmail's '1001' for maildrop.
-if dl_root; then
-    VU=mra$$
-    dl_user "$VU"
-    VUID=$(id -u "$VU")
-    VGID=$(id -g "$VU")
-else
-    VU=$(id -un)
-    VUID=$(id -u)
-    VGID=$(id -g)
-fi
+ad_mail_account mra
 MD5_PW='md5-Secret!'
 SHA_PW="sha512 it's"
 ad_load_extmail "('postmaster@extmail.org', '$(openssl passwd -1 "$MD5_PW")', 'Post Master', 'extmail.org/postmaster')," \

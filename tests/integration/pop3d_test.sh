@@ -11,7 +11,7 @@
 # wrong passwords ([AUTH]); two sessions on one mailbox ([IN-USE]); a
 # delivery into new/ during a session (seen by the next one);
 # disable_plaintext_auth from another address (refused until STLS); bad
-# and over-long commands; Dovecot's log lines, read by fail2ban's dovecot
+# and over-long commands; APOP checked by authd; Dovecot's log lines, read by fail2ban's dovecot
 # filter; fetchmail fetching into an mbox and skipping seen UIDLs; mutt
 # reading a pop:// mailbox.
 source "$(dirname "$0")/mr_instance.sh"
@@ -235,14 +235,18 @@ assert c.list()[1] == [b"1 300"]
 c.quit()
 
 # APOP: the greeting carries the challenge. authd never hands out a
-# password, so only a PRE reply with PASSWD2 (courier's authdaemond) could
-# log in; here every APOP fails as [AUTH].
+# password: it checks the digest itself (its "apop" authtype) against the
+# {PLAIN} password of the passwd-file.
 c = poplib.POP3("127.0.0.1", PA)
 assert re.fullmatch(rb"\+OK Dovecot ready\. <\d+\.\d+\.\S+@mail\.yuliang\.com>", c.getwelcome()), c.getwelcome()
 try:
     c.apop("openstack", "wrong"); raise SystemExit("APOP with a wrong secret accepted")
 except poplib.error_proto as e:
     assert e.args[0] == b"-ERR [AUTH] Authentication failed.", e
+c.quit()
+c = poplib.POP3("127.0.0.1", PA)
+assert c.apop("openstack", "redhat") == b"+OK Logged in.", "APOP with the right secret"
+c.stat()
 c.quit()
 
 # 10. disable_plaintext_auth: from an address other than the server's own.
@@ -297,8 +301,8 @@ c.quit()
 assert not os.path.exists(T + "/spool/OpenStack")
 assert os.path.exists(T + "/home/openstack/mail/.imap/INBOX/dovecot-uidlist")
 
-# 12. mail_max_userip_connections=1: pop3d runs one session per process,
-# so the second session is refused only because anvil counts across them.
+# 12. mail_max_userip_connections=1: the second session of the user+IP is
+# refused (counted by anvil across pop3d processes).
 c = poplib.POP3("127.0.0.1", PU)
 c.user("hadoop@yuliang.com"); c.pass_("tswcbyy888")
 d = poplib.POP3("127.0.0.1", PU)

@@ -122,3 +122,34 @@ TEST_CASE("pop3 mbox: commit rewrites the same inode, so a waiting writer's mail
     CHECK(slurp(inbox) == "From b@x Thu Jan  1 00:00:00 2026\nSubject: two\n\nbody two\n\n" + late);
     fs::remove_all(dir);
 }
+
+TEST_CASE("pop3 encoder: pieces split anywhere give the whole message's form", "[unit]") {
+    const std::string texts[] = {
+        "Subject: a\r\n\r\n.dot\r\nline\rwith CR\r\r\nlast",
+        "H: 1\n\n.\n..\nbody\n\n\nend\n",
+        ".starts\r\n\r\n\r.x\nno final CR\r",
+    };
+    for (const auto& text : texts) {
+        for (long lines : {-1L, 0L, 1L, 2L}) {
+            const std::string whole = pop3_encode_message(text, lines);
+            for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+                for (std::size_t cut2 = cut; cut2 <= text.size(); cut2 += 3) {
+                    Pop3Encoder enc(lines);
+                    std::string out;
+                    enc.feed(std::string_view(text).substr(0, cut), &out);
+                    enc.feed(std::string_view(text).substr(cut, cut2 - cut), &out);
+                    enc.feed(std::string_view(text).substr(cut2), &out);
+                    enc.finish(&out);
+                    INFO("text " << text << " lines " << lines << " cuts " << cut << "," << cut2);
+                    REQUIRE(out == whole);
+                }
+            }
+        }
+    }
+    // TOP n stops reading once n body lines are out.
+    Pop3Encoder top(1);
+    std::string out;
+    top.feed("H: v\r\n\r\none\r\ntwo\r\n", &out);
+    CHECK(top.done());
+    CHECK(out == "H: v\r\n\r\none\r\n");
+}

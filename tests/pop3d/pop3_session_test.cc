@@ -31,7 +31,7 @@ public:
     // sockbuf > 0: small socket buffers on both ends, so a client that
     // does not read fills them quickly.
     explicit Harness(Pop3Config cfg, const char* client_addr = "127.0.0.1", int sockbuf = 0) {
-        cfg.authd.socket_path = "/nonexistent/private/authd";
+        cfg.login.authd.socket_path = "/nonexistent/private/authd";
         server_ = std::make_unique<Pop3Server>(loop_, std::move(cfg), nullptr);
         int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
@@ -115,7 +115,7 @@ private:
 
 TEST_CASE("pop3 session: AUTHORIZATION state with authd down", "[unit]") {
     Pop3Config cfg;
-    cfg.failure_delay = std::chrono::milliseconds(10);
+    cfg.login.failure_delay = std::chrono::milliseconds(10);
     Harness h{cfg};
     CHECK(h.line() == "+OK mailroom ready.");
     CHECK(h.say("CAPA") == "+OK");
@@ -152,8 +152,8 @@ TEST_CASE("pop3 session: AUTHORIZATION state with authd down", "[unit]") {
 TEST_CASE("pop3 session: plaintext refused off the server's own address", "[unit]") {
     Pop3Config cfg;
     cfg.greeting = "Dovecot ready.";
-    cfg.mech_apop = true;
-    cfg.hostname = "mail.yuliang.com";
+    cfg.login.mech_apop = true;
+    cfg.login.hostname = "mail.yuliang.com";
     Harness h{cfg, "127.0.0.2"};
     const std::string greeting = h.line();
     CHECK(greeting.rfind("+OK Dovecot ready. <", 0) == 0);
@@ -187,7 +187,7 @@ TEST_CASE("pop3 session: the idle timeout's reply reaches the client before the 
 
 TEST_CASE("pop3 session: failed logins are answered after the failure delay, the third ends the session", "[unit]") {
     Pop3Config cfg;
-    cfg.failure_delay = std::chrono::milliseconds(300);
+    cfg.login.failure_delay = std::chrono::milliseconds(300);
     Harness h{cfg};
     h.line();
     const std::string bad_plain = "AUTH PLAIN " + util::base64_encode(std::string("\0only-one-nul", 13));

@@ -120,3 +120,14 @@ TEST_CASE("make_password output verifies, with a fresh salt each time", "[unit]"
     CHECK(make_password("SHA512-CRYPT", "x")->substr(0, 17) == "{SHA512-CRYPT}$6$");
     CHECK_FALSE(make_password("NOSUCH", "x").ok());
 }
+
+TEST_CASE("APOP: RFC 1939's example, only from a retrievable password", "[unit]") {
+    const char* ts = "<1896.697170952@dbc.mtview.ca.us>";
+    CHECK(verify_apop("{PLAIN}tanstaaf", ts, "c4c9334bac560ecc979e58001b3e22fb") == VerifyResult::kMatch);
+    CHECK(verify_apop("{CLEAR}tanstaaf", ts, "C4C9334BAC560ECC979E58001B3E22FB") == VerifyResult::kMatch);
+    CHECK(verify_apop("tanstaaf", ts, "c4c9334bac560ecc979e58001b3e22fb", "PLAIN") == VerifyResult::kMatch);
+    CHECK(verify_apop("{PLAIN}other", ts, "c4c9334bac560ecc979e58001b3e22fb") == VerifyResult::kMismatch);
+    CHECK(verify_apop("{PLAIN}tanstaaf", ts, "not hex") == VerifyResult::kMismatch);
+    CHECK(verify_apop("{SHA512-CRYPT}$6$abc$def", ts, "c4c9334bac560ecc979e58001b3e22fb") ==
+          VerifyResult::kUnsupported);
+}
