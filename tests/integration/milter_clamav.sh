@@ -4,7 +4,8 @@
 # .ndb signature for a made-up pattern; nothing is downloaded): a message
 # with the pattern is rejected at end of DATA with clamav-milter's text, a
 # clean one is delivered with its X-Virus-Status header, and with clamd
-# stopped clamav-milter's OnFail (Defer) reaches the client as a 4xx.
+# stopped clamav-milter's OnFail (Defer) reaches the client as a 4xx, also
+# through a service that runs smtpd's own scan (smtpd_clamav_socket) too.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
@@ -13,12 +14,14 @@ mr_require_programs smtpd cleanup qmgr virtual master mailroom
     mr_fail "clamd and clamav-milter are not installed (scripts/install-deps installs them)"
 
 P=$(mr_free_port)
+P2=$(mr_free_port)   # the built-in scan and the milter together
 MP=$(mr_free_port)
 dl_setup "127.0.0.1:$P inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MP"
+C="$T/clam"
+echo "127.0.0.1:$P2 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MP -o smtpd_clamav_socket=unix:$C/clamd.sock -o smtpd_clamav_failure_action=accept" >>"$CONF/master.cf"
 printf 'scan@vdom.test vdom.test/scan/Maildir/\n' >"$T/vmailbox"
 dl_vmail vdom.test
 
-C="$T/clam"
 mkdir -p "$C/db" "$C/tmp"
 PATTERN="MAILROOM-MILTER-TEST-PATTERN-$$-DO-NOT-DELIVER"
 HEX=$(printf '%s' "$PATTERN" | od -An -tx1 | tr -d ' \n')
@@ -66,7 +69,7 @@ mr_wait_for "clamav-milter listens" python3 -c 'import socket,sys; socket.create
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 send() {
-    python3 - "$P" "$1" <<'PY'
+    python3 - "${2:-$P}" "$1" <<'PY'
 import smtplib, sys
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
 s.ehlo("client.example")
@@ -101,6 +104,10 @@ case "$R" in
     *) mr_fail "clamd stopped: $R" ;;
 esac
 grep -Eq "milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.1\]: 4\.[0-9.]+ " "$T/maillog" || mr_fail "tempfail log line"
+# With smtpd's own scan in front (clamd down: accept), the milter's 4xx
+# still reaches the client as the milter gave it.
+R2=$(send "clamd is gone" "$P2")
+[ "$R2" = "$R" ] || mr_fail "built-in scan and milter, clamd stopped: $R2 (milter alone: $R)"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "milter_clamav: ok"
