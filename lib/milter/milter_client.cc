@@ -1,11 +1,11 @@
 // milter_client.cc - see milter_client.h.
 #include "lib/milter/milter_client.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,7 +19,7 @@ MilterClient::Ptr MilterClient::create(event::Loop& loop, const MilterSpec& spec
 
 MilterClient::MilterClient(event::Loop& loop, const MilterSpec& spec) : loop_(loop), spec_(spec) {
     timer_ = event::Timer(loop_, [this] {
-        fail(negotiating_ ? "timeout while negotiating" : connect_watch_.enabled() ? "connect timeout"
+        fail(negotiating_ ? "timeout while negotiating" : connector_ && !channel_ ? "connect: Connection timed out"
                                                                                    : "timeout while waiting for a reply");
     });
 }
@@ -37,9 +37,10 @@ void MilterClient::connect(std::uint32_t actions, std::function<void(Status)> re
     offered_actions_ = actions;
     ready_ = std::move(ready);
     timer_.start(std::chrono::seconds(spec_.connect_timeout_s));
-    int fd = -1;
-    int rc = -1;
+    event::StreamAddress to;
     if (spec_.socket.inet) {
+        // A name (or a service name for the port) becomes the numeric
+        // address the connector takes.
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
         addrinfo* res = nullptr;
@@ -47,36 +48,35 @@ void MilterClient::connect(std::uint32_t actions, std::function<void(Status)> re
         if (gai != 0 || res == nullptr) {
             return fail(std::string("cannot resolve ") + spec_.socket.host + ": " + ::gai_strerror(gai));
         }
-        fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd >= 0) {
-            // A packet may leave in more than one write; Nagle would hold
-            // its tail until the milter's delayed ACK (40 ms a chunk).
-            int one = 1;
-            (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+        char buf[INET6_ADDRSTRLEN] = "";
+        if (res->ai_family == AF_INET6) {
+            auto* s6 = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
+            ::inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
+            to.port = ntohs(s6->sin6_port);
+        } else {
+            auto* s4 = reinterpret_cast<sockaddr_in*>(res->ai_addr);
+            ::inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf));
+            to.port = ntohs(s4->sin_port);
         }
         ::freeaddrinfo(res);
+        to.address = buf;
     } else {
-        sockaddr_un sun{};
-        sun.sun_family = AF_UNIX;
-        if (spec_.socket.path.size() >= sizeof(sun.sun_path)) return fail("socket path too long");
-        std::memcpy(sun.sun_path, spec_.socket.path.data(), spec_.socket.path.size());
-        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd >= 0) rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sun), sizeof(sun));
+        to.path = spec_.socket.path;
     }
-    if (fd < 0) return fail(std::string("socket: ") + std::strerror(errno));
-    connecting_fd_ = util::UniqueFd(fd);
-    if (rc == 0) return later([this] { connected(); });
-    if (errno != EINPROGRESS && errno != EAGAIN) return fail(std::string("connect: ") + std::strerror(errno));
-    connect_watch_ = event::FdWatcher(loop_, fd, event::Interest::kWrite, [this] {
-        connect_watch_.disable();
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        ::getsockopt(connecting_fd_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len);
-        if (soerr != 0) return fail(std::string("connect: ") + std::strerror(soerr));
-        connected();
-    });
-    connect_watch_.enable();
+    connector_ = event::Connector::start(loop_, to, std::chrono::seconds(spec_.connect_timeout_s),
+                                         [this](Result<util::UniqueFd> fd) {
+                                             if (!fd) return fail("connect: " + fd.error().message);
+                                             if (spec_.socket.inet) {
+                                                 // A packet may leave in more than one write; Nagle
+                                                 // would hold its tail until the milter's delayed
+                                                 // ACK (40 ms a body chunk).
+                                                 int one = 1;
+                                                 (void)::setsockopt(fd->get(), IPPROTO_TCP, TCP_NODELAY, &one,
+                                                                    sizeof(one));
+                                             }
+                                             connecting_fd_ = std::move(*fd);
+                                             connected();
+                                         });
 }
 
 void MilterClient::connected() {
@@ -97,7 +97,7 @@ void MilterClient::fail(const std::string& why) {
     broken_ = true;
     error_ = why;
     timer_.cancel();
-    connect_watch_ = event::FdWatcher();
+    connector_.reset();
     connecting_fd_ = util::UniqueFd();
     if (channel_) {
         channel_->on_input(nullptr);

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "lib/event/channel.h"
+#include "lib/event/connector.h"
 #include "lib/event/event_loop.h"
 #include "lib/milter/milter_codec.h"
 #include "lib/milter/milter_config.h"
@@ -90,7 +91,7 @@ private:
     event::Loop& loop_;
     MilterSpec spec_;
     util::UniqueFd connecting_fd_;
-    event::FdWatcher connect_watch_;
+    std::unique_ptr<event::Connector> connector_;
     event::Timer timer_;
     event::Channel::Ptr channel_;
     PacketReader reader_;
