@@ -112,6 +112,17 @@ Verdict wait(event::Loop& loop, const std::function<void(MilterList::Done)>& ste
     return *got;
 }
 
+// Connect and MAIL, both continued.
+void open_transaction(event::Loop& loop, MilterList& list) {
+    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+}
+
+void start_content(MilterMessage& m) {
+    REQUIRE(m.add(RecordType::kSender, "s@example.com").ok());
+    REQUIRE(m.add(RecordType::kContentStart, "").ok());
+}
+
 void feed_message(MilterMessage& m) {
     for (auto [t, p] : std::vector<std::pair<RecordType, std::string>>{
              {RecordType::kSender, "s@example.com"},
@@ -177,12 +188,10 @@ TEST_CASE("a large body goes to the milter in chunks of at most 64 KB, in order"
     });
     event::Loop loop;
     MilterList list(loop, config_for("unix:" + path), macros());
-    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
-    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    open_transaction(loop, list);
     MilterMessage msg(std::filesystem::temp_directory_path().string());
     std::string want;
-    REQUIRE(msg.add(RecordType::kSender, "s@example.com").ok());
-    REQUIRE(msg.add(RecordType::kContentStart, "").ok());
+    start_content(msg);
     REQUIRE(msg.add(RecordType::kNormal, "Subject: big").ok());
     REQUIRE(msg.add(RecordType::kNormal, "").ok());
     for (int i = 0; i < 60000; ++i) {
@@ -239,11 +248,9 @@ TEST_CASE("SKIP ends the body, no-reply headers are not waited for, PROGRESS is 
     });
     event::Loop loop;
     MilterList list(loop, config_for("unix:" + path), macros());
-    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
-    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    open_transaction(loop, list);
     MilterMessage msg(std::filesystem::temp_directory_path().string());
-    REQUIRE(msg.add(RecordType::kSender, "s@example.com").ok());
-    REQUIRE(msg.add(RecordType::kContentStart, "").ok());
+    start_content(msg);
     for (int i = 0; i < 5; ++i) REQUIRE(msg.add(RecordType::kNormal, "X-H" + std::to_string(i) + ": v").ok());
     REQUIRE(msg.add(RecordType::kNormal, "").ok());
     for (int i = 0; i < 5000; ++i) REQUIRE(msg.add(RecordType::kNormal, std::string(70, 'b')).ok());
@@ -264,8 +271,7 @@ TEST_CASE("a reply code rejects the recipient with the milter's text") {
     });
     event::Loop loop;
     MilterList list(loop, config_for("unix:" + path), macros());
-    CHECK(wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); }).ok());
-    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    open_transaction(loop, list);
     Verdict v = wait(loop, [&](auto d) { list.rcpt({"<r@example.com>"}, d); });
     CHECK(v.kind == Verdict::Kind::kReject);
     CHECK(v.reply == "550 5.1.1 No such user here");
