@@ -88,6 +88,10 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
             write(RecordType::kAttribute, std::string(queue::kAttrRedirect) + "=" + redirect_);
         if (!failed() && !filter_.empty())
             write(RecordType::kAttribute, std::string(queue::kAttrFilter) + "=" + filter_);
+        // As Postfix's detect_8bit_encoding_header (default yes): an 8bit
+        // or binary Content-Transfer-Encoding makes the body 8BITMIME.
+        if (!failed() && found_8bit_ && !envelope_8bit_)
+            write(RecordType::kAttribute, std::string(queue::kAttrEncoding) + "=" + std::string(queue::kEncoding8Bit));
         complete_ = true;
         return;
     }
@@ -119,6 +123,7 @@ void CleanupMessage::feed(RecordType type, std::string_view payload) {
                 std::string value(payload.substr(eq + 1));
                 if (name == queue::kAttrClientName) client_name_ = value;
                 if (name == queue::kAttrClientAddress) client_addr_ = value;
+                if (name == queue::kAttrEncoding && value == queue::kEncoding8Bit) envelope_8bit_ = true;
                 // The client's FILTER (content_filter, an access FILTER),
                 // REDIRECT and HOLD; a later content check may override them.
                 if (name == queue::kAttrFilter) {
@@ -312,6 +317,11 @@ void CleanupMessage::body_piece(std::string_view piece, bool line_end) {
 }
 
 void CleanupMessage::mime_header(mime::HeaderClass cls, std::string header) {
+    if (util::iequals(header_name(header), "Content-Transfer-Encoding")) {
+        std::string_view value = std::string_view(header).substr(header.find(':') + 1);
+        std::string word(util::trim(value));
+        if (util::iequals(word, "8bit") || util::iequals(word, "binary")) found_8bit_ = true;
+    }
     if (cls == mime::HeaderClass::kPrimary) {
         primary_header(std::move(header));
         return;

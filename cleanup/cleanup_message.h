@@ -144,6 +144,8 @@ private:
     std::string client_name_;
     std::string client_addr_;
     bool hold_ = false;
+    bool envelope_8bit_ = false;  // the client said BODY=8BITMIME (encoding=8bit)
+    bool found_8bit_ = false;     // a Content-Transfer-Encoding: 8bit or binary header
     bool discard_ = false;
     std::string redirect_;
     std::string filter_;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "lib/log/log.h"
 #include "lib/smtp/smtp_client.h"
 #include "lib/smtp/smtp_client_text.h"
+#include "lib/smtp/smtp_wire.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtp_agent {
@@ -57,6 +59,19 @@ bool ascii(std::string_view s) {
     return true;
 }
 
+// The body type the queue file records: "8bit" when any encoding
+// attribute says so (cleanup's finding overrides a client's BODY=7BIT, as
+// Postfix's does), else the client's word, else "".
+std::string body_encoding(const queue::QueueEnvelope& envelope) {
+    std::string encoding;
+    for (const auto& [name, value] : envelope.attributes) {
+        if (name != queue::kAttrEncoding) continue;
+        if (value == queue::kEncoding8Bit) return value;
+        if (encoding.empty()) encoding = value;
+    }
+    return encoding;
+}
+
 // The TLS level for this nexthop: the policy table's first word for the
 // nexthop as qmgr named it, then its host part, then its parent domains;
 // else the main.cf level.
@@ -83,14 +98,19 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
 public:
     Delivery(event::Loop& loop, const AgentContext& ctx, const deliver::DeliveryRequest& request,
              std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done)
-        : loop_(loop), ctx_(ctx), request_(request), message_(std::move(message)), done_(std::move(done)) {}
+        : loop_(loop), ctx_(ctx), request_(request), message_(std::move(message)), done_(std::move(done)),
+          encoder_(ctx.settings.line_length_limit) {}
 
     void start();
 
 private:
+    void route();
     void fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay, const std::string& why);
-    void report(std::vector<RecipientResult> results);
+    void report();
     void next_target();
+    bool usable(const Target& t) const;
+    bool more_targets() const;
+    void go_on();
     void connected();
     void connect_failed(const std::string& why);
     void begin_session();
@@ -101,6 +121,7 @@ private:
     void perform(const smtp::Step& step);
     void arm_timeout();
     void send_body();
+    void body_failed(const std::string& why);
     void tls_done(bool ok, const std::string& why);
     std::string nexthop_host() const;
     void session_over();
@@ -120,8 +141,14 @@ private:
     std::chrono::steady_clock::time_point session_created_ = std::chrono::steady_clock::now();
     unsigned session_uses_ = 0;
     tls::ClientLevel level_ = tls::ClientLevel::kNone;
+    // Recipients (indexes into request_.recipients) that the next server
+    // is to carry, and the results of those that are done.
+    std::vector<std::size_t> pending_;
+    std::vector<std::optional<RecipientResult>> results_;
+    bool routed_ = false;  // targets_ came from the router (not yet for a cached session)
     std::vector<Target> targets_;
     std::size_t next_ = 0;
+    std::vector<unsigned> sessions_;  // per Target::site: sessions that got past the handshake
     Target target_;
     std::string last_reason_;
     std::string last_dsn_ = "4.4.1";
@@ -139,13 +166,22 @@ private:
     bool quitting_ = false;
     bool retry_plain_ = false;  // at may: the handshake failed, the next try is this server without TLS
     bool plaintext_ = false;    // this connection is that try
+    bool reused_ = false;       // the session came from the cache
+    bool got_reply_ = false;    // the server answered on this connection
+    bool counted_ = false;      // this session counts toward *_mx_session_limit
     double session_ready_ = 0;
-    std::uint64_t body_offset_ = 0;
-    util::UniqueFd wire_;  // the content as it goes on the wire (CRLF, dots doubled), made once
+    // The content, streamed from the queue file at the server's pace.
+    agent::MessageCopy::Cursor cursor_;
+    smtp::WireEncoder encoder_;
+    std::string piece_;
+    std::string wire_;
 };
 
 void Delivery::start() {
     self_ = shared_from_this();
+    pending_.resize(request_.recipients.size());
+    for (std::size_t i = 0; i < pending_.size(); ++i) pending_[i] = i;
+    results_.resize(request_.recipients.size());
     const auto& router = *ctx_.router;
     auto parsed = smtp_route::parse_nexthop_list(request_.nexthop, router.config().lmtp, router.config().default_port);
     if (!parsed || parsed->empty())
@@ -169,21 +205,34 @@ void Delivery::start() {
     if (ctx_.cache) {
         if (auto idle = ctx_.cache->take(cache_key_)) return resume(std::move(idle));
     }
+    route();
+}
+
+void Delivery::route() {
+    routed_ = true;
     ctx_.router->resolve(nexthops_, [self = shared_from_this()](smtp_route::RouteResult route) {
         if (!route.ok) return self->fail_all(route.status, route.dsn, "none", route.reason);
         self->targets_ = std::move(route.targets);
+        self->next_ = 0;
         self->next_target();
     });
 }
 
+// Every recipient still pending gets this result; then all are reported.
 void Delivery::fail_all(DeliveryStatus status, const std::string& dsn, const std::string& relay,
                         const std::string& why) {
-    report(std::vector<RecipientResult>(request_.recipients.size(), {status, dsn, relay, why}));
+    for (std::size_t i : pending_) results_[i] = RecipientResult{status, dsn, relay, why};
+    pending_.clear();
+    report();
 }
 
-void Delivery::report(std::vector<RecipientResult> results) {
+void Delivery::report() {
     if (reported_) return;
     reported_ = true;
+    std::vector<RecipientResult> results;
+    for (auto& r : results_)
+        results.push_back(r ? std::move(*r) : RecipientResult{DeliveryStatus::kDeferred, "4.3.0", "none",
+                                                              "internal protocol error"});
     auto done = std::move(done_);
     done(std::move(results), session_ready_);
     maybe_release();
@@ -200,11 +249,38 @@ void Delivery::maybe_release() {
     loop_.defer([self = std::move(self_)]() mutable { self.reset(); });
 }
 
+// *_mx_session_limit: a nexthop (or fallback relay) whose servers have
+// had that many sessions past the handshake is not tried again.
+bool Delivery::usable(const Target& t) const {
+    unsigned limit = ctx_.router->config().mx_session_limit;
+    return limit == 0 || t.site >= sessions_.size() || sessions_[t.site] < limit;
+}
+
+// Whether another server may still take what this one deferred (Postfix:
+// this is not the final server).
+bool Delivery::more_targets() const {
+    if (!routed_) return true;
+    for (std::size_t i = next_; i < targets_.size(); ++i)
+        if (usable(targets_[i])) return true;
+    return false;
+}
+
+// The pending recipients go to the next server (after the route lookup
+// when the session came from the cache).
+void Delivery::go_on() {
+    if (routed_) loop_.defer([self = shared_from_this()] { self->next_target(); });
+    else loop_.defer([self = shared_from_this()] {
+        self->drop_connection();
+        self->route();
+    });
+}
+
 void Delivery::next_target() {
     drop_connection();
-    if (next_ >= targets_.size())
-        return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
+    while (next_ < targets_.size() && !usable(targets_[next_])) ++next_;
+    if (next_ >= targets_.size()) return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
     target_ = targets_[next_++];
+    reused_ = false;
     plaintext_ = std::exchange(retry_plain_, false);
     int family = !target_.path.empty() ? AF_UNIX : target_.address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
     int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -257,6 +333,8 @@ void Delivery::drop_connection() {
     reader_ = smtp::ReplyReader();
     in_body_ = false;
     quitting_ = false;
+    got_reply_ = false;
+    counted_ = false;
 }
 
 void Delivery::connect_failed(const std::string& why) {
@@ -293,6 +371,7 @@ void Delivery::resume(std::unique_ptr<IdleSession> idle) {
     channel_ = std::move(idle->channel);
     session_created_ = idle->created;
     session_uses_ = idle->uses;
+    reused_ = true;
     make_engine();
     if (!engine_) return;
     session_ready_ = deliver::now_seconds();
@@ -305,6 +384,8 @@ void Delivery::make_engine() {
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
     cs.peer = namaddr(target_);
+    cs.skip_5xx_greeting = ctx_.settings.skip_5xx_greeting;
+    cs.sasl_soft_bounce = ctx_.settings.sasl_soft_bounce;
     cs.tls = level_ == tls::ClientLevel::kNone || plaintext_ ? smtp::TlsWant::kNone
              : level_ == tls::ClientLevel::kMay ? smtp::TlsWant::kMay
                                                 : smtp::TlsWant::kRequired;
@@ -313,8 +394,10 @@ void Delivery::make_engine() {
     m.size = message_->size();
     m.dsn_ret = message_->envelope().dsn_ret;
     m.dsn_envid = message_->envelope().dsn_envid;
+    m.encoding = body_encoding(message_->envelope());
     m.smtputf8 = !ascii(request_.sender);
-    for (const auto& r : request_.recipients) {
+    for (std::size_t i : pending_) {
+        const auto& r = request_.recipients[i];
         m.recipients.push_back({r.address, r.dsn_orcpt, r.dsn_notify});
         if (!ascii(r.address)) m.smtputf8 = true;
     }
@@ -369,6 +452,7 @@ void Delivery::on_input() {
         }
         if (!*complete) continue;
         smtp::Reply reply = reader_.take();
+        got_reply_ = true;
         perform(engine_->on_reply(reply));
     }
 }
@@ -383,6 +467,16 @@ void Delivery::on_event(event::Channel::Event e, const std::string& why) {
         case event::Channel::Event::kError: break;
     }
     if (quitting_) return close_channel();
+    if (reused_ && !got_reply_ && e != event::Channel::Event::kTimeout) {
+        // As Postfix: a cached session that the server closed as it was
+        // taken carried nothing; the message goes over a new connection.
+        log::info("%s: cached session with %s was closed by the server; trying a new connection",
+                  request_.queue_id.c_str(), relay_of(target_).c_str());
+        if (counted_ && target_.site < sessions_.size()) --sessions_[target_.site];
+        reused_ = false;
+        drop_connection();
+        return route();
+    }
     in_body_ = false;
     engine_->on_lost(e == event::Channel::Event::kTimeout);
     session_over();
@@ -402,6 +496,12 @@ std::string Delivery::nexthop_host() const {
 
 void Delivery::perform(const smtp::Step& step) {
     if (!channel_) return;
+    if (!counted_ && engine_ && engine_->in_transaction()) {
+        // The handshake is done: this session counts toward the limit.
+        counted_ = true;
+        if (sessions_.size() <= target_.site) sessions_.resize(target_.site + 1);
+        ++sessions_[target_.site];
+    }
     if (!step.send.empty()) channel_->write(step.send);
     if (step.start_tls) {
         SSL* ssl = ctx_.tls->new_ssl(level_, target_.hostname,
@@ -413,20 +513,9 @@ void Delivery::perform(const smtp::Step& step) {
     }
     if (step.send_body) {
         if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
-        if (!wire_.valid()) {
-            auto wire = message_->render("", agent::RenderOptions{true, false, false, "\r\n"});
-            if (!wire) {
-                // Nothing may be delivered half: the connection goes
-                // without the final dot.
-                log::warn("%s: cannot read queue file: %s", request_.queue_id.c_str(), wire.error().message.c_str());
-                fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", "cannot read queue file: " + wire.error().message);
-                quitting_ = true;
-                return close_channel();
-            }
-            wire_ = std::move(*wire);
-        }
         in_body_ = true;
-        body_offset_ = 0;
+        cursor_ = agent::MessageCopy::Cursor();
+        encoder_ = smtp::WireEncoder(ctx_.settings.line_length_limit);
         arm_timeout();
         return send_body();
     }
@@ -455,29 +544,36 @@ void Delivery::perform(const smtp::Step& step) {
     arm_timeout();
 }
 
+// Nothing may be delivered half: the connection goes without the final dot.
+void Delivery::body_failed(const std::string& why) {
+    log::warn("%s: %s", request_.queue_id.c_str(), why.c_str());
+    in_body_ = false;
+    fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
+    quitting_ = true;
+    close_channel();
+}
+
+// The content goes from the queue file to the socket a piece at a time:
+// the next piece is read only when the socket has taken most of the
+// earlier ones.
 void Delivery::send_body() {
     if (!channel_ || !in_body_) return;
-    std::string buf(kBodyChunk, '\0');
     while (channel_->output_size() < kBodyChunk * 4) {
-        ssize_t n = ::pread(wire_.get(), buf.data(), buf.size(), static_cast<off_t>(body_offset_));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            std::string why = std::string("message copy: ") + std::strerror(errno);
-            log::warn("%s: %s", request_.queue_id.c_str(), why.c_str());
-            in_body_ = false;
-            fail_all(DeliveryStatus::kDeferred, "4.3.0", "none", why);
-            quitting_ = true;
-            return close_channel();
-        }
-        if (n == 0) {
-            channel_->write(".\r\n");
+        piece_.clear();
+        auto more = message_->read_next(&cursor_, &piece_);
+        if (!more) return body_failed("cannot read queue file: " + more.error().message);
+        wire_.clear();
+        encoder_.feed(piece_, &wire_);
+        if (!*more) {
+            encoder_.finish(&wire_);
+            wire_ += ".\r\n";
+            channel_->write(wire_);
             in_body_ = false;
             engine_->body_sent();
             arm_timeout();
             return;
         }
-        body_offset_ += static_cast<std::uint64_t>(n);
-        channel_->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+        channel_->write(wire_);
     }
 }
 
@@ -513,38 +609,65 @@ void Delivery::tls_done(bool ok, const std::string& why) {
     perform(engine_->tls_ready());
 }
 
+// The session's outcome: final results for what is sent or bounced; what
+// was deferred goes to the next server while one is left (Postfix keeps
+// recipients with a soft error for the next MX host unless this server
+// is the final one: the last address, or *_mx_session_limit reached).
 void Delivery::session_over() {
     if (!engine_ || !engine_->done() || reported_) return;
+    std::string relay = relay_of(target_);
     if (const auto& failure = engine_->session_failure()) {
         last_reason_ = failure->reason;
         last_dsn_ = failure->dsn;
         last_status_ = status_of(failure->kind);
-        last_relay_ = relay_of(target_);
-        if (failure->try_next && next_ < targets_.size()) {
+        last_relay_ = relay;
+        if (failure->try_next && more_targets()) {
             log::info("%s: %s", request_.queue_id.c_str(), failure->reason.c_str());
-            loop_.defer([self = shared_from_this()] { self->next_target(); });
-            return;
+            return go_on();
         }
         return fail_all(last_status_, last_dsn_, last_relay_, last_reason_);
     }
-    std::vector<RecipientResult> results;
-    for (const auto& v : engine_->verdicts()) {
-        if (v) {
-            results.push_back({status_of(v->kind), v->dsn, relay_of(target_), v->reason});
-            // As Postfix: a server that announced DSN got NOTIFY and sends
-            // the success notice itself; without DSN the notice here says
-            // "relayed".
-            if (v->kind == smtp::VerdictKind::kSent) {
-                results.back().relayed = true;
-                results.back().dsn_delegated = smtp::find_ehlo_keyword(engine_->keywords(), "DSN") != nullptr;
-            }
-        } else {
+    bool retry = more_targets();
+    bool dsn = smtp::find_ehlo_keyword(engine_->keywords(), "DSN") != nullptr;
+    unsigned conn_use = session_uses_ + 1;
+    std::vector<std::size_t> kept;
+    std::vector<std::string> logged;
+    const auto& verdicts = engine_->verdicts();
+    for (std::size_t i = 0; i < pending_.size() && i < verdicts.size(); ++i) {
+        std::size_t idx = pending_[i];
+        const auto& v = verdicts[i];
+        if (!v) {
             // Not reached: the engine is done only when every recipient
             // has a verdict.
-            results.push_back({DeliveryStatus::kDeferred, "4.3.0", relay_of(target_), "internal protocol error"});
+            results_[idx] = RecipientResult{DeliveryStatus::kDeferred, "4.3.0", relay, "internal protocol error"};
+            continue;
         }
+        if (v->kind == smtp::VerdictKind::kDeferred && retry) {
+            kept.push_back(idx);
+            last_reason_ = v->reason;
+            last_dsn_ = v->dsn;
+            last_status_ = DeliveryStatus::kDeferred;
+            last_relay_ = relay;
+            if (std::find(logged.begin(), logged.end(), v->reason) == logged.end()) {
+                log::info("%s: %s", request_.queue_id.c_str(), v->reason.c_str());
+                logged.push_back(v->reason);
+            }
+            continue;
+        }
+        RecipientResult r{status_of(v->kind), v->dsn, relay, v->reason};
+        r.conn_use = conn_use;
+        // As Postfix: a server that announced DSN got NOTIFY and sends the
+        // success notice itself; without DSN the notice here says
+        // "relayed".
+        if (v->kind == smtp::VerdictKind::kSent) {
+            r.relayed = true;
+            r.dsn_delegated = dsn;
+        }
+        results_[idx] = std::move(r);
     }
-    report(std::move(results));
+    pending_ = std::move(kept);
+    if (pending_.empty()) return report();
+    go_on();
 }
 
 }  // namespace

@@ -8,17 +8,23 @@
 //   non-blocking connect bounded by *_connect_timeout, then the protocol
 //   engine (lib/smtp/smtp_client.h) over an event::Channel, with TLS
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
-//   *_tls_security_level, and the message content streamed in pieces at
-//   the server's pace from a wire copy (dot-stuffed, CRLF) the message copy
-//   renders once into an anonymous memory file.
-//   `done` gets one result per recipient with relay= and Postfix's texts.
+//   *_tls_security_level, and the message content streamed from the queue
+//   file in bounded pieces at the server's pace, put in wire form on the
+//   way (lib/smtp/smtp_wire.h: CRLF, dots doubled, *_line_length_limit).
+//   `done` gets one result per recipient with relay= (and conn_use= for a
+//   reused connection) and Postfix's texts.
 //
 // Description
 //   A connection that fails ("connect to host[addr]:port: Connection
 //   refused"), a greeting that is refused or a session lost before MAIL
 //   FROM make the next address be tried; when none is left every
 //   recipient gets the last reason (connection failures: 4.4.1 and
-//   relay=none). Timeouts follow the engine's state: the *_helo_timeout
+//   relay=none). Recipients a server defers (4xx to MAIL, RCPT, DATA or
+//   the end of data, a connection lost after MAIL FROM) go to the next
+//   address as well, unless that server was the final one: the last
+//   address, or the *_mx_session_limit-th session with the nexthop's
+//   servers that got past the handshake. A cached session that the server
+//   closed before answering MAIL FROM is replaced by a new connection. Timeouts follow the engine's state: the *_helo_timeout
 //   for the greeting and EHLO, *_mail_timeout, *_rcpt_timeout,
 //   *_data_init_timeout, *_data_xfer_timeout for each piece of content,
 //   *_data_done_timeout, *_quit_timeout, *_starttls_timeout.

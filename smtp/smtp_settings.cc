@@ -43,7 +43,10 @@ std::vector<std::string_view> agent_parameters() {
             "smtp_sasl_security_options", "lmtp_sasl_security_options",
             "smtp_sasl_tls_security_options", "lmtp_sasl_tls_security_options",
             "smtp_sasl_mechanism_filter", "lmtp_sasl_mechanism_filter",
-            "smtp_sender_dependent_authentication", "lmtp_sender_dependent_authentication"};
+            "smtp_sender_dependent_authentication", "lmtp_sender_dependent_authentication",
+            "smtp_sasl_auth_soft_bounce", "lmtp_sasl_auth_soft_bounce",
+            "smtp_skip_5xx_greeting", "lmtp_skip_5xx_greeting",
+            "smtp_line_length_limit", "lmtp_line_length_limit"};
 }
 
 Result<AgentSettings> AgentSettings::from_config(const config::Config& config, std::string_view service) {
@@ -109,6 +112,15 @@ Result<AgentSettings> AgentSettings::from_config(const config::Config& config, s
     auto filter = config.get_list(name_of(s.prefix, "smtp_sasl_mechanism_filter"));
     if (!filter) return filter.error();
     s.sasl.mechanism_filter = *filter;
+    for (auto [n, out] : {std::pair{"smtp_sasl_auth_soft_bounce", &s.sasl_soft_bounce},
+                          {"smtp_skip_5xx_greeting", &s.skip_5xx_greeting}}) {
+        auto v = config.get_bool(name_of(s.prefix, n));
+        if (!v) return v.error();
+        *out = *v;
+    }
+    auto line_limit = config.get_int(name_of(s.prefix, "smtp_line_length_limit"));
+    if (!line_limit) return line_limit.error();
+    s.line_length_limit = static_cast<std::size_t>(*line_limit);
     auto maps = str("smtp_sasl_password_maps");
     if (!maps) return maps.error();
     s.sasl_password_maps = *maps;

@@ -7,7 +7,8 @@
 //   the HELO/LHLO name, the connect and per-command timeouts, the TLS
 //   security level, CA file and directory, protocols, log level and
 //   policy maps, SASL (enable, password maps, security options, mechanism
-//   filter, sender-dependent lookups). A security level of dane or dane-only is refused with a
+//   filter, sender-dependent lookups, soft bounce), smtp_skip_5xx_greeting
+//   and smtp_line_length_limit. A security level of dane or dane-only is refused with a
 //   clear error (DANE is not implemented).
 #pragma once
 
@@ -47,6 +48,9 @@ struct AgentSettings {
     std::string tls_policy_maps;
     SaslSettings sasl;
     std::string sasl_password_maps;
+    bool sasl_soft_bounce = true;         // *_sasl_auth_soft_bounce
+    bool skip_5xx_greeting = true;        // *_skip_5xx_greeting
+    std::size_t line_length_limit = 998;  // *_line_length_limit (0: none)
 
     // LMTP when the service (or program) is called "lmtp".
     static Result<AgentSettings> from_config(const config::Config& config, std::string_view service);

@@ -63,6 +63,9 @@ void Session::start_sink(Status* out) {
     attr(queue::kAttrHeloName, s_.helo_name.value_or(""));
     attr(queue::kAttrProtocolName, s_.protocol);
     attr(queue::kAttrSaslUsername, s_.sasl_username);
+    // BODY=8BITMIME / BODY=7BIT: the smtp client tells the next server.
+    if (mail_params_.body == smtp::BodyType::k8BitMime) attr(queue::kAttrEncoding, std::string(queue::kEncoding8Bit));
+    if (mail_params_.body == smtp::BodyType::k7Bit) attr(queue::kAttrEncoding, std::string(queue::kEncoding7Bit));
     attr(queue::kAttrFilter, cfg_.content_filter);  // an access FILTER or a header FILTER overrides it
     if (sink_status_) sink_status_ = sink_->send(RecordType::kSender, s_.sender.value_or(""));
     if (sink_status_ && mail_params_.ret != DsnRet::kDefault)

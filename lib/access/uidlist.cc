@@ -1,14 +1,18 @@
 // uidlist.cc - see uidlist.h.
 #include "lib/access/uidlist.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <unordered_set>
 
 #include "lib/log/log.h"
@@ -139,49 +143,107 @@ Result<util::UniqueFd> take_lock(const std::string& lock_path, int timeout_ms) {
 
 }  // namespace
 
+Result<UidListLock> UidListLock::acquire(const std::string& maildir, int timeout_ms) {
+    UidListLock lock;
+    lock.path_ = maildir + "/" + kUidListName;
+    lock.lock_path_ = lock.path_ + ".lock";
+    auto fd = take_lock(lock.lock_path_, timeout_ms);
+    if (!fd) return fd.error();
+    lock.fd_ = std::move(*fd);
+    return lock;
+}
+
+UidListLock::UidListLock(UidListLock&& other) noexcept
+    : path_(std::move(other.path_)), lock_path_(std::move(other.lock_path_)), fd_(std::move(other.fd_)) {}
+
+UidListLock::~UidListLock() { release(); }
+
+void UidListLock::release() {
+    if (!fd_.valid()) return;
+    ::unlink(lock_path_.c_str());
+    fd_.reset();
+}
+
+UidList UidListLock::read(std::uint32_t now, bool* fresh) const {
+    *fresh = true;
+    if (auto text = util::read_file(path_)) {
+        if (auto parsed = parse_uidlist(*text)) {
+            *fresh = false;
+            return std::move(*parsed);
+        } else {
+            log::warn("%s: %s: starting a new list", path_.c_str(), parsed.error().message.c_str());
+        }
+    }
+    UidList list;
+    list.uid_validity = now == 0 ? 1 : now;
+    return list;
+}
+
+Status UidListLock::commit(const UidList& list) {
+    if (!fd_.valid()) return make_error("commit " + path_ + ": lock not held");
+    const std::string data = format_uidlist(list);
+    const char* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd_.get(), p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = errno;
+            release();
+            return make_sys_error("write " + lock_path_ + ": " + std::strerror(err), err, ErrorKind::kTemporary);
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd_.get()) != 0 || ::rename(lock_path_.c_str(), path_.c_str()) != 0) {
+        int err = errno;
+        release();
+        return make_sys_error("replace " + path_ + ": " + std::strerror(err), err, ErrorKind::kTemporary);
+    }
+    fd_.reset();
+    return ok_status();
+}
+
+void sort_by_delivery_time(std::vector<std::string>* bases) {
+    std::sort(bases->begin(), bases->end(), [](const std::string& a, const std::string& b) {
+        const unsigned long ta = std::strtoul(a.c_str(), nullptr, 10), tb = std::strtoul(b.c_str(), nullptr, 10);
+        return ta != tb ? ta < tb : a < b;
+    });
+}
+
 Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<std::string>& bases,
                                 std::uint32_t now, int lock_timeout_ms) {
-    const std::string path = maildir + "/" + kUidListName;
-    const std::string lock_path = path + ".lock";
-    auto lock = take_lock(lock_path, lock_timeout_ms);
+    auto lock = UidListLock::acquire(maildir, lock_timeout_ms);
     if (!lock) return lock.error();
-    UidList list;
-    bool fresh = true;
-    if (auto text = util::read_file(path)) {
-        if (auto parsed = parse_uidlist(*text)) {
-            list = std::move(*parsed);
-            fresh = false;
-        } else {
-            log::warn("%s: %s: starting a new list", path.c_str(), parsed.error().message.c_str());
+    bool fresh = false;
+    UidList list = lock->read(now, &fresh);
+    std::unordered_set<std::string_view> given(bases.begin(), bases.end());
+    std::vector<std::string> keep;
+    for (const auto& e : list.entries)
+        if (given.count(e.base) == 0) keep.push_back(e.base);
+    bool changed = fresh;
+    if (!keep.empty()) {
+        // Look again, under the lock, before dropping anything.
+        std::unordered_set<std::string> on_disk;
+        for (const char* sub : {"/new", "/cur"}) {
+            std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((maildir + sub).c_str()), &::closedir);
+            if (!d) continue;
+            while (struct dirent* de = ::readdir(d.get()))
+                if (de->d_name[0] != '.') on_disk.emplace(maildir_base_name(de->d_name));
         }
+        std::erase_if(keep, [&](const std::string& b) { return on_disk.count(b) == 0; });
     }
-    if (fresh) {
-        list = UidList{};
-        list.uid_validity = now == 0 ? 1 : now;
-    }
-    const bool changed = merge_uidlist(&list, bases) || fresh;
-    if (changed) {
-        const std::string data = format_uidlist(list);
-        const char* p = data.data();
-        std::size_t left = data.size();
-        while (left > 0) {
-            ssize_t n = ::write(lock->get(), p, left);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                int err = errno;
-                ::unlink(lock_path.c_str());
-                return make_sys_error("write " + lock_path + ": " + std::strerror(err), err, ErrorKind::kTemporary);
-            }
-            p += n;
-            left -= static_cast<std::size_t>(n);
-        }
-        if (::fsync(lock->get()) != 0 || ::rename(lock_path.c_str(), path.c_str()) != 0) {
-            int err = errno;
-            ::unlink(lock_path.c_str());
-            return make_sys_error("replace " + path + ": " + std::strerror(err), err, ErrorKind::kTemporary);
-        }
+    if (keep.empty()) {
+        changed = merge_uidlist(&list, bases) || changed;
     } else {
-        ::unlink(lock_path.c_str());
+        std::vector<std::string> all = bases;
+        all.insert(all.end(), keep.begin(), keep.end());
+        changed = merge_uidlist(&list, all) || changed;
+    }
+    if (changed) {
+        if (auto st = lock->commit(list); !st) return st.error();
+    } else {
+        lock->release();
     }
     SyncedUids out;
     out.uid_validity = list.uid_validity;

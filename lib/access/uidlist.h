@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "lib/util/result.h"
+#include "lib/util/unique_fd.h"
 
 namespace mailroom::access {
 
@@ -66,9 +67,47 @@ struct SyncedUids {
 };
 
 // Reads <maildir>/dovecot-uidlist, merges `bases` and writes it back when
-// it changed. `now` is the UIDVALIDITY of a new list.
+// it changed. `now` is the UIDVALIDITY of a new list. `bases` come from a
+// scan made before the lock was taken, so an entry they lack is dropped
+// only when its file is not in new/ or cur/ now (a file delivered after
+// that scan may have been numbered by another reader meanwhile).
 Result<SyncedUids> sync_uidlist(const std::string& maildir, const std::vector<std::string>& bases,
                                 std::uint32_t now, int lock_timeout_ms = 10000);
+
+// Holds <maildir>/dovecot-uidlist.lock (Dovecot's lock file) so a caller
+// can scan the Maildir, read the list, merge and write it back as one step:
+// the IMAP store does its directory scan under this lock, so no file can be
+// added between the scan and the merge by another reader of the list.
+class UidListLock {
+public:
+    // Waits up to `timeout_ms` for the lock (a lock older than two minutes
+    // is stale and removed).
+    static Result<UidListLock> acquire(const std::string& maildir, int timeout_ms = 10000);
+    UidListLock(UidListLock&& other) noexcept;
+    UidListLock& operator=(UidListLock&&) = delete;
+    UidListLock(const UidListLock&) = delete;
+    ~UidListLock();  // releases the lock when commit() was not called
+
+    // The current list; a missing or unparsable one is started afresh with
+    // UIDVALIDITY `now` (warning logged for the unparsable one) and
+    // `*fresh` set.
+    UidList read(std::uint32_t now, bool* fresh) const;
+    // Writes `list` through the lock file and renames it over the list,
+    // which releases the lock.
+    Status commit(const UidList& list);
+    // Releases the lock without writing.
+    void release();
+
+private:
+    UidListLock() = default;
+    std::string path_;
+    std::string lock_path_;
+    util::UniqueFd fd_;
+};
+
+// Sorts base names into the order Dovecot gives new messages their UIDs:
+// by delivery time (the leading seconds), then by name.
+void sort_by_delivery_time(std::vector<std::string>* bases);
 
 // Dovecot's pop3_uidl_format: %u UID, %v UIDVALIDITY, %f the file's base
 // name, %% a percent sign; each with an optional printf-style width and

@@ -107,79 +107,117 @@ Status MessageCopy::plain(const ChunkSink& sink) const {
     return ok_status();
 }
 
-// Decodes the content records between content_offset_ and content_end_.
-Status MessageCopy::records(const ChunkSink& sink) const {
+// Decodes content records from where *c stands into *out until it holds
+// a chunk or the content ends (c->done; the size record is checked then).
+Status MessageCopy::decode_some(Cursor* c, std::string* out) const {
     auto damaged = [&](const std::string& why, std::uint64_t at) -> Status {
         return make_coded_error(ErrorCode::kCorruptFile,
                                 util::format("corrupt queue file %s: %s at offset %llu", path_.c_str(), why.c_str(),
                                              static_cast<unsigned long long>(at)));
     };
-    auto io = [&](Error e) -> Status {
-        if (!damage_) damage_ = e;
-        return e;
-    };
-    std::string in;
-    std::size_t start = 0;             // first undecoded byte of `in`
-    std::uint64_t at = content_offset_;  // its file offset
-    std::uint64_t next = content_offset_;  // the next byte to read
-    std::string out;
-    std::uint64_t emitted = 0;
-    bool more = true;
-    while (more) {
+    if (!c->started) {
+        c->at = c->next = content_offset_;
+        c->started = true;
+    }
+    std::size_t before = out->size();
+    while (out->size() - before < kChunk) {
         queue::DecodedRecord rec;
         std::string why;
-        std::string_view avail = std::string_view(in).substr(start);
+        std::string_view avail = std::string_view(c->in).substr(c->start);
         auto step = avail.empty() ? queue::DecodeStep::kNeedMore : queue::decode_record(avail, &rec, &why);
-        if (step == queue::DecodeStep::kError) return damaged(why, at);
+        if (step == queue::DecodeStep::kError) return damaged(why, c->at);
         if (step == queue::DecodeStep::kNeedMore) {
-            if (next >= content_end_) {
-                if (!avail.empty()) return damaged("truncated record", at);
-                break;
+            if (c->next >= content_end_) {
+                if (!avail.empty()) return damaged("truncated record", c->at);
+                c->emitted += out->size() - before;
+                c->done = true;
+                if (c->emitted != size_)
+                    return damaged(util::format("content has %llu bytes, the size record says %llu",
+                                                static_cast<unsigned long long>(c->emitted),
+                                                static_cast<unsigned long long>(size_)),
+                                   content_offset_);
+                return ok_status();
             }
-            in.erase(0, start);
-            start = 0;
-            std::size_t have = in.size();
-            std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, content_end_ - next));
-            in.resize(have + want);
-            auto n = pread_some(fd_.get(), in.data() + have, want, next, path_);
-            if (!n) return io(n.error());
-            in.resize(have + *n);
-            if (*n == 0) return damaged("file ends inside the content", next);
-            next += *n;
+            c->in.erase(0, c->start);
+            c->start = 0;
+            std::size_t have = c->in.size();
+            std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, content_end_ - c->next));
+            c->in.resize(have + want);
+            auto n = pread_some(fd_.get(), c->in.data() + have, want, c->next, path_);
+            if (!n) {
+                if (!damage_) damage_ = n.error();
+                return n.error();
+            }
+            c->in.resize(have + *n);
+            if (*n == 0) return damaged("file ends inside the content", c->next);
+            c->next += *n;
             continue;
         }
         if (rec.type == queue::RecordType::kNormal) {
-            out.append(rec.payload);
-            out.push_back('\n');
+            out->append(rec.payload);
+            out->push_back('\n');
         } else if (rec.type == queue::RecordType::kContinued) {
-            out.append(rec.payload);
+            out->append(rec.payload);
         } else {
-            return damaged("unexpected record in the content", at);
+            return damaged("unexpected record in the content", c->at);
         }
-        start += rec.length;
-        at += rec.length;
-        if (out.size() >= kChunk) {
-            emitted += out.size();
-            if (auto st = sink(out, &more); !st) return st;
-            out.clear();
-        }
+        c->start += rec.length;
+        c->at += rec.length;
     }
-    if (more) {
-        emitted += out.size();
-        if (emitted != size_)
-            return damaged(util::format("content has %llu bytes, the size record says %llu",
-                                        static_cast<unsigned long long>(emitted),
-                                        static_cast<unsigned long long>(size_)),
-                           content_offset_);
+    c->emitted += out->size() - before;
+    return ok_status();
+}
+
+Status MessageCopy::records(const ChunkSink& sink) const {
+    Cursor c;
+    std::string out;
+    bool more = true;
+    bool first = true;
+    while (more && !c.done) {
+        out.clear();
+        if (auto st = decode_some(&c, &out); !st) return st;
         // A small message is decoded once for all its readers.
-        if (emitted <= kChunk) {
+        if (first && c.done) {
             small_ = std::move(out);
             small_valid_ = true;
             return small_.empty() ? ok_status() : sink(small_, &more);
         }
-        if (!out.empty()) return sink(out, &more);
+        first = false;
+        if (!out.empty())
+            if (auto st = sink(out, &more); !st) return st;
     }
     return ok_status();
+}
+
+Result<bool> MessageCopy::read_next(Cursor* c, std::string* out) const {
+    if (c->done) return false;
+    if (records_ && small_valid_) {
+        out->append(small_);
+        c->done = true;
+        return !small_.empty();
+    }
+    if (!records_) {
+        if (c->next >= size_) {
+            c->done = true;
+            return false;
+        }
+        std::size_t have = out->size();
+        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size_ - c->next));
+        out->resize(have + want);
+        auto n = pread_some(fd_.get(), out->data() + have, want, c->next, "message copy");
+        if (!n) return n.error();
+        out->resize(have + *n);
+        if (*n == 0) return make_temp_error("message copy: unexpected end of file");
+        c->next += *n;
+        return true;
+    }
+    std::size_t have = out->size();
+    Status st = decode_some(c, out);
+    if (!st) {
+        if (st.error().is(ErrorCode::kCorruptFile) && !damage_) damage_ = st.error();
+        return st.error();
+    }
+    return out->size() > have || !c->done;
 }
 
 Status MessageCopy::for_each_chunk(const std::function<Status(std::string_view)>& sink) const {

@@ -7,7 +7,8 @@
 //   record by record from the content offset: to a mailbox writer
 //   (for_each_chunk()), or as a command's standard input (render(), which
 //   applies the pipe transformations and returns a new descriptor
-//   positioned at the start). head() reads only the primary header block
+//   positioned at the start), or piece by piece at a reader's pace
+//   (read_next(), the smtp agent). head() reads only the primary header block
 //   (bounded), for the Delivered-To loop check.
 //
 // Description
@@ -72,6 +73,23 @@ public:
     // The whole rendered text (tests and small messages).
     Result<std::string> render_to_string(std::string_view prefix, const RenderOptions& options) const;
 
+    // Where a streaming reader stands in the content (start: a default
+    // Cursor). Internal state; only read_next() uses it.
+    struct Cursor {
+        bool started = false;
+        bool done = false;
+        std::string in;             // undecoded bytes read from the queue file
+        std::size_t start = 0;      // first undecoded byte of `in`
+        std::uint64_t at = 0;       // its file offset
+        std::uint64_t next = 0;     // the next byte to read
+        std::uint64_t emitted = 0;  // content bytes handed out
+    };
+    // Streaming: appends the next piece of the content (at most about 64
+    // KiB) to *out, for a writer that goes at its peer's pace without a
+    // copy of the whole message; false once the content is used up. The
+    // same strict checks as a whole read; a failure is kept in damage().
+    Result<bool> read_next(Cursor* cursor, std::string* out) const;
+
     // The file system of the queue file (for mailbox::DeliveryOptions);
     // nullopt for a copy made from text.
     std::optional<dev_t> queue_device() const;
@@ -84,6 +102,7 @@ private:
     using ChunkSink = std::function<Status(std::string_view, bool* more)>;
     Status chunks(const ChunkSink& sink) const;
     Status records(const ChunkSink& sink) const;
+    Status decode_some(Cursor* cursor, std::string* out) const;
     Status plain(const ChunkSink& sink) const;
 
     queue::QueueEnvelope envelope_;

@@ -28,11 +28,12 @@ std::string format_delay(double seconds) {
 
 std::string delivery_line(std::string_view recipient, std::string_view orig_recipient, std::string_view relay,
                           const DeliveryTimes& t, std::string_view dsn, std::string_view status,
-                          std::string_view reason) {
+                          std::string_view reason, unsigned conn_use) {
     std::string line = "to=<" + log::log_printable(recipient) + ">";
     if (!orig_recipient.empty() && orig_recipient != recipient)
         line += ", orig_to=<" + log::log_printable(orig_recipient) + ">";
     line += ", relay=" + log::log_printable(relay);
+    if (conn_use > 1) line += ", conn_use=" + std::to_string(conn_use);  // Postfix's smtp: a reused connection
     line += ", delay=" + format_delay(t.total);
     line += ", delays=" + format_delay(t.before_qmgr) + "/" + format_delay(t.in_qmgr) + "/" +
             format_delay(t.setup) + "/" + format_delay(t.transmit);
@@ -63,7 +64,7 @@ void log_delivery(const DeliveryRequest& request, const DeliveryRecipient& recip
                   const DeliveryTimes& times) {
     log::info("%s: %s", request.queue_id.c_str(),
               delivery_line(recipient.address, recipient.orig_recipient, result.relay, times, result.dsn,
-                            status_word(result.status), result.reason)
+                            status_word(result.status), result.reason, result.conn_use)
                   .c_str());
 }
 

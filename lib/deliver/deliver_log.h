@@ -6,7 +6,9 @@
 //   recipient, exactly as Postfix does:
 //     to=<rcpt>, orig_to=<orig>, relay=none, delay=0.12,
 //     delays=0.05/0.01/0/0.06, dsn=2.0.0, status=sent (discarded)
-//   orig_to appears only when it differs from to. format_delay() prints a
+//   orig_to appears only when it differs from to; conn_use=N follows
+//   relay= for a connection the smtp agent reused (N > 1), as Postfix logs
+//   it. format_delay() prints a
 //   time span as Postfix does (two significant digits, at most two
 //   decimals, no trailing zeros, "0" for nothing). request_times() derives
 //   the four delays= parts from a request's time stamps:
@@ -33,7 +35,7 @@ struct DeliveryTimes {
 
 std::string delivery_line(std::string_view recipient, std::string_view orig_recipient, std::string_view relay,
                           const DeliveryTimes& times, std::string_view dsn, std::string_view status,
-                          std::string_view reason);
+                          std::string_view reason, unsigned conn_use = 0);
 
 // Seconds since the epoch, with microseconds.
 double now_seconds();

@@ -66,6 +66,9 @@ struct RecipientResult {
     // Sent to a server that announced DSN and got the NOTIFY parameter: it
     // sends the success notice, so no success notice is sent here.
     bool dsn_delegated = false;
+    // The smtp agent: how many messages the connection has carried with
+    // this one; the log shows conn_use=N when it is more than 1.
+    unsigned conn_use = 0;
 };
 
 struct DeliveryReply {

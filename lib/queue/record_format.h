@@ -93,10 +93,16 @@ inline constexpr std::string_view kAttrRedirect = "redirect";  // REDIRECT: deli
 inline constexpr std::string_view kAttrFilter = "filter";      // FILTER: "transport:nexthop" overrides routing
 // Cleanup stream only (smtpd's access HOLD action): cleanup commits the file into hold/.
 inline constexpr std::string_view kAttrHold = "hold";
+// The body type: smtpd's BODY=8BITMIME / BODY=7BIT in the envelope, and
+// cleanup's finding (a Content-Transfer-Encoding of 8bit or binary) in
+// the extracted segment. "8bit" anywhere wins, as Postfix's encoding.
+inline constexpr std::string_view kAttrEncoding = "encoding";
+inline constexpr std::string_view kEncoding7Bit = "7bit";
+inline constexpr std::string_view kEncoding8Bit = "8bit";
 inline constexpr std::string_view kKnownAttributes[] = {kAttrClientName,   kAttrClientAddress, kAttrHeloName,
                                                        kAttrProtocolName, kAttrSaslUsername,  kAttrLogIdent,
                                                        kAttrErrorsTo,     kAttrRedirect,      kAttrFilter,
-                                                       kAttrHold};
+                                                       kAttrHold,         kAttrEncoding};
 
 inline constexpr std::size_t kMaxAddressLength = 4096;
 inline constexpr std::size_t kMaxAttributeLength = 4096;  // whole "name=value"

@@ -140,9 +140,14 @@ Step ClientEngine::fail_session(VerdictKind kind, std::string dsn, std::string r
 Step ClientEngine::on_reply(const Reply& reply) {
     switch (state_) {
         case State::kGreeting:
-            if (!positive(reply))
-                return fail_session(kind_of(reply.code), reply_dsn(reply),
-                                    "host " + settings_.peer + " refused to talk to me: " + reply_text(reply), true);
+            if (!positive(reply)) {
+                std::string why = "host " + settings_.peer + " refused to talk to me: " + reply_text(reply);
+                std::string dsn = reply_dsn(reply);
+                if (kind_of(reply.code) == VerdictKind::kBounced && !settings_.skip_5xx_greeting)
+                    return fail_session(VerdictKind::kBounced, dsn, why, false);
+                dsn[0] = '4';  // skipped: the next server may take it
+                return fail_session(VerdictKind::kDeferred, dsn, why, true);
+            }
             state_ = State::kEhlo;
             return Step{hello_word() + " " + settings_.helo_name + "\r\n"};
         case State::kEhlo:
@@ -247,6 +252,10 @@ Step ClientEngine::auth_reply(const Reply& reply) {
         }
         return Step{util::base64_encode(*response) + "\r\n"};
     }
+    if (!settings_.sasl_soft_bounce && reply.code >= 500)
+        return fail_session(VerdictKind::kBounced, reply_dsn(reply),
+                            "SASL authentication failed; server " + settings_.peer + " said: " + reply_text(reply),
+                            false);
     std::string dsn = reply.temporary() && !reply.dsn.empty() ? reply.dsn : "4.7.0";
     return fail_session(VerdictKind::kDeferred, dsn,
                         "SASL authentication failed; server " + settings_.peer + " said: " + reply_text(reply), true);
@@ -257,6 +266,10 @@ std::string ClientEngine::mail_command() const {
     if (const auto* size = find_ehlo_keyword(keywords_, "SIZE")) {
         (void)size;
         cmd += " SIZE=" + std::to_string(message_.size);
+    }
+    if (find_ehlo_keyword(keywords_, "8BITMIME")) {
+        if (message_.encoding == "8bit") cmd += " BODY=8BITMIME";
+        else if (message_.encoding == "7bit") cmd += " BODY=7BIT";
     }
     if (find_ehlo_keyword(keywords_, "DSN")) {
         if (!message_.dsn_ret.empty()) cmd += " RET=" + message_.dsn_ret;

@@ -25,11 +25,15 @@
 //   authenticates after EHLO (after STARTTLS when there is one); a refusal
 //   is "SASL authentication failed; server NAME[ADDR] said: 535 ...", a
 //   deferral (4.7.0 or the reply's 4.x.x) that tries the next server, as
-//   Postfix's default smtp_sasl_auth_soft_bounce does.
+//   Postfix's default smtp_sasl_auth_soft_bounce does (with "no" a 5xx
+//   refusal bounces). BODY=8BITMIME (or BODY=7BIT) goes on MAIL FROM when
+//   the server announces 8BITMIME and the queue file knows the body type.
 //   A failure that concerns the whole session (greeting refused, EHLO and
 //   HELO refused, TLS required but not offered) is a SessionFailure: the
 //   owner may try the next address (try_next is set as Postfix does for
-//   a greeting failure) or report it for every recipient.
+//   a greeting failure) or report it for every recipient. A greeting
+//   refused with 5xx is deferred with 4.x.x and try_next as Postfix's
+//   smtp_skip_5xx_greeting = yes, or bounced without it.
 //
 // Security
 //   Replies come from the peer: their texts are made printable by the log;
@@ -71,6 +75,10 @@ struct ClientMessage {
     std::string dsn_ret;     // "FULL", "HDRS" or ""
     std::string dsn_envid;
     bool smtputf8 = false;   // an envelope address is not ASCII
+    // The queue file's body type: "8bit" (BODY=8BITMIME at the client, or
+    // found by cleanup), "7bit", or "" (not known). Told to a server that
+    // announces 8BITMIME; sent as is to one that does not, as Postfix.
+    std::string encoding;
 };
 
 // The SASL side of AUTH (smtp/ puts Cyrus SASL behind it; tests a fake).
@@ -96,6 +104,12 @@ struct ClientSettings {
     bool pipelining = true;  // use PIPELINING when offered
     std::shared_ptr<SaslClient> sasl;  // AUTH when the server offers it
     bool keep_open = false;  // after the transaction: no QUIT, Step::reusable
+    // smtp_skip_5xx_greeting: a 5xx greeting defers (4.x.x) and the next
+    // server is tried; "no" bounces at once.
+    bool skip_5xx_greeting = true;
+    // smtp_sasl_auth_soft_bounce: a 5xx AUTH refusal defers and the next
+    // server is tried; "no" bounces with the server's reply.
+    bool sasl_soft_bounce = true;
 };
 
 struct SessionFailure {
@@ -143,6 +157,8 @@ public:
     // All recipients have a verdict (or a session failure happened).
     bool done() const;
     const std::optional<SessionFailure>& session_failure() const { return failure_; }
+    // The handshake is done and the mail transaction has started.
+    bool in_transaction() const { return state_ == State::kEnvelope || state_ == State::kDot; }
     // One per recipient, in message order; valid once done() (a session
     // failure leaves them empty: the owner decides).
     const std::vector<std::optional<Verdict>>& verdicts() const { return verdicts_; }

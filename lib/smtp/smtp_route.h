@@ -39,9 +39,10 @@
 //   again". A temporary failure dominates permanent ones. A permanent
 //   failure of a fallback relay, or of the relayhost, defers (4.3.5) as a
 //   configuration problem.
-//   smtp_mx_session_limit (which counts sessions that completed their
-//   handshake, per Target::site, in the agent) is not implemented: every
-//   target is tried, and the parameter is not known to postconf.
+//   smtp_mx_session_limit is not applied here (it counts sessions that
+//   completed their handshake): it is handed to the agent in the config,
+//   which counts sessions per Target::site and skips the rest of a site's
+//   targets once the limit is reached.
 //
 // Thread safety
 //   A Router and its callbacks live on the loop's thread. Destroying the
@@ -114,6 +115,7 @@ struct RouterConfig {
     bool ipv6 = true;
     AddressPreference address_preference = AddressPreference::kAny;
     unsigned mx_address_limit = 5;  // 0 = no limit
+    unsigned mx_session_limit = 2;  // for the agent (see the file comment)
     bool randomize_addresses = true;
     bool balance_inet_protocols = true;
     bool defer_if_no_mx_address_found = false;

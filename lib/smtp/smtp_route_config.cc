@@ -139,7 +139,7 @@ std::vector<std::string_view> RouterConfig::parameters() {
             "ignore_mx_lookup_error", "relayhost", "fallback_relay", "dns_servers",
             "smtp_dns_support_level", "lmtp_dns_support_level", "smtp_host_lookup", "lmtp_host_lookup",
             "smtp_address_preference", "lmtp_address_preference", "smtp_mx_address_limit", "lmtp_mx_address_limit",
-            "smtp_randomize_addresses", "lmtp_randomize_addresses",
+            "smtp_mx_session_limit", "lmtp_mx_session_limit", "smtp_randomize_addresses", "lmtp_randomize_addresses",
             "smtp_balance_inet_protocols", "lmtp_balance_inet_protocols", "smtp_defer_if_no_mx_address_found",
             "lmtp_defer_if_no_mx_address_found", "smtp_tcp_port", "lmtp_tcp_port", "smtp_fallback_relay",
             "lmtp_fallback_relay"};
@@ -186,6 +186,7 @@ Result<RouterConfig> RouterConfig::from_config(const config::Config& cfg, bool l
                                                          : AddressPreference::kAny;
 
     if (Status st = config::read_param(cfg, name("mx_address_limit"), &c.mx_address_limit); !st) return st.error();
+    if (Status st = config::read_param(cfg, name("mx_session_limit"), &c.mx_session_limit); !st) return st.error();
     struct Flag {
         std::string param;
         bool* field;

@@ -35,6 +35,11 @@ enum class ErrorCode : std::uint8_t {
     kNone,         // the kind (and sys_errno, if set) is all there is
     kCorruptFile,  // a queue file failed its checks (lib/queue/queue_file.h)
     kOverQuota,    // a mailbox quota would be exceeded (virtual_mailbox_limit, maildirsize)
+    kNonExistent,    // the named mail folder does not exist (IMAP [NONEXISTENT])
+    kAlreadyExists,  // the named mail folder exists already (IMAP [ALREADYEXISTS])
+    kCannot,         // the operation can never be done on that object (IMAP [CANNOT])
+    kLimit,          // a store limit such as keywords per folder (IMAP [LIMIT])
+    kExpunged,       // the message was expunged by another session (IMAP [EXPUNGEISSUED])
 };
 
 struct Error {

@@ -180,3 +180,41 @@ TEST_CASE("cleanup truncates a header longer than header_size_limit", "[unit]") 
     CHECK(o.lines[0] == "Subject: " + std::string(41, 'a'));
     CHECK(has_line(o, "body"));
 }
+
+TEST_CASE("cleanup records an 8bit Content-Transfer-Encoding as encoding=8bit", "[unit]") {
+    auto encodings = [](const Output& o) {
+        std::vector<std::string> out;
+        for (const auto& [name, value] : o.env.attributes)
+            if (name == queue::kAttrEncoding) out.push_back(value);
+        return out;
+    };
+    TempQueue q;
+    auto m = cleanup::CleanupMessage::start(params_for(q));
+    REQUIRE(m);
+    std::string id = (*m)->queue_id();
+    feed_envelope(**m, {"bob@x.test"});
+    feed_lines(**m, {"MIME-Version: 1.0", "Content-Transfer-Encoding: 8BIT", "", "caf\xc3\xa9"});
+    REQUIRE((*m)->finish() == submit::CleanupStatus::kOk);
+    CHECK(encodings(read_back(q, id)) == std::vector<std::string>{"8bit"});
+
+    // The client's BODY=8BITMIME is not written twice; a 7bit body adds nothing.
+    auto e = cleanup::CleanupMessage::start(params_for(q));
+    REQUIRE(e);
+    std::string eid = (*e)->queue_id();
+    (*e)->feed(RecordType::kArrivalTime, "1795500000.000001");
+    (*e)->feed(RecordType::kAttribute, "encoding=8bit");
+    (*e)->feed(RecordType::kSender, "alice");
+    (*e)->feed(RecordType::kRecipient, "Pbob@x.test");
+    (*e)->feed(RecordType::kContentStart, "");
+    feed_lines(**e, {"Content-Transfer-Encoding: binary", "", "b"});
+    REQUIRE((*e)->finish() == submit::CleanupStatus::kOk);
+    CHECK(encodings(read_back(q, eid)) == std::vector<std::string>{"8bit"});
+
+    auto s = cleanup::CleanupMessage::start(params_for(q));
+    REQUIRE(s);
+    std::string sid = (*s)->queue_id();
+    feed_envelope(**s, {"bob@x.test"});
+    feed_lines(**s, {"Content-Transfer-Encoding: 7bit", "", "b"});
+    REQUIRE((*s)->finish() == submit::CleanupStatus::kOk);
+    CHECK(encodings(read_back(q, sid)).empty());
+}

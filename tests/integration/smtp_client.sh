@@ -37,6 +37,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
+source "$(dirname "$0")/smtp_peers.sh"
 # Waits are generous: the notices below go through the whole queue.
 MR_WAIT=60
 mr_enter_netns "$@"
@@ -45,10 +46,7 @@ mr_require_commands openssl dnsmasq
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
     mr_fail "python3-aiosmtpd is not installed (scripts/install-deps installs it)"
 
-dl_setup \
-    "bounce    unix  -       -       n       -       0       bounce" \
-    "defer     unix  -       -       n       -       0       bounce" \
-    "trace     unix  -       -       n       -       0       bounce" \
+smtp_peers_setup \
     "smtp      unix  -       -       n       -       -       smtp" \
     "smtpv     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=verify" \
     "smtpe     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=encrypt" \
@@ -57,25 +55,9 @@ dl_setup \
     "smtps     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=secure" \
     "smtpm     unix  -       -       n       -       -       smtp -o smtp_tls_security_level=may -o smtp_tls_protocols=<=TLSv1.1" \
     "smtpx     unix  -       -       n       -       1       smtp -o max_use=100000"
-PEER_PIDS=""
-peer_cleanup() {
-    local p
-    for p in $PEER_PIDS; do kill "$p" 2>/dev/null || true; done
-    mr_dns_stop
-    dl_cleanup
-}
-trap peer_cleanup EXIT
 
 # start_peer NAME ARGS...: an aiosmtpd server spooling to $T/NAME.
-start_peer() {
-    local name=$1
-    shift
-    mkdir -p "$T/$name"
-    /usr/bin/python3 "$HERE/smtp_peer.py" --spool "$T/$name" --ready "$T/$name.ready" "$@" \
-        >"$T/$name.log" 2>&1 &
-    PEER_PIDS="$PEER_PIDS $!"
-    mr_wait_for "peer $name" test -f "$T/$name.ready"
-}
+start_peer() { peer_start smtp_peer.py "$@"; }
 
 # A test CA and server certificates: for 127.0.0.1, for another name,
 # for an MX host only, and for a subdomain of a nexthop.
@@ -123,7 +105,7 @@ while True:
     c.close()
 PY
 /usr/bin/python3 "$T/drop.py" "$P_DROP" "$T/drop.ready" >"$T/drop.log" 2>&1 &
-PEER_PIDS="$PEER_PIDS $!"
+peer_track $!
 mr_wait_for "peer drop" test -f "$T/drop.ready"
 # A UNIX socket that never accepts, its backlog filled here.
 cat >"$T/full.py" <<'PY'
@@ -147,7 +129,7 @@ open(sys.argv[2], "w").close()
 time.sleep(3600)
 PY
 /usr/bin/python3 "$T/full.py" "$T/full.sock" "$T/full.ready" >"$T/full.log" 2>&1 &
-PEER_PIDS="$PEER_PIDS $!"
+peer_track $!
 mr_wait_for "peer full" test -f "$T/full.ready"
 mr_dns_start --local=/mxname.test/ --local=/elsewhere.test/ --local=/sub.test/ \
     --mx-host=mxname.test,mx.elsewhere.test,10 --host-record=mx.elsewhere.test,127.0.0.1 \
@@ -191,8 +173,6 @@ mr_dns_start --local=/mxname.test/ --local=/elsewhere.test/ --local=/sub.test/ \
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
 # peer_file NAME REGEX: the peer's message file whose envelope matches.
-peer_file() { grep -l -E -- "$2" "$T/$1"/msg.* 2>/dev/null | head -n 1; }
-has_peer_file() { [ -n "$(peer_file "$1" "$2")" ]; }
 
 # 1. Plain relaying, content and DSN parameters.
 printf 'Subject: plain\n\nline one\n.leading dot\n..two dots\n' |

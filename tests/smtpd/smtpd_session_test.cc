@@ -236,6 +236,22 @@ TEST_CASE("session hands the envelope and the content to cleanup", "[unit]") {
     CHECK(c.find("\nSubject: hi\n\n.dot\nbody\n") != std::string::npos);
 }
 
+TEST_CASE("session records BODY=8BITMIME and BODY=7BIT as the encoding attribute", "[unit]") {
+    for (auto [param, attr] : {std::pair{" BODY=8BITMIME", "encoding=8bit"}, {" BODY=7BIT", "encoding=7bit"},
+                               {"", ""}}) {
+        Harness h("");
+        h.send("EHLO client.example\r\n");
+        h.send(std::string("MAIL FROM:<a@example.org>") + param + "\r\n");
+        h.send("RCPT TO:<b@example.test>\r\n");
+        h.send("DATA\r\n");
+        CHECK(first(h.send("Subject: hi\r\n\r\nbody\r\n.\r\n")) == "250 2.0.0 Ok: queued as QID1");
+        int found = 0;
+        for (auto& r : h.message())
+            if (r.payload.rfind("encoding=", 0) == 0) found += r.payload == attr ? 1 : 100;
+        CHECK(found == (*attr ? 1 : 0));
+    }
+}
+
 TEST_CASE("session EHLO lists Postfix's keywords without STARTTLS or AUTH", "[unit]") {
     Harness h("message_size_limit = 5000\n");
     auto r = h.send("EHLO c\r\n");

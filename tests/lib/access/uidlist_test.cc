@@ -92,3 +92,24 @@ TEST_CASE("pop3_uidl_format: Dovecot's default and the other variables", "[unit]
     CHECK(format_uidl("%f", 7, 9, "1715.M1P2.host") == "1715.M1P2.host");
     CHECK(format_uidl("%%%08xu", 255, 9, "b") == "%000000ff");
 }
+
+TEST_CASE("uidlist: sync keeps an entry whose file a later scan would find", "[unit]") {
+    char tmpl[] = "/tmp/uidlist_test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = tmpl;
+    std::filesystem::create_directories(dir + "/cur");
+    std::filesystem::create_directories(dir + "/new");
+    // Another reader numbered m2 after this caller's scan (which saw m1 only).
+    REQUIRE(sync_uidlist(dir, {"m1", "m2"}, 1700000000));
+    std::ofstream(dir + "/cur/m1:2,S").put('x');
+    std::ofstream(dir + "/new/m2").put('x');
+    auto late = sync_uidlist(dir, {"m1"}, 1700000000);
+    REQUIRE(late);
+    CHECK(late->uid_of.at("m2") == 2u);
+    // Once the file is gone the entry goes.
+    std::filesystem::remove(dir + "/new/m2");
+    auto after = sync_uidlist(dir, {"m1"}, 1700000000);
+    REQUIRE(after);
+    CHECK(after->uid_of.count("m2") == 0);
+    std::filesystem::remove_all(dir);
+}

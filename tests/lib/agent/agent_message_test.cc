@@ -101,6 +101,21 @@ std::string write_message(const queue::QueueLayout& layout, const std::string& c
     return *path;
 }
 
+// A queue file whose first content record's type byte is one that is no
+// record (the envelope stays intact).
+std::string damaged_message(const queue::QueueLayout& layout) {
+    std::string path = write_message(layout, "Subject: x\n\nbody\n");
+    auto f = queue::QueueFile::open(path, false);
+    REQUIRE(f.ok());
+    auto env = f->read_envelope();
+    REQUIRE(env.ok());
+    int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
+    ::close(fd);
+    return path;
+}
+
 std::string all_of(const MessageCopy& copy) {
     std::string all;
     auto st = copy.for_each_chunk([&](std::string_view c) {
@@ -165,17 +180,7 @@ TEST_CASE("damage in the content is found as it is read, and kept", "[unit]") {
     std::string dir = temp_dir();
     queue::QueueLayout layout{dir};
     REQUIRE(queue::create_queue_directories(layout).ok());
-    std::string path = write_message(layout, "Subject: x\n\nbody\n");
-    auto f = queue::QueueFile::open(path, false);
-    REQUIRE(f.ok());
-    auto env = f->read_envelope();
-    REQUIRE(env.ok());
-    // The first content record's type byte becomes one that is no record.
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, "Q", 1, static_cast<off_t>(env->size.content_offset)) == 1);
-    ::close(fd);
-
+    std::string path = damaged_message(layout);
     auto copy = MessageCopy::from_queue_file(path);
     REQUIRE(copy.ok());  // the envelope is intact
     auto st = copy->for_each_chunk([](std::string_view) { return ok_status(); });
@@ -234,4 +239,68 @@ TEST_CASE("line transformer is independent of chunking", "[unit]") {
         CHECK(out == whole);
     }
     CHECK(whole == ">From a\r\n..b\r\n\r\n>From \r\nxFrom y\r\n...z\r\nFro\r\nm q\r\n");
+}
+
+namespace {
+
+// Everything read_next() hands out, and the largest piece.
+std::string streamed(const MessageCopy& copy, std::size_t* largest = nullptr) {
+    MessageCopy::Cursor cursor;
+    std::string all, piece;
+    for (int guard = 0; guard < 100000; ++guard) {
+        piece.clear();
+        auto more = copy.read_next(&cursor, &piece);
+        INFO((more.ok() ? std::string() : more.error().message));
+        REQUIRE(more.ok());
+        all += piece;
+        if (largest) *largest = std::max(*largest, piece.size());
+        if (!*more) return all;
+    }
+    FAIL("read_next never ended");
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("read_next streams the content in bounded pieces", "[unit]") {
+    std::string dir = temp_dir();
+    queue::QueueLayout layout{dir};
+    REQUIRE(queue::create_queue_directories(layout).ok());
+    std::string content = "Subject: big\nX-Long: " + std::string(300 * 1024, 'h') + "\n\n";
+    for (int i = 0; i < 5000; ++i) content += "line " + std::to_string(i) + "\n";
+    auto copy = MessageCopy::from_queue_file(write_message(layout, content));
+    REQUIRE(copy.ok());
+    std::size_t largest = 0;
+    CHECK(streamed(*copy, &largest) == content);
+    CHECK(largest <= 64 * 1024 + 4096);  // a chunk plus at most one record
+    CHECK(streamed(*copy) == content);   // again, from the start
+    CHECK_FALSE(copy->damage());
+
+    std::string small = "Subject: s\n\nbody\n";
+    auto small_copy = MessageCopy::from_queue_file(write_message(layout, small));
+    REQUIRE(small_copy.ok());
+    CHECK(streamed(*small_copy) == small);
+    CHECK(all_of(*small_copy) == small);  // now cached for the next readers
+    CHECK(streamed(*small_copy) == small);
+
+    auto text = MessageCopy::from_text(queue::QueueEnvelope{}, content);
+    REQUIRE(text.ok());
+    CHECK(streamed(*text) == content);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("read_next reports damage and keeps it", "[unit]") {
+    std::string dir = temp_dir();
+    queue::QueueLayout layout{dir};
+    REQUIRE(queue::create_queue_directories(layout).ok());
+    std::string path = damaged_message(layout);
+    auto copy = MessageCopy::from_queue_file(path);
+    REQUIRE(copy.ok());
+    MessageCopy::Cursor cursor;
+    std::string piece;
+    auto more = copy->read_next(&cursor, &piece);
+    REQUIRE_FALSE(more.ok());
+    CHECK(queue::is_corruption(more.error()));
+    REQUIRE(copy->damage());
+    std::filesystem::remove_all(dir);
 }

@@ -306,3 +306,72 @@ TEST_CASE("ClientEngine keeps a session open for the cache and resumes it at MAI
     Step first = next.resume(e.keywords(), false, false);
     CHECK(first.send == "MAIL FROM:<alice@example.org> SIZE=1234\r\nRCPT TO:<b@example.com>\r\nDATA\r\n");
 }
+
+TEST_CASE("ClientEngine: a 5xx greeting is skipped (4.x.x, next server) unless smtp_skip_5xx_greeting = no",
+          "[unit]") {
+    ClientEngine skip(settings(), message({"a@example.com"}));
+    CHECK(skip.on_reply(reply(554, "5.7.1", {"go away"})).finished);
+    REQUIRE(skip.session_failure());
+    CHECK(skip.session_failure()->kind == VerdictKind::kDeferred);
+    CHECK(skip.session_failure()->dsn == "4.7.1");
+    CHECK(skip.session_failure()->try_next);
+    CHECK(skip.session_failure()->reason == "host mx.example.com[127.0.0.2] refused to talk to me: 554 5.7.1 go away");
+
+    auto s = settings();
+    s.skip_5xx_greeting = false;
+    ClientEngine bounce(s, message({"a@example.com"}));
+    bounce.on_reply(reply(554, "", {"go away"}));
+    REQUIRE(bounce.session_failure());
+    CHECK(bounce.session_failure()->kind == VerdictKind::kBounced);
+    CHECK(bounce.session_failure()->dsn == "5.0.0");
+    CHECK_FALSE(bounce.session_failure()->try_next);
+}
+
+TEST_CASE("ClientEngine: smtp_sasl_auth_soft_bounce = no bounces a 535", "[unit]") {
+    auto s = settings();
+    s.sasl = std::make_shared<FakeSasl>();
+    s.sasl_soft_bounce = false;
+    ClientEngine e(s, message({"a@example.com"}));
+    e.on_reply(reply(220, "", {"x"}));
+    e.on_reply(ehlo({"AUTH PLAIN"}));
+    CHECK(e.on_reply(reply(535, "5.7.8", {"Authentication credentials invalid"})).finished);
+    REQUIRE(e.session_failure());
+    CHECK(e.session_failure()->kind == VerdictKind::kBounced);
+    CHECK(e.session_failure()->dsn == "5.7.8");
+    CHECK_FALSE(e.session_failure()->try_next);
+    // A 454 stays a deferral.
+    ClientEngine t(s, message({"a@example.com"}));
+    t.on_reply(reply(220, "", {"x"}));
+    t.on_reply(ehlo({"AUTH PLAIN"}));
+    t.on_reply(reply(454, "4.7.0", {"Temporary authentication failure"}));
+    REQUIRE(t.session_failure());
+    CHECK(t.session_failure()->kind == VerdictKind::kDeferred);
+}
+
+TEST_CASE("ClientEngine: BODY=8BITMIME only to a server that announces 8BITMIME", "[unit]") {
+    auto m = message({"a@example.com"});
+    m.encoding = "8bit";
+    ClientEngine e(settings(), m);
+    e.on_reply(reply(220, "", {"x"}));
+    CHECK(e.on_reply(ehlo({"8BITMIME"})).send == "MAIL FROM:<alice@example.org> BODY=8BITMIME\r\n");
+    ClientEngine plain(settings(), m);
+    plain.on_reply(reply(220, "", {"x"}));
+    CHECK(plain.on_reply(ehlo({"SIZE"})).send == "MAIL FROM:<alice@example.org> SIZE=1234\r\n");
+    m.encoding = "7bit";
+    ClientEngine seven(settings(), m);
+    seven.on_reply(reply(220, "", {"x"}));
+    CHECK(seven.on_reply(ehlo({"8BITMIME"})).send == "MAIL FROM:<alice@example.org> BODY=7BIT\r\n");
+    m.encoding = "";
+    ClientEngine unknown(settings(), m);
+    unknown.on_reply(reply(220, "", {"x"}));
+    CHECK(unknown.on_reply(ehlo({"8BITMIME"})).send == "MAIL FROM:<alice@example.org>\r\n");
+}
+
+TEST_CASE("ClientEngine: the transaction starts after the handshake", "[unit]") {
+    ClientEngine e(settings(), message({"a@example.com"}));
+    CHECK_FALSE(e.in_transaction());
+    e.on_reply(reply(220, "", {"x"}));
+    CHECK_FALSE(e.in_transaction());
+    e.on_reply(ehlo({"PIPELINING"}));
+    CHECK(e.in_transaction());
+}

@@ -511,6 +511,7 @@ TEST_CASE("RouterConfig reads the smtp_ or lmtp_ parameters", "[unit]") {
     CHECK_FALSE(smtp->ipv6);
     CHECK(smtp->address_preference == AddressPreference::kIPv6);
     CHECK(smtp->mx_address_limit == 3);
+    CHECK(smtp->mx_session_limit == 2);
     CHECK(smtp->default_port == 2500);
     REQUIRE(smtp->fallback_relays.size() == 1);  // smtp_fallback_relay = $fallback_relay
     CHECK(smtp->fallback_relays[0].port == 2525);
