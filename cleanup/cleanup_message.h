@@ -87,6 +87,8 @@ public:
     bool failed() const { return status_ != submit::CleanupStatus::kOk; }
     // Marks the message failed (protocol error, timeout, client gone).
     void fail(submit::CleanupStatus status, std::string why);
+    // Keeps nothing, as after a DISCARD action (a milter's).
+    void discard() { discard_ = true; }
 
     // Commits when everything went well; otherwise removes the file.
     enum class Sync { kNow, kDeferSync };

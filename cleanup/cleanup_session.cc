@@ -39,6 +39,8 @@ private:
     void on_input();
     void process();
     void feed_records(std::vector<queue::RecordType> types, std::vector<std::string> payloads);
+    void milter_records(std::size_t used);
+    void milter_done(const milter::Verdict& v);
     void batch_done(const Outcome& outcome);
     void finish_and_reply();
     void send(const ipc::AttrList& record);
@@ -56,6 +58,7 @@ private:
     bool busy_ = false;           // the lookup worker (or a sync thread) has msg_
     bool close_pending_ = false;  // close() came while busy_
     std::string bad_stream_;      // a malformed record after the batch on the worker
+    std::unique_ptr<CleanupMilter> milter_;  // non_smtpd_milters hold the stream first
 };
 
 std::map<Session*, std::unique_ptr<Session>> g_sessions;
@@ -173,12 +176,18 @@ void Session::process() {
             return;
         }
         msg_ = std::move(*msg);
+        if ((flags & submit::kCleanupFlagMilters) && config_.milters) {
+            milter_ = std::make_unique<CleanupMilter>(loop_, config_.milters, config_.params.myhostname,
+                                                      msg_->queue_id(),
+                                                      config_.params.layout.queue_directory + "/incoming");
+        }
         ipc::AttrList reply;
         reply.add(std::string(submit::kAttrQueueId), msg_->queue_id());
         send(reply);
         if (state_ == State::kDone) return;
         state_ = State::kRecords;
     }
+    if (milter_) return milter_records(used);
     if (config_.may_block) {
         // Decode here, feed (and look up) on the worker.
         std::vector<queue::RecordType> types;
@@ -220,6 +229,67 @@ void Session::process() {
         if (msg_->complete()) return finish_and_reply();
     }
     buf_.erase(0, used);
+}
+
+// non_smtpd_milters: the records go to the milters first; their edited
+// stream is fed to the message on the loop (also when a table may block:
+// the message has not been fed anything yet, so no worker holds it).
+void Session::milter_records(std::size_t used) {
+    while (!milter_->complete()) {
+        queue::DecodedRecord rec;
+        std::string error;
+        auto step = queue::decode_record(std::string_view(buf_).substr(used), &rec, &error);
+        if (step == queue::DecodeStep::kNeedMore) break;
+        Status st = step == queue::DecodeStep::kError ? Status(make_error(error)) : milter_->add(rec.type, rec.payload);
+        if (!st) {
+            msg_->fail(CleanupStatus::kBad, st.error().message);
+            return reply_and_close(CleanupStatus::kBad);
+        }
+        used += rec.length;
+    }
+    buf_.erase(0, used);
+    if (!milter_->complete()) return;
+    channel_->pause_reading();
+    milter_->run([this](milter::Verdict v) {
+        if (state_ != State::kRecords) return;
+        milter_done(v);
+    });
+}
+
+void Session::milter_done(const milter::Verdict& v) {
+    std::string id = msg_->queue_id();
+    std::string suffix = "from=<" + log::log_printable(milter_->sender()) + "> to=<" +
+                         log::log_printable(milter_->first_recipient()) + ">";
+    if (v.kind == milter::Verdict::Kind::kReject || v.kind == milter::Verdict::Kind::kTempfail) {
+        // "550 5.7.1 text": the DSN and text go back to the client.
+        std::string text = v.reply.substr(0, v.reply.find_first_of("\r\n"));
+        std::string rest = text.size() > 4 ? text.substr(4) : text;
+        log::info("%s: milter-reject: END-OF-MESSAGE from localhost[127.0.0.1]: %s; %s", id.c_str(),
+                  log::log_printable(rest).c_str(), suffix.c_str());
+        CleanupStatus status = v.kind == milter::Verdict::Kind::kReject ? CleanupStatus::kContent : CleanupStatus::kDefer;
+        msg_->fail(status, rest);
+        milter_.reset();
+        return reply_and_close(status);
+    }
+    if (v.kind == milter::Verdict::Kind::kDiscard) {
+        log::info("%s: milter-discard: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers DISCARD action; %s",
+                  id.c_str(), suffix.c_str());
+        msg_->discard();
+    }
+    Status st = milter_->replay([this](queue::RecordType t, std::string_view p) {
+        msg_->feed(t, p);
+        return ok_status();
+    });
+    milter_.reset();
+    if (!st) {
+        msg_->fail(CleanupStatus::kWrite, st.error().message);
+        return reply_and_close(CleanupStatus::kWrite);
+    }
+    if (!msg_->complete()) {
+        msg_->fail(CleanupStatus::kBad, "incomplete message after the milters");
+        return reply_and_close(CleanupStatus::kBad);
+    }
+    finish_and_reply();
 }
 
 void Session::feed_records(std::vector<queue::RecordType> types, std::vector<std::string> payloads) {
@@ -421,6 +491,13 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto timeout = config::ipc_timeout_ms(cfg);
     if (!timeout) return timeout.error();
     out.ipc_timeout_ms = *timeout;
+    // non_smtpd_milters: for the clients that ask (pickup); receive_override_options
+    // = no_milters is the client's to honour, not cleanup's.
+    config::Config milter_cfg = cfg;
+    milter_cfg.set_override("receive_override_options", "");
+    auto milters = milter::MilterConfig::from_config(milter_cfg, "non_smtpd_milters");
+    if (!milters) return milters.error();
+    if (!milters->empty()) out.milters = std::make_shared<const milter::MilterConfig>(std::move(*milters));
     return out;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "cleanup/cleanup_message.h"
+#include "cleanup/cleanup_milter.h"
 #include "lib/server/server.h"
 
 namespace mailroom::cleanup {
@@ -21,6 +22,7 @@ struct CleanupConfig {
     // A table of params may block (mysql:...): the records are fed, and
     // the tables looked up, on the lookup worker (lib/table/async_lookup.h).
     bool may_block = false;
+    std::shared_ptr<const milter::MilterConfig> milters;  // non_smtpd_milters; null when none
 };
 
 Result<CleanupConfig> load_cleanup_config(const config::Config& cfg);

@@ -46,5 +46,6 @@ int main(int argc, char** argv) {
         "recipient_canonical_maps", "recipient_delimiter", "resolve_dequoted_address",
         "resolve_numeric_domain", "sender_canonical_classes", "sender_canonical_maps", "swap_bangpath",
         "virtual_alias_expansion_limit", "virtual_alias_maps", "virtual_alias_recursion_limit"};
+    spec.parameters.insert(spec.parameters.end(), milter::kMilterParameters.begin(), milter::kMilterParameters.end());
     return server::run_multi_server(argc, argv, std::move(spec));
 }

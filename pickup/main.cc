@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
         auto ro = submit::parse_receive_override_options(*ro_text);
         if (!ro) return ro.error();
         g_config.cleanup_flags = ro->cleanup_flags;
+        // cleanup runs non_smtpd_milters for local submissions.
+        if (!ro->no_milters) g_config.cleanup_flags |= submit::kCleanupFlagMilters;
         return ok_status();
     };
     spec.on_trigger = [](server::ServerContext&, std::string_view) { (void)pickup::pickup_scan(g_config); };

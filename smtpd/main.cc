@@ -89,5 +89,6 @@ int main(int argc, char** argv) {
         "unknown_relay_recipient_reject_code", "unknown_virtual_alias_reject_code",
         "unknown_virtual_mailbox_reject_code", "virtual_alias_domains", "virtual_alias_maps",
         "virtual_mailbox_domains", "virtual_mailbox_maps"};
+    spec.parameters.insert(spec.parameters.end(), milter::kMilterParameters.begin(), milter::kMilterParameters.end());
     return server::run_multi_server(argc, argv, std::move(spec));
 }

@@ -72,6 +72,7 @@ public:
         inner_->on_drained([this] { drained(); });
     }
     void finish(Finished done) override { inner_->finish(std::move(done)); }
+    std::optional<Reply> final_reply() const override { return inner_->final_reply(); }
 
     // Ends the stream; `done` gets clamd's verdict (or why there is none).
     void verdict(clamav::InstreamScan::Done done) {

@@ -85,6 +85,8 @@ void Session::abort_message() {
 
 void Session::reset_transaction() {
     abort_message();
+    if (milters_) milters_->abort();
+    milter_discard_ = false;
     s_.reset_transaction();
     sasl_sender_.clear();
     recipients_.clear();
@@ -176,14 +178,21 @@ void Session::cmd_data(const Command& cmd) {
             reply_error(r.reply);
             return;
         }
-        if (auto st = start_content(); !st) {
-            log::warn("%s: cleanup: %s", s_.queue_id.c_str(), st.error().message.c_str());
-            sink_status_ = st;
-        }
-        decoder_ = DataDecoder(reject_bare_lf_);
-        message_size_ = 0;
-        state_ = State::kData;
-        reply(replies::data_go_ahead());
+        milter_stage("DATA", [this](auto done) { milters_->data(done); }, [this](std::optional<Reply> mr) {
+            if (mr) {
+                count(Verb::kData, false);
+                reply_error(*mr);
+                return;
+            }
+            if (auto st = start_content(); !st) {
+                log::warn("%s: cleanup: %s", s_.queue_id.c_str(), st.error().message.c_str());
+                sink_status_ = st;
+            }
+            decoder_ = DataDecoder(reject_bare_lf_);
+            message_size_ = 0;
+            state_ = State::kData;
+            reply(replies::data_go_ahead());
+        });
     });
 }
 
@@ -232,7 +241,7 @@ void Session::end_of_message() {
     run_check(&Checker::check_end_of_data, [this, done](CheckResult r) {
         if (r.rejected()) return done(r.reply, false);
         std::string id = s_.queue_id;
-        if (s_.effects.discard) {
+        if (s_.effects.discard || milter_discard_) {
             // DISCARD: claim success, keep nothing.
             abort_message();
             return done(replies::queued(id), true);
@@ -262,10 +271,13 @@ void Session::finish_message(std::function<void(const Reply&, bool)> done) {
     std::weak_ptr<int> alive = alive_;
     finishing_sink_->finish([this, alive, id, done](Result<submit::CleanupResult> result) {
         if (alive.expired() || finished_) return;
+        std::optional<Reply> filter_reply = finishing_sink_->final_reply();
         server_.loop().defer([sink = std::move(finishing_sink_)] {});
         finishing_sink_.reset();
         busy_ = false;
-        if (!result) {
+        if (filter_reply) {
+            done(*filter_reply, false);  // a milter's reject at end of message (logged there)
+        } else if (!result) {
             log::warn("%s: cleanup: %s", id.c_str(), result.error().message.c_str());
             done(replies::queue_write_error(), false);
         } else {
@@ -324,6 +336,23 @@ void Session::cmd_bdat(const Command& cmd) {
         pending_bdat_error_ = failure;
     } else if (!bdat_used_) {
         bdat_used_ = true;
+        if (milters_) {
+            // The milters' DATA event first; the chunk waits in the input.
+            milter_stage("DATA", [this](auto done) { milters_->data(done); }, [this](std::optional<Reply> mr) {
+                if (mr) {
+                    abort_message();
+                    bdat_error_ = *mr;  // this chunk and every later one until LAST
+                    bdat_discard_ = true;
+                    count(Verb::kBdat, false);
+                    pending_bdat_error_ = *mr;
+                } else if (auto st = start_content(); !st) {
+                    sink_status_ = st;
+                }
+                state_ = State::kBdat;
+                if (bdat_remaining_ == 0) handle_bdat_bytes();
+            });
+            return;
+        }
         if (auto st = start_content(); !st) sink_status_ = st;
     }
     state_ = State::kBdat;

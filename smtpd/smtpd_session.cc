@@ -261,6 +261,19 @@ void Session::greet() {
             return;
         }
     }
+    if (!std::exchange(milter_connected_, true)) {
+        milter_start();
+        if (milters_) {
+            milter::ConnectInfo info{s_.client_name, s_.client_addr, 0};
+            if (auto port = milter_macro("client_port")) info.client_port = static_cast<std::uint16_t>(std::stoul(*port));
+            milter_stage("CONNECT", [this, info](auto done) { milters_->connect(info, done); },
+                         [this](std::optional<Reply> r) {
+                             if (r) client_reject_ = *r;  // every command gets it, as a client restriction's
+                             greet();
+                         });
+            return;
+        }
+    }
     greeted_ = true;
     reply(replies::greeting(cfg_.smtpd_banner));
     // smtpd_delay_reject = no: the client restrictions answer every command.
@@ -274,6 +287,7 @@ void Session::finish_session() {
     if (finished_) return;
     finished_ = true;
     abort_message();
+    if (milters_) milters_->quit();
     sasl_end();
     std::string line = "disconnect from " + namaddr();
     unsigned ok_all = 0, total_all = 0;
@@ -396,8 +410,11 @@ void Session::handle_command(std::string_view line, bool more_input) {
             case Verb::kAuth: cmd_auth(cmd); break;
             case Verb::kHelp:
             case Verb::kUnknown:
-                count(Verb::kUnknown, false);
-                reply_error(replies::not_recognized());
+                milter_stage("UNKNOWN", [this, l = std::string(line)](auto done) { milters_->unknown(l, done); },
+                             [this](std::optional<Reply> r) {
+                                 count(Verb::kUnknown, false);
+                                 reply_error(r ? *r : replies::not_recognized());
+                             });
                 break;
         }
     }
@@ -445,18 +462,27 @@ void Session::cmd_helo(const Command& cmd, bool ehlo) {
             reply_error(r.reply);
             return;
         }
-        count(verb, true);
-        if (!ehlo) {
-            reply(replies::helo(cfg_.myhostname));
-            return;
-        }
-        EhloOptions options = cfg_.ehlo;
-        options.starttls = offer_starttls();
-        if (offer_auth() && !server_.sasl_exception(peer_)) {
-            options.auth_mechanisms = server_.sasl()->cyrus().mechanisms(s_.tls_active);
-            options.broken_sasl_auth_clients = cfg_.sasl.broken_clients;
-        }
-        reply(replies::ehlo(options));
+        milter_stage("HELO", [this](auto done) { milters_->helo(s_.helo_name.value_or(""), done); },
+                     [this, verb, ehlo](std::optional<Reply> mr) {
+                         if (mr) {
+                             s_.helo_name.reset();
+                             count(verb, false);
+                             reply_error(*mr);
+                             return;
+                         }
+                         count(verb, true);
+                         if (!ehlo) {
+                             reply(replies::helo(cfg_.myhostname));
+                             return;
+                         }
+                         EhloOptions options = cfg_.ehlo;
+                         options.starttls = offer_starttls();
+                         if (offer_auth() && !server_.sasl_exception(peer_)) {
+                             options.auth_mechanisms = server_.sasl()->cyrus().mechanisms(s_.tls_active);
+                             options.broken_sasl_auth_clients = cfg_.sasl.broken_clients;
+                         }
+                         reply(replies::ehlo(options));
+                     });
     });
 }
 
@@ -480,7 +506,8 @@ void Session::cmd_mail(const Command& cmd) {
     if (cmd.mail.smtputf8) s_.smtputf8 = true;
     s_.sender = cmd.address;
     auto params = cmd.mail;
-    run_check(&Checker::check_mail, [this, params](CheckResult r) {
+    auto args = milters_ ? milter_args(cmd) : std::vector<std::string>{};
+    run_check(&Checker::check_mail, [this, params, args](CheckResult r) {
         if (r.rejected()) {
             s_.reset_transaction();
             count(Verb::kMail, false);
@@ -488,8 +515,18 @@ void Session::cmd_mail(const Command& cmd) {
             return;
         }
         mail_params_ = params;
-        count(Verb::kMail, true);
-        reply(replies::mail_ok());
+        milter_stage("MAIL", [this, args](auto done) { milters_->mail(args, done); },
+                     [this](std::optional<Reply> mr) {
+                         if (mr) {
+                             s_.reset_transaction();
+                             mail_params_ = MailParams{};
+                             count(Verb::kMail, false);
+                             reply_error(*mr);
+                             return;
+                         }
+                         count(Verb::kMail, true);
+                         reply(replies::mail_ok());
+                     });
     });
 }
 
@@ -537,43 +574,60 @@ void Session::cmd_rcpt(const Command& cmd) {
     s_.recipient = cmd.address;
     auto params = cmd.rcpt;
     std::string address = cmd.address;
-    run_check(&Checker::check_rcpt, [this, params, address](CheckResult r) {
-        s_.recipient.reset();
+    auto args = milters_ ? milter_args(cmd) : std::vector<std::string>{};
+    run_check(&Checker::check_rcpt, [this, params, address, args](CheckResult r) {
         if (r.rejected()) {
+            s_.recipient.reset();
             count(Verb::kRcpt, false);
             reply_error(r.reply);
             return;
         }
-        if (sink_) {
+        milter_stage("RCPT", [this, args](auto done) { milters_->rcpt(args, done); },
+                     [this, params, address](std::optional<Reply> mr) {
+                         s_.recipient.reset();
+                         if (mr) {
+                             count(Verb::kRcpt, false);
+                             reply_error(*mr);
+                             return;
+                         }
+                         rcpt_accepted(params, address);
+                     });
+    });
+}
+
+// The restrictions and milters took the recipient: to cleanup.
+void Session::rcpt_accepted(const RcptParams& params, const std::string& address) {
+    if (sink_) {
+        accept_recipient(params, address);
+        return;
+    }
+    // The first recipient: connect to cleanup (master may have to start
+    // a cleanup process first; the loop serves other sessions meanwhile).
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    server_.hooks().open_sink([this, alive, params, address](Result<std::unique_ptr<MessageSink>> sink) {
+        if (alive.expired() || finished_) return;
+        busy_ = false;
+        if (!sink) {
+            log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
+                      sink.error().message.c_str());
+            count(Verb::kRcpt, false);
+            reply_error(replies::queue_write_error());
+        } else {
+            // The milters hold the message for cleanup; a before-queue proxy
+            // (smtpd_proxy_filter) gets it as it arrives, without them.
+            sink_ = attach_sink(cfg_.proxy.address ? std::move(*sink) : milter_wrap(std::move(*sink)));
+            std::weak_ptr<int> still = alive_;
+            sink_->on_drained([this, still] {
+                if (still.expired() || !sink_full_) return;
+                sink_full_ = false;
+                pump();
+            });
+            start_sink(&sink_status_);
             accept_recipient(params, address);
-            return;
         }
-        // The first recipient: connect to cleanup (master may have to start
-        // a cleanup process first; the loop serves other sessions meanwhile).
-        busy_ = true;
-        std::weak_ptr<int> alive = alive_;
-        server_.hooks().open_sink([this, alive, params, address](Result<std::unique_ptr<MessageSink>> sink) {
-            if (alive.expired() || finished_) return;
-            busy_ = false;
-            if (!sink) {
-                log::warn("%s: cannot hand the message to cleanup: %s", namaddr().c_str(),
-                          sink.error().message.c_str());
-                count(Verb::kRcpt, false);
-                reply_error(replies::queue_write_error());
-            } else {
-                sink_ = attach_sink(std::move(*sink));
-                std::weak_ptr<int> still = alive_;
-                sink_->on_drained([this, still] {
-                    if (still.expired() || !sink_full_) return;
-                    sink_full_ = false;
-                    pump();
-                });
-                start_sink(&sink_status_);
-                accept_recipient(params, address);
-            }
-            check_error_limit();
-            pump();
-        });
+        check_error_limit();
+        pump();
     });
 }
 

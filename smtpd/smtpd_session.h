@@ -32,6 +32,9 @@
 //   (smtpd_clamav.h); with smtpd_proxy_filter the transaction goes to an
 //   SMTP proxy instead of cleanup and the client gets the proxy's replies
 //   (smtpd_proxy.h). docs/content-filter.md has both.
+//   With smtpd_milters (smtpd_milter.h) each command also goes to the
+//   milters before its reply, and the message reaches cleanup only after
+//   the final dot, edited by them.
 //   Recipients are validated (smtpd_reject_unlisted_recipient) against
 //   local_recipient_maps for $mydestination, virtual_mailbox_maps for
 //   virtual mailbox domains and relay_recipient_maps for relay domains; an
@@ -106,6 +109,7 @@
 #include "lib/dns/dns.h"
 #include "lib/event/event_loop.h"
 #include "lib/event/offload.h"
+#include "lib/milter/milter_list.h"
 #include "lib/table/async_lookup.h"
 #include "lib/queue/record_format.h"
 #include "lib/server/server.h"
@@ -152,6 +156,7 @@ struct SmtpdConfig {
     SaslConfig sasl;        // smtpd_sasl_* (smtpd_sasl.h)
     ClamavConfig clamav;    // smtpd_clamav_* (smtpd_clamav.h)
     ProxyConfig proxy;      // smtpd_proxy_* (smtpd_proxy.h)
+    std::shared_ptr<const milter::MilterConfig> milters;  // smtpd_milters (smtpd_milter.h); null when none
 
     static Result<SmtpdConfig> from_config(const config::Config& config);
 };
@@ -172,6 +177,9 @@ public:
     // After the last record: `done` gets cleanup's final status (from the
     // loop, or at once).
     virtual void finish(Finished done) = 0;
+    // The reply a filter in front of cleanup chose instead of cleanup's
+    // (a milter's reject at end of message; smtpd_milter.h).
+    virtual std::optional<Reply> final_reply() const { return std::nullopt; }
 };
 using SinkOpened = std::function<void(Result<std::unique_ptr<MessageSink>>)>;
 using SinkOpener = std::function<void(SinkOpened)>;

@@ -105,6 +105,7 @@ private:
     void run_check(CheckResult (Checker::*method)(SessionState&), std::function<void(CheckResult)> then);
     void start_sink(Status* out);
     void accept_recipient(const RcptParams& params, const std::string& address);
+    void rcpt_accepted(const RcptParams& params, const std::string& address);
     void finish_message(std::function<void(const Reply&, bool)> done);
     void abort_message();
     void reset_transaction();
@@ -124,6 +125,15 @@ private:
     void proxy_recipient(const std::string& address);
     void proxy_finish(std::function<void(const Reply&, bool)> done);
     bool in_transaction() const { return s_.sender.has_value(); }
+    // Milters (smtpd_milter.cc): `start` runs one event through them; `then`
+    // gets their reject or tempfail as the reply to send, or nullopt.
+    void milter_start();
+    void milter_stage(const char* stage, std::function<void(milter::MilterList::Done)> start,
+                      std::function<void(std::optional<Reply>)> then);
+    std::optional<std::string> milter_macro(std::string_view name) const;
+    std::string milter_log_suffix() const;
+    std::vector<std::string> milter_args(const Command& cmd) const;
+    std::unique_ptr<MessageSink> milter_wrap(std::unique_ptr<MessageSink> sink);
     std::string namaddr() const { return s_.namaddr(); }
 
     SmtpdServer& server_;
@@ -190,6 +200,9 @@ private:
     Reply pending_bdat_error_;
     uint64_t bdat_chunk_size_ = 0;
     MailParams mail_params_;
+    std::shared_ptr<milter::MilterList> milters_;  // null without smtpd_milters
+    bool milter_connected_ = false;               // the connect event was sent
+    bool milter_discard_ = false;                 // a milter said DISCARD for this message
     std::time_t arrival_ = 0;
 };
 

@@ -115,7 +115,9 @@ Result<ReceiveOverrides> parse_receive_override_options(std::string_view value) 
             out.cleanup_flags |= kCleanupFlagNoHeaderBodyChecks;
         } else if (word == "no_unknown_recipient_checks") {
             out.no_unknown_recipient_checks = true;
-        } else if (word != "no_milters") {
+        } else if (word == "no_milters") {
+            out.no_milters = true;
+        } else {
             return make_error("invalid receive_override_options value: " + given);
         }
     }

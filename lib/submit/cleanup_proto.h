@@ -50,6 +50,7 @@ inline constexpr std::int64_t kCleanupFlagNone = 0;
 inline constexpr std::int64_t kCleanupFlagNoAddressMappings = 1;    // no canonical, masquerade, virtual alias
 inline constexpr std::int64_t kCleanupFlagNoHeaderBodyChecks = 2;   // no header_checks, body_checks
 inline constexpr std::int64_t kCleanupFlagBounce = 4;               // bounce a permanent reject
+inline constexpr std::int64_t kCleanupFlagMilters = 8;              // run non_smtpd_milters (pickup)
 
 // receive_override_options as Postfix names its words: no_address_mappings,
 // no_header_body_checks, no_unknown_recipient_checks (smtpd's own) and
@@ -57,6 +58,7 @@ inline constexpr std::int64_t kCleanupFlagBounce = 4;               // bounce a 
 struct ReceiveOverrides {
     std::int64_t cleanup_flags = kCleanupFlagNone;
     bool no_unknown_recipient_checks = false;
+    bool no_milters = false;
 };
 Result<ReceiveOverrides> parse_receive_override_options(std::string_view value);
 
