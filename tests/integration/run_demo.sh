@@ -57,8 +57,9 @@ grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl pop3://:
 run_printed "Submit with STARTTLS and AUTH" 1
 grep -q "<~  235 2.7.0 Authentication successful" "$T/cmd.out" && grep -q "<~  250 2.0.0 Ok: queued as" "$T/cmd.out" ||
     mr_fail "submission: $(cat "$T/cmd.out")"
-mr_wait_for "the submitted message is delivered" \
-    test "$(grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog")" -ge 2
+cnt() { grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog"; }
+two_delivered() { [ "$(cnt)" -ge 2 ]; }
+mr_wait_for "the submitted message is delivered" two_delivered
 grep -q "sasl_method=PLAIN, sasl_username=demo@demo.test" "$DEMO/maillog" || mr_fail "no sasl_username in the log"
 run_printed "Read over POP3" 2
 grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl pop3s://: $(cat "$T/cmd.out")"
@@ -71,7 +72,6 @@ swaks --server "${sub%:*}" --port "${sub##*:}" --auth PLAIN --auth-user demo@dem
 grep -q "<-  250-STARTTLS" "$T/plain.out" && ! grep -q "250-AUTH" "$T/plain.out" || mr_fail "submission EHLO: $(cat "$T/plain.out")"
 
 run_printed "Send with sendmail" 1
-cnt() { grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog"; }
 three_delivered() { [ "$(cnt)" -ge 3 ]; }
 mr_wait_for "the sendmail message is delivered" three_delivered
 run_printed "Read over POP3" 3
