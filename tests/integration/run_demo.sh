@@ -4,14 +4,15 @@
 # those commands work as printed: swaks over SMTP and over submission
 # (STARTTLS + AUTH PLAIN against authd with the demo user), sendmail, curl
 # over pop3:// and pop3s:// (the self-signed certificate made at the first
-# start), the Python poplib one-liner; a second start says the demo is
+# start), the Python poplib one-liner, curl over imap:// and imaps:// and
+# the Python imaplib one-liner against the demo's imapd; a second start says the demo is
 # already running and starts nothing; AUTH without TLS is not offered on
 # submission; the printed stop command stops every process.
 source "$(dirname "$0")/mr_instance.sh"
 : "${MAILROOM_SRC:?MAILROOM_SRC must name the source tree}"
 : "${MAILROOM_BUILD:?MAILROOM_BUILD must name the build directory}"
 mr_enter_netns "$@"
-mr_require_programs master smtpd pop3d authd virtual mailroom postmap newaliases
+mr_require_programs master smtpd pop3d imapd authd virtual mailroom postmap newaliases
 mr_require_commands swaks curl openssl
 mr_setup
 DEMO="$T/demo"
@@ -56,8 +57,9 @@ grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl pop3://:
 run_printed "Submit with STARTTLS and AUTH" 1
 grep -q "<~  235 2.7.0 Authentication successful" "$T/cmd.out" && grep -q "<~  250 2.0.0 Ok: queued as" "$T/cmd.out" ||
     mr_fail "submission: $(cat "$T/cmd.out")"
-mr_wait_for "the submitted message is delivered" \
-    test "$(grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog")" -ge 2
+cnt() { grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog"; }
+two_delivered() { [ "$(cnt)" -ge 2 ]; }
+mr_wait_for "the submitted message is delivered" two_delivered
 grep -q "sasl_method=PLAIN, sasl_username=demo@demo.test" "$DEMO/maillog" || mr_fail "no sasl_username in the log"
 run_printed "Read over POP3" 2
 grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl pop3s://: $(cat "$T/cmd.out")"
@@ -70,11 +72,20 @@ swaks --server "${sub%:*}" --port "${sub##*:}" --auth PLAIN --auth-user demo@dem
 grep -q "<-  250-STARTTLS" "$T/plain.out" && ! grep -q "250-AUTH" "$T/plain.out" || mr_fail "submission EHLO: $(cat "$T/plain.out")"
 
 run_printed "Send with sendmail" 1
-cnt() { grep -c "to=<demo@demo.test>, relay=virtual, .*status=sent" "$DEMO/maillog"; }
 three_delivered() { [ "$(cnt)" -ge 3 ]; }
 mr_wait_for "the sendmail message is delivered" three_delivered
 run_printed "Read over POP3" 3
 grep -q "^Subject: hi" "$T/cmd.out" && grep -q "^hello" "$T/cmd.out" || mr_fail "poplib one-liner, the sendmail message: $(cat "$T/cmd.out")"
+
+# IMAP and IMAPS: UID 1 is the first message (over SMTP), the imaplib
+# one-liner reads the newest (the sendmail one).
+run_printed "Read over IMAP" 1
+grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl imap://: $(cat "$T/cmd.out")"
+run_printed "Read over IMAP" 2
+grep -q "^Return-Path: <you@example.com>" "$T/cmd.out" || mr_fail "curl imaps://: $(cat "$T/cmd.out")"
+run_printed "Read over IMAP" 3
+grep -q "^Subject: hi" "$T/cmd.out" && grep -q "^hello" "$T/cmd.out" || mr_fail "imaplib one-liner: $(cat "$T/cmd.out")"
+mr_wait_for "imapd logs the TLS login" grep -Eq "imap-login: Login: user=<demo@demo\.test>, method=(PLAIN|LOGIN), rip=127\.0\.0\.1, lip=127\.0\.0\.1, .*TLS" "$DEMO/maillog"
 
 # A second start says so.
 "$RUN" start "$DEMO" >"$T/again.out" 2>&1 || mr_fail "second start failed: $(cat "$T/again.out")"

@@ -10,7 +10,7 @@
 #     only; syslog_name = postfix;
 #   - authd reading the seed's authmysqlrc, Cyrus SASL (libsasl2) with the
 #     seed's smtpd.conf (pwcheck_method: authdaemond) on authd's socket,
-#     pop3d reading the same users;
+#     pop3d and imapd reading the same users;
 #   - a second instance on 127.0.0.2 taking the relayed message.
 # Steps (the numbers of the scenario):
 #   1. AUTH LOGIN (the seed's 334 VXNlcm5hbWU6 exchange, swaks) from outside
@@ -20,7 +20,9 @@
 #   2. a mynetworks client to a local user (mbox) and to the seed's
 #      "tomcat: hadoop" alias;
 #   3. the virtual user reads the message over POP3 (poplib), deletes it,
-#      and maildirsize shrinks;
+#      and maildirsize shrinks; then a second message over IMAP (imaplib:
+#      LOGIN, SELECT INBOX, FETCH, STORE \Deleted, EXPUNGE), and
+#      maildirsize shrinks again;
 #   4. a message over the user's quota bounces with the seed's
 #      virtual_maildir_limit_message, and the notice reaches the sender;
 #   5. the seed's access tables reject the client IP, the sender domain
@@ -34,7 +36,6 @@
 #      received/delivered/deferred/bounced/rejected as the steps add up,
 #      and Debian's mailgraph, reading the same log once, records the
 #      sent/received/bounced/rejected counts in its RRD (rrdtool fetch).
-# The IMAP half of step 3 waits for imapd.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/authd_common.sh"
@@ -42,7 +43,7 @@ source "$(dirname "$0")/authd_common.sh"
 # as root a mount namespace, as an ordinary user a user namespace.
 AD_USERNS=1 ad_private_run "$@"
 mr_enter_netns "$@"
-mr_require_programs master smtpd cleanup qmgr pickup bounce local virtual pipe smtp authd pop3d anvil mailroom postmap postalias
+mr_require_programs master smtpd cleanup qmgr pickup bounce local virtual pipe smtp authd pop3d imapd anvil mailroom postmap postalias
 mr_require_commands swaks openssl pflogsumm mailgraph rrdtool
 [ -x /usr/bin/maildrop ] || mr_fail "maildrop is not installed (scripts/install-deps installs it)"
 mr_need_address 127.0.0.2
@@ -54,9 +55,11 @@ T0=$(date +%s)
 
 P=$(mr_free_port)    # smtpd (the seed's port 25)
 PP=$(mr_free_port)   # pop3d
+PI=$(mr_free_port)   # imapd
 PB=$(mr_free_port)   # the second instance's smtpd on 127.0.0.2
 dl_setup "127.0.0.1:$P inet n - n - - smtpd" \
     "127.0.0.1:$PP inet n - n - - pop3d" \
+    "127.0.0.1:$PI inet n - n - - imapd" \
     "authd     unix  -       -       n       -       -       authd" \
     "bounce    unix  -       -       n       -       0       bounce" \
     "defer     unix  -       -       n       -       0       bounce" \
@@ -65,7 +68,7 @@ dl_setup "127.0.0.1:$P inet n - n - - smtpd" \
 ad_start_mariadb
 
 # The mail account (the seed's vmail, uid 2525 and later 1001): nobody as
-# root, where pop3d runs as mail_owner too; the caller otherwise.
+# root, where pop3d and imapd run as mail_owner too; the caller otherwise.
 if dl_root; then
     VU=nobody
     HU=mrh$$            # the seed's local user hadoop
@@ -291,6 +294,41 @@ PY
 AFTER=$(mds_total)
 [ "$AFTER" -lt "$BEFORE" ] || mr_fail "maildirsize did not shrink ($BEFORE -> $AFTER)"
 dl_wait_log "pop3-login: Login: user=<postmaster@extmail\.org>, method=PLAIN, rip=127\.0\.0\.1, lip=127\.0\.0\.1"
+
+echo "step 3: IMAP read and delete; maildirsize shrinks"
+smtp_session 127.0.0.1 "r = s.sendmail('root@yuliang.com', ['postmaster@extmail.org'], b'Subject: step 3\\r\\n\\r\\nread over IMAP\\r\\n')" \
+    'assert r == {}, r' || mr_fail "step 3 message: $(cat "$T/py.out")"
+RECEIVED=$((RECEIVED + 1)) SMTPD_RECEIVED=$((SMTPD_RECEIVED + 1))
+imap_delivered() {  # step 1's delivery and this one
+    [ "$(grep -Ec "postfix/virtual\[[0-9]+\]: $QID: to=<postmaster@extmail\.org>, relay=virtual, .*status=sent \(delivered to maildir\)" "$T/maillog")" -ge 2 ]
+}
+mr_wait_for "the step 3 message is delivered" imap_delivered
+DELIVERED=$((DELIVERED + 1))
+BEFORE=$(mds_total)
+[ "$BEFORE" -gt "$AFTER" ] || mr_fail "maildirsize does not count the delivery ($AFTER -> $BEFORE)"
+/usr/bin/python3 - "$PI" "$PW" >"$T/imap.out" 2>&1 <<'PY' || mr_fail "IMAP: $(cat "$T/imap.out")"
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]), timeout=30)
+typ, _ = m.login("postmaster@extmail.org", sys.argv[2])
+assert typ == "OK", "login"
+typ, data = m.select("INBOX")
+assert typ == "OK" and data == [b"1"], (typ, data)
+typ, data = m.fetch("1", "(RFC822)")
+assert typ == "OK", (typ, data)
+msg = data[0][1]
+assert b"Subject: step 3\r\n" in msg and b"\r\n\r\nread over IMAP\r\n" in msg, msg
+typ, data = m.store("1", "+FLAGS", "(\\Deleted)")
+assert typ == "OK" and b"\\Deleted" in data[0], (typ, data)
+typ, data = m.expunge()
+assert typ == "OK" and data == [b"1"], (typ, data)
+typ, data = m.select("INBOX")
+assert typ == "OK" and data == [b"0"], (typ, data)
+assert m.logout()[0] == "BYE"
+PY
+[ -z "$(find "$PMD/new" "$PMD/cur" -type f)" ] || mr_fail "the message is still in the Maildir after EXPUNGE"
+AFTER=$(mds_total)
+[ "$AFTER" -lt "$BEFORE" ] || mr_fail "maildirsize did not shrink after EXPUNGE ($BEFORE -> $AFTER)"
+dl_wait_log "imap-login: Login: user=<postmaster@extmail\.org>, method=PLAIN, rip=127\.0\.0\.1, lip=127\.0\.0\.1"
 
 echo "step 4: over quota"
 BODY=$(head -c 700 /dev/zero | tr '\0' 'z')
