@@ -579,7 +579,7 @@ void ImapSession::open_store(const std::string& login_name, const auth::AuthUser
     if (auto st = store_->ensure_special_folders(); !st)
         log::warn("imap(%s): creating the special-use folders: %s", log::log_printable(login_name).c_str(),
                   st.error().message.c_str());
-    log::info("imap-login: Login: %s, mpid=%d", peer_.fields(login_name, method).c_str(), static_cast<int>(::getpid()));
+    log::info("imap-login: Login: %s", peer_.fields(login_name, method, static_cast<int>(::getpid())).c_str());
     state_ = State::kAuth;
     tagged(sasl_tag_, "OK [CAPABILITY " + capabilities() + "] Logged in");
     channel_->resume_reading();

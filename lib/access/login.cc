@@ -93,11 +93,12 @@ LoginPeer LoginPeer::of(int fd, const LoginConfig& config) {
     return p;
 }
 
-std::string LoginPeer::fields(const std::string& user, const char* method) const {
+std::string LoginPeer::fields(const std::string& user, const char* method, int mpid) const {
     std::string s;
     if (!user.empty()) s += "user=<" + log::log_printable(user) + ">, ";
     if (method) s += std::string("method=") + method + ", ";
     s += "rip=" + rip + ", lip=" + lip;
+    if (mpid > 0) s += ", mpid=" + std::to_string(mpid);
     if (tls) s += ", TLS";
     return s;
 }

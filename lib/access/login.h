@@ -80,8 +80,9 @@ struct LoginPeer {
     bool plaintext_allowed(const LoginConfig& config) const {
         return !config.disable_plaintext_auth || tls || secured;
     }
-    // "user=<u>, method=PLAIN, rip=..., lip=...[, TLS]" (user and method when given).
-    std::string fields(const std::string& user, const char* method) const;
+    // "user=<u>, method=PLAIN, rip=..., lip=...[, mpid=N][, TLS]" (user and method when given).
+    // With `mpid` (the mail process's pid), "mpid=N" comes before "TLS", as Dovecot writes it.
+    std::string fields(const std::string& user, const char* method, int mpid = 0) const;
     // "<proto>-login: Login: <fields>"
     void log_login(const std::string& user, const char* method) const;
     // "<proto>-login: Disconnected (auth failed, N attempts in S secs): <fields>"

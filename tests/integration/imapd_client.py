@@ -347,7 +347,7 @@ def main_phase():
     ok(r.cmd('LOGIN "%s" "%s"' % (USER, PASS)))
     r.close()
     wait_for("TLS login line", lambda: re.search(r"imap-login: Login: user=<%s>, method=PLAIN, rip=127\.0\.0\.2, "
-                                                 r"lip=127\.0\.0\.1, TLS" % re.escape(USER), log_text()))
+                                                 r"lip=127\.0\.0\.1, mpid=\d+, TLS" % re.escape(USER), log_text()))
     # imaps.
     r = Raw(A["imaps"], tls=True)
     assert r.greeting.startswith("* OK [CAPABILITY"), r.greeting
