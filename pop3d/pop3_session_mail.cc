@@ -1,6 +1,8 @@
 // pop3_session_mail.cc - the mail part of Pop3Session (see pop3_session.h):
 // opening the mailbox, the TRANSACTION state, RETR and TOP sent as the
 // client takes them, and QUIT's UPDATE.
+#include <malloc.h>
+
 #include <ctime>
 
 #include "lib/access/mail_location.h"
@@ -58,6 +60,9 @@ void Pop3Session::open_mailbox(const std::string& login_name, const auth::AuthUs
         Opened o;
         o.box = mbox.empty() ? Pop3Mailbox::open(maildir, format, now, &o.why, &o.reason)
                              : Pop3Mailbox::open_mbox(mbox, index_dir, format, now, &o.why, &o.reason);
+        // Reading the folder and its UID list frees as much as the index
+        // keeps; glibc holds such memory in the thread's arena until told.
+        ::malloc_trim(0);
         return o;
     };
     std::weak_ptr<int> alive = life_;
