@@ -125,16 +125,21 @@ mr_setup() {
 }
 
 # The ports handed out so far, so that one test never gets the same port
-# twice (the kernel may offer a port again once its socket is closed).
-MR_PORTS_GIVEN=${MR_PORTS_GIVEN:-$(mktemp "${TMPDIR:-/tmp}/mr-ports-XXXXXX")}
+# twice (the kernel may offer a port again once its socket is closed). The
+# file is made by the first mr_free_port (a test that asks for no port
+# leaves nothing behind) and removed by mr_cleanup.
+MR_PORTS_GIVEN=${MR_PORTS_GIVEN:-$(mktemp -u "${TMPDIR:-/tmp}/mr-ports-XXXXXXXX")}
 export MR_PORTS_GIVEN
 
 mr_free_port() {
     python3 - "$MR_PORTS_GIVEN" <<'PY'
-import socket, sys
+import os, socket, sys
 path = sys.argv[1]
-with open(path) as f:
-    given = {line.strip() for line in f}
+try:
+    with open(path) as f:
+        given = {line.strip() for line in f}
+except FileNotFoundError:
+    given = set()
 for _ in range(1000):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -144,8 +149,9 @@ for _ in range(1000):
         break
 else:
     sys.exit("no free port found")
-with open(path, "a") as f:
-    f.write(port + "\n")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+os.write(fd, (port + "\n").encode())
+os.close(fd)
 print(port)
 PY
 }
