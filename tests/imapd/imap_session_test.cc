@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "imapd/imap_server.h"
+#include "tests/support/session_harness.h"
 #include "lib/event/event_loop.h"
 
 using namespace mailroom;
@@ -25,67 +26,9 @@ using namespace mailroom::imapd;
 
 namespace {
 
-class Harness {
+class Harness : public test::SessionHarness<ImapServer, ImapConfig> {
 public:
-    // sockbuf > 0: small socket buffers on both ends, so a client that
-    // does not read fills them quickly.
-    explicit Harness(ImapConfig cfg, const char* client_addr = "127.0.0.1", int sockbuf = 0) {
-        cfg.login.authd.socket_path = "/nonexistent/private/authd";
-        server_ = std::make_unique<ImapServer>(loop_, std::move(cfg), nullptr);
-        int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-        REQUIRE(::listen(lfd, 1) == 0);
-        socklen_t len = sizeof(a);
-        ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-        client_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in c{};
-        c.sin_family = AF_INET;
-        ::inet_pton(AF_INET, client_addr, &c.sin_addr);
-        REQUIRE(::bind(client_, reinterpret_cast<sockaddr*>(&c), sizeof(c)) == 0);
-        if (sockbuf > 0) {
-            ::setsockopt(client_, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf));
-            ::setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf));
-            ::setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf));
-            ::setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf));
-        }
-        REQUIRE(::connect(client_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-        int sfd = ::accept(lfd, nullptr, nullptr);
-        ::close(lfd);
-        REQUIRE(sfd >= 0);
-        server_fd_ = sfd;
-        ::fcntl(client_, F_SETFL, O_NONBLOCK);
-        server_->accept(server::Connection(util::UniqueFd(sfd), nullptr));
-    }
-    ~Harness() {
-        ::close(client_);
-        server_.reset();
-    }
-    // The next reply line, or "<eof>"; a guard timer stops a stuck wait.
-    std::string line() {
-        bool expired = false;
-        event::Timer guard(loop_, [&] { expired = true; });
-        guard.start(std::chrono::seconds(5));
-        for (;;) {
-            const auto nl = buf_.find("\r\n");
-            if (nl != std::string::npos) {
-                std::string l = buf_.substr(0, nl);
-                buf_.erase(0, nl + 2);
-                return l;
-            }
-            char tmp[4096];
-            ssize_t n = ::recv(client_, tmp, sizeof(tmp), 0);
-            if (n > 0) {
-                buf_.append(tmp, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n == 0) return "<eof>";
-            if (expired) return "<timeout>";
-            loop_.run_once();
-        }
-    }
+    using SessionHarness::SessionHarness;
     // Lines up to and including the one starting with `tag` (or eof/timeout).
     std::vector<std::string> until(const std::string& tag) {
         std::vector<std::string> out;
@@ -95,23 +38,6 @@ public:
             if (l.rfind(tag + " ", 0) == 0 || l == "<eof>" || l == "<timeout>") return out;
         }
     }
-    void write(const std::string& bytes) { REQUIRE(::send(client_, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())); }
-    std::string say(const std::string& cmd) {
-        write(cmd + "\r\n");
-        return line();
-    }
-
-    int client() const { return client_; }
-    int server_fd() const { return server_fd_; }
-    // Runs the callbacks of whatever is ready now, without waiting.
-    void poll() { event_base_loop(loop_.base(), EVLOOP_NONBLOCK); }
-
-private:
-    event::Loop loop_;
-    std::unique_ptr<ImapServer> server_;
-    int client_ = -1;
-    int server_fd_ = -1;
-    std::string buf_;
 };
 
 }  // namespace
