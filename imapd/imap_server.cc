@@ -39,20 +39,9 @@ Result<ImapConfig> ImapConfig::from_config(const config::Config& cfg) {
     auto limit = cfg.get_int("message_size_limit");
     if (!limit) return limit.error();
     c.append_limit = static_cast<std::uint64_t>(*limit);
-    std::string cert, key, ssl;
-    if (auto st = str("ssl_cert", &cert); !st) return st.error();
-    if (auto st = str("ssl_key", &key); !st) return st.error();
-    if (auto st = str("ssl", &ssl); !st) return st.error();
-    if (!cert.empty() && cert[0] == '<') cert.erase(0, 1);
-    if (!key.empty() && key[0] == '<') key.erase(0, 1);
-    if (ssl != "no" && !cert.empty()) {
-        c.tls.level = tls::SecurityLevel::kMay;
-        c.tls.cert_file = cert;
-        c.tls.key_file = key.empty() ? cert : key;
-        c.tls.ciphers = "medium";
-        c.tls.protocols = ">=TLSv1.2";
-        c.tls.wrappermode = c.wrappermode;
-    }
+    auto tls = access::login_tls_policy(cfg, c.wrappermode);
+    if (!tls) return tls.error();
+    c.tls = std::move(*tls);
     return c;
 }
 
@@ -80,8 +69,14 @@ void ImapServer::handed_done(std::uint64_t id, bool from_proxy) {
     if (it == handed_.end()) return;
     Handed& h = it->second;
     if (from_proxy) {
-        loop_.release_later(std::move(h.proxy));
-        h.conn.close();
+        // Freed after the proxy's callback, the proxy (and its channel on
+        // the client's socket) before the socket itself: closing the socket
+        // now would let a new client reuse its number under the channel.
+        struct Gone {
+            server::Connection conn;
+            std::unique_ptr<access::TlsProxy> proxy;
+        };
+        loop_.release_later(std::make_unique<Gone>(Gone{std::move(h.conn), std::move(h.proxy)}));
     } else if (!h.reported) {
         h.reported = true;
         userip_.release(h.ticket);

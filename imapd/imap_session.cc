@@ -56,10 +56,7 @@ bool ImapSession::attach_channel(event::Channel::Ptr channel) {
 
 void ImapSession::start_mail() {
     access::Handoff& h = *handoff_;
-    peer_.protocol = h.protocol;
-    peer_.rip = h.rip;
-    peer_.lip = h.lip;
-    peer_.tls = h.tls;
+    peer_ = access::LoginPeer::of(h);
     mail_user_ = h.login_name;
     // The state is LOGIN's (or AUTHENTICATE's) tag, a LF, then the client
     // input the login process had read past it.

@@ -29,21 +29,9 @@ Result<Pop3Config> Pop3Config::from_config(const config::Config& cfg) {
     auto idle = cfg.get_time("pop3_idle_timeout");
     if (!idle) return idle.error();
     c.idle_timeout = std::chrono::seconds(*idle);
-    // Dovecot's ssl_cert = </path form is accepted as well as a bare path.
-    std::string cert, key, ssl;
-    if (auto st = str("ssl_cert", &cert); !st) return st.error();
-    if (auto st = str("ssl_key", &key); !st) return st.error();
-    if (auto st = str("ssl", &ssl); !st) return st.error();
-    if (!cert.empty() && cert[0] == '<') cert.erase(0, 1);
-    if (!key.empty() && key[0] == '<') key.erase(0, 1);
-    if (ssl != "no" && !cert.empty()) {
-        c.tls.level = tls::SecurityLevel::kMay;
-        c.tls.cert_file = cert;
-        c.tls.key_file = key.empty() ? cert : key;
-        c.tls.ciphers = "medium";
-        c.tls.protocols = ">=TLSv1.2";
-        c.tls.wrappermode = c.wrappermode;
-    }
+    auto tls = access::login_tls_policy(cfg, c.wrappermode);
+    if (!tls) return tls.error();
+    c.tls = std::move(*tls);
     return c;
 }
 

@@ -70,10 +70,7 @@ bool Pop3Session::attach_channel(event::Channel::Ptr channel) {
 
 void Pop3Session::start_mail() {
     access::Handoff& h = *handoff_;
-    peer_.protocol = h.protocol;
-    peer_.rip = h.rip;
-    peer_.lip = h.lip;
-    peer_.tls = h.tls;
+    peer_ = access::LoginPeer::of(h);
     mail_user_ = h.login_name;
     carry_ = std::move(h.state);  // client input the login process had read past the login
     if (!attach_channel(event::Channel::create(server_.loop(), std::move(handoff_fd_), channel_options()))) return;

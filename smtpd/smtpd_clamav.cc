@@ -3,6 +3,7 @@
 #include "smtpd/smtpd_clamav.h"
 
 #include "lib/config/param_read.h"
+#include "lib/util/strings.h"
 #include "lib/log/log.h"
 #include "smtpd/smtpd_session_impl.h"
 
@@ -21,12 +22,14 @@ Result<ClamavConfig> ClamavConfig::from_config(const config::Config& cfg) {
     }
     std::string action;
     if (auto st = config::read_param(cfg, "smtpd_clamav_action", &action); !st) return st.error();
+    action = util::lowercase(action);  // as main.cf validation reads enum values
     if (action == "reject") c.action = Action::kReject;
     else if (action == "hold") c.action = Action::kHold;
     else if (action == "discard") c.action = Action::kDiscard;
     else return make_error("invalid smtpd_clamav_action value: \"" + action + "\"");
     std::string failure;
     if (auto st = config::read_param(cfg, "smtpd_clamav_failure_action", &failure); !st) return st.error();
+    failure = util::lowercase(failure);
     if (failure == "tempfail") c.failure = Failure::kTempfail;
     else if (failure == "accept") c.failure = Failure::kAccept;
     else return make_error("invalid smtpd_clamav_failure_action value: \"" + failure + "\"");

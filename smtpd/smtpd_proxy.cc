@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "lib/config/param_read.h"
+#include "lib/util/strings.h"
 #include "lib/log/log.h"
 #include "lib/smtp/smtp_client_text.h"
 #include "smtpd/smtpd_session_impl.h"
@@ -38,7 +39,7 @@ Result<ProxyConfig> ProxyConfig::from_config(const config::Config& cfg) {
     auto options = cfg.get_list("smtpd_proxy_options");
     if (!options) return options.error();
     for (const auto& o : *options)
-        if (o != "speed_adjust") return make_error("invalid smtpd_proxy_options value: \"" + o + "\"");
+        if (!util::iequals(o, "speed_adjust")) return make_error("invalid smtpd_proxy_options value: \"" + o + "\"");
     return c;
 }
 
@@ -162,7 +163,7 @@ private:
     void expect(Kind kind) {
         waiting_ = true;
         waiting_for_ = kind;
-        timer_ = event::Timer(loop_, [this] { broken("timeout"); });
+        if (timer_.empty()) timer_ = event::Timer(loop_, [this] { broken("timeout"); });
         timer_.start(cfg_.timeout);
     }
 

@@ -117,8 +117,6 @@ Result<SmtpdConfig> SmtpdConfig::from_config(const config::Config& cfg) {
     auto milters = milter::MilterConfig::from_config(cfg, "smtpd_milters");
     if (!milters) return milters.error();
     if (!milters->empty()) c.milters = std::make_shared<const milter::MilterConfig>(std::move(*milters));
-    if (std::string checks; config::read_param(cfg, "milter_header_checks", &checks).ok() && !checks.empty())
-        return make_error("milter_header_checks is not supported; use header_checks (cleanup runs them on the edited header)");
 
     c.ehlo.myhostname = c.myhostname;
     c.ehlo.message_size_limit = c.message_size_limit;

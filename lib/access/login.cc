@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "lib/auth/password.h"
+#include "lib/config/param_read.h"
 #include "lib/ipc/ipc_socket.h"
 #include "lib/log/log.h"
 #include "lib/util/base64.h"
@@ -90,6 +91,34 @@ LoginPeer LoginPeer::of(int fd, const LoginConfig& config) {
         auto m = config.trusted->match("", p.rip);
         p.secured = m && *m;
     }
+    return p;
+}
+
+Result<tls::ServerPolicy> login_tls_policy(const config::Config& config, bool wrappermode) {
+    tls::ServerPolicy policy;
+    std::string cert, key, ssl;
+    if (auto st = config::read_param(config, "ssl_cert", &cert); !st) return st.error();
+    if (auto st = config::read_param(config, "ssl_key", &key); !st) return st.error();
+    if (auto st = config::read_param(config, "ssl", &ssl); !st) return st.error();
+    if (!cert.empty() && cert[0] == '<') cert.erase(0, 1);
+    if (!key.empty() && key[0] == '<') key.erase(0, 1);
+    if (ssl != "no" && !cert.empty()) {
+        policy.level = tls::SecurityLevel::kMay;
+        policy.cert_file = cert;
+        policy.key_file = key.empty() ? cert : key;
+        policy.ciphers = "medium";
+        policy.protocols = ">=TLSv1.2";
+        policy.wrappermode = wrappermode;
+    }
+    return policy;
+}
+
+LoginPeer LoginPeer::of(const Handoff& handoff) {
+    LoginPeer p;
+    p.protocol = handoff.protocol;
+    p.rip = handoff.rip;
+    p.lip = handoff.lip;
+    p.tls = handoff.tls;
     return p;
 }
 

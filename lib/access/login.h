@@ -34,10 +34,12 @@
 #include <optional>
 #include <string>
 
+#include "lib/access/handoff.h"
 #include "lib/anvil/anvil_client.h"
 #include "lib/auth/auth_client.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
+#include "lib/tls/tls.h"
 #include "lib/util/result.h"
 #include "smtpd/smtpd_mynetworks.h"
 
@@ -70,6 +72,12 @@ struct LoginConfig {
 std::string socket_address(int fd, bool peer);
 
 // One client connection as the login part sees it.
+// The TLS policy of a login part from Dovecot's ssl, ssl_cert and ssl_key
+// (a leading "<" of Dovecot's "ssl_cert = </path" form is accepted): off
+// when ssl = no or no certificate is set, else STARTTLS/STLS offered
+// (implicit TLS with `wrappermode`), TLSv1.2 and later, medium ciphers.
+Result<tls::ServerPolicy> login_tls_policy(const config::Config& config, bool wrappermode);
+
 struct LoginPeer {
     std::string protocol;
     std::string rip, lip;
@@ -77,6 +85,8 @@ struct LoginPeer {
     bool secured = false;  // trusted network or the server's own address (or TLS)
 
     static LoginPeer of(int fd, const LoginConfig& config);
+    // In a mail process: the peer the login process described in the hand-off.
+    static LoginPeer of(const Handoff& handoff);
     bool plaintext_allowed(const LoginConfig& config) const {
         return !config.disable_plaintext_auth || tls || secured;
     }

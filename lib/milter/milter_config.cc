@@ -157,6 +157,9 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view value, const 
 
 Result<MilterConfig> MilterConfig::from_config(const config::Config& cfg, std::string_view list_param) {
     MilterConfig mc;
+    // Refused by every daemon that runs milters (smtpd, cleanup), never ignored.
+    if (std::string checks; config::read_param(cfg, "milter_header_checks", &checks).ok() && !checks.empty())
+        return make_error("milter_header_checks is not supported; use header_checks (cleanup runs them on the edited header)");
     std::string overrides;
     if (auto st = config::read_param(cfg, "receive_override_options", &overrides); !st) return st.error();
     for (const auto& w : util::split_list(overrides)) {
