@@ -2,8 +2,8 @@
 //
 // Summary
 //   A single server for the master.cf "local" service (unpriv = n, so it
-//   keeps root to take each recipient's identity). Each connection is one
-//   delivery request from qmgr; local_deliver.h does the work, with the
+//   keeps root to take each recipient's identity). A connection from qmgr
+//   carries one or more delivery requests (agent_server.h); local_deliver.h does the work, with the
 //   settings and tables of local_config.h, and forwards non-local alias
 //   and .forward destinations through cleanup (local_forward.h).
 #include "lib/agent/agent_server.h"
@@ -38,11 +38,13 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        auto reuse = agent::request_budget(ctx);
         agent::serve_agent_connection(conn.fd(), ctx.config(), ctx.service_name(),
                                       [](const agent::Job& job, const agent::MessageCopy& message) {
                                           return local::local_deliver(job, message, g_runtime.context,
                                                                       std::time(nullptr));
-                                      });
+                                      },
+                                      &reuse);
     };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {

@@ -228,7 +228,7 @@ bool QueueManager::activate(const std::string& id, std::string_view from_queue) 
     }
     // The defer logfile describes the latest attempt only.
     (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
-    active_.push_back({id, deliver::now_seconds()});
+    active_.push_back({id, deliver::now_seconds(), from_queue == queue::kQueueIncoming});
     return true;
 }
 
@@ -502,7 +502,7 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     Batch batch{group.route, group.destination, {}};
     auto holder = std::make_shared<DeliveryCall*>(nullptr);
     auto call = DeliveryCall::start(
-        loop_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
+        loop_, pool_, config_.layout.queue_directory, req, config_.ipc_timeout_ms,
         [this, raw, group, started, batch, holder](Result<deliver::DeliveryReply> reply) {
             busy_.finished(batch, deliver::now_seconds());
             --raw->running;
@@ -566,6 +566,8 @@ void QueueManager::group_done(OpenMessage* msg, const Group& group, const Result
                                                 bounce_timeout_ms());
                 !st)
                 log::warn("%s: %s", id.c_str(), st.error().message.c_str());
+            else
+                msg->traced = true;
         }
         // Mark it before anything else can go wrong.
         if (auto st = msg->file->mark_done(*r); !st) {
@@ -592,7 +594,11 @@ void QueueManager::finalize(OpenMessage& msg) {
     if (msg.deferred && expire(msg)) msg.deferred = false;
     if (!msg.deferred) {
         // The notifications first: the bounce service reads this file.
+        // Only qmgr writes trace records: a message new to the queue has
+        // a trace logfile only when this attempt wrote one (cleanup may
+        // have written bounce records, though).
         for (auto service : {bounce::kServiceBounce, bounce::kServiceTrace}) {
+            if (service == bounce::kServiceTrace && msg.entry.fresh && !msg.traced) continue;
             if (msg.deferred || !util::path_exists(config_.layout.file_path(service, id))) continue;
             if (auto st = bounce::bounce_flush(config_.layout.queue_directory, service, queue::kQueueActive, id,
                                                bounce_timeout_ms());
@@ -607,7 +613,10 @@ void QueueManager::finalize(OpenMessage& msg) {
             if (errno != ENOENT) log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
             return;
         }
-        (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
+        // activate() removed the defer logfile; only this attempt's
+        // deferrals can have written it again.
+        if (!msg.deferred_rcpts.empty())
+            (void)::unlink(config_.layout.file_path(queue::kQueueDefer, id).c_str());
         warned_.erase(id);
         log::info("%s: removed", id.c_str());
         return;

@@ -110,6 +110,7 @@ private:
     struct ActiveEntry {
         std::string id;
         double entered = 0;  // when it entered the active queue (epoch seconds)
+        bool fresh = false;  // came from incoming/: no attempt before this one
     };
     struct Group {
         Route route;
@@ -129,6 +130,7 @@ private:
         std::deque<Group> waiting;
         int running = 0;
         bool deferred = false;
+        bool traced = false;  // a trace logfile record was written in this attempt
         // Recipients deferred in this attempt, with why (for expiry).
         std::vector<std::pair<const queue::QueueRecipient*, deliver::RecipientResult>> deferred_rcpts;
         std::string redirect;                                 // the redirect attribute
@@ -167,6 +169,7 @@ private:
     std::deque<ActiveEntry> active_;               // in active/, not opened yet
     std::list<std::unique_ptr<OpenMessage>> open_;  // being delivered
     ConcurrencyTracker busy_{config_.schedule};
+    AgentPool pool_{loop_};  // agent connections kept between requests
     std::map<DeliveryCall*, std::unique_ptr<DeliveryCall>> calls_;
     bool want_incoming_ = true;
     bool want_deferred_ = true;

@@ -3,8 +3,9 @@
 // Summary
 //   A single server for the master.cf "virtual" service (unpriv = n, so it
 //   keeps root to take the mapped uid/gid for each delivery, as effective
-//   ids in the process itself: agent_identity.h). Each connection is one
-//   delivery request from qmgr, and one process serves max_use of them;
+//   ids in the process itself: agent_identity.h). A connection from qmgr
+//   carries one or more delivery requests, and one process serves max_use
+//   of them (agent_server.h);
 //   virtual_deliver.h does the work with the settings and tables of
 //   virtual_config.h.
 #include "lib/agent/agent_server.h"
@@ -30,11 +31,13 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_connection = [](server::ServerContext& ctx, server::Connection conn) {
+        auto reuse = agent::request_budget(ctx);
         agent::serve_agent_connection(conn.fd(), ctx.config(), ctx.service_name(),
                                       [](const agent::Job& job, const agent::MessageCopy& message) {
                                           return virt::virtual_deliver(job, message, g_runtime.settings,
                                                                        g_runtime.maps, std::time(nullptr));
-                                      });
+                                      },
+                                      &reuse);
     };
     // The parameters this service reads (besides the skeleton's).
     spec.parameters = {

@@ -3,7 +3,11 @@
 
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdlib>
+#include <unordered_set>
 
 #include "lib/address/addr_find.h"
 #include "lib/agent/agent_headers.h"
@@ -55,6 +59,57 @@ Result<std::uint64_t> parse_id(const std::string& text, const char* what) {
 // The over-quota verdict of a delivery step.
 Error over_quota_error() { return make_coded_error(ErrorCode::kOverQuota, "mailbox over quota"); }
 
+// Maildirs this process has created or found whole (cur/, new/, tmp/):
+// the next delivery to one skips the mkdir and stat of each directory. A
+// delivery that then finds a directory missing (removed meanwhile) makes
+// them again and tries once more.
+class KnownMaildirs {
+public:
+    bool known(const std::string& dir) const { return dirs_.count(dir) != 0; }
+    void remember(const std::string& dir) {
+        if (dirs_.size() >= kMax) dirs_.clear();
+        dirs_.insert(dir);
+    }
+    void forget(const std::string& dir) { dirs_.erase(dir); }
+
+private:
+    static constexpr std::size_t kMax = 4096;
+    std::unordered_set<std::string> dirs_;
+};
+
+KnownMaildirs& known_maildirs() {
+    static KnownMaildirs known;
+    return known;
+}
+
+// The host part of Maildir file names, asked for once per process.
+const std::string& maildir_host() {
+    static const std::string host = [] {
+        char buf[HOST_NAME_MAX + 1];
+        if (::gethostname(buf, sizeof(buf)) < 0) return std::string("localhost");
+        buf[sizeof(buf) - 1] = '\0';
+        return std::string(buf);
+    }();
+    return host;
+}
+
+// Opens tmp/ of a Maildir for a new message, making the Maildir first
+// unless this process knows it exists.
+Result<mailbox::MaildirWriter> open_maildir(const std::string& dir, mailbox::DeliveryOptions o) {
+    KnownMaildirs& known = known_maildirs();
+    bool was_known = known.known(dir);
+    o.create_dirs = !was_known;
+    o.host = maildir_host();
+    auto w = mailbox::MaildirWriter::open(dir, o);
+    if (!w && was_known && w.error().sys_errno == ENOENT) {
+        known.forget(dir);
+        o.create_dirs = true;
+        w = mailbox::MaildirWriter::open(dir, o);
+    }
+    if (w) known.remember(dir);
+    return w;
+}
+
 struct Target {
     std::string path;
     bool maildir = false;
@@ -70,7 +125,10 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
     Status st = agent::run_as(t.who, [&]() -> Status {
         if (t.maildir) {
             std::string dir = t.path.substr(0, t.path.size() - 1);
-            if (auto e = mailbox::ensure_maildir(dir); !e) return e;
+            if (!known_maildirs().known(dir)) {
+                if (auto e = mailbox::ensure_maildir(dir); !e) return e;
+                known_maildirs().remember(dir);
+            }
             bool use_file = s.virtual_create_maildirsize || s.virtual_mailbox_extended;
             mailbox::QuotaOptions qo;
             qo.exclude_trash = !s.virtual_trash_count;
@@ -81,7 +139,14 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
                     if (!q) return q.error();
                     usage = q->usage;
                 } else {
+                    // One count; a settled recount only when that one
+                    // says no: a refusal is never the result of a race.
+                    qo.settle = false;
                     auto u = mailbox::calculate_maildir_usage(dir, qo);
+                    if (u && mailbox::quota_would_exceed(t.limits, *u, size)) {
+                        qo.settle = true;
+                        u = mailbox::calculate_maildir_usage(dir, qo);
+                    }
                     if (!u) return u.error();
                     usage = *u;
                 }
@@ -89,12 +154,15 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
             }
             mailbox::DeliveryOptions o;
             o.queue_device = message.queue_device();
-            auto w = mailbox::MaildirWriter::open(dir, o);
+            auto w = open_maildir(dir, o);
             if (!w) return w.error();
             if (auto e = w->append(prefix); !e) return e;
             if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
             auto done = w->commit();
-            if (!done) return done.error();
+            if (!done) {
+                known_maildirs().forget(dir);  // made whole again next time
+                return done.error();
+            }
             if (use_file && !t.limits.unlimited()) {
                 // The delivery stands even when the size cache cannot be
                 // updated: the next reader recounts it.

@@ -19,7 +19,11 @@
 //   size; a Maildir counts every folder, from maildirsize when
 //   virtual_create_maildirsize (or virtual_mailbox_extended) is set (the
 //   file is created and kept up to date, Courier/Dovecot compatible), else
-//   by scanning. A message that would exceed the limit is bounced (5.2.2)
+//   by scanning (once; a second, settled count, repeated while a directory
+//   changes under it, only when the first says the message does not fit).
+//   The process remembers the Maildirs it has made or found whole and
+//   does not check their directories again, unless a delivery finds one
+//   missing (then it makes them and tries once more). A message that would exceed the limit is bounced (5.2.2)
 //   when virtual_overquota_bounce = yes and deferred (4.2.2) otherwise,
 //   with virtual_maildir_limit_message as the text. A limit of 0 is none.
 //   Texts: "delivered to maildir", "delivered to mailbox"; unknown

@@ -7,9 +7,14 @@
 #include "lib/deliver/deliver_log.h"
 #include "lib/log/log.h"
 
+#include <algorithm>
+
 namespace mailroom::agent {
 
 namespace {
+
+// The longest an agent waits for qmgr's next request on a connection.
+constexpr int kReuseIdleMs = 30 * 1000;
 
 deliver::DeliveryStatus wire_status(OutcomeKind kind) {
     switch (kind) {
@@ -29,8 +34,27 @@ Outcome normalise(Outcome o) {
 
 }  // namespace
 
+deliver::ConnectionReuse request_budget(server::ServerContext& ctx) {
+    // Requests served by this process over all its connections.
+    static long long served = 0;
+    auto use = ctx.config().get_int("max_use");
+    long long max_use = use ? *use : 100;
+    deliver::ConnectionReuse reuse;
+    // qmgr closes an idle connection long before this.
+    reuse.idle_ms = std::min(ctx.ipc_timeout_ms(), kReuseIdleMs);
+    reuse.more = [&ctx, max_use] {
+        ++served;
+        if (max_use > 0 && served >= max_use) {
+            ctx.request_exit();
+            return false;
+        }
+        return true;
+    };
+    return reuse;
+}
+
 void serve_agent_connection(int fd, const config::Config& config, const std::string& service_name,
-                            const AgentCore& core) {
+                            const AgentCore& core, const deliver::ConnectionReuse* reuse) {
     auto ipc = config::ipc_timeout_ms(config);
     int timeout_ms = ipc ? *ipc : 3600 * 1000;
     std::string queue_dir = config.get("queue_directory").ok() ? *config.get("queue_directory") : "";
@@ -76,7 +100,7 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
         }
         return reply;
     };
-    auto st = deliver::serve_delivery(fd, timeout_ms, handler);
+    auto st = deliver::serve_delivery(fd, timeout_ms, handler, reuse);
     if (!st) log::warn("%s", st.error().message.c_str());
 }
 

@@ -31,20 +31,27 @@ Result<DeliveryReply> request_delivery(const std::string& queue_directory, const
     return decode_reply(*record, request.recipients.size());
 }
 
-Status serve_delivery(int fd, int timeout_ms, const DeliveryHandler& handler) {
+Status serve_delivery(int fd, int timeout_ms, const DeliveryHandler& handler, const ConnectionReuse* reuse) {
     int dup = ::dup(fd);
     if (dup < 0) return make_temp_error("dup: cannot duplicate the connection");
     ipc::IpcStream stream(util::UniqueFd(dup), timeout_ms);
     if (auto st = stream.announce(ipc::kDeliverProtocol, ipc::kProtocolVersion); !st) return st;
-    auto record = stream.receive();
-    if (!record) return record.error();
-    auto request = decode_request(*record);
-    if (!request) return request.error();
-    DeliveryReply reply = handler(*request);
-    return stream.send(encode_reply(reply));
+    for (bool first = true;; first = false) {
+        auto record = stream.receive();
+        // After a reply that offered more, the client's hang-up (or the
+        // idle wait running out) is the normal end of the conversation.
+        if (!record) return first ? Status(record.error()) : ok_status();
+        auto request = decode_request(*record);
+        if (!request) return request.error();
+        DeliveryReply reply = handler(*request);
+        reply.more = reuse && reuse->more && reuse->more();
+        if (auto st = stream.send(encode_reply(reply)); !st) return st;
+        if (!reply.more) return ok_status();
+        stream.set_timeout(reuse->idle_ms);
+    }
 }
 
-Status serve_logged_delivery(int fd, int timeout_ms, const DeliveryHandler& answer) {
+Status serve_logged_delivery(int fd, int timeout_ms, const DeliveryHandler& answer, const ConnectionReuse* reuse) {
     return serve_delivery(fd, timeout_ms, [&answer](const DeliveryRequest& request) {
         double started = now_seconds();
         DeliveryReply reply = answer(request);
@@ -52,7 +59,7 @@ Status serve_logged_delivery(int fd, int timeout_ms, const DeliveryHandler& answ
         for (std::size_t i = 0; i < reply.results.size() && i < request.recipients.size(); ++i)
             log_delivery(request, request.recipients[i], reply.results[i], times);
         return reply;
-    });
+    }, reuse);
 }
 
 }  // namespace mailroom::deliver

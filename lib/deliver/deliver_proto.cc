@@ -44,7 +44,7 @@ constexpr std::array<AttrSpec, 5> kResultSpec = {{
     {kAttrAction, AttrType::kString, false},
 }};
 
-constexpr std::array<AttrSpec, 1> kReplySpec = {{{kAttrResults, AttrType::kList}}};
+constexpr std::array<AttrSpec, 2> kReplySpec = {{{kAttrResults, AttrType::kList}, {kAttrMore, AttrType::kInt, false}}};
 
 std::string member_name(std::size_t i) { return "r" + std::to_string(i); }
 
@@ -161,6 +161,7 @@ AttrList encode_reply(const DeliveryReply& reply) {
     }
     AttrList list;
     list.add_list(std::string(kAttrResults), std::move(results));
+    if (reply.more) list.add_int(std::string(kAttrMore), 1);
     return list;
 }
 
@@ -196,6 +197,7 @@ Result<DeliveryReply> decode_reply(const AttrList& record, std::size_t expected)
         }
         reply.results.push_back(std::move(r));
     }
+    if (auto more = ipc::get_int(record, kAttrMore)) reply.more = *more == 1;
     return reply;
 }
 

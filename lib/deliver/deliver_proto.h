@@ -13,7 +13,9 @@
 //     agent -> qmgr   announcement (protocol=deliver_protocol, version=1)
 //     qmgr  -> agent  request record  (encode_request)
 //     agent -> qmgr   reply record    (encode_reply)
-//   then both sides close. The codec below is pure; decoding is strict
+//   then both sides close, unless the reply says more=1: then qmgr may
+//   send another request on the same connection (no new announcement),
+//   or close it. The codec below is pure; decoding is strict
 //   (unknown or missing attributes fail, a reply must carry exactly one
 //   result per requested recipient).
 #pragma once
@@ -73,6 +75,9 @@ struct RecipientResult {
 
 struct DeliveryReply {
     std::vector<RecipientResult> results;  // one per request recipient, same order
+    // The agent reads another request on this connection (attribute
+    // "more"); qmgr may keep the connection for the transport's next one.
+    bool more = false;
 };
 
 // Attribute names (the only place they are spelled).
@@ -98,6 +103,7 @@ inline constexpr std::string_view kAttrDsn = "dsn";
 inline constexpr std::string_view kAttrRelay = "relay";
 inline constexpr std::string_view kAttrReason = "reason";
 inline constexpr std::string_view kAttrAction = "action";  // optional: "relayed", "delegated"
+inline constexpr std::string_view kAttrMore = "more";      // optional in a reply: 1 = send the next request
 
 // A request carries at most this many recipients (attr.h's list limit).
 inline constexpr std::size_t kMaxRecipientsPerRequest = 1000;

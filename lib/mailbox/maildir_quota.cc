@@ -71,7 +71,7 @@ Status sum_dir(const std::string& dir, QuotaUsage* usage, std::vector<DirStamp>*
         return sys_error("opendir", dir, errno);
     }
     struct stat st;
-    if (::fstat(::dirfd(d.get()), &st) == 0) stamps->push_back(DirStamp{dir, st.st_mtim});
+    if (stamps && ::fstat(::dirfd(d.get()), &st) == 0) stamps->push_back(DirStamp{dir, st.st_mtim});
     for (;;) {
         errno = 0;
         struct dirent* e = ::readdir(d.get());
@@ -253,8 +253,8 @@ Result<QuotaUsage> calculate_maildir_usage(const std::string& maildir, const Quo
     Result<QuotaUsage> usage = QuotaUsage{};
     for (int round = 0; round < 3; ++round) {
         std::vector<DirStamp> stamps;
-        usage = scan_once(maildir, options, &stamps);
-        if (!usage) return usage;
+        usage = scan_once(maildir, options, options.settle ? &stamps : nullptr);
+        if (!usage || !options.settle) return usage;
         bool stable = true;
         for (const DirStamp& s : stamps) {
             if (!same_stamp(s)) {

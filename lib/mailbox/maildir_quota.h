@@ -81,6 +81,10 @@ bool quota_exceeded(const QuotaLimits& limits, const QuotaUsage& usage);
 struct QuotaOptions {
     bool exclude_trash = false;  // Courier leaves ".Trash" out
     CreateOptions create;        // mode/owner of a rebuilt maildirsize
+    // calculate_maildir_usage(): count again (up to 3 rounds) while a
+    // directory changed during the count; false = one round, for a caller
+    // that recounts settled only when the first answer is close to a limit.
+    bool settle = true;
 };
 
 // `maildir` in the calls below is always the main Maildir (the one holding

@@ -23,11 +23,16 @@ using namespace mailroom;
 namespace {
 
 // A delivery agent on private/<name>: every connection gets its own thread,
-// waits `delay_ms`, then answers every recipient with `status`.
+// waits `delay_ms`, then answers every recipient with `status`. With
+// `per_connection` above 1 it offers more (more=1) and serves up to that
+// many requests per connection; `hang_up_after_offer` makes it close the
+// connection right after offering more, without reading the next request.
 class FakeAgent {
 public:
-    FakeAgent(const std::string& queue_dir, const std::string& name, deliver::DeliveryStatus status, int delay_ms)
-        : status_(status), delay_ms_(delay_ms) {
+    FakeAgent(const std::string& queue_dir, const std::string& name, deliver::DeliveryStatus status, int delay_ms,
+              int per_connection = 1, bool hang_up_after_offer = false)
+        : status_(status), delay_ms_(delay_ms), per_connection_(per_connection),
+          hang_up_after_offer_(hang_up_after_offer) {
         auto l = ipc::listen_unix(queue_dir + "/private/" + name, 64);
         REQUIRE(l);
         listener_ = std::move(*l);
@@ -40,6 +45,7 @@ public:
     }
     int max_concurrent() const { return max_; }
     int served() const { return served_; }
+    int connections() const { return connections_; }
     // Every request served, in the order the agent took them.
     std::vector<deliver::DeliveryRequest> requests() const {
         std::lock_guard<std::mutex> lock(mu_);
@@ -62,8 +68,10 @@ private:
         int now = ++current_;
         for (int m = max_; now > m && !max_.compare_exchange_weak(m, now);) {
         }
+        ++connections_;
         ipc::IpcStream s(std::move(fd), 5000);
         if (s.announce(ipc::kDeliverProtocol, ipc::kProtocolVersion)) {
+            for (int n = 1;; ++n) {
             auto rec = s.receive();
             if (rec) {
                 auto req = deliver::decode_request(*rec);
@@ -79,11 +87,16 @@ private:
                                                                                        : "5.0.0";
                     for (std::size_t i = 0; i < req->recipients.size(); ++i)
                         reply.results.push_back({status_, dsn, "none", "fake"});
+                    reply.more = n < per_connection_;
                     --current_;  // done before the reply reaches qmgr
                     ++served_;
                     (void)s.send(deliver::encode_reply(reply));
-                    return;
+                    if (!reply.more || hang_up_after_offer_) return;
+                    ++current_;
+                    continue;
                 }
+            }
+            break;
             }
         }
         --current_;
@@ -91,6 +104,8 @@ private:
 
     deliver::DeliveryStatus status_;
     int delay_ms_;
+    int per_connection_;
+    bool hang_up_after_offer_;
     util::UniqueFd listener_;
     std::thread acceptor_;
     std::vector<std::thread> workers_;  // only touched by the acceptor until the destructor
@@ -98,6 +113,7 @@ private:
     std::atomic<int> current_{0};
     std::atomic<int> max_{0};
     std::atomic<int> served_{0};
+    std::atomic<int> connections_{0};
     mutable std::mutex mu_;
     std::vector<deliver::DeliveryRequest> requests_;
 };
@@ -243,6 +259,37 @@ TEST_CASE("no more than the destination concurrency limit runs at once", "[unit]
     CHECK(agent.served() == 12);
     CHECK(agent.max_concurrent() <= 3);
     CHECK(agent.max_concurrent() >= 2);  // and it does run in parallel
+}
+
+TEST_CASE("an agent that offers more gets several requests per connection, within the limits", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 20, 100);
+    for (int i = 0; i < 12; ++i) q.add("incoming", {"a@same.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.schedule.defaults.destination_concurrency_limit = 3;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 12);
+    CHECK(q.count("deferred") == 0);
+    // Never more connections than requests in flight at once.
+    CHECK(agent.connections() <= 3);
+    CHECK(agent.max_concurrent() <= 3);
+}
+
+TEST_CASE("a kept connection the agent closes is replaced without deferring the request", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0, 100, true);
+    for (int i = 0; i < 6; ++i) q.add("incoming", {"a@same.test"});
+    event::Loop loop;
+    auto cfg = config_for(q);
+    cfg.schedule.defaults.destination_concurrency_limit = 1;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 6);
+    CHECK(q.count("deferred") == 0);
 }
 
 TEST_CASE("the transport's process limit caps all its destinations together", "[unit]") {

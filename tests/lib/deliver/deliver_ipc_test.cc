@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/deliver/deliver_ipc.h"
+#include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"
 #include "lib/log/log.h"
 #include "tests/support/fake_service.h"
@@ -136,4 +137,70 @@ TEST_CASE("request_delivery failures are temporary", "[unit]") {
         agent.join();
         CHECK_FALSE(reply);
     }
+}
+
+TEST_CASE("serve_delivery with reuse serves several requests on one connection, up to its budget", "[unit]") {
+    testing::TempQueue tq;
+    const std::string dir = tq.layout.queue_directory;
+    testing::FakeService agent(dir, ipc::ServiceClass::kPrivate, "relay");
+    int handled = 0;
+    int budget = 2;
+    Status served = ok_status();
+    agent.serve([&](ipc::IpcStream& s) {
+        deliver::ConnectionReuse reuse{5000, [&] { return --budget > 0; }};
+        served = deliver::serve_delivery(
+            s.fd(), 5000,
+            [&](const DeliveryRequest& req) {
+                ++handled;
+                DeliveryReply reply;
+                for (std::size_t i = 0; i < req.recipients.size(); ++i)
+                    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", "ok " + std::to_string(handled)});
+                return reply;
+            },
+            &reuse);
+    });
+    auto fd = ipc::connect_service(dir, ipc::ServiceClass::kPrivate, "relay", 5000);
+    REQUIRE(fd);
+    ipc::IpcStream client(std::move(*fd), 5000);
+    REQUIRE(client.expect_announcement(ipc::kDeliverProtocol, ipc::kProtocolVersion));
+    // The first reply offers more; the second, at the budget, does not.
+    for (int round = 1; round <= 2; ++round) {
+        REQUIRE(client.send(deliver::encode_request(request_for("relay"))));
+        auto record = client.receive();
+        REQUIRE(record);
+        auto reply = deliver::decode_reply(*record, 2);
+        REQUIRE(reply);
+        CHECK(reply->results[1].reason == "ok " + std::to_string(round));
+        CHECK(reply->more == (round == 1));
+    }
+    agent.join();
+    CHECK(served);
+    CHECK(handled == 2);
+}
+
+TEST_CASE("serve_delivery with reuse ends quietly when the client hangs up between requests", "[unit]") {
+    testing::TempQueue tq;
+    const std::string dir = tq.layout.queue_directory;
+    testing::FakeService agent(dir, ipc::ServiceClass::kPrivate, "relay");
+    int handled = 0;
+    Status served = make_error("not run");
+    agent.serve([&](ipc::IpcStream& s) {
+        deliver::ConnectionReuse reuse{5000, [] { return true; }};
+        served = deliver::serve_delivery(
+            s.fd(), 5000,
+            [&](const DeliveryRequest& req) {
+                ++handled;
+                DeliveryReply reply;
+                for (std::size_t i = 0; i < req.recipients.size(); ++i)
+                    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", "ok"});
+                return reply;
+            },
+            &reuse);
+    });
+    auto reply = deliver::request_delivery(dir, request_for("relay"), 5000);  // closes after one reply
+    agent.join();
+    REQUIRE(reply);
+    CHECK(reply->more);
+    CHECK(served);
+    CHECK(handled == 1);
 }
