@@ -6,8 +6,9 @@ Usage (as root, inside a private network namespace, as bench/compare runs):
 
 Starts one mailroom instance the way bench/compare.py does and sends N
 messages (default 500) with smtp-source, 20 sessions, twice:
-  1. under `perf record -g` attached to every process of the instance:
-     prints the hottest symbols per daemon (perf report --sort comm,sym);
+  1. under `perf record -e cpu-clock -g` (the software clock, which also
+     works in a VM without hardware counters) attached to every process
+     of the instance: prints the hottest symbols per daemon (perf report --sort comm,sym);
   2. under `strace -f` on every process: prints the system calls per
      message of each daemon (by process name), the most frequent first.
 Figures only; the temp directory goes away at the end.
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +53,7 @@ def attach_args(inst):
 def perf_profile(inst, rcpt, count):
     data = os.path.join(inst.t, "perf.data")
     pids = ",".join(str(p) for p in compare.tree_pids(inst.master_pid()))
-    rec = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-o", data, "--inherit", "-p", pids],
+    rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-F", "999", "-o", data, "--inherit", "-p", pids],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     load(inst, rcpt, count)
@@ -72,8 +74,23 @@ def strace_profile(inst, rcpt, count):
     out = os.path.join(inst.t, "strace.out")
     tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", out] + attach_args(inst), stderr=subprocess.DEVNULL)
     time.sleep(1.0)
+    # Names of the processes seen during the run, also of those that exit
+    # before it ends (a virtual or smtpd at max_use).
+    names = {}
+    sampling = threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            for pid in compare.tree_pids(inst.master_pid()):
+                if pid not in names:
+                    names[pid] = comm_of(pid)
+            sampling.wait(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     load(inst, rcpt, count)
-    names = {pid: comm_of(pid) for pid in compare.tree_pids(inst.master_pid())}
+    sampling.set()
+    sampler.join()
     tracer.send_signal(signal.SIGINT)
     tracer.wait()
     calls = collections.defaultdict(collections.Counter)
@@ -86,6 +103,8 @@ def strace_profile(inst, rcpt, count):
             pid = int(m.group(1))
             calls[names.get(pid) or "exited"][m.group(2)] += 1
     print(f"== strace: system calls per message, by daemon ({count} messages)")
+    started = collections.Counter(n for n in names.values() if n)
+    print("processes seen: " + ", ".join(f"{n} {c}" for n, c in started.most_common()))
     for comm, counter in sorted(calls.items(), key=lambda kv: -sum(kv[1].values())):
         total = sum(counter.values())
         top = ", ".join(f"{name} {n / count:.1f}" for name, n in counter.most_common(12))

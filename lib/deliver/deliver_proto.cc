@@ -44,7 +44,7 @@ constexpr std::array<AttrSpec, 5> kResultSpec = {{
     {kAttrAction, AttrType::kString, false},
 }};
 
-constexpr std::array<AttrSpec, 2> kReplySpec = {{{kAttrResults, AttrType::kList}, {kAttrMore, AttrType::kInt, false}}};
+constexpr std::array<AttrSpec, 2> kReplySpec = {{{kAttrResults, AttrType::kList}, {kAttrMore, AttrType::kInteger, false}}};
 
 std::string member_name(std::size_t i) { return "r" + std::to_string(i); }
 

@@ -273,3 +273,20 @@ TEST_CASE("a broken Maildir defers and a broken mbox bounces", "[unit]") {
     CHECK(mb.dsn == "5.2.0");
     CHECK(mb.text.rfind("cannot update mailbox " + fx.base + "/blocked/mbox. ", 0) == 0);
 }
+
+TEST_CASE("a Maildir removed after a delivery is made again by the next one", "[unit]") {
+    Fixture fx;
+    CHECK(fx.deliver("postmaster@extmail.org") == agent::sent("delivered to maildir"));
+    REQUIRE(fx.maildir_files("extmail.org/postmaster/Maildir").size() == 1);
+    // The process knows this Maildir now; it goes away behind its back.
+    fs::remove_all(fx.base + "/extmail.org/postmaster/Maildir");
+    CHECK(fx.deliver("postmaster@extmail.org") == agent::sent("delivered to maildir"));
+    CHECK(fx.maildir_files("extmail.org/postmaster/Maildir").size() == 1);
+    // Only tmp/ gone: made again too.
+    fs::remove_all(fx.base + "/extmail.org/postmaster/Maildir/tmp");
+    CHECK(fx.deliver("postmaster@extmail.org") == agent::sent("delivered to maildir"));
+    CHECK(fx.maildir_files("extmail.org/postmaster/Maildir").size() == 2);
+    struct stat sb;
+    REQUIRE(::stat((fx.base + "/extmail.org/postmaster/Maildir/tmp").c_str(), &sb) == 0);
+    CHECK(sb.st_uid == fx.uid);
+}
