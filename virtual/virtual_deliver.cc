@@ -93,29 +93,61 @@ const std::string& maildir_host() {
     return host;
 }
 
-// Opens tmp/ of a Maildir for a new message, making the Maildir first
-// unless this process knows it exists.
-Result<mailbox::MaildirWriter> open_maildir(const std::string& dir, mailbox::DeliveryOptions o) {
-    KnownMaildirs& known = known_maildirs();
-    bool was_known = known.known(dir);
-    o.create_dirs = !was_known;
-    o.host = maildir_host();
-    auto w = mailbox::MaildirWriter::open(dir, o);
-    if (!w && was_known && w.error().sys_errno == ENOENT) {
-        known.forget(dir);
-        o.create_dirs = true;
-        w = mailbox::MaildirWriter::open(dir, o);
-    }
-    if (w) known.remember(dir);
-    return w;
-}
-
 struct Target {
     std::string path;
     bool maildir = false;
     agent::Identity who;
     mailbox::QuotaLimits limits;
 };
+
+// One Maildir delivery as the recipient (inside run_as): the directories
+// first when `make` (else they are taken to exist), the quota, then the
+// file in tmp/, linked into new/.
+Status maildir_step(const std::string& dir, bool make, const std::string& prefix, std::uint64_t size,
+                    const agent::MessageCopy& message, const VirtualSettings& s, const Target& t) {
+    if (make) {
+        if (auto e = mailbox::ensure_maildir(dir); !e) return e;
+    }
+    bool use_file = s.virtual_create_maildirsize || s.virtual_mailbox_extended;
+    mailbox::QuotaOptions qo;
+    qo.exclude_trash = !s.virtual_trash_count;
+    if (!t.limits.unlimited()) {
+        mailbox::QuotaUsage usage;
+        if (use_file) {
+            auto q = mailbox::read_maildir_quota(dir, t.limits, qo);
+            if (!q) return q.error();
+            usage = q->usage;
+        } else {
+            // One count; a settled recount only when that one says no: a
+            // refusal is never the result of a race.
+            qo.settle = false;
+            auto u = mailbox::calculate_maildir_usage(dir, qo);
+            if (u && mailbox::quota_would_exceed(t.limits, *u, size)) {
+                qo.settle = true;
+                u = mailbox::calculate_maildir_usage(dir, qo);
+            }
+            if (!u) return u.error();
+            usage = *u;
+        }
+        if (mailbox::quota_would_exceed(t.limits, usage, size)) return over_quota_error();
+    }
+    mailbox::DeliveryOptions o;
+    o.queue_device = message.queue_device();
+    o.create_dirs = false;
+    o.host = maildir_host();
+    auto w = mailbox::MaildirWriter::open(dir, o);
+    if (!w) return w.error();
+    if (auto e = w->append(prefix); !e) return e;
+    if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
+    auto done = w->commit();
+    if (!done) return done.error();
+    if (use_file && !t.limits.unlimited()) {
+        // The delivery stands even when the size cache cannot be updated:
+        // the next reader recounts it.
+        (void)mailbox::append_quota_delta(dir, static_cast<int64_t>(w->size()), 1);
+    }
+    return ok_status();
+}
 
 agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, const agent::MessageCopy& message,
                            const VirtualSettings& s, const Target& t, time_t now) {
@@ -125,50 +157,18 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
     Status st = agent::run_as(t.who, [&]() -> Status {
         if (t.maildir) {
             std::string dir = t.path.substr(0, t.path.size() - 1);
-            if (!known_maildirs().known(dir)) {
-                if (auto e = mailbox::ensure_maildir(dir); !e) return e;
-                known_maildirs().remember(dir);
-            }
-            bool use_file = s.virtual_create_maildirsize || s.virtual_mailbox_extended;
-            mailbox::QuotaOptions qo;
-            qo.exclude_trash = !s.virtual_trash_count;
-            if (!t.limits.unlimited()) {
-                mailbox::QuotaUsage usage;
-                if (use_file) {
-                    auto q = mailbox::read_maildir_quota(dir, t.limits, qo);
-                    if (!q) return q.error();
-                    usage = q->usage;
-                } else {
-                    // One count; a settled recount only when that one
-                    // says no: a refusal is never the result of a race.
-                    qo.settle = false;
-                    auto u = mailbox::calculate_maildir_usage(dir, qo);
-                    if (u && mailbox::quota_would_exceed(t.limits, *u, size)) {
-                        qo.settle = true;
-                        u = mailbox::calculate_maildir_usage(dir, qo);
-                    }
-                    if (!u) return u.error();
-                    usage = *u;
-                }
-                if (mailbox::quota_would_exceed(t.limits, usage, size)) return over_quota_error();
-            }
-            mailbox::DeliveryOptions o;
-            o.queue_device = message.queue_device();
-            auto w = open_maildir(dir, o);
-            if (!w) return w.error();
-            if (auto e = w->append(prefix); !e) return e;
-            if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
-            auto done = w->commit();
-            if (!done) {
-                known_maildirs().forget(dir);  // made whole again next time
-                return done.error();
-            }
-            if (use_file && !t.limits.unlimited()) {
-                // The delivery stands even when the size cache cannot be
-                // updated: the next reader recounts it.
-                (void)mailbox::append_quota_delta(dir, static_cast<int64_t>(w->size()), 1);
-            }
-            return ok_status();
+            KnownMaildirs& known = known_maildirs();
+            bool was_known = known.known(dir);
+            Status done = maildir_step(dir, !was_known, prefix, size, message, s, t);
+            // A directory removed since this process last saw it whole
+            // (nothing was delivered): make them all and try once more.
+            if (!done && was_known && done.error().sys_errno == ENOENT)
+                done = maildir_step(dir, true, prefix, size, message, s, t);
+            if (done)
+                known.remember(dir);
+            else
+                known.forget(dir);
+            return done;
         }
         if (t.limits.bytes > 0) {
             struct stat sb;

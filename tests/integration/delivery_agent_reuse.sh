@@ -3,9 +3,8 @@
 # to an agent that offers more, and the agent's max_use counts requests.
 #
 # One message to ten virtual Maildir users, with
-# virtual_destination_recipient_limit = 1 and a concurrency limit of 1:
-# ten requests, one after the other. The virtual service runs with
-# -o max_use=4, so its processes serve 4, 4 and 2 requests: three
+# vreuse_destination_recipient_limit = 1 and maxproc 1: ten requests, one
+# after the other. The virtual service runs with -o max_use=4, so its processes serve 4, 4 and 2 requests: three
 # processes, each of the first two logging four deliveries. Without reuse
 # each request would have its own connection; with max_use counted per
 # connection one process would have served all ten. Every user must have
@@ -16,7 +15,7 @@ mr_enter_netns "$@"
 for prog in virtual qmgr cleanup pickup master mailroom sendmail postdrop; do
     [ -x "$MAILROOM_BIN/$prog" ] || mr_fail "$prog not built"
 done
-dl_setup "vreuse    unix  -       n       n       -       -       virtual -o max_use=4"
+dl_setup "vreuse    unix  -       n       n       -       1       virtual -o max_use=4"
 dl_vmail r.test
 : >"$T/vmailbox"
 rcpts=""
@@ -28,7 +27,6 @@ printf 'r.test vreuse:\n' >"$T/transport"
 {
     echo "transport_maps = texthash:$T/transport"
     echo "vreuse_destination_recipient_limit = 1"
-    echo "vreuse_destination_concurrency_limit = 1"
 } >>"$CONF/main.cf"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
