@@ -31,6 +31,9 @@ Result<ImapConfig> ImapConfig::from_config(const config::Config& cfg) {
     auto wrap = cfg.get_bool("imap_tls_wrappermode");
     if (!wrap) return wrap.error();
     c.wrappermode = *wrap;
+    auto minus = cfg.get_bool("imap_literal_minus");
+    if (!minus) return minus.error();
+    c.literal_minus = *minus;
     if (auto st = secs("imap_idle_timeout", &c.idle_timeout); !st) return st.error();
     if (auto st = secs("imap_idle_notify_interval", &c.idle_notify); !st) return st.error();
     auto maxline = cfg.get_int("imap_max_line_length");
@@ -47,7 +50,7 @@ Result<ImapConfig> ImapConfig::from_config(const config::Config& cfg) {
 
 ImapServer::ImapServer(event::Loop& loop, ImapConfig config, std::shared_ptr<tls::ServerContext> tls)
     : loop_(loop), config_(std::move(config)), tls_(std::move(tls)), authd_(loop, config_.login.authd),
-      userip_(loop, "imap", config_.login.max_userip, config_.login.anvil_socket) {}
+      userip_(loop, "imap", config_.login.max_userip, config_.login.anvil_socket), folder_watch_(loop) {}
 
 ImapServer::~ImapServer() = default;
 

@@ -29,6 +29,7 @@
 #include "lib/access/login.h"
 #include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
+#include "imapd/folder_watch.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
 #include "lib/server/server.h"
@@ -46,6 +47,7 @@ struct ImapConfig {
     std::uint64_t append_limit = 10240000;                      // message_size_limit (0 = none)
     std::string mail_location = "maildir:~/Maildir";
     bool wrappermode = false;
+    bool literal_minus = false;  // imap_literal_minus: LITERAL- instead of LITERAL+
     tls::ServerPolicy tls;
 
     static Result<ImapConfig> from_config(const config::Config& config);
@@ -81,6 +83,8 @@ public:
 
     // mail_max_userip_connections through anvil (ident imap-userip:<ip>/<user>).
     access::UseripLimiter& userip() { return userip_; }
+    // Change notification for IDLE sessions (one inotify for the process).
+    FolderWatch& folder_watch() { return folder_watch_; }
 
 private:
     event::Loop& loop_;
@@ -88,6 +92,7 @@ private:
     std::shared_ptr<tls::ServerContext> tls_;
     auth::AuthClient authd_;
     access::UseripLimiter userip_;
+    FolderWatch folder_watch_;
     std::map<ImapSession*, std::unique_ptr<ImapSession>> sessions_;
     access::MailProcesses* mail_ = nullptr;
     std::uint64_t handoff_ids_ = 0;

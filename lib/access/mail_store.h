@@ -88,6 +88,7 @@ struct MailboxStatus {
     std::uint32_t unseen = 0;
     std::uint64_t highest_modseq = 0;
     std::uint64_t size = 0;  // STATUS=SIZE: sum of RFC822.SIZE
+    std::uint32_t deleted = 0;  // IMAP4rev2 STATUS DELETED: messages with \Deleted
 };
 
 struct AppendResult {
