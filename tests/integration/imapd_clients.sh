@@ -13,22 +13,6 @@ mr_require_commands openssl mbsync mutt script
 
 source "$(dirname "$0")/imapd_common.sh"
 
-deliveries() { grep -c "relay=virtual, .*status=sent" "$T/maillog" 2>/dev/null || true; }
-deliver() {
-    local n
-    n=$(deliveries)
-    printf 'From: bob@example.test\nSubject: %s\n\n%s\n' "$1" "$2" |
-        dl_send -f bob@example.test alice@v.test || mr_fail "sendmail $1"
-    mr_wait_for "delivery of $1" sh -c "[ \$(grep -c 'relay=virtual, .*status=sent' '$T/maillog') -gt $n ]"
-}
-# The flags of the server's message whose text has $1 (the info letters).
-server_flags() {
-    local f
-    f=$(grep -l -- "$1" "$MD"/cur/* "$MD"/new/* 2>/dev/null | head -n 1)
-    [ -n "$f" ] || return 1
-    case $f in *:2,*) echo "${f##*:2,}" ;; *) echo "" ;; esac
-}
-
 deliver "one" "body one"
 deliver "two" "body two"
 
@@ -75,19 +59,7 @@ server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD
 server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
 
 # Down: the server answers "three" and expunges "one".
-python3 - "$P" <<'PY' || mr_fail "server-side changes"
-import imaplib, sys
-m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
-m.login("alice@v.test", "wonderland")
-m.select("INBOX")
-typ, data = m.search(None, "BODY", "three")
-assert data[0], data
-m.store(data[0].decode(), "+FLAGS", "(\\Answered)")
-typ, data = m.search(None, "BODY", "one")
-m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
-m.expunge()
-m.logout()
-PY
+server_answer_and_expunge "body three" "body one"
 mbsync_run
 [ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
 case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac

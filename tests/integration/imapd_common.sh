@@ -5,7 +5,11 @@
 # message_size_limit = 100000), $PM (imap_literal_minus = yes), $PX
 # (mail_max_userip_connections = 2, a 5 s autologout, "Still here" every
 # second), smtpd on $PSMTP. Sourced after
-# mr_instance.sh and delivery_common.sh; starts the instance.
+# mr_instance.sh and delivery_common.sh; starts the instance. Gives
+# deliver SUBJECT BODY (through sendmail and the virtual agent, waited for)
+# server_flags TEXT (the info letters of the server's message with TEXT) and
+# server_answer_and_expunge TEXT1 TEXT2 (over IMAP: the message with TEXT1
+# gets \Answered, the one with TEXT2 is expunged).
 P=$(mr_free_port)
 PS=$(mr_free_port)
 PL=$(mr_free_port)
@@ -40,3 +44,34 @@ chmod 644 "$T/users"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 mr_wait_for "authd socket" test -S "$Q/private/authd"
 
+deliveries() { grep -c "relay=virtual, .*status=sent" "$T/maillog" 2>/dev/null || true; }
+deliver() {
+    local n
+    n=$(deliveries)
+    printf 'From: bob@example.test\nSubject: %s\n\n%s\n' "$1" "$2" |
+        dl_send -f bob@example.test alice@v.test || mr_fail "sendmail $1"
+    mr_wait_for "delivery of $1" sh -c "[ \$(grep -c 'relay=virtual, .*status=sent' '$T/maillog') -gt $n ]"
+}
+# The flags of the server's message whose text has $1 (the info letters).
+server_flags() {
+    local f
+    f=$(grep -l -- "$1" "$MD"/cur/* "$MD"/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] || return 1
+    case $f in *:2,*) echo "${f##*:2,}" ;; *) echo "" ;; esac
+}
+server_answer_and_expunge() {
+    python3 - "$P" "$1" "$2" <<'PY' || mr_fail "server-side changes"
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("alice@v.test", "wonderland")
+m.select("INBOX")
+typ, data = m.search(None, "BODY", '"%s"' % sys.argv[2])
+assert data[0], data
+m.store(data[0].decode(), "+FLAGS", "(\\Answered)")
+typ, data = m.search(None, "BODY", '"%s"' % sys.argv[3])
+assert data[0], data
+m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
+m.expunge()
+m.logout()
+PY
+}
