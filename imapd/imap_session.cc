@@ -488,7 +488,7 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
         wait_ = Wait::kNone;
         if (!admitted) {
             const int max = server_.userip().max();
-            tagged(sasl_tag_, util::format("NO [LIMIT] Maximum number of connections from user+IP exceeded "
+            tagged(sasl_tag_, util::format("NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded "
                                            "(mail_max_userip_connections=%d)", max));
             log::info("imap-login: Maximum number of connections from user+IP exceeded "
                       "(mail_max_userip_connections=%d): %s", max, peer_.fields(login_name, method).c_str());

@@ -156,7 +156,7 @@ def limits():
     first, second = login(port), login(port)
     third = Raw(port)
     u, t = third.cmd('LOGIN "%s" "%s"' % (A["user"], A["password"]))
-    assert t.endswith("NO [LIMIT] Maximum number of connections from user+IP exceeded "
+    assert t.endswith("NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded "
                       "(mail_max_userip_connections=2)"), (u, t)
     wait_for("the limit's log line", lambda: re.search(
         r"imap-login: Maximum number of connections from user\+IP exceeded \(mail_max_userip_connections=2\): "
