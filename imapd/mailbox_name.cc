@@ -4,18 +4,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "lib/util/base64.h"
+
 namespace mailroom::imapd {
 namespace {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
+// Modified base64: ',' where base64 has '/'.
 int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
     if (c == ',') return 63;
-    return -1;
+    return c == '/' ? -1 : util::base64_value(c);
 }
 
 bool direct(unsigned char c) { return c >= 0x20 && c <= 0x7e; }

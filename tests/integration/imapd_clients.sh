@@ -13,9 +13,6 @@ mr_require_commands openssl mbsync mutt script
 
 source "$(dirname "$0")/imapd_common.sh"
 
-deliver "one" "body one"
-deliver "two" "body two"
-
 mkdir -p "$T/local"
 cat >"$T/mbsyncrc" <<EOF2
 IMAPAccount mr
@@ -44,25 +41,7 @@ SyncState *
 Sync All
 EOF2
 mbsync_run() { HOME=$T timeout 60 mbsync -c "$T/mbsyncrc" -a >>"$T/mbsync.out" 2>&1 || mr_fail "mbsync: $(tail -c 3000 "$T/mbsync.out")"; }
-mbsync_run
-local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
-[ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] || mr_fail "mbsync did not fetch both: $(ls -R "$T/local")"
-
-# Up: "one" read and flagged, "two" deleted, a new message written locally.
-f=$(local_file "body one")
-mv "$f" "$T/local/INBOX/cur/$(basename "${f%%:2,*}"):2,FS"
-rm -f "$(local_file "body two")"
-printf 'From: alice@v.test\nSubject: three\n\nbody three\n' >"$T/local/INBOX/new/1700000000.local1.host"
-mbsync_run
-[ "$(server_flags "body one")" = "FS" ] || mr_fail "flags not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
-
-# Down: the server answers "three" and expunges "one".
-server_answer_and_expunge "body three" "body one"
-mbsync_run
-[ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
-case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac
+check_two_way_sync mbsync mbsync_run
 
 # mutt reads the INBOX over imap:// and shows the newest message.
 deliver "for mutt" "mutt reads this"

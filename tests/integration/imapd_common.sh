@@ -8,8 +8,8 @@
 # mr_instance.sh and delivery_common.sh; starts the instance. Gives
 # deliver SUBJECT BODY (through sendmail and the virtual agent, waited for)
 # server_flags TEXT (the info letters of the server's message with TEXT) and
-# server_answer_and_expunge TEXT1 TEXT2 (over IMAP: the message with TEXT1
-# gets \Answered, the one with TEXT2 is expunged).
+# check_two_way_sync NAME RUN (a sync client's scenario against the local
+# Maildir $T/local/INBOX; RUN is the function that runs one sync).
 P=$(mr_free_port)
 PS=$(mr_free_port)
 PL=$(mr_free_port)
@@ -59,6 +59,7 @@ server_flags() {
     [ -n "$f" ] || return 1
     case $f in *:2,*) echo "${f##*:2,}" ;; *) echo "" ;; esac
 }
+# The server's message with $1 gets \Answered, the one with $2 is expunged.
 server_answer_and_expunge() {
     python3 - "$P" "$1" "$2" <<'PY' || mr_fail "server-side changes"
 import imaplib, sys
@@ -74,4 +75,33 @@ m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
 m.expunge()
 m.logout()
 PY
+}
+# Two deliveries come down; a flag change, a deletion and a new local
+# message go up; the server's flag change and expunge come down again.
+check_two_way_sync() {
+    local name=$1 run=$2 f
+    local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
+    deliver "one" "body one"
+    deliver "two" "body two"
+    $run
+    [ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] ||
+        mr_fail "$name did not fetch both: $(ls -R "$T/local")"
+    # Up: "one" read and flagged, "two" deleted, a new message written locally.
+    f=$(local_file "body one")
+    mv "$f" "$T/local/INBOX/cur/$(basename "${f%%:2,*}"):2,FS"
+    rm -f "$(local_file "body two")"
+    printf 'From: alice@v.test\nSubject: three\nMessage-ID: <three@v.test>\n\nbody three\n' \
+        >"$T/local/INBOX/new/1700000000.local1.host"
+    $run
+    [ "$(server_flags "body one")" = "FS" ] || mr_fail "$name: flags not synced up: $(ls "$MD/cur" "$MD/new")"
+    server_flags "body two" >/dev/null && mr_fail "$name: deletion not synced up: $(ls "$MD/cur" "$MD/new")"
+    server_flags "body three" >/dev/null || mr_fail "$name: new message not uploaded: $(ls "$MD/cur" "$MD/new")"
+    # Down: the server answers "three" and expunges "one".
+    server_answer_and_expunge "body three" "body one"
+    $run
+    [ -z "$(local_file "body one")" ] || mr_fail "$name: expunge not synced down: $(ls -R "$T/local/INBOX")"
+    case $(local_file "body three") in
+    *:2,*R*) ;;
+    *) mr_fail "$name: flag not synced down: $(ls -R "$T/local/INBOX")" ;;
+    esac
 }

@@ -11,9 +11,6 @@ mr_require_commands openssl offlineimap
 
 source "$(dirname "$0")/imapd_common.sh"
 
-deliver "one" "body one"
-deliver "two" "body two"
-
 mkdir -p "$T/local" "$T/offlineimap-meta"
 cat >"$T/offlineimaprc" <<EOF2
 [general]
@@ -44,28 +41,7 @@ sync_run() {
     grep -q "ERROR" "$T/offlineimap.out" && mr_fail "offlineimap reported errors: $(grep -A3 ERROR "$T/offlineimap.out" | head -40)"
     return 0
 }
-local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
-
-sync_run
-[ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] ||
-    mr_fail "offlineimap did not fetch both: $(ls -R "$T/local")"
-
-# Up: "one" read and flagged, "two" deleted, a new message written locally.
-f=$(local_file "body one")
-mv "$f" "$(dirname "$f")/../cur/$(basename "${f%%:2,*}"):2,FS"
-rm -f "$(local_file "body two")"
-printf 'From: alice@v.test\nSubject: three\nMessage-ID: <three@v.test>\n\nbody three\n' \
-    >"$T/local/INBOX/new/1700000000.local1.host"
-sync_run
-[ "$(server_flags "body one")" = "FS" ] || mr_fail "flags not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
-
-# Down: the server answers "three" and expunges "one".
-server_answer_and_expunge "body three" "body one"
-sync_run
-[ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
-case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac
+check_two_way_sync offlineimap sync_run
 # Nothing left to do: a further run changes neither side.
 before=$(ls "$MD/cur" "$MD/new" "$T/local/INBOX/cur" "$T/local/INBOX/new" | sort)
 sync_run
