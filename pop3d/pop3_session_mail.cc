@@ -128,7 +128,7 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
         auto item = [&](std::size_t k) {
             const auto& m = box_->message(k);
             return list ? util::format("%zu %llu", k + 1, static_cast<unsigned long long>(m.size))
-                        : util::format("%zu %s", k + 1, m.uidl.c_str());
+                        : util::format("%zu %s", k + 1, box_->uidl(k).c_str());
         };
         if (cmd.msg) {
             if (message_index(cmd, &i)) send("+OK " + item(i));

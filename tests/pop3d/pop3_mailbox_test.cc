@@ -55,9 +55,9 @@ TEST_CASE("pop3 mailbox: list, UIDLs, lock, update", "[unit]") {
         REQUIRE(box->count() == 2);
         CHECK(box->message(0).size == 14u);
         CHECK(box->message(1).size == 21u);
-        CHECK(box->message(0).uidl == "0000000100000010");
-        CHECK(box->message(1).uidl == "0000000200000010");
-        for (std::size_t i = 0; i < box->count(); ++i) uidls.push_back(box->message(i).uidl);
+        CHECK(box->uidl(0) == "0000000100000010");
+        CHECK(box->uidl(1) == "0000000200000010");
+        for (std::size_t i = 0; i < box->count(); ++i) uidls.push_back(box->uidl(i));
         // A second session is refused while this one lives.
         auto second = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x20, &why, &reason);
         CHECK_FALSE(second);
@@ -80,8 +80,8 @@ TEST_CASE("pop3 mailbox: list, UIDLs, lock, update", "[unit]") {
     auto box = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x30, &why, &reason);
     REQUIRE(box);
     REQUIRE(box->count() == 2);
-    CHECK(box->message(0).uidl == uidls[1]);
-    CHECK(box->message(1).uidl == "0000000300000010");
+    CHECK(box->uidl(0) == uidls[1]);
+    CHECK(box->uidl(1) == "0000000300000010");
     auto text = box->read(0);
     REQUIRE(text);
     CHECK(*text == "Subject: bb\n\nbody\n");
