@@ -111,9 +111,23 @@ std::string Pop3Mailbox::path_of(const Pop3Message& m) const {
 }
 
 std::string Pop3Mailbox::uidl(std::size_t index) const {
+    std::string out;
+    append_uidl(index, &out);
+    return out;
+}
+
+void Pop3Mailbox::append_uidl(std::size_t index, std::string* out) const {
+    if (uidl_format_ == "%08Xu%08Xv") {  // the default, without a formatter
+        static const char hex[] = "0123456789abcdef";
+        char buf[16];
+        const std::uint32_t v[2] = {messages_[index].uid, uid_validity_};
+        for (int k = 0; k < 16; ++k) buf[k] = hex[(v[k / 8] >> (4 * (7 - k % 8))) & 15];
+        out->append(buf, sizeof(buf));
+        return;
+    }
     const std::string_view n = name(index);
-    return access::format_uidl(uidl_format_, messages_[index].uid, uid_validity_,
-                               mbox_ ? n : access::maildir_base_name(n));
+    *out += access::format_uidl(uidl_format_, messages_[index].uid, uid_validity_,
+                                mbox_ ? n : access::maildir_base_name(n));
 }
 
 std::size_t Pop3Mailbox::live_count() const {

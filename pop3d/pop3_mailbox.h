@@ -87,6 +87,9 @@ public:
     }
     // pop3_uidl_format for the message.
     std::string uidl(std::size_t index) const;
+    // The same, appended to *out (UIDL of every message, without a string
+    // each).
+    void append_uidl(std::size_t index, std::string* out) const;
     void mark_deleted(std::size_t index) { messages_[index].deleted = true; }
     void reset();
     // The message file's bytes as stored.
