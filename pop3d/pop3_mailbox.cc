@@ -206,7 +206,25 @@ Result<std::string> Pop3Mailbox::read(std::size_t index) const {
         mm.end_offset = spans_[index].end_offset;
         return mailbox::read_mbox_message(mbox_path_, mm);
     }
-    return util::read_file(path_of(m));
+    // The size is known: one read() normally gets it all, and a short one
+    // tells the end without another call.
+    const std::string path = path_of(m);
+    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return make_error(util::format("open %s: %s", path.c_str(), std::strerror(errno)));
+    std::string text;
+    std::size_t got = 0;
+    // (A size in the name is only a hint: the first read is capped.)
+    const std::size_t hint = static_cast<std::size_t>(std::min<std::uint64_t>(m.file_size, 1 << 20));
+    for (std::size_t want = hint + 1;; want = got + 65536) {
+        text.resize(want);
+        const ssize_t n = ::read(fd.get(), text.data() + got, want - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(util::format("read %s: %s", path.c_str(), std::strerror(errno)));
+        got += static_cast<std::size_t>(n);
+        if (got < want) break;
+    }
+    text.resize(got);
+    return text;
 }
 
 Result<UpdateStats> Pop3Mailbox::commit() {

@@ -170,12 +170,18 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
                 send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
                 return;
             }
-            const std::string body = pop3_encode_message(*text, lines);
-            channel_->write(ok);
-            channel_->write(body);
-            channel_->write(".\r\n");
+            // The reply in one piece: status line, message, terminator.
+            std::string out;
+            out.reserve(ok.size() + text->size() + text->size() / 16 + 8);
+            out += ok;
+            Pop3Encoder enc(lines);
+            enc.feed(*text, &out);
+            enc.finish(&out);
+            const std::size_t body = out.size() - ok.size();
+            out += ".\r\n";
+            channel_->write(out);
             (retr ? retr_count_ : top_count_) += 1;
-            (retr ? retr_bytes_ : top_bytes_) += body.size();
+            (retr ? retr_bytes_ : top_bytes_) += body;
             return;
         }
         auto reader = box_->open_message(i);
