@@ -48,12 +48,53 @@ bool is_dev_null(int fd) {
     return ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
+// The mail process's side: it answers "hello <user> <password>" and ends
+// the session when the client sends "quit"; a session of "hold" is kept
+// open until the process exits.
+void serve(event::Loop& loop, Handoff h, util::UniqueFd fd, std::function<void()> done) {
+    const std::string hello = "hello " + h.login_name + " <" + h.user.passwd + ">\n";
+    (void)!::write(fd.get(), hello.data(), hello.size());
+    auto held = std::make_shared<util::UniqueFd>(std::move(fd));
+    auto watcher = std::make_shared<event::FdWatcher>();
+    *watcher = event::FdWatcher(loop, held->get(), event::Interest::kRead, [held, watcher, done] {
+        char buf[64];
+        if (::read(held->get(), buf, sizeof(buf)) > 0) return;
+        watcher->disable();
+        held->reset();
+        done();
+    });
+    watcher->enable();
+}
+
+std::string read_line(int fd) {
+    std::string got;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') got += c;
+    return got;
+}
+
 struct Login {
     event::Loop& loop;
     UseripLimiter userip{loop, "pop3", 1, ""};
     HandedSessions handed{loop, userip};
     util::UniqueFd client;  // the client's end
     int server_fd = -1;     // the number the login process's end had
+    std::unique_ptr<MailProcesses> mail;
+
+    // Starts the broker and hands alice's session over: the mail process
+    // greets the client (without the password), and the login process keeps
+    // the count and the descriptor number (on /dev/null).
+    void start_and_hand_off() {
+        auto mp = MailProcesses::start({}, serve);
+        REQUIRE(mp);
+        mail = std::move(*mp);
+        handed.attach(mail.get());
+        REQUIRE(hand_off());
+        CHECK(read_line(client.get()) == "hello alice <>");
+        CHECK(is_dev_null(server_fd));
+        CHECK(handed.size() == 1);
+        CHECK_FALSE(admitted(userip));
+    }
 
     // A plain session of alice, counted, handed to a mail process.
     Status hand_off() {
@@ -88,46 +129,12 @@ struct Login {
     }
 };
 
-// The mail process's side: it answers "hello <user> <password>" and ends
-// the session when the client sends "quit"; a session of "hold" is kept
-// open until the process exits.
-void serve(event::Loop& loop, Handoff h, util::UniqueFd fd, std::function<void()> done) {
-    const std::string hello = "hello " + h.login_name + " <" + h.user.passwd + ">\n";
-    (void)!::write(fd.get(), hello.data(), hello.size());
-    auto held = std::make_shared<util::UniqueFd>(std::move(fd));
-    auto watcher = std::make_shared<event::FdWatcher>();
-    *watcher = event::FdWatcher(loop, held->get(), event::Interest::kRead, [held, watcher, done] {
-        char buf[64];
-        if (::read(held->get(), buf, sizeof(buf)) > 0) return;
-        watcher->disable();
-        held->reset();
-        done();
-    });
-    watcher->enable();
-}
-
-std::string read_line(int fd) {
-    std::string got;
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != '\n') got += c;
-    return got;
-}
-
 }  // namespace
 
 TEST_CASE("handed sessions: held until the mail process reports the session over", "[unit]") {
-    auto mp = MailProcesses::start({}, serve);
-    REQUIRE(mp);
     event::Loop loop;
     Login login{loop};
-    login.handed.attach(mp->get());
-    REQUIRE(login.hand_off());
-    // The mail process has the client (and no password); the login
-    // process's descriptor number is taken by /dev/null meanwhile.
-    CHECK(read_line(login.client.get()) == "hello alice <>");
-    CHECK(is_dev_null(login.server_fd));
-    CHECK(login.handed.size() == 1);
-    CHECK_FALSE(admitted(login.userip));
+    login.start_and_hand_off();
     // The client leaves: the mail process reports it, the count is free.
     login.client.reset();
     REQUIRE(run_until(loop, [&] { return login.handed.size() == 0; }));
@@ -135,16 +142,11 @@ TEST_CASE("handed sessions: held until the mail process reports the session over
 }
 
 TEST_CASE("handed sessions: a broker that exits releases what it never reported", "[unit]") {
-    auto mp = MailProcesses::start({}, serve);
-    REQUIRE(mp);
     event::Loop loop;
     Login login{loop};
-    login.handed.attach(mp->get());
-    REQUIRE(login.hand_off());
-    CHECK(read_line(login.client.get()) == "hello alice <>");
-    CHECK_FALSE(admitted(login.userip));
-    REQUIRE((*mp)->broker_pid() > 0);
-    REQUIRE(::kill((*mp)->broker_pid(), SIGKILL) == 0);
+    login.start_and_hand_off();
+    REQUIRE(login.mail->broker_pid() > 0);
+    REQUIRE(::kill(login.mail->broker_pid(), SIGKILL) == 0);
     REQUIRE(run_until(loop, [&] { return login.handed.size() == 0; }));
     CHECK(admitted(login.userip));
     // The mail process went with its broker: the client sees the end.
