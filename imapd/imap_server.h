@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 
+#include "lib/access/handed_sessions.h"
 #include "lib/access/login.h"
 #include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
@@ -67,14 +68,11 @@ public:
 
     // The login side of the per-user mail processes (docs/mail-access.md):
     // null when sessions stay in this process.
-    void set_mail_processes(access::MailProcesses* processes);
-    access::MailProcesses* mail_processes() const { return mail_; }
-    std::uint64_t next_handoff_id() { return ++handoff_ids_; }
-    // A session handed to a mail process: its user+IP count, its socket
-    // and the TLS proxy stay here until the mail process reports it done.
-    void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
-                     std::unique_ptr<access::TlsProxy> proxy);
-    void handed_done(std::uint64_t id, bool from_proxy);
+    void set_mail_processes(access::MailProcesses* processes) { handed_.attach(processes); }
+    access::MailProcesses* mail_processes() const { return handed_.mail(); }
+    // Sessions now in a mail process: their user+IP counts, sockets and TLS
+    // proxies stay here until it reports them done (lib/access/handed_sessions.h).
+    access::HandedSessions& handed() { return handed_; }
 
     event::Loop& loop() { return loop_; }
     const ImapConfig& config() const { return config_; }
@@ -94,15 +92,7 @@ private:
     access::UseripLimiter userip_;
     FolderWatch folder_watch_;
     std::map<ImapSession*, std::unique_ptr<ImapSession>> sessions_;
-    access::MailProcesses* mail_ = nullptr;
-    std::uint64_t handoff_ids_ = 0;
-    struct Handed {
-        access::UseripLimiter::Ticket ticket;
-        server::Connection conn;
-        std::unique_ptr<access::TlsProxy> proxy;
-        bool reported = false;  // the mail process said it is over
-    };
-    std::map<std::uint64_t, Handed> handed_;
+    access::HandedSessions handed_{loop_, userip_};
 };
 
 }  // namespace mailroom::imapd

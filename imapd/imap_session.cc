@@ -505,17 +505,7 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
 }
 
 void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    access::MailProcesses* mail = server_.mail_processes();
-    auto fail = [&](const std::string& why) {
-        log::error("imap(%s): %s", log::log_printable(login_name).c_str(), why.c_str());
-        tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
-        send("* BYE Internal error.");
-        end_after_output("Internal error");
-    };
-    std::string why;
-    if (mail->privileged() && !access::MailProcesses::runnable_uid(user, &why)) return fail(why);
     access::Handoff h;
-    h.id = server_.next_handoff_id();
     h.protocol = "imap";
     h.login_name = login_name;
     h.method = method;
@@ -523,32 +513,14 @@ void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& 
     h.lip = peer_.lip;
     h.tls = peer_.tls;
     h.user = user;
-    h.user.passwd.clear();
-    h.user.clear_passwd.clear();
     h.state = sasl_tag_ + "\n" + take_input(input_available());  // pipelined after the login
-    util::UniqueFd ours, theirs;
-    if (peer_.tls) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-            return fail(std::string("socketpair: ") + std::strerror(errno));
-        ours.reset(sv[0]);
-        theirs.reset(sv[1]);
+    if (auto st = server_.handed().hand_off(std::move(h), {&channel_, &conn_, &userip_ticket_}); !st) {
+        log::error("imap(%s): %s", log::log_printable(login_name).c_str(), st.error().message.c_str());
+        tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
+        send("* BYE Internal error.");
+        end_after_output("Internal error");
+        return;
     }
-    if (auto st = mail->handoff(h, peer_.tls ? theirs.get() : conn_.fd()); !st) return fail(st.error().message);
-    theirs.reset();
-    channel_->on_drained(nullptr);
-    std::unique_ptr<access::TlsProxy> proxy;
-    if (peer_.tls) {
-        ImapServer* server = &server_;
-        const std::uint64_t id = h.id;
-        proxy = std::make_unique<access::TlsProxy>(std::move(channel_), std::move(ours), server_.loop(),
-                                                   [server, id] { server->handed_done(id, true); });
-    } else {
-        channel_.reset();
-        conn_.close();
-    }
-    server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
-                        std::move(proxy));
     done_ = true;
     server_.finish(this);
 }
