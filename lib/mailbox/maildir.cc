@@ -191,6 +191,7 @@ MaildirWriter& MaildirWriter::operator=(MaildirWriter&& other) noexcept {
         vsize_ = std::exchange(other.vsize_, 0);
         last_ = std::exchange(other.last_, 0);
         include_vsize_ = other.include_vsize_;
+        queue_device_ = other.queue_device_;
         open_ = std::exchange(other.open_, false);
     }
     return *this;
