@@ -191,6 +191,14 @@ bool run_until(event::Loop& loop, const std::function<bool()>& done) {
     return ok;
 }
 
+// Runs a queue manager with `cfg` until incoming/ and active/ are empty.
+bool deliver_all(const TempQueue& q, const qmgr::QmgrConfig& cfg) {
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, cfg);
+    REQUIRE(mgr.start());
+    return run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; });
+}
+
 }  // namespace
 
 TEST_CASE("qmgr delivers incoming mail and removes the files", "[unit]") {
@@ -266,12 +274,9 @@ TEST_CASE("an agent that offers more gets several requests per connection, withi
     TempQueue q;
     FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 20, 100);
     for (int i = 0; i < 12; ++i) q.add("incoming", {"a@same.test"});
-    event::Loop loop;
     auto cfg = config_for(q);
     cfg.schedule.defaults.destination_concurrency_limit = 3;
-    qmgr::QueueManager mgr(loop, cfg);
-    REQUIRE(mgr.start());
-    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(deliver_all(q, cfg));
     CHECK(agent.served() == 12);
     CHECK(q.count("deferred") == 0);
     // Never more connections than requests in flight at once.
@@ -286,12 +291,9 @@ TEST_CASE("a kept connection the agent closes is replaced without deferring the 
     ::signal(SIGPIPE, SIG_IGN);
     FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0, 100, true);
     for (int i = 0; i < 6; ++i) q.add("incoming", {"a@same.test"});
-    event::Loop loop;
     auto cfg = config_for(q);
     cfg.schedule.defaults.destination_concurrency_limit = 1;
-    qmgr::QueueManager mgr(loop, cfg);
-    REQUIRE(mgr.start());
-    CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
+    CHECK(deliver_all(q, cfg));
     CHECK(agent.served() == 6);
     CHECK(q.count("deferred") == 0);
 }

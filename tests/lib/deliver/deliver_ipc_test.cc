@@ -34,6 +34,14 @@ DeliveryRequest request_for(const std::string& transport) {
     return r;
 }
 
+// Every recipient sent, with `reason`.
+DeliveryReply all_sent(const DeliveryRequest& req, const std::string& reason) {
+    DeliveryReply reply;
+    for (std::size_t i = 0; i < req.recipients.size(); ++i)
+        reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", reason});
+    return reply;
+}
+
 }  // namespace
 
 TEST_CASE("request_delivery and serve_delivery carry the request and one result per recipient", "[unit]") {
@@ -150,13 +158,7 @@ TEST_CASE("serve_delivery with reuse serves several requests on one connection, 
         deliver::ConnectionReuse reuse{5000, [&] { return --budget > 0; }};
         served = deliver::serve_delivery(
             s.fd(), 5000,
-            [&](const DeliveryRequest& req) {
-                ++handled;
-                DeliveryReply reply;
-                for (std::size_t i = 0; i < req.recipients.size(); ++i)
-                    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", "ok " + std::to_string(handled)});
-                return reply;
-            },
+            [&](const DeliveryRequest& req) { return all_sent(req, "ok " + std::to_string(++handled)); },
             &reuse);
     });
     auto fd = ipc::connect_service(dir, ipc::ServiceClass::kPrivate, "relay", 5000);
@@ -190,10 +192,7 @@ TEST_CASE("serve_delivery with reuse ends quietly when the client hangs up betwe
             s.fd(), 5000,
             [&](const DeliveryRequest& req) {
                 ++handled;
-                DeliveryReply reply;
-                for (std::size_t i = 0; i < req.recipients.size(); ++i)
-                    reply.results.push_back({DeliveryStatus::kSent, "2.0.0", "none", "ok"});
-                return reply;
+                return all_sent(req, "ok");
             },
             &reuse);
     });
