@@ -269,7 +269,7 @@ std::vector<std::string> Session::milter_args(const Command& cmd) const {
     auto close = rest.find('>');
     if (close != std::string_view::npos) rest.remove_prefix(close + 1);
     else rest = {};
-    for (const auto& word : util::split_list(rest)) args.push_back(word);
+    for (const auto& word : util::split(rest, " \t")) args.push_back(word);  // NOTIFY=A,B is one
     return args;
 }
 

@@ -239,7 +239,9 @@ void warn(std::vector<std::string>* warnings, std::string text) {
 // One ESMTP argument of a milter's MAIL or RCPT edit, read by smtpd's
 // parser; nullopt when it does not parse there.
 std::optional<smtp::Command> parse_arg(std::string_view verb, std::string_view word) {
-    auto parsed = smtp::parse_command(std::string(verb) + ":<> " + std::string(word));
+    // A RCPT needs an address; MAIL takes the null sender.
+    std::string path = verb == "MAIL FROM" ? "<>" : "<postmaster>";
+    auto parsed = smtp::parse_command(std::string(verb) + ":" + path + " " + std::string(word));
     if (!parsed.ok()) return std::nullopt;
     return parsed.command();
 }
@@ -263,7 +265,7 @@ void MilterMessage::set_envelope(RecordType type, std::string_view attr, std::st
 }
 
 Status MilterMessage::change_sender_args(std::string_view args, std::vector<std::string>* warnings) {
-    for (const auto& word : util::split_list(args)) {
+    for (const auto& word : util::split(args, " \t")) {
         auto cmd = parse_arg("MAIL FROM", word);
         std::string name = util::lowercase(word.substr(0, word.find('=')));
         if (!cmd || !(name == "size" || name == "body" || name == "ret" || name == "envid" || name == "smtputf8" ||
@@ -290,7 +292,7 @@ Status MilterMessage::change_sender_args(std::string_view args, std::vector<std:
 
 void MilterMessage::add_rcpt(std::string_view address, std::string_view args, std::vector<std::string>* warnings) {
     std::string notify, orcpt;
-    for (const auto& word : util::split_list(args)) {
+    for (const auto& word : util::split(args, " \t")) {
         std::string name = util::lowercase(word.substr(0, word.find('=')));
         auto cmd = parse_arg("RCPT TO", word);
         if (name == "notify") {

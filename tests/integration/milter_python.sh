@@ -37,10 +37,14 @@ openssl x509 -req -in "$T/client.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcrea
 chmod 600 "$T/key.pem"
 echo "127.0.0.1:$PT inet n - n - - smtpd -o smtpd_milters=inet:localhost:$MP -o smtpd_tls_security_level=may" \
     "-o smtpd_tls_cert_file=$T/cert.pem -o smtpd_tls_key_file=$T/key.pem -o smtpd_tls_CAfile=$T/ca.pem" \
-    "-o smtpd_tls_ask_ccert=yes" >>"$CONF/master.cf"
+    "-o smtpd_tls_ask_ccert=yes -o smtpd_tls_loglevel=1" >>"$CONF/master.cf"
 for u in to added addedpar deleted plain rcpt-reject rcpt-tempfail; do echo "$u@vdom.test vdom.test/$u/Maildir/"; done >"$T/vmailbox"
 dl_vmail vdom.test
 echo "non_smtpd_milters = inet:127.0.0.1:$MP" >>"$CONF/main.cf"
+# milter_header_checks on the header the milter adds to every message.
+echo "milter_header_checks = regexp:$T/milter_header_checks" >>"$CONF/main.cf"
+printf '%s\n' '/^X-Test-Milter-Seen: .* body=header-check-reject$/ REJECT refused by milter_header_checks' \
+    '/^X-Test-Milter-Seen: .* body=header-check-ignore$/ IGNORE' >"$T/milter_header_checks"
 # A sender domain with its own route, for {mail_mailer} and {mail_host}.
 echo "transport_maps = inline:{ routed.test=smtp:[192.0.2.9] }" >>"$CONF/main.cf"
 
@@ -264,14 +268,14 @@ PY
 for id in $(sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p' "$T/macros"); do
     dl_wait_log "$id: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
 done
+grep -Eq "smtpd\[[0-9]+\]: Trusted TLS connection established from [^ ]+\[127\.0\.0\.1\]: TLS" "$T/maillog" ||
+    mr_fail "no Trusted TLS connection log line"
 grep -qx "X-Test-Milter-Macros: auth_author=author@vdom.test mail_mailer=smtp mail_host=\[192.0.2.9\] cert_subject=None cert_issuer=None rcpt=<plain@vdom.test>:virtual/vdom.test" \
     "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
 grep -qx "X-Test-Milter-Macros: auth_author=None mail_mailer= mail_host= cert_subject=None cert_issuer=None rcpt=<plain@vdom.test>:virtual/vdom.test" \
     "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "null sender macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
 grep -qx "X-Test-Milter-Macros: auth_author=None mail_mailer=virtual mail_host=vdom.test cert_subject=client.example cert_issuer=Mailroom Test CA rcpt=<plain@vdom.test>:virtual/vdom.test" \
     "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "TLS macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
-grep -Eq "smtpd\[[0-9]+\]: Trusted TLS connection established from [^ ]+\[127\.0\.0\.1\]: TLS" "$T/maillog" ||
-    mr_fail "no Trusted TLS connection log line"
 
 # 8. CHGFROM's ESMTP arguments change the envelope; ADDRCPT_PAR keeps
 # NOTIFY and ORCPT; unknown arguments are ignored with a warning.
@@ -288,6 +292,35 @@ grep -Eq "smtpd\[[0-9]+\]: warning: milter inet:127\.0\.0\.1:$MP: ignoring ESMTP
     mr_fail "no warning for XFOO"
 grep -Eq "smtpd\[[0-9]+\]: warning: milter inet:127\.0\.0\.1:$MP: ignoring ESMTP argument from MILTER: \"BOGUS=1\"\$" "$T/maillog" ||
     mr_fail "no warning for BOGUS"
+
+# 9. milter_header_checks: the header the milter adds is looked up; REJECT
+# refuses the message at the final dot, IGNORE drops the header; the same
+# for mail from sendmail (cleanup's non_smtpd_milters).
+python3 - "$P" >"$T/hchecks" <<'PY' || mr_fail "milter_header_checks: $(cat "$T/hchecks")"
+import smtplib, sys
+for line in ("header-check-reject", "header-check-ignore"):
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+    s.ehlo("client.example")
+    s.mail("checks@vdom.test")
+    s.rcpt("plain@vdom.test")
+    try:
+        code, text = s.data("Subject: checks\r\n\r\n%s\r\n" % line)
+    except smtplib.SMTPDataError as e:
+        code, text = e.smtp_code, e.smtp_error
+    print(code, text.decode())
+    s.quit()
+PY
+[ "$(sed -n 1p "$T/hchecks")" = "550 5.7.1 refused by milter_header_checks" ] || mr_fail "header check REJECT: $(cat "$T/hchecks")"
+grep -Eq "smtpd\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: reject: milter-header X-Test-Milter-Seen: id=[0-9A-F]+ from=<checks@vdom\.test> body=header-check-reject: 5\.7\.1 refused by milter_header_checks\$" \
+    "$T/maillog" || mr_fail "header check reject log"
+IID=$(id_of "$(sed -n 2p "$T/hchecks")")
+[ -n "$IID" ] || mr_fail "header check IGNORE: $(cat "$T/hchecks")"
+dl_wait_log "$IID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+F=$(grep -l "^header-check-ignore" "$VBASE"/vdom.test/plain/Maildir/new/*)
+[ -n "$F" ] || mr_fail "the IGNORE message is not in plain/"
+grep -q "^X-Test-Milter-Seen" "$F" && mr_fail "IGNORE kept the milter's header: $(cat "$F")"
+printf 'Subject: checks\n\nheader-check-reject\n' | dl_send -f local@vdom.test plain@vdom.test || mr_fail "sendmail checks"
+dl_wait_log "cleanup\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: reject: milter-header X-Test-Milter-Seen: id=[0-9A-F]+ from=<local@vdom\.test> body=header-check-reject: 5\.7\.1 refused by milter_header_checks\$"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "milter_python: ok"

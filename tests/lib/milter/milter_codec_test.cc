@@ -187,7 +187,7 @@ TEST_CASE("milter parameters come from main.cf with Postfix's defaults") {
     CHECK(offc->empty());
 }
 
-TEST_CASE("a milter's host name is resolved once, with the configuration; numeric ones at once") {
+TEST_CASE("a milter host name is resolved once with the configuration, a numeric one at once") {
     auto numeric = parse_socket("inet:127.0.0.1:8891");
     REQUIRE(numeric.ok());
     CHECK(numeric->addresses == std::vector<std::string>{"127.0.0.1"});

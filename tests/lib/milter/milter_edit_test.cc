@@ -156,7 +156,7 @@ TEST_CASE("a message without a blank line after the header, and huge lines") {
     CHECK(!m.add(RecordType::kNormal, "after the end").ok());
 }
 
-TEST_CASE("CHGFROM's ESMTP arguments replace the envelope's BODY, RET and ENVID; unknown ones are warned about") {
+TEST_CASE("CHGFROM's ESMTP arguments replace the envelope's BODY, RET and ENVID, unknown ones are warned about") {
     MilterMessage m(std::filesystem::temp_directory_path().string());
     Records in = sample();
     in.insert(in.begin() + 2, {RecordType::kDsnRet, "FULL"});
