@@ -5,9 +5,10 @@
 //   evbuffers rather than through a socket bufferevent, which per SMTP
 //   reply added and removed the write interest (two epoll_ctl calls) and
 //   asked the kernel how much to read (an ioctl(FIONREAD) per read):
-//   - write() with nothing queued writes to the socket at once; only what
-//     the socket does not take is queued and waits for the write event,
-//     and on_drained runs on the loop's next turn either way;
+//   - write() queues and schedules a flush on the loop's next turn (no
+//     system call), so the replies to pipelined commands leave in one
+//     writev; only what the socket does not take waits for the write
+//     event;
 //   - reads go straight into the input evbuffer, up to 16 KiB or what
 //     max_input leaves;
 //   - pause_reading() only stops reading: the read event stays registered
@@ -91,14 +92,14 @@ bool Channel::attach_plain() {
     out_ = evbuffer_new();
     rev_ = event_new(loop_.base(), fd_, EV_READ | EV_PERSIST, &Channel::plain_read_cb, this);
     wev_ = event_new(loop_.base(), fd_, EV_WRITE | EV_PERSIST, &Channel::plain_write_cb, this);
-    drained_ = event_new(loop_.base(), -1, 0, &Channel::drained_cb, this);
-    if (!in_ || !out_ || !rev_ || !wev_ || !drained_) return false;
+    flush_ = event_new(loop_.base(), -1, 0, &Channel::flush_cb, this);
+    if (!in_ || !out_ || !rev_ || !wev_ || !flush_) return false;
     if (reading_) arm_read();
     return true;
 }
 
 void Channel::detach_plain() {
-    for (::event** e : {&rev_, &wev_, &drained_}) {
+    for (::event** e : {&rev_, &wev_, &flush_}) {
         if (*e) event_free(*e);
         *e = nullptr;
     }
@@ -151,7 +152,7 @@ void Channel::release() {
         bufferevent_disable(bev_, EV_READ | EV_WRITE);
         bufferevent_setcb(bev_, nullptr, nullptr, nullptr, nullptr);
     }
-    for (::event* e : {rev_, wev_, drained_})
+    for (::event* e : {rev_, wev_, flush_})
         if (e) event_del(e);
     read_armed_ = false;
     if (kick_) event_del(kick_);
@@ -304,24 +305,30 @@ void Channel::write(std::string_view bytes) {
         return;
     }
     if (!out_ || output_failed_) return;
-    if (evbuffer_get_length(out_) == 0) {
-        // Nothing queued: straight to the socket. An error is left for the
-        // write event to find and report, as for queued output.
-        ssize_t n;
-        do {
-            n = ::write(fd_, bytes.data(), bytes.size());
-        } while (n < 0 && errno == EINTR);
-        if (n == static_cast<ssize_t>(bytes.size())) {
-            event_active(drained_, EV_TIMEOUT, 0);
-            return;
-        }
-        if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
-    }
+    bool idle = evbuffer_get_length(out_) == 0;
     evbuffer_add(out_, bytes.data(), bytes.size());
-    if (!event_pending(wev_, EV_WRITE, nullptr)) {
-        timeval wt = to_timeval(options_.write_timeout);
-        event_add(wev_, options_.write_timeout.count() > 0 ? &wt : nullptr);
+    // With output already queued a flush or the write event is pending.
+    if (idle) event_active(flush_, EV_TIMEOUT, 0);
+}
+
+// Writes what is queued; false after an error was reported.
+bool Channel::write_out() {
+    int n = evbuffer_write(out_, fd_);
+    if (n < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return true;
+        event_del(wev_);
+        output_failed_ = true;
+        emit(Event::kError, std::strerror(err));
+        return false;
     }
+    if (n == 0 && evbuffer_get_length(out_) > 0) {
+        event_del(wev_);
+        output_failed_ = true;
+        emit(Event::kEof, "lost connection");
+        return false;
+    }
+    return true;
 }
 
 std::size_t Channel::output_size() const {
@@ -429,29 +436,23 @@ void Channel::plain_write_cb(int, short what, void* arg) {
         self->emit(Event::kTimeout, "timeout");
         return;
     }
-    int n = evbuffer_write(self->out_, self->fd_);
-    if (n < 0) {
-        int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return;
-        event_del(self->wev_);
-        self->output_failed_ = true;
-        self->emit(Event::kError, std::strerror(err));
-        return;
-    }
-    if (n == 0) {
-        event_del(self->wev_);
-        self->output_failed_ = true;
-        self->emit(Event::kEof, "lost connection");
-        return;
-    }
-    if (evbuffer_get_length(self->out_) > 0) return;
+    if (!self->write_out() || evbuffer_get_length(self->out_) > 0) return;
     event_del(self->wev_);
     write_cb(nullptr, arg);
 }
 
-void Channel::drained_cb(int, short, void* arg) {
+// The flush write() scheduled: everything at once when the socket takes
+// it, else the rest waits for the write event.
+void Channel::flush_cb(int, short, void* arg) {
     auto* self = static_cast<Channel*>(arg);
-    if (self->bev_ || !self->out_ || evbuffer_get_length(self->out_) > 0) return;
+    if (self->released_ || self->bev_ || !self->out_ || self->output_failed_) return;
+    if (evbuffer_get_length(self->out_) == 0 || event_pending(self->wev_, EV_WRITE, nullptr)) return;
+    if (!self->write_out()) return;
+    if (evbuffer_get_length(self->out_) > 0) {
+        timeval wt = to_timeval(self->options_.write_timeout);
+        event_add(self->wev_, self->options_.write_timeout.count() > 0 ? &wt : nullptr);
+        return;
+    }
     write_cb(nullptr, arg);
 }
 

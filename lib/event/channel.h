@@ -37,8 +37,8 @@
 //
 //   Output. write() queues bytes; on_drained runs (on a later turn of the
 //   loop) when everything queued has been written. A plain channel writes
-//   to the socket at once when nothing is queued before, and waits for the
-//   socket only with what it did not take (channel.cc).
+//   what was queued during one turn of the loop with one writev, and waits
+//   for the socket only with what it did not take (channel.cc).
 //
 //   Timeouts. read_timeout counts while reading is enabled and nothing
 //   arrives; write_timeout while output waits for the peer. Either ends in
@@ -172,7 +172,8 @@ private:
     static void kick_cb(int fd, short what, void* arg);
     static void plain_read_cb(int fd, short what, void* arg);
     static void plain_write_cb(int fd, short what, void* arg);
-    static void drained_cb(int fd, short what, void* arg);
+    static void flush_cb(int fd, short what, void* arg);
+    bool write_out();
 
     Loop& loop_;
     int fd_;
@@ -184,7 +185,7 @@ private:
     evbuffer* out_ = nullptr;
     ::event* rev_ = nullptr;
     ::event* wev_ = nullptr;
-    ::event* drained_ = nullptr;  // on_drained after a direct write
+    ::event* flush_ = nullptr;  // writes the output on the next turn
     bool read_armed_ = false;
     bool full_ = false;        // max_input unread bytes: not reading
     bool output_failed_ = false;  // a write error seen: output is dropped

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
@@ -22,21 +23,32 @@
 
 namespace mailroom::server {
 
+// The loop and the thread share three counters and a queue. `limit`
+// (written by the loop) is how many clients the process can take beyond
+// those the loop has taken; `pending` (raised by the thread, lowered by the
+// loop) is how many the thread accepted that the loop has not taken yet.
+// The thread accepts while pending < limit, without a lock; it locks only
+// to queue a client and to sleep when it may take none (`sleeping` tells
+// the loop to wake it).
 struct AcceptThread::Shared {
     util::UniqueFd epoll_fd;
     util::UniqueFd ready_fd;  // eventfd: the loop's wake-up
+    std::atomic<int> limit{0};
+    std::atomic<int> pending{0};
+    std::atomic<bool> sleeping{false};
     std::mutex mu;
     std::condition_variable cv;
-    int credits = 0;
     std::vector<Accepted> queue;
+
+    bool may_take() const { return pending.load() < limit.load(); }
 
     void hand_over(Accepted a) {
         bool was_empty;
+        if (a.fd >= 0) pending.fetch_add(1);
         {
             std::lock_guard lk(mu);
             was_empty = queue.empty();
             queue.push_back(a);
-            if (a.fd >= 0) --credits;
         }
         // One wake-up of the loop for everything queued until it takes.
         if (was_empty) {
@@ -49,9 +61,11 @@ struct AcceptThread::Shared {
     void run() {
         epoll_event events[8];
         for (;;) {
-            {
+            if (!may_take()) {
                 std::unique_lock lk(mu);
-                cv.wait(lk, [this] { return credits > 0; });
+                sleeping.store(true);
+                cv.wait(lk, [this] { return may_take(); });
+                sleeping.store(false);
             }
             int n = ::epoll_wait(epoll_fd.get(), events, 8, -1);
             if (n < 0) {
@@ -64,10 +78,7 @@ struct AcceptThread::Shared {
                 // Credits taken away meanwhile (the process drains or
                 // exits): the client stays in the backlog for the process
                 // master starts next, rather than being accepted and lost.
-                {
-                    std::lock_guard lk(mu);
-                    if (credits <= 0) break;
-                }
+                if (!may_take()) break;
                 int fd = ::accept4(events[i].data.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd >= 0) {
                     hand_over({fd, 0});
@@ -124,21 +135,24 @@ Status AcceptThread::start(event::Loop& loop, const std::vector<int>& listeners,
 
 void AcceptThread::set_credits(int n) {
     if (!shared_) return;
-    std::lock_guard lk(shared_->mu);
-    int credits = n;
-    for (const auto& a : shared_->queue)
-        if (a.fd >= 0) --credits;
-    if (credits < 0) credits = 0;
-    bool wake = shared_->credits <= 0 && credits > 0;
-    shared_->credits = credits;
-    if (wake) shared_->cv.notify_one();
+    shared_->limit.store(n);
+    if (shared_->sleeping.load() && shared_->may_take()) {
+        std::lock_guard lk(shared_->mu);
+        shared_->cv.notify_one();
+    }
 }
 
 std::vector<AcceptThread::Accepted> AcceptThread::take() {
     std::vector<Accepted> out;
     if (!shared_) return out;
-    std::lock_guard lk(shared_->mu);
-    out.swap(shared_->queue);
+    {
+        std::lock_guard lk(shared_->mu);
+        out.swap(shared_->queue);
+    }
+    int fds = 0;
+    for (const auto& a : out)
+        if (a.fd >= 0) ++fds;
+    shared_->pending.fetch_sub(fds);
     return out;
 }
 
