@@ -74,22 +74,34 @@ def strace_profile(inst, rcpt, count):
     out = os.path.join(inst.t, "strace.out")
     tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", out] + attach_args(inst), stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    # Names of the processes seen during the run, also of those that exit
-    # before it ends (a virtual or smtpd at max_use).
+    # Names are sampled during the load too: processes that reach max_use
+    # exit before it ends and would otherwise count as "exited".
     names = {}
-    sampling = threading.Event()
+    procs = {}
+    done = threading.Event()
 
     def sample():
-        while not sampling.is_set():
+        while not done.is_set():
             for pid in compare.tree_pids(inst.master_pid()):
-                if pid not in names:
-                    names[pid] = comm_of(pid)
-            sampling.wait(0.05)
+                # Read again each time: a child is "master" until its exec.
+                name = comm_of(pid)
+                if not name:
+                    continue
+                names[pid] = name
+                procs[pid] = name
+                # Threads (an accept thread, cleanup's fsync threads) count
+                # for their process.
+                try:
+                    for tid in os.listdir(f"/proc/{pid}/task"):
+                        names[int(tid)] = name
+                except OSError:
+                    pass
+            done.wait(0.1)
 
     sampler = threading.Thread(target=sample)
     sampler.start()
     load(inst, rcpt, count)
-    sampling.set()
+    done.set()
     sampler.join()
     tracer.send_signal(signal.SIGINT)
     tracer.wait()
@@ -103,8 +115,13 @@ def strace_profile(inst, rcpt, count):
             pid = int(m.group(1))
             calls[names.get(pid) or "exited"][m.group(2)] += 1
     print(f"== strace: system calls per message, by daemon ({count} messages)")
-    started = collections.Counter(n for n in names.values() if n)
+    started = collections.Counter(n for n in procs.values() if n)
     print("processes seen: " + ", ".join(f"{n} {c}" for n, c in started.most_common()))
+    every = collections.Counter()
+    for counter in calls.values():
+        every.update(counter)
+    top = ", ".join(f"{name} {n / count:.1f}" for name, n in every.most_common(12))
+    print(f"{'all':10} {sum(every.values()) / count:6.1f}: {top}")
     for comm, counter in sorted(calls.items(), key=lambda kv: -sum(kv[1].values())):
         total = sum(counter.values())
         top = ", ".join(f"{name} {n / count:.1f}" for name, n in counter.most_common(12))

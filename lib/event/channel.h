@@ -35,8 +35,10 @@
 //   so that no line is ever buffered whole; skip_line() throws away the
 //   rest of the current line, also the part that has not arrived yet.
 //
-//   Output. write() queues bytes; on_drained runs when everything queued
-//   has been written.
+//   Output. write() queues bytes; on_drained runs (on a later turn of the
+//   loop) when everything queued has been written. A plain channel writes
+//   what was queued during one turn of the loop with one writev, and waits
+//   for the socket only with what it did not take (channel.cc).
 //
 //   Timeouts. read_timeout counts while reading is enabled and nothing
 //   arrives; write_timeout while output waits for the peer. Either ends in
@@ -67,6 +69,7 @@
 
 struct bufferevent;
 struct event;
+struct evbuffer;
 typedef struct ssl_st SSL;
 
 namespace mailroom::event {
@@ -149,6 +152,15 @@ private:
     Channel(Loop& loop, int fd, util::UniqueFd owned, Options options);
     ~Channel();
     bool attach(bufferevent* bev);
+    bool attach_plain();
+    void detach_plain();
+    evbuffer* input() const;
+    evbuffer* output() const;
+    void arm_read();
+    void disarm_read();
+    void input_taken();
+    bool take_line(Line* out);
+    void emit(Event ev, const std::string& reason);
     void release();  // the owner dropped its Ptr
     void schedule_input();
     template <class F>
@@ -158,12 +170,25 @@ private:
     static void write_cb(bufferevent* bev, void* arg);
     static void event_cb(bufferevent* bev, short what, void* arg);
     static void kick_cb(int fd, short what, void* arg);
+    static void plain_read_cb(int fd, short what, void* arg);
+    static void plain_write_cb(int fd, short what, void* arg);
+    static void flush_cb(int fd, short what, void* arg);
+    bool write_out();
 
     Loop& loop_;
     int fd_;
     util::UniqueFd owned_;
     Options options_;
-    bufferevent* bev_ = nullptr;
+    bufferevent* bev_ = nullptr;  // TLS only
+    // A plain channel (channel.cc): its buffers and events.
+    evbuffer* in_ = nullptr;
+    evbuffer* out_ = nullptr;
+    ::event* rev_ = nullptr;
+    ::event* wev_ = nullptr;
+    ::event* flush_ = nullptr;  // writes the output on the next turn
+    bool read_armed_ = false;
+    bool full_ = false;        // max_input unread bytes: not reading
+    bool output_failed_ = false;  // a write error seen: output is dropped
     ::event* kick_ = nullptr;  // delivers buffered input after resume_reading()
     bool reading_ = true;
     bool skipping_ = false;

@@ -26,6 +26,7 @@
 #include "lib/config/config_snapshot.h"
 #include "lib/config/validate.h"
 #include "lib/log/log.h"
+#include "lib/server/accept_thread.h"
 #include "lib/server/master_proto.h"
 #include "lib/util/strings.h"
 
@@ -105,6 +106,9 @@ private:
     Status setup(int argc, char** argv);
     Status drop_privileges();
     void on_readable(Listener& l);
+    void take_accepted();
+    void accept_over_cap();
+    void serve_client(int fd);
     void serve_trigger(Listener& l);
     void report(proto::ChildState state);
     void tell_master();
@@ -118,6 +122,15 @@ private:
     ServerContext ctx_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     event::Timer idle_timer_;
+    // Multi and single servers take their clients through an AcceptThread
+    // (one process woken per client); the listeners' own watchers are used
+    // by trigger servers, and where the thread cannot run.
+    std::unique_ptr<AcceptThread> accepter_;
+    int in_hand_ = 0;  // taken from the thread, not yet served
+    // At sessions_per_process sessions (without accept_only_below_cap) a
+    // process still takes clients nobody else takes: it looks for them
+    // every 100 ms rather than competing with the processes below the cap.
+    event::Timer over_cap_timer_;
     event::Timer watchdog_timer_;
     std::vector<event::SignalWatcher> signals_;
     long long max_idle_ = 100;
@@ -271,16 +284,33 @@ bool ServerCore::use_limit_reached() const {
 }
 
 void ServerCore::update_watching() {
-    if (exiting_) {
-        for (auto& l : listeners_) l->watcher.disable();
+    constexpr int kMany = 1 << 20;
+    const int cap = spec_.sessions_per_process;
+    int room = 0;  // clients the process takes now
+    bool over_cap = false;
+    if (!exiting_ && !exit_requested_ && !use_limit_reached()) {
+        if (mode_ != Mode::kMulti)
+            room = sessions_ == 0 ? 1 : 0;
+        else if (cap <= 0)
+            room = kMany;
+        else if (sessions_ < cap)
+            room = cap - sessions_;
+        else
+            over_cap = !spec_.accept_only_below_cap;
+        if (!spec_.long_lived && max_use_ > 0)
+            room = static_cast<int>(std::min<long long>(room, max_use_ - static_cast<long long>(served_)));
+    }
+    if (accepter_) {
+        accepter_->set_credits(room - in_hand_);
+        if (!over_cap)
+            over_cap_timer_.cancel();
+        else if (!over_cap_timer_.pending())
+            over_cap_timer_.start(std::chrono::milliseconds(100));
         return;
     }
-    const int cap = spec_.sessions_per_process;
-    const bool below_cap = !spec_.accept_only_below_cap || cap <= 0 || sessions_ < cap;
-    bool can_take = !exit_requested_ && !use_limit_reached() &&
-                    (mode_ == Mode::kMulti ? below_cap : sessions_ == 0);
+    bool watch = room > 0 || over_cap;
     for (auto& l : listeners_) {
-        if (can_take)
+        if (watch)
             l->watcher.enable();
         else
             l->watcher.disable();
@@ -361,6 +391,43 @@ void ServerCore::on_readable(Listener& l) {
             log::warn("accept: %s", std::strerror(errno));
         return;
     }
+    serve_client(fd);
+}
+
+void ServerCore::take_accepted() {
+    auto clients = accepter_->take();
+    in_hand_ = static_cast<int>(clients.size());
+    for (const auto& c : clients) {
+        --in_hand_;
+        if (c.fd < 0)
+            log::warn("accept: %s", std::strerror(c.error));
+        else
+            serve_client(c.fd);
+    }
+    in_hand_ = 0;
+}
+
+void ServerCore::accept_over_cap() {
+    for (auto& l : listeners_) {
+        for (int i = 0; i < 16 && !exiting_; ++i) {
+            int fd = ::accept4(l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
+                    log::warn("accept: %s", std::strerror(errno));
+                break;
+            }
+            serve_client(fd);
+        }
+    }
+    update_watching();
+}
+
+void ServerCore::serve_client(int fd) {
+    // A client the thread took while the process was being told to stop.
+    if (exiting_) {
+        ::close(fd);
+        return;
+    }
     idle_timer_.cancel();
     ++served_;
     // A single server is busy for its one conversation. A multi server
@@ -435,9 +502,22 @@ int ServerCore::run(int argc, char** argv) {
         if (auto st = spec_.post_jail_init(ctx_); !st) log::fatal("%s", st.error().message.c_str());
     }
 
-    for (auto& l : listeners_) {
-        Listener* raw = l.get();
-        l->watcher = event::FdWatcher(*loop_, l->fd, event::Interest::kRead, [this, raw] { on_readable(*raw); });
+    if (mode_ != Mode::kTrigger && !listeners_.empty() &&
+        std::all_of(listeners_.begin(), listeners_.end(), [](const auto& l) { return l->sock_type == SOCK_STREAM; })) {
+        std::vector<int> fds;
+        for (auto& l : listeners_) fds.push_back(l->fd);
+        accepter_ = std::make_unique<AcceptThread>();
+        if (auto st = accepter_->start(*loop_, fds, [this] { take_accepted(); }); !st) {
+            log::warn("%s: every process of the service wakes for each client", st.error().message.c_str());
+            accepter_.reset();
+        }
+        over_cap_timer_ = event::Timer(*loop_, [this] { accept_over_cap(); });
+    }
+    if (!accepter_) {
+        for (auto& l : listeners_) {
+            Listener* raw = l.get();
+            l->watcher = event::FdWatcher(*loop_, l->fd, event::Interest::kRead, [this, raw] { on_readable(*raw); });
+        }
     }
     idle_timer_ = event::Timer(*loop_, [this] {
         if (sessions_ == 0) finish();

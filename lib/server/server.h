@@ -27,6 +27,13 @@
 //     when none can take a client. At max_use, or when told to exit, it
 //     reports busy, stops taking clients and exits when its last session
 //     ends.
+//   Multi and single servers take their clients on a thread of their own
+//   (accept_thread.h) that waits on the listeners with EPOLLEXCLUSIVE, so
+//   that the kernel wakes one waiting process of the service per client
+//   instead of all of them; the process grants it as many clients as it can
+//   take. A multi server at sessions_per_process sessions without
+//   accept_only_below_cap stops waiting for clients and looks every 100 ms
+//   for one that no other process took.
 //   run_single_server: one connection at a time; on_connection normally
 //     handles the whole conversation before returning. The listeners are
 //     not watched while a Connection is alive.

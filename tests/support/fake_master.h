@@ -41,28 +41,13 @@ public:
         if (!l) throw std::runtime_error("listen: " + l.error().message);
         listener_ = std::move(*l);
         int p[2];
-        if (::pipe(p) != 0) throw std::runtime_error("pipe failed");
+        if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
         status_read_.reset(p[0]);
-        util::UniqueFd status_write(p[1]);
+        status_write_.reset(p[1]);
 
-        std::vector<std::string> args = {program, "-c", config_dir, "-n", service, "-t", "unix", "-s", "1"};
-        args.insert(args.end(), extra_args.begin(), extra_args.end());
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        child_ = ::fork();
-        if (child_ < 0) throw std::runtime_error("fork failed");
-        if (child_ == 0) {
-            // Above the target numbers first, so that dup2 cannot clobber.
-            int s = ::fcntl(status_write.get(), F_DUPFD, 20);
-            int l2 = ::fcntl(listener_.get(), F_DUPFD, 20);
-            int c = config_fd >= 0 ? ::fcntl(config_fd, F_DUPFD_CLOEXEC, 20) : -1;
-            ::dup2(s, server::proto::kStatusFd);
-            ::dup2(l2, server::proto::kListenFdStart);
-            if (c >= 0) ::dup2(c, server::proto::kConfigFd);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
+        args_ = {program, "-c", config_dir, "-n", service, "-t", "unix", "-s", "1"};
+        args_.insert(args_.end(), extra_args.begin(), extra_args.end());
+        child_ = spawn(config_fd);
     }
 
     ~FakeMaster() {
@@ -70,6 +55,18 @@ public:
             ::kill(child_, SIGKILL);
             ::waitpid(child_, nullptr, 0);
         }
+        for (pid_t pid : others_) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+
+    // One more process of the service on the same listener and status pipe,
+    // as master starts when none is available; killed with the first.
+    pid_t start_another() {
+        pid_t pid = spawn(-1);
+        others_.push_back(pid);
+        return pid;
     }
     FakeMaster(const FakeMaster&) = delete;
     FakeMaster& operator=(const FakeMaster&) = delete;
@@ -114,6 +111,29 @@ public:
     }
 
 private:
+    pid_t spawn(int config_fd) {
+        std::vector<char*> argv;
+        for (auto& a : args_) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = ::fork();
+        if (pid < 0) throw std::runtime_error("fork failed");
+        if (pid == 0) {
+            // Above the target numbers first, so that dup2 cannot clobber.
+            int s = ::fcntl(status_write_.get(), F_DUPFD, 20);
+            int l2 = ::fcntl(listener_.get(), F_DUPFD, 20);
+            int c = config_fd >= 0 ? ::fcntl(config_fd, F_DUPFD_CLOEXEC, 20) : -1;
+            ::dup2(s, server::proto::kStatusFd);
+            ::dup2(l2, server::proto::kListenFdStart);
+            if (c >= 0) ::dup2(c, server::proto::kConfigFd);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        return pid;
+    }
+
+    std::vector<std::string> args_;
+    std::vector<pid_t> others_;
+    util::UniqueFd status_write_;
     std::string socket_path_;
     util::UniqueFd listener_;
     util::UniqueFd status_read_;

@@ -8,16 +8,21 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
+#include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -77,7 +82,80 @@ std::string ask(int fd, const std::string& line) {
     return reply;
 }
 
+// The threads of process `pid`.
+std::vector<std::string> tasks_of(pid_t pid) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+        out.push_back(e.path().string());
+    return out;
+}
+
+// Every thread of `pid` sleeps in epoll_wait (the loop and the accept thread).
+bool all_in_epoll_wait(pid_t pid) {
+    auto tasks = tasks_of(pid);
+    if (tasks.size() < 2) return false;
+    for (const auto& t : tasks) {
+        std::ifstream in(t + "/syscall");
+        long nr = -1;
+        if (!(in >> nr)) return false;
+        if (nr != SYS_epoll_wait && nr != SYS_epoll_pwait) return false;
+    }
+    return true;
+}
+
+// Voluntary context switches of every thread of `pid`: how often it slept
+// and was woken.
+long wakeups_of(pid_t pid) {
+    long total = 0;
+    for (const auto& t : tasks_of(pid)) {
+        std::ifstream in(t + "/status");
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::stol(line.substr(24));
+    }
+    return total;
+}
+
 }  // namespace
+
+TEST_CASE("a client wakes one waiting process of a service, not all of them", "[unit]") {
+    FakeMaster m({});
+    std::vector<pid_t> pids = {m.child};
+    for (int i = 0; i < 3; ++i) pids.push_back(m.master->start_another());
+    auto quiet = [&] {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        for (;;) {
+            bool all = true;
+            for (pid_t pid : pids) all = all && all_in_epoll_wait(pid);
+            if (all) return true;
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    };
+    REQUIRE(quiet());
+    std::map<pid_t, long> before;
+    for (pid_t pid : pids) before[pid] = wakeups_of(pid);
+    std::map<pid_t, int> served;
+    constexpr int kClients = 20;
+    for (int i = 0; i < kClients; ++i) {
+        REQUIRE(quiet());  // every process waits for the next client
+        auto client = m.connect_client();
+        auto reply = ask(client.get(), "PID");
+        REQUIRE(reply.rfind("pid ", 0) == 0);
+        served[static_cast<pid_t>(std::stol(reply.substr(4)))]++;
+    }
+    REQUIRE(quiet());
+    // A process that served no client slept through all of them (with
+    // every process woken for each client, as before, each would show at
+    // least kClients wake-ups); one that served some woke a few times for
+    // each of its own.
+    for (pid_t pid : pids) {
+        long woken = wakeups_of(pid) - before[pid];
+        INFO("pid " << pid << " served " << served[pid] << " clients, woken " << woken << " times");
+        CHECK(woken <= 2 + 10 * served[pid]);
+    }
+}
 
 TEST_CASE("a multi server stays available while it has sessions", "[unit]") {
     FakeMaster m({});
