@@ -58,8 +58,8 @@ check_new_complete() {
 # qmgr's lines for the recipient: one per delivery attempt.
 outcomes() { grep 'to=<big@crash\.test>, ' "$T/maillog" 2>/dev/null; }
 # The write lasts a few tenths of a second: the watch below starts no
-# process until it sees the file (globs, and read -t on a pipe that never
-# speaks as its sleep), so that a loaded machine still kills in time.
+# process until it has killed the writer (globs, and read -t on a pipe
+# that never speaks as its sleep), so that a loaded machine kills in time.
 exec {NAP}<> <(:)
 # This instance's virtual agents only (other tests run beside this one):
 # master starts them as $MAILROOM_BIN/virtual with -c $CONF.
@@ -75,6 +75,15 @@ for attempt in $(seq 1 10); do
     for i in $(seq 1 20000); do
         tmp=("$MD"/tmp/*)
         if [ ${#tmp[@]} -gt 0 ]; then
+            # A Maildir name carries its writer's pid (...P<pid>Q...): that
+            # one is killed at once (pgrep can take a second on a loaded
+            # machine), then every other virtual process of the instance.
+            w=${tmp[0]##*/}
+            w=${w#*P}
+            w=${w%%Q*}
+            comm=""
+            [[ $w =~ ^[0-9]+$ ]] && { read -r comm <"/proc/$w/comm"; } 2>/dev/null
+            [ "$comm" = virtual ] && kill -KILL "$w" 2>/dev/null
             pids=$(pgrep -f -- "$AGENTS")
             [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
             break
