@@ -73,7 +73,7 @@ public:
     std::string line() {
         bool expired = false;
         event::Timer guard(loop_, [&] { expired = true; });
-        guard.start(std::chrono::seconds(30));
+        guard.start(std::chrono::seconds(5));
         for (;;) {
             const auto nl = buf_.find("\r\n");
             if (nl != std::string::npos) {
