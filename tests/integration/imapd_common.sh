@@ -3,7 +3,7 @@
 # authd with alice in a passwd-file (password "wonderland"), imapd on $P
 # (STARTTLS), $PS (imaps) and $PL (imap_max_line_length = 2048,
 # message_size_limit = 100000), $PM (imap_literal_minus = yes), $PX
-# (mail_max_userip_connections = 2, a 5 s autologout, "Still here" every
+# (mail_max_userip_connections = 2, a 15 s autologout, "Still here" every
 # second), smtpd on $PSMTP. Sourced after
 # mr_instance.sh and delivery_common.sh; starts the instance. Gives
 # deliver SUBJECT BODY (through sendmail and the virtual agent, waited for)
