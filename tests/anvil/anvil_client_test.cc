@@ -66,10 +66,10 @@ struct Fixture {
         o.timeout = std::chrono::milliseconds(timeout_ms);
         return o;
     }
-    // Runs the loop until `done` or 5 s.
+    // Runs the loop until `done` or 30 s.
     void run_until(const std::function<bool()>& done) {
         auto start = std::chrono::steady_clock::now();
-        while (!done() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+        while (!done() && std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
             deadline.start(std::chrono::milliseconds(50));
             loop.run_once();
         }

@@ -57,24 +57,42 @@ check_new_complete() {
 
 # qmgr's lines for the recipient: one per delivery attempt.
 outcomes() { grep 'to=<big@crash\.test>, ' "$T/maillog" 2>/dev/null; }
+# The write lasts a few tenths of a second: the watch below starts no
+# process until it has killed the writer (globs, and read -t on a pipe
+# that never speaks as its sleep), so that a loaded machine kills in time.
+exec {NAP}<> <(:)
+# This instance's virtual agents only (other tests run beside this one):
+# master starts them as $MAILROOM_BIN/virtual with -c $CONF.
+AGENTS="^$MAILROOM_BIN/virtual .*-c $CONF( |\$)"
 caught=""
 for attempt in $(seq 1 10); do
-    before=$(find "$MD/new" -type f 2>/dev/null | wc -l)
+    shopt -s nullglob
+    new=("$MD"/new/*)
+    before=${#new[@]}
     seen=$(outcomes | wc -l)
     dl_send -f root@example.test big@crash.test <"$T/big.msg" || mr_fail "sendmail"
     # Wait for the write to start, then kill the agent.
     for i in $(seq 1 20000); do
-        if [ -n "$(find "$MD/tmp" -type f 2>/dev/null | head -n 1)" ]; then
-            # This instance's virtual agents only: other tests run beside this one.
-            pids=$(for pid in $(mr_instance_pids); do
-                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = virtual ] && echo "$pid"
-            done)
+        tmp=("$MD"/tmp/*)
+        if [ ${#tmp[@]} -gt 0 ]; then
+            # A Maildir name carries its writer's pid (...P<pid>Q...): that
+            # one is killed at once (pgrep can take a second on a loaded
+            # machine), then every other virtual process of the instance.
+            w=${tmp[0]##*/}
+            w=${w#*P}
+            w=${w%%Q*}
+            comm=""
+            [[ $w =~ ^[0-9]+$ ]] && { read -r comm <"/proc/$w/comm"; } 2>/dev/null
+            [ "$comm" = virtual ] && kill -KILL "$w" 2>/dev/null
+            pids=$(pgrep -f -- "$AGENTS")
             [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
             break
         fi
-        [ "$(find "$MD/new" -type f 2>/dev/null | wc -l)" -gt "$before" ] && break
-        sleep 0.002
+        new=("$MD"/new/*)
+        [ ${#new[@]} -gt "$before" ] && break
+        read -r -t 0.002 -u "$NAP"
     done
+    shopt -u nullglob
     # The attempt's outcome: deferred when the kill came during the write;
     # sent when the agent finished first (the kill came too late, or the
     # write was never seen): then try again with another message.

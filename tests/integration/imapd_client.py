@@ -28,7 +28,7 @@ def log_text():
         return f.read()
 
 
-def wait_for(what, pred, timeout=30):
+def wait_for(what, pred, timeout=60):
     end = time.time() + timeout
     while time.time() < end:
         if pred():

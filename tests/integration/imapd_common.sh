@@ -3,7 +3,7 @@
 # authd with alice in a passwd-file (password "wonderland"), imapd on $P
 # (STARTTLS), $PS (imaps) and $PL (imap_max_line_length = 2048,
 # message_size_limit = 100000), $PM (imap_literal_minus = yes), $PX
-# (mail_max_userip_connections = 2, a 5 s autologout, "Still here" every
+# (mail_max_userip_connections = 2, a 15 s autologout, "Still here" every
 # second), smtpd on $PSMTP. Sourced after
 # mr_instance.sh and delivery_common.sh; starts the instance. Gives
 # deliver SUBJECT BODY (through sendmail and the virtual agent, waited for)
@@ -22,7 +22,7 @@ dl_setup "authd     unix  -       -       n       -       -       authd" \
     "127.0.0.1:$PS inet n - n - - imapd -o imap_tls_wrappermode=yes" \
     "127.0.0.1:$PL inet n - n - - imapd -o imap_max_line_length=2048 -o message_size_limit=100000" \
     "127.0.0.1:$PM inet n - n - - imapd -o imap_literal_minus=yes" \
-    "127.0.0.1:$PX inet n - n - - imapd -o mail_max_userip_connections=2 -o imap_idle_timeout=5s -o imap_idle_notify_interval=1s"
+    "127.0.0.1:$PX inet n - n - - imapd -o mail_max_userip_connections=2 -o imap_idle_timeout=15s -o imap_idle_notify_interval=1s"
 dl_vmail v.test
 MD="$VBASE/v.test/alice/Maildir"
 echo "alice@v.test v.test/alice/Maildir/" >"$T/vmailbox"

@@ -1,7 +1,7 @@
 """imapd_rev2.py - imapd.sh's second client (after imapd_client.py main):
 IMAP4rev2 (RFC 9051) after ENABLE, LITERAL- on the imap_literal_minus port,
 IDLE woken by inotify, and on the limits port (mail_max_userip_connections
-= 2, imap_idle_timeout = 5s, imap_idle_notify_interval = 1s) the user+IP
+= 2, imap_idle_timeout = 15s, imap_idle_notify_interval = 1s) the user+IP
 limit, the autologout and "* OK Still here". Argument: imapd.sh's JSON.
 
 Every check that fails raises; the exit status is the verdict.
@@ -154,7 +154,8 @@ def idle_inotify():
 def limits():
     port = A["imap_limits"]
     # The first session idles at once: IDLE is exempt from the autologout
-    # (5 s on this port), so nothing below races with it.
+    # (15 s on this port: the second session must still be there when the
+    # third logs in on a loaded machine), so nothing below races with it.
     first = login(port)
     ok(first.cmd("SELECT INBOX"))
     first.send("I2 IDLE\r\n")

@@ -44,7 +44,7 @@ sed -i "s#^command_directory = .*#command_directory = $MAILROOM_BIN#" "$CONF/mai
 
 # start reports why master could not start: the port is taken.
 P=$(mr_free_port)
-python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$P)); s.listen(); open('$T/busy','w').close(); time.sleep(30)" &
+python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1',$P)); s.listen(); open('$T/busy','w').close(); time.sleep(600)" &
 busy=$!
 mr_wait_for "port occupied" test -f "$T/busy"
 echo "127.0.0.1:$P inet n - n - - mr-testd echo" >"$CONF/master.cf"

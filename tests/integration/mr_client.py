@@ -3,7 +3,7 @@
 
 Connects to 127.0.0.1:PORT, sends each CMD as a line and prints each reply
 line. "QUIT" ends the session without waiting for a reply. Exit status 1
-when the connection fails or a reply does not arrive within 10 seconds.
+when the connection fails or a reply does not arrive within 30 seconds.
 """
 import socket
 import sys
@@ -12,7 +12,7 @@ import sys
 def main() -> int:
     port = int(sys.argv[1])
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
         f = s.makefile("rw")
         for cmd in sys.argv[2:]:
             f.write(cmd + "\n")

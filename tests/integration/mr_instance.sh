@@ -18,6 +18,10 @@
 #   mr_require_commands C..  fails (never skips) unless each system command
 #                         C is installed (scripts/install-deps installs them)
 #   mr_need_address ADDR  skips unless this host can bind ADDR (127.0.0.2)
+#   mr_reload [PROG...]   mailroom reload, then waits for master's reload
+#                         line and for the processes of each PROG that ran
+#                         before (they drain and exit), so that what comes
+#                         next is served with the new configuration
 #   mr_queue_idle         true when no message waits in or moves through the
 #                         queue (held mail aside): nothing more can happen
 #                         without new input, so a check that something did
@@ -25,7 +29,9 @@
 
 set -u
 : "${MAILROOM_BIN:?MAILROOM_BIN must name the bin directory of a build}"
-MR_WAIT=${MR_WAIT:-20}
+# Generous: a loaded 2-core machine running four tests at once can be slow,
+# and a wait only lasts this long when the test is failing anyway.
+MR_WAIT=${MR_WAIT:-60}
 MR="$MAILROOM_BIN/mailroom"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -185,6 +191,25 @@ mr_instance_pids() {
 
 mr_no_instance_pids() {
     [ -z "$(mr_instance_pids)" ]
+}
+
+# mailroom reload only signals master: master re-reads the configuration
+# later, and an idle child that has not yet seen its drain signal may still
+# take one more session with the old one.
+mr_reload() {
+    local n old="" pid
+    n=$(grep -c "reload -- version" "$T/maillog" 2>/dev/null)
+    for pid in $( [ $# -eq 0 ] || mr_instance_pids); do
+        if printf '%s\n' "$@" | grep -qxF -- "$(cat "/proc/$pid/comm" 2>/dev/null)"; then
+            old="$old $pid"
+        fi
+    done
+    "$MR" -c "$CONF" reload || mr_fail "reload failed"
+    mr_wait_for "master's reload line" sh -c "[ \$(grep -c 'reload -- version' '$T/maillog') -gt ${n:-0} ]"
+    for pid in $old; do
+        mr_wait_for "pid $pid of the old configuration exits" \
+            sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status"
+    done
 }
 
 mr_queue_idle() {

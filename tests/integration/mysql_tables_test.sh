@@ -31,7 +31,7 @@ cleanup() {
     if [ -n "${pm_pid:-}" ]; then kill "$pm_pid" 2>/dev/null; fi
     if [ -f "$PIDFILE" ]; then
         kill "$(cat "$PIDFILE")" 2>/dev/null
-        for _ in $(seq 1 50); do [ -f "$PIDFILE" ] || break; sleep 0.1; done
+        for _ in $(seq 1 300); do [ -f "$PIDFILE" ] || break; sleep 0.1; done
     fi
     if [ -n "${SERVER_PID:-}" ]; then
         kill "$SERVER_PID" 2>/dev/null
@@ -57,7 +57,7 @@ start_server() {
         --pid-file="$PIDFILE" --log-error="$TMP/mysqld.err" "${USER_OPT[@]}" \
         --innodb-buffer-pool-size=16M --skip-log-bin --skip-name-resolve 2>>"$TMP/mysqld.err" &
     SERVER_PID=$!
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 1200); do
         [ -S "$SOCK" ] && "$CLIENT" --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1 && return 0
         sleep 0.1
     done

@@ -14,7 +14,6 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
 mr_enter_netns "$@"
-MR_WAIT=45  # longer than mr_instance.sh's default
 QS_NO_QMGR=1 qs_setup
 if [ "$(id -u)" -eq 0 ]; then PUSER=nobody; else PUSER=$(id -un); fi
 cat >"$T/gate.sh" <<SH

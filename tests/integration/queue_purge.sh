@@ -41,7 +41,7 @@ for cmd in (b"EHLO c.example", b"MAIL FROM:<a@example.test>", b"RCPT TO:<b@examp
     reply()
 s.sendall(b"Subject: half\r\n\r\n" + b"line of the body\r\n" * 5000)
 open(sys.argv[2], "w").close()
-time.sleep(30)
+time.sleep(600)  # killed once the test is done with it
 PY
 CLIENT=$!
 mr_wait_for "client in DATA" test -e "$T/client.ready"

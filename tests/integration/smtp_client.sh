@@ -39,7 +39,7 @@ source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/smtp_peers.sh"
 # Waits are generous: the notices below go through the whole queue.
-MR_WAIT=60
+MR_WAIT=120
 mr_enter_netns "$@"
 mr_require_programs smtp lmtp sendmail postqueue
 mr_require_commands openssl dnsmasq

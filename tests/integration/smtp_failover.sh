@@ -31,7 +31,7 @@ source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
 source "$(dirname "$0")/smtp_peers.sh"
-MR_WAIT=60
+MR_WAIT=120
 mr_enter_netns "$@"
 mr_require_programs smtp sendmail
 mr_require_commands dnsmasq

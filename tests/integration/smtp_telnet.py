@@ -1,6 +1,6 @@
 """smtp_telnet.py - a line-at-a-time SMTP client for the integration tests.
 
-Telnet(port) connects to 127.0.0.1:port (15 s timeout). reply() reads one
+Telnet(port) connects to 127.0.0.1:port (30 s timeout). reply() reads one
 complete reply as a list of lines ("<closed>" when the server closed),
 say(line) sends a line with CRLF and returns its reply, expect(line, want)
 asserts the reply, timed(line) returns the reply and the seconds it took.
@@ -14,7 +14,7 @@ class Telnet:
     """The seed's telnet session: one line, then its reply."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.f = self.sock.makefile("rb")
 
     def reply(self):

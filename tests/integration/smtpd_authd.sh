@@ -49,7 +49,7 @@ authd_modules = passwd-file:$T/passwd
 auth_failure_delay = 1s
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = authd
-authd_client_timeout = 3s
+authd_client_timeout = 6s
 broken_sasl_auth_clients = yes
 smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 EOF2
@@ -147,16 +147,17 @@ c.say("QUIT")
 
 # The test server: its backend down (closes without a reply), stuck
 # (silent past authd_client_timeout), and no server at all: 454, within
-# seconds. A FAIL from a server that does not delay waits
-# smtpd_sasl_failure_delay.
+# seconds (below authd_client_timeout, which is long enough that a loaded
+# machine still tells a fast failure from a timeout). A FAIL from a server
+# that does not delay waits smtpd_sasl_failure_delay.
 c = Client(PF)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert took < 3.0, took
+assert took < 5.0, took
 r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert 2.5 <= took < 8.0, took
+assert 5.5 <= took < 30.0, took
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 assert took >= 0.8, took
@@ -167,7 +168,7 @@ c = Client(PD)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["454 4.7.0 Temporary authentication failure: Connection lost to authentication server"], r
-assert took < 3.0, took
+assert took < 5.0, took
 c.say("QUIT")
 
 # The same outages on the seed's Cyrus path (pwcheck_method: authdaemond):
@@ -177,13 +178,13 @@ c = Client(PZ)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0<tswcbyy888>"))
 assert r == ["454 4.7.0 Temporary authentication failure: generic failure"], r
-assert took < 3.0, took
+assert took < 5.0, took
 c.say("QUIT")
 c = Client(PY)
 assert "250-AUTH PLAIN LOGIN" in c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0down@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: generic failure"], r
-assert took < 3.0, took
+assert took < 5.0, took
 r = c.say("AUTH PLAIN " + b64("\0hadoop@yuliang.com\0wrong"))
 assert r == ["535 5.7.8 Error: authentication failed: authentication failure"], r
 assert c.say("AUTH LOGIN") == ["334 VXNlcm5hbWU6"]
@@ -194,7 +195,7 @@ c = Client(PY)
 c.say("EHLO client.example")
 r, took = c.timed("AUTH PLAIN " + b64("\0slow@yuliang.com\0x"))
 assert r == ["454 4.7.0 Temporary authentication failure: authentication server did not answer"], r
-assert 2.5 <= took < 8.0, took
+assert 5.5 <= took < 30.0, took
 c.say("QUIT")
 
 # The cap on failures per connection: smtpd_hard_error_limit.

@@ -36,7 +36,8 @@ for r in bob@remote.test carol@mx.example.test; do
     grep -Eq "mailroom/discard\[[0-9]+\]: $ID: to=<$r>, relay=none, .*status=sent \(discarded\)\$" "$T/maillog" ||
         mr_fail "delivery to $r"
 done
-grep -Eq "mailroom/smtpd\[[0-9]+\]: disconnect from unknown\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=2 data=1 etrn=1 quit=1 commands=7\$" \
-    "$T/maillog" || mr_fail "disconnect line"
+# Logged after the 221 has gone out.
+mr_wait_for "disconnect line" grep -Eq "mailroom/smtpd\[[0-9]+\]: disconnect from unknown\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=2 data=1 etrn=1 quit=1 commands=7\$" \
+    "$T/maillog"
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "smtpd_delivery: ok"

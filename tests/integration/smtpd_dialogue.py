@@ -10,7 +10,7 @@ Each script line is one step:
   closed        the server must close the connection now
   # ...         comment; blank lines are ignored
 Prints every reply line; exit status 1 on the first mismatch, a timeout
-(10 s) or a connection failure.
+(30 s) or a connection failure.
 """
 import ast
 import re
@@ -34,7 +34,7 @@ def read_reply(f):
 def main() -> int:
     port = int(sys.argv[1])
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
     except OSError as e:
         print(f"connect: {e}", file=sys.stderr)
         return 1

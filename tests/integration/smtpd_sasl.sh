@@ -300,8 +300,8 @@ grep -Eq "smtpd\[[0-9]+\]: $HELD: client=unknown\[127\.0\.0\.1\], sasl_method=PL
     "$T/maillog" || mr_fail "client= line with sasl_sender"
 grep -Eq "warning: unknown\[127\.0\.0\.1\]: SASL PLAIN authentication failed: authentication failure\$" "$T/maillog" ||
     mr_fail "failed authentication warning"
-grep -Eq "disconnect from unknown\[127\.0\.0\.1\] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6\$" "$T/maillog" ||
-    mr_fail "disconnect line of the seed session"
+mr_wait_for "disconnect line of the seed session" \
+    grep -Eq "disconnect from unknown\[127\.0\.0\.1\] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6\$" "$T/maillog"
 
 # Received: ESMTPA / ESMTPSA and the authenticated sender.
 "$MAILROOM_BIN/postcat" -c "$CONF" -q "$HELD" >"$T/held" 2>&1 || mr_fail "postcat: $(cat "$T/held")"

@@ -123,7 +123,7 @@ public:
     std::vector<std::string> expect(int replies) {
         size_t start = lines.size();
         want_ = start_finals_() + replies;
-        deadline.start(std::chrono::seconds(5));
+        deadline.start(std::chrono::seconds(30));
         if (finals_ < want_ && !closed) loop.run();
         deadline.cancel();
         return std::vector<std::string>(lines.begin() + start, lines.end());

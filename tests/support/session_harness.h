@@ -60,9 +60,15 @@ public:
         REQUIRE(sfd >= 0);
         server_fd_ = sfd;
         ::fcntl(client_, F_SETFL, O_NONBLOCK);
+        // While line() waits, the loop wakes for the client's end too: a
+        // reply the server has written may reach it a little later (the
+        // kernel delivers loopback data on its own time on a loaded
+        // machine), with nothing else left to wake the loop.
+        client_watch_ = event::FdWatcher(loop_, client_, event::Interest::kRead, [] {});
         server_->accept(server::Connection(util::UniqueFd(sfd), nullptr));
     }
     ~SessionHarness() {
+        client_watch_ = event::FdWatcher();
         ::close(client_);
         server_.reset();
     }
@@ -89,7 +95,9 @@ public:
             }
             if (n == 0) return "<eof>";
             if (expired) return "<timeout>";
+            client_watch_.enable();
             loop_.run_once();
+            client_watch_.disable();
         }
     }
     void write(const std::string& bytes) {
@@ -107,6 +115,7 @@ public:
 
 private:
     event::Loop loop_;
+    event::FdWatcher client_watch_;
     std::unique_ptr<Server> server_;
     int client_ = -1;
     int server_fd_ = -1;

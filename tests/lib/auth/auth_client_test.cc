@@ -145,7 +145,7 @@ TEST_CASE("a silent server is a temporary failure after the timeout", "[unit]") 
     auto took = std::chrono::steady_clock::now() - start;
     CHECK(r.kind == AuthResult::Kind::kTempFail);
     CHECK(r.reason == "problem talking to server private/authd: timeout");
-    CHECK(took >= 300ms);
+    CHECK(took >= 280ms);  // the loop's timers run on a coarse clock
     CHECK(took < 3s);
 }
 

@@ -121,7 +121,7 @@ TEST_CASE("many lookups share one loop while a timer keeps firing", "[unit]") {
     int found = 0, notfound = 0, temp = 0;
     event::Timer tick(loop, [&] {});
     tick = event::Timer(loop, [&] {
-        ++ticks;
+        if (resolver.pending() > 0) ++ticks;  // the loop turned while lookups waited
         tick.start(10ms);
     });
     tick.start(10ms);
@@ -155,9 +155,10 @@ TEST_CASE("many lookups share one loop while a timer keeps firing", "[unit]") {
     CHECK(notfound == kEach);
     CHECK(temp == kEach);
     CHECK(resolver.pending() == 0);
-    // The silent lookups take about 2 x 300 ms; the ticker kept running all along.
+    // The silent lookups take about 2 x 300 ms; the ticker kept running all
+    // along (some 60 ticks; a loaded machine runs fewer, a blocked loop none).
     CHECK(took < 5s);
-    CHECK(ticks >= 20);
+    CHECK(ticks >= 5);
 }
 
 TEST_CASE("destroying the resolver drops pending callbacks", "[unit]") {

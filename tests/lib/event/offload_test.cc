@@ -46,7 +46,7 @@ TEST_CASE("Offload runs work on workers and done on the loop thread", "[unit]") 
             });
     }
     CHECK((*off)->pending() == 20);
-    run_until(base.get(), 5);
+    run_until(base.get(), 30);
     CHECK(done_count == 20);
     CHECK(done_on_loop);
     CHECK(worker_on_loop == 0);
@@ -57,27 +57,38 @@ TEST_CASE("Offload runs work on workers and done on the loop thread", "[unit]") 
 
 TEST_CASE("Offload keeps the loop responsive while work blocks", "[unit]") {
     BasePtr base(event_base_new());
+    // The work blocks for 300 ms and, however late a loaded machine runs the
+    // timer, until the timer has run on the loop (at most 30 s).
+    std::atomic<bool> timer_ran{false};  // outlives the worker
     auto off = event::Offload::create(base.get(), 1);
     REQUIRE(off.ok());
     auto start = std::chrono::steady_clock::now();
     std::chrono::steady_clock::duration timer_at{}, done_at{};
-    (*off)->submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(300)); },
-                   [&] {
-                       done_at = std::chrono::steady_clock::now() - start;
-                       event_base_loopbreak(base.get());
-                   });
+    (*off)->submit(
+        [&timer_ran] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+                 !timer_ran && std::chrono::steady_clock::now() < end;)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        },
+        [&] {
+            done_at = std::chrono::steady_clock::now() - start;
+            event_base_loopbreak(base.get());
+        });
     struct Ctx {
         std::chrono::steady_clock::time_point start;
         std::chrono::steady_clock::duration* at;
-    } ctx{start, &timer_at};
+        std::atomic<bool>* ran;
+    } ctx{start, &timer_at, &timer_ran};
     timeval tv{0, 20 * 1000};
     event_base_once(base.get(), -1, EV_TIMEOUT,
                     [](evutil_socket_t, short, void* arg) {
                         auto* c = static_cast<Ctx*>(arg);
                         *c->at = std::chrono::steady_clock::now() - c->start;
+                        *c->ran = true;
                     },
                     &ctx, &tv);
-    run_until(base.get(), 5);
+    run_until(base.get(), 30);
     // The 20 ms timer ran while the 300 ms work was still blocking.
     CHECK(timer_at > std::chrono::steady_clock::duration::zero());
     CHECK(timer_at < done_at);

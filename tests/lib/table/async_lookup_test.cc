@@ -17,8 +17,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A table that blocks for 100 ms, answers with the key reversed and
-// records the thread each lookup ran on.
+// A table that blocks for 100 ms (and, while `gate` is set and closed,
+// until it opens: at most 30 s), answers with the key reversed and records
+// the thread each lookup ran on.
 class SlowTable : public Table {
 public:
     SlowTable() : Table("slowtest", "x") {}
@@ -27,6 +28,9 @@ public:
         int now = ++active_;
         max_active_ = std::max(max_active_.load(), now);
         std::this_thread::sleep_for(100ms);
+        for (auto end = std::chrono::steady_clock::now() + 30s;
+             gate && !gate->load() && std::chrono::steady_clock::now() < end;)
+            std::this_thread::sleep_for(1ms);
         --active_;
         thread_ = std::this_thread::get_id();
         if (key == "down") return make_temp_error("slowtest: down");
@@ -35,6 +39,7 @@ public:
     std::atomic<int> active_{0};
     std::atomic<int> max_active_{0};
     std::thread::id thread_;
+    std::atomic<bool>* gate = nullptr;
 };
 
 
@@ -42,8 +47,10 @@ public:
 
 TEST_CASE("AsyncTable runs blocking lookups on the worker and answers on the loop", "[unit]") {
     event::Loop loop;
+    std::atomic<bool> ticked{false};  // outlives the runner's worker
     LookupRunner runner(loop);
     auto slow = std::make_shared<SlowTable>();
+    slow->gate = &ticked;
     AsyncTable at(slow, &runner);
     std::thread::id loop_thread = std::this_thread::get_id();
     std::vector<std::string> results;
@@ -56,10 +63,14 @@ TEST_CASE("AsyncTable runs blocking lookups on the worker and answers on the loo
     }
     CHECK(results.empty());  // nothing answered inside lookup()
     CHECK(runner.started());
-    // A 10 ms timer fires before the first 100 ms lookup is back: the loop
-    // was not blocked.
+    // A 10 ms timer fires while the lookups are held on the worker (they
+    // wait for it): the loop was not blocked. However late a loaded machine
+    // runs the timer, no lookup can be back before it.
     bool ticked_first = false;
-    event::Timer tick(loop, [&] { ticked_first = results.empty(); });
+    event::Timer tick(loop, [&] {
+        ticked_first = results.empty();
+        ticked = true;
+    });
     tick.start(10ms);
     REQUIRE(run_until(loop, [&] { return results.size() == 3; }));
     CHECK(results == std::vector<std::string>{"abc:cba", "xyz:zyx", "down:temp"});
