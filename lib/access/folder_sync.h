@@ -91,10 +91,26 @@ public:
     // Under the lock: writes the index when dirty() (after taking in what
     // another process wrote meanwhile, so nothing of theirs is lost).
     Status save();
-    void mark_dirty() { dirty_ = true; }
+    // Something changed that the change log cannot say: save() writes the
+    // whole index.
+    void mark_dirty() { dirty_ = rewrite_ = true; }
+    // The record of `uid` changed (or was added): save() appends it.
+    void mark_changed(std::uint32_t uid) {
+        dirty_ = true;
+        touched_.push_back(uid);
+    }
+    // Around a change this process makes to cur/ under the folder lock:
+    // the mtime of cur/ before, and after the change, so that the next
+    // refresh need not scan for what it did itself (folder_index.h,
+    // kOwnChangeTrust).
+    DirStamp cur_stamp_now() const;
+    void own_cur_change(const DirStamp& before);
     bool dirty() const { return dirty_; }
 
     const std::string& dir() const { return dir_; }
+    // Whether the folder this state was opened on is still at dir() (not
+    // deleted or renamed away: its lock file is the one held open).
+    bool still_there() const;
     const StoreContext& ctx() const { return *ctx_; }
     FolderIndex& index() { return index_; }
     const FolderIndex& index() const { return index_; }
@@ -144,6 +160,13 @@ private:
         bool operator==(const FileId&) const = default;
     };
     FileId index_id_;
+    util::UniqueFd index_fd_;        // the index file read or written last (keeps its inode)
+    bool index_fd_writable_ = false;
+    std::size_t index_valid_end_ = 0;  // bytes of it that are whole (base and change log)
+    std::size_t index_log_bytes_ = 0;  // of which the change log
+    bool rewrite_ = false;
+    std::vector<std::uint32_t> touched_;                             // records to log
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> gone_;      // expunges to log
     FileId keywords_id_;
     std::uint64_t modseq_this_op_ = 0;
     std::vector<std::string> keywords_;

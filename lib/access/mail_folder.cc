@@ -210,6 +210,8 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
         kw = *bits;
     }
     StoreResult result;
+    const DirStamp cur_before = state_->cur_stamp_now();
+    bool renamed = false;
     for (std::uint32_t uid : uids) {
         IndexRecord* r = state_->find(uid);
         if (r == nullptr) {
@@ -242,9 +244,10 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
             }
             return mailbox::sys_error("rename", from, errno);
         }
+        renamed = renamed || from != to;
         r->filename = to_name;
         r->in_new = false;
-        state_->mark_dirty();
+        state_->mark_changed(uid);
         if (new_flags == old_flags && new_kw == old_kw) continue;
         r->modseq = state_->next_modseq();
         result.changed.push_back(uid);
@@ -254,6 +257,7 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
             view_[*i] = std::move(m);
         }
     }
+    if (renamed) state_->own_cur_change(cur_before);
     if (auto st = state_->save(); !st) return st.error();
     return result;
 }
@@ -282,6 +286,7 @@ Result<std::vector<FolderChange>> MailFolder::expunge(const std::vector<std::uin
     if (uids != nullptr) only.insert(uids->begin(), uids->end());
     std::vector<std::uint32_t> removed;
     std::int64_t bytes = 0;
+    const DirStamp cur_before = state_->cur_stamp_now();
     for (const auto& m : view_) {
         if (uids != nullptr && only.count(m.uid) == 0) continue;
         const IndexRecord* r = state_->find(m.uid);
@@ -298,6 +303,7 @@ Result<std::vector<FolderChange>> MailFolder::expunge(const std::vector<std::uin
         removed.push_back(m.uid);
     }
     if (!removed.empty()) {
+        state_->own_cur_change(cur_before);
         state_->drop(removed, state_->next_modseq());
         if (auto st = state_->save(); !st) log::warn("%s", st.error().message.c_str());
         if (auto st = mailbox::append_quota_delta(ctx_->maildir, -bytes, -static_cast<std::int64_t>(removed.size())); !st)
