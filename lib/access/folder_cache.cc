@@ -28,7 +28,7 @@ void FolderState::load_cache() {
     // of it dead, the file is written anew with the live values only.
     std::size_t live = 0;
     for (auto it = cache_.begin(); it != cache_.end();) {
-        if (pos_.count(it->first.first) == 0) {
+        if (find(it->first.first) == nullptr) {
             it = cache_.erase(it);
         } else {
             live += 14 + it->second.size();

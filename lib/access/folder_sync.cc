@@ -123,8 +123,10 @@ Result<FolderLock> FolderState::lock() {
 }
 
 IndexRecord* FolderState::find(std::uint32_t uid) {
-    auto it = pos_.find(uid);
-    return it == pos_.end() ? nullptr : &index_.records[it->second];
+    // Records are in ascending UID order: a binary search, no map beside them.
+    auto it = std::lower_bound(index_.records.begin(), index_.records.end(), uid,
+                               [](const IndexRecord& r, std::uint32_t u) { return r.uid < u; });
+    return it != index_.records.end() && it->uid == uid ? &*it : nullptr;
 }
 
 std::string FolderState::path_of(const IndexRecord& r) const {
@@ -153,8 +155,6 @@ void FolderState::drop(const std::vector<std::uint32_t>& uids, std::uint64_t mod
         }
     }
     index_.records = std::move(kept);
-    pos_.clear();
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
     dirty_ = true;
 }
 
@@ -229,9 +229,6 @@ Status FolderState::load_index() {
         dirty_ = true;
     }
     loaded_ = true;
-    pos_.clear();
-    pos_.reserve(index_.records.size());
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
     if (whole || !pending_sizes_.empty()) {
         for (const auto& [uid, size] : pending_sizes_)
             if (auto* r = find(uid); r != nullptr && r->rfc822_size == 0) {
@@ -531,9 +528,6 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
         if (index_.first_recent_uid > index_.uid_next) index_.first_recent_uid = index_.uid_next;
         dirty_ = true;
     }
-    pos_.clear();
-    pos_.reserve(index_.records.size());
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
     return ok_status();
 }
 
@@ -599,12 +593,15 @@ Result<std::vector<std::uint32_t>> FolderState::add_files(const std::vector<std:
     std::size_t k = 0;
     for (auto& u : uids)
         if (u != 0) u = added[k++].uid = next++;
+    const bool in_order = added.empty() || index_.records.empty() || index_.records.back().uid < added.front().uid;
     for (auto& r : added) {
         r.modseq = next_modseq();
-        pos_[r.uid] = index_.records.size();
         mark_changed(r.uid);
         index_.records.push_back(std::move(r));
     }
+    if (!in_order)
+        std::sort(index_.records.begin(), index_.records.end(),
+                  [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
     index_.uid_next = std::max(index_.uid_next, next);
     return uids;
 }

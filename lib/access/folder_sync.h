@@ -170,7 +170,6 @@ private:
     FileId keywords_id_;
     std::uint64_t modseq_this_op_ = 0;
     std::vector<std::string> keywords_;
-    std::unordered_map<std::uint32_t, std::size_t> pos_;  // uid -> index into records
     std::unordered_map<std::uint32_t, std::uint64_t> pending_sizes_;
     bool cache_loaded_ = false;
     CacheMap cache_;

@@ -67,10 +67,10 @@ Message message_from_record(const IndexRecord& r) {
     Message m;
     m.uid = r.uid;
     const auto name = mailbox::parse_maildir_name(r.filename);
-    m.base = name.base;
+    std::string other;
     m.filename = r.filename;
     m.in_new = r.in_new;
-    m.flags = flags_from_info(name.flags, &m.keywords, &m.other_flags);
+    m.flags = flags_from_info(name.flags, &m.keywords, &other);
     m.size = r.size;
     m.rfc822_size = r.rfc822_size;
     m.internal_date = r.internal_date;

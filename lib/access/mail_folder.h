@@ -81,17 +81,17 @@ enum class CacheField : std::uint8_t {
 
 struct Message {
     std::uint32_t uid = 0;
-    std::string base;      // file name before ":2,"
-    std::string filename;  // current name in cur/ (or new/) as last seen
-    bool in_new = false;   // in new/ (read-only views leave them there)
-    std::uint8_t flags = 0;          // MessageFlag bits
     std::uint32_t keywords = 0;      // bit i = letter 'a'+i = keyword i of the folder
-    std::string other_flags;         // info letters this store does not interpret ("P"), kept on rename
-    bool recent = false;             // \Recent to this session
     std::uint64_t size = 0;          // bytes on disk (",S=" or stat)
     std::uint64_t rfc822_size = 0;   // with CRLF line ends (",W=" or computed); 0 = not known yet
     std::int64_t internal_date = 0;  // file mtime, seconds since the epoch
     std::uint64_t modseq = 0;        // CONDSTORE MODSEQ of the last change
+    std::string filename;            // current name in cur/ (or new/) as last seen
+    std::uint8_t flags = 0;          // MessageFlag bits
+    bool in_new = false;             // in new/ (read-only views leave them there)
+    bool recent = false;             // \Recent to this session
+    // The file name before ":2,": the message's identity (and its UIDL).
+    std::string_view base() const { return std::string_view(filename).substr(0, filename.find(':')); }
 };
 
 // A change for the client, in the order imapd should send it.

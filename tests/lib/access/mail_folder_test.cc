@@ -279,8 +279,8 @@ TEST_CASE("mail folder: UIDs persist across opens and equal pop3d's UIDLs", "[un
     auto store2 = open_store(md2);
     auto box2 = open_box(*store2, "INBOX");
     CHECK(box2->uid_validity() == 1234u);
-    for (const auto& m : box2->messages()) CHECK(pop2->uid_of.at(m.base) == m.uid);
-    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(), box2->message(0).base) ==
+    for (const auto& m : box2->messages()) CHECK(pop2->uid_of.at(std::string(m.base())) == m.uid);
+    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(), box2->message(0).base()) ==
           "00000001000004d2");
     // Reopened: the same UIDs and MODSEQs from the index.
     const auto modseq = box2->message(2).modseq;
