@@ -478,7 +478,7 @@ TEST_CASE("mail folder: a rename by another program is a flag change with a new 
     CHECK(ro->sync()->size() == 1);
 }
 
-TEST_CASE("mail folder: STORE, EXPUNGE and APPEND add to the index's change log; a torn entry means a scan", "[unit]") {
+TEST_CASE("mail folder: STORE, EXPUNGE and APPEND add to the change log of the index, and a torn entry means a scan", "[unit]") {
     store_test::Fixture fx;
     const std::string& md = fx.md;
     auto& store = fx.store;
