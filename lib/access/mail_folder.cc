@@ -66,11 +66,16 @@ std::string info_from_flags(std::uint8_t flags, std::uint32_t keywords, std::str
 Message message_from_record(const IndexRecord& r) {
     Message m;
     m.uid = r.uid;
-    const auto name = mailbox::parse_maildir_name(r.filename);
-    std::string other;
+    // The info letters after ":2,", read in place (no parsed copy of the
+    // name per message: a view of 100,000 is built on every SELECT).
+    std::string_view info;
+    if (const auto colon = r.filename.find(':'); colon != std::string::npos &&
+                                                 std::string_view(r.filename).substr(colon + 1, 2) == "2,")
+        info = std::string_view(r.filename).substr(colon + 3);
+    std::string other;  // not kept in the view
+    m.flags = flags_from_info(info, &m.keywords, &other);
     m.filename = r.filename;
     m.in_new = r.in_new;
-    m.flags = flags_from_info(name.flags, &m.keywords, &other);
     m.size = r.size;
     m.rfc822_size = r.rfc822_size;
     m.internal_date = r.internal_date;
