@@ -12,10 +12,13 @@
 //       <uid> <modseq> <size> <rfc822 size or 0> <internal date> <n|c> <file name>
 //       X <uid> <modseq>                  (an expunged UID, oldest first)
 //       E <64-bit FNV-1a of all bytes before this line, hex>
-//   (the header is one line). The last line proves the file is whole, so a
-//   file cut at any byte, or damaged, is refused and rebuilt from the
+//   (the header is one line). The E line proves this base is whole, so a
+//   base cut at any byte, or damaged, is refused and rebuilt from the
 //   Maildir. It is replaced by writing a temp file and renaming it, so a
-//   kill -9 at any moment leaves the old or the new file.
+//   kill -9 at any moment leaves the old or the new file. After the E line
+//   a change log of checked "L" lines (apply_index_log) lets a change be
+//   appended in place; a reader stops at the first entry that is cut short
+//   or damaged.
 //
 //   `mailroom.cache` holds imapd's per-message strings (ENVELOPE,
 //   BODYSTRUCTURE): a header line "MRCACHE 1 V<uidvalidity>\n", then records

@@ -8,7 +8,8 @@
 //   to a change to trust them), assigns UIDs to new files through the
 //   dovecot-uidlist (uidlist.h), drops records whose files are gone
 //   (remembering them for QRESYNC), gives changed flags a new MODSEQ, and
-//   writes the index back when anything changed. MailFolder (the session
+//   writes the index back when anything changed: as entries appended to
+//   its change log when it can, else whole. MailFolder (the session
 //   view) and MailStore (STATUS, APPEND) are built on it.
 //
 // Description
