@@ -105,7 +105,9 @@ std::string log_line(std::string_view payload) {
 }
 
 // One log entry applied; false when it makes no sense (the log ends there).
-bool apply_log_entry(std::string_view payload, FolderIndex* x) {
+// Expunged records are only noted in `dropped` (UIDs are never reused, so
+// no later entry names them again) and removed in one pass at the end.
+bool apply_log_entry(std::string_view payload, FolderIndex* x, std::vector<std::uint32_t>* dropped) {
     if (payload.size() < 2 || payload[1] != ' ') return false;
     std::string_view rest = payload.substr(2);
     switch (payload[0]) {
@@ -127,9 +129,7 @@ bool apply_log_entry(std::string_view payload, FolderIndex* x) {
             std::uint64_t modseq = 0;
             if (!parse_num(next_field(&rest), &uid) || !parse_num(next_field(&rest), &modseq) || !rest.empty())
                 return false;
-            auto it = std::lower_bound(x->records.begin(), x->records.end(), uid,
-                                       [](const IndexRecord& a, std::uint32_t u) { return a.uid < u; });
-            if (it != x->records.end() && it->uid == uid) x->records.erase(it);
+            dropped->push_back(uid);
             remember_vanished(x, uid, modseq);
             return true;
         }
@@ -228,6 +228,7 @@ Result<FolderIndex> parse_folder_index(std::string_view text, std::size_t* valid
 
 std::size_t apply_index_log(std::string_view log, FolderIndex* index) {
     std::size_t pos = 0;
+    std::vector<std::uint32_t> dropped;
     while (pos < log.size()) {
         const auto nl = log.find('\n', pos);
         if (nl == std::string_view::npos) break;
@@ -237,8 +238,14 @@ std::size_t apply_index_log(std::string_view log, FolderIndex* index) {
         auto [p, ec] = std::from_chars(line.data() + 2, line.data() + 18, want, 16);
         if (ec != std::errc() || p != line.data() + 18) break;
         std::string_view payload = line.substr(19);
-        if (fnv1a64(payload) != want || !apply_log_entry(payload, index)) break;
+        if (fnv1a64(payload) != want || !apply_log_entry(payload, index, &dropped)) break;
         pos = nl + 1;
+    }
+    if (!dropped.empty()) {
+        std::sort(dropped.begin(), dropped.end());
+        std::erase_if(index->records, [&](const IndexRecord& r) {
+            return std::binary_search(dropped.begin(), dropped.end(), r.uid);
+        });
     }
     return pos;
 }
