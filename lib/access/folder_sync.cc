@@ -105,6 +105,21 @@ Result<std::unique_ptr<FolderState>> FolderState::open(std::shared_ptr<const Sto
     return state;
 }
 
+Result<std::shared_ptr<FolderState>> FolderState::open_shared(std::shared_ptr<const StoreContext> ctx,
+                                                             std::string dir) {
+    // Per thread: a FolderState is used by one thread.
+    thread_local std::unordered_map<std::string, std::weak_ptr<FolderState>> states;
+    if (auto it = states.find(dir); it != states.end()) {
+        if (auto s = it->second.lock(); s != nullptr && s->still_there()) return s;
+    }
+    std::erase_if(states, [](const auto& e) { return e.second.expired(); });
+    auto made = open(std::move(ctx), dir);
+    if (!made) return made.error();
+    std::shared_ptr<FolderState> s(std::move(*made));
+    states[dir] = s;
+    return s;
+}
+
 bool FolderState::still_there() const {
     struct stat held{}, now{};
     return ::fstat(lock_fd_.get(), &held) == 0 && ::stat((dir_ + "/" + kIndexLockFile).c_str(), &now) == 0 &&

@@ -80,6 +80,11 @@ class FolderState {
 public:
     // `dir` is the folder's Maildir; it must exist (kNonExistent otherwise).
     static Result<std::unique_ptr<FolderState>> open(std::shared_ptr<const StoreContext> ctx, std::string dir);
+    // The state of `dir` that the process's selected views share: one copy
+    // of a folder's records however many sessions of its user have it
+    // selected (each view keeps only its own numbers). A new one when none
+    // is open or the folder was replaced meanwhile.
+    static Result<std::shared_ptr<FolderState>> open_shared(std::shared_ptr<const StoreContext> ctx, std::string dir);
     ~FolderState();
 
     Result<FolderLock> lock();
@@ -130,7 +135,9 @@ public:
     // Removes the records of `uids` and remembers them as vanished at `modseq`.
     void drop(const std::vector<std::uint32_t>& uids, std::uint64_t modseq);
 
-    // Cache (mailroom.cache), loaded on first use.
+    // Cache (mailroom.cache), loaded on first use; read again (and written
+    // anew when mostly dead) on the first use after reload_cache_later().
+    void reload_cache_later() { cache_loaded_ = false; }
     std::optional<std::string> cached(std::uint32_t uid, std::uint8_t field);
     void set_cached(std::uint32_t uid, std::uint8_t field, std::string_view value);
 

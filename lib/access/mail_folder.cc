@@ -63,6 +63,17 @@ std::string info_from_flags(std::uint8_t flags, std::uint32_t keywords, std::str
     return mailbox::normalize_maildir_flags(letters);
 }
 
+namespace {
+
+// The view keeps a hash of each name, not a copy: it only tells whether
+// the record changed since (a rename that is no flag change).
+std::uint32_t name_check(std::string_view filename) {
+    const std::uint64_t h = fnv1a64(filename);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
 Message message_from_record(const IndexRecord& r) {
     Message m;
     m.uid = r.uid;
@@ -74,7 +85,7 @@ Message message_from_record(const IndexRecord& r) {
         info = std::string_view(r.filename).substr(colon + 3);
     std::string other;  // not kept in the view
     m.flags = flags_from_info(info, &m.keywords, &other);
-    m.filename = r.filename;
+    m.name_check = name_check(r.filename);
     m.in_new = r.in_new;
     m.size = r.size;
     m.rfc822_size = r.rfc822_size;
@@ -118,6 +129,11 @@ std::vector<std::string> MailFolder::keywords() const {
     for (const auto& k : state_->keywords())
         if (!k.empty()) out.push_back(k);
     return out;
+}
+
+std::string MailFolder::file_name(std::uint32_t uid) const {
+    const IndexRecord* r = state_->find(uid);
+    return r == nullptr ? std::string() : r->filename;
 }
 
 std::vector<std::string> MailFolder::keywords_of(const Message& m) const { return state_->keyword_names(m.keywords); }
@@ -170,7 +186,7 @@ Result<std::vector<FolderChange>> MailFolder::sync() {
             changes.push_back(FolderChange{FolderChange::Kind::kExpunge, static_cast<std::uint32_t>(next.size() + 1), m.uid});
             continue;
         }
-        if (r->modseq != m.modseq || r->filename != m.filename || r->in_new != m.in_new ||
+        if (r->modseq != m.modseq || name_check(r->filename) != m.name_check || r->in_new != m.in_new ||
             r->rfc822_size != m.rfc822_size) {
             Message updated = message_from_record(*r);
             updated.recent = m.recent;

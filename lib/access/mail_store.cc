@@ -460,13 +460,16 @@ Result<std::unique_ptr<MailFolder>> MailStore::open_folder(std::string_view name
     const std::string n = canonical(name);
     auto path = mailbox::folder_path(ctx_->maildir, n);
     if (!path) return make_coded_error(ErrorCode::kNonExistent, "Mailbox doesn't exist: " + n);
-    auto state = FolderState::open(ctx_, *path);
+    auto state = FolderState::open_shared(ctx_, *path);
     if (!state) return state.error();
     auto folder = std::unique_ptr<MailFolder>(new MailFolder());
     folder->ctx_ = ctx_;
     folder->name_ = n;
     folder->read_only_ = read_only;
     folder->state_ = std::move(*state);
+    // A new session reads the cache as it is on disk now, as a process of
+    // its own would.
+    folder->state_->reload_cache_later();
     auto changes = folder->sync();
     if (!changes) return changes.error();
     return folder;
@@ -479,7 +482,7 @@ Result<AppendResult> MailStore::append(std::string_view folder, std::string_view
     if (!path) return make_coded_error(ErrorCode::kNonExistent, "Mailbox doesn't exist: " + n);
     if (append_state_ == nullptr || append_state_->dir() != *path || !append_state_->still_there()) {
         append_state_.reset();
-        auto opened = FolderState::open(ctx_, *path);
+        auto opened = FolderState::open_shared(ctx_, *path);
         if (!opened) return opened.error();
         append_state_ = std::move(*opened);
     }

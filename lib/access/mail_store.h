@@ -163,7 +163,7 @@ private:
     std::shared_ptr<StoreContext> ctx_;
     // The folder APPEND wrote to last, kept so a run of APPENDs reads its
     // index once.
-    std::unique_ptr<FolderState> append_state_;
+    std::shared_ptr<FolderState> append_state_;
 };
 
 }  // namespace mailroom::access

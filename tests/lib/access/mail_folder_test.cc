@@ -279,8 +279,10 @@ TEST_CASE("mail folder: UIDs persist across opens and equal pop3d's UIDLs", "[un
     auto store2 = open_store(md2);
     auto box2 = open_box(*store2, "INBOX");
     CHECK(box2->uid_validity() == 1234u);
-    for (const auto& m : box2->messages()) CHECK(pop2->uid_of.at(std::string(m.base())) == m.uid);
-    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(), box2->message(0).base()) ==
+    for (const auto& m : box2->messages())
+        CHECK(pop2->uid_of.at(std::string(maildir_base_name(box2->file_name(m.uid)))) == m.uid);
+    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(),
+                      maildir_base_name(box2->file_name(box2->message(0).uid))) ==
           "00000001000004d2");
     // Reopened: the same UIDs and MODSEQs from the index.
     const auto modseq = box2->message(2).modseq;
