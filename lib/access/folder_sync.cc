@@ -152,6 +152,7 @@ std::uint64_t FolderState::next_modseq() {
     if (modseq_this_op_ == 0) {
         modseq_this_op_ = ++index_.highest_modseq;
         dirty_ = true;
+        ++generation_;
     }
     return modseq_this_op_;
 }
@@ -171,6 +172,7 @@ void FolderState::drop(const std::vector<std::uint32_t>& uids, std::uint64_t mod
     }
     index_.records = std::move(kept);
     dirty_ = true;
+    ++generation_;
 }
 
 void FolderState::remember_rfc822_size(std::uint32_t uid, std::uint64_t size) {
@@ -196,6 +198,7 @@ Status FolderState::load_index() {
     }
     const FileId id{st.st_ino, st.st_size, mtime_ns(st)};
     if (loaded_ && id == index_id_) return ok_status();
+    ++generation_;
     bool whole = true;
     if (loaded_ && index_fd_.valid() && id.ino == index_id_.ino &&
         static_cast<std::size_t>(id.size) >= index_valid_end_) {

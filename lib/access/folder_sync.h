@@ -99,12 +99,19 @@ public:
     Status save();
     // Something changed that the change log cannot say: save() writes the
     // whole index.
-    void mark_dirty() { dirty_ = rewrite_ = true; }
+    void mark_dirty() {
+        dirty_ = rewrite_ = true;
+        ++generation_;
+    }
     // The record of `uid` changed (or was added): save() appends it.
     void mark_changed(std::uint32_t uid) {
         dirty_ = true;
+        ++generation_;
         touched_.push_back(uid);
     }
+    // Changes whenever the records or the MODSEQ may have changed, so a
+    // view that saw this generation has nothing to compare.
+    std::uint64_t generation() const { return generation_; }
     // Around a change this process makes to cur/ under the folder lock:
     // the mtime of cur/ before, and after the change, so that the next
     // refresh need not scan for what it did itself (folder_index.h,
@@ -173,6 +180,7 @@ private:
     std::size_t index_valid_end_ = 0;  // bytes of it that are whole (base and change log)
     std::size_t index_log_bytes_ = 0;  // of which the change log
     bool rewrite_ = false;
+    std::uint64_t generation_ = 1;
     std::vector<std::uint32_t> touched_;                             // records to log
     std::vector<std::pair<std::uint32_t, std::uint64_t>> gone_;      // expunges to log
     FileId keywords_id_;

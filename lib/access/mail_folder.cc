@@ -176,6 +176,10 @@ Result<std::vector<FolderChange>> MailFolder::sync() {
         return changes;
     }
     view_uid_validity_ = index.uid_validity;
+    // Nothing changed since the last comparison (other sessions of this
+    // process sharing the state, a NOOP, IDLE's checks): nothing to do.
+    if (state_->generation() == view_generation_ && pending_recent_.empty()) return changes;
+    view_generation_ = state_->generation();
     std::unordered_set<std::uint32_t> recent(pending_recent_.begin(), pending_recent_.end());
     std::vector<Message> next;
     next.reserve(index.records.size());

@@ -218,6 +218,7 @@ private:
     std::shared_ptr<FolderState> state_;  // shared with the process's other views of the folder
     std::vector<Message> view_;
     std::uint32_t view_uid_validity_ = 0;
+    std::uint64_t view_generation_ = 0;  // the state's generation() the view was last compared with
     std::vector<std::uint32_t> pending_recent_;  // claimed as \Recent, not in the view yet
 
     Result<FolderLock> lock_and_refresh();
