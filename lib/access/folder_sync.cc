@@ -14,6 +14,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "lib/access/mail_store_internal.h"
 #include "lib/access/uidlist.h"
 #include "lib/log/log.h"
 #include "lib/mailbox/maildir_name.h"
@@ -49,10 +50,39 @@ Status read_dir(const std::string& dir, bool in_new, std::vector<std::pair<std::
     }
 }
 
+// Whether the folder's uidlist exists and has `uid_validity` (its header
+// line says so; the rest is not read).
+bool uidlist_matches(const std::string& dir, std::uint32_t uid_validity) {
+    util::UniqueFd fd(::open((dir + "/" + kUidListName).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return false;
+    char buf[256];
+    const ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    std::string_view head(buf, static_cast<std::size_t>(n));
+    const auto nl = head.find('\n');
+    if (nl == std::string_view::npos) return false;
+    auto parsed = parse_uidlist(head.substr(0, nl + 1));
+    return parsed && parsed->uid_validity == uid_validity;
+}
+
 // The info letters of a name, normalised ("" when it has none).
 std::string flags_of(std::string_view filename) { return mailbox::parse_maildir_name(filename).flags; }
 
 }  // namespace
+
+Result<std::string> pread_from(int fd, std::size_t offset, std::size_t size) {
+    std::string text(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+        ssize_t n = ::pread(fd, text.data() + got, size - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_sys_error(std::string("read: ") + std::strerror(errno), errno);
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    return text;
+}
 
 FolderLock::~FolderLock() {
     if (state_ == nullptr) return;
@@ -75,6 +105,27 @@ Result<std::unique_ptr<FolderState>> FolderState::open(std::shared_ptr<const Sto
     return state;
 }
 
+Result<std::shared_ptr<FolderState>> FolderState::open_shared(std::shared_ptr<const StoreContext> ctx,
+                                                             std::string dir) {
+    // Per thread: a FolderState is used by one thread.
+    thread_local std::unordered_map<std::string, std::weak_ptr<FolderState>> states;
+    if (auto it = states.find(dir); it != states.end()) {
+        if (auto s = it->second.lock(); s != nullptr && s->still_there()) return s;
+    }
+    std::erase_if(states, [](const auto& e) { return e.second.expired(); });
+    auto made = open(std::move(ctx), dir);
+    if (!made) return made.error();
+    std::shared_ptr<FolderState> s(std::move(*made));
+    states[dir] = s;
+    return s;
+}
+
+bool FolderState::still_there() const {
+    struct stat held{}, now{};
+    return ::fstat(lock_fd_.get(), &held) == 0 && ::stat((dir_ + "/" + kIndexLockFile).c_str(), &now) == 0 &&
+           held.st_ino == now.st_ino && held.st_dev == now.st_dev && ::stat((dir_ + "/cur").c_str(), &now) == 0;
+}
+
 Result<FolderLock> FolderState::lock() {
     if (lock_depth_ == 0) {
         while (::flock(lock_fd_.get(), LOCK_EX) != 0) {
@@ -87,8 +138,10 @@ Result<FolderLock> FolderState::lock() {
 }
 
 IndexRecord* FolderState::find(std::uint32_t uid) {
-    auto it = pos_.find(uid);
-    return it == pos_.end() ? nullptr : &index_.records[it->second];
+    // Records are in ascending UID order: a binary search, no map beside them.
+    auto it = std::lower_bound(index_.records.begin(), index_.records.end(), uid,
+                               [](const IndexRecord& r, std::uint32_t u) { return r.uid < u; });
+    return it != index_.records.end() && it->uid == uid ? &*it : nullptr;
 }
 
 std::string FolderState::path_of(const IndexRecord& r) const {
@@ -99,6 +152,7 @@ std::uint64_t FolderState::next_modseq() {
     if (modseq_this_op_ == 0) {
         modseq_this_op_ = ++index_.highest_modseq;
         dirty_ = true;
+        ++generation_;
     }
     return modseq_this_op_;
 }
@@ -111,20 +165,22 @@ void FolderState::drop(const std::vector<std::uint32_t>& uids, std::uint64_t mod
     for (auto& r : index_.records) {
         if (gone.count(r.uid) != 0) {
             remember_vanished(&index_, r.uid, modseq);
+            gone_.emplace_back(r.uid, modseq);
         } else {
             kept.push_back(std::move(r));
         }
     }
     index_.records = std::move(kept);
-    pos_.clear();
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
     dirty_ = true;
+    ++generation_;
 }
 
 void FolderState::remember_rfc822_size(std::uint32_t uid, std::uint64_t size) {
     pending_sizes_[uid] = size;
-    dirty_ = true;
-    if (auto* r = find(uid)) r->rfc822_size = size;
+    if (auto* r = find(uid)) {
+        r->rfc822_size = size;
+        mark_changed(uid);
+    }
 }
 
 Status FolderState::load_index() {
@@ -136,30 +192,68 @@ Status FolderState::load_index() {
             index_ = FolderIndex{};
             loaded_ = true;
         }
+        index_fd_.reset();
+        rewrite_ = true;
         return ok_status();
     }
     const FileId id{st.st_ino, st.st_size, mtime_ns(st)};
     if (loaded_ && id == index_id_) return ok_status();
-    auto text = util::read_file(path);
-    if (!text) return text.error();
-    auto parsed = parse_folder_index(*text);
-    const std::uint64_t old_highest = index_.highest_modseq;
-    if (parsed) {
-        index_ = std::move(*parsed);
+    ++generation_;
+    bool whole = true;
+    if (loaded_ && index_fd_.valid() && id.ino == index_id_.ino &&
+        static_cast<std::size_t>(id.size) >= index_valid_end_) {
+        // The same file (its inode is held open, so not a reused number),
+        // grown by other processes' change log entries: read only those.
+        auto tail = pread_from(index_fd_.get(), index_valid_end_, static_cast<std::size_t>(id.size) - index_valid_end_);
+        if (!tail) return tail.error();
+        const std::size_t used = apply_index_log(*tail, &index_);
+        index_valid_end_ += used;
+        index_log_bytes_ += used;
+        whole = false;
     } else {
-        log::warn("%s: %s: rebuilding it from the Maildir", path.c_str(), parsed.error().message.c_str());
-        index_ = FolderIndex{};
-        index_.highest_modseq = old_highest;
-    }
-    index_id_ = id;
-    loaded_ = true;
-    pos_.clear();
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
-    for (const auto& [uid, size] : pending_sizes_)
-        if (auto* r = find(uid); r != nullptr && r->rfc822_size == 0) {
-            r->rfc822_size = size;
-            dirty_ = true;
+        util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+        index_fd_writable_ = fd.valid();
+        if (!fd.valid()) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat fst{};
+        if (!fd.valid() || ::fstat(fd.get(), &fst) != 0) return mailbox::sys_error("open", path, errno);
+        auto text = pread_from(fd.get(), 0, static_cast<std::size_t>(fst.st_size));
+        if (!text) return text.error();
+        std::size_t valid_end = 0;
+        auto parsed = parse_folder_index(*text, &valid_end);
+        const std::uint64_t old_highest = index_.highest_modseq;
+        if (parsed) {
+            index_ = std::move(*parsed);
+            index_valid_end_ = valid_end;
+            index_log_bytes_ = valid_end - (text->find("\nE ") + 20);
+            index_fd_ = std::move(fd);
+            rewrite_ = false;
+        } else {
+            log::warn("%s: %s: rebuilding it from the Maildir", path.c_str(), parsed.error().message.c_str());
+            index_ = FolderIndex{};
+            index_.highest_modseq = old_highest;
+            index_fd_.reset();
+            rewrite_ = true;
         }
+        touched_.clear();
+        gone_.clear();
+        st = fst;
+    }
+    index_id_ = FileId{st.st_ino, st.st_size, mtime_ns(st)};
+    if (index_valid_end_ < static_cast<std::size_t>(st.st_size) && index_.uid_validity != 0) {
+        // A change log entry cut short (a crash while writing it): what it
+        // said is found again by a scan.
+        index_.scan_clean = false;
+        index_.own_since = 0;
+        dirty_ = true;
+    }
+    loaded_ = true;
+    if (whole || !pending_sizes_.empty()) {
+        for (const auto& [uid, size] : pending_sizes_)
+            if (auto* r = find(uid); r != nullptr && r->rfc822_size == 0) {
+                r->rfc822_size = size;
+                mark_changed(uid);
+            }
+    }
     return ok_status();
 }
 
@@ -246,13 +340,13 @@ Result<std::vector<std::uint32_t>> FolderState::refresh(const RefreshOptions& op
     if (auto st = load_index(); !st) return st.error();
     if (auto st = load_keywords(); !st) return st.error();
     const bool fresh = index_.uid_validity == 0;
-    bool need_scan = fresh || options.force_scan || !index_.scan_clean || options.first_bases != nullptr;
+    bool need_scan = fresh || options.force_scan || options.first_bases != nullptr;
     if (!need_scan) {
         auto n = stamp_of(dir_ + "/new");
         auto c = stamp_of(dir_ + "/cur");
         if (!n) return n.error();
         if (!c) return c.error();
-        need_scan = !(*n == index_.new_stamp) || !(*c == index_.cur_stamp);
+        need_scan = !(*n == index_.new_stamp) || !(*c == index_.cur_stamp) || !stamps_trusted(index_, std::time(nullptr));
     }
     if (need_scan) {
         // The scan runs under the uidlist lock, as Dovecot's does: a file
@@ -266,12 +360,23 @@ Result<std::vector<std::uint32_t>> FolderState::refresh(const RefreshOptions& op
         if (auto st = scan(&files, &ns, &cs); !st) return st.error();
         if (auto st = reconcile(files, options, &*uid_lock); !st) return st.error();
         // Stamps are trusted next time only when older than the scan by
-        // more than the file system's timestamp granularity.
-        const bool clean = ns.sec + 1 < started && cs.sec + 1 < started;
-        if (!(ns == index_.new_stamp) || !(cs == index_.cur_stamp) || clean != index_.scan_clean) dirty_ = true;
+        // more than the file system's timestamp granularity. A recent
+        // cur/ alone (this store's own APPEND/STORE/EXPUNGE, or a client
+        // changing flags) is trusted for a while and scanned again then,
+        // so a busy folder is scanned every few seconds, not on every
+        // command; new/, where deliveries land, is never taken on trust.
+        const bool new_old = ns.sec + 1 < started;
+        const bool clean = new_old && cs.sec + 1 < started;
+        std::int64_t own = 0;
+        if (!clean && new_old)
+            own = index_.own_since != 0 && started < index_.own_since + kOwnChangeTrust ? index_.own_since : started;
+        if (!(ns == index_.new_stamp) || !(cs == index_.cur_stamp) || clean != index_.scan_clean ||
+            own != index_.own_since)
+            dirty_ = true;
         index_.new_stamp = ns;
         index_.cur_stamp = cs;
         index_.scan_clean = clean;
+        index_.own_since = own;
     }
     if (options.move_new) {
         for (auto& r : index_.records) {
@@ -283,11 +388,12 @@ Result<std::vector<std::uint32_t>> FolderState::refresh(const RefreshOptions& op
             if (::rename(from.c_str(), to.c_str()) != 0) {
                 if (errno != ENOENT) log::warn("rename %s: %s", from.c_str(), std::strerror(errno));
                 index_.scan_clean = false;
+                index_.own_since = 0;
                 continue;
             }
             r.in_new = false;
             r.filename = to_name;
-            dirty_ = true;
+            mark_changed(r.uid);
         }
     }
     std::vector<std::uint32_t> claimed;
@@ -318,6 +424,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
         auto it = by_base.find(maildir_base_name(r.filename));
         if (it == by_base.end()) {
             remember_vanished(&index_, r.uid, next_modseq());
+            gone_.emplace_back(r.uid, next_modseq());
             dropped_any = true;
             continue;
         }
@@ -327,7 +434,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             if (flags_of(f.first) != flags_of(r.filename)) r.modseq = next_modseq();
             r.filename = f.first;
             r.in_new = f.second;
-            dirty_ = true;
+            mark_changed(r.uid);
         }
         kept.push_back(std::move(r));
     }
@@ -374,6 +481,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             index_.vanished.clear();
             index_.vanished_floor = index_.highest_modseq;
             index_.first_recent_uid = 1;
+            mark_dirty();
         }
         if (index_.uid_validity != list.uid_validity) {
             index_.uid_validity = list.uid_validity;
@@ -388,6 +496,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             // What was expunged before is not known: QRESYNC from an older
             // MODSEQ gets "incomplete".
             index_.vanished_floor = index_.highest_modseq;
+            mark_dirty();
         }
         std::unordered_map<std::string_view, std::uint32_t> uid_of;
         uid_of.reserve(list.entries.size());
@@ -401,6 +510,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
                 agree.push_back(std::move(r));
             } else {
                 remember_vanished(&index_, r.uid, next_modseq());
+                gone_.emplace_back(r.uid, next_modseq());
                 new_bases.emplace_back(maildir_base_name(r.filename));
             }
         }
@@ -421,6 +531,7 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
             r.size = mailbox::maildir_name_size(file.first).value_or(static_cast<std::uint64_t>(st.st_size));
             r.rfc822_size = mailbox::maildir_name_vsize(file.first).value_or(0);
             r.modseq = next_modseq();
+            touched_.push_back(r.uid);
             index_.records.push_back(std::move(r));
         }
         std::sort(index_.records.begin(), index_.records.end(),
@@ -435,9 +546,6 @@ Status FolderState::reconcile(std::vector<std::pair<std::string, bool>>& files, 
         if (index_.first_recent_uid > index_.uid_next) index_.first_recent_uid = index_.uid_next;
         dirty_ = true;
     }
-    pos_.clear();
-    pos_.reserve(index_.records.size());
-    for (std::size_t i = 0; i < index_.records.size(); ++i) pos_[index_.records[i].uid] = i;
     return ok_status();
 }
 
@@ -449,26 +557,27 @@ Result<std::vector<std::uint32_t>> FolderState::add_files(const std::vector<std:
     auto lock = UidListLock::acquire(dir_, ctx_->lock_timeout_ms);
     if (!lock) return lock.error();
     const std::uint32_t now = ctx_->now != 0 ? ctx_->now : static_cast<std::uint32_t>(std::time(nullptr));
-    bool fresh_list = false;
-    UidList list = lock->read(now, &fresh_list);
     std::vector<std::uint32_t> uids;
-    if (fresh_list || list.uid_validity != index_.uid_validity) {
-        // The list is not the one the index knows: the full way.
+    // The list is not the one the index knows: the full way.
+    auto by_scan = [&]() -> Result<std::vector<std::uint32_t>> {
         lock->release();
         RefreshOptions opts;
         opts.first_bases = &bases;
         if (auto st = refresh(opts); !st) return st.error();
         std::unordered_map<std::string_view, std::uint32_t> uid_of;
         for (const auto& r : index_.records) uid_of.emplace(maildir_base_name(r.filename), r.uid);
+        std::vector<std::uint32_t> out;
         for (const auto& b : bases) {
             auto it = uid_of.find(b);
-            uids.push_back(it == uid_of.end() ? 0 : it->second);
+            out.push_back(it == uid_of.end() ? 0 : it->second);
         }
-        return uids;
-    }
+        return out;
+    };
+    if (!uidlist_matches(dir_, index_.uid_validity)) return by_scan();
     // The names are new (unique names made by this process), so they are
     // not in the list yet: they are added, nothing is dropped.
     std::vector<IndexRecord> added;
+    std::vector<std::string> present;
     for (std::size_t i = 0; i < filenames.size(); ++i) {
         IndexRecord r;
         r.filename = filenames[i];
@@ -477,33 +586,110 @@ Result<std::vector<std::uint32_t>> FolderState::add_files(const std::vector<std:
             uids.push_back(0);
             continue;
         }
-        r.uid = list.next_uid++;
-        list.entries.push_back(UidListEntry{r.uid, "", bases[i]});
+        uids.push_back(1);  // numbered below
         r.internal_date = st.st_mtim.tv_sec;
         r.size = mailbox::maildir_name_size(r.filename).value_or(static_cast<std::uint64_t>(st.st_size));
         r.rfc822_size = mailbox::maildir_name_vsize(r.filename).value_or(0);
-        r.modseq = next_modseq();
-        uids.push_back(r.uid);
+        present.push_back(bases[i]);
         added.push_back(std::move(r));
     }
-    if (auto st = lock->commit(list); !st) return st.error();
+    // Appended to the list where it can be (a few lines, not the whole list
+    // written anew), else the list is read and written whole.
+    std::uint32_t next = 0;
+    auto appended = lock->append_new(present, index_.uid_validity);
+    if (!appended) return appended.error();
+    if (*appended) {
+        next = (*appended)->first_uid;
+    } else {
+        bool fresh_list = false;
+        UidList list = lock->read(now, &fresh_list);
+        if (fresh_list || list.uid_validity != index_.uid_validity) return by_scan();
+        next = list.next_uid;
+        for (const auto& b : present) list.entries.push_back(UidListEntry{list.next_uid++, "", b});
+        if (auto st = lock->commit(list); !st) return st.error();
+    }
+    std::size_t k = 0;
+    for (auto& u : uids)
+        if (u != 0) u = added[k++].uid = next++;
+    const bool in_order = added.empty() || index_.records.empty() || index_.records.back().uid < added.front().uid;
     for (auto& r : added) {
-        pos_[r.uid] = index_.records.size();
+        r.modseq = next_modseq();
+        mark_changed(r.uid);
         index_.records.push_back(std::move(r));
     }
-    index_.uid_next = list.next_uid;
-    index_.scan_clean = false;
-    dirty_ = true;
+    if (!in_order)
+        std::sort(index_.records.begin(), index_.records.end(),
+                  [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
+    index_.uid_next = std::max(index_.uid_next, next);
     return uids;
+}
+
+DirStamp FolderState::cur_stamp_now() const {
+    auto c = stamp_of(dir_ + "/cur");
+    return c ? *c : DirStamp{};
+}
+
+void FolderState::own_cur_change(const DirStamp& before) {
+    const std::int64_t now = std::time(nullptr);
+    if (!(before == index_.cur_stamp) || before.sec == 0 || !stamps_trusted(index_, now)) return;
+    const DirStamp after = cur_stamp_now();
+    if (after.sec == 0) return;
+    // What cur/ holds now is what the index says plus this change; only a
+    // change by another program in the same timestamp tick could hide
+    // behind the new mtime, and the scan at the end of the window finds it.
+    if (index_.scan_clean) index_.own_since = now;
+    index_.scan_clean = false;
+    index_.cur_stamp = after;
+    dirty_ = true;
 }
 
 Status FolderState::save() {
     if (auto st = load_index(); !st) return st;
     if (!dirty_ || index_.uid_validity == 0) return ok_status();
     const std::string path = dir_ + "/" + kIndexFile;
+    if (!rewrite_ && index_fd_.valid() && index_fd_writable_) {
+        // Only the changes, appended to the change log: the expunges, the
+        // added or changed records, then the header entry. The header
+        // carries the directory stamps, so an append cut short before it
+        // leaves the old stamps, and the next refresh scans.
+        std::string out;
+        for (const auto& [uid, modseq] : gone_) out += format_index_log_expunge(uid, modseq);
+        std::sort(touched_.begin(), touched_.end());
+        touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+        for (std::uint32_t uid : touched_)
+            if (const IndexRecord* r = find(uid)) out += format_index_log_record(*r);
+        out += format_index_log_header(index_);
+        const std::size_t base = index_valid_end_ - index_log_bytes_;
+        // The log is folded into a new base when it grows past half of it.
+        if (index_log_bytes_ + out.size() <= std::max<std::size_t>(base / 2, 64 * 1024)) {
+            int fd = index_fd_.get();
+            bool ok = static_cast<std::size_t>(index_id_.size) == index_valid_end_ ||
+                      ::ftruncate(fd, static_cast<off_t>(index_valid_end_)) == 0;  // a torn entry is cut off
+            std::size_t off = 0;
+            while (ok && off < out.size()) {
+                ssize_t n = ::pwrite(fd, out.data() + off, out.size() - off, static_cast<off_t>(index_valid_end_ + off));
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) ok = false;
+                else off += static_cast<std::size_t>(n);
+            }
+            struct stat st{};
+            if (ok && ::fstat(fd, &st) == 0) {
+                index_id_ = FileId{st.st_ino, st.st_size, mtime_ns(st)};
+                index_valid_end_ += out.size();
+                index_log_bytes_ += out.size();
+                dirty_ = false;
+                touched_.clear();
+                gone_.clear();
+                pending_sizes_.clear();
+                return ok_status();
+            }
+            // A failed append may have left a torn entry: readers stop
+            // before it; the whole file is written anew below.
+        }
+    }
     const std::string tmp = path + ".tmp";
     const std::string data = format_folder_index(index_);
-    util::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ctx_->create.file_mode));
+    util::UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, ctx_->create.file_mode));
     if (!fd.valid()) return mailbox::sys_error("open", tmp, errno);
     std::size_t off = 0;
     while (off < data.size()) {
@@ -525,117 +711,16 @@ Status FolderState::save() {
     }
     struct stat st{};
     if (::fstat(fd.get(), &st) == 0) index_id_ = FileId{st.st_ino, st.st_size, mtime_ns(st)};
+    index_fd_ = std::move(fd);
+    index_fd_writable_ = true;
+    index_valid_end_ = data.size();
+    index_log_bytes_ = 0;
     dirty_ = false;
+    rewrite_ = false;
+    touched_.clear();
+    gone_.clear();
     pending_sizes_.clear();
     return ok_status();
-}
-
-namespace {
-
-Result<std::string> pread_all(int fd, std::size_t size) {
-    std::string text(size, '\0');
-    std::size_t got = 0;
-    while (got < size) {
-        ssize_t n = ::pread(fd, text.data() + got, size - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_sys_error(std::string("read cache: ") + std::strerror(errno), errno);
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    text.resize(got);
-    return text;
-}
-
-}  // namespace
-
-void FolderState::load_cache() {
-    if (cache_loaded_) return;
-    cache_loaded_ = true;
-    cache_.clear();
-    const std::string path = dir_ + "/" + kCacheFile;
-    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st{};
-    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) return;
-    auto text = pread_all(fd.get(), static_cast<std::size_t>(st.st_size));
-    if (!text) return;
-    cache_ino_ = st.st_ino;
-    cache_valid_end_ = parse_cache(*text, index_.uid_validity, &cache_);
-    // Values of expunged messages pile up; past 4 MB with more than half
-    // of it dead, the file is written anew with the live values only.
-    std::size_t live = 0;
-    for (auto it = cache_.begin(); it != cache_.end();) {
-        if (pos_.count(it->first.first) == 0) {
-            it = cache_.erase(it);
-        } else {
-            live += 14 + it->second.size();
-            ++it;
-        }
-    }
-    if (text->size() < (4u << 20) || live * 2 > text->size()) return;
-    auto held = lock();
-    if (!held) return;
-    std::string out = format_cache_header(index_.uid_validity);
-    for (const auto& [key, value] : cache_) out += format_cache_record(key.first, key.second, value);
-    const std::string tmp = path + ".tmp";
-    util::UniqueFd w(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, ctx_->create.file_mode));
-    if (!w.valid()) return;
-    struct stat wst{};
-    if (::write(w.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()) || ::fstat(w.get(), &wst) != 0 ||
-        ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return;
-    }
-    cache_ino_ = wst.st_ino;
-    cache_valid_end_ = out.size();
-}
-
-std::optional<std::string> FolderState::cached(std::uint32_t uid, std::uint8_t field) {
-    load_cache();
-    auto it = cache_.find({uid, field});
-    if (it == cache_.end()) return std::nullopt;
-    return it->second;
-}
-
-void FolderState::set_cached(std::uint32_t uid, std::uint8_t field, std::string_view value) {
-    load_cache();
-    cache_[{uid, field}] = std::string(value);
-    auto held = lock();
-    if (!held) return;
-    const std::string path = dir_ + "/" + kCacheFile;
-    util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, ctx_->create.file_mode));
-    if (!fd.valid()) return;
-    struct stat st{};
-    if (::fstat(fd.get(), &st) != 0) return;
-    const std::size_t size = static_cast<std::size_t>(st.st_size);
-    std::string out;
-    if (st.st_ino != cache_ino_ || cache_valid_end_ == 0 || size < cache_valid_end_) {
-        // Not the file this process knows (new, replaced, cut): read it whole.
-        auto text = pread_all(fd.get(), size);
-        if (!text) return;
-        CacheMap theirs;
-        cache_valid_end_ = parse_cache(*text, index_.uid_validity, &theirs);
-        cache_ino_ = st.st_ino;
-        for (auto& [key, v] : theirs) cache_.emplace(key, std::move(v));
-        if (cache_valid_end_ == 0) {
-            if (::ftruncate(fd.get(), 0) != 0) return;
-            out = format_cache_header(index_.uid_validity);
-        } else if (cache_valid_end_ < size && ::ftruncate(fd.get(), static_cast<off_t>(cache_valid_end_)) != 0) {
-            return;
-        }
-    } else if (size > cache_valid_end_) {
-        // Records other sessions added; a torn tail is cut off.
-        std::string tail(size - cache_valid_end_, '\0');
-        ssize_t n = ::pread(fd.get(), tail.data(), tail.size(), static_cast<off_t>(cache_valid_end_));
-        if (n < 0) return;
-        tail.resize(static_cast<std::size_t>(n));
-        const std::size_t valid = parse_cache_records(tail, &cache_);
-        cache_valid_end_ += valid;
-        if (cache_valid_end_ < size && ::ftruncate(fd.get(), static_cast<off_t>(cache_valid_end_)) != 0) return;
-        cache_[{uid, field}] = std::string(value);
-    }
-    out += format_cache_record(uid, field, value);
-    ssize_t n = ::write(fd.get(), out.data(), out.size());
-    if (n == static_cast<ssize_t>(out.size())) cache_valid_end_ += out.size();
 }
 
 }  // namespace mailroom::access

@@ -8,7 +8,8 @@
 //   to a change to trust them), assigns UIDs to new files through the
 //   dovecot-uidlist (uidlist.h), drops records whose files are gone
 //   (remembering them for QRESYNC), gives changed flags a new MODSEQ, and
-//   writes the index back when anything changed. MailFolder (the session
+//   writes the index back when anything changed: as entries appended to
+//   its change log when it can, else whole. MailFolder (the session
 //   view) and MailStore (STATUS, APPEND) are built on it.
 //
 // Description
@@ -79,6 +80,11 @@ class FolderState {
 public:
     // `dir` is the folder's Maildir; it must exist (kNonExistent otherwise).
     static Result<std::unique_ptr<FolderState>> open(std::shared_ptr<const StoreContext> ctx, std::string dir);
+    // The state of `dir` that the process's selected views share: one copy
+    // of a folder's records however many sessions of its user have it
+    // selected (each view keeps only its own numbers). A new one when none
+    // is open or the folder was replaced meanwhile.
+    static Result<std::shared_ptr<FolderState>> open_shared(std::shared_ptr<const StoreContext> ctx, std::string dir);
     ~FolderState();
 
     Result<FolderLock> lock();
@@ -91,10 +97,33 @@ public:
     // Under the lock: writes the index when dirty() (after taking in what
     // another process wrote meanwhile, so nothing of theirs is lost).
     Status save();
-    void mark_dirty() { dirty_ = true; }
+    // Something changed that the change log cannot say: save() writes the
+    // whole index.
+    void mark_dirty() {
+        dirty_ = rewrite_ = true;
+        ++generation_;
+    }
+    // The record of `uid` changed (or was added): save() appends it.
+    void mark_changed(std::uint32_t uid) {
+        dirty_ = true;
+        ++generation_;
+        touched_.push_back(uid);
+    }
+    // Changes whenever the records or the MODSEQ may have changed, so a
+    // view that saw this generation has nothing to compare.
+    std::uint64_t generation() const { return generation_; }
+    // Around a change this process makes to cur/ under the folder lock:
+    // the mtime of cur/ before, and after the change, so that the next
+    // refresh need not scan for what it did itself (folder_index.h,
+    // kOwnChangeTrust).
+    DirStamp cur_stamp_now() const;
+    void own_cur_change(const DirStamp& before);
     bool dirty() const { return dirty_; }
 
     const std::string& dir() const { return dir_; }
+    // Whether the folder this state was opened on is still at dir() (not
+    // deleted or renamed away: its lock file is the one held open).
+    bool still_there() const;
     const StoreContext& ctx() const { return *ctx_; }
     FolderIndex& index() { return index_; }
     const FolderIndex& index() const { return index_; }
@@ -113,7 +142,9 @@ public:
     // Removes the records of `uids` and remembers them as vanished at `modseq`.
     void drop(const std::vector<std::uint32_t>& uids, std::uint64_t modseq);
 
-    // Cache (mailroom.cache), loaded on first use.
+    // Cache (mailroom.cache), loaded on first use; read again (and written
+    // anew when mostly dead) on the first use after reload_cache_later().
+    void reload_cache_later() { cache_loaded_ = false; }
     std::optional<std::string> cached(std::uint32_t uid, std::uint8_t field);
     void set_cached(std::uint32_t uid, std::uint8_t field, std::string_view value);
 
@@ -144,10 +175,17 @@ private:
         bool operator==(const FileId&) const = default;
     };
     FileId index_id_;
+    util::UniqueFd index_fd_;        // the index file read or written last (keeps its inode)
+    bool index_fd_writable_ = false;
+    std::size_t index_valid_end_ = 0;  // bytes of it that are whole (base and change log)
+    std::size_t index_log_bytes_ = 0;  // of which the change log
+    bool rewrite_ = false;
+    std::uint64_t generation_ = 1;
+    std::vector<std::uint32_t> touched_;                             // records to log
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> gone_;      // expunges to log
     FileId keywords_id_;
     std::uint64_t modseq_this_op_ = 0;
     std::vector<std::string> keywords_;
-    std::unordered_map<std::uint32_t, std::size_t> pos_;  // uid -> index into records
     std::unordered_map<std::uint32_t, std::uint64_t> pending_sizes_;
     bool cache_loaded_ = false;
     CacheMap cache_;

@@ -63,14 +63,30 @@ std::string info_from_flags(std::uint8_t flags, std::uint32_t keywords, std::str
     return mailbox::normalize_maildir_flags(letters);
 }
 
+namespace {
+
+// The view keeps a hash of each name, not a copy: it only tells whether
+// the record changed since (a rename that is no flag change).
+std::uint32_t name_check(std::string_view filename) {
+    const std::uint64_t h = fnv1a64(filename);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
 Message message_from_record(const IndexRecord& r) {
     Message m;
     m.uid = r.uid;
-    const auto name = mailbox::parse_maildir_name(r.filename);
-    m.base = name.base;
-    m.filename = r.filename;
+    // The info letters after ":2,", read in place (no parsed copy of the
+    // name per message: a view of 100,000 is built on every SELECT).
+    std::string_view info;
+    if (const auto colon = r.filename.find(':'); colon != std::string::npos &&
+                                                 std::string_view(r.filename).substr(colon + 1, 2) == "2,")
+        info = std::string_view(r.filename).substr(colon + 3);
+    std::string other;  // not kept in the view
+    m.flags = flags_from_info(info, &m.keywords, &other);
+    m.name_check = name_check(r.filename);
     m.in_new = r.in_new;
-    m.flags = flags_from_info(name.flags, &m.keywords, &m.other_flags);
     m.size = r.size;
     m.rfc822_size = r.rfc822_size;
     m.internal_date = r.internal_date;
@@ -117,6 +133,11 @@ std::vector<std::string> MailFolder::keywords() const {
     return out;
 }
 
+std::string MailFolder::file_name(std::uint32_t uid) const {
+    const IndexRecord* r = state_->find(uid);
+    return r == nullptr ? std::string() : r->filename;
+}
+
 std::vector<std::string> MailFolder::keywords_of(const Message& m) const { return state_->keyword_names(m.keywords); }
 
 bool MailFolder::can_add_keyword(std::string_view keyword) const {
@@ -157,6 +178,10 @@ Result<std::vector<FolderChange>> MailFolder::sync() {
         return changes;
     }
     view_uid_validity_ = index.uid_validity;
+    // Nothing changed since the last comparison (other sessions of this
+    // process sharing the state, a NOOP, IDLE's checks): nothing to do.
+    if (state_->generation() == view_generation_ && pending_recent_.empty()) return changes;
+    view_generation_ = state_->generation();
     std::unordered_set<std::uint32_t> recent(pending_recent_.begin(), pending_recent_.end());
     std::vector<Message> next;
     next.reserve(index.records.size());
@@ -167,7 +192,7 @@ Result<std::vector<FolderChange>> MailFolder::sync() {
             changes.push_back(FolderChange{FolderChange::Kind::kExpunge, static_cast<std::uint32_t>(next.size() + 1), m.uid});
             continue;
         }
-        if (r->modseq != m.modseq || r->filename != m.filename || r->in_new != m.in_new ||
+        if (r->modseq != m.modseq || name_check(r->filename) != m.name_check || r->in_new != m.in_new ||
             r->rfc822_size != m.rfc822_size) {
             Message updated = message_from_record(*r);
             updated.recent = m.recent;
@@ -212,6 +237,8 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
         kw = *bits;
     }
     StoreResult result;
+    const DirStamp cur_before = state_->cur_stamp_now();
+    bool renamed = false;
     for (std::uint32_t uid : uids) {
         IndexRecord* r = state_->find(uid);
         if (r == nullptr) {
@@ -244,9 +271,10 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
             }
             return mailbox::sys_error("rename", from, errno);
         }
+        renamed = renamed || from != to;
         r->filename = to_name;
         r->in_new = false;
-        state_->mark_dirty();
+        state_->mark_changed(uid);
         if (new_flags == old_flags && new_kw == old_kw) continue;
         r->modseq = state_->next_modseq();
         result.changed.push_back(uid);
@@ -256,6 +284,7 @@ Result<StoreResult> MailFolder::store(const std::vector<std::uint32_t>& uids, St
             view_[*i] = std::move(m);
         }
     }
+    if (renamed) state_->own_cur_change(cur_before);
     if (auto st = state_->save(); !st) return st.error();
     return result;
 }
@@ -284,6 +313,7 @@ Result<std::vector<FolderChange>> MailFolder::expunge(const std::vector<std::uin
     if (uids != nullptr) only.insert(uids->begin(), uids->end());
     std::vector<std::uint32_t> removed;
     std::int64_t bytes = 0;
+    const DirStamp cur_before = state_->cur_stamp_now();
     for (const auto& m : view_) {
         if (uids != nullptr && only.count(m.uid) == 0) continue;
         const IndexRecord* r = state_->find(m.uid);
@@ -300,6 +330,7 @@ Result<std::vector<FolderChange>> MailFolder::expunge(const std::vector<std::uin
         removed.push_back(m.uid);
     }
     if (!removed.empty()) {
+        state_->own_cur_change(cur_before);
         state_->drop(removed, state_->next_modseq());
         if (auto st = state_->save(); !st) log::warn("%s", st.error().message.c_str());
         if (auto st = mailbox::append_quota_delta(ctx_->maildir, -bytes, -static_cast<std::int64_t>(removed.size())); !st)

@@ -81,17 +81,15 @@ enum class CacheField : std::uint8_t {
 
 struct Message {
     std::uint32_t uid = 0;
-    std::string base;      // file name before ":2,"
-    std::string filename;  // current name in cur/ (or new/) as last seen
-    bool in_new = false;   // in new/ (read-only views leave them there)
-    std::uint8_t flags = 0;          // MessageFlag bits
     std::uint32_t keywords = 0;      // bit i = letter 'a'+i = keyword i of the folder
-    std::string other_flags;         // info letters this store does not interpret ("P"), kept on rename
-    bool recent = false;             // \Recent to this session
     std::uint64_t size = 0;          // bytes on disk (",S=" or stat)
     std::uint64_t rfc822_size = 0;   // with CRLF line ends (",W=" or computed); 0 = not known yet
     std::int64_t internal_date = 0;  // file mtime, seconds since the epoch
     std::uint64_t modseq = 0;        // CONDSTORE MODSEQ of the last change
+    std::uint32_t name_check = 0;    // a hash of the file name as last seen (MailFolder::file_name() gives it)
+    std::uint8_t flags = 0;          // MessageFlag bits
+    bool in_new = false;             // in new/ (read-only views leave them there)
+    bool recent = false;             // \Recent to this session
 };
 
 // A change for the client, in the order imapd should send it.
@@ -151,6 +149,10 @@ public:
     std::size_t recent_count() const;
     std::size_t unseen_count() const;
     std::optional<std::size_t> first_unseen() const;  // index of the first message without \Seen
+
+    // The current file name of `uid` in cur/ or new/ ("" when it is gone);
+    // its part before ":2," is the message's identity (and its UIDL).
+    std::string file_name(std::uint32_t uid) const;
 
     // The keywords defined in this folder (dovecot-keywords), letter order.
     std::vector<std::string> keywords() const;
@@ -216,9 +218,10 @@ private:
     std::shared_ptr<const StoreContext> ctx_;
     std::string name_;
     bool read_only_ = false;
-    std::unique_ptr<FolderState> state_;
+    std::shared_ptr<FolderState> state_;  // shared with the process's other views of the folder
     std::vector<Message> view_;
     std::uint32_t view_uid_validity_ = 0;
+    std::uint64_t view_generation_ = 0;  // the state's generation() the view was last compared with
     std::vector<std::uint32_t> pending_recent_;  // claimed as \Recent, not in the view yet
 
     Result<FolderLock> lock_and_refresh();

@@ -462,13 +462,16 @@ Result<std::unique_ptr<MailFolder>> MailStore::open_folder(std::string_view name
     const std::string n = canonical(name);
     auto path = mailbox::folder_path(ctx_->maildir, n);
     if (!path) return make_coded_error(ErrorCode::kNonExistent, "Mailbox doesn't exist: " + n);
-    auto state = FolderState::open(ctx_, *path);
+    auto state = FolderState::open_shared(ctx_, *path);
     if (!state) return state.error();
     auto folder = std::unique_ptr<MailFolder>(new MailFolder());
     folder->ctx_ = ctx_;
     folder->name_ = n;
     folder->read_only_ = read_only;
     folder->state_ = std::move(*state);
+    // A new session reads the cache as it is on disk now, as a process of
+    // its own would.
+    folder->state_->reload_cache_later();
     auto changes = folder->sync();
     if (!changes) return changes.error();
     return folder;
@@ -479,15 +482,20 @@ Result<AppendResult> MailStore::append(std::string_view folder, std::string_view
     const std::string n = canonical(folder);
     auto path = mailbox::folder_path(ctx_->maildir, n);
     if (!path) return make_coded_error(ErrorCode::kNonExistent, "Mailbox doesn't exist: " + n);
-    auto state = FolderState::open(ctx_, *path);
-    if (!state) return state.error();
+    if (append_state_ == nullptr || append_state_->dir() != *path || !append_state_->still_there()) {
+        append_state_.reset();
+        auto opened = FolderState::open_shared(ctx_, *path);
+        if (!opened) return opened.error();
+        append_state_ = std::move(*opened);
+    }
+    FolderState* state = append_state_.get();
     if (auto st = check_quota(*ctx_, message.size(), 1); !st) return st.error();
-    auto held = (*state)->lock();
+    auto held = state->lock();
     if (!held) return held.error();
-    if (auto st = (*state)->refresh(RefreshOptions{}); !st) return st.error();
+    if (auto st = state->refresh(RefreshOptions{}); !st) return st.error();
     std::uint32_t kw = 0;
     if (!keywords.empty()) {
-        auto bits = (*state)->keyword_bits(keywords);
+        auto bits = state->keyword_bits(keywords);
         if (!bits) return bits.error();
         kw = *bits;
     }
@@ -497,17 +505,19 @@ Result<AppendResult> MailStore::append(std::string_view folder, std::string_view
         return st.error();
     std::string other;
     const std::string final_path = *path + "/cur/" + mailbox::format_maildir_name(base, info_from_flags(flags & kAllSystemFlags, kw, other));
+    const DirStamp cur_before = state->cur_stamp_now();
     if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
         const int err = errno;
         ::unlink(tmp.c_str());
         return mailbox::sys_error("rename", tmp, err);
     }
-    auto uids = (*state)->add_files({final_path.substr(final_path.rfind('/') + 1)});
+    state->own_cur_change(cur_before);
+    auto uids = state->add_files({final_path.substr(final_path.rfind('/') + 1)});
     if (!uids) return uids.error();
     AppendResult result;
-    result.uid_validity = (*state)->index().uid_validity;
+    result.uid_validity = state->index().uid_validity;
     result.uid = uids->front();
-    if (auto st = (*state)->save(); !st) log::warn("%s", st.error().message.c_str());
+    if (auto st = state->save(); !st) log::warn("%s", st.error().message.c_str());
     if (auto st = mailbox::append_quota_delta(ctx_->maildir, static_cast<std::int64_t>(message.size()), 1); !st)
         log::warn("%s", st.error().message.c_str());
     return result;

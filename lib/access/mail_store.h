@@ -163,6 +163,9 @@ public:
 private:
     MailStore() = default;
     std::shared_ptr<StoreContext> ctx_;
+    // The folder APPEND wrote to last, kept so a run of APPENDs reads its
+    // index once.
+    std::shared_ptr<FolderState> append_state_;
 };
 
 }  // namespace mailroom::access

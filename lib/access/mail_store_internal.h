@@ -3,7 +3,7 @@
 // Summary
 //   New message names, placing a file into a folder (link, rename or copy),
 //   the quota check before a message is added, and the size with CRLF line
-//   ends. Implemented in mail_store.cc.
+//   ends. Implemented in mail_store.cc (pread_from in folder_sync.cc).
 #pragma once
 
 #include <cstdint>
@@ -33,5 +33,8 @@ Status check_quota(const StoreContext& ctx, std::uint64_t bytes, std::uint64_t c
 std::uint64_t crlf_size(std::string_view text);
 
 Message message_from_record(const IndexRecord& r);
+
+// `size` bytes of `fd` from `offset` (fewer at its end). In folder_sync.cc.
+Result<std::string> pread_from(int fd, std::size_t offset, std::size_t size);
 
 }  // namespace mailroom::access

@@ -59,8 +59,10 @@ Result<UidList> parse_uidlist(std::string_view text) {
     std::uint32_t last = 0;
     std::size_t pos = nl + 1;
     while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
+        const auto end = text.find('\n', pos);
+        // A last line without its newline is an append cut short (a crash
+        // while adding it): that entry was never given out.
+        if (end == std::string_view::npos) break;
         std::string_view line = text.substr(pos, end - pos);
         pos = end + 1;
         if (line.empty()) continue;
@@ -202,6 +204,64 @@ Status UidListLock::commit(const UidList& list) {
     }
     fd_.reset();
     return ok_status();
+}
+
+Result<std::optional<UidListLock::Appended>> UidListLock::append_new(const std::vector<std::string>& bases,
+                                                                    std::uint32_t uid_validity) {
+    if (!fd_.valid()) return make_error("append " + path_ + ": lock not held");
+    util::UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
+    struct stat st{};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || st.st_size < 6) return std::optional<Appended>{};
+    const std::size_t size = static_cast<std::size_t>(st.st_size);
+    // The header line gives UIDVALIDITY and (maybe stale) next UID; the
+    // last whole line the highest UID given.
+    std::string head(std::min<std::size_t>(size, 1024), '\0');
+    if (::pread(fd.get(), head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) return std::optional<Appended>{};
+    const auto head_end = head.find('\n');
+    if (head_end == std::string::npos) return std::optional<Appended>{};
+    auto header = parse_uidlist(std::string_view(head).substr(0, head_end + 1));
+    if (!header || header->uid_validity != uid_validity) return std::optional<Appended>{};
+    const std::size_t tail_at = size > 4096 ? size - 4096 : 0;
+    std::string tail(size - tail_at, '\0');
+    if (::pread(fd.get(), tail.data(), tail.size(), static_cast<off_t>(tail_at)) != static_cast<ssize_t>(tail.size()))
+        return std::optional<Appended>{};
+    const auto last_nl = tail.rfind('\n');
+    if (last_nl == std::string::npos) return std::optional<Appended>{};
+    const std::size_t end = tail_at + last_nl + 1;  // past the last whole line; a torn one after it is cut off
+    std::uint32_t next = header->next_uid;
+    if (end > head_end + 1) {
+        const auto prev_nl = last_nl == 0 ? std::string::npos : tail.rfind('\n', last_nl - 1);
+        if (prev_nl == std::string::npos) return std::optional<Appended>{};
+        std::string_view line = std::string_view(tail).substr(prev_nl + 1, last_nl - prev_nl - 1);
+        std::uint32_t uid = 0;
+        if (!parse_u32(line.substr(0, line.find(' ')), &uid)) return std::optional<Appended>{};
+        next = std::max(next, uid + 1);
+    }
+    Appended out{header->uid_validity, next};
+    std::string data;
+    for (const auto& b : bases) {
+        data += std::to_string(next++);
+        data += " :";
+        data += b;
+        data += '\n';
+    }
+    if (end < size && ::ftruncate(fd.get(), static_cast<off_t>(end)) != 0)
+        return make_sys_error("truncate " + path_ + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::pwrite(fd.get(), data.data() + off, data.size() - off, static_cast<off_t>(end + off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            (void)::ftruncate(fd.get(), static_cast<off_t>(end));
+            return make_sys_error("write " + path_ + ": " + std::strerror(err), err, ErrorKind::kTemporary);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0)
+        return make_sys_error("fsync " + path_ + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
+    release();
+    return std::optional<Appended>{out};
 }
 
 void sort_by_delivery_time(std::vector<std::string>* bases) {

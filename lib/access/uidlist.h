@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -97,6 +98,18 @@ public:
     Status commit(const UidList& list);
     // Releases the lock without writing.
     void release();
+    // Gives `bases` (names not in the list: files this process has just
+    // made) the next UIDs by appending lines to the list, as Dovecot does,
+    // instead of writing it anew; fsyncs and releases the lock. The list's
+    // header keeps its older next UID (readers take the highest UID + 1).
+    // nullopt when the list cannot be appended to (missing, its head or
+    // tail unreadable, or of another UIDVALIDITY than `uid_validity`):
+    // nothing is written then, and the caller reads and commits it whole.
+    struct Appended {
+        std::uint32_t uid_validity = 0;
+        std::uint32_t first_uid = 0;
+    };
+    Result<std::optional<Appended>> append_new(const std::vector<std::string>& bases, std::uint32_t uid_validity);
 
 private:
     UidListLock() = default;

@@ -247,6 +247,8 @@ struct SearchEvaluator::Cache {
     std::optional<std::string> body_folded;
     std::optional<std::string> header_folded;
     std::optional<std::optional<ZonedTime>> sent;
+    int plain = -1;         // plain_body() of the bytes, once (-1: not asked yet)
+    std::string raw_upper;  // the bytes upper-cased, when plain
 
     std::string_view message() {
         if (!loaded) {
@@ -288,6 +290,44 @@ void collect_headers(std::string_view msg, const MessagePart& p, std::string* ou
     *out += decoded_fields(msg.substr(p.header_begin, p.body_begin - p.header_begin), "");
     *out += '\n';
     for (const auto& c : p.children) collect_headers(msg, *c, out);
+}
+
+// True when the message's decoded body text is the raw bytes themselves,
+// upper-cased (fold_case of ASCII): every byte printable ASCII, TAB, CR or
+// LF, no transfer encoding that changes bytes, no encoded words, no
+// attached message (whose headers are searched decoded and unfolded), and
+// only charsets that keep ASCII as it is. Anything else is left to the
+// full parse; this only ever answers "cannot contain".
+bool plain_body(std::string_view raw, std::string* upper) {
+    upper->resize(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(raw[i]);
+        if (c >= 0x7f || (c < 0x20 && c != '\t' && c != '\r' && c != '\n')) return false;
+        (*upper)[i] = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    const std::string_view u(*upper);
+    for (std::string_view token : {"=?", "BASE64", "QUOTED-PRINTABLE", "MESSAGE/", "UUENCODE", "X-UUE"})
+        if (u.find(token) != std::string_view::npos) return false;
+    for (std::size_t at = u.find("CHARSET"); at != std::string_view::npos; at = u.find("CHARSET", at + 7)) {
+        std::string_view rest = u.substr(at + 7);
+        while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
+        if (rest.empty() || rest[0] != '=') return false;
+        rest.remove_prefix(1);
+        while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '"')) rest.remove_prefix(1);
+        if (!rest.starts_with("US-ASCII") && !rest.starts_with("UTF-8") && !rest.starts_with("ISO-8859-")) return false;
+    }
+    return true;
+}
+
+// The needle is printable ASCII, so an ASCII-only body can be ruled out
+// by a plain substring search of its upper-cased bytes.
+bool ascii_needle(std::string_view needle) {
+    if (needle.empty()) return false;
+    for (char ch : needle) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x7f) return false;
+    }
+    return true;
 }
 
 void collect_body(std::string_view msg, const MessagePart& p, std::string* out) {
@@ -343,6 +383,12 @@ bool SearchEvaluator::text_match(const SearchKey& k, Cache& c) {
     std::string_view needle = k.folded;
     switch (k.op) {
         case Op::kBody:
+            if (!c.body_folded && ascii_needle(needle)) {
+                // Most messages are plain text that lacks the word: a
+                // scan of the bytes says so without parsing and decoding.
+                if (c.plain < 0) c.plain = plain_body(c.message(), &c.raw_upper) ? 1 : 0;
+                if (c.plain == 1 && c.raw_upper.find(needle) == std::string::npos) return false;
+            }
             if (!c.body_folded) {
                 c.body_folded.emplace();
                 collect_body(c.message(), *c.msg().root, &*c.body_folded);

@@ -88,3 +88,50 @@ TEST_CASE("dovecot-keywords: index to name", "[unit]") {
     CHECK(names[2] == "Junk");
     CHECK(format_keywords(names) == "0 $Forwarded\n2 Junk\n");
 }
+
+TEST_CASE("folder index: change log entries are applied up to a torn or damaged one", "[unit]") {
+    FolderIndex x = sample();
+    const std::string base = format_folder_index(x);
+    // A flag change of UID 1, a new UID 9, an expunge of UID 7, the header.
+    IndexRecord changed = x.records[0];
+    changed.modseq = 43;
+    changed.filename = "1700000000.M1P2Q3.host,S=454:2,FS";
+    const IndexRecord added{9, 44, 10, 0, 1700000200, false, "1700000200.M5P6Q7.host:2,"};
+    FolderIndex after = x;
+    after.uid_next = 10;
+    after.highest_modseq = 45;
+    after.scan_clean = false;
+    after.own_since = 1700000300;
+    const std::string log = format_index_log_expunge(7, 45) + format_index_log_record(changed) +
+                            format_index_log_record(added) + format_index_log_header(after);
+    std::size_t end = 0;
+    auto y = parse_folder_index(base + log, &end);
+    REQUIRE(y);
+    CHECK(end == base.size() + log.size());
+    REQUIRE(y->records.size() == 2);
+    CHECK(y->records[0].filename == changed.filename);
+    CHECK(y->records[0].modseq == 43u);
+    CHECK(y->records[1].uid == 9u);
+    CHECK(y->uid_next == 10u);
+    CHECK(y->highest_modseq == 45u);
+    CHECK(y->own_since == 1700000300);
+    CHECK_FALSE(y->scan_clean);
+    CHECK(y->vanished.back() == std::make_pair(std::uint32_t{7}, std::uint64_t{45}));
+    // Cut anywhere in the log: the base and the whole entries before the cut.
+    for (std::size_t cut = 0; cut < log.size(); ++cut) {
+        std::size_t e = 0;
+        auto z = parse_folder_index(base + log.substr(0, cut), &e);
+        REQUIRE(z);
+        CHECK(e <= base.size() + cut);
+        CHECK((e == base.size() || log[e - base.size() - 1] == '\n'));
+        CHECK(z->scan_clean);  // the header entry (the stamps) is the last
+    }
+    // A damaged entry ends the log there.
+    std::string bad = base + log;
+    bad[base.size() + log.find('\n') + 30] ^= 0x01;
+    std::size_t e = 0;
+    auto z = parse_folder_index(bad, &e);
+    REQUIRE(z);
+    CHECK(e == base.size() + log.find('\n') + 1);
+    CHECK(z->records.size() == 1);  // the expunge applied, nothing after it
+}

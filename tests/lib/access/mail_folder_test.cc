@@ -279,8 +279,10 @@ TEST_CASE("mail folder: UIDs persist across opens and equal pop3d's UIDLs", "[un
     auto store2 = open_store(md2);
     auto box2 = open_box(*store2, "INBOX");
     CHECK(box2->uid_validity() == 1234u);
-    for (const auto& m : box2->messages()) CHECK(pop2->uid_of.at(m.base) == m.uid);
-    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(), box2->message(0).base) ==
+    for (const auto& m : box2->messages())
+        CHECK(pop2->uid_of.at(std::string(maildir_base_name(box2->file_name(m.uid)))) == m.uid);
+    CHECK(format_uidl("%08Xu%08Xv", box2->message(0).uid, box2->uid_validity(),
+                      maildir_base_name(box2->file_name(box2->message(0).uid))) ==
           "00000001000004d2");
     // Reopened: the same UIDs and MODSEQs from the index.
     const auto modseq = box2->message(2).modseq;
@@ -476,4 +478,53 @@ TEST_CASE("mail folder: a rename by another program is a flag change with a new 
     REQUIRE(c2->size() == 1);
     CHECK(later->message(0).modseq == rw->message(0).modseq);
     CHECK(ro->sync()->size() == 1);
+}
+
+TEST_CASE("mail folder: STORE, EXPUNGE and APPEND add to the change log of the index, and a torn entry means a scan", "[unit]") {
+    store_test::Fixture fx;
+    const std::string& md = fx.md;
+    auto& store = fx.store;
+    for (int i = 0; i < 4; ++i) deliver(md, std::to_string(i) + "\n");
+    auto a = open_box(*store, "INBOX");
+    auto other = open_store(md);
+    auto b = open_box(*other, "INBOX");
+    const std::string index = md + "/" + kIndexFile;
+    struct stat before{}, after{};
+    REQUIRE(::stat(index.c_str(), &before) == 0);
+    REQUIRE(a->store({2}, StoreMode::kAdd, kFlagFlagged, {}));
+    auto appended = store->append("INBOX", "Subject: x\n\nbody\n", kFlagSeen, {}, 0);
+    REQUIRE(appended);
+    CHECK(appended->uid == 5u);
+    REQUIRE(a->store({1}, StoreMode::kAdd, kFlagDeleted, {}));
+    REQUIRE(a->expunge());
+    REQUIRE(::stat(index.c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);  // written in place, not anew
+    CHECK(after.st_size > before.st_size);
+    auto changes = b->sync();
+    REQUIRE(changes);
+    CHECK(count_kind(*changes, Kind::kExpunge) == 1);
+    CHECK(count_kind(*changes, Kind::kExists) == 1);
+    REQUIRE(b->count() == 4);
+    CHECK(b->message(0).flags == kFlagFlagged);
+    CHECK(b->message(3).uid == 5u);
+    CHECK(b->message(3).flags == kFlagSeen);
+    {
+        auto third = open_store(md);
+        auto c = open_box(*third, "INBOX", true);
+        REQUIRE(c->count() == 4);
+        CHECK(c->message(0).uid == 2u);
+        CHECK(c->message(3).uid == 5u);
+    }
+    // An entry cut short by a crash: the file names are the truth.
+    REQUIRE(a->store({3}, StoreMode::kAdd, kFlagAnswered, {}));
+    const std::string text = *mailroom::util::read_file(index);
+    const auto last = text.rfind('\n', text.size() - 2);       // the header entry
+    const auto record = text.rfind('\n', last - 1);            // the record of UID 3
+    REQUIRE(text.compare(record + 1, 2, "L ") == 0);
+    std::filesystem::resize_file(index, record + 10);
+    auto fourth = open_store(md);
+    auto d = open_box(*fourth, "INBOX", true);
+    REQUIRE(d->count() == 4);
+    CHECK(d->message(1).uid == 3u);
+    CHECK(d->message(1).flags == kFlagAnswered);
 }

@@ -207,7 +207,7 @@ TEST_CASE("mail store: APPEND, COPY and MOVE return the UIDs for UIDPLUS", "[uni
     CHECK(m.internal_date == 1600000000);
     CHECK((*inbox)->keywords_of(m) == std::vector<std::string>{"$Forwarded"});
     CHECK(m.rfc822_size == std::string("Subject: a\r\n\r\nfirst\r\n").size());
-    CHECK(m.filename.find(":2,FSa") != std::string::npos);
+    CHECK((*inbox)->file_name(m.uid).find(":2,FSa") != std::string::npos);
 
     auto copied = (*inbox)->copy_to("Archive", {a1->uid, a2->uid}, false);
     REQUIRE(copied);

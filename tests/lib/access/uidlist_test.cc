@@ -113,3 +113,45 @@ TEST_CASE("uidlist: sync keeps an entry whose file a later scan would find", "[u
     CHECK(after->uid_of.count("m2") == 0);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("uidlist: new names are appended to the list, a torn line is cut off", "[unit]") {
+    char tmpl[] = "/tmp/uidlist_test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    const std::string dir = tmpl;
+    REQUIRE(sync_uidlist(dir, {"m1", "m2"}, 1700000000));
+    {
+        auto lock = UidListLock::acquire(dir);
+        REQUIRE(lock);
+        auto wrong = lock->append_new({"m3"}, 1800000000);
+        REQUIRE(wrong);
+        CHECK_FALSE(*wrong);  // another UIDVALIDITY: nothing written
+        auto added = lock->append_new({"m3", "m4"}, 1700000000);
+        REQUIRE(added);
+        REQUIRE(*added);
+        CHECK((*added)->first_uid == 3u);
+    }
+    CHECK_FALSE(std::filesystem::exists(dir + "/dovecot-uidlist.lock"));
+    // A crash in the middle of an append: the torn line is no entry.
+    std::ofstream(dir + "/dovecot-uidlist", std::ios::app) << "5 :m";
+    std::ifstream in(dir + "/dovecot-uidlist");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.starts_with("3 V1700000000 N3\n"));  // the header is left as it was
+    auto list = parse_uidlist(text);
+    REQUIRE(list);
+    REQUIRE(list->entries.size() == 4);
+    CHECK(list->entries[3].base == "m4");
+    CHECK(list->next_uid == 5u);
+    {
+        auto lock = UidListLock::acquire(dir);
+        REQUIRE(lock);
+        auto added = lock->append_new({"m5"}, 1700000000);
+        REQUIRE(added);
+        REQUIRE(*added);
+        CHECK((*added)->first_uid == 5u);
+    }
+    auto synced = sync_uidlist(dir, {"m1", "m2", "m3", "m4", "m5"}, 1);
+    REQUIRE(synced);
+    CHECK(synced->uid_of.at("m4") == 4u);
+    CHECK(synced->uid_of.at("m5") == 5u);
+    std::filesystem::remove_all(dir);
+}

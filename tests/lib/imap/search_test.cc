@@ -276,3 +276,32 @@ TEST_CASE("search: charset names, needs_bytes, has_modseq, search_messages") {
     CHECK(hits == std::vector<std::size_t>{1, 3});
     CHECK(loads == 0);
 }
+
+TEST_CASE("search: BODY on plain ASCII messages, ruled out from the bytes, answers as the full parse") {
+    auto body_search = [](const std::string& mail, const std::string& word) {
+        auto built = build_search({A("BODY"), S(word)});
+        REQUIRE(built.key);
+        const std::vector<MessageMeta> metas{meta()};
+        return !search_messages(*built.key, SearchContext{}, metas, [&](std::size_t) -> std::string_view {
+                    return mail;
+                }).empty();
+    };
+    const std::string plain = "Subject: needle in the header\nTo: a@example.com\n\nHay and more Hay,\nNeedle-work.\n";
+    CHECK(body_search(plain, "hay"));
+    CHECK(body_search(plain, "NEEDLE-WORK"));
+    CHECK(body_search(plain, "needle"));          // the bytes have it: the parse decides (body "Needle-work")
+    CHECK_FALSE(body_search(plain, "header"));    // in the bytes, but only in the header
+    CHECK_FALSE(body_search(plain, "straw"));     // not in the bytes at all
+    CHECK(body_search(plain, "hay,\nneedle"));      // a line break in the word: the full parse
+    // Bytes that may decode to the word are always parsed.
+    const std::string encoded =
+        "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: base64\n\nc3RyYXc=\n";
+    CHECK(body_search(encoded, "straw"));
+    const std::string utf7 = "Content-Type: text/plain; charset=utf-7\n\n+AFM-traw\n";
+    CHECK(body_search(utf7, "straw"));
+    const std::string long_s = "Content-Type: text/plain; charset=utf-8\n\n\xc5\xbftraw\n";  // U+017F upper-cases to S
+    CHECK(body_search(long_s, "straw"));
+    const std::string attached =
+        "Content-Type: message/rfc822\n\nSubject: a folded\n straw\n\nbody\n";
+    CHECK(body_search(attached, "folded straw"));
+}
