@@ -133,7 +133,7 @@ private:
 
     // `to`: the address whose expansion failed (logged as to=).
     void fail(agent::Outcome o, const std::string& to) {
-        result_.failures.push_back(std::move(o), rcpt);
+        result_.failures.push_back(std::move(o));
         result_.failed_to.push_back(to);
     }
 

@@ -51,7 +51,7 @@ struct Outcome {
     // The lines logged for this recipient instead of the outcome itself
     // (one per destination of an alias or .forward expansion); empty: the
     // outcome is logged for the request's recipient.
-    std::vector<LoggedPart> parts;
+    std::vector<LoggedPart> parts{};
 
     // The verdict: what qmgr is told (parts only say how it is logged).
     bool operator==(const Outcome& o) const {
