@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "imapd/imap_session.h"
+#include "imapd/mailbox_name.h"
 #include "lib/imap/imap_date.h"
 #include "lib/imap/imap_string.h"
 #include "lib/imap/sequence_set.h"
@@ -55,8 +56,6 @@ std::string attrs_text(std::uint32_t a) {
     return "(" + util::join(out, " ") + ")";
 }
 
-std::string mailbox_name(const ImapArg& a) { return iequals(a.value, "INBOX") ? std::string("INBOX") : a.value; }
-
 // "06-Dec-2026 10:00:00 +0100" (also " 6-Dec-..." and "6-Dec-...") -> UTC seconds.
 std::optional<std::time_t> parse_date_time(std::string_view text) {
     static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -89,6 +88,19 @@ std::optional<std::time_t> parse_date_time(std::string_view text) {
 }
 
 }  // namespace
+
+std::string ImapSession::store_name(const std::string& wire) const {
+    if (iequals(wire, "INBOX")) return "INBOX";
+    if (!rev2_) return wire;
+    auto name = utf8_to_mutf7(wire);
+    return name ? *name : wire;
+}
+
+std::string ImapSession::wire_name(const std::string& name) const {
+    if (!rev2_) return imap::imap_quote(name);
+    auto utf8 = mutf7_to_utf8(name);
+    return imap::imap_quote(utf8 ? *utf8 : name);
+}
 
 void ImapSession::store_error(const std::string& tag, const Error& e, const char* what) {
     using access::MailStore;
@@ -164,9 +176,9 @@ void ImapSession::cmd_select(const ImapCommand& cmd, bool read_only) {
     }
     if (folder_) {
         deselect();
-        if (qresync_) send("* OK [CLOSED] Previous mailbox closed.");
+        if (qresync_ || rev2_) send("* OK [CLOSED] Previous mailbox closed.");
     }
-    const std::string name = mailbox_name(cmd.args[0]);
+    const std::string name = store_name(cmd.args[0]);
     auto folder = store_->open_folder(name, read_only);
     if (!folder) return store_error(cmd.tag, folder.error(), name.c_str());
     folder_ = std::move(*folder);
@@ -177,6 +189,7 @@ void ImapSession::cmd_select(const ImapCommand& cmd, bool read_only) {
     out += "* OK [PERMANENTFLAGS (" + (read_only ? std::string() : sys + (kw.empty() ? "" : " " + kw) + " \\*") +
            ")] " + (read_only ? "Read-only mailbox." : "Flags permitted.") + "\r\n";
     out += "* " + std::to_string(folder_->count()) + " EXISTS\r\n";
+    if (rev2_) out += "* LIST () \".\" " + wire_name(name) + "\r\n";  // RFC 9051 6.3.2
     if (!rev2_) out += "* " + std::to_string(folder_->recent_count()) + " RECENT\r\n";
     if (auto first = folder_->first_unseen(); first && !rev2_)
         out += "* OK [UNSEEN " + std::to_string(*first + 1) + "] First unseen.\r\n";
@@ -215,7 +228,7 @@ void ImapSession::cmd_create(const ImapCommand& cmd) {
     // comes from the name here, so only a matching one is accepted).
     if (cmd.args.empty() || cmd.args.size() > 2 || !cmd.args[0].is_astring())
         return bad(cmd.tag, "Error in IMAP command CREATE: Invalid arguments.");
-    const std::string name = mailbox_name(cmd.args[0]);
+    const std::string name = store_name(cmd.args[0]);
     if (cmd.args.size() == 2) {
         const auto& l = cmd.args[1].list;
         if (l.size() != 2 || !iequals(l[0].value, "USE") || l[1].type != ImapArg::Type::kList)
@@ -241,10 +254,10 @@ void ImapSession::cmd_create(const ImapCommand& cmd) {
 void ImapSession::cmd_delete(const ImapCommand& cmd) {
     if (cmd.args.size() != 1 || !cmd.args[0].is_astring())
         return bad(cmd.tag, "Error in IMAP command DELETE: Invalid arguments.");
-    const std::string name = mailbox_name(cmd.args[0]);
+    const std::string name = store_name(cmd.args[0]);
     if (folder_ && folder_->name() == name) {
         deselect();
-        if (qresync_) send("* OK [CLOSED] Previous mailbox closed.");
+        if (qresync_ || rev2_) send("* OK [CLOSED] Previous mailbox closed.");
     }
     if (auto st = store_->remove(name); !st) return store_error(cmd.tag, st.error(), name.c_str());
     if (state_ == State::kSelected && !report_changes()) return;
@@ -254,8 +267,8 @@ void ImapSession::cmd_delete(const ImapCommand& cmd) {
 void ImapSession::cmd_rename(const ImapCommand& cmd) {
     if (cmd.args.size() != 2 || !cmd.args[0].is_astring() || !cmd.args[1].is_astring())
         return bad(cmd.tag, "Error in IMAP command RENAME: Invalid arguments.");
-    const std::string from = mailbox_name(cmd.args[0]);
-    const std::string to = mailbox_name(cmd.args[1]);
+    const std::string from = store_name(cmd.args[0]);
+    const std::string to = store_name(cmd.args[1]);
     if (auto st = store_->rename(from, to); !st) return store_error(cmd.tag, st.error(), from.c_str());
     if (state_ == State::kSelected && !report_changes()) return;
     tagged(cmd.tag, "OK Rename completed.");
@@ -264,7 +277,7 @@ void ImapSession::cmd_rename(const ImapCommand& cmd) {
 void ImapSession::cmd_subscribe(const ImapCommand& cmd, bool on) {
     if (cmd.args.size() != 1 || !cmd.args[0].is_astring())
         return bad(cmd.tag, "Error in IMAP command " + cmd.name + ": Invalid arguments.");
-    const std::string name = mailbox_name(cmd.args[0]);
+    const std::string name = store_name(cmd.args[0]);
     auto st = on ? store_->subscribe(name) : store_->unsubscribe(name);
     if (!st) return store_error(cmd.tag, st.error(), name.c_str());
     if (state_ == State::kSelected && !report_changes()) return;
@@ -291,13 +304,17 @@ void ImapSession::cmd_list(const ImapCommand& cmd, bool lsub) {
     }
     if (a.size() < i + 2 || !(a[i].is_astring() || a[i].type == ImapArg::Type::kNil))
         return bad(cmd.tag, "Error in IMAP command " + cmd.name + ": Invalid arguments.");
-    const std::string reference = a[i].type == ImapArg::Type::kNil ? std::string() : a[i].value;
+    const std::string reference = a[i].type == ImapArg::Type::kNil ? std::string() : store_name(a[i].value);
     std::vector<std::string> patterns;
     if (a[i + 1].type == ImapArg::Type::kList && !lsub) {
         extended = true;
         for (const auto& p : a[i + 1].list) patterns.push_back(p.value);
     } else {
         patterns.push_back(a[i + 1].value);
+    }
+    if (rev2_) {  // '*' and '%' are ASCII: a pattern converts as a name does
+        for (auto& p : patterns)
+            if (auto n = utf8_to_mutf7(p)) p = *n;
     }
     i += 2;
     if (!lsub && i < a.size()) {
@@ -332,7 +349,7 @@ void ImapSession::cmd_list(const ImapCommand& cmd, bool lsub) {
         for (const auto& s : *subs) {
             const std::string full = reference + patterns[0];
             if (!list_match(full, s)) continue;
-            out += std::string("* LSUB ") + (store_->exists(s) ? "()" : "(\\Noselect)") + " \".\" " + imap::imap_quote(s) +
+            out += std::string("* LSUB ") + (store_->exists(s) ? "()" : "(\\Noselect)") + " \".\" " + wire_name(s) +
                    "\r\n";
         }
     } else {
@@ -348,7 +365,7 @@ void ImapSession::cmd_list(const ImapCommand& cmd, bool lsub) {
             if (sel_subscribed && !is_sub) continue;
             if (sel_special && !(attrs & access::kSpecialUseAttrs)) continue;
             if ((sel_subscribed || ret_subscribed) && is_sub) attrs |= access::kAttrSubscribed;
-            out += "* LIST " + attrs_text(attrs) + " \".\" " + imap::imap_quote(b.name) + "\r\n";
+            out += "* LIST " + attrs_text(attrs) + " \".\" " + wire_name(b.name) + "\r\n";
             if (!want_status.empty() && !(attrs & (access::kAttrNoselect | access::kAttrNonExistent))) {
                 auto st = store_->status(b.name);
                 if (st) out += status_items(b.name, *st, want_status) + "\r\n";
@@ -371,8 +388,9 @@ std::string ImapSession::status_items(const std::string& name, const access::Mai
         else if (it == "UNSEEN") out.push_back("UNSEEN " + std::to_string(st.unseen));
         else if (it == "HIGHESTMODSEQ") out.push_back("HIGHESTMODSEQ " + std::to_string(st.highest_modseq));
         else if (it == "SIZE") out.push_back("SIZE " + std::to_string(st.size));
+        else if (it == "DELETED") out.push_back("DELETED " + std::to_string(st.deleted));
     }
-    return "* STATUS " + imap::imap_quote(name) + " (" + util::join(out, " ") + ")";
+    return "* STATUS " + wire_name(name) + " (" + util::join(out, " ") + ")";
 }
 
 void ImapSession::cmd_status(const ImapCommand& cmd) {
@@ -383,12 +401,12 @@ void ImapSession::cmd_status(const ImapCommand& cmd) {
     for (const auto& i : cmd.args[1].list) {
         const std::string v = upper(i.value);
         if (v != "MESSAGES" && v != "RECENT" && v != "UIDNEXT" && v != "UIDVALIDITY" && v != "UNSEEN" &&
-            v != "HIGHESTMODSEQ" && v != "SIZE")
+            v != "HIGHESTMODSEQ" && v != "SIZE" && v != "DELETED")
             return bad(cmd.tag, "Error in IMAP command STATUS: Invalid status item " + log::log_printable(i.value));
         if (v == "HIGHESTMODSEQ") condstore_ = true;
         items.push_back(v);
     }
-    const std::string name = mailbox_name(cmd.args[0]);
+    const std::string name = store_name(cmd.args[0]);
     auto st = store_->status(name);
     if (!st) return store_error(cmd.tag, st.error(), name.c_str());
     send(status_items(name, *st, items));
@@ -424,7 +442,7 @@ void ImapSession::cmd_append(ImapCommand& cmd) {
             return bad(cmd.tag, "Error in IMAP command APPEND: Invalid arguments.");
         }
     }
-    const std::string name = mailbox_name(a[0]);
+    const std::string name = store_name(a[0]);
     const std::string& message = a.back().value;
     if (message.empty()) return tagged(cmd.tag, "NO Can't save a zero byte message.");
     if (!store_->exists(name)) return tagged(cmd.tag, "NO [TRYCREATE] Mailbox doesn't exist: " + name);
@@ -446,6 +464,9 @@ void ImapSession::cmd_enable(const ImapCommand& cmd) {
             condstore_ = true;
             enabled_condstore_ = true;
             enabled += " CONDSTORE";
+        } else if (v == "IMAP4REV2" && !rev2_) {
+            rev2_ = true;
+            enabled += " IMAP4rev2";
         } else if (v == "QRESYNC" && !qresync_) {
             qresync_ = true;
             condstore_ = true;
@@ -465,9 +486,9 @@ void ImapSession::cmd_quota(const ImapCommand& cmd) {
     auto q = store_->quota();
     if (!q) return store_error(cmd.tag, q.error(), "quota");
     if (cmd.name == "GETQUOTAROOT") {
-        const std::string name = mailbox_name(cmd.args[0]);
+        const std::string name = store_name(cmd.args[0]);
         if (!store_->exists(name)) return tagged(cmd.tag, "NO [NONEXISTENT] Mailbox doesn't exist: " + name);
-        send("* QUOTAROOT " + imap::imap_quote(name) + (q->limited ? " \"\"" : ""));
+        send("* QUOTAROOT " + wire_name(name) + (q->limited ? " \"\"" : ""));
     }
     if (q->limited) {
         std::vector<std::string> res;

@@ -169,7 +169,7 @@ void ImapSession::cmd_copy(const ImapCommand& cmd, bool uid, bool move) {
     if (move && folder_->read_only()) return tagged(cmd.tag, "NO [READ-ONLY] Mailbox is read-only.");
     std::vector<std::size_t> idx;
     if (!resolve_set(cmd.tag, cmd.args[0], uid, &idx)) return;
-    const std::string dest = iequals(cmd.args[1].value, "INBOX") ? std::string("INBOX") : cmd.args[1].value;
+    const std::string dest = store_name(cmd.args[1]);
     if (!store_->exists(dest)) return tagged(cmd.tag, "NO [TRYCREATE] Mailbox doesn't exist: " + dest);
     if (idx.empty()) {
         if (uid && !report_changes()) return;
@@ -329,6 +329,8 @@ void ImapSession::cmd_search(const ImapCommand& cmd, bool uid) {
         }
         if (!r_min && !r_max && !r_count && !r_save) r_all = true;
         i += 2;
+    } else if (rev2_) {  // RFC 9051 6.4.4: ESEARCH replaces SEARCH, RETURN (ALL) by default
+        esearch = r_all = true;
     }
     if (i + 1 < a.size() && a[i].type == ImapArg::Type::kAtom && iequals(a[i].value, "CHARSET")) {
         if (!imap::search_charset_supported(a[i + 1].value))

@@ -269,7 +269,7 @@ ImapFramer::Step ImapFramer::line(std::string_view l, bool complete) {
     if (lit->nonsync && !limits_.literal_plus && lit->size > kLiteralMinusMax) {
         skip_rest_ = true;
         literal_left_ = static_cast<std::size_t>(lit->size);
-        error_ = "BAD Error in IMAP command received by server: Non-synchronizing literal too large.";
+        error_ = "BAD [TOOBIG] Non-synchronizing literal over 4096 bytes: send it synchronizing.";
         return literal_left_ ? Step::kSkipLiteral : Step::kError;
     }
     if (lit->size > limit) {

@@ -31,6 +31,9 @@ Result<ImapConfig> ImapConfig::from_config(const config::Config& cfg) {
     auto wrap = cfg.get_bool("imap_tls_wrappermode");
     if (!wrap) return wrap.error();
     c.wrappermode = *wrap;
+    auto minus = cfg.get_bool("imap_literal_minus");
+    if (!minus) return minus.error();
+    c.literal_minus = *minus;
     if (auto st = secs("imap_idle_timeout", &c.idle_timeout); !st) return st.error();
     if (auto st = secs("imap_idle_notify_interval", &c.idle_notify); !st) return st.error();
     auto maxline = cfg.get_int("imap_max_line_length");
@@ -47,43 +50,9 @@ Result<ImapConfig> ImapConfig::from_config(const config::Config& cfg) {
 
 ImapServer::ImapServer(event::Loop& loop, ImapConfig config, std::shared_ptr<tls::ServerContext> tls)
     : loop_(loop), config_(std::move(config)), tls_(std::move(tls)), authd_(loop, config_.login.authd),
-      userip_(loop, "imap", config_.login.max_userip, config_.login.anvil_socket) {}
+      userip_(loop, "imap", config_.login.max_userip, config_.login.anvil_socket), folder_watch_(loop) {}
 
 ImapServer::~ImapServer() = default;
-
-void ImapServer::set_mail_processes(access::MailProcesses* processes) {
-    mail_ = processes;
-    if (mail_) mail_->attach(loop_, [this](std::uint64_t id) { handed_done(id, false); });
-}
-
-void ImapServer::handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
-                             std::unique_ptr<access::TlsProxy> proxy) {
-    Handed& h = handed_[id];
-    h.ticket = std::move(ticket);
-    h.conn = std::move(conn);
-    h.proxy = std::move(proxy);
-}
-
-void ImapServer::handed_done(std::uint64_t id, bool from_proxy) {
-    auto it = handed_.find(id);
-    if (it == handed_.end()) return;
-    Handed& h = it->second;
-    if (from_proxy) {
-        // Freed after the proxy's callback, the proxy (and its channel on
-        // the client's socket) before the socket itself: closing the socket
-        // now would let a new client reuse its number under the channel.
-        struct Gone {
-            server::Connection conn;
-            std::unique_ptr<access::TlsProxy> proxy;
-        };
-        loop_.release_later(std::make_unique<Gone>(Gone{std::move(h.conn), std::move(h.proxy)}));
-    } else if (!h.reported) {
-        h.reported = true;
-        userip_.release(h.ticket);
-        h.ticket = access::UseripLimiter::Ticket{};
-    }
-    if (h.reported && !h.proxy) handed_.erase(it);
-}
 
 void ImapServer::adopt(access::Handoff handoff, util::UniqueFd fd, std::function<void()> done) {
     auto session = std::make_unique<ImapSession>(*this, std::move(handoff), std::move(fd), std::move(done));

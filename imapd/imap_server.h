@@ -26,9 +26,11 @@
 #include <optional>
 #include <string>
 
+#include "lib/access/handed_sessions.h"
 #include "lib/access/login.h"
 #include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
+#include "imapd/folder_watch.h"
 #include "lib/config/config.h"
 #include "lib/event/event_loop.h"
 #include "lib/server/server.h"
@@ -46,6 +48,7 @@ struct ImapConfig {
     std::uint64_t append_limit = 10240000;                      // message_size_limit (0 = none)
     std::string mail_location = "maildir:~/Maildir";
     bool wrappermode = false;
+    bool literal_minus = false;  // imap_literal_minus: LITERAL- instead of LITERAL+
     tls::ServerPolicy tls;
 
     static Result<ImapConfig> from_config(const config::Config& config);
@@ -65,14 +68,11 @@ public:
 
     // The login side of the per-user mail processes (docs/mail-access.md):
     // null when sessions stay in this process.
-    void set_mail_processes(access::MailProcesses* processes);
-    access::MailProcesses* mail_processes() const { return mail_; }
-    std::uint64_t next_handoff_id() { return ++handoff_ids_; }
-    // A session handed to a mail process: its user+IP count, its socket
-    // and the TLS proxy stay here until the mail process reports it done.
-    void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
-                     std::unique_ptr<access::TlsProxy> proxy);
-    void handed_done(std::uint64_t id, bool from_proxy);
+    void set_mail_processes(access::MailProcesses* processes) { handed_.attach(processes); }
+    access::MailProcesses* mail_processes() const { return handed_.mail(); }
+    // Sessions now in a mail process: their user+IP counts, sockets and TLS
+    // proxies stay here until it reports them done (lib/access/handed_sessions.h).
+    access::HandedSessions& handed() { return handed_; }
 
     event::Loop& loop() { return loop_; }
     const ImapConfig& config() const { return config_; }
@@ -81,6 +81,8 @@ public:
 
     // mail_max_userip_connections through anvil (ident imap-userip:<ip>/<user>).
     access::UseripLimiter& userip() { return userip_; }
+    // Change notification for IDLE sessions (one inotify for the process).
+    FolderWatch& folder_watch() { return folder_watch_; }
 
 private:
     event::Loop& loop_;
@@ -88,16 +90,9 @@ private:
     std::shared_ptr<tls::ServerContext> tls_;
     auth::AuthClient authd_;
     access::UseripLimiter userip_;
+    FolderWatch folder_watch_;
     std::map<ImapSession*, std::unique_ptr<ImapSession>> sessions_;
-    access::MailProcesses* mail_ = nullptr;
-    std::uint64_t handoff_ids_ = 0;
-    struct Handed {
-        access::UseripLimiter::Ticket ticket;
-        server::Connection conn;
-        std::unique_ptr<access::TlsProxy> proxy;
-        bool reported = false;  // the mail process said it is over
-    };
-    std::map<std::uint64_t, Handed> handed_;
+    access::HandedSessions handed_{loop_, userip_};
 };
 
 }  // namespace mailroom::imapd

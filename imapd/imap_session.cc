@@ -18,12 +18,15 @@ namespace {
 
 constexpr int kMaxBadCommands = 20;
 constexpr std::size_t kMaxQueuedOutput = 256 * 1024;
-constexpr std::chrono::milliseconds kIdlePoll{1000};
+constexpr std::chrono::milliseconds kIdlePoll{1000};          // without inotify
+constexpr std::chrono::milliseconds kIdleWatchedPoll{30000};  // with it: a fallback
+constexpr std::chrono::milliseconds kIdleWakeDelay{20};       // events of one change coalesce
 
 ImapFramer::Limits framer_limits(const ImapConfig& cfg) {
     ImapFramer::Limits l;
     l.max_line = cfg.max_line;
     l.max_literal = cfg.append_limit ? cfg.append_limit : (std::uint64_t{1} << 40);
+    l.literal_plus = !cfg.literal_minus;
     return l;
 }
 
@@ -39,6 +42,7 @@ ImapSession::ImapSession(ImapServer& server, access::Handoff handoff, util::Uniq
       handoff_(std::move(handoff)), handoff_fd_(std::move(fd)), done_report_(std::move(done)) {}
 
 ImapSession::~ImapSession() {
+    if (idle_watch_) server_.folder_watch().unsubscribe(idle_watch_);
     server_.userip().release(userip_ticket_);
     if (auto done = std::exchange(done_report_, nullptr)) done();
 }
@@ -144,7 +148,9 @@ void ImapSession::bad(const std::string& tag, std::string_view text) {
 
 std::string ImapSession::capabilities() const {
     const auto& cfg = server_.config();
-    std::string caps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+";
+    // RFC 7888: LITERAL+ or LITERAL-, never both.
+    std::string caps = "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE";
+    caps += cfg.literal_minus ? " LITERAL-" : " LITERAL+";
     if (state_ == State::kNotAuth) {
         if (server_.tls() && !peer_.tls) caps += " STARTTLS";
         if (!plaintext_allowed()) {
@@ -191,8 +197,7 @@ void ImapSession::end_after_output(const char* why) {
 
 void ImapSession::close_after_output() {
     closing_ = true;
-    idle_poll_.cancel();
-    idle_notify_.cancel();
+    idle_stop();
     channel_->pause_reading();
     channel_->on_drained([this] { server_.finish(this); });
     if (channel_->output_size() == 0) server_.finish(this);
@@ -483,7 +488,7 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
         wait_ = Wait::kNone;
         if (!admitted) {
             const int max = server_.userip().max();
-            tagged(sasl_tag_, util::format("NO [LIMIT] Maximum number of connections from user+IP exceeded "
+            tagged(sasl_tag_, util::format("NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded "
                                            "(mail_max_userip_connections=%d)", max));
             log::info("imap-login: Maximum number of connections from user+IP exceeded "
                       "(mail_max_userip_connections=%d): %s", max, peer_.fields(login_name, method).c_str());
@@ -500,17 +505,7 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
 }
 
 void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    access::MailProcesses* mail = server_.mail_processes();
-    auto fail = [&](const std::string& why) {
-        log::error("imap(%s): %s", log::log_printable(login_name).c_str(), why.c_str());
-        tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
-        send("* BYE Internal error.");
-        end_after_output("Internal error");
-    };
-    std::string why;
-    if (mail->privileged() && !access::MailProcesses::runnable_uid(user, &why)) return fail(why);
     access::Handoff h;
-    h.id = server_.next_handoff_id();
     h.protocol = "imap";
     h.login_name = login_name;
     h.method = method;
@@ -518,32 +513,14 @@ void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& 
     h.lip = peer_.lip;
     h.tls = peer_.tls;
     h.user = user;
-    h.user.passwd.clear();
-    h.user.clear_passwd.clear();
     h.state = sasl_tag_ + "\n" + take_input(input_available());  // pipelined after the login
-    util::UniqueFd ours, theirs;
-    if (peer_.tls) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-            return fail(std::string("socketpair: ") + std::strerror(errno));
-        ours.reset(sv[0]);
-        theirs.reset(sv[1]);
+    if (auto st = server_.handed().hand_off(std::move(h), {&channel_, &conn_, &userip_ticket_}); !st) {
+        log::error("imap(%s): %s", log::log_printable(login_name).c_str(), st.error().message.c_str());
+        tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");
+        send("* BYE Internal error.");
+        end_after_output("Internal error");
+        return;
     }
-    if (auto st = mail->handoff(h, peer_.tls ? theirs.get() : conn_.fd()); !st) return fail(st.error().message);
-    theirs.reset();
-    channel_->on_drained(nullptr);
-    std::unique_ptr<access::TlsProxy> proxy;
-    if (peer_.tls) {
-        ImapServer* server = &server_;
-        const std::uint64_t id = h.id;
-        proxy = std::make_unique<access::TlsProxy>(std::move(channel_), std::move(ours), server_.loop(),
-                                                   [server, id] { server->handed_done(id, true); });
-    } else {
-        channel_.reset();
-        conn_.close();
-    }
-    server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
-                        std::move(proxy));
     done_ = true;
     server_.finish(this);
 }
@@ -600,19 +577,34 @@ void ImapSession::cmd_idle(const ImapCommand& cmd) {
             send("* OK Still here");
             idle_notify_.start(server_.config().idle_notify);
         });
-    if (state_ == State::kSelected) idle_poll_.start(kIdlePoll);
+    if (state_ == State::kSelected) {
+        std::weak_ptr<int> alive = life_;
+        idle_watch_ = server_.folder_watch().subscribe(folder_->dir(), [this, alive] {
+            if (alive.expired() || wait_ != Wait::kIdle || idle_wake_) return;
+            idle_wake_ = true;
+            idle_poll_.start(kIdleWakeDelay);
+        });
+        idle_poll_.start(idle_watch_ ? kIdleWatchedPoll : kIdlePoll);
+    }
     idle_notify_.start(server_.config().idle_notify);
 }
 
 void ImapSession::idle_check() {
+    idle_wake_ = false;
     if (wait_ != Wait::kIdle || closing_ || state_ != State::kSelected) return;
     if (!report_changes()) return;
-    idle_poll_.start(kIdlePoll);
+    idle_poll_.start(idle_watch_ ? kIdleWatchedPoll : kIdlePoll);
+}
+
+void ImapSession::idle_stop() {
+    idle_poll_.cancel();
+    idle_notify_.cancel();
+    idle_wake_ = false;
+    if (idle_watch_) server_.folder_watch().unsubscribe(std::exchange(idle_watch_, 0));
 }
 
 void ImapSession::idle_line(const std::string& line) {
-    idle_poll_.cancel();
-    idle_notify_.cancel();
+    idle_stop();
     wait_ = Wait::kNone;
     channel_->set_timeouts(server_.config().idle_timeout, server_.config().idle_timeout);
     if (!iequals(line, "DONE")) {

@@ -21,9 +21,10 @@
 //   (and COPY) by sequence number, where RFC 3501 section 7.4.1 forbids
 //   EXPUNGE responses, and sent as untagged EXISTS, RECENT, EXPUNGE (or
 //   VANISHED with QRESYNC) and FETCH FLAGS before the tagged reply. While
-//   IDLE the folder is checked once a second (a directory stamp
-//   comparison when nothing changed) and "* OK Still here" goes out every
-//   imap_idle_notify_interval.
+//   IDLE the folder is checked when inotify reports a change in its new/,
+//   cur/ or UID list (folder_watch.h), and every 30 seconds in case an
+//   event was missed (once a second where inotify is unavailable); "* OK
+//   Still here" goes out every imap_idle_notify_interval.
 //
 // Thread safety
 //   Loop thread only.
@@ -94,6 +95,7 @@ private:
     void cmd_idle(const ImapCommand& cmd);
     void idle_line(const std::string& line);
     void idle_check();
+    void idle_stop();  // timers and the folder watch off
     void end(const char* why);
     void end_after_output(const char* why);
     void close_after_output();
@@ -117,6 +119,12 @@ private:
     std::string status_items(const std::string& name, const access::MailboxStatus& st,
                              const std::vector<std::string>& items) const;
     void store_error(const std::string& tag, const Error& e, const char* what);
+    // A mailbox name from the client as the store names it (INBOX in any
+    // case is INBOX; UTF-8 to modified UTF-7 after ENABLE IMAP4rev2), and a
+    // store name for a reply, quoted (UTF-8 again for IMAP4rev2).
+    std::string store_name(const std::string& wire) const;
+    std::string store_name(const ImapArg& a) const { return store_name(a.value); }
+    std::string wire_name(const std::string& name) const;
     void deselect();
 
     // --- imap_messages.cc: the selected state
@@ -170,6 +178,8 @@ private:
     std::string idle_tag_;
     event::Timer idle_poll_;
     event::Timer idle_notify_;
+    std::uint64_t idle_watch_ = 0;  // FolderWatch subscription while idling, 0 when polling
+    bool idle_wake_ = false;        // a check is due soon (the watch fired)
     std::unique_ptr<FetchJob> fetch_job_;
     // A session handed to this mail process.
     std::optional<access::Handoff> handoff_;

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     spec.long_lived = true;
     spec.parameters = {"login_greeting", "disable_plaintext_auth", "auth_mechanisms", "login_trusted_networks",
                        "mail_max_userip_connections", "mail_location", "imap_max_line_length",
-                       "imap_idle_notify_interval", "imap_idle_timeout", "imap_tls_wrappermode", "imap_authd_path",
+                       "imap_idle_notify_interval", "imap_idle_timeout", "imap_tls_wrappermode", "imap_literal_minus",
+                       "imap_authd_path",
                        "authd_client_timeout", "auth_failure_delay", "message_size_limit", "ssl", "ssl_cert",
                        "ssl_key"};
     return server::run_multi_server(argc, argv, std::move(spec));

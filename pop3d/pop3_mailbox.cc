@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "lib/access/folder_sync.h"
 #include "lib/access/uidlist.h"
 #include "lib/log/log.h"
 #include "lib/util/strings.h"
@@ -49,53 +50,84 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open(const std::string& maildir, const
         }
         return nullptr;
     }
-    auto entries = mailbox::scan_maildir(maildir);
-    if (!entries) {
-        *reason = entries.error().message;
+    // The folder's index (the IMAP store's), brought up to date with the
+    // Maildir under its lock: new/ stays as it is until UPDATE.
+    auto ctx = std::make_shared<access::StoreContext>();
+    ctx->maildir = maildir;
+    ctx->now = now;
+    auto state = access::FolderState::open(ctx, maildir);
+    if (!state) {
+        *reason = state.error().message;
         return nullptr;
     }
-    // Oldest first: new/ and cur/ merged by base name (its leading time).
-    std::vector<std::string> bases;
-    bases.reserve(entries->size());
-    for (const auto& e : *entries) bases.emplace_back(access::maildir_base_name(e.filename));
-    std::vector<std::size_t> order(entries->size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    // New messages get their UIDs in the order of their names' delivery
-    // time (seconds, then the rest), as Dovecot assigns them.
-    std::vector<std::string> by_time = bases;
-    std::sort(by_time.begin(), by_time.end(), [](const std::string& a, const std::string& b) {
-        const unsigned long ta = std::strtoul(a.c_str(), nullptr, 10), tb = std::strtoul(b.c_str(), nullptr, 10);
-        return ta != tb ? ta < tb : a < b;
-    });
-    auto uids = access::sync_uidlist(maildir, by_time, now);
-    if (!uids) {
-        *reason = uids.error().message;
+    auto held = (*state)->lock();
+    if (!held) {
+        *reason = held.error().message;
         return nullptr;
     }
-    std::vector<std::uint32_t> uid(bases.size());
-    for (std::size_t i = 0; i < bases.size(); ++i) uid[i] = uids->uid_of[bases[i]];
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return uid[a] < uid[b]; });
-    box->messages_.reserve(order.size());
-    for (std::size_t i : order) {
-        const auto& e = (*entries)[i];
+    if (auto st = (*state)->refresh(access::RefreshOptions{}); !st) {
+        *reason = st.error().message;
+        return nullptr;
+    }
+    const access::FolderIndex& index = (*state)->index();
+    box->uidl_format_ = uidl_format;
+    box->uid_validity_ = index.uid_validity;
+    std::size_t names = 0;
+    for (const auto& r : index.records) names += r.filename.size();
+    box->names_.reserve(names);
+    box->messages_.reserve(index.records.size());
+    for (const auto& r : index.records) {  // ascending UIDs
         Pop3Message m;
-        m.subdir = e.subdir;
-        m.filename = e.filename;
-        m.uidl = access::format_uidl(uidl_format, uid[i], uids->uid_validity, bases[i]);
-        auto fsize = mailbox::maildir_name_size(e.filename);
-        auto vsize = mailbox::maildir_name_vsize(e.filename);
-        if (!fsize || !vsize) {
-            auto text = util::read_file(mailbox::maildir_path(maildir, e.subdir, e.filename));
+        m.uid = r.uid;
+        m.in_new = r.in_new;
+        m.file_size = r.size;
+        m.size = r.rfc822_size;
+        if (m.size == 0) {
+            // No ",W=" in the name and not counted before: once, for the index.
+            auto text = util::read_file((*state)->path_of(r));
             if (!text) continue;  // gone meanwhile
-            fsize = text->size();
-            vsize = pop3_size(*text);
+            m.size = pop3_size(*text);
+            if (m.size != 0) (*state)->remember_rfc822_size(r.uid, m.size);
         }
-        m.file_size = *fsize;
-        m.size = *vsize;
-        box->messages_.push_back(std::move(m));
+        box->add(m, r.filename);
     }
+    if (auto st = (*state)->save(); !st) log::warn("%s", st.error().message.c_str());
     *why = OpenError::kNone;
     return box;
+}
+
+void Pop3Mailbox::add(Pop3Message m, std::string_view name) {
+    m.name = static_cast<std::uint32_t>(names_.size());
+    m.name_len = static_cast<std::uint16_t>(name.size());
+    names_.append(name);
+    messages_.push_back(m);
+}
+
+std::string Pop3Mailbox::path_of(const Pop3Message& m) const {
+    std::string path = maildir_;
+    path += m.in_new ? "/new/" : "/cur/";
+    path.append(names_, m.name, m.name_len);
+    return path;
+}
+
+std::string Pop3Mailbox::uidl(std::size_t index) const {
+    std::string out;
+    append_uidl(index, &out);
+    return out;
+}
+
+void Pop3Mailbox::append_uidl(std::size_t index, std::string* out) const {
+    if (uidl_format_ == "%08Xu%08Xv") {  // the default, without a formatter
+        static const char hex[] = "0123456789abcdef";
+        char buf[16];
+        const std::uint32_t v[2] = {messages_[index].uid, uid_validity_};
+        for (int k = 0; k < 16; ++k) buf[k] = hex[(v[k / 8] >> (4 * (7 - k % 8))) & 15];
+        out->append(buf, sizeof(buf));
+        return;
+    }
+    const std::string_view n = name(index);
+    *out += access::format_uidl(uidl_format_, messages_[index].uid, uid_validity_,
+                                mbox_ ? n : access::maildir_base_name(n));
 }
 
 std::size_t Pop3Mailbox::live_count() const {
@@ -119,12 +151,12 @@ Result<Pop3Mailbox::Reader> Pop3Mailbox::open_message(std::size_t index) const {
     Reader r;
     if (mbox_) {
         r.path_ = mbox_path_;
-        r.pos_ = m.body_offset;
-        r.end_ = m.end_offset;
+        r.pos_ = spans_[index].body_offset;
+        r.end_ = spans_[index].end_offset;
         r.maildir_ = false;
         r.unquote_ = std::make_unique<mailbox::FromFilter>(mailbox::FromFilter::Mode::kUnquote);
     } else {
-        r.path_ = mailbox::maildir_path(maildir_, m.subdir, m.filename);
+        r.path_ = path_of(m);
     }
     r.fd_.reset(::open(r.path_.c_str(), O_RDONLY | O_CLOEXEC));
     if (!r.fd_.valid()) return make_error(util::format("open %s: %s", r.path_.c_str(), std::strerror(errno)));
@@ -169,26 +201,44 @@ Result<std::string> Pop3Mailbox::read(std::size_t index) const {
     const auto& m = messages_[index];
     if (mbox_) {
         mailbox::MboxMessage mm;
-        mm.from_offset = m.from_offset;
-        mm.body_offset = m.body_offset;
-        mm.end_offset = m.end_offset;
+        mm.from_offset = spans_[index].from_offset;
+        mm.body_offset = spans_[index].body_offset;
+        mm.end_offset = spans_[index].end_offset;
         return mailbox::read_mbox_message(mbox_path_, mm);
     }
-    return util::read_file(mailbox::maildir_path(maildir_, m.subdir, m.filename));
+    // The size is known: one read() normally gets it all, and a short one
+    // tells the end without another call.
+    const std::string path = path_of(m);
+    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return make_error(util::format("open %s: %s", path.c_str(), std::strerror(errno)));
+    std::string text;
+    std::size_t got = 0;
+    // (A size in the name is only a hint: the first read is capped.)
+    const std::size_t hint = static_cast<std::size_t>(std::min<std::uint64_t>(m.file_size, 1 << 20));
+    for (std::size_t want = hint + 1;; want = got + 65536) {
+        text.resize(want);
+        const ssize_t n = ::read(fd.get(), text.data() + got, want - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(util::format("read %s: %s", path.c_str(), std::strerror(errno)));
+        got += static_cast<std::size_t>(n);
+        if (got < want) break;
+    }
+    text.resize(got);
+    return text;
 }
 
 Result<UpdateStats> Pop3Mailbox::commit() {
     if (mbox_) return commit_mbox();
     UpdateStats stats;
-    for (auto& m : messages_) {
-        const std::string path = mailbox::maildir_path(maildir_, m.subdir, m.filename);
+    for (const auto& m : messages_) {
+        const std::string path = path_of(m);
         if (m.deleted) {
             if (::unlink(path.c_str()) != 0 && errno != ENOENT)
                 return make_sys_error("unlink " + path + ": " + std::strerror(errno), errno, ErrorKind::kTemporary);
             ++stats.deleted;
             stats.deleted_size += m.file_size;
-        } else if (m.subdir == "new") {
-            auto moved = mailbox::move_to_cur(maildir_, m.filename);
+        } else if (m.in_new) {
+            auto moved = mailbox::move_to_cur(maildir_, std::string(names_, m.name, m.name_len));
             if (!moved) log::warn("%s", moved.error().message.c_str());
         }
     }

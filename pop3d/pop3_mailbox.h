@@ -2,10 +2,15 @@
 //
 // Summary
 //   Pop3Mailbox::open() locks the Maildir for this session (a second
-//   session of the same mailbox gets kInUse), scans new/ and cur/, gives
-//   each message its UID from the per-folder UID list (lib/access/uidlist.h)
-//   and its size as POP3 counts it (CRLF line ends). The list is fixed
-//   until the session ends (RFC 1939). read() gives a message's bytes;
+//   session of the same mailbox gets kInUse) and takes its messages from
+//   the folder's index, the one imapd keeps (lib/access/folder_sync.h):
+//   when new/ and cur/ did not change since it was written, that is one
+//   file read and no directory scan; else the index is brought up to date
+//   (a scan, UIDs for new files from the per-folder UID list, uidlist.h)
+//   and written back. Each message has its UID and its size as POP3
+//   counts it (CRLF line ends): from the file name's ",W=" when there, else
+//   read once and kept in the index. The list is fixed until the session
+//   ends (RFC 1939). read() gives a message's bytes;
 //   mark_deleted()/reset() only mark; commit() is the UPDATE state: it
 //   unlinks the deleted files, subtracts them from maildirsize and moves
 //   the remaining messages of new/ to cur/ (seen by a POP3 client).
@@ -16,6 +21,8 @@
 //   shows up in the next session. A message that vanished under the
 //   session (another client expunged it) reads as an error, and its
 //   deletion counts as done.
+//   A message is a 32-byte record; the file names are in one string of
+//   the mailbox, and UIDLs are formatted when asked for.
 //   mbox (pop3_mbox.cc): read under the delivery agents' locks (dotlock,
 //   then fcntl, as `local`); at commit, under the same locks, the kept
 //   messages and whatever was appended since the session began are
@@ -40,12 +47,12 @@
 namespace mailroom::pop3d {
 
 struct Pop3Message {
-    std::string subdir;    // "new" or "cur"
-    std::string filename;  // within subdir
-    std::string uidl;
     std::uint64_t size = 0;       // with CRLF line ends
     std::uint64_t file_size = 0;  // on disk (maildirsize counts this)
-    std::uint64_t from_offset = 0, body_offset = 0, end_offset = 0;  // mbox: where it is
+    std::uint32_t uid = 0;
+    std::uint32_t name = 0;       // where its name (Maildir: file name; mbox: UID list key) is in names_
+    std::uint16_t name_len = 0;
+    bool in_new = false;          // Maildir: in new/, else cur/
     bool deleted = false;
 };
 
@@ -74,6 +81,15 @@ public:
     const Pop3Message& message(std::size_t index) const { return messages_[index]; }
     std::size_t live_count() const;
     std::uint64_t live_size() const;
+    // Maildir: the file name in new/ or cur/; mbox: its UID list key.
+    std::string_view name(std::size_t index) const {
+        return std::string_view(names_).substr(messages_[index].name, messages_[index].name_len);
+    }
+    // pop3_uidl_format for the message.
+    std::string uidl(std::size_t index) const;
+    // The same, appended to *out (UIDL of every message, without a string
+    // each).
+    void append_uidl(std::size_t index, std::string* out) const;
     void mark_deleted(std::size_t index) { messages_[index].deleted = true; }
     void reset();
     // The message file's bytes as stored.
@@ -99,13 +115,22 @@ public:
 
 private:
     Result<UpdateStats> commit_mbox();
+    void add(Pop3Message m, std::string_view name);
+    std::string path_of(const Pop3Message& m) const;
 
     bool mbox_ = false;
     std::string mbox_path_;
     std::uint64_t mbox_snapshot_ = 0;  // the size indexed at open
+    struct MboxSpan {
+        std::uint64_t from_offset = 0, body_offset = 0, end_offset = 0;
+    };
+    std::vector<MboxSpan> spans_;  // mbox: where each message is
     std::string maildir_;
+    std::string uidl_format_;
+    std::uint32_t uid_validity_ = 0;
     util::UniqueFd lock_;
     std::vector<Pop3Message> messages_;
+    std::string names_;
 };
 
 // pop3_encode_message() on a message that comes in pieces: feed() may

@@ -105,14 +105,12 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open_mbox(const std::string& inbox, co
         const auto hdr_end = text->find("\n\n");
         std::string key = digest_hex("sha256", m.from_line + "\n" + text->substr(0, hdr_end)).substr(0, 24);
         if (int n = seen[key]++; n > 0) key += "-" + std::to_string(n);
-        keys.push_back(key);
         Pop3Message pm;
-        pm.from_offset = m.from_offset;
-        pm.body_offset = m.body_offset;
-        pm.end_offset = m.end_offset;
         pm.file_size = text->size();
         pm.size = pop3_size(*text);
-        box->messages_.push_back(std::move(pm));
+        box->add(pm, key);
+        box->spans_.push_back(MboxSpan{m.from_offset, m.body_offset, m.end_offset});
+        keys.push_back(std::move(key));
     }
     if (auto st = mkdirs(index_dir); !st) {
         *reason = st.error().message;
@@ -123,8 +121,9 @@ std::unique_ptr<Pop3Mailbox> Pop3Mailbox::open_mbox(const std::string& inbox, co
         *reason = uids.error().message;
         return nullptr;
     }
-    for (std::size_t i = 0; i < keys.size(); ++i)
-        box->messages_[i].uidl = access::format_uidl(uidl_format, uids->uid_of[keys[i]], uids->uid_validity, keys[i]);
+    box->uidl_format_ = uidl_format;
+    box->uid_validity_ = uids->uid_validity;
+    for (std::size_t i = 0; i < keys.size(); ++i) box->messages_[i].uid = uids->uid_of[keys[i]];
     *why = OpenError::kNone;
     return box;
 }
@@ -164,8 +163,8 @@ Result<UpdateStats> Pop3Mailbox::commit_mbox() {
     std::string out;
     out.reserve(old.size());
     for (std::size_t i = 0; i < messages_.size(); ++i) {
-        const std::uint64_t begin = messages_[i].from_offset;
-        const std::uint64_t end = i + 1 < messages_.size() ? messages_[i + 1].from_offset : mbox_snapshot_;
+        const std::uint64_t begin = spans_[i].from_offset;
+        const std::uint64_t end = i + 1 < spans_.size() ? spans_[i + 1].from_offset : mbox_snapshot_;
         if (!messages_[i].deleted) out.append(old, begin, end - begin);
     }
     out.append(old, mbox_snapshot_, std::string::npos);

@@ -57,40 +57,6 @@ event::Offload* Pop3Server::offload() {
     return offload_.get();
 }
 
-void Pop3Server::set_mail_processes(access::MailProcesses* processes) {
-    mail_ = processes;
-    if (mail_) mail_->attach(loop_, [this](std::uint64_t id) { handed_done(id, false); });
-}
-
-void Pop3Server::handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
-                             std::unique_ptr<access::TlsProxy> proxy) {
-    Handed& h = handed_[id];
-    h.ticket = std::move(ticket);
-    h.conn = std::move(conn);
-    h.proxy = std::move(proxy);
-}
-
-void Pop3Server::handed_done(std::uint64_t id, bool from_proxy) {
-    auto it = handed_.find(id);
-    if (it == handed_.end()) return;
-    Handed& h = it->second;
-    if (from_proxy) {
-        // Freed after the proxy's callback, the proxy (and its channel on
-        // the client's socket) before the socket itself.
-        struct Gone {
-            server::Connection conn;
-            std::unique_ptr<access::TlsProxy> proxy;
-        };
-        loop_.release_later(std::make_unique<Gone>(Gone{std::move(h.conn), std::move(h.proxy)}));
-    } else if (!h.reported) {
-        h.reported = true;
-        userip_.release(h.ticket);
-        h.ticket = access::UseripLimiter::Ticket{};
-        if (!h.proxy) h.conn.close();
-    }
-    if (h.reported && !h.proxy) handed_.erase(it);
-}
-
 void Pop3Server::adopt(access::Handoff handoff, util::UniqueFd fd, std::function<void()> done) {
     auto session = std::make_unique<Pop3Session>(*this, std::move(handoff), std::move(fd), std::move(done));
     Pop3Session* raw = session.get();

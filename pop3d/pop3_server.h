@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/access/handed_sessions.h"
 #include "lib/access/login.h"
 #include "lib/access/mail_process.h"
 #include "lib/auth/auth_client.h"
@@ -81,17 +82,10 @@ public:
 
     // The login side of the per-user mail processes: null when sessions
     // run in this process (no broker: the unit tests).
-    void set_mail_processes(access::MailProcesses* processes);
-    access::MailProcesses* mail_processes() const { return mail_; }
-    std::uint64_t next_handoff_id() { return ++handoff_ids_; }
-    // A session now in a mail process: its user+IP ticket is released, and
-    // `conn` (still counted as a session of this process, so that it does
-    // not exit under its mail processes) closed, once the mail process
-    // reports it done (and the TLS proxy, when there is one, has finished).
-    void handed_over(std::uint64_t id, access::UseripLimiter::Ticket ticket, server::Connection conn,
-                     std::unique_ptr<access::TlsProxy> proxy);
-    // The mail process reported session `id` over, or its proxy finished.
-    void handed_done(std::uint64_t id, bool from_proxy);
+    void set_mail_processes(access::MailProcesses* processes) { handed_.attach(processes); }
+    access::MailProcesses* mail_processes() const { return handed_.mail(); }
+    // Sessions now in a mail process (lib/access/handed_sessions.h).
+    access::HandedSessions& handed() { return handed_; }
 
 private:
     event::Loop& loop_;
@@ -100,15 +94,7 @@ private:
     auth::AuthClient authd_;
     access::UseripLimiter userip_;
     std::map<Pop3Session*, std::unique_ptr<Pop3Session>> sessions_;
-    access::MailProcesses* mail_ = nullptr;
-    std::uint64_t handoff_ids_ = 0;
-    struct Handed {
-        access::UseripLimiter::Ticket ticket;
-        server::Connection conn;
-        std::unique_ptr<access::TlsProxy> proxy;
-        bool reported = false;  // the mail process said it is over
-    };
-    std::map<std::uint64_t, Handed> handed_;
+    access::HandedSessions handed_{loop_, userip_};
     // Last: destroyed first, so no mailbox work reports to a session gone.
     std::unique_ptr<event::Offload> offload_;
     bool offload_failed_ = false;

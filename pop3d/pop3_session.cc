@@ -475,16 +475,7 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
 }
 
 void Pop3Session::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    access::MailProcesses* mail = server_.mail_processes();
-    std::string why;
-    if (mail->privileged() && !access::MailProcesses::runnable_uid(user, &why)) {
-        log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), why.c_str());
-        send("-ERR [SYS/PERM] Internal error occurred. Refer to server log for more information.");
-        end_after_output("Internal error");
-        return;
-    }
     access::Handoff h;
-    h.id = server_.next_handoff_id();
     h.protocol = "pop3";
     h.login_name = login_name;
     h.method = method;
@@ -492,47 +483,17 @@ void Pop3Session::hand_off(const std::string& login_name, const auth::AuthUser& 
     h.lip = peer_.lip;
     h.tls = peer_.tls;
     h.user = user;
-    h.user.passwd.clear();
-    h.user.clear_passwd.clear();
     h.state = channel_->read(channel_->input_size());  // pipelined after the login
-    util::UniqueFd ours, theirs;
-    if (peer_.tls) {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-            log::error("pop3(%s): socketpair: %s", log::log_printable(login_name).c_str(), std::strerror(errno));
-            send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
-            end_after_output("Internal error");
-            return;
-        }
-        ours.reset(sv[0]);
-        theirs.reset(sv[1]);
-    }
-    peer_.log_login(login_name, method);
-    if (auto st = mail->handoff(h, peer_.tls ? theirs.get() : conn_.fd()); !st) {
+    auto st = server_.handed().hand_off(std::move(h), {&channel_, &conn_, &userip_ticket_},
+                                        [&] { peer_.log_login(login_name, method); });
+    if (!st) {
         log::error("pop3(%s): %s", log::log_printable(login_name).c_str(), st.error().message.c_str());
-        send("-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.");
+        send(st.error().temporary()
+                 ? "-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information."
+                 : "-ERR [SYS/PERM] Internal error occurred. Refer to server log for more information.");
         end_after_output("Internal error");
         return;
     }
-    theirs.reset();
-    channel_->on_drained(nullptr);
-    std::unique_ptr<access::TlsProxy> proxy;
-    if (peer_.tls) {
-        Pop3Server* server = &server_;
-        const std::uint64_t id = h.id;
-        proxy = std::make_unique<access::TlsProxy>(std::move(channel_), std::move(ours), server_.loop(),
-                                                   [server, id] { server->handed_done(id, true); });
-    } else {
-        channel_.reset();
-        // The client's socket is the mail process's now; the descriptor
-        // number stays taken (by /dev/null) so that the Connection, and
-        // with it this process's count of sessions, lives until the mail
-        // process reports the session over.
-        util::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        if (!null.valid() || ::dup3(null.get(), conn_.fd(), O_CLOEXEC) < 0) conn_.close();
-    }
-    server_.handed_over(h.id, std::exchange(userip_ticket_, access::UseripLimiter::Ticket{}), std::move(conn_),
-                        std::move(proxy));
     state_ = State::kDone;
     server_.finish(this);
 }

@@ -3,7 +3,9 @@
 // client takes them, and QUIT's UPDATE.
 #include <malloc.h>
 
+#include <charconv>
 #include <ctime>
+#include <string_view>
 
 #include "lib/access/mail_location.h"
 #include "lib/log/log.h"
@@ -125,19 +127,27 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
     case Pop3Verb::kList:
     case Pop3Verb::kUidl: {
         const bool list = cmd.verb == Pop3Verb::kList;
-        auto item = [&](std::size_t k) {
-            const auto& m = box_->message(k);
-            return list ? util::format("%zu %llu", k + 1, static_cast<unsigned long long>(m.size))
-                        : util::format("%zu %s", k + 1, m.uidl.c_str());
+        auto item = [&](std::size_t k, std::string* out) {
+            char num[24];
+            *out += std::string_view(num, std::to_chars(num, num + sizeof(num), k + 1).ptr - num);
+            *out += ' ';
+            if (list)
+                *out += std::string_view(num, std::to_chars(num, num + sizeof(num), box_->message(k).size).ptr - num);
+            else
+                box_->append_uidl(k, out);
         };
         if (cmd.msg) {
-            if (message_index(cmd, &i)) send("+OK " + item(i));
+            if (!message_index(cmd, &i)) return;
+            std::string one = "+OK ";
+            item(i, &one);
+            send(one);
             return;
         }
         std::string out = list ? util::format("+OK %zu messages:\r\n", box_->live_count()) : std::string("+OK\r\n");
+        out.reserve(out.size() + box_->count() * (list ? 16 : 24));
         for (std::size_t k = 0; k < box_->count(); ++k) {
             if (box_->message(k).deleted) continue;
-            out += item(k);
+            item(k, &out);
             out += "\r\n";
         }
         out += ".\r\n";
@@ -160,12 +170,18 @@ void Pop3Session::transaction(const Pop3Command& cmd) {
                 send("-ERR [SYS/TEMP] Message no longer exists or can't be read.");
                 return;
             }
-            const std::string body = pop3_encode_message(*text, lines);
-            channel_->write(ok);
-            channel_->write(body);
-            channel_->write(".\r\n");
+            // The reply in one piece: status line, message, terminator.
+            std::string out;
+            out.reserve(ok.size() + text->size() + text->size() / 16 + 8);
+            out += ok;
+            Pop3Encoder enc(lines);
+            enc.feed(*text, &out);
+            enc.finish(&out);
+            const std::size_t body = out.size() - ok.size();
+            out += ".\r\n";
+            channel_->write(out);
             (retr ? retr_count_ : top_count_) += 1;
-            (retr ? retr_bytes_ : top_bytes_) += body.size();
+            (retr ? retr_bytes_ : top_bytes_) += body;
             return;
         }
         auto reader = box_->open_message(i);

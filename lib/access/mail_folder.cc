@@ -82,6 +82,8 @@ MailFolder::~MailFolder() {
     if (state_ != nullptr) (void)flush();
 }
 
+const std::string& MailFolder::dir() const { return state_->dir(); }
+
 std::uint32_t MailFolder::uid_validity() const { return state_->index().uid_validity; }
 std::uint32_t MailFolder::uid_next() const { return state_->index().uid_next; }
 std::uint64_t MailFolder::highest_modseq() const { return state_->index().highest_modseq; }

@@ -134,6 +134,9 @@ public:
 
     const std::string& name() const { return name_; }  // as given to open_folder()
     bool read_only() const { return read_only_; }
+    // The folder's Maildir directory (new/, cur/, dovecot-uidlist): what a
+    // session watches for changes while it waits (IDLE).
+    const std::string& dir() const;
 
     std::uint32_t uid_validity() const;
     std::uint32_t uid_next() const;

@@ -243,8 +243,10 @@ Result<std::unique_ptr<MailProcesses>> MailProcesses::start(MailProcessOptions o
     return m;
 }
 
-void MailProcesses::attach(event::Loop& loop, std::function<void(std::uint64_t id)> on_done) {
+void MailProcesses::attach(event::Loop& loop, std::function<void(std::uint64_t id)> on_done,
+                           std::function<void()> on_gone) {
     on_done_ = std::move(on_done);
+    on_gone_ = std::move(on_gone);
     ::fcntl(sock_.get(), F_SETFL, ::fcntl(sock_.get(), F_GETFL) | O_NONBLOCK);
     watcher_ = event::FdWatcher(loop, sock_.get(), event::Interest::kRead, [this] { on_readable(); });
     watcher_.enable();
@@ -259,6 +261,7 @@ void MailProcesses::on_readable() {
         if (!*got) {
             log::warn("mail broker exited");
             watcher_.disable();
+            if (auto gone = std::move(on_gone_)) gone();
             return;
         }
         std::uint64_t id = 0;

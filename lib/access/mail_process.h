@@ -11,7 +11,9 @@
 //   (sessions_per_process). Each mail process runs an event loop with the
 //   protocol's MailSessionStarter for every session it is given; when a
 //   session ends, its id comes back to the login process (on_done), which
-//   then releases what it counted for it (the user+IP limit).
+//   then releases what it counted for it (the user+IP limit); if the
+//   broker exits, the login process is told so (on_gone) and lets go of
+//   every session not reported yet (handed_sessions.h).
 //
 // Description
 //   Privileged (the broker started as root): a mail process runs with
@@ -72,8 +74,11 @@ public:
     static Result<std::unique_ptr<MailProcesses>> start(MailProcessOptions options, MailSessionStarter starter);
 
     bool privileged() const { return privileged_; }
-    // Once the loop exists: session ids reported done arrive at on_done.
-    void attach(event::Loop& loop, std::function<void(std::uint64_t id)> on_done);
+    pid_t broker_pid() const { return broker_; }
+    // Once the loop exists: session ids reported done arrive at on_done;
+    // on_gone runs once if the broker exits (no report comes after it).
+    void attach(event::Loop& loop, std::function<void(std::uint64_t id)> on_done,
+                std::function<void()> on_gone = nullptr);
     // Sends a session; the caller then closes its copy of `fd`. An error
     // means the broker is gone (the session stays the caller's).
     Status handoff(const Handoff& handoff, int fd);
@@ -89,6 +94,7 @@ private:
     bool privileged_ = false;
     event::FdWatcher watcher_;
     std::function<void(std::uint64_t)> on_done_;
+    std::function<void()> on_gone_;
 };
 
 class TlsProxy {

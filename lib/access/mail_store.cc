@@ -446,7 +446,9 @@ Result<MailboxStatus> MailStore::status(std::string_view name) {
     s.highest_modseq = index.highest_modseq;
     for (auto& r : index.records) {
         if (r.uid >= index.first_recent_uid) ++s.recent;
-        if (!mailbox::maildir_has_flag(mailbox::parse_maildir_name(r.filename).flags, 'S')) ++s.unseen;
+        const auto flags = mailbox::parse_maildir_name(r.filename).flags;
+        if (!mailbox::maildir_has_flag(flags, 'S')) ++s.unseen;
+        if (mailbox::maildir_has_flag(flags, 'T')) ++s.deleted;
         if (r.rfc822_size == 0) {
             if (auto text = util::read_file((*state)->path_of(r))) (*state)->remember_rfc822_size(r.uid, crlf_size(*text));
         }

@@ -13,7 +13,8 @@
 //
 // Description
 //   Folder names are IMAP names with "." as the hierarchy separator, in
-//   modified UTF-7 as they are on the wire: imapd converts nothing, and the
+//   modified UTF-7 as IMAP4rev1 has them on the wire (imapd converts the
+//   UTF-8 names of IMAP4rev2 sessions to them), and the
 //   directory names are those names (Dovecot's default), so a user moving
 //   between Dovecot and mailroom keeps every folder. Names are checked by
 //   lib/mailbox/maildir_folder.h ("a..b", "/", control characters refused);
@@ -88,6 +89,7 @@ struct MailboxStatus {
     std::uint32_t unseen = 0;
     std::uint64_t highest_modseq = 0;
     std::uint64_t size = 0;  // STATUS=SIZE: sum of RFC822.SIZE
+    std::uint32_t deleted = 0;  // IMAP4rev2 STATUS DELETED: messages with \Deleted
 };
 
 struct AppendResult {

@@ -157,9 +157,26 @@ TEST_CASE("imap framer: bounds give BAD or NO [TOOBIG] and the session goes on",
     lim.literal_plus = false;
     lim.max_literal = 100000;
     f.set_limits(lim);
+    // Over 4096: read and thrown away, then BAD [TOOBIG] (RFC 7888 section 4),
+    // also for a command other than APPEND and for a literal the line bound
+    // would allow.
     CHECK(f.line("t6 APPEND INBOX {4097+}") == ImapFramer::Step::kSkipLiteral);
+    CHECK(f.skipping());
+    CHECK(f.skip(4097) == ImapFramer::Step::kError);
+    CHECK(f.error_reply().rfind("BAD [TOOBIG]", 0) == 0);
+    CHECK(f.tag() == "t6");
+    CHECK(f.skip_rest());
+    f.reset();
+    CHECK(f.line("t6b LOGIN {5000+}") == ImapFramer::Step::kSkipLiteral);
+    CHECK(f.skip(5000) == ImapFramer::Step::kError);
+    CHECK(f.error_reply().rfind("BAD [TOOBIG]", 0) == 0);
     f.reset();
     CHECK(f.line("t7 APPEND INBOX {4096+}") == ImapFramer::Step::kNeedLiteral);
+    CHECK(f.literal(std::string(4096, 'm')) == ImapFramer::Step::kNeedLine);
+    CHECK(f.line("") == ImapFramer::Step::kComplete);
+    f.reset();
+    // Synchronising literals are not limited by LITERAL-.
+    CHECK(f.line("t7b APPEND INBOX {50000}") == ImapFramer::Step::kContinue);
     f.reset();
     // Many lines of literals count against the line bound together.
     lim.literal_plus = true;

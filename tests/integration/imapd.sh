@@ -18,8 +18,13 @@
 # STARTTLS), imaps, line and literal bounds ([TOOBIG]), a large message
 # fetched byte for byte (sent from its file), two sessions and
 # a delivery on one folder (every change seen once, no EXPUNGE during
-# FETCH), IDLE seeing a delivery, Dovecot's log lines; then a restart of
-# the instance keeps UIDVALIDITY and the UIDs.
+# FETCH), IDLE seeing a delivery, Dovecot's log lines; a restart of the
+# instance keeps UIDVALIDITY and the UIDs; then (imapd_rev2.py) IMAP4rev2
+# after ENABLE (UTF-8 mailbox names, ESEARCH results, no RECENT, SELECT's
+# LIST, [CLOSED], STATUS DELETED, LIST \NonExistent), LITERAL-
+# (imap_literal_minus), IDLE reporting a delivery and another session's
+# flag change (inotify), mail_max_userip_connections, the autologout's BYE
+# and "* OK Still here".
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
@@ -28,8 +33,8 @@ mr_require_commands openssl
 
 source "$(dirname "$0")/imapd_common.sh"
 
-ARGS=$(printf '{"imap": %s, "imaps": %s, "imap_small": %s, "smtp": %s, "user": "alice@v.test", "password": "wonderland", "maillog": "%s", "dir": "%s", "maildir": "%s"}' \
-    "$P" "$PS" "$PL" "$PSMTP" "$T/maillog" "$T" "$MD")
+ARGS=$(printf '{"imap": %s, "imaps": %s, "imap_small": %s, "imap_minus": %s, "imap_limits": %s, "smtp": %s, "user": "alice@v.test", "password": "wonderland", "maillog": "%s", "dir": "%s", "maildir": "%s"}' \
+    "$P" "$PS" "$PL" "$PM" "$PX" "$PSMTP" "$T/maillog" "$T" "$MD")
 python3 "$HERE/imapd_client.py" "$ARGS" main >"$T/client.out" 2>&1 || mr_fail "client: $(cat "$T/client.out")"
 
 # The UID list is Dovecot's, next to the mail.
@@ -41,6 +46,8 @@ mr_wait_for "instance stopped" mr_no_instance_pids
 "$MR" -c "$CONF" start || mr_fail "restart failed"
 mr_wait_for "authd socket" test -S "$Q/private/authd"
 python3 "$HERE/imapd_client.py" "$ARGS" restart >"$T/client2.out" 2>&1 || mr_fail "after restart: $(cat "$T/client2.out")"
+# IMAP4rev2, LITERAL-, IDLE woken by inotify, the user+IP limit, autologout, "Still here".
+python3 "$HERE/imapd_rev2.py" "$ARGS" >"$T/rev2.out" 2>&1 || mr_fail "rev2 client: $(cat "$T/rev2.out")"
 
 grep -q "imapd.*warning\|imapd.*error\|imapd.*fatal\|imapd.*panic" "$T/maillog" &&
     mr_fail "imapd logged trouble: $(grep "imapd.*warning\|imapd.*error\|imapd.*fatal\|imapd.*panic" "$T/maillog")"

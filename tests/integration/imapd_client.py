@@ -16,7 +16,7 @@ import sys
 import time
 
 A = json.loads(sys.argv[1])
-PHASE = sys.argv[2]
+PHASE = sys.argv[2] if len(sys.argv) > 2 else ""
 USER, PASS = A["user"], A["password"]
 CTX = ssl.create_default_context()
 CTX.check_hostname = False
@@ -453,8 +453,9 @@ def restart_phase():
     m.logout()
 
 
-if PHASE == "main":
-    main_phase()
-else:
-    restart_phase()
-print("ok", PHASE)
+if __name__ == "__main__":
+    if PHASE == "main":
+        main_phase()
+    else:
+        restart_phase()
+    print("ok", PHASE)

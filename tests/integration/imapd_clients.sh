@@ -13,25 +13,6 @@ mr_require_commands openssl mbsync mutt script
 
 source "$(dirname "$0")/imapd_common.sh"
 
-deliveries() { grep -c "relay=virtual, .*status=sent" "$T/maillog" 2>/dev/null || true; }
-deliver() {
-    local n
-    n=$(deliveries)
-    printf 'From: bob@example.test\nSubject: %s\n\n%s\n' "$1" "$2" |
-        dl_send -f bob@example.test alice@v.test || mr_fail "sendmail $1"
-    mr_wait_for "delivery of $1" sh -c "[ \$(grep -c 'relay=virtual, .*status=sent' '$T/maillog') -gt $n ]"
-}
-# The flags of the server's message whose text has $1 (the info letters).
-server_flags() {
-    local f
-    f=$(grep -l -- "$1" "$MD"/cur/* "$MD"/new/* 2>/dev/null | head -n 1)
-    [ -n "$f" ] || return 1
-    case $f in *:2,*) echo "${f##*:2,}" ;; *) echo "" ;; esac
-}
-
-deliver "one" "body one"
-deliver "two" "body two"
-
 mkdir -p "$T/local"
 cat >"$T/mbsyncrc" <<EOF2
 IMAPAccount mr
@@ -60,37 +41,7 @@ SyncState *
 Sync All
 EOF2
 mbsync_run() { HOME=$T timeout 60 mbsync -c "$T/mbsyncrc" -a >>"$T/mbsync.out" 2>&1 || mr_fail "mbsync: $(tail -c 3000 "$T/mbsync.out")"; }
-mbsync_run
-local_file() { grep -l -- "$1" "$T"/local/INBOX/cur/* "$T"/local/INBOX/new/* 2>/dev/null | head -n 1; }
-[ -n "$(local_file "body one")" ] && [ -n "$(local_file "body two")" ] || mr_fail "mbsync did not fetch both: $(ls -R "$T/local")"
-
-# Up: "one" read and flagged, "two" deleted, a new message written locally.
-f=$(local_file "body one")
-mv "$f" "$T/local/INBOX/cur/$(basename "${f%%:2,*}"):2,FS"
-rm -f "$(local_file "body two")"
-printf 'From: alice@v.test\nSubject: three\n\nbody three\n' >"$T/local/INBOX/new/1700000000.local1.host"
-mbsync_run
-[ "$(server_flags "body one")" = "FS" ] || mr_fail "flags not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body two" >/dev/null && mr_fail "deletion not synced up: $(ls "$MD/cur" "$MD/new")"
-server_flags "body three" >/dev/null || mr_fail "new message not uploaded: $(ls "$MD/cur" "$MD/new")"
-
-# Down: the server answers "three" and expunges "one".
-python3 - "$P" <<'PY' || mr_fail "server-side changes"
-import imaplib, sys
-m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
-m.login("alice@v.test", "wonderland")
-m.select("INBOX")
-typ, data = m.search(None, "BODY", "three")
-assert data[0], data
-m.store(data[0].decode(), "+FLAGS", "(\\Answered)")
-typ, data = m.search(None, "BODY", "one")
-m.store(data[0].decode(), "+FLAGS", "(\\Deleted)")
-m.expunge()
-m.logout()
-PY
-mbsync_run
-[ -z "$(local_file "body one")" ] || mr_fail "expunge not synced down: $(ls -R "$T/local/INBOX")"
-case $(local_file "body three") in *:2,*R*) ;; *) mr_fail "flag not synced down: $(ls -R "$T/local/INBOX")" ;; esac
+check_two_way_sync mbsync mbsync_run
 
 # mutt reads the INBOX over imap:// and shows the newest message.
 deliver "for mutt" "mutt reads this"

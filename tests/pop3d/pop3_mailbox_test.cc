@@ -55,9 +55,9 @@ TEST_CASE("pop3 mailbox: list, UIDLs, lock, update", "[unit]") {
         REQUIRE(box->count() == 2);
         CHECK(box->message(0).size == 14u);
         CHECK(box->message(1).size == 21u);
-        CHECK(box->message(0).uidl == "0000000100000010");
-        CHECK(box->message(1).uidl == "0000000200000010");
-        for (std::size_t i = 0; i < box->count(); ++i) uidls.push_back(box->message(i).uidl);
+        CHECK(box->uidl(0) == "0000000100000010");
+        CHECK(box->uidl(1) == "0000000200000010");
+        for (std::size_t i = 0; i < box->count(); ++i) uidls.push_back(box->uidl(i));
         // A second session is refused while this one lives.
         auto second = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x20, &why, &reason);
         CHECK_FALSE(second);
@@ -80,12 +80,65 @@ TEST_CASE("pop3 mailbox: list, UIDLs, lock, update", "[unit]") {
     auto box = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x30, &why, &reason);
     REQUIRE(box);
     REQUIRE(box->count() == 2);
-    CHECK(box->message(0).uidl == uidls[1]);
-    CHECK(box->message(1).uidl == "0000000300000010");
+    CHECK(box->uidl(0) == uidls[1]);
+    CHECK(box->uidl(1) == "0000000300000010");
     auto text = box->read(0);
     REQUIRE(text);
     CHECK(*text == "Subject: bb\n\nbody\n");
     box.reset();
+    fs::remove_all(dir);
+}
+
+TEST_CASE("pop3 mailbox: an unchanged Maildir is listed from the folder index, sizes counted once", "[unit]") {
+    const std::string dir = make_maildir();
+    put(dir + "/cur/1000.M1P1Q1.host:2,S", "Subject: a\n\nbody\n");                 // 17 bytes, 20 with CRLF
+    put(dir + "/cur/1001.M1P1Q2.host,S=12,W=99:2,", "Subject: b\n\n");              // the name's W= is taken
+    // Directories last changed well before the scan: their mtimes can be trusted.
+    auto age = [&](const char* sub) {
+        struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
+        REQUIRE(::utimensat(AT_FDCWD, (dir + "/" + sub).c_str(), t, 0) == 0);
+    };
+    age("new");
+    age("cur");
+    Pop3Mailbox::OpenError why;
+    std::string reason;
+    {
+        auto box = Pop3Mailbox::open(dir, "%u-%v-%f", 0x10, &why, &reason);
+        REQUIRE(box);
+        REQUIRE(box->count() == 2);
+        CHECK(box->message(0).size == 20u);
+        CHECK(box->message(0).file_size == 17u);
+        CHECK(box->message(1).size == 99u);
+        CHECK(box->message(1).file_size == 12u);
+        CHECK(box->uidl(0) == "1-16-1000.M1P1Q1.host");
+        CHECK(box->uidl(1) == "2-16-1001.M1P1Q2.host,S=12,W=99");
+        CHECK(box->name(1) == "1001.M1P1Q2.host,S=12,W=99:2,");
+    }
+    CHECK(fs::exists(dir + "/mailroom.index"));
+    // Unchanged directories: the index is the listing. A message rewritten
+    // in place keeps the size counted before, and a file slipped in with
+    // the directory's mtime put back is not seen (no scan).
+    put(dir + "/cur/1000.M1P1Q1.host:2,S", "Subject: a\n\nbody\nmore\n");
+    put(dir + "/cur/1002.M1P1Q3.host:2,", "Subject: c\n\n");
+    age("cur");
+    {
+        auto box = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x20, &why, &reason);
+        REQUIRE(box);
+        REQUIRE(box->count() == 2);
+        CHECK(box->message(0).size == 20u);
+        CHECK(box->uidl(0) == "0000000100000010");
+        CHECK(box->uidl(1) == "0000000200000010");
+    }
+    // A changed directory is scanned again.
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    REQUIRE(::utimensat(AT_FDCWD, (dir + "/cur").c_str(), now, 0) == 0);
+    {
+        auto box = Pop3Mailbox::open(dir, "%08Xu%08Xv", 0x30, &why, &reason);
+        REQUIRE(box);
+        REQUIRE(box->count() == 3);
+        CHECK(box->uidl(2) == "0000000300000010");
+        CHECK(box->message(2).size == 14u);
+    }
     fs::remove_all(dir);
 }
 
