@@ -1,45 +1,15 @@
-// cleanup_checks.h - header_checks and body_checks actions (pure).
-//
-// Summary
-//   parse_check_action() reads the answer of a header_checks, 
-//   mime_header_checks or body_checks table:
-//   REJECT [text], DISCARD [text], HOLD [text], WARN [text], IGNORE,
-//   REPLACE text, PREPEND text, REDIRECT addr, FILTER transport:dest,
-//   DUNNO, OK. Action names are case-insensitive; an unknown action is
-//   reported (Postfix logs it and ignores the line). is_mime_header() tells
-//   which primary headers mime_header_checks sees instead of header_checks.
+// cleanup_checks.h - header_checks and body_checks actions, as cleanup
+// names them: lib/table/check_action.h (shared with milter_header_checks).
 #pragma once
 
-#include <string>
-#include <string_view>
+#include "lib/table/check_action.h"
 
 namespace mailroom::cleanup {
 
-enum class CheckAction {
-    kNone,  // no match, DUNNO or OK
-    kReject,
-    kDiscard,
-    kHold,
-    kWarn,
-    kIgnore,
-    kReplace,
-    kPrepend,
-    kRedirect,
-    kFilter,
-    kUnknown,
-};
-
-struct CheckResult {
-    CheckAction action = CheckAction::kNone;
-    std::string text;  // the argument (trimmed); may be empty
-};
-
-CheckResult parse_check_action(std::string_view value);
-
-// "Content-*" and "MIME-Version" headers.
-bool is_mime_header(std::string_view name);
-
-// The log word of an action ("reject", "warning", "hold", ...).
-const char* check_action_word(CheckAction action);
+using table::CheckAction;
+using table::CheckResult;
+using table::check_action_word;
+using table::is_mime_header;
+using table::parse_check_action;
 
 }  // namespace mailroom::cleanup

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
         "smtpd_sasl_local_domain", "smtpd_sasl_path", "smtpd_sasl_response_limit",
         "smtpd_sasl_security_options", "smtpd_sasl_service", "smtpd_sasl_tls_security_options",
         "smtpd_sasl_type", "smtpd_sender_login_maps", "smtpd_sender_restrictions", "smtpd_soft_error_limit",
-        "smtpd_timeout", "smtpd_tls_CAfile", "smtpd_tls_auth_only", "smtpd_tls_cert_file", "smtpd_tls_ciphers",
+        "smtpd_timeout", "smtpd_tls_CAfile", "smtpd_tls_ask_ccert", "smtpd_tls_auth_only", "smtpd_tls_cert_file", "smtpd_tls_ciphers",
         "smtpd_tls_key_file", "smtpd_tls_loglevel", "smtpd_tls_mandatory_ciphers",
         "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols", "smtpd_tls_received_header",
         "smtpd_tls_security_level", "smtpd_tls_wrappermode", "smtpd_use_tls", "smtputf8_enable",
@@ -90,5 +90,9 @@ int main(int argc, char** argv) {
         "unknown_virtual_mailbox_reject_code", "virtual_alias_domains", "virtual_alias_maps",
         "virtual_mailbox_domains", "virtual_mailbox_maps"};
     spec.parameters.insert(spec.parameters.end(), milter::kMilterParameters.begin(), milter::kMilterParameters.end());
+    // The routes behind the milter macros {mail_mailer}, {rcpt_host}, ...
+    for (const char* p : {"local_transport", "virtual_transport", "relay_transport", "default_transport", "relayhost",
+                          "transport_maps"})
+        spec.parameters.push_back(p);
     return server::run_multi_server(argc, argv, std::move(spec));
 }

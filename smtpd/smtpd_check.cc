@@ -51,10 +51,7 @@ void dsn_split(std::string_view def_dsn, std::string_view text, std::string* dsn
 void Checker::Eval::log_whatsup(std::string_view whatsup, std::string_view text) {
     std::string line = (s.queue_id.empty() ? std::string("NOQUEUE") : s.queue_id) + ": " + std::string(whatsup) +
                        ": " + where + " from " + s.namaddr() + ": " + std::string(text) + ";";
-    if (s.sender) line += " from=<" + *s.sender + ">";
-    if (s.recipient) line += " to=<" + *s.recipient + ">";
-    if (!s.protocol.empty()) line += " proto=" + s.protocol;
-    if (s.helo_name) line += " helo=<" + *s.helo_name + ">";
+    if (std::string suffix = s.log_suffix(s.recipient); !suffix.empty()) line += " " + suffix;
     line = log::log_printable(line);
     log::info("%s", line.c_str());
     s.effects.log.push_back(std::move(line));

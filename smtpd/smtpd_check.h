@@ -153,6 +153,22 @@ struct SessionState {
     CheckEffects effects;
 
     std::string namaddr() const { return client_name + "[" + client_addr + "]"; }
+    // The envelope part of a reject/accept log line, as Postfix writes it:
+    // "from=<s> to=<r> proto=P helo=<h>", each part only when known (from
+    // always when `always_from`, as the milter lines do). Not quoted: the
+    // caller makes the whole line printable.
+    std::string log_suffix(const std::optional<std::string>& to, bool always_from = false) const {
+        std::string out;
+        auto add = [&out](const std::string& part) {
+            if (!out.empty()) out += ' ';
+            out += part;
+        };
+        if (sender || always_from) add("from=<" + sender.value_or("") + ">");
+        if (to) add("to=<" + *to + ">");
+        if (!protocol.empty()) add("proto=" + protocol);
+        if (helo_name) add("helo=<" + *helo_name + ">");
+        return out;
+    }
     // Ends a mail transaction (RSET, end of DATA, failed MAIL): forgets the
     // sender, recipient, recipient count and access-map side effects; the
     // client, HELO, AUTH and TLS facts stay.

@@ -138,10 +138,7 @@ void Session::clamav_verdict(std::function<void(const Reply&, bool)> done) {
             std::string text = cc.action == ClamavConfig::Action::kReject ? reject.text() : "Virus found: " + v->virus;
             std::string line = id + ": " + kWhat[static_cast<int>(cc.action)] + ": END-OF-MESSAGE from " +
                                namaddr() + ": " + text + ";";
-            if (s_.sender) line += " from=<" + *s_.sender + ">";
-            if (!recipients_.empty()) line += " to=<" + recipients_.front() + ">";
-            if (!s_.protocol.empty()) line += " proto=" + s_.protocol;
-            if (s_.helo_name) line += " helo=<" + *s_.helo_name + ">";
+            if (std::string suffix = envelope_log_suffix(); !suffix.empty()) line += " " + suffix;
             line += ", " + scanned;
             log::info("%s", log::log_printable(line).c_str());
             switch (cc.action) {

@@ -188,10 +188,14 @@ void Session::cmd_data(const Command& cmd) {
                 log::warn("%s: cleanup: %s", s_.queue_id.c_str(), st.error().message.c_str());
                 sink_status_ = st;
             }
-            decoder_ = DataDecoder(reject_bare_lf_);
-            message_size_ = 0;
-            state_ = State::kData;
-            reply(replies::data_go_ahead());
+            auto go_ahead = [this] {
+                decoder_ = DataDecoder(reject_bare_lf_);
+                message_size_ = 0;
+                state_ = State::kData;
+                reply(replies::data_go_ahead());
+            };
+            if (proxy_ && sink_status_) return proxy_data(go_ahead);
+            go_ahead();
         });
     });
 }

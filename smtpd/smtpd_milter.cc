@@ -106,12 +106,9 @@ std::unique_ptr<MessageSink> milter_sink(std::unique_ptr<MessageSink> inner, std
 // The session's side
 
 std::string Session::milter_log_suffix() const {
-    std::string out = "from=<" + log::log_printable(s_.sender.value_or("")) + ">";
-    std::string to = s_.recipient ? *s_.recipient : recipients_.empty() ? "" : recipients_.front();
-    if (s_.recipient || !recipients_.empty()) out += " to=<" + log::log_printable(to) + ">";
-    out += " proto=" + s_.protocol;
-    if (s_.helo_name) out += " helo=<" + log::log_printable(*s_.helo_name) + ">";
-    return out;
+    std::optional<std::string> to = s_.recipient;
+    if (!to && !recipients_.empty()) to = recipients_.front();
+    return log::log_printable(s_.log_suffix(to, true));
 }
 
 std::optional<std::string> Session::milter_macro(std::string_view name) const {
@@ -152,13 +149,82 @@ std::optional<std::string> Session::milter_macro(std::string_view name) const {
     if (n == "auth_type") return s_.sasl_username.empty() ? std::nullopt : std::optional<std::string>(s_.sasl_method);
     if (n == "auth_authen")
         return s_.sasl_username.empty() ? std::nullopt : std::optional<std::string>(s_.sasl_username);
+    // MAIL FROM's AUTH= (taken only when AUTH is on), "<>" giving none.
+    if (n == "auth_author") return sasl_sender_.empty() ? std::nullopt : std::optional<std::string>(sasl_sender_);
     if (n == "mail_addr") return s_.sender;
     if (n == "rcpt_addr") return s_.recipient;
-    if (n == "mail_mailer") return std::string("smtp");
+    if (n == "mail_mailer" || n == "mail_host") {
+        // Where a bounce would go; empty for the null sender, as Postfix.
+        if (!s_.sender) return std::nullopt;
+        if (s_.sender->empty()) return std::string();
+        auto r = server_.route(*s_.sender);
+        if (!r) return std::nullopt;
+        return n == "mail_mailer" ? r->transport : r->nexthop;
+    }
+    if (n == "rcpt_mailer" || n == "rcpt_host") {
+        if (!s_.recipient) return std::nullopt;
+        auto r = server_.route(*s_.recipient);
+        if (!r) return std::nullopt;
+        return n == "rcpt_mailer" ? r->transport : r->nexthop;
+    }
     if (n == "tls_version" && s_.tls_active) return tls_info_.protocol;
     if (n == "cipher" && s_.tls_active) return tls_info_.cipher;
     if (n == "cipher_bits" && s_.tls_active) return std::to_string(tls_info_.cipher_bits);
+    // The client certificate's names (smtpd_tls_ask_ccert = yes), as Postfix: CommonNames.
+    if (n == "cert_subject" && s_.tls_active && tls_info_.peer_cert) return tls_info_.peer_cn;
+    if (n == "cert_issuer" && s_.tls_active && tls_info_.peer_cert) return tls_info_.issuer_cn;
     return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Routes for the macros: qmgr's resolve_route() over the resolver the
+// restrictions use and transport_maps.
+
+Status SmtpdServer::load_routes(const config::Config& cfg, const CheckConfig& checks) {
+    if (domains_ && domains_->may_block()) return ok_status();  // route() gives nothing
+    auto routing = std::make_shared<qmgr::RoutingConfig>();
+    routing->resolver =
+        std::make_shared<address::Resolver>(checks.resolve, hooks_.check.classify_domain, hooks_.check.local_domain);
+    for (auto [name, field] : {std::pair{"local_transport", &routing->local_transport},
+                               std::pair{"virtual_transport", &routing->virtual_transport},
+                               std::pair{"relay_transport", &routing->relay_transport},
+                               std::pair{"default_transport", &routing->default_transport},
+                               std::pair{"relayhost", &routing->relayhost}}) {
+        auto v = cfg.get(name);
+        if (!v) return v.error();
+        *field = *v;
+    }
+    auto maps = cfg.get_list("transport_maps");
+    if (!maps) return maps.error();
+    for (const auto& spec : *maps) {
+        auto t = table::open_table(spec);
+        if (!t) return make_error("transport_maps: " + t.error().message);
+        if ((*t)->may_block()) {
+            transport_maps_.clear();
+            return ok_status();  // route() gives nothing
+        }
+        transport_maps_.push_back(std::move(*t));
+    }
+    routing_ = std::move(routing);
+    return ok_status();
+}
+
+std::optional<qmgr::Route> SmtpdServer::route(std::string_view address) const {
+    if (!routing_) return std::nullopt;
+    qmgr::TransportLookup lookup;
+    if (!transport_maps_.empty()) {
+        lookup = [this](std::string_view key) -> Result<std::optional<std::string>> {
+            for (const auto& t : transport_maps_) {
+                auto v = t->lookup(key);
+                if (!v) return v.error();
+                if (*v) return *v;
+            }
+            return std::optional<std::string>();
+        };
+    }
+    auto r = qmgr::resolve_route(*routing_, address, lookup);
+    if (!r) return std::nullopt;
+    return *r;
 }
 
 void Session::milter_stage(const char* stage, std::function<void(milter::MilterList::Done)> start,
@@ -203,7 +269,7 @@ std::vector<std::string> Session::milter_args(const Command& cmd) const {
     auto close = rest.find('>');
     if (close != std::string_view::npos) rest.remove_prefix(close + 1);
     else rest = {};
-    for (const auto& word : util::split_list(rest)) args.push_back(word);
+    for (const auto& word : util::split(rest, " \t")) args.push_back(word);  // NOTIFY=A,B is one
     return args;
 }
 

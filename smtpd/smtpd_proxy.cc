@@ -3,12 +3,16 @@
 // end-of-message steps with it; see smtpd_proxy.h.
 #include "smtpd/smtpd_proxy.h"
 
+#include <cstdint>
 #include <deque>
+#include <optional>
+#include <vector>
 
 #include "lib/config/param_read.h"
 #include "lib/util/strings.h"
 #include "lib/log/log.h"
 #include "lib/smtp/smtp_client_text.h"
+#include "lib/smtp/smtp_command.h"
 #include "smtpd/smtpd_session_impl.h"
 
 namespace mailroom::smtpd {
@@ -80,16 +84,42 @@ public:
 
     const std::string& queue_id() const override { return kNoQueue; }
 
+    // MAIL FROM's SIZE= and SMTPUTF8, which the record stream does not carry.
+    void set_mail_params(std::optional<std::uint64_t> size, bool smtputf8) {
+        size_ = size;
+        smtputf8_ = smtputf8;
+    }
+
     Status send(RecordType type, std::string_view payload) override {
         if (dead_) return ok_status();
         switch (type) {
-            case RecordType::kSender: queue("MAIL FROM:<" + std::string(payload) + ">\r\n", Kind::kMail); break;
-            case RecordType::kRecipient:
+            // MAIL FROM waits for the envelope records that follow the
+            // sender (RET, ENVID): it goes at the first recipient.
+            case RecordType::kAttribute: note_attribute(payload); break;
+            case RecordType::kSender: sender_ = std::string(payload); break;
+            case RecordType::kDsnRet: ret_ = std::string(payload); break;
+            case RecordType::kDsnEnvid: envid_ = std::string(payload); break;
+            case RecordType::kDsnOrcpt: orcpt_ = std::string(payload); break;
+            case RecordType::kDsnNotify: notify_ = std::string(payload); break;
+            case RecordType::kRecipient: {
+                send_mail();
                 if (!payload.empty()) payload.remove_prefix(1);  // the pending mark
                 rcpt_waiters_.emplace_back();
-                queue("RCPT TO:<" + std::string(payload) + ">\r\n", Kind::kRcpt);
+                std::string cmd = "RCPT TO:<" + std::string(payload) + ">";
+                if (announced("DSN")) {
+                    if (!notify_.empty()) cmd += " NOTIFY=" + notify_;
+                    if (auto semi = orcpt_.find(';'); semi != std::string::npos)
+                        cmd += " ORCPT=" + orcpt_.substr(0, semi + 1) + smtp::xtext_encode(orcpt_.substr(semi + 1));
+                }
+                orcpt_.clear();
+                notify_.clear();
+                queue(cmd + "\r\n", Kind::kRcpt);
                 break;
-            case RecordType::kContentStart: queue("DATA\r\n", Kind::kData); break;
+            }
+            case RecordType::kContentStart:
+                send_mail();
+                queue("DATA\r\n", Kind::kData);
+                break;
             case RecordType::kNormal:
             case RecordType::kContinued: {
                 std::string line;
@@ -115,6 +145,11 @@ public:
         loop_.defer([done = std::move(done)] { done(make_error("a proxied message has no queue file")); });
     }
 
+    // The proxy's reply to DATA (354, or its refusal).
+    void data_reply(ReplyFn fn) {
+        if (dead_) return later(std::move(fn), failure_);
+        data_waiter_ = std::move(fn);
+    }
     // The proxy's reply to the recipient sent last.
     void rcpt_reply(ReplyFn fn) {
         if (dead_ || rcpt_waiters_.empty()) return later(std::move(fn), failure_);
@@ -130,7 +165,59 @@ public:
     std::string where() const { return cfg_.address->text(); }
 
 private:
-    enum class Kind { kGreeting, kEhlo, kMail, kRcpt, kData, kContent, kDot, kQuit };
+    enum class Kind { kGreeting, kEhlo, kXforward, kMail, kRcpt, kData, kContent, kDot, kQuit };
+
+    bool announced(std::string_view keyword) const { return smtp::find_ehlo_keyword(ehlo_, keyword) != nullptr; }
+
+    // The client facts smtpd writes as envelope attributes, for XFORWARD,
+    // and the body type for BODY=.
+    void note_attribute(std::string_view payload) {
+        auto eq = payload.find('=');
+        if (eq == std::string_view::npos) return;
+        std::string_view name = payload.substr(0, eq);
+        std::string value(payload.substr(eq + 1));
+        if (name == queue::kAttrClientName) client_name_ = value;
+        else if (name == queue::kAttrClientAddress) client_addr_ = value;
+        else if (name == queue::kAttrHeloName) helo_ = value;
+        else if (name == queue::kAttrProtocolName) proto_ = value;
+        else if (name == queue::kAttrEncoding) body_ = value;
+    }
+
+    // XFORWARD (when announced: the attributes the proxy named), then MAIL
+    // FROM with the ESMTP parameters the proxy announced, as Postfix.
+    void send_mail() {
+        if (mail_sent_ || !sender_) return;
+        mail_sent_ = true;
+        if (const auto* xf = smtp::find_ehlo_keyword(ehlo_, "XFORWARD")) {
+            std::string cmd = "XFORWARD";
+            auto add = [&](const char* name, const std::string& value) {
+                bool wanted = false;
+                for (const auto& p : xf->params) wanted = wanted || util::iequals(p, name);
+                if (!wanted) return;
+                std::string word = std::string(name) + "=" + (value.empty() ? "[UNAVAILABLE]" : smtp::xtext_encode(value));
+                // Commands of at most 512 bytes (RFC 5321 4.5.3.1.4).
+                if (cmd != "XFORWARD" && cmd.size() + 1 + word.size() + 2 > 512) {
+                    queue(cmd + "\r\n", Kind::kXforward);
+                    cmd = "XFORWARD";
+                }
+                cmd += " " + word;
+            };
+            add("NAME", client_name_ == "unknown" ? std::string() : client_name_);
+            add("ADDR", client_addr_);
+            add("PROTO", proto_);
+            add("HELO", helo_);
+            if (cmd != "XFORWARD") queue(cmd + "\r\n", Kind::kXforward);
+        }
+        std::string cmd = "MAIL FROM:<" + *sender_ + ">";
+        if (size_ && announced("SIZE")) cmd += " SIZE=" + std::to_string(*size_);
+        if (!body_.empty() && announced("8BITMIME")) cmd += body_ == queue::kEncoding8Bit ? " BODY=8BITMIME" : " BODY=7BIT";
+        if (smtputf8_ && announced("SMTPUTF8")) cmd += " SMTPUTF8";
+        if (announced("DSN")) {
+            if (!ret_.empty()) cmd += " RET=" + ret_;
+            if (!envid_.empty()) cmd += " ENVID=" + smtp::xtext_encode(envid_);
+        }
+        queue(cmd + "\r\n", Kind::kMail);
+    }
     struct Item {
         std::string bytes;
         Kind kind;
@@ -196,6 +283,7 @@ private:
                 return expect(Kind::kEhlo);
             case Kind::kEhlo: {
                 if (!ok) return open_failed("EHLO: " + r.text());
+                ehlo_ = smtp::parse_ehlo_keywords(r.lines);
                 // From the loop: the session may drop the sink at once.
                 timer_.cancel();
                 auto box = std::make_shared<std::unique_ptr<ProxySink>>(std::move(self_));
@@ -205,6 +293,9 @@ private:
                 opened_ = nullptr;
                 return;
             }
+            case Kind::kXforward:
+                if (!ok) return broken("XFORWARD: " + r.text());
+                return;
             case Kind::kMail:
                 if (!ok) return stop(r);
                 return;
@@ -214,9 +305,13 @@ private:
                 if (fn) later(std::move(fn), r);
                 return;
             }
-            case Kind::kData:
+            case Kind::kData: {
+                ReplyFn fn = std::move(data_waiter_);
+                data_waiter_ = nullptr;
+                if (fn) later(std::move(fn), r);
                 if (r.code != 354) return stop(r);
                 return;
+            }
             case Kind::kDot: {
                 ReplyFn fn = std::move(end_waiter_);
                 end_waiter_ = nullptr;
@@ -260,6 +355,8 @@ private:
         for (auto& fn : rcpt_waiters_)
             if (fn) later(std::move(fn), failure_);
         rcpt_waiters_.clear();
+        if (data_waiter_) later(std::move(data_waiter_), failure_);
+        data_waiter_ = nullptr;
         if (end_waiter_) later(std::move(end_waiter_), failure_);
         end_waiter_ = nullptr;
     }
@@ -291,7 +388,16 @@ private:
     bool dead_ = false;
     Reply failure_ = smtp::replies::queue_write_error();
     std::deque<ReplyFn> rcpt_waiters_;
+    ReplyFn data_waiter_;
     ReplyFn end_waiter_;
+    std::vector<smtp::EhloKeyword> ehlo_;  // the proxy's EHLO reply
+    // The transaction as the record stream tells it.
+    std::optional<std::string> sender_;
+    bool mail_sent_ = false;
+    std::optional<std::uint64_t> size_;
+    bool smtputf8_ = false;
+    std::string body_, ret_, envid_, orcpt_, notify_;
+    std::string client_name_, client_addr_, helo_, proto_;
     std::function<void()> on_drained_;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
@@ -302,6 +408,7 @@ SinkOpener proxy_sink_opener(event::Loop& loop, const ProxyConfig& cfg) {
 
 std::shared_ptr<MessageSink> Session::attach_sink(std::unique_ptr<MessageSink> sink) {
     proxy_ = dynamic_cast<ProxySink*>(sink.get());
+    if (proxy_) proxy_->set_mail_params(mail_params_.size, s_.smtputf8);
     return clamav_wrap(std::move(sink));
 }
 
@@ -325,6 +432,29 @@ void Session::proxy_recipient(const std::string& address) {
     });
 }
 
+// DATA with a proxy: the client gets 354 only when the proxy gave it; a
+// refusal is the reply to DATA and ends the transaction.
+void Session::proxy_data(std::function<void()> go_ahead) {
+    busy_ = true;
+    std::weak_ptr<int> alive = alive_;
+    proxy_->data_reply([this, alive, go_ahead = std::move(go_ahead)](const Reply& r) {
+        if (alive.expired() || finished_) return;
+        busy_ = false;
+        if (r.code == 354) {
+            go_ahead();
+        } else {
+            std::string line = "NOQUEUE: proxy-reject: DATA: " + r.text() + ";";
+            if (std::string suffix = envelope_log_suffix(); !suffix.empty()) line += " " + suffix;
+            log::info("%s", log::log_printable(line).c_str());
+            count(Verb::kData, false);
+            reset_transaction();
+            reply_error(r);
+        }
+        check_error_limit();
+        pump();
+    });
+}
+
 void Session::proxy_finish(std::function<void(const Reply&, bool)> done) {
     finishing_sink_ = std::move(sink_);
     sink_.reset();
@@ -340,10 +470,7 @@ void Session::proxy_finish(std::function<void(const Reply&, bool)> done) {
         bool ok = r.code >= 200 && r.code < 300;
         std::string line = "NOQUEUE: " + std::string(ok ? "proxy-accept" : "proxy-reject") +
                            ": END-OF-MESSAGE: " + r.text() + ";";
-        if (s_.sender) line += " from=<" + *s_.sender + ">";
-        if (!recipients_.empty()) line += " to=<" + recipients_.front() + ">";
-        if (!s_.protocol.empty()) line += " proto=" + s_.protocol;
-        if (s_.helo_name) line += " helo=<" + *s_.helo_name + ">";
+        if (std::string suffix = envelope_log_suffix(); !suffix.empty()) line += " " + suffix;
         log::info("%s", log::log_printable(line).c_str());
         done(r, ok);
         check_error_limit();

@@ -14,11 +14,17 @@
 // Description
 //   At the first recipient that passes smtpd's own restrictions the
 //   session opens the proxy connection in place of cleanup's (through the
-//   server's SinkOpener: a ProxySink): greeting, EHLO, then MAIL FROM. Each
-//   accepted recipient goes to the proxy as RCPT TO and the client gets the
-//   proxy's reply to it (a MAIL FROM the proxy refused shows as the reply
-//   to the first RCPT). DATA: smtpd answers 354 itself and streams the
-//   content (its Received: header first, dot-stuffed, in order, never held
+//   server's SinkOpener: a ProxySink): greeting, EHLO, XFORWARD (NAME ADDR
+//   PROTO HELO, those the proxy announced) when the proxy announces it,
+//   then MAIL FROM with the client's SIZE, BODY, SMTPUTF8, RET and ENVID
+//   as far as the proxy announced SIZE, 8BITMIME, SMTPUTF8 and DSN. Each
+//   accepted recipient goes to the proxy as RCPT TO (NOTIFY and ORCPT with
+//   DSN) and the client gets the proxy's reply to it (a MAIL FROM the proxy
+//   refused shows as the reply to the first RCPT). DATA: the client gets
+//   354 once the proxy gave it, or the proxy's refusal as the reply to
+//   DATA (logged "NOQUEUE: proxy-reject: DATA: ..."; the transaction
+//   ends); smtpd then streams the content (its Received: header first,
+//   dot-stuffed, in order, never held
 //   whole: while the proxy lags, the session reads no more); at the end
 //   the client gets the proxy's reply to "." as it is, usually the
 //   re-injection server's "250 2.0.0 Ok: queued as ID". smtpd queues
@@ -33,11 +39,9 @@
 //   "451 4.3.0 Error: queue file write error" (as Postfix) and a warning.
 //
 // Known limits
-//   A proxy's refusal of DATA reaches the client at the end of the
-//   message, not as the reply to DATA. smtpd_proxy_options = speed_adjust
-//   is accepted but the message is always streamed as it arrives.
-//   XFORWARD and XCLIENT are not sent; MAIL FROM and RCPT TO go without
-//   ESMTP parameters (SIZE, BODY, the DSN ones).
+//   With BDAT a proxy's refusal of DATA reaches the client at the end of
+//   the message. smtpd_proxy_options = speed_adjust is accepted but the
+//   message is always streamed as it arrives. XCLIENT is not sent.
 #pragma once
 
 #include <chrono>

@@ -273,6 +273,9 @@ Result<std::unique_ptr<SmtpdServer>> SmtpdServer::create(const config::Config& c
             server->worker_checkers_.push_back(std::make_unique<Checker>(*cc, server->hooks_.check));
         }
     }
+    if (server->config_.milters) {
+        if (auto st = server->load_routes(cfg, *cc); !st) return st.error();
+    }
     server->checker_ = std::make_unique<Checker>(std::move(*cc), server->hooks_.check);
     if (auto st = server->checker_->validate(); !st) return st.error();
 

@@ -117,6 +117,7 @@
 #include "lib/submit/cleanup_proto.h"
 #include "lib/tls/tls.h"
 #include "lib/util/result.h"
+#include "qmgr/qmgr_transport.h"
 #include "lib/submit/flush.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_check.h"
@@ -273,6 +274,12 @@ public:
     static constexpr size_t kCheckWorkers = 4;
     static constexpr size_t kPeerWorkers = 4;
     void session_done(Session* session);
+    // Where an address goes, as trivial-rewrite tells qmgr (the milter
+    // macros {mail_mailer}, {rcpt_host}, ...); nullopt when it cannot be
+    // told without blocking (a domain list or transport_maps table that
+    // may block) or the lookup failed. Set up only with smtpd_milters.
+    std::optional<qmgr::Route> route(std::string_view address) const;
+    Status load_routes(const config::Config& config, const CheckConfig& checks);
     // Runs work (talking to cleanup) on an I/O worker, then done on the loop.
     template <class T>
     void run_io(std::function<T()> work, std::function<void(T)> done);
@@ -299,6 +306,8 @@ private:
     std::shared_ptr<RecipientTables> recipient_tables_;
     std::unique_ptr<ClientLimits> limits_;
     std::list<std::unique_ptr<Session>> sessions_;
+    std::shared_ptr<const qmgr::RoutingConfig> routing_;  // null: no routes (see route())
+    std::vector<table::TablePtr> transport_maps_;
 };
 
 }  // namespace mailroom::smtpd

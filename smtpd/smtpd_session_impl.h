@@ -124,6 +124,7 @@ private:
     std::shared_ptr<MessageSink> attach_sink(std::unique_ptr<MessageSink> sink);
     void proxy_recipient(const std::string& address);
     void proxy_finish(std::function<void(const Reply&, bool)> done);
+    void proxy_data(std::function<void()> go_ahead);
     bool in_transaction() const { return s_.sender.has_value(); }
     // Milters (smtpd_milter.cc): `start` runs one event through them; `then`
     // gets their reject or tempfail as the reply to send, or nullopt.
@@ -135,6 +136,11 @@ private:
     std::vector<std::string> milter_args(const Command& cmd) const;
     std::unique_ptr<MessageSink> milter_wrap(std::unique_ptr<MessageSink> sink);
     std::string namaddr() const { return s_.namaddr(); }
+    // "from=<s> to=<first recipient> proto=P helo=<h>" of the message's
+    // log lines (proxy, clamav); the milter lines use milter_log_suffix().
+    std::string envelope_log_suffix() const {
+        return s_.log_suffix(recipients_.empty() ? std::nullopt : std::optional<std::string>(recipients_.front()));
+    }
 
     SmtpdServer& server_;
     const SmtpdConfig& cfg_;

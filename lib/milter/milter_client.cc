@@ -37,34 +37,28 @@ void MilterClient::connect(std::uint32_t actions, std::function<void(Status)> re
     offered_actions_ = actions;
     ready_ = std::move(ready);
     timer_.start(std::chrono::seconds(spec_.connect_timeout_s));
+    // Host names were resolved with the configuration (resolve_socket()).
+    if (spec_.socket.inet && spec_.socket.addresses.empty()) {
+        std::string why = "cannot resolve " + spec_.socket.host;
+        if (!spec_.socket.resolve_error.empty()) why += ": " + spec_.socket.resolve_error;
+        return fail(why);
+    }
+    try_address(0);
+}
+
+// Connects to the i-th address of the name; a refusal tries the next.
+void MilterClient::try_address(std::size_t i) {
     event::StreamAddress to;
     if (spec_.socket.inet) {
-        // A name (or a service name for the port) becomes the numeric
-        // address the connector takes.
-        addrinfo hints{};
-        hints.ai_socktype = SOCK_STREAM;
-        addrinfo* res = nullptr;
-        int gai = ::getaddrinfo(spec_.socket.host.c_str(), spec_.socket.port.c_str(), &hints, &res);
-        if (gai != 0 || res == nullptr) {
-            return fail(std::string("cannot resolve ") + spec_.socket.host + ": " + ::gai_strerror(gai));
-        }
-        char buf[INET6_ADDRSTRLEN] = "";
-        if (res->ai_family == AF_INET6) {
-            auto* s6 = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
-            ::inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
-            to.port = ntohs(s6->sin6_port);
-        } else {
-            auto* s4 = reinterpret_cast<sockaddr_in*>(res->ai_addr);
-            ::inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf));
-            to.port = ntohs(s4->sin_port);
-        }
-        ::freeaddrinfo(res);
-        to.address = buf;
+        to.address = spec_.socket.addresses[i];
+        to.port = spec_.socket.port_number;
     } else {
         to.path = spec_.socket.path;
     }
     connector_ = event::Connector::start(loop_, to, std::chrono::seconds(spec_.connect_timeout_s),
-                                         [this](Result<util::UniqueFd> fd) {
+                                         [this, i](Result<util::UniqueFd> fd) {
+                                             if (!fd && spec_.socket.inet && i + 1 < spec_.socket.addresses.size())
+                                                 return try_address(i + 1);
                                              if (!fd) return fail("connect: " + fd.error().message);
                                              if (spec_.socket.inet) {
                                                  // A packet may leave in more than one write; Nagle

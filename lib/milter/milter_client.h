@@ -28,9 +28,10 @@
 //   callback is safe.
 //
 // Thread safety
-//   Loop thread only. Host names of inet: sockets are resolved with
-//   getaddrinfo() on the loop (numeric addresses and /etc/hosts names are
-//   immediate; a DNS name may stall the loop briefly).
+//   Loop thread only. Host names of inet: sockets were resolved when the
+//   configuration was read (milter_config.h: resolve_socket()), so the
+//   loop never waits for a name; each address of the name is tried in
+//   turn until one accepts.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +78,7 @@ private:
     void connected();
     void on_input();
     void fail(const std::string& why);
+    void try_address(std::size_t i);
     void start_next();
     void complete(Result<Replies> result);
     void later(std::function<void()> fn);

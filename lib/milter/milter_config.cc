@@ -1,6 +1,12 @@
 // milter_config.cc - see milter_config.h.
 #include "lib/milter/milter_config.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cctype>
 
 #include "lib/config/param_read.h"
@@ -24,6 +30,52 @@ Result<DefaultAction> parse_default_action(std::string_view value) {
     if (v == "tempfail") return DefaultAction::kTempfail;
     if (v == "quarantine") return DefaultAction::kQuarantine;
     return make_error("bad milter default action: " + std::string(value));
+}
+
+namespace {
+
+// getaddrinfo() with `flags`; fills the addresses and the port.
+void lookup(SocketSpec* s, int flags) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags;
+    addrinfo* res = nullptr;
+    int gai = ::getaddrinfo(s->host.c_str(), s->port.c_str(), &hints, &res);
+    if (gai != 0 || res == nullptr) {
+        s->resolve_error = gai != 0 ? ::gai_strerror(gai) : "no address";
+        return;
+    }
+    s->addresses.clear();
+    for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+        char buf[INET6_ADDRSTRLEN] = "";
+        if (ai->ai_family == AF_INET6) {
+            auto* s6 = reinterpret_cast<sockaddr_in6*>(ai->ai_addr);
+            ::inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof(buf));
+            s->port_number = ntohs(s6->sin6_port);
+        } else if (ai->ai_family == AF_INET) {
+            auto* s4 = reinterpret_cast<sockaddr_in*>(ai->ai_addr);
+            ::inet_ntop(AF_INET, &s4->sin_addr, buf, sizeof(buf));
+            s->port_number = ntohs(s4->sin_port);
+        } else {
+            continue;
+        }
+        if (std::find(s->addresses.begin(), s->addresses.end(), buf) == s->addresses.end()) s->addresses.push_back(buf);
+    }
+    ::freeaddrinfo(res);
+    s->resolve_error = s->addresses.empty() ? "no address" : "";
+}
+
+// A numeric address and port need no resolver.
+void resolve_numeric(SocketSpec* s) {
+    lookup(s, AI_NUMERICHOST | AI_NUMERICSERV);
+    if (s->addresses.empty()) s->resolve_error.clear();  // a name: resolve_socket()'s
+}
+
+}  // namespace
+
+void resolve_socket(SocketSpec* socket) {
+    if (!socket->inet || !socket->addresses.empty()) return;
+    lookup(socket, 0);
 }
 
 Result<SocketSpec> parse_socket(std::string_view spec) {
@@ -59,6 +111,7 @@ Result<SocketSpec> parse_socket(std::string_view spec) {
         if (host.empty() || port.empty()) return make_error("bad milter socket specification: " + std::string(spec));
         s.host = std::string(host);
         s.port = std::string(port);
+        resolve_numeric(&s);
         return s;
     }
     return make_error("unsupported milter socket type: " + std::string(spec));
@@ -157,9 +210,6 @@ Result<std::vector<MilterSpec>> parse_milter_list(std::string_view value, const 
 
 Result<MilterConfig> MilterConfig::from_config(const config::Config& cfg, std::string_view list_param) {
     MilterConfig mc;
-    // Refused by every daemon that runs milters (smtpd, cleanup), never ignored.
-    if (std::string checks; config::read_param(cfg, "milter_header_checks", &checks).ok() && !checks.empty())
-        return make_error("milter_header_checks is not supported; use header_checks (cleanup runs them on the edited header)");
     std::string overrides;
     if (auto st = config::read_param(cfg, "receive_override_options", &overrides); !st) return st.error();
     for (const auto& w : util::split_list(overrides)) {
@@ -188,6 +238,7 @@ Result<MilterConfig> MilterConfig::from_config(const config::Config& cfg, std::s
     auto milters = parse_milter_list(list, defaults);
     if (!milters) return milters.error().prefixed(std::string(list_param) + ": ");
     mc.milters = std::move(*milters);
+    for (auto& m : mc.milters) resolve_socket(&m.socket);
 
     static const std::pair<Stage, const char*> kLists[] = {
         {Stage::kConnect, "milter_connect_macros"}, {Stage::kHelo, "milter_helo_macros"},
@@ -200,6 +251,13 @@ Result<MilterConfig> MilterConfig::from_config(const config::Config& cfg, std::s
     }
     if (auto st = config::read_param(cfg, "milter_macro_daemon_name", &mc.daemon_name); !st) return st.error();
     if (auto st = config::read_param(cfg, "milter_macro_v", &mc.macro_v); !st) return st.error();
+    std::string checks;
+    if (auto st = config::read_param(cfg, "milter_header_checks", &checks); !st) return st.error();
+    if (!util::trim(checks).empty()) {
+        auto maps = table::Maps::open(checks);
+        if (!maps) return maps.error().prefixed("milter_header_checks: ");
+        mc.header_checks = std::make_shared<const table::Maps>(std::move(*maps));
+    }
     return mc;
 }
 

@@ -20,12 +20,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lib/config/config.h"
 #include "lib/milter/milter_codec.h"
+#include "lib/table/maps.h"
 #include "lib/util/result.h"
 
 namespace mailroom::milter {
@@ -38,8 +40,20 @@ struct SocketSpec {
     std::string host;  // inet: name or address (brackets removed)
     std::string port;  // inet: number or service name
     std::string path;  // unix/local
+    // inet: the numeric addresses to try in order, and the port number:
+    // set by parse_socket() for a numeric host and port, by
+    // resolve_socket() for names. Empty: not resolved (resolve_error says
+    // why, when it was tried).
+    std::vector<std::string> addresses;
+    std::uint16_t port_number = 0;
+    std::string resolve_error;
 };
 Result<SocketSpec> parse_socket(std::string_view spec);
+// Resolves an inet socket's host and service names with the system
+// resolver (/etc/hosts, DNS: this blocks), once, when the configuration is
+// read: the event loop never waits for a name. A failure is kept in
+// resolve_error; the milter then gets its default_action at each connect.
+void resolve_socket(SocketSpec* socket);
 
 struct MilterSpec {
     std::string name;  // the socket spec as written: "inet:127.0.0.1:8891"
@@ -60,6 +74,8 @@ struct MilterConfig {
     std::array<std::vector<std::string>, kStages> macros;
     std::string daemon_name;  // milter_macro_daemon_name
     std::string macro_v;      // milter_macro_v
+    // milter_header_checks, opened by from_config() (null when empty).
+    std::shared_ptr<const table::Maps> header_checks;
 
     bool empty() const { return milters.empty(); }
     // list_param: "smtpd_milters" or "non_smtpd_milters". An error names the

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lib/smtp/smtp_command.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::milter {
@@ -229,7 +230,88 @@ void MilterMessage::del_rcpt(std::vector<Record>& records, std::string_view addr
     records = std::move(kept);
 }
 
-Status MilterMessage::apply(const Reply& r) {
+namespace {
+
+void warn(std::vector<std::string>* warnings, std::string text) {
+    if (warnings) warnings->push_back(std::move(text));
+}
+
+// One ESMTP argument of a milter's MAIL or RCPT edit, read by smtpd's
+// parser; nullopt when it does not parse there.
+std::optional<smtp::Command> parse_arg(std::string_view verb, std::string_view word) {
+    // A RCPT needs an address; MAIL takes the null sender.
+    std::string path = verb == "MAIL FROM" ? "<>" : "<postmaster>";
+    auto parsed = smtp::parse_command(std::string(verb) + ":" + path + " " + std::string(word));
+    if (!parsed.ok()) return std::nullopt;
+    return parsed.command();
+}
+
+}  // namespace
+
+void MilterMessage::set_envelope(RecordType type, std::string_view attr, std::string value) {
+    std::string prefix = attr.empty() ? "" : std::string(attr) + "=";
+    if (!prefix.empty()) value = prefix + value;
+    for (auto& rec : envelope_) {
+        if (rec.first == type && rec.second.compare(0, prefix.size(), prefix) == 0) {
+            rec.second = std::move(value);
+            return;
+        }
+    }
+    // A new one goes right after the sender, where smtpd writes it.
+    auto at = envelope_.begin();
+    while (at != envelope_.end() && at->first != RecordType::kSender) ++at;
+    if (at != envelope_.end()) ++at;
+    envelope_.emplace(at, type, std::move(value));
+}
+
+Status MilterMessage::change_sender_args(std::string_view args, std::vector<std::string>* warnings) {
+    for (const auto& word : util::split(args, " \t")) {
+        auto cmd = parse_arg("MAIL FROM", word);
+        std::string name = util::lowercase(word.substr(0, word.find('=')));
+        if (!cmd || !(name == "size" || name == "body" || name == "ret" || name == "envid" || name == "smtputf8" ||
+                      name == "auth")) {
+            warn(warnings, "ignoring ESMTP argument from MILTER: \"" + word.substr(0, 100) + "\"");
+            continue;
+        }
+        const smtp::MailParams& p = cmd->mail;
+        // SIZE, SMTPUTF8 and AUTH leave no trace in the queue file: the
+        // size is measured, the others are the client's.
+        if (p.body == smtp::BodyType::k7Bit)
+            set_envelope(RecordType::kAttribute, queue::kAttrEncoding, std::string(queue::kEncoding7Bit));
+        else if (p.body != smtp::BodyType::kDefault)
+            set_envelope(RecordType::kAttribute, queue::kAttrEncoding, std::string(queue::kEncoding8Bit));
+        if (p.ret != smtp::DsnRet::kDefault)
+            set_envelope(RecordType::kDsnRet, "", p.ret == smtp::DsnRet::kFull ? "FULL" : "HDRS");
+        if (!p.envid.empty()) {
+            if (p.envid.size() > queue::kMaxEnvidLength) warn(warnings, "Bad ENVID parameter from MILTER: too long");
+            else set_envelope(RecordType::kDsnEnvid, "", p.envid);
+        }
+    }
+    return ok_status();
+}
+
+void MilterMessage::add_rcpt(std::string_view address, std::string_view args, std::vector<std::string>* warnings) {
+    std::string notify, orcpt;
+    for (const auto& word : util::split(args, " \t")) {
+        std::string name = util::lowercase(word.substr(0, word.find('=')));
+        auto cmd = parse_arg("RCPT TO", word);
+        if (name == "notify") {
+            if (!cmd || !notify.empty()) warn(warnings, "Bad NOTIFY parameter from MILTER: \"" + word.substr(0, 100) + "\"");
+            else notify = smtp::dsn_notify_text(cmd->rcpt.notify);
+        } else if (name == "orcpt") {
+            if (!cmd || !orcpt.empty()) warn(warnings, "Bad ORCPT parameter from MILTER: \"" + word.substr(0, 100) + "\"");
+            else orcpt = cmd->rcpt.orcpt_type + ";" + cmd->rcpt.orcpt_address;
+        } else {
+            warn(warnings, "ignoring ESMTP argument from MILTER: \"" + word.substr(0, 100) + "\"");
+        }
+    }
+    // The records of one recipient, in smtpd's order: ORCPT, NOTIFY, the address.
+    if (!orcpt.empty()) envelope_.emplace_back(RecordType::kDsnOrcpt, orcpt);
+    if (!notify.empty()) envelope_.emplace_back(RecordType::kDsnNotify, notify);
+    envelope_.emplace_back(RecordType::kRecipient, std::string(1, queue::kRcptPending) + strip_brackets(address));
+}
+
+Status MilterMessage::apply(const Reply& r, std::vector<std::string>* warnings) {
     switch (r.type) {
         case kRepAddHeader:
             headers_.push_back(Header{r.name, r.value});
@@ -256,23 +338,14 @@ Status MilterMessage::apply(const Reply& r) {
             for (auto& rec : envelope_) {
                 if (rec.first == RecordType::kSender) rec.second = strip_brackets(r.name);
             }
-            return ok_status();
+            return change_sender_args(r.value, warnings);
         case kRepDelRcpt:
             del_rcpt(envelope_, r.name);
             del_rcpt(extracted_, r.name);
             return ok_status();
-        case kRepAddRcpt: case kRepAddRcptPar: {
-            for (const auto& word : util::split_list(r.value)) {
-                if (util::iequals(word.substr(0, 7), "NOTIFY="))
-                    {
-                    std::string notify = word.substr(7);
-                    for (char& c : notify) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-                    envelope_.emplace_back(RecordType::kDsnNotify, notify);
-                }
-            }
-            envelope_.emplace_back(RecordType::kRecipient, std::string(1, queue::kRcptPending) + strip_brackets(r.name));
+        case kRepAddRcpt: case kRepAddRcptPar:
+            add_rcpt(r.name, r.type == kRepAddRcptPar ? std::string_view(r.value) : std::string_view(), warnings);
             return ok_status();
-        }
         case kRepReplBody: {
             if (!new_body_) {
                 auto s = Spool::create(spool_dir_);

@@ -22,9 +22,13 @@
 //   the body as they come, spooled as well. Envelope edits: CHGFROM
 //   replaces the sender, DELRCPT removes every recipient with that
 //   address (angle brackets and case ignored) with its DSN and original
-//   recipient records, ADDRCPT and ADDRCPT_PAR add one; the ESMTP
-//   arguments of CHGFROM and ADDRCPT_PAR are logged by the caller and
-//   otherwise ignored, except NOTIFY= of ADDRCPT_PAR. QUARANTINE becomes
+//   recipient records, ADDRCPT and ADDRCPT_PAR add one. The ESMTP
+//   arguments are read by smtpd's parser (lib/smtp): CHGFROM's BODY=,
+//   RET= and ENVID= replace the envelope's encoding attribute, RET and
+//   ENVID records (SIZE=, SMTPUTF8 and AUTH= are taken and leave nothing:
+//   the size is measured); ADDRCPT_PAR's NOTIFY= and ORCPT= become the
+//   new recipient's DSN records. Any other argument, or one that does not
+//   parse, is ignored with a warning, as Postfix does. QUARANTINE becomes
 //   the `hold` attribute (the file goes to hold/ with the reason).
 #pragma once
 
@@ -32,6 +36,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,11 +95,16 @@ public:
     // at the end.
     Result<bool> body_chunk(std::uint64_t* offset, std::string* out);
 
-    // One modification reply; an error for a type that is none.
-    Status apply(const Reply& r);
+    // One modification reply; an error for a type that is none. An ESMTP
+    // argument it cannot take adds a line to *warnings (when given).
+    Status apply(const Reply& r, std::vector<std::string>* warnings = nullptr);
     // After the last REPLBODY chunk of one milter.
     Status end_body_replacement();
     void quarantine(std::string reason) { hold_reason_ = std::move(reason); }
+    // milter_header_checks REDIRECT and FILTER: the envelope attributes
+    // cleanup takes from its client.
+    void set_redirect(std::string address) { set_envelope(queue::RecordType::kAttribute, queue::kAttrRedirect, std::move(address)); }
+    void set_filter(std::string filter) { set_envelope(queue::RecordType::kAttribute, queue::kAttrFilter, std::move(filter)); }
     bool held() const { return !hold_reason_.empty(); }
     const std::string& hold_reason() const { return hold_reason_; }
 
@@ -110,6 +120,11 @@ private:
     Status end_header_line();
     Status body_line(std::string_view line);
     void del_rcpt(std::vector<Record>& records, std::string_view address);
+    void add_rcpt(std::string_view address, std::string_view args, std::vector<std::string>* warnings);
+    Status change_sender_args(std::string_view args, std::vector<std::string>* warnings);
+    // Replaces the envelope record of `type` (the attribute `attr` when
+    // given), else adds it after the sender.
+    void set_envelope(queue::RecordType type, std::string_view attr, std::string value);
 
     std::string spool_dir_;
     enum class Segment { kEnvelope, kContent, kExtracted, kDone } segment_ = Segment::kEnvelope;

@@ -1,7 +1,10 @@
 // milter_list.cc - see milter_list.h.
 #include "lib/milter/milter_list.h"
 
+#include <array>
+
 #include "lib/log/log.h"
+#include "lib/milter/milter_header_checks.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::milter {
@@ -14,6 +17,9 @@ struct MilterList::Entry {
     bool msg_accepted = false;   // accepted the current message
     bool in_msg = false;         // got MAIL and no end of message yet: ABORT ends it
     bool connected = false;
+    // The macro lists the milter asked for in its negotiation, split once
+    // when it connected (nullopt: the stage's milter_*_macros).
+    std::array<std::optional<std::vector<std::string>>, kStages> own_macros;
 };
 
 // One event on its way through the milters.
@@ -26,6 +32,7 @@ struct MilterList::Run {
     bool in_message = false;
     Done done;
     std::size_t index = 0;
+    char sent = 0;  // the command whose reply is awaited (names it in warnings)
     // The message stage.
     MilterMessage* msg = nullptr;
     enum class Phase { kHeaders, kEoh, kBody, kEom } phase = Phase::kHeaders;
@@ -113,17 +120,10 @@ Verdict MilterList::failure(Entry& e, const std::string& why) {
 }
 
 std::string MilterList::macros(Entry& e, Stage stage, char cmd) {
-    const std::vector<std::string>* names = &config_->macros[static_cast<std::size_t>(stage)];
-    std::vector<std::string> own;
-    if (e.client) {
-        const auto& neg = e.client->negotiated().macros;
-        if (auto it = neg.find(stage); it != neg.end()) {
-            own = util::split_list(it->second);
-            names = &own;
-        }
-    }
+    const auto& own = e.own_macros[static_cast<std::size_t>(stage)];
+    const std::vector<std::string>& names = own ? *own : config_->macros[static_cast<std::size_t>(stage)];
     std::vector<std::pair<std::string, std::string>> values;
-    for (const auto& name : *names) {
+    for (const auto& name : names) {
         if (auto v = lookup_(name)) values.emplace_back(name, *v);
     }
     if (values.empty()) return "";
@@ -232,6 +232,8 @@ void MilterList::next(std::shared_ptr<Run> run) {
                     ++run->index;
                 } else {
                     en.connected = true;
+                    for (const auto& [stage, list] : en.client->negotiated().macros)
+                        en.own_macros[static_cast<std::size_t>(stage)] = util::split_list(list);
                 }
                 next(run);
             });
@@ -249,6 +251,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
             }
             packets = macros(e, run->stage, run->cmd) + run->packet;
             want_reply = !(proto & run->nr_flag);
+            run->sent = run->cmd;
         } else {
             // The message: header by header, end of header, the body, end of message.
             timeout = e.spec.content_timeout_s;
@@ -265,6 +268,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
                         value.remove_prefix(1);
                     packets = encode_header(h.name, value);
                     want_reply = !(proto & kProtoNrHeader);
+                    run->sent = kCmdHeader;
                 }
             }
             if (packets.empty() && run->phase == Phase::kEoh) {
@@ -272,6 +276,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
                 if (!(proto & kProtoNoEoh)) {
                     packets = macros(e, Stage::kEoh, kCmdEoh) + encode_packet(kCmdEoh, "");
                     want_reply = !(proto & kProtoNrEoh);
+                    run->sent = kCmdEoh;
                 }
             }
             if (packets.empty() && run->phase == Phase::kBody) {
@@ -290,6 +295,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
                 if (more) {
                     packets = encode_packet(kCmdBody, run->chunk);
                     want_reply = !(proto & kProtoNrBody);
+                    run->sent = kCmdBody;
                 } else {
                     run->phase = Phase::kEom;
                 }
@@ -297,6 +303,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
             if (packets.empty() && run->phase == Phase::kEom) {
                 packets = macros(e, Stage::kEom, kCmdBodyEob) + encode_packet(kCmdBodyEob, "");
                 want_reply = true;
+                run->sent = kCmdBodyEob;
             }
         }
         e.client->request(std::move(packets), want_reply, timeout,
@@ -317,10 +324,7 @@ void MilterList::next(std::shared_ptr<Run> run) {
 void MilterList::finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Replies> replies) {
     Entry& e = *entries_[run->index];
     bool eom = run->msg && run->phase == Run::Phase::kEom;
-    char cmd = run->msg ? (eom ? kCmdBodyEob : run->phase == Run::Phase::kBody ? kCmdBody
-                                             : run->phase == Run::Phase::kEoh ? kCmdHeader
-                                                                              : kCmdHeader)
-                        : run->cmd;
+    char cmd = run->sent;
     auto advance = [&] {
         ++run->index;
         run->phase = Run::Phase::kHeaders;
@@ -389,13 +393,29 @@ void MilterList::finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Rep
     if (eom) {
         // The edits of an accepted or continued message, in the order sent.
         for (std::size_t i = 0; i + 1 < replies->size(); ++i) {
-            const Reply& m = (*replies)[i];
+            Reply m = (*replies)[i];
+            bool header_edit = m.type == kRepAddHeader || m.type == kRepInsHeader ||
+                               (m.type == kRepChgHeader && !m.value.empty());
+            if (header_edit && config_->header_checks) {
+                auto o = check_milter_header(*config_->header_checks, e.spec.name, &m, run->msg);
+                using K = HeaderCheckOutcome::Kind;
+                if (o.kind == K::kDrop) continue;
+                if (o.kind != K::kApply) {
+                    v.kind = o.kind == K::kDiscard   ? Verdict::Kind::kDiscard
+                             : o.kind == K::kReject ? Verdict::Kind::kReject
+                                                    : Verdict::Kind::kTempfail;
+                    v.reply = o.reply;
+                    return run->done(v);
+                }
+            }
             if (m.type == kRepChgFrom || m.type == kRepAddRcptPar) {
                 log::info("milter %s: %s <%s> %s", e.spec.name.c_str(),
                           m.type == kRepChgFrom ? "change sender" : "add recipient", m.name.c_str(),
                           log::log_printable(m.value).c_str());
             }
-            if (auto st = run->msg->apply(m); !st) return fail(st.error().message);
+            std::vector<std::string> warnings;
+            if (auto st = run->msg->apply(m, &warnings); !st) return fail(st.error().message);
+            for (const auto& w : warnings) log::warn("milter %s: %s", e.spec.name.c_str(), log::log_printable(w).c_str());
         }
         if (auto st = run->msg->end_body_replacement(); !st) {
             log::warn("milter %s: %s", e.spec.name.c_str(), st.error().message.c_str());

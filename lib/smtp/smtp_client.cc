@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "lib/smtp/smtp_command.h"
 #include "lib/util/base64.h"
 
 namespace mailroom::smtp {
@@ -16,21 +17,6 @@ VerdictKind kind_of(int code) {
 }
 
 bool positive(const Reply& r) { return r.code >= 200 && r.code < 300; }
-
-// RFC 3461 xtext: '+', '=' and bytes outside 33..126 become "+HH".
-std::string xtext(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (c < 33 || c > 126 || c == '+' || c == '=') {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "+%02X", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -273,7 +259,7 @@ std::string ClientEngine::mail_command() const {
     }
     if (find_ehlo_keyword(keywords_, "DSN")) {
         if (!message_.dsn_ret.empty()) cmd += " RET=" + message_.dsn_ret;
-        if (!message_.dsn_envid.empty()) cmd += " ENVID=" + xtext(message_.dsn_envid);
+        if (!message_.dsn_envid.empty()) cmd += " ENVID=" + xtext_encode(message_.dsn_envid);
     }
     if (message_.smtputf8 && find_ehlo_keyword(keywords_, "SMTPUTF8")) cmd += " SMTPUTF8";
     return cmd + "\r\n";
@@ -286,7 +272,7 @@ std::string ClientEngine::rcpt_command(const ClientRecipient& r) const {
         if (!r.dsn_orcpt.empty()) {
             auto semi = r.dsn_orcpt.find(';');
             if (semi != std::string::npos)
-                cmd += " ORCPT=" + r.dsn_orcpt.substr(0, semi + 1) + xtext(r.dsn_orcpt.substr(semi + 1));
+                cmd += " ORCPT=" + r.dsn_orcpt.substr(0, semi + 1) + xtext_encode(r.dsn_orcpt.substr(semi + 1));
         }
     }
     return cmd + "\r\n";

@@ -163,6 +163,21 @@ std::string CommandError::reply() const {
     return out;
 }
 
+std::string xtext_encode(std::string_view text) {
+    static const char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 33 || c > 126 || c == '+' || c == '=') {
+            out += '+';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 std::optional<std::string> xtext_decode(std::string_view text) {
     auto hex = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';

@@ -151,6 +151,8 @@ ParseResult parse_command(std::string_view line, const ParseOptions& options = {
 // Decodes RFC 3461 xtext ("+2B" -> "+"); nullopt on bad syntax (a '+'
 // without two upper-case hex digits, or a byte outside '!'..'~', or '=').
 std::optional<std::string> xtext_decode(std::string_view text);
+// RFC 3461 xtext: '+', '=' and bytes outside '!'..'~' become "+HH".
+std::string xtext_encode(std::string_view text);
 
 // Extracts the address from the text after "FROM:"/"TO:" (the bracketed
 // form, or in non-strict mode a bare word); exposed for tests. On success

@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cctype>
 #include <vector>
@@ -69,6 +70,7 @@ Result<ServerPolicy> ServerPolicy::from_config(const config::Config& cfg) {
     if (auto st = read_param(cfg, "smtpd_tls_cert_file", &p.cert_file); !st) return st.error();
     if (auto st = read_param(cfg, "smtpd_tls_key_file", &p.key_file); !st) return st.error();
     if (auto st = read_param(cfg, "smtpd_tls_CAfile", &p.ca_file); !st) return st.error();
+    if (auto st = read_param(cfg, "smtpd_tls_ask_ccert", &p.ask_ccert); !st) return st.error();
     bool mandatory = p.required();
     if (auto st = read_param(cfg, mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols", &p.protocols); !st)
         return st.error();
@@ -134,11 +136,33 @@ SessionInfo session_info(SSL* ssl) {
         info.cipher = SSL_CIPHER_get_name(c);
         info.cipher_bits = SSL_CIPHER_get_bits(c, &info.algorithm_bits);
     }
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    X509* cert = SSL_get1_peer_certificate(ssl);
+#else
+    X509* cert = SSL_get_peer_certificate(ssl);
+#endif
+    if (cert != nullptr) {
+        auto cn = [](X509_NAME* name) {
+            char buf[256] = "";
+            if (name == nullptr || X509_NAME_get_text_by_NID(name, NID_commonName, buf, sizeof(buf)) < 0) return std::string();
+            std::string out(buf);
+            for (char& ch : out) {
+                if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+            }
+            return out;
+        };
+        info.peer_cert = true;
+        info.peer_trusted = SSL_get_verify_result(ssl) == X509_V_OK;
+        info.peer_cn = cn(X509_get_subject_name(cert));
+        info.issuer_cn = cn(X509_get_issuer_name(cert));
+        X509_free(cert);
+    }
     return info;
 }
 
 std::string established_log(std::string_view namaddr, const SessionInfo& info) {
-    return "Anonymous TLS connection established from " + std::string(namaddr) + ": " + info.protocol +
+    const char* kind = !info.peer_cert ? "Anonymous" : info.peer_trusted ? "Trusted" : "Untrusted";
+    return std::string(kind) + " TLS connection established from " + std::string(namaddr) + ": " + info.protocol +
            " with cipher " + info.cipher + " (" + std::to_string(info.cipher_bits) + "/" +
            std::to_string(info.algorithm_bits) + " bits)";
 }
@@ -190,8 +214,16 @@ Result<std::shared_ptr<ServerContext>> ServerContext::create(const ServerPolicy&
     if (!policy.ca_file.empty()) {
         if (SSL_CTX_load_verify_locations(c, policy.ca_file.c_str(), nullptr) != 1)
             return make_error("cannot load CA file " + policy.ca_file + ": " + last_errors());
-        // The CA names go in the certificate request (smtpd_tls_ask_ccert
-        // is not supported, so no certificate is requested yet).
+        // The CA names go in the certificate request.
+        if (policy.ask_ccert) {
+            if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(policy.ca_file.c_str()))
+                SSL_CTX_set_client_CA_list(c, names);
+        }
+    }
+    if (policy.ask_ccert) {
+        // Asked, never required: any certificate (or none) is taken; its
+        // verification result only decides "Trusted" or "Untrusted".
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
     }
     // One server process per session cache; no tickets across restarts.
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);

@@ -53,6 +53,7 @@ struct ServerPolicy {
     std::string cert_file;      // smtpd_tls_cert_file
     std::string key_file;       // smtpd_tls_key_file (default: the cert file)
     std::string ca_file;        // smtpd_tls_CAfile
+    bool ask_ccert = false;     // smtpd_tls_ask_ccert: request (never require) a client certificate
     std::string protocols;      // smtpd_tls_protocols, or the mandatory ones with encrypt
     std::string ciphers;        // cipher grade, likewise
 
@@ -86,11 +87,17 @@ struct SessionInfo {
     std::string cipher;    // "TLS_AES_256_GCM_SHA384"
     int cipher_bits = 0;   // 256
     int algorithm_bits = 0;
+    // The client's certificate, when it presented one (smtpd_tls_ask_ccert).
+    bool peer_cert = false;
+    bool peer_trusted = false;  // it verified against smtpd_tls_CAfile
+    std::string peer_cn;        // subject CommonName ({cert_subject})
+    std::string issuer_cn;      // issuer CommonName ({cert_issuer})
 };
 SessionInfo session_info(SSL* ssl);
 
 // "Anonymous TLS connection established from NAME[ADDR]: TLSv1.3 with
-// cipher TLS_AES_256_GCM_SHA384 (256/256 bits)".
+// cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"; "Untrusted" or "Trusted"
+// instead of "Anonymous" when the client presented a certificate.
 std::string established_log(std::string_view namaddr, const SessionInfo& info);
 // "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))".
 std::string received_clause(const SessionInfo& info);

@@ -10,6 +10,12 @@
 #   Subject: tempfail                451 4.7.0 try later, says the test milter
 #   Subject: discard                 discard
 #   Subject: quarantine              quarantine "held by test milter"
+#   Subject: macros                  X-Test-Milter-Macros: the MAIL and RCPT
+#                                    macros ({auth_author}, {mail_mailer},
+#                                    {mail_host}, {cert_subject}, {cert_issuer},
+#                                    {rcpt_mailer}, {rcpt_host})
+#   Subject: esmtp                   CHGFROM and ADDRCPT_PAR with ESMTP
+#                                    arguments (some unknown), then quarantine
 # Every message gets X-Test-Milter-Seen with what the milter saw (macro i,
 # the sender, the body's first line).
 import sys
@@ -22,17 +28,28 @@ class TestMilter(Milter.Base):
         self.subject = ""
         self.text = b""
         self.sender = ""
+        self.mail_macros = ""
+        self.rcpt_macros = []
+
+    def hello(self, name):
+        # Defined so that the HELO event, with its macros ({cert_subject},
+        # {cert_issuer}), is negotiated: python-milter skips the others.
+        return Milter.CONTINUE
 
     def envfrom(self, f, *params):
         self.subject = ""
         self.text = b""
         self.sender = f
+        self.mail_macros = " ".join("%s=%s" % (m, self.getsymval("{%s}" % m))
+                                    for m in ("auth_author", "mail_mailer", "mail_host", "cert_subject", "cert_issuer"))
+        self.rcpt_macros = []
         if "mail-reject@" in f:
             self.setreply("550", "5.7.1", "sender refused by test milter")
             return Milter.REJECT
         return Milter.CONTINUE
 
     def envrcpt(self, to, *params):
+        self.rcpt_macros.append("%s:%s/%s" % (to, self.getsymval("{rcpt_mailer}"), self.getsymval("{rcpt_host}")))
         if "rcpt-reject@" in to:
             self.setreply("550", "5.1.1", "recipient refused by test milter")
             return Milter.REJECT
@@ -65,6 +82,14 @@ class TestMilter(Milter.Base):
             self.addrcpt("<addedpar@vdom.test>", "NOTIFY=NEVER")
             self.delrcpt("<deleted@vdom.test>")
             self.replacebody(b"body replaced by the milter\r\nsecond line\r\n")
+            return Milter.ACCEPT
+        if s == "macros":
+            self.addheader("X-Test-Milter-Macros", "%s rcpt=%s" % (self.mail_macros, ",".join(self.rcpt_macros)))
+            return Milter.ACCEPT
+        if s == "esmtp":
+            self.chgfrom("<esmtp@vdom.test>", "SIZE=99 BODY=8BITMIME RET=HDRS ENVID=env+2Bid XFOO=1")
+            self.addrcpt("<addedpar@vdom.test>", "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;orig+40vdom.test BOGUS=1")
+            self.quarantine("esmtp edits")
             return Milter.ACCEPT
         if s == "reject":
             self.setreply("554", "5.7.1", "content refused by test milter")

@@ -10,7 +10,7 @@
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/delivery_common.sh"
 mr_enter_netns "$@"
-mr_require_programs smtpd cleanup qmgr virtual master mailroom
+mr_require_programs smtpd cleanup qmgr virtual master mailroom postcat
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import Milter' 2>/dev/null ||
     mr_fail "python3-milter is not installed (scripts/install-deps installs it)"
 
@@ -19,12 +19,34 @@ PD=$(mr_free_port)     # smtpd with a milter that is down (default tempfail)
 PA=$(mr_free_port)     # the same with default_action=accept
 MP=$(mr_free_port)     # the milter
 DEAD=$(mr_free_port)   # nobody listens here
+PS=$(mr_free_port)     # the milter, with AUTH on (MAIL FROM takes AUTH=)
+PT=$(mr_free_port)     # the milter by host name, TLS asking for a client certificate
 dl_setup "127.0.0.1:$P inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MP" \
+    "127.0.0.1:$PS inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MP -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=authd" \
     "127.0.0.1:$PD inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$DEAD" \
     "127.0.0.1:$PA inet n - n - - smtpd -o smtpd_milters={inet:127.0.0.1:$DEAD,default_action=accept}"
+# The TLS service: its certificate, and a client certificate from a test CA.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.example.test \
+    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || mr_fail "openssl req (server)"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Mailroom Test CA" \
+    -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1 || mr_fail "openssl req (CA)"
+openssl req -newkey rsa:2048 -nodes -subj /CN=client.example -keyout "$T/client.key" -out "$T/client.csr" \
+    >/dev/null 2>&1 || mr_fail "openssl req (client)"
+openssl x509 -req -in "$T/client.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+    -out "$T/client.pem" >/dev/null 2>&1 || mr_fail "openssl x509 (client)"
+chmod 600 "$T/key.pem"
+echo "127.0.0.1:$PT inet n - n - - smtpd -o smtpd_milters=inet:localhost:$MP -o smtpd_tls_security_level=may" \
+    "-o smtpd_tls_cert_file=$T/cert.pem -o smtpd_tls_key_file=$T/key.pem -o smtpd_tls_CAfile=$T/ca.pem" \
+    "-o smtpd_tls_ask_ccert=yes -o smtpd_tls_loglevel=1" >>"$CONF/master.cf"
 for u in to added addedpar deleted plain rcpt-reject rcpt-tempfail; do echo "$u@vdom.test vdom.test/$u/Maildir/"; done >"$T/vmailbox"
 dl_vmail vdom.test
 echo "non_smtpd_milters = inet:127.0.0.1:$MP" >>"$CONF/main.cf"
+# milter_header_checks on the header the milter adds to every message.
+echo "milter_header_checks = regexp:$T/milter_header_checks" >>"$CONF/main.cf"
+printf '%s\n' '/^X-Test-Milter-Seen: .* body=header-check-reject$/ REJECT refused by milter_header_checks' \
+    '/^X-Test-Milter-Seen: .* body=header-check-ignore$/ IGNORE' >"$T/milter_header_checks"
+# A sender domain with its own route, for {mail_mailer} and {mail_host}.
+echo "transport_maps = inline:{ routed.test=smtp:[192.0.2.9] }" >>"$CONF/main.cf"
 
 MILTER_PID=""
 milter_cleanup() {
@@ -214,6 +236,91 @@ grep -q "^Subject: edited by milter" "$F" && grep -q "^Return-Path: <changed@vdo
     grep -q "^body replaced by the milter" "$F" && ! grep -q "^X-Remove-Me" "$F" || mr_fail "local mail edits: $(cat "$F")"
 printf 'Subject: discard\n\nbye\n' | dl_send -f local@vdom.test plain@vdom.test || mr_fail "sendmail discard"
 dl_wait_log "cleanup\[[0-9]+\]: [0-9A-F]+: milter-discard: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action; from=<local@vdom\.test> to=<plain@vdom\.test>\$"
+
+# 7. The MAIL and RCPT macros as Postfix fills them: {auth_author} from
+# AUTH=, the sender's and the recipient's transport and nexthop (the
+# address class's transport, or transport_maps), empty for the null sender;
+# {cert_subject} and {cert_issuer} from the client's certificate (through
+# the milter named inet:localhost:PORT).
+python3 - "$PS" "$PT" "$T" >"$T/macros" <<'PY' || mr_fail "macros: $(cat "$T/macros")"
+import smtplib, ssl, sys
+port, tls_port, t = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+for p, sender, opts in ((port, "someone@routed.test", ["AUTH=author@vdom.test"]), (port, "", []),
+                        (tls_port, "tls@vdom.test", [])):
+    s = smtplib.SMTP("127.0.0.1", p, timeout=30)
+    s.ehlo("client.example")
+    if p == tls_port:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(t + "/client.pem", t + "/client.key")
+        code, text = s.starttls(context=ctx)
+        assert code == 220, (code, text)
+        s.ehlo("client.example")
+    code, text = s.mail(sender, opts)
+    assert code == 250, (code, text)
+    code, text = s.rcpt("plain@vdom.test")
+    assert code == 250, (code, text)
+    code, text = s.data("Subject: macros\r\nFrom: <%s>\r\n\r\nmacros\r\n" % sender)
+    print(code, text.decode())
+    s.quit()
+PY
+for id in $(sed -n 's/^250 2\.0\.0 Ok: queued as \([0-9A-F]*\)$/\1/p' "$T/macros"); do
+    dl_wait_log "$id: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+done
+grep -Eq "smtpd\[[0-9]+\]: Trusted TLS connection established from [^ ]+\[127\.0\.0\.1\]: TLS" "$T/maillog" ||
+    mr_fail "no Trusted TLS connection log line"
+grep -qx "X-Test-Milter-Macros: auth_author=author@vdom.test mail_mailer=smtp mail_host=\[192.0.2.9\] cert_subject=None cert_issuer=None rcpt=<plain@vdom.test>:virtual/vdom.test" \
+    "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
+grep -qx "X-Test-Milter-Macros: auth_author=None mail_mailer= mail_host= cert_subject=None cert_issuer=None rcpt=<plain@vdom.test>:virtual/vdom.test" \
+    "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "null sender macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
+grep -qx "X-Test-Milter-Macros: auth_author=None mail_mailer=virtual mail_host=vdom.test cert_subject=client.example cert_issuer=Mailroom Test CA rcpt=<plain@vdom.test>:virtual/vdom.test" \
+    "$VBASE"/vdom.test/plain/Maildir/new/* || mr_fail "TLS macros: $(grep -h X-Test-Milter-Macros "$VBASE"/vdom.test/plain/Maildir/new/*)"
+
+# 8. CHGFROM's ESMTP arguments change the envelope; ADDRCPT_PAR keeps
+# NOTIFY and ORCPT; unknown arguments are ignored with a warning.
+R=$(smtp "$P" sender@vdom.test plain@vdom.test esmtp)
+EID=$(id_of "$R")
+[ -n "$EID" ] || mr_fail "esmtp: $R"
+mr_wait_for "the held file" test -f "$Q/hold/$EID"
+"$MAILROOM_BIN/postcat" -c "$CONF" -e -q "$EID" >"$T/esmtp" || mr_fail "postcat: $(cat "$T/esmtp")"
+for want in "sender: esmtp@vdom.test" "named_attribute: encoding=8bit" "dsn_ret_flags: HDRS" \
+    "dsn_envelope_id: env+id" "dsn_orig_rcpt: rfc822;orig@vdom.test" "notify_flags: SUCCESS,DELAY"; do
+    grep -qxF "$want" "$T/esmtp" || mr_fail "esmtp envelope lacks '$want': $(cat "$T/esmtp")"
+done
+grep -Eq "smtpd\[[0-9]+\]: warning: milter inet:127\.0\.0\.1:$MP: ignoring ESMTP argument from MILTER: \"XFOO=1\"\$" "$T/maillog" ||
+    mr_fail "no warning for XFOO"
+grep -Eq "smtpd\[[0-9]+\]: warning: milter inet:127\.0\.0\.1:$MP: ignoring ESMTP argument from MILTER: \"BOGUS=1\"\$" "$T/maillog" ||
+    mr_fail "no warning for BOGUS"
+
+# 9. milter_header_checks: the header the milter adds is looked up; REJECT
+# refuses the message at the final dot, IGNORE drops the header; the same
+# for mail from sendmail (cleanup's non_smtpd_milters).
+python3 - "$P" >"$T/hchecks" <<'PY' || mr_fail "milter_header_checks: $(cat "$T/hchecks")"
+import smtplib, sys
+for line in ("header-check-reject", "header-check-ignore"):
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+    s.ehlo("client.example")
+    s.mail("checks@vdom.test")
+    s.rcpt("plain@vdom.test")
+    try:
+        code, text = s.data("Subject: checks\r\n\r\n%s\r\n" % line)
+    except smtplib.SMTPDataError as e:
+        code, text = e.smtp_code, e.smtp_error
+    print(code, text.decode())
+    s.quit()
+PY
+[ "$(sed -n 1p "$T/hchecks")" = "550 5.7.1 refused by milter_header_checks" ] || mr_fail "header check REJECT: $(cat "$T/hchecks")"
+grep -Eq "smtpd\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: reject: milter-header X-Test-Milter-Seen: id=[0-9A-F]+ from=<checks@vdom\.test> body=header-check-reject: 5\.7\.1 refused by milter_header_checks\$" \
+    "$T/maillog" || mr_fail "header check reject log"
+IID=$(id_of "$(sed -n 2p "$T/hchecks")")
+[ -n "$IID" ] || mr_fail "header check IGNORE: $(cat "$T/hchecks")"
+dl_wait_log "$IID: to=<plain@vdom\.test>, relay=virtual, .*status=sent"
+F=$(grep -l "^header-check-ignore" "$VBASE"/vdom.test/plain/Maildir/new/*)
+[ -n "$F" ] || mr_fail "the IGNORE message is not in plain/"
+grep -q "^X-Test-Milter-Seen" "$F" && mr_fail "IGNORE kept the milter's header: $(cat "$F")"
+printf 'Subject: checks\n\nheader-check-reject\n' | dl_send -f local@vdom.test plain@vdom.test || mr_fail "sendmail checks"
+dl_wait_log "cleanup\[[0-9]+\]: milter inet:127\.0\.0\.1:$MP: reject: milter-header X-Test-Milter-Seen: id=[0-9A-F]+ from=<local@vdom\.test> body=header-check-reject: 5\.7\.1 refused by milter_header_checks\$"
 
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "milter_python: ok"

@@ -186,3 +186,25 @@ TEST_CASE("milter parameters come from main.cf with Postfix's defaults") {
     REQUIRE(offc.ok());
     CHECK(offc->empty());
 }
+
+TEST_CASE("a milter host name is resolved once with the configuration, a numeric one at once") {
+    auto numeric = parse_socket("inet:127.0.0.1:8891");
+    REQUIRE(numeric.ok());
+    CHECK(numeric->addresses == std::vector<std::string>{"127.0.0.1"});
+    CHECK(numeric->port_number == 8891);
+    auto v6 = parse_socket("inet:[::1]:25");
+    REQUIRE(v6.ok());
+    CHECK(v6->addresses == std::vector<std::string>{"::1"});
+    auto named = parse_socket("inet:localhost:8891");
+    REQUIRE(named.ok());
+    CHECK(named->addresses.empty());  // the loop never resolves it
+    CHECK(named->resolve_error.empty());
+    auto cfg = config::Config::from_text("smtpd_milters = inet:localhost:8891\n", "/nonexistent");
+    REQUIRE(cfg.ok());
+    auto mc = MilterConfig::from_config(*cfg, "smtpd_milters");
+    REQUIRE(mc.ok());
+    const auto& s = mc->milters.at(0).socket;
+    REQUIRE(!s.addresses.empty());
+    for (const auto& a : s.addresses) CHECK((a == "127.0.0.1" || a == "::1"));
+    CHECK(s.port_number == 8891);
+}

@@ -155,3 +155,54 @@ TEST_CASE("a message without a blank line after the header, and huge lines") {
     CHECK(c[6].size() == 10);
     CHECK(!m.add(RecordType::kNormal, "after the end").ok());
 }
+
+TEST_CASE("CHGFROM's ESMTP arguments replace the envelope's BODY, RET and ENVID, unknown ones are warned about") {
+    MilterMessage m(std::filesystem::temp_directory_path().string());
+    Records in = sample();
+    in.insert(in.begin() + 2, {RecordType::kDsnRet, "FULL"});
+    feed(m, in);
+    std::vector<std::string> warnings;
+    REQUIRE(m.apply(rep(kRepChgFrom, "<new@example.com>", "SIZE=1234 BODY=8BITMIME RET=HDRS ENVID=q+2Bid XFOO=1 RET=odd"),
+                    &warnings)
+                .ok());
+    auto out = replay(m);
+    Records envelope(out.begin(), std::find_if(out.begin(), out.end(), [](auto& r) {
+                         return r.first == RecordType::kContentStart;
+                     }));
+    // The sender, then what smtpd would have written after it.
+    CHECK(envelope == Records{{RecordType::kArrivalTime, "1.000000"},
+                              {RecordType::kSender, "new@example.com"},
+                              {RecordType::kDsnEnvid, "q+id"},
+                              {RecordType::kAttribute, "encoding=8bit"},
+                              {RecordType::kDsnRet, "HDRS"},
+                              {RecordType::kDsnNotify, "NEVER"},
+                              {RecordType::kRecipient, "Pa@example.com"},
+                              {RecordType::kRecipient, "Pb@example.com"}});
+    CHECK(warnings == std::vector<std::string>{"ignoring ESMTP argument from MILTER: \"XFOO=1\"",
+                                               "ignoring ESMTP argument from MILTER: \"RET=odd\""});
+    // A second change replaces, never duplicates.
+    REQUIRE(m.apply(rep(kRepChgFrom, "<>", "BODY=7BIT")).ok());
+    out = replay(m);
+    CHECK(std::count_if(out.begin(), out.end(), [](auto& r) { return r.first == RecordType::kAttribute; }) == 1);
+    CHECK(std::find(out.begin(), out.end(), std::make_pair(RecordType::kAttribute, std::string("encoding=7bit"))) !=
+          out.end());
+    CHECK(m.sender() == "");
+}
+
+TEST_CASE("ADDRCPT_PAR keeps NOTIFY and ORCPT and refuses other arguments with a warning") {
+    MilterMessage m(std::filesystem::temp_directory_path().string());
+    feed(m, sample());
+    std::vector<std::string> warnings;
+    REQUIRE(m.apply(rep(kRepAddRcptPar, "<c@example.com>",
+                        "NOTIFY=success,failure ORCPT=rfc822;orig+40example.com BOGUS=1 NOTIFY=never"),
+                    &warnings)
+                .ok());
+    auto out = replay(m);
+    auto at = std::find(out.begin(), out.end(), std::make_pair(RecordType::kRecipient, std::string("Pc@example.com")));
+    REQUIRE(at != out.end());
+    REQUIRE(at - out.begin() >= 2);
+    CHECK(*(at - 2) == std::make_pair(RecordType::kDsnOrcpt, std::string("rfc822;orig@example.com")));
+    CHECK(*(at - 1) == std::make_pair(RecordType::kDsnNotify, std::string("SUCCESS,FAILURE")));
+    CHECK(warnings == std::vector<std::string>{"ignoring ESMTP argument from MILTER: \"BOGUS=1\"",
+                                               "Bad NOTIFY parameter from MILTER: \"NOTIFY=never\""});
+}

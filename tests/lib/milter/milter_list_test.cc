@@ -11,7 +11,9 @@
 #include <functional>
 #include <thread>
 
+#include "lib/log/log.h"
 #include "lib/milter/milter_list.h"
+#include "lib/table/maps.h"
 
 using namespace mailroom;
 using namespace mailroom::milter;
@@ -318,4 +320,103 @@ TEST_CASE("a milter that does not answer in command_timeout gets its default act
     feed_message(msg);
     CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
     CHECK(msg.held());
+}
+
+TEST_CASE("a bad reply to the end of header names SMFIC_EOH in the warning") {
+    std::string path = sock_path("eoh");
+    FakeMilter fake(path, [](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(kActAddHeaders, 0);
+        if (p.command == 'D') return "";
+        // A header edit is only allowed at end of message.
+        if (p.command == 'N') return encode_packet('h', std::string("X-Early\0v\0", 10)) + encode_packet('c', "");
+        return encode_packet('c', "");
+    });
+    std::vector<std::string> lines;
+    log::set_capture([&](log::Level, const std::string& line) { lines.push_back(line); });
+    event::Loop loop;
+    MilterList list(loop, config_for("{ unix:" + path + ", default_action=accept }"), macros());
+    open_transaction(loop, list);
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    feed_message(msg);
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    log::set_capture(nullptr);
+    bool named = false;
+    for (const auto& l : lines) named = named || l.find("unexpected modification reply 'h' to SMFIC_EOH") != std::string::npos;
+    CHECK(named);
+}
+
+TEST_CASE("milter_header_checks act on the headers a milter adds or changes") {
+    std::string path = sock_path("hchecks");
+    std::string table = path + ".regexp";
+    {
+        std::FILE* f = std::fopen(table.c_str(), "w");
+        REQUIRE(f != nullptr);
+        std::fputs("/^X-Drop:/ IGNORE\n/^X-Swap: old/ REPLACE X-Swapped: new\n/^X-Bad:/ REJECT bad header from milter\n"
+                   "/^X-Route:/ REDIRECT elsewhere@example.com\n/^Subject: spam/ HOLD held by header check\n",
+                   f);
+        std::fclose(f);
+    }
+    std::atomic<bool> bad{false};
+    FakeMilter fake(path, [&](const Packet& p) -> std::string {
+        if (p.command == 'O') return optneg(kActAddHeaders | kActChangeHeaders, 0);
+        if (p.command == 'D') return "";
+        if (p.command == 'E') {
+            std::string out = encode_packet('h', std::string("X-Drop\0gone\0", 12)) +
+                              encode_packet('h', std::string("X-Keep\0kept\0", 12)) +
+                              encode_packet('h', std::string("X-Swap\0old\0", 11)) +
+                              encode_packet('h', std::string("X-Route\0r\0", 10)) +
+                              encode_packet('m', u32(1) + std::string("Subject\0spam now\0", 17));
+            if (bad) out += encode_packet('h', std::string("X-Bad\0x\0", 8));
+            return out + encode_packet('c', "");
+        }
+        return encode_packet('c', "");
+    });
+    auto cfg = config_for("unix:" + path);
+    auto maps = table::Maps::open("regexp:" + table);
+    REQUIRE(maps.ok());
+    cfg->header_checks = std::make_shared<const table::Maps>(std::move(*maps));
+    event::Loop loop;
+    MilterList list(loop, cfg, macros());
+    open_transaction(loop, list);
+    MilterMessage msg(std::filesystem::temp_directory_path().string());
+    feed_message(msg);
+    CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
+    std::vector<std::string> names;
+    for (const auto& h : msg.headers()) names.push_back(h.name + ":" + h.value);
+    CHECK(names == std::vector<std::string>{"Subject:spam now", "X-Keep:kept", "X-Swapped:new", "X-Route:r"});
+    CHECK(msg.held());
+    CHECK(msg.hold_reason() == "held by header check");
+    bool redirected = false;
+    REQUIRE(msg.replay([&](RecordType t, std::string_view p) {
+                    redirected = redirected || (t == RecordType::kAttribute && p == "redirect=elsewhere@example.com");
+                    return ok_status();
+                }).ok());
+    CHECK(redirected);
+
+    // REJECT ends the message with the table's text.
+    bad = true;
+    CHECK(wait(loop, [&](auto d) { list.mail({"<s@example.com>"}, d); }).ok());
+    MilterMessage msg2(std::filesystem::temp_directory_path().string());
+    feed_message(msg2);
+    Verdict v = wait(loop, [&](auto d) { list.message(msg2, d); });
+    CHECK(v.kind == Verdict::Kind::kReject);
+    CHECK(v.reply == "550 5.7.1 bad header from milter");
+    ::unlink(table.c_str());
+}
+
+TEST_CASE("a milter whose name did not resolve gets its default action at connect") {
+    auto cfg = config_for("inet:127.0.0.1:1");
+    cfg->milters[0].socket.addresses.clear();
+    cfg->milters[0].socket.host = "milter.invalid";
+    cfg->milters[0].socket.resolve_error = "Name or service not known";
+    std::vector<std::string> lines;
+    log::set_capture([&](log::Level, const std::string& line) { lines.push_back(line); });
+    event::Loop loop;
+    MilterList list(loop, cfg, macros());
+    Verdict v = wait(loop, [&](auto d) { list.connect(ConnectInfo{"c", "192.0.2.1", 1}, d); });
+    log::set_capture(nullptr);
+    CHECK(v.kind == Verdict::Kind::kTempfail);
+    bool named = false;
+    for (const auto& l : lines) named = named || l.find("cannot resolve milter.invalid: Name or service not known") != std::string::npos;
+    CHECK(named);
 }

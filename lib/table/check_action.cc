@@ -1,9 +1,9 @@
-// cleanup_checks.cc - see cleanup_checks.h.
-#include "cleanup/cleanup_checks.h"
+// check_action.cc - see check_action.h.
+#include "lib/table/check_action.h"
 
 #include "lib/util/strings.h"
 
-namespace mailroom::cleanup {
+namespace mailroom::table {
 
 CheckResult parse_check_action(std::string_view value) {
     std::string_view v = util::trim(value);
@@ -45,4 +45,4 @@ const char* check_action_word(CheckAction action) {
     }
 }
 
-}  // namespace mailroom::cleanup
+}  // namespace mailroom::table
