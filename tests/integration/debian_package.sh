@@ -22,10 +22,9 @@ mkdir -p "$S"
 tar -C "$MAILROOM_SRC" --exclude=./build --exclude=./run --exclude=./.git --exclude='./obj-*' \
     --exclude=./build-deb --exclude=./debian/mailroom --exclude=./debian/.debhelper -cf - . | tar -C "$S" -xf - ||
     mr_fail "copying the source tree"
-# Without a compiler cache the package compiles every program from
-# scratch each time: half an hour or more on two busy cores, beyond this
-# test's budget (the first run with a cache pays that once; later runs hit
-# it). MAILROOM_PACKAGE_COLD=1 builds cold anyway.
+# Without the compiler cache `make build` filled, the package compiles
+# every program from scratch: half an hour on two busy cores, beyond this
+# test's budget. MAILROOM_PACKAGE_COLD=1 builds cold anyway.
 cache=$(ccache --get-config cache_dir 2>/dev/null)
 if [ -z "$cache" ] || ! { mkdir -p "$cache" && [ -w "$cache" ]; } 2>/dev/null; then
     [ "${MAILROOM_PACKAGE_COLD:-}" = 1 ] ||
