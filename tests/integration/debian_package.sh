@@ -2,9 +2,8 @@
 # debian_package.sh - debian/ builds a package that installs.
 #
 # Copies the source tree to a temp dir, runs `dpkg-buildpackage -us -uc -b`
-# (programs only, with dpkg's hardening flags; ccache makes the objects an
-# earlier package build of the tree compiled cache hits, from whatever
-# directory; without a writable cache the test is skipped, see below), runs lintian (no errors allowed), checks the package's
+# (programs only; ccache makes the objects the tree already built cache
+# hits; without a writable cache the test is skipped, see below), runs lintian (no errors allowed), checks the package's
 # contents (dpkg-deb -c: commands, daemons, the systemd unit, the SysV
 # script, the sample configuration; conffiles; maintainer scripts that
 # create the accounts and enable the unit through deb-systemd-helper), and
