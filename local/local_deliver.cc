@@ -195,7 +195,16 @@ std::vector<agent::Outcome> local_deliver(const agent::Job& job, const agent::Me
             continue;
         }
         Expansion x = expand_local(r.address, job.sender, ctx.expand, ctx.env);
+        // Each part is logged for the address it concerns (the final
+        // address of an alias or .forward entry, the recipient itself for
+        // what is forwarded), with r's original address as orig_to=.
         std::vector<agent::Outcome> parts = x.failures;
+        std::vector<std::string> part_to = x.failed_to;
+        part_to.resize(parts.size(), r.address);
+        auto add_part = [&](agent::Outcome o, const std::string& to) {
+            parts.push_back(std::move(o));
+            part_to.push_back(to);
+        };
         std::map<std::string, std::vector<std::string>> forwards;  // sender -> addresses
         for (const auto& d : x.destinations) {
             if (d.kind == DestKind::kForward) {
@@ -204,26 +213,26 @@ std::vector<agent::Outcome> local_deliver(const agent::Job& job, const agent::Me
             }
             if (d.kind == DestKind::kMailbox && d.recipient != r.address &&
                 agent::delivered_to_loop(*head, d.recipient)) {
-                parts.push_back(agent::bounced("mail forwarding loop for " + d.recipient, "5.4.6"));
+                add_part(agent::bounced("mail forwarding loop for " + d.recipient, "5.4.6"), d.recipient);
                 continue;
             }
             std::string key = std::to_string(static_cast<int>(d.kind)) + ":" + d.target + ":" + d.extension;
             if (auto it = done.find(key); it != done.end()) {
-                parts.push_back(it->second);
+                add_part(it->second, d.recipient);
                 continue;
             }
             agent::Outcome o = deliver_destination(d, r, job, message, ctx.deliver, now);
             if (o.kind == agent::OutcomeKind::kSent) done.emplace(key, o);
-            parts.push_back(std::move(o));
+            add_part(std::move(o), d.recipient);
         }
         for (const auto& [sender, addresses] : forwards) {
             if (!ctx.forward) {
-                parts.push_back(agent::deferred("mail forwarding is not available", "4.3.0"));
+                add_part(agent::deferred("mail forwarding is not available", "4.3.0"), r.address);
                 continue;
             }
-            parts.push_back(ctx.forward(job, message, sender, r.address, addresses));
+            add_part(ctx.forward(job, message, sender, r.address, addresses), r.address);
         }
-        out.push_back(agent::combine_outcomes(parts));
+        out.push_back(agent::combine_outcomes(parts, part_to));
     }
     return out;
 }

@@ -7,7 +7,10 @@
 //   mail_spool_directory or under home_mailbox, Maildir when home_mailbox
 //   ends in '/', or mailbox_command), commands, files and forwarded
 //   addresses. The recipient's result combines its destinations'
-//   (agent::combine_outcomes).
+//   (agent::combine_outcomes); each destination is logged on its own line
+//   as Postfix's local logs it: to=<the final address> (the alias or
+//   .forward entry it came from for commands and files, the recipient
+//   itself for what is forwarded), orig_to=<the address qmgr gave>.
 //
 // Description
 //   Texts follow Postfix: "delivered to mailbox", "delivered to maildir",

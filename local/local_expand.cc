@@ -131,7 +131,11 @@ private:
         std::vector<std::string> path;  // local names being expanded (ancestors)
     };
 
-    void fail(agent::Outcome o) { result_.failures.push_back(std::move(o)); }
+    // `to`: the address whose expansion failed (logged as to=).
+    void fail(agent::Outcome o, const std::string& to) {
+        result_.failures.push_back(std::move(o));
+        result_.failed_to.push_back(to);
+    }
 
     bool first_time(const std::string& key) { return seen_.insert(key).second; }
 
@@ -148,15 +152,15 @@ private:
 
     // A local recipient: aliases, user, .forward, mailbox.
     void resolve_local(const std::string& address, const Frame& frame, int depth, bool mailbox_only) {
-        if (depth > s_.max_depth) {
-            fail(agent::bounced("mail forwarding loop for " + address, "5.4.6"));
-            return;
-        }
         auto parts = address::split(address);
         std::string domain = parts.domain.empty() ? s_.myorigin : parts.domain;
         std::string full = util::lowercase(parts.local);
         auto ext = address::split_extension(full, s_.extension.rules());
         std::string rcpt = parts.local + "@" + domain;
+        if (depth > s_.max_depth) {
+            fail(agent::bounced("mail forwarding loop for " + address, "5.4.6"), rcpt);
+            return;
+        }
 
         bool self = false;
         for (const auto& p : frame.path)
@@ -168,7 +172,7 @@ private:
             for (const auto& key : keys) {
                 auto a = env_.alias(key);
                 if (!a) {
-                    fail(agent::outcome_from_error(a.error(), "4.3.0", "5.3.0"));
+                    fail(agent::outcome_from_error(a.error(), "4.3.0", "5.3.0"), rcpt);
                     return;
                 }
                 if (!*a) continue;
@@ -181,7 +185,7 @@ private:
                 if (key.rfind("owner-", 0) != 0) {
                     auto owner = env_.alias("owner-" + key);
                     if (!owner) {
-                        fail(agent::outcome_from_error(owner.error(), "4.3.0", "5.3.0"));
+                        fail(agent::outcome_from_error(owner.error(), "4.3.0", "5.3.0"), rcpt);
                         return;
                     }
                     if (*owner) next.sender = qualify("owner-" + key);
@@ -193,7 +197,7 @@ private:
 
         auto user = env_.user ? env_.user(ext.user) : Result<std::optional<agent::Identity>>(std::nullopt);
         if (!user) {
-            fail(agent::outcome_from_error(user.error(), "4.3.0", "5.3.0"));
+            fail(agent::outcome_from_error(user.error(), "4.3.0", "5.3.0"), rcpt);
             return;
         }
         if (!*user) {
@@ -210,7 +214,7 @@ private:
                 handle_token(relay, rcpt, next, depth + 1);
                 return;
             }
-            fail(agent::bounced("unknown user: \"" + ext.user + "\"", "5.1.1"));
+            fail(agent::bounced("unknown user: \"" + ext.user + "\"", "5.1.1"), rcpt);
             return;
         }
 
@@ -220,7 +224,7 @@ private:
                 if (!path) continue;
                 auto text = env_.forward(*path, **user);
                 if (!text) {
-                    fail(agent::outcome_from_error(text.error(), "4.3.0", "5.3.0"));
+                    fail(agent::outcome_from_error(text.error(), "4.3.0", "5.3.0"), rcpt);
                     return;
                 }
                 if (!*text) continue;
@@ -262,7 +266,7 @@ private:
         if (token[0] == '|') {
             std::string cmd(util::trim(std::string_view(token).substr(1)));
             if (!allowed(s_.allow_commands, frame.source)) {
-                fail(agent::bounced(util::format("mail to command is restricted"), "5.7.1"));
+                fail(agent::bounced(util::format("mail to command is restricted"), "5.7.1"), rcpt);
                 return;
             }
             add(Destination{DestKind::kCommand, cmd, rcpt, frame.sender, frame.privs, {}, "", frame.source});
@@ -270,7 +274,7 @@ private:
         }
         if (token[0] == '/') {
             if (!allowed(s_.allow_files, frame.source)) {
-                fail(agent::bounced("mail to file is restricted", "5.7.1"));
+                fail(agent::bounced("mail to file is restricted", "5.7.1"), rcpt);
                 return;
             }
             add(Destination{DestKind::kFile, token, rcpt, frame.sender, frame.privs, {}, "", frame.source});
@@ -280,12 +284,12 @@ private:
             std::string path(util::trim(std::string_view(token).substr(9)));
             if (!first_time("include:" + path)) return;
             if (path.empty() || path[0] != '/') {
-                fail(agent::bounced(":include: path is not absolute: " + path, "5.3.5"));
+                fail(agent::bounced(":include: path is not absolute: " + path, "5.3.5"), rcpt);
                 return;
             }
             auto text = env_.include(path, frame.privs);
             if (!text) {
-                fail(agent::outcome_from_error(text.error(), "4.3.0", "5.3.0"));
+                fail(agent::outcome_from_error(text.error(), "4.3.0", "5.3.0"), rcpt);
                 return;
             }
             Frame next = frame;
@@ -303,7 +307,7 @@ private:
             address = address.substr(1, address.size() - 2);
         auto local = is_local_address(address, s_);
         if (!local) {
-            fail(agent::outcome_from_error(local.error(), "4.3.0", "5.3.0"));
+            fail(agent::outcome_from_error(local.error(), "4.3.0", "5.3.0"), rcpt);
             return;
         }
         if (*local) {

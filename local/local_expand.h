@@ -107,6 +107,7 @@ struct LocalSettings {
 struct Expansion {
     std::vector<Destination> destinations;
     std::vector<agent::Outcome> failures;  // bounced/deferred parts
+    std::vector<std::string> failed_to;    // for each failure, the address whose expansion failed
 };
 
 Expansion expand_local(const std::string& recipient, const std::string& sender, const LocalSettings& settings,

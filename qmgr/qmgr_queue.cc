@@ -474,6 +474,16 @@ void QueueManager::dispatch() {
     if (wake > 0) rate_timer_.start(std::chrono::milliseconds(static_cast<long long>((wake - now) * 1000) + 1));
 }
 
+// Whether another request for this transport and nexthop waits (not yet
+// started): the agent may then keep its connection for it (Postfix's
+// DEL_REQ_FLAG_CONN_STORE, smtp_connection_cache_on_demand).
+bool QueueManager::more_waiting(const Route& route) const {
+    for (const auto& m : open_)
+        for (const auto& g : m->waiting)
+            if (g.route.transport == route.transport && g.route.nexthop == route.nexthop) return true;
+    return false;
+}
+
 // Starts one delivery conversation; false when the agent cannot be reached
 // (the group's recipients are then deferred at once).
 bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
@@ -489,6 +499,7 @@ bool QueueManager::start_group(OpenMessage& msg, const Group& group) {
     req.arrival_time_us = static_cast<std::int64_t>(msg.arrival * 1e6);
     req.active_time_us = static_cast<std::int64_t>(msg.entry.entered * 1e6);
     req.handoff_time_us = static_cast<std::int64_t>(started * 1e6);
+    if (more_waiting(group.route)) req.flags |= deliver::kRequestFlagConnStore;
     for (std::size_t i = 0; i < group.rcpts.size(); ++i) {
         const auto* r = group.rcpts[i];
         // The recipient is delivered as it resolved (trailing dot dropped,

@@ -18,7 +18,10 @@
 //   (lib/deliver), many conversations at once on the loop
 //   (qmgr_delivery.h), at most the transport's destination concurrency
 //   limit per destination and at most its master.cf maxproc
-//   (default_process_limit for "-") per transport.
+//   (default_process_limit for "-") per transport. A request says when
+//   more requests for its transport and nexthop wait behind it
+//   (deliver::kRequestFlagConnStore), so that the smtp agent caches its
+//   connection on demand.
 //
 //   A message with a `filter` attribute (a FILTER action or content_filter)
 //   sends every recipient to that transport:nexthop instead of the normal
@@ -149,6 +152,7 @@ private:
     void assign_groups(OpenMessage& msg, const std::vector<Result<Route>>& routes);
     void dispatch();
     bool start_group(OpenMessage& msg, const Group& group);
+    bool more_waiting(const Route& route) const;
     void group_done(OpenMessage* msg, const Group& group, const Result<deliver::DeliveryReply>& reply,
                     double started);
     void finalize(OpenMessage& msg);

@@ -9,7 +9,6 @@
 //   "lmtp" (a link to smtp; master.cf "lmtp unix - - n - - lmtp") or the
 //   service name "lmtp" selects LMTP and the lmtp_ parameters; anything
 //   else SMTP and the smtp_ ones.
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -32,8 +31,7 @@ struct State {
 
 int main(int argc, char** argv) {
     auto state = std::make_shared<State>();
-    const char* slash = argc > 0 && argv[0] ? std::strrchr(argv[0], '/') : nullptr;
-    const bool lmtp_program = argc > 0 && argv[0] && std::string(slash ? slash + 1 : argv[0]) == "lmtp";
+    const bool lmtp_program = server::basename_of(argc > 0 ? argv[0] : nullptr) == "lmtp";
     server::ServiceSpec spec;
     spec.program = lmtp_program ? "lmtp" : "smtp";
     spec.parameters = smtp_agent::agent_parameters();

@@ -39,12 +39,11 @@ SessionCache::~SessionCache() {
     }
 }
 
-bool SessionCache::wanted(const std::string& nexthop) const {
+bool SessionCache::wanted(const std::string& nexthop, bool more_waiting) const {
     if (settings_.time_limit.count() <= 0) return false;
-    if (settings_.on_demand) return true;
     for (const auto& d : settings_.destinations)
         if (util::iequals(d, nexthop)) return true;
-    return false;
+    return settings_.on_demand && more_waiting;
 }
 
 void SessionCache::put(const std::string& key, std::unique_ptr<IdleSession> session) {

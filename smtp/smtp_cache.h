@@ -3,8 +3,10 @@
 //
 // Summary
 //   After a transaction a Delivery may hand its connection to the
-//   SessionCache instead of sending QUIT, when smtp_connection_cache_on_demand
-//   is on or the nexthop is listed in smtp_connection_cache_destinations.
+//   SessionCache instead of sending QUIT, when the nexthop is listed in
+//   smtp_connection_cache_destinations, or when smtp_connection_cache_on_demand
+//   is on and qmgr's request says more mail for that nexthop is waiting
+//   (deliver::kRequestFlagConnStore), as Postfix's on-demand caching.
 //   The next delivery with the same key (the nexthop as qmgr names it,
 //   the TLS level and, with sender-dependent authentication, the sender)
 //   takes it and goes straight to MAIL FROM. An idle session is closed
@@ -62,8 +64,10 @@ public:
     SessionCache(const SessionCache&) = delete;
     SessionCache& operator=(const SessionCache&) = delete;
 
-    // Whether sessions to this nexthop are kept at all.
-    bool wanted(const std::string& nexthop) const;
+    // Whether a session to this nexthop is kept after its transaction:
+    // always for smtp_connection_cache_destinations, on demand when qmgr
+    // says more mail for the nexthop is waiting (`more_waiting`).
+    bool wanted(const std::string& nexthop, bool more_waiting) const;
     // Keeps the session, or ends it with QUIT when it may not be reused.
     void put(const std::string& key, std::unique_ptr<IdleSession> session);
     // A session for `key`, or nullptr.

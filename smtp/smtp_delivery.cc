@@ -19,7 +19,6 @@
 #include "lib/log/log.h"
 #include "lib/smtp/smtp_client.h"
 #include "lib/smtp/smtp_client_text.h"
-#include "lib/smtp/smtp_wire.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::smtp_agent {
@@ -94,12 +93,22 @@ Result<tls::ClientLevel> tls_level(const AgentContext& ctx, const std::string& n
     return ctx.settings.tls_level;
 }
 
+// The content as it goes after DATA: CRLF, a leading dot doubled, lines
+// over *_line_length_limit broken with CRLF SPACE.
+agent::RenderOptions wire_options(std::size_t line_length_limit) {
+    agent::RenderOptions o;
+    o.dot_stuff = true;
+    o.eol = "\r\n";
+    o.line_length_limit = line_length_limit;
+    return o;
+}
+
 class Delivery : public std::enable_shared_from_this<Delivery> {
 public:
     Delivery(event::Loop& loop, const AgentContext& ctx, const deliver::DeliveryRequest& request,
              std::shared_ptr<const agent::MessageCopy> message, agent::EventDone done)
         : loop_(loop), ctx_(ctx), request_(request), message_(std::move(message)), done_(std::move(done)),
-          encoder_(ctx.settings.line_length_limit) {}
+          encoder_(wire_options(ctx.settings.line_length_limit)) {}
 
     void start();
 
@@ -172,7 +181,7 @@ private:
     double session_ready_ = 0;
     // The content, streamed from the queue file at the server's pace.
     agent::MessageCopy::Cursor cursor_;
-    smtp::WireEncoder encoder_;
+    agent::LineTransformer encoder_;
     std::string piece_;
     std::string wire_;
 };
@@ -380,7 +389,8 @@ void Delivery::resume(std::unique_ptr<IdleSession> idle) {
 
 void Delivery::make_engine() {
     smtp::ClientSettings cs;
-    cs.keep_open = ctx_.cache && ctx_.cache->wanted(request_.nexthop);
+    cs.keep_open = ctx_.cache && ctx_.cache->wanted(request_.nexthop,
+                                                    (request_.flags & deliver::kRequestFlagConnStore) != 0);
     cs.protocol = ctx_.settings.protocol;
     cs.helo_name = ctx_.settings.helo_name;
     cs.peer = namaddr(target_);
@@ -515,7 +525,7 @@ void Delivery::perform(const smtp::Step& step) {
         if (session_ready_ == 0) session_ready_ = deliver::now_seconds();
         in_body_ = true;
         cursor_ = agent::MessageCopy::Cursor();
-        encoder_ = smtp::WireEncoder(ctx_.settings.line_length_limit);
+        encoder_ = agent::LineTransformer(wire_options(ctx_.settings.line_length_limit));
         arm_timeout();
         return send_body();
     }

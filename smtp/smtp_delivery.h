@@ -10,7 +10,7 @@
 //   (lib/tls/tls_client.h) at the security level of *_tls_policy_maps or
 //   *_tls_security_level, and the message content streamed from the queue
 //   file in bounded pieces at the server's pace, put in wire form on the
-//   way (lib/smtp/smtp_wire.h: CRLF, dots doubled, *_line_length_limit).
+//   way (agent::LineTransformer: CRLF, dots doubled, *_line_length_limit).
 //   `done` gets one result per recipient with relay= (and conn_use= for a
 //   reused connection) and Postfix's texts.
 //

@@ -18,6 +18,12 @@ namespace mailroom::smtpd {
 
 namespace {
 
+#ifdef MAILROOM_SASL2_LIBDIR
+constexpr std::string_view kSasl2LibraryDir = MAILROOM_SASL2_LIBDIR;
+#else
+constexpr std::string_view kSasl2LibraryDir = "/usr/lib";
+#endif
+
 // cyrus_sasl_config_path, for Cyrus's SASL_CB_GETCONFPATH.
 std::string g_config_path;
 
@@ -119,10 +125,17 @@ std::optional<std::string> cyrus_app_option(const std::string& dirs, const std::
     return std::nullopt;
 }
 
+std::string cyrus_default_config_dirs(std::string_view library_dir) {
+    std::string plugins = std::string(library_dir) + "/sasl2";
+    std::string dirs = "/etc/sasl2:/etc/sasl:" + plugins;
+    if (plugins != "/usr/lib/sasl2") dirs += ":/usr/lib/sasl2";
+    return dirs;
+}
+
 std::string cyrus_config_dirs(const std::string& config_path) {
     if (!config_path.empty()) return config_path;
     if (const char* env = std::getenv("SASL_CONF_PATH"); env && *env) return env;
-    return "/etc/sasl2:/etc/sasl:/usr/lib/x86_64-linux-gnu/sasl2:/usr/lib/sasl2";
+    return cyrus_default_config_dirs(kSasl2LibraryDir);
 }
 
 Result<SaslConfig> SaslConfig::from_config(const config::Config& cfg) {

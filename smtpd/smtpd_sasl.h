@@ -90,8 +90,14 @@ struct SaslConfig {
 std::optional<std::string> cyrus_app_option(const std::string& dirs, const std::string& app, std::string_view key);
 
 // The directories libsasl2 searches for <app>.conf: $cyrus_sasl_config_path,
-// else $SASL_CONF_PATH, else Debian's built-in list.
+// else $SASL_CONF_PATH, else Debian's built-in list for the libsasl2 the
+// program is built with (cyrus_default_config_dirs of its library
+// directory, /usr/lib/<multiarch triplet> on Debian).
 std::string cyrus_config_dirs(const std::string& config_path);
+
+// Debian's built-in list for a libsasl2 in `library_dir`:
+// "/etc/sasl2:/etc/sasl:<library_dir>/sasl2:/usr/lib/sasl2".
+std::string cyrus_default_config_dirs(std::string_view library_dir);
 
 // parse_sasl_security_options() and sasl_status_text() are shared with
 // the SMTP client (lib/smtp/sasl_text.h).

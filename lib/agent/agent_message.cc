@@ -283,7 +283,31 @@ Result<std::string> MessageCopy::render_to_string(std::string_view prefix, const
 void LineTransformer::emit_line_start(std::string_view head, std::string* out) {
     if (options_.dot_stuff && !head.empty() && head[0] == '.') out->push_back('.');
     if (options_.from_quote && head.substr(0, 5) == "From ") out->push_back('>');
-    out->append(head);
+    put(head, out);
+}
+
+void LineTransformer::put(std::string_view bytes, std::string* out) {
+    if (limit_ == 0) {
+        out->append(bytes);
+        return;
+    }
+    while (!bytes.empty()) {
+        if (space_ == 0) {  // the output line is full and the line goes on
+            out->append(options_.eol);
+            out->push_back(' ');
+            space_ = limit_ - 1;
+        }
+        std::size_t take = std::min(bytes.size(), space_);
+        out->append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        space_ -= take;
+    }
+}
+
+void LineTransformer::end_line(std::string* out) {
+    out->append(options_.eol);
+    space_ = limit_;
+    decided_ = false;
 }
 
 void LineTransformer::feed(std::string_view in, std::string* out) {
@@ -300,13 +324,12 @@ void LineTransformer::feed(std::string_view in, std::string* out) {
         }
         size_t nl = in.find('\n', i);
         if (nl == std::string_view::npos) {
-            out->append(in.substr(i));
+            put(in.substr(i), out);
             return;
         }
-        out->append(in.substr(i, nl - i));
-        out->append(options_.eol);
+        put(in.substr(i, nl - i), out);
+        end_line(out);
         i = nl + 1;
-        decided_ = false;
     }
 }
 
@@ -316,10 +339,7 @@ void LineTransformer::finish(std::string* out) {
         pending_.clear();
         decided_ = true;
     }
-    if (decided_) {  // a last line without its newline
-        out->append(options_.eol);
-        decided_ = false;
-    }
+    if (decided_) end_line(out);  // a last line without its newline
     if (options_.blank_line_end) out->append(options_.eol);
 }
 

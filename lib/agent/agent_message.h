@@ -45,6 +45,13 @@ struct RenderOptions {
     bool from_quote = false;       // '>': a line starting with "From " gets ">"
     bool blank_line_end = false;   // 'B': make the copy end in an empty line
     std::string eol = "\n";        // line end of every output line
+    // Lines longer than this many bytes (0: no limit) are broken as
+    // Postfix's smtp_line_length_limit does: the first L bytes, then eol
+    // and a SPACE, then the next L - 1 bytes, and so on (a header line
+    // becomes a folded header). A line of exactly L bytes stays whole; a
+    // "." or ">" added by dot_stuff or from_quote does not count toward
+    // L; a limit of 1 is taken as 2.
+    std::size_t line_length_limit = 0;
 };
 
 class MessageCopy {
@@ -117,19 +124,29 @@ private:
     mutable bool small_valid_ = false;
 };
 
-// Transforms whole lines for render(): stateful across calls, input may be
-// split anywhere. Exposed for tests.
+// Transforms whole lines for render() and for the smtp agent's DATA
+// (dot_stuff, eol "\r\n", line_length_limit): stateful across calls,
+// input may be split anywhere, so that a message of any size streams in
+// bounded pieces.
 class LineTransformer {
 public:
-    explicit LineTransformer(const RenderOptions& options) : options_(options) {}
+    explicit LineTransformer(const RenderOptions& options = {})
+        : options_(options),
+          limit_(options.line_length_limit == 1 ? 2 : options.line_length_limit),
+          space_(limit_) {}
     void feed(std::string_view in, std::string* out);
     // Ends the copy: completes a last line and adds the 'B' blank line.
     void finish(std::string* out);
 
 private:
     void emit_line_start(std::string_view line_head, std::string* out);
+    // Appends content bytes of the current line, breaking it at the limit.
+    void put(std::string_view bytes, std::string* out);
+    void end_line(std::string* out);
 
     RenderOptions options_;
+    std::size_t limit_;     // line_length_limit as applied (0: none)
+    std::size_t space_;     // bytes the current output line may still take
     std::string pending_;   // start of the current line, until decided
     bool decided_ = false;  // quoting decision made for the current line
 };

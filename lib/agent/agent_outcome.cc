@@ -95,4 +95,12 @@ Outcome combine_outcomes(const std::vector<Outcome>& outcomes) {
     return outcomes.front();
 }
 
+Outcome combine_outcomes(const std::vector<Outcome>& outcomes, const std::vector<std::string>& to) {
+    Outcome all = combine_outcomes(outcomes);
+    all.parts.clear();
+    for (size_t i = 0; i < outcomes.size() && i < to.size(); ++i)
+        all.parts.push_back({to[i], outcomes[i].kind, outcomes[i].dsn, outcomes[i].text});
+    return all;
+}
+
 }  // namespace mailroom::agent

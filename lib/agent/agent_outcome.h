@@ -7,7 +7,9 @@
 //   sysexits_detail() maps a command's exit status to Postfix's status and
 //   text (EX_TEMPFAIL 75 defers, EX_NOUSER 67 bounces, ...).
 //   combine_outcomes() folds the outcomes of an alias expansion into the
-//   one result reported for the original recipient.
+//   one result reported for the original recipient; the parts themselves
+//   are logged one line each (Outcome::parts, as Postfix's local logs
+//   every final address with the original one as orig_to=).
 //
 // Description
 //   Error kinds map the usual way: a temporary Error is a deferral (4.x.x),
@@ -28,6 +30,17 @@ namespace mailroom::agent {
 
 enum class OutcomeKind { kSent, kDeferred, kBounced };
 
+// One destination of an expansion as the log shows it: to=<to> with the
+// request's recipient as orig_to=.
+struct LoggedPart {
+    std::string to;
+    OutcomeKind kind = OutcomeKind::kDeferred;
+    std::string dsn;
+    std::string text;
+
+    bool operator==(const LoggedPart&) const = default;
+};
+
 struct Outcome {
     OutcomeKind kind = OutcomeKind::kDeferred;
     std::string dsn;   // "2.0.0", "4.3.0", "5.1.1"
@@ -35,8 +48,15 @@ struct Outcome {
     // A success that handed the message to something that is not its final
     // destination (pipe without the X flag): success DSNs say "relayed".
     bool relayed = false;
+    // The lines logged for this recipient instead of the outcome itself
+    // (one per destination of an alias or .forward expansion); empty: the
+    // outcome is logged for the request's recipient.
+    std::vector<LoggedPart> parts{};
 
-    bool operator==(const Outcome&) const = default;
+    // The verdict: what qmgr is told (parts only say how it is logged).
+    bool operator==(const Outcome& o) const {
+        return kind == o.kind && dsn == o.dsn && text == o.text && relayed == o.relayed;
+    }
 };
 
 inline Outcome sent(std::string text, std::string dsn = "2.0.0") {
@@ -87,5 +107,9 @@ bool leading_enhanced_status(std::string_view text, std::string* dsn);
 // first one's text), else sent (the first one's text). An empty list is a
 // broken invariant of the caller and is reported as a deferral.
 Outcome combine_outcomes(const std::vector<Outcome>& outcomes);
+
+// The same for outcomes that each concern an address of the expansion
+// (`to[i]` for outcomes[i]): the result also carries them as parts.
+Outcome combine_outcomes(const std::vector<Outcome>& outcomes, const std::vector<std::string>& to);
 
 }  // namespace mailroom::agent

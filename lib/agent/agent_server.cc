@@ -26,10 +26,36 @@ deliver::DeliveryStatus wire_status(OutcomeKind kind) {
 }
 
 // The wire protocol insists that the status digit matches the class.
+std::string normal_dsn(OutcomeKind kind, const std::string& dsn) {
+    char want = kind == OutcomeKind::kSent ? '2' : kind == OutcomeKind::kDeferred ? '4' : '5';
+    if (dsn.empty() || dsn[0] != want) return std::string(1, want) + (want == '2' ? ".0.0" : ".3.0");
+    return dsn;
+}
+
 Outcome normalise(Outcome o) {
-    char want = o.kind == OutcomeKind::kSent ? '2' : o.kind == OutcomeKind::kDeferred ? '4' : '5';
-    if (o.dsn.empty() || o.dsn[0] != want) o.dsn = std::string(1, want) + (want == '2' ? ".0.0" : ".3.0");
+    o.dsn = normal_dsn(o.kind, o.dsn);
     return o;
+}
+
+// The log lines for one recipient: the outcome itself, or each part of
+// its expansion with the request's recipient as orig_to=.
+void log_outcome(const deliver::DeliveryRequest& request, const deliver::DeliveryRecipient& recipient,
+                 const deliver::RecipientResult& result, const Outcome& outcome, const deliver::DeliveryTimes& times) {
+    if (outcome.parts.empty()) {
+        deliver::log_delivery(request, recipient, result, times);
+        return;
+    }
+    std::string original = recipient.orig_recipient.empty() ? recipient.address : recipient.orig_recipient;
+    for (const auto& part : outcome.parts) {
+        deliver::DeliveryRecipient shown = recipient;
+        shown.address = part.to.empty() ? recipient.address : part.to;
+        shown.orig_recipient = original;
+        deliver::RecipientResult line = result;
+        line.status = wire_status(part.kind);
+        line.dsn = normal_dsn(part.kind, part.dsn);
+        line.reason = part.text;
+        deliver::log_delivery(request, shown, line, times);
+    }
 }
 
 }  // namespace
@@ -96,7 +122,7 @@ void serve_agent_connection(int fd, const config::Config& config, const std::str
         for (size_t i = 0; i < outcomes.size(); ++i) {
             Outcome o = normalise(outcomes[i]);
             reply.results.push_back({wire_status(o.kind), o.dsn, service_name, o.text, o.relayed});
-            deliver::log_delivery(request, request.recipients[i], reply.results.back(), times);
+            log_outcome(request, request.recipients[i], reply.results.back(), o, times);
         }
         return reply;
     };

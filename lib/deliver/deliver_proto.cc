@@ -14,7 +14,7 @@ using ipc::AttrList;
 using ipc::AttrSpec;
 using ipc::AttrType;
 
-constexpr std::array<AttrSpec, 11> kRequestSpec = {{
+constexpr std::array<AttrSpec, 12> kRequestSpec = {{
     {kAttrQueueName, AttrType::kString},
     {kAttrQueueId, AttrType::kString},
     {kAttrSender, AttrType::kString},
@@ -25,6 +25,7 @@ constexpr std::array<AttrSpec, 11> kRequestSpec = {{
     {kAttrArrivalTimeUs, AttrType::kInteger, false},
     {kAttrActiveTimeUs, AttrType::kInteger, false},
     {kAttrHandoffTimeUs, AttrType::kInteger, false},
+    {kAttrFlags, AttrType::kInteger, false},
     {kAttrRecipients, AttrType::kList},
 }};
 
@@ -98,6 +99,7 @@ AttrList encode_request(const DeliveryRequest& request) {
     if (request.arrival_time_us) list.add_int(std::string(kAttrArrivalTimeUs), request.arrival_time_us);
     if (request.active_time_us) list.add_int(std::string(kAttrActiveTimeUs), request.active_time_us);
     if (request.handoff_time_us) list.add_int(std::string(kAttrHandoffTimeUs), request.handoff_time_us);
+    if (request.flags) list.add_int(std::string(kAttrFlags), request.flags);
     AttrList rcpts;
     for (std::size_t i = 0; i < request.recipients.size(); ++i) {
         const auto& r = request.recipients[i];
@@ -126,6 +128,11 @@ Result<DeliveryRequest> decode_request(const AttrList& record) {
     if (auto v = ipc::get_int(record, kAttrArrivalTimeUs); v) req.arrival_time_us = *v;
     if (auto v = ipc::get_int(record, kAttrActiveTimeUs); v) req.active_time_us = *v;
     if (auto v = ipc::get_int(record, kAttrHandoffTimeUs); v) req.handoff_time_us = *v;
+    if (auto v = ipc::get_int(record, kAttrFlags); v) {
+        if (*v < 0 || (*v & ~static_cast<std::int64_t>(kRequestFlagsKnown)) != 0)
+            return make_error("delivery request: unknown flags " + std::to_string(*v));
+        req.flags = static_cast<std::uint32_t>(*v);
+    }
     AttrList rcpts = *ipc::get_list(record, kAttrRecipients);
     if (rcpts.empty()) return make_error("delivery request: no recipients");
     for (std::size_t i = 0; i < rcpts.size(); ++i) {

@@ -43,6 +43,13 @@ struct DeliveryRecipient {
     std::int64_t offset = 0;      // file offset of the R record's status byte
 };
 
+// Request flags, as Postfix's DEL_REQ_FLAG_*: kRequestFlagConnStore says
+// that more mail for this transport and nexthop waits in qmgr, so an agent
+// with on-demand connection caching keeps the session open for it
+// (smtp_connection_cache_on_demand).
+inline constexpr std::uint32_t kRequestFlagConnStore = 1u << 0;
+inline constexpr std::uint32_t kRequestFlagsKnown = kRequestFlagConnStore;
+
 struct DeliveryRequest {
     std::string queue_name;        // "active"
     std::string queue_id;
@@ -56,6 +63,7 @@ struct DeliveryRequest {
     std::int64_t arrival_time_us = 0;  // message arrival, with microseconds
     std::int64_t active_time_us = 0;   // entered the active queue
     std::int64_t handoff_time_us = 0;  // qmgr started this delivery attempt
+    std::uint32_t flags = 0;           // kRequestFlag* bits (optional on the wire)
     std::vector<DeliveryRecipient> recipients;
 };
 
@@ -91,6 +99,7 @@ inline constexpr std::string_view kAttrArrivalTime = "arrival_time";
 inline constexpr std::string_view kAttrArrivalTimeUs = "arrival_time_us";
 inline constexpr std::string_view kAttrActiveTimeUs = "active_time_us";
 inline constexpr std::string_view kAttrHandoffTimeUs = "handoff_time_us";
+inline constexpr std::string_view kAttrFlags = "flags";
 inline constexpr std::string_view kAttrRecipients = "recipients";
 inline constexpr std::string_view kAttrResults = "results";
 inline constexpr std::string_view kAttrAddress = "address";

@@ -66,13 +66,13 @@ Result<config::Config> load_configuration(const std::string& config_dir) {
     return config::Config::load(config_dir);
 }
 
+}  // namespace
+
 std::string basename_of(const char* path) {
     std::string p = path ? path : "daemon";
     auto slash = p.rfind('/');
     return slash == std::string::npos ? p : p.substr(slash + 1);
 }
-
-}  // namespace
 
 class ServerCore {
 public:

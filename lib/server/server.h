@@ -163,6 +163,10 @@ struct ServiceSpec {
     std::vector<std::string_view> parameters;
 };
 
+// The program name of argv[0]: its last path component ("daemon" for
+// none). The skeleton's default for ServiceSpec::program.
+std::string basename_of(const char* path);
+
 int run_multi_server(int argc, char** argv, ServiceSpec spec);
 int run_single_server(int argc, char** argv, ServiceSpec spec);
 int run_trigger_server(int argc, char** argv, ServiceSpec spec);

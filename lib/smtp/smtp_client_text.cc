@@ -85,9 +85,4 @@ const EhloKeyword* find_ehlo_keyword(const std::vector<EhloKeyword>& keywords, s
     return nullptr;
 }
 
-std::string dot_stuff(std::string_view line) {
-    if (!line.empty() && line[0] == '.') return "." + std::string(line);
-    return std::string(line);
-}
-
 }  // namespace mailroom::smtp

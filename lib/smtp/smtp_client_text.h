@@ -1,5 +1,5 @@
 // smtp_client_text.h - the pure text rules of an SMTP client: reading the
-// server's reply lines, the EHLO keywords they announce, dot-stuffing.
+// server's reply lines and the EHLO keywords they announce.
 //
 // Summary
 //   ReplyReader takes the server's reply lines one at a time (CRLF already
@@ -9,8 +9,7 @@
 //   (then removed from the lines), and the text lines.
 //   parse_ehlo_keywords() turns the lines of a 250 EHLO reply into the
 //   announced extensions (upper-cased keyword and its parameters; the
-//   first line is the server's name). dot_stuff() doubles a leading dot
-//   (RFC 5321 4.5.2), the mirror image of smtp_data.h's DataDecoder.
+//   first line is the server's name).
 //
 // Diagnostics
 //   A line that is not "NNN", "NNN text" or "NNN-text" with a code 200..599,
@@ -59,8 +58,5 @@ struct EhloKeyword {
 std::vector<EhloKeyword> parse_ehlo_keywords(const std::vector<std::string>& lines);
 // The keyword named `name` (case-insensitive), or nullptr.
 const EhloKeyword* find_ehlo_keyword(const std::vector<EhloKeyword>& keywords, std::string_view name);
-
-// A content line as it goes on the wire inside DATA: a leading "." doubled.
-std::string dot_stuff(std::string_view line);
 
 }  // namespace mailroom::smtp

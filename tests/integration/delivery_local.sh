@@ -78,7 +78,9 @@ fi
 
 # 2. The seed's alias: tomcat -> the user; tomcat itself gets nothing.
 printf 'Subject: check it\n\ncheck it\n' | dl_send -f root tomcat@mx.example.test || mr_fail "sendmail 2"
-dl_wait_log "to=<tomcat@mx\.example\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to mailbox\)"
+# Logged as Postfix's local logs it: the user, with the alias as orig_to.
+dl_wait_log "local\[[0-9]+\]: [0-9A-F]+: to=<$U1@mx\.example\.test>, orig_to=<tomcat@mx\.example\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to mailbox\)\$"
+grep -q ': to=<tomcat@' "$T/maillog" && mr_fail "the alias is logged as the recipient"
 grep -q "^X-Original-To: tomcat@mx.example.test$" "$MBOX" || mr_fail "alias: X-Original-To"
 # Delivered-To names the recipient before the alias (Postfix's local).
 [ "$(grep -c "^Delivered-To: $U1@mx.example.test$" "$MBOX")" -eq 1 ] || mr_fail "alias: Delivered-To of the first message"
@@ -102,7 +104,8 @@ grep -q "^to a file$" "$T/files/copy.mbox" || mr_fail "file delivery"
 # 4. :include: with an owner- alias: the local member gets it, the remote
 #    one is forwarded through cleanup with owner-staff as the sender.
 printf 'Subject: staff\n\nfor the staff\n' | dl_send -f alice staff || mr_fail "sendmail 5"
-dl_wait_log "to=<staff@mx\.example\.test>, orig_to=<staff>, relay=local, .*status=sent"
+dl_wait_log "to=<$U1@mx\.example\.test>, orig_to=<staff>, relay=local, .*status=sent \(delivered to mailbox\)\$"
+dl_wait_log "to=<staff@mx\.example\.test>, orig_to=<staff>, relay=local, .*status=sent \(forwarded as [0-9A-F]+\)\$"
 dl_wait_log "from=<owner-staff@mx\.example\.test>, size=[0-9]+, nrcpt=1"
 dl_wait_log "discard\[[0-9]+\]: [0-9A-F]+: to=<staff-list-member@remote\.test>, relay=none, .*status=sent"
 grep -q "^for the staff$" "$MBOX" || mr_fail "include member"
@@ -113,7 +116,8 @@ printf '\\%s, prog\n' "$F" >"$T/forward/$F"
 chmod 644 "$T/forward/$F"
 dl_root && chown "$F:" "$T/forward/$F"
 printf 'Subject: fwd\n\nforwarded\n' | dl_send -f alice "$F" || mr_fail "sendmail 6"
-dl_wait_log "to=<$F@mx\.example\.test>, orig_to=<$F>, relay=local, .*status=sent"
+dl_wait_log "to=<$F@mx\.example\.test>, orig_to=<$F>, relay=local, .*status=sent \(delivered to mailbox\)\$"
+dl_wait_log "to=<prog@mx\.example\.test>, orig_to=<$F>, relay=local, .*status=sent \(delivered to command: $T/record\.sh\)\$"
 mr_wait_for "forwarded copy" grep -q "^forwarded$" "$T/files/cmd.prog@mx.example.test"
 grep -q '^forwarded$' "$T/spool/$F" || mr_fail "\\user in .forward: the mailbox copy"
 # A group- or world-writable forward file is ignored with a warning.

@@ -38,7 +38,7 @@ assert code == 250, (code, text)
 s.quit()
 PY
 dl_wait_log "local\[[0-9]+\]: [0-9A-F]+: to=<$U@mx\.example\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to mailbox\)"
-dl_wait_log "local\[[0-9]+\]: [0-9A-F]+: to=<tomcat@example\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to mailbox\)"
+dl_wait_log "local\[[0-9]+\]: [0-9A-F]+: to=<$U@mx\.example\.test>, orig_to=<tomcat@example\.test>, relay=local, .*dsn=2\.0\.0, status=sent \(delivered to mailbox\)"
 MBOX="$T/spool/$U"
 grep -A3 '^From hadoop@mx.example.test ' "$MBOX" | tr '\n' '|' |
     grep -q "Return-Path: <hadoop@mx.example.test>|X-Original-To: $U@mx.example.test|Delivered-To: $U@mx.example.test|" ||

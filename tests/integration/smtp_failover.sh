@@ -27,6 +27,10 @@
 #    8-bit bytes as they are.
 # 9. smtp_sasl_auth_soft_bounce = no: a 535 to AUTH bounces (5.7.8).
 # 10. A smtp_tls_policy_maps entry "dane" defers with the clear text.
+# 11. smtp_connection_cache_on_demand (a service with one process, one
+#     recipient per request): a message alone gets QUIT after it; three
+#     requests for one nexthop queued together travel over one connection
+#     (conn_use=2, conn_use=3), and the last one ends it with QUIT.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/mr_dns.sh"
 source "$(dirname "$0")/delivery_common.sh"
@@ -41,7 +45,8 @@ smtp_peers_setup \
     "smtp      unix  -       -       n       -       -       smtp" \
     "smtpl3    unix  -       -       n       -       -       smtp -o smtp_mx_session_limit=3" \
     "smtpc     unix  -       -       n       -       1       smtp -o max_use=100000" \
-    "smtpnb    unix  -       -       n       -       -       smtp -o smtp_sasl_auth_soft_bounce=no"
+    "smtpnb    unix  -       -       n       -       -       smtp -o smtp_sasl_auth_soft_bounce=no" \
+    "smtpo     unix  -       -       n       -       1       smtp -o max_use=100000 -o smtp_connection_cache_on_demand=yes"
 
 # start_peer NAME ADDR:PORT ARGS...: a scripted server spooling to $T/NAME.
 start_peer() {
@@ -56,7 +61,7 @@ domain() {
     DNS_ARGS+=(--local="/$1.test/" --mx-host="$1.test,mx1.$1.test,10" --mx-host="$1.test,mx2.$1.test,20"
         --host-record="mx1.$1.test,127.0.0.2" --host-record="mx2.$1.test,127.0.0.3")
 }
-for d in mailfail rcptfail dropmail greet limit cache closing long eight nbit; do domain "$d"; done
+for d in mailfail rcptfail dropmail greet limit cache closing long eight nbit ondemand; do domain "$d"; done
 DNS_ARGS+=(--mx-host="limit.test,mx3.limit.test,30" --host-record="mx3.limit.test,127.0.0.4")
 
 # Each scenario has its own port; mx1 (127.0.0.2) misbehaves, mx2
@@ -91,6 +96,8 @@ P_AUTH=$(mr_free_port)
 start_peer auth1 "127.0.0.2:$P_AUTH" --auth-reply "535 5.7.8 Authentication credentials invalid"
 P_DANE=$(mr_free_port)
 start_peer dane1 "127.0.0.2:$P_DANE"
+P_OD=$(mr_free_port)
+start_peer ondemand1 "127.0.0.2:$P_OD"
 mr_dns_start "${DNS_ARGS[@]}"
 {
     echo "transport_maps = texthash:$T/transport"
@@ -104,6 +111,7 @@ mr_dns_start "${DNS_ARGS[@]}"
     echo "smtp_sasl_password_maps = texthash:$T/sasl_passwd"
     echo "smtp_sasl_security_options = noanonymous"
     echo "smtp_tls_policy_maps = texthash:$T/tls_policy"
+    echo "smtpo_destination_recipient_limit = 1"
 } >>"$CONF/main.cf"
 echo "[127.0.0.2]:$P_AUTH relayuser:wrong" >"$T/sasl_passwd"
 echo "[127.0.0.2]:$P_DANE dane" >"$T/tls_policy"
@@ -121,6 +129,7 @@ echo "[127.0.0.2]:$P_DANE dane" >"$T/tls_policy"
     echo "nbit.test smtp:nbit.test:$P_NBIT"
     echo "auth.test smtpnb:[127.0.0.2]:$P_AUTH"
     echo "dane.test smtp:[127.0.0.2]:$P_DANE"
+    echo "ondemand.test smtpo:ondemand.test:$P_OD"
 } >"$T/transport"
 "$MR" -c "$CONF" start || mr_fail "start failed"
 
@@ -201,4 +210,22 @@ dl_wait_log "to=<u@auth\.test>, relay=127\.0\.0\.2\[127\.0\.0\.2\]:$P_AUTH, .*ds
 # 10. DANE in a policy entry.
 printf 'Subject: dane\n\ndane\n' | dl_send -f alice@sender.test v@dane.test || mr_fail "sendmail 10"
 dl_wait_log "to=<v@dane\.test>, relay=none, .*status=deferred \(.*DANE is not implemented; use encrypt, verify or secure\)"
+
+# 11. On-demand connection caching.
+printf 'Subject: alone\n\nalone\n' | dl_send -f alice@sender.test o1@ondemand.test || mr_fail "sendmail 11"
+dl_wait_log "to=<o1@ondemand\.test>, relay=mx1\.ondemand\.test\[127\.0\.0\.2\]:$P_OD, delay=.*status=sent"
+O1=$(sed -n 's/^CONN: //p' "$(peer_file ondemand1 'RCPT TO:<o1@ondemand.test>')")
+mr_wait_for "QUIT after a message alone" test -e "$T/ondemand1/quit.$O1"
+printf 'Subject: burst\n\nburst\n' | dl_send -f alice@sender.test b1@ondemand.test b2@ondemand.test b3@ondemand.test ||
+    mr_fail "sendmail 11b"
+dl_wait_log "to=<b1@ondemand\.test>, relay=mx1\.ondemand\.test\[127\.0\.0\.2\]:$P_OD, delay=.*status=sent"
+dl_wait_log "to=<b2@ondemand\.test>, relay=mx1\.ondemand\.test\[127\.0\.0\.2\]:$P_OD, conn_use=2, delay=.*status=sent"
+dl_wait_log "to=<b3@ondemand\.test>, relay=mx1\.ondemand\.test\[127\.0\.0\.2\]:$P_OD, conn_use=3, delay=.*status=sent"
+B1=$(sed -n 's/^CONN: //p' "$(peer_file ondemand1 'RCPT TO:<b1@ondemand.test>')")
+[ "$B1" != "$O1" ] || mr_fail "the message alone left its connection open for the burst"
+for b in b2 b3; do
+    C=$(sed -n 's/^CONN: //p' "$(peer_file ondemand1 "RCPT TO:<$b@ondemand.test>")")
+    [ "$C" = "$B1" ] || mr_fail "$b came over connection $C, not $B1"
+done
+mr_wait_for "QUIT after the burst" test -e "$T/ondemand1/quit.$B1"
 echo "smtp_failover: ok"

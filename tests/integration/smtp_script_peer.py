@@ -18,7 +18,8 @@ Options:
 EHLO announces PIPELINING, SIZE and 8BITMIME. Every message accepted goes
 to DIR/msg.N: "MAIL FROM:<...> PARAMS" and "RCPT TO:<...>" lines as they
 came, "CONN: port" (the client's port), an empty line, then the content as
-received (CRLF, dots as sent). FILE is written once the server listens.
+received (CRLF, dots as sent). A connection that ends with QUIT leaves an
+empty DIR/quit.PORT. FILE is written once the server listens.
 """
 import argparse
 import asyncio
@@ -107,6 +108,8 @@ class Peer:
                 elif verb == "QUIT":
                     send("221 2.0.0 Bye")
                     await writer.drain()
+                    with open(os.path.join(a.spool, "quit.%d" % port), "wb"):
+                        pass
                     return
                 else:
                     send("502 5.5.2 Error: command not recognized")

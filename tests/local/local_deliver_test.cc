@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -266,4 +267,35 @@ TEST_CASE("recipients of one request that reach the same mailbox get one copy", 
     size_t copies = 0;
     for (size_t pos = 0; (pos = mbox.find("\nhow are you?\n", pos)) != std::string::npos; ++pos) ++copies;
     CHECK(copies == 1);
+}
+
+TEST_CASE("expanded destinations are logged for their final address", "[unit]") {
+    Fixture fx;
+    ::chmod(fx.dir.c_str(), 0777);
+    std::string s = fx.script("pipe.sh", "cat > /dev/null\n");
+    fx.aliases["tomcat"] = "openstack";
+    fx.aliases["outer"] = "tomcat, prog, a@remote.example, nosuch";
+    fx.aliases["prog"] = "\"|" + s + "\"";
+    fx.ctx.forward = [](const agent::Job&, const agent::MessageCopy&, const std::string&, const std::string&,
+                        const std::vector<std::string>&) { return agent::sent("forwarded as 1234ABCD"); };
+    // The seed's alias: the mailbox line names the user, not the alias.
+    auto out = fx.deliver("tomcat@PXE1.localdomain", "", kMessage);
+    REQUIRE(out[0].parts.size() == 1);
+    CHECK(out[0].parts[0] ==
+          agent::LoggedPart{"openstack@PXE1.localdomain", agent::OutcomeKind::kSent, "2.0.0", "delivered to mailbox"});
+    // Nested aliases, a command, a forwarded address and an unknown user:
+    // one part each, for the address each came from.
+    auto nested = fx.deliver("outer@PXE1.localdomain", "", kMessage);
+    CHECK(nested[0].kind == agent::OutcomeKind::kBounced);
+    std::vector<std::string> to;
+    for (const auto& p : nested[0].parts) to.push_back(p.to + " " + p.text);
+    std::sort(to.begin(), to.end());
+    CHECK(to == std::vector<std::string>{"nosuch@PXE1.localdomain unknown user: \"nosuch\"",
+                                         "openstack@PXE1.localdomain delivered to mailbox",
+                                         "outer@PXE1.localdomain forwarded as 1234ABCD",
+                                         "prog@PXE1.localdomain delivered to command: " + s});
+    // A plain user is one part for itself.
+    auto plain = fx.deliver("openstack@PXE1.localdomain", "openstack", kMessage);
+    REQUIRE(plain[0].parts.size() == 1);
+    CHECK(plain[0].parts[0].to == "openstack@PXE1.localdomain");
 }

@@ -2,12 +2,16 @@
 // security options, the refusal of SASL types other than cyrus, and
 // Cyrus's error words.
 #include <catch2/catch.hpp>
+#include <dlfcn.h>
 #include <sasl/sasl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <fstream>
 
+#include "lib/util/strings.h"
 #include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
 
@@ -135,6 +139,10 @@ TEST_CASE("Cyrus's application file: pwcheck_method authdaemond bounds a step by
     write(first + "/smtpd.conf", "mech_list: CRAM-MD5\n");
     CHECK_FALSE(cyrus_app_option(dirs, "smtpd", "pwcheck_method").has_value());
     CHECK(cyrus_config_dirs("/etc/postfix/sasl") == "/etc/postfix/sasl");
+    // The built-in list follows the architecture's library directory.
+    CHECK(cyrus_default_config_dirs("/usr/lib/aarch64-linux-gnu") ==
+          "/etc/sasl2:/etc/sasl:/usr/lib/aarch64-linux-gnu/sasl2:/usr/lib/sasl2");
+    CHECK(cyrus_default_config_dirs("/usr/lib") == "/etc/sasl2:/etc/sasl:/usr/lib/sasl2");
 
     ::unlink((first + "/smtpd.conf").c_str());
     auto c = sasl_config("smtpd_sasl_auth_enable = yes\nauthd_client_timeout = 4s\ncyrus_sasl_config_path = " +
@@ -168,4 +176,31 @@ TEST_CASE("EHLO lists AUTH, and AUTH= for broken clients", "[sasl]") {
     CHECK(k[5] == "AUTH=PLAIN LOGIN");
     o.discard = {"auth"};
     for (const auto& kw : ehlo_keywords(o)) CHECK(kw.rfind("AUTH", 0) != 0);
+}
+
+TEST_CASE("the default Cyrus directories hold the plugin directory of the libsasl2 in use", "[sasl]") {
+    // Where the dynamic loader found libsasl2: its plugins live beside it
+    // in sasl2/ (Debian's multiarch directory on every architecture).
+    Dl_info info{};
+    REQUIRE(::dladdr(reinterpret_cast<void*>(&sasl_server_init), &info) != 0);
+    REQUIRE(info.dli_fname != nullptr);
+    std::string lib = info.dli_fname;
+    std::string plugins = lib.substr(0, lib.rfind('/')) + "/sasl2";
+    char want[PATH_MAX];
+    if (::realpath(plugins.c_str(), want) == nullptr) {
+        WARN("no " << plugins << " (libsasl2-modules is not installed)");
+        return;
+    }
+    const char* saved = std::getenv("SASL_CONF_PATH");
+    std::string keep = saved ? saved : "";
+    ::unsetenv("SASL_CONF_PATH");
+    std::string dirs = cyrus_config_dirs("");
+    if (saved) ::setenv("SASL_CONF_PATH", keep.c_str(), 1);
+    bool found = false;
+    for (const std::string& dir : mailroom::util::split(dirs, ":")) {
+        char got[PATH_MAX];
+        if (::realpath(dir.c_str(), got) != nullptr && std::string(got) == want) found = true;
+    }
+    INFO(dirs << " lacks " << want);
+    CHECK(found);
 }

@@ -304,3 +304,58 @@ TEST_CASE("read_next reports damage and keeps it", "[unit]") {
     REQUIRE(copy->damage());
     std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+// The smtp agent's DATA form (smtp/smtp_delivery.cc): CRLF, dots doubled,
+// lines over `limit` broken; fed in pieces of `piece` bytes.
+std::string wire(std::string_view content, std::size_t limit, std::size_t piece = 0) {
+    RenderOptions o;
+    o.dot_stuff = true;
+    o.eol = "\r\n";
+    o.line_length_limit = limit;
+    LineTransformer t(o);
+    std::string out;
+    if (piece == 0) piece = content.size() + 1;
+    for (std::size_t i = 0; i < content.size(); i += piece) t.feed(content.substr(i, piece), &out);
+    t.finish(&out);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("wire form: CRLF and dot-stuffing", "[unit]") {
+    CHECK(wire("a\n.b\n..c\n\n.\n", 998) == "a\r\n..b\r\n...c\r\n\r\n..\r\n");
+    CHECK(wire("no newline", 998) == "no newline\r\n");
+    CHECK(wire("", 998).empty());
+    CHECK(wire("x.\n", 998) == "x.\r\n");
+}
+
+TEST_CASE("wire form: pieces cut anywhere give the same bytes", "[unit]") {
+    std::string content = "Subject: t\n\n.dot\nline two\n" + std::string(50, 'x') + "\n.\n";
+    std::string whole = wire(content, 20);
+    for (std::size_t p = 1; p < 12; ++p) CHECK(wire(content, 20, p) == whole);
+}
+
+TEST_CASE("wire form: lines over the limit are broken with CRLF SPACE", "[unit]") {
+    CHECK(wire("abcdefghij\n", 10) == "abcdefghij\r\n");  // exactly the limit
+    CHECK(wire("abcdefghijk\n", 10) == "abcdefghij\r\n k\r\n");
+    // Each continuation holds the space and limit - 1 bytes.
+    CHECK(wire(std::string(28, 'a') + "\n", 10) ==
+          std::string(10, 'a') + "\r\n " + std::string(9, 'a') + "\r\n " + std::string(9, 'a') + "\r\n");
+    // The doubled dot does not count.
+    CHECK(wire(".123456789\n", 10) == "..123456789\r\n");
+    CHECK(wire("Subject: " + std::string(995, 's') + "\n", 998) ==
+          "Subject: " + std::string(989, 's') + "\r\n " + std::string(6, 's') + "\r\n");
+    // Limit 1 is taken as 2.
+    CHECK(wire("abcd\n", 1) == "ab\r\n c\r\n d\r\n");
+}
+
+TEST_CASE("wire form: limit 0 sends lines as they are", "[unit]") {
+    std::string long_line(5000, 'z');
+    CHECK(wire(long_line + "\n", 0) == long_line + "\r\n");
+}
+
+TEST_CASE("wire form: a last line broken at the limit without a newline", "[unit]") {
+    CHECK(wire("abcdefghij", 10) == "abcdefghij\r\n");
+}

@@ -57,6 +57,10 @@ TEST_CASE("an expansion defers if any part defers else bounces if any bounces", 
     CHECK(combine_outcomes({sent("a"), bounced("b"), deferred("c")}) == deferred("c"));
     CHECK(combine_outcomes({sent("a"), bounced("b", "5.1.1")}) == bounced("b", "5.1.1"));
     CHECK(combine_outcomes({}).kind == OutcomeKind::kDeferred);
+    auto both = combine_outcomes({sent("a"), bounced("b", "5.1.1")}, {"x@example.com", "y@example.com"});
+    CHECK(both == bounced("b", "5.1.1"));
+    CHECK(both.parts == std::vector<LoggedPart>{{"x@example.com", OutcomeKind::kSent, "2.0.0", "a"},
+                                                {"y@example.com", OutcomeKind::kBounced, "5.1.1", "b"}});
 }
 
 TEST_CASE("errors map to deferrals and bounces by kind", "[unit]") {

@@ -30,6 +30,19 @@ TEST_CASE("a delivery request survives encoding and decoding", "[unit]") {
     CHECK(out->recipients[1].orig_recipient.empty());
 }
 
+TEST_CASE("the connection-store flag travels in the request", "[unit]") {
+    auto in = sample_request();
+    CHECK_FALSE(deliver::encode_request(in).find("flags"));
+    CHECK(deliver::decode_request(deliver::encode_request(in))->flags == 0);
+    in.flags = deliver::kRequestFlagConnStore;
+    auto out = deliver::decode_request(deliver::encode_request(in));
+    REQUIRE(out);
+    CHECK(out->flags == deliver::kRequestFlagConnStore);
+    auto unknown = deliver::encode_request(sample_request());
+    unknown.add_int("flags", 1 << 20);
+    CHECK_FALSE(deliver::decode_request(unknown));
+}
+
 TEST_CASE("a malformed delivery request is refused", "[unit]") {
     auto list = deliver::encode_request(sample_request());
     ipc::AttrList extra = list;

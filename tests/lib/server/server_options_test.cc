@@ -1,5 +1,6 @@
 // server_options_test.cc - the generic daemon command line.
 #include "lib/server/server_options.h"
+#include "lib/server/server.h"
 
 #include <catch2/catch.hpp>
 
@@ -50,4 +51,10 @@ TEST_CASE("bad generic options are errors", "[unit]") {
     CHECK_FALSE(parse_server_options({"-s", "x"}).ok());
     CHECK_FALSE(parse_server_options({"-s", "-1"}).ok());
     CHECK_FALSE(parse_server_options({"-q"}).ok());
+}
+
+TEST_CASE("the program name is argv[0]'s last component", "[unit]") {
+    CHECK(basename_of("/usr/lib/mailroom/lmtp") == "lmtp");
+    CHECK(basename_of("smtp") == "smtp");
+    CHECK(basename_of(nullptr) == "daemon");
 }

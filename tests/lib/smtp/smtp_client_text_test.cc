@@ -1,10 +1,8 @@
 // smtp_client_text_test.cc - the client side's text rules: reply lines,
-// EHLO keywords, dot-stuffing (smtp_client_text.h).
+// EHLO keywords (smtp_client_text.h).
 #include "lib/smtp/smtp_client_text.h"
 
 #include <catch2/catch.hpp>
-
-#include "lib/smtp/smtp_data.h"
 
 using namespace mailroom::smtp;
 
@@ -89,18 +87,4 @@ TEST_CASE("parse_ehlo_keywords reads what ehlo() announces", "[unit]") {
     CHECK(auth[0].params == std::vector<std::string>{"plain", "LOGIN"});
     CHECK(auth[1].name == "AUTH");
     CHECK(auth[1].params == std::vector<std::string>{"PLAIN"});
-}
-
-TEST_CASE("dot_stuff is undone by the DATA decoder", "[unit]") {
-    CHECK(dot_stuff(".") == "..");
-    CHECK(dot_stuff(".hidden") == "..hidden");
-    CHECK(dot_stuff("a.b") == "a.b");
-    CHECK(dot_stuff("") == "");
-    for (std::string line : {".", "..", ".x", "x", ""}) {
-        DataDecoder d;
-        std::string wire = dot_stuff(line);
-        auto out = d.feed(LinePiece{wire, LineEnd::kCrlf, wire.size() + 2});
-        CHECK(out.kind == DataDecoder::Kind::kContent);
-        CHECK(out.text == line);
-    }
 }
