@@ -152,6 +152,10 @@ std::vector<AcceptThread::Accepted> AcceptThread::take() {
     int fds = 0;
     for (const auto& a : out)
         if (a.fd >= 0) ++fds;
+    // The credits go with the clients: lowered before `pending`, so the
+    // thread never sees the taken clients gone while their credits remain
+    // (it would accept past max_use before the loop's next set_credits()).
+    shared_->limit.fetch_sub(fds);
     shared_->pending.fetch_sub(fds);
     return out;
 }

@@ -61,7 +61,8 @@ public:
     // yet taken (they count against `n`).
     void set_credits(int n);
 
-    // The clients (and accept errors) accepted since the last call.
+    // The clients (and accept errors) accepted since the last call; the
+    // credits they used go with them.
     std::vector<Accepted> take();
 
     struct Shared;
