@@ -122,7 +122,10 @@ Status Session::start_content() {
     info.recipients = recipients_;
     info.when = arrival_;
     info.tls = s_.tls_active;
-    if (s_.tls_active && cfg_.tls.received_header) info.tls_clause = tls::received_clause(tls_info_);
+    if (s_.tls_active && cfg_.tls.received_header) {
+        info.tls_clause = tls::received_clause(tls_info_);
+        info.cert_clause = tls::received_cert_clause(tls_info_, cfg_.tls.ask_ccert);
+    }
     info.authenticated = !s_.sasl_username.empty();
     if (cfg_.sasl.authenticated_header) info.authenticated_sender = s_.sasl_username;
     for (const auto& line : format_received(info)) {

@@ -114,7 +114,8 @@ std::vector<std::string> format_received(const ReceivedInfo& info) {
     lines.push_back("Received: from " + helo + " (" + info.client_name + " [" + addr + "])");
     if (!info.tls_clause.empty()) {
         lines.push_back("\t" + info.tls_clause);
-        lines.push_back("\t(No client certificate requested)");
+        lines.push_back("\t" + (info.cert_clause.empty() ? std::string("(No client certificate requested)")
+                                                          : info.cert_clause));
     }
     if (!info.authenticated_sender.empty()) lines.push_back("\t(Authenticated sender: " + info.authenticated_sender + ")");
     std::string by = "\tby " + info.myhostname + " (" + info.mail_name + ") with " +

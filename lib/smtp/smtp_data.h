@@ -122,6 +122,7 @@ struct ReceivedInfo {
     bool tls = false;                  // the session is encrypted: ESMTPS
     bool authenticated = false;        // AUTH succeeded: ESMTPA / ESMTPSA
     std::string tls_clause;            // smtpd_tls_received_header: "(using TLSv1.3 with cipher ...)"
+    std::string cert_clause;           // the line after it; empty: "(No client certificate requested)"
     std::string authenticated_sender;  // smtpd_sasl_authenticated_header: the SASL login name
 };
 // RFC 3848: "ESMTP" becomes ESMTPS, ESMTPA or ESMTPSA; other names stay.

@@ -172,6 +172,13 @@ std::string received_clause(const SessionInfo& info) {
            "/" + std::to_string(info.algorithm_bits) + " bits))";
 }
 
+std::string received_cert_clause(const SessionInfo& info, bool asked) {
+    if (info.peer_cert)
+        return "(Client CN \"" + info.peer_cn + "\", Issuer \"" + info.issuer_cn + "\" (" +
+               (info.peer_trusted ? "verified OK" : "not verified") + "))";
+    return asked ? "(Client did not present a certificate)" : "(No client certificate requested)";
+}
+
 std::string last_errors() {
     std::string out;
     unsigned long e;

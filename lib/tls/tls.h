@@ -101,6 +101,11 @@ SessionInfo session_info(SSL* ssl);
 std::string established_log(std::string_view namaddr, const SessionInfo& info);
 // "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))".
 std::string received_clause(const SessionInfo& info);
+// The Received: header's line on the client certificate, as Postfix writes
+// it: "(Client CN "NAME", Issuer "NAME" (verified OK|not verified))" when the
+// client presented one, "(Client did not present a certificate)" when one was
+// asked for (smtpd_tls_ask_ccert), else "(No client certificate requested)".
+std::string received_cert_clause(const SessionInfo& info, bool asked);
 
 // The most recent OpenSSL errors of this thread, joined with ": "
 // (empty when there are none); clears the queue.

@@ -198,6 +198,10 @@ TEST_CASE("Received: names ESMTPS/ESMTPSA (RFC 3848) and carries the TLS and AUT
     CHECK(lines[1] == "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
     CHECK(lines[2] == "\t(No client certificate requested)");
     CHECK(lines[3] == "\tby mx.example.test (mailroom) with ESMTPS id D786582E95");
+    info.cert_clause = "(Client did not present a certificate)";
+    lines = format_received(info);
+    CHECK(lines[2] == "\t(Client did not present a certificate)");
+    info.cert_clause.clear();
 
     info.tls_clause.clear();
     info.authenticated = true;

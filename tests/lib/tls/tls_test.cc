@@ -118,6 +118,16 @@ TEST_CASE("Session descriptions have Postfix's wording", "[tls]") {
           "Anonymous TLS connection established from unknown[127.0.0.1]: TLSv1.3 with cipher "
           "TLS_AES_256_GCM_SHA384 (256/256 bits)");
     CHECK(tls::received_clause(info) == "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
+    CHECK(tls::received_cert_clause(info, false) == "(No client certificate requested)");
+    CHECK(tls::received_cert_clause(info, true) == "(Client did not present a certificate)");
+    info.peer_cert = true;
+    info.peer_cn = "client.example";
+    info.issuer_cn = "Mailroom Test CA";
+    CHECK(tls::received_cert_clause(info, true) ==
+          "(Client CN \"client.example\", Issuer \"Mailroom Test CA\" (not verified))");
+    info.peer_trusted = true;
+    CHECK(tls::received_cert_clause(info, true) ==
+          "(Client CN \"client.example\", Issuer \"Mailroom Test CA\" (verified OK))");
 }
 
 TEST_CASE("The server context names the file it cannot use", "[tls]") {
