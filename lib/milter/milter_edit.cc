@@ -379,6 +379,25 @@ Status MilterMessage::apply(const Reply& r, std::vector<std::string>* warnings) 
     }
 }
 
+void MilterMessage::insert_before(Reply* r, std::string name, std::string value) {
+    std::size_t at = headers_.size();  // ADDHEADER, and a CHGHEADER of no such header
+    if (r->type == kRepInsHeader) {
+        at = std::min<std::size_t>(r->index, headers_.size());
+        ++r->index;
+    } else if (r->type == kRepChgHeader) {
+        std::uint32_t seen = 0;
+        for (std::size_t i = 0; i < headers_.size(); ++i) {
+            if (util::iequals(headers_[i].name, r->name) && ++seen == std::max<std::uint32_t>(r->index, 1)) {
+                at = i;
+                break;
+            }
+        }
+        // A header of the same name before it: the edit's is one further.
+        if (util::iequals(name, r->name) && at < headers_.size()) r->index = std::max<std::uint32_t>(r->index, 1) + 1;
+    }
+    headers_.insert(headers_.begin() + static_cast<std::ptrdiff_t>(at), Header{std::move(name), std::move(value)});
+}
+
 Status MilterMessage::end_body_replacement() {
     if (!new_body_) return ok_status();
     if (!new_body_partial_.empty()) {

@@ -98,6 +98,10 @@ public:
     // One modification reply; an error for a type that is none. An ESMTP
     // argument it cannot take adds a line to *warnings (when given).
     Status apply(const Reply& r, std::vector<std::string>* warnings = nullptr);
+    // Puts the header `name: value` right before where the header edit `r`
+    // (ADDHEADER, INSHEADER or CHGHEADER) applies, and adjusts `r`'s index
+    // so that it still names its own header (milter_header_checks PREPEND).
+    void insert_before(Reply* r, std::string name, std::string value);
     // After the last REPLBODY chunk of one milter.
     Status end_body_replacement();
     void quarantine(std::string reason) { hold_reason_ = std::move(reason); }

@@ -67,21 +67,27 @@ HeaderCheckOutcome check_milter_header(const table::Maps& maps, const std::strin
         case CheckAction::kIgnore:
             out.kind = HeaderCheckOutcome::Kind::kDrop;
             break;
-        case CheckAction::kReplace: {
+        case CheckAction::kReplace:
+        case CheckAction::kPrepend: {
+            const bool replace = act.action == CheckAction::kReplace;
             auto colon = act.text.find(':');
             if (colon == std::string::npos || colon == 0) {
-                log::warn("milter %s: bad milter_header_checks REPLACE header \"%s\"", milter.c_str(),
-                          log::log_printable(act.text).c_str());
+                log::warn("milter %s: bad milter_header_checks %s header \"%s\"", milter.c_str(),
+                          replace ? "REPLACE" : "PREPEND", log::log_printable(act.text).c_str());
                 break;
             }
-            logged("replace", act.text);
-            edit->name = std::string(util::trim(std::string_view(act.text).substr(0, colon)));
-            edit->value = std::string(util::trim(std::string_view(act.text).substr(colon + 1)));
+            logged(replace ? "replace" : "prepend", act.text);
+            std::string name(util::trim(std::string_view(act.text).substr(0, colon)));
+            std::string value(util::trim(std::string_view(act.text).substr(colon + 1)));
+            if (replace) {
+                edit->name = std::move(name);
+                edit->value = std::move(value);
+            } else {
+                out.prepend_name = std::move(name);
+                out.prepend_value = std::move(value);
+            }
             break;
         }
-        case CheckAction::kPrepend:
-            log::warn("milter %s: milter_header_checks: PREPEND is not supported, ignored", milter.c_str());
-            break;
         case CheckAction::kRedirect:
             logged("redirect", act.text);
             if (!act.text.empty()) msg->set_redirect(act.text);

@@ -9,9 +9,9 @@
 //   becomes of the edit: REJECT and DISCARD end the message (the caller
 //   answers the client), IGNORE drops the edit, REPLACE rewrites it with
 //   the table's header, HOLD puts the message on hold, REDIRECT and FILTER
-//   set the message's redirect and filter attributes, WARN only logs. As in
-//   Postfix PREPEND is not implemented (logged, the edit applies). A table
-//   that fails tempfails the message.
+//   set the message's redirect and filter attributes, PREPEND puts the
+//   table's header right before the milter's (HeaderCheckOutcome::prepend),
+//   WARN only logs. A table that fails tempfails the message.
 //
 //   Each action is logged as cleanup logs a header_checks hit:
 //     milter NAME: reject: milter-header X-Spam: yes: 5.7.1 text
@@ -29,6 +29,8 @@ struct HeaderCheckOutcome {
     enum class Kind { kApply, kDrop, kReject, kTempfail, kDiscard };
     Kind kind = Kind::kApply;
     std::string reply;  // kReject / kTempfail: "550 5.7.1 text", "451 4.3.0 ..."
+    // PREPEND: a header to put right before the edit's (empty name: none).
+    std::string prepend_name, prepend_value;
 };
 
 // `edit` is the milter's header edit (its name and value may be replaced);

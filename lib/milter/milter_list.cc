@@ -400,6 +400,7 @@ void MilterList::finish_entry(std::shared_ptr<Run> run, Result<MilterClient::Rep
                 auto o = check_milter_header(*config_->header_checks, e.spec.name, &m, run->msg);
                 using K = HeaderCheckOutcome::Kind;
                 if (o.kind == K::kDrop) continue;
+                if (!o.prepend_name.empty()) run->msg->insert_before(&m, std::move(o.prepend_name), std::move(o.prepend_value));
                 if (o.kind != K::kApply) {
                     v.kind = o.kind == K::kDiscard   ? Verdict::Kind::kDiscard
                              : o.kind == K::kReject ? Verdict::Kind::kReject

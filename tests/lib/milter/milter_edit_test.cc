@@ -135,6 +135,30 @@ TEST_CASE("every modification action lands in the replayed stream") {
           out.end());
 }
 
+TEST_CASE("a header put before an edit's header keeps the edit on its own header") {
+    MilterMessage m(std::filesystem::temp_directory_path().string());
+    feed(m, sample());
+    auto names = [&] {
+        std::vector<std::string> out;
+        for (const auto& h : m.headers()) out.push_back(h.name + ":" + h.value);
+        return out;
+    };
+    // A change of the second X-Dup, with an X-Dup put before it: the edit
+    // still changes the header it named, now the third of that name.
+    Reply chg = rep(kRepChgHeader, "X-Dup", " two", 2);
+    m.insert_before(&chg, "X-Dup", " before");
+    REQUIRE(m.apply(chg).ok());
+    Reply ins = rep(kRepInsHeader, "X-Ins", " i", 1);
+    m.insert_before(&ins, "X-Pre", " p");
+    REQUIRE(m.apply(ins).ok());
+    Reply add = rep(kRepAddHeader, "X-Add", " a");
+    m.insert_before(&add, "X-Pre-Add", " q");
+    REQUIRE(m.apply(add).ok());
+    CHECK(names() == std::vector<std::string>{"Received: from x\n\tby y", "X-Pre: p", "X-Ins: i", "Subject: hello",
+                                              "X-Dup: 1", "X-Dup: before", "X-Dup: two", "X-Pre-Add: q",
+                                              "X-Add: a"});
+}
+
 TEST_CASE("a message without a blank line after the header, and huge lines") {
     MilterMessage m(std::filesystem::temp_directory_path().string());
     std::string big(3 * kReplayPiece + 10, 'x');

@@ -352,7 +352,8 @@ TEST_CASE("milter_header_checks act on the headers a milter adds or changes") {
         std::FILE* f = std::fopen(table.c_str(), "w");
         REQUIRE(f != nullptr);
         std::fputs("/^X-Drop:/ IGNORE\n/^X-Swap: old/ REPLACE X-Swapped: new\n/^X-Bad:/ REJECT bad header from milter\n"
-                   "/^X-Route:/ REDIRECT elsewhere@example.com\n/^Subject: spam/ HOLD held by header check\n",
+                   "/^X-Route:/ REDIRECT elsewhere@example.com\n/^Subject: spam/ HOLD held by header check\n"
+                   "/^X-Keep:/ PREPEND X-Before: keep\n/^X-Ins:/ PREPEND X-Before-Ins: ins\n",
                    f);
         std::fclose(f);
     }
@@ -365,6 +366,7 @@ TEST_CASE("milter_header_checks act on the headers a milter adds or changes") {
                               encode_packet('h', std::string("X-Keep\0kept\0", 12)) +
                               encode_packet('h', std::string("X-Swap\0old\0", 11)) +
                               encode_packet('h', std::string("X-Route\0r\0", 10)) +
+                              encode_packet('i', u32(0) + std::string("X-Ins\0top\0", 10)) +
                               encode_packet('m', u32(1) + std::string("Subject\0spam now\0", 17));
             if (bad) out += encode_packet('h', std::string("X-Bad\0x\0", 8));
             return out + encode_packet('c', "");
@@ -383,7 +385,8 @@ TEST_CASE("milter_header_checks act on the headers a milter adds or changes") {
     CHECK(wait(loop, [&](auto d) { list.message(msg, d); }).ok());
     std::vector<std::string> names;
     for (const auto& h : msg.headers()) names.push_back(h.name + ":" + h.value);
-    CHECK(names == std::vector<std::string>{"Subject:spam now", "X-Keep:kept", "X-Swapped:new", "X-Route:r"});
+    CHECK(names == std::vector<std::string>{"X-Before-Ins:ins", "X-Ins:top", "Subject:spam now", "X-Before:keep",
+                                            "X-Keep:kept", "X-Swapped:new", "X-Route:r"});
     CHECK(msg.held());
     CHECK(msg.hold_reason() == "held by header check");
     bool redirected = false;
