@@ -496,11 +496,7 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
         }
         wait_ = Wait::kNone;
         if (!admitted) {
-            const int max = server_.userip().max();
-            tagged(sasl_tag_, util::format("NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded "
-                                           "(mail_max_userip_connections=%d)", max));
-            log::info("imap-login: Maximum number of connections from user+IP exceeded "
-                      "(mail_max_userip_connections=%d): %s", max, peer_.fields(login_name, method).c_str());
+            tagged(sasl_tag_, "NO [UNAVAILABLE] " + peer_.userip_refused(server_.userip().max(), login_name, method));
             done_ = true;
             close_after_output();
             return;
@@ -514,15 +510,8 @@ void ImapSession::login(const std::string& login_name, const auth::AuthUser& use
 }
 
 void ImapSession::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    access::Handoff h;
-    h.protocol = "imap";
-    h.login_name = login_name;
-    h.method = method;
-    h.rip = peer_.rip;
-    h.lip = peer_.lip;
-    h.tls = peer_.tls;
-    h.user = user;
-    h.state = sasl_tag_ + "\n" + take_input(input_available());  // pipelined after the login
+    // The state: the login's tag, and what the client pipelined after it.
+    access::Handoff h = peer_.handoff(login_name, method, user, sasl_tag_ + "\n" + take_input(input_available()));
     if (auto st = server_.handed().hand_off(std::move(h), {&channel_, &conn_, &userip_ticket_}); !st) {
         log::error("imap(%s): %s", log::log_printable(login_name).c_str(), st.error().message.c_str());
         tagged(sasl_tag_, "NO [SERVERBUG] Internal error occurred. Refer to server log for more information.");

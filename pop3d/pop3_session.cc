@@ -457,11 +457,7 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
             return;
         }
         if (!admitted) {
-            const int max = server_.userip().max();
-            send(util::format("-ERR [IN-USE] Maximum number of connections from user+IP exceeded "
-                              "(mail_max_userip_connections=%d)", max));
-            log::info("pop3-login: Maximum number of connections from user+IP exceeded "
-                      "(mail_max_userip_connections=%d): %s", max, peer_.fields(login_name, method).c_str());
+            send("-ERR [IN-USE] " + peer_.userip_refused(server_.userip().max(), login_name, method));
             state_ = State::kDone;
             close_after_output();
             return;
@@ -475,15 +471,8 @@ void Pop3Session::login(const std::string& login_name, const auth::AuthUser& use
 }
 
 void Pop3Session::hand_off(const std::string& login_name, const auth::AuthUser& user, const char* method) {
-    access::Handoff h;
-    h.protocol = "pop3";
-    h.login_name = login_name;
-    h.method = method;
-    h.rip = peer_.rip;
-    h.lip = peer_.lip;
-    h.tls = peer_.tls;
-    h.user = user;
-    h.state = channel_->read(channel_->input_size());  // pipelined after the login
+    // The state: what the client pipelined after the login.
+    access::Handoff h = peer_.handoff(login_name, method, user, channel_->read(channel_->input_size()));
     auto st = server_.handed().hand_off(std::move(h), {&channel_, &conn_, &userip_ticket_},
                                         [&] { peer_.log_login(login_name, method); });
     if (!st) {

@@ -152,6 +152,27 @@ void LoginPeer::log_aborted(const char* why, const std::string& user, const char
     log::info("%s-login: Aborted login (%s): %s", protocol.c_str(), why, fields(user, method).c_str());
 }
 
+std::string LoginPeer::userip_refused(int max, const std::string& user, const char* method) const {
+    std::string text =
+        util::format("Maximum number of connections from user+IP exceeded (mail_max_userip_connections=%d)", max);
+    log::info("%s-login: %s: %s", protocol.c_str(), text.c_str(), fields(user, method).c_str());
+    return text;
+}
+
+Handoff LoginPeer::handoff(const std::string& login_name, const char* method, const auth::AuthUser& user,
+                           std::string state) const {
+    Handoff h;
+    h.protocol = protocol;
+    h.login_name = login_name;
+    h.method = method;
+    h.rip = rip;
+    h.lip = lip;
+    h.tls = tls;
+    h.user = user;
+    h.state = std::move(state);
+    return h;
+}
+
 std::string canonical_login_name(const std::string& typed, const auth::AuthUser& user) {
     if (!user.address.empty()) return user.address;
     if (!user.username.empty()) return user.username;

@@ -101,6 +101,12 @@ struct LoginPeer {
                         const char* method) const;
     // "<proto>-login: Aborted login (<why>): <fields>"
     void log_aborted(const char* why, const std::string& user, const char* method) const;
+    // Dovecot's text for a login over mail_max_userip_connections, logged as
+    // "<proto>-login: <text>: <fields>"; the protocol's reply carries it too.
+    std::string userip_refused(int max, const std::string& user, const char* method) const;
+    // The hand-off record of a session that logged in from this peer.
+    Handoff handoff(const std::string& login_name, const char* method, const auth::AuthUser& user,
+                    std::string state) const;
 };
 
 // The name the session runs under: what authd canonicalised
