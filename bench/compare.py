@@ -175,7 +175,11 @@ class Instance:
                 f"virtual_mailbox_base = {self.vmail}\n"
                 f"virtual_mailbox_maps = texthash:{self.t}/vmailbox\n"
                 f"virtual_uid_maps = static:{self.vuid}\n"
-                f"virtual_gid_maps = static:{self.vgid}\n")
+                f"virtual_gid_maps = static:{self.vgid}\n"
+                # No size accounting in either: Postfix's limit is per file (a
+                # stat of the file being written), mailroom's the Maildir's total
+                # (VDA), which without maildirsize is a count of the Maildir.
+                "virtual_mailbox_limit = 0\n")
 
     def master_pid(self):
         with open(os.path.join(self.queue, "pid", "master.pid")) as f:
