@@ -80,6 +80,7 @@ Session::Session(event::Loop& loop, const CleanupConfig& config, server::Connect
 void Session::start() {
     event::ChannelOptions opt;
     opt.read_timeout = opt.write_timeout = std::chrono::milliseconds(config_.ipc_timeout_ms);
+    opt.nonblocking = conn_.nonblocking();
     channel_ = event::Channel::create(loop_, conn_.fd(), opt);
     if (!channel_) return close();
     channel_->on_input([this] { on_input(); });

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
         return ok_status();
     };
     spec.on_connection = [](server::ServerContext&, server::Connection conn) {
-        smtpd::Peer peer = smtpd::peer_of(conn.fd());
+        smtpd::Peer peer = conn.peer() ? smtpd::peer_of(conn.peer(), conn.peer_len()) : smtpd::peer_of(conn.fd());
         g_server->start_session(std::move(conn), std::move(peer));
     };
     spec.on_exit = [](server::ServerContext&) { g_server.reset(); };

@@ -140,13 +140,20 @@ SinkOpener cleanup_sink_opener(event::Loop& loop, std::string queue_directory, i
 }
 
 Peer peer_of(int fd) {
-    Peer peer;
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return peer_of(nullptr, 0);
+    return peer_of(reinterpret_cast<const sockaddr*>(&ss), len);
+}
+
+Peer peer_of(const sockaddr* addr, socklen_t len) {
+    Peer peer;
+    sockaddr_storage ss{};
+    if (addr == nullptr || len <= 0 || len > static_cast<socklen_t>(sizeof(ss))) {
         peer.addr = "unknown";
         return peer;
     }
+    std::memcpy(&ss, addr, static_cast<size_t>(len));
     char buf[INET6_ADDRSTRLEN] = {};
     if (ss.ss_family == AF_INET) {
         inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));

@@ -198,6 +198,7 @@ void Session::begin() {
     event::ChannelOptions opt;
     opt.max_input = kMaxReadAhead;
     opt.read_timeout = opt.write_timeout = std::chrono::seconds(cfg_.smtpd_timeout_s);
+    opt.nonblocking = conn_.nonblocking();
     channel_ = event::Channel::create(server_.loop(), conn_.fd(), opt);
     if (!channel_) {
         log::warn("cannot create a buffer event for %s", namaddr().c_str());

@@ -201,6 +201,8 @@ struct Peer {
 };
 // getpeername() of a TCP socket ("127.0.0.1"); "unknown" for others.
 Peer peer_of(int fd);
+// The same from an address accept4() gave (no system call).
+Peer peer_of(const sockaddr* addr, socklen_t len);
 
 class Session;
 

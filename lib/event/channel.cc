@@ -44,6 +44,17 @@ timeval to_timeval(std::chrono::milliseconds ms) {
 
 constexpr std::size_t kReadSize = 16 * 1024;  // the most one read takes
 
+// A pending event's timeout restarts at `ms`, or goes when `ms` is zero
+// (event_add() without one would keep the old timeout).
+void retime(::event* ev, std::chrono::milliseconds ms) {
+    if (ms.count() > 0) {
+        timeval tv = to_timeval(ms);
+        event_add(ev, &tv);
+    } else {
+        event_remove_timer(ev);
+    }
+}
+
 std::string openssl_errors(bufferevent* bev) {
     std::string reason;
     while (unsigned long e = bufferevent_get_openssl_error(bev)) {
@@ -76,7 +87,7 @@ Channel::Ptr Channel::create(Loop& loop, util::UniqueFd fd, Options options) {
 
 Channel::Channel(Loop& loop, int fd, util::UniqueFd owned, Options options)
     : loop_(loop), fd_(fd), owned_(std::move(owned)), options_(options) {
-    evutil_make_socket_nonblocking(fd_);
+    if (!options_.nonblocking) evutil_make_socket_nonblocking(fd_);
     kick_ = event_new(loop_.base(), -1, 0, &Channel::kick_cb, this);
 }
 
@@ -177,16 +188,10 @@ void Channel::set_timeouts(std::chrono::milliseconds read, std::chrono::millisec
     options_.read_timeout = read;
     options_.write_timeout = write;
     if (!bev_) {
-        // event_add() without a timeout would keep the old one: removed first.
-        if (read_armed_) {
-            disarm_read();
-            arm_read();
-        }
-        if (wev_ && event_pending(wev_, EV_WRITE, nullptr)) {
-            timeval wt = to_timeval(write);
-            event_del(wev_);
-            event_add(wev_, write.count() > 0 ? &wt : nullptr);
-        }
+        // A registered event gets its new timeout (or loses its old one)
+        // without leaving the epoll set: no epoll_ctl per change.
+        if (read_armed_) retime(rev_, read);
+        if (wev_ && event_pending(wev_, EV_WRITE, nullptr)) retime(wev_, write);
         return;
     }
     timeval rt = to_timeval(read), wt = to_timeval(write);

@@ -79,6 +79,9 @@ struct ChannelOptions {
     std::size_t max_input = 64 * 1024;            // unread bytes before reading pauses
     std::chrono::milliseconds read_timeout{0};    // 0: none
     std::chrono::milliseconds write_timeout{0};   // 0: none
+    // The descriptor is non-blocking already (accepted or made with
+    // SOCK_NONBLOCK): the channel skips the fcntl calls that make it so.
+    bool nonblocking = false;
 };
 
 class Channel {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "lib/util/strings.h"
 
@@ -26,9 +27,15 @@ Result<std::unique_ptr<Offload>> Offload::create(event_base* base, size_t thread
     if (!o->wake_event_ || ::event_add(o->wake_event_.get(), nullptr) != 0) {
         return make_error("offload: cannot register the wakeup event");
     }
-    for (size_t i = 0; i < threads; ++i) o->threads_.emplace_back([p = o.get()] { p->worker_loop(); });
+    o->max_threads_ = threads;
+    {
+        std::lock_guard<std::mutex> lock(o->mu_);
+        o->start_worker();
+    }
     return o;
 }
+
+void Offload::start_worker() { threads_.emplace_back([this] { worker_loop(); }); }
 
 Offload::~Offload() {
     {
@@ -47,6 +54,14 @@ void Offload::submit(std::function<void()> work, std::function<void()> done) {
         if (stopping_) return;
         queue_.push_back(Item{std::move(work), std::move(done)});
         ++outstanding_;
+        if (queue_.size() > threads_.size() - busy_ && threads_.size() < max_threads_) {
+            // The running workers are busy: one more. Without it (no
+            // thread to be had) they get to the item later.
+            try {
+                start_worker();
+            } catch (const std::system_error&) {
+            }
+        }
     }
     cv_.notify_one();
 }
@@ -65,13 +80,22 @@ void Offload::worker_loop() {
             if (stopping_) return;
             item = std::move(queue_.front());
             queue_.pop_front();
+            ++busy_;
         }
         item.work();
+        bool was_empty;
         {
             std::lock_guard<std::mutex> lock(mu_);
+            // Free again before the loop hears of the result, so work it
+            // submits from `done` finds this worker rather than starting one.
+            --busy_;
             if (stopping_) return;
+            was_empty = completed_.empty();
             completed_.push_back(std::move(item.done));
         }
+        // One wake-up of the loop for everything completed until it
+        // takes the results (on_wakeup() reads the eventfd before it does).
+        if (!was_empty) continue;
         uint64_t one = 1;
         ssize_t n;
         do {
@@ -83,9 +107,10 @@ void Offload::worker_loop() {
 void Offload::wakeup_cb(int, short, void* arg) { static_cast<Offload*>(arg)->on_wakeup(); }
 
 void Offload::on_wakeup() {
+    // One read resets the eventfd's counter, however many wrote to it.
     uint64_t count;
-    while (::read(wake_fd_.get(), &count, sizeof(count)) > 0) {
-    }
+    ssize_t n = ::read(wake_fd_.get(), &count, sizeof(count));
+    (void)n;
     std::deque<std::function<void()>> ready;
     {
         std::lock_guard<std::mutex> lock(mu_);

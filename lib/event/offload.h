@@ -9,6 +9,9 @@
 //   the loop.
 //
 // Description
+//   `threads` is the most the pool runs: one starts with it, and another
+//   only when work is queued while every running one is busy, so a
+//   process that never needs more than one pays for one.
 //   Work items start in submission order; with more than one thread they
 //   may finish in any order. `done` callbacks run one at a time on the loop
 //   thread, in completion order. An exception escaping `work` is a bug and
@@ -42,7 +45,8 @@ namespace mailroom::event {
 
 class Offload {
 public:
-    // Creates the pool and registers its wakeup with `base`. threads >= 1.
+    // Creates the pool (up to `threads` workers) and registers its wakeup
+    // with `base`. threads >= 1.
     static Result<std::unique_ptr<Offload>> create(event_base* base, size_t threads);
     struct Private {};
     explicit Offload(Private) {}
@@ -74,6 +78,7 @@ private:
     };
 
     void worker_loop();
+    void start_worker();  // under mu_
     void on_wakeup();
     static void wakeup_cb(int fd, short what, void* arg);
 
@@ -82,6 +87,8 @@ private:
     std::deque<Item> queue_;
     std::deque<std::function<void()>> completed_;
     size_t outstanding_ = 0;
+    size_t busy_ = 0;         // workers running an item
+    size_t max_threads_ = 1;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
     util::UniqueFd wake_fd_;

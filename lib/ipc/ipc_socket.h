@@ -35,7 +35,8 @@ enum class ServiceClass { kPrivate, kPublic };
 std::string service_socket_path(std::string_view queue_directory, ServiceClass cls, std::string_view name);
 
 // Connects to a UNIX stream socket, waiting at most timeout_ms for a full
-// backlog to drain. A path longer than sun_path is a permanent error.
+// backlog to drain. A path longer than sun_path is a permanent error. The
+// socket is non-blocking and close-on-exec.
 Result<util::UniqueFd> connect_unix(const std::string& path, int timeout_ms);
 Result<util::UniqueFd> connect_service(std::string_view queue_directory, ServiceClass cls, std::string_view name,
                                        int timeout_ms);

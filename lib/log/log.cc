@@ -2,11 +2,13 @@
 #include "lib/log/log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdarg>
@@ -30,6 +32,10 @@ struct State {
     int verbose = 0;
     CaptureFn capture;
     std::string tag;  // syslog_name/program
+    // syslog's ident, "tag[pid]": glibc's LOG_PID would ask getpid() per
+    // line. Opened again when a forked child logs (syslog_pid differs).
+    std::string syslog_ident;
+    long syslog_pid = 0;
 };
 
 State& state() {
@@ -38,6 +44,11 @@ State& state() {
 }
 
 volatile std::sig_atomic_t g_reopen_requested = 0;
+
+// 0 until asked; a fork()ed child starts over with 0.
+std::atomic<long> g_pid{0};
+
+void forget_pid() { g_pid.store(0, std::memory_order_relaxed); }
 constexpr int kMaxErrors = 13;
 
 std::string short_hostname() {
@@ -87,7 +98,11 @@ void open_sinks() {
             (void)!::write(2, msg.data(), msg.size());
         }
     } else {
-        ::openlog(s.tag.c_str(), LOG_PID | LOG_NDELAY, facility_code(s.sinks.syslog_facility));
+        // closelog() first: glibc keeps the ident pointer until then.
+        if (s.syslog_open) ::closelog();
+        s.syslog_pid = process_id();
+        s.syslog_ident = util::format("%s[%ld]", s.tag.c_str(), s.syslog_pid);
+        ::openlog(s.syslog_ident.c_str(), LOG_NDELAY, facility_code(s.sinks.syslog_facility));
         s.syslog_open = true;
     }
 }
@@ -123,6 +138,16 @@ int syslog_priority(Level level) {
 void vemit(Level level, const char* fmt, va_list ap) { emit(level, util::vformat(fmt, ap)); }
 
 }  // namespace
+
+long process_id() {
+    long pid = g_pid.load(std::memory_order_relaxed);
+    if (pid != 0) return pid;
+    static const bool registered = [] { return ::pthread_atfork(nullptr, nullptr, &forget_pid) == 0; }();
+    pid = static_cast<long>(::getpid());
+    // Without the fork hook the id cannot be kept safely: asked each time.
+    if (registered) g_pid.store(pid, std::memory_order_relaxed);
+    return pid;
+}
 
 void init(std::string_view program_name, bool to_stderr) {
     State& s = state();
@@ -215,8 +240,9 @@ void emit(Level level, std::string_view text) {
     if (s.sinks.to_syslog_or_file) {
         if (s.file_fd >= 0) {
             write_all(s.file_fd, format_file_line(static_cast<long>(std::time(nullptr)), s.host, s.tag,
-                                                  static_cast<long>(::getpid()), level, text));
+                                                  process_id(), level, text));
         } else if (s.syslog_open) {
+            if (s.syslog_pid != process_id()) open_sinks();
             std::string body = level_prefix(level) + std::string(text);
             ::syslog(syslog_priority(level), "%s", body.c_str());
         }

@@ -56,6 +56,12 @@ void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));  // only when verbose()
 void emit(Level level, std::string_view text);
 
+// This process's id. glibc asks the kernel on every getpid(); the logger
+// asks once and again in the child after fork() (pthread_atfork), so a log
+// line costs no system call besides its write. Others that put the pid in
+// every record (master status reports) use it too.
+long process_id();
+
 // Pure formatting, exposed for tests.
 std::string level_prefix(Level level);  // "", "warning: ", "error: ", "fatal: ", "panic: "
 std::string format_file_line(long epoch_seconds, std::string_view host, std::string_view tag, long pid,

@@ -42,7 +42,7 @@ struct AcceptThread::Shared {
 
     bool may_take() const { return pending.load() < limit.load(); }
 
-    void hand_over(Accepted a) {
+    void hand_over(const Accepted& a) {
         bool was_empty;
         if (a.fd >= 0) pending.fetch_add(1);
         {
@@ -70,7 +70,7 @@ struct AcceptThread::Shared {
             int n = ::epoll_wait(epoll_fd.get(), events, 8, -1);
             if (n < 0) {
                 if (errno == EINTR) continue;
-                hand_over({-1, errno});
+                hand_over({-1, errno, {}, 0});
                 ::poll(nullptr, 0, 100);
                 continue;
             }
@@ -79,13 +79,16 @@ struct AcceptThread::Shared {
                 // exits): the client stays in the backlog for the process
                 // master starts next, rather than being accepted and lost.
                 if (!may_take()) break;
-                int fd = ::accept4(events[i].data.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd >= 0) {
-                    hand_over({fd, 0});
+                Accepted a;
+                a.peer_len = sizeof(a.peer);
+                a.fd = ::accept4(events[i].data.fd, reinterpret_cast<sockaddr*>(&a.peer), &a.peer_len,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (a.fd >= 0) {
+                    hand_over(a);
                     continue;
                 }
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) continue;
-                hand_over({-1, errno});
+                hand_over({-1, errno, {}, 0});
                 ::poll(nullptr, 0, 100);
                 break;
             }

@@ -31,6 +31,8 @@
 //   (_exit), never joined.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <vector>
@@ -45,6 +47,8 @@ public:
     struct Accepted {
         int fd = -1;    // the client, non-blocking and close-on-exec; -1 with error
         int error = 0;  // errno of a failed accept
+        sockaddr_storage peer{};  // the client's address, as accept4() gave it
+        socklen_t peer_len = 0;
     };
 
     AcceptThread() = default;

@@ -108,7 +108,7 @@ private:
     void on_readable(Listener& l);
     void take_accepted();
     void accept_over_cap();
-    void serve_client(int fd);
+    void serve_client(int fd, const sockaddr* peer, socklen_t peer_len);
     void serve_trigger(Listener& l);
     void report(proto::ChildState state);
     void tell_master();
@@ -147,15 +147,31 @@ private:
 
 // Connection
 
-Connection::Connection(util::UniqueFd fd, ServerCore* core) : fd_(std::move(fd)), core_(core) {}
+Connection::Connection(util::UniqueFd fd, ServerCore* core, bool nonblocking)
+    : fd_(std::move(fd)), core_(core), nonblocking_(nonblocking) {}
+Connection::Connection(util::UniqueFd fd, ServerCore* core, bool nonblocking, const sockaddr* peer,
+                       socklen_t peer_len)
+    : Connection(std::move(fd), core, nonblocking) {
+    if (peer && peer_len > 0 && peer_len <= sizeof(peer_)) {
+        std::memcpy(&peer_, peer, peer_len);
+        peer_len_ = peer_len;
+    }
+}
 Connection::~Connection() { close(); }
 Connection::Connection(Connection&& other) noexcept
-    : fd_(std::move(other.fd_)), core_(std::exchange(other.core_, nullptr)) {}
+    : fd_(std::move(other.fd_)),
+      core_(std::exchange(other.core_, nullptr)),
+      nonblocking_(other.nonblocking_),
+      peer_(other.peer_),
+      peer_len_(std::exchange(other.peer_len_, 0)) {}
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
         close();
         fd_ = std::move(other.fd_);
         core_ = std::exchange(other.core_, nullptr);
+        nonblocking_ = other.nonblocking_;
+        peer_ = other.peer_;
+        peer_len_ = std::exchange(other.peer_len_, 0);
     }
     return *this;
 }
@@ -267,7 +283,7 @@ Status ServerCore::drop_privileges() {
 }
 
 void ServerCore::report(proto::ChildState state) {
-    proto::StatusMessage msg{static_cast<std::int32_t>(::getpid()), state, served_};
+    proto::StatusMessage msg{static_cast<std::int32_t>(log::process_id()), state, served_};
     auto bytes = encode_status(msg);
     ssize_t n;
     do {
@@ -384,14 +400,16 @@ void ServerCore::on_readable(Listener& l) {
         serve_trigger(l);
         return;
     }
-    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = ::accept4(l.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         // Another process took the connection, or it went away: not an error.
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
             log::warn("accept: %s", std::strerror(errno));
         return;
     }
-    serve_client(fd);
+    serve_client(fd, reinterpret_cast<const sockaddr*>(&peer), len);
 }
 
 void ServerCore::take_accepted() {
@@ -402,7 +420,7 @@ void ServerCore::take_accepted() {
         if (c.fd < 0)
             log::warn("accept: %s", std::strerror(c.error));
         else
-            serve_client(c.fd);
+            serve_client(c.fd, reinterpret_cast<const sockaddr*>(&c.peer), c.peer_len);
     }
     in_hand_ = 0;
 }
@@ -410,19 +428,21 @@ void ServerCore::take_accepted() {
 void ServerCore::accept_over_cap() {
     for (auto& l : listeners_) {
         for (int i = 0; i < 16 && !exiting_; ++i) {
-            int fd = ::accept4(l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            sockaddr_storage peer{};
+            socklen_t len = sizeof(peer);
+            int fd = ::accept4(l->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
                     log::warn("accept: %s", std::strerror(errno));
                 break;
             }
-            serve_client(fd);
+            serve_client(fd, reinterpret_cast<const sockaddr*>(&peer), len);
         }
     }
     update_watching();
 }
 
-void ServerCore::serve_client(int fd) {
+void ServerCore::serve_client(int fd, const sockaddr* peer, socklen_t peer_len) {
     // A client the thread took while the process was being told to stop.
     if (exiting_) {
         ::close(fd);
@@ -447,7 +467,9 @@ void ServerCore::serve_client(int fd) {
         // One conversation at a time: the service reads with blocking calls.
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     }
-    spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this));
+    // Every client is accepted with SOCK_NONBLOCK; a single server has
+    // just cleared it.
+    spec_.on_connection(ctx_, Connection(util::UniqueFd(fd), this, mode_ != Mode::kSingle, peer, peer_len));
 }
 
 void ServerCore::serve_trigger(Listener& l) {

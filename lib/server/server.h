@@ -71,6 +71,8 @@
 //   has not turned for daemon_timeout seconds.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -93,7 +95,9 @@ class ServerCore;
 class Connection {
 public:
     Connection() = default;
-    Connection(util::UniqueFd fd, ServerCore* core);
+    Connection(util::UniqueFd fd, ServerCore* core, bool nonblocking = false);
+    // With the client's address as accept4() gave it (no getpeername()).
+    Connection(util::UniqueFd fd, ServerCore* core, bool nonblocking, const sockaddr* peer, socklen_t peer_len);
     ~Connection();
     Connection(Connection&& other) noexcept;
     Connection& operator=(Connection&& other) noexcept;
@@ -102,11 +106,23 @@ public:
 
     int fd() const { return fd_.get(); }
     bool valid() const { return fd_.valid(); }
+    // The socket is O_NONBLOCK already (a multi server's clients), so a
+    // channel on it need not ask (event::ChannelOptions::nonblocking).
+    bool nonblocking() const { return nonblocking_; }
+    // The client's address, when the skeleton knows it from accept4();
+    // nullptr otherwise (ask getpeername()).
+    const sockaddr* peer() const {
+        return peer_len_ > 0 ? reinterpret_cast<const sockaddr*>(&peer_) : nullptr;
+    }
+    socklen_t peer_len() const { return peer_len_; }
     void close();
 
 private:
     util::UniqueFd fd_;
     ServerCore* core_ = nullptr;
+    bool nonblocking_ = false;
+    sockaddr_storage peer_{};
+    socklen_t peer_len_ = 0;
 };
 
 // What a hook can see and do.

@@ -23,17 +23,19 @@ void AsyncCleanupClient::open(event::Loop& loop, const std::string& queue_direct
         loop.defer([opened = std::move(opened), e] { opened(e); });
         return;
     }
-    start(loop, std::move(*fd), flags, timeout_ms, std::move(opened));
+    // connect_service() makes its sockets non-blocking.
+    start(loop, std::move(*fd), flags, timeout_ms, std::move(opened), true);
 }
 
 void AsyncCleanupClient::start(event::Loop& loop, util::UniqueFd fd, std::int64_t flags, int timeout_ms,
-                               Opened opened) {
+                               Opened opened, bool nonblocking) {
     std::unique_ptr<AsyncCleanupClient> client(new AsyncCleanupClient(loop, timeout_ms));
     AsyncCleanupClient* raw = client.get();
     raw->flags_ = flags;
     raw->opened_ = std::move(opened);
     event::ChannelOptions opt;
     opt.read_timeout = opt.write_timeout = std::chrono::milliseconds(timeout_ms);
+    opt.nonblocking = nonblocking;
     raw->channel_ = ipc::AttrChannel::create(loop, std::move(fd), opt);
     raw->self_ = std::move(client);
     if (!raw->channel_) {

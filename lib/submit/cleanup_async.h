@@ -51,8 +51,10 @@ public:
     // handshake; `opened` gets the client or a temporary error.
     static void open(event::Loop& loop, const std::string& queue_directory, ipc::ServiceClass cls,
                      std::string_view service, std::int64_t flags, int timeout_ms, Opened opened);
-    // The same on a connected socket (tests).
-    static void start(event::Loop& loop, util::UniqueFd fd, std::int64_t flags, int timeout_ms, Opened opened);
+    // The same on a connected socket (tests); `nonblocking`: it is
+    // O_NONBLOCK already.
+    static void start(event::Loop& loop, util::UniqueFd fd, std::int64_t flags, int timeout_ms, Opened opened,
+                      bool nonblocking = false);
 
     ~AsyncCleanupClient();
     AsyncCleanupClient(const AsyncCleanupClient&) = delete;

@@ -128,6 +128,58 @@ TEST_CASE("Channel read timeout and end of input", "[unit]") {
     CHECK(events2[0] == Channel::Event::kEof);
 }
 
+TEST_CASE("Channel set_timeouts gives a watched read its new timeout, or takes it away", "[unit]") {
+    event::Loop loop;
+    Pair p;
+    // No timeout at first; one of 50 ms once set: it fires.
+    auto ch = Channel::create(loop, p.a.get());
+    std::vector<Channel::Event> events;
+    ch->on_event([&](Channel::Event e, const std::string&) { events.push_back(e); });
+    ch->set_timeouts(50ms, 0ms);
+    REQUIRE(run_until(loop, [&] { return !events.empty(); }));
+    CHECK(events[0] == Channel::Event::kTimeout);
+
+    // 50 ms at first, none once cleared: a line sent by a 300 ms timer
+    // arrives with no timeout before it (the loop runs timers in order of
+    // their deadlines, so an armed 50 ms one would have come first).
+    Channel::Options opt;
+    opt.read_timeout = 50ms;
+    opt.nonblocking = false;
+    auto ch2 = Channel::create(loop, p.b.get(), opt);
+    std::vector<Channel::Event> events2;
+    std::vector<std::string> lines;
+    ch2->on_event([&](Channel::Event e, const std::string&) { events2.push_back(e); });
+    ch2->on_input([&] {
+        Channel::Line l;
+        while (ch2->read_line(&l)) lines.push_back(l.text);
+    });
+    ch2->set_timeouts(0ms, 0ms);
+    event::Timer later(loop, [&] { send_raw(p.a.get(), "hello\r\n"); });
+    later.start(300ms);
+    REQUIRE(run_until(loop, [&] { return !lines.empty() || !events2.empty(); }));
+    CHECK(events2.empty());
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "hello");
+}
+
+TEST_CASE("Channel on a descriptor that is non-blocking already", "[unit]") {
+    event::Loop loop;
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+    util::UniqueFd a(fds[0]), b(fds[1]);
+    Channel::Options opt;
+    opt.nonblocking = true;
+    auto ch = Channel::create(loop, a.get(), opt);
+    std::vector<std::string> lines;
+    ch->on_input([&] {
+        Channel::Line l;
+        while (ch->read_line(&l)) lines.push_back(l.text);
+    });
+    send_raw(b.get(), "one\r\ntwo\r\n");
+    REQUIRE(run_until(loop, [&] { return lines.size() == 2; }));
+    CHECK(lines[1] == "two");
+}
+
 TEST_CASE("Channel resume_reading delivers input buffered while paused", "[unit]") {
     event::Loop loop;
     Pair p;

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
+#include <mutex>
+#include <set>
 #include <thread>
 
 using namespace mailroom;
@@ -109,4 +112,74 @@ TEST_CASE("Destroying an Offload drops undelivered results", "[unit]") {
     event_base_dispatch(base.get());
     CHECK(!called);
     CHECK(!event::Offload::create(nullptr, 1).ok());
+}
+
+TEST_CASE("Offload starts its workers as the work needs them", "[unit]") {
+    BasePtr base(event_base_new());
+    auto off = event::Offload::create(base.get(), 4);
+    REQUIRE(off.ok());
+    std::mutex mu;
+    std::set<std::thread::id> ids;
+
+    // One item at a time: the one worker takes each of them.
+    int done = 0;
+    std::function<void()> next = [&] {
+        (*off)->submit(
+            [&] {
+                std::lock_guard lk(mu);
+                ids.insert(std::this_thread::get_id());
+            },
+            [&] {
+                if (++done == 10) {
+                    event_base_loopbreak(base.get());
+                    return;
+                }
+                next();
+            });
+    };
+    next();
+    run_until(base.get(), 30);
+    REQUIRE(done == 10);
+    CHECK(ids.size() == 1);
+
+    // Four items that each wait until all four run: four workers.
+    ids.clear();
+    std::atomic<int> running{0};
+    int finished = 0;
+    for (int i = 0; i < 4; ++i) {
+        (*off)->submit(
+            [&] {
+                {
+                    std::lock_guard lk(mu);
+                    ids.insert(std::this_thread::get_id());
+                }
+                ++running;
+                for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+                     running < 4 && std::chrono::steady_clock::now() < end;)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            },
+            [&] {
+                if (++finished == 4) event_base_loopbreak(base.get());
+            });
+    }
+    run_until(base.get(), 60);
+    REQUIRE(finished == 4);
+    CHECK(running == 4);
+    CHECK(ids.size() == 4);
+}
+
+TEST_CASE("Offload delivers results that complete while the loop is busy", "[unit]") {
+    // Many results completing at once share wake-ups; none is lost.
+    BasePtr base(event_base_new());
+    auto off = event::Offload::create(base.get(), 3);
+    REQUIRE(off.ok());
+    int done = 0;
+    for (int i = 0; i < 300; ++i) {
+        (*off)->submit([] {}, [&] {
+            if (++done == 300) event_base_loopbreak(base.get());
+        });
+    }
+    run_until(base.get(), 30);
+    CHECK(done == 300);
+    CHECK((*off)->pending() == 0);
 }

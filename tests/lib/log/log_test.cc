@@ -1,5 +1,6 @@
 #include "lib/log/log.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,7 @@
 #include <ctime>
 
 #include "lib/util/fs.h"
+#include "lib/util/strings.h"
 
 using namespace mailroom;
 
@@ -79,4 +81,47 @@ TEST_CASE("capture receives level and text", "[unit]") {
     CHECK(got[0].first == log::Level::kWarning);
     CHECK(got[0].second == "a 1");
     CHECK(got[1].first == log::Level::kInfo);
+}
+
+TEST_CASE("process_id is this process's, also in a child after fork", "[unit]") {
+    CHECK(log::process_id() == static_cast<long>(::getpid()));
+    CHECK(log::process_id() == static_cast<long>(::getpid()));  // kept
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) ::_exit(log::process_id() == static_cast<long>(::getpid()) ? 0 : 1);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(log::process_id() == static_cast<long>(::getpid()));
+}
+
+TEST_CASE("maillog_file lines of a forked child carry the child's pid", "[unit]") {
+    char tmpl[] = "/tmp/mr-log-fork-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string path = std::string(tmpl) + "/maillog";
+    log::init("forktest", false);
+    log::Sinks sinks;
+    sinks.maillog_file = path;
+    log::configure(sinks);
+    log::info("parent line");
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        log::info("child line");
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    log::Sinks off;
+    off.to_syslog_or_file = false;
+    log::configure(off);
+    auto text = util::read_file(path);
+    REQUIRE(text.ok());
+    CHECK(text->find(util::format("mailroom/forktest[%ld]: parent line", static_cast<long>(::getpid()))) !=
+          std::string::npos);
+    CHECK(text->find(util::format("mailroom/forktest[%ld]: child line", static_cast<long>(child))) !=
+          std::string::npos);
+    ::unlink(path.c_str());
+    ::rmdir(tmpl);
 }
