@@ -97,9 +97,15 @@ void Session::start() {
         // As Postfix's getnameinfo(): /etc/hosts and DNS in the system's
         // order, then the name's addresses of the same family. It blocks,
         // so a worker asks.
-        using Answers = std::pair<dns::Answer, dns::Answer>;
+        using Answers = PeerCache::Answers;
         std::string addr = s_.client_addr;
+        // The same client a moment ago: its answers, without asking.
+        if (auto cached = server_.peer_cache().find(addr)) {
+            if (auto name = reverse_known(cached->first)) on_forward(*name, std::move(cached->second));
+            return;
+        }
         std::weak_ptr<int> alive = alive_;
+        SmtpdServer* server = &server_;
         workers->submit_value<Answers>(
             [addr] {
                 Answers a{dns::system_reverse(addr), dns::Answer{}};
@@ -109,7 +115,8 @@ void Session::start() {
                 }
                 return a;
             },
-            [this, alive](Answers a) {
+            [this, alive, server, addr](Answers a) {
+                server->peer_cache().remember(addr, a);
                 if (alive.expired()) return;
                 if (auto name = reverse_known(a.first)) on_forward(*name, std::move(a.second));
             });

@@ -124,6 +124,7 @@
 #include "smtpd/smtpd_clamav.h"
 #include "smtpd/smtpd_proxy.h"
 #include "smtpd/smtpd_mynetworks.h"
+#include "smtpd/smtpd_peer_cache.h"
 #include "smtpd/smtpd_protocol.h"
 #include "smtpd/smtpd_sasl.h"
 
@@ -265,6 +266,8 @@ public:
     // lookup is off.
     dns::Resolver* resolver() { return resolver_.get(); }
     event::Offload* peer_offload() { return peer_offload_.get(); }
+    // What peer_offload() found for recent clients (smtpd_peer_cache.h).
+    PeerCache& peer_cache() { return peer_cache_; }
     bool in_mynetworks(const Peer& peer) const;
     bool bare_newline_excluded(const Peer& peer) const;
     // Connection count and rate limits (anvil); never null after create().
@@ -298,6 +301,7 @@ private:
     std::unique_ptr<Checker> checker_;
     std::unique_ptr<dns::Resolver> resolver_;
     std::unique_ptr<event::Offload> peer_offload_;
+    PeerCache peer_cache_;
     std::unique_ptr<Mynetworks> mynetworks_;
     std::unique_ptr<Mynetworks> bare_lf_exclusions_;
     std::unique_ptr<SaslServer> sasl_;
