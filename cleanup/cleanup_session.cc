@@ -488,6 +488,9 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto no_mime = cfg.get_bool("disable_mime_input_processing");
     if (!no_mime) return no_mime.error();
     out.params.disable_mime_input_processing = *no_mime;
+    auto recycle = cfg.get_int("queue_file_recycle_limit");
+    if (!recycle) return recycle.error();
+    out.params.recycle_queue_files = *recycle > 0;
     auto timeout = config::ipc_timeout_ms(cfg);
     if (!timeout) return timeout.error();
     out.ipc_timeout_ms = *timeout;

@@ -97,7 +97,7 @@ Status create_queue_directories(const QueueLayout& layout, mode_t mode) {
     for (std::string_view q : kQueueNames) {
         if (Status st = make_dir(layout.queue_path(q), mode); !st) return st;
     }
-    for (std::string_view extra : {"private", "public", "pid"}) {
+    for (std::string_view extra : {"private", "public", "pid", "recycle"}) {
         if (Status st = make_dir(layout.queue_path(extra), mode); !st) return st;
     }
     return util::fsync_directory(layout.queue_directory);

@@ -60,8 +60,9 @@ struct QueueLayout {
     std::string file_path(std::string_view queue, std::string_view id) const;
 };
 
-// Creates queue_directory and every queue directory (and private/, public/)
-// that does not exist yet. Existing directories are left alone.
+// Creates queue_directory and every queue directory (and private/, public/,
+// pid/ and recycle/, the pool of used queue files in recycle.h) that does
+// not exist yet. Existing directories are left alone.
 Status create_queue_directories(const QueueLayout& layout, mode_t mode = 0700);
 
 // Creates the hash subdirectories that hold `id` in `queue`, if needed.
