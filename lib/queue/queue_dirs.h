@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,10 @@ Status ensure_file_dir(const QueueLayout& layout, std::string_view queue, std::s
 // The queue IDs of the files in a queue (searching hash subdirectories),
 // sorted. Names that are not queue IDs (temporary files) are skipped.
 Result<std::vector<std::string>> list_queue(const QueueLayout& layout, std::string_view queue);
+
+// Calls fn with the name of every entry of `dir` but "." and "..", until fn
+// returns false.
+Status for_each_dir_entry(const std::string& dir, const std::function<bool(std::string_view name)>& fn);
 
 // Moves ID from one queue to another: rename, then (kSync) fsync both
 // directories. qmgr's moves between incoming/, active/ and deferred/ use

@@ -1,7 +1,6 @@
 // recycle.cc - see recycle.h.
 #include "lib/queue/recycle.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -11,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -37,28 +35,6 @@ std::int64_t monotonic_ms() {
 
 std::string recycle_dir(const QueueLayout& layout) { return layout.queue_path(kRecycleDir); }
 
-struct DirCloser {
-    void operator()(DIR* d) const { ::closedir(d); }
-};
-
-// Calls fn(name) for every queue-ID name in recycle/ until it returns false.
-template <typename Fn>
-Status each_recycled_name(const std::string& dir, Fn fn) {
-    std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
-    if (!d) return make_temp_error(util::format("open directory %s: %s", dir.c_str(), std::strerror(errno)));
-    for (;;) {
-        errno = 0;
-        struct dirent* e = ::readdir(d.get());
-        if (e == nullptr) {
-            if (errno != 0) return make_temp_error(util::format("read directory %s: %s", dir.c_str(), std::strerror(errno)));
-            return ok_status();
-        }
-        std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
-        if (!fn(name)) return ok_status();
-    }
-}
-
 // The per-process cache of names read from each recycle/ directory.
 struct RecycleCache {
     struct Entry {
@@ -82,7 +58,7 @@ std::string next_name(const std::string& dir) {
     if (e.names.empty()) {
         std::int64_t now = monotonic_ms();
         if (now < e.empty_until_ms) return {};
-        (void)each_recycled_name(dir, [&](std::string_view name) {
+        (void)for_each_dir_entry(dir, [&](std::string_view name) {
             if (is_valid_queue_id(name)) e.names.emplace_back(name);
             return e.names.size() < kCacheNames;
         });
@@ -157,7 +133,7 @@ Result<Retired> RecycleCounter::retire(std::string_view queue, std::string_view 
 
 Result<long> count_recycled_files(const QueueLayout& layout) {
     long n = 0;
-    if (Status st = each_recycled_name(recycle_dir(layout), [&](std::string_view) {
+    if (Status st = for_each_dir_entry(recycle_dir(layout), [&](std::string_view) {
             ++n;
             return true;
         });
@@ -207,7 +183,7 @@ void return_recycled_file(const QueueLayout& layout, const std::string& temp_pat
 Result<int> empty_recycle_pool(const QueueLayout& layout) {
     const std::string dir = recycle_dir(layout);
     int removed = 0;
-    if (Status st = each_recycled_name(dir, [&](std::string_view name) {
+    if (Status st = for_each_dir_entry(dir, [&](std::string_view name) {
             if (::unlink((dir + "/" + std::string(name)).c_str()) == 0) ++removed;
             return true;
         });
