@@ -108,10 +108,14 @@ Result<QueueWriter> QueueWriter::create(const QueueLayout& layout, const WriterO
         return util::format("%s/%.*s%ld.%u", dir.c_str(), static_cast<int>(kTempPrefix.size()), kTempPrefix.data(),
                             static_cast<long>(::getpid()), counter++);
     };
+    ino_t inode = 0;
     if (options.recycle) {
         w.temp_path_ = temp_name();
-        w.fd_ = take_recycled_file(layout, w.temp_path_, options.mode, &w.recycled_size_);
+        RecycledFile taken = take_recycled_file(layout, w.temp_path_, options.mode);
+        w.fd_ = std::move(taken.fd);
         w.recycled_ = w.fd_.valid();
+        w.recycled_size_ = taken.size;
+        inode = taken.inode;
     }
     for (int attempt = 0; !w.fd_.valid(); ++attempt) {
         w.temp_path_ = temp_name();
@@ -126,9 +130,12 @@ Result<QueueWriter> QueueWriter::create(const QueueLayout& layout, const WriterO
             return e;
         }
     }
-    struct stat st;
-    if (::fstat(w.fd_.get(), &st) < 0) return io_error("fstat", w.temp_path_);
-    w.queue_id_ = make_queue_id(current_microseconds(), static_cast<std::uint64_t>(st.st_ino));
+    if (!w.recycled_) {
+        struct stat st;
+        if (::fstat(w.fd_.get(), &st) < 0) return io_error("fstat", w.temp_path_);
+        inode = st.st_ino;
+    }
+    w.queue_id_ = make_queue_id(current_microseconds(), static_cast<std::uint64_t>(inode));
     // A placeholder size record; commit() rewrites it in place.
     if (Status s = w.add_record(RecordType::kSize, format_size_payload(SizeFields{})); !s) return s.error();
     return w;

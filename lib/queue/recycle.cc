@@ -7,10 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "lib/queue/queue_id.h"
@@ -119,9 +121,14 @@ bool RecycleCounter::may_recycle() {
     if (estimate_ >= 0 && estimate_ < limit_) return true;
     std::int64_t now = clock_();
     if (estimate_ >= 0 && now < next_count_ms_) return false;
-    next_count_ms_ = now + kRecountMs;
     auto n = count_recycled_files(layout_);
     estimate_ = n ? *n : limit_;  // unreadable: recycle nothing until the next count
+    // A pool found (nearly) full is not counted again for a second. One
+    // with room for a quarter of the limit may be counted again as soon as
+    // the estimate reaches the limit, which takes that many retirements:
+    // at a high message rate writers drain the pool as fast as qmgr fills
+    // it, and a second of unlinking would waste most of the pool.
+    next_count_ms_ = limit_ - estimate_ >= std::max(1L, limit_ / 4) ? now : now + kRecountMs;
     return estimate_ < limit_;
 }
 
@@ -142,8 +149,7 @@ Result<long> count_recycled_files(const QueueLayout& layout) {
     return n;
 }
 
-util::UniqueFd take_recycled_file(const QueueLayout& layout, const std::string& temp_path, mode_t mode,
-                                  std::uint64_t* old_size) {
+RecycledFile take_recycled_file(const QueueLayout& layout, const std::string& temp_path, mode_t mode) {
     const std::string dir = recycle_dir(layout);
     for (;;) {
         std::string name = next_name(dir);
@@ -166,8 +172,7 @@ util::UniqueFd take_recycled_file(const QueueLayout& layout, const std::string& 
             ::unlink(temp_path.c_str());
             return {};
         }
-        *old_size = static_cast<std::uint64_t>(st.st_size);
-        return fd;
+        return {std::move(fd), static_cast<std::uint64_t>(st.st_size), st.st_ino};
     }
 }
 

@@ -63,8 +63,10 @@ Result<Retired> retire_queue_file(const QueueLayout& layout, std::string_view qu
 
 // qmgr's side: retires finished files while the pool holds fewer than
 // `limit` files (0 = never recycle). The estimate is counted with readdir
-// on the first use, grows by one per recycled file, and is recounted (at
-// most once a second) when it reaches the limit.
+// on the first use, grows by one per recycled file, and is recounted when
+// it reaches the limit: at most once a second after a count that found the
+// pool with less than a quarter of the limit free (writers take files out
+// meanwhile), else at once, which is at most once per limit/4 retirements.
 class RecycleCounter {
 public:
     using Clock = std::function<std::int64_t()>;  // milliseconds, monotonic
@@ -91,9 +93,13 @@ Result<long> count_recycled_files(const QueueLayout& layout);
 // `mode`. Returns an invalid descriptor when the pool is empty (or known to
 // be empty: after a readdir that found nothing, recycle/ is not read again
 // for a second) or a file there is unfit (unlinked; the caller then creates
-// a new file). *old_size gets the file's length.
-util::UniqueFd take_recycled_file(const QueueLayout& layout, const std::string& temp_path, mode_t mode,
-                                  std::uint64_t* old_size);
+// a new file).
+struct RecycledFile {
+    util::UniqueFd fd;
+    std::uint64_t size = 0;  // its length when taken
+    ino_t inode = 0;
+};
+RecycledFile take_recycled_file(const QueueLayout& layout, const std::string& temp_path, mode_t mode);
 
 // Puts a file taken with take_recycled_file() back (a writer aborted): its
 // temporary name is renamed to recycle/NAME, or unlinked when that fails.

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -276,6 +277,38 @@ TEST_CASE("RecycleCounter keeps the pool at its limit", "[queue][recycle]") {
         REQUIRE(r);
         CHECK(*r == Retired::kRecycled);
         CHECK(count_entries(recycle_path(q.layout)) == 1);
+    }
+    SECTION("a count that found room allows the next one at once, a (nearly) full pool waits a second") {
+        RecycleCounter counter(q.layout, 8, clock);
+        auto retire_one = [&] {
+            Written w = write_message(q.layout, "bob@example.org", 2, 10, false);
+            REQUIRE(move_queue_file(q.layout, w.id, kQueueIncoming, kQueueActive, MoveSync::kNoSync));
+            auto r = counter.retire(kQueueActive, w.id);
+            REQUIRE(r);
+            return *r;
+        };
+        auto drop_one = [&] {
+            auto ids = std::filesystem::directory_iterator(recycle_path(q.layout));
+            REQUIRE(ids != std::filesystem::directory_iterator());
+            std::filesystem::remove(ids->path());
+        };
+        for (int i = 0; i < 8; ++i) CHECK(retire_one() == Retired::kRecycled);
+        CHECK(counter.estimate() == 8);
+        // Writers took every file: counted again at once, no wait.
+        REQUIRE(*empty_recycle_pool(q.layout) == 8);
+        CHECK(retire_one() == Retired::kRecycled);
+        CHECK(counter.estimate() == 1);
+        for (int i = 0; i < 7; ++i) CHECK(retire_one() == Retired::kRecycled);
+        // Found full: no count for a second.
+        CHECK(retire_one() == Retired::kRemoved);
+        drop_one();
+        CHECK(retire_one() == Retired::kRemoved);
+        now += 1000;
+        // Found 7 of 8 (less than a quarter free): one more, then a wait.
+        CHECK(retire_one() == Retired::kRecycled);
+        drop_one();
+        CHECK(retire_one() == Retired::kRemoved);
+        CHECK(*count_recycled_files(q.layout) == 7);
     }
     SECTION("the first use counts what is there") {
         for (int i = 0; i < 3; ++i) {
