@@ -11,6 +11,10 @@
 //   NAME.db.tmp.PID, fills it, syncs and fsyncs it, then renames it over
 //   NAME.db. On any failure the temp file is removed and the old NAME.db is
 //   left untouched.
+//
+//   The Berkeley DB library is loaded by the first open() of the process
+//   (db_library_file() names it); when it cannot be, open() fails with
+//   "PATH: cannot load libdb-5.3.so: <reason>".
 #pragma once
 
 #include <db.h>
@@ -57,6 +61,9 @@ private:
     std::unique_ptr<DB, Closer> db_;
     std::string path_;
 };
+
+// The file name (SONAME) of the Berkeley DB library open() loads.
+std::string db_library_file();
 
 // Writes `entries` to a new db file at `path` atomically (temp + rename).
 // `mode` is the new file's permission bits.
