@@ -33,7 +33,7 @@ const char* kMysqlCf = "hosts = 127.0.0.1:1\ndbname = mail\nquery = SELECT goto 
 
 }  // namespace
 
-TEST_CASE("library loading: texthash: maps neither libmariadb nor libdb; mysql: and hash: do", "[unit]") {
+TEST_CASE("library loading: texthash: maps neither libmariadb nor libdb, mysql: and hash: map theirs", "[unit]") {
     std::string mysql = mysql_client_library();
     std::string db = db_library_file();
     REQUIRE(!mysql.empty());
