@@ -15,7 +15,8 @@ The pss case instead sends N messages to discard and N to a Maildir
 (virtual), 20 sessions each, and then prints, per daemon, how many of its
 processes are alive and their PSS and Private_Dirty (from
 /proc/PID/smaps_rollup), with the instance's total: the memory an instance
-holds at the end of a bench. MAILROOM_BUILD picks the build measured.
+holds at the end of a bench; and the peak of that total during the load,
+sampled as bench/compare does. MAILROOM_BUILD picks the build measured.
 Figures only; the temp directory goes away at the end.
 """
 import collections
@@ -148,8 +149,12 @@ def rollup(pid):
 
 
 def pss_profile(inst, count):
+    sampler = compare.PssSampler(inst.master_pid())
+    sampler.start()
     load(inst, compare.DISCARD_RCPT, count)
     load(inst, compare.VMAIL_RCPT, count)
+    sampler.stop.set()
+    sampler.join()
     per = collections.defaultdict(list)
     for pid in compare.tree_pids(inst.master_pid()):
         name, mem = comm_of(pid), rollup(pid)
@@ -164,6 +169,7 @@ def pss_profile(inst, count):
         total += pss
         print(f"{name:10} {len(mems):5} {pss:10} {pss // len(mems):9} {dirty // len(mems):10}")
     print(f"{'all':10} {sum(len(m) for m in per.values()):5} {total:10}")
+    print(f"peak PSS of the instance during the load: {sampler.peak} KB")
 
 
 def main():

@@ -59,6 +59,10 @@ Error db_error(const std::string& path, const char* what, int rc) {
     return make_error(format("%s: %s: %s", path.c_str(), what, loaded_db_library().strerror(rc)));
 }
 
+Error missing_file(const std::string& path) {
+    return make_error(format("open database %s: %s", path.c_str(), std::strerror(ENOENT)));
+}
+
 }  // namespace
 
 std::string db_library_file() { return db_library().file(); }
@@ -68,6 +72,11 @@ void DbFile::Closer::operator()(DB* db) const {
 }
 
 Result<DbFile> DbFile::open(const std::string& path, DbKind kind, Mode mode, int create_mode) {
+    // A table whose file does not exist (the default alias_maps without
+    // newaliases) fails as Berkeley DB would, without loading it.
+    struct stat st;
+    bool creating = mode == Mode::kCreate || mode == Mode::kCreateTruncate;
+    if (!creating && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) return missing_file(path);
     Result<const DbLibrary*> lib = db_library().get();
     if (!lib) return lib.error().prefixed(path + ": ");
     DB* raw = nullptr;
@@ -87,8 +96,7 @@ Result<DbFile> DbFile::open(const std::string& path, DbKind kind, Mode mode, int
     rc = raw->open(raw, nullptr, path.c_str(), nullptr, type, flags, create_mode);
     if (rc != 0) {
         // A failed open still needs close() to free the handle.
-        Error e = rc == ENOENT ? make_error(format("open database %s: %s", path.c_str(), std::strerror(ENOENT)))
-                               : db_error(path, "open database", rc);
+        Error e = rc == ENOENT ? missing_file(path) : db_error(path, "open database", rc);
         return e;
     }
     return f;

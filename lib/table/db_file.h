@@ -14,7 +14,8 @@
 //
 //   The Berkeley DB library is loaded by the first open() of the process
 //   (db_library_file() names it); when it cannot be, open() fails with
-//   "PATH: cannot load libdb-5.3.so: <reason>".
+//   "PATH: cannot load libdb-5.3.so: <reason>". Opening a file that does
+//   not exist fails before the library is loaded.
 #pragma once
 
 #include <db.h>

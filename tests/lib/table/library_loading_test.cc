@@ -58,6 +58,11 @@ TEST_CASE("library loading: texthash: maps neither libmariadb nor libdb, mysql: 
     REQUIRE(m.ok());
     CHECK(mapped(mysql));
     CHECK(!mapped(db));
+    // A hash: table whose file is missing fails without loading libdb.
+    auto missing = open_table("hash:" + dir.path() + "/missing");
+    REQUIRE(!missing.ok());
+    CHECK(missing.error().message.find("open database " + dir.path() + "/missing.db: ") == 0);
+    CHECK(!mapped(db));
     REQUIRE(build_indexed_table(TableSpec{"hash", dir.path() + "/h"}, {{"a", "b"}}, NullMode::kDefault, 0644).ok());
     auto h = open_table("hash:" + dir.path() + "/h");
     REQUIRE(h.ok());
