@@ -45,6 +45,9 @@ util::LazyLibrary<DbLibrary>& db_library() {
     return lib;
 }
 
+const bool g_hash_preload = util::register_jail_preload("hash:", [] { return db_library().load(); });
+const bool g_btree_preload = util::register_jail_preload("btree:", [] { return db_library().load(); });
+
 const DbLibrary& loaded_db_library() { return *db_library().get().value(); }
 
 DBT make_dbt(std::string_view s) {

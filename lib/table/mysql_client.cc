@@ -42,6 +42,9 @@ util::LazyLibrary<MysqlClient>& library() {
     return lib;
 }
 
+// mysql: tables and authd's MySQL module (authd_modules = mysql:...).
+const bool g_preload_registered = util::register_jail_preload("mysql:", [] { return library().load(); });
+
 }  // namespace
 
 Result<const MysqlClient*> mysql_client() { return library().get(); }

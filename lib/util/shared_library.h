@@ -26,6 +26,14 @@
 //   A LazyLibrary does not remember a failed load: the next get() (the
 //   next table open) tries again.
 //
+//   A daemon that chroots (master.cf's chroot column) opens its tables
+//   after the chroot, where the libraries are out of reach. So the code of
+//   each such library registers what names its use in main.cf or master.cf
+//   (register_jail_preload("mysql:", ...)), and the daemon skeleton calls
+//   preload_before_jail() with those files' text just before it chroots:
+//   every library whose marker occurs in the text as a word of its own
+//   (after a character that is not a letter, digit or '_') is loaded then.
+//
 // Thread safety
 //   open() and bind() may run on any thread. LazyLibrary::get() loads
 //   under a lock, so two threads that open tables at once load once.
@@ -34,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "lib/util/result.h"
 
@@ -61,6 +70,14 @@ private:
     void* handle_ = nullptr;
 };
 
+// Registers `load` for preload_before_jail() when `marker` occurs in the
+// configuration. Called from static initializers; the markers must be
+// string literals.
+bool register_jail_preload(const char* marker, Status (*load)());
+// Loads the registered libraries whose markers occur in `config_text`. A
+// library that fails to load is left to the table open to report.
+void preload_before_jail(std::string_view config_text);
+
 template <class Api>
 class LazyLibrary {
 public:
@@ -80,6 +97,13 @@ public:
         if (Status s = bind_(*lib, api.get()); !s) return s.error();
         api_ = api.release();  // lives as long as the process, as the library does
         return static_cast<const Api*>(api_);
+    }
+
+    // get() for its outcome only (register_jail_preload).
+    Status load() {
+        Result<const Api*> api = get();
+        if (!api) return api.error();
+        return Status();
     }
 
     std::string file() const {

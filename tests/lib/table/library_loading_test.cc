@@ -8,6 +8,7 @@
 #include "lib/table/db_table.h"
 #include "lib/table/mysql_client.h"
 #include "lib/table/table.h"
+#include "lib/util/shared_library.h"
 #include "tests/lib/table/test_util.h"
 
 using namespace mailroom;
@@ -86,4 +87,21 @@ TEST_CASE("library loading: a client library that cannot be loaded fails the tab
     CHECK(t.error().message.size() > prefix.size());
     // Not remembered: the right library loads on the next open.
     CHECK(open_table("mysql:" + cf).ok());
+}
+
+TEST_CASE("library loading: before a chroot, the libraries the configuration names are loaded", "[unit]") {
+    std::string mysql = mysql_client_library();
+    std::string db = db_library_file();
+    if (mapped(mysql) || mapped(db)) {
+        WARN("a library is loaded already: this check needs a process of its own");
+        return;
+    }
+    util::preload_before_jail("virtual_mailbox_maps = texthash:/etc/mailroom/vmailbox\n");
+    CHECK(!mapped(mysql));
+    CHECK(!mapped(db));
+    util::preload_before_jail("alias_maps = hash:/etc/aliases\n");
+    CHECK(mapped(db));
+    CHECK(!mapped(mysql));
+    util::preload_before_jail("smtp inet n - y - - smtpd\n  -o virtual_alias_maps=mysql:/etc/mailroom/va.cf\n");
+    CHECK(mapped(mysql));
 }

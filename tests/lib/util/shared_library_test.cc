@@ -55,3 +55,24 @@ TEST_CASE("shared library: a lazy library loads once and tries a failed load aga
     REQUIRE(second.ok());
     CHECK(*second == *first);
 }
+
+namespace {
+int g_fake_loads = 0;
+Status fake_load() {
+    ++g_fake_loads;
+    return ok_status();
+}
+}  // namespace
+
+TEST_CASE("shared library: a registered library is loaded before a chroot when the configuration names it",
+          "[unit]") {
+    REQUIRE(util::register_jail_preload("fakemap:", fake_load));
+    g_fake_loads = 0;
+    util::preload_before_jail("alias_maps = hash:/etc/aliases\n");
+    util::preload_before_jail("virtual_alias_maps = textfakemap:/etc/x, my_fakemap:/etc/y\n");
+    CHECK(g_fake_loads == 0);
+    util::preload_before_jail("virtual_alias_maps = texthash:/etc/x,fakemap:/etc/y\n");
+    CHECK(g_fake_loads == 1);
+    util::preload_before_jail("fakemap:/etc/y");
+    CHECK(g_fake_loads == 2);
+}
