@@ -33,7 +33,9 @@ CleanupMessage::CleanupMessage(const CleanupParams& params, queue::QueueWriter w
 }
 
 Result<std::unique_ptr<CleanupMessage>> CleanupMessage::start(const CleanupParams& params, std::int64_t flags) {
-    auto writer = queue::QueueWriter::create(params.layout);
+    queue::WriterOptions options;
+    options.recycle = params.recycle_queue_files;
+    auto writer = queue::QueueWriter::create(params.layout, options);
     if (!writer) return writer.error();
     return std::make_unique<CleanupMessage>(params, std::move(*writer), flags);
 }

@@ -66,6 +66,7 @@ struct CleanupParams {
     int mime_nesting_limit = 100;
     std::size_t mime_boundary_length_limit = 2048;
     bool disable_mime_input_processing = false;
+    bool recycle_queue_files = false;  // take used files from recycle/ (queue_file_recycle_limit > 0)
 };
 
 class CleanupMessage {

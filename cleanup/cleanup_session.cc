@@ -327,9 +327,12 @@ void Session::batch_done(const Outcome& outcome) {
 }
 
 // Commits the complete message; the fsync runs on a sync thread when there
-// is one, and the reply goes out once it is back.
+// is one and other sessions share this loop, and the reply goes out once it
+// is back. A lone session syncs on the loop: nobody else waits for it, and
+// the hand-off to a thread and back would add two wakeups to its latency.
 void Session::finish_and_reply() {
-    CleanupStatus status = msg_->finish(g_syncs ? CleanupMessage::Sync::kDeferSync : CleanupMessage::Sync::kNow);
+    bool offload = g_syncs && g_sessions.size() > 1;
+    CleanupStatus status = msg_->finish(offload ? CleanupMessage::Sync::kDeferSync : CleanupMessage::Sync::kNow);
     if (!msg_->sync_pending()) return reply_and_close(status);
     busy_ = true;
     channel_->pause_reading();
@@ -489,6 +492,9 @@ Result<CleanupConfig> load_cleanup_config(const config::Config& cfg) {
     auto no_mime = cfg.get_bool("disable_mime_input_processing");
     if (!no_mime) return no_mime.error();
     out.params.disable_mime_input_processing = *no_mime;
+    auto recycle = cfg.get_int("queue_file_recycle_limit");
+    if (!recycle) return recycle.error();
+    out.params.recycle_queue_files = *recycle > 0;
     auto timeout = config::ipc_timeout_ms(cfg);
     if (!timeout) return timeout.error();
     out.ipc_timeout_ms = *timeout;

@@ -15,7 +15,8 @@ using util::format;
 
 const std::vector<std::string>& queue_subdirectories() {
     static const std::vector<std::string> dirs = {"maildrop", "incoming", "active", "deferred", "hold", "corrupt",
-                                                  "bounce",   "defer",    "trace",  "private",  "public", "pid"};
+                                                  "bounce",   "defer",    "trace",  "private",  "public", "pid",
+                                                  "recycle"};
     return dirs;
 }
 

@@ -12,6 +12,7 @@
 #include "lib/log/log.h"
 #include "lib/queue/queue_file.h"
 #include "lib/queue/record.h"
+#include "lib/queue/recycle.h"
 
 namespace mailroom::postsuper {
 
@@ -216,6 +217,10 @@ int check_structure(const queue::QueueLayout& layout) {
 int purge_temp_files(const queue::QueueLayout& layout) {
     int removed = 0;
     for (auto q : queue::kQueueNames) removed += purge_queue_temp_files(layout, q);
+    // The pool of used queue files is garbage too; emptied at start, no
+    // file can be in recycle/ and in a queue at once after a crash.
+    auto pooled = queue::empty_recycle_pool(layout);
+    if (!pooled) log::debug("%s", pooled.error().message.c_str());  // not created yet
     return removed;
 }
 

@@ -13,7 +13,8 @@
 //                           queue files to corrupt/
 //     purge_temp_files  -p: remove the temporary files of crashed or killed
 //                           writers and those older than a day, in every
-//                           queue (mailroom start runs it too)
+//                           queue, and empty recycle/, the pool of used
+//                           queue files (mailroom start runs it too)
 //   A file that a delivery agent holds locked is skipped with a warning.
 #pragma once
 

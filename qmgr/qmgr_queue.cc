@@ -81,6 +81,9 @@ Result<QmgrConfig> load_qmgr_config(const config::Config& cfg) {
     auto t = config::ipc_timeout_ms(cfg);
     if (!t) return t.error();
     out.ipc_timeout_ms = *t;
+    auto recycle = cfg.get_int("queue_file_recycle_limit");
+    if (!recycle) return recycle.error();
+    out.queue_file_recycle_limit = static_cast<long>(*recycle);
     // Each transport's limits: TRANSPORT_destination_*_limit (service-defined
     // parameters, once master.cf is read) and its master.cf maxproc.
     auto policy = [](const config::Config& c, const std::string& prefix, TransportPolicy* p) -> Status {
@@ -620,8 +623,12 @@ void QueueManager::finalize(OpenMessage& msg) {
         }
     }
     if (!msg.deferred) {
-        if (::unlink(path.c_str()) < 0) {
-            if (errno != ENOENT) log::warn("%s: remove %s: %s", id.c_str(), path.c_str(), std::strerror(errno));
+        // Closed first: the next writer may take the file from recycle/ at
+        // once, and this descriptor's lock would stop qmgr from locking it
+        // under its new queue ID.
+        msg.file.reset();
+        if (auto st = recycle_.retire(queue::kQueueActive, id); !st) {
+            if (st.error().kind != ErrorKind::kPermanent) log::warn("%s: %s", id.c_str(), st.error().message.c_str());
             return;
         }
         // activate() removed the defer logfile; only this attempt's

@@ -32,7 +32,9 @@
 //   to=... status=... line, qmgr only when it cannot reach the agent
 //   ("delivery temporarily suspended"). Sent and bounced recipients are
 //   marked done in the file before the next group; deferred ones stay
-//   pending. When none is left the file is removed ("QUEUEID: removed");
+//   pending. When none is left the file is removed ("QUEUEID: removed":
+//   renamed into recycle/ for cleanup to reuse while the pool holds fewer
+//   than queue_file_recycle_limit files, lib/queue/recycle.h);
 //   otherwise it moves to deferred/ with its mtime set to the next attempt
 //   (qmgr_log.h compute_backoff).
 //
@@ -78,6 +80,7 @@
 #include "lib/address/resolve.h"
 #include "lib/table/table.h"
 #include "lib/queue/queue_file.h"
+#include "lib/queue/recycle.h"
 #include "qmgr/qmgr_delivery.h"
 #include "qmgr/qmgr_schedule.h"
 #include "qmgr/qmgr_transport.h"
@@ -97,6 +100,7 @@ struct QmgrConfig {
     long long maximal_queue_lifetime = 5 * 86400;
     long long bounce_queue_lifetime = 5 * 86400;  // for mail from <>
     int ipc_timeout_ms = 3600 * 1000;
+    long queue_file_recycle_limit = queue::kDefaultRecycleLimit;  // 0 = unlink finished files
 };
 
 Result<QmgrConfig> load_qmgr_config(const config::Config& cfg);
@@ -179,6 +183,7 @@ private:
     bool want_deferred_ = true;
     bool flush_ = false;  // deferred mail is due now
     std::set<std::string> warned_;  // messages whose sender got a delay warning
+    queue::RecycleCounter recycle_{config_.layout, config_.queue_file_recycle_limit};
     std::list<std::unique_ptr<OpenMessage>> routing_;  // waiting for the lookup worker's routes
     // Set when a transport_maps or domain-list table may block (mysql:):
     // routing then runs on its one worker. Last, so it stops first.

@@ -34,6 +34,24 @@ struct DirCloser {
 };
 
 Status scan_dir(const std::string& dir, int depth_left, std::vector<std::string>* out) {
+    Status inner = ok_status();
+    Status st = for_each_dir_entry(dir, [&](std::string_view name) {
+        if (depth_left > 0) {
+            if (name.size() == 1 && std::isxdigit(static_cast<unsigned char>(name[0])) && !std::islower(name[0])) {
+                inner = scan_dir(dir + "/" + std::string(name), depth_left - 1, out);
+            }
+            return inner.ok();
+        }
+        if (is_valid_queue_id(name)) out->emplace_back(name);
+        return true;
+    });
+    if (!st) return st;
+    return inner;
+}
+
+}  // namespace
+
+Status for_each_dir_entry(const std::string& dir, const std::function<bool(std::string_view name)>& fn) {
     std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
     if (!d) return make_temp_error(util::format("open directory %s: %s", dir.c_str(), std::strerror(errno)));
     for (;;) {
@@ -41,21 +59,13 @@ Status scan_dir(const std::string& dir, int depth_left, std::vector<std::string>
         struct dirent* e = ::readdir(d.get());
         if (e == nullptr) {
             if (errno != 0) return make_temp_error(util::format("read directory %s: %s", dir.c_str(), std::strerror(errno)));
-            break;
+            return ok_status();
         }
         std::string_view name = e->d_name;
-        if (depth_left > 0) {
-            if (name.size() == 1 && std::isxdigit(static_cast<unsigned char>(name[0])) && !std::islower(name[0])) {
-                if (Status st = scan_dir(dir + "/" + std::string(name), depth_left - 1, out); !st) return st;
-            }
-            continue;
-        }
-        if (is_valid_queue_id(name)) out->emplace_back(name);
+        if (name == "." || name == "..") continue;
+        if (!fn(name)) return ok_status();
     }
-    return ok_status();
 }
-
-}  // namespace
 
 bool is_queue_name(std::string_view name) {
     return std::find(kQueueNames.begin(), kQueueNames.end(), name) != kQueueNames.end();
@@ -97,7 +107,7 @@ Status create_queue_directories(const QueueLayout& layout, mode_t mode) {
     for (std::string_view q : kQueueNames) {
         if (Status st = make_dir(layout.queue_path(q), mode); !st) return st;
     }
-    for (std::string_view extra : {"private", "public", "pid"}) {
+    for (std::string_view extra : {"private", "public", "pid", "recycle"}) {
         if (Status st = make_dir(layout.queue_path(extra), mode); !st) return st;
     }
     return util::fsync_directory(layout.queue_directory);

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,9 @@ struct QueueLayout {
     std::string file_path(std::string_view queue, std::string_view id) const;
 };
 
-// Creates queue_directory and every queue directory (and private/, public/)
-// that does not exist yet. Existing directories are left alone.
+// Creates queue_directory and every queue directory (and private/, public/,
+// pid/ and recycle/, the pool of used queue files in recycle.h) that does
+// not exist yet. Existing directories are left alone.
 Status create_queue_directories(const QueueLayout& layout, mode_t mode = 0700);
 
 // Creates the hash subdirectories that hold `id` in `queue`, if needed.
@@ -70,6 +72,10 @@ Status ensure_file_dir(const QueueLayout& layout, std::string_view queue, std::s
 // The queue IDs of the files in a queue (searching hash subdirectories),
 // sorted. Names that are not queue IDs (temporary files) are skipped.
 Result<std::vector<std::string>> list_queue(const QueueLayout& layout, std::string_view queue);
+
+// Calls fn with the name of every entry of `dir` but "." and "..", until fn
+// returns false.
+Status for_each_dir_entry(const std::string& dir, const std::function<bool(std::string_view name)>& fn);
 
 // Moves ID from one queue to another: rename, then (kSync) fsync both
 // directories. qmgr's moves between incoming/, active/ and deferred/ use

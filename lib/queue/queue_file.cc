@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -17,6 +18,7 @@
 
 #include "lib/log/log.h"
 #include "lib/queue/queue_id.h"
+#include "lib/queue/recycle.h"
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
@@ -102,21 +104,38 @@ Result<QueueWriter> QueueWriter::create(const QueueLayout& layout, const WriterO
     w.layout_ = layout;
     w.options_ = options;
     std::string dir = layout.queue_path(options.queue);
-    for (int attempt = 0;; ++attempt) {
-        w.temp_path_ = util::format("%s/%.*s%ld.%u", dir.c_str(), static_cast<int>(kTempPrefix.size()),
-                                    kTempPrefix.data(), static_cast<long>(::getpid()), counter++);
+    auto temp_name = [&] {
+        return util::format("%s/%.*s%ld.%u", dir.c_str(), static_cast<int>(kTempPrefix.size()), kTempPrefix.data(),
+                            static_cast<long>(::getpid()), counter++);
+    };
+    ino_t inode = 0;
+    if (options.recycle) {
+        w.temp_path_ = temp_name();
+        RecycledFile taken = take_recycled_file(layout, w.temp_path_, options.mode);
+        w.fd_ = std::move(taken.fd);
+        w.recycled_ = w.fd_.valid();
+        w.recycled_size_ = taken.size;
+        inode = taken.inode;
+    }
+    for (int attempt = 0; !w.fd_.valid(); ++attempt) {
+        w.temp_path_ = temp_name();
         w.fd_.reset(::open(w.temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
-        if (w.fd_.valid()) break;
+        if (w.fd_.valid()) {
+            (void)::fchmod(w.fd_.get(), options.mode);
+            break;
+        }
         if (errno != EEXIST || attempt > 100) {
             Error e = io_error("create", w.temp_path_);
             w.temp_path_.clear();
             return e;
         }
     }
-    (void)::fchmod(w.fd_.get(), options.mode);
-    struct stat st;
-    if (::fstat(w.fd_.get(), &st) < 0) return io_error("fstat", w.temp_path_);
-    w.queue_id_ = make_queue_id(current_microseconds(), static_cast<std::uint64_t>(st.st_ino));
+    if (!w.recycled_) {
+        struct stat st;
+        if (::fstat(w.fd_.get(), &st) < 0) return io_error("fstat", w.temp_path_);
+        inode = st.st_ino;
+    }
+    w.queue_id_ = make_queue_id(current_microseconds(), static_cast<std::uint64_t>(inode));
     // A placeholder size record; commit() rewrites it in place.
     if (Status s = w.add_record(RecordType::kSize, format_size_payload(SizeFields{})); !s) return s.error();
     return w;
@@ -127,7 +146,14 @@ QueueWriter::~QueueWriter() {
 }
 
 void QueueWriter::abort() {
-    if (!temp_path_.empty() && !done_) ::unlink(temp_path_.c_str());
+    // A file from the pool goes back to it (a new one is not added: the
+    // pool's size stays qmgr's to bound).
+    if (!temp_path_.empty() && !done_ && fd_.valid() && recycled_ &&
+        std::max(recycled_size_, offset_) <= kMaxRecycledSize) {
+        return_recycled_file(layout_, temp_path_, queue_id_);
+    } else if (!temp_path_.empty() && !done_) {
+        ::unlink(temp_path_.c_str());
+    }
     fd_.reset();
     failed_ = true;
 }
@@ -296,6 +322,11 @@ Result<std::string> QueueWriter::commit_unsynced() {
     std::string size_record;
     (void)append_record(&size_record, RecordType::kSize, format_size_payload(size_));
     if (Status st = pwrite_all(fd_.get(), size_record, 0, temp_path_); !st) return fail(st).error();
+    // A recycled file may be longer than the new content: cut the rest off
+    // before the file gets its name, so no reader sees the old bytes.
+    if (recycled_size_ > offset_ && ::ftruncate(fd_.get(), static_cast<off_t>(offset_)) < 0) {
+        return fail(io_error("truncate", temp_path_)).error();
+    }
 
     // The file is complete: give it its final name first, then one fsync of
     // the file makes its data and that name durable together (see

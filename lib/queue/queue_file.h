@@ -24,6 +24,11 @@
 //   temporary file; after a crash, stale temporary files are left for
 //   remove_stale_temp_files() and purge_temp_files().
 //
+//   With WriterOptions::recycle the file is a used one taken from recycle/
+//   when there is one (recycle.h): it is overwritten from offset 0 and, at
+//   commit, truncated to the new content before it gets its final name; an
+//   aborted writer puts it back.
+//
 //   The queue ID is chosen when the file is created (queue_id.h) and is
 //   final unless, at commit, a file of that name already exists (only
 //   possible for files copied in from elsewhere); then a fresh ID is chosen
@@ -75,6 +80,9 @@ struct WriterOptions {
     std::string queue = std::string(kQueueIncoming);
     mode_t mode = 0600;
     std::size_t content_chunk = kDefaultContentChunk;  // 1..kMaxPayload
+    // Take a used file from recycle/ when there is one (recycle.h; cleanup
+    // does when queue_file_recycle_limit is not 0).
+    bool recycle = false;
 };
 
 class QueueWriter {
@@ -157,6 +165,8 @@ private:
     SegmentChecker checker_{StreamKind::kQueueFile};
     SizeFields size_;
     bool line_open_ = false;  // add_piece() inside a line
+    bool recycled_ = false;   // the file came from recycle/
+    std::uint64_t recycled_size_ = 0;  // its length when taken
     bool failed_ = false;
     bool done_ = false;
 };

@@ -10,7 +10,7 @@ mr_setup
 
 "$MR" -c "$CONF" check 2>"$T/check1" && mr_fail "check passed on an empty instance"
 for d in "$Q" "$Q/maildrop" "$Q/incoming" "$Q/active" "$Q/deferred" "$Q/hold" "$Q/corrupt" "$Q/bounce" \
-         "$Q/defer" "$Q/trace" "$Q/private" "$Q/public" "$Q/pid" "$T/data"; do
+         "$Q/defer" "$Q/trace" "$Q/private" "$Q/public" "$Q/pid" "$Q/recycle" "$T/data"; do
     grep -q "warning: missing directory: $d\$" "$T/check1" || mr_fail "check did not name $d"
 done
 "$MR" -c "$CONF" set-permissions || mr_fail "set-permissions failed"

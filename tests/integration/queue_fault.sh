@@ -14,7 +14,8 @@
 #   - every message sendmail acknowledged has a status=sent line under a
 #     queue ID whose message-id= line names it (pickup may have handed a
 #     message to cleanup twice when cleanup died after its commit);
-#   - maildrop/, incoming/, active/ and deferred/ hold no queue file.
+#   - maildrop/, incoming/, active/ and deferred/ hold no queue file;
+#     recycle/ holds finished files (recycling ran while processes died).
 # Duplicates (at-least-once delivery) are counted and reported, not failed.
 source "$(dirname "$0")/mr_instance.sh"
 source "$(dirname "$0")/queue_common.sh"
@@ -170,6 +171,9 @@ if lost:
     sys.exit(1)
 PY
 leftover=$(find "$Q/incoming" "$Q/active" -type f -name 'tmp.*' | wc -l)
+# Finished files were recycled (and reused) while the processes died.
+pooled=$(find "$Q/recycle" -type f | wc -l)
+[ "$pooled" -gt 0 ] || mr_fail "no finished queue file in recycle/"
 "$MR" -c "$CONF" stop || mr_fail "stop failed"
 echo "PASS ($N submitted; killed cleanup $(grep -c cleanup "$T/kills") and qmgr $(grep -c qmgr "$T/kills") times;" \
-    "$leftover unfinished temporary files of killed cleanups left for the stale-file sweep)"
+    "$leftover unfinished temporary files of killed cleanups left for the stale-file sweep; $pooled files in recycle/)"

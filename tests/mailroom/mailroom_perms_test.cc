@@ -47,7 +47,7 @@ TEST_CASE("the layout names every queue directory with Postfix's modes", "[unit]
     in.setgid_group = {0, 200, "mrdrop"};
     in.check_groups = true;
     auto layout = expected_layout(in);
-    REQUIRE(layout.size() == 14);
+    REQUIRE(layout.size() == 15);
     auto find = [&](const std::string& p) {
         auto it = std::find_if(layout.begin(), layout.end(), [&](const DirSpec& d) { return d.path == p; });
         REQUIRE(it != layout.end());
@@ -61,9 +61,11 @@ TEST_CASE("the layout names every queue directory with Postfix's modes", "[unit]
     CHECK(find("/x/queue/public").check_group);
     CHECK(find("/x/queue/public").group.gid == 200);
     CHECK(find("/x/queue/maildrop").mode == 0730);
+    CHECK(find("/x/queue/recycle").owner.uid == 100);
+    CHECK(find("/x/queue/recycle").mode == 0700);
     CHECK(find("/x/data").owner.uid == 100);
     for (const char* d : {"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "bounce", "defer",
-                          "trace", "private", "public", "pid"})
+                          "trace", "private", "public", "pid", "recycle"})
         find(std::string("/x/queue/") + d);
 }
 

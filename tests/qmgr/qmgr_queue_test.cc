@@ -17,6 +17,7 @@
 #include "lib/ipc/ipc_socket.h"
 #include "lib/ipc/protocol.h"
 #include "lib/queue/queue_file.h"
+#include "lib/queue/recycle.h"
 #include "qmgr/qmgr_queue.h"
 
 using namespace mailroom;
@@ -132,6 +133,7 @@ struct TempQueue {
                     std::vector<std::pair<std::string_view, std::string>> extracted = {}) {
         queue::WriterOptions opts;
         opts.queue = queue_name;
+        opts.recycle = recycle;
         auto w = queue::QueueWriter::create(layout, opts);
         REQUIRE(w);
         REQUIRE(w->set_arrival_time(time(nullptr), 0));
@@ -150,8 +152,12 @@ struct TempQueue {
         return ids ? ids->size() : 0;
     }
 
+    std::size_t pooled() const { return std::distance(std::filesystem::directory_iterator(dir + "/recycle"),
+                                                      std::filesystem::directory_iterator()); }
+
     std::string dir;
     queue::QueueLayout layout;
+    bool recycle = false;  // add() takes files from recycle/
 };
 
 qmgr::QmgrConfig config_for(const TempQueue& q) {
@@ -210,6 +216,46 @@ TEST_CASE("qmgr delivers incoming mail and removes the files", "[unit]") {
     REQUIRE(mgr.start());
     CHECK(run_until(loop, [&] { return q.count("incoming") + q.count("active") == 0; }));
     CHECK(agent.served() == 10);  // two destinations per message
+    CHECK(q.count("deferred") == 0);
+}
+
+TEST_CASE("delivered files go to recycle/, up to queue_file_recycle_limit", "[unit]") {
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    for (int i = 0; i < 5; ++i) q.add("incoming", {"a@x.test"});
+    auto cfg = config_for(q);
+    SECTION("limit 3") {
+        cfg.queue_file_recycle_limit = 3;
+        CHECK(deliver_all(q, cfg));
+        CHECK(agent.served() == 5);
+        CHECK(q.pooled() == 3);
+    }
+    SECTION("limit 0: unlinked as before") {
+        cfg.queue_file_recycle_limit = 0;
+        CHECK(deliver_all(q, cfg));
+        CHECK(agent.served() == 5);
+        CHECK(q.pooled() == 0);
+    }
+}
+
+TEST_CASE("a recycled file is delivered again under its new queue ID", "[unit]") {
+    queue::reset_recycle_cache();
+    TempQueue q;
+    FakeAgent agent(q.dir, "discard", deliver::DeliveryStatus::kSent, 0);
+    std::string first = q.add("incoming", {"a@x.test"});
+    event::Loop loop;
+    qmgr::QueueManager mgr(loop, config_for(q));
+    REQUIRE(mgr.start());
+    CHECK(run_until(loop, [&] { return q.pooled() == 1; }));
+    // The same qmgr still runs: the file it just retired must not stay
+    // locked by it under the old name.
+    q.recycle = true;
+    std::string second = q.add("incoming", {"b@x.test"});
+    CHECK(second != first);
+    CHECK(q.pooled() == 0);
+    mgr.on_trigger("I");
+    CHECK(run_until(loop, [&] { return q.pooled() == 1 && q.count("incoming") + q.count("active") == 0; }));
+    CHECK(agent.served() == 2);
     CHECK(q.count("deferred") == 0);
 }
 
