@@ -326,9 +326,12 @@ void Session::batch_done(const Outcome& outcome) {
 }
 
 // Commits the complete message; the fsync runs on a sync thread when there
-// is one, and the reply goes out once it is back.
+// is one and other sessions share this loop, and the reply goes out once it
+// is back. A lone session syncs on the loop: nobody else waits for it, and
+// the hand-off to a thread and back would add two wakeups to its latency.
 void Session::finish_and_reply() {
-    CleanupStatus status = msg_->finish(g_syncs ? CleanupMessage::Sync::kDeferSync : CleanupMessage::Sync::kNow);
+    bool offload = g_syncs && g_sessions.size() > 1;
+    CleanupStatus status = msg_->finish(offload ? CleanupMessage::Sync::kDeferSync : CleanupMessage::Sync::kNow);
     if (!msg_->sync_pending()) return reply_and_close(status);
     busy_ = true;
     channel_->pause_reading();
