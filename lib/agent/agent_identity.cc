@@ -90,32 +90,19 @@ namespace {
 // thread takes the recipient's ids; the server's accept thread
 // (lib/server/accept_thread.h) keeps the process's root ids, which it only
 // uses to accept connections.
+#ifdef SYS_setresuid32  // 32-bit ids on architectures that also have 16-bit calls
+constexpr long kSysSetgroups = SYS_setgroups32, kSysSetresgid = SYS_setresgid32, kSysSetresuid = SYS_setresuid32;
+#else
+constexpr long kSysSetgroups = SYS_setgroups, kSysSetresgid = SYS_setresgid, kSysSetresuid = SYS_setresuid;
+#endif
+
 int thread_setgroups(std::size_t n, const gid_t* groups) {
-#ifdef SYS_setgroups32
-    return static_cast<int>(::syscall(SYS_setgroups32, n, groups));
-#else
-    return static_cast<int>(::syscall(SYS_setgroups, n, groups));
-#endif
+    return static_cast<int>(::syscall(kSysSetgroups, n, groups));
 }
 
-int thread_setresgid(gid_t rgid, gid_t egid, gid_t sgid) {
-#ifdef SYS_setresgid32
-    return static_cast<int>(::syscall(SYS_setresgid32, rgid, egid, sgid));
-#else
-    return static_cast<int>(::syscall(SYS_setresgid, rgid, egid, sgid));
-#endif
-}
-
-int thread_setresuid(uid_t ruid, uid_t euid, uid_t suid) {
-#ifdef SYS_setresuid32
-    return static_cast<int>(::syscall(SYS_setresuid32, ruid, euid, suid));
-#else
-    return static_cast<int>(::syscall(SYS_setresuid, ruid, euid, suid));
-#endif
-}
-
-constexpr uid_t kKeepUid = static_cast<uid_t>(-1);
-constexpr gid_t kKeepGid = static_cast<gid_t>(-1);
+// Only the effective id changes (-1: the real and saved ids stay).
+int thread_set_egid(gid_t gid) { return static_cast<int>(::syscall(kSysSetresgid, -1, gid, -1)); }
+int thread_set_euid(uid_t uid) { return static_cast<int>(::syscall(kSysSetresuid, -1, uid, -1)); }
 
 // The calling thread's effective ids (getresuid/getresgid read the
 // thread's own credentials).
@@ -226,8 +213,8 @@ ScopedIdentity::ScopedIdentity(const Identity& identity) {
     // From here on every partial change is undone by restore().
     switched_ = true;
     gid_t gid = identity.gid;
-    if (thread_setgroups(1, &gid) < 0 || thread_setresgid(kKeepGid, gid, kKeepGid) < 0 ||
-        thread_setresuid(kKeepUid, identity.uid, kKeepUid) < 0) {
+    if (thread_setgroups(1, &gid) < 0 || thread_set_egid(gid) < 0 ||
+        thread_set_euid(identity.uid) < 0) {
         int err = errno;
         restore();
         status_ = make_temp_error(util::format("set privileges to uid=%u gid=%u: %s", unsigned(identity.uid),
@@ -247,8 +234,8 @@ ScopedIdentity::~ScopedIdentity() { restore(); }
 void ScopedIdentity::restore() {
     if (!std::exchange(switched_, false)) return;
     const HomeIds& home = home_ids();
-    if (thread_setresuid(kKeepUid, 0, kKeepUid) < 0) identity_fatal("restore effective uid 0", errno);
-    if (thread_setresgid(kKeepGid, home.egid, kKeepGid) < 0) identity_fatal("restore effective gid", errno);
+    if (thread_set_euid(0) < 0) identity_fatal("restore effective uid 0", errno);
+    if (thread_set_egid(home.egid) < 0) identity_fatal("restore effective gid", errno);
     if (thread_setgroups(home.groups.size(), home.groups.data()) < 0) identity_fatal("restore groups", errno);
     Ids now;
     if (!effective_ids(&now) || now.euid != 0 || now.egid != home.egid) identity_fatal("restore root privileges", EPERM);
