@@ -2,7 +2,7 @@
 """profile.py - where a mailroom instance spends its time, per daemon.
 
 Usage (as root, inside a private network namespace, as bench/compare runs):
-  unshare --net -- sh -c 'ip link set lo up && exec python3 bench/profile.py discard|maildir [N]'
+  unshare --net -- sh -c 'ip link set lo up && exec python3 bench/profile.py discard|maildir|pss [N]'
 
 Starts one mailroom instance the way bench/compare.py does and sends N
 messages (default 500) with smtp-source, 20 sessions, twice:
@@ -11,6 +11,12 @@ messages (default 500) with smtp-source, 20 sessions, twice:
      of the instance: prints the hottest symbols per daemon (perf report --sort comm,sym);
   2. under `strace -f` on every process: prints the system calls per
      message of each daemon (by process name), the most frequent first.
+The pss case instead sends N messages to discard and N to a Maildir
+(virtual), 20 sessions each, and then prints, per daemon, how many of its
+processes are alive and their PSS and Private_Dirty (from
+/proc/PID/smaps_rollup), with the instance's total: the memory an instance
+holds at the end of a bench; and the peak of that total during the load,
+sampled as bench/compare does. MAILROOM_BUILD picks the build measured.
 Figures only; the temp directory goes away at the end.
 """
 import collections
@@ -128,6 +134,44 @@ def strace_profile(inst, rcpt, count):
         print(f"{comm:10} {total / count:6.1f}: {top}")
 
 
+def rollup(pid):
+    """PSS and Private_Dirty of one process in KB, or None when it is gone."""
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name in ("Pss", "Private_Dirty"):
+                    fields[name] = int(rest.split()[0])
+    except OSError:
+        return None
+    return fields.get("Pss", 0), fields.get("Private_Dirty", 0)
+
+
+def pss_profile(inst, count):
+    sampler = compare.PssSampler(inst.master_pid())
+    sampler.start()
+    load(inst, compare.DISCARD_RCPT, count)
+    load(inst, compare.VMAIL_RCPT, count)
+    sampler.stop.set()
+    sampler.join()
+    per = collections.defaultdict(list)
+    for pid in compare.tree_pids(inst.master_pid()):
+        name, mem = comm_of(pid), rollup(pid)
+        if name and mem:
+            per[name].append(mem)
+    print(f"== PSS per daemon after {count} discard and {count} Maildir messages (KB)")
+    print(f"{'daemon':10} {'procs':>5} {'PSS total':>10} {'PSS each':>9} {'dirty each':>10}")
+    total = 0
+    for name, mems in sorted(per.items(), key=lambda kv: -sum(m[0] for m in kv[1])):
+        pss = sum(m[0] for m in mems)
+        dirty = sum(m[1] for m in mems)
+        total += pss
+        print(f"{name:10} {len(mems):5} {pss:10} {pss // len(mems):9} {dirty // len(mems):10}")
+    print(f"{'all':10} {sum(len(m) for m in per.values()):5} {total:10}")
+    print(f"peak PSS of the instance during the load: {sampler.peak} KB")
+
+
 def main():
     case = sys.argv[1] if len(sys.argv) > 1 else "discard"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 500
@@ -137,6 +181,9 @@ def main():
     inst = compare.Mailroom(os.path.join(top, "mailroom"))
     try:
         inst.start()
+        if case == "pss":
+            pss_profile(inst, count)
+            return
         load(inst, rcpt, 50)  # every service started before anything counts
         perf_profile(inst, rcpt, count)
         strace_profile(inst, rcpt, count)

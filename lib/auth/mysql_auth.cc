@@ -1,15 +1,12 @@
 // mysql_auth.cc - see mysql_auth.h.
 #include "lib/auth/mysql_auth.h"
 
-#include <errmsg.h>
-#include <mysql.h>
-
 #include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <optional>
 
 #include "lib/auth/password.h"
+#include "lib/table/mysql_client.h"
 #include "lib/table/mysql_table.h"
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
@@ -37,13 +34,14 @@ long long to_id(const std::string& s) {
 
 }  // namespace
 
-void MysqlAuthModule::MysqlClose::operator()(MYSQL* m) const { mysql_close(m); }
+void MysqlAuthModule::MysqlClose::operator()(MYSQL* m) const { api->close(m); }
 
 Result<std::unique_ptr<MysqlAuthModule>> MysqlAuthModule::open(std::string spec, const std::string& path) {
     auto text = util::read_file(path);
     if (!text) return text.error().prefixed("authd_modules " + spec + ": ");
     auto cfg = parse_authmysqlrc(*text, path);
     if (!cfg) return cfg.error();
+    if (auto api = table::mysql_client(); !api) return api.error().prefixed("authd_modules " + spec + ": ");
     return std::make_unique<MysqlAuthModule>(std::move(spec), std::move(*cfg));
 }
 
@@ -57,25 +55,26 @@ std::string MysqlAuthModule::server_name() const {
 }
 
 Status MysqlAuthModule::connect() {
-    static std::once_flag once;
-    std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+    Result<const table::MysqlClient*> loaded = table::mysql_client();
+    if (!loaded) return make_temp_error(loaded.error().message);
+    const table::MysqlClient* api = *loaded;
     auto now = std::chrono::steady_clock::now();
     if (now < down_until_) {
         return make_temp_error("MySQL server " + server_name() + " is not answering (connect failed at most " +
                                std::to_string(kDownSeconds.count()) + "s ago)");
     }
-    std::unique_ptr<MYSQL, MysqlClose> m(mysql_init(nullptr));
+    std::unique_ptr<MYSQL, MysqlClose> m(api->init(nullptr), MysqlClose{api});
     if (!m) return make_temp_error("mysql_init failed: out of memory");
     unsigned timeout = kTimeoutSeconds;
-    mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
-    mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-    if (!cfg_.character_set.empty()) mysql_options(m.get(), MYSQL_SET_CHARSET_NAME, cfg_.character_set.c_str());
+    api->options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    api->options(m.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+    api->options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    if (!cfg_.character_set.empty()) api->options(m.get(), MYSQL_SET_CHARSET_NAME, cfg_.character_set.c_str());
     const char* sock = cfg_.socket.empty() ? nullptr : cfg_.socket.c_str();
-    if (!mysql_real_connect(m.get(), cfg_.server.c_str(), cfg_.username.c_str(), cfg_.password.c_str(),
-                            cfg_.database.c_str(), cfg_.port, sock, cfg_.client_flags)) {
+    if (!api->real_connect(m.get(), cfg_.server.c_str(), cfg_.username.c_str(), cfg_.password.c_str(),
+                           cfg_.database.c_str(), cfg_.port, sock, cfg_.client_flags)) {
         down_until_ = std::chrono::steady_clock::now() + kDownSeconds;
-        return make_temp_error("cannot connect to MySQL server " + server_name() + ": " + mysql_error(m.get()));
+        return make_temp_error("cannot connect to MySQL server " + server_name() + ": " + api->error(m.get()));
     }
     conn_ = std::move(m);
     return ok_status();
@@ -102,16 +101,17 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
             return std::chrono::steady_clock::now() - started < std::chrono::seconds(kTimeoutSeconds);
         };
         MYSQL* m = conn_.get();
-        SqlEscape escape = [m](std::string_view s) {
+        const table::MysqlClient* api = conn_.get_deleter().api;
+        SqlEscape escape = [m, api](std::string_view s) {
             std::string out(s.size() * 2 + 1, '\0');
-            out.resize(mysql_real_escape_string(m, out.data(), s.data(), s.size()));
+            out.resize(api->real_escape_string(m, out.data(), s.data(), s.size()));
             return out;
         };
         // The error of the last call: nullopt when the connection was lost
         // and the statement may be tried once more on a new one.
         auto failed = [&](const std::string& what) -> std::optional<Error> {
-            unsigned err = mysql_errno(m);
-            last = mysql_error(m);
+            unsigned err = api->errnum(m);
+            last = api->error(m);
             if (table::mysql_connection_lost(err)) {
                 conn_.reset();
                 if (may_retry()) return std::nullopt;
@@ -119,26 +119,26 @@ Result<std::vector<std::vector<std::string>>> MysqlAuthModule::run(
             return failure(what, err, last);
         };
         std::string query = build(escape);
-        if (mysql_real_query(m, query.data(), query.size()) != 0) {
+        if (api->real_query(m, query.data(), query.size()) != 0) {
             if (auto e = failed("query failed on MySQL server " + server_name() + ": ")) return *e;
             continue;
         }
         std::vector<std::vector<std::string>> rows;
-        MYSQL_RES* res = mysql_store_result(m);
+        MYSQL_RES* res = api->store_result(m);
         if (!res) {
-            if (mysql_field_count(m) == 0) return rows;  // UPDATE
+            if (api->field_count(m) == 0) return rows;  // UPDATE
             if (auto e = failed("reading a result from MySQL server " + server_name() + " failed: ")) return *e;
             continue;
         }
-        unsigned n = mysql_num_fields(res);
-        while (MYSQL_ROW row = mysql_fetch_row(res)) {
-            unsigned long* len = mysql_fetch_lengths(res);
+        unsigned n = api->num_fields(res);
+        while (MYSQL_ROW row = api->fetch_row(res)) {
+            unsigned long* len = api->fetch_lengths(res);
             std::vector<std::string> r(n);
             for (unsigned i = 0; i < n; ++i)
                 if (row[i]) r[i].assign(row[i], len[i]);
             rows.push_back(std::move(r));
         }
-        mysql_free_result(res);
+        api->free_result(res);
         return rows;
     }
     if (secret_query) {

@@ -8,6 +8,7 @@
 //   seed's default_pass_scheme = CRYPT); "{SCHEME}" prefixes work too.
 //
 // Description
+//   The client library is loaded when the module opens (mysql_client.h).
 //   The connection (MYSQL_SERVER with MYSQL_PORT, or MYSQL_SOCKET; client
 //   flags MYSQL_OPT) opens on first use and is kept; a connection that was
 //   lost at once is reopened once per request (not after a timeout).
@@ -31,6 +32,10 @@
 #include "lib/auth/authmysqlrc.h"
 
 typedef struct st_mysql MYSQL;
+
+namespace mailroom::table {
+struct MysqlClient;
+}
 
 namespace mailroom::auth {
 
@@ -59,7 +64,10 @@ private:
     std::string server_name() const;
 
     struct MysqlClose {
+        MysqlClose() : api(nullptr) {}
+        explicit MysqlClose(const table::MysqlClient* client) : api(client) {}
         void operator()(MYSQL* m) const;
+        const table::MysqlClient* api;  // the client library that made the connection
     };
     std::string spec_;
     AuthMysqlConfig cfg_;

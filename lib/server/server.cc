@@ -28,6 +28,7 @@
 #include "lib/log/log.h"
 #include "lib/server/accept_thread.h"
 #include "lib/server/master_proto.h"
+#include "lib/util/shared_library.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::server {
@@ -255,6 +256,9 @@ Status ServerCore::drop_privileges() {
     if (options_.chroot) {
         auto q = config_.get("queue_directory");
         if (!q) return q.error();
+        // Tables open after the chroot: the libraries they load at run time
+        // (lib/util/shared_library.h) are loaded now, while in reach.
+        util::preload_before_jail(config_.snapshot());
         if (::chroot(q->c_str()) < 0 || ::chdir("/") < 0)
             return make_error(util::format("chroot %s: %s", q->c_str(), std::strerror(errno)));
     }

@@ -2,7 +2,10 @@
 //
 // Description
 //   See db_file.h. Berkeley DB returns errors as positive errno values or
-//   negative DB_* codes; db_strerror() describes both.
+//   negative DB_* codes; db_strerror() describes both. The library is
+//   loaded by the first open (MAILROOM_BDB_SONAME, set by CMake): its two
+//   functions are bound here, the rest of its API is method pointers on
+//   the handles it makes.
 #include "lib/table/db_file.h"
 
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <cstring>
 
 #include "lib/util/fs.h"
+#include "lib/util/shared_library.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::table {
@@ -20,6 +24,31 @@ namespace mailroom::table {
 using util::format;
 
 namespace {
+
+#ifndef MAILROOM_BDB_SONAME
+#error "MAILROOM_BDB_SONAME must name the Berkeley DB library (lib/table/CMakeLists.txt)"
+#endif
+
+struct DbLibrary {
+    decltype(&::db_create) create = nullptr;
+    decltype(&::db_strerror) strerror = nullptr;
+};
+
+Status bind_db(const util::SharedLibrary& lib, DbLibrary* db) {
+    if (Status s = lib.bind("db_create", &db->create); !s) return s;
+    return lib.bind("db_strerror", &db->strerror);
+}
+
+// Loaded by the first DbFile::open(); an open DbFile implies a loaded library.
+util::LazyLibrary<DbLibrary>& db_library() {
+    static util::LazyLibrary<DbLibrary> lib(MAILROOM_BDB_SONAME, bind_db);
+    return lib;
+}
+
+const bool g_hash_preload = util::register_jail_preload("hash:", [] { return db_library().load(); });
+const bool g_btree_preload = util::register_jail_preload("btree:", [] { return db_library().load(); });
+
+const DbLibrary& loaded_db_library() { return *db_library().get().value(); }
 
 DBT make_dbt(std::string_view s) {
     DBT d;
@@ -30,18 +59,31 @@ DBT make_dbt(std::string_view s) {
 }
 
 Error db_error(const std::string& path, const char* what, int rc) {
-    return make_error(format("%s: %s: %s", path.c_str(), what, db_strerror(rc)));
+    return make_error(format("%s: %s: %s", path.c_str(), what, loaded_db_library().strerror(rc)));
+}
+
+Error missing_file(const std::string& path) {
+    return make_error(format("open database %s: %s", path.c_str(), std::strerror(ENOENT)));
 }
 
 }  // namespace
+
+std::string db_library_file() { return db_library().file(); }
 
 void DbFile::Closer::operator()(DB* db) const {
     if (db) db->close(db, 0);
 }
 
 Result<DbFile> DbFile::open(const std::string& path, DbKind kind, Mode mode, int create_mode) {
+    // A table whose file does not exist (the default alias_maps without
+    // newaliases) fails as Berkeley DB would, without loading it.
+    struct stat st;
+    bool creating = mode == Mode::kCreate || mode == Mode::kCreateTruncate;
+    if (!creating && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) return missing_file(path);
+    Result<const DbLibrary*> lib = db_library().get();
+    if (!lib) return lib.error().prefixed(path + ": ");
     DB* raw = nullptr;
-    int rc = db_create(&raw, nullptr, 0);
+    int rc = (*lib)->create(&raw, nullptr, 0);
     if (rc != 0) return db_error(path, "db_create", rc);
     DbFile f;
     f.db_.reset(raw);
@@ -57,8 +99,7 @@ Result<DbFile> DbFile::open(const std::string& path, DbKind kind, Mode mode, int
     rc = raw->open(raw, nullptr, path.c_str(), nullptr, type, flags, create_mode);
     if (rc != 0) {
         // A failed open still needs close() to free the handle.
-        Error e = rc == ENOENT ? make_error(format("open database %s: %s", path.c_str(), std::strerror(ENOENT)))
-                               : db_error(path, "open database", rc);
+        Error e = rc == ENOENT ? missing_file(path) : db_error(path, "open database", rc);
         return e;
     }
     return f;

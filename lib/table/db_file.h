@@ -11,6 +11,11 @@
 //   NAME.db.tmp.PID, fills it, syncs and fsyncs it, then renames it over
 //   NAME.db. On any failure the temp file is removed and the old NAME.db is
 //   left untouched.
+//
+//   The Berkeley DB library is loaded by the first open() of the process
+//   (db_library_file() names it); when it cannot be, open() fails with
+//   "PATH: cannot load libdb-5.3.so: <reason>". Opening a file that does
+//   not exist fails before the library is loaded.
 #pragma once
 
 #include <db.h>
@@ -57,6 +62,9 @@ private:
     std::unique_ptr<DB, Closer> db_;
     std::string path_;
 };
+
+// The file name (SONAME) of the Berkeley DB library open() loads.
+std::string db_library_file();
 
 // Writes `entries` to a new db file at `path` atomically (temp + rename).
 // `mode` is the new file's permission bits.

@@ -8,7 +8,6 @@
 #include "lib/table/mysql_table.h"
 
 #include <errmsg.h>
-#include <mysql.h>
 
 #include <unistd.h>
 
@@ -17,11 +16,11 @@
 #include <map>
 #include <random>
 #include <memory>
-#include <mutex>
 
 #include "lib/config/main_cf.h"
 #include "lib/log/log.h"
 #include "lib/table/backends.h"
+#include "lib/table/mysql_client.h"
 #include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
@@ -205,23 +204,21 @@ Result<MysqlConfig> parse_mysql_config(std::string_view text, const std::string&
 namespace {
 
 struct MysqlClose {
-    void operator()(MYSQL* m) const { mysql_close(m); }
+    const MysqlClient* api = nullptr;
+    void operator()(MYSQL* m) const { api->close(m); }
 };
 struct ResultFree {
-    void operator()(MYSQL_RES* r) const { mysql_free_result(r); }
+    const MysqlClient* api = nullptr;
+    void operator()(MYSQL_RES* r) const { api->free_result(r); }
 };
 using MysqlPtr = std::unique_ptr<MYSQL, MysqlClose>;
 
-void library_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
-}
-
-
 class MysqlTable : public Table {
 public:
-    MysqlTable(std::string name, MysqlConfig cfg, const OpenOptions& options, std::vector<TablePtr> domain_tables)
+    MysqlTable(std::string name, const MysqlClient* api, MysqlConfig cfg, const OpenOptions& options,
+               std::vector<TablePtr> domain_tables)
         : Table("mysql", std::move(name)),
+          api_(api),
           cfg_(std::move(cfg)),
           options_(options),
           domain_tables_(std::move(domain_tables)),
@@ -248,28 +245,28 @@ public:
                 if (!s) return s.error();
             }
             MYSQL* m = conn_.get();
-            auto quote = [m](std::string_view s) {
+            auto quote = [m, api = api_](std::string_view s) {
                 std::string out(s.size() * 2 + 1, '\0');
-                unsigned long n = mysql_real_escape_string(m, out.data(), s.data(), s.size());
+                unsigned long n = api->real_escape_string(m, out.data(), s.data(), s.size());
                 out.resize(n);
                 return out;
             };
             std::optional<std::string> query = expand_mysql_query(cfg_.query, key, quote);
             if (!query) return std::optional<std::string>();
-            if (mysql_real_query(m, query->data(), query->size()) != 0) {
-                unsigned err = mysql_errno(m);
-                last_error = mysql_error(m);
+            if (api_->real_query(m, query->data(), query->size()) != 0) {
+                unsigned err = api_->errnum(m);
+                last_error = api_->error(m);
                 if (mysql_connection_lost(err)) {
                     mark_dead();
                     continue;
                 }
                 return make_temp_error(format("mysql:%s: query failed: %s", name().c_str(), last_error.c_str()));
             }
-            std::unique_ptr<MYSQL_RES, ResultFree> res(mysql_store_result(m));
+            std::unique_ptr<MYSQL_RES, ResultFree> res(api_->store_result(m), ResultFree{api_});
             if (!res) {
-                if (mysql_field_count(m) == 0) return std::optional<std::string>();
-                last_error = mysql_error(m);
-                if (mysql_connection_lost(mysql_errno(m))) {
+                if (api_->field_count(m) == 0) return std::optional<std::string>();
+                last_error = api_->error(m);
+                if (mysql_connection_lost(api_->errnum(m))) {
                     mark_dead();
                     continue;
                 }
@@ -301,9 +298,9 @@ private:
         std::string out;
         bool found = false;
         long expansions = 0;
-        unsigned nfields = mysql_num_fields(res);
-        while (MYSQL_ROW row = mysql_fetch_row(res)) {
-            unsigned long* lengths = mysql_fetch_lengths(res);
+        unsigned nfields = api_->num_fields(res);
+        while (MYSQL_ROW row = api_->fetch_row(res)) {
+            unsigned long* lengths = api_->fetch_lengths(res);
             for (unsigned i = 0; i < nfields; ++i) {
                 if (row[i] == nullptr || lengths[i] == 0) continue;
                 std::optional<std::string> v =
@@ -329,7 +326,6 @@ private:
     }
 
     Status connect() {
-        library_init();
         std::string errors;
         time_t now = std::time(nullptr);
         // Prefer hosts not known to be down; if all are, try them anyway.
@@ -339,29 +335,29 @@ private:
                 bool dead = dead_until_[i] > now;
                 if ((pass == 0) == dead) continue;
                 const MysqlHost& h = cfg_.hosts[i];
-                MysqlPtr m(mysql_init(nullptr));
+                MysqlPtr m(api_->init(nullptr), MysqlClose{api_});
                 if (!m) return make_temp_error("mysql_init failed: out of memory");
                 unsigned timeout = 10;
-                mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-                mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
-                mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-                if (!cfg_.option_file.empty()) mysql_options(m.get(), MYSQL_READ_DEFAULT_FILE, cfg_.option_file.c_str());
+                api_->options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+                api_->options(m.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+                api_->options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+                if (!cfg_.option_file.empty()) api_->options(m.get(), MYSQL_READ_DEFAULT_FILE, cfg_.option_file.c_str());
                 if (!cfg_.option_group.empty()) {
-                    mysql_options(m.get(), MYSQL_READ_DEFAULT_GROUP, cfg_.option_group.c_str());
+                    api_->options(m.get(), MYSQL_READ_DEFAULT_GROUP, cfg_.option_group.c_str());
                 }
                 // As with Postfix, an inet host named "localhost" lets the
                 // client library pick its default socket (or the socket of
                 // option_file), so Extman's "hosts = localhost" works.
                 if (h.kind == MysqlHost::Kind::kUnix) {
                     unsigned protocol = MYSQL_PROTOCOL_SOCKET;
-                    mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
+                    api_->options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
                 }
                 const char* host = h.kind == MysqlHost::Kind::kUnix ? "localhost" : h.address.c_str();
                 const char* sock = h.kind == MysqlHost::Kind::kUnix ? h.address.c_str() : nullptr;
                 unsigned port = h.kind == MysqlHost::Kind::kUnix ? 0 : h.port;
-                if (mysql_real_connect(m.get(), host, cfg_.user.c_str(), cfg_.password.c_str(), cfg_.dbname.c_str(),
-                                       port, sock, 0) == nullptr) {
-                    std::string why = mysql_error(m.get());
+                if (api_->real_connect(m.get(), host, cfg_.user.c_str(), cfg_.password.c_str(),
+                                       cfg_.dbname.c_str(), port, sock, 0) == nullptr) {
+                    std::string why = api_->error(m.get());
                     log::warn("connect to mysql server %s: %s", h.address.c_str(), log::log_printable(why).c_str());
                     if (!errors.empty()) errors += "; ";
                     errors += h.address + ": " + why;
@@ -390,6 +386,7 @@ private:
         return unix_hosts;
     }
 
+    const MysqlClient* api_;
     MysqlConfig cfg_;
     std::minstd_rand rng_{static_cast<unsigned>(std::time(nullptr)) ^ static_cast<unsigned>(::getpid())};
     OpenOptions options_;
@@ -433,7 +430,10 @@ Result<TablePtr> open_mysql(const std::string& name, const OpenOptions& options)
         }
     }
     cfg->domains = std::move(names);
-    return TablePtr(std::make_unique<MysqlTable>(name, std::move(*cfg), options, std::move(domain_tables)));
+    // The client library is loaded by the first mysql: table a process opens.
+    Result<const MysqlClient*> api = mysql_client();
+    if (!api) return api.error().prefixed("mysql:" + name + ": ");
+    return TablePtr(std::make_unique<MysqlTable>(name, *api, std::move(*cfg), options, std::move(domain_tables)));
 }
 
 }  // namespace detail

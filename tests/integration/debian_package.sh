@@ -75,6 +75,10 @@ for f in postinst postrm prerm; do
     [ ! -f "$T/ctl/$f" ] || sh -n "$T/ctl/$f" || mr_fail "$f has syntax errors"
 done
 grep -q "^Depends: .*libevent" "$T/ctl/control" || mr_fail "no shared-library dependencies: $(cat "$T/ctl/control")"
+# Loaded with dlopen(), so not found by dh_shlibdeps: named by hand.
+for p in libmariadb3 libdb5.3; do
+    grep -Eq "^Depends: (.*[ ,])?$p(,|\$| )" "$T/ctl/control" || mr_fail "Depends lacks $p: $(grep ^Depends "$T/ctl/control")"
+done
 
 # Unpacked into a temporary root: the installation's paths are compiled in.
 R="$T/root"
