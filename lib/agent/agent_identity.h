@@ -4,15 +4,31 @@
 //   Identity names a uid/gid pair (with the account's name, home and shell
 //   when it came from the password file). run_as() runs a delivery step
 //   with that identity: as root it switches the effective gid, the
-//   supplementary groups and the effective uid in the process itself
+//   supplementary groups and the effective uid of the calling thread
 //   (ScopedIdentity, as Postfix's set_eugid()), runs the step and switches
 //   back to root; in an unprivileged instance (euid != 0) nothing can
 //   change, so the step runs as it is. become() drops every privilege for
 //   good, for a child that is about to exec a command.
 //
+// Description
+//   Linux keeps credentials per thread. The switch uses the raw system
+//   calls (setgroups, setresgid, setresuid), which change the calling
+//   thread only; glibc's wrappers would change every thread of the process
+//   by signalling each one, several system calls per thread and call. The
+//   other thread of a server process, the accept thread
+//   (lib/server/accept_thread.h), keeps root's ids throughout: it only
+//   accepts connections and hands them to the loop's thread, which runs
+//   the deliveries. Root's effective gid and groups are read once per
+//   thread (at its first switch); every switch back restores and checks
+//   them. The switch costs about a dozen system calls: the real and
+//   effective uid (one call, the check below), the parent-death signal,
+//   three calls each way, one check of the effective uid and gid after
+//   each, and the parent-death signal set again.
+//
 // Security
 //   A step never runs with root's effective ids: uid 0 is refused, and
-//   the switch is checked before the step runs. Only the effective ids
+//   the switch is checked (the thread's effective uid and gid are those
+//   asked for) before the step runs. Only the effective ids
 //   change (the real and saved uid stay 0), which is what lets one
 //   process serve the next recipient, so a step must not run anything the
 //   recipient controls: commands are run by a forked child that calls
@@ -75,9 +91,7 @@ private:
     void restore();
 
     bool switched_ = false;
-    gid_t saved_egid_ = 0;
     int saved_pdeathsig_ = 0;
-    std::vector<gid_t> saved_groups_;
     Status status_;
 };
 

@@ -43,12 +43,13 @@ Status write_all(int fd, std::string_view data) {
 Result<MessageCopy> MessageCopy::from_queue_file(const std::string& path) {
     auto qf = queue::QueueFile::open(path, false);
     if (!qf) return qf.error();
-    auto env = qf->read_envelope();
-    if (!env) return env.error();
-    int fd = ::fcntl(qf->fd(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) return mailbox::sys_error("dup", path, errno);
     MessageCopy copy;
-    copy.fd_.reset(fd);
+    // A small file is read whole, once: its envelope and its content come
+    // from that one read, and the file is closed right away.
+    auto env = qf->read_envelope(&copy.image_, kChunk);
+    if (!env) return env.error();
+    if (copy.image_.empty()) copy.fd_ = qf->take_fd();
+    copy.device_ = qf->device();
     copy.records_ = true;
     copy.path_ = path;
     copy.content_offset_ = env->size.content_offset;
@@ -115,15 +116,19 @@ Status MessageCopy::decode_some(Cursor* c, std::string* out) const {
                                 util::format("corrupt queue file %s: %s at offset %llu", path_.c_str(), why.c_str(),
                                              static_cast<unsigned long long>(at)));
     };
+    // A file read whole is decoded where it lies: nothing more to read.
+    const bool whole = !image_.empty();
     if (!c->started) {
         c->at = c->next = content_offset_;
+        if (whole) c->next = content_end_;
         c->started = true;
     }
     std::size_t before = out->size();
     while (out->size() - before < kChunk) {
         queue::DecodedRecord rec;
         std::string why;
-        std::string_view avail = std::string_view(c->in).substr(c->start);
+        std::string_view avail = whole ? std::string_view(image_).substr(c->at, content_end_ - c->at)
+                                       : std::string_view(c->in).substr(c->start);
         auto step = avail.empty() ? queue::DecodeStep::kNeedMore : queue::decode_record(avail, &rec, &why);
         if (step == queue::DecodeStep::kError) return damaged(why, c->at);
         if (step == queue::DecodeStep::kNeedMore) {
@@ -344,9 +349,8 @@ void LineTransformer::finish(std::string* out) {
 }
 
 std::optional<dev_t> MessageCopy::queue_device() const {
-    struct stat st {};
-    if (!records_ || ::fstat(fd_.get(), &st) < 0) return std::nullopt;
-    return st.st_dev;
+    if (!records_) return std::nullopt;
+    return device_;
 }
 
 }  // namespace mailroom::agent

@@ -14,7 +14,12 @@
 // Description
 //   Memory: content is copied in bounded chunks; nothing holds the whole
 //   message in a string, except a small one (up to one 64 KiB chunk),
-//   kept after its first read for the other recipients. The queue file is opened as root before a
+//   kept after its first read for the other recipients. A queue file of
+//   at most 64 KiB is read whole with one call when it is opened
+//   (queue::QueueFile::read_envelope(image)): the envelope and the content
+//   come from that copy and the file is closed at once (open, fstat, one
+//   read, close); a larger one stays open and its content is read as it
+//   is delivered. The queue file is opened as root before a
 //   delivery takes the recipient's identity; reading the open descriptor
 //   needs no permission afterwards.
 //   Checks: every content record is decoded as strictly as a whole-file
@@ -113,7 +118,9 @@ private:
     Status plain(const ChunkSink& sink) const;
 
     queue::QueueEnvelope envelope_;
-    util::UniqueFd fd_;             // the queue file (records_) or a memory file
+    util::UniqueFd fd_;             // the queue file (records_) or a memory file; none with image_
+    std::string image_;             // a small queue file, read whole (records_)
+    dev_t device_ = 0;              // the queue file's device (records_)
     bool records_ = false;
     std::string path_;              // the queue file, for error texts
     std::uint64_t content_offset_ = 0;  // first content record

@@ -11,7 +11,10 @@
 // Description
 //   `threads` is the most the pool runs: one starts with it, and another
 //   only when work is queued while every running one is busy, so a
-//   process that never needs more than one pays for one.
+//   process that never needs more than one pays for one. A worker started
+//   by submit() gets the credentials of the thread that submits (Linux
+//   keeps them per thread): do not submit from inside a per-thread
+//   identity switch (lib/agent/agent_identity.h).
 //   Work items start in submission order; with more than one thread they
 //   may finish in any order. `done` callbacks run one at a time on the loop
 //   thread, in completion order. An exception escaping `work` is a bug and

@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -105,7 +107,7 @@ std::string local_host_name() {
 std::string make_unique_base(const std::string& host) {
     UniqueNameParts parts;
     internal::now_timeval(&parts.seconds, &parts.usec);
-    parts.pid = static_cast<long>(::getpid());
+    parts.pid = internal::cached_pid();
     parts.counter = next_delivery_counter();
     parts.host = host;
     return make_maildir_base(parts);
@@ -115,7 +117,52 @@ std::string make_unique_base(const std::string& host) {
 // rename() onto a name nobody else can generate is then equally safe.
 bool link_unsupported(int err) { return err == EPERM || err == ENOSYS || err == EOPNOTSUPP || err == EXDEV; }
 
+// Set once the kernel has said it has no renameat2(): not asked again.
+std::atomic<bool> g_no_renameat2{false};
+
 }  // namespace
+
+namespace internal {
+
+long cached_pid() {
+    // Refreshed in a forked child (the handler is registered once).
+    static std::atomic<long> pid{0};
+    static const bool registered = [] {
+        ::pthread_atfork(nullptr, nullptr, [] { pid.store(0, std::memory_order_relaxed); });
+        return true;
+    }();
+    (void)registered;
+    long p = pid.load(std::memory_order_relaxed);
+    if (p == 0) {
+        p = static_cast<long>(::getpid());
+        pid.store(p, std::memory_order_relaxed);
+    }
+    return p;
+}
+
+int move_no_replace(const std::string& from, const std::string& to, MoveMethod* method) {
+    MoveMethod ignored;
+    if (!method) method = &ignored;
+    if (!g_no_renameat2.load(std::memory_order_relaxed)) {
+        *method = MoveMethod::kRenameNoReplace;
+        if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+        int err = errno;
+        if (err == ENOSYS) g_no_renameat2.store(true, std::memory_order_relaxed);
+        // EINVAL: this file system does not support the flag.
+        if (err != EINVAL && err != ENOSYS) return err;
+    }
+    *method = MoveMethod::kLink;
+    if (::link(from.c_str(), to.c_str()) == 0) {
+        ::unlink(from.c_str());
+        return 0;
+    }
+    int err = errno;
+    if (!link_unsupported(err)) return err;
+    *method = MoveMethod::kRename;
+    return ::rename(from.c_str(), to.c_str()) < 0 ? errno : 0;
+}
+
+}  // namespace internal
 
 uint64_t next_delivery_counter() { return ++g_delivery_counter; }
 
@@ -263,17 +310,11 @@ Result<std::string> MaildirWriter::commit() {
     if (include_vsize_) vsize = vsize_;
     std::string final_name = add_maildir_sizes(base_, size_, vsize);
     std::string new_path = maildir_path(maildir_, "new", final_name);
-    bool renamed = false;
     for (int attempt = 0;; ++attempt) {
-        if (::link(tmp_path_.c_str(), new_path.c_str()) == 0) break;
-        int err = errno;
-        if (link_unsupported(err)) {
-            if (::rename(tmp_path_.c_str(), new_path.c_str()) == 0) {
-                renamed = true;
-                break;
-            }
-            err = errno;
-        }
+        // One renameat2() that never replaces a name (link() and unlink()
+        // where the file system lacks it).
+        int err = internal::move_no_replace(tmp_path_, new_path);
+        if (err == 0) break;
         if (err != EEXIST || attempt + 1 >= kNameAttempts) {
             Error e = sys_error("link", new_path, err);
             abort();
@@ -284,7 +325,6 @@ Result<std::string> MaildirWriter::commit() {
         final_name = add_maildir_sizes(make_unique_base(host_), size_, vsize);
         new_path = maildir_path(maildir_, "new", final_name);
     }
-    if (!renamed) ::unlink(tmp_path_.c_str());
     open_ = false;
     // On the queue's file system, no fsync of new/ (as Postfix): the file is
     // on disk, and the journal commits metadata changes in order, so the

@@ -4,9 +4,12 @@
 //   ensure_maildir() creates a Maildir (cur, new, tmp) with a given mode and
 //   owner. MaildirWriter delivers one message: open() creates a uniquely
 //   named file in tmp/, append() streams the message in, commit() fsyncs it,
-//   links it into new/ under its final name (with ",S=<size>"), without an
-//   fsync of new/ (the journal's ordering makes the link durable before
-//   anything done after it, such as the queue file's removal); abort() or destruction without commit() removes the tmp file. The
+//   moves it into new/ under its final name (with ",S=<size>") with one
+//   renameat2(RENAME_NOREPLACE), which never replaces a name (link() and
+//   unlink() where the file system lacks the flag), without an fsync of
+//   new/ (the journal's ordering makes the new name durable before
+//   anything done after it, such as the queue file's removal); abort() or
+//   destruction without commit() removes the tmp file. The
 //   scan/move/flag helpers read and update a Maildir the way POP3 and IMAP
 //   servers do.
 //

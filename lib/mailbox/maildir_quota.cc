@@ -274,7 +274,7 @@ Result<QuotaUsage> recalculate_maildirsize(const std::string& maildir, const Quo
     std::string content = format_maildirsize(limits, *usage);
     UniqueNameParts parts;
     internal::now_timeval(&parts.seconds, &parts.usec);
-    parts.pid = static_cast<long>(::getpid());
+    parts.pid = internal::cached_pid();
     parts.counter = next_delivery_counter();
     parts.host = "maildirsize";
     std::string tmp = maildir_path(maildir, "tmp", make_maildir_base(parts));

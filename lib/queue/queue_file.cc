@@ -395,6 +395,8 @@ Result<QueueFile> QueueFile::open(const std::string& path, bool writable) {
     struct stat st;
     if (::fstat(f.fd_.get(), &st) < 0) return io_error("fstat", path);
     if (!S_ISREG(st.st_mode)) return corrupt(path, "not a regular file");
+    f.size_ = static_cast<std::uint64_t>(st.st_size);
+    f.device_ = st.st_dev;
     return f;
 }
 
@@ -402,7 +404,13 @@ Result<QueueEnvelope> QueueFile::read(const ContentSink& sink) { return read_imp
 
 Result<QueueEnvelope> QueueFile::read_envelope() { return read_impl(nullptr, true); }
 
-Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_content) {
+Result<QueueEnvelope> QueueFile::read_envelope(std::string* image, std::size_t whole_limit) {
+    image->clear();
+    return read_impl(nullptr, true, image, whole_limit);
+}
+
+Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_content, std::string* image,
+                                           std::size_t whole_limit) {
     QueueEnvelope env;
     SegmentChecker checker(StreamKind::kQueueFile);
     SizeFields actual;
@@ -412,6 +420,8 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
     std::uint64_t read_off = 0;   // file offset of the next read
     bool eof = false;
     QueueRecipient next;          // per-recipient records seen so far
+    // The whole file in one read, its end known from its size.
+    const bool whole = image && size_ <= whole_limit;
 
     for (;;) {
         DecodedRecord rec;
@@ -444,7 +454,8 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
             buf.erase(0, start);
             start = 0;
             std::size_t have = buf.size();
-            const std::size_t chunk = skip_content ? kEnvelopeChunk : kReadChunk;
+            std::size_t chunk = skip_content ? kEnvelopeChunk : kReadChunk;
+            if (whole && read_off < size_) chunk = static_cast<std::size_t>(size_ - read_off);
             buf.resize(have + chunk);
             ssize_t n;
             do {
@@ -453,7 +464,7 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
             if (n < 0) return io_error("read", path_);
             buf.resize(have + static_cast<std::size_t>(n));
             read_off += static_cast<std::uint64_t>(n);
-            if (n == 0) eof = true;
+            if (n == 0 || (whole && read_off >= size_)) eof = true;
             continue;
         }
         if (Status st = checker.check(rec.type, rec.payload, file_off); !st) return corrupt(path_, st.error().message);
@@ -543,6 +554,8 @@ Result<QueueEnvelope> QueueFile::read_impl(const ContentSink& sink, bool skip_co
     if (env.size.recipient_count != actual.recipient_count) {
         return mismatch("recipient_count", env.size.recipient_count, actual.recipient_count);
     }
+    // Nothing was dropped from the buffer: it holds the file from offset 0.
+    if (whole && buf.size() == read_off) *image = std::move(buf);
     return env;
 }
 

@@ -214,6 +214,12 @@ public:
     // checked as strictly, and the record found at extracted_offset must be
     // the X record; damage inside the content is found only by read().
     Result<QueueEnvelope> read_envelope();
+    // read_envelope() for a reader that wants the content too (a delivery
+    // agent): a file of at most `whole_limit` bytes (by the size open()
+    // saw) is read with one call, no read at its end, and *image receives
+    // all of its bytes, where the envelope's offsets point; a larger file
+    // is read as read_envelope() does and *image is left empty.
+    Result<QueueEnvelope> read_envelope(std::string* image, std::size_t whole_limit);
 
     // Marks a recipient done: checks the byte at status_offset is a status
     // byte, writes kRcptDone there (not fsynced). Idempotent.
@@ -223,12 +229,19 @@ public:
     Status lock(bool wait = false) { return lock_queue_file(fd_.get(), wait); }
     int fd() const { return fd_.get(); }
     const std::string& path() const { return path_; }
+    // The file's device (as open() found it), and its descriptor for a
+    // reader that keeps it after the QueueFile is gone.
+    dev_t device() const { return device_; }
+    util::UniqueFd take_fd() { return std::move(fd_); }
 
 private:
     QueueFile() = default;
-    Result<QueueEnvelope> read_impl(const ContentSink& sink, bool skip_content);
+    Result<QueueEnvelope> read_impl(const ContentSink& sink, bool skip_content, std::string* image = nullptr,
+                                    std::size_t whole_limit = 0);
     util::UniqueFd fd_;
     std::string path_;
+    std::uint64_t size_ = 0;  // st_size at open()
+    dev_t device_ = 0;
 };
 
 // True when an error from QueueFile::read() means the file is corrupt (as

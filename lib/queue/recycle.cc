@@ -25,7 +25,7 @@ namespace {
 // Names a refill keeps; other processes take from the same directory.
 constexpr std::size_t kCacheNames = 64;
 // After a refill finds nothing, recycle/ is not read again for this long.
-constexpr std::int64_t kEmptyPauseMs = 1000;
+constexpr std::int64_t kEmptyPauseMs = 100;
 // qmgr recounts a full pool at most this often.
 constexpr std::int64_t kRecountMs = 1000;
 

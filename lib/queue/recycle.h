@@ -92,7 +92,7 @@ Result<long> count_recycled_files(const QueueLayout& layout);
 // in the same file system) and opens it for reading and writing, mode
 // `mode`. Returns an invalid descriptor when the pool is empty (or known to
 // be empty: after a readdir that found nothing, recycle/ is not read again
-// for a second) or a file there is unfit (unlinked; the caller then creates
+// for a tenth of a second) or a file there is unfit (unlinked; the caller then creates
 // a new file).
 struct RecycledFile {
     util::UniqueFd fd;

@@ -28,7 +28,9 @@
 //
 //   The thread blocks every signal (they stay with the loop's thread),
 //   touches no logging or configuration, and lives until the process exits
-//   (_exit), never joined.
+//   (_exit), never joined. It keeps the credentials the process started it
+//   with: a delivery agent switches the ids of its loop's thread alone
+//   (lib/agent/agent_identity.h), and this thread only accepts.
 #pragma once
 
 #include <sys/socket.h>

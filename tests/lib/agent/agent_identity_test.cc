@@ -1,4 +1,5 @@
-// agent_identity_test.cc - user lookups and run_as() (files owned by the identity, root's ids back afterwards).
+// agent_identity_test.cc - user lookups and run_as() (files owned by the identity, root's ids back afterwards,
+// only the calling thread switched).
 #include "lib/agent/agent_identity.h"
 
 #include <grp.h>
@@ -8,7 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -147,4 +151,78 @@ TEST_CASE("run_as switches the effective ids in the process and always switches 
         CHECK(::setgroups(0, nullptr) < 0);
     }
     expect_root_again();
+}
+
+TEST_CASE("run_as switches only the calling thread", "[unit]") {
+    if (!privileged()) {
+        WARN("skipped: needs root to switch identities");
+        return;
+    }
+    // A second thread (as the server's accept thread) reports its ids when
+    // asked, while the first is inside run_as().
+    std::mutex m;
+    std::condition_variable cv;
+    bool asked = false, answered = false, quit = false;
+    uid_t other_euid = 4242, other_uid = 4242;
+    gid_t other_egid = 4242;
+    std::thread other([&] {
+        std::unique_lock<std::mutex> lock(m);
+        for (;;) {
+            cv.wait(lock, [&] { return asked || quit; });
+            if (quit) return;
+            other_euid = ::geteuid();
+            other_uid = ::getuid();
+            other_egid = ::getegid();
+            asked = false;
+            answered = true;
+            cv.notify_all();
+        }
+    });
+    auto ask_other = [&] {
+        std::unique_lock<std::mutex> lock(m);
+        answered = false;
+        asked = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return answered; });
+    };
+    gid_t root_egid = ::getegid();
+    Identity who{4203, 4303, "", "", ""};
+    uid_t seen_euid = 0;
+    auto st = run_as(who, [&] {
+        seen_euid = ::geteuid();
+        ask_other();
+        return ok_status();
+    });
+    {
+        std::lock_guard<std::mutex> lock(m);
+        quit = true;
+    }
+    cv.notify_all();
+    other.join();
+    REQUIRE(st.ok());
+    CHECK(seen_euid == who.uid);
+    CHECK(other_euid == 0);
+    CHECK(other_uid == 0);
+    CHECK(other_egid == root_egid);
+    CHECK(::geteuid() == 0);
+}
+
+TEST_CASE("a failed switch fails the step and leaves root's ids", "[unit]") {
+    if (!privileged()) {
+        WARN("skipped: needs root to switch identities");
+        return;
+    }
+    gid_t root_egid = ::getegid();
+    int root_groups = ::getgroups(0, nullptr);
+    // No such thing as uid -1 (it means "unchanged" to setresuid).
+    bool ran = false;
+    auto st = run_as(Identity{static_cast<uid_t>(-1), 4304, "", "", ""}, [&] {
+        ran = true;
+        return ok_status();
+    });
+    CHECK(!st.ok());
+    CHECK(!ran);
+    CHECK(::geteuid() == 0);
+    CHECK(::getegid() == root_egid);
+    CHECK(::getgroups(0, nullptr) == root_groups);
 }

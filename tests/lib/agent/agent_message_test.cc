@@ -2,6 +2,7 @@
 #include "lib/agent/agent_message.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -173,6 +174,58 @@ TEST_CASE("a large message streams from the queue file's records, and the envelo
     CHECK(all_of(*small_copy) == small);
     CHECK(*small_copy->head() == "Subject: s\n\n");
     CHECK(all_of(*small_copy) == small);
+    std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        (void)e;
+        ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a small queue file is read whole when it is opened and not kept open", "[unit]") {
+    std::string dir = temp_dir();
+    queue::QueueLayout layout{dir};
+    REQUIRE(queue::create_queue_directories(layout).ok());
+    std::string small = "Subject: s\n\nbody\n";
+    std::string path = write_message(layout, small);
+    struct stat sb;
+    REQUIRE(::stat(path.c_str(), &sb) == 0);
+    std::size_t before = open_descriptors();
+    auto copy = MessageCopy::from_queue_file(path);
+    REQUIRE(copy.ok());
+    CHECK(open_descriptors() == before);
+    REQUIRE(copy->queue_device());
+    CHECK(*copy->queue_device() == sb.st_dev);
+    // Gone from the disk: the content comes from the one read.
+    REQUIRE(::unlink(path.c_str()) == 0);
+    CHECK(all_of(*copy) == small);
+    CHECK(*copy->head() == "Subject: s\n\n");
+    MessageCopy::Cursor cursor;
+    std::string streamed;
+    while (true) {
+        auto more = copy->read_next(&cursor, &streamed);
+        REQUIRE(more.ok());
+        if (!*more) break;
+    }
+    CHECK(streamed == small);
+
+    // A large one keeps its descriptor (and reads the content from it).
+    std::string content = "Subject: big\n\n";
+    for (int i = 0; i < 1000; ++i) content += "line " + std::to_string(i) + " " + std::string(90, 'b') + "\n";
+    std::string big_path = write_message(layout, content);
+    auto big = MessageCopy::from_queue_file(big_path);
+    REQUIRE(big.ok());
+    CHECK(open_descriptors() == before + 1);
+    REQUIRE(::unlink(big_path.c_str()) == 0);
+    CHECK(all_of(*big) == content);
     std::filesystem::remove_all(dir);
 }
 

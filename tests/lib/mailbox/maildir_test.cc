@@ -13,6 +13,7 @@
 #include <regex>
 #include <set>
 
+#include "lib/mailbox/mailbox_internal.h"
 #include "lib/mailbox/sys_error.h"
 #include "tests/lib/mailbox/mailbox_test_util.h"
 
@@ -101,6 +102,72 @@ TEST_CASE("maildir names are unique under rapid repeated deliveries", "[unit]") 
     CHECK(counters.size() == 300);
     uint64_t a = next_delivery_counter();
     CHECK(next_delivery_counter() == a + 1);
+}
+
+namespace {
+
+void write_file(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+}
+
+ino_t inode_of(const std::string& path) {
+    struct stat st;
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_ino;
+}
+
+}  // namespace
+
+TEST_CASE("maildir's move into new/ never replaces an existing name", "[unit]") {
+    using internal::MoveMethod;
+    TempDir t;
+    std::string from = t.sub("from"), taken = t.sub("taken"), free_name = t.sub("free");
+    write_file(from, "new message");
+    write_file(taken, "old message");
+    // Whether this file system takes RENAME_NOREPLACE (else the fallback is
+    // what runs, and is checked the same way).
+    std::string probe = t.sub("probe");
+    write_file(probe, "");
+    bool supported = ::renameat2(AT_FDCWD, probe.c_str(), AT_FDCWD, t.sub("probed").c_str(), RENAME_NOREPLACE) == 0;
+    if (!supported) WARN("no RENAME_NOREPLACE on " << t.path() << ": the link() fallback is tested");
+    ino_t from_inode = inode_of(from);
+
+    MoveMethod method = MoveMethod::kRename;
+    CHECK(internal::move_no_replace(from, taken, &method) == EEXIST);
+    if (supported) CHECK(method == MoveMethod::kRenameNoReplace);
+    CHECK(slurp(taken) == "old message");
+    CHECK(slurp(from) == "new message");
+
+    REQUIRE(internal::move_no_replace(from, free_name, &method) == 0);
+    CHECK(method == (supported ? MoveMethod::kRenameNoReplace : MoveMethod::kLink));
+    CHECK(inode_of(free_name) == from_inode);
+    CHECK(slurp(free_name) == "new message");
+    struct stat st;
+    CHECK(::stat(from.c_str(), &st) < 0);
+    CHECK(::stat(free_name.c_str(), &st) == 0);
+    CHECK(st.st_nlink == 1);
+    CHECK(internal::move_no_replace(t.sub("gone"), t.sub("elsewhere"), &method) == ENOENT);
+}
+
+TEST_CASE("maildir commit takes another name when its name in new/ is taken", "[unit]") {
+    TempDir t;
+    std::string md = t.sub("Maildir");
+    auto w = MaildirWriter::open(md, test_options());
+    REQUIRE(w.ok());
+    REQUIRE(w->append("fresh\n").ok());
+    // The name commit() would give the message, held by another file.
+    std::string planned = add_maildir_sizes(basename_of(w->tmp_path()), 6, std::nullopt);
+    write_file(md + "/new/" + planned, "someone else's\n");
+    auto path = w->commit();
+    REQUIRE(path.ok());
+    CHECK(basename_of(*path) != planned);
+    CHECK(slurp(md + "/new/" + planned) == "someone else's\n");
+    CHECK(slurp(*path) == "fresh\n");
+    CHECK(list(md + "/new").size() == 2);
+    CHECK(list(md + "/tmp").empty());
 }
 
 TEST_CASE("maildir vsize and host escaping in the final name", "[unit]") {
