@@ -106,7 +106,7 @@ Result<QueueWriter> QueueWriter::create(const QueueLayout& layout, const WriterO
     std::string dir = layout.queue_path(options.queue);
     auto temp_name = [&] {
         return util::format("%s/%.*s%ld.%u", dir.c_str(), static_cast<int>(kTempPrefix.size()), kTempPrefix.data(),
-                            static_cast<long>(::getpid()), counter++);
+                            log::process_id(), counter++);
     };
     ino_t inode = 0;
     if (options.recycle) {
