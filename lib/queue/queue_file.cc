@@ -72,16 +72,6 @@ Status pwrite_all(int fd, std::string_view data, off_t offset, const std::string
     return ok_status();
 }
 
-// rename() that fails with EEXIST instead of replacing the target.
-int rename_noreplace(const std::string& from, const std::string& to) {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-    if (errno != EINVAL && errno != ENOSYS) return -1;
-    // File systems without RENAME_NOREPLACE: link() also refuses to replace.
-    if (::link(from.c_str(), to.c_str()) < 0) return -1;
-    ::unlink(from.c_str());
-    return 0;
-}
-
 Error corrupt(const std::string& path, const std::string& why) {
     return make_coded_error(ErrorCode::kCorruptFile,
                             util::format("%.*s %s: %s", static_cast<int>(kCorruptPrefix.size()),
@@ -336,7 +326,7 @@ Result<std::string> QueueWriter::commit_unsynced() {
     for (int attempt = 0;; ++attempt) {
         if (Status st = ensure_file_dir(layout_, options_.queue, queue_id_); !st) return fail(st).error();
         final_path = layout_.file_path(options_.queue, queue_id_);
-        if (rename_noreplace(temp_path_, final_path) == 0) break;
+        if (util::rename_noreplace(temp_path_, final_path) == 0) break;
         if (errno != EEXIST || attempt >= 20) return fail(io_error("rename to", final_path)).error();
         // Some other file holds this name (copied in from elsewhere): pick a new ID.
         struct stat st;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/queue/queue_id.h"
+#include "lib/util/fs.h"
 #include "lib/util/strings.h"
 
 namespace mailroom::queue {
@@ -79,13 +80,6 @@ void remember_name(const std::string& dir, std::string_view name) {
     std::lock_guard<std::mutex> lock(c.mutex);
     RecycleCache::Entry& e = c.dirs[dir];
     if (e.names.size() < kCacheNames) e.names.emplace_back(name);
-}
-
-int rename_noreplace(const std::string& from, const std::string& to) {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-    if (errno != EINVAL && errno != ENOSYS) return -1;
-    // Without RENAME_NOREPLACE: `to` is a fresh temporary name.
-    return ::rename(from.c_str(), to.c_str());
 }
 
 }  // namespace
@@ -155,7 +149,7 @@ RecycledFile take_recycled_file(const QueueLayout& layout, const std::string& te
         std::string name = next_name(dir);
         if (name.empty()) return {};
         std::string from = dir + "/" + name;
-        if (rename_noreplace(from, temp_path) < 0) {
+        if (util::rename_noreplace(from, temp_path) < 0) {
             if (errno == ENOENT) continue;  // another process took it
             return {};
         }
@@ -178,7 +172,7 @@ RecycledFile take_recycled_file(const QueueLayout& layout, const std::string& te
 
 void return_recycled_file(const QueueLayout& layout, const std::string& temp_path, std::string_view name) {
     const std::string dir = recycle_dir(layout);
-    if (is_valid_queue_id(name) && rename_noreplace(temp_path, dir + "/" + std::string(name)) == 0) {
+    if (is_valid_queue_id(name) && util::rename_noreplace(temp_path, dir + "/" + std::string(name)) == 0) {
         remember_name(dir, name);
         return;
     }

@@ -2,6 +2,7 @@
 #include "lib/util/fs.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,15 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
         return make_error(format("rename %s to %s: %s", tmp.c_str(), path.c_str(), std::strerror(err)));
     }
     return fsync_directory(dirname_of(path));
+}
+
+int rename_noreplace(const std::string& from, const std::string& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    // File systems without RENAME_NOREPLACE: link() also refuses to replace.
+    if (::link(from.c_str(), to.c_str()) < 0) return -1;
+    ::unlink(from.c_str());
+    return 0;
 }
 
 }  // namespace mailroom::util

@@ -6,6 +6,9 @@
 //   the target and fsyncs the directory, so readers see the old file or the
 //   new one, never a mix. The new file keeps the old one's mode (or `mode`
 //   when the target does not exist yet).
+//   rename_noreplace() moves a file to a name that must not exist yet:
+//   renameat2(RENAME_NOREPLACE), or link()+unlink() on file systems without
+//   the flag; either way an existing target is never replaced (-1, EEXIST).
 #pragma once
 
 #include <sys/types.h>
@@ -22,5 +25,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
 Status fsync_directory(const std::string& dir);
 std::string dirname_of(const std::string& path);
 bool path_exists(const std::string& path);
+// 0, or -1 with errno set (EEXIST when `to` exists).
+int rename_noreplace(const std::string& from, const std::string& to);
 
 }  // namespace mailroom::util

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <cstdlib>
 
 using namespace mailroom::util;
@@ -51,4 +52,21 @@ TEST_CASE("dirname_of", "[unit]") {
     CHECK(dirname_of("/etc/mailroom/main.cf") == "/etc/mailroom");
     CHECK(dirname_of("main.cf") == ".");
     CHECK(dirname_of("/main.cf") == "/");
+}
+
+TEST_CASE("rename_noreplace moves a file and never replaces an existing name", "[unit]") {
+    std::string dir = make_temp_dir();
+    REQUIRE(write_file_atomic(dir + "/a", "first\n", 0600).ok());
+    REQUIRE(write_file_atomic(dir + "/b", "second\n", 0600).ok());
+    errno = 0;
+    CHECK(rename_noreplace(dir + "/a", dir + "/b") == -1);
+    CHECK(errno == EEXIST);
+    CHECK(read_file(dir + "/a").value() == "first\n");
+    CHECK(read_file(dir + "/b").value() == "second\n");
+    REQUIRE(rename_noreplace(dir + "/a", dir + "/c") == 0);
+    CHECK(!path_exists(dir + "/a"));
+    CHECK(read_file(dir + "/c").value() == "first\n");
+    ::unlink((dir + "/b").c_str());
+    ::unlink((dir + "/c").c_str());
+    ::rmdir(dir.c_str());
 }
