@@ -97,8 +97,8 @@ QmgrWakeup g_qmgr_wakeup;
 
 void schedule_qmgr_wakeup(event::Loop& loop, const std::string& queue_directory) {
     QmgrWakeup& w = g_qmgr_wakeup;
-    w.queue_directory = queue_directory;
     if (w.pending) return;
+    w.queue_directory = queue_directory;
     if (!w.timer) w.timer = std::make_unique<event::Timer>(loop, [] { g_qmgr_wakeup.send(); });
     w.pending = true;
     w.timer->start(std::chrono::milliseconds(0));

@@ -107,14 +107,14 @@ int thread_set_euid(uid_t uid) { return static_cast<int>(::syscall(kSysSetresuid
 // The calling thread's effective ids (getresuid/getresgid read the
 // thread's own credentials).
 struct Ids {
-    uid_t ruid = 0, euid = 0;
+    uid_t euid = 0;
     gid_t egid = 0;
 };
 
 bool effective_ids(Ids* ids) {
-    uid_t suid;
+    uid_t ruid, suid;
     gid_t rgid, sgid;
-    return ::getresuid(&ids->ruid, &ids->euid, &suid) == 0 && ::getresgid(&rgid, &ids->egid, &sgid) == 0;
+    return ::getresuid(&ruid, &ids->euid, &suid) == 0 && ::getresgid(&rgid, &ids->egid, &sgid) == 0;
 }
 
 // Root's effective gid and groups of this thread, read at its first switch
@@ -185,19 +185,21 @@ namespace {
     std::abort();
 }
 
-}  // namespace
-
-void check_identity_restored() {
+// The calling thread's effective uid, after checking that no earlier
+// switch is still in force.
+uid_t restored_euid() {
     uid_t ruid, euid;
     real_and_effective_uid(&ruid, &euid);
     if (ruid == 0 && euid != 0) identity_fatal("effective uid was not restored", EPERM);
+    return euid;
 }
 
+}  // namespace
+
+void check_identity_restored() { (void)restored_euid(); }
+
 ScopedIdentity::ScopedIdentity(const Identity& identity) {
-    uid_t ruid, euid;
-    real_and_effective_uid(&ruid, &euid);
-    if (ruid == 0 && euid != 0) identity_fatal("effective uid was not restored", EPERM);
-    if (euid != 0) return;  // unprivileged: nothing can change
+    if (restored_euid() != 0) return;  // unprivileged: nothing can change
     if (identity.uid == 0) {
         status_ = make_error("refusing to deliver with root privileges");
         return;
