@@ -31,8 +31,7 @@ Status write_mbox(const std::string& path, const std::string& sender, time_t now
     }
     auto w = mailbox::MboxWriter::open(path, sender.empty() ? "MAILER-DAEMON" : sender, now, options);
     if (!w) return w.error();
-    if (auto st = w->append(prefix); !st) return st;
-    if (auto st = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !st) return st;
+    if (auto st = agent::append_message(*w, prefix, message); !st) return st;
     return w->commit();
 }
 
@@ -41,8 +40,7 @@ Status write_maildir(const std::string& dir, const std::string& prefix, const ag
     if (limit > 0 && prefix.size() + message.size() > limit) return too_large();
     auto w = mailbox::MaildirWriter::open(dir, options);
     if (!w) return w.error();
-    if (auto st = w->append(prefix); !st) return st;
-    if (auto st = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !st) return st;
+    if (auto st = agent::append_message(*w, prefix, message); !st) return st;
     auto done = w->commit();
     if (!done) return done.error();
     return ok_status();

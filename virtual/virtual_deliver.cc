@@ -137,8 +137,7 @@ Status maildir_step(const std::string& dir, bool make, const std::string& prefix
     o.host = maildir_host();
     auto w = mailbox::MaildirWriter::open(dir, o);
     if (!w) return w.error();
-    if (auto e = w->append(prefix); !e) return e;
-    if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
+    if (auto e = agent::append_message(*w, prefix, message); !e) return e;
     auto done = w->commit();
     if (!done) return done.error();
     if (use_file && !t.limits.unlimited()) {
@@ -179,8 +178,7 @@ agent::Outcome deliver_one(const agent::Job& job, const agent::JobRecipient& r, 
         mo.lock = s.lock;
         auto w = mailbox::MboxWriter::open(t.path, job.sender.empty() ? "MAILER-DAEMON" : job.sender, now, mo);
         if (!w) return w.error();
-        if (auto e = w->append(prefix); !e) return e;
-        if (auto e = message.for_each_chunk([&](std::string_view c) { return w->append(c); }); !e) return e;
+        if (auto e = agent::append_message(*w, prefix, message); !e) return e;
         return w->commit();
     });
     if (!st && st.error().is(ErrorCode::kOverQuota)) return over_quota(s);

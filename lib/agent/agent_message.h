@@ -131,6 +131,14 @@ private:
     mutable bool small_valid_ = false;
 };
 
+// Appends `prefix` (delivery headers) and then the message's content to a
+// mailbox writer (mailbox::MboxWriter, mailbox::MaildirWriter).
+template <class Writer>
+Status append_message(Writer& writer, std::string_view prefix, const MessageCopy& message) {
+    if (Status st = writer.append(prefix); !st) return st;
+    return message.for_each_chunk([&](std::string_view chunk) { return writer.append(chunk); });
+}
+
 // Transforms whole lines for render() and for the smtp agent's DATA
 // (dot_stuff, eol "\r\n", line_length_limit): stateful across calls,
 // input may be split anywhere, so that a message of any size streams in
