@@ -626,8 +626,10 @@ void QueueManager::finalize(OpenMessage& msg) {
         // Closed first: the next writer may take the file from recycle/ at
         // once, and this descriptor's lock would stop qmgr from locking it
         // under its new queue ID.
+        std::optional<std::uint64_t> size;
+        if (msg.file) size = msg.file->open_size();
         msg.file.reset();
-        if (auto st = recycle_.retire(queue::kQueueActive, id); !st) {
+        if (auto st = recycle_.retire(queue::kQueueActive, id, size); !st) {
             if (st.error().kind != ErrorKind::kPermanent) log::warn("%s: %s", id.c_str(), st.error().message.c_str());
             return;
         }

@@ -228,6 +228,8 @@ public:
 
     Status lock(bool wait = false) { return lock_queue_file(fd_.get(), wait); }
     int fd() const { return fd_.get(); }
+    // The file's length when it was opened (a regular file, checked then).
+    std::uint64_t open_size() const { return size_; }
     const std::string& path() const { return path_; }
     // The file's device (as open() found it), and its descriptor for a
     // reader that keeps it after the QueueFile is gone.

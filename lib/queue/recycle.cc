@@ -85,14 +85,16 @@ void remember_name(const std::string& dir, std::string_view name) {
 }  // namespace
 
 Result<Retired> retire_queue_file(const QueueLayout& layout, std::string_view queue, std::string_view id,
-                                  bool recycle) {
+                                  bool recycle, std::optional<std::uint64_t> known_size) {
     if (!is_valid_queue_id(id)) {
         return make_error(util::format("not a queue ID: %.*s", static_cast<int>(id.size()), id.data()));
     }
     std::string path = layout.file_path(queue, id);
-    struct stat st;
-    if (recycle && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<std::uint64_t>(st.st_size) <= kMaxRecycledSize) {
+    if (recycle && !known_size) {
+        struct stat st;
+        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) known_size = static_cast<std::uint64_t>(st.st_size);
+    }
+    if (recycle && known_size && *known_size <= kMaxRecycledSize) {
         std::string to = recycle_dir(layout) + "/" + std::string(id);
         if (::rename(path.c_str(), to.c_str()) == 0) return Retired::kRecycled;
         // recycle/ missing (an instance not set up again since): unlink.
@@ -126,8 +128,9 @@ bool RecycleCounter::may_recycle() {
     return estimate_ < limit_;
 }
 
-Result<Retired> RecycleCounter::retire(std::string_view queue, std::string_view id) {
-    auto r = retire_queue_file(layout_, queue, id, may_recycle());
+Result<Retired> RecycleCounter::retire(std::string_view queue, std::string_view id,
+                                       std::optional<std::uint64_t> known_size) {
+    auto r = retire_queue_file(layout_, queue, id, may_recycle(), known_size);
     if (r && *r == Retired::kRecycled) ++estimate_;
     return r;
 }

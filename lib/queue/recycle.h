@@ -39,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,9 +58,11 @@ enum class Retired { kRecycled, kRemoved };
 
 // Removes QUEUE/ID: renames it to recycle/ID when `recycle` and it is a
 // regular file of at most kMaxRecycledSize bytes, else unlinks it. A file
-// already gone is a permanent error (ENOENT), as with unlink().
+// already gone is a permanent error (ENOENT), as with unlink(). A caller
+// that had the file open as a regular file passes its size, which spares
+// the lstat() that otherwise finds it out.
 Result<Retired> retire_queue_file(const QueueLayout& layout, std::string_view queue, std::string_view id,
-                                  bool recycle);
+                                  bool recycle, std::optional<std::uint64_t> known_size = std::nullopt);
 
 // qmgr's side: retires finished files while the pool holds fewer than
 // `limit` files (0 = never recycle). The estimate is counted with readdir
@@ -72,7 +75,8 @@ public:
     using Clock = std::function<std::int64_t()>;  // milliseconds, monotonic
     RecycleCounter(QueueLayout layout, long limit, Clock clock = {});
 
-    Result<Retired> retire(std::string_view queue, std::string_view id);
+    Result<Retired> retire(std::string_view queue, std::string_view id,
+                           std::optional<std::uint64_t> known_size = std::nullopt);
     long estimate() const { return estimate_; }
 
 private:

@@ -221,6 +221,24 @@ TEST_CASE("files larger than the size cap are unlinked, not recycled", "[queue][
     CHECK_FALSE(util::path_exists(q.layout.file_path(kQueueActive, big.id)));
 }
 
+TEST_CASE("a size the caller knows decides the size cap without a look at the file", "[queue][recycle]") {
+    reset_recycle_cache();
+    TempQueue q;
+    Written small = write_message(q.layout, "bob@example.org", 2, 10, false);
+    Written other = write_message(q.layout, "carol@example.org", 2, 10, false);
+    for (const Written* w : {&small, &other})
+        REQUIRE(move_queue_file(q.layout, w->id, kQueueIncoming, kQueueActive, MoveSync::kNoSync));
+    // Said to be larger than the cap: unlinked although it is small.
+    auto big = retire_queue_file(q.layout, kQueueActive, small.id, true, kMaxRecycledSize + 1);
+    REQUIRE(big);
+    CHECK(*big == Retired::kRemoved);
+    CHECK(count_entries(recycle_path(q.layout)) == 0);
+    auto fits = retire_queue_file(q.layout, kQueueActive, other.id, true, std::uint64_t{100});
+    REQUIRE(fits);
+    CHECK(*fits == Retired::kRecycled);
+    CHECK(count_entries(recycle_path(q.layout)) == 1);
+}
+
 TEST_CASE("retiring without recycling unlinks, and a missing file is a permanent error", "[queue][recycle]") {
     TempQueue q;
     Written w = write_message(q.layout, "bob@example.org", 2, 10, false);
